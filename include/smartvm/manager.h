@@ -1,0 +1,89 @@
+/* The orchestrator (the seed's SmartVM): holds defaults, the registry of VMs it
+ * created or attached to, and cleans all of them up.
+ *
+ * Thread safety: a manager and its VMs may be used from one thread at a time;
+ * separate managers are independent (shared host state is guarded with flock).
+ */
+#ifndef SMARTVM_MANAGER_H
+#define SMARTVM_MANAGER_H
+
+#include <smartvm/config.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sv_manager sv_manager;
+typedef struct sv_vm sv_vm;
+
+typedef enum { SV_VMM_AUTO = 0, SV_VMM_FIRECRACKER = 1, SV_VMM_QEMU = 2 } sv_vmm_kind;
+
+/* The seed's ISmartVMOptions. Every field is optional; zero means "default". */
+typedef struct {
+	const char *data_dir;           /* default /tmp/.smartvm (env SMARTVM_DATA_DIR) */
+	const char *runtime_dir;        /* default /dev/shm/.smartvm/runtime if /dev/shm is a
+	                                   writable dir, else $TMPDIR/.smartvm/runtime
+	                                   (env SMARTVM_RUNTIME_DIR) */
+	sv_tristate ephemeral_writable_drives; /* default yes */
+	const char *firecracker_version;/* default "latest" */
+	sv_arch arch;                   /* default x86_64 */
+	const char *firecracker_binary_path; /* skips version lookup and download */
+	const char *bridge_name;        /* default "svbr0" */
+	const char *subnet;             /* default "172.30.0.0/24" */
+	const char *base_image_cache_dir; /* default <data_dir>/base-images */
+	unsigned max_stored_base_images;  /* default 2 */
+	const char *base_image_manifest_url;
+	const char *base_image_manifest_path;
+	/* Beyond the seed. */
+	sv_vmm_kind vmm;                /* default auto */
+	int stop_timeout_ms;            /* graceful stop wait, default 10000 */
+	int api_timeout_ms;             /* per VMM API call, default 5000 */
+	int socket_timeout_ms;          /* wait for the API socket, default 5000 */
+} sv_manager_options;
+
+/* Creates a manager. opts may be NULL (all defaults). Creates no directories yet. */
+int sv_manager_new(sv_manager **out, const sv_manager_options *opts);
+
+/* Stops and cleans up every VM this manager started and still owns (not the
+ * detached ones), then frees it. NULL is fine. */
+void sv_manager_free(sv_manager *mgr);
+
+/* Resolved option values (defaults applied). Owned by the manager. */
+const char *sv_manager_data_dir(const sv_manager *mgr);
+const char *sv_manager_runtime_dir(const sv_manager *mgr);
+const sv_manager_options *sv_manager_options_get(const sv_manager *mgr);
+
+/* Creates a VM from cfg (deep-copied) in state "created"; nothing on the host
+ * changes until sv_vm_start. cfg->id NULL generates one. Fails with SV_EEXISTS
+ * if the id is in use by this manager or by a VM directory in runtime_dir.
+ * The VM is owned by the manager. */
+int sv_manager_create_vm(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg);
+
+/* Opens a VM that some (possibly other, possibly dead) process started, from
+ * its runtime directory. Owned by the manager; detached VMs are not stopped by
+ * sv_manager_free. SV_ENOTFOUND if no such VM directory exists. */
+int sv_manager_attach_vm(sv_vm **out, sv_manager *mgr, const char *id);
+
+/* The VM with this id in the registry, or NULL. */
+sv_vm *sv_manager_get_vm(sv_manager *mgr, const char *id);
+
+/* The ids of all VM directories in runtime_dir (any process's). *ids is a
+ * NULL-terminated malloc'd array of malloc'd strings; free with sv_strv_free. */
+int sv_manager_list_vm_ids(sv_manager *mgr, char ***ids);
+void sv_strv_free(char **strv);
+
+/* Stops and cleans up every VM in the registry that this manager owns. Returns
+ * the first error but always tries all. */
+int sv_manager_cleanup(sv_manager *mgr);
+
+/* Cleans up leftovers of VMs whose supervisor and VMM are gone (after the
+ * orchestrator or the supervisor was SIGKILLed): replays each dead VM's ledger
+ * and removes its directory. *n_removed (may be NULL) counts them. */
+int sv_manager_gc(sv_manager *mgr, size_t *n_removed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,21 @@
+/* smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
+ * Include this one header; it pulls in the rest. */
+#ifndef SMARTVM_SMARTVM_H
+#define SMARTVM_SMARTVM_H
+
+#include <smartvm/error.h>
+#include <smartvm/config.h>
+#include <smartvm/manager.h>
+#include <smartvm/vm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library version, e.g. "0.1.0". */
+const char *sv_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

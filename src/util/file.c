@@ -1,0 +1,361 @@
+/* File helpers shared by every module. Invariants: every fd is O_CLOEXEC and
+ * closed on every path; a file others read is written atomically; a copy is
+ * either complete or absent; rm_rf never leaves its own filesystem and never
+ * follows a symlink. */
+#include "util/file.h"
+
+#include "util/error.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+char *sv_path_join(const char *a, const char *b)
+{
+	char *s = NULL;
+	size_t la = strlen(a);
+	const char *sep = (la && a[la - 1] == '/') ? "" : "/";
+	if (asprintf(&s, "%s%s%s", a, sep, b) < 0)
+		return NULL;
+	return s;
+}
+
+bool sv_path_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+bool sv_is_writable_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
+}
+
+int sv_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (strlen(path) >= sizeof(buf))
+		return sv_err(SV_EINVAL, "%s: path too long", path);
+	strcpy(buf, path);
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return sv_err_errno(SV_EIO, errno, "creating directory %s", buf);
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return sv_err(SV_EIO, "creating directory %s: not a directory", path);
+	return 0;
+}
+
+static int rm_tree_at(int parent_fd, const char *name, dev_t dev, const char *top)
+{
+	struct stat st;
+	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing %s", top);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(parent_fd, name, 0) != 0 && errno != ENOENT)
+			return sv_err_errno(SV_EIO, errno, "removing %s/%s", top, name);
+		return 0;
+	}
+	if (st.st_dev != dev)
+		return sv_err(SV_EBUSY, "removing %s: %s is a mount point", top, name);
+	int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(SV_EIO, errno, "removing %s", top);
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return sv_err_errno(SV_EIO, errno, "removing %s", top);
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int r = rm_tree_at(dirfd(dir), de->d_name, dev, top);
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(dir);
+	if (rc)
+		return rc;
+	if (unlinkat(parent_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		return sv_err_errno(SV_EIO, errno, "removing %s", top);
+	return 0;
+}
+
+int sv_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing %s", path);
+	return rm_tree_at(AT_FDCWD, path, st.st_dev, path);
+}
+
+static int fsync_parent_dir(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		strcpy(buf, ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(SV_EIO, errno, "opening directory %s", buf);
+	fsync(fd);
+	close(fd);
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return sv_err(SV_EINVAL, "%s: path too long", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return sv_err_errno(SV_EIO, errno, "writing %s", tmp);
+	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return sv_err_errno(SV_EIO, e, "writing %s", tmp);
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return sv_err_errno(SV_EIO, e, "renaming %s to %s", tmp, path);
+	}
+	return fsync_parent_dir(path);
+}
+
+int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", path);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	for (;;) {
+		if (!buf) {
+			rc = sv_err(SV_ENOMEM, "reading %s: out of memory", path);
+			break;
+		}
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				rc = sv_err(SV_ENOMEM, "reading %s: out of memory", path);
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = sv_err_errno(SV_EIO, errno, "reading %s", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max_bytes) {
+			rc = sv_err(SV_EINVAL, "reading %s: larger than %zu bytes", path, max_bytes);
+			break;
+		}
+	}
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	if (len_out)
+		*len_out = len;
+	return 0;
+}
+
+/* Copies [off, off+len) with copy_file_range, falling back to read/write when
+ * the kernel refuses (e.g. across some filesystem pairs). */
+static int copy_range(int in, int out, off_t off, off_t len)
+{
+	off_t in_off = off, out_off = off;
+	while (len > 0) {
+		ssize_t n = copy_file_range(in, &in_off, out, &out_off, (size_t)len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			char buf[1 << 16];
+			while (len > 0) {
+				size_t chunk = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
+				ssize_t r = pread(in, buf, chunk, in_off);
+				if (r <= 0)
+					return -1;
+				if (pwrite(out, buf, (size_t)r, out_off) != r)
+					return -1;
+				in_off += r;
+				out_off += r;
+				len -= r;
+			}
+			return 0;
+		}
+		if (n <= 0)
+			return -1;
+		len -= n;
+	}
+	return 0;
+}
+
+static int copy_data_extents(int in, int out, off_t size)
+{
+	off_t pos = 0;
+	while (pos < size) {
+		off_t data = lseek(in, pos, SEEK_DATA);
+		if (data < 0)
+			return errno == ENXIO ? 0 : -1; /* only a hole remains */
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return -1;
+		if (copy_range(in, out, data, hole - data) != 0)
+			return -1;
+		pos = hole;
+	}
+	return 0;
+}
+
+int sv_copy_sparse(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "copying %s", src);
+	struct stat st;
+	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(in);
+		return sv_err(SV_EINVAL, "copying %s: not a regular file", src);
+	}
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+	if (out < 0) {
+		int e = errno;
+		close(in);
+		return sv_err_errno(SV_EIO, e, "copying %s to %s", src, dst);
+	}
+	int rc = 0;
+	if (ioctl(out, FICLONE, in) != 0) {
+		/* No reflink here: size first so trailing holes survive, then data only. */
+		if (ftruncate(out, st.st_size) != 0 || copy_data_extents(in, out, st.st_size) != 0)
+			rc = sv_err_errno(SV_EIO, errno, "copying %s to %s", src, dst);
+	}
+	if (!rc && fsync(out) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "copying %s to %s", src, dst);
+	close(in);
+	close(out);
+	if (rc)
+		unlink(dst);
+	return rc;
+}
+
+int sv_lock_file(const char *path, int timeout_ms, int *fd_out)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sv_err_errno(SV_EIO, errno, "opening lock %s", path);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, timeout_ms < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			int e = errno;
+			close(fd);
+			return sv_err_errno(SV_EIO, e, "locking %s", path);
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (elapsed >= timeout_ms) {
+			close(fd);
+			return sv_err(SV_ETIMEOUT, "locking %s: still held by another process after %d ms",
+				      path, timeout_ms);
+		}
+		poll(NULL, 0, 10);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+char *sv_file_tail(const char *path, int max_lines)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		/* Only the end matters; read at most the last 16 KiB. */
+		off_t size = lseek(fd, 0, SEEK_END);
+		off_t from = size > 16384 ? size - 16384 : 0;
+		text = malloc((size_t)(size - from) + 1);
+		if (text) {
+			ssize_t n = pread(fd, text, (size_t)(size - from), from);
+			len = n > 0 ? (size_t)n : 0;
+			text[len] = '\0';
+		}
+		close(fd);
+	}
+	if (!text)
+		return strdup("");
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	int lines = 0;
+	size_t start = len;
+	while (start > 0) {
+		if (text[start - 1] == '\n' && ++lines == max_lines)
+			break;
+		start--;
+	}
+	memmove(text, text + start, len - start + 1);
+	return text;
+}

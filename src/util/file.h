@@ -1,0 +1,40 @@
+/* Files and directories: atomic writes, recursive create/remove, sparse-aware
+ * copies, whole-file reads, flock. All fds are O_CLOEXEC. Errors are set
+ * through util/error.h and name the path. */
+#ifndef SV_UTIL_FILE_H
+#define SV_UTIL_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p with mode for the directories it creates. */
+int sv_mkdir_p(const char *path, mode_t mode);
+
+/* rm -rf; a missing path is success. Never follows symlinks out of the tree
+ * and never crosses into another filesystem (mount points are refused). */
+int sv_rm_rf(const char *path);
+
+/* Writes data to path via <path>.tmp.<pid> + fsync + rename + fsync(dir). */
+int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a whole file (at most max_bytes) into a NUL-terminated malloc'd buffer. */
+int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out);
+
+/* Copies src to dst (created, mode of src), keeping holes: tries a reflink
+ * (FICLONE) first, else copies only the data extents found with
+ * SEEK_DATA/SEEK_HOLE using copy_file_range. dst is complete or absent. */
+int sv_copy_sparse(const char *src, const char *dst);
+
+/* Opens (creating) path and takes an exclusive flock on it, waiting at most
+ * timeout_ms (< 0 = forever). Returns the fd in *fd_out; close it to unlock. */
+int sv_lock_file(const char *path, int timeout_ms, int *fd_out);
+
+/* Path helpers; results are malloc'd. */
+char *sv_path_join(const char *a, const char *b);
+bool sv_path_exists(const char *path);
+bool sv_is_writable_dir(const char *path);
+/* The last `max_lines` lines of a text file ("" if unreadable). malloc'd. */
+char *sv_file_tail(const char *path, int max_lines);
+
+#endif

@@ -1,0 +1,53 @@
+/* Child processes without a shell: an argument vector, chosen stdio, a pidfd
+ * to wait on with a timeout. Every child is reaped by whoever spawned it. */
+#ifndef SV_UTIL_SPAWN_H
+#define SV_UTIL_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+	const char *const *argv;   /* argv[0] is the program path (no PATH search unless search_path) */
+	const char *const *envp;   /* NULL = inherit */
+	bool search_path;          /* resolve argv[0] through PATH (for tools like nft, cp) */
+	int stdin_fd;              /* -1 = /dev/null */
+	int stdout_fd;             /* -1 = /dev/null */
+	int stderr_fd;             /* -1 = /dev/null */
+	const int *keep_fds;       /* extra fds to pass, kept at the same number */
+	int n_keep_fds;
+	bool new_session;          /* setsid() in the child */
+} sv_spawn_opts;
+
+/* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd
+ * for it (O_CLOEXEC). */
+int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out);
+
+/* Waits for a pidfd to become readable (the process exited), at most
+ * timeout_ms (< 0 = forever). Returns 0 when it exited, SV_ETIMEOUT otherwise.
+ * Works for processes that are not our children. */
+int sv_pidfd_wait_exit(int pidfd, int timeout_ms);
+
+/* Reaps our child pid, waiting at most timeout_ms. *status_out gets the raw
+ * wait status. SV_ETIMEOUT if it is still running. */
+int sv_reap(pid_t pid, int timeout_ms, int *status_out);
+
+/* Runs argv to completion, feeding stdin_data (may be NULL), capturing stdout
+ * and stderr (each malloc'd, may be NULL), killing it after timeout_ms. A non-zero
+ * exit is reported in *exit_code (-1 if killed by a signal), not as an error. */
+int sv_run(const char *const *argv, const char *stdin_data, int timeout_ms,
+	   int *exit_code, char **stdout_out, char **stderr_out);
+
+/* "exited with status 3" / "killed by signal 9 (Killed)". Static buffer per thread. */
+const char *sv_describe_wait_status(int status);
+
+/* Process start time (field 22 of /proc/<pid>/stat), to tell a pid from its
+ * reuse. 0 if the process does not exist. */
+unsigned long long sv_process_start_time(pid_t pid);
+
+/* True if pid exists and its start time matches (start_time 0 = don't check). */
+bool sv_process_alive(pid_t pid, unsigned long long start_time);
+
+/* Monotonic milliseconds. */
+long long sv_now_ms(void);
+
+#endif

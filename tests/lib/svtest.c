@@ -1,0 +1,143 @@
+/* Shared test fixtures (see svtest.h). */
+#include "svtest.h"
+
+#include "util/file.h"
+#include "util/spawn.h"
+#include "util/strv.h"
+#include <dirent.h>
+#include <smartvm/manager.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+char *svt_tmpdir(void)
+{
+	char *path = strdup("/tmp/svtest.XXXXXX");
+	assert_non_null(path);
+	assert_non_null(mkdtemp(path));
+	return path;
+}
+
+void svt_rm_tmpdir(char *path)
+{
+	if (path)
+		sv_rm_rf(path);
+	free(path);
+}
+
+char *svt_write(const char *dir, const char *name, const char *text)
+{
+	char *path = sv_path_join(dir, name);
+	assert_non_null(path);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static const char *env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v)
+		fail_msg("%s is not set: run the tests through meson test", name);
+	return v;
+}
+
+const char *svt_fake_firecracker(void) { return env_or_fail("SMARTVM_FAKE_FIRECRACKER"); }
+const char *svt_cli(void) { return env_or_fail("SMARTVM_CLI"); }
+const char *svt_source_root(void) { return env_or_fail("SMARTVM_SOURCE_ROOT"); }
+
+int svt_count_processes_with(const char *needle)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int count = 0;
+	pid_t self = getpid();
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0 || pid == self)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		char *text = NULL;
+		size_t len = 0;
+		if (sv_read_file(path, 1 << 16, &text, &len) != 0)
+			continue;
+		for (size_t i = 0; i < len; i++)
+			if (text[i] == '\0')
+				text[i] = ' ';
+		/* Zombies have an empty cmdline and don't count. */
+		if (len && strstr(text, needle))
+			count++;
+		free(text);
+	}
+	closedir(d);
+	return count;
+}
+
+int svt_dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err)
+{
+	sv_strv_builder argv = { 0 };
+	sv_strv_push(&argv, svt_cli());
+	for (size_t i = 0; args[i]; i++)
+		sv_strv_push(&argv, args[i]);
+	char **argvv = NULL;
+	assert_int_equal(sv_strv_finish(&argv, &argvv), 0);
+
+	/* sv_run inherits our environment; extra variables are set around it. */
+	char **saved = NULL;
+	size_t n_extra = 0;
+	while (extra_env && extra_env[n_extra])
+		n_extra++;
+	saved = calloc(n_extra + 1, sizeof(char *));
+	for (size_t i = 0; i < n_extra; i++) {
+		char *kv = strdup(extra_env[i]);
+		char *eq = strchr(kv, '=');
+		*eq = '\0';
+		const char *old = getenv(kv);
+		saved[i] = old ? strdup(old) : NULL;
+		setenv(kv, eq + 1, 1);
+		free(kv);
+	}
+	int code = -1;
+	int rc = sv_run((const char *const *)argvv, NULL, 120000, &code, out, err);
+	for (size_t i = 0; i < n_extra; i++) {
+		char *kv = strdup(extra_env[i]);
+		*strchr(kv, '=') = '\0';
+		if (saved[i])
+			setenv(kv, saved[i], 1);
+		else
+			unsetenv(kv);
+		free(saved[i]);
+		free(kv);
+	}
+	free(saved);
+	sv_strv_free(argvv);
+	assert_int_equal(rc, 0);
+	return code;
+}
+
+bool svt_is_root(void)
+{
+	return geteuid() == 0;
+}

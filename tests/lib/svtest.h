@@ -1,0 +1,40 @@
+/* Shared test fixtures: temporary directories, programs the build made, leftover
+ * checks. Included after cmocka's headers by every test. */
+#ifndef SVTEST_H
+#define SVTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A fresh directory under /tmp (malloc'd path); removed by svt_rm_tmpdir. */
+char *svt_tmpdir(void);
+void svt_rm_tmpdir(char *path);
+
+/* Writes text to dir/name (created), returns the malloc'd path. */
+char *svt_write(const char *dir, const char *name, const char *text);
+
+/* Paths of build products, from the test environment (meson sets them). */
+const char *svt_fake_firecracker(void);
+const char *svt_cli(void);
+const char *svt_source_root(void);
+
+/* Number of processes whose command line contains needle (e.g. a test's
+ * runtime dir); the test process itself never counts. */
+int svt_count_processes_with(const char *needle);
+
+/* Number of entries in a directory (0 if it does not exist). */
+int svt_dir_entries(const char *path);
+
+/* Runs the smartvm CLI with argv (NULL-terminated, without argv[0]) and the
+ * given extra environment ("K=V" strings, NULL-terminated, may be NULL).
+ * Captures stdout and stderr (malloc'd). Returns the exit code. */
+int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err);
+
+/* True when running as root (tests that need it skip otherwise). */
+bool svt_is_root(void);
+
+#endif
