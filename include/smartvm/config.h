@@ -126,6 +126,8 @@ typedef struct {
 /* A whole VM (the seed's IMicroVMConfig, plus the entropy device). */
 typedef struct sv_vm_config {
 	const char *id;            /* NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
+	const char *base_image;    /* bundle id this VM boots from (keeps it from cache
+	                              eviction while the VM runs); NULL = none */
 	sv_boot_source boot_source;
 	sv_machine_config machine_config;
 	const sv_drive_config *drives;

@@ -8,6 +8,7 @@
 #define SMARTVM_MANAGER_H
 
 #include <smartvm/config.h>
+#include <smartvm/net.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,6 +39,17 @@ typedef struct {
 	const char *base_image_manifest_path;
 	/* Beyond the seed. */
 	sv_vmm_kind vmm;                /* default auto */
+	const char *releases_url;       /* Firecracker releases page; default GitHub's
+	                                   (env SMARTVM_RELEASES_URL) */
+	const char *ci_bucket_url;      /* CI image bucket; default
+	                                   https://s3.amazonaws.com/spec.ccfc.min
+	                                   (env SMARTVM_CI_BUCKET_URL) */
+	const sv_egress_rule *egress_rules; /* ordered; first match wins */
+	size_t n_egress_rules;
+	sv_egress_action egress_default;  /* default allow */
+	const char *outbound_interface; /* NAT out of this; default: the default route's */
+	const char *qemu_binary;        /* default qemu-system-x86_64 from PATH */
+	const char *qemu_accel;         /* "kvm" | "tcg" | "auto" (default) */
 	int stop_timeout_ms;            /* graceful stop wait, default 10000 */
 	int api_timeout_ms;             /* per VMM API call, default 5000 */
 	int socket_timeout_ms;          /* wait for the API socket, default 5000 */

@@ -5,6 +5,7 @@
 
 #include <smartvm/error.h>
 #include <smartvm/config.h>
+#include <smartvm/net.h>
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
 

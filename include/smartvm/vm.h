@@ -74,6 +74,16 @@ int sv_vm_wait(sv_vm *vm, int timeout_ms);
 int sv_vm_instance_info(sv_vm *vm, char **out);
 int sv_vm_running_config(sv_vm *vm, char **out);
 
+/* Everything known about the VM as JSON text (*out malloc'd): id, state, pid,
+ * dir, console, vmm, base_image, config (Firecracker format), network (one
+ * object per interface: iface_id, tap_name, guest_ip, gateway_ip,
+ * subnet_mask, mac). Works in every state, also for attached VMs. */
+int sv_vm_describe(sv_vm *vm, char **out);
+
+/* The host side of each network interface, in config order (the seed's
+ * ITapDevice). Valid from start until cleanup; owned by the VM. */
+int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif
