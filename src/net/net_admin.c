@@ -1,0 +1,210 @@
+/* `smartvm net ls` and `smartvm net gc`: reading the lease files of every
+ * bridge, and removing the networking of VMs that no longer run.
+ *
+ * A lease's VM still runs when its directory exists under runtime_dir and
+ * either the process that set its networking up or a process recorded in its
+ * ledger ("pid PID STARTTIME") is alive. gc works from the lease files, not
+ * from the ledgers, so it also repairs what a SIGKILLed orchestrator left
+ * without a usable VM directory; ledger replays that run later find the
+ * resources gone and succeed. Never touches a device it did not create,
+ * except detaching an adopted one from the bridge. */
+#include "net/net_addr.h"
+#include "net/net_bridge.h"
+#include "net/net_lease.h"
+#include "net/net_link.h"
+#include "net/net_undo.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include <smartvm/netadmin.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_admin_options(const sv_net_admin_options *opts, const char *what)
+{
+	if (!opts || !opts->data_dir || !opts->runtime_dir)
+		return sv_err(SV_EINVAL, "%s: data_dir and runtime_dir are required", what);
+	const char *why;
+	if (opts->bridge_name && !sv_ifname_valid(opts->bridge_name, &why))
+		return sv_err(SV_EINVAL, "%s: bridge_name \"%s\": %s", what, opts->bridge_name, why);
+	return 0;
+}
+
+static bool ledger_has_live_pid(const char *vm_dir)
+{
+	char *path = sv_path_join(vm_dir, "ledger"), *text = NULL;
+	bool live = false;
+	if (path && sv_read_file(path, 1 << 20, &text, NULL) == 0) {
+		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !live;
+		     line = strtok_r(NULL, "\n", &save)) {
+			long pid;
+			unsigned long long start;
+			if (sscanf(line, "pid %ld %llu", &pid, &start) == 2 && pid > 1)
+				live = sv_process_alive((pid_t)pid, start);
+		}
+	}
+	free(text);
+	free(path);
+	return live;
+}
+
+static bool vm_running(const char *runtime_dir, const sv_lease *l)
+{
+	char *vm_dir = sv_path_join(runtime_dir, l->vm_id);
+	bool running = vm_dir && sv_path_exists(vm_dir) &&
+		       ((l->pid > 1 && sv_process_alive(l->pid, l->start_time)) || ledger_has_live_pid(vm_dir));
+	free(vm_dir);
+	return running;
+}
+
+static int bridges_of(const sv_net_admin_options *opts, const char *net_dir, char ***out)
+{
+	if (!opts->bridge_name)
+		return sv_lease_list_bridges(net_dir, out);
+	*out = calloc(2, sizeof(char *));
+	if (!*out || !((*out)[0] = strdup(opts->bridge_name))) {
+		free(*out);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_lease *l, const char *runtime_dir)
+{
+	memset(info, 0, sizeof(*info));
+	char net[16];
+	sv_ipv4_format(db->subnet.network, net);
+	snprintf(info->bridge, sizeof(info->bridge), "%s", db->bridge);
+	snprintf(info->subnet, sizeof(info->subnet), "%s/%d", net, db->subnet.prefix);
+	sv_ipv4_format(l->ip, info->guest_ip);
+	snprintf(info->vm_id, sizeof(info->vm_id), "%s", l->vm_id);
+	snprintf(info->iface_id, sizeof(info->iface_id), "%s", l->iface_id);
+	snprintf(info->dev, sizeof(info->dev), "%s", l->dev);
+	snprintf(info->mac, sizeof(info->mac), "%s", l->mac);
+	info->dev_owned = l->dev_owned;
+	sv_nl_link link;
+	info->dev_present = sv_nl_link_get(l->dev, &link) == 0;
+	info->vm_running = vm_running(runtime_dir, l);
+	info->pid = l->pid;
+}
+
+int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_t *n_out)
+{
+	sv_err_clear();
+	int rc = check_admin_options(opts, "listing leases");
+	if (rc)
+		return rc;
+	char *net_dir = sv_net_dir(opts->data_dir);
+	char **bridges = NULL;
+	sv_net_lease_info *items = NULL;
+	size_t n = 0;
+	if (!net_dir) {
+		rc = sv_err(SV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!sv_path_exists(net_dir))
+		goto out;
+	if ((rc = bridges_of(opts, net_dir, &bridges)))
+		goto out;
+	for (char **b = bridges; *b && !rc; b++) {
+		sv_lease_db db;
+		if ((rc = sv_lease_db_open(&db, net_dir, *b)))
+			break;
+		sv_net_lease_info *grown = db.n ? realloc(items, (n + db.n) * sizeof(*items)) : items;
+		if (!grown) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+		} else {
+			items = grown;
+			for (size_t i = 0; i < db.n; i++)
+				fill_info(&items[n++], &db, &db.items[i], opts->runtime_dir);
+		}
+		sv_lease_db_close(&db);
+	}
+out:
+	free(net_dir);
+	sv_strv_free(bridges);
+	if (rc) {
+		free(items);
+		return sv_err_prefix("listing leases");
+	}
+	*out = items;
+	*n_out = n;
+	return 0;
+}
+
+static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, const char *bridge, size_t *removed)
+{
+	sv_lease_db db;
+	int rc = sv_lease_db_open(&db, net_dir, bridge);
+	if (rc)
+		return rc;
+	int first = 0;
+	sv_err_saved saved = { 0 };
+	size_t before = db.n;
+	for (size_t i = 0; i < db.n;) {
+		sv_lease *l = &db.items[i];
+		if (vm_running(opts->runtime_dir, l)) {
+			i++;
+			continue;
+		}
+		if ((rc = sv_net_drop_device(l->dev, l->dev_owned, bridge)) != 0) {
+			/* Keep the lease so that a later gc retries the device. */
+			if (!first) {
+				first = sv_err_prefix("lease %s of VM \"%s\"", l->dev, l->vm_id);
+				sv_err_save(&saved);
+			}
+			i++;
+			continue;
+		}
+		sv_info("net gc: removed %s (VM \"%s\", interface %s)", l->dev, l->vm_id, l->iface_id);
+		sv_lease_db_remove(&db, l->ip, l->vm_id, l->iface_id);
+	}
+	if (db.n != before && (rc = sv_lease_db_save(&db)) && !first) {
+		first = rc;
+		sv_err_save(&saved);
+	}
+	*removed += before - db.n;
+	if ((rc = sv_net_release_unused(&db, true, true)) && !first) {
+		first = rc;
+		sv_err_save(&saved);
+	}
+	sv_lease_db_close(&db);
+	return first ? sv_err_restore(&saved) : 0;
+}
+
+int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed)
+{
+	sv_err_clear();
+	int rc = check_admin_options(opts, "collecting network leftovers");
+	if (rc)
+		return rc;
+	size_t removed = 0;
+	char *net_dir = sv_net_dir(opts->data_dir);
+	char **bridges = NULL;
+	if (!net_dir) {
+		rc = sv_err(SV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!sv_path_exists(net_dir))
+		goto out;
+	if ((rc = bridges_of(opts, net_dir, &bridges)))
+		goto out;
+	int first = 0;
+	sv_err_saved saved = { 0 };
+	for (char **b = bridges; *b; b++) {
+		if (gc_bridge(opts, net_dir, *b, &removed) && !first) {
+			first = sv_err_prefix("bridge %s", *b);
+			sv_err_save(&saved);
+		}
+	}
+	if (first)
+		rc = sv_err_restore(&saved);
+out:
+	free(net_dir);
+	sv_strv_free(bridges);
+	if (n_removed)
+		*n_removed = removed;
+	return rc ? sv_err_prefix("collecting network leftovers") : 0;
+}

@@ -1,0 +1,109 @@
+/* The per-bridge shared resources: the bridge and the nftables table.
+ *
+ * Invariants: a bridge smartvm creates is marked in the state file *before*
+ * it is created, so a crash can leave a mark without a bridge (harmless) but
+ * never a bridge of ours without the mark. A bridge that existed before is
+ * never modified or deleted. The table and the bridge are removed only when
+ * the lease file holds no lease, checked under the same lock that setup holds
+ * while it creates them. */
+#include "net/net_bridge.h"
+
+#include "net/net_link.h"
+#include "net/net_nft.h"
+#include "util/error.h"
+#include "util/log.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
+{
+	sv_nl_link link;
+	uint32_t gw = sv_subnet_gateway(&plan->subnet);
+	int rc = sv_nl_link_get(plan->bridge, &link);
+	if (rc == 0) {
+		if (strcmp(link.kind, "bridge"))
+			return sv_err(SV_ENETWORK, "bridge_name \"%s\": a link of that name exists and is a %s, not a bridge",
+				      plan->bridge, link.kind[0] ? link.kind : "plain device");
+		if (!db->has_state && (rc = sv_lease_db_save_state(db, true, false)))
+			return rc;
+		if (!db->bridge_created) {
+			bool has = false;
+			if (sv_nl_addr_has(link.index, gw, &has) == 0 && !has) {
+				char text[16];
+				sv_ipv4_format(gw, text);
+				sv_warn("bridge %s existed before smartvm and has no address %s: guests may not reach their gateway",
+					plan->bridge, text);
+			}
+			return 0;
+		}
+		/* Ours: finish what a crashed setup may have left half done. */
+	} else if (rc == SV_ENOTFOUND) {
+		if ((rc = sv_lease_db_save_state(db, true, true)) || (rc = sv_nl_bridge_add(plan->bridge)))
+			return rc;
+	} else {
+		return rc;
+	}
+	if ((rc = sv_nl_addr_add(plan->bridge, gw, plan->subnet.prefix)) || (rc = sv_nl_link_set_up(plan->bridge)))
+		return rc;
+	return 0;
+}
+
+int sv_net_table_ensure(const sv_net_plan *plan)
+{
+	char outbound[16];
+	snprintf(outbound, sizeof(outbound), "%s", plan->outbound);
+	if (!outbound[0] && sv_nl_default_route_dev(outbound) != 0) {
+		/* No default route: masquerade whatever leaves by another interface. */
+		outbound[0] = '\0';
+	}
+	if (!strcmp(outbound, plan->bridge))
+		outbound[0] = '\0';
+	int rc = sv_net_enable_forwarding();
+	if (rc == 0)
+		rc = sv_nft_apply(plan, outbound);
+	return rc;
+}
+
+static int bridge_has_ports(const char *bridge, bool *has)
+{
+	sv_nl_link br;
+	int rc = sv_nl_link_get(bridge, &br);
+	if (rc == SV_ENOTFOUND) {
+		*has = false;
+		return 0;
+	}
+	sv_nl_link *links = NULL;
+	size_t n = 0;
+	if (rc || (rc = sv_nl_link_list(&links, &n)))
+		return rc;
+	*has = false;
+	for (size_t i = 0; i < n; i++)
+		if (links[i].master == br.index)
+			*has = true;
+	free(links);
+	return 0;
+}
+
+int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
+{
+	if (db->n > 0)
+		return 0;
+	int rc = 0;
+	if (table && (rc = sv_nft_delete(db->bridge)))
+		return rc;
+	if (!bridge)
+		return 0;
+	if (db->has_state && db->bridge_created) {
+		bool ports = false;
+		if ((rc = bridge_has_ports(db->bridge, &ports)))
+			return rc;
+		if (ports) {
+			sv_warn("bridge %s: kept because devices smartvm does not know still use it", db->bridge);
+			return 0;
+		}
+		if ((rc = sv_nl_link_del(db->bridge)))
+			return rc;
+	}
+	return sv_lease_db_save_state(db, false, false);
+}

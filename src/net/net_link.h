@@ -1,0 +1,41 @@
+/* Links, addresses and routes over rtnetlink (libmnl). Never runs `ip`.
+ * Every call opens its own socket, so callers hold no netlink state. */
+#ifndef SV_NET_NET_LINK_H
+#define SV_NET_NET_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	int index;
+	int master;         /* 0 = none */
+	unsigned flags;     /* IFF_* */
+	char name[16];
+	char kind[16];      /* "bridge", "tun", "veth", ... ("" if none) */
+	unsigned char mac[6];
+} sv_nl_link;
+
+/* SV_ENOTFOUND (no message prefix needed by callers) when absent. */
+int sv_nl_link_get(const char *name, sv_nl_link *out);
+/* All links; *out malloc'd. */
+int sv_nl_link_list(sv_nl_link **out, size_t *n_out);
+
+/* Creates a bridge; SV_EEXISTS if a link of that name exists. */
+int sv_nl_bridge_add(const char *name);
+/* Deletes a link; success when it is already gone. */
+int sv_nl_link_del(const char *name);
+/* Sets the master (ifindex; 0 = none). */
+int sv_nl_link_set_master(const char *name, int master_index);
+int sv_nl_link_set_up(const char *name);
+
+/* Adds addr/prefix (host order) to a link; success if already there. */
+int sv_nl_addr_add(const char *name, uint32_t addr, int prefix);
+/* True if the link with that index carries addr. */
+int sv_nl_addr_has(int index, uint32_t addr, bool *has);
+
+/* The output interface of the main table's IPv4 default route;
+ * SV_ENOTFOUND when there is none. */
+int sv_nl_default_route_dev(char name[16]);
+
+#endif

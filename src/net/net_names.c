@@ -1,0 +1,47 @@
+/* TAP names and guest MACs derived from (vm id, iface id) through SHA-256.
+ * Invariant: a name is a pure function of the two ids, fits IFNAMSIZ, and the
+ * MAC is locally administered unicast (first octet 0x06), so it never clashes
+ * with a vendor's address. Never consults the host. */
+#include "net/net_names.h"
+
+#include "util/error.h"
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int hash_ids(unsigned char digest[32], const char *vm_id, const char *iface_id)
+{
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	/* The separator keeps ("a/b", "c") apart from ("a", "b/c") only because
+	 * ids cannot contain '/'. */
+	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		  EVP_DigestUpdate(ctx, vm_id, strlen(vm_id)) && EVP_DigestUpdate(ctx, "/", 1) &&
+		  EVP_DigestUpdate(ctx, iface_id, strlen(iface_id)) && EVP_DigestFinal_ex(ctx, digest, &len);
+	EVP_MD_CTX_free(ctx);
+	if (!ok || len != 32)
+		return sv_err(SV_EIO, "hashing interface id \"%s/%s\": SHA-256 failed", vm_id, iface_id);
+	return 0;
+}
+
+int sv_net_tap_name(char out[16], const char *vm_id, const char *iface_id)
+{
+	unsigned char d[32];
+	int rc = hash_ids(d, vm_id, iface_id);
+	if (rc)
+		return rc;
+	snprintf(out, 16, SV_TAP_PREFIX "%02x%02x%02x%02x%02x%02x", d[0], d[1], d[2], d[3], d[4], d[5]);
+	return 0;
+}
+
+int sv_net_guest_mac(char out[18], const char *vm_id, const char *iface_id)
+{
+	unsigned char d[32];
+	int rc = hash_ids(d, vm_id, iface_id);
+	if (rc)
+		return rc;
+	/* Bytes 6.. so the MAC and the TAP name don't share digits. */
+	snprintf(out, 18, "06:%02x:%02x:%02x:%02x:%02x", d[6], d[7], d[8], d[9], d[10]);
+	return 0;
+}
