@@ -37,7 +37,8 @@ static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	unsigned seq = (unsigned)time(NULL);
 	unsigned portid = mnl_socket_get_portid(nl);
 	nlh->nlmsg_seq = seq;
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+	/* NLM_F_EXCL shares a bit with NLM_F_DUMP: test both bits. */
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		rc = -errno;

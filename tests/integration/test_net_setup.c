@@ -1,0 +1,271 @@
+/* Networking setup and cleanup through the VM seam, checked over netlink and
+ * nft inside a network namespace each test creates. */
+#include "test_net_fixture.h"
+
+#include "net/net_names.h"
+
+typedef struct {
+	char *data_dir;
+	char *runtime_dir;
+} env;
+
+static int setup(void **state)
+{
+	env *e = calloc(1, sizeof(*e));
+	e->data_dir = svt_tmpdir();
+	e->runtime_dir = svt_tmpdir();
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	env *e = *state;
+	svt_rm_tmpdir(e->data_dir);
+	svt_rm_tmpdir(e->runtime_dir);
+	free(e);
+	return 0;
+}
+
+static int net_setup(env *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_tap_device *taps,
+		     const sv_manager_options *opts)
+{
+	*vm = svn_vm_open(e->runtime_dir, id);
+	return sv_vm_net_setup(opts, e->data_dir, id, vm->ledger, cfg, taps);
+}
+
+static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	const char *ids[3] = { "web", "a-very-long-vm-identifier-that-shares-a-prefix-0001",
+			       "a-very-long-vm-identifier-that-shares-a-prefix-0002" };
+	svn_vm vms[3];
+	sv_vm_config *cfgs[3];
+	sv_tap_device taps[3];
+	for (int i = 0; i < 3; i++) {
+		cfgs[i] = svn_cfg_new(1, "console=ttyS0");
+		svn_ok(net_setup(e, &vms[i], ids[i], cfgs[i], &taps[i], NULL));
+	}
+
+	sv_nl_link br;
+	assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
+	assert_string_equal(br.kind, "bridge");
+	assert_true(br.flags & IFF_UP);
+	bool has_gw = false;
+	assert_int_equal(sv_nl_addr_has(br.index, svn_ip("172.30.0.1"), &has_gw), 0);
+	assert_true(has_gw);
+	assert_true(svn_table_exists("svbr0"));
+
+	const char *want_ip[3] = { "172.30.0.2", "172.30.0.3", "172.30.0.4" };
+	for (int i = 0; i < 3; i++) {
+		sv_tap_device *t = &taps[i];
+		assert_string_equal(t->iface_id, "eth0");
+		assert_string_equal(t->guest_ip, want_ip[i]);
+		assert_string_equal(t->gateway_ip, "172.30.0.1");
+		assert_string_equal(t->subnet_mask, "255.255.255.0");
+		assert_true(strlen(t->tap_name) <= 15);
+		char name[16], mac[18];
+		assert_int_equal(sv_net_tap_name(name, ids[i], "eth0"), 0);
+		assert_string_equal(t->tap_name, name);
+		assert_int_equal(sv_net_guest_mac(mac, ids[i], "eth0"), 0);
+		assert_string_equal(t->mac, mac);
+		/* Locally administered, unicast. */
+		unsigned first = (unsigned)strtoul(t->mac, NULL, 16);
+		assert_int_equal(first & 3, 2);
+
+		sv_nl_link tap;
+		assert_int_equal(sv_nl_link_get(t->tap_name, &tap), 0);
+		assert_string_equal(tap.kind, "tun");
+		assert_int_equal(tap.master, br.index);
+		assert_true(tap.flags & IFF_UP);
+
+		/* The VM's config now names the TAP and MAC, and the guest's address. */
+		assert_string_equal(cfgs[i]->network_interfaces[0].host_dev_name, t->tap_name);
+		assert_string_equal(cfgs[i]->network_interfaces[0].guest_mac, t->mac);
+		char want_args[128];
+		snprintf(want_args, sizeof(want_args), "console=ttyS0 ip=%s::172.30.0.1:255.255.255.0::eth0:off",
+			 want_ip[i]);
+		assert_string_equal(cfgs[i]->boot_source.boot_args, want_args);
+	}
+	assert_string_not_equal(taps[1].tap_name, taps[2].tap_name);
+	assert_string_not_equal(taps[1].mac, taps[2].mac);
+
+	/* Cleanup of the first two keeps the shared bridge and table. */
+	for (int i = 0; i < 2; i++)
+		svn_ok(svn_vm_cleanup(&vms[i]));
+	assert_false(svn_link_exists(taps[0].tap_name));
+	assert_true(svn_link_exists("svbr0"));
+	assert_true(svn_table_exists("svbr0"));
+	assert_true(svn_link_exists(taps[2].tap_name));
+
+	svn_ok(svn_vm_cleanup(&vms[2]));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	for (int i = 0; i < 3; i++)
+		svn_cfg_free(cfgs[i]);
+}
+
+static void test_cleanup_is_idempotent(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfg = svn_cfg_new(2, NULL);
+	sv_tap_device taps[2];
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "idem", cfg, taps, NULL));
+	/* Keep a copy of the ledger, replay it, then replay the copy again. */
+	char *ledger_path = sv_path_join(vm.dir, "ledger"), *text = NULL;
+	size_t len = 0;
+	assert_int_equal(sv_read_file(ledger_path, 1 << 20, &text, &len), 0);
+	char *dir = strdup(vm.dir);
+	svn_ok(svn_vm_cleanup(&vm));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	assert_int_equal(sv_mkdir_p(dir, 0755), 0);
+	assert_int_equal(sv_write_file_atomic(ledger_path, text, len, 0644), 0);
+	svn_ok(sv_ledger_replay(dir));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	/* One interface only gets ip=. */
+	assert_string_equal(cfg->boot_source.boot_args, "ip=172.30.0.2::172.30.0.1:255.255.255.0::eth0:off");
+	free(dir);
+	free(text);
+	free(ledger_path);
+	svn_cfg_free(cfg);
+}
+
+static void test_existing_bridge_is_reused_untouched(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	assert_int_equal(sv_nl_bridge_add("usrbr"), 0);
+	sv_manager_options opts = { .bridge_name = "usrbr", .subnet = "10.9.0.0/16" };
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "reuse", cfg, &tap, &opts));
+	assert_string_equal(tap.guest_ip, "10.9.0.2");
+	assert_string_equal(tap.subnet_mask, "255.255.0.0");
+	sv_nl_link br, t;
+	assert_int_equal(sv_nl_link_get("usrbr", &br), 0);
+	bool has_gw = true;
+	assert_int_equal(sv_nl_addr_has(br.index, svn_ip("10.9.0.1"), &has_gw), 0);
+	assert_false(has_gw);
+	assert_false(br.flags & IFF_UP);
+	assert_int_equal(sv_nl_link_get(tap.tap_name, &t), 0);
+	assert_int_equal(t.master, br.index);
+
+	svn_ok(svn_vm_cleanup(&vm));
+	assert_true(svn_link_exists("usrbr"));
+	assert_false(svn_table_exists("usrbr"));
+	assert_int_equal(svn_count_taps(), 0);
+	char *net_dir = sv_path_join(e->data_dir, "net");
+	assert_int_equal(svt_dir_entries(net_dir), 0);
+	free(net_dir);
+	svn_cfg_free(cfg);
+}
+
+static void test_boot_args_with_ip_are_kept(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfg = svn_cfg_new(1, "ip=10.0.0.5::10.0.0.1:255.255.255.0::eth0:off quiet");
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "userip", cfg, &tap, NULL));
+	assert_string_equal(cfg->boot_source.boot_args, "ip=10.0.0.5::10.0.0.1:255.255.255.0::eth0:off quiet");
+	svn_ok(svn_vm_cleanup(&vm));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	svn_cfg_free(cfg);
+}
+
+static void test_given_host_dev_name_is_created_when_absent_and_removed(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("mytap0");
+	((sv_net_iface_config *)cfg->network_interfaces)[0].guest_mac = strdup("02:aa:bb:cc:dd:ee");
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "given", cfg, &tap, NULL));
+	assert_string_equal(tap.tap_name, "mytap0");
+	assert_string_equal(tap.mac, "02:aa:bb:cc:dd:ee");
+	sv_nl_link t;
+	assert_int_equal(sv_nl_link_get("mytap0", &t), 0);
+	assert_string_equal(t.kind, "tun");
+	svn_ok(svn_vm_cleanup(&vm));
+	assert_false(svn_link_exists("mytap0"));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	svn_cfg_free(cfg);
+}
+
+static void test_existing_host_dev_is_attached_and_kept(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	int other = svn_netns_new();
+	svn_veth_add("vhost0", "vguest0", other);
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vhost0");
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "adopt", cfg, &tap, NULL));
+	sv_nl_link br, v;
+	assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
+	assert_int_equal(sv_nl_link_get("vhost0", &v), 0);
+	assert_int_equal(v.master, br.index);
+	svn_ok(svn_vm_cleanup(&vm));
+	assert_int_equal(sv_nl_link_get("vhost0", &v), 0);
+	assert_int_equal(v.master, 0);
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	assert_int_equal(sv_nl_link_del("vhost0"), 0);
+	close(other);
+	svn_cfg_free(cfg);
+}
+
+static double ms_since(long long start)
+{
+	return (double)(sv_now_ms() - start);
+}
+
+static void test_fifty_vms_set_up_and_torn_down(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	enum { N = 50 };
+	svn_vm vms[N];
+	sv_vm_config *cfgs[N];
+	sv_tap_device taps[N];
+	long long t0 = sv_now_ms();
+	for (int i = 0; i < N; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "vm%02d", i);
+		cfgs[i] = svn_cfg_new(1, NULL);
+		svn_ok(net_setup(e, &vms[i], id, cfgs[i], &taps[i], NULL));
+	}
+	double setup_ms = ms_since(t0);
+	assert_int_equal(svn_count_taps(), N);
+	long long t1 = sv_now_ms();
+	for (int i = 0; i < N; i++)
+		svn_ok(svn_vm_cleanup(&vms[i]));
+	double teardown_ms = ms_since(t1);
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	print_message("networking for %d VMs: set up in %.0f ms (%.1f ms/VM), torn down in %.0f ms (%.1f ms/VM)\n", N,
+		      setup_ms, setup_ms / N, teardown_ms, teardown_ms / N);
+	for (int i = 0; i < N; i++)
+		svn_cfg_free(cfgs[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_three_vms_get_taps_addresses_and_macs_on_the_bridge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cleanup_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_existing_bridge_is_reused_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_args_with_ip_are_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_given_host_dev_name_is_created_when_absent_and_removed, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_existing_host_dev_is_attached_and_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
