@@ -1,0 +1,308 @@
+/* Real traffic through the bridge, NAT and egress rules, entirely inside
+ * namespaces this test creates:
+ *   G ("guest"): veth vg0, holding the leased address; its peer vh0 in H is the
+ *                VM's host device (adopted through host_dev_name).
+ *   H ("host"):  the test's own fresh namespace: bridge, nft table, and vx0
+ *                (198.51.100.1/24, default route) towards O.
+ *   O ("outside"): vo0 198.51.100.2/24 with TCP and UDP servers that answer
+ *                with the peer address they saw (so NAT is visible).
+ * 198.51.100.0/24 is a documentation range that exists only inside O. */
+#include "test_net_fixture.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#define OUTSIDE_IP "198.51.100.2"
+#define HOST_OUT_IP "198.51.100.1"
+
+static const uint16_t tcp_ports[] = { 8080, 9090, 7070 };
+static const uint16_t udp_ports[] = { 5353, 5354 };
+
+typedef struct {
+	const char *ip;
+	int prefix;
+	const char *dev;
+	const char *gateway; /* NULL = no default route */
+} ns_addr;
+
+static int configure_ns(void *arg)
+{
+	const ns_addr *a = arg;
+	uint32_t ip;
+	if (!sv_ipv4_parse(a->ip, &ip) || sv_nl_link_set_up("lo") || sv_nl_addr_add(a->dev, ip, a->prefix) ||
+	    sv_nl_link_set_up(a->dev))
+		return 1;
+	if (a->gateway) {
+		uint32_t gw;
+		if (!sv_ipv4_parse(a->gateway, &gw) || svn_default_route(gw) != 0)
+			return 2;
+	}
+	return 0;
+}
+
+static int bind_socket(int type, uint16_t port)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || (type == SOCK_STREAM && listen(fd, 8) != 0))
+		_exit(3);
+	return fd;
+}
+
+/* Serves until killed (at most 60 s): each answer is the peer's address. */
+static void serve(int ready_fd)
+{
+	alarm(60);
+	enum { N = sizeof(tcp_ports) / sizeof(tcp_ports[0]) + sizeof(udp_ports) / sizeof(udp_ports[0]) };
+	struct pollfd p[N];
+	int n = 0;
+	for (size_t i = 0; i < sizeof(tcp_ports) / sizeof(tcp_ports[0]); i++)
+		p[n++] = (struct pollfd){ .fd = bind_socket(SOCK_STREAM, tcp_ports[i]), .events = POLLIN };
+	int first_udp = n;
+	for (size_t i = 0; i < sizeof(udp_ports) / sizeof(udp_ports[0]); i++)
+		p[n++] = (struct pollfd){ .fd = bind_socket(SOCK_DGRAM, udp_ports[i]), .events = POLLIN };
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(4);
+	for (;;) {
+		if (poll(p, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			struct sockaddr_in peer;
+			socklen_t len = sizeof(peer);
+			char text[INET_ADDRSTRLEN] = "";
+			if (i < first_udp) {
+				int c = accept4(p[i].fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+				if (c < 0)
+					continue;
+				inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
+				if (write(c, text, strlen(text)) < 0) {
+				}
+				close(c);
+			} else {
+				char buf[64];
+				if (recvfrom(p[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &len) < 0)
+					continue;
+				inet_ntop(AF_INET, &peer.sin_addr, text, sizeof(text));
+				sendto(p[i].fd, text, strlen(text), 0, (struct sockaddr *)&peer, len);
+			}
+		}
+	}
+}
+
+typedef struct {
+	int type;
+	uint16_t port;
+} probe;
+
+enum { REACHED_NATED = 0, REACHED_NOT_NATED = 1, NO_ANSWER = 2 };
+
+static int answer_verdict(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[64] = "";
+	if (poll(&p, 1, 1000) != 1)
+		return NO_ANSWER;
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return NO_ANSWER;
+	buf[n] = '\0';
+	return strcmp(buf, HOST_OUT_IP) ? REACHED_NOT_NATED : REACHED_NATED;
+}
+
+/* In G: one TCP connection or UDP exchange with O. */
+static int run_probe(void *arg)
+{
+	const probe *pr = arg;
+	int fd = socket(AF_INET, pr->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(pr->port) };
+	inet_pton(AF_INET, OUTSIDE_IP, &sa.sin_addr);
+	if (pr->type == SOCK_DGRAM) {
+		if (sendto(fd, "?", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) != 1)
+			return NO_ANSWER;
+		return answer_verdict(fd);
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS)
+		return NO_ANSWER;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (poll(&p, 1, 1000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err)
+		return NO_ANSWER;
+	return answer_verdict(fd);
+}
+
+static int probe_from(int guest_ns, int type, uint16_t port)
+{
+	probe pr = { type, port };
+	return svn_run_in(guest_ns, run_probe, &pr, 10000);
+}
+
+/* In G: waits (at most 5 s) until the gateway answers a TCP SYN with a reset,
+ * i.e. until the bridge forwards, so that the probes measure policy only. */
+static int wait_for_gateway(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(1) };
+	inet_pton(AF_INET, arg, &sa.sin_addr);
+	long long deadline = sv_now_ms() + 5000;
+	while (sv_now_ms() < deadline) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		int err = 0;
+		socklen_t len = sizeof(err);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == EINPROGRESS && poll(&p, 1, 200) == 1)
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		close(fd);
+		if (err == ECONNREFUSED)
+			return 0;
+	}
+	return 1;
+}
+
+static void test_egress_rules_allow_and_drop_with_nat(void **state)
+{
+	(void)state;
+	svn_enter_fresh_netns();
+	char *data_dir = svt_tmpdir(), *runtime_dir = svt_tmpdir();
+	int guest_ns = svn_netns_new(), outside_ns = svn_netns_new();
+	svn_veth_add("vh0", "vg0", guest_ns);
+	svn_veth_add("vx0", "vo0", outside_ns);
+	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP };
+	assert_int_equal(configure_ns(&host_side), 0);
+	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
+	assert_int_equal(svn_run_in(outside_ns, configure_ns, &outside, 5000), 0);
+
+	sv_egress_rule rules[] = {
+		{ .action = SV_EGRESS_ALLOW, .destination = OUTSIDE_IP "/32", .protocol = SV_PROTO_TCP, .port_from = 8080 },
+		{ .action = SV_EGRESS_DENY, .destination = "198.51.100.0/24", .protocol = SV_PROTO_TCP, .port_from = 9000,
+		  .port_to = 9999 },
+		{ .action = SV_EGRESS_ALLOW, .destination = "198.51.100.0/24", .protocol = SV_PROTO_UDP, .port_from = 5353 },
+	};
+	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 3, .egress_default = SV_EGRESS_DENY };
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
+	svn_vm vm = svn_vm_open(runtime_dir, "guest");
+	sv_tap_device tap;
+	svn_ok(sv_vm_net_setup(&opts, data_dir, "guest", vm.ledger, cfg, &tap));
+	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
+	assert_int_equal(svn_run_in(guest_ns, configure_ns, &guest, 5000), 0);
+	assert_int_equal(svn_run_in(guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
+
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid_t server = fork();
+	assert_true(server >= 0);
+	if (server == 0) {
+		if (setns(outside_ns, CLONE_NEWNET) != 0)
+			_exit(5);
+		serve(ready[1]);
+	}
+	close(ready[1]);
+	struct pollfd rp = { .fd = ready[0], .events = POLLIN };
+	char r;
+	assert_int_equal(poll(&rp, 1, 5000), 1);
+	assert_int_equal(read(ready[0], &r, 1), 1);
+	close(ready[0]);
+
+	/* Allowed by rule 1, and the server saw the host's address: NAT. */
+	int tcp_allowed = probe_from(guest_ns, SOCK_STREAM, 8080);
+	int tcp_denied = probe_from(guest_ns, SOCK_STREAM, 9090);
+	int tcp_default = probe_from(guest_ns, SOCK_STREAM, 7070);
+	int udp_allowed = probe_from(guest_ns, SOCK_DGRAM, 5353);
+	int udp_default = probe_from(guest_ns, SOCK_DGRAM, 5354);
+
+	/* With the VM's networking gone, nothing forwards any more. */
+	svn_ok(svn_vm_cleanup(&vm));
+	int after_cleanup = probe_from(guest_ns, SOCK_STREAM, 8080);
+
+	kill(server, SIGKILL);
+	int status;
+	sv_reap(server, 5000, &status);
+
+	assert_int_equal(tcp_allowed, REACHED_NATED);
+	assert_int_equal(tcp_denied, NO_ANSWER);
+	assert_int_equal(tcp_default, NO_ANSWER);
+	assert_int_equal(udp_allowed, REACHED_NATED);
+	assert_int_equal(udp_default, NO_ANSWER);
+	assert_int_equal(after_cleanup, NO_ANSWER);
+	svn_assert_all_gone(data_dir, "svbr0");
+
+	close(guest_ns);
+	close(outside_ns);
+	svn_cfg_free(cfg);
+	svt_rm_tmpdir(data_dir);
+	svt_rm_tmpdir(runtime_dir);
+}
+
+static void test_default_allow_passes_what_no_rule_denies(void **state)
+{
+	(void)state;
+	svn_enter_fresh_netns();
+	char *data_dir = svt_tmpdir(), *runtime_dir = svt_tmpdir();
+	int guest_ns = svn_netns_new(), outside_ns = svn_netns_new();
+	svn_veth_add("vh0", "vg0", guest_ns);
+	svn_veth_add("vx0", "vo0", outside_ns);
+	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP };
+	assert_int_equal(configure_ns(&host_side), 0);
+	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
+	assert_int_equal(svn_run_in(outside_ns, configure_ns, &outside, 5000), 0);
+
+	sv_egress_rule rules[] = {
+		{ .action = SV_EGRESS_DENY, .destination = OUTSIDE_IP "/32", .protocol = SV_PROTO_UDP },
+	};
+	/* The outbound interface is given explicitly this time. */
+	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 1, .outbound_interface = "vx0" };
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
+	svn_vm vm = svn_vm_open(runtime_dir, "guest");
+	sv_tap_device tap;
+	svn_ok(sv_vm_net_setup(&opts, data_dir, "guest", vm.ledger, cfg, &tap));
+	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
+	assert_int_equal(svn_run_in(guest_ns, configure_ns, &guest, 5000), 0);
+	assert_int_equal(svn_run_in(guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
+
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid_t server = fork();
+	assert_true(server >= 0);
+	if (server == 0) {
+		if (setns(outside_ns, CLONE_NEWNET) != 0)
+			_exit(5);
+		serve(ready[1]);
+	}
+	close(ready[1]);
+	struct pollfd rp = { .fd = ready[0], .events = POLLIN };
+	char r;
+	assert_int_equal(poll(&rp, 1, 5000), 1);
+	assert_int_equal(read(ready[0], &r, 1), 1);
+	close(ready[0]);
+
+	int tcp = probe_from(guest_ns, SOCK_STREAM, 7070);
+	int udp = probe_from(guest_ns, SOCK_DGRAM, 5353);
+	kill(server, SIGKILL);
+	int status;
+	sv_reap(server, 5000, &status);
+	svn_ok(svn_vm_cleanup(&vm));
+
+	assert_int_equal(tcp, REACHED_NATED);
+	assert_int_equal(udp, NO_ANSWER);
+	svn_assert_all_gone(data_dir, "svbr0");
+	close(guest_ns);
+	close(outside_ns);
+	svn_cfg_free(cfg);
+	svt_rm_tmpdir(data_dir);
+	svt_rm_tmpdir(runtime_dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_egress_rules_allow_and_drop_with_nat),
+		cmocka_unit_test(test_default_allow_passes_what_no_rule_denies),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
