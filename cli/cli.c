@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Values of the global options; far above any command's own. */
 enum {
@@ -240,4 +242,50 @@ void cli_print_help(const cli_command *cmd, FILE *f)
 	if (cmd->help && *cmd->help)
 		fprintf(f, "\n%s", cmd->help);
 	fprintf(f, "\n%s\n%s", cli_global_options_help, cli_exit_codes_help);
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void cli_catch_stop_signals(void)
+{
+	/* SA_RESTART: the library's syscalls carry on; our loops poll the flag
+	 * between short, bounded waits. */
+	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool cli_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
+int cli_copy_to_stdout(int fd)
+{
+	char buf[65536];
+
+	fflush(stdout); /* keep order with anything printed through stdio */
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -1;
+			off += w;
+		}
+	}
+	return 0;
 }

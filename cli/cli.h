@@ -141,6 +141,17 @@ void cli_print_help(const cli_command *cmd, FILE *f);
 extern const char cli_global_options_help[];
 extern const char cli_exit_codes_help[];
 
+/* ---- signals and streaming ---- */
+
+/* From now on SIGINT and SIGTERM only set a flag (read with
+ * cli_stop_requested), so a command can stop its VM and clean up. */
+void cli_catch_stop_signals(void);
+bool cli_stop_requested(void);
+
+/* Copies whatever fd has from its current offset to EOF to stdout. Returns 0,
+ * or -1 if stdout is gone (EPIPE) or writing failed. Read errors end the copy. */
+int cli_copy_to_stdout(int fd);
+
 /* ---- the library ---- */
 
 /* The manager for this invocation, made on first use from cli->opts with the

@@ -19,6 +19,7 @@ static void release_manager(cli_ctx *cli)
 
 int cli_manager(cli_ctx *cli, sv_manager **out)
 {
+	*out = NULL;
 	if (!cli->mgr) {
 		cli->opts.data_dir = cli->data_dir;
 		cli->opts.runtime_dir = cli->runtime_dir;
@@ -34,6 +35,7 @@ int cli_manager(cli_ctx *cli, sv_manager **out)
 int cli_attach(cli_ctx *cli, const char *id, sv_vm **out)
 {
 	sv_manager *mgr;
+	*out = NULL;
 	int rc = cli_manager(cli, &mgr);
 	if (rc)
 		return rc;

@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <string.h>
 
 static int cmd_help(cli_ctx *cli, int argc, char **argv);
@@ -37,6 +38,9 @@ static const cli_command cli_self_commands[] = {
  * ends with a zeroed row. Add a group: declare its table and list it (one
  * line each, under the comment naming it). */
 /* foundation */
+extern const cli_command cli_run_commands[];
+extern const cli_command cli_vm_commands[];
+extern const cli_command cli_logs_commands[];
 
 /* images */
 
@@ -46,6 +50,9 @@ static const cli_command cli_self_commands[] = {
 
 static const cli_command *const groups[] = {
 	/* foundation */
+	cli_run_commands,
+	cli_vm_commands,
+	cli_logs_commands,
 
 	/* images */
 
@@ -146,6 +153,10 @@ int main(int argc, char **argv)
 {
 	cli_ctx cli = {0};
 	int c;
+
+	/* A closed stdout must not kill us while we own a running VM: writes
+	 * fail with EPIPE instead and the command decides. */
+	signal(SIGPIPE, SIG_IGN);
 
 	opterr = 0;
 	/* '+': stop at the command name; its flags are the command's to parse. */
