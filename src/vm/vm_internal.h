@@ -3,6 +3,7 @@
 #ifndef SV_VM_VM_INTERNAL_H
 #define SV_VM_VM_INTERNAL_H
 
+#include "util/ledger.h"
 #include "vmm/vmm.h"
 #include <smartvm/smartvm.h>
 #include <stdbool.h>
