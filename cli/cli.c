@@ -222,17 +222,20 @@ int cli_usage_error(cli_ctx *cli, const char *fmt, ...)
 
 void cli_print_usage(const cli_command *cmd, FILE *f)
 {
-	const char *form = cmd->usage ? cmd->usage : "";
+	const char *line = cmd->usage ? cmd->usage : "";
 	bool first = true;
 
 	do {
-		const char *nl = strchr(form, '\n');
-		int len = nl ? (int)(nl - form) : (int)strlen(form);
-		fprintf(f, "%s smartvm %s%s%.*s\n", first ? "Usage:" : "      ", cmd->name,
-			len ? " " : "", len, form);
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+		if (!first && *line == ' ') /* continuation of the form above */
+			fprintf(f, "       %*s%.*s\n", (int)strlen(cmd->name) + 9, "", len - 1, line + 1);
+		else
+			fprintf(f, "%s smartvm %s%s%.*s\n", first ? "Usage:" : "      ", cmd->name,
+				len ? " " : "", len, line);
 		first = false;
-		form = nl ? nl + 1 : NULL;
-	} while (form && *form);
+		line = nl ? nl + 1 : NULL;
+	} while (line && *line);
 }
 
 void cli_print_help(const cli_command *cmd, FILE *f)

@@ -52,7 +52,8 @@ struct cli_command {
 	const char *name;    /* "run" */
 	const char *summary; /* one line for `smartvm --help` */
 	/* What follows "smartvm <name>" in the usage line, e.g. "ID [--timeout S]".
-	 * Several forms are separated by '\n'. */
+	 * Several forms are separated by '\n'; a line starting with ' ' continues
+	 * the form above it. */
 	const char *usage;
 	/* The body of `smartvm <name> --help`: what it does, every flag with its
 	 * default, command-specific exit codes. The global options and the

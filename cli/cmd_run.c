@@ -337,8 +337,8 @@ const cli_command cli_run_commands[] = {
 		.summary = "Create and start a VM",
 		.usage = "--config FILE [OPTIONS]\n"
 			 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
-			 "[--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB] [--id ID]\n"
-			 "[--firecracker-bin PATH] [--detach] [--json]",
+			 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
+			 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
 		.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 			"and then either stays in the foreground printing its console until it\n"
 			"ends, or (--detach) leaves it running and prints its id.\n"
