@@ -113,6 +113,18 @@ int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char
 	return 0;
 }
 
+static bool dir_lock_is_held(const sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, "lock");
+	int fd = -1;
+	bool held = path && sv_lock_file(path, 0, &fd) == SV_ETIMEOUT;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	sv_err_clear();
+	return held;
+}
+
 int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 {
 	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
@@ -130,8 +142,14 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 		sv_vm__free(vm);
 		return rc;
 	}
-	/* Someone else's VM: we never stop it implicitly. */
+	/* Someone else's VM: we never stop it implicitly. Its directory lock is
+	 * held by its supervisor (or by the process still starting it); a free
+	 * lock means leftovers of a VM nobody watches any more. */
 	vm->detached = true;
+	if (sv_vm__is_live(vm) && !dir_lock_is_held(vm)) {
+		vm->state = SV_VM_ERROR;
+		vm->end_reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
+	}
 	*out = vm;
 	return 0;
 }
