@@ -8,8 +8,8 @@
  * with the document's own key spelling: "drives[0].foo: unknown field",
  * "machine-config.vcpu_count: must be an integer". Firecracker fields smartvm
  * does not model are refused ("not supported by smartvm") rather than silently
- * dropped; the one exception is the deprecated vsock.vsock_id, which carries no
- * meaning. A JSON null counts as absent, as in Firecracker's own GET /vm/config.
+ * dropped, unless they ask for nothing (null, or huge_pages "None"); the
+ * deprecated vsock.vsock_id carries no meaning and is accepted and dropped. A JSON null counts as absent, as in Firecracker's own GET /vm/config.
  *
  * The config is built directly in its final, owned form; on any error the
  * half-built config is released with sv_vm_config_free, which is safe because
@@ -63,6 +63,10 @@ static int check_keys(json_t *obj, const char *path, const char *const *known,
 			continue;
 		char p[JPATH_LEN];
 		join(p, path, key);
+		/* Firecracker's own GET /vm/config writes null for features it has
+		 * off; null asks for nothing we lack, so it is accepted. */
+		if (in_list(unsupported, key) && json_is_null(val))
+			continue;
 		if (in_list(unsupported, key))
 			return sv_err(SV_EINVAL, "%s: not supported by smartvm", p);
 		return sv_err(SV_EINVAL, "%s: unknown field", p);
@@ -243,17 +247,25 @@ static int read_boot_source(json_t *root, sv_boot_source *bs)
 	return 0;
 }
 
+/* huge_pages "None" is Firecracker's default and asks for nothing. */
+static int check_huge_pages(json_t *o)
+{
+	json_t *v = field(o, "huge_pages");
+	if (v && !(json_is_string(v) && strcmp(json_string_value(v), "None") == 0))
+		return sv_err(SV_EINVAL, "machine-config.huge_pages: not supported by smartvm");
+	return 0;
+}
+
 static int read_machine_config(json_t *root, sv_machine_config *mc)
 {
 	static const char *const known[] = {"vcpu_count", "mem_size_mib", "smt", "cpu_template",
-					    "track_dirty_pages", NULL};
-	static const char *const unsupported[] = {"huge_pages", NULL};
+					    "track_dirty_pages", "huge_pages", NULL};
 	const char *p = "machine-config";
 	json_t *o;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
+	if ((rc = check_keys(o, p, known, NULL)) || (rc = check_huge_pages(o)) ||
 	    (rc = get_u32(o, p, "vcpu_count", &mc->vcpu_count)) ||
 	    (rc = get_u32(o, p, "mem_size_mib", &mc->mem_size_mib)) ||
 	    (rc = get_bool(o, p, "smt", &mc->smt)) ||
