@@ -246,6 +246,24 @@ static int ensure_connected(sv_vm *vm)
 	return rc;
 }
 
+/* Firecracker opens (never creates) the logger and metrics files. They are
+ * the user's outputs, so they are created here and left in place after. */
+static int create_output_files(const sv_vm_config *cfg)
+{
+	const char *paths[] = { cfg->logger ? cfg->logger->log_path : NULL,
+				cfg->metrics ? cfg->metrics->metrics_path : NULL };
+	for (size_t i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+		if (fd < 0)
+			return sv_err_errno(SV_EIO, errno, "%s: creating %s", i ? "metrics.metrics_path" : "logger.log_path",
+					    paths[i]);
+		close(fd);
+	}
+	return 0;
+}
+
 static int boot(sv_vm *vm, int lock_fd)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
@@ -271,7 +289,7 @@ static int boot(sv_vm *vm, int lock_fd)
 		if (rc)
 			goto out;
 	}
-	if ((rc = write_base_image_marker(vm, ledger)))
+	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
 		goto out;
 	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
 		goto out;

@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -3,6 +3,7 @@
 #include "svtest.h"
 
 #include <smartvm/smartvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
