@@ -14,7 +14,8 @@ static void assert_keys(json_t *o, const char *expected)
 	char keys[512] = "";
 	const char *key;
 	json_t *v;
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		if (keys[0])
 			strcat(keys, ",");
 		strcat(keys, key);
@@ -46,9 +47,14 @@ static void test_drive_with_every_field(void **state)
 	(void)state;
 	sv_rate_limiter rl = {.has_bandwidth = true,
 			      .bandwidth = {.size = 100, .one_time_burst = 5, .refill_time = 10}};
-	sv_drive_config d = {.drive_id = "rootfs", .path_on_host = "/r.ext4", .is_root_device = true,
-			     .is_read_only = true, .partuuid = "abcd-01", .cache_type = SV_CACHE_WRITEBACK,
-			     .io_engine = SV_IO_ENGINE_ASYNC, .rate_limiter = &rl};
+	sv_drive_config d = {.drive_id = "rootfs",
+			     .path_on_host = "/r.ext4",
+			     .is_root_device = true,
+			     .is_read_only = true,
+			     .partuuid = "abcd-01",
+			     .cache_type = SV_CACHE_WRITEBACK,
+			     .io_engine = SV_IO_ENGINE_ASYNC,
+			     .rate_limiter = &rl};
 	json_t *o = sv_json_drive(&d);
 	assert_dump(o, "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r.ext4\",\"is_root_device\":true,"
 		       "\"is_read_only\":true,\"partuuid\":\"abcd-01\",\"cache_type\":\"Writeback\","
@@ -105,8 +111,10 @@ static void test_net_iface_omits_unset(void **state)
 	assert_dump(o, "{\"iface_id\":\"eth0\"}");
 	json_decref(o);
 	sv_rate_limiter rl = {.has_bandwidth = true, .bandwidth = {.size = 1, .refill_time = 1}};
-	n = (sv_net_iface_config){.iface_id = "eth0", .host_dev_name = "tap0",
-				  .guest_mac = "06:00:00:00:00:01", .rx_rate_limiter = &rl,
+	n = (sv_net_iface_config){.iface_id = "eth0",
+				  .host_dev_name = "tap0",
+				  .guest_mac = "06:00:00:00:00:01",
+				  .rx_rate_limiter = &rl,
 				  .tx_rate_limiter = &rl};
 	o = sv_json_net_iface(&n);
 	assert_keys(o, "iface_id,host_dev_name,guest_mac,rx_rate_limiter,tx_rate_limiter");
@@ -189,17 +197,17 @@ static void test_metrics_and_entropy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_drive_always_sends_flags_and_omits_unset),
-		cmocka_unit_test(test_drive_with_every_field),
-		cmocka_unit_test(test_rate_limiter_omits_zero_burst_and_absent_buckets),
-		cmocka_unit_test(test_boot_source_omits_null_fields),
-		cmocka_unit_test(test_machine_config_sends_smt_and_dirty_pages),
-		cmocka_unit_test(test_net_iface_omits_unset),
-		cmocka_unit_test(test_vsock_fields),
-		cmocka_unit_test(test_balloon_omits_zero_stats_interval),
-		cmocka_unit_test(test_mmds_config_fields),
-		cmocka_unit_test(test_logger_omits_unset_level),
-		cmocka_unit_test(test_metrics_and_entropy),
+	    cmocka_unit_test(test_drive_always_sends_flags_and_omits_unset),
+	    cmocka_unit_test(test_drive_with_every_field),
+	    cmocka_unit_test(test_rate_limiter_omits_zero_burst_and_absent_buckets),
+	    cmocka_unit_test(test_boot_source_omits_null_fields),
+	    cmocka_unit_test(test_machine_config_sends_smt_and_dirty_pages),
+	    cmocka_unit_test(test_net_iface_omits_unset),
+	    cmocka_unit_test(test_vsock_fields),
+	    cmocka_unit_test(test_balloon_omits_zero_stats_interval),
+	    cmocka_unit_test(test_mmds_config_fields),
+	    cmocka_unit_test(test_logger_omits_unset_level),
+	    cmocka_unit_test(test_metrics_and_entropy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

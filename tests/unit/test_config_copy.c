@@ -96,8 +96,8 @@ static void test_copy_of_minimal_config_keeps_sections_absent(void **state)
 {
 	(void)state;
 	sv_vm_config min = {
-		.boot_source = {.kernel_image_path = "/k"},
-		.machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
+	    .boot_source = {.kernel_image_path = "/k"},
+	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};
 	sv_vm_config *c = NULL;
 	assert_int_equal(sv_vm_config_copy(&c, &min), 0);
@@ -133,13 +133,13 @@ static void test_free_null_is_a_no_op(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_copy_of_full_config_is_equal),
-		cmocka_unit_test(test_copy_shares_no_memory),
-		cmocka_unit_test(test_copy_survives_source_changes),
-		cmocka_unit_test(test_copy_of_copy_is_equal),
-		cmocka_unit_test(test_copy_of_minimal_config_keeps_sections_absent),
-		cmocka_unit_test(test_copy_rejects_count_without_array),
-		cmocka_unit_test(test_free_null_is_a_no_op),
+	    cmocka_unit_test(test_copy_of_full_config_is_equal),
+	    cmocka_unit_test(test_copy_shares_no_memory),
+	    cmocka_unit_test(test_copy_survives_source_changes),
+	    cmocka_unit_test(test_copy_of_copy_is_equal),
+	    cmocka_unit_test(test_copy_of_minimal_config_keeps_sections_absent),
+	    cmocka_unit_test(test_copy_rejects_count_without_array),
+	    cmocka_unit_test(test_free_null_is_a_no_op),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,8 +125,8 @@ static void test_minimal_config_writes_no_smartvm_key(void **state)
 {
 	(void)state;
 	sv_vm_config min = {
-		.boot_source = {.kernel_image_path = "/k"},
-		.machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
+	    .boot_source = {.kernel_image_path = "/k"},
+	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};
 	char *text = NULL;
 	assert_int_equal(sv_vm_config_to_json(&text, &min), 0);
@@ -135,7 +135,8 @@ static void test_minimal_config_writes_no_smartvm_key(void **state)
 	char keys[256] = "";
 	const char *key;
 	json_t *v;
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		strcat(keys, key);
 		strcat(keys, " ");
 	}
@@ -151,48 +152,48 @@ static void test_minimal_config_writes_no_smartvm_key(void **state)
 /* Shaped like Firecracker's tests/framework/vm_config.json (v1.16), with the
  * nulls its GET /vm/config writes for sections that are off. */
 static const char firecracker_config[] =
-	"{\n"
-	"  \"boot-source\": {\n"
-	"    \"kernel_image_path\": \"vmlinux.bin\",\n"
-	"    \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off\",\n"
-	"    \"initrd_path\": null\n"
-	"  },\n"
-	"  \"drives\": [\n"
-	"    {\n"
-	"      \"drive_id\": \"rootfs\",\n"
-	"      \"partuuid\": null,\n"
-	"      \"is_root_device\": true,\n"
-	"      \"cache_type\": \"Unsafe\",\n"
-	"      \"is_read_only\": false,\n"
-	"      \"path_on_host\": \"ubuntu-24.04.ext4\",\n"
-	"      \"io_engine\": \"Sync\",\n"
-	"      \"rate_limiter\": null,\n"
-	"      \"socket\": null\n"
-	"    }\n"
-	"  ],\n"
-	"  \"machine-config\": {\n"
-	"    \"vcpu_count\": 2,\n"
-	"    \"mem_size_mib\": 1024,\n"
-	"    \"smt\": false,\n"
-	"    \"track_dirty_pages\": false,\n"
-	"    \"huge_pages\": \"None\"\n"
-	"  },\n"
-	"  \"cpu-config\": null,\n"
-	"  \"balloon\": null,\n"
-	"  \"network-interfaces\": [\n"
-	"    {\n"
-	"      \"iface_id\": \"net1\",\n"
-	"      \"guest_mac\": \"06:00:AC:10:00:02\",\n"
-	"      \"host_dev_name\": \"tap0\"\n"
-	"    }\n"
-	"  ],\n"
-	"  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"./v.sock\", \"vsock_id\": \"vsock0\"},\n"
-	"  \"logger\": {\"log_path\": \"./fc.log\", \"level\": \"debug\", \"show_level\": true,\n"
-	"             \"show_log_origin\": false},\n"
-	"  \"metrics\": null,\n"
-	"  \"mmds-config\": {\"network_interfaces\": [\"net1\"]},\n"
-	"  \"entropy\": null\n"
-	"}\n";
+    "{\n"
+    "  \"boot-source\": {\n"
+    "    \"kernel_image_path\": \"vmlinux.bin\",\n"
+    "    \"boot_args\": \"console=ttyS0 reboot=k panic=1 pci=off\",\n"
+    "    \"initrd_path\": null\n"
+    "  },\n"
+    "  \"drives\": [\n"
+    "    {\n"
+    "      \"drive_id\": \"rootfs\",\n"
+    "      \"partuuid\": null,\n"
+    "      \"is_root_device\": true,\n"
+    "      \"cache_type\": \"Unsafe\",\n"
+    "      \"is_read_only\": false,\n"
+    "      \"path_on_host\": \"ubuntu-24.04.ext4\",\n"
+    "      \"io_engine\": \"Sync\",\n"
+    "      \"rate_limiter\": null,\n"
+    "      \"socket\": null\n"
+    "    }\n"
+    "  ],\n"
+    "  \"machine-config\": {\n"
+    "    \"vcpu_count\": 2,\n"
+    "    \"mem_size_mib\": 1024,\n"
+    "    \"smt\": false,\n"
+    "    \"track_dirty_pages\": false,\n"
+    "    \"huge_pages\": \"None\"\n"
+    "  },\n"
+    "  \"cpu-config\": null,\n"
+    "  \"balloon\": null,\n"
+    "  \"network-interfaces\": [\n"
+    "    {\n"
+    "      \"iface_id\": \"net1\",\n"
+    "      \"guest_mac\": \"06:00:AC:10:00:02\",\n"
+    "      \"host_dev_name\": \"tap0\"\n"
+    "    }\n"
+    "  ],\n"
+    "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"./v.sock\", \"vsock_id\": \"vsock0\"},\n"
+    "  \"logger\": {\"log_path\": \"./fc.log\", \"level\": \"debug\", \"show_level\": true,\n"
+    "             \"show_log_origin\": false},\n"
+    "  \"metrics\": null,\n"
+    "  \"mmds-config\": {\"network_interfaces\": [\"net1\"]},\n"
+    "  \"entropy\": null\n"
+    "}\n";
 
 static void test_parses_firecracker_config_file(void **state)
 {
@@ -253,7 +254,8 @@ static void test_empty_document(void **state)
 static void test_duplicate_key(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"drives\": [], \"drives\": []}", "line 1, column 23: duplicate object key near '\"drives\"'");
+	assert_bad_json("{\"drives\": [], \"drives\": []}",
+			"line 1, column 23: duplicate object key near '\"drives\"'");
 }
 
 static void test_top_level_must_be_object(void **state)
@@ -278,7 +280,8 @@ static void test_cpu_config_not_supported(void **state)
 static void test_unknown_drive_field(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"drives\": [{\"drive_id\": \"rootfs\", \"foo\": 1}]}", "drives[0].foo: unknown field");
+	assert_bad_json("{\"drives\": [{\"drive_id\": \"rootfs\", \"foo\": 1}]}",
+			"drives[0].foo: unknown field");
 }
 
 static void test_vhost_user_socket_not_supported(void **state)
@@ -298,7 +301,8 @@ static void test_vcpu_count_string(void **state)
 static void test_vcpu_count_real(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1.5}}", "machine-config.vcpu_count: must be an integer");
+	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1.5}}",
+			"machine-config.vcpu_count: must be an integer");
 }
 
 static void test_mem_size_negative(void **state)
@@ -444,10 +448,11 @@ static void test_smartvm_section_sets_id_and_ephemeral(void **state)
 {
 	(void)state;
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_from_json(&cfg, "{\"drives\": [{\"drive_id\": \"a\"}, {\"drive_id\": \"b\"}], "
-						      "\"smartvm\": {\"id\": \"vm-7\", \"base_image\": \"lts\", "
-						      "\"ephemeral_drives\": {\"b\": false}}}"),
-			 0);
+	assert_int_equal(
+	    sv_vm_config_from_json(&cfg, "{\"drives\": [{\"drive_id\": \"a\"}, {\"drive_id\": \"b\"}], "
+					 "\"smartvm\": {\"id\": \"vm-7\", \"base_image\": \"lts\", "
+					 "\"ephemeral_drives\": {\"b\": false}}}"),
+	    0);
 	assert_string_equal(cfg->id, "vm-7");
 	assert_string_equal(cfg->base_image, "lts");
 	assert_int_equal(cfg->drives[0].ephemeral, SV_UNSET);
@@ -459,9 +464,10 @@ static void test_from_json_does_not_validate_rules(void **state)
 {
 	(void)state;
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_from_json(&cfg, "{\"machine-config\": {\"vcpu_count\": 99, \"mem_size_mib\": 0}, "
-						      "\"vsock\": {\"guest_cid\": 1, \"uds_path\": \"\"}}"),
-			 0);
+	assert_int_equal(
+	    sv_vm_config_from_json(&cfg, "{\"machine-config\": {\"vcpu_count\": 99, \"mem_size_mib\": 0}, "
+					 "\"vsock\": {\"guest_cid\": 1, \"uds_path\": \"\"}}"),
+	    0);
 	assert_int_equal(cfg->machine_config.vcpu_count, 99);
 	assert_int_equal(cfg->vsock->guest_cid, 1);
 	sv_vm_config_free(cfg);
@@ -512,49 +518,62 @@ static void test_load_refuses_files_over_1mib(void **state)
 	svt_rm_tmpdir(dir);
 }
 
+static void test_save_names_path_on_error(void **state)
+{
+	(void)state;
+	sv_vm_config bad = {.n_drives = 1};
+	assert_int_equal(sv_vm_config_save(&bad, "/nonexistent/vm.json"), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "saving config to /nonexistent/vm.json: drives: NULL array with n_drives = 1");
+	sv_vm_config ok = {.boot_source = {.kernel_image_path = "/k"}};
+	assert_int_not_equal(sv_vm_config_save(&ok, "/nonexistent/vm.json"), 0);
+	assert_non_null(strstr(sv_last_error(), "/nonexistent/vm.json"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full_config_round_trips),
-		cmocka_unit_test(test_save_load_round_trips),
-		cmocka_unit_test(test_full_config_uses_firecracker_field_names),
-		cmocka_unit_test(test_minimal_config_writes_no_smartvm_key),
-		cmocka_unit_test(test_parses_firecracker_config_file),
-		cmocka_unit_test(test_syntax_error_has_line_and_column),
-		cmocka_unit_test(test_empty_document),
-		cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_top_level_must_be_object),
-		cmocka_unit_test(test_unknown_top_level_key),
-		cmocka_unit_test(test_cpu_config_not_supported),
-		cmocka_unit_test(test_unknown_drive_field),
-		cmocka_unit_test(test_vhost_user_socket_not_supported),
-		cmocka_unit_test(test_vcpu_count_string),
-		cmocka_unit_test(test_vcpu_count_real),
-		cmocka_unit_test(test_mem_size_negative),
-		cmocka_unit_test(test_amount_mib_beyond_u32),
-		cmocka_unit_test(test_huge_pages_2m_not_supported),
-		cmocka_unit_test(test_smt_must_be_boolean),
-		cmocka_unit_test(test_cache_type_is_case_sensitive),
-		cmocka_unit_test(test_io_engine_bad),
-		cmocka_unit_test(test_drives_must_be_array),
-		cmocka_unit_test(test_drive_must_be_object),
-		cmocka_unit_test(test_section_must_be_object),
-		cmocka_unit_test(test_token_bucket_negative),
-		cmocka_unit_test(test_rate_limiter_unknown_key),
-		cmocka_unit_test(test_token_bucket_unknown_key),
-		cmocka_unit_test(test_mtu_not_supported),
-		cmocka_unit_test(test_mmds_interface_must_be_string),
-		cmocka_unit_test(test_mmds_version_bad),
-		cmocka_unit_test(test_logger_level_bad),
-		cmocka_unit_test(test_vsock_cid_string),
-		cmocka_unit_test(test_smartvm_unknown_key),
-		cmocka_unit_test(test_ephemeral_drive_must_exist),
-		cmocka_unit_test(test_ephemeral_drive_must_be_boolean),
-		cmocka_unit_test(test_smartvm_section_sets_id_and_ephemeral),
-		cmocka_unit_test(test_from_json_does_not_validate_rules),
-		cmocka_unit_test(test_load_prefixes_errors_with_path),
-		cmocka_unit_test(test_load_missing_file),
-		cmocka_unit_test(test_load_refuses_files_over_1mib),
+	    cmocka_unit_test(test_full_config_round_trips),
+	    cmocka_unit_test(test_save_load_round_trips),
+	    cmocka_unit_test(test_full_config_uses_firecracker_field_names),
+	    cmocka_unit_test(test_minimal_config_writes_no_smartvm_key),
+	    cmocka_unit_test(test_parses_firecracker_config_file),
+	    cmocka_unit_test(test_syntax_error_has_line_and_column),
+	    cmocka_unit_test(test_empty_document),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_top_level_must_be_object),
+	    cmocka_unit_test(test_unknown_top_level_key),
+	    cmocka_unit_test(test_cpu_config_not_supported),
+	    cmocka_unit_test(test_unknown_drive_field),
+	    cmocka_unit_test(test_vhost_user_socket_not_supported),
+	    cmocka_unit_test(test_vcpu_count_string),
+	    cmocka_unit_test(test_vcpu_count_real),
+	    cmocka_unit_test(test_mem_size_negative),
+	    cmocka_unit_test(test_amount_mib_beyond_u32),
+	    cmocka_unit_test(test_huge_pages_2m_not_supported),
+	    cmocka_unit_test(test_smt_must_be_boolean),
+	    cmocka_unit_test(test_cache_type_is_case_sensitive),
+	    cmocka_unit_test(test_io_engine_bad),
+	    cmocka_unit_test(test_drives_must_be_array),
+	    cmocka_unit_test(test_drive_must_be_object),
+	    cmocka_unit_test(test_section_must_be_object),
+	    cmocka_unit_test(test_token_bucket_negative),
+	    cmocka_unit_test(test_rate_limiter_unknown_key),
+	    cmocka_unit_test(test_token_bucket_unknown_key),
+	    cmocka_unit_test(test_mtu_not_supported),
+	    cmocka_unit_test(test_mmds_interface_must_be_string),
+	    cmocka_unit_test(test_mmds_version_bad),
+	    cmocka_unit_test(test_logger_level_bad),
+	    cmocka_unit_test(test_vsock_cid_string),
+	    cmocka_unit_test(test_smartvm_unknown_key),
+	    cmocka_unit_test(test_ephemeral_drive_must_exist),
+	    cmocka_unit_test(test_ephemeral_drive_must_be_boolean),
+	    cmocka_unit_test(test_smartvm_section_sets_id_and_ephemeral),
+	    cmocka_unit_test(test_from_json_does_not_validate_rules),
+	    cmocka_unit_test(test_load_prefixes_errors_with_path),
+	    cmocka_unit_test(test_load_missing_file),
+	    cmocka_unit_test(test_load_refuses_files_over_1mib),
+	    cmocka_unit_test(test_save_names_path_on_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,8 +45,8 @@ static void test_minimal_config_is_valid(void **state)
 {
 	cfg_fixture *f = *state;
 	sv_vm_config min = {
-		.boot_source = {.kernel_image_path = f->kernel},
-		.machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
+	    .boot_source = {.kernel_image_path = f->kernel},
+	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};
 	assert_int_equal(sv_vm_config_validate(&min), 0);
 }
@@ -56,6 +56,13 @@ static void test_id_rejects_space(void **state)
 	cfg_fixture *f = *state;
 	f->cfg.id = "web 1";
 	assert_invalid(&f->cfg, "id: must contain only A-Z a-z 0-9 _ - (found ' ')");
+}
+
+static void test_id_shows_control_characters_as_bytes(void **state)
+{
+	cfg_fixture *f = *state;
+	f->cfg.id = "web\n";
+	assert_invalid(&f->cfg, "id: must contain only A-Z a-z 0-9 _ - (found 0x0a)");
 }
 
 static void test_id_rejects_empty(void **state)
@@ -152,7 +159,8 @@ static void test_cpu_template_unknown(void **state)
 {
 	cfg_fixture *f = *state;
 	f->cfg.machine_config.cpu_template = "T3";
-	assert_invalid(&f->cfg, "machine_config.cpu_template: must be one of C3, T2, T2S, T2CL, T2A, V1N1, None");
+	assert_invalid(&f->cfg,
+		       "machine_config.cpu_template: must be one of C3, T2, T2S, T2CL, T2A, V1N1, None");
 }
 
 static void test_drive_id_required(void **state)
@@ -201,7 +209,8 @@ static void test_second_root_device(void **state)
 {
 	cfg_fixture *f = *state;
 	f->drives[2].is_root_device = true;
-	assert_invalid(&f->cfg, "drives[2].is_root_device: only one root device allowed (drives[0] is already root)");
+	assert_invalid(&f->cfg,
+		       "drives[2].is_root_device: only one root device allowed (drives[0] is already root)");
 }
 
 static void test_partuuid_needs_root_device(void **state)
@@ -273,8 +282,8 @@ static void test_host_dev_name_bad_character(void **state)
 {
 	cfg_fixture *f = *state;
 	f->ifaces[0].host_dev_name = "tap:0";
-	assert_invalid(&f->cfg,
-		       "network_interfaces[0].host_dev_name: must contain only A-Z a-z 0-9 _ . - (found ':')");
+	assert_invalid(
+	    &f->cfg, "network_interfaces[0].host_dev_name: must contain only A-Z a-z 0-9 _ . - (found ':')");
 }
 
 static void test_host_dev_name_duplicate(void **state)
@@ -304,8 +313,9 @@ static void test_guest_mac_multicast(void **state)
 {
 	cfg_fixture *f = *state;
 	f->ifaces[0].guest_mac = "01:00:5E:00:00:01";
-	assert_invalid(&f->cfg,
-		       "network_interfaces[0].guest_mac: must be a unicast address (low bit of the first octet clear)");
+	assert_invalid(
+	    &f->cfg,
+	    "network_interfaces[0].guest_mac: must be a unicast address (low bit of the first octet clear)");
 }
 
 static void test_tx_rate_limiter_checked(void **state)
@@ -333,7 +343,8 @@ static void test_vsock_uds_dir_missing(void **state)
 {
 	cfg_fixture *f = *state;
 	f->vsock.uds_path = "/nonexistent/dir/v.sock";
-	assert_invalid(&f->cfg, "vsock.uds_path: /nonexistent/dir/v.sock: directory /nonexistent/dir does not exist");
+	assert_invalid(&f->cfg,
+		       "vsock.uds_path: /nonexistent/dir/v.sock: directory /nonexistent/dir does not exist");
 }
 
 static void test_balloon_larger_than_memory(void **state)
@@ -370,9 +381,8 @@ static void test_mmds_address_outside_link_local(void **state)
 static void test_mmds_address_reserved_subnets(void **state)
 {
 	cfg_fixture *f = *state;
-	static const char *const bad[] = {"169.254.0.5", "169.254.255.255", "169.254.01.2",
-					  "169.254.1.256", "169.254.1", "169.254.1.2.3",
-					  "169.254.1.2 ", ""};
+	static const char *const bad[] = {"169.254.0.5", "169.254.255.255", "169.254.01.2", "169.254.1.256",
+					  "169.254.1",	 "169.254.1.2.3",   "169.254.1.2 ", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char msg[200];
 		snprintf(msg, sizeof(msg),
@@ -429,56 +439,57 @@ static void test_drives_count_without_array(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_full_config_is_valid),
-		T(test_minimal_config_is_valid),
-		T(test_id_rejects_space),
-		T(test_id_rejects_empty),
-		T(test_id_rejects_65_characters),
-		T(test_id_null_is_valid),
-		T(test_kernel_is_required),
-		T(test_kernel_must_exist),
-		T(test_kernel_must_be_regular_file),
-		T(test_initrd_must_exist),
-		T(test_vcpu_count_zero),
-		T(test_vcpu_count_33),
-		T(test_vcpu_count_odd_with_smt),
-		T(test_mem_size_zero),
-		T(test_cpu_template_unknown),
-		T(test_drive_id_required),
-		T(test_drive_id_rejects_slash),
-		T(test_drive_id_duplicate),
-		T(test_drive_path_required),
-		T(test_drive_path_must_exist),
-		T(test_drive_path_directory),
-		T(test_second_root_device),
-		T(test_partuuid_needs_root_device),
-		T(test_cache_type_out_of_range),
-		T(test_bandwidth_size_zero),
-		T(test_ops_refill_time_zero),
-		T(test_bucket_size_beyond_int64),
-		T(test_unused_bucket_is_not_checked),
-		T(test_iface_id_required),
-		T(test_iface_id_duplicate),
-		T(test_host_dev_name_too_long),
-		T(test_host_dev_name_bad_character),
-		T(test_host_dev_name_duplicate),
-		T(test_guest_mac_too_short),
-		T(test_guest_mac_not_hex),
-		T(test_guest_mac_multicast),
-		T(test_tx_rate_limiter_checked),
-		T(test_vsock_cid_below_3),
-		T(test_vsock_uds_path_empty),
-		T(test_vsock_uds_dir_missing),
-		T(test_balloon_larger_than_memory),
-		T(test_mmds_without_interfaces),
-		T(test_mmds_unknown_interface),
-		T(test_mmds_address_outside_link_local),
-		T(test_mmds_address_reserved_subnets),
-		T(test_logger_path_empty),
-		T(test_logger_path_required),
-		T(test_metrics_path_empty),
-		T(test_entropy_refill_time_zero),
-		T(test_drives_count_without_array),
+	    T(test_full_config_is_valid),
+	    T(test_minimal_config_is_valid),
+	    T(test_id_rejects_space),
+	    T(test_id_shows_control_characters_as_bytes),
+	    T(test_id_rejects_empty),
+	    T(test_id_rejects_65_characters),
+	    T(test_id_null_is_valid),
+	    T(test_kernel_is_required),
+	    T(test_kernel_must_exist),
+	    T(test_kernel_must_be_regular_file),
+	    T(test_initrd_must_exist),
+	    T(test_vcpu_count_zero),
+	    T(test_vcpu_count_33),
+	    T(test_vcpu_count_odd_with_smt),
+	    T(test_mem_size_zero),
+	    T(test_cpu_template_unknown),
+	    T(test_drive_id_required),
+	    T(test_drive_id_rejects_slash),
+	    T(test_drive_id_duplicate),
+	    T(test_drive_path_required),
+	    T(test_drive_path_must_exist),
+	    T(test_drive_path_directory),
+	    T(test_second_root_device),
+	    T(test_partuuid_needs_root_device),
+	    T(test_cache_type_out_of_range),
+	    T(test_bandwidth_size_zero),
+	    T(test_ops_refill_time_zero),
+	    T(test_bucket_size_beyond_int64),
+	    T(test_unused_bucket_is_not_checked),
+	    T(test_iface_id_required),
+	    T(test_iface_id_duplicate),
+	    T(test_host_dev_name_too_long),
+	    T(test_host_dev_name_bad_character),
+	    T(test_host_dev_name_duplicate),
+	    T(test_guest_mac_too_short),
+	    T(test_guest_mac_not_hex),
+	    T(test_guest_mac_multicast),
+	    T(test_tx_rate_limiter_checked),
+	    T(test_vsock_cid_below_3),
+	    T(test_vsock_uds_path_empty),
+	    T(test_vsock_uds_dir_missing),
+	    T(test_balloon_larger_than_memory),
+	    T(test_mmds_without_interfaces),
+	    T(test_mmds_unknown_interface),
+	    T(test_mmds_address_outside_link_local),
+	    T(test_mmds_address_reserved_subnets),
+	    T(test_logger_path_empty),
+	    T(test_logger_path_required),
+	    T(test_metrics_path_empty),
+	    T(test_entropy_refill_time_zero),
+	    T(test_drives_count_without_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
