@@ -17,10 +17,7 @@
 #include <string.h>
 
 /* const is a promise to callers, not to the allocator. */
-static void free_const(const void *p)
-{
-	free((void *)(uintptr_t)p);
-}
+static void free_const(const void *p) { free((void *)(uintptr_t)p); }
 
 static bool dup_string(const char **dst, const char *src)
 {
@@ -207,7 +204,8 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 		return sv_err(SV_EINVAL, "network_interfaces: NULL array with n_network_interfaces = %zu",
 			      cfg->n_network_interfaces);
 	if (cfg->mmds && cfg->mmds->n_network_interfaces && !cfg->mmds->network_interfaces)
-		return sv_err(SV_EINVAL, "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
+		return sv_err(SV_EINVAL,
+			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
 			      cfg->mmds->n_network_interfaces);
 	sv_vm_config *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -220,10 +218,10 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 		  dup_string(&c->boot_source.boot_args, cfg->boot_source.boot_args) &&
 		  dup_string(&c->boot_source.initrd_path, cfg->boot_source.initrd_path) &&
 		  dup_string(&c->machine_config.cpu_template, cfg->machine_config.cpu_template) &&
-		  copy_drives(c, cfg) && copy_net_ifaces(c, cfg) &&
-		  copy_vsock(&c->vsock, cfg->vsock) && copy_balloon(&c->balloon, cfg->balloon) &&
-		  copy_mmds(&c->mmds, cfg->mmds) && copy_logger(&c->logger, cfg->logger) &&
-		  copy_metrics(&c->metrics, cfg->metrics) && copy_entropy(&c->entropy, cfg->entropy);
+		  copy_drives(c, cfg) && copy_net_ifaces(c, cfg) && copy_vsock(&c->vsock, cfg->vsock) &&
+		  copy_balloon(&c->balloon, cfg->balloon) && copy_mmds(&c->mmds, cfg->mmds) &&
+		  copy_logger(&c->logger, cfg->logger) && copy_metrics(&c->metrics, cfg->metrics) &&
+		  copy_entropy(&c->entropy, cfg->entropy);
 	if (!ok) {
 		sv_vm_config_free(c);
 		return sv_err(SV_ENOMEM, "copying config: out of memory");

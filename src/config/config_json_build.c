@@ -103,10 +103,7 @@ static const char *cache_type_name(sv_cache_type t)
 	return t == SV_CACHE_WRITEBACK ? "Writeback" : "Unsafe";
 }
 
-static const char *io_engine_name(sv_io_engine e)
-{
-	return e == SV_IO_ENGINE_ASYNC ? "Async" : "Sync";
-}
+static const char *io_engine_name(sv_io_engine e) { return e == SV_IO_ENGINE_ASYNC ? "Async" : "Sync"; }
 
 json_t *sv_json_drive(const sv_drive_config *d)
 {
@@ -150,8 +147,8 @@ json_t *sv_json_vsock(const sv_vsock_config *v)
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	bool ok = put(o, "guest_cid", json_integer(v->guest_cid)) &&
-		  put_string_if_set(o, "uds_path", v->uds_path);
+	bool ok =
+	    put(o, "guest_cid", json_integer(v->guest_cid)) && put_string_if_set(o, "uds_path", v->uds_path);
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -196,13 +193,20 @@ json_t *sv_json_mmds_config(const sv_mmds_config *m)
 static const char *log_level_name(sv_log_level level)
 {
 	switch (level) {
-	case SV_LOG_LEVEL_ERROR: return "Error";
-	case SV_LOG_LEVEL_WARNING: return "Warning";
-	case SV_LOG_LEVEL_INFO: return "Info";
-	case SV_LOG_LEVEL_DEBUG: return "Debug";
-	case SV_LOG_LEVEL_TRACE: return "Trace";
-	case SV_LOG_LEVEL_OFF: return "Off";
-	case SV_LOG_LEVEL_UNSET: break;
+	case SV_LOG_LEVEL_ERROR:
+		return "Error";
+	case SV_LOG_LEVEL_WARNING:
+		return "Warning";
+	case SV_LOG_LEVEL_INFO:
+		return "Info";
+	case SV_LOG_LEVEL_DEBUG:
+		return "Debug";
+	case SV_LOG_LEVEL_TRACE:
+		return "Trace";
+	case SV_LOG_LEVEL_OFF:
+		return "Off";
+	case SV_LOG_LEVEL_UNSET:
+		break;
 	}
 	return NULL;
 }

@@ -8,8 +8,9 @@
  * with the document's own key spelling: "drives[0].foo: unknown field",
  * "machine-config.vcpu_count: must be an integer". Firecracker fields smartvm
  * does not model are refused ("not supported by smartvm") rather than silently
- * dropped; the one exception is the deprecated vsock.vsock_id, which carries no
- * meaning. A JSON null counts as absent, as in Firecracker's own GET /vm/config.
+ * dropped, unless they ask for nothing (null, or huge_pages "None"); the
+ * deprecated vsock.vsock_id carries no meaning and is accepted and dropped. A JSON null counts as absent, as
+ * in Firecracker's own GET /vm/config.
  *
  * The config is built directly in its final, owned form; on any error the
  * half-built config is released with sv_vm_config_free, which is safe because
@@ -53,16 +54,20 @@ static bool in_list(const char *const *list, const char *key)
 }
 
 /* known: keys we read; unsupported: Firecracker keys we refuse by name. */
-static int check_keys(json_t *obj, const char *path, const char *const *known,
-		      const char *const *unsupported)
+static int check_keys(json_t *obj, const char *path, const char *const *known, const char *const *unsupported)
 {
 	const char *key;
 	json_t *val;
-	json_object_foreach(obj, key, val) {
+	json_object_foreach(obj, key, val)
+	{
 		if (in_list(known, key))
 			continue;
 		char p[JPATH_LEN];
 		join(p, path, key);
+		/* Firecracker's own GET /vm/config writes null for features it has
+		 * off; null asks for nothing we lack, so it is accepted. */
+		if (in_list(unsupported, key) && json_is_null(val))
+			continue;
 		if (in_list(unsupported, key))
 			return sv_err(SV_EINVAL, "%s: not supported by smartvm", p);
 		return sv_err(SV_EINVAL, "%s: unknown field", p);
@@ -77,10 +82,7 @@ static json_t *field(json_t *obj, const char *key)
 	return json_is_null(v) ? NULL : v;
 }
 
-static int oom(void)
-{
-	return sv_err(SV_ENOMEM, "reading config: out of memory");
-}
+static int oom(void) { return sv_err(SV_ENOMEM, "reading config: out of memory"); }
 
 static int get_string(json_t *obj, const char *path, const char *key, const char **out)
 {
@@ -140,8 +142,8 @@ static int get_u32(json_t *obj, const char *path, const char *key, uint32_t *out
 
 /* names[i] is the spelling of enum value i; accepted as written, or in any
  * case when fold_case (Firecracker's logger level is case-insensitive). */
-static int get_enum(json_t *obj, const char *path, const char *key, const char *const *names,
-		    size_t n, bool fold_case, int *out)
+static int get_enum(json_t *obj, const char *path, const char *key, const char *const *names, size_t n,
+		    bool fold_case, int *out)
 {
 	json_t *v = field(obj, key);
 	if (!v)
@@ -187,8 +189,7 @@ static int get_array(json_t *obj, const char *path, const char *key, json_t **ou
 	return 0;
 }
 
-static int read_token_bucket(json_t *rl, const char *path, const char *key, bool *has,
-			     sv_token_bucket *tb)
+static int read_token_bucket(json_t *rl, const char *path, const char *key, bool *has, sv_token_bucket *tb)
 {
 	static const char *const known[] = {"size", "one_time_burst", "refill_time", NULL};
 	json_t *o;
@@ -198,16 +199,14 @@ static int read_token_bucket(json_t *rl, const char *path, const char *key, bool
 	char p[JPATH_LEN];
 	join(p, path, key);
 	*has = true;
-	if ((rc = check_keys(o, p, known, NULL)) ||
-	    (rc = get_uint(o, p, "size", INT64_MAX, &tb->size)) ||
+	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_uint(o, p, "size", INT64_MAX, &tb->size)) ||
 	    (rc = get_uint(o, p, "one_time_burst", INT64_MAX, &tb->one_time_burst)) ||
 	    (rc = get_uint(o, p, "refill_time", INT64_MAX, &tb->refill_time)))
 		return rc;
 	return 0;
 }
 
-static int read_rate_limiter(json_t *obj, const char *path, const char *key,
-			     const sv_rate_limiter **out)
+static int read_rate_limiter(json_t *obj, const char *path, const char *key, const sv_rate_limiter **out)
 {
 	static const char *const known[] = {"bandwidth", "ops", NULL};
 	json_t *o;
@@ -243,17 +242,25 @@ static int read_boot_source(json_t *root, sv_boot_source *bs)
 	return 0;
 }
 
+/* huge_pages "None" is Firecracker's default and asks for nothing. */
+static int check_huge_pages(json_t *o)
+{
+	json_t *v = field(o, "huge_pages");
+	if (v && !(json_is_string(v) && strcmp(json_string_value(v), "None") == 0))
+		return sv_err(SV_EINVAL, "machine-config.huge_pages: not supported by smartvm");
+	return 0;
+}
+
 static int read_machine_config(json_t *root, sv_machine_config *mc)
 {
-	static const char *const known[] = {"vcpu_count", "mem_size_mib", "smt", "cpu_template",
-					    "track_dirty_pages", NULL};
-	static const char *const unsupported[] = {"huge_pages", NULL};
+	static const char *const known[] = {"vcpu_count",	 "mem_size_mib", "smt", "cpu_template",
+					    "track_dirty_pages", "huge_pages",	 NULL};
 	const char *p = "machine-config";
 	json_t *o;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
+	if ((rc = check_keys(o, p, known, NULL)) || (rc = check_huge_pages(o)) ||
 	    (rc = get_u32(o, p, "vcpu_count", &mc->vcpu_count)) ||
 	    (rc = get_u32(o, p, "mem_size_mib", &mc->mem_size_mib)) ||
 	    (rc = get_bool(o, p, "smt", &mc->smt)) ||
@@ -265,12 +272,12 @@ static int read_machine_config(json_t *root, sv_machine_config *mc)
 
 static int read_drive(json_t *o, const char *p, sv_drive_config *d)
 {
-	static const char *const known[] = {"drive_id", "path_on_host", "is_root_device",
-					    "is_read_only", "partuuid", "cache_type",
-					    "io_engine", "rate_limiter", NULL};
+	static const char *const known[] = {"drive_id",	    "path_on_host", "is_root_device",
+					    "is_read_only", "partuuid",	    "cache_type",
+					    "io_engine",    "rate_limiter", NULL};
 	static const char *const unsupported[] = {"socket", NULL};
 	static const char *const cache_types[] = {"Unsafe", "Writeback"}; /* sv_cache_type order */
-	static const char *const io_engines[] = {"Sync", "Async"};        /* sv_io_engine order */
+	static const char *const io_engines[] = {"Sync", "Async"};	  /* sv_io_engine order */
 	int cache = SV_CACHE_UNSAFE, engine = SV_IO_ENGINE_SYNC;
 	int rc;
 	if ((rc = check_keys(o, p, known, unsupported)) ||
@@ -290,7 +297,7 @@ static int read_drive(json_t *o, const char *p, sv_drive_config *d)
 
 static int read_net_iface(json_t *o, const char *p, sv_net_iface_config *n)
 {
-	static const char *const known[] = {"iface_id", "host_dev_name", "guest_mac",
+	static const char *const known[] = {"iface_id",	       "host_dev_name",	  "guest_mac",
 					    "rx_rate_limiter", "tx_rate_limiter", NULL};
 	static const char *const unsupported[] = {"mtu", NULL};
 	int rc;
@@ -309,7 +316,8 @@ static int check_elements_are_objects(json_t *a, const char *path)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (!json_is_object(v)) {
 			char p[JPATH_LEN];
 			index_path(p, path, i);
@@ -390,8 +398,7 @@ static int read_vsock(json_t *root, sv_vm_config *cfg)
 
 static int read_balloon(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"amount_mib", "deflate_on_oom",
-					    "stats_polling_interval_s", NULL};
+	static const char *const known[] = {"amount_mib", "deflate_on_oom", "stats_polling_interval_s", NULL};
 	static const char *const unsupported[] = {"free_page_hinting", "free_page_reporting", NULL};
 	const char *p = "balloon";
 	json_t *o;
@@ -448,8 +455,7 @@ static int read_mmds(json_t *root, sv_vm_config *cfg)
 	int version = SV_MMDS_V1;
 	if ((rc = check_keys(o, p, known, unsupported)) ||
 	    (rc = get_enum(o, p, "version", versions, 2, false, &version)) ||
-	    (rc = read_mmds_interfaces(o, p, m)) ||
-	    (rc = get_string(o, p, "ipv4_address", &m->ipv4_address)))
+	    (rc = read_mmds_interfaces(o, p, m)) || (rc = get_string(o, p, "ipv4_address", &m->ipv4_address)))
 		return rc;
 	m->version = (sv_mmds_version)version;
 	return 0;
@@ -457,8 +463,7 @@ static int read_mmds(json_t *root, sv_vm_config *cfg)
 
 static int read_logger(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"log_path", "level", "show_level", "show_log_origin",
-					    NULL};
+	static const char *const known[] = {"log_path", "level", "show_level", "show_log_origin", NULL};
 	static const char *const unsupported[] = {"module", NULL};
 	/* Offset by one: index 0 of sv_log_level is UNSET, which has no spelling. */
 	static const char *const levels[] = {"Error", "Warning", "Info", "Debug", "Trace", "Off"};
@@ -494,8 +499,7 @@ static int read_metrics(json_t *root, sv_vm_config *cfg)
 	if (!m)
 		return oom();
 	cfg->metrics = m;
-	if ((rc = check_keys(o, p, known, NULL)) ||
-	    (rc = get_string(o, p, "metrics_path", &m->metrics_path)))
+	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "metrics_path", &m->metrics_path)))
 		return rc;
 	return 0;
 }
@@ -529,7 +533,8 @@ static int read_ephemeral_drives(json_t *sv, sv_vm_config *cfg)
 	sv_drive_config *drives = (sv_drive_config *)(uintptr_t)cfg->drives;
 	const char *drive_id;
 	json_t *v;
-	json_object_foreach(o, drive_id, v) {
+	json_object_foreach(o, drive_id, v)
+	{
 		char dp[JPATH_LEN];
 		join(dp, p, drive_id);
 		if (!json_is_boolean(v))
@@ -555,26 +560,24 @@ static int read_smartvm(json_t *root, sv_vm_config *cfg)
 	if (rc || !o)
 		return rc;
 	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "id", &cfg->id)) ||
-	    (rc = get_string(o, p, "base_image", &cfg->base_image)) ||
-	    (rc = read_ephemeral_drives(o, cfg)))
+	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)))
 		return rc;
 	return 0;
 }
 
 static int read_config(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"boot-source", "machine-config", "drives",
-					    "network-interfaces", "vsock", "balloon",
-					    "mmds-config", "logger", "metrics", "entropy",
-					    "smartvm", NULL};
+	static const char *const known[] = {
+	    "boot-source", "machine-config", "drives",	    "network-interfaces",
+	    "vsock",	   "balloon",	     "mmds-config", "logger",
+	    "metrics",	   "entropy",	     "smartvm",	    NULL};
 	static const char *const unsupported[] = {"cpu-config", "memory-hotplug", "pmem", NULL};
 	int rc;
 	if ((rc = check_keys(root, "", known, unsupported)) ||
 	    (rc = read_boot_source(root, &cfg->boot_source)) ||
-	    (rc = read_machine_config(root, &cfg->machine_config)) ||
-	    (rc = read_drives(root, cfg)) || (rc = read_net_ifaces(root, cfg)) ||
-	    (rc = read_vsock(root, cfg)) || (rc = read_balloon(root, cfg)) ||
-	    (rc = read_mmds(root, cfg)) || (rc = read_logger(root, cfg)) ||
+	    (rc = read_machine_config(root, &cfg->machine_config)) || (rc = read_drives(root, cfg)) ||
+	    (rc = read_net_ifaces(root, cfg)) || (rc = read_vsock(root, cfg)) ||
+	    (rc = read_balloon(root, cfg)) || (rc = read_mmds(root, cfg)) || (rc = read_logger(root, cfg)) ||
 	    (rc = read_metrics(root, cfg)) || (rc = read_entropy(root, cfg)) ||
 	    (rc = read_smartvm(root, cfg)))
 		return rc;

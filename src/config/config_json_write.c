@@ -123,7 +123,8 @@ static int check_arrays(const sv_vm_config *cfg)
 		return sv_err(SV_EINVAL, "network_interfaces: NULL array with n_network_interfaces = %zu",
 			      cfg->n_network_interfaces);
 	if (cfg->mmds && cfg->mmds->n_network_interfaces && !cfg->mmds->network_interfaces)
-		return sv_err(SV_EINVAL, "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
+		return sv_err(SV_EINVAL,
+			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
 			      cfg->mmds->n_network_interfaces);
 	if (cfg->mmds)
 		for (size_t i = 0; i < cfg->mmds->n_network_interfaces; i++)
@@ -156,7 +157,7 @@ int sv_vm_config_save(const sv_vm_config *cfg, const char *path)
 {
 	char *text = NULL;
 	int rc = sv_vm_config_to_json(&text, cfg);
-	if (rc)
+	if (rc || !text)
 		return sv_err_prefix("saving config to %s", path);
 	size_t len = strlen(text);
 	/* A trailing newline keeps the file friendly to text tools. */

@@ -31,13 +31,22 @@
 
 static bool is_id_char(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == '-';
 }
 
-static bool is_ifname_char(char c)
+static bool is_ifname_char(char c) { return is_id_char(c) || c == '.'; }
+
+/* How an offending character is shown: itself if printable, else its byte. */
+static const char *describe_char(char c, char buf[8])
 {
-	return is_id_char(c) || c == '.';
+	if (c > ' ' && c < 0x7f && c != '\'')
+		snprintf(buf, 8, "'%c'", c);
+	else if (c == ' ')
+		snprintf(buf, 8, "' '");
+	else
+		snprintf(buf, 8, "0x%02x", (unsigned char)c);
+	return buf;
 }
 
 /* Ids of drives, interfaces and the VM itself: non-empty [A-Za-z0-9_-]. */
@@ -47,10 +56,11 @@ static int check_id(const char *path, const char *id, bool required)
 		return required ? sv_err(SV_EINVAL, "%s: is required", path) : 0;
 	if (!*id)
 		return sv_err(SV_EINVAL, "%s: must not be empty", path);
+	char shown[8];
 	for (const char *c = id; *c; c++)
 		if (!is_id_char(*c))
-			return sv_err(SV_EINVAL, "%s: must contain only A-Z a-z 0-9 _ - (found '%c')",
-				      path, *c);
+			return sv_err(SV_EINVAL, "%s: must contain only A-Z a-z 0-9 _ - (found %s)", path,
+				      describe_char(*c, shown));
 	return 0;
 }
 
@@ -100,7 +110,8 @@ static int check_machine_config(const sv_machine_config *mc)
 		return sv_err(SV_EINVAL, "machine_config.vcpu_count: must be between 1 and %d (got %u)",
 			      VCPU_MAX, mc->vcpu_count);
 	if (mc->smt && mc->vcpu_count != 1 && mc->vcpu_count % 2 != 0)
-		return sv_err(SV_EINVAL, "machine_config.vcpu_count: must be 1 or even when smt is enabled (got %u)",
+		return sv_err(SV_EINVAL,
+			      "machine_config.vcpu_count: must be 1 or even when smt is enabled (got %u)",
 			      mc->vcpu_count);
 	if (mc->mem_size_mib == 0)
 		return sv_err(SV_EINVAL, "machine_config.mem_size_mib: must be greater than 0");
@@ -109,7 +120,8 @@ static int check_machine_config(const sv_machine_config *mc)
 	for (size_t i = 0; i < sizeof(cpu_templates) / sizeof(cpu_templates[0]); i++)
 		if (strcmp(mc->cpu_template, cpu_templates[i]) == 0)
 			return 0;
-	return sv_err(SV_EINVAL, "machine_config.cpu_template: must be one of C3, T2, T2S, T2CL, T2A, V1N1, None");
+	return sv_err(SV_EINVAL,
+		      "machine_config.cpu_template: must be one of C3, T2, T2S, T2CL, T2A, V1N1, None");
 }
 
 /* Firecracker's token buckets are int64 and refill_time = 0 would divide by
@@ -181,10 +193,12 @@ static int check_drives(const sv_vm_config *cfg)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->drives[j].drive_id, d->drive_id) == 0)
-				return sv_err(SV_EINVAL, "drives[%zu].drive_id: duplicate of drives[%zu]", i, j);
+				return sv_err(SV_EINVAL, "drives[%zu].drive_id: duplicate of drives[%zu]", i,
+					      j);
 		if (d->is_root_device && root != none)
 			return sv_err(SV_EINVAL,
-				      "drives[%zu].is_root_device: only one root device allowed (drives[%zu] is already root)",
+				      "drives[%zu].is_root_device: only one root device allowed (drives[%zu] "
+				      "is already root)",
 				      i, root);
 		if (d->is_root_device)
 			root = i;
@@ -223,13 +237,15 @@ static int check_host_dev_name(size_t i, const char *name)
 	if (!*name)
 		return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name: must not be empty", i);
 	if (strlen(name) > IFNAME_MAX)
-		return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name: must be at most %d bytes",
-			      i, IFNAME_MAX);
+		return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name: must be at most %d bytes", i,
+			      IFNAME_MAX);
+	char shown[8];
 	for (const char *c = name; *c; c++)
 		if (!is_ifname_char(*c))
 			return sv_err(SV_EINVAL,
-				      "network_interfaces[%zu].host_dev_name: must contain only A-Z a-z 0-9 _ . - (found '%c')",
-				      i, *c);
+				      "network_interfaces[%zu].host_dev_name: must contain only A-Z a-z 0-9 "
+				      "_ . - (found %s)",
+				      i, describe_char(*c, shown));
 	return 0;
 }
 
@@ -246,11 +262,13 @@ static int check_net_iface(size_t i, const sv_net_iface_config *n)
 		int first = parse_mac_first_octet(n->guest_mac);
 		if (first < 0)
 			return sv_err(SV_EINVAL,
-				      "network_interfaces[%zu].guest_mac: must be six hex octets like 06:00:ac:10:00:02 (got \"%s\")",
+				      "network_interfaces[%zu].guest_mac: must be six hex octets like "
+				      "06:00:ac:10:00:02 (got \"%s\")",
 				      i, n->guest_mac);
 		if (first & 1)
 			return sv_err(SV_EINVAL,
-				      "network_interfaces[%zu].guest_mac: must be a unicast address (low bit of the first octet clear)",
+				      "network_interfaces[%zu].guest_mac: must be a unicast address (low bit "
+				      "of the first octet clear)",
 				      i);
 	}
 	snprintf(path, sizeof(path), "network_interfaces[%zu].rx_rate_limiter", i);
@@ -273,11 +291,15 @@ static int check_net_ifaces(const sv_vm_config *cfg)
 		for (size_t j = 0; j < i; j++) {
 			const sv_net_iface_config *o = &cfg->network_interfaces[j];
 			if (strcmp(o->iface_id, n->iface_id) == 0)
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].iface_id: duplicate of network_interfaces[%zu]",
-					      i, j);
-			if (n->host_dev_name && o->host_dev_name && strcmp(o->host_dev_name, n->host_dev_name) == 0)
+				return sv_err(
+				    SV_EINVAL,
+				    "network_interfaces[%zu].iface_id: duplicate of network_interfaces[%zu]",
+				    i, j);
+			if (n->host_dev_name && o->host_dev_name &&
+			    strcmp(o->host_dev_name, n->host_dev_name) == 0)
 				return sv_err(SV_EINVAL,
-					      "network_interfaces[%zu].host_dev_name: duplicate of network_interfaces[%zu]",
+					      "network_interfaces[%zu].host_dev_name: duplicate of "
+					      "network_interfaces[%zu]",
 					      i, j);
 		}
 	}
@@ -315,7 +337,8 @@ static int check_balloon(const sv_vm_config *cfg)
 {
 	const sv_balloon_config *b = cfg->balloon;
 	if (b && b->amount_mib > cfg->machine_config.mem_size_mib)
-		return sv_err(SV_EINVAL, "balloon.amount_mib: must not exceed machine_config.mem_size_mib (%u)",
+		return sv_err(SV_EINVAL,
+			      "balloon.amount_mib: must not exceed machine_config.mem_size_mib (%u)",
 			      cfg->machine_config.mem_size_mib);
 	return 0;
 }
@@ -370,19 +393,23 @@ static int check_mmds(const sv_vm_config *cfg)
 	if (m->n_network_interfaces == 0)
 		return sv_err(SV_EINVAL, "mmds.network_interfaces: must name at least one interface");
 	if (!m->network_interfaces)
-		return sv_err(SV_EINVAL, "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
+		return sv_err(SV_EINVAL,
+			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
 			      m->n_network_interfaces);
 	for (size_t i = 0; i < m->n_network_interfaces; i++) {
 		const char *name = m->network_interfaces[i];
 		if (!name)
 			return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: is required", i);
 		if (!has_iface(cfg, name))
-			return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: no network interface with iface_id \"%s\"",
-				      i, name);
+			return sv_err(
+			    SV_EINVAL,
+			    "mmds.network_interfaces[%zu]: no network interface with iface_id \"%s\"", i,
+			    name);
 	}
 	if (m->ipv4_address && !is_mmds_address(m->ipv4_address))
 		return sv_err(SV_EINVAL,
-			      "mmds.ipv4_address: must be an IPv4 link-local address in 169.254.1.0-169.254.254.255 (got \"%s\")",
+			      "mmds.ipv4_address: must be an IPv4 link-local address in "
+			      "169.254.1.0-169.254.254.255 (got \"%s\")",
 			      m->ipv4_address);
 	return 0;
 }
@@ -404,7 +431,8 @@ static int check_logger(const sv_logger_config *l)
 	if (rc)
 		return rc;
 	if (l->level < SV_LOG_LEVEL_UNSET || l->level > SV_LOG_LEVEL_OFF)
-		return sv_err(SV_EINVAL, "logger.level: must be one of Error, Warning, Info, Debug, Trace, Off");
+		return sv_err(SV_EINVAL,
+			      "logger.level: must be one of Error, Warning, Info, Debug, Trace, Off");
 	return 0;
 }
 
@@ -416,8 +444,8 @@ int sv_vm_config_validate(const sv_vm_config *cfg)
 	int rc;
 	if ((rc = check_vm_id(cfg->id)) || (rc = check_boot_source(&cfg->boot_source)) ||
 	    (rc = check_machine_config(&cfg->machine_config)) || (rc = check_drives(cfg)) ||
-	    (rc = check_net_ifaces(cfg)) || (rc = check_vsock(cfg->vsock)) ||
-	    (rc = check_balloon(cfg)) || (rc = check_mmds(cfg)) || (rc = check_logger(cfg->logger)))
+	    (rc = check_net_ifaces(cfg)) || (rc = check_vsock(cfg->vsock)) || (rc = check_balloon(cfg)) ||
+	    (rc = check_mmds(cfg)) || (rc = check_logger(cfg->logger)))
 		return rc;
 	if (cfg->metrics && (rc = check_required_path("metrics.metrics_path", cfg->metrics->metrics_path)))
 		return rc;

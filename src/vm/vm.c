@@ -113,6 +113,18 @@ int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char
 	return 0;
 }
 
+static bool dir_lock_is_held(const sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, "lock");
+	int fd = -1;
+	bool held = path && sv_lock_file(path, 0, &fd) == SV_ETIMEOUT;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	sv_err_clear();
+	return held;
+}
+
 int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 {
 	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
@@ -130,8 +142,14 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 		sv_vm__free(vm);
 		return rc;
 	}
-	/* Someone else's VM: we never stop it implicitly. */
+	/* Someone else's VM: we never stop it implicitly. Its directory lock is
+	 * held by its supervisor (or by the process still starting it); a free
+	 * lock means leftovers of a VM nobody watches any more. */
 	vm->detached = true;
+	if (sv_vm__is_live(vm) && !dir_lock_is_held(vm)) {
+		vm->state = SV_VM_ERROR;
+		vm->end_reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
+	}
 	*out = vm;
 	return 0;
 }
@@ -228,6 +246,24 @@ static int ensure_connected(sv_vm *vm)
 	return rc;
 }
 
+/* Firecracker opens (never creates) the logger and metrics files. They are
+ * the user's outputs, so they are created here and left in place after. */
+static int create_output_files(const sv_vm_config *cfg)
+{
+	const char *paths[] = { cfg->logger ? cfg->logger->log_path : NULL,
+				cfg->metrics ? cfg->metrics->metrics_path : NULL };
+	for (size_t i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+		if (fd < 0)
+			return sv_err_errno(SV_EIO, errno, "%s: creating %s", i ? "metrics.metrics_path" : "logger.log_path",
+					    paths[i]);
+		close(fd);
+	}
+	return 0;
+}
+
 static int boot(sv_vm *vm, int lock_fd)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
@@ -253,7 +289,7 @@ static int boot(sv_vm *vm, int lock_fd)
 		if (rc)
 			goto out;
 	}
-	if ((rc = write_base_image_marker(vm, ledger)))
+	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
 		goto out;
 	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
 		goto out;

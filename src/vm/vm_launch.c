@@ -152,6 +152,9 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 			if (deadline >= 0 && left < 0)
 				left = 0;
 			if (read_status(vm, left) == 1) {
+				/* EOF comes just before the supervisor exits; let it finish. */
+				if (vm->supervisor_pidfd >= 0)
+					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 				parse_status_lines(vm, true);
 				return 1;
 			}
@@ -214,6 +217,8 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
 			break;
 		if (read_status(vm, 10) == 1) {
+			if (vm->supervisor_pidfd >= 0)
+				sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 			parse_status_lines(vm, true);
 			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s", vm->backend->name,
 				    vm->end_reason);
