@@ -250,23 +250,21 @@ static void test_detached_vm_through_ps_inspect_pause_resume_stop(void **state)
 static void test_run_detach_json_prints_the_description(void **state)
 {
 	fixture *fx = *state;
-	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "j1", "--vcpus", "2", "--mem",
-			     "256", "--boot-args", "console=ttyS0 quiet", "--firecracker-bin",
+	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "j1", "--vcpus", "2", "--mem", "256",
+			     "--boot-args", "console=ttyS0 quiet", "--firecracker-bin",
 			     svt_fake_firecracker(), "--detach", "--json", NULL),
 			 0);
 	json_t *o = out_json(fx);
 	assert_string_equal(json_string_value(json_object_get(o, "id")), "j1");
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
 	json_t *cfg = json_object_get(o, "config");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "machine-config"),
-							    "vcpu_count")),
-			 2);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "machine-config"),
-							    "mem_size_mib")),
-			 256);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "boot-source"),
-							      "boot_args")),
-			    "console=ttyS0 quiet");
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(cfg, "machine-config"), "vcpu_count")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(cfg, "machine-config"), "mem_size_mib")), 256);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(cfg, "boot-source"), "boot_args")),
+	    "console=ttyS0 quiet");
 	json_decref(o);
 	assert_int_equal(cli(fx, "kill", "j1", NULL), 0);
 	assert_ps_empty(fx);
@@ -306,8 +304,7 @@ static void test_flags_override_a_loaded_config(void **state)
 }
 
 /* Runs `ip ARGS...` (inside the test's own network namespace). */
-static void ip(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-	       const char *a6)
+static void ip(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, const char *a6)
 {
 	const char *argv[] = {"ip", a1, a2, a3, a4, a5, a6, NULL};
 	int code = -1;
@@ -373,8 +370,9 @@ static void test_full_config_with_every_section_through_its_lifecycle(void **sta
 	json_t *o = out_json(fx);
 	assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
 	json_t *cfg = json_object_get(o, "config");
-	const char *sections[] = {"boot-source", "machine-config", "drives", "network-interfaces",
-				  "vsock", "balloon", "mmds-config", "logger", "metrics", "entropy"};
+	const char *sections[] = {"boot-source", "machine-config", "drives",	  "network-interfaces",
+				  "vsock",	 "balloon",	   "mmds-config", "logger",
+				  "metrics",	 "entropy"};
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (!json_object_get(cfg, sections[i]))
 			fail_msg("inspect --json: config has no \"%s\"", sections[i]);
@@ -534,8 +532,10 @@ static void test_foreground_run_streams_console_and_stops_on_sigint(void **state
 	fixture *fx = *state;
 	char out_path[600];
 	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
-	const char *args[] = {"run", "--kernel", fx->kernel, "--rootfs", fx->rootfs, "--id", "fg",
-			      "--firecracker-bin", svt_fake_firecracker(), NULL};
+	const char *args[] = {"run",	  "--kernel",	       fx->kernel,
+			      "--rootfs", fx->rootfs,	       "--id",
+			      "fg",	  "--firecracker-bin", svt_fake_firecracker(),
+			      NULL};
 	pid_t pid = spawn_cli(fx, out_path, args);
 
 	wait_for_state(fx, "fg", "running");
@@ -554,8 +554,8 @@ static void test_foreground_run_stops_on_sigterm(void **state)
 	fixture *fx = *state;
 	char out_path[600];
 	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
-	const char *args[] = {"run", "--kernel", fx->kernel, "--id", "ft", "--firecracker-bin",
-			      svt_fake_firecracker(), NULL};
+	const char *args[] = {
+	    "run", "--kernel", fx->kernel, "--id", "ft", "--firecracker-bin", svt_fake_firecracker(), NULL};
 	pid_t pid = spawn_cli(fx, out_path, args);
 	wait_for_state(fx, "ft", "running");
 	assert_int_equal(kill(pid, SIGTERM), 0);
@@ -567,8 +567,8 @@ static void test_foreground_run_exits_1_when_the_vm_crashes(void **state)
 {
 	fixture *fx = *state;
 	const char *env[] = {"FAKE_FC_CRASH_AFTER_START_MS=300", NULL};
-	int code = cli_env(fx, env, "run", "--kernel", fx->kernel, "--id", "crash",
-			   "--firecracker-bin", svt_fake_firecracker(), NULL);
+	int code = cli_env(fx, env, "run", "--kernel", fx->kernel, "--id", "crash", "--firecracker-bin",
+			   svt_fake_firecracker(), NULL);
 	assert_int_equal(code, 1);
 	assert_contains(fx->err, "smartvm: VM \"crash\" ended in error");
 	/* The console was streamed up to the crash. */
@@ -625,21 +625,25 @@ static void test_run_with_an_id_in_use_exits_1(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_detached_vm_through_ps_inspect_pause_resume_stop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_detach_json_prints_the_description, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flags_override_a_loaded_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill_ends_the_vm_and_cleans_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logs_prints_the_console, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logs_follow_ends_when_the_vm_is_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logs_follow_stops_on_sigint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreground_run_streams_console_and_stops_on_sigint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreground_run_stops_on_sigterm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreground_run_exits_1_when_the_vm_crashes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_cleans_up_after_supervisor_and_vmm_were_killed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_with_an_id_in_use_exits_1, setup, teardown),
-		/* Last: it moves this process into a network namespace of its own. */
-		cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_detached_vm_through_ps_inspect_pause_resume_stop, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_run_detach_json_prints_the_description, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flags_override_a_loaded_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_ends_the_vm_and_cleans_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logs_prints_the_console, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logs_follow_ends_when_the_vm_is_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_logs_follow_stops_on_sigint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_run_streams_console_and_stops_on_sigint, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_run_stops_on_sigterm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_run_exits_1_when_the_vm_crashes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_cleans_up_after_supervisor_and_vmm_were_killed, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_run_with_an_id_in_use_exits_1, setup, teardown),
+	    /* Last: it moves this process into a network namespace of its own. */
+	    cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("cli_vm", tests, NULL, NULL);
 }
