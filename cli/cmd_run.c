@@ -11,8 +11,8 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -244,10 +244,16 @@ static int ended_code(sv_vm *vm)
 {
 	if (sv_vm_get_state(vm) != SV_VM_ERROR)
 		return CLI_EXIT_OK;
-	const char *why = sv_last_error();
-	if (why && *why)
-		return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error: %s", sv_vm_id(vm), why);
-	return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error", sv_vm_id(vm));
+	/* Why it ended is part of the description of a VM that is no longer live. */
+	char *text = NULL;
+	json_t *desc = sv_vm_describe(vm, &text) == 0 ? json_loads(text, 0, NULL) : NULL;
+	const char *why = json_string_value(json_object_get(desc, "end_reason"));
+	int code = why && *why
+		       ? cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error: %s", sv_vm_id(vm), why)
+		       : cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error", sv_vm_id(vm));
+	json_decref(desc);
+	free(text);
+	return code;
 }
 
 /* Streams the console until the VM ends or a stop signal stops it. */
