@@ -57,8 +57,8 @@ static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 	    {0},
 	};
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	bool follow_output = false;
 	int c, rc;
 

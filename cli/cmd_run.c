@@ -302,7 +302,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	sv_vm_config *loaded = NULL, cfg;
 	sv_drive_config *drives = NULL;
 	sv_manager *mgr;
-	sv_vm *vm;
+	sv_vm *vm = NULL;
 	int rc, code;
 
 	code = parse_run_flags(cli, argc, argv, &f);

@@ -198,8 +198,8 @@ static void print_flat(const char *path, json_t *v)
 static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
 {
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int rc = parse_id_only(&p, cli, argc, argv, &id);
 	if (rc >= 0)
 		return rc;
@@ -223,8 +223,8 @@ static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
 static int act_on_vm(cli_ctx *cli, int argc, char **argv, int (*action)(sv_vm *vm))
 {
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int rc = parse_id_only(&p, cli, argc, argv, &id);
 	if (rc >= 0)
 		return rc;
@@ -254,8 +254,8 @@ static int cmd_stop(cli_ctx *cli, int argc, char **argv)
 	    {0},
 	};
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int c, rc, timeout_ms = -1; /* < 0: the library's default */
 
 	cli_opts_begin(&p, cli, argc, argv, "t:", longopts);
