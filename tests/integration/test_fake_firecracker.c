@@ -522,6 +522,11 @@ static void test_stall_path_injection_never_answers_that_path(void **state)
 	/* Other paths still answer. */
 	json_t *info = get_json(f, "/");
 	json_decref(info);
+	/* A stalled request does not keep the fake from a clean exit. */
+	kill(f->pid, SIGTERM);
+	assert_true(svt_fakefc_wait_exit(f, 2000));
+	assert_true(WIFEXITED(f->status));
+	assert_int_equal(WEXITSTATUS(f->status), 0);
 	svt_fakefc_stop(f);
 }
 
