@@ -225,7 +225,8 @@ int main(int argc, char **argv)
 	if (exit_code >= 0) {
 		fprintf(stderr, "Error: injected failure before the API socket (FAKE_FC_EXIT_BEFORE_SOCKET=%lld)\n",
 			exit_code);
-		return (int)exit_code;
+		fflush(NULL);
+		_exit((int)exit_code); /* like a VMM dying at start-up: no exit handlers */
 	}
 	if (env_flag("FAKE_FC_NO_SOCKET")) {
 		for (;;)
