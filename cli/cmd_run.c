@@ -10,6 +10,7 @@
  * cleans up anything the library still owns.
  */
 #include "cli.h"
+#include "cmd_net.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -51,6 +52,8 @@ static const struct option run_longopts[] = {
     {"id", required_argument, NULL, OPT_ID},
     {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
     {"detach", no_argument, NULL, 'd'},
+    /* networking (cmd_net.c) */
+    CLI_RUN_NET_LONGOPTS,
     {0},
 };
 
@@ -68,6 +71,7 @@ typedef struct {
 	sv_drive_config *drives; /* from --drive, in order */
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
+	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -76,6 +80,7 @@ static void run_flags_free(run_flags *f)
 		free(f->drive_specs[i]);
 	free(f->drive_specs);
 	free(f->drives);
+	cli_run_net_free(&f->net);
 }
 
 /* Parses "id=ID,path=P[,ro]" into a drive whose strings point into spec,
@@ -168,6 +173,10 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case OPT_MEM:
 			f->has_mem = true;
 			rc = cli_parse_u32(cli, "--mem", p.optarg, 1, UINT32_MAX, &f->mem_mib);
+			break;
+		default: /* only the networking options are left */
+			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
+				rc = 0;
 			break;
 		}
 	}
@@ -315,7 +324,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		code = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if ((code = assemble_config(&cfg, &drives, loaded, &f)))
+	if ((code = assemble_config(&cfg, &drives, loaded, &f)) || (code = cli_run_net_apply(cli, &f.net, &cfg)))
 		goto out;
 	/* Checked here, before anything is created, so every rule violation is
 	 * reported as a configuration error naming its field. */
@@ -362,7 +371,8 @@ const cli_command cli_run_commands[] = {
 	.usage = "--config FILE [OPTIONS]\n"
 		 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
 		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
-		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
+		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
+		 CLI_RUN_NET_USAGE,
 	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 		"and then either stays in the foreground printing its console until it\n"
 		"ends, or (--detach) leaves it running and prints its id.\n"
@@ -393,6 +403,7 @@ const cli_command cli_run_commands[] = {
 		"                     its id\n"
 		"  --json             with --detach, print the VM's description as JSON\n"
 		"                     (as 'smartvm inspect --json') instead of its id\n"
+		CLI_RUN_NET_HELP
 		"\n"
 		"Writable drives are staged as private copies in the VM's runtime\n"
 		"directory; the originals are never written.\n"

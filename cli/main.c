@@ -45,6 +45,7 @@ extern const cli_command cli_logs_commands[];
 /* images */
 
 /* net */
+extern const cli_command cli_net_commands[];
 
 /* live operations */
 
@@ -57,6 +58,7 @@ static const cli_command *const groups[] = {
     /* images */
 
     /* net */
+    cli_net_commands,
 
     /* live operations */
 

@@ -3,6 +3,7 @@
  * alone. Runs in a network namespace of its own. */
 #include "test_net_fixture.h"
 
+#include <jansson.h>
 #include <poll.h>
 #include <smartvm/netadmin.h>
 
@@ -119,14 +120,32 @@ static void test_net_gc_removes_everything_when_no_vm_survives(void **state)
 	assert_int_equal(sv_reap(holder, 5000, &status), 0);
 	assert_int_equal(svn_count_taps(), 2);
 
-	sv_net_admin_options o = { .data_dir = data_dir, .runtime_dir = runtime_dir };
-	size_t removed = 0;
-	svn_ok(sv_net_gc(&o, &removed));
-	assert_int_equal(removed, 2);
+	/* `smartvm net ls` shows the dead VM's leases, `smartvm net gc` removes them. */
+	char *out = NULL, *err = NULL;
+	const char *ls[] = { "--data-dir", data_dir, "--runtime-dir", runtime_dir, "net", "ls", "--json", NULL };
+	assert_int_equal(svt_run_cli(ls, NULL, &out, &err), 0);
+	json_t *arr = json_loads(out, 0, NULL);
+	assert_int_equal(json_array_size(arr), 2);
+	json_t *first = json_array_get(arr, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "vm_id")), "doomed");
+	assert_string_equal(json_string_value(json_object_get(first, "guest_ip")), "172.30.0.2");
+	assert_true(json_is_false(json_object_get(first, "vm_running")));
+	assert_true(json_is_true(json_object_get(first, "tap_present")));
+	json_decref(arr);
+	free(out);
+	free(err);
+
+	const char *gc[] = { "--data-dir", data_dir, "--runtime-dir", runtime_dir, "net", "gc", NULL };
+	assert_int_equal(svt_run_cli(gc, NULL, &out, &err), 0);
+	assert_string_equal(out, "removed 2 leases of dead VMs\n");
+	free(out);
+	free(err);
 	svn_assert_all_gone(data_dir, "svbr0");
 	/* A second gc finds nothing to do. */
-	svn_ok(sv_net_gc(&o, &removed));
-	assert_int_equal(removed, 0);
+	assert_int_equal(svt_run_cli(gc, NULL, &out, &err), 0);
+	assert_string_equal(out, "removed 0 leases of dead VMs\n");
+	free(out);
+	free(err);
 	svt_rm_tmpdir(data_dir);
 	svt_rm_tmpdir(runtime_dir);
 }
