@@ -197,7 +197,7 @@ SVN_UNUSED static sv_vm_config *svn_cfg_new(size_t n, const char *boot_args)
 	sv_net_iface_config *nics = calloc(n ? n : 1, sizeof(*nics));
 	assert_non_null(nics);
 	for (size_t i = 0; i < n; i++) {
-		char id[16];
+		char id[32];
 		snprintf(id, sizeof(id), "eth%zu", i);
 		nics[i].iface_id = strdup(id);
 	}
