@@ -64,10 +64,10 @@ typedef struct {
  * free()); *n_out its length. */
 int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_t *n_out);
 
-/* Removes the networking of VMs that no longer run: a lease's VM no longer
- * runs when it has no directory under runtime_dir, or when neither the
- * process that set it up nor any process in its ledger is alive (after a
- * SIGKILL). Removes their TAPs (those smartvm created) and leases; then, for
+/* Removes the networking of VMs that no longer run: a lease's VM still runs
+ * while the process that set its networking up is alive, or while it has a
+ * directory under runtime_dir whose ledger names a live process (its VMM);
+ * otherwise (e.g. after a SIGKILL) it is dead. Removes their TAPs (those smartvm created) and leases; then, for
  * a bridge without leases, the nftables table and the bridge if smartvm
  * created it. *n_removed (may be NULL) counts the leases removed. */
 int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed);

@@ -1,9 +1,9 @@
 /* `smartvm net ls` and `smartvm net gc`: reading the lease files of every
  * bridge, and removing the networking of VMs that no longer run.
  *
- * A lease's VM still runs when its directory exists under runtime_dir and
- * either the process that set its networking up or a process recorded in its
- * ledger ("pid PID STARTTIME") is alive. gc works from the lease files, not
+ * A lease's VM still runs while the process that set its networking up is
+ * alive, or while its directory exists under runtime_dir and a process
+ * recorded in its ledger ("pid PID STARTTIME", the VMM) is alive. gc works from the lease files, not
  * from the ledgers, so it also repairs what a SIGKILLed orchestrator left
  * without a usable VM directory; ledger replays that run later find the
  * resources gone and succeed. Never touches a device it did not create,
@@ -50,11 +50,14 @@ static bool ledger_has_live_pid(const char *vm_dir)
 	return live;
 }
 
+/* A live owner counts on its own, so that a gc run with another runtime_dir
+ * can never take the network of a VM that is still being set up or run. */
 static bool vm_running(const char *runtime_dir, const sv_lease *l)
 {
+	if (l->pid > 1 && sv_process_alive(l->pid, l->start_time))
+		return true;
 	char *vm_dir = sv_path_join(runtime_dir, l->vm_id);
-	bool running = vm_dir && sv_path_exists(vm_dir) &&
-		       ((l->pid > 1 && sv_process_alive(l->pid, l->start_time)) || ledger_has_live_pid(vm_dir));
+	bool running = vm_dir && sv_path_exists(vm_dir) && ledger_has_live_pid(vm_dir);
 	free(vm_dir);
 	return running;
 }

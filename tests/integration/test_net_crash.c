@@ -150,11 +150,56 @@ static void test_net_gc_removes_everything_when_no_vm_survives(void **state)
 	svt_rm_tmpdir(runtime_dir);
 }
 
+static void test_net_gc_keeps_a_vm_whose_vmm_still_runs(void **state)
+{
+	(void)state;
+	svn_enter_fresh_netns();
+	char *data_dir = svt_tmpdir(), *runtime_dir = svt_tmpdir();
+	holder_args h = { data_dir, runtime_dir, -1 };
+	pid_t holder = start_holder(&h);
+	kill(holder, SIGKILL);
+	int status;
+	assert_int_equal(sv_reap(holder, 5000, &status), 0);
+
+	/* The orchestrator is gone but "the VMM" (a sleeping child) lives on,
+	 * recorded in the VM's ledger as the supervisor records it. */
+	pid_t vmm = fork();
+	assert_true(vmm >= 0);
+	if (vmm == 0) {
+		for (;;)
+			pause();
+	}
+	char *vm_dir = sv_path_join(runtime_dir, "doomed");
+	sv_ledger *ledger;
+	svn_ok(sv_ledger_open(&ledger, vm_dir));
+	char pid_text[32], start_text[32];
+	snprintf(pid_text, sizeof(pid_text), "%d", (int)vmm);
+	snprintf(start_text, sizeof(start_text), "%llu", sv_process_start_time(vmm));
+	svn_ok(sv_ledger_record(ledger, "pid", pid_text, start_text));
+	sv_ledger_close(ledger);
+
+	sv_net_admin_options o = { .data_dir = data_dir, .runtime_dir = runtime_dir };
+	size_t removed = 1;
+	svn_ok(sv_net_gc(&o, &removed));
+	assert_int_equal(removed, 0);
+	assert_int_equal(svn_count_taps(), 2);
+
+	kill(vmm, SIGKILL);
+	assert_int_equal(sv_reap(vmm, 5000, &status), 0);
+	svn_ok(sv_net_gc(&o, &removed));
+	assert_int_equal(removed, 2);
+	svn_assert_all_gone(data_dir, "svbr0");
+	free(vm_dir);
+	svt_rm_tmpdir(data_dir);
+	svt_rm_tmpdir(runtime_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_net_gc_removes_what_a_killed_process_left),
 		cmocka_unit_test(test_net_gc_removes_everything_when_no_vm_survives),
+		cmocka_unit_test(test_net_gc_keeps_a_vm_whose_vmm_still_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
