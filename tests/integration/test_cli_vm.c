@@ -154,12 +154,6 @@ static int cli_env(fixture *fx, const char *const *extra_env, ...)
 	return code;
 }
 
-static void assert_contains(const char *text, const char *needle)
-{
-	if (!strstr(text, needle))
-		fail_msg("expected \"%s\" in:\n%s", needle, text);
-}
-
 /* Parses the last cli() output as JSON. */
 static json_t *out_json(fixture *fx)
 {
@@ -217,27 +211,27 @@ static void test_detached_vm_through_ps_inspect_pause_resume_stop(void **state)
 	json_decref(all);
 
 	assert_int_equal(cli(fx, "ps", NULL), 0);
-	assert_contains(fx->out, "ID                       STATE        PID      VMM          IP\n");
-	assert_contains(fx->out, "web                      running      ");
+	svt_assert_contains(fx->out, "ID                       STATE        PID      VMM          IP\n");
+	svt_assert_contains(fx->out, "web                      running      ");
 
 	assert_int_equal(cli(fx, "inspect", "web", NULL), 0);
-	assert_contains(fx->out, "id: web\n");
-	assert_contains(fx->out, "state: running\n");
+	svt_assert_contains(fx->out, "id: web\n");
+	svt_assert_contains(fx->out, "state: running\n");
 	char line[1024];
 	snprintf(line, sizeof(line), "config.boot-source.kernel_image_path: %s\n", fx->kernel);
-	assert_contains(fx->out, line);
-	assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
-	assert_contains(fx->out, "config.drives[0].is_root_device: true\n");
-	assert_contains(fx->out, "config.machine-config.vcpu_count: 1\n");
-	assert_contains(fx->out, "config.machine-config.mem_size_mib: 128\n");
+	svt_assert_contains(fx->out, line);
+	svt_assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
+	svt_assert_contains(fx->out, "config.drives[0].is_root_device: true\n");
+	svt_assert_contains(fx->out, "config.machine-config.vcpu_count: 1\n");
+	svt_assert_contains(fx->out, "config.machine-config.mem_size_mib: 128\n");
 
 	assert_int_equal(cli(fx, "pause", "web", NULL), 0);
 	assert_string_equal(fx->out, "");
 	assert_string_equal(state_of(fx, "web"), "paused");
 	/* Pausing twice is a state error: exit 1 with the library's message. */
 	assert_int_equal(cli(fx, "pause", "web", NULL), 1);
-	assert_contains(fx->err, "smartvm: ");
-	assert_contains(fx->err, "paused");
+	svt_assert_contains(fx->err, "smartvm: ");
+	svt_assert_contains(fx->err, "paused");
 
 	assert_int_equal(cli(fx, "resume", "web", NULL), 0);
 	assert_string_equal(state_of(fx, "web"), "running");
@@ -291,12 +285,12 @@ static void test_flags_override_a_loaded_config(void **state)
 			 0);
 	assert_string_equal(fx->out, "ov\n");
 	assert_int_equal(cli(fx, "inspect", "ov", NULL), 0);
-	assert_contains(fx->out, "config.machine-config.vcpu_count: 4\n");
-	assert_contains(fx->out, "config.machine-config.mem_size_mib: 512\n");
-	assert_contains(fx->out, "config.boot-source.boot_args: from-flag\n");
-	assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
-	assert_contains(fx->out, "config.drives[1].drive_id: extra\n");
-	assert_contains(fx->out, "config.drives[1].is_read_only: true\n");
+	svt_assert_contains(fx->out, "config.machine-config.vcpu_count: 4\n");
+	svt_assert_contains(fx->out, "config.machine-config.mem_size_mib: 512\n");
+	svt_assert_contains(fx->out, "config.boot-source.boot_args: from-flag\n");
+	svt_assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
+	svt_assert_contains(fx->out, "config.drives[1].drive_id: extra\n");
+	svt_assert_contains(fx->out, "config.drives[1].is_read_only: true\n");
 	assert_int_equal(cli(fx, "stop", "ov", NULL), 0);
 	assert_ps_empty(fx);
 	free(path);
@@ -383,9 +377,9 @@ static void test_full_config_with_every_section_through_its_lifecycle(void **sta
 	json_decref(o);
 
 	assert_int_equal(cli(fx, "inspect", "full", NULL), 0);
-	assert_contains(fx->out, "network[0].tap_name: svclitap0\n");
-	assert_contains(fx->out, "network[0].mac: 06:00:ac:10:00:02\n");
-	assert_contains(fx->out, "config.balloon.amount_mib: 16\n");
+	svt_assert_contains(fx->out, "network[0].tap_name: svclitap0\n");
+	svt_assert_contains(fx->out, "network[0].mac: 06:00:ac:10:00:02\n");
+	svt_assert_contains(fx->out, "config.balloon.amount_mib: 16\n");
 
 	assert_int_equal(cli(fx, "pause", "full", NULL), 0);
 	assert_string_equal(state_of(fx, "full"), "paused");
@@ -417,8 +411,8 @@ static void test_logs_prints_the_console(void **state)
 	run_detached(fx, "l1");
 	/* The fake writes its log lines to stdout, which is the console. */
 	assert_int_equal(cli(fx, "logs", "l1", NULL), 0);
-	assert_contains(fx->out, "Running Firecracker v");
-	assert_contains(fx->out, "Successfully started microvm");
+	svt_assert_contains(fx->out, "Running Firecracker v");
+	svt_assert_contains(fx->out, "Successfully started microvm");
 	assert_int_equal(cli(fx, "stop", "l1", NULL), 0);
 }
 
@@ -504,7 +498,7 @@ static void test_logs_follow_ends_when_the_vm_is_gone(void **state)
 	assert_int_equal(reap_exit_code(pid), 0);
 
 	char *text = read_text(out_path);
-	assert_contains(text, "Running Firecracker v");
+	svt_assert_contains(text, "Running Firecracker v");
 	/* Printed once, not again on every poll. */
 	char *first = strstr(text, "Running Firecracker v");
 	assert_null(strstr(first + 1, "Running Firecracker v"));
@@ -543,8 +537,8 @@ static void test_foreground_run_streams_console_and_stops_on_sigint(void **state
 	assert_int_equal(reap_exit_code(pid), 0);
 
 	char *text = read_text(out_path);
-	assert_contains(text, "Running Firecracker v");
-	assert_contains(text, "Successfully started microvm");
+	svt_assert_contains(text, "Running Firecracker v");
+	svt_assert_contains(text, "Successfully started microvm");
 	free(text);
 	assert_ps_empty(fx);
 }
@@ -572,10 +566,10 @@ static void test_foreground_run_exits_1_when_the_vm_crashes(void **state)
 	assert_int_equal(code, 1);
 	/* The reason comes from the library: how the VMM ended, with the last
 	 * console lines. */
-	assert_contains(fx->err, "smartvm: VM \"crash\" ended in error: ");
-	assert_contains(fx->err, "injected crash");
+	svt_assert_contains(fx->err, "smartvm: VM \"crash\" ended in error: ");
+	svt_assert_contains(fx->err, "injected crash");
 	/* The console was streamed up to the crash. */
-	assert_contains(fx->out, "Successfully started microvm");
+	svt_assert_contains(fx->out, "Successfully started microvm");
 	assert_ps_empty(fx);
 }
 
@@ -619,8 +613,8 @@ static void test_run_with_an_id_in_use_exits_1(void **state)
 	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "twice", "--firecracker-bin",
 			     svt_fake_firecracker(), "--detach", NULL),
 			 1);
-	assert_contains(fx->err, "smartvm: ");
-	assert_contains(fx->err, "twice");
+	svt_assert_contains(fx->err, "smartvm: ");
+	svt_assert_contains(fx->err, "twice");
 	assert_string_equal(state_of(fx, "twice"), "running");
 	assert_int_equal(cli(fx, "stop", "twice", NULL), 0);
 }
