@@ -9,6 +9,7 @@
 #include "util/log.h"
 #include "vm/vm_internal.h"
 #include "vm/vm_net.h"
+#include <smartvm/netadmin.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -118,6 +119,8 @@ int sv_manager_new(sv_manager **out, const sv_manager_options *opts)
 	if (!m)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = resolve_options(m, opts);
+	if (!rc)
+		rc = sv_net_validate_options(&m->opts);
 	if (rc) {
 		free_strings(m);
 		free(m);

@@ -276,9 +276,17 @@ static int boot(sv_vm *vm, int lock_fd)
 		goto out;
 	if ((rc = sv_vm_config_copy(&vm->staged, vm->cfg)))
 		goto out;
+	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
+		goto out;
 	if ((rc = sv_vm__stage_drives(vm, ledger, o->ephemeral_writable_drives != SV_NO)))
 		goto out;
 	if (vm->staged->n_network_interfaces) {
+		/* Networking may append ip=; start from what the VMM would use. */
+		if (!vm->staged->boot_source.boot_args && vm->backend->default_boot_args &&
+		    !(vm->staged->boot_source.boot_args = strdup(vm->backend->default_boot_args))) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			goto out;
+		}
 		vm->taps = calloc(vm->staged->n_network_interfaces, sizeof(*vm->taps));
 		if (!vm->taps) {
 			rc = sv_err(SV_ENOMEM, "out of memory");
@@ -290,8 +298,6 @@ static int boot(sv_vm *vm, int lock_fd)
 			goto out;
 	}
 	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
-		goto out;
-	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
 		goto out;
 	if ((rc = sv_vm__save_state(vm)))
 		goto out;

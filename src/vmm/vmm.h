@@ -29,6 +29,9 @@ typedef struct {
 typedef struct sv_vmm_ops {
 	const char *name;             /* "firecracker", "qemu" */
 	const char *api_socket_name;  /* file name of the API socket inside vm_dir */
+	/* The kernel command line the VMM uses when boot_args is unset; smartvm
+	 * starts from it when it must add arguments (e.g. ip=) itself. */
+	const char *default_boot_args;
 
 	/* The VMM's argument vector (NULL-terminated, malloc'd; sv_strv_free). */
 	int (*build_argv)(const sv_vmm_launch *launch, char ***argv_out);

@@ -249,6 +249,32 @@ static sv_vm_config minimal_config(fixture *f, const char *id, sv_drive_config *
 			       .n_drives = 1 };
 }
 
+static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
+{
+	fixture *f = *state;
+	if (!svt_is_root()) {
+		print_message("skipped: needs root for a private network namespace\n");
+		skip();
+	}
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	sv_net_iface_config net = { .iface_id = "eth0" };
+	sv_drive_config drive;
+	sv_vm_config cfg = minimal_config(f, "netdefaults", &drive);
+	cfg.network_interfaces = &net;
+	cfg.n_network_interfaces = 1;
+	sv_vm *vm = create(f, NULL, &cfg);
+	start_ok(vm);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	json_t *reqs = recorded(f, "netdefaults");
+	json_t *bs = json_object_get(find_request(reqs, "PUT", "/boot-source"), "body");
+	assert_string_equal(json_string_value(json_object_get(bs, "boot_args")),
+			    "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp "
+			    "i8042.dumbkbd ip=172.30.0.2::172.30.0.1:255.255.255.0::eth0:off");
+	json_decref(reqs);
+	/* The config as given is untouched. */
+	assert_null(sv_vm_config_get(vm)->boot_source.boot_args);
+}
+
 static void test_vmm_crash_mid_run_is_error_and_cleaned(void **state)
 {
 	fixture *f = *state;
@@ -439,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full_config_goes_through_whole_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_without_boot_args_keeps_vmm_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_crash_mid_run_is_error_and_cleaned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_never_appearing_times_out_and_cleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_exiting_before_socket_reports_status_and_console, setup, teardown),

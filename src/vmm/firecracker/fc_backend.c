@@ -173,6 +173,9 @@ static int fc_running_config(sv_vmm *vmm, char **json_out)
 const sv_vmm_ops sv_vmm_firecracker_ops = {
 	.name = "firecracker",
 	.api_socket_name = API_SOCKET_NAME,
+	/* Firecracker's DEFAULT_KERNEL_CMDLINE. */
+	.default_boot_args = "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux "
+			     "i8042.nopnp i8042.dumbkbd",
 	.build_argv = fc_build_argv,
 	.connect = sv_fc_connect,
 	.disconnect = sv_fc_disconnect,
