@@ -360,9 +360,14 @@ static bool power_pressed(int fd)
 static pid_t spawn_command(char **argv, bool in_root, int out_fd)
 {
 	pid_t pid = fork();
-	if (pid != 0)
+	if (pid != 0) {
+		/* Both sides set the group, so a power-button press right after the
+		 * fork still finds it. */
+		if (pid > 0)
+			setpgid(pid, pid);
 		return pid;
-	setsid();
+	}
+	setpgid(0, 0);
 	int null_fd = open("/dev/null", O_RDONLY);
 	if (null_fd >= 0)
 		dup2(null_fd, STDIN_FILENO);

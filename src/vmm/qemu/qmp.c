@@ -86,6 +86,8 @@ static int read_line(sv_qmp *qmp, long long deadline, const char *what, char **l
 		if (got < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			if (errno == ECONNRESET)
+				return sv_err(SV_EPROCESS, "QMP %s: %s: QEMU closed the connection", qmp->path, what);
 			return sv_err_errno(SV_EIO, errno, "QMP %s: %s: recv", qmp->path, what);
 		}
 		qmp->len += (size_t)got;
@@ -144,6 +146,8 @@ static int send_all(sv_qmp *qmp, const char *text, int fd, long long deadline, c
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			if (errno == EPIPE || errno == ECONNRESET)
+				return sv_err(SV_EPROCESS, "QMP %s: %s: QEMU closed the connection", qmp->path, what);
 			return sv_err_errno(SV_EIO, errno, "QMP %s: %s: send", qmp->path, what);
 		}
 		off += (size_t)n;
