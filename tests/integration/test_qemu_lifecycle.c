@@ -5,6 +5,8 @@
 #include "qemu_fixture.h"
 
 #include "util/file.h"
+#include "vmm/qemu/qemu_internal.h"
+#include <jansson.h>
 #include "util/spawn.h"
 #include <smartvm/error.h>
 #include <stdio.h>
@@ -198,6 +200,60 @@ static void test_restore_from_a_missing_file_names_it(void **state)
 	svq_destroy(&vm);
 }
 
+static void test_configure_applies_the_balloon_over_qmp(void **state)
+{
+	(void)state;
+	const svq_image *img = image();
+	svq_config c;
+	svq_config_init(&c, img, img->boot_args, false);
+	sv_balloon_config balloon = { .amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 2 };
+	c.cfg.balloon = &balloon;
+	svq_vm vm;
+	svq_launch(&vm, &c.cfg, "vm-balloon", false);
+	if (sv_vmm_qemu_ops.configure(vm.vmm, &c.cfg))
+		fail_msg("configure: %s", sv_last_error());
+	sv_qemu_vmm *q = NULL;
+	assert_int_equal(sv_qemu_from_vmm(vm.vmm, &q), 0);
+	json_t *args = json_pack("{s:s,s:s}", "path", "/machine/peripheral/balloon0", "property",
+				 "guest-stats-polling-interval");
+	json_t *ret = NULL;
+	assert_int_equal(sv_qmp_execute(q->qmp, "qom-get", args, &ret), 0);
+	assert_int_equal(json_integer_value(ret), 2);
+	json_decref(ret);
+	json_decref(args);
+
+	balloon.amount_mib = 256;
+	assert_int_equal(sv_vmm_qemu_ops.configure(vm.vmm, &c.cfg), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "configure: balloon.amount_mib: must be less than machine_config.mem_size_mib");
+	svq_destroy(&vm);
+}
+
+static void test_unconfigured_connection_reports_the_qemu_command_line(void **state)
+{
+	(void)state;
+	const svq_image *img = image();
+	svq_config c;
+	svq_config_init(&c, img, img->boot_args, false);
+	svq_vm vm;
+	svq_launch(&vm, &c.cfg, "vm-argv", false);
+	/* A fresh connection (as after attaching) never saw the config. */
+	sv_vmm_qemu_ops.disconnect(vm.vmm);
+	char *sock = sv_path_join(vm.dir, "qmp.sock");
+	assert_int_equal(sv_vmm_qemu_ops.connect(&vm.vmm, sock, 5000), 0);
+	free(sock);
+	char *text = NULL;
+	assert_int_equal(sv_vmm_qemu_ops.running_config(vm.vmm, &text), 0);
+	json_t *j = json_loads(text, 0, NULL);
+	json_t *argv = json_object_get(j, "qemu-argv");
+	assert_true(json_array_size(argv) > 10);
+	assert_non_null(strstr(json_string_value(json_array_get(argv, 0)), "qemu-system-x86_64"));
+	assert_string_equal(json_string_value(json_array_get(argv, 2)), "guest=vm-argv");
+	json_decref(j);
+	free(text);
+	svq_destroy(&vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_snapshot_needs_a_paused_vm),
 		cmocka_unit_test(test_restore_needs_a_qemu_started_for_it),
 		cmocka_unit_test(test_restore_from_a_missing_file_names_it),
+		cmocka_unit_test(test_configure_applies_the_balloon_over_qmp),
+		cmocka_unit_test(test_unconfigured_connection_reports_the_qemu_command_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

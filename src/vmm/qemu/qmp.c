@@ -209,19 +209,34 @@ int sv_qmp_execute(sv_qmp *qmp, const char *command, json_t *arguments, json_t *
 	return sv_qmp_execute_with_fd(qmp, command, arguments, -1, ret_out);
 }
 
-static int open_socket(sv_qmp *qmp, const char *socket_path)
+static void sleep_ms(int ms)
+{
+	poll(NULL, 0, ms);
+}
+
+/* Connects, retrying while QEMU has bound the socket but not yet listens
+ * (ECONNREFUSED) until the deadline. */
+static int open_socket(sv_qmp *qmp, const char *socket_path, long long deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return sv_err(SV_EINVAL, "QMP %s: socket path longer than %zu bytes", socket_path,
 			      sizeof(sa.sun_path) - 1);
 	strcpy(sa.sun_path, socket_path);
-	qmp->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (qmp->fd < 0)
-		return sv_err_errno(SV_EIO, errno, "QMP %s: socket", socket_path);
-	if (connect(qmp->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return sv_err_errno(errno == ENOENT || errno == ECONNREFUSED ? SV_EPROCESS : SV_EIO, errno,
-				    "QMP %s: connect", socket_path);
+	for (;;) {
+		qmp->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (qmp->fd < 0)
+			return sv_err_errno(SV_EIO, errno, "QMP %s: socket", socket_path);
+		if (connect(qmp->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		int e = errno;
+		close(qmp->fd);
+		qmp->fd = -1;
+		if (e != ECONNREFUSED || sv_now_ms() >= deadline)
+			return sv_err_errno(e == ENOENT || e == ECONNREFUSED ? SV_EPROCESS : SV_EIO, e,
+					    "QMP %s: connect", socket_path);
+		sleep_ms(10);
+	}
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	if (getsockopt(qmp->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
@@ -242,13 +257,14 @@ int sv_qmp_connect(sv_qmp **out, const char *socket_path, int timeout_ms)
 		sv_qmp_close(qmp);
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	int rc = open_socket(qmp, socket_path);
+	long long deadline = sv_now_ms() + qmp->timeout_ms;
+	int rc = open_socket(qmp, socket_path, deadline);
 	if (rc)
 		goto fail;
 	/* QEMU serves one monitor client at a time: a second client sees no
 	 * greeting until the first disconnects, hence the timeout here too. */
 	json_t *greeting = NULL;
-	rc = read_message(qmp, sv_now_ms() + qmp->timeout_ms, "greeting", &greeting);
+	rc = read_message(qmp, deadline, "greeting", &greeting);
 	if (rc)
 		goto fail;
 	if (!json_object_get(greeting, "QMP")) {
