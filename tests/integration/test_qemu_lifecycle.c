@@ -254,6 +254,26 @@ static void test_unconfigured_connection_reports_the_qemu_command_line(void **st
 	svq_destroy(&vm);
 }
 
+static void test_quit_ends_qemu_when_the_guest_ignores_the_power_button(void **state)
+{
+	(void)state;
+	const svq_image *img = image();
+	const char *cmd[] = { "sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done", NULL };
+	char *args = svq_boot_args(img, cmd, NULL);
+	svq_config c;
+	svq_config_init(&c, img, args, false);
+	svq_vm vm;
+	svq_boot(&vm, &c.cfg, "vm-quit");
+	assert_true(svq_wait_console(&vm, "ready\n", BOOT_TIMEOUT_MS));
+	assert_int_equal(sv_vmm_qemu_ops.request_shutdown(vm.vmm), 0);
+	/* The init's SIGKILL after 3 s would end it; quit must not wait for that. */
+	assert_false(svq_exited(&vm, 500));
+	assert_int_equal(sv_qemu_quit(vm.vmm), 0);
+	assert_true(svq_exited(&vm, 5000));
+	svq_destroy(&vm);
+	free(args);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_restore_from_a_missing_file_names_it),
 		cmocka_unit_test(test_configure_applies_the_balloon_over_qmp),
 		cmocka_unit_test(test_unconfigured_connection_reports_the_qemu_command_line),
+		cmocka_unit_test(test_quit_ends_qemu_when_the_guest_ignores_the_power_button),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

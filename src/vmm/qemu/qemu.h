@@ -39,6 +39,11 @@ int sv_qemu_snapshot(sv_vmm *vmm, const char *state_path, int timeout_ms);
  * waiting at most timeout_ms. The VM is paused afterwards; resume() runs it. */
 int sv_qemu_restore(sv_vmm *vmm, const char *state_path, int timeout_ms);
 
+/* Asks QEMU itself to exit now ("quit"), without involving the guest: the
+ * step after request_shutdown when the guest did not power off in time. The
+ * VM layer still reaps the process. */
+int sv_qemu_quit(sv_vmm *vmm);
+
 /* The raw run state QEMU reports ("running", "paused", "prelaunch",
  * "inmigrate", "postmigrate", "shutdown", ...), malloc'd. */
 int sv_qemu_status(sv_vmm *vmm, char **status_out);

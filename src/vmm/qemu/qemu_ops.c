@@ -201,6 +201,21 @@ static int qemu_request_shutdown(sv_vmm *vmm)
 	return sv_qmp_execute(q->qmp, "system_powerdown", NULL, NULL);
 }
 
+int sv_qemu_quit(sv_vmm *vmm)
+{
+	sv_qemu_vmm *q;
+	int rc = sv_qemu_from_vmm(vmm, &q);
+	if (rc)
+		return rc;
+	rc = sv_qmp_execute(q->qmp, "quit", NULL, NULL);
+	/* QEMU may close the socket before its reply gets through. */
+	if (rc == SV_EPROCESS) {
+		sv_err_clear();
+		return 0;
+	}
+	return rc;
+}
+
 /* Firecracker's InstanceInfo.state for a QEMU run state. */
 static const char *firecracker_state(const char *status)
 {
