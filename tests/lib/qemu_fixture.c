@@ -20,6 +20,71 @@
 #define START_MARKER "=== smartvm: command start ===\n"
 #define EXIT_MARKER "\n=== smartvm: exit status "
 
+/* QEMUs still running, killed at exit: a failed assertion longjmps out of a
+ * test before svq_destroy, and a guest must never outlive the test run. */
+#define MAX_LIVE 16
+static pid_t live[MAX_LIVE];
+static char *live_dirs[MAX_LIVE];
+
+static void kill_leftovers(void)
+{
+	for (int i = 0; i < MAX_LIVE; i++) {
+		if (live[i] > 0) {
+			kill(live[i], SIGKILL);
+			sv_reap(live[i], 5000, NULL);
+			live[i] = 0;
+		}
+		if (live_dirs[i]) {
+			sv_rm_rf(live_dirs[i]);
+			free(live_dirs[i]);
+			live_dirs[i] = NULL;
+		}
+	}
+}
+
+static void track(pid_t pid, const char *dir)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(kill_leftovers);
+		registered = true;
+	}
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] == 0 && !live_dirs[i]) {
+			live[i] = pid;
+			live_dirs[i] = strdup(dir);
+			return;
+		}
+	fail_msg("more than %d QEMUs at once", MAX_LIVE);
+}
+
+static void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live[i] == pid)
+			live[i] = 0;
+}
+
+static void untrack_dir(const char *dir)
+{
+	for (int i = 0; i < MAX_LIVE; i++)
+		if (live_dirs[i] && strcmp(live_dirs[i], dir) == 0) {
+			free(live_dirs[i]);
+			live_dirs[i] = NULL;
+		}
+}
+
+/* Kills this VM's QEMU before failing, so the failure leaves nothing behind. */
+static void kill_now(svq_vm *vm)
+{
+	if (vm->pid > 0) {
+		kill(vm->pid, SIGKILL);
+		sv_reap(vm->pid, 5000, NULL);
+		untrack_pid(vm->pid);
+		vm->pid = 0;
+	}
+}
+
 static const char *qemu_binary(void)
 {
 	static const char *const candidates[] = { "/usr/bin/qemu-system-x86_64", "/usr/local/bin/qemu-system-x86_64" };
@@ -150,6 +215,7 @@ void svq_launch(svq_vm *vm, const sv_vm_config *cfg, const char *id, bool incomi
 	sv_strv_free(argv);
 	if (rc)
 		fail_msg("spawning qemu: %s", sv_last_error());
+	track(vm->pid, vm->dir);
 	char *sock = sv_path_join(vm->dir, sv_vmm_qemu_ops.api_socket_name);
 	long long deadline = sv_now_ms() + 10000;
 	while (!sv_path_exists(sock) && sv_now_ms() < deadline && sv_pidfd_wait_exit(vm->pidfd, 10) == SV_ETIMEOUT)
@@ -157,12 +223,15 @@ void svq_launch(svq_vm *vm, const sv_vm_config *cfg, const char *id, bool incomi
 	if (!sv_path_exists(sock)) {
 		char *log = svq_console(vm);
 		free(sock);
+		kill_now(vm);
 		fail_msg("QMP socket never appeared; console:\n%s", log);
 	}
 	rc = sv_vmm_qemu_ops.connect(&vm->vmm, sock, 5000);
 	free(sock);
-	if (rc)
+	if (rc) {
+		kill_now(vm);
 		fail_msg("QMP connect: %s", sv_last_error());
+	}
 }
 
 void svq_start(svq_vm *vm, const sv_vm_config *cfg)
@@ -210,6 +279,7 @@ bool svq_exited(svq_vm *vm, int timeout_ms)
 	int status = 0;
 	if (sv_reap(vm->pid, timeout_ms, &status) != 0)
 		return false;
+	untrack_pid(vm->pid);
 	vm->pid = 0;
 	return true;
 }
@@ -224,6 +294,7 @@ int svq_wait_exit(svq_vm *vm, int timeout_ms, char **output)
 	if (!marked || !ended) {
 		fprintf(stderr, "console of %s:\n%s\n", vm->dir, text);
 		free(text);
+		kill_now(vm);
 		fail_msg("the guest did not %s within %d ms", marked ? "power off" : "finish its command",
 			 timeout_ms);
 	}
@@ -255,6 +326,8 @@ void svq_destroy(svq_vm *vm)
 	if (dir)
 		assert_int_equal(svt_count_processes_with(dir), 0);
 	free(vm->console);
+	if (dir)
+		untrack_dir(dir);
 	svt_rm_tmpdir(dir);
 	memset(vm, 0, sizeof(*vm));
 	vm->pidfd = -1;
