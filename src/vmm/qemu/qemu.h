@@ -13,6 +13,9 @@
 
 #include "vmm/vmm.h"
 
+/* The kernel command line when the config sets none. */
+#define SV_QEMU_DEFAULT_BOOT_ARGS "console=ttyS0 panic=-1"
+
 /* Resolves the accelerator: "tcg" and "kvm" are taken as asked (kvm fails with
  * SV_EUNSUPPORTED if /dev/kvm can't be opened); "auto" or NULL picks kvm only
  * when /dev/kvm is usable and is not the PVM nested hypervisor (module

@@ -35,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_BOOT_ARGS "console=ttyS0 panic=-1"
 #define TCG_TSC_ARG "tsc_early_khz=2000000"
 
 /* The value with every ',' doubled, as QEMU's option parser wants. malloc'd. */
@@ -83,7 +82,7 @@ static const sv_drive_config *root_drive(const sv_vm_config *cfg)
 
 int sv_qemu_kernel_cmdline(const sv_vm_config *cfg, const char *accel, char **out)
 {
-	const char *base = cfg->boot_source.boot_args ? cfg->boot_source.boot_args : DEFAULT_BOOT_ARGS;
+	const char *base = cfg->boot_source.boot_args ? cfg->boot_source.boot_args : SV_QEMU_DEFAULT_BOOT_ARGS;
 	const sv_drive_config *root = root_drive(cfg);
 	char *root_arg = NULL;
 	int n = 0;

@@ -300,6 +300,7 @@ static int qemu_build_argv(const sv_vmm_launch *launch, char ***argv_out)
 const sv_vmm_ops sv_vmm_qemu_ops = {
 	.name = "qemu",
 	.api_socket_name = "qmp.sock",
+	.default_boot_args = SV_QEMU_DEFAULT_BOOT_ARGS,
 	.build_argv = qemu_build_argv,
 	.connect = qemu_connect,
 	.disconnect = qemu_disconnect,
