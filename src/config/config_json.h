@@ -1,5 +1,5 @@
 /* Firecracker JSON for each config section, shared by the --config-file
- * reader/writer (config_json.c) and the Firecracker API client, which PUTs the
+ * writer (config_json_write.c) and the Firecracker API client, which PUTs the
  * very same objects. Field names are exactly those of
  * firecracker-api-v1.16.1.yaml. Each returns a new reference (NULL on OOM);
  * optional fields that are unset are omitted. */

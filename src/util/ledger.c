@@ -51,7 +51,7 @@ static int undo_pid(const char *pid_text, const char *start_text)
 	pid_t pid = (pid_t)strtol(pid_text, NULL, 10);
 	unsigned long long start = start_text ? strtoull(start_text, NULL, 10) : 0;
 	/* Only kill the process we started, never a later one that reused the pid. */
-	if (pid > 1 && sv_process_alive(pid, start))
+	if (pid > 1 && pid != getpid() && sv_process_alive(pid, start))
 		kill(pid, SIGKILL);
 	return 0;
 }
@@ -120,18 +120,49 @@ void sv_ledger_close(sv_ledger *l)
 	free(l);
 }
 
-static bool has_space(const char *s)
+/* Arguments are percent-encoded so paths with spaces or newlines survive the
+ * line format. Returns a malloc'd string. */
+static char *encode_arg(const char *s)
 {
-	return s && strpbrk(s, " \t\n\r") != NULL;
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= ' ' || c == '%' || c == 0x7f)
+			o += sprintf(o, "%%%02X", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void decode_arg(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		unsigned int c;
+		if (*s == '%' && sscanf(s + 1, "%2X", &c) == 1) {
+			*o++ = (char)c;
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
 }
 
 int sv_ledger_record(sv_ledger *l, const char *kind, const char *arg1, const char *arg2)
 {
-	if (has_space(kind) || has_space(arg1) || has_space(arg2) || !arg1 || !*arg1)
-		return sv_err(SV_EINVAL, "ledger %s: entry \"%s %s\" has whitespace or is empty",
-			      l->path, kind, arg1 ? arg1 : "");
-	char *line = NULL;
-	int n = arg2 ? asprintf(&line, "%s %s %s\n", kind, arg1, arg2) : asprintf(&line, "%s %s\n", kind, arg1);
+	if (!arg1 || !*arg1)
+		return sv_err(SV_EINVAL, "ledger %s: entry \"%s\" without an argument", l->path, kind);
+	char *a1 = encode_arg(arg1), *a2 = arg2 ? encode_arg(arg2) : NULL, *line = NULL;
+	int n = -1;
+	if (a1 && (a2 || !arg2))
+		n = a2 ? asprintf(&line, "%s %s %s\n", kind, a1, a2) : asprintf(&line, "%s %s\n", kind, a1);
+	free(a1);
+	free(a2);
 	if (n < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = 0;
@@ -176,6 +207,9 @@ int sv_ledger_replay(const char *vm_dir)
 		char *arg2 = strtok_r(NULL, " ", &save);
 		if (!kind || !arg1)
 			continue;
+		decode_arg(arg1);
+		if (arg2)
+			decode_arg(arg2);
 		sv_ledger_undo_fn undo = find_undo(kind);
 		if (!undo) {
 			sv_warn("cleaning up %s: no handler for ledger entry \"%s %s\"", vm_dir, kind, arg1);

@@ -4,8 +4,8 @@
  * tolerating what is already gone. The same replay serves in-process cleanup,
  * the supervisor when the VMM dies, and `smartvm gc` after a crash.
  *
- * Line format: "<kind> <arg1> [<arg2>]\n", arguments without whitespace
- * (paths and names are validated to contain none before they get here).
+ * Line format: "<kind> <arg1> [<arg2>]\n", arguments percent-encoded (so
+ * paths with spaces survive); handlers receive them decoded.
  * Kinds and how they are undone:
  *   dir PATH            rm -rf PATH (the VM directory itself is always last)
  *   file PATH           unlink PATH

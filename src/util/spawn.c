@@ -170,6 +170,7 @@ static void drain_into(int fd, char **buf, size_t *len, size_t *cap)
 				return;
 			*buf = nb;
 			*cap = ncap;
+			(*buf)[*len] = '\0'; /* a first read of EOF must still leave a string */
 		}
 		ssize_t n = read(fd, *buf + *len, *cap - *len - 1);
 		if (n > 0) {

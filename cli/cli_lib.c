@@ -1,0 +1,60 @@
+/* The CLI's bridge to the library: the one manager an invocation uses, attaching
+ * to a VM by id, and printing the library's JSON.
+ *
+ * The manager is made lazily (commands like `help` never need one) from the
+ * global options, and released by main() through cli->release. Freeing the
+ * manager stops only VMs this invocation started and did not detach; VMs that
+ * were attached to (ps, stop, ...) are left as they are.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static void release_manager(cli_ctx *cli)
+{
+	sv_manager_free(cli->mgr);
+	cli->mgr = NULL;
+}
+
+int cli_manager(cli_ctx *cli, sv_manager **out)
+{
+	*out = NULL;
+	if (!cli->mgr) {
+		cli->opts.data_dir = cli->data_dir;
+		cli->opts.runtime_dir = cli->runtime_dir;
+		int rc = sv_manager_new(&cli->mgr, &cli->opts);
+		if (rc < 0)
+			return cli_fail(rc);
+		cli->release = release_manager;
+	}
+	*out = cli->mgr;
+	return 0;
+}
+
+int cli_attach(cli_ctx *cli, const char *id, sv_vm **out)
+{
+	sv_manager *mgr;
+	*out = NULL;
+	int rc = cli_manager(cli, &mgr);
+	if (rc)
+		return rc;
+	rc = sv_manager_attach_vm(out, mgr, id);
+	if (rc == SV_ENOTFOUND)
+		return cli_error(CLI_EXIT_FAILURE, "no VM with id \"%s\"", id);
+	if (rc < 0)
+		return cli_fail(rc);
+	return 0;
+}
+
+int cli_print_json_text(const char *json_text)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json_text, JSON_DECODE_ANY, &jerr);
+	if (!root)
+		return cli_error(CLI_EXIT_FAILURE, "the library returned malformed JSON: %s", jerr.text);
+	int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	json_decref(root);
+	fputc('\n', stdout);
+	return rc == 0 ? CLI_EXIT_OK : cli_error(CLI_EXIT_FAILURE, "writing to stdout failed");
+}

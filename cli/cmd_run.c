@@ -1,0 +1,381 @@
+/* `smartvm run`: build a VM config from a config file and/or flags, start the
+ * VM, then either detach (print its id) or stay in the foreground streaming its
+ * console until it ends.
+ *
+ * The config is assembled as a shallow sv_vm_config whose strings point into
+ * argv and into the loaded config; the library deep-copies it in
+ * sv_manager_create_vm, so nothing here outlives the call but the VM handle.
+ * Invariant: a foreground run never returns while its VM is still running —
+ * SIGINT/SIGTERM stop it gracefully, and main() frees the manager, which
+ * cleans up anything the library still owns.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long each sv_vm_wait in the foreground loop blocks: the latency of
+ * console output and of reacting to SIGINT. */
+#define FOREGROUND_WAIT_MS 100
+
+#define DEFAULT_VCPUS 1
+#define DEFAULT_MEM_MIB 128
+#define ROOTFS_DRIVE_ID "rootfs"
+
+enum {
+	OPT_CONFIG = CLI_OPT_LONG_BASE,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_BOOT_ARGS,
+	OPT_ROOTFS,
+	OPT_DRIVE,
+	OPT_VCPUS,
+	OPT_MEM,
+	OPT_ID,
+	OPT_FC_BIN,
+	OPT_DETACH,
+};
+
+static const struct option run_longopts[] = {
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
+	{"rootfs", required_argument, NULL, OPT_ROOTFS},
+	{"drive", required_argument, NULL, OPT_DRIVE},
+	{"vcpus", required_argument, NULL, OPT_VCPUS},
+	{"mem", required_argument, NULL, OPT_MEM},
+	{"id", required_argument, NULL, OPT_ID},
+	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
+	{"detach", no_argument, NULL, 'd'},
+	{0},
+};
+
+/* What the flags asked for. Strings point into argv (or, for drives, into
+ * drive_specs, which own copies of the --drive arguments). */
+typedef struct {
+	const char *config_path;
+	const char *kernel;
+	const char *initrd;
+	const char *boot_args;
+	const char *rootfs;
+	const char *id;
+	bool has_vcpus, has_mem, detach;
+	uint32_t vcpus, mem_mib;
+	sv_drive_config *drives; /* from --drive, in order */
+	char **drive_specs;      /* the parsed copies the drives point into */
+	size_t n_drives;
+} run_flags;
+
+static void run_flags_free(run_flags *f)
+{
+	for (size_t i = 0; i < f->n_drives; i++)
+		free(f->drive_specs[i]);
+	free(f->drive_specs);
+	free(f->drives);
+}
+
+/* Parses "id=ID,path=P[,ro]" into a drive whose strings point into spec,
+ * which it cuts up. Returns 0 or CLI_EXIT_USAGE (message printed). */
+static int parse_drive(cli_ctx *cli, const char *arg, char *spec, sv_drive_config *d)
+{
+	*d = (sv_drive_config){0};
+	for (char *save = NULL, *tok = strtok_r(spec, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (strcmp(tok, "id") == 0 && eq)
+			d->drive_id = eq;
+		else if (strcmp(tok, "path") == 0 && eq)
+			d->path_on_host = eq;
+		else if (strcmp(tok, "ro") == 0 && !eq)
+			d->is_read_only = true;
+		else
+			return cli_usage_error(cli, "--drive \"%s\": unknown item \"%s%s%s\" (expected "
+						    "id=ID, path=PATH or ro)",
+					       arg, tok, eq ? "=" : "", eq ? eq : "");
+	}
+	if (!d->drive_id || !*d->drive_id)
+		return cli_usage_error(cli, "--drive \"%s\": missing id=ID", arg);
+	if (!d->path_on_host || !*d->path_on_host)
+		return cli_usage_error(cli, "--drive \"%s\": missing path=PATH", arg);
+	return 0;
+}
+
+static int add_drive(cli_ctx *cli, run_flags *f, const char *arg)
+{
+	sv_drive_config *drives = realloc(f->drives, (f->n_drives + 1) * sizeof(*drives));
+	if (drives)
+		f->drives = drives;
+	char **specs = realloc(f->drive_specs, (f->n_drives + 1) * sizeof(*specs));
+	if (specs)
+		f->drive_specs = specs;
+	char *spec = strdup(arg);
+	if (!drives || !specs || !spec) {
+		free(spec);
+		return cli_error(CLI_EXIT_FAILURE, "out of memory");
+	}
+	f->drive_specs[f->n_drives] = spec;
+	int rc = parse_drive(cli, arg, spec, &f->drives[f->n_drives]);
+	f->n_drives++; /* counted either way, so run_flags_free frees spec */
+	return rc;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
+{
+	cli_opts p;
+	int c, rc = 0;
+
+	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
+	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
+		switch (c) {
+		case OPT_CONFIG: f->config_path = p.optarg; break;
+		case OPT_KERNEL: f->kernel = p.optarg; break;
+		case OPT_INITRD: f->initrd = p.optarg; break;
+		case OPT_BOOT_ARGS: f->boot_args = p.optarg; break;
+		case OPT_ROOTFS: f->rootfs = p.optarg; break;
+		case OPT_ID: f->id = p.optarg; break;
+		case OPT_FC_BIN: cli->opts.firecracker_binary_path = p.optarg; break;
+		case 'd': f->detach = true; break;
+		case OPT_DRIVE: rc = add_drive(cli, f, p.optarg); break;
+		case OPT_VCPUS:
+			f->has_vcpus = true;
+			rc = cli_parse_u32(cli, "--vcpus", p.optarg, 1, 32, &f->vcpus);
+			break;
+		case OPT_MEM:
+			f->has_mem = true;
+			rc = cli_parse_u32(cli, "--mem", p.optarg, 1, UINT32_MAX, &f->mem_mib);
+			break;
+		}
+	}
+	if (rc)
+		return rc;
+	if (c == CLI_OPTS_EXIT)
+		return p.exit_code;
+	if ((rc = cli_no_args(&p)))
+		return rc;
+	if (!f->config_path && !f->kernel)
+		return cli_usage_error(cli, "either --config FILE or --kernel PATH is required");
+	return -1;
+}
+
+/* Fills cfg from the loaded config (may be NULL) overridden by the flags.
+ * *drives_out is the malloc'd drive array cfg points to. */
+static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out,
+			   const sv_vm_config *loaded, const run_flags *f)
+{
+	if (loaded) {
+		*cfg = *loaded;
+	} else {
+		*cfg = (sv_vm_config){0};
+		cfg->machine_config.vcpu_count = DEFAULT_VCPUS;
+		cfg->machine_config.mem_size_mib = DEFAULT_MEM_MIB;
+	}
+	if (f->id)
+		cfg->id = f->id;
+	if (f->kernel)
+		cfg->boot_source.kernel_image_path = f->kernel;
+	if (f->initrd)
+		cfg->boot_source.initrd_path = f->initrd;
+	if (f->boot_args)
+		cfg->boot_source.boot_args = f->boot_args;
+	if (f->has_vcpus)
+		cfg->machine_config.vcpu_count = f->vcpus;
+	if (f->has_mem)
+		cfg->machine_config.mem_size_mib = f->mem_mib;
+
+	/* Drives: the file's, then --rootfs, then each --drive. */
+	size_t n = cfg->n_drives + (f->rootfs ? 1 : 0) + f->n_drives;
+	sv_drive_config *drives = calloc(n ? n : 1, sizeof(*drives));
+	if (!drives)
+		return cli_error(CLI_EXIT_FAILURE, "out of memory");
+	size_t i = 0;
+	for (size_t j = 0; j < cfg->n_drives; j++)
+		drives[i++] = cfg->drives[j];
+	if (f->rootfs)
+		drives[i++] = (sv_drive_config){
+			.drive_id = ROOTFS_DRIVE_ID,
+			.path_on_host = f->rootfs,
+			.is_root_device = true,
+		};
+	for (size_t j = 0; j < f->n_drives; j++)
+		drives[i++] = f->drives[j];
+	cfg->drives = drives;
+	cfg->n_drives = n;
+	*drives_out = drives;
+	return 0;
+}
+
+/* Prints what the console has gained since the last call; opens it on first
+ * sight (the VMM may create it a moment after start). */
+static void pump_console(sv_vm *vm, int *fd)
+{
+	if (*fd < 0)
+		*fd = open(sv_vm_console_path(vm), O_RDONLY | O_CLOEXEC);
+	if (*fd >= 0)
+		(void)cli_copy_to_stdout(*fd); /* a closed stdout must not stop the VM */
+}
+
+/* The exit code for a VM that has ended (state stopped or error). */
+static int ended_code(sv_vm *vm)
+{
+	if (sv_vm_get_state(vm) != SV_VM_ERROR)
+		return CLI_EXIT_OK;
+	const char *why = sv_last_error();
+	if (why && *why)
+		return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error: %s", sv_vm_id(vm), why);
+	return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error", sv_vm_id(vm));
+}
+
+/* Streams the console until the VM ends or a stop signal stops it. */
+static int run_foreground(sv_vm *vm)
+{
+	int fd = -1, rc, code;
+
+	for (;;) {
+		pump_console(vm, &fd);
+		if (cli_stop_requested()) {
+			rc = sv_vm_stop(vm, -1);
+			pump_console(vm, &fd);
+			code = rc < 0 ? cli_fail(rc) : ended_code(vm);
+			break;
+		}
+		rc = sv_vm_wait(vm, FOREGROUND_WAIT_MS);
+		if (rc == SV_ETIMEOUT)
+			continue;
+		pump_console(vm, &fd);
+		code = rc < 0 ? cli_fail(rc) : ended_code(vm);
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return code;
+}
+
+static int print_detached(cli_ctx *cli, sv_vm *vm)
+{
+	if (!cli->json) {
+		printf("%s\n", sv_vm_id(vm));
+		return CLI_EXIT_OK;
+	}
+	char *desc = NULL;
+	int rc = sv_vm_describe(vm, &desc);
+	if (rc < 0)
+		return cli_fail(rc);
+	int code = cli_print_json_text(desc);
+	free(desc);
+	return code;
+}
+
+static int cmd_run(cli_ctx *cli, int argc, char **argv)
+{
+	run_flags f = {0};
+	sv_vm_config *loaded = NULL, cfg;
+	sv_drive_config *drives = NULL;
+	sv_manager *mgr;
+	sv_vm *vm;
+	int rc, code;
+
+	code = parse_run_flags(cli, argc, argv, &f);
+	if (code >= 0)
+		goto out;
+
+	/* A config file that can't be read or parsed is a configuration error. */
+	if (f.config_path && (rc = sv_vm_config_load(&loaded, f.config_path)) < 0) {
+		cli_fail(rc);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((code = assemble_config(&cfg, &drives, loaded, &f)))
+		goto out;
+	/* Checked here, before anything is created, so every rule violation is
+	 * reported as a configuration error naming its field. */
+	if ((rc = sv_vm_config_validate(&cfg)) < 0) {
+		cli_fail(rc);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+
+	if ((code = cli_manager(cli, &mgr)))
+		goto out;
+	if ((rc = sv_manager_create_vm(&vm, mgr, &cfg)) < 0) {
+		code = cli_fail(rc);
+		goto out;
+	}
+	/* Before start: a Ctrl-C while it boots must still stop the VM. */
+	if (!f.detach)
+		cli_catch_stop_signals();
+	if ((rc = sv_vm_start(vm)) < 0) {
+		code = cli_fail(rc);
+		goto out;
+	}
+
+	if (f.detach) {
+		if ((rc = sv_vm_detach(vm)) < 0) {
+			code = cli_fail(rc);
+			goto out;
+		}
+		code = print_detached(cli, vm);
+	} else {
+		code = run_foreground(vm);
+	}
+out:
+	free(drives);
+	sv_vm_config_free(loaded);
+	run_flags_free(&f);
+	return code;
+}
+
+const cli_command cli_run_commands[] = {
+	{
+		.name = "run",
+		.summary = "Create and start a VM",
+		.usage = "--config FILE [OPTIONS]\n"
+			 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
+			 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
+			 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
+		.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
+			"and then either stays in the foreground printing its console until it\n"
+			"ends, or (--detach) leaves it running and prints its id.\n"
+			"\n"
+			"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
+			"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
+			"ended in error.\n"
+			"\n"
+			"Options:\n"
+			"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
+			"                     machine-config, drives, network-interfaces, vsock,\n"
+			"                     balloon, mmds-config, logger, metrics, entropy);\n"
+			"                     the flags below override or extend it\n"
+			"  --kernel PATH      kernel image (required without --config)\n"
+			"  --initrd PATH      initrd image (default: none)\n"
+			"  --boot-args S      kernel command line (default: the VMM's)\n"
+			"  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"
+			"  --drive id=ID,path=P[,ro]\n"
+			"                     add a drive (repeatable); \"ro\" makes it read-only\n"
+			"  --vcpus N          vCPU count, 1-32 (default 1)\n"
+			"  --mem MIB          memory in MiB (default 128)\n"
+			"  --id ID            VM id, [A-Za-z0-9_-], at most 64 bytes\n"
+			"                     (default: generated)\n"
+			"  --firecracker-bin PATH\n"
+			"                     the Firecracker binary to use (default: the\n"
+			"                     configured version, downloaded if needed)\n"
+			"  -d, --detach       leave the VM running in the background and print\n"
+			"                     its id\n"
+			"  --json             with --detach, print the VM's description as JSON\n"
+			"                     (as 'smartvm inspect --json') instead of its id\n"
+			"\n"
+			"Writable drives are staged as private copies in the VM's runtime\n"
+			"directory; the originals are never written.\n"
+			"\n"
+			"Exits 2 if the configuration is invalid (the message names the field),\n"
+			"1 if starting the VM fails or it ends in error.\n",
+		.handler = cmd_run,
+	},
+	{0},
+};

@@ -1,0 +1,385 @@
+/* The commands that look at or act on existing VMs by id: ps, inspect, pause,
+ * resume, stop, kill, gc.
+ *
+ * Each one attaches to the VM through the library (any process may have
+ * started it) and calls one library function; what it prints comes from
+ * sv_vm_describe, so `ps --json`, `inspect --json` and `run --detach --json`
+ * print the same object. Attaching never changes a VM; freeing the manager
+ * afterwards leaves attached VMs running.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The command's options are parsed; returns -1 to go on, else the exit code. */
+static int parse_id_only(cli_opts *p, cli_ctx *cli, int argc, char **argv, const char **id)
+{
+	int c;
+	cli_opts_begin(p, cli, argc, argv, NULL, NULL);
+	while ((c = cli_opts_next(p)) > 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return p->exit_code;
+	int rc = cli_one_arg(p, "VM id (ID)", id);
+	return rc ? rc : -1;
+}
+
+/* sv_vm_describe parsed; NULL after printing the error. */
+static json_t *describe(sv_vm *vm)
+{
+	char *text = NULL;
+	int rc = sv_vm_describe(vm, &text);
+	if (rc < 0) {
+		cli_fail(rc);
+		return NULL;
+	}
+	json_error_t jerr;
+	json_t *obj = json_loads(text, 0, &jerr);
+	if (!obj)
+		cli_error(CLI_EXIT_FAILURE, "VM \"%s\": the library returned malformed JSON: %s",
+			  sv_vm_id(vm), jerr.text);
+	free(text);
+	return obj;
+}
+
+/* ---- ps ---- */
+
+static const char *str_or_dash(json_t *v)
+{
+	return json_is_string(v) && *json_string_value(v) ? json_string_value(v) : "-";
+}
+
+/* The guest IPs of all interfaces, comma-separated, or "-". */
+static void format_ips(json_t *desc, char *buf, size_t len)
+{
+	json_t *net = json_object_get(desc, "network"), *iface;
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(net, i, iface) {
+		const char *ip = json_string_value(json_object_get(iface, "guest_ip"));
+		if (!ip || !*ip)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", ip);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	if (!used)
+		snprintf(buf, len, "-");
+}
+
+static void print_ps_row(json_t *desc)
+{
+	char pid[24], ips[128];
+	json_int_t p = json_integer_value(json_object_get(desc, "pid"));
+	if (p > 0)
+		snprintf(pid, sizeof(pid), "%lld", (long long)p);
+	else
+		snprintf(pid, sizeof(pid), "-");
+	format_ips(desc, ips, sizeof(ips));
+	printf("%-24s %-12s %-8s %-12s %s\n", str_or_dash(json_object_get(desc, "id")),
+	       str_or_dash(json_object_get(desc, "state")), pid,
+	       str_or_dash(json_object_get(desc, "vmm")), ips);
+}
+
+static int cmd_ps(cli_ctx *cli, int argc, char **argv)
+{
+	cli_opts p;
+	sv_manager *mgr;
+	char **ids = NULL;
+	int c, code = CLI_EXIT_OK;
+
+	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
+	while ((c = cli_opts_next(&p)) > 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return p.exit_code;
+	int rc = cli_no_args(&p);
+	if (rc || (rc = cli_manager(cli, &mgr)))
+		return rc;
+	rc = sv_manager_list_vm_ids(mgr, &ids);
+	if (rc < 0)
+		return cli_fail(rc);
+
+	json_t *all = json_array();
+	for (size_t i = 0; ids && ids[i]; i++) {
+		sv_vm *vm;
+		rc = sv_manager_attach_vm(&vm, mgr, ids[i]);
+		if (rc == SV_ENOTFOUND)
+			continue; /* it went away between listing and attaching */
+		if (rc < 0) {
+			code = cli_fail(rc);
+			continue;
+		}
+		json_t *desc = describe(vm);
+		if (!desc) {
+			code = CLI_EXIT_FAILURE;
+			continue;
+		}
+		json_array_append_new(all, desc);
+	}
+	sv_strv_free(ids);
+
+	if (cli->json) {
+		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else {
+		size_t i;
+		json_t *desc;
+		printf("%-24s %-12s %-8s %-12s %s\n", "ID", "STATE", "PID", "VMM", "IP");
+		json_array_foreach(all, i, desc)
+			print_ps_row(desc);
+	}
+	json_decref(all);
+	return code;
+}
+
+/* ---- inspect ---- */
+
+/* Prints every scalar of v as "path: value", so nested config and network
+ * entries read as config.machine-config.vcpu_count: 2, network[0].mac: ... */
+static void print_flat(const char *path, json_t *v)
+{
+	char sub[512];
+	const char *key;
+	json_t *item;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (json_object_size(v) == 0)
+			printf("%s: {}\n", path);
+		json_object_foreach(v, key, item) {
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
+			print_flat(sub, item);
+		}
+		break;
+	case JSON_ARRAY:
+		if (json_array_size(v) == 0)
+			printf("%s: []\n", path);
+		json_array_foreach(v, i, item) {
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+			print_flat(sub, item);
+		}
+		break;
+	case JSON_STRING:
+		printf("%s: %s\n", path, json_string_value(v));
+		break;
+	case JSON_INTEGER:
+		printf("%s: %lld\n", path, (long long)json_integer_value(v));
+		break;
+	case JSON_REAL:
+		printf("%s: %g\n", path, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		printf("%s: true\n", path);
+		break;
+	case JSON_FALSE:
+		printf("%s: false\n", path);
+		break;
+	case JSON_NULL:
+		printf("%s: -\n", path);
+		break;
+	}
+}
+
+static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
+{
+	cli_opts p;
+	const char *id;
+	sv_vm *vm;
+	int rc = parse_id_only(&p, cli, argc, argv, &id);
+	if (rc >= 0)
+		return rc;
+	if ((rc = cli_attach(cli, id, &vm)))
+		return rc;
+	json_t *desc = describe(vm);
+	if (!desc)
+		return CLI_EXIT_FAILURE;
+	if (cli->json) {
+		json_dumpf(desc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else {
+		print_flat("", desc);
+	}
+	json_decref(desc);
+	return CLI_EXIT_OK;
+}
+
+/* ---- pause, resume, kill ---- */
+
+static int act_on_vm(cli_ctx *cli, int argc, char **argv, int (*action)(sv_vm *vm))
+{
+	cli_opts p;
+	const char *id;
+	sv_vm *vm;
+	int rc = parse_id_only(&p, cli, argc, argv, &id);
+	if (rc >= 0)
+		return rc;
+	if ((rc = cli_attach(cli, id, &vm)))
+		return rc;
+	rc = action(vm);
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
+static int cmd_pause(cli_ctx *cli, int argc, char **argv)
+{
+	return act_on_vm(cli, argc, argv, sv_vm_pause);
+}
+
+static int cmd_resume(cli_ctx *cli, int argc, char **argv)
+{
+	return act_on_vm(cli, argc, argv, sv_vm_resume);
+}
+
+static int cmd_kill(cli_ctx *cli, int argc, char **argv)
+{
+	return act_on_vm(cli, argc, argv, sv_vm_kill);
+}
+
+/* ---- stop ---- */
+
+enum { OPT_TIMEOUT = CLI_OPT_LONG_BASE };
+
+static int cmd_stop(cli_ctx *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{0},
+	};
+	cli_opts p;
+	const char *id;
+	sv_vm *vm;
+	int c, rc, timeout_ms = -1; /* < 0: the library's default */
+
+	cli_opts_begin(&p, cli, argc, argv, "t:", longopts);
+	while ((c = cli_opts_next(&p)) > 0) {
+		if ((c == OPT_TIMEOUT || c == 't') &&
+		    (rc = cli_parse_seconds_ms(cli, "--timeout", p.optarg, &timeout_ms)))
+			return rc;
+	}
+	if (c == CLI_OPTS_EXIT)
+		return p.exit_code;
+	if ((rc = cli_one_arg(&p, "VM id (ID)", &id)) || (rc = cli_attach(cli, id, &vm)))
+		return rc;
+	rc = sv_vm_stop(vm, timeout_ms);
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
+/* ---- gc ---- */
+
+static int cmd_gc(cli_ctx *cli, int argc, char **argv)
+{
+	cli_opts p;
+	sv_manager *mgr;
+	size_t removed = 0;
+	int c;
+
+	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
+	while ((c = cli_opts_next(&p)) > 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return p.exit_code;
+	int rc = cli_no_args(&p);
+	if (rc || (rc = cli_manager(cli, &mgr)))
+		return rc;
+	rc = sv_manager_gc(mgr, &removed);
+	if (cli->json)
+		printf("{\"removed\": %zu}\n", removed);
+	else
+		printf("removed %zu dead VM%s\n", removed, removed == 1 ? "" : "s");
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
+const cli_command cli_vm_commands[] = {
+	{
+		.name = "ps",
+		.summary = "List VMs (any process's) in the runtime directory",
+		.usage = "[--json]",
+		.help = "Lists every VM directory under the runtime directory, whichever process\n"
+			"started it, as a table with the columns ID, STATE (created, configuring,\n"
+			"running, paused, stopped, error), PID (the VMM's; - when not running),\n"
+			"VMM (firecracker or qemu) and IP (the guests' addresses; - without\n"
+			"networking).\n"
+			"\n"
+			"Options:\n"
+			"  --json  print a JSON array with one object per VM (the same object\n"
+			"          'smartvm inspect --json' prints)\n",
+		.handler = cmd_ps,
+	},
+	{
+		.name = "inspect",
+		.summary = "Show everything known about one VM",
+		.usage = "ID [--json]",
+		.help = "Prints the VM's id, state, VMM pid, runtime directory, console log path,\n"
+			"VMM kind, base image, its configuration (Firecracker's config-file\n"
+			"format) and, per network interface, the TAP name, guest IP, gateway,\n"
+			"netmask and MAC, one \"key: value\" line each (nested keys joined\n"
+			"with '.', list items as [N]).\n"
+			"\n"
+			"Options:\n"
+			"  --json  print the same as one JSON object\n"
+			"\n"
+			"Exits 1 if there is no VM with that id.\n",
+		.handler = cmd_inspect,
+	},
+	{
+		.name = "pause",
+		.summary = "Pause a running VM",
+		.usage = "ID",
+		.help = "Pauses the VM's vCPUs (running -> paused). Prints nothing on success.\n"
+			"Exits 1 if there is no VM with that id or it is not running.\n",
+		.handler = cmd_pause,
+	},
+	{
+		.name = "resume",
+		.summary = "Resume a paused VM",
+		.usage = "ID",
+		.help = "Resumes the VM's vCPUs (paused -> running). Prints nothing on success.\n"
+			"Exits 1 if there is no VM with that id or it is not paused.\n",
+		.handler = cmd_resume,
+	},
+	{
+		.name = "stop",
+		.summary = "Stop a VM gracefully and clean up",
+		.usage = "ID [--timeout S]",
+		.help = "Asks the guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
+			"sends SIGTERM and finally SIGKILL to the VMM, and removes everything the\n"
+			"VM created on the host (runtime directory, staged drives, TAPs, leases).\n"
+			"\n"
+			"Options:\n"
+			"  -t, --timeout S  seconds to wait for the guest before SIGTERM (may be\n"
+			"                   fractional; default: the library's, 10)\n"
+			"\n"
+			"Exits 1 if there is no VM with that id or it is neither running nor\n"
+			"paused.\n",
+		.handler = cmd_stop,
+	},
+	{
+		.name = "kill",
+		.summary = "Kill a VM's VMM at once and clean up",
+		.usage = "ID",
+		.help = "Sends SIGKILL to the VMM without asking the guest, then removes\n"
+			"everything the VM created on the host. Prints nothing on success.\n"
+			"Exits 1 if there is no VM with that id.\n",
+		.handler = cmd_kill,
+	},
+	{
+		.name = "gc",
+		.summary = "Clean up the leftovers of dead VMs",
+		.usage = "[--json]",
+		.help = "For every VM in the runtime directory whose supervisor and VMM are both\n"
+			"gone (for instance after they were SIGKILLed), undoes what the VM\n"
+			"created on the host (its ledger: staged drives, TAPs, leases, firewall\n"
+			"rules) and removes its directory. Live VMs are not touched.\n"
+			"Prints \"removed N dead VMs\".\n"
+			"\n"
+			"Options:\n"
+			"  --json  print {\"removed\": N} instead\n",
+		.handler = cmd_gc,
+	},
+	{0},
+};

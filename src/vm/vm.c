@@ -1,0 +1,462 @@
+/* One microVM: the state machine and the public lifecycle calls.
+ *
+ * Invariants: every host resource a VM creates is in its ledger before it
+ * exists; any failure in sv_vm_start leaves nothing behind (ledger replay);
+ * state changes are persisted to state.json so other processes see them.
+ * Process handling lives in vm_launch.c, drive staging in vm_stage.c, the
+ * state file in vm_state_file.c. */
+#include "vm/vm_internal.h"
+
+#include "manager/manager_internal.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/ledger.h"
+#include "util/log.h"
+#include "vm/vm_net.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const state_names[] = {
+	[SV_VM_CREATED] = "created", [SV_VM_CONFIGURING] = "configuring", [SV_VM_RUNNING] = "running",
+	[SV_VM_PAUSED] = "paused",   [SV_VM_STOPPED] = "stopped",         [SV_VM_ERROR] = "error",
+};
+
+const char *sv_vm_state_name(sv_vm_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "unknown";
+}
+
+const char *sv_vm_id(const sv_vm *vm) { return vm->id; }
+const sv_vm_config *sv_vm_config_get(const sv_vm *vm) { return vm->cfg; }
+const char *sv_vm_dir(const sv_vm *vm) { return vm->dir; }
+const char *sv_vm_console_path(const sv_vm *vm) { return vm->console_path; }
+pid_t sv_vm_pid(const sv_vm *vm) { return sv_vm__is_live(vm) ? vm->vmm_pid : 0; }
+bool sv_vm__is_detached(const sv_vm *vm) { return vm->detached; }
+
+bool sv_vm__is_live(const sv_vm *vm)
+{
+	return vm->state == SV_VM_CONFIGURING || vm->state == SV_VM_RUNNING || vm->state == SV_VM_PAUSED;
+}
+
+int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n)
+{
+	*taps = vm->taps;
+	*n = vm->n_taps;
+	return 0;
+}
+
+/* "VM \"web\" is paused; pause is allowed when running". */
+static int require_state(const sv_vm *vm, const char *action, unsigned allowed_mask)
+{
+	if (allowed_mask & (1u << vm->state))
+		return 0;
+	char allowed[128] = "";
+	for (unsigned s = 0; s <= SV_VM_ERROR; s++) {
+		if (!(allowed_mask & (1u << s)))
+			continue;
+		if (*allowed)
+			strncat(allowed, "|", sizeof(allowed) - strlen(allowed) - 1);
+		strncat(allowed, state_names[s], sizeof(allowed) - strlen(allowed) - 1);
+	}
+	return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; %s is allowed when %s", vm->id,
+		      sv_vm_state_name(vm->state), action, allowed);
+}
+
+#define ST(s) (1u << (s))
+
+static int vm_paths(sv_vm *vm)
+{
+	vm->dir = sv_path_join(sv_manager__opts(vm->mgr)->runtime_dir, vm->id);
+	vm->console_path = vm->dir ? sv_path_join(vm->dir, SV_VM_CONSOLE_FILE) : NULL;
+	return vm->console_path ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+static sv_vm *vm_alloc(sv_manager *mgr, const char *id)
+{
+	sv_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->mgr = mgr;
+	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = -1;
+	vm->id = strdup(id);
+	if (!vm->id || vm_paths(vm)) {
+		sv_vm__free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id)
+{
+	sv_vm *vm = vm_alloc(mgr, id);
+	if (!vm)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sv_vm_config_copy(&vm->cfg, cfg);
+	if (rc) {
+		sv_vm__free(vm);
+		return rc;
+	}
+	/* The copy carries the id we settled on, generated or given. */
+	free((void *)vm->cfg->id);
+	vm->cfg->id = strdup(id);
+	if (!vm->cfg->id) {
+		sv_vm__free(vm);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	*out = vm;
+	return 0;
+}
+
+static bool dir_lock_is_held(const sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, "lock");
+	int fd = -1;
+	bool held = path && sv_lock_file(path, 0, &fd) == SV_ETIMEOUT;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	sv_err_clear();
+	return held;
+}
+
+int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
+{
+	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
+		return sv_err(SV_ENOTFOUND, "no VM with id \"%s\"", id);
+	sv_vm *vm = vm_alloc(mgr, id);
+	if (!vm)
+		return sv_err(SV_ENOMEM, "out of memory");
+	struct stat st;
+	if (stat(vm->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sv_vm__free(vm);
+		return sv_err(SV_ENOTFOUND, "no VM with id \"%s\" in %s", id, sv_manager__opts(mgr)->runtime_dir);
+	}
+	int rc = sv_vm__load_state(vm);
+	if (rc) {
+		sv_vm__free(vm);
+		return rc;
+	}
+	/* Someone else's VM: we never stop it implicitly. Its directory lock is
+	 * held by its supervisor (or by the process still starting it); a free
+	 * lock means leftovers of a VM nobody watches any more. */
+	vm->detached = true;
+	if (sv_vm__is_live(vm) && !dir_lock_is_held(vm)) {
+		vm->state = SV_VM_ERROR;
+		vm->end_reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
+	}
+	*out = vm;
+	return 0;
+}
+
+void sv_vm__free(sv_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vmm)
+		vm->backend->disconnect(vm->vmm);
+	if (vm->supervisor_pidfd >= 0)
+		close(vm->supervisor_pidfd);
+	if (vm->status_fd >= 0)
+		close(vm->status_fd);
+	if (vm->control_fd >= 0)
+		close(vm->control_fd); /* without a prior 'D' this makes the supervisor kill the VM */
+	sv_vm_config_free(vm->cfg);
+	sv_vm_config_free(vm->staged);
+	free(vm->taps);
+	free(vm->end_reason);
+	free(vm->status_buf);
+	free(vm->console_path);
+	free(vm->dir);
+	free(vm->id);
+	free(vm);
+}
+
+static void register_undo_once(void)
+{
+	sv_vm_net_register_undo();
+}
+
+int sv_vm__cleanup_dir(const char *dir)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, register_undo_once);
+	return sv_ledger_replay(dir);
+}
+
+static int write_base_image_marker(sv_vm *vm, sv_ledger *ledger)
+{
+	if (!vm->cfg->base_image)
+		return 0;
+	char *path = sv_path_join(vm->dir, SV_VM_BASE_IMAGE_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sv_ledger_record(ledger, "file", path, NULL);
+	if (!rc)
+		rc = sv_write_file_atomic(path, vm->cfg->base_image, strlen(vm->cfg->base_image), 0644);
+	free(path);
+	return rc;
+}
+
+static int save_config(sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sv_vm_config_save(vm->cfg, path);
+	free(path);
+	return rc;
+}
+
+/* Creates <runtime_dir>/<id> (failing if it exists: the id claim) and takes
+ * its lock; the lock is handed to the supervisor and marks the VM as alive. */
+static int create_vm_dir(sv_vm *vm, int *lock_fd)
+{
+	const sv_manager_options *o = sv_manager__opts(vm->mgr);
+	int rc = sv_mkdir_p(o->runtime_dir, 0700);
+	if (rc)
+		return rc;
+	if (mkdir(vm->dir, 0700) != 0) {
+		if (errno == EEXIST)
+			return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", vm->id, o->runtime_dir);
+		return sv_err_errno(SV_EIO, errno, "creating %s", vm->dir);
+	}
+	char *lock_path = sv_path_join(vm->dir, "lock");
+	if (!lock_path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	rc = sv_lock_file(lock_path, 0, lock_fd);
+	free(lock_path);
+	return rc;
+}
+
+static int ensure_connected(sv_vm *vm)
+{
+	if (vm->vmm)
+		return 0;
+	char *socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
+	if (!socket_path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = vm->backend->connect(&vm->vmm, socket_path, sv_manager__opts(vm->mgr)->api_timeout_ms);
+	free(socket_path);
+	return rc;
+}
+
+/* Firecracker opens (never creates) the logger and metrics files. They are
+ * the user's outputs, so they are created here and left in place after. */
+static int create_output_files(const sv_vm_config *cfg)
+{
+	const char *paths[] = { cfg->logger ? cfg->logger->log_path : NULL,
+				cfg->metrics ? cfg->metrics->metrics_path : NULL };
+	for (size_t i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+		if (fd < 0)
+			return sv_err_errno(SV_EIO, errno, "%s: creating %s", i ? "metrics.metrics_path" : "logger.log_path",
+					    paths[i]);
+		close(fd);
+	}
+	return 0;
+}
+
+static int boot(sv_vm *vm, int lock_fd)
+{
+	const sv_manager_options *o = sv_manager__opts(vm->mgr);
+	sv_ledger *ledger = NULL;
+	char *binary = NULL, *accel = NULL;
+	int rc = sv_ledger_open(&ledger, vm->dir);
+	if (rc)
+		goto out;
+	if ((rc = save_config(vm)) || (rc = sv_vm__save_state(vm)))
+		goto out;
+	if ((rc = sv_vm_config_copy(&vm->staged, vm->cfg)))
+		goto out;
+	if ((rc = sv_vm__stage_drives(vm, ledger, o->ephemeral_writable_drives != SV_NO)))
+		goto out;
+	if (vm->staged->n_network_interfaces) {
+		vm->taps = calloc(vm->staged->n_network_interfaces, sizeof(*vm->taps));
+		if (!vm->taps) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			goto out;
+		}
+		vm->n_taps = vm->staged->n_network_interfaces;
+		rc = sv_vm_net_setup(o, o->data_dir, vm->id, ledger, vm->staged, vm->taps);
+		if (rc)
+			goto out;
+	}
+	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
+		goto out;
+	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
+		goto out;
+	if ((rc = sv_vm__save_state(vm)))
+		goto out;
+	/* The ledger is complete for everything this process creates; the
+	 * supervisor appends the VMM's pid itself. */
+	sv_ledger_close(ledger);
+	ledger = NULL;
+	if ((rc = sv_vm__launch(vm, binary, accel, lock_fd, o->socket_timeout_ms)))
+		goto out;
+	if ((rc = ensure_connected(vm)))
+		goto out;
+	if ((rc = vm->backend->configure(vm->vmm, vm->staged)))
+		goto out;
+	rc = vm->backend->start(vm->vmm);
+out:
+	sv_ledger_close(ledger);
+	free(binary);
+	free(accel);
+	return rc;
+}
+
+int sv_vm_start(sv_vm *vm)
+{
+	sv_err_clear();
+	int rc = require_state(vm, "start", ST(SV_VM_CREATED));
+	if (rc)
+		return rc;
+	if ((rc = sv_vm_config_validate(vm->cfg)))
+		return sv_err_prefix("starting VM \"%s\"", vm->id);
+	int lock_fd = -1;
+	if ((rc = create_vm_dir(vm, &lock_fd)))
+		return sv_err_prefix("starting VM \"%s\"", vm->id);
+	vm->state = SV_VM_CONFIGURING;
+	rc = boot(vm, lock_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	if (rc == 0) {
+		vm->state = SV_VM_RUNNING;
+		if (sv_vm__save_state(vm) == 0)
+			return 0;
+	}
+	/* Undo everything: the VMM (if launched) and every ledger entry. */
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	if (vm->supervisor_pid > 0)
+		sv_vm__terminate(vm, false, 0);
+	sv_vm__cleanup_dir(vm->dir);
+	vm->state = SV_VM_ERROR;
+	sv_err_restore(&saved);
+	return sv_err_prefix("starting VM \"%s\"", vm->id);
+}
+
+/* Notices a VMM that ended on its own since the last call. */
+static void refresh_state(sv_vm *vm)
+{
+	if (sv_vm__is_live(vm) && vm->state != SV_VM_CONFIGURING)
+		sv_vm__poll_supervisor(vm, 0);
+}
+
+sv_vm_state sv_vm_get_state(sv_vm *vm)
+{
+	refresh_state(vm);
+	return vm->state;
+}
+
+
+static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
+			     int (*op)(sv_vmm *))
+{
+	sv_err_clear();
+	refresh_state(vm);
+	int rc = require_state(vm, action, ST(from));
+	if (rc)
+		return rc;
+	if ((rc = ensure_connected(vm)) || (rc = op(vm->vmm)))
+		return sv_err_prefix("%s VM \"%s\"", action, vm->id);
+	vm->state = to;
+	return sv_vm__save_state(vm);
+}
+
+static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
+static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
+
+int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
+int sv_vm_resume(sv_vm *vm) { return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume); }
+
+static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
+{
+	sv_err_clear();
+	refresh_state(vm);
+	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
+	if (rc)
+		return rc;
+	if (graceful && ensure_connected(vm) != 0)
+		graceful = false; /* no API: go straight to signals */
+	rc = sv_vm__terminate(vm, graceful, timeout_ms);
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	int crc = sv_vm__cleanup_dir(vm->dir);
+	vm->state = SV_VM_STOPPED;
+	if (rc) {
+		sv_err_restore(&saved);
+		return sv_err_prefix("%s VM \"%s\"", action, vm->id);
+	}
+	free(saved.message);
+	return crc ? sv_err_prefix("%s VM \"%s\"", action, vm->id) : 0;
+}
+
+int sv_vm_stop(sv_vm *vm, int timeout_ms)
+{
+	if (timeout_ms < 0)
+		timeout_ms = sv_manager__opts(vm->mgr)->stop_timeout_ms;
+	return end_vm(vm, "stop", true, timeout_ms);
+}
+
+int sv_vm_kill(sv_vm *vm)
+{
+	return end_vm(vm, "kill", false, 0);
+}
+
+int sv_vm_detach(sv_vm *vm)
+{
+	sv_err_clear();
+	refresh_state(vm);
+	int rc = require_state(vm, "detach", ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
+	if (rc)
+		return rc;
+	if (vm->control_fd >= 0) {
+		if (write(vm->control_fd, "D", 1) != 1)
+			return sv_err_errno(SV_EPROCESS, errno, "detaching VM \"%s\": telling its supervisor", vm->id);
+		close(vm->control_fd);
+		vm->control_fd = -1;
+	}
+	vm->detached = true;
+	return sv_vm__save_state(vm);
+}
+
+int sv_vm_wait(sv_vm *vm, int timeout_ms)
+{
+	sv_err_clear();
+	if (!sv_vm__is_live(vm))
+		return 0;
+	int ended = sv_vm__poll_supervisor(vm, timeout_ms);
+	if (ended < 0)
+		return ended;
+	if (!ended)
+		return sv_err(SV_ETIMEOUT, "VM \"%s\" still running after %d ms", vm->id, timeout_ms);
+	return 0;
+}
+
+static int query(sv_vm *vm, const char *action, int (*op)(sv_vmm *, char **), char **out)
+{
+	sv_err_clear();
+	*out = NULL;
+	refresh_state(vm);
+	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
+	if (rc)
+		return rc;
+	if ((rc = ensure_connected(vm)) || (rc = op(vm->vmm, out)))
+		return sv_err_prefix("%s of VM \"%s\"", action, vm->id);
+	return 0;
+}
+
+static int do_info(sv_vmm *v, char **out) { return v->ops->instance_info(v, out); }
+static int do_config(sv_vmm *v, char **out) { return v->ops->running_config(v, out); }
+
+int sv_vm_instance_info(sv_vm *vm, char **out) { return query(vm, "instance info", do_info, out); }
+int sv_vm_running_config(sv_vm *vm, char **out) { return query(vm, "running config", do_config, out); }

@@ -1,0 +1,295 @@
+/* The VMM process, seen from the orchestrator: spawning the per-VM
+ * supervisor (which spawns the VMM and outlives us), waiting for the API
+ * socket, following the supervisor's status pipe, and stopping the VMM with
+ * escalating signals. The supervisor's side of the protocol is supervisor.c.
+ *
+ * Status lines from the supervisor: "sup PID START", "pid PID START",
+ * "exit stopped|error DESCRIPTION", then the console tail, then EOF. */
+#include "vm/vm_internal.h"
+
+#include "sv_build_config.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TERM_WAIT_MS 3000
+#define KILL_WAIT_MS 3000
+#define SUPERVISOR_WAIT_MS 10000
+
+/* The installed supervisor, or the one next to the running program (build
+ * tree), or $SMARTVM_SUPERVISOR. */
+static char *supervisor_path(void)
+{
+	const char *env = getenv("SMARTVM_SUPERVISOR");
+	if (env && *env)
+		return strdup(env);
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *beside = sv_path_join(dirname(exe), "smartvm-supervisor");
+		if (beside && access(beside, X_OK) == 0)
+			return beside;
+		free(beside);
+	}
+	return strdup(SV_LIBEXECDIR "/smartvm-supervisor");
+}
+
+static int write_launch_file(sv_vm *vm, char **argv)
+{
+	json_t *args = json_array();
+	for (size_t i = 0; args && argv[i]; i++)
+		json_array_append_new(args, json_string(argv[i]));
+	json_t *o = json_pack("{s:o, s:s, s:s}", "argv", args, "console", vm->console_path, "vmm", vm->backend->name);
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	char *path = sv_path_join(vm->dir, SV_VM_LAUNCH_FILE);
+	int rc = (text && path) ? sv_write_file_atomic(path, text, strlen(text), 0600) : sv_err(SV_ENOMEM, "out of memory");
+	free(text);
+	free(path);
+	return rc;
+}
+
+static void mark_ended(sv_vm *vm, bool error, const char *reason)
+{
+	vm->state = error ? SV_VM_ERROR : SV_VM_STOPPED;
+	free(vm->end_reason);
+	vm->end_reason = strdup(reason ? reason : "");
+	if (vm->vmm) {
+		vm->backend->disconnect(vm->vmm);
+		vm->vmm = NULL;
+	}
+	if (vm->status_fd >= 0)
+		close(vm->status_fd);
+	if (vm->control_fd >= 0)
+		close(vm->control_fd);
+	if (vm->supervisor_pidfd >= 0)
+		close(vm->supervisor_pidfd);
+	vm->status_fd = vm->control_fd = vm->supervisor_pidfd = -1;
+}
+
+/* Handles complete lines; returns 1 once the "exit" record and EOF arrived. */
+static void parse_status_lines(sv_vm *vm, bool eof)
+{
+	char *buf = vm->status_buf;
+	if (!buf)
+		return;
+	char *exit_line = strstr(buf, "exit ");
+	if (exit_line && exit_line != buf && exit_line[-1] != '\n')
+		exit_line = NULL;
+	for (char *line = buf; line && *line && line != exit_line;) {
+		char *nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		long pid = 0;
+		unsigned long long start = 0;
+		if (sscanf(line, "sup %ld %llu", &pid, &start) == 2) {
+			vm->supervisor_pid = (pid_t)pid;
+			vm->supervisor_start_time = start;
+			if (vm->supervisor_pidfd < 0)
+				vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		} else if (sscanf(line, "pid %ld %llu", &pid, &start) == 2) {
+			vm->vmm_pid = (pid_t)pid;
+			vm->vmm_start_time = start;
+		}
+		line = nl + 1;
+	}
+	if (eof) {
+		if (exit_line) {
+			bool error = !strncmp(exit_line, "exit error ", 11);
+			mark_ended(vm, error, exit_line + (error ? 11 : 13));
+		} else {
+			mark_ended(vm, true, "the supervisor ended without a report");
+		}
+	}
+}
+
+/* Reads what the supervisor wrote, waiting at most timeout_ms for something.
+ * Returns 1 at EOF. */
+static int read_status(sv_vm *vm, int timeout_ms)
+{
+	struct pollfd p = { .fd = vm->status_fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+	if (n <= 0)
+		return 0;
+	char chunk[4096];
+	ssize_t r = read(vm->status_fd, chunk, sizeof(chunk));
+	if (r < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : 1;
+	if (r == 0)
+		return 1;
+	char *nb = realloc(vm->status_buf, vm->status_len + (size_t)r + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + vm->status_len, chunk, (size_t)r);
+	vm->status_len += (size_t)r;
+	nb[vm->status_len] = '\0';
+	vm->status_buf = nb;
+	parse_status_lines(vm, false);
+	return 0;
+}
+
+int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
+{
+	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
+	if (vm->status_fd >= 0) {
+		for (;;) {
+			int left = deadline < 0 ? -1 : (int)(deadline - sv_now_ms());
+			if (deadline >= 0 && left < 0)
+				left = 0;
+			if (read_status(vm, left) == 1) {
+				/* EOF comes just before the supervisor exits; let it finish. */
+				if (vm->supervisor_pidfd >= 0)
+					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
+				parse_status_lines(vm, true);
+				return 1;
+			}
+			if (deadline >= 0 && sv_now_ms() >= deadline)
+				return 0;
+		}
+	}
+	/* A VM another process started: watch its supervisor's pid. */
+	if (vm->supervisor_pidfd < 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+		vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
+	if (vm->supervisor_pidfd >= 0 && sv_pidfd_wait_exit(vm->supervisor_pidfd, timeout_ms) == SV_ETIMEOUT)
+		return 0;
+	bool leftovers = sv_path_exists(vm->dir);
+	mark_ended(vm, leftovers, leftovers ? "the supervisor is gone and left its VM directory behind" : "");
+	return 1;
+}
+
+int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int lock_fd, int socket_timeout_ms)
+{
+	char **argv = NULL, *sup = NULL, *socket_path = NULL;
+	int status[2] = { -1, -1 }, control[2] = { -1, -1 };
+	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
+				 .qemu_accel = qemu_accel };
+	int rc = vm->backend->build_argv(&launch, &argv);
+	if (rc || (rc = write_launch_file(vm, argv)))
+		goto out;
+	if (pipe2(status, O_CLOEXEC) || pipe2(control, O_CLOEXEC)) {
+		rc = sv_err_errno(SV_EIO, errno, "creating supervisor pipes");
+		goto out;
+	}
+	sup = supervisor_path();
+	char sfd[16], cfd[16], lfd[16];
+	snprintf(sfd, sizeof(sfd), "%d", status[1]);
+	snprintf(cfd, sizeof(cfd), "%d", control[0]);
+	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
+	const char *sargv[] = { sup, "--status-fd", sfd, "--control-fd", cfd, "--lock-fd", lfd, vm->dir, NULL };
+	const int keep[] = { status[1], control[0], lock_fd };
+	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = STDERR_FILENO,
+			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
+	pid_t first;
+	if (!sup || (rc = sv_spawn(&so, &first, NULL))) {
+		rc = rc ? sv_err_prefix("starting the supervisor") : sv_err(SV_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* The supervisor forks once so that it is nobody's child but init's;
+	 * its first process exits at once and is reaped here. */
+	int first_status = 0;
+	sv_reap(first, 5000, &first_status);
+	close(status[1]);
+	close(control[0]);
+	status[1] = control[0] = -1;
+	vm->status_fd = status[0];
+	vm->control_fd = control[1];
+	status[0] = control[1] = -1;
+
+	socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
+	long long deadline = sv_now_ms() + socket_timeout_ms;
+	for (;;) {
+		struct stat st;
+		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			break;
+		if (read_status(vm, 10) == 1) {
+			if (vm->supervisor_pidfd >= 0)
+				sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
+			parse_status_lines(vm, true);
+			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s", vm->backend->name,
+				    vm->end_reason);
+			goto out;
+		}
+		if (sv_now_ms() > deadline) {
+			rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms", vm->backend->name,
+				    socket_path, socket_timeout_ms);
+			goto out;
+		}
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (status[i] >= 0)
+			close(status[i]);
+		if (control[i] >= 0)
+			close(control[i]);
+	}
+	sv_strv_free(argv);
+	free(sup);
+	free(socket_path);
+	return rc;
+}
+
+static void touch_stop_marker(sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, SV_VM_STOP_MARKER);
+	if (path) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
+}
+
+/* Waits for the VMM to exit; true if it did (or was never ours to see). */
+static bool wait_vmm_exit(int pidfd, int timeout_ms)
+{
+	return pidfd < 0 || sv_pidfd_wait_exit(pidfd, timeout_ms) == 0;
+}
+
+int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
+{
+	touch_stop_marker(vm);
+	int pidfd = -1;
+	if (sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
+		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
+	bool gone = pidfd < 0;
+	if (!gone && graceful && vm->vmm) {
+		if (vm->backend->request_shutdown(vm->vmm) == 0)
+			gone = wait_vmm_exit(pidfd, timeout_ms);
+		else
+			sv_debug("VM \"%s\": shutdown request failed: %s", vm->id, sv_last_error());
+	}
+	if (!gone) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+		gone = wait_vmm_exit(pidfd, TERM_WAIT_MS);
+	}
+	if (!gone) {
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		gone = wait_vmm_exit(pidfd, KILL_WAIT_MS);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	if (vm->supervisor_pid > 0 && sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
+		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id, (int)vm->supervisor_pid);
+		if (sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+			kill(vm->supervisor_pid, SIGKILL);
+		sv_vm__poll_supervisor(vm, 2000);
+	}
+	if (!gone)
+		return sv_err(SV_EPROCESS, "%s (pid %d) survived SIGKILL", vm->backend->name, (int)vm->vmm_pid);
+	return 0;
+}

@@ -1,0 +1,111 @@
+/* state.json: what another smartvm process needs to control a VM it did not
+ * start (pids with start times, backend, state, TAPs). Written atomically by
+ * whoever changes the state; read by sv_manager_attach_vm. */
+#include "vm/vm_internal.h"
+
+#include "util/error.h"
+#include "util/file.h"
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *taps_to_json(const sv_vm *vm)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < vm->n_taps; i++) {
+		const sv_tap_device *t = &vm->taps[i];
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "iface_id", t->iface_id,
+						     "tap_name", t->tap_name, "guest_ip", t->guest_ip,
+						     "gateway_ip", t->gateway_ip, "subnet_mask", t->subnet_mask,
+						     "mac", t->mac));
+	}
+	return arr;
+}
+
+int sv_vm__save_state(const sv_vm *vm)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:b, s:s?, s:o}", "id", vm->id, "state",
+			      sv_vm_state_name(vm->state), "vmm", vm->backend ? vm->backend->name : NULL,
+			      "vmm_pid", (json_int_t)vm->vmm_pid, "vmm_start_time", (json_int_t)vm->vmm_start_time,
+			      "supervisor_pid", (json_int_t)vm->supervisor_pid, "supervisor_start_time",
+			      (json_int_t)vm->supervisor_start_time, "detached", vm->detached, "base_image",
+			      vm->cfg ? vm->cfg->base_image : NULL, "network", taps_to_json(vm));
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	json_decref(o);
+	if (!text)
+		return sv_err(SV_ENOMEM, "out of memory");
+	char *path = sv_path_join(vm->dir, SV_VM_STATE_FILE);
+	int rc = path ? sv_write_file_atomic(path, text, strlen(text), 0644) : sv_err(SV_ENOMEM, "out of memory");
+	free(path);
+	free(text);
+	return rc;
+}
+
+static void copy_str(char *dst, size_t size, json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+static int load_taps(sv_vm *vm, json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	if (!n)
+		return 0;
+	vm->taps = calloc(n, sizeof(*vm->taps));
+	if (!vm->taps)
+		return sv_err(SV_ENOMEM, "out of memory");
+	vm->n_taps = n;
+	for (size_t i = 0; i < n; i++) {
+		json_t *t = json_array_get(arr, i);
+		sv_tap_device *d = &vm->taps[i];
+		copy_str(d->iface_id, sizeof(d->iface_id), t, "iface_id");
+		copy_str(d->tap_name, sizeof(d->tap_name), t, "tap_name");
+		copy_str(d->guest_ip, sizeof(d->guest_ip), t, "guest_ip");
+		copy_str(d->gateway_ip, sizeof(d->gateway_ip), t, "gateway_ip");
+		copy_str(d->subnet_mask, sizeof(d->subnet_mask), t, "subnet_mask");
+		copy_str(d->mac, sizeof(d->mac), t, "mac");
+	}
+	return 0;
+}
+
+static sv_vm_state state_from_name(const char *name)
+{
+	for (int s = SV_VM_CREATED; s <= SV_VM_ERROR; s++)
+		if (name && !strcmp(name, sv_vm_state_name((sv_vm_state)s)))
+			return (sv_vm_state)s;
+	return SV_VM_ERROR;
+}
+
+int sv_vm__load_state(sv_vm *vm)
+{
+	char *path = sv_path_join(vm->dir, SV_VM_STATE_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	json_error_t jerr;
+	json_t *o = json_load_file(path, 0, &jerr);
+	if (!o) {
+		int rc = sv_err(SV_ENOTFOUND, "VM \"%s\": cannot read %s: %s", vm->id, path, jerr.text);
+		free(path);
+		return rc;
+	}
+	free(path);
+	vm->state = state_from_name(json_string_value(json_object_get(o, "state")));
+	vm->vmm_pid = (pid_t)json_integer_value(json_object_get(o, "vmm_pid"));
+	vm->vmm_start_time = (unsigned long long)json_integer_value(json_object_get(o, "vmm_start_time"));
+	vm->supervisor_pid = (pid_t)json_integer_value(json_object_get(o, "supervisor_pid"));
+	vm->supervisor_start_time =
+		(unsigned long long)json_integer_value(json_object_get(o, "supervisor_start_time"));
+	vm->backend = sv_vm__backend_by_name(json_string_value(json_object_get(o, "vmm")));
+	int rc = load_taps(vm, json_object_get(o, "network"));
+	json_decref(o);
+	if (rc)
+		return rc;
+
+	/* The config as given, for inspect; a missing one is not fatal. */
+	char *cfg_path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
+	if (cfg_path && sv_path_exists(cfg_path) && sv_vm_config_load(&vm->cfg, cfg_path) != 0)
+		vm->cfg = NULL;
+	free(cfg_path);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/* The Firecracker backend: sv_vmm_firecracker_ops (see vmm/vmm.h).
+ *
+ * Maps smartvm's VMM operations onto Firecracker's API: the command line,
+ * the order of pre-boot PUTs, actions and PATCH /vm. Bodies come only from
+ * the section builders in config/config_json.h (the same objects the
+ * --config-file writer emits); this file never spells a JSON field.
+ * Process management is the VM layer's job: nothing here waits or signals.
+ */
+#include "config/config_json.h"
+#include "util/error.h"
+#include "util/strv.h"
+#include "vmm/firecracker/fc_api.h"
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_SOCKET_NAME "firecracker.sock"
+
+/* Firecracker's rule for --id (1-64 of [A-Za-z0-9-]); it refuses to start
+ * otherwise, so say so before spawning it. */
+static int check_instance_id(const char *id)
+{
+	size_t len = strlen(id);
+	if (len < 1 || len > 64)
+		return sv_err(SV_EINVAL, "VM id \"%s\": Firecracker's --id must be 1 to 64 characters", id);
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+		if (!ok)
+			return sv_err(SV_EINVAL,
+				      "VM id \"%s\": Firecracker's --id allows only letters, digits and '-' (found '%c')",
+				      id, c);
+	}
+	return 0;
+}
+
+static int fc_build_argv(const sv_vmm_launch *launch, char ***argv_out)
+{
+	*argv_out = NULL;
+	int rc = check_instance_id(launch->vm_id);
+	if (rc)
+		return rc;
+	sv_strv_builder b = { 0 };
+	sv_strv_push(&b, launch->binary);
+	sv_strv_push(&b, "--api-sock");
+	sv_strv_pushf(&b, "%s/%s", launch->vm_dir, API_SOCKET_NAME);
+	sv_strv_push(&b, "--id");
+	sv_strv_push(&b, launch->vm_id);
+	rc = sv_strv_finish(&b, argv_out);
+	if (rc)
+		return sv_err(rc, "building the Firecracker command line: out of memory");
+	return 0;
+}
+
+/* PUTs body (stolen) to path; a NULL body means its builder ran out of memory. */
+static int put(sv_vmm *vmm, const char *path, json_t *body)
+{
+	if (!body)
+		return sv_err(SV_ENOMEM, "PUT %s: building the body: out of memory", path);
+	int rc = sv_fc_request(vmm, "PUT", path, body, NULL);
+	json_decref(body);
+	return rc;
+}
+
+/* PUT <collection>/<id>; ids are escaped although config validation already
+ * restricts them to URL-safe characters. */
+static int put_by_id(sv_vmm *vmm, const char *collection, const char *id, json_t *body)
+{
+	char *escaped = curl_easy_escape(NULL, id ? id : "", 0);
+	char *path = NULL;
+	if (!escaped || asprintf(&path, "%s/%s", collection, escaped) < 0) {
+		curl_free(escaped);
+		json_decref(body);
+		return sv_err(SV_ENOMEM, "PUT %s/%s: out of memory", collection, id);
+	}
+	curl_free(escaped);
+	int rc = put(vmm, path, body);
+	free(path);
+	return rc;
+}
+
+static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
+{
+	int rc;
+	/* Logger and metrics first, as Firecracker recommends, so that the
+	 * rest of the configuration is logged. */
+	if (cfg->logger && (rc = put(vmm, "/logger", sv_json_logger(cfg->logger))))
+		return rc;
+	if (cfg->metrics && (rc = put(vmm, "/metrics", sv_json_metrics(cfg->metrics))))
+		return rc;
+	if ((rc = put(vmm, "/machine-config", sv_json_machine_config(&cfg->machine_config))))
+		return rc;
+	if ((rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
+		return rc;
+	for (size_t i = 0; i < cfg->n_drives; i++) {
+		const sv_drive_config *d = &cfg->drives[i];
+		if ((rc = put_by_id(vmm, "/drives", d->drive_id, sv_json_drive(d))))
+			return rc;
+	}
+	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
+		const sv_net_iface_config *n = &cfg->network_interfaces[i];
+		if ((rc = put_by_id(vmm, "/network-interfaces", n->iface_id, sv_json_net_iface(n))))
+			return rc;
+	}
+	if (cfg->vsock && (rc = put(vmm, "/vsock", sv_json_vsock(cfg->vsock))))
+		return rc;
+	if (cfg->balloon && (rc = put(vmm, "/balloon", sv_json_balloon(cfg->balloon))))
+		return rc;
+	/* MMDS names interfaces, which must exist by now. */
+	if (cfg->mmds && (rc = put(vmm, "/mmds/config", sv_json_mmds_config(cfg->mmds))))
+		return rc;
+	if (cfg->entropy && (rc = put(vmm, "/entropy", sv_json_entropy(cfg->entropy))))
+		return rc;
+	return 0;
+}
+
+static int action(sv_vmm *vmm, const char *type)
+{
+	return put(vmm, "/actions", json_pack("{s:s}", "action_type", type));
+}
+
+static int fc_start(sv_vmm *vmm)
+{
+	return action(vmm, "InstanceStart");
+}
+
+static int fc_request_shutdown(sv_vmm *vmm)
+{
+	return action(vmm, "SendCtrlAltDel");
+}
+
+static int set_vm_state(sv_vmm *vmm, const char *state)
+{
+	json_t *body = json_pack("{s:s}", "state", state);
+	if (!body)
+		return sv_err(SV_ENOMEM, "PATCH /vm: out of memory");
+	int rc = sv_fc_request(vmm, "PATCH", "/vm", body, NULL);
+	json_decref(body);
+	return rc;
+}
+
+static int fc_pause(sv_vmm *vmm)
+{
+	return set_vm_state(vmm, "Paused");
+}
+
+static int fc_resume(sv_vmm *vmm)
+{
+	return set_vm_state(vmm, "Resumed");
+}
+
+static int fc_instance_info(sv_vmm *vmm, char **json_out)
+{
+	return sv_fc_request_text(vmm, "GET", "/", NULL, json_out);
+}
+
+static int fc_running_config(sv_vmm *vmm, char **json_out)
+{
+	return sv_fc_request_text(vmm, "GET", "/vm/config", NULL, json_out);
+}
+
+const sv_vmm_ops sv_vmm_firecracker_ops = {
+	.name = "firecracker",
+	.api_socket_name = API_SOCKET_NAME,
+	.build_argv = fc_build_argv,
+	.connect = sv_fc_connect,
+	.disconnect = sv_fc_disconnect,
+	.configure = fc_configure,
+	.start = fc_start,
+	.pause = fc_pause,
+	.resume = fc_resume,
+	.request_shutdown = fc_request_shutdown,
+	.instance_info = fc_instance_info,
+	.running_config = fc_running_config,
+};

@@ -1,0 +1,105 @@
+/* The fake Firecracker's shared state and the seams between its files.
+ *
+ * fake_firecracker.c  process life: arguments, fault injection, the socket,
+ *                     the event loop, graceful exit and the guest's timers.
+ * fc_router.c         HTTP: reads requests, routes them through one table,
+ *                     answers like Firecracker, records every request.
+ * fc_schema.c         body validation against the API spec, with serde-style
+ *                     messages (unknown fields, types, enums, minimums).
+ * fc_preboot.c        pre-boot resources (boot-source, drives, ...).
+ * fc_runtime.c        actions, PATCH /vm, GET /, /version, /vm/config and the
+ *                     guest model (power-off after Ctrl+Alt+Del, crashes).
+ *
+ * Everything runs on one thread (MHD driven from our own poll loop), so
+ * handlers read and write the state without locks.
+ */
+#ifndef FAKE_FC_H
+#define FAKE_FC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define FAKE_FC_VERSION "1.16.1"
+
+typedef enum { VM_NOT_STARTED = 0, VM_RUNNING, VM_PAUSED } fc_vm_state;
+
+typedef struct fake_fc {
+	const char *id;
+	const char *api_sock;
+
+	fc_vm_state state;
+	/* Configured resources, as accepted (each a JSON object; NULL = not set).
+	 * drives and net_ifaces are arrays kept in the order first PUT. */
+	json_t *boot_source;
+	json_t *machine_config; /* always set: Firecracker starts with defaults */
+	json_t *drives;
+	json_t *net_ifaces;
+	json_t *vsock;
+	json_t *balloon;
+	json_t *mmds_config;
+	json_t *logger;
+	json_t *metrics;
+	json_t *entropy;
+	int log_fd;     /* -1 until PUT /logger: logs go to stdout */
+	int metrics_fd; /* -1 until PUT /metrics */
+	int vsock_fd;   /* the vsock's bound host socket; -1 = none */
+
+	/* Guest model. */
+	bool ignore_ctrl_alt_del;
+	bool poweroff_pending;      /* Ctrl+Alt+Del seen while paused */
+	long long poweroff_at_ms;   /* monotonic; -1 = none */
+	long long crash_after_ms;   /* from the environment; -1 = never */
+	long long crash_at_ms;      /* -1 = not armed */
+
+	const char *stall_path;     /* requests to it are never answered */
+	int record_fd;              /* -1 = not recording */
+} fake_fc;
+
+/* A handler's answer: 204 unless status/body say otherwise. */
+typedef struct {
+	int status;
+	json_t *body;   /* owned; 200 responses */
+	char *fault;    /* malloc'd fault_message; 400 responses */
+} fc_reply;
+
+/* Sets a 400 with a formatted fault_message. */
+void fc_fail(fc_reply *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets a 200 with body (reference stolen). */
+void fc_ok_json(fc_reply *r, json_t *body);
+
+/* The messages Firecracker uses for calls made in the wrong VM state. */
+#define FC_MSG_NOT_AFTER_START "The requested operation is not supported after starting the microVM."
+#define FC_MSG_NOT_BEFORE_START "The requested operation is not supported before starting the microVM."
+
+/* Logging the way Firecracker does: "<utc time> [<id>:<thread>] <message>"
+ * to stdout, or to the logger's file once one is configured. */
+void fc_log(fake_fc *fc, const char *thread, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+long long fc_now_ms(void);
+
+/* fc_router.c */
+struct MHD_Daemon;
+struct MHD_Daemon *fc_router_start(fake_fc *fc, int listen_fd);
+/* Resumes stalled connections (MHD refuses to stop otherwise) and stops. */
+void fc_router_stop(struct MHD_Daemon *d);
+
+/* Handlers. id is the path's {id} segment (NULL for fixed paths); body the
+ * request's JSON, already validated against the route's schema (NULL for GETs). */
+typedef void fc_handler(fake_fc *fc, const char *id, json_t *body, fc_reply *r);
+
+/* fc_preboot.c */
+fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_put_drive,
+	fc_put_net_iface, fc_put_vsock, fc_put_balloon, fc_put_mmds_config, fc_put_logger,
+	fc_put_metrics, fc_put_entropy;
+
+/* fc_runtime.c */
+fc_handler fc_get_instance_info, fc_get_version, fc_get_vm_config, fc_put_actions, fc_patch_vm;
+/* Called by the event loop: the guest acts on due timers. */
+void fc_guest_tick(fake_fc *fc);
+/* Milliseconds until the next guest timer (-1 = none). */
+int fc_guest_next_timeout(fake_fc *fc);
+/* Graceful exit: removes the socket, stops serving, exits with code. */
+void fc_exit(fake_fc *fc, int code) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,645 @@
+/* The smartvm command line driving VMs on the fake Firecracker: run (detached
+ * and in the foreground), ps, inspect, pause, resume, stop, kill, logs and gc,
+ * each ending with nothing left behind (no VM directory, no process naming
+ * the test's directory). */
+#include "svtest.h"
+
+#include "util/spawn.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sched.h>
+#include <signal.h>
+#include <smartvm/smartvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long a VM may take to reach a state or to vanish, polled every 20 ms. */
+#define WAIT_MS 10000
+
+typedef struct {
+	char *tmp;
+	char data_dir[512];
+	char runtime_dir[512];
+	char *kernel, *rootfs;
+	char *out, *err; /* of the last cli() */
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	fx->tmp = svt_tmpdir();
+	snprintf(fx->data_dir, sizeof(fx->data_dir), "%s/data", fx->tmp);
+	snprintf(fx->runtime_dir, sizeof(fx->runtime_dir), "%s/rt", fx->tmp);
+	fx->kernel = svt_write(fx->tmp, "vmlinux", "not really a kernel\n");
+	fx->rootfs = svt_write(fx->tmp, "rootfs.ext4", "not really a filesystem\n");
+	*state = fx;
+	return 0;
+}
+
+/* The pids of live processes whose command line contains needle. */
+static size_t pids_with(const char *needle, pid_t *pids, size_t max)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	for (struct dirent *de; (de = readdir(d)) && n < max;) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		char path[64], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue; /* zombie or gone */
+		for (ssize_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		if (strstr(buf, needle))
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool wait_no_processes(const char *needle, int timeout_ms)
+{
+	long long deadline = sv_now_ms() + timeout_ms;
+	while (svt_count_processes_with(needle) > 0) {
+		if (sv_now_ms() > deadline)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+static int teardown(void **state)
+{
+	fixture *fx = *state;
+	/* Whatever a test did, nothing may remain: the library cleans up after a
+	 * stop or kill, the supervisor after the VMM exits. Allow the supervisor
+	 * a moment to exit after its VMM. */
+	bool gone = wait_no_processes(fx->tmp, 5000);
+	if (!gone) {
+		/* Don't leak them into the next test; they are ours (spawned by
+		 * the CLI we ran), killed by pid. */
+		pid_t pids[32];
+		size_t n = pids_with(fx->tmp, pids, 32);
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+	}
+	int left = svt_dir_entries(fx->runtime_dir);
+	free(fx->out);
+	free(fx->err);
+	free(fx->kernel);
+	free(fx->rootfs);
+	char *tmp = fx->tmp;
+	free(fx);
+	assert_true(gone);
+	assert_int_equal(left, 0);
+	svt_rm_tmpdir(tmp);
+	return 0;
+}
+
+/* Runs smartvm with args (NULL-terminated) followed by the fixture's global
+ * options; extra_env as for svt_run_cli. Returns the exit code. */
+static int cli_v(fixture *fx, const char *const *extra_env, va_list ap)
+{
+	const char *args[64];
+	size_t n = 0;
+	for (const char *a; (a = va_arg(ap, const char *)) && n < 58;)
+		args[n++] = a;
+	args[n++] = "--data-dir";
+	args[n++] = fx->data_dir;
+	args[n++] = "--runtime-dir";
+	args[n++] = fx->runtime_dir;
+	args[n] = NULL;
+	free(fx->out);
+	free(fx->err);
+	fx->out = fx->err = NULL;
+	int code = svt_run_cli(args, extra_env, &fx->out, &fx->err);
+	if (!fx->out)
+		fx->out = strdup("");
+	if (!fx->err)
+		fx->err = strdup("");
+	return code;
+}
+
+static int cli(fixture *fx, ...)
+{
+	va_list ap;
+	va_start(ap, fx);
+	int code = cli_v(fx, NULL, ap);
+	va_end(ap);
+	return code;
+}
+
+static int cli_env(fixture *fx, const char *const *extra_env, ...)
+{
+	va_list ap;
+	va_start(ap, extra_env);
+	int code = cli_v(fx, extra_env, ap);
+	va_end(ap);
+	return code;
+}
+
+static void assert_contains(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("expected \"%s\" in:\n%s", needle, text);
+}
+
+/* Parses the last cli() output as JSON. */
+static json_t *out_json(fixture *fx)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(fx->out, 0, &jerr);
+	if (!v)
+		fail_msg("not JSON (%s):\n%s", jerr.text, fx->out);
+	return v;
+}
+
+/* `inspect ID --json`'s state. */
+static const char *state_of(fixture *fx, const char *id)
+{
+	static char state[32];
+	assert_int_equal(cli(fx, "inspect", id, "--json", NULL), 0);
+	json_t *o = out_json(fx);
+	snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(o, "state")));
+	json_decref(o);
+	return state;
+}
+
+static void run_detached(fixture *fx, const char *id)
+{
+	int code = cli(fx, "run", "--kernel", fx->kernel, "--rootfs", fx->rootfs, "--id", id,
+		       "--firecracker-bin", svt_fake_firecracker(), "--detach", NULL);
+	if (code != 0)
+		fail_msg("run exited %d: %s", code, fx->err);
+	char expected[128];
+	snprintf(expected, sizeof(expected), "%s\n", id);
+	assert_string_equal(fx->out, expected);
+}
+
+static void assert_ps_empty(fixture *fx)
+{
+	assert_int_equal(cli(fx, "ps", "--json", NULL), 0);
+	assert_string_equal(fx->out, "[]\n");
+}
+
+static void test_detached_vm_through_ps_inspect_pause_resume_stop(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "web");
+
+	assert_int_equal(cli(fx, "ps", "--json", NULL), 0);
+	json_t *all = out_json(fx);
+	assert_true(json_is_array(all));
+	assert_int_equal(json_array_size(all), 1);
+	json_t *vm = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(vm, "id")), "web");
+	assert_string_equal(json_string_value(json_object_get(vm, "state")), "running");
+	assert_string_equal(json_string_value(json_object_get(vm, "vmm")), "firecracker");
+	json_int_t pid = json_integer_value(json_object_get(vm, "pid"));
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, 0), 0);
+	json_decref(all);
+
+	assert_int_equal(cli(fx, "ps", NULL), 0);
+	assert_contains(fx->out, "ID                       STATE        PID      VMM          IP\n");
+	assert_contains(fx->out, "web                      running      ");
+
+	assert_int_equal(cli(fx, "inspect", "web", NULL), 0);
+	assert_contains(fx->out, "id: web\n");
+	assert_contains(fx->out, "state: running\n");
+	char line[1024];
+	snprintf(line, sizeof(line), "config.boot-source.kernel_image_path: %s\n", fx->kernel);
+	assert_contains(fx->out, line);
+	assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
+	assert_contains(fx->out, "config.drives[0].is_root_device: true\n");
+	assert_contains(fx->out, "config.machine-config.vcpu_count: 1\n");
+	assert_contains(fx->out, "config.machine-config.mem_size_mib: 128\n");
+
+	assert_int_equal(cli(fx, "pause", "web", NULL), 0);
+	assert_string_equal(fx->out, "");
+	assert_string_equal(state_of(fx, "web"), "paused");
+	/* Pausing twice is a state error: exit 1 with the library's message. */
+	assert_int_equal(cli(fx, "pause", "web", NULL), 1);
+	assert_contains(fx->err, "smartvm: ");
+	assert_contains(fx->err, "paused");
+
+	assert_int_equal(cli(fx, "resume", "web", NULL), 0);
+	assert_string_equal(state_of(fx, "web"), "running");
+
+	assert_int_equal(cli(fx, "stop", "web", "--timeout", "5", NULL), 0);
+	assert_string_equal(fx->out, "");
+	assert_ps_empty(fx);
+}
+
+static void test_run_detach_json_prints_the_description(void **state)
+{
+	fixture *fx = *state;
+	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "j1", "--vcpus", "2", "--mem",
+			     "256", "--boot-args", "console=ttyS0 quiet", "--firecracker-bin",
+			     svt_fake_firecracker(), "--detach", "--json", NULL),
+			 0);
+	json_t *o = out_json(fx);
+	assert_string_equal(json_string_value(json_object_get(o, "id")), "j1");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+	json_t *cfg = json_object_get(o, "config");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "machine-config"),
+							    "vcpu_count")),
+			 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(cfg, "machine-config"),
+							    "mem_size_mib")),
+			 256);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(cfg, "boot-source"),
+							      "boot_args")),
+			    "console=ttyS0 quiet");
+	json_decref(o);
+	assert_int_equal(cli(fx, "kill", "j1", NULL), 0);
+	assert_ps_empty(fx);
+}
+
+static void test_flags_override_a_loaded_config(void **state)
+{
+	fixture *fx = *state;
+	char json[2048];
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"boot_args\": \"from-file\"},"
+		 " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64},"
+		 " \"drives\": [{\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\","
+		 " \"is_root_device\": true, \"is_read_only\": false}]}",
+		 fx->kernel, fx->rootfs);
+	char *path = svt_write(fx->tmp, "vm.json", json);
+	char *extra = svt_write(fx->tmp, "extra.img", "extra drive\n");
+	char drive[700];
+	snprintf(drive, sizeof(drive), "id=extra,path=%s,ro", extra);
+
+	assert_int_equal(cli(fx, "run", "--config", path, "--id", "ov", "--vcpus", "4", "--mem", "512",
+			     "--boot-args", "from-flag", "--drive", drive, "--firecracker-bin",
+			     svt_fake_firecracker(), "--detach", NULL),
+			 0);
+	assert_string_equal(fx->out, "ov\n");
+	assert_int_equal(cli(fx, "inspect", "ov", NULL), 0);
+	assert_contains(fx->out, "config.machine-config.vcpu_count: 4\n");
+	assert_contains(fx->out, "config.machine-config.mem_size_mib: 512\n");
+	assert_contains(fx->out, "config.boot-source.boot_args: from-flag\n");
+	assert_contains(fx->out, "config.drives[0].drive_id: rootfs\n");
+	assert_contains(fx->out, "config.drives[1].drive_id: extra\n");
+	assert_contains(fx->out, "config.drives[1].is_read_only: true\n");
+	assert_int_equal(cli(fx, "stop", "ov", NULL), 0);
+	assert_ps_empty(fx);
+	free(path);
+	free(extra);
+}
+
+/* Runs `ip ARGS...` (inside the test's own network namespace). */
+static void ip(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
+	       const char *a6)
+{
+	const char *argv[] = {"ip", a1, a2, a3, a4, a5, a6, NULL};
+	int code = -1;
+	char *out = NULL, *err = NULL;
+	const char *path[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", NULL};
+	for (size_t i = 0; path[i]; i++)
+		if (access(path[i], X_OK) == 0)
+			argv[0] = path[i];
+	assert_int_equal(sv_run(argv, NULL, 10000, &code, &out, &err), 0);
+	if (code != 0)
+		fail_msg("ip %s %s %s: exit %d: %s", a1, a2, a3, code, err ? err : "");
+	free(out);
+	free(err);
+}
+
+static void test_full_config_with_every_section_through_its_lifecycle(void **state)
+{
+	fixture *fx = *state;
+	if (!svt_is_root())
+		skip(); /* needs a private network namespace and a TAP in it */
+	/* Everything network-related happens in a namespace of our own; the
+	 * CLI and the VMs it spawns inherit it. */
+	assert_int_equal(unshare(CLONE_NEWNET), 0);
+	ip("tuntap", "add", "dev", "svclitap0", "mode", "tap");
+
+	char *data = svt_write(fx->tmp, "data.img", "data\n");
+	char *log = svt_write(fx->tmp, "fc.log", "");
+	char *metrics = svt_write(fx->tmp, "fc.metrics", "");
+	char json[4096];
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\", \"initrd_path\": \"%s\","
+		 "  \"boot_args\": \"console=ttyS0 reboot=k panic=1\"},"
+		 " \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 256, \"smt\": false,"
+		 "  \"track_dirty_pages\": true},"
+		 " \"drives\": ["
+		 "  {\"drive_id\": \"rootfs\", \"path_on_host\": \"%s\", \"is_root_device\": true,"
+		 "   \"is_read_only\": false, \"cache_type\": \"Writeback\", \"io_engine\": \"Sync\","
+		 "   \"rate_limiter\": {\"bandwidth\": {\"size\": 1048576, \"refill_time\": 100},"
+		 "                      \"ops\": {\"size\": 1000, \"refill_time\": 1000}}},"
+		 "  {\"drive_id\": \"data\", \"path_on_host\": \"%s\", \"is_root_device\": false,"
+		 "   \"is_read_only\": true}],"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"svclitap0\","
+		 "   \"guest_mac\": \"06:00:ac:10:00:02\","
+		 "   \"rx_rate_limiter\": {\"bandwidth\": {\"size\": 1000000, \"refill_time\": 100}}}],"
+		 " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"%s/vsock.sock\"},"
+		 " \"balloon\": {\"amount_mib\": 16, \"deflate_on_oom\": true,"
+		 "   \"stats_polling_interval_s\": 1},"
+		 " \"mmds-config\": {\"version\": \"V2\", \"network_interfaces\": [\"eth0\"],"
+		 "   \"ipv4_address\": \"169.254.169.254\"},"
+		 " \"logger\": {\"log_path\": \"%s\", \"level\": \"Debug\", \"show_level\": true,"
+		 "   \"show_log_origin\": true},"
+		 " \"metrics\": {\"metrics_path\": \"%s\"},"
+		 " \"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100}}}}",
+		 fx->kernel, fx->kernel, fx->rootfs, data, fx->tmp, log, metrics);
+	char *path = svt_write(fx->tmp, "full.json", json);
+
+	int code = cli(fx, "run", "--config", path, "--id", "full", "--firecracker-bin",
+		       svt_fake_firecracker(), "--detach", NULL);
+	if (code != 0)
+		fail_msg("run exited %d: %s", code, fx->err);
+
+	assert_int_equal(cli(fx, "inspect", "full", "--json", NULL), 0);
+	json_t *o = out_json(fx);
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "running");
+	json_t *cfg = json_object_get(o, "config");
+	const char *sections[] = {"boot-source", "machine-config", "drives", "network-interfaces",
+				  "vsock", "balloon", "mmds-config", "logger", "metrics", "entropy"};
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (!json_object_get(cfg, sections[i]))
+			fail_msg("inspect --json: config has no \"%s\"", sections[i]);
+	json_t *net = json_array_get(json_object_get(o, "network"), 0);
+	assert_string_equal(json_string_value(json_object_get(net, "iface_id")), "eth0");
+	assert_string_equal(json_string_value(json_object_get(net, "tap_name")), "svclitap0");
+	assert_string_equal(json_string_value(json_object_get(net, "mac")), "06:00:ac:10:00:02");
+	json_decref(o);
+
+	assert_int_equal(cli(fx, "inspect", "full", NULL), 0);
+	assert_contains(fx->out, "network[0].tap_name: svclitap0\n");
+	assert_contains(fx->out, "network[0].mac: 06:00:ac:10:00:02\n");
+	assert_contains(fx->out, "config.balloon.amount_mib: 16\n");
+
+	assert_int_equal(cli(fx, "pause", "full", NULL), 0);
+	assert_string_equal(state_of(fx, "full"), "paused");
+	assert_int_equal(cli(fx, "resume", "full", NULL), 0);
+	assert_string_equal(state_of(fx, "full"), "running");
+	assert_int_equal(cli(fx, "stop", "full", NULL), 0);
+	assert_ps_empty(fx);
+
+	free(path);
+	free(data);
+	free(log);
+	free(metrics);
+}
+
+static void test_kill_ends_the_vm_and_cleans_up(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "k1");
+	assert_int_equal(cli(fx, "kill", "k1", NULL), 0);
+	assert_string_equal(fx->out, "");
+	assert_ps_empty(fx);
+	assert_int_equal(cli(fx, "kill", "k1", NULL), 1);
+	assert_string_equal(fx->err, "smartvm: no VM with id \"k1\"\n");
+}
+
+static void test_logs_prints_the_console(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "l1");
+	/* The fake writes its log lines to stdout, which is the console. */
+	assert_int_equal(cli(fx, "logs", "l1", NULL), 0);
+	assert_contains(fx->out, "Running Firecracker v");
+	assert_contains(fx->out, "Successfully started microvm");
+	assert_int_equal(cli(fx, "stop", "l1", NULL), 0);
+}
+
+/* Starts the CLI with args (+ the fixture's global options) in the
+ * background, its stdout going to out_path. */
+static pid_t spawn_cli(fixture *fx, const char *out_path, const char *const *args)
+{
+	const char *argv[64];
+	size_t n = 0;
+	argv[n++] = svt_cli();
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--data-dir";
+	argv[n++] = fx->data_dir;
+	argv[n++] = "--runtime-dir";
+	argv[n++] = fx->runtime_dir;
+	argv[n] = NULL;
+	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = STDERR_FILENO};
+	pid_t pid = 0;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	close(fd);
+	return pid;
+}
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Waits until `inspect ID --json` reports state. */
+static void wait_for_state(fixture *fx, const char *id, const char *want)
+{
+	long long deadline = sv_now_ms() + WAIT_MS;
+	for (;;) {
+		if (cli(fx, "inspect", id, "--json", NULL) == 0) {
+			json_t *o = out_json(fx);
+			bool ok = !strcmp(json_string_value(json_object_get(o, "state")), want);
+			json_decref(o);
+			if (ok)
+				return;
+		}
+		if (sv_now_ms() > deadline)
+			fail_msg("VM \"%s\" never reached state %s", id, want);
+		usleep(20000);
+	}
+}
+
+/* Reaps pid within WAIT_MS; returns its exit code (fails if signalled). */
+static int reap_exit_code(pid_t pid)
+{
+	int status = 0;
+	if (sv_reap(pid, WAIT_MS, &status) != 0) {
+		kill(pid, SIGKILL);
+		sv_reap(pid, WAIT_MS, &status);
+		fail_msg("smartvm (pid %d) did not exit in time", (int)pid);
+	}
+	if (!WIFEXITED(status))
+		fail_msg("smartvm %s", sv_describe_wait_status(status));
+	return WEXITSTATUS(status);
+}
+
+static void test_logs_follow_ends_when_the_vm_is_gone(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "lf");
+	char out_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/logs.out", fx->tmp);
+	const char *args[] = {"logs", "lf", "-f", NULL};
+	pid_t pid = spawn_cli(fx, out_path, args);
+
+	usleep(300000); /* let it reach the follow loop */
+	assert_int_equal(kill(pid, 0), 0);
+	assert_int_equal(cli(fx, "stop", "lf", NULL), 0);
+	assert_int_equal(reap_exit_code(pid), 0);
+
+	char *text = read_text(out_path);
+	assert_contains(text, "Running Firecracker v");
+	/* Printed once, not again on every poll. */
+	char *first = strstr(text, "Running Firecracker v");
+	assert_null(strstr(first + 1, "Running Firecracker v"));
+	free(text);
+}
+
+static void test_logs_follow_stops_on_sigint(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "li");
+	char out_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/logs.out", fx->tmp);
+	const char *args[] = {"logs", "--follow", "li", NULL};
+	pid_t pid = spawn_cli(fx, out_path, args);
+	usleep(300000);
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(reap_exit_code(pid), 0);
+	/* Following never stops the VM. */
+	assert_string_equal(state_of(fx, "li"), "running");
+	assert_int_equal(cli(fx, "stop", "li", NULL), 0);
+}
+
+static void test_foreground_run_streams_console_and_stops_on_sigint(void **state)
+{
+	fixture *fx = *state;
+	char out_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	const char *args[] = {"run", "--kernel", fx->kernel, "--rootfs", fx->rootfs, "--id", "fg",
+			      "--firecracker-bin", svt_fake_firecracker(), NULL};
+	pid_t pid = spawn_cli(fx, out_path, args);
+
+	wait_for_state(fx, "fg", "running");
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(reap_exit_code(pid), 0);
+
+	char *text = read_text(out_path);
+	assert_contains(text, "Running Firecracker v");
+	assert_contains(text, "Successfully started microvm");
+	free(text);
+	assert_ps_empty(fx);
+}
+
+static void test_foreground_run_stops_on_sigterm(void **state)
+{
+	fixture *fx = *state;
+	char out_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	const char *args[] = {"run", "--kernel", fx->kernel, "--id", "ft", "--firecracker-bin",
+			      svt_fake_firecracker(), NULL};
+	pid_t pid = spawn_cli(fx, out_path, args);
+	wait_for_state(fx, "ft", "running");
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(reap_exit_code(pid), 0);
+	assert_ps_empty(fx);
+}
+
+static void test_foreground_run_exits_1_when_the_vm_crashes(void **state)
+{
+	fixture *fx = *state;
+	const char *env[] = {"FAKE_FC_CRASH_AFTER_START_MS=300", NULL};
+	int code = cli_env(fx, env, "run", "--kernel", fx->kernel, "--id", "crash",
+			   "--firecracker-bin", svt_fake_firecracker(), NULL);
+	assert_int_equal(code, 1);
+	assert_contains(fx->err, "smartvm: VM \"crash\" ended in error");
+	/* The console was streamed up to the crash. */
+	assert_contains(fx->out, "Successfully started microvm");
+	assert_ps_empty(fx);
+}
+
+static void test_gc_cleans_up_after_supervisor_and_vmm_were_killed(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "dead");
+
+	/* The supervisor and the VMM both name the runtime dir on their
+	 * command lines. */
+	pid_t pids[8];
+	size_t n = pids_with(fx->runtime_dir, pids, 8);
+	assert_true(n >= 2);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(kill(pids[i], SIGKILL), 0);
+	assert_true(wait_no_processes(fx->runtime_dir, WAIT_MS));
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 1);
+
+	assert_int_equal(cli(fx, "gc", NULL), 0);
+	assert_string_equal(fx->out, "removed 1 dead VM\n");
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+	assert_ps_empty(fx);
+	assert_int_equal(cli(fx, "gc", "--json", NULL), 0);
+	assert_string_equal(fx->out, "{\"removed\": 0}\n");
+}
+
+static void test_gc_leaves_live_vms_alone(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "alive");
+	assert_int_equal(cli(fx, "gc", NULL), 0);
+	assert_string_equal(fx->out, "removed 0 dead VMs\n");
+	assert_string_equal(state_of(fx, "alive"), "running");
+	assert_int_equal(cli(fx, "stop", "alive", NULL), 0);
+}
+
+static void test_run_with_an_id_in_use_exits_1(void **state)
+{
+	fixture *fx = *state;
+	run_detached(fx, "twice");
+	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "twice", "--firecracker-bin",
+			     svt_fake_firecracker(), "--detach", NULL),
+			 1);
+	assert_contains(fx->err, "smartvm: ");
+	assert_contains(fx->err, "twice");
+	assert_string_equal(state_of(fx, "twice"), "running");
+	assert_int_equal(cli(fx, "stop", "twice", NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_detached_vm_through_ps_inspect_pause_resume_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_detach_json_prints_the_description, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_override_a_loaded_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_ends_the_vm_and_cleans_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logs_prints_the_console, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logs_follow_ends_when_the_vm_is_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logs_follow_stops_on_sigint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreground_run_streams_console_and_stops_on_sigint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreground_run_stops_on_sigterm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreground_run_exits_1_when_the_vm_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_cleans_up_after_supervisor_and_vmm_were_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_with_an_id_in_use_exits_1, setup, teardown),
+		/* Last: it moves this process into a network namespace of its own. */
+		cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("cli_vm", tests, NULL, NULL);
+}

@@ -1,0 +1,159 @@
+/* util/file: sparse copies, atomic writes, rm -rf that stays in its tree. */
+#include "svtest.h"
+
+#include "util/error.h"
+#include "util/file.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = svt_tmpdir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svt_rm_tmpdir(dir);
+	return 0;
+}
+
+static off_t allocated_bytes(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_blocks * 512;
+}
+
+static void test_stage_preserves_holes_and_data(void **state)
+{
+	(void)state;
+	char *src = sv_path_join(dir, "sparse.img");
+	char *dst = sv_path_join(dir, "copy.img");
+	int fd = open(src, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	const off_t size = 64 << 20;
+	assert_int_equal(ftruncate(fd, size), 0);
+	/* Data at the start, in the middle and at the very end; holes between. */
+	assert_int_equal(pwrite(fd, "begin", 5, 0), 5);
+	assert_int_equal(pwrite(fd, "middle", 6, 32 << 20), 6);
+	assert_int_equal(pwrite(fd, "end", 3, size - 3), 3);
+	close(fd);
+
+	assert_int_equal(sv_copy_sparse(src, dst), 0);
+	struct stat st;
+	assert_int_equal(stat(dst, &st), 0);
+	assert_int_equal(st.st_size, size);
+	assert_true(allocated_bytes(dst) < 1 << 20); /* holes stayed holes */
+	char buf[8] = { 0 };
+	fd = open(dst, O_RDONLY);
+	assert_int_equal(pread(fd, buf, 5, 0), 5);
+	assert_memory_equal(buf, "begin", 5);
+	assert_int_equal(pread(fd, buf, 6, 32 << 20), 6);
+	assert_memory_equal(buf, "middle", 6);
+	assert_int_equal(pread(fd, buf, 3, size - 3), 3);
+	assert_memory_equal(buf, "end", 3);
+	assert_int_equal(pread(fd, buf, 4, 16 << 20), 4);
+	assert_memory_equal(buf, "\0\0\0\0", 4);
+	close(fd);
+	free(src);
+	free(dst);
+}
+
+static void test_copy_refuses_existing_destination(void **state)
+{
+	(void)state;
+	char *src = svt_write(dir, "a", "new");
+	char *dst = svt_write(dir, "b", "old");
+	assert_int_equal(sv_copy_sparse(src, dst), SV_EIO);
+	assert_non_null(strstr(sv_last_error(), "File exists"));
+	char *text = NULL;
+	assert_int_equal(sv_read_file(dst, 100, &text, NULL), 0);
+	assert_string_equal(text, "old");
+	free(text);
+	free(src);
+	free(dst);
+}
+
+static void test_copy_of_missing_source_names_it(void **state)
+{
+	(void)state;
+	char *src = sv_path_join(dir, "missing.img");
+	char *dst = sv_path_join(dir, "out.img");
+	assert_int_equal(sv_copy_sparse(src, dst), SV_ENOTFOUND);
+	char *expected = NULL;
+	assert_true(asprintf(&expected, "copying %s: No such file or directory", src) > 0);
+	assert_string_equal(sv_last_error(), expected);
+	assert_false(sv_path_exists(dst));
+	free(expected);
+	free(src);
+	free(dst);
+}
+
+static void test_atomic_write_replaces_whole_file(void **state)
+{
+	(void)state;
+	char *path = svt_write(dir, "state.json", "old contents that are longer");
+	assert_int_equal(sv_write_file_atomic(path, "new", 3, 0600), 0);
+	char *text = NULL;
+	assert_int_equal(sv_read_file(path, 100, &text, NULL), 0);
+	assert_string_equal(text, "new");
+	assert_int_equal(svt_dir_entries(dir), 1); /* no temp file left */
+	free(text);
+	free(path);
+}
+
+static void test_rm_rf_does_not_follow_symlinks(void **state)
+{
+	(void)state;
+	char *outside = sv_path_join(dir, "outside");
+	char *tree = sv_path_join(dir, "tree");
+	char *deep = sv_path_join(tree, "a/b/c");
+	assert_int_equal(sv_mkdir_p(outside, 0700), 0);
+	assert_int_equal(sv_mkdir_p(deep, 0700), 0);
+	char *keep = svt_write(outside, "keep", "precious");
+	free(svt_write(deep, "file", "x"));
+	char *link = sv_path_join(tree, "a/link");
+	assert_int_equal(symlink(outside, link), 0);
+
+	assert_int_equal(sv_rm_rf(tree), 0);
+	assert_false(sv_path_exists(tree));
+	assert_true(sv_path_exists(keep));
+	assert_int_equal(sv_rm_rf(tree), 0); /* already gone is fine */
+	free(outside);
+	free(tree);
+	free(deep);
+	free(keep);
+	free(link);
+}
+
+static void test_file_tail_returns_last_lines(void **state)
+{
+	(void)state;
+	char *path = svt_write(dir, "console.log", "one\ntwo\nthree\nfour\n");
+	char *tail = sv_file_tail(path, 2);
+	assert_string_equal(tail, "three\nfour");
+	free(tail);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stage_preserves_holes_and_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_refuses_existing_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
