@@ -151,6 +151,14 @@ int sv_ensure_base_image(sv_base_image_bundle **out, const sv_base_image_options
  * *n bundles; free it with sv_base_image_bundles_free. No network. */
 int sv_base_image_list(sv_base_image_bundle ***out, size_t *n, const sv_base_image_options *o);
 
+/* Loads the cached bundle bundle_id and records the access (a VM about to
+ * boot from it). No network. SV_ENOTFOUND if it is not cached. */
+int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *o,
+		       const char *bundle_id);
+
+/* The bundle as bundle.json text (the seed's IBaseImageBundle keys); malloc'd. */
+int sv_base_image_bundle_to_json(char **out, const sv_base_image_bundle *b);
+
 /* Removes a cached bundle. SV_ENOTFOUND if it is not cached, SV_EBUSY if a
  * running VM uses it. */
 int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id);

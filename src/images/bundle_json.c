@@ -103,6 +103,13 @@ int sv_bundle_to_json(char **out, const sv_base_image_bundle *b)
 	return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
+int sv_base_image_bundle_to_json(char **out, const sv_base_image_bundle *b)
+{
+	sv_err_clear();
+	*out = NULL;
+	return sv_bundle_to_json(out, b);
+}
+
 int sv_bundle_save(const sv_base_image_bundle *b, const char *bundle_dir)
 {
 	char *text = NULL;

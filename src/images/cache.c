@@ -233,6 +233,42 @@ int sv_base_image_list(sv_base_image_bundle ***out, size_t *n, const sv_base_ima
 	return rc;
 }
 
+int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *o,
+		       const char *bundle_id)
+{
+	sv_err_clear();
+	*out = NULL;
+	if (!sv_bundle_id_valid(bundle_id))
+		return sv_err(SV_EINVAL, "bundle id: \"%s\" may contain only A-Z a-z 0-9 . _ -",
+			      bundle_id ? bundle_id : "");
+	char *dir = resolved_cache_dir(o);
+	char *bundle_dir = dir ? sv_path_join(dir, bundle_id) : NULL;
+	int rc = 0, lock = -1;
+	sv_base_image_bundle *b = NULL;
+	if (!bundle_dir)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if (!sv_path_exists(bundle_dir))
+		rc = sv_err(SV_ENOTFOUND, "base image bundle \"%s\" is not cached in %s", bundle_id, dir);
+	else if (!(rc = sv_cache_lock(&lock, dir))) {
+		rc = sv_bundle_load(&b, bundle_dir);
+		if (rc == SV_ENOTFOUND)
+			rc = sv_err(SV_ENOTFOUND, "base image bundle \"%s\" is not cached in %s", bundle_id,
+				    dir);
+		else if (rc)
+			sv_err_prefix("base image bundle \"%s\"", bundle_id);
+		else
+			rc = sv_cache_touch(b);
+		close(lock);
+	}
+	if (rc)
+		sv_base_image_bundle_free(b);
+	else
+		*out = b;
+	free(bundle_dir);
+	free(dir);
+	return rc;
+}
+
 int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id)
 {
 	sv_err_clear();
