@@ -27,27 +27,27 @@ enum {
 };
 
 static const struct option global_longopts[] = {
-	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
-	{"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, OPT_HELP},
-	{0},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {0},
 };
 
 const char cli_global_options_help[] =
-	"Global options (accepted by every command):\n"
-	"  --data-dir DIR     persistent data (downloads, images); default\n"
-	"                     $SMARTVM_DATA_DIR, else /tmp/.smartvm\n"
-	"  --runtime-dir DIR  per-VM runtime directories; default $SMARTVM_RUNTIME_DIR,\n"
-	"                     else /dev/shm/.smartvm/runtime (or $TMPDIR/.smartvm/runtime)\n"
-	"  --json             print machine-readable JSON where the command has output\n"
-	"  -h, --help         show the command's help and exit 0\n";
+    "Global options (accepted by every command):\n"
+    "  --data-dir DIR     persistent data (downloads, images); default\n"
+    "                     $SMARTVM_DATA_DIR, else /tmp/.smartvm\n"
+    "  --runtime-dir DIR  per-VM runtime directories; default $SMARTVM_RUNTIME_DIR,\n"
+    "                     else /dev/shm/.smartvm/runtime (or $TMPDIR/.smartvm/runtime)\n"
+    "  --json             print machine-readable JSON where the command has output\n"
+    "  -h, --help         show the command's help and exit 0\n";
 
 const char cli_exit_codes_help[] =
-	"Exit codes:\n"
-	"  0  success\n"
-	"  1  runtime failure (VMM, host, I/O, unknown VM id, VM ended in error)\n"
-	"  2  usage error (unknown command or flag, bad value) or invalid configuration\n";
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  runtime failure (VMM, host, I/O, unknown VM id, VM ended in error)\n"
+    "  2  usage error (unknown command or flag, bad value) or invalid configuration\n";
 
 void cli_opts_begin(cli_opts *p, cli_ctx *cli, int argc, char **argv, const char *shortopts,
 		    const struct option *longopts)
@@ -146,8 +146,7 @@ int cli_one_arg(cli_opts *p, const char *what, const char **out)
 	return 0;
 }
 
-int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max,
-		  uint32_t *out)
+int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -166,8 +165,7 @@ int cli_parse_seconds_ms(cli_ctx *cli, const char *flag, const char *text, int *
 	errno = 0;
 	double v = (text[0] >= '0' && text[0] <= '9') || text[0] == '.' ? strtod(text, &end) : -1;
 	if (!end || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v * 1000.0 > INT_MAX)
-		return cli_usage_error(cli, "%s: \"%s\" is not a non-negative number of seconds", flag,
-				       text);
+		return cli_usage_error(cli, "%s: \"%s\" is not a non-negative number of seconds", flag, text);
 	*out_ms = (int)(v * 1000.0 + 0.5); /* no libm: round by hand */
 	return 0;
 }
@@ -265,10 +263,7 @@ void cli_catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-bool cli_stop_requested(void)
-{
-	return stop_requested != 0;
-}
+bool cli_stop_requested(void) { return stop_requested != 0; }
 
 int cli_copy_to_stdout(int fd)
 {

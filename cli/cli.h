@@ -32,19 +32,19 @@ typedef struct cli_ctx cli_ctx;
 
 /* The state one invocation shares between main() and the command. */
 struct cli_ctx {
-	const char *data_dir;    /* --data-dir; NULL = library default (SMARTVM_DATA_DIR) */
+	const char *data_dir;	 /* --data-dir; NULL = library default (SMARTVM_DATA_DIR) */
 	const char *runtime_dir; /* --runtime-dir; NULL = library default (SMARTVM_RUNTIME_DIR) */
-	bool json;               /* --json: machine-readable output */
+	bool json;		 /* --json: machine-readable output */
 	/* Manager options. cli_manager() fills data_dir/runtime_dir from the
 	 * fields above; a command may set others (e.g. firecracker_binary_path)
 	 * before its first cli_manager() call. Strings are borrowed from argv. */
 	sv_manager_options opts;
-	sv_manager *mgr;         /* made on first cli_manager() */
+	sv_manager *mgr; /* made on first cli_manager() */
 	/* Set by cli_manager(); main() calls it after the command returns. A hook
 	 * rather than a direct call so main.c and cli.c link against any stage of
 	 * the library. */
 	void (*release)(cli_ctx *cli);
-	const cli_command *cmd;  /* the command being run */
+	const cli_command *cmd; /* the command being run */
 };
 
 /* One row of a command table. */
@@ -84,8 +84,8 @@ typedef struct {
 	char **argv;
 	char shortopts[64];
 	struct option longopts[CLI_MAX_OPTS];
-	int optind;     /* after CLI_OPTS_DONE: index of the first positional arg */
-	int exit_code;  /* after CLI_OPTS_EXIT */
+	int optind;	    /* after CLI_OPTS_DONE: index of the first positional arg */
+	int exit_code;	    /* after CLI_OPTS_EXIT */
 	const char *optarg; /* the current option's argument */
 } cli_opts;
 

@@ -53,12 +53,12 @@ static int follow(int fd, sv_vm *vm)
 static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{0},
+	    {"follow", no_argument, NULL, 'f'},
+	    {0},
 	};
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	bool follow_output = false;
 	int c, rc;
 
@@ -79,29 +79,29 @@ static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 	if (follow_output) {
 		rc = follow(fd, vm);
 	} else {
-		rc = cli_copy_to_stdout(fd) < 0 ? cli_error(CLI_EXIT_FAILURE, "writing to stdout: %s",
-							    strerror(errno))
-						: CLI_EXIT_OK;
+		rc = cli_copy_to_stdout(fd) < 0
+			 ? cli_error(CLI_EXIT_FAILURE, "writing to stdout: %s", strerror(errno))
+			 : CLI_EXIT_OK;
 	}
 	close(fd);
 	return rc;
 }
 
 const cli_command cli_logs_commands[] = {
-	{
-		.name = "logs",
-		.summary = "Print a VM's console output",
-		.usage = "ID [-f]",
-		.help = "Prints the VM's console log (the guest's serial console, kept in\n"
-			"<runtime dir>/<ID>/console.log).\n"
-			"\n"
-			"Options:\n"
-			"  -f, --follow  keep printing new output as it arrives, until the VM is\n"
-			"                gone (its runtime directory removed) or SIGINT/SIGTERM;\n"
-			"                exits 0 either way\n"
-			"\n"
-			"Exits 1 if there is no VM with that id or it has no console log.\n",
-		.handler = cmd_logs,
-	},
-	{0},
+    {
+	.name = "logs",
+	.summary = "Print a VM's console output",
+	.usage = "ID [-f]",
+	.help = "Prints the VM's console log (the guest's serial console, kept in\n"
+		"<runtime dir>/<ID>/console.log).\n"
+		"\n"
+		"Options:\n"
+		"  -f, --follow  keep printing new output as it arrives, until the VM is\n"
+		"                gone (its runtime directory removed) or SIGINT/SIGTERM;\n"
+		"                exits 0 either way\n"
+		"\n"
+		"Exits 1 if there is no VM with that id or it has no console log.\n",
+	.handler = cmd_logs,
+    },
+    {0},
 };

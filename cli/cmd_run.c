@@ -11,9 +11,9 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <smartvm/images.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,19 +42,19 @@ enum {
 };
 
 static const struct option run_longopts[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"kernel", required_argument, NULL, OPT_KERNEL},
-	{"initrd", required_argument, NULL, OPT_INITRD},
-	{"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
-	{"rootfs", required_argument, NULL, OPT_ROOTFS},
-	{"drive", required_argument, NULL, OPT_DRIVE},
-	{"vcpus", required_argument, NULL, OPT_VCPUS},
-	{"mem", required_argument, NULL, OPT_MEM},
-	{"id", required_argument, NULL, OPT_ID},
-	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
-	{"detach", no_argument, NULL, 'd'},
-	{"image", required_argument, NULL, OPT_IMAGE},
-	{0},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"drive", required_argument, NULL, OPT_DRIVE},
+    {"vcpus", required_argument, NULL, OPT_VCPUS},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"id", required_argument, NULL, OPT_ID},
+    {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
+    {"detach", no_argument, NULL, 'd'},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {0},
 };
 
 /* What the flags asked for. Strings point into argv (or, for drives, into
@@ -66,11 +66,11 @@ typedef struct {
 	const char *boot_args;
 	const char *rootfs;
 	const char *id;
-	const char *image;       /* --image: a cached base-image bundle id */
+	const char *image; /* --image: a cached base-image bundle id */
 	bool has_vcpus, has_mem, detach;
 	uint32_t vcpus, mem_mib;
 	sv_drive_config *drives; /* from --drive, in order */
-	char **drive_specs;      /* the parsed copies the drives point into */
+	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
 } run_flags;
 
@@ -87,8 +87,7 @@ static void run_flags_free(run_flags *f)
 static int parse_drive(cli_ctx *cli, const char *arg, char *spec, sv_drive_config *d)
 {
 	*d = (sv_drive_config){0};
-	for (char *save = NULL, *tok = strtok_r(spec, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		if (eq)
 			*eq++ = '\0';
@@ -99,8 +98,9 @@ static int parse_drive(cli_ctx *cli, const char *arg, char *spec, sv_drive_confi
 		else if (strcmp(tok, "ro") == 0 && !eq)
 			d->is_read_only = true;
 		else
-			return cli_usage_error(cli, "--drive \"%s\": unknown item \"%s%s%s\" (expected "
-						    "id=ID, path=PATH or ro)",
+			return cli_usage_error(cli,
+					       "--drive \"%s\": unknown item \"%s%s%s\" (expected "
+					       "id=ID, path=PATH or ro)",
 					       arg, tok, eq ? "=" : "", eq ? eq : "");
 	}
 	if (!d->drive_id || !*d->drive_id)
@@ -138,16 +138,36 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
-		case OPT_CONFIG: f->config_path = p.optarg; break;
-		case OPT_KERNEL: f->kernel = p.optarg; break;
-		case OPT_INITRD: f->initrd = p.optarg; break;
-		case OPT_BOOT_ARGS: f->boot_args = p.optarg; break;
-		case OPT_ROOTFS: f->rootfs = p.optarg; break;
-		case OPT_ID: f->id = p.optarg; break;
-		case OPT_FC_BIN: cli->opts.firecracker_binary_path = p.optarg; break;
-		case 'd': f->detach = true; break;
-		case OPT_IMAGE: f->image = p.optarg; break;
-		case OPT_DRIVE: rc = add_drive(cli, f, p.optarg); break;
+		case OPT_CONFIG:
+			f->config_path = p.optarg;
+			break;
+		case OPT_KERNEL:
+			f->kernel = p.optarg;
+			break;
+		case OPT_INITRD:
+			f->initrd = p.optarg;
+			break;
+		case OPT_BOOT_ARGS:
+			f->boot_args = p.optarg;
+			break;
+		case OPT_ROOTFS:
+			f->rootfs = p.optarg;
+			break;
+		case OPT_ID:
+			f->id = p.optarg;
+			break;
+		case OPT_FC_BIN:
+			cli->opts.firecracker_binary_path = p.optarg;
+			break;
+		case 'd':
+			f->detach = true;
+			break;
+		case OPT_IMAGE:
+			f->image = p.optarg;
+			break;
+		case OPT_DRIVE:
+			rc = add_drive(cli, f, p.optarg);
+			break;
 		case OPT_VCPUS:
 			f->has_vcpus = true;
 			rc = cli_parse_u32(cli, "--vcpus", p.optarg, 1, 32, &f->vcpus);
@@ -171,9 +191,8 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 
 /* Fills cfg from the loaded config (may be NULL) overridden by the flags.
  * *drives_out is the malloc'd drive array cfg points to. */
-static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out,
-			   const sv_vm_config *loaded, const sv_base_image_bundle *image,
-			   const run_flags *f)
+static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, const sv_vm_config *loaded,
+			   const sv_base_image_bundle *image, const run_flags *f)
 {
 	/* --image: kernel, boot args, initrd and the root drive from the bundle;
 	 * the flags below still override them. */
@@ -222,9 +241,9 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out,
 		drives[i++] = image_root;
 	if (f->rootfs)
 		drives[i++] = (sv_drive_config){
-			.drive_id = ROOTFS_DRIVE_ID,
-			.path_on_host = f->rootfs,
-			.is_root_device = true,
+		    .drive_id = ROOTFS_DRIVE_ID,
+		    .path_on_host = f->rootfs,
+		    .is_root_device = true,
 		};
 	for (size_t j = 0; j < f->n_drives; j++)
 		drives[i++] = f->drives[j];
@@ -249,10 +268,16 @@ static int ended_code(sv_vm *vm)
 {
 	if (sv_vm_get_state(vm) != SV_VM_ERROR)
 		return CLI_EXIT_OK;
-	const char *why = sv_last_error();
-	if (why && *why)
-		return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error: %s", sv_vm_id(vm), why);
-	return cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error", sv_vm_id(vm));
+	/* Why it ended is part of the description of a VM that is no longer live. */
+	char *text = NULL;
+	json_t *desc = sv_vm_describe(vm, &text) == 0 ? json_loads(text, 0, NULL) : NULL;
+	const char *why = json_string_value(json_object_get(desc, "end_reason"));
+	int code = why && *why
+		       ? cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error: %s", sv_vm_id(vm), why)
+		       : cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended in error", sv_vm_id(vm));
+	json_decref(desc);
+	free(text);
+	return code;
 }
 
 /* Streams the console until the VM ends or a stop signal stops it. */
@@ -302,7 +327,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	sv_base_image_bundle *image = NULL;
 	sv_drive_config *drives = NULL;
 	sv_manager *mgr;
-	sv_vm *vm;
+	sv_vm *vm = NULL;
 	int rc, code;
 
 	code = parse_run_flags(cli, argc, argv, &f);
@@ -317,9 +342,9 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	}
 	if (f.image) {
 		sv_base_image_options io = {
-			.data_dir = cli->data_dir,
-			.runtime_dir = cli->runtime_dir,
-			.cache_dir = cli->opts.base_image_cache_dir,
+		    .data_dir = cli->data_dir,
+		    .runtime_dir = cli->runtime_dir,
+		    .cache_dir = cli->opts.base_image_cache_dir,
 		};
 		if ((rc = sv_base_image_open(&image, &io, f.image)) < 0) {
 			code = cli_fail(rc);
@@ -368,54 +393,54 @@ out:
 }
 
 const cli_command cli_run_commands[] = {
-	{
-		.name = "run",
-		.summary = "Create and start a VM",
-		.usage = "--config FILE [OPTIONS]\n"
-			 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
-			 "--image BUNDLE_ID [OPTIONS]\n"
-			 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
-			 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
-		.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
-			"and then either stays in the foreground printing its console until it\n"
-			"ends, or (--detach) leaves it running and prints its id.\n"
-			"\n"
-			"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
-			"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-			"ended in error.\n"
-			"\n"
-			"Options:\n"
-			"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
-			"                     machine-config, drives, network-interfaces, vsock,\n"
-			"                     balloon, mmds-config, logger, metrics, entropy);\n"
-			"                     the flags below override or extend it\n"
-			"  --kernel PATH      kernel image (required without --config or --image)\n"
-			"  --image BUNDLE_ID  boot a cached base image ('smartvm image pull'):\n"
-			"                     its kernel, boot args, initrd and root drive\n"
-			"                     (read-only if the bundle says so)\n"
-			"  --initrd PATH      initrd image (default: none)\n"
-			"  --boot-args S      kernel command line (default: the VMM's)\n"
-			"  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"
-			"  --drive id=ID,path=P[,ro]\n"
-			"                     add a drive (repeatable); \"ro\" makes it read-only\n"
-			"  --vcpus N          vCPU count, 1-32 (default 1)\n"
-			"  --mem MIB          memory in MiB (default 128)\n"
-			"  --id ID            VM id, [A-Za-z0-9_-], at most 64 bytes\n"
-			"                     (default: generated)\n"
-			"  --firecracker-bin PATH\n"
-			"                     the Firecracker binary to use (default: the\n"
-			"                     configured version, downloaded if needed)\n"
-			"  -d, --detach       leave the VM running in the background and print\n"
-			"                     its id\n"
-			"  --json             with --detach, print the VM's description as JSON\n"
-			"                     (as 'smartvm inspect --json') instead of its id\n"
-			"\n"
-			"Writable drives are staged as private copies in the VM's runtime\n"
-			"directory; the originals are never written.\n"
-			"\n"
-			"Exits 2 if the configuration is invalid (the message names the field),\n"
-			"1 if starting the VM fails or it ends in error.\n",
-		.handler = cmd_run,
-	},
-	{0},
+    {
+	.name = "run",
+	.summary = "Create and start a VM",
+	.usage = "--config FILE [OPTIONS]\n"
+		 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
+		 "--image BUNDLE_ID [OPTIONS]\n"
+		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
+		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
+	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
+		"and then either stays in the foreground printing its console until it\n"
+		"ends, or (--detach) leaves it running and prints its id.\n"
+		"\n"
+		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
+		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
+		"ended in error.\n"
+		"\n"
+		"Options:\n"
+		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
+		"                     machine-config, drives, network-interfaces, vsock,\n"
+		"                     balloon, mmds-config, logger, metrics, entropy);\n"
+		"                     the flags below override or extend it\n"
+		"  --kernel PATH      kernel image (required without --config or --image)\n"
+		"  --image BUNDLE_ID  boot a cached base image ('smartvm image pull'):\n"
+		"                     its kernel, boot args, initrd and root drive\n"
+		"                     (read-only if the bundle says so)\n"
+		"  --initrd PATH      initrd image (default: none)\n"
+		"  --boot-args S      kernel command line (default: the VMM's)\n"
+		"  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"
+		"  --drive id=ID,path=P[,ro]\n"
+		"                     add a drive (repeatable); \"ro\" makes it read-only\n"
+		"  --vcpus N          vCPU count, 1-32 (default 1)\n"
+		"  --mem MIB          memory in MiB (default 128)\n"
+		"  --id ID            VM id, [A-Za-z0-9_-], at most 64 bytes\n"
+		"                     (default: generated)\n"
+		"  --firecracker-bin PATH\n"
+		"                     the Firecracker binary to use (default: the\n"
+		"                     configured version, downloaded if needed)\n"
+		"  -d, --detach       leave the VM running in the background and print\n"
+		"                     its id\n"
+		"  --json             with --detach, print the VM's description as JSON\n"
+		"                     (as 'smartvm inspect --json') instead of its id\n"
+		"\n"
+		"Writable drives are staged as private copies in the VM's runtime\n"
+		"directory; the originals are never written.\n"
+		"\n"
+		"Exits 2 if the configuration is invalid (the message names the field),\n"
+		"1 if starting the VM fails or it ends in error.\n",
+	.handler = cmd_run,
+    },
+    {0},
 };

@@ -58,7 +58,8 @@ static void format_ips(json_t *desc, char *buf, size_t len)
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	json_array_foreach(net, i, iface) {
+	json_array_foreach(net, i, iface)
+	{
 		const char *ip = json_string_value(json_object_get(iface, "guest_ip"));
 		if (!ip || !*ip)
 			continue;
@@ -71,7 +72,10 @@ static void format_ips(json_t *desc, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-static void print_ps_row(json_t *desc)
+/* The ID column is at least this wide, and wider for longer ids (up to 64). */
+#define PS_ID_WIDTH 24
+
+static void print_ps_row(json_t *desc, int id_width)
 {
 	char pid[24], ips[128];
 	json_int_t p = json_integer_value(json_object_get(desc, "pid"));
@@ -80,9 +84,9 @@ static void print_ps_row(json_t *desc)
 	else
 		snprintf(pid, sizeof(pid), "-");
 	format_ips(desc, ips, sizeof(ips));
-	printf("%-24s %-12s %-8s %-12s %s\n", str_or_dash(json_object_get(desc, "id")),
-	       str_or_dash(json_object_get(desc, "state")), pid,
-	       str_or_dash(json_object_get(desc, "vmm")), ips);
+	printf("%-*s %-12s %-8s %-12s %s\n", id_width, str_or_dash(json_object_get(desc, "id")),
+	       str_or_dash(json_object_get(desc, "state")), pid, str_or_dash(json_object_get(desc, "vmm")),
+	       ips);
 }
 
 static int cmd_ps(cli_ctx *cli, int argc, char **argv)
@@ -127,11 +131,14 @@ static int cmd_ps(cli_ctx *cli, int argc, char **argv)
 		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {
-		size_t i;
-		json_t *desc;
-		printf("%-24s %-12s %-8s %-12s %s\n", "ID", "STATE", "PID", "VMM", "IP");
-		json_array_foreach(all, i, desc)
-			print_ps_row(desc);
+		int width = PS_ID_WIDTH;
+		for (size_t i = 0; i < json_array_size(all); i++) {
+			int len = (int)strlen(str_or_dash(json_object_get(json_array_get(all, i), "id")));
+			width = len > width ? len : width;
+		}
+		printf("%-*s %-12s %-8s %-12s %s\n", width, "ID", "STATE", "PID", "VMM", "IP");
+		for (size_t i = 0; i < json_array_size(all); i++)
+			print_ps_row(json_array_get(all, i), width);
 	}
 	json_decref(all);
 	return code;
@@ -152,7 +159,8 @@ static void print_flat(const char *path, json_t *v)
 	case JSON_OBJECT:
 		if (json_object_size(v) == 0)
 			printf("%s: {}\n", path);
-		json_object_foreach(v, key, item) {
+		json_object_foreach(v, key, item)
+		{
 			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", key);
 			print_flat(sub, item);
 		}
@@ -160,7 +168,8 @@ static void print_flat(const char *path, json_t *v)
 	case JSON_ARRAY:
 		if (json_array_size(v) == 0)
 			printf("%s: []\n", path);
-		json_array_foreach(v, i, item) {
+		json_array_foreach(v, i, item)
+		{
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 			print_flat(sub, item);
 		}
@@ -189,8 +198,8 @@ static void print_flat(const char *path, json_t *v)
 static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
 {
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int rc = parse_id_only(&p, cli, argc, argv, &id);
 	if (rc >= 0)
 		return rc;
@@ -214,8 +223,8 @@ static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
 static int act_on_vm(cli_ctx *cli, int argc, char **argv, int (*action)(sv_vm *vm))
 {
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int rc = parse_id_only(&p, cli, argc, argv, &id);
 	if (rc >= 0)
 		return rc;
@@ -225,20 +234,14 @@ static int act_on_vm(cli_ctx *cli, int argc, char **argv, int (*action)(sv_vm *v
 	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-static int cmd_pause(cli_ctx *cli, int argc, char **argv)
-{
-	return act_on_vm(cli, argc, argv, sv_vm_pause);
-}
+static int cmd_pause(cli_ctx *cli, int argc, char **argv) { return act_on_vm(cli, argc, argv, sv_vm_pause); }
 
 static int cmd_resume(cli_ctx *cli, int argc, char **argv)
 {
 	return act_on_vm(cli, argc, argv, sv_vm_resume);
 }
 
-static int cmd_kill(cli_ctx *cli, int argc, char **argv)
-{
-	return act_on_vm(cli, argc, argv, sv_vm_kill);
-}
+static int cmd_kill(cli_ctx *cli, int argc, char **argv) { return act_on_vm(cli, argc, argv, sv_vm_kill); }
 
 /* ---- stop ---- */
 
@@ -247,12 +250,12 @@ enum { OPT_TIMEOUT = CLI_OPT_LONG_BASE };
 static int cmd_stop(cli_ctx *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{0},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {0},
 	};
 	cli_opts p;
-	const char *id;
-	sv_vm *vm;
+	const char *id = NULL;
+	sv_vm *vm = NULL;
 	int c, rc, timeout_ms = -1; /* < 0: the library's default */
 
 	cli_opts_begin(&p, cli, argc, argv, "t:", longopts);
@@ -295,91 +298,91 @@ static int cmd_gc(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_vm_commands[] = {
-	{
-		.name = "ps",
-		.summary = "List VMs (any process's) in the runtime directory",
-		.usage = "[--json]",
-		.help = "Lists every VM directory under the runtime directory, whichever process\n"
-			"started it, as a table with the columns ID, STATE (created, configuring,\n"
-			"running, paused, stopped, error), PID (the VMM's; - when not running),\n"
-			"VMM (firecracker or qemu) and IP (the guests' addresses; - without\n"
-			"networking).\n"
-			"\n"
-			"Options:\n"
-			"  --json  print a JSON array with one object per VM (the same object\n"
-			"          'smartvm inspect --json' prints)\n",
-		.handler = cmd_ps,
-	},
-	{
-		.name = "inspect",
-		.summary = "Show everything known about one VM",
-		.usage = "ID [--json]",
-		.help = "Prints the VM's id, state, VMM pid, runtime directory, console log path,\n"
-			"VMM kind, base image, its configuration (Firecracker's config-file\n"
-			"format) and, per network interface, the TAP name, guest IP, gateway,\n"
-			"netmask and MAC, one \"key: value\" line each (nested keys joined\n"
-			"with '.', list items as [N]).\n"
-			"\n"
-			"Options:\n"
-			"  --json  print the same as one JSON object\n"
-			"\n"
-			"Exits 1 if there is no VM with that id.\n",
-		.handler = cmd_inspect,
-	},
-	{
-		.name = "pause",
-		.summary = "Pause a running VM",
-		.usage = "ID",
-		.help = "Pauses the VM's vCPUs (running -> paused). Prints nothing on success.\n"
-			"Exits 1 if there is no VM with that id or it is not running.\n",
-		.handler = cmd_pause,
-	},
-	{
-		.name = "resume",
-		.summary = "Resume a paused VM",
-		.usage = "ID",
-		.help = "Resumes the VM's vCPUs (paused -> running). Prints nothing on success.\n"
-			"Exits 1 if there is no VM with that id or it is not paused.\n",
-		.handler = cmd_resume,
-	},
-	{
-		.name = "stop",
-		.summary = "Stop a VM gracefully and clean up",
-		.usage = "ID [--timeout S]",
-		.help = "Asks the guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
-			"sends SIGTERM and finally SIGKILL to the VMM, and removes everything the\n"
-			"VM created on the host (runtime directory, staged drives, TAPs, leases).\n"
-			"\n"
-			"Options:\n"
-			"  -t, --timeout S  seconds to wait for the guest before SIGTERM (may be\n"
-			"                   fractional; default: the library's, 10)\n"
-			"\n"
-			"Exits 1 if there is no VM with that id or it is neither running nor\n"
-			"paused.\n",
-		.handler = cmd_stop,
-	},
-	{
-		.name = "kill",
-		.summary = "Kill a VM's VMM at once and clean up",
-		.usage = "ID",
-		.help = "Sends SIGKILL to the VMM without asking the guest, then removes\n"
-			"everything the VM created on the host. Prints nothing on success.\n"
-			"Exits 1 if there is no VM with that id.\n",
-		.handler = cmd_kill,
-	},
-	{
-		.name = "gc",
-		.summary = "Clean up the leftovers of dead VMs",
-		.usage = "[--json]",
-		.help = "For every VM in the runtime directory whose supervisor and VMM are both\n"
-			"gone (for instance after they were SIGKILLed), undoes what the VM\n"
-			"created on the host (its ledger: staged drives, TAPs, leases, firewall\n"
-			"rules) and removes its directory. Live VMs are not touched.\n"
-			"Prints \"removed N dead VMs\".\n"
-			"\n"
-			"Options:\n"
-			"  --json  print {\"removed\": N} instead\n",
-		.handler = cmd_gc,
-	},
-	{0},
+    {
+	.name = "ps",
+	.summary = "List VMs (any process's) in the runtime directory",
+	.usage = "[--json]",
+	.help = "Lists every VM directory under the runtime directory, whichever process\n"
+		"started it, as a table with the columns ID, STATE (created, configuring,\n"
+		"running, paused, stopped, error), PID (the VMM's; - when not running),\n"
+		"VMM (firecracker or qemu) and IP (the guests' addresses; - without\n"
+		"networking).\n"
+		"\n"
+		"Options:\n"
+		"  --json  print a JSON array with one object per VM (the same object\n"
+		"          'smartvm inspect --json' prints)\n",
+	.handler = cmd_ps,
+    },
+    {
+	.name = "inspect",
+	.summary = "Show everything known about one VM",
+	.usage = "ID [--json]",
+	.help = "Prints the VM's id, state, VMM pid, runtime directory, console log path,\n"
+		"VMM kind, base image, its configuration (Firecracker's config-file\n"
+		"format) and, per network interface, the TAP name, guest IP, gateway,\n"
+		"netmask and MAC, one \"key: value\" line each (nested keys joined\n"
+		"with '.', list items as [N]).\n"
+		"\n"
+		"Options:\n"
+		"  --json  print the same as one JSON object\n"
+		"\n"
+		"Exits 1 if there is no VM with that id.\n",
+	.handler = cmd_inspect,
+    },
+    {
+	.name = "pause",
+	.summary = "Pause a running VM",
+	.usage = "ID",
+	.help = "Pauses the VM's vCPUs (running -> paused). Prints nothing on success.\n"
+		"Exits 1 if there is no VM with that id or it is not running.\n",
+	.handler = cmd_pause,
+    },
+    {
+	.name = "resume",
+	.summary = "Resume a paused VM",
+	.usage = "ID",
+	.help = "Resumes the VM's vCPUs (paused -> running). Prints nothing on success.\n"
+		"Exits 1 if there is no VM with that id or it is not paused.\n",
+	.handler = cmd_resume,
+    },
+    {
+	.name = "stop",
+	.summary = "Stop a VM gracefully and clean up",
+	.usage = "ID [--timeout S]",
+	.help = "Asks the guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
+		"sends SIGTERM and finally SIGKILL to the VMM, and removes everything the\n"
+		"VM created on the host (runtime directory, staged drives, TAPs, leases).\n"
+		"\n"
+		"Options:\n"
+		"  -t, --timeout S  seconds to wait for the guest before SIGTERM (may be\n"
+		"                   fractional; default: the library's, 10)\n"
+		"\n"
+		"Exits 1 if there is no VM with that id or it is neither running nor\n"
+		"paused.\n",
+	.handler = cmd_stop,
+    },
+    {
+	.name = "kill",
+	.summary = "Kill a VM's VMM at once and clean up",
+	.usage = "ID",
+	.help = "Sends SIGKILL to the VMM without asking the guest, then removes\n"
+		"everything the VM created on the host. Prints nothing on success.\n"
+		"Exits 1 if there is no VM with that id.\n",
+	.handler = cmd_kill,
+    },
+    {
+	.name = "gc",
+	.summary = "Clean up the leftovers of dead VMs",
+	.usage = "[--json]",
+	.help = "For every VM in the runtime directory whose supervisor and VMM are both\n"
+		"gone (for instance after they were SIGKILLed), undoes what the VM\n"
+		"created on the host (its ledger: staged drives, TAPs, leases, firewall\n"
+		"rules) and removes its directory. Live VMs are not touched.\n"
+		"Prints \"removed N dead VMs\".\n"
+		"\n"
+		"Options:\n"
+		"  --json  print {\"removed\": N} instead\n",
+	.handler = cmd_gc,
+    },
+    {0},
 };

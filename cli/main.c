@@ -15,23 +15,23 @@ static int cmd_help(cli_ctx *cli, int argc, char **argv);
 static int cmd_version(cli_ctx *cli, int argc, char **argv);
 
 static const cli_command cli_self_commands[] = {
-	{
-		.name = "help",
-		.summary = "Show the list of commands, or one command's help",
-		.usage = "[COMMAND]",
-		.help = "Without COMMAND, lists every command. With COMMAND, prints the same\n"
-			"text as 'smartvm COMMAND --help'.\n",
-		.handler = cmd_help,
-	},
-	{
-		.name = "version",
-		.summary = "Print smartvm's version",
-		.usage = "[--json]",
-		.help = "Prints \"smartvm <version>\" (the library's version).\n"
-			"  --json  print {\"version\": \"<version>\"} instead\n",
-		.handler = cmd_version,
-	},
-	{0},
+    {
+	.name = "help",
+	.summary = "Show the list of commands, or one command's help",
+	.usage = "[COMMAND]",
+	.help = "Without COMMAND, lists every command. With COMMAND, prints the same\n"
+		"text as 'smartvm COMMAND --help'.\n",
+	.handler = cmd_help,
+    },
+    {
+	.name = "version",
+	.summary = "Print smartvm's version",
+	.usage = "[--json]",
+	.help = "Prints \"smartvm <version>\" (the library's version).\n"
+		"  --json  print {\"version\": \"<version>\"} instead\n",
+	.handler = cmd_version,
+    },
+    {0},
 };
 
 /* The command groups, in the order `smartvm --help` lists them. Each table
@@ -51,20 +51,20 @@ extern const cli_command cli_image_commands[];
 /* live operations */
 
 static const cli_command *const groups[] = {
-	/* foundation */
-	cli_run_commands,
-	cli_vm_commands,
-	cli_logs_commands,
+    /* foundation */
+    cli_run_commands,
+    cli_vm_commands,
+    cli_logs_commands,
 
-	/* images */
-	cli_binary_commands,
-	cli_image_commands,
+    /* images */
+    cli_binary_commands,
+    cli_image_commands,
 
-	/* net */
+    /* net */
 
-	/* live operations */
+    /* live operations */
 
-	cli_self_commands,
+    cli_self_commands,
 };
 
 static const cli_command *find_command(const char *name)
@@ -145,12 +145,12 @@ static int cmd_version(cli_ctx *cli, int argc, char **argv)
 /* The options main() accepts before the command name. */
 enum { OPT_DATA_DIR = 1, OPT_RUNTIME_DIR, OPT_JSON, OPT_HELP, OPT_VERSION };
 static const struct option main_longopts[] = {
-	{"data-dir", required_argument, NULL, OPT_DATA_DIR},
-	{"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{0},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {0},
 };
 
 int main(int argc, char **argv)

@@ -192,7 +192,11 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
 	const char *sargv[] = { sup, "--status-fd", sfd, "--control-fd", cfd, "--lock-fd", lfd, vm->dir, NULL };
 	const int keep[] = { status[1], control[0], lock_fd };
-	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = STDERR_FILENO,
+	/* stderr to /dev/null too: the supervisor outlives us, and holding our
+	 * stderr open would keep whoever reads it (a pipe from `smartvm run
+	 * --detach 2>&1 | ...`, a test capturing output) waiting for EOF until the
+	 * VM ends. It reports through the status pipe instead. */
+	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
 			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
 	pid_t first;
 	if (!sup || (rc = sv_spawn(&so, &first, NULL))) {

@@ -219,18 +219,14 @@ int main(int argc, char **argv)
 		.ignore_ctrl_alt_del = env_flag("FAKE_FC_IGNORE_CTRL_ALT_DEL"),
 		.stall_path = getenv("FAKE_FC_STALL_PATH"),
 	};
-	fc.machine_config = json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", 1, "mem_size_mib", 128, "smt", 0,
-				      "track_dirty_pages", 0, "huge_pages", "None");
-	fc.drives = json_array();
-	fc.net_ifaces = json_array();
-
 	fc_log(&fc, "main", "Running Firecracker v%s", FAKE_FC_VERSION);
 
 	long long exit_code = env_ms("FAKE_FC_EXIT_BEFORE_SOCKET");
 	if (exit_code >= 0) {
 		fprintf(stderr, "Error: injected failure before the API socket (FAKE_FC_EXIT_BEFORE_SOCKET=%lld)\n",
 			exit_code);
-		return (int)exit_code;
+		fflush(NULL);
+		_exit((int)exit_code); /* like a VMM dying at start-up: no exit handlers */
 	}
 	if (env_flag("FAKE_FC_NO_SOCKET")) {
 		for (;;)
@@ -245,6 +241,10 @@ int main(int argc, char **argv)
 	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
 
+	fc.machine_config = json_pack("{s:i, s:i, s:b, s:b, s:s}", "vcpu_count", 1, "mem_size_mib", 128, "smt", 0,
+				      "track_dirty_pages", 0, "huge_pages", "None");
+	fc.drives = json_array();
+	fc.net_ifaces = json_array();
 	fc.record_fd = open_record_file(id);
 	listen_fd = open_api_socket(api_sock);
 	daemon_ = fc_router_start(&fc, listen_fd);

@@ -97,8 +97,7 @@ static bool check_id(const char *id, fc_reply *r)
 	return true;
 }
 
-/* The route for method + url; *id_out points into url for "{id}" routes.
- * *path_known tells whether some other method serves this path. */
+/* The route for method + url; *id_out points into url for "{id}" routes. */
 static const fc_route *find_route(const char *method, const char *url, const char **id_out)
 {
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

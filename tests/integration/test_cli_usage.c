@@ -70,12 +70,6 @@ static int cli(fixture *fx, ...)
 	return code;
 }
 
-static void assert_contains(const char *text, const char *needle)
-{
-	if (!strstr(text, needle))
-		fail_msg("expected \"%s\" in:\n%s", needle, text);
-}
-
 /* The first line of text (static buffer). */
 static const char *first_line(const char *text)
 {
@@ -90,19 +84,19 @@ static const struct {
 	const char *cmd;
 	const char *flags[16];
 } commands[] = {
-	{"run", {"--config", "--kernel", "--initrd", "--boot-args", "--rootfs", "--drive", "--vcpus",
-		 "--mem", "--id", "--firecracker-bin", "--detach", "--json", "default 1",
-		 "default 128"}},
-	{"ps", {"--json"}},
-	{"inspect", {"ID", "--json"}},
-	{"pause", {"ID"}},
-	{"resume", {"ID"}},
-	{"stop", {"ID", "--timeout", "10"}},
-	{"kill", {"ID"}},
-	{"logs", {"ID", "-f", "--follow"}},
-	{"gc", {"--json"}},
-	{"version", {"--json"}},
-	{"help", {"COMMAND"}},
+    {"run",
+     {"--config", "--kernel", "--initrd", "--boot-args", "--rootfs", "--drive", "--vcpus", "--mem", "--id",
+      "--firecracker-bin", "--detach", "--json", "default 1", "default 128"}},
+    {"ps", {"--json"}},
+    {"inspect", {"ID", "--json"}},
+    {"pause", {"ID"}},
+    {"resume", {"ID"}},
+    {"stop", {"ID", "--timeout", "10"}},
+    {"kill", {"ID"}},
+    {"logs", {"ID", "-f", "--follow"}},
+    {"gc", {"--json"}},
+    {"version", {"--json"}},
+    {"help", {"COMMAND"}},
 };
 
 static void test_main_help_lists_every_command(void **state)
@@ -112,11 +106,11 @@ static void test_main_help_lists_every_command(void **state)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		char row[64];
 		snprintf(row, sizeof(row), "  %s ", commands[i].cmd);
-		assert_contains(fx->out, row);
+		svt_assert_contains(fx->out, row);
 	}
-	assert_contains(fx->out, "--data-dir DIR");
-	assert_contains(fx->out, "--runtime-dir DIR");
-	assert_contains(fx->out, "Exit codes");
+	svt_assert_contains(fx->out, "--data-dir DIR");
+	svt_assert_contains(fx->out, "--runtime-dir DIR");
+	svt_assert_contains(fx->out, "Exit codes");
 	assert_string_equal(fx->err, "");
 }
 
@@ -127,12 +121,12 @@ static void test_every_command_help_mentions_every_flag(void **state)
 		assert_int_equal(cli(fx, commands[i].cmd, "--help", NULL), 0);
 		char usage[64];
 		snprintf(usage, sizeof(usage), "Usage: smartvm %s", commands[i].cmd);
-		assert_contains(fx->out, usage);
+		svt_assert_contains(fx->out, usage);
 		for (size_t j = 0; commands[i].flags[j]; j++)
-			assert_contains(fx->out, commands[i].flags[j]);
-		assert_contains(fx->out, "--data-dir DIR");
-		assert_contains(fx->out, "--runtime-dir DIR");
-		assert_contains(fx->out, "  2  usage error");
+			svt_assert_contains(fx->out, commands[i].flags[j]);
+		svt_assert_contains(fx->out, "--data-dir DIR");
+		svt_assert_contains(fx->out, "--runtime-dir DIR");
+		svt_assert_contains(fx->out, "  2  usage error");
 		assert_string_equal(fx->err, "");
 	}
 }
@@ -175,7 +169,7 @@ static void test_unknown_flag_exits_2_with_usage(void **state)
 	fixture *fx = *state;
 	assert_int_equal(cli(fx, "ps", "--bogus", NULL), 2);
 	assert_string_equal(first_line(fx->err), "smartvm ps: unknown option --bogus");
-	assert_contains(fx->err, "Usage: smartvm ps [--json]");
+	svt_assert_contains(fx->err, "Usage: smartvm ps [--json]");
 	assert_string_equal(fx->out, "");
 
 	assert_int_equal(cli(fx, "logs", "-x", "vm1", NULL), 2);
@@ -283,7 +277,7 @@ static void test_config_file_with_unknown_key_exits_2(void **state)
 		 fx->kernel);
 	char *path = svt_write(fx->tmp, "vm.json", json);
 	assert_int_equal(cli(fx, "run", "--config", path, NULL), 2);
-	assert_contains(fx->err, "machine-config.turbo");
+	svt_assert_contains(fx->err, "machine-config.turbo");
 	free(path);
 }
 
@@ -293,8 +287,8 @@ static void test_missing_config_file_exits_2(void **state)
 	char path[600];
 	snprintf(path, sizeof(path), "%s/absent.json", fx->tmp);
 	assert_int_equal(cli(fx, "run", "--config", path, NULL), 2);
-	assert_contains(fx->err, "smartvm: ");
-	assert_contains(fx->err, path);
+	svt_assert_contains(fx->err, "smartvm: ");
+	svt_assert_contains(fx->err, path);
 }
 
 static void test_flag_override_is_validated_too(void **state)
@@ -303,10 +297,9 @@ static void test_flag_override_is_validated_too(void **state)
 	assert_int_equal(cli(fx, "run", "--kernel", "/nonexistent/vmlinux", NULL), 2);
 	assert_string_equal(fx->err,
 			    "smartvm: boot_source.kernel_image_path: /nonexistent/vmlinux: no such file\n");
-	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--drive", "id=bad id,path=/etc/hostname",
-			     NULL),
-			 2);
-	assert_contains(fx->err, "smartvm: drives[0].drive_id");
+	assert_int_equal(
+	    cli(fx, "run", "--kernel", fx->kernel, "--drive", "id=bad id,path=/etc/hostname", NULL), 2);
+	svt_assert_contains(fx->err, "smartvm: drives[0].drive_id");
 }
 
 static void test_unknown_vm_id_exits_1(void **state)
@@ -326,8 +319,8 @@ static void test_missing_firecracker_binary_exits_1_and_leaves_nothing(void **st
 	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "nofc", "--firecracker-bin",
 			     "/nonexistent/firecracker", "--detach", NULL),
 			 1);
-	assert_contains(fx->err, "smartvm: ");
-	assert_contains(fx->err, "/nonexistent/firecracker");
+	svt_assert_contains(fx->err, "smartvm: ");
+	svt_assert_contains(fx->err, "/nonexistent/firecracker");
 	assert_string_equal(fx->out, "");
 }
 
@@ -335,7 +328,8 @@ static void test_ps_and_gc_on_an_empty_runtime_dir(void **state)
 {
 	fixture *fx = *state;
 	assert_int_equal(cli(fx, "ps", NULL), 0);
-	assert_string_equal(first_line(fx->out), "ID                       STATE        PID      VMM          IP");
+	assert_string_equal(first_line(fx->out),
+			    "ID                       STATE        PID      VMM          IP");
 	assert_int_equal(cli(fx, "ps", "--json", NULL), 0);
 	assert_string_equal(fx->out, "[]\n");
 	assert_int_equal(cli(fx, "gc", NULL), 0);
@@ -372,26 +366,29 @@ static void test_version_prints_the_library_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_main_help_lists_every_command, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_every_command_help_mentions_every_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_help_command_prints_the_same_as_help_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_command_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_command_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_flag_exits_2_with_usage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flag_without_its_argument_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_or_extra_arguments_exit_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_needs_config_or_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_numbers_exit_2_naming_the_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_drive_spec_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_config_file_exits_2_naming_the_field, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_file_with_unknown_key_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_config_file_exits_2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flag_override_is_validated_too, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_vm_id_exits_1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_firecracker_binary_exits_1_and_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ps_and_gc_on_an_empty_runtime_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_global_options_go_before_or_after_the_command, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_version_prints_the_library_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_main_help_lists_every_command, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_command_help_mentions_every_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_help_command_prints_the_same_as_help_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_command_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_command_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_flag_exits_2_with_usage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flag_without_its_argument_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_or_extra_arguments_exit_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_run_needs_config_or_kernel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_numbers_exit_2_naming_the_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_drive_spec_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_config_file_exits_2_naming_the_field, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_config_file_with_unknown_key_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_config_file_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flag_override_is_validated_too, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_vm_id_exits_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_firecracker_binary_exits_1_and_leaves_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_and_gc_on_an_empty_runtime_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_global_options_go_before_or_after_the_command, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_version_prints_the_library_version, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("cli_usage", tests, NULL, NULL);
 }

@@ -458,33 +458,31 @@ static void test_records_every_request(void **state)
 
 static void test_exit_before_socket_injection(void **state)
 {
-	(void)state;
 	const char *env[] = { "FAKE_FC_EXIT_BEFORE_SOCKET=7", NULL };
 	svt_fakefc *f = svt_fakefc_spawn("vm-2", env);
+	*state = f; /* the teardown stops it, also when an assertion fails */
 	assert_true(svt_fakefc_wait_exit(f, 2000));
 	assert_int_equal(WEXITSTATUS(f->status), 7);
 	assert_false(sv_path_exists(f->sock));
 	char *console = svt_fakefc_console(f);
 	assert_non_null(strstr(console, "FAKE_FC_EXIT_BEFORE_SOCKET=7"));
 	free(console);
-	svt_fakefc_stop(f);
 }
 
 static void test_no_socket_injection_sleeps_until_killed(void **state)
 {
-	(void)state;
 	const char *env[] = { "FAKE_FC_NO_SOCKET=1", NULL };
 	svt_fakefc *f = svt_fakefc_spawn("vm-2", env);
+	*state = f; /* the teardown stops it, also when an assertion fails */
 	assert_false(svt_fakefc_wait_socket(f, 200));
 	assert_false(svt_fakefc_wait_exit(f, 0));
-	svt_fakefc_stop(f);
 }
 
 static void test_crash_after_start_injection_aborts(void **state)
 {
-	(void)state;
 	const char *env[] = { "FAKE_FC_CRASH_AFTER_START_MS=30", NULL };
 	svt_fakefc *f = svt_fakefc_start("vm-2", env);
+	*state = f; /* the teardown stops it, also when an assertion fails */
 	start_vm(f);
 	assert_true(svt_fakefc_wait_exit(f, 2000));
 	assert_true(WIFSIGNALED(f->status));
@@ -492,25 +490,23 @@ static void test_crash_after_start_injection_aborts(void **state)
 	char *console = svt_fakefc_console(f);
 	assert_non_null(strstr(console, "panicked"));
 	free(console);
-	svt_fakefc_stop(f);
 }
 
 static void test_ignore_ctrl_alt_del_injection_keeps_running(void **state)
 {
-	(void)state;
 	const char *env[] = { "FAKE_FC_IGNORE_CTRL_ALT_DEL=1", NULL };
 	svt_fakefc *f = svt_fakefc_start("vm-2", env);
+	*state = f; /* the teardown stops it, also when an assertion fails */
 	start_vm(f);
 	assert_accepted(f, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}");
 	assert_false(svt_fakefc_wait_exit(f, 300));
-	svt_fakefc_stop(f);
 }
 
 static void test_stall_path_injection_never_answers_that_path(void **state)
 {
-	(void)state;
 	const char *env[] = { "FAKE_FC_STALL_PATH=/actions", NULL };
 	svt_fakefc *f = svt_fakefc_start("vm-2", env);
+	*state = f; /* the teardown stops it, also when an assertion fails */
 	CURL *c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, f->sock);
 	curl_easy_setopt(c, CURLOPT_URL, "http://localhost/actions");
@@ -522,7 +518,11 @@ static void test_stall_path_injection_never_answers_that_path(void **state)
 	/* Other paths still answer. */
 	json_t *info = get_json(f, "/");
 	json_decref(info);
-	svt_fakefc_stop(f);
+	/* A stalled request does not keep the fake from a clean exit. */
+	kill(f->pid, SIGTERM);
+	assert_true(svt_fakefc_wait_exit(f, 2000));
+	assert_true(WIFEXITED(f->status));
+	assert_int_equal(WEXITSTATUS(f->status), 0);
 }
 
 int main(void)
@@ -564,11 +564,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_exits_0_and_removes_the_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requests_share_one_kept_alive_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_every_request, setup, teardown),
-		cmocka_unit_test(test_exit_before_socket_injection),
-		cmocka_unit_test(test_no_socket_injection_sleeps_until_killed),
-		cmocka_unit_test(test_crash_after_start_injection_aborts),
-		cmocka_unit_test(test_ignore_ctrl_alt_del_injection_keeps_running),
-		cmocka_unit_test(test_stall_path_injection_never_answers_that_path),
+		cmocka_unit_test_setup_teardown(test_exit_before_socket_injection, NULL, teardown),
+		cmocka_unit_test_setup_teardown(test_no_socket_injection_sleeps_until_killed, NULL, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_after_start_injection_aborts, NULL, teardown),
+		cmocka_unit_test_setup_teardown(test_ignore_ctrl_alt_del_injection_keeps_running, NULL, teardown),
+		cmocka_unit_test_setup_teardown(test_stall_path_injection_never_answers_that_path, NULL, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

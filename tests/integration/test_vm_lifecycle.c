@@ -253,7 +253,7 @@ static void test_vmm_crash_mid_run_is_error_and_cleaned(void **state)
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
 	char *desc = NULL;
 	assert_int_equal(sv_vm_describe(vm, &desc), 0);
-	assert_non_null(strstr(desc, "killed by signal 6"));
+	svt_assert_contains(desc, "killed by signal 6");
 	free(desc);
 	assert_nothing_left(f);
 	assert_int_equal(sv_vm_pause(vm), SV_EINVALID_STATE);
@@ -287,8 +287,8 @@ static void test_vmm_exiting_before_socket_reports_status_and_console(void **sta
 	sv_vm_config cfg = minimal_config(f, "early", &drive);
 	sv_vm *vm = create(f, NULL, &cfg);
 	assert_int_equal(sv_vm_start(vm), SV_EPROCESS);
-	assert_non_null(strstr(sv_last_error(), "starting VM \"early\": firecracker ended before its API socket "
-						"appeared: the VMM exited with status 3; last console lines:\n"));
+	svt_assert_contains(sv_last_error(), "starting VM \"early\": firecracker ended before its API socket "
+						"appeared: the VMM exited with status 3; last console lines:\n");
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
 	assert_nothing_left(f);
 }
@@ -304,8 +304,8 @@ static void test_vmm_refusal_surfaces_fault_message(void **state)
 	cfg.vsock = &vsock;
 	sv_vm *vm = create(f, NULL, &cfg);
 	assert_int_equal(sv_vm_start(vm), SV_EVMM);
-	assert_non_null(strstr(sv_last_error(), "starting VM \"refused\": PUT /vsock: 400 Cannot create backend "
-						"for vsock device"));
+	svt_assert_contains(sv_last_error(), "starting VM \"refused\": PUT /vsock: 400 Cannot create backend "
+						"for vsock device");
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
 	assert_nothing_left(f);
 	free(uds);

@@ -141,3 +141,11 @@ bool svt_is_root(void)
 {
 	return geteuid() == 0;
 }
+
+void svt__assert_contains(const char *haystack, const char *needle, const char *file, int line)
+{
+	if (haystack && needle && strstr(haystack, needle))
+		return;
+	fail_msg("%s:%d: expected to find\n  \"%s\"\nin\n  \"%s\"", file, line, needle ? needle : "(null)",
+		 haystack ? haystack : "(null)");
+}

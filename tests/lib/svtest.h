@@ -34,6 +34,10 @@ int svt_dir_entries(const char *path);
  * Captures stdout and stderr (malloc'd). Returns the exit code. */
 int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err);
 
+/* Fails the test, showing both strings, unless needle occurs in haystack. */
+#define svt_assert_contains(haystack, needle) svt__assert_contains((haystack), (needle), __FILE__, __LINE__)
+void svt__assert_contains(const char *haystack, const char *needle, const char *file, int line);
+
 /* True when running as root (tests that need it skip otherwise). */
 bool svt_is_root(void);
 

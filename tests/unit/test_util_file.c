@@ -74,7 +74,7 @@ static void test_copy_refuses_existing_destination(void **state)
 	char *src = svt_write(dir, "a", "new");
 	char *dst = svt_write(dir, "b", "old");
 	assert_int_equal(sv_copy_sparse(src, dst), SV_EIO);
-	assert_non_null(strstr(sv_last_error(), "File exists"));
+	svt_assert_contains(sv_last_error(), "File exists");
 	char *text = NULL;
 	assert_int_equal(sv_read_file(dst, 100, &text, NULL), 0);
 	assert_string_equal(text, "old");

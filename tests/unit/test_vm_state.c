@@ -95,7 +95,7 @@ static void test_invalid_config_is_refused_at_create(void **state)
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), SV_EINVAL);
-	assert_non_null(strstr(sv_last_error(), "id: "));
+	svt_assert_contains(sv_last_error(), "id: ");
 	assert_int_equal(svt_dir_entries(sv_manager_runtime_dir(f->mgr)), 0);
 }
 
@@ -115,7 +115,7 @@ static void test_attach_refuses_unknown_and_traversal_ids(void **state)
 	fixture *f = *state;
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_attach_vm(&vm, f->mgr, "nope"), SV_ENOTFOUND);
-	assert_non_null(strstr(sv_last_error(), "no VM with id \"nope\""));
+	svt_assert_contains(sv_last_error(), "no VM with id \"nope\"");
 	assert_int_equal(sv_manager_attach_vm(&vm, f->mgr, "../data"), SV_ENOTFOUND);
 	assert_int_equal(sv_manager_attach_vm(&vm, f->mgr, ".."), SV_ENOTFOUND);
 }

@@ -16,28 +16,38 @@
 
 #define API_SOCKET_NAME "firecracker.sock"
 
-/* Firecracker's rule for --id (1-64 of [A-Za-z0-9-]); it refuses to start
- * otherwise, so say so before spawning it. */
-static int check_instance_id(const char *id)
+/* Firecracker's --id allows only [A-Za-z0-9-] (1-64 chars); smartvm ids may
+ * also hold '_'. The instance id only labels Firecracker's logs and metrics,
+ * so '_' becomes '-' rather than refusing the VM. Anything else is refused
+ * before spawning, as Firecracker itself would refuse to start. */
+static int instance_id(const char *vm_id, char **out)
 {
-	size_t len = strlen(id);
+	size_t len = strlen(vm_id);
 	if (len < 1 || len > 64)
-		return sv_err(SV_EINVAL, "VM id \"%s\": Firecracker's --id must be 1 to 64 characters", id);
-	for (size_t i = 0; i < len; i++) {
-		char c = id[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-		if (!ok)
-			return sv_err(SV_EINVAL,
-				      "VM id \"%s\": Firecracker's --id allows only letters, digits and '-' (found '%c')",
-				      id, c);
+		return sv_err(SV_EINVAL, "VM id \"%s\": Firecracker's --id must be 1 to 64 characters", vm_id);
+	char *id = strdup(vm_id);
+	if (!id)
+		return sv_err(SV_ENOMEM, "out of memory");
+	for (char *p = id; *p; p++) {
+		if (*p == '_')
+			*p = '-';
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-';
+		if (!ok) {
+			int rc = sv_err(SV_EINVAL, "VM id \"%s\": Firecracker's --id allows only letters, digits and '-' (found '%c')",
+					vm_id, *p);
+			free(id);
+			return rc;
+		}
 	}
+	*out = id;
 	return 0;
 }
 
 static int fc_build_argv(const sv_vmm_launch *launch, char ***argv_out)
 {
 	*argv_out = NULL;
-	int rc = check_instance_id(launch->vm_id);
+	char *id = NULL;
+	int rc = instance_id(launch->vm_id, &id);
 	if (rc)
 		return rc;
 	sv_strv_builder b = { 0 };
@@ -45,7 +55,8 @@ static int fc_build_argv(const sv_vmm_launch *launch, char ***argv_out)
 	sv_strv_push(&b, "--api-sock");
 	sv_strv_pushf(&b, "%s/%s", launch->vm_dir, API_SOCKET_NAME);
 	sv_strv_push(&b, "--id");
-	sv_strv_push(&b, launch->vm_id);
+	sv_strv_push(&b, id);
+	free(id);
 	rc = sv_strv_finish(&b, argv_out);
 	if (rc)
 		return sv_err(rc, "building the Firecracker command line: out of memory");

@@ -22,6 +22,7 @@ struct sv_fc_http {
 	struct curl_slist *headers;
 	char *socket_path;
 	int timeout_ms;
+	long connections; /* opened so far, from CURLINFO_NUM_CONNECTS */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -103,6 +104,11 @@ int sv_fc_http_open(sv_fc_http **out, const char *socket_path, int timeout_ms)
 	return 0;
 }
 
+long sv_fc_http_connections_opened(const sv_fc_http *h)
+{
+	return h->connections;
+}
+
 void sv_fc_http_close(sv_fc_http *h)
 {
 	if (!h)
@@ -150,6 +156,9 @@ int sv_fc_http_send(sv_fc_http *h, const char *method, const char *path, const c
 	}
 	CURLcode res = curl_easy_perform(h->curl);
 	free(url);
+	long opened = 0;
+	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK)
+		h->connections += opened;
 	if (res != CURLE_OK) {
 		free(rb.data);
 		const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(res);

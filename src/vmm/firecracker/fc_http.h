@@ -23,4 +23,7 @@ void sv_fc_http_close(sv_fc_http *h);
 int sv_fc_http_send(sv_fc_http *h, const char *method, const char *path, const char *body,
 		    long *status_out, char **body_out);
 
+/* How many connections the handle opened so far (1 while keep-alive holds). */
+long sv_fc_http_connections_opened(const sv_fc_http *h);
+
 #endif
