@@ -77,10 +77,25 @@ static double copy_once(int way, const char *src, const char *dst, const char **
 	return t;
 }
 
-static void on_filesystem(const bench_env *env, bench_report *rep, const char *parent, const char *label)
+static const char *fs_type(const char *path)
+{
+	struct statfs sf;
+	if (statfs(path, &sf) != 0)
+		return "?";
+	switch ((unsigned long)sf.f_type) {
+	case 0x01021994: return "tmpfs";
+	case 0xEF53: return "ext4";
+	case 0x9123683E: return "btrfs";
+	case 0x58465342: return "xfs";
+	case 0x794c7630: return "overlayfs";
+	}
+	return "other";
+}
+
+static void on_filesystem(const bench_env *env, bench_report *rep, const char *parent)
 {
 	char name[64];
-	snprintf(name, sizeof(name), "%s (%s)", NAME, label);
+	snprintf(name, sizeof(name), "%s (%s, %s)", NAME, parent, fs_type(parent));
 	char *dir = bench_mkdtemp(parent, "smartvm-bench-stage");
 	char *src = dir ? sv_path_join(dir, "image.raw") : NULL;
 	char *dst = dir ? sv_path_join(dir, "staged.raw") : NULL;
@@ -128,6 +143,6 @@ void bench_staging(const bench_env *env, bench_report *rep)
 		bench_skip(rep, ID, NAME, "cp is not installed");
 		return;
 	}
-	on_filesystem(env, rep, "/dev/shm", "/dev/shm, tmpfs");
-	on_filesystem(env, rep, "/var/tmp", "/var/tmp, disk");
+	on_filesystem(env, rep, "/dev/shm");
+	on_filesystem(env, rep, "/var/tmp");
 }
