@@ -54,5 +54,6 @@ typedef struct sv_vmm_ops {
 } sv_vmm_ops;
 
 extern const sv_vmm_ops sv_vmm_firecracker_ops;
+extern const sv_vmm_ops sv_vmm_qemu_ops;
 
 #endif
