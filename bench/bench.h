@@ -25,7 +25,7 @@ typedef struct {
 	const char *supervisor;
 	const char *smartvm_cli;
 	const char *source_root;
-	bool quick;                   /* smaller counts: a smoke run, not figures */
+	bool quick; /* smaller counts: a smoke run, not figures */
 } bench_env;
 
 /* Rows and skips of one benchmark process, as JSON (sent to the driver). */
@@ -35,21 +35,21 @@ typedef struct {
 } bench_report;
 
 typedef struct {
-	const char *id;            /* the number, "1".."6" */
-	const char *benchmark;     /* "control plane", ... */
-	const char *metric;        /* "wall per lifecycle (median)" */
-	const char *unit;          /* "ms", "VMs/s", "KiB", "s" */
-	double value;              /* smartvm's figure */
-	double baseline;           /* NAN = no baseline */
+	const char *id;		   /* the number, "1".."6" */
+	const char *benchmark;	   /* "control plane", ... */
+	const char *metric;	   /* "wall per lifecycle (median)" */
+	const char *unit;	   /* "ms", "VMs/s", "KiB", "s" */
+	double value;		   /* smartvm's figure */
+	double baseline;	   /* NAN = no baseline */
 	const char *baseline_name; /* "raw HTTP client", "cp --sparse=always" */
-	const char *target;        /* NULL = no target; e.g. "<= 1.2x" */
-	int target_met;            /* -1 = no target, 0 = missed, 1 = met */
-	json_t *detail;            /* optional, stolen: extra figures for the JSON */
+	const char *target;	   /* NULL = no target; e.g. "<= 1.2x" */
+	int target_met;		   /* -1 = no target, 0 = missed, 1 = met */
+	json_t *detail;		   /* optional, stolen: extra figures for the JSON */
 } bench_row;
 
 void bench_add(bench_report *r, const bench_row *row);
 void bench_skip(bench_report *r, const char *id, const char *benchmark, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The benchmarks (one file each). */
 typedef void bench_fn(const bench_env *env, bench_report *rep);

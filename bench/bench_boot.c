@@ -60,13 +60,20 @@ static const char *get_image(image *im)
 	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
 	if (!dir || !*dir)
 		dir = "/var/tmp/smartvm-test-images";
-	const char *argv[] = { BENCH_BUILD_ROOT "/tools/smartvm-build-minimal-image", "--init",
-			       BENCH_BUILD_ROOT "/guest/smartvm-init", "--cache-dir", dir, NULL };
+	const char *argv[] = {BENCH_BUILD_ROOT "/tools/smartvm-build-minimal-image",
+			      "--init",
+			      BENCH_BUILD_ROOT "/guest/smartvm-init",
+			      "--cache-dir",
+			      dir,
+			      NULL};
 	int code = -1;
 	char *out = NULL, *err = NULL;
 	int rc = sv_run(argv, NULL, 600000, &code, &out, &err);
 	if (rc || code != 0) {
-		snprintf(why, sizeof(why), "building the minimal image failed: %s", rc ? sv_last_error() : err ? err : "");
+		snprintf(why, sizeof(why), "building the minimal image failed: %s",
+			 rc    ? sv_last_error()
+			 : err ? err
+			       : "");
 		free(out);
 		free(err);
 		return why;
@@ -76,7 +83,7 @@ static const char *get_image(image *im)
 	free(out);
 	free(err);
 	const char *args = json_string_value(json_object_get(m, "bootArgs"));
-	const char *const cmd[] = { "true", NULL };
+	const char *const cmd[] = {"true", NULL};
 	char *enc = sv_guest_cmd_encode(cmd);
 	im->kernel = manifest_path(m, "kernel");
 	im->initrd = manifest_path(m, "initrd");
@@ -94,12 +101,14 @@ static const char *get_image(image *im)
 
 static sv_vm_config vm_config(const image *im, sv_drive_config *root)
 {
-	*root = (sv_drive_config){ .drive_id = "rootfs", .path_on_host = im->rootfs, .is_root_device = true,
-				   .is_read_only = true };
-	return (sv_vm_config){ .boot_source = { .kernel_image_path = im->kernel, .initrd_path = im->initrd,
-						.boot_args = im->boot_args },
-			       .machine_config = { .vcpu_count = 1, .mem_size_mib = 256 },
-			       .drives = root, .n_drives = 1 };
+	*root = (sv_drive_config){
+	    .drive_id = "rootfs", .path_on_host = im->rootfs, .is_root_device = true, .is_read_only = true};
+	return (sv_vm_config){.boot_source = {.kernel_image_path = im->kernel,
+					      .initrd_path = im->initrd,
+					      .boot_args = im->boot_args},
+			      .machine_config = {.vcpu_count = 1, .mem_size_mib = 256},
+			      .drives = root,
+			      .n_drives = 1};
 }
 
 static bool console_says_ok(const char *path)
@@ -132,13 +141,15 @@ static double smartvm_boot(sv_manager *mgr, const image *im, int run, char *why,
 	sv_vm_describe(vm, &desc);
 	bool ok = sv_vm_get_state(vm) == SV_VM_STOPPED && desc && strstr(desc, "exit status 0");
 	if (!ok)
-		snprintf(why, why_size, "smartvm: the guest did not end with exit status 0: %.300s", desc ? desc : "");
+		snprintf(why, why_size, "smartvm: the guest did not end with exit status 0: %.300s",
+			 desc ? desc : "");
 	free(desc);
 	return ok ? t : -1;
 }
 
 /* Boot to exit of the raw command line; ms, or -1 with why set. */
-static double raw_boot(const char *qemu, const image *im, const char *dir, int run, char *why, size_t why_size)
+static double raw_boot(const char *qemu, const image *im, const char *dir, int run, char *why,
+		       size_t why_size)
 {
 	char id[32], vm_dir[600], console[700];
 	snprintf(id, sizeof(id), "raw-%d", run);
@@ -147,7 +158,8 @@ static double raw_boot(const char *qemu, const image *im, const char *dir, int r
 	sv_drive_config root;
 	sv_vm_config cfg = vm_config(im, &root);
 	cfg.id = id;
-	sv_vmm_launch launch = { .vm_id = id, .vm_dir = vm_dir, .binary = qemu, .cfg = &cfg, .qemu_accel = "tcg" };
+	sv_vmm_launch launch = {
+	    .vm_id = id, .vm_dir = vm_dir, .binary = qemu, .cfg = &cfg, .qemu_accel = "tcg"};
 	char **argv = NULL;
 	if (sv_mkdir_p(vm_dir, 0700) || sv_vmm_qemu_ops.build_argv(&launch, &argv)) {
 		snprintf(why, why_size, "raw: building the command line: %s", sv_last_error());
@@ -164,7 +176,8 @@ static double raw_boot(const char *qemu, const image *im, const char *dir, int r
 	argv[w] = NULL;
 	double t0 = bench_now_ms();
 	int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	sv_spawn_opts so = { .argv = (const char *const *)argv, .stdin_fd = -1, .stdout_fd = out, .stderr_fd = out };
+	sv_spawn_opts so = {
+	    .argv = (const char *const *)argv, .stdin_fd = -1, .stdout_fd = out, .stderr_fd = out};
 	pid_t pid = 0;
 	int pidfd = -1;
 	int rc = out < 0 ? -1 : sv_spawn(&so, &pid, &pidfd);
@@ -195,7 +208,7 @@ void bench_boot(const bench_env *env, bench_report *rep)
 		bench_skip(rep, ID, NAME, "qemu-system-x86_64 is not installed");
 		return;
 	}
-	image im = { 0 };
+	image im = {0};
 	const char *why_not = get_image(&im);
 	if (why_not) {
 		bench_skip(rep, ID, NAME, "%s", why_not);
@@ -207,8 +220,12 @@ void bench_boot(const bench_env *env, bench_report *rep)
 	char *data = dir ? sv_path_join(dir, "data") : NULL;
 	char *raw = dir ? sv_path_join(dir, "raw") : NULL;
 	sv_manager *mgr = NULL;
-	sv_manager_options o = { .data_dir = data, .runtime_dir = runtime, .vmm = SV_VMM_QEMU, .qemu_accel = "tcg",
-				 .qemu_binary = "/usr/bin/qemu-system-x86_64", .stop_timeout_ms = 5000 };
+	sv_manager_options o = {.data_dir = data,
+				.runtime_dir = runtime,
+				.vmm = SV_VMM_QEMU,
+				.qemu_accel = "tcg",
+				.qemu_binary = "/usr/bin/qemu-system-x86_64",
+				.stop_timeout_ms = 5000};
 	if (access(o.qemu_binary, X_OK) != 0)
 		o.qemu_binary = NULL; /* from PATH */
 	if (!raw || sv_manager_new(&mgr, &o)) {
@@ -221,9 +238,10 @@ void bench_boot(const bench_env *env, bench_report *rep)
 	for (int r = 0; r < runs; r++) {
 		for (int k = 0; k < 2; k++) {
 			bool smartvm_turn = (k + r) % 2 == 0;
-			double t = smartvm_turn ? smartvm_boot(mgr, &im, r, why, sizeof(why))
-						: raw_boot(o.qemu_binary ? o.qemu_binary : "qemu-system-x86_64", &im,
-							   raw, r, why, sizeof(why));
+			double t = smartvm_turn
+				       ? smartvm_boot(mgr, &im, r, why, sizeof(why))
+				       : raw_boot(o.qemu_binary ? o.qemu_binary : "qemu-system-x86_64", &im,
+						  raw, r, why, sizeof(why));
 			if (t < 0) {
 				bench_skip(rep, ID, NAME, "run %d: %s", r, why);
 				goto out;
@@ -234,11 +252,18 @@ void bench_boot(const bench_env *env, bench_report *rep)
 	double s = bench_median(sv, (size_t)runs), b = bench_median(base, (size_t)runs);
 	char metric[96];
 	snprintf(metric, sizeof(metric), "`true` in the minimal image, boot to exit, median of %d", runs);
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = metric, .unit = "ms", .value = s,
-				     .baseline = b, .baseline_name = "raw qemu-system", .target = "<= 1.05x",
-				     .target_met = s <= 1.05 * b,
-				     .detail = json_pack("{s:o, s:o}", "smartvm", bench_stats_json(sv, (size_t)runs), "raw",
-							 bench_stats_json(base, (size_t)runs)) });
+	bench_add(
+	    rep, &(bench_row){.id = ID,
+			      .benchmark = NAME,
+			      .metric = metric,
+			      .unit = "ms",
+			      .value = s,
+			      .baseline = b,
+			      .baseline_name = "raw qemu-system",
+			      .target = "<= 1.05x",
+			      .target_met = s <= 1.05 * b,
+			      .detail = json_pack("{s:o, s:o}", "smartvm", bench_stats_json(sv, (size_t)runs),
+						  "raw", bench_stats_json(base, (size_t)runs))});
 out:
 	sv_manager_free(mgr);
 	while (waitpid(-1, NULL, WNOHANG) > 0)

@@ -58,12 +58,16 @@ static void *start_vms(void *arg)
 			break;
 		char id[32];
 		snprintf(id, sizeof(id), "launch-%zu", i);
-		sv_drive_config drive = { .drive_id = "rootfs", .path_on_host = sh->drive, .is_root_device = true };
-		sv_net_iface_config nic = { .iface_id = "eth0" };
-		sv_vm_config cfg = { .id = id, .boot_source = { .kernel_image_path = sh->kernel },
-				     .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 },
-				     .drives = &drive, .n_drives = 1, .network_interfaces = &nic,
-				     .n_network_interfaces = 1 };
+		sv_drive_config drive = {
+		    .drive_id = "rootfs", .path_on_host = sh->drive, .is_root_device = true};
+		sv_net_iface_config nic = {.iface_id = "eth0"};
+		sv_vm_config cfg = {.id = id,
+				    .boot_source = {.kernel_image_path = sh->kernel},
+				    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
+				    .drives = &drive,
+				    .n_drives = 1,
+				    .network_interfaces = &nic,
+				    .n_network_interfaces = 1};
 		sv_vm *vm = NULL;
 		if (sv_manager_create_vm(&vm, w->mgr, &cfg) || sv_vm_start(vm)) {
 			snprintf(w->err, sizeof(w->err), "VM %s: %s", id, sv_last_error());
@@ -81,7 +85,8 @@ static void *stop_vms(void *arg)
 	pthread_barrier_wait(&w->sh->go);
 	for (size_t i = 0; i < w->n_vms; i++) {
 		if (sv_vm_stop(w->vms[i], -1) && !w->err[0])
-			snprintf(w->err, sizeof(w->err), "stopping %s: %s", sv_vm_id(w->vms[i]), sv_last_error());
+			snprintf(w->err, sizeof(w->err), "stopping %s: %s", sv_vm_id(w->vms[i]),
+				 sv_last_error());
 	}
 	return NULL;
 }
@@ -93,9 +98,9 @@ static void machine_jiffies(double *busy, double *total)
 {
 	*busy = *total = NAN;
 	FILE *f = fopen("/proc/stat", "re");
-	unsigned long long v[8] = { 0 };
-	if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-			&v[6], &v[7]) == 8) {
+	unsigned long long v[8] = {0};
+	if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+			&v[5], &v[6], &v[7]) == 8) {
 		*total = 0;
 		for (int i = 0; i < 8; i++)
 			*total += (double)v[i];
@@ -142,8 +147,8 @@ void bench_launch(const bench_env *env, bench_report *rep)
 		bench_skip(rep, ID, NAME, "unshare(CLONE_NEWNET) failed: %s", strerror(errno));
 		return;
 	}
-	shared sh = { .env = env, .n = env->quick ? 12 : 100 };
-	worker w[WORKERS] = { 0 };
+	shared sh = {.env = env, .n = env->quick ? 12 : 100};
+	worker w[WORKERS] = {0};
 	sh.dir = bench_mkdtemp("/dev/shm", "smartvm-bench-launch");
 	if (!sh.dir) {
 		bench_skip(rep, ID, NAME, "creating a scratch directory under /dev/shm failed");
@@ -154,11 +159,15 @@ void bench_launch(const bench_env *env, bench_report *rep)
 	sh.kernel = sv_path_join(sh.dir, "vmlinux");
 	sh.drive = sv_path_join(sh.dir, "disk.img");
 	const char *setup_error = NULL;
-	if (bench_write_text(sh.kernel, "kernel image") || bench_make_sparse(sh.drive, 64ull << 20, 1 << 20, 4))
+	if (bench_write_text(sh.kernel, "kernel image") ||
+	    bench_make_sparse(sh.drive, 64ull << 20, 1 << 20, 4))
 		setup_error = "creating the kernel and the 64 MiB sparse drive failed";
 	for (int i = 0; i < WORKERS && !setup_error; i++) {
-		sv_manager_options o = { .data_dir = sh.data, .runtime_dir = sh.runtime, .vmm = SV_VMM_FIRECRACKER,
-					 .firecracker_binary_path = env->fake_firecracker, .stop_timeout_ms = 5000 };
+		sv_manager_options o = {.data_dir = sh.data,
+					.runtime_dir = sh.runtime,
+					.vmm = SV_VMM_FIRECRACKER,
+					.firecracker_binary_path = env->fake_firecracker,
+					.stop_timeout_ms = 5000};
 		w[i].sh = &sh;
 		w[i].vms = calloc(sh.n, sizeof(sv_vm *));
 		if (!w[i].vms || sv_manager_new(&w[i].mgr, &o))
@@ -191,21 +200,43 @@ void bench_launch(const bench_env *env, bench_report *rep)
 		goto out;
 	}
 	double vms_per_s = (double)sh.n / (start_wall / 1e3);
-	json_t *detail = json_pack("{s:I, s:i, s:f, s:f, s:f, s:f, s:f}", "vms", (json_int_t)sh.n, "workers",
-				   WORKERS, "start_wall_ms", start_wall, "start_cpu_ms", start_cpu, "stop_wall_ms",
-				   stop_wall, "stop_cpu_ms", stop_cpu, "machine_busy_pct_during_start", busy_pct);
+	json_t *detail =
+	    json_pack("{s:I, s:i, s:f, s:f, s:f, s:f, s:f}", "vms", (json_int_t)sh.n, "workers", WORKERS,
+		      "start_wall_ms", start_wall, "start_cpu_ms", start_cpu, "stop_wall_ms", stop_wall,
+		      "stop_cpu_ms", stop_cpu, "machine_busy_pct_during_start", busy_pct);
 	char metric[96];
-	snprintf(metric, sizeof(metric), "%zu VMs (TAP + 64 MiB staged drive) started, %d threads", sh.n, WORKERS);
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = metric, .unit = "VMs/s", .value = vms_per_s,
-				     .baseline = NAN, .target = ">= 200 VMs/s", .target_met = vms_per_s >= 200,
-				     .detail = detail });
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = "orchestrator CPU per VM started",
-				     .unit = "ms", .value = start_cpu / (double)sh.n, .baseline = NAN, .target_met = -1 });
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = "all CPUs busy while starting",
-				     .unit = "%", .value = busy_pct, .baseline = NAN, .target_met = -1 });
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = "stop + clean up, all VMs",
-				     .unit = "VMs/s", .value = (double)sh.n / (stop_wall / 1e3), .baseline = NAN,
-				     .target_met = -1 });
+	snprintf(metric, sizeof(metric), "%zu VMs (TAP + 64 MiB staged drive) started, %d threads", sh.n,
+		 WORKERS);
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME,
+				    .metric = metric,
+				    .unit = "VMs/s",
+				    .value = vms_per_s,
+				    .baseline = NAN,
+				    .target = ">= 200 VMs/s",
+				    .target_met = vms_per_s >= 200,
+				    .detail = detail});
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME,
+				    .metric = "orchestrator CPU per VM started",
+				    .unit = "ms",
+				    .value = start_cpu / (double)sh.n,
+				    .baseline = NAN,
+				    .target_met = -1});
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME,
+				    .metric = "all CPUs busy while starting",
+				    .unit = "%",
+				    .value = busy_pct,
+				    .baseline = NAN,
+				    .target_met = -1});
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME,
+				    .metric = "stop + clean up, all VMs",
+				    .unit = "VMs/s",
+				    .value = (double)sh.n / (stop_wall / 1e3),
+				    .baseline = NAN,
+				    .target_met = -1});
 out:
 	for (int i = 0; i < WORKERS; i++) {
 		sv_manager_free(w[i].mgr);

@@ -38,9 +38,12 @@ typedef struct {
 } bench_entry;
 
 static const bench_entry benches[] = {
-	{ "1", "control plane", bench_control_plane }, { "2", "launch throughput", bench_launch },
-	{ "3", "memory", bench_memory },               { "4", "drive staging", bench_staging },
-	{ "5", "image verification", bench_sha256 },   { "6", "real boot", bench_boot },
+    {"1", "control plane", bench_control_plane},
+    {"2", "launch throughput", bench_launch},
+    {"3", "memory", bench_memory},
+    {"4", "drive staging", bench_staging},
+    {"5", "image verification", bench_sha256},
+    {"6", "real boot", bench_boot},
 };
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))
 
@@ -74,7 +77,7 @@ static char *read_child(int fd, long long deadline_ms)
 		int left = (int)(deadline_ms - sv_now_ms());
 		if (left <= 0)
 			break;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, left) <= 0)
 			continue;
 		if (len + 1 >= cap) {
@@ -115,7 +118,7 @@ static void run_one(const bench_entry *b, const bench_env *env, bench_report *al
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		bench_report rep = { json_array(), json_array() };
+		bench_report rep = {json_array(), json_array()};
 		b->fn(env, &rep);
 		json_t *o = json_pack("{s:o, s:o}", "rows", rep.rows, "skipped", rep.skipped);
 		char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -182,10 +185,10 @@ static const char *str(json_t *o, const char *key)
 
 static void print_table(json_t *rows, json_t *skipped)
 {
-	static const char *const head[N_COLS] = { "#", "benchmark", "metric", "smartvm", "baseline", "ratio",
-						  "target", "met" };
+	static const char *const head[N_COLS] = {"#",	     "benchmark", "metric", "smartvm",
+						 "baseline", "ratio",	  "target", "met"};
 	size_t n = json_array_size(rows);
-	char (*cells)[N_COLS][160] = calloc(n + 1, sizeof(*cells));
+	char(*cells)[N_COLS][160] = calloc(n + 1, sizeof(*cells));
 	if (!cells)
 		return;
 	size_t width[N_COLS];
@@ -235,7 +238,7 @@ static void print_table(json_t *rows, json_t *skipped)
 	size_t j;
 	json_t *s;
 	json_array_foreach(skipped, j, s)
-		printf("\nskipped #%s %s: %s", str(s, "id"), str(s, "benchmark"), str(s, "reason"));
+	    printf("\nskipped #%s %s: %s", str(s, "id"), str(s, "benchmark"), str(s, "reason"));
 	if (json_array_size(skipped))
 		printf("\n");
 }
@@ -264,10 +267,10 @@ int main(int argc, char **argv)
 {
 	const char *json_path = NULL, *only = NULL;
 	bench_env env = {
-		.fake_firecracker = *BENCH_FAKE_FIRECRACKER ? BENCH_FAKE_FIRECRACKER : NULL,
-		.supervisor = BENCH_SUPERVISOR,
-		.smartvm_cli = BENCH_SMARTVM_CLI,
-		.source_root = BENCH_SOURCE_ROOT,
+	    .fake_firecracker = *BENCH_FAKE_FIRECRACKER ? BENCH_FAKE_FIRECRACKER : NULL,
+	    .supervisor = BENCH_SUPERVISOR,
+	    .smartvm_cli = BENCH_SMARTVM_CLI,
+	    .source_root = BENCH_SOURCE_ROOT,
 	};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") && i + 1 < argc)
@@ -293,7 +296,7 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	char when[32];
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	bench_report all = { json_array(), json_array() };
+	bench_report all = {json_array(), json_array()};
 	for (size_t i = 0; i < N_BENCHES; i++)
 		if (selected(only, benches[i].id))
 			run_one(&benches[i], &env, &all);
@@ -302,8 +305,9 @@ int main(int argc, char **argv)
 	print_table(all.rows, all.skipped);
 	int rc = 0;
 	if (json_path) {
-		json_t *doc = json_pack("{s:s, s:o, s:b, s:O, s:O}", "generated_at", when, "machine", machine_json(),
-					"quick", env.quick, "results", all.rows, "skipped", all.skipped);
+		json_t *doc =
+		    json_pack("{s:s, s:o, s:b, s:O, s:O}", "generated_at", when, "machine", machine_json(),
+			      "quick", env.quick, "results", all.rows, "skipped", all.skipped);
 		if (!doc || json_dump_file(doc, json_path, JSON_INDENT(2)) != 0) {
 			fprintf(stderr, "smartvm-bench: writing %s failed\n", json_path);
 			rc = 1;

@@ -25,7 +25,7 @@ static long long now_ms(void)
 
 int raw_connect(raw_conn *c, const char *socket_path, int timeout_ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
 		return -1;
 	strcpy(sa.sun_path, socket_path);
@@ -41,7 +41,7 @@ int raw_connect(raw_conn *c, const char *socket_path, int timeout_ms)
 		c->fd = -1;
 		if (now_ms() > deadline)
 			return -1;
-		struct timespec ms = { 0, 1000000 };
+		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
 }
@@ -65,7 +65,7 @@ static int recv_some(raw_conn *c, size_t *len)
 {
 	if (*len + 1 >= sizeof(c->buf))
 		return -1;
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 	if (poll(&p, 1, c->timeout_ms) <= 0)
 		return -1;
 	ssize_t n = recv(c->fd, c->buf + *len, sizeof(c->buf) - 1 - *len, 0);
@@ -84,7 +84,8 @@ int raw_request(raw_conn *c, const char *method, const char *path, const char *b
 				   "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
 				   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 				   method, path, blen)
-			: snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
+			: snprintf(head, sizeof(head),
+				   "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n",
 				   method, path);
 	if (hlen < 0 || (size_t)hlen >= sizeof(head) || send_all(c, head, (size_t)hlen) ||
 	    (blen && send_all(c, body, blen)))

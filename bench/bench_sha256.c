@@ -60,7 +60,7 @@ static int smartvm_sha256(const char *path, char hex[65])
 
 static double sha256sum_once(const char *path, char hex[65], const char **why)
 {
-	const char *argv[] = { "sha256sum", path, NULL };
+	const char *argv[] = {"sha256sum", path, NULL};
 	int code = 0;
 	char *out = NULL, *err = NULL;
 	double t0 = bench_now_ms();
@@ -120,12 +120,19 @@ void bench_sha256(const bench_env *env, bench_report *rep)
 	double s = bench_median(sv, (size_t)runs), b = bench_median(base, (size_t)runs);
 	char metric[64];
 	snprintf(metric, sizeof(metric), "SHA-256 of 512 MiB, median of %d", runs);
-	bench_add(rep, &(bench_row){ .id = ID, .benchmark = NAME, .metric = metric, .unit = "ms", .value = s,
-				     .baseline = b, .baseline_name = "sha256sum", .target = "<= 1.05x",
-				     .target_met = s <= 1.05 * b,
-				     .detail = json_pack("{s:o, s:o, s:f}", "smartvm", bench_stats_json(sv, (size_t)runs),
-							 "sha256sum", bench_stats_json(base, (size_t)runs),
-							 "smartvm_mib_per_s", 512.0 / (s / 1e3)) });
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME,
+				    .metric = metric,
+				    .unit = "ms",
+				    .value = s,
+				    .baseline = b,
+				    .baseline_name = "sha256sum",
+				    .target = "<= 1.05x",
+				    .target_met = s <= 1.05 * b,
+				    .detail = json_pack("{s:o, s:o, s:f}", "smartvm",
+							bench_stats_json(sv, (size_t)runs), "sha256sum",
+							bench_stats_json(base, (size_t)runs),
+							"smartvm_mib_per_s", 512.0 / (s / 1e3))});
 out:
 	bench_rm_rf(dir);
 	free(dir);

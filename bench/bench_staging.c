@@ -28,8 +28,8 @@
 
 enum { SV, CP_SPARSE, CP_REFLINK, CP_FSYNC, N_WAYS };
 
-static const char *const way_names[N_WAYS] = { "sv_copy_sparse", "cp --sparse=always", "cp --reflink=auto",
-					       "cp --sparse=always, then fsync" };
+static const char *const way_names[N_WAYS] = {"sv_copy_sparse", "cp --sparse=always", "cp --reflink=auto",
+					      "cp --sparse=always, then fsync"};
 
 /* The copy must be complete and sparse; -1 otherwise. */
 static int check_copy(const char *dst)
@@ -52,7 +52,8 @@ static double copy_once(int way, const char *src, const char *dst, const char **
 		}
 		t = bench_now_ms() - t0;
 	} else {
-		const char *argv[] = { "cp", way == CP_REFLINK ? "--reflink=auto" : "--sparse=always", src, dst, NULL };
+		const char *argv[] = {"cp", way == CP_REFLINK ? "--reflink=auto" : "--sparse=always", src,
+				      dst, NULL};
 		double t0 = bench_now_ms();
 		if (bench_run_timed(argv, 120000, why) < 0)
 			return -1;
@@ -83,11 +84,16 @@ static const char *fs_type(const char *path)
 	if (statfs(path, &sf) != 0)
 		return "?";
 	switch ((unsigned long)sf.f_type) {
-	case 0x01021994: return "tmpfs";
-	case 0xEF53: return "ext4";
-	case 0x9123683E: return "btrfs";
-	case 0x58465342: return "xfs";
-	case 0x794c7630: return "overlayfs";
+	case 0x01021994:
+		return "tmpfs";
+	case 0xEF53:
+		return "ext4";
+	case 0x9123683E:
+		return "btrfs";
+	case 0x58465342:
+		return "xfs";
+	case 0x794c7630:
+		return "overlayfs";
 	}
 	return "other";
 }
@@ -127,9 +133,16 @@ static void on_filesystem(const bench_env *env, bench_report *rep, const char *p
 	char metric[96];
 	snprintf(metric, sizeof(metric), "1 GiB sparse, 64 MiB data, median of %d", runs);
 	for (int w = CP_SPARSE; w <= CP_REFLINK; w++)
-		bench_add(rep, &(bench_row){ .id = ID, .benchmark = name, .metric = metric, .unit = "ms", .value = med[SV],
-					     .baseline = med[w], .baseline_name = way_names[w], .target = "<= 1.0x",
-					     .target_met = med[SV] <= med[w], .detail = w == CP_SPARSE ? detail : detail2 });
+		bench_add(rep, &(bench_row){.id = ID,
+					    .benchmark = name,
+					    .metric = metric,
+					    .unit = "ms",
+					    .value = med[SV],
+					    .baseline = med[w],
+					    .baseline_name = way_names[w],
+					    .target = "<= 1.0x",
+					    .target_met = med[SV] <= med[w],
+					    .detail = w == CP_SPARSE ? detail : detail2});
 out:
 	bench_rm_rf(dir);
 	free(dir);

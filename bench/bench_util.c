@@ -73,26 +73,24 @@ json_t *bench_stats_json(const double *v, size_t n)
 		lo = v[i] < lo ? v[i] : lo;
 		hi = v[i] > hi ? v[i] : hi;
 	}
-	return json_pack("{s:f, s:f, s:f, s:f, s:I}", "median", bench_median(v, n), "mean", bench_mean(v, n), "min",
-			 lo, "max", hi, "n", (json_int_t)n);
+	return json_pack("{s:f, s:f, s:f, s:f, s:I}", "median", bench_median(v, n), "mean", bench_mean(v, n),
+			 "min", lo, "max", hi, "n", (json_int_t)n);
 }
 
 /* JSON has no NaN: absent figures are null. */
-static json_t *number_or_null(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
+static json_t *number_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 void bench_add(bench_report *r, const bench_row *row)
 {
 	double ratio = isfinite(row->value) && isfinite(row->baseline) && row->baseline != 0
-			       ? row->value / row->baseline
-			       : NAN;
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:s?, s:o}", "id", row->id, "benchmark",
-			      row->benchmark, "metric", row->metric, "unit", row->unit, "smartvm",
-			      number_or_null(row->value), "baseline", number_or_null(row->baseline), "baseline_name",
-			      row->baseline_name, "ratio", number_or_null(ratio), "target", row->target,
-			      "target_met", row->target_met < 0 ? json_null() : json_boolean(row->target_met));
+			   ? row->value / row->baseline
+			   : NAN;
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s?, s:o, s:s?, s:o}", "id", row->id, "benchmark",
+		      row->benchmark, "metric", row->metric, "unit", row->unit, "smartvm",
+		      number_or_null(row->value), "baseline", number_or_null(row->baseline), "baseline_name",
+		      row->baseline_name, "ratio", number_or_null(ratio), "target", row->target, "target_met",
+		      row->target_met < 0 ? json_null() : json_boolean(row->target_met));
 	if (o && row->detail)
 		json_object_set(o, "detail", row->detail);
 	json_decref(row->detail);
@@ -107,7 +105,8 @@ void bench_skip(bench_report *r, const char *id, const char *benchmark, const ch
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	json_array_append_new(r->skipped, json_pack("{s:s, s:s, s:s}", "id", id, "benchmark", benchmark, "reason", reason));
+	json_array_append_new(
+	    r->skipped, json_pack("{s:s, s:s, s:s}", "id", id, "benchmark", benchmark, "reason", reason));
 }
 
 char *bench_mkdtemp(const char *parent, const char *prefix)
@@ -225,7 +224,8 @@ bool bench_have_program(const char *name)
 	const char *path = getenv("PATH");
 	char *copy = strdup(path ? path : "/usr/bin:/bin");
 	bool found = false;
-	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
 		char *full = sv_path_join(dir, name);
 		found = full && access(full, X_OK) == 0;
 		free(full);
