@@ -177,18 +177,6 @@ void sv_vm__free(sv_vm *vm)
 	free(vm);
 }
 
-static void register_undo_once(void)
-{
-	sv_vm_net_register_undo();
-}
-
-int sv_vm__cleanup_dir(const char *dir)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, register_undo_once);
-	return sv_ledger_replay(dir);
-}
-
 static int write_base_image_marker(sv_vm *vm, sv_ledger *ledger)
 {
 	if (!vm->cfg->base_image)

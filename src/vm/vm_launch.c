@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -172,6 +173,51 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 	return 1;
 }
 
+/* Waits until the API socket exists (woken by inotify on the VM dir, so
+ * there is no polling delay), the VMM ends, or the timeout passes. */
+static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
+{
+	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ino >= 0 && inotify_add_watch(ino, vm->dir, IN_CREATE | IN_MOVED_TO) < 0) {
+		close(ino);
+		ino = -1; /* fall back to short polls */
+	}
+	long long deadline = sv_now_ms() + timeout_ms;
+	int rc = 0;
+	for (;;) {
+		struct stat st;
+		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+			break;
+		long long left = deadline - sv_now_ms();
+		if (left < 0) {
+			rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms", vm->backend->name,
+				    socket_path, timeout_ms);
+			break;
+		}
+		struct pollfd p[2] = { { .fd = vm->status_fd, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
+		/* The pid line may arrive after the socket: keep the wait short then. */
+		int wait_ms = ino < 0 || vm->vmm_pid <= 0 ? 5 : (int)(left < 1000 ? left : 1000);
+		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+			continue;
+		if (p[1].revents) {
+			char drain[4096];
+			while (read(ino, drain, sizeof(drain)) > 0)
+				;
+		}
+		if (p[0].revents && read_status(vm, 0) == 1) {
+			if (vm->supervisor_pidfd >= 0)
+				sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
+			parse_status_lines(vm, true);
+			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s", vm->backend->name,
+				    vm->end_reason);
+			break;
+		}
+	}
+	if (ino >= 0)
+		close(ino);
+	return rc;
+}
+
 int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int lock_fd, int socket_timeout_ms)
 {
 	char **argv = NULL, *sup = NULL, *socket_path = NULL;
@@ -215,25 +261,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	status[0] = control[1] = -1;
 
 	socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
-	long long deadline = sv_now_ms() + socket_timeout_ms;
-	for (;;) {
-		struct stat st;
-		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
-			break;
-		if (read_status(vm, 10) == 1) {
-			if (vm->supervisor_pidfd >= 0)
-				sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
-			parse_status_lines(vm, true);
-			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s", vm->backend->name,
-				    vm->end_reason);
-			goto out;
-		}
-		if (sv_now_ms() > deadline) {
-			rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms", vm->backend->name,
-				    socket_path, socket_timeout_ms);
-			goto out;
-		}
-	}
+	rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
