@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@ struct sv_manager {
 	sv_egress_rule *egress_rules;
 	sv_vm **vms;
 	size_t n_vms;
+	int inotify_fd; /* 0 = not created yet (fd 0 is never ours), -1 = unavailable */
 };
 
 static const char *keep(sv_manager *m, const char *s)
@@ -141,8 +144,23 @@ void sv_manager_free(sv_manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		sv_vm__free(m->vms[i]);
 	free(m->vms);
+	if (m->inotify_fd > 0)
+		close(m->inotify_fd);
 	free_strings(m);
 	free(m);
+}
+
+int sv_manager__inotify_fd(sv_manager *m)
+{
+	if (m->inotify_fd == 0) {
+		m->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (m->inotify_fd == 0) { /* stdin was closed: keep 0 free for "unset" */
+			int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+			close(0);
+			m->inotify_fd = fd;
+		}
+	}
+	return m->inotify_fd;
 }
 
 const sv_manager_options *sv_manager__opts(const sv_manager *m) { return &m->opts; }

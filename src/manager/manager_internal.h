@@ -7,4 +7,8 @@
 /* Resolved options: every default applied, strings owned by the manager. */
 const sv_manager_options *sv_manager__opts(const sv_manager *mgr);
 
+/* A non-blocking inotify instance for this manager's waits (created on first
+ * use, closed with the manager); -1 if inotify is unavailable. */
+int sv_manager__inotify_fd(sv_manager *mgr);
+
 #endif

@@ -12,6 +12,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "manager/manager_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -174,14 +175,15 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 }
 
 /* Waits until the API socket exists (woken by inotify on the VM dir, so
- * there is no polling delay), the VMM ends, or the timeout passes. */
+ * there is no polling delay), the VMM ends, or the timeout passes. The
+ * inotify instance belongs to the manager: closing one costs the kernel an
+ * RCU grace period (10-20 ms), far more than the whole wait. */
 static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 {
-	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (ino >= 0 && inotify_add_watch(ino, vm->dir, IN_CREATE | IN_MOVED_TO) < 0) {
-		close(ino);
+	int ino = sv_manager__inotify_fd(vm->mgr);
+	int wd = ino >= 0 ? inotify_add_watch(ino, vm->dir, IN_CREATE | IN_MOVED_TO) : -1;
+	if (wd < 0)
 		ino = -1; /* fall back to short polls */
-	}
 	long long deadline = sv_now_ms() + timeout_ms;
 	int rc = 0;
 	for (;;) {
@@ -213,8 +215,8 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 			break;
 		}
 	}
-	if (ino >= 0)
-		close(ino);
+	if (wd >= 0)
+		inotify_rm_watch(ino, wd);
 	return rc;
 }
 
