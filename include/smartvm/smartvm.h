@@ -8,6 +8,7 @@
 #include <smartvm/net.h>
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
+#include <smartvm/live.h>
 
 #ifdef __cplusplus
 extern "C" {
