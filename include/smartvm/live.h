@@ -82,6 +82,29 @@ int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const s
 int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, size_t count,
 			 const sv_restore_options *opts);
 
+/* ---- jailer ---- */
+
+/* Launching the VMM through Firecracker's jailer (docs/jailer.md). */
+typedef struct {
+	const char *jailer_binary;     /* required */
+	unsigned uid, gid;             /* the VMM runs as these (required, non-zero uid) */
+	const char *chroot_base_dir;   /* default <runtime_dir>/jail */
+	const char *cgroup_cpu_max;    /* cgroup v2 cpu.max, e.g. "50000 100000"; NULL = none */
+	const char *cgroup_memory_max; /* cgroup v2 memory.max in bytes; NULL = none */
+	const char *cgroup_root;       /* where the jailer makes cgroups; default /sys/fs/cgroup */
+	const char *netns;             /* a network namespace path (/var/run/netns/x); NULL = ours */
+	bool new_pid_ns;               /* refused for now (the jailer's parent exits at once) */
+	bool daemonize;                /* the jailer detaches the VMM from our session and stdio */
+} sv_jail_options;
+
+/* Makes vm start through the jailer: the jail is
+ * <chroot_base_dir>/<firecracker binary name>/<id>/root; the kernel, initrd,
+ * drives and outputs are placed in it owned by uid/gid (our private copies
+ * hard-linked, the caller's files copied, so their ownership never
+ * changes), the VMM sees them at jail paths, and cleanup removes the jail
+ * and its cgroup. created only; Firecracker backend only. */
+int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *jail);
+
 /* ---- MMDS ---- */
 
 /* Replaces / merges (RFC 7396 JSON merge patch) the MMDS data store with the

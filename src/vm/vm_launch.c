@@ -178,6 +178,9 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	int status[2] = { -1, -1 }, control[2] = { -1, -1 };
 	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
 				 .qemu_accel = qemu_accel };
+	sv_vmm_jail jail;
+	if (vm->jail)
+		sv_vm__jail_launch(vm, &launch, &jail);
 	int rc = vm->backend->build_argv(&launch, &argv);
 	if (rc || (rc = write_launch_file(vm, argv)))
 		goto out;
@@ -210,7 +213,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	vm->control_fd = control[1];
 	status[0] = control[1] = -1;
 
-	socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
+	socket_path = sv_vm__api_socket_path(vm);
 	long long deadline = sv_now_ms() + socket_timeout_ms;
 	for (;;) {
 		struct stat st;
