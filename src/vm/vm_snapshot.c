@@ -359,7 +359,7 @@ static int load_manifest(const char *dir, json_t **out)
 	int rc = path ? sv_read_file(path, MAX_MANIFEST_BYTES, &text, NULL) : sv_err(SV_ENOMEM, "out of memory");
 	if (rc) {
 		free(path);
-		return rc == SV_EIO ? sv_err(SV_ENOTFOUND, "%s: no snapshot here (%s)", dir, sv_last_error()) : rc;
+		return (rc == SV_EIO || rc == SV_ENOTFOUND) ? sv_err(SV_ENOTFOUND, "%s: no snapshot here (%s)", dir, sv_last_error()) : rc;
 	}
 	json_error_t jerr;
 	json_t *m = json_loads(text, 0, &jerr);

@@ -1,0 +1,2 @@
+#include "svtest.h"
+int main(void){return 0;}
