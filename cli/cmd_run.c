@@ -37,6 +37,12 @@ enum {
 	OPT_ID,
 	OPT_FC_BIN,
 	OPT_DETACH,
+	/* jailer */
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
+	OPT_JAILER,
+	OPT_CHROOT_BASE,
 };
 
 static const struct option run_longopts[] = {
@@ -51,6 +57,12 @@ static const struct option run_longopts[] = {
 	{"id", required_argument, NULL, OPT_ID},
 	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
 	{"detach", no_argument, NULL, 'd'},
+	/* jailer */
+	{"jail", no_argument, NULL, OPT_JAIL},
+	{"uid", required_argument, NULL, OPT_UID},
+	{"gid", required_argument, NULL, OPT_GID},
+	{"jailer", required_argument, NULL, OPT_JAILER},
+	{"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
 	{0},
 };
 
@@ -65,6 +77,9 @@ typedef struct {
 	const char *id;
 	bool has_vcpus, has_mem, detach;
 	uint32_t vcpus, mem_mib;
+	bool jail;               /* --jail and its flags (sv_jail_options) */
+	uint32_t uid, gid;
+	const char *jailer, *chroot_base;
 	sv_drive_config *drives; /* from --drive, in order */
 	char **drive_specs;      /* the parsed copies the drives point into */
 	size_t n_drives;
@@ -151,6 +166,12 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 			f->has_mem = true;
 			rc = cli_parse_u32(cli, "--mem", p.optarg, 1, UINT32_MAX, &f->mem_mib);
 			break;
+		/* jailer */
+		case OPT_JAIL: f->jail = true; break;
+		case OPT_UID: rc = cli_parse_u32(cli, "--uid", p.optarg, 1, UINT32_MAX - 1, &f->uid); break;
+		case OPT_GID: rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid); break;
+		case OPT_JAILER: f->jailer = p.optarg; break;
+		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
 		}
 	}
 	if (rc)
@@ -161,6 +182,10 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return rc;
 	if (!f->config_path && !f->kernel)
 		return cli_usage_error(cli, "either --config FILE or --kernel PATH is required");
+	if (!f->jail && (f->uid || f->gid || f->jailer || f->chroot_base))
+		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
+	if (f->jail && !f->uid)
+		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
 	return -1;
 }
 
@@ -307,6 +332,25 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		code = cli_fail(rc);
 		goto out;
 	}
+	/* jailer: the jailer binary is --jailer, $SMARTVM_JAILER, or "jailer"
+	 * next to the Firecracker binary. */
+	if (f.jail) {
+		char *beside = NULL;
+		const char *jailer = f.jailer ? f.jailer : getenv("SMARTVM_JAILER");
+		const char *fc = cli->opts.firecracker_binary_path;
+		if (!jailer && fc && asprintf(&beside, "%.*s/jailer", (int)(strrchr(fc, '/') ? strrchr(fc, '/') - fc : 1),
+					       strrchr(fc, '/') ? fc : ".") > 0)
+			jailer = beside;
+		sv_jail_options jo = { .jailer_binary = jailer, .uid = f.uid, .gid = f.gid,
+				       .chroot_base_dir = f.chroot_base,
+				       .cgroup_root = getenv("SMARTVM_CGROUP_ROOT") };
+		rc = sv_vm_set_jail(vm, &jo);
+		free(beside);
+		if (rc < 0) {
+			code = cli_fail(rc);
+			goto out;
+		}
+	}
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -338,7 +382,8 @@ const cli_command cli_run_commands[] = {
 		.usage = "--config FILE [OPTIONS]\n"
 			 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
 			 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
-			 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]",
+			 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
+			 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]",
 		.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 			"and then either stays in the foreground printing its console until it\n"
 			"ends, or (--detach) leaves it running and prints its id.\n"
@@ -369,6 +414,12 @@ const cli_command cli_run_commands[] = {
 			"                     its id\n"
 			"  --json             with --detach, print the VM's description as JSON\n"
 			"                     (as 'smartvm inspect --json') instead of its id\n"
+			"\n"
+			"  --jail             launch Firecracker through its jailer: chroot under\n"
+			"                     --chroot-base (default <runtime dir>/../jail), cgroup\n"
+			"                     v2, running as --uid/--gid (required with --jail)\n"
+			"  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
+			"                     \"jailer\" next to --firecracker-bin)\n"
 			"\n"
 			"Writable drives are staged as private copies in the VM's runtime\n"
 			"directory; the originals are never written.\n"

@@ -47,6 +47,12 @@ extern const cli_command cli_logs_commands[];
 /* net */
 
 /* live operations */
+extern const cli_command cli_snapshot_commands[];
+extern const cli_command cli_mmds_commands[];
+extern const cli_command cli_balloon_commands[];
+extern const cli_command cli_drive_commands[];
+extern const cli_command cli_net_limit_commands[];
+extern const cli_command cli_metrics_commands[];
 
 static const cli_command *const groups[] = {
 	/* foundation */
@@ -59,6 +65,12 @@ static const cli_command *const groups[] = {
 	/* net */
 
 	/* live operations */
+	cli_snapshot_commands,
+	cli_mmds_commands,
+	cli_balloon_commands,
+	cli_drive_commands,
+	cli_net_limit_commands,
+	cli_metrics_commands,
 
 	cli_self_commands,
 };
