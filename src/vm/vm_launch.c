@@ -195,10 +195,17 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
 	const char *sargv[] = { sup, "--status-fd", sfd, "--control-fd", cfd, "--lock-fd", lfd, vm->dir, NULL };
 	const int keep[] = { status[1], control[0], lock_fd };
-	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = STDERR_FILENO,
+	/* The supervisor outlives us (detached VMs): its diagnostics go to the
+	 * console log, never to our stderr, which may be a pipe our caller
+	 * reads to EOF. */
+	int sup_err = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = sup_err,
 			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
 	pid_t first;
-	if (!sup || (rc = sv_spawn(&so, &first, NULL))) {
+	rc = sup ? sv_spawn(&so, &first, NULL) : 0;
+	if (sup_err >= 0)
+		close(sup_err);
+	if (!sup || rc) {
 		rc = rc ? sv_err_prefix("starting the supervisor") : sv_err(SV_ENOMEM, "out of memory");
 		goto out;
 	}
