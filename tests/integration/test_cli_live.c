@@ -49,6 +49,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
+	/* Detached VMs outlive a failed test: kill them before checking. */
+	const char *ids[] = { "cli-vm", "copy" };
+	for (size_t i = 0; i < 2; i++) {
+		char *out = NULL, *err = NULL;
+		svt_run_cli((const char *const[]){ "kill", ids[i], NULL }, f->env, &out, &err);
+		free(out);
+		free(err);
+	}
 	assert_int_equal(svt_dir_entries(f->runtime), 0);
 	assert_int_equal(svt_count_processes_with(f->runtime), 0);
 	free(f->runtime);
