@@ -187,21 +187,25 @@ static int cmd_net(cli_ctx *cli, int argc, char **argv)
 			cli_print_help(cli->cmd, stdout);
 			return CLI_EXIT_OK;
 		}
-		return cli_usage_error(cli, "missing subcommand (ls or gc)");
+		return cli_usage_error(cli, "missing subcommand (ls, gc or limit)");
 	}
 	if (!strcmp(argv[1], "ls"))
 		return net_ls(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return net_gc(cli, argc - 1, argv + 1);
-	return cli_usage_error(cli, "unknown subcommand \"%s\" (expected ls or gc)", argv[1]);
+	if (!strcmp(argv[1], "limit"))
+		return cli_net_limit(cli, argc - 1, argv + 1);
+	return cli_usage_error(cli, "unknown subcommand \"%s\" (expected ls, gc or limit)", argv[1]);
 }
 
 const cli_command cli_net_commands[] = {
     {
 	.name = "net",
-	.summary = "List address leases and TAPs; remove dead VMs' networking",
+	.summary = "List address leases and TAPs; remove dead VMs' networking; set rate limits",
 	.usage = "ls [--bridge NAME] [--json]\n"
-		 "gc [--bridge NAME] [--json]",
+		 "gc [--bridge NAME] [--json]\n"
+		 "limit ID IFACE [--rx-bandwidth S:R[:B]] [--tx-bandwidth S:R[:B]]\n"
+		 " [--rx-ops S:R[:B]] [--tx-ops S:R[:B]]",
 	.help = "net ls  lists every address lease: bridge, guest IP, VM id, interface,\n"
 		"        TAP, MAC, and whether the VM still runs (\"dead\" leases are what\n"
 		"        'net gc' removes). --json prints an array of objects.\n"
@@ -210,6 +214,9 @@ const cli_command cli_net_commands[] = {
 		"        after the orchestrator was SIGKILLed), then the nftables table\n"
 		"        and the bridge (if smartvm created it) of a bridge nobody uses.\n"
 		"        Prints how many leases it removed.\n"
+		"net limit  sets new rate limiters on interface IFACE of a running VM\n"
+		"        (PATCH /network-interfaces/IFACE). Each bucket is\n"
+		"        SIZE:REFILL_MS[:BURST]; bandwidth in bytes, ops in operations.\n"
 		"\n"
 		"Options:\n"
 		"  --bridge NAME  only this bridge (default: every bridge with smartvm state)\n"

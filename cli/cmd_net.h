@@ -61,4 +61,7 @@ int cli_run_net_apply(cli_ctx *cli, cli_run_net *n, sv_vm_config *cfg);
 
 void cli_run_net_free(cli_run_net *n);
 
+/* `smartvm net limit ID IFACE ...` (cmd_net_limit.c); argv[0] is "limit". */
+int cli_net_limit(cli_ctx *cli, int argc, char **argv);
+
 #endif

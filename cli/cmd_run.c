@@ -40,24 +40,36 @@ enum {
 	OPT_FC_BIN,
 	OPT_DETACH,
 	OPT_IMAGE,
+	/* jailer */
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
+	OPT_JAILER,
+	OPT_CHROOT_BASE,
 };
 
 static const struct option run_longopts[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"kernel", required_argument, NULL, OPT_KERNEL},
-    {"initrd", required_argument, NULL, OPT_INITRD},
-    {"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
-    {"rootfs", required_argument, NULL, OPT_ROOTFS},
-    {"drive", required_argument, NULL, OPT_DRIVE},
-    {"vcpus", required_argument, NULL, OPT_VCPUS},
-    {"mem", required_argument, NULL, OPT_MEM},
-    {"id", required_argument, NULL, OPT_ID},
-    {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
-    {"detach", no_argument, NULL, 'd'},
-    {"image", required_argument, NULL, OPT_IMAGE},
-    /* networking (cmd_net.c) */
-    CLI_RUN_NET_LONGOPTS,
-    {0},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
+	{"rootfs", required_argument, NULL, OPT_ROOTFS},
+	{"drive", required_argument, NULL, OPT_DRIVE},
+	{"vcpus", required_argument, NULL, OPT_VCPUS},
+	{"mem", required_argument, NULL, OPT_MEM},
+	{"id", required_argument, NULL, OPT_ID},
+	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
+	{"detach", no_argument, NULL, 'd'},
+	{"image", required_argument, NULL, OPT_IMAGE},
+	/* jailer */
+	{"jail", no_argument, NULL, OPT_JAIL},
+	{"uid", required_argument, NULL, OPT_UID},
+	{"gid", required_argument, NULL, OPT_GID},
+	{"jailer", required_argument, NULL, OPT_JAILER},
+	{"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
+	/* networking (cmd_net.c) */
+	CLI_RUN_NET_LONGOPTS,
+	{0},
 };
 
 /* What the flags asked for. Strings point into argv (or, for drives, into
@@ -72,6 +84,9 @@ typedef struct {
 	const char *image; /* --image: a cached base-image bundle id */
 	bool has_vcpus, has_mem, detach;
 	uint32_t vcpus, mem_mib;
+	bool jail;               /* --jail and its flags (sv_jail_options) */
+	uint32_t uid, gid;
+	const char *jailer, *chroot_base;
 	sv_drive_config *drives; /* from --drive, in order */
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
@@ -181,6 +196,12 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 			f->has_mem = true;
 			rc = cli_parse_u32(cli, "--mem", p.optarg, 1, UINT32_MAX, &f->mem_mib);
 			break;
+		/* jailer */
+		case OPT_JAIL: f->jail = true; break;
+		case OPT_UID: rc = cli_parse_u32(cli, "--uid", p.optarg, 1, UINT32_MAX - 1, &f->uid); break;
+		case OPT_GID: rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid); break;
+		case OPT_JAILER: f->jailer = p.optarg; break;
+		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
 		default: /* only the networking options are left */
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
@@ -195,6 +216,10 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return rc;
 	if (!f->config_path && !f->kernel && !f->image)
 		return cli_usage_error(cli, "either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
+	if (!f->jail && (f->uid || f->gid || f->jailer || f->chroot_base))
+		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
+	if (f->jail && !f->uid)
+		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
 	return -1;
 }
 
@@ -376,6 +401,25 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		code = cli_fail(rc);
 		goto out;
 	}
+	/* jailer: the jailer binary is --jailer, $SMARTVM_JAILER, or "jailer"
+	 * next to the Firecracker binary. */
+	if (f.jail) {
+		char *beside = NULL;
+		const char *jailer = f.jailer ? f.jailer : getenv("SMARTVM_JAILER");
+		const char *fc = cli->opts.firecracker_binary_path;
+		if (!jailer && fc && asprintf(&beside, "%.*s/jailer", (int)(strrchr(fc, '/') ? strrchr(fc, '/') - fc : 1),
+					       strrchr(fc, '/') ? fc : ".") > 0)
+			jailer = beside;
+		sv_jail_options jo = { .jailer_binary = jailer, .uid = f.uid, .gid = f.gid,
+				       .chroot_base_dir = f.chroot_base,
+				       .cgroup_root = getenv("SMARTVM_CGROUP_ROOT") };
+		rc = sv_vm_set_jail(vm, &jo);
+		free(beside);
+		if (rc < 0) {
+			code = cli_fail(rc);
+			goto out;
+		}
+	}
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -410,6 +454,7 @@ const cli_command cli_run_commands[] = {
 		 "--image BUNDLE_ID [OPTIONS]\n"
 		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
 		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
+		 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]\n"
 		 CLI_RUN_NET_USAGE,
 	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 		"and then either stays in the foreground printing its console until it\n"
@@ -444,6 +489,12 @@ const cli_command cli_run_commands[] = {
 		"                     its id\n"
 		"  --json             with --detach, print the VM's description as JSON\n"
 		"                     (as 'smartvm inspect --json') instead of its id\n"
+		"\n"
+		"  --jail             launch Firecracker through its jailer: chroot under\n"
+		"                     --chroot-base (default <runtime dir>/../jail), cgroup\n"
+		"                     v2, running as --uid/--gid (required with --jail)\n"
+		"  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
+		"                     \"jailer\" next to --firecracker-bin)\n"
 		CLI_RUN_NET_HELP
 		"\n"
 		"Writable drives are staged as private copies in the VM's runtime\n"

@@ -50,6 +50,11 @@ extern const cli_command cli_image_commands[];
 extern const cli_command cli_net_commands[];
 
 /* live operations */
+extern const cli_command cli_snapshot_commands[];
+extern const cli_command cli_mmds_commands[];
+extern const cli_command cli_balloon_commands[];
+extern const cli_command cli_drive_commands[];
+extern const cli_command cli_metrics_commands[];
 
 static const cli_command *const groups[] = {
     /* foundation */
@@ -64,7 +69,12 @@ static const cli_command *const groups[] = {
     /* net */
     cli_net_commands,
 
-    /* live operations */
+	/* live operations */
+	cli_snapshot_commands,
+	cli_mmds_commands,
+	cli_balloon_commands,
+	cli_drive_commands,
+	cli_metrics_commands,
 
     cli_self_commands,
 };

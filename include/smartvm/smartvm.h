@@ -9,6 +9,7 @@
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
 #include <smartvm/images.h>
+#include <smartvm/live.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -229,6 +229,19 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 	return 0;
 }
 
+int sv_manager__register_vm(sv_manager *m, sv_vm *vm)
+{
+	const char *id = sv_vm_id(vm);
+	if (sv_manager_get_vm(m, id))
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists", id);
+	char *dir = sv_path_join(m->opts.runtime_dir, id);
+	bool taken = dir && sv_path_exists(dir);
+	free(dir);
+	if (taken)
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
+	return add_vm(m, vm);
+}
+
 int sv_manager_attach_vm(sv_vm **out, sv_manager *m, const char *id)
 {
 	sv_err_clear();

@@ -8,13 +8,16 @@
  * while it creates them. */
 #include "net/net_bridge.h"
 
+#include "net/net_forward.h"
 #include "net/net_link.h"
 #include "net/net_nft.h"
 #include "util/error.h"
+#include "util/file.h"
 #include "util/log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 {
@@ -49,7 +52,17 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 	return 0;
 }
 
-int sv_net_table_ensure(const sv_net_plan *plan)
+/* "<net_dir>/<bridge>.nft": the table document last applied for the bridge. */
+static char *applied_path(const char *net_dir, const char *bridge)
+{
+	char *name = NULL, *path = NULL;
+	if (asprintf(&name, "%s.nft", bridge) >= 0)
+		path = sv_path_join(net_dir, name);
+	free(name);
+	return path;
+}
+
+int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_use)
 {
 	char outbound[16];
 	snprintf(outbound, sizeof(outbound), "%s", plan->outbound);
@@ -59,9 +72,19 @@ int sv_net_table_ensure(const sv_net_plan *plan)
 	}
 	if (!strcmp(outbound, plan->bridge))
 		outbound[0] = '\0';
-	int rc = sv_net_enable_forwarding();
-	if (rc == 0)
-		rc = sv_nft_apply(plan, outbound);
+	char *doc = NULL, *applied = NULL, *path = applied_path(net_dir, plan->bridge);
+	int rc = path ? sv_nft_build_table(&doc, plan, outbound) : sv_err(SV_ENOMEM, "out of memory");
+	/* Another VM on this bridge already applied this very table: each
+	 * `nft` run costs milliseconds under the lock every VM start takes. */
+	if (!rc && in_use && sv_read_file(path, 1 << 20, &applied, NULL) == 0 && !strcmp(applied, doc))
+		goto out;
+	sv_err_clear();
+	if (!rc && !(rc = sv_net_forwarding_on(net_dir)) && !(rc = sv_nft_apply(plan->bridge, doc)))
+		rc = sv_write_file_atomic(path, doc, strlen(doc), 0644);
+out:
+	free(applied);
+	free(doc);
+	free(path);
 	return rc;
 }
 
@@ -90,8 +113,16 @@ int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
 	if (db->n > 0)
 		return 0;
 	int rc = 0;
-	if (table && (rc = sv_nft_delete(db->bridge)))
-		return rc;
+	if (table) {
+		char *path = applied_path(db->net_dir, db->bridge);
+		if (path)
+			unlink(path);
+		free(path);
+		bool any = true;
+		if ((rc = sv_nft_delete(db->bridge)) || (rc = sv_nft_any_table(&any)) ||
+		    (!any && (rc = sv_net_forwarding_restore(db->net_dir))))
+			return rc;
+	}
 	if (!bridge)
 		return 0;
 	if (db->has_state && db->bridge_created) {

@@ -14,12 +14,15 @@
 int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan);
 
 /* Enables forwarding and (re)applies the bridge's nftables table; outbound
- * "" picks the default route's interface. */
-int sv_net_table_ensure(const sv_net_plan *plan);
+ * "" picks the default route's interface. When in_use (other VMs hold leases
+ * on the bridge) and the document equals the one last applied, nothing runs. */
+int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_use);
 
-/* When the bridge has no lease left: deletes its nftables table (table) and
- * (bridge) deletes the bridge if smartvm created it and no port remains,
- * then forgets the bridge's state. Succeeds when things are already gone. */
+/* When the bridge has no lease left: deletes its nftables table (table) and,
+ * when no smartvm table is left at all, puts IPv4 forwarding back if smartvm
+ * switched it on; (bridge) deletes the bridge if smartvm created it and no
+ * port remains, then forgets the bridge's state. Succeeds when things are
+ * already gone. */
 int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge);
 
 #endif

@@ -173,19 +173,13 @@ static int run_nft(const char *doc, const char *what)
 	return rc;
 }
 
-int sv_nft_apply(const sv_net_plan *plan, const char *outbound)
+int sv_nft_apply(const char *bridge, const char *doc)
 {
-	char *doc = NULL;
-	int rc = sv_nft_build_table(&doc, plan, outbound);
-	if (rc)
-		return rc;
 	char table[32];
-	sv_nft_table_name(table, plan->bridge);
+	sv_nft_table_name(table, bridge);
 	char what[64];
 	snprintf(what, sizeof(what), "applying nftables table %s", table);
-	rc = run_nft(doc, what);
-	free(doc);
-	return rc;
+	return run_nft(doc, what);
 }
 
 int sv_nft_delete(const char *bridge)
@@ -205,10 +199,10 @@ int sv_nft_delete(const char *bridge)
 	return rc;
 }
 
-int sv_nft_exists(const char *bridge, bool *exists)
+/* Counts this family's tables named exactly `name`, or starting with
+ * `prefix`. */
+static int count_tables(const char *name, const char *prefix, int *count)
 {
-	char table[32];
-	sv_nft_table_name(table, bridge);
 	const char *const argv[] = { "nft", "-j", "list", "tables", FAMILY, NULL };
 	int exit_code = 0;
 	char *out = NULL;
@@ -220,31 +214,33 @@ int sv_nft_exists(const char *bridge, bool *exists)
 	free(out);
 	if (!doc)
 		return sv_err(SV_ENETWORK, "listing nftables tables: nft -j list tables failed (exit %d)", exit_code);
-	*exists = false;
+	*count = 0;
 	size_t i;
 	json_t *item;
 	json_array_foreach(json_object_get(doc, "nftables"), i, item)
 	{
-		const char *name = json_string_value(json_object_get(json_object_get(item, "table"), "name"));
-		if (name && !strcmp(name, table))
-			*exists = true;
+		const char *t = json_string_value(json_object_get(json_object_get(item, "table"), "name"));
+		if (t && ((name && !strcmp(t, name)) || (prefix && !strncmp(t, prefix, strlen(prefix)))))
+			(*count)++;
 	}
 	json_decref(doc);
 	return 0;
 }
 
-int sv_net_enable_forwarding(void)
+int sv_nft_exists(const char *bridge, bool *exists)
 {
-	static const char path[] = "/proc/sys/net/ipv4/ip_forward";
-	char cur = 0;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return sv_err_errno(SV_ENETWORK, errno, "enabling IPv4 forwarding: opening %s", path);
-	int rc = 0;
-	if (read(fd, &cur, 1) != 1 || cur != '1') {
-		if (pwrite(fd, "1\n", 2, 0) != 2)
-			rc = sv_err_errno(SV_ENETWORK, errno, "enabling IPv4 forwarding: writing %s", path);
-	}
-	close(fd);
+	char table[32];
+	sv_nft_table_name(table, bridge);
+	int n = 0;
+	int rc = count_tables(table, NULL, &n);
+	*exists = n > 0;
+	return rc;
+}
+
+int sv_nft_any_table(bool *any)
+{
+	int n = 0;
+	int rc = count_tables(NULL, "smartvm_", &n);
+	*any = n > 0;
 	return rc;
 }

@@ -13,15 +13,16 @@ void sv_nft_table_name(char out[32], const char *bridge);
  * of outbound ("" = any interface but the bridge). malloc'd. */
 int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound);
 
-/* Applies the document atomically (one nft transaction replaces the table). */
-int sv_nft_apply(const sv_net_plan *plan, const char *outbound);
+/* Applies a document from sv_nft_build_table atomically (one nft
+ * transaction replaces the bridge's table). */
+int sv_nft_apply(const char *bridge, const char *doc);
 
 /* Deletes the table; success when it does not exist. */
 int sv_nft_delete(const char *bridge);
 
 int sv_nft_exists(const char *bridge, bool *exists);
 
-/* net.ipv4.ip_forward = 1 in the caller's network namespace. */
-int sv_net_enable_forwarding(void);
+/* Whether any table of smartvm's (any bridge) exists. */
+int sv_nft_any_table(bool *any);
 
 #endif

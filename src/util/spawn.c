@@ -54,6 +54,8 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 		if (flags >= 0)
 			fcntl(opts->keep_fds[i], F_SETFD, flags & ~FD_CLOEXEC);
 	}
+	if (opts->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 	sigset_t none, all;
 	sigemptyset(&none);

@@ -16,6 +16,7 @@ typedef struct {
 	const int *keep_fds;       /* extra fds to pass, kept at the same number */
 	int n_keep_fds;
 	bool new_session;          /* setsid() in the child */
+	const char *cwd;           /* working directory of the child; NULL = ours */
 } sv_spawn_opts;
 
 /* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd

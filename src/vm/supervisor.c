@@ -109,8 +109,11 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 		sv_strv_free(argv);
 		return rc;
 	}
+	/* The VMM runs in the VM directory: relative paths in its config (staged
+	 * drives) resolve there, which is what lets a snapshot be restored into
+	 * another VM directory (Firecracker re-opens drives at the stored paths). */
 	sv_spawn_opts so = { .argv = (const char *const *)argv, .stdin_fd = -1, .stdout_fd = console,
-			     .stderr_fd = console };
+			     .stderr_fd = console, .cwd = vm_dir };
 	rc = sv_spawn(&so, pid, pidfd);
 	close(console);
 	sv_strv_free(argv);

@@ -52,7 +52,7 @@ int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n)
 }
 
 /* "VM \"web\" is paused; pause is allowed when running". */
-static int require_state(const sv_vm *vm, const char *action, unsigned allowed_mask)
+int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_mask)
 {
 	if (allowed_mask & (1u << vm->state))
 		return 0;
@@ -69,6 +69,7 @@ static int require_state(const sv_vm *vm, const char *action, unsigned allowed_m
 }
 
 #define ST(s) (1u << (s))
+#define require_state sv_vm__require_state
 
 static int vm_paths(sv_vm *vm)
 {
@@ -174,6 +175,8 @@ void sv_vm__free(sv_vm *vm)
 	free(vm->console_path);
 	free(vm->dir);
 	free(vm->id);
+	sv_vm__jail_free(vm->jail);
+	free(vm->jail_root);
 	free(vm);
 }
 
@@ -222,11 +225,25 @@ static int create_vm_dir(sv_vm *vm, int *lock_fd)
 	return rc;
 }
 
-static int ensure_connected(sv_vm *vm)
+char *sv_vm__api_socket_path(const sv_vm *vm)
+{
+	return sv_path_join(vm->jail_root ? vm->jail_root : vm->dir, vm->backend->api_socket_name);
+}
+
+char *sv_vm__host_path(const sv_vm *vm, const char *vmm_path)
+{
+	if (vmm_path[0] != '/')
+		return sv_path_join(vm->jail_root ? vm->jail_root : vm->dir, vmm_path);
+	if (vm->jail_root)
+		return sv_path_join(vm->jail_root, vmm_path + 1);
+	return strdup(vmm_path);
+}
+
+int sv_vm__connect(sv_vm *vm)
 {
 	if (vm->vmm)
 		return 0;
-	char *socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
+	char *socket_path = sv_vm__api_socket_path(vm);
 	if (!socket_path)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = vm->backend->connect(&vm->vmm, socket_path, sv_manager__opts(vm->mgr)->api_timeout_ms);
@@ -252,7 +269,7 @@ static int create_output_files(const sv_vm_config *cfg)
 	return 0;
 }
 
-static int boot(sv_vm *vm, int lock_fd)
+static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
@@ -266,7 +283,11 @@ static int boot(sv_vm *vm, int lock_fd)
 		goto out;
 	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
 		goto out;
-	if ((rc = sv_vm__stage_drives(vm, ledger, o->ephemeral_writable_drives != SV_NO)))
+	if (restore)
+		rc = sv_vm__restore_stage(vm, ledger, restore);
+	else
+		rc = sv_vm__stage_drives(vm, ledger, o->ephemeral_writable_drives != SV_NO);
+	if (rc)
 		goto out;
 	if (vm->staged->n_network_interfaces) {
 		/* Networking may append ip=; start from what the VMM would use. */
@@ -287,6 +308,8 @@ static int boot(sv_vm *vm, int lock_fd)
 	}
 	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
 		goto out;
+	if (vm->jail && (rc = sv_vm__jail_prepare(vm, ledger)))
+		goto out;
 	if ((rc = sv_vm__save_state(vm)))
 		goto out;
 	/* The ledger is complete for everything this process creates; the
@@ -295,8 +318,12 @@ static int boot(sv_vm *vm, int lock_fd)
 	ledger = NULL;
 	if ((rc = sv_vm__launch(vm, binary, accel, lock_fd, o->socket_timeout_ms)))
 		goto out;
-	if ((rc = ensure_connected(vm)))
+	if ((rc = sv_vm__connect(vm)))
 		goto out;
+	if (restore) {
+		rc = sv_vm__restore_load(vm, restore);
+		goto out;
+	}
 	if ((rc = vm->backend->configure(vm->vmm, vm->staged)))
 		goto out;
 	rc = vm->backend->start(vm->vmm);
@@ -309,21 +336,27 @@ out:
 
 int sv_vm_start(sv_vm *vm)
 {
+	return sv_vm__boot(vm, NULL);
+}
+
+int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
+{
+	const char *what = restore ? "restoring" : "starting";
 	sv_err_clear();
-	int rc = require_state(vm, "start", ST(SV_VM_CREATED));
+	int rc = require_state(vm, restore ? "restore" : "start", ST(SV_VM_CREATED));
 	if (rc)
 		return rc;
-	if ((rc = sv_vm_config_validate(vm->cfg)))
-		return sv_err_prefix("starting VM \"%s\"", vm->id);
+	if (!restore && (rc = sv_vm_config_validate(vm->cfg)))
+		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	int lock_fd = -1;
 	if ((rc = create_vm_dir(vm, &lock_fd)))
-		return sv_err_prefix("starting VM \"%s\"", vm->id);
+		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	vm->state = SV_VM_CONFIGURING;
-	rc = boot(vm, lock_fd);
+	rc = boot(vm, lock_fd, restore);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (rc == 0) {
-		vm->state = SV_VM_RUNNING;
+		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
 		if (sv_vm__save_state(vm) == 0)
 			return 0;
 	}
@@ -335,11 +368,11 @@ int sv_vm_start(sv_vm *vm)
 	sv_vm__cleanup_dir(vm->dir);
 	vm->state = SV_VM_ERROR;
 	sv_err_restore(&saved);
-	return sv_err_prefix("starting VM \"%s\"", vm->id);
+	return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 }
 
 /* Notices a VMM that ended on its own since the last call. */
-static void refresh_state(sv_vm *vm)
+void sv_vm__refresh(sv_vm *vm)
 {
 	if (sv_vm__is_live(vm) && vm->state != SV_VM_CONFIGURING)
 		sv_vm__poll_supervisor(vm, 0);
@@ -347,7 +380,7 @@ static void refresh_state(sv_vm *vm)
 
 sv_vm_state sv_vm_get_state(sv_vm *vm)
 {
-	refresh_state(vm);
+	sv_vm__refresh(vm);
 	return vm->state;
 }
 
@@ -356,11 +389,11 @@ static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv
 			     int (*op)(sv_vmm *))
 {
 	sv_err_clear();
-	refresh_state(vm);
+	sv_vm__refresh(vm);
 	int rc = require_state(vm, action, ST(from));
 	if (rc)
 		return rc;
-	if ((rc = ensure_connected(vm)) || (rc = op(vm->vmm)))
+	if ((rc = sv_vm__connect(vm)) || (rc = op(vm->vmm)))
 		return sv_err_prefix("%s VM \"%s\"", action, vm->id);
 	vm->state = to;
 	return sv_vm__save_state(vm);
@@ -375,11 +408,11 @@ int sv_vm_resume(sv_vm *vm) { return set_running_state(vm, "resume", SV_VM_PAUSE
 static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
 	sv_err_clear();
-	refresh_state(vm);
+	sv_vm__refresh(vm);
 	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
 	if (rc)
 		return rc;
-	if (graceful && ensure_connected(vm) != 0)
+	if (graceful && sv_vm__connect(vm) != 0)
 		graceful = false; /* no API: go straight to signals */
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
@@ -409,7 +442,7 @@ int sv_vm_kill(sv_vm *vm)
 int sv_vm_detach(sv_vm *vm)
 {
 	sv_err_clear();
-	refresh_state(vm);
+	sv_vm__refresh(vm);
 	int rc = require_state(vm, "detach", ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
 	if (rc)
 		return rc;
@@ -440,11 +473,11 @@ static int query(sv_vm *vm, const char *action, int (*op)(sv_vmm *, char **), ch
 {
 	sv_err_clear();
 	*out = NULL;
-	refresh_state(vm);
+	sv_vm__refresh(vm);
 	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
 	if (rc)
 		return rc;
-	if ((rc = ensure_connected(vm)) || (rc = op(vm->vmm, out)))
+	if ((rc = sv_vm__connect(vm)) || (rc = op(vm->vmm, out)))
 		return sv_err_prefix("%s of VM \"%s\"", action, vm->id);
 	return 0;
 }

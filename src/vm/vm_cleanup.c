@@ -11,6 +11,7 @@
 static void register_undo_once(void)
 {
 	sv_vm_net_register_undo();
+	sv_vm__jail_register_undo();
 }
 
 int sv_vm__cleanup_dir(const char *dir)

@@ -44,7 +44,17 @@ struct sv_vm {
 	char *end_reason;         /* how the VMM ended, from the supervisor */
 	char *status_buf;         /* unparsed bytes from status_fd */
 	size_t status_len;
+
+	/* Jailer (vm_jail.c); NULL/unset when the VMM runs directly. */
+	struct sv_vm_jail *jail;  /* options, from sv_vm_set_jail */
+	char *jail_root;          /* host path of the jail's root (chroot) dir */
 };
+
+/* Files inside a VM directory (live operations). */
+#define SV_VM_MMDS_MARKER "mmds-data-put"
+
+/* A restore in progress (vm_snapshot.c). */
+typedef struct sv_vm_restore sv_vm_restore;
 
 /* vm.c */
 int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id);
@@ -78,5 +88,37 @@ const sv_vmm_ops *sv_vm__backend_by_name(const char *name);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);
+
+/* vm.c, for the live operations. */
+int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_mask);
+int sv_vm__connect(sv_vm *vm);
+void sv_vm__refresh(sv_vm *vm);
+/* created -> running (or paused): a fresh boot (restore NULL) or a restore. */
+int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore);
+/* The API socket as the host sees it (malloc'd). */
+char *sv_vm__api_socket_path(const sv_vm *vm);
+/* A path from the VMM's config as the host sees it: relative paths are
+ * relative to the VM dir (the VMM's cwd), absolute ones to the jail root when
+ * jailed. malloc'd. */
+char *sv_vm__host_path(const sv_vm *vm, const char *vmm_path);
+
+/* vm_snapshot.c: the restore steps sv_vm__boot calls. */
+/* Stages the snapshot's drives, vsock and output files into vm->staged. */
+int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r);
+/* Checks the VMM version and loads the snapshot into the fresh VMM. */
+int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r);
+bool sv_vm__restore_resumes(const sv_vm_restore *r);
+
+/* vm_jail.c */
+void sv_vm__jail_free(struct sv_vm_jail *jail);
+void sv_vm__jail_register_undo(void);
+/* Creates the jail (chroot dir, cgroup record), links the kernel, initrd and
+ * drives into it with the jail's ownership, and rewrites vm->staged's paths
+ * to the jail's view. Everything in the ledger first. */
+int sv_vm__jail_prepare(sv_vm *vm, sv_ledger *ledger);
+/* Fills the launch's jail fields (pointers into vm->jail). */
+void sv_vm__jail_launch(const sv_vm *vm, sv_vmm_launch *launch, sv_vmm_jail *jail_out);
+/* Links (or copies) a host file into the jail at jail_path, owned by the jail's uid/gid. */
+int sv_vm__jail_link(sv_vm *vm, sv_ledger *ledger, const char *host_path, const char *jail_path);
 
 #endif

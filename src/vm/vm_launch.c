@@ -181,7 +181,9 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 {
 	int ino = sv_manager__inotify_fd(vm->mgr);
-	int wd = ino >= 0 ? inotify_add_watch(ino, vm->dir, IN_CREATE | IN_MOVED_TO) : -1;
+	char *dir = strdup(socket_path);
+	int wd = ino >= 0 && dir ? inotify_add_watch(ino, dirname(dir), IN_CREATE | IN_MOVED_TO) : -1;
+	free(dir);
 	if (wd < 0)
 		ino = -1; /* fall back to short polls */
 	long long deadline = sv_now_ms() + timeout_ms;
@@ -226,6 +228,9 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	int status[2] = { -1, -1 }, control[2] = { -1, -1 };
 	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
 				 .qemu_accel = qemu_accel };
+	sv_vmm_jail jail;
+	if (vm->jail)
+		sv_vm__jail_launch(vm, &launch, &jail);
 	int rc = vm->backend->build_argv(&launch, &argv);
 	if (rc || (rc = write_launch_file(vm, argv)))
 		goto out;
@@ -240,14 +245,17 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
 	const char *sargv[] = { sup, "--status-fd", sfd, "--control-fd", cfd, "--lock-fd", lfd, vm->dir, NULL };
 	const int keep[] = { status[1], control[0], lock_fd };
-	/* stderr to /dev/null too: the supervisor outlives us, and holding our
-	 * stderr open would keep whoever reads it (a pipe from `smartvm run
-	 * --detach 2>&1 | ...`, a test capturing output) waiting for EOF until the
-	 * VM ends. It reports through the status pipe instead. */
-	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+	/* The supervisor outlives us (detached VMs): its diagnostics go to the
+	 * console log, never to our stderr, which may be a pipe our caller
+	 * reads to EOF. */
+	int sup_err = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = sup_err,
 			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
 	pid_t first;
-	if (!sup || (rc = sv_spawn(&so, &first, NULL))) {
+	rc = sup ? sv_spawn(&so, &first, NULL) : 0;
+	if (sup_err >= 0)
+		close(sup_err);
+	if (!sup || rc) {
 		rc = rc ? sv_err_prefix("starting the supervisor") : sv_err(SV_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -262,7 +270,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	vm->control_fd = control[1];
 	status[0] = control[1] = -1;
 
-	socket_path = sv_path_join(vm->dir, vm->backend->api_socket_name);
+	socket_path = sv_vm__api_socket_path(vm);
 	rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
 out:
 	for (int i = 0; i < 2; i++) {

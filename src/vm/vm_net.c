@@ -135,7 +135,7 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 	}
 	if ((rc = sv_ledger_record(ledger, "bridge", plan->bridge, net_dir)) ||
 	    (rc = sv_net_bridge_ensure(db, plan)) || (rc = sv_ledger_record(ledger, "nft", plan->bridge, net_dir)) ||
-	    (rc = sv_net_table_ensure(plan)))
+	    (rc = sv_net_table_ensure(plan, net_dir, n_before > 0)))
 		return rc;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		char key[160], ip_text[16];

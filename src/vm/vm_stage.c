@@ -1,6 +1,9 @@
 /* Drive staging: writable drives (and drives marked ephemeral) get a private
- * copy in <vm dir>/drives/<drive id>-<basename>, and the VMM is given that
- * path. The original is only ever read. The copy keeps holes and uses a
+ * copy in <vm dir>/drives/<drive id>-<basename>, and the VMM is given the
+ * path relative to the VM directory (its working directory): Firecracker
+ * stores drive paths in its snapshots and re-opens them on load, so a
+ * relative path is what lets a snapshot be restored into another VM
+ * directory with its own copies. The original is only ever read. The copy keeps holes and uses a
  * reflink where the filesystem can (sv_copy_sparse). Each copy is in the
  * ledger before it is made. */
 #include "vm/vm_internal.h"
@@ -41,21 +44,26 @@ static char *staged_name(const sv_drive_config *d)
 
 static int stage_one(sv_vm *vm, sv_ledger *ledger, sv_drive_config *d, const char *drives_dir)
 {
+	(void)vm;
 	char *name = staged_name(d);
 	char *dst = name ? sv_path_join(drives_dir, name) : NULL;
-	free(name);
-	if (!dst)
+	char *rel = NULL;
+	if (!dst || asprintf(&rel, "%s/%s", SV_VM_DRIVES_DIR, name) < 0) {
+		free(name);
+		free(dst);
 		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	free(name);
 	int rc = sv_ledger_record(ledger, "file", dst, NULL);
 	if (!rc)
 		rc = sv_copy_sparse(d->path_on_host, dst);
+	free(dst);
 	if (rc) {
-		free(dst);
+		free(rel);
 		return sv_err_prefix("staging drive \"%s\"", d->drive_id);
 	}
 	free((void *)d->path_on_host);
-	d->path_on_host = dst;
-	(void)vm;
+	d->path_on_host = rel;
 	return 0;
 }
 

@@ -30,6 +30,8 @@ int sv_vm__save_state(const sv_vm *vm)
 			      "supervisor_pid", (json_int_t)vm->supervisor_pid, "supervisor_start_time",
 			      (json_int_t)vm->supervisor_start_time, "detached", vm->detached, "base_image",
 			      vm->cfg ? vm->cfg->base_image : NULL, "network", taps_to_json(vm));
+	if (o && vm->jail_root) /* a jailed VM's API socket and files live there */
+		json_object_set_new(o, "jail_root", json_string(vm->jail_root));
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	if (!text)
@@ -97,6 +99,11 @@ int sv_vm__load_state(sv_vm *vm)
 	vm->supervisor_start_time =
 		(unsigned long long)json_integer_value(json_object_get(o, "supervisor_start_time"));
 	vm->backend = sv_vm__backend_by_name(json_string_value(json_object_get(o, "vmm")));
+	const char *jail_root = json_string_value(json_object_get(o, "jail_root"));
+	if (jail_root && !(vm->jail_root = strdup(jail_root))) {
+		json_decref(o);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
 	int rc = load_taps(vm, json_object_get(o, "network"));
 	json_decref(o);
 	if (rc)

@@ -12,11 +12,26 @@
 
 #include <smartvm/config.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Every backend's connection struct starts with this. */
 typedef struct sv_vmm {
 	const struct sv_vmm_ops *ops;
 } sv_vmm;
+
+/* Launching through Firecracker's jailer (see src/vm/vm_jail.c). */
+typedef struct {
+	const char *jailer;         /* the jailer binary */
+	const char *id;             /* --id (the instance id) */
+	const char *chroot_base;    /* --chroot-base-dir */
+	unsigned uid, gid;
+	const char *cgroup_cpu_max; /* "QUOTA PERIOD" for cpu.max; NULL = unlimited */
+	const char *cgroup_memory_max; /* bytes for memory.max; NULL = unlimited */
+	const char *netns;          /* --netns PATH; NULL = none */
+	bool new_pid_ns;
+	bool daemonize;
+} sv_vmm_jail;
 
 typedef struct {
 	const char *vm_id;
@@ -24,7 +39,34 @@ typedef struct {
 	const char *binary;         /* firecracker or qemu-system-x86_64 path */
 	const sv_vm_config *cfg;    /* staged: drive paths point at staged copies, TAP names filled in */
 	const char *qemu_accel;     /* "kvm" | "tcg" (QEMU only) */
+	/* Beyond the first version (additive): */
+	const sv_vmm_jail *jail;    /* NULL = run the VMM directly */
+	const char *api_socket;     /* the API socket path as the VMM sees it; NULL = <vm_dir>/<name> */
 } sv_vmm_launch;
+
+/* Snapshot parameters, paths as the VMM sees them. */
+typedef struct {
+	const char *state_path;
+	const char *mem_path;
+	bool diff;
+} sv_vmm_snapshot_create;
+
+typedef struct {
+	const char *iface_id;
+	const char *host_dev_name;
+} sv_vmm_net_override;
+
+typedef struct {
+	const char *state_path;
+	const char *mem_path;        /* File backend: the memory file; Uffd: the handler's socket */
+	bool uffd;
+	bool track_dirty_pages;
+	bool resume;
+	const sv_vmm_net_override *net_overrides;
+	size_t n_net_overrides;
+	const char *vsock_uds_path;  /* NULL = keep the snapshot's */
+	const sv_vm_config *outputs; /* logger and metrics to configure first (may be NULL) */
+} sv_vmm_snapshot_load;
 
 typedef struct sv_vmm_ops {
 	const char *name;             /* "firecracker", "qemu" */
@@ -51,6 +93,27 @@ typedef struct sv_vmm_ops {
 	/* JSON text, malloc'd. */
 	int (*instance_info)(sv_vmm *vmm, char **json_out);
 	int (*running_config)(sv_vmm *vmm, char **json_out);
+
+	/* ---- Live operations. Every one is optional: NULL means the backend
+	 * cannot do it, and the VM layer answers SV_EUNSUPPORTED
+	 * "<operation>: not supported by the <name> backend". ---- */
+	/* The VMM's version ("1.16.1"), malloc'd. */
+	int (*version)(sv_vmm *vmm, char **version_out);
+	/* The VM is paused; writes the state and memory files. */
+	int (*snapshot_create)(sv_vmm *vmm, const sv_vmm_snapshot_create *params);
+	/* On a fresh VMM process: outputs first, then the load. */
+	int (*snapshot_load)(sv_vmm *vmm, const sv_vmm_snapshot_load *params);
+	/* MMDS data store; JSON text in and out (malloc'd). */
+	int (*mmds_put)(sv_vmm *vmm, const char *json);
+	int (*mmds_patch)(sv_vmm *vmm, const char *json);
+	int (*mmds_get)(sv_vmm *vmm, char **json_out);
+	int (*balloon_set)(sv_vmm *vmm, uint32_t amount_mib);
+	int (*balloon_stats_interval)(sv_vmm *vmm, uint32_t seconds);
+	int (*balloon_stats)(sv_vmm *vmm, char **json_out);
+	/* path NULL = keep; rl NULL = keep. */
+	int (*drive_update)(sv_vmm *vmm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
+	int (*iface_update)(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter *rx, const sv_rate_limiter *tx);
+	int (*flush_metrics)(sv_vmm *vmm);
 } sv_vmm_ops;
 
 extern const sv_vmm_ops sv_vmm_firecracker_ops;

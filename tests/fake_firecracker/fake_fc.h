@@ -9,6 +9,9 @@
  * fc_preboot.c        pre-boot resources (boot-source, drives, ...).
  * fc_runtime.c        actions, PATCH /vm, GET /, /version, /vm/config and the
  *                     guest model (power-off after Ctrl+Alt+Del, crashes).
+ * fc_live.c           post-boot operations: MMDS data store, balloon target
+ *                     and statistics, PATCH of drives and interfaces.
+ * fc_snapshot.c       PUT /snapshot/create and /snapshot/load.
  *
  * Everything runs on one thread (MHD driven from our own poll loop), so
  * handlers read and write the state without locks.
@@ -54,6 +57,13 @@ typedef struct fake_fc {
 
 	const char *stall_path;     /* requests to it are never answered */
 	int record_fd;              /* -1 = not recording */
+
+	/* Live operations. */
+	bool boot_configured;       /* a boot-specific resource was PUT (snapshot load refused) */
+	json_t *mmds_data;          /* NULL until the first PUT /mmds */
+	long long stats_updated_ms; /* balloon statistics: last guest report */
+	long long exit_at_ms;       /* -1 = none; fatal error answered, exit 1 then */
+	bool jailed;                /* FAKE_FC_JAILED: absolute paths resolve under the cwd (the jail root) */
 } fake_fc;
 
 /* A handler's answer: 204 unless status/body say otherwise. */
@@ -78,6 +88,17 @@ void fc_log(fake_fc *fc, const char *thread, const char *fmt, ...) __attribute__
 
 long long fc_now_ms(void);
 
+/* The path the process opens for an API path: under the fake jailer, an
+ * absolute path is taken relative to the jail root (the cwd), as chroot
+ * would. malloc'd. */
+char *fc_host_path(fake_fc *fc, const char *path);
+
+/* Binds and listens on a Unix socket at an API path (errno or 0). */
+int fc_bind_unix(fake_fc *fc, const char *api_path, int *fd_out);
+
+/* Rust's io::Error display: "No such file or directory (os error 2)". */
+const char *fc_os_error(int e);
+
 /* fc_router.c */
 struct MHD_Daemon;
 struct MHD_Daemon *fc_router_start(fake_fc *fc, int listen_fd);
@@ -92,6 +113,13 @@ typedef void fc_handler(fake_fc *fc, const char *id, json_t *body, fc_reply *r);
 fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_put_drive,
 	fc_put_net_iface, fc_put_vsock, fc_put_balloon, fc_put_mmds_config, fc_put_logger,
 	fc_put_metrics, fc_put_entropy;
+
+/* fc_live.c */
+fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_balloon,
+	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface;
+
+/* fc_snapshot.c */
+fc_handler fc_put_snapshot_create, fc_put_snapshot_load;
 
 /* fc_runtime.c */
 fc_handler fc_get_instance_info, fc_get_version, fc_get_vm_config, fc_put_actions, fc_patch_vm;

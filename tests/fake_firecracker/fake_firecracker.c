@@ -15,6 +15,12 @@
  *   FAKE_FC_CRASH_AFTER_START_MS=ms  panic and abort() ms after InstanceStart
  *   FAKE_FC_IGNORE_CTRL_ALT_DEL=1    the guest ignores SendCtrlAltDel
  *   FAKE_FC_STALL_PATH=/path         requests to /path are never answered
+ *   FAKE_FC_JAILED=1                 set by the fake jailer: the process runs in
+ *                                    its jail root (the cwd) and absolute API
+ *                                    paths resolve under it, as after chroot
+ *
+ * Under the (fake) jailer it also takes the arguments the real jailer adds:
+ * `--start-time-us N --start-time-cpu-us N --parent-cpu-time-us N`.
  */
 #include "fake_fc.h"
 
@@ -69,6 +75,24 @@ void fc_log(fake_fc *fc, const char *thread, const char *f, ...)
 		/* Nowhere better to say it. */
 	}
 	free(line);
+}
+
+char *fc_host_path(fake_fc *fc, const char *path)
+{
+	if (!path)
+		return NULL;
+	if (fc->jailed && path[0] == '/') {
+		char *p = NULL;
+		return asprintf(&p, ".%s", path) < 0 ? NULL : p;
+	}
+	return strdup(path);
+}
+
+const char *fc_os_error(int e)
+{
+	static char buf[160];
+	snprintf(buf, sizeof(buf), "%s (os error %d)", strerror(e), e);
+	return buf;
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -168,7 +192,10 @@ void fc_exit(fake_fc *fc, int code)
 	if (daemon_)
 		fc_router_stop(daemon_);
 	daemon_ = NULL;
-	unlink(fc->api_sock);
+	char *sock = fc_host_path(fc, fc->api_sock);
+	if (sock)
+		unlink(sock);
+	free(sock);
 	if (listen_fd >= 0)
 		close(listen_fd);
 	int fds[] = { fc->log_fd, fc->metrics_fd, fc->vsock_fd, fc->record_fd };
@@ -177,7 +204,7 @@ void fc_exit(fake_fc *fc, int code)
 			close(fds[i]);
 	json_t **resources[] = { &fc->boot_source, &fc->machine_config, &fc->drives, &fc->net_ifaces,
 				 &fc->vsock, &fc->balloon, &fc->mmds_config, &fc->logger, &fc->metrics,
-				 &fc->entropy };
+				 &fc->entropy, &fc->mmds_data };
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
 		json_decref(*resources[i]);
 		*resources[i] = NULL;
@@ -193,6 +220,12 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--version")) {
 			printf("Firecracker v%s\n", FAKE_FC_VERSION);
 			return 0;
+		} else if (!strcmp(argv[i], "--start-time-us") || !strcmp(argv[i], "--start-time-cpu-us") ||
+			   !strcmp(argv[i], "--parent-cpu-time-us")) {
+			char *end = NULL;
+			if (i + 1 >= argc || (strtoull(argv[i + 1], &end, 10), *end) || !argv[i + 1][0])
+				usage_error("The argument '%s' requires a number", argv[i]);
+			i++;
 		} else if (!strcmp(argv[i], "--api-sock") || !strcmp(argv[i], "--id")) {
 			if (i + 1 >= argc)
 				usage_error("The argument '%s' requires a value but none was supplied", argv[i]);
@@ -218,6 +251,8 @@ int main(int argc, char **argv)
 		.crash_after_ms = env_ms("FAKE_FC_CRASH_AFTER_START_MS"),
 		.ignore_ctrl_alt_del = env_flag("FAKE_FC_IGNORE_CTRL_ALT_DEL"),
 		.stall_path = getenv("FAKE_FC_STALL_PATH"),
+		.exit_at_ms = -1,
+		.jailed = env_flag("FAKE_FC_JAILED"),
 	};
 	fc_log(&fc, "main", "Running Firecracker v%s", FAKE_FC_VERSION);
 
@@ -246,13 +281,16 @@ int main(int argc, char **argv)
 	fc.drives = json_array();
 	fc.net_ifaces = json_array();
 	fc.record_fd = open_record_file(id);
-	listen_fd = open_api_socket(api_sock);
+	char *sock_path = fc_host_path(&fc, api_sock);
+	listen_fd = open_api_socket(sock_path);
 	daemon_ = fc_router_start(&fc, listen_fd);
 	if (!daemon_) {
 		fprintf(stderr, "Failed to start the API server on %s\n", api_sock);
-		unlink(api_sock);
+		unlink(sock_path);
+		free(sock_path);
 		return 1;
 	}
+	free(sock_path);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
 	int mhd_fd = info ? info->epoll_fd : -1;
 	fc_log(&fc, "main", "Listening on API socket (\"%s\").", api_sock);

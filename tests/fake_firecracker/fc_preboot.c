@@ -55,21 +55,17 @@ static void keep(json_t **slot, json_t *body)
 	*slot = copy;
 }
 
-/* Rust's io::Error display: "No such file or directory (os error 2)". */
-static const char *os_error(int e)
-{
-	static char buf[160];
-	snprintf(buf, sizeof(buf), "%s (os error %d)", strerror(e), e);
-	return buf;
-}
+#define os_error fc_os_error
 
-static int can_open(const char *path, int flags)
+static int can_open(fake_fc *fc, const char *path, int flags)
 {
-	int fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
+	char *p = fc_host_path(fc, path);
+	int fd = p ? open(p, flags | O_CLOEXEC) : -1;
+	int e = fd < 0 ? (p ? errno : ENOMEM) : 0;
+	free(p);
+	if (fd >= 0)
+		close(fd);
+	return e;
 }
 
 void fc_put_boot_source(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
@@ -77,18 +73,19 @@ void fc_put_boot_source(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	(void)id;
 	if (refuse_after_start(fc, r))
 		return;
-	int e = can_open(opt_str(body, "kernel_image_path"), O_RDONLY);
+	int e = can_open(fc, opt_str(body, "kernel_image_path"), O_RDONLY);
 	if (e) {
 		fc_fail(r, "The kernel file cannot be opened: %s", os_error(e));
 		return;
 	}
 	const char *initrd = opt_str(body, "initrd_path");
-	if (initrd && (e = can_open(initrd, O_RDONLY))) {
+	if (initrd && (e = can_open(fc, initrd, O_RDONLY))) {
 		fc_fail(r, "The initrd file cannot be opened due to invalid path or invalid permissions. %s",
 			os_error(e));
 		return;
 	}
 	keep(&fc->boot_source, body);
+	fc->boot_configured = true;
 }
 
 void fc_get_machine_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
@@ -128,6 +125,7 @@ void fc_put_machine_config(fake_fc *fc, const char *id, json_t *body, fc_reply *
 		json_object_set_new(mc, "cpu_template", json_string(tmpl));
 	json_decref(fc->machine_config);
 	fc->machine_config = mc;
+	fc->boot_configured = true;
 }
 
 /* Index of the array member whose key equals id, or -1. */
@@ -159,7 +157,7 @@ void fc_put_drive(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		return;
 	}
 	if (path) {
-		int e = can_open(path, opt_bool(body, "is_read_only") ? O_RDONLY : O_RDWR);
+		int e = can_open(fc, path, opt_bool(body, "is_read_only") ? O_RDONLY : O_RDWR);
 		if (e) {
 			fc_fail(r, "Unable to open the block device backing file: %s: %s", path, os_error(e));
 			return;
@@ -186,6 +184,7 @@ void fc_put_drive(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		json_array_insert_new(fc->drives, (size_t)at, kept);
 	else
 		json_array_append_new(fc->drives, kept);
+	fc->boot_configured = true;
 }
 
 static bool valid_mac(const char *s)
@@ -238,9 +237,22 @@ void fc_put_net_iface(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		json_array_set_new(fc->net_ifaces, (size_t)at, kept);
 	else
 		json_array_append_new(fc->net_ifaces, kept);
+	fc->boot_configured = true;
 }
 
 /* Firecracker binds the vsock's host socket when the device is configured. */
+static int bind_unix(const char *path, int *fd_out);
+
+int fc_bind_unix(fake_fc *fc, const char *api_path, int *fd_out)
+{
+	char *path = fc_host_path(fc, api_path);
+	if (!path)
+		return ENOMEM;
+	int e = bind_unix(path, fd_out);
+	free(path);
+	return e;
+}
+
 static int bind_unix(const char *path, int *fd_out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -268,9 +280,12 @@ void fc_put_vsock(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	if (fc->vsock_fd >= 0) {
 		close(fc->vsock_fd);
 		fc->vsock_fd = -1;
-		unlink(opt_str(fc->vsock, "uds_path"));
+		char *old = fc_host_path(fc, opt_str(fc->vsock, "uds_path"));
+		if (old)
+			unlink(old);
+		free(old);
 	}
-	int e = bind_unix(opt_str(body, "uds_path"), &fc->vsock_fd);
+	int e = fc_bind_unix(fc, opt_str(body, "uds_path"), &fc->vsock_fd);
 	if (e) {
 		fc_fail(r, "Cannot create backend for vsock device: Error binding to the host-side Unix socket: %s",
 			os_error(e));
@@ -279,6 +294,7 @@ void fc_put_vsock(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		return;
 	}
 	keep(&fc->vsock, body);
+	fc->boot_configured = true;
 }
 
 void fc_put_balloon(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
@@ -287,6 +303,7 @@ void fc_put_balloon(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	if (refuse_after_start(fc, r))
 		return;
 	keep(&fc->balloon, body);
+	fc->boot_configured = true;
 }
 
 void fc_put_mmds_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
@@ -331,15 +348,19 @@ void fc_put_mmds_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		json_object_set_new(kept, "ipv4_address", json_string("169.254.169.254"));
 	json_decref(fc->mmds_config);
 	fc->mmds_config = kept;
+	fc->boot_configured = true;
 }
 
 /* Firecracker opens (never creates) log and metrics destinations: a file or
  * a named pipe the user made. O_NONBLOCK so a pipe without reader can't hang. */
-static int open_destination(const char *path, int *fd_out)
+static int open_destination(fake_fc *fc, const char *api_path, int *fd_out)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+	char *path = fc_host_path(fc, api_path);
+	int fd = path ? open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC) : -1;
+	int e = fd < 0 ? (path ? errno : ENOMEM) : 0;
+	free(path);
 	if (fd < 0)
-		return errno;
+		return e;
 	*fd_out = fd;
 	return 0;
 }
@@ -352,7 +373,7 @@ void fc_put_logger(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	const char *path = opt_str(body, "log_path");
 	int fd = -1;
 	if (path) {
-		int e = open_destination(path, &fd);
+		int e = open_destination(fc, path, &fd);
 		if (e) {
 			fc_fail(r, "Logger error: Failed to open target file: %s", os_error(e));
 			return;
@@ -374,7 +395,7 @@ void fc_put_metrics(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 		fc_fail(r, "Cannot initialize the metrics system due to bad user input: Reinitialization of metrics not allowed.");
 		return;
 	}
-	int e = open_destination(opt_str(body, "metrics_path"), &fc->metrics_fd);
+	int e = open_destination(fc, opt_str(body, "metrics_path"), &fc->metrics_fd);
 	if (e) {
 		fc_fail(r, "Cannot initialize the metrics system due to bad user input: %s", os_error(e));
 		return;
@@ -388,4 +409,5 @@ void fc_put_entropy(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	if (refuse_after_start(fc, r))
 		return;
 	keep(&fc->entropy, body);
+	fc->boot_configured = true;
 }

@@ -48,6 +48,17 @@ static const fc_route routes[] = {
 	{ "PUT", "/entropy", false, &fc_schema_entropy, fc_put_entropy },
 	{ "PUT", "/actions", false, &fc_schema_action, fc_put_actions },
 	{ "PATCH", "/vm", false, &fc_schema_vm_state, fc_patch_vm },
+	{ "PUT", "/mmds", false, &fc_schema_mmds_contents, fc_put_mmds },
+	{ "PATCH", "/mmds", false, &fc_schema_mmds_contents, fc_patch_mmds },
+	{ "GET", "/mmds", false, NULL, fc_get_mmds },
+	{ "GET", "/balloon", false, NULL, fc_get_balloon },
+	{ "PATCH", "/balloon", false, &fc_schema_balloon_update, fc_patch_balloon },
+	{ "GET", "/balloon/statistics", false, NULL, fc_get_balloon_stats },
+	{ "PATCH", "/balloon/statistics", false, &fc_schema_balloon_stats_update, fc_patch_balloon_stats },
+	{ "PATCH", "/drives", true, &fc_schema_partial_drive, fc_patch_drive },
+	{ "PATCH", "/network-interfaces", true, &fc_schema_partial_net_iface, fc_patch_net_iface },
+	{ "PUT", "/snapshot/create", false, &fc_schema_snapshot_create, fc_put_snapshot_create },
+	{ "PUT", "/snapshot/load", false, &fc_schema_snapshot_load, fc_put_snapshot_load },
 };
 
 /* One per connection request: the body as it arrives. */

@@ -86,8 +86,10 @@ static void start_instance(fake_fc *fc, fc_reply *r)
 		return;
 	}
 	/* The kernel is loaded at start: it may have gone since PUT /boot-source. */
-	const char *kernel = json_string_value(json_object_get(fc->boot_source, "kernel_image_path"));
-	if (access(kernel, R_OK) != 0) {
+	char *kernel = fc_host_path(fc, json_string_value(json_object_get(fc->boot_source, "kernel_image_path")));
+	bool loadable = kernel && access(kernel, R_OK) == 0;
+	free(kernel);
+	if (!loadable) {
 		fc_fail(r, "Cannot load kernel due to invalid memory configuration or invalid kernel image: "
 			   "Kernel Loader: failed to load ELF kernel image");
 		return;
@@ -187,6 +189,10 @@ static void crash(fake_fc *fc)
 void fc_guest_tick(fake_fc *fc)
 {
 	long long now = fc_now_ms();
+	if (fc->exit_at_ms >= 0 && now >= fc->exit_at_ms) {
+		fc_log(fc, "main", "Firecracker exiting after a fatal API error.");
+		fc_exit(fc, 1);
+	}
 	if (fc->crash_at_ms >= 0 && now >= fc->crash_at_ms)
 		crash(fc);
 	if (fc->poweroff_at_ms >= 0 && now >= fc->poweroff_at_ms) {
@@ -203,6 +209,8 @@ int fc_guest_next_timeout(fake_fc *fc)
 		next = fc->crash_at_ms;
 	if (fc->poweroff_at_ms >= 0 && (next < 0 || fc->poweroff_at_ms < next))
 		next = fc->poweroff_at_ms;
+	if (fc->exit_at_ms >= 0 && (next < 0 || fc->exit_at_ms < next))
+		next = fc->exit_at_ms;
 	if (next < 0)
 		return -1;
 	long long left = next - fc_now_ms();

@@ -30,14 +30,14 @@ static const fc_field token_bucket_fields[] = {
 	UINT("refill_time", true, "u64", 0),
 	END,
 };
-static const fc_schema token_bucket = { "TokenBucketConfig", token_bucket_fields };
+static const fc_schema token_bucket = { "TokenBucketConfig", token_bucket_fields, false };
 
 static const fc_field rate_limiter_fields[] = {
 	STRUCT("bandwidth", false, token_bucket),
 	STRUCT("ops", false, token_bucket),
 	END,
 };
-static const fc_schema rate_limiter = { "RateLimiterConfig", rate_limiter_fields };
+static const fc_schema rate_limiter = { "RateLimiterConfig", rate_limiter_fields, false };
 
 static const fc_field boot_source_fields[] = {
 	STR("kernel_image_path", true),
@@ -45,7 +45,7 @@ static const fc_field boot_source_fields[] = {
 	STR("boot_args", false),
 	END,
 };
-const fc_schema fc_schema_boot_source = { "BootSourceConfig", boot_source_fields };
+const fc_schema fc_schema_boot_source = { "BootSourceConfig", boot_source_fields, false };
 
 static const char *const cpu_templates[] = { "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", "None", NULL };
 static const char *const huge_pages[] = { "None", "2M", NULL };
@@ -58,7 +58,7 @@ static const fc_field machine_config_fields[] = {
 	ENUM("huge_pages", false, huge_pages),
 	END,
 };
-const fc_schema fc_schema_machine_config = { "MachineConfig", machine_config_fields };
+const fc_schema fc_schema_machine_config = { "MachineConfig", machine_config_fields, false };
 
 static const char *const cache_types[] = { "Unsafe", "Writeback", NULL };
 static const char *const io_engines[] = { "Sync", "Async", NULL };
@@ -74,7 +74,7 @@ static const fc_field drive_fields[] = {
 	STR("socket", false),
 	END,
 };
-const fc_schema fc_schema_drive = { "BlockDeviceConfig", drive_fields };
+const fc_schema fc_schema_drive = { "BlockDeviceConfig", drive_fields, false };
 
 static const fc_field net_iface_fields[] = {
 	STR("iface_id", true),
@@ -85,7 +85,7 @@ static const fc_field net_iface_fields[] = {
 	STRUCT("tx_rate_limiter", false, rate_limiter),
 	END,
 };
-const fc_schema fc_schema_net_iface = { "NetworkInterfaceConfig", net_iface_fields };
+const fc_schema fc_schema_net_iface = { "NetworkInterfaceConfig", net_iface_fields, false };
 
 static const fc_field vsock_fields[] = {
 	STR("vsock_id", false),
@@ -93,7 +93,7 @@ static const fc_field vsock_fields[] = {
 	STR("uds_path", true),
 	END,
 };
-const fc_schema fc_schema_vsock = { "VsockDeviceConfig", vsock_fields };
+const fc_schema fc_schema_vsock = { "VsockDeviceConfig", vsock_fields, false };
 
 static const fc_field balloon_fields[] = {
 	UINT("amount_mib", true, "u32", 0),
@@ -103,7 +103,7 @@ static const fc_field balloon_fields[] = {
 	BOOL("free_page_reporting", false),
 	END,
 };
-const fc_schema fc_schema_balloon = { "BalloonDeviceConfig", balloon_fields };
+const fc_schema fc_schema_balloon = { "BalloonDeviceConfig", balloon_fields, false };
 
 static const char *const mmds_versions[] = { "V1", "V2", NULL };
 static const fc_field mmds_config_fields[] = {
@@ -113,7 +113,7 @@ static const fc_field mmds_config_fields[] = {
 	BOOL("imds_compat", false),
 	END,
 };
-const fc_schema fc_schema_mmds_config = { "MmdsConfig", mmds_config_fields };
+const fc_schema fc_schema_mmds_config = { "MmdsConfig", mmds_config_fields, false };
 
 static const char *const log_levels[] = { "Error", "Warning", "Info", "Debug", "Trace", "Off", NULL };
 static const fc_field logger_fields[] = {
@@ -124,33 +124,105 @@ static const fc_field logger_fields[] = {
 	STR("module", false),
 	END,
 };
-const fc_schema fc_schema_logger = { "LoggerConfig", logger_fields };
+const fc_schema fc_schema_logger = { "LoggerConfig", logger_fields, false };
 
 static const fc_field metrics_fields[] = {
 	STR("metrics_path", true),
 	END,
 };
-const fc_schema fc_schema_metrics = { "MetricsConfig", metrics_fields };
+const fc_schema fc_schema_metrics = { "MetricsConfig", metrics_fields, false };
 
 static const fc_field entropy_fields[] = {
 	STRUCT("rate_limiter", false, rate_limiter),
 	END,
 };
-const fc_schema fc_schema_entropy = { "EntropyDeviceConfig", entropy_fields };
+const fc_schema fc_schema_entropy = { "EntropyDeviceConfig", entropy_fields, false };
 
 static const char *const action_types[] = { "FlushMetrics", "InstanceStart", "SendCtrlAltDel", NULL };
 static const fc_field action_fields[] = {
 	ENUM("action_type", true, action_types),
 	END,
 };
-const fc_schema fc_schema_action = { "ActionBody", action_fields };
+const fc_schema fc_schema_action = { "ActionBody", action_fields, false };
 
 static const char *const vm_states[] = { "Paused", "Resumed", NULL };
 static const fc_field vm_state_fields[] = {
 	ENUM("state", true, vm_states),
 	END,
 };
-const fc_schema fc_schema_vm_state = { "Vm", vm_state_fields };
+const fc_schema fc_schema_vm_state = { "Vm", vm_state_fields, false };
+
+static const fc_field no_fields[] = { END };
+const fc_schema fc_schema_mmds_contents = { "Value", no_fields, .any_value = true };
+
+static const fc_field balloon_update_fields[] = {
+	UINT("amount_mib", true, "u32", 0),
+	END,
+};
+const fc_schema fc_schema_balloon_update = { "BalloonUpdateConfig", balloon_update_fields, false };
+
+static const fc_field balloon_stats_update_fields[] = {
+	UINT("stats_polling_interval_s", true, "u16", 0),
+	END,
+};
+const fc_schema fc_schema_balloon_stats_update = { "BalloonUpdateStatsConfig", balloon_stats_update_fields, false };
+
+static const fc_field partial_drive_fields[] = {
+	STR("drive_id", true),
+	STR("path_on_host", false),
+	STRUCT("rate_limiter", false, rate_limiter),
+	END,
+};
+const fc_schema fc_schema_partial_drive = { "BlockDeviceUpdateConfig", partial_drive_fields, false };
+
+static const fc_field partial_net_iface_fields[] = {
+	STR("iface_id", true),
+	STRUCT("rx_rate_limiter", false, rate_limiter),
+	STRUCT("tx_rate_limiter", false, rate_limiter),
+	END,
+};
+const fc_schema fc_schema_partial_net_iface = { "NetworkInterfaceUpdateConfig", partial_net_iface_fields, false };
+
+static const char *const snapshot_types[] = { "Full", "Diff", NULL };
+static const fc_field snapshot_create_fields[] = {
+	ENUM("snapshot_type", false, snapshot_types),
+	STR("snapshot_path", true),
+	STR("mem_file_path", true),
+	END,
+};
+const fc_schema fc_schema_snapshot_create = { "CreateSnapshotParams", snapshot_create_fields, false };
+
+static const char *const backend_types[] = { "File", "Uffd", NULL };
+static const fc_field mem_backend_fields[] = {
+	ENUM("backend_type", true, backend_types),
+	STR("backend_path", true),
+	END,
+};
+static const fc_schema mem_backend = { "MemBackendConfig", mem_backend_fields, false };
+static const fc_field network_override_fields[] = {
+	STR("iface_id", true),
+	STR("host_dev_name", true),
+	END,
+};
+static const fc_schema network_override = { "NetworkOverride", network_override_fields, false };
+static const fc_field vsock_override_fields[] = {
+	STR("uds_path", true),
+	END,
+};
+static const fc_schema vsock_override = { "VsockOverride", vsock_override_fields, false };
+static const fc_field snapshot_load_fields[] = {
+	BOOL("enable_diff_snapshots", false),
+	BOOL("track_dirty_pages", false),
+	STR("mem_file_path", false),
+	STRUCT("mem_backend", false, mem_backend),
+	STR("snapshot_path", true),
+	BOOL("resume_vm", false),
+	{ .name = "network_overrides", .type = FT_STRUCT_ARRAY, .schema = &network_override },
+	STRUCT("vsock_override", false, vsock_override),
+	BOOL("clock_realtime", false),
+	END,
+};
+const fc_schema fc_schema_snapshot_load = { "LoadSnapshotConfig", snapshot_load_fields, false };
 
 /* ---- the checker ---- */
 
@@ -277,6 +349,20 @@ static char *check_field(const fc_field *f, const json_t *v, const char *path)
 	}
 	case FT_STRUCT:
 		return check_struct(f->schema, v, path);
+	case FT_STRUCT_ARRAY: {
+		if (!json_is_array(v))
+			return invalid_type(path, v, "a sequence");
+		size_t i;
+		json_t *item;
+		json_array_foreach(v, i, item) {
+			char *p = fmt("%s[%zu]", path, i);
+			char *m = check_struct(f->schema, item, p ? p : path);
+			free(p);
+			if (m)
+				return m;
+		}
+		return NULL;
+	}
 	case FT_STRING_ARRAY: {
 		if (!json_is_array(v))
 			return invalid_type(path, v, "a sequence");
@@ -342,5 +428,7 @@ static char *check_struct(const fc_schema *s, const json_t *v, const char *path)
 
 char *fc_schema_check(const fc_schema *s, const json_t *body)
 {
+	if (s->any_value)
+		return NULL;
 	return check_struct(s, body, "");
 }

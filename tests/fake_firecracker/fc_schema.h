@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-typedef enum { FT_STRING, FT_BOOL, FT_UINT, FT_ENUM, FT_STRUCT, FT_STRING_ARRAY } fc_ftype;
+typedef enum { FT_STRING, FT_BOOL, FT_UINT, FT_ENUM, FT_STRUCT, FT_STRING_ARRAY, FT_STRUCT_ARRAY } fc_ftype;
 
 struct fc_schema;
 
@@ -27,12 +27,13 @@ typedef struct {
 	long long minimum;             /* FT_UINT: the spec's minimum (0 = none) */
 	const char *const *variants;   /* FT_ENUM: NULL-terminated */
 	bool case_insensitive;         /* FT_ENUM */
-	const struct fc_schema *schema;/* FT_STRUCT */
+	const struct fc_schema *schema;/* FT_STRUCT, FT_STRUCT_ARRAY */
 } fc_field;
 
 typedef struct fc_schema {
 	const char *name;        /* the Rust type, for "expected struct X" */
 	const fc_field *fields;  /* terminated by a field with name NULL */
+	bool any_value;          /* serde_json::Value: any JSON is accepted */
 } fc_schema;
 
 /* NULL when body fits s, else a malloc'd message (without Firecracker's
@@ -51,5 +52,12 @@ extern const fc_schema fc_schema_metrics;
 extern const fc_schema fc_schema_entropy;
 extern const fc_schema fc_schema_action;
 extern const fc_schema fc_schema_vm_state;
+extern const fc_schema fc_schema_mmds_contents;
+extern const fc_schema fc_schema_balloon_update;
+extern const fc_schema fc_schema_balloon_stats_update;
+extern const fc_schema fc_schema_partial_drive;
+extern const fc_schema fc_schema_partial_net_iface;
+extern const fc_schema fc_schema_snapshot_create;
+extern const fc_schema fc_schema_snapshot_load;
 
 #endif

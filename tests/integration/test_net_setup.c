@@ -132,6 +132,41 @@ static void test_cleanup_is_idempotent(void **state)
 	svn_cfg_free(cfg);
 }
 
+static char read_ip_forward(void)
+{
+	char *text = NULL;
+	assert_int_equal(sv_read_file("/proc/sys/net/ipv4/ip_forward", 16, &text, NULL), 0);
+	char c = text[0];
+	free(text);
+	return c;
+}
+
+static void write_ip_forward(const char *value)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "w");
+	assert_non_null(f);
+	fputs(value, f);
+	fclose(f);
+}
+
+static void test_forwarding_is_switched_back_only_if_smartvm_switched_it(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	for (int before = 0; before < 2; before++) {
+		write_ip_forward(before ? "1\n" : "0\n");
+		sv_vm_config *cfg = svn_cfg_new(1, NULL);
+		sv_tap_device taps[1];
+		svn_vm vm;
+		svn_ok(net_setup(e, &vm, before ? "fwd-on" : "fwd-off", cfg, taps, NULL));
+		assert_int_equal(read_ip_forward(), '1');
+		svn_ok(svn_vm_cleanup(&vm));
+		svn_assert_all_gone(e->data_dir, "svbr0");
+		assert_int_equal(read_ip_forward(), before ? '1' : '0');
+		svn_cfg_free(cfg);
+	}
+}
+
 static void test_existing_bridge_is_reused_untouched(void **state)
 {
 	env *e = *state;
@@ -260,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_three_vms_get_taps_addresses_and_macs_on_the_bridge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_is_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forwarding_is_switched_back_only_if_smartvm_switched_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_existing_bridge_is_reused_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_boot_args_with_ip_are_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_given_host_dev_name_is_created_when_absent_and_removed, setup,

@@ -5,6 +5,8 @@
 #include "util/spawn.h"
 #include "util/strv.h"
 #include <dirent.h>
+#include <errno.h>
+#include <sched.h>
 #include <smartvm/manager.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +137,17 @@ int svt_run_cli(const char *const *args, const char *const *extra_env, char **ou
 	sv_strv_free(argvv);
 	assert_int_equal(rc, 0);
 	return code;
+}
+
+bool svt_private_netns(void)
+{
+	if (!svt_is_root())
+		return false;
+	if (unshare(CLONE_NEWNET) != 0) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		exit(1);
+	}
+	return true;
 }
 
 bool svt_is_root(void)

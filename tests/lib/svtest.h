@@ -38,6 +38,12 @@ int svt_run_cli(const char *const *args, const char *const *extra_env, char **ou
 #define svt_assert_contains(haystack, needle) svt__assert_contains((haystack), (needle), __FILE__, __LINE__)
 void svt__assert_contains(const char *haystack, const char *needle, const char *file, int line);
 
+/* Moves this test process into a network namespace of its own (as root), so
+ * host networking that VMs set up (bridge, TAPs, nftables, forwarding) never
+ * touches the machine's real network. Returns false when not root: the
+ * caller skips what needs networking. Call first thing in main(). */
+bool svt_private_netns(void);
+
 /* True when running as root (tests that need it skip otherwise). */
 bool svt_is_root(void);
 

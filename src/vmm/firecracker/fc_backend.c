@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/strv.h"
 #include "vmm/firecracker/fc_api.h"
+#include "vmm/firecracker/fc_live.h"
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,43 @@ static int instance_id(const char *vm_id, char **out)
 	return 0;
 }
 
+/* The jailer's command line (its argument contract, docs/jailer.md); it
+ * passes --id to Firecracker itself, and everything after "--". */
+static void push_jailer(sv_strv_builder *b, const sv_vmm_launch *launch, const char *id)
+{
+	const sv_vmm_jail *j = launch->jail;
+	sv_strv_push(b, j->jailer);
+	sv_strv_push(b, "--id");
+	sv_strv_push(b, j->id ? j->id : id);
+	sv_strv_push(b, "--exec-file");
+	sv_strv_push(b, launch->binary);
+	sv_strv_push(b, "--uid");
+	sv_strv_pushf(b, "%u", j->uid);
+	sv_strv_push(b, "--gid");
+	sv_strv_pushf(b, "%u", j->gid);
+	sv_strv_push(b, "--chroot-base-dir");
+	sv_strv_push(b, j->chroot_base);
+	sv_strv_push(b, "--cgroup-version");
+	sv_strv_push(b, "2");
+	if (j->cgroup_cpu_max) {
+		sv_strv_push(b, "--cgroup");
+		sv_strv_pushf(b, "cpu.max=%s", j->cgroup_cpu_max);
+	}
+	if (j->cgroup_memory_max) {
+		sv_strv_push(b, "--cgroup");
+		sv_strv_pushf(b, "memory.max=%s", j->cgroup_memory_max);
+	}
+	if (j->netns) {
+		sv_strv_push(b, "--netns");
+		sv_strv_push(b, j->netns);
+	}
+	if (j->new_pid_ns)
+		sv_strv_push(b, "--new-pid-ns");
+	if (j->daemonize)
+		sv_strv_push(b, "--daemonize");
+	sv_strv_push(b, "--");
+}
+
 static int fc_build_argv(const sv_vmm_launch *launch, char ***argv_out)
 {
 	*argv_out = NULL;
@@ -51,11 +89,19 @@ static int fc_build_argv(const sv_vmm_launch *launch, char ***argv_out)
 	if (rc)
 		return rc;
 	sv_strv_builder b = { 0 };
-	sv_strv_push(&b, launch->binary);
+	if (launch->jail)
+		push_jailer(&b, launch, id);
+	else
+		sv_strv_push(&b, launch->binary);
 	sv_strv_push(&b, "--api-sock");
-	sv_strv_pushf(&b, "%s/%s", launch->vm_dir, API_SOCKET_NAME);
-	sv_strv_push(&b, "--id");
-	sv_strv_push(&b, id);
+	if (launch->api_socket)
+		sv_strv_push(&b, launch->api_socket);
+	else
+		sv_strv_pushf(&b, "%s/%s", launch->vm_dir, API_SOCKET_NAME);
+	if (!launch->jail) {
+		sv_strv_push(&b, "--id");
+		sv_strv_push(&b, id);
+	}
 	free(id);
 	rc = sv_strv_finish(&b, argv_out);
 	if (rc)
@@ -186,4 +232,16 @@ const sv_vmm_ops sv_vmm_firecracker_ops = {
 	.request_shutdown = fc_request_shutdown,
 	.instance_info = fc_instance_info,
 	.running_config = fc_running_config,
+	.version = sv_fc_version,
+	.snapshot_create = sv_fc_snapshot_create,
+	.snapshot_load = sv_fc_snapshot_load,
+	.mmds_put = sv_fc_mmds_put,
+	.mmds_patch = sv_fc_mmds_patch,
+	.mmds_get = sv_fc_mmds_get,
+	.balloon_set = sv_fc_balloon_set,
+	.balloon_stats_interval = sv_fc_balloon_stats_interval,
+	.balloon_stats = sv_fc_balloon_stats,
+	.drive_update = sv_fc_drive_update,
+	.iface_update = sv_fc_iface_update,
+	.flush_metrics = sv_fc_flush_metrics,
 };

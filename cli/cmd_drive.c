@@ -1,0 +1,70 @@
+/* `smartvm drive update ID DRIVE [--path P] [--bandwidth S:R[:B]] [--ops S:R[:B]]`:
+ * a new backing file and/or rate limiter for a running VM's drive. */
+#include "cli_live.h"
+
+#include <string.h>
+
+enum { OPT_PATH = CLI_OPT_LONG_BASE, OPT_BW, OPT_OPS };
+
+static const struct option drive_opts[] = {
+	{"path", required_argument, NULL, OPT_PATH},
+	{"bandwidth", required_argument, NULL, OPT_BW},
+	{"ops", required_argument, NULL, OPT_OPS},
+	{0},
+};
+
+typedef struct {
+	const char *path;
+	sv_rate_limiter rl;
+} drive_flags;
+
+static int on_opt(cli_ctx *cli, int opt, const char *arg, void *ctx)
+{
+	drive_flags *f = ctx;
+	switch (opt) {
+	case OPT_PATH: f->path = arg; return 0;
+	case OPT_BW: f->rl.has_bandwidth = true; return cli_live_bucket(cli, "--bandwidth", arg, &f->rl.bandwidth);
+	case OPT_OPS: f->rl.has_ops = true; return cli_live_bucket(cli, "--ops", arg, &f->rl.ops);
+	}
+	return 0;
+}
+
+static int cmd_drive(cli_ctx *cli, int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		cli_print_help(cli->cmd, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "update"))
+		return cli_usage_error(cli, argc < 2 ? "missing subcommand: update" : "unknown subcommand \"%s\" (expected update)",
+				       argc < 2 ? "" : argv[1]);
+	drive_flags f = {0};
+	cli_opts p;
+	int rc = cli_live_parse(&p, cli, argc - 1, argv + 1, drive_opts, on_opt, &f);
+	if (rc >= 0 || (rc = cli_live_args(&p, 2, "ID DRIVE")))
+		return rc;
+	bool limit = f.rl.has_bandwidth || f.rl.has_ops;
+	if (!f.path && !limit)
+		return cli_usage_error(cli, "give --path, --bandwidth or --ops");
+	sv_vm *vm;
+	if ((rc = cli_attach(cli, p.argv[p.optind], &vm)))
+		return rc;
+	rc = sv_vm_drive_update(vm, p.argv[p.optind + 1], f.path, limit ? &f.rl : NULL);
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
+const cli_command cli_drive_commands[] = {
+	{
+		.name = "drive",
+		.summary = "Hot-update a running VM's drive (backing file, rate limiter)",
+		.usage = "update ID DRIVE [--path P] [--bandwidth SIZE:REFILL_MS[:BURST]]\n"
+			 " [--ops SIZE:REFILL_MS[:BURST]]",
+		.help = "Points drive DRIVE of a running VM at a new backing file and/or sets a\n"
+			"new rate limiter (PATCH /drives/DRIVE).\n"
+			"  --path P           the new backing file (opened by the VMM as is)\n"
+			"  --bandwidth S:R[:B]  bytes: bucket size, refill time in ms, one-time burst\n"
+			"  --ops S:R[:B]      operations, same shape\n",
+		.handler = cmd_drive,
+	},
+	{0},
+};

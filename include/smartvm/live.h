@@ -1,0 +1,150 @@
+/* Live operations on a VM: snapshots, restore and clones, the MMDS data
+ * store, the balloon, hot updates of drives and network interfaces, metrics.
+ *
+ * Every call answers SV_EUNSUPPORTED ("<operation>: not supported by the
+ * <name> backend") when the VM's backend cannot do it, and
+ * SV_EINVALID_STATE (naming the state and the allowed ones) when the VM is
+ * not in a state the call accepts. Unless stated otherwise a call needs the
+ * VM running or paused.
+ */
+#ifndef SMARTVM_LIVE_H
+#define SMARTVM_LIVE_H
+
+#include <smartvm/config.h>
+#include <smartvm/manager.h>
+#include <smartvm/vm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- snapshots ---- */
+
+typedef enum { SV_SNAPSHOT_FULL = 0, SV_SNAPSHOT_DIFF = 1 } sv_snapshot_type;
+
+typedef struct {
+	sv_snapshot_type type;  /* Diff needs machine_config.track_dirty_pages */
+	bool keep_paused;       /* leave the VM paused afterwards (default: back to
+	                           the state it was in) */
+} sv_snapshot_create_options;
+
+/* Writes a snapshot of vm into dir (created; must not exist or be empty):
+ *   vmstate        the VMM's state file
+ *   memory         the guest memory (sparse)
+ *   drives/<file>  a copy of every writable drive as it was at the pause
+ *   snapshot.json  smartvm's manifest: VM config, VMM name and version, arch,
+ *                  creation time, the path each drive had, the SHA-256 of
+ *                  every file
+ * Pauses a running VM first and resumes it after (unless keep_paused). opts
+ * may be NULL (Full, resume). running|paused. On failure dir is removed. */
+int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts);
+
+typedef enum { SV_MEM_BACKEND_FILE = 0, SV_MEM_BACKEND_UFFD = 1 } sv_mem_backend;
+
+/* A restored interface's host device (Firecracker's network_overrides). */
+typedef struct {
+	const char *iface_id;
+	const char *host_dev_name;
+} sv_net_override;
+
+typedef struct {
+	const char *id;              /* the new VM's id; NULL = generated. For clones,
+	                                the prefix: "<id>-<n>" (n from 1) */
+	sv_mem_backend mem_backend;  /* default File: the snapshot's memory file */
+	const char *uffd_socket_path;/* Uffd: the page-fault handler's socket (required) */
+	bool track_dirty_pages;      /* not kept in snapshots; ask again to take diffs */
+	sv_tristate resume;          /* default yes; no = the VM is left paused */
+	/* Replace the host device of these interfaces. Interfaces not named keep
+	 * the device the snapshot names, if any, else the networking layer makes
+	 * one. Not allowed for clones (one device cannot serve many VMs). */
+	const sv_net_override *network_overrides;
+	size_t n_network_overrides;
+	const char *vsock_uds_path;  /* default <vm dir>/vsock.sock when the snapshot has a vsock */
+} sv_restore_options;
+
+/* Restores the snapshot in dir into a new VM owned by mgr: checks every
+ * file's SHA-256, the architecture and the VMM version first (refusing with
+ * SV_ECHECKSUM / SV_EUNSUPPORTED and a message naming the file or the
+ * mismatch), then creates the VM directory with private copies of the
+ * snapshot's drives, sets up networking, launches a fresh VMM and loads the
+ * snapshot into it. The new VM is running (or paused with resume = no).
+ * opts may be NULL. Everything is undone on failure. */
+int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const sv_restore_options *opts);
+
+/* Restores count VMs from one snapshot (the checks run once), each with its
+ * own id, runtime directory, private drive copies, host network devices and
+ * vsock socket. *vms_out is a malloc'd array of count VMs owned by mgr (free
+ * the array, not the VMs). On failure the clones already made are stopped
+ * and removed. */
+int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, size_t count,
+			 const sv_restore_options *opts);
+
+/* ---- jailer ---- */
+
+/* Launching the VMM through Firecracker's jailer (docs/jailer.md). */
+typedef struct {
+	const char *jailer_binary;     /* required */
+	unsigned uid, gid;             /* the VMM runs as these (required, non-zero uid) */
+	const char *chroot_base_dir;   /* default <runtime_dir>/jail */
+	const char *cgroup_cpu_max;    /* cgroup v2 cpu.max, e.g. "50000 100000"; NULL = none */
+	const char *cgroup_memory_max; /* cgroup v2 memory.max in bytes; NULL = none */
+	const char *cgroup_root;       /* where the jailer makes cgroups; default /sys/fs/cgroup */
+	const char *netns;             /* a network namespace path (/var/run/netns/x); NULL = ours */
+	bool new_pid_ns;               /* refused for now (the jailer's parent exits at once) */
+	bool daemonize;                /* the jailer detaches the VMM from our session and stdio */
+} sv_jail_options;
+
+/* Makes vm start through the jailer: the jail is
+ * <chroot_base_dir>/<firecracker binary name>/<id>/root; the kernel, initrd,
+ * drives and outputs are placed in it owned by uid/gid (our private copies
+ * hard-linked, the caller's files copied, so their ownership never
+ * changes), the VMM sees them at jail paths, and cleanup removes the jail
+ * and its cgroup. created only; Firecracker backend only. */
+int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *jail);
+
+/* ---- MMDS ---- */
+
+/* Replaces / merges (RFC 7396 JSON merge patch) the MMDS data store with the
+ * JSON text given. The VM needs an MMDS config (mmds section at boot). */
+int sv_vm_mmds_put(sv_vm *vm, const char *json);
+int sv_vm_mmds_patch(sv_vm *vm, const char *json);
+/* The data store as JSON text (*out malloc'd). SV_ENOTFOUND before any put
+ * (Firecracker itself would answer "{}"; a restored VM starts empty, as the
+ * data store is not part of a snapshot). */
+int sv_vm_mmds_get(sv_vm *vm, char **out);
+
+/* ---- balloon ---- */
+
+/* A new target size. The VM needs a balloon (balloon section at boot). */
+int sv_vm_balloon_set(sv_vm *vm, uint32_t amount_mib);
+/* A new statistics interval. Statistics cannot be switched on or off after
+ * boot: 0 -> n and n -> 0 are refused by the VMM. */
+int sv_vm_balloon_set_stats_interval(sv_vm *vm, uint32_t seconds);
+/* The latest balloon statistics (Firecracker's BalloonStats) as JSON text.
+ * Refused unless stats_polling_interval_s was non-zero at boot. */
+int sv_vm_balloon_stats(sv_vm *vm, char **out);
+
+/* ---- hot updates ---- */
+
+/* Points a drive at a new backing file (path; NULL = keep) and/or sets a new
+ * rate limiter (rl; NULL = keep). At least one must be given. */
+int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
+/* New rate limiters for an interface (NULL = keep that direction). */
+int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx,
+			   const sv_rate_limiter *tx);
+
+/* ---- metrics ---- */
+
+/* Asks the VMM to flush its metrics (flush = true), then reads the metrics
+ * file (the metrics section's path): one JSON object per flush. *out
+ * (malloc'd) is the latest object as JSON text; *n_flushes (may be NULL)
+ * the number of objects in the file. The VM needs a metrics section. */
+int sv_vm_metrics(sv_vm *vm, bool flush, char **out, size_t *n_flushes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

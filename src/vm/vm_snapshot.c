@@ -1,0 +1,723 @@
+/* Snapshots, restores and clones (include/smartvm/live.h).
+ *
+ * A snapshot is a directory: the VMM's state file (vmstate), the guest memory
+ * (memory), copies of the writable drives as they were at the pause
+ * (drives/), and snapshot.json, our manifest: the VM config, the VMM's name
+ * and version, the host architecture, the creation time, for each drive the
+ * path the VMM had it at, and the SHA-256 of every file.
+ *
+ * Why restores work: the VMM stores drive paths in its state and re-opens
+ * them on load (Firecracker 1.16 has no drive override). smartvm gives the
+ * VMM staged drives as paths relative to the VM directory, which is the
+ * VMM's working directory (vm_stage.c, supervisor.c). A restore recreates
+ * each drive at the same relative path inside the new VM directory, so every
+ * restored VM and every clone opens its own private copy. Read-only drives
+ * that were not staged keep their absolute path and are shared, read-only.
+ * A writable drive the VMM opened by absolute path (ephemeral = no) can't be
+ * given a private copy that way, so such VMs are refused at snapshot time.
+ *
+ * A restore is a boot (vm.c, sv_vm__boot) with two steps replaced: drives
+ * are staged from the snapshot instead of from the config, and the fresh VMM
+ * gets PUT /snapshot/load (with network_overrides for the TAPs the
+ * networking layer set up, and a vsock_override into the new VM directory)
+ * instead of the pre-boot configuration and InstanceStart. Everything is in
+ * the ledger first, as for a boot. Refusals (checksums, architecture, VMM
+ * version) happen before anything is created. */
+#include "vm/vm_internal.h"
+
+#include "manager/manager_internal.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/spawn.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MANIFEST "snapshot.json"
+#define MANIFEST_FORMAT "smartvm-snapshot"
+#define STATE_FILE "vmstate"
+#define MEMORY_FILE "memory"
+#define SNAP_DRIVES_DIR "drives"
+#define MAX_MANIFEST_BYTES (4u << 20)
+
+struct sv_vm_restore {
+	const char *dir;           /* the snapshot, absolute */
+	json_t *manifest;
+	sv_restore_options opts;
+	bool clone;
+};
+
+/* ---- helpers ---- */
+
+static const char *host_arch(void)
+{
+	static struct utsname u;
+	if (!u.machine[0] && uname(&u) != 0)
+		return "unknown";
+	return u.machine;
+}
+
+/* SHA-256 of a file as lower-case hex (out: 65 bytes). */
+static int sha256_file(const char *path, char out[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening %s", path);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : sv_err(SV_ENOMEM, "SHA-256: out of memory");
+	static __thread unsigned char buf[1 << 20];
+	while (!rc) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = sv_err_errno(SV_EIO, errno, "reading %s", path);
+		if (n <= 0)
+			break;
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+			rc = sv_err(SV_EIO, "SHA-256 of %s failed", path);
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	if (!rc && !EVP_DigestFinal_ex(ctx, md, &len))
+		rc = sv_err(SV_EIO, "SHA-256 of %s failed", path);
+	for (unsigned i = 0; !rc && i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return rc;
+}
+
+/* A relative path without "..", "." or empty components: safe to join under
+ * a directory we own. */
+static bool is_tame_relative(const char *p)
+{
+	if (!p || !*p || p[0] == '/')
+		return false;
+	const char *c = p;
+	while (*c) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t)(end - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n + (end ? 1 : 0);
+	}
+	return true;
+}
+
+static void replace_str(const char **slot, const char *value)
+{
+	free((void *)*slot);
+	*slot = value ? strdup(value) : NULL;
+}
+
+/* ---- create ---- */
+
+/* Creates dir, refusing a non-empty one; *abs_out is its real path. */
+static int prepare_dir(const char *dir, char **abs_out)
+{
+	*abs_out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return sv_err_errno(SV_EIO, errno, "snapshot directory %s: creating it", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
+	struct dirent *de;
+	bool empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = false;
+	closedir(d);
+	if (!empty)
+		return sv_err(SV_EEXISTS, "snapshot directory %s: exists and is not empty", dir);
+	*abs_out = realpath(dir, NULL);
+	return *abs_out ? 0 : sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* Copies the writable drives (paths from the VMM's own view, GET /vm/config)
+ * and describes every drive for the manifest. */
+static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *drives_out, json_t *files)
+{
+	json_t *drives = json_object_get(running, "drives"), *d;
+	size_t i;
+	char *ddir = sv_path_join(dir, SNAP_DRIVES_DIR);
+	if (!ddir)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = 0;
+	json_array_foreach(drives, i, d) {
+		const char *id = json_string_value(json_object_get(d, "drive_id"));
+		const char *p = json_string_value(json_object_get(d, "path_on_host"));
+		bool ro = json_is_true(json_object_get(d, "is_read_only"));
+		if (!id || !p)
+			continue; /* vhost-user drives have no file of ours */
+		if (ro) {
+			json_array_append_new(drives_out, json_pack("{s:s, s:s, s:b}", "drive_id", id, "vmm_path", p,
+								   "read_only", 1));
+			continue;
+		}
+		if (!is_tame_relative(p)) {
+			rc = sv_err(SV_EUNSUPPORTED,
+				    "drive \"%s\": the VMM writes %s in place (ephemeral = no), so a restored VM could not "
+				    "get a private copy; snapshots need writable drives staged",
+				    id, p);
+			break;
+		}
+		char *name = NULL, *src = sv_vm__host_path(vm, p), *dst = NULL;
+		if (asprintf(&name, "%s/%s-%s", SNAP_DRIVES_DIR, id, basename_of(p)) < 0)
+			name = NULL;
+		dst = name ? sv_path_join(dir, name) : NULL;
+		if (!src || !dst)
+			rc = sv_err(SV_ENOMEM, "out of memory");
+		if (!rc)
+			rc = sv_mkdir_p(ddir, 0700);
+		if (!rc && (rc = sv_copy_sparse(src, dst)))
+			sv_err_prefix("copying drive \"%s\"", id);
+		if (!rc) {
+			json_array_append_new(drives_out, json_pack("{s:s, s:s, s:s, s:b}", "drive_id", id, "vmm_path",
+								   p, "file", name, "read_only", 0));
+			json_object_set_new(files, name, json_null());
+		}
+		free(name);
+		free(src);
+		free(dst);
+		if (rc)
+			break;
+	}
+	free(ddir);
+	return rc;
+}
+
+static int hash_files(const char *dir, json_t *files)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(files, name, v) {
+		char *path = sv_path_join(dir, name);
+		char hex[65];
+		int rc = path ? sha256_file(path, hex) : sv_err(SV_ENOMEM, "out of memory");
+		free(path);
+		if (rc)
+			return rc;
+		json_object_set_new(files, name, json_string(hex));
+	}
+	return 0;
+}
+
+static json_t *network_json(const sv_vm *vm, json_t *running)
+{
+	json_t *arr = json_array(), *n;
+	size_t i;
+	json_array_foreach(json_object_get(running, "network-interfaces"), i, n) {
+		const char *id = json_string_value(json_object_get(n, "iface_id"));
+		const char *mac = json_string_value(json_object_get(n, "guest_mac"));
+		const char *tap = json_string_value(json_object_get(n, "host_dev_name"));
+		for (size_t t = 0; !mac && t < vm->n_taps; t++)
+			if (id && !strcmp(vm->taps[t].iface_id, id) && vm->taps[t].mac[0])
+				mac = vm->taps[t].mac;
+		json_array_append_new(arr, json_pack("{s:s?, s:s?, s:s?}", "iface_id", id, "guest_mac", mac,
+						     "host_dev_name", tap));
+	}
+	return arr;
+}
+
+static char *utc_now(void)
+{
+	char buf[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return strdup(buf);
+}
+
+/* Everything between the pause and the resume. */
+static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_options *o)
+{
+	char *version = NULL, *running_text = NULL, *cfg_text = NULL, *created = NULL;
+	char *state_path = sv_path_join(dir, STATE_FILE), *mem_path = sv_path_join(dir, MEMORY_FILE);
+	json_t *running = NULL, *manifest = NULL;
+	json_t *files = json_pack("{s:n, s:n}", STATE_FILE, MEMORY_FILE);
+	json_t *drives = json_array();
+	int rc = (state_path && mem_path && files && drives) ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = vm->backend->version(vm->vmm, &version);
+	if (!rc)
+		rc = vm->backend->running_config(vm->vmm, &running_text);
+	if (!rc && !(running = json_loads(running_text, 0, NULL)))
+		rc = sv_err(SV_EVMM, "the VMM's running config is not JSON");
+	if (!rc) {
+		sv_vmm_snapshot_create p = { .state_path = state_path, .mem_path = mem_path,
+					     .diff = o->type == SV_SNAPSHOT_DIFF };
+		rc = vm->backend->snapshot_create(vm->vmm, &p);
+	}
+	if (!rc)
+		rc = copy_drives(vm, dir, running, drives, files);
+	if (!rc)
+		rc = hash_files(dir, files);
+	if (!rc)
+		rc = sv_vm_config_to_json(&cfg_text, vm->cfg);
+	created = utc_now();
+	if (!rc) {
+		manifest = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:O}", "format",
+				     MANIFEST_FORMAT, "format_version", 1, "created", created ? created : "", "source_vm",
+				     vm->id, "vmm", vm->backend->name, "vmm_version", version, "arch", host_arch(),
+				     "snapshot_type", o->type == SV_SNAPSHOT_DIFF ? "Diff" : "Full", "config",
+				     json_loads(cfg_text, 0, NULL), "drives", drives, "network",
+				     network_json(vm, running), "files", files);
+		char *text = manifest ? json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		char *path = sv_path_join(dir, MANIFEST);
+		rc = (text && path) ? sv_write_file_atomic(path, text, strlen(text), 0600)
+				    : sv_err(SV_ENOMEM, "out of memory");
+		free(text);
+		free(path);
+	}
+	json_decref(manifest);
+	json_decref(running);
+	json_decref(files);
+	json_decref(drives);
+	free(version);
+	free(running_text);
+	free(cfg_text);
+	free(created);
+	free(state_path);
+	free(mem_path);
+	return rc;
+}
+
+int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts)
+{
+	sv_snapshot_create_options o = opts ? *opts : (sv_snapshot_create_options){ 0 };
+	sv_err_clear();
+	sv_vm__refresh(vm);
+	int rc = sv_vm__require_state(vm, "snapshot", (1u << SV_VM_RUNNING) | (1u << SV_VM_PAUSED));
+	if (rc)
+		return rc;
+	const sv_vmm_ops *b = vm->backend;
+	if (!b || !b->snapshot_create || !b->version || !b->running_config)
+		return sv_err(SV_EUNSUPPORTED, "VM \"%s\": snapshot: not supported by the %s backend", vm->id,
+			      b ? b->name : "unknown");
+	if (vm->jail_root)
+		return sv_err(SV_EUNSUPPORTED, "VM \"%s\": snapshot: not supported for jailed VMs yet", vm->id);
+	char *abs = NULL;
+	if ((rc = sv_vm__connect(vm)) || (rc = prepare_dir(dir, &abs)))
+		return sv_err_prefix("VM \"%s\": snapshot", vm->id);
+	bool was_running = vm->state == SV_VM_RUNNING;
+	if (was_running) {
+		if ((rc = b->pause(vm->vmm))) {
+			sv_rm_rf(abs);
+			free(abs);
+			return sv_err_prefix("VM \"%s\": snapshot: pausing", vm->id);
+		}
+		vm->state = SV_VM_PAUSED;
+	}
+	rc = take_snapshot(vm, abs, &o);
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	if (rc)
+		sv_rm_rf(abs);
+	int rrc = 0;
+	if (was_running && !o.keep_paused) {
+		rrc = b->resume(vm->vmm);
+		if (!rrc)
+			vm->state = SV_VM_RUNNING;
+	}
+	if (!rc && rrc)
+		sv_err_save(&saved);
+	sv_vm__save_state(vm);
+	sv_err_restore(&saved);
+	free(abs);
+	if (rc || rrc)
+		return sv_err_prefix("VM \"%s\": snapshot%s", vm->id, rc ? "" : ": resuming");
+	return 0;
+}
+
+/* ---- verify ---- */
+
+static int load_manifest(const char *dir, json_t **out)
+{
+	*out = NULL;
+	char *path = sv_path_join(dir, MANIFEST);
+	char *text = NULL;
+	int rc = path ? sv_read_file(path, MAX_MANIFEST_BYTES, &text, NULL) : sv_err(SV_ENOMEM, "out of memory");
+	if (rc) {
+		free(path);
+		return (rc == SV_EIO || rc == SV_ENOTFOUND) ? sv_err(SV_ENOTFOUND, "%s: no snapshot here (%s)", dir, sv_last_error()) : rc;
+	}
+	json_error_t jerr;
+	json_t *m = json_loads(text, 0, &jerr);
+	free(text);
+	if (!m || strcmp(json_string_value(json_object_get(m, "format")) ?: "", MANIFEST_FORMAT)) {
+		rc = sv_err(SV_EINVAL, "%s: not a smartvm snapshot manifest%s%s", path, m ? "" : ": ", m ? "" : jerr.text);
+		json_decref(m);
+		free(path);
+		return rc;
+	}
+	free(path);
+	*out = m;
+	return 0;
+}
+
+/* Refusals before anything is created: every file's checksum, the host
+ * architecture, the backend. (The VMM version is checked on the fresh VMM.) */
+static int verify_snapshot(const char *dir, json_t *m)
+{
+	const char *arch = json_string_value(json_object_get(m, "arch"));
+	if (!arch || strcmp(arch, host_arch()))
+		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken on %s, this host is %s", dir, arch ? arch : "an unknown architecture",
+			      host_arch());
+	const char *vmm = json_string_value(json_object_get(m, "vmm"));
+	if (!vmm || !sv_vm__backend_by_name(vmm))
+		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with VMM \"%s\", which this smartvm has no backend for",
+			      dir, vmm ? vmm : "");
+	json_t *files = json_object_get(m, "files"), *v;
+	const char *name;
+	if (!json_object_get(files, STATE_FILE) || !json_object_get(files, MEMORY_FILE))
+		return sv_err(SV_EINVAL, "snapshot %s: the manifest lists no %s or %s", dir, STATE_FILE, MEMORY_FILE);
+	json_object_foreach(files, name, v) {
+		if (!is_tame_relative(name) || !json_is_string(v))
+			return sv_err(SV_EINVAL, "snapshot %s: the manifest's file entry \"%s\" is malformed", dir, name);
+		char *path = sv_path_join(dir, name);
+		char hex[65];
+		int rc = path ? sha256_file(path, hex) : sv_err(SV_ENOMEM, "out of memory");
+		free(path);
+		if (rc == SV_ENOTFOUND)
+			return sv_err(SV_ECHECKSUM, "snapshot %s: %s is missing", dir, name);
+		if (rc)
+			return sv_err_prefix("snapshot %s", dir);
+		if (strcmp(hex, json_string_value(v)))
+			return sv_err(SV_ECHECKSUM,
+				      "snapshot %s: %s: SHA-256 mismatch (expected %s, found %s); the file changed after "
+				      "the snapshot was taken",
+				      dir, name, json_string_value(v), hex);
+	}
+	json_t *d;
+	size_t i;
+	json_array_foreach(json_object_get(m, "drives"), i, d) {
+		const char *file = json_string_value(json_object_get(d, "file"));
+		const char *vp = json_string_value(json_object_get(d, "vmm_path"));
+		if (file && (!json_object_get(files, file) || !is_tame_relative(vp)))
+			return sv_err(SV_EINVAL, "snapshot %s: the manifest's drive \"%s\" is malformed", dir,
+				      json_string_value(json_object_get(d, "drive_id")) ?: "?");
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+static json_t *manifest_drive(json_t *m, const char *id)
+{
+	json_t *d;
+	size_t i;
+	json_array_foreach(json_object_get(m, "drives"), i, d) {
+		const char *did = json_string_value(json_object_get(d, "drive_id"));
+		if (did && !strcmp(did, id))
+			return d;
+	}
+	return NULL;
+}
+
+static const char *manifest_mac(json_t *m, const char *iface_id)
+{
+	json_t *n;
+	size_t i;
+	json_array_foreach(json_object_get(m, "network"), i, n) {
+		const char *id = json_string_value(json_object_get(n, "iface_id"));
+		if (id && !strcmp(id, iface_id))
+			return json_string_value(json_object_get(n, "guest_mac"));
+	}
+	return NULL;
+}
+
+/* The restored VM's own paths and devices in its config (as given). */
+static int adapt_config(sv_vm *vm, const sv_vm_restore *r)
+{
+	sv_vm_config *c = vm->cfg;
+	char *p = NULL;
+	for (size_t i = 0; i < c->n_drives; i++) {
+		sv_drive_config *d = (sv_drive_config *)&c->drives[i];
+		json_t *md = manifest_drive(r->manifest, d->drive_id);
+		const char *file = json_string_value(json_object_get(md, "file"));
+		if (file) { /* its contents come from the snapshot */
+			p = sv_path_join(r->dir, file);
+			replace_str(&d->path_on_host, p);
+			free(p);
+		}
+	}
+	for (size_t i = 0; i < c->n_network_interfaces; i++) {
+		sv_net_iface_config *n = (sv_net_iface_config *)&c->network_interfaces[i];
+		/* The guest keeps the MAC it had: the new TAP must serve that MAC. */
+		const char *mac = manifest_mac(r->manifest, n->iface_id);
+		if (!n->guest_mac && mac)
+			replace_str(&n->guest_mac, mac);
+		if (r->clone)
+			replace_str(&n->host_dev_name, NULL);
+		for (size_t o = 0; o < r->opts.n_network_overrides; o++)
+			if (!strcmp(r->opts.network_overrides[o].iface_id, n->iface_id))
+				replace_str(&n->host_dev_name, r->opts.network_overrides[o].host_dev_name);
+	}
+	for (size_t o = 0; o < r->opts.n_network_overrides; o++) {
+		bool found = false;
+		for (size_t i = 0; i < c->n_network_interfaces; i++)
+			found |= !strcmp(r->opts.network_overrides[o].iface_id, c->network_interfaces[i].iface_id);
+		if (!found)
+			return sv_err(SV_EINVAL, "network_overrides[%zu].iface_id: the snapshot has no interface \"%s\"", o,
+				      r->opts.network_overrides[o].iface_id);
+	}
+	/* Each restored VM has its own vsock socket, metrics and log files. */
+	if (c->vsock) {
+		char *uds = r->opts.vsock_uds_path ? strdup(r->opts.vsock_uds_path) : sv_path_join(vm->dir, "vsock.sock");
+		replace_str(&((sv_vsock_config *)c->vsock)->uds_path, uds);
+		free(uds);
+	}
+	if (c->metrics) {
+		p = sv_path_join(vm->dir, "metrics.json");
+		replace_str(&((sv_metrics_config *)c->metrics)->metrics_path, p);
+		free(p);
+	}
+	if (c->logger) {
+		p = sv_path_join(vm->dir, "firecracker.log");
+		replace_str(&((sv_logger_config *)c->logger)->log_path, p);
+		free(p);
+	}
+	return 0;
+}
+
+int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
+{
+	sv_vm_config *s = vm->staged;
+	for (size_t i = 0; i < s->n_drives; i++) {
+		sv_drive_config *d = (sv_drive_config *)&s->drives[i];
+		json_t *md = manifest_drive(r->manifest, d->drive_id);
+		const char *file = json_string_value(json_object_get(md, "file"));
+		const char *vp = json_string_value(json_object_get(md, "vmm_path"));
+		if (!file || !vp)
+			continue;
+		/* Same relative path as in the snapshotted VM, in our directory. */
+		char *src = sv_path_join(r->dir, file), *dst = sv_path_join(vm->dir, vp);
+		char *parent = dst ? strdup(dst) : NULL;
+		int rc = (src && dst && parent) ? 0 : sv_err(SV_ENOMEM, "out of memory");
+		if (!rc)
+			rc = sv_mkdir_p(dirname(parent), 0700);
+		if (!rc)
+			rc = sv_ledger_record(ledger, "file", dst, NULL);
+		if (!rc)
+			rc = sv_copy_sparse(src, dst);
+		free(src);
+		free(dst);
+		free(parent);
+		if (rc)
+			return sv_err_prefix("staging drive \"%s\" from the snapshot", d->drive_id);
+		replace_str(&d->path_on_host, vp);
+	}
+	if (s->vsock && strncmp(s->vsock->uds_path, vm->dir, strlen(vm->dir)) != 0) {
+		/* Outside the VM directory: Firecracker leaves its socket behind. */
+		int rc = sv_ledger_record(ledger, "file", s->vsock->uds_path, NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+bool sv_vm__restore_resumes(const sv_vm_restore *r)
+{
+	return r->opts.resume != SV_NO;
+}
+
+int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
+{
+	const sv_vmm_ops *b = vm->backend;
+	if (!b->snapshot_load || !b->version)
+		return sv_err(SV_EUNSUPPORTED, "snapshot restore: not supported by the %s backend", b->name);
+	const char *want_vmm = json_string_value(json_object_get(r->manifest, "vmm"));
+	if (strcmp(want_vmm, b->name))
+		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with %s, but this VM runs on %s", r->dir, want_vmm,
+			      b->name);
+	char *version = NULL;
+	int rc = b->version(vm->vmm, &version);
+	if (rc)
+		return rc;
+	const char *want = json_string_value(json_object_get(r->manifest, "vmm_version"));
+	if (!want || strcmp(want, version)) {
+		rc = sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with %s %s, this VMM is %s %s", r->dir, b->name,
+			    want ? want : "(unknown version)", b->name, version);
+		free(version);
+		return rc;
+	}
+	free(version);
+	sv_vmm_net_override *ov = calloc(vm->n_taps ? vm->n_taps : 1, sizeof(*ov));
+	if (!ov)
+		return sv_err(SV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < vm->n_taps; i++)
+		ov[i] = (sv_vmm_net_override){ .iface_id = vm->taps[i].iface_id, .host_dev_name = vm->taps[i].tap_name };
+	char *state = sv_path_join(r->dir, STATE_FILE), *mem = sv_path_join(r->dir, MEMORY_FILE);
+	bool uffd = r->opts.mem_backend == SV_MEM_BACKEND_UFFD;
+	sv_vmm_snapshot_load p = {
+		.state_path = state,
+		.mem_path = uffd ? r->opts.uffd_socket_path : mem,
+		.uffd = uffd,
+		.track_dirty_pages = r->opts.track_dirty_pages,
+		.resume = r->opts.resume != SV_NO,
+		.net_overrides = ov,
+		.n_net_overrides = vm->n_taps,
+		.vsock_uds_path = vm->staged->vsock ? vm->staged->vsock->uds_path : NULL,
+		.outputs = vm->staged,
+	};
+	rc = (state && mem) ? b->snapshot_load(vm->vmm, &p) : sv_err(SV_ENOMEM, "out of memory");
+	free(ov);
+	free(state);
+	free(mem);
+	return rc;
+}
+
+static void generate_id(char out[16])
+{
+	unsigned char bytes[6] = { 0 };
+	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
+		long long t = sv_now_ms() ^ (long long)getpid();
+		memcpy(bytes, &t, sizeof(bytes));
+	}
+	snprintf(out, 16, "vm-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
+}
+
+static int check_options(const sv_restore_options *o, size_t count)
+{
+	if (o->mem_backend == SV_MEM_BACKEND_UFFD && (!o->uffd_socket_path || !*o->uffd_socket_path))
+		return sv_err(SV_EINVAL, "uffd_socket_path: required with the Uffd memory backend");
+	if (o->mem_backend != SV_MEM_BACKEND_UFFD && o->uffd_socket_path)
+		return sv_err(SV_EINVAL, "uffd_socket_path: only meaningful with the Uffd memory backend");
+	if (count > 1 && o->n_network_overrides)
+		return sv_err(SV_EINVAL, "network_overrides: one host device cannot serve %zu clones; leave them out and "
+					 "each clone gets its own",
+			      count);
+	if (count > 1 && o->vsock_uds_path)
+		return sv_err(SV_EINVAL, "vsock_uds_path: one socket cannot serve %zu clones; leave it out and each "
+					 "clone gets its own",
+			      count);
+	return 0;
+}
+
+static int restore_one(sv_vm **out, sv_manager *mgr, sv_vm_restore *r, const char *id)
+{
+	*out = NULL;
+	char *cfg_text = json_dumps(json_object_get(r->manifest, "config"), JSON_COMPACT);
+	sv_vm_config *cfg = NULL;
+	int rc = cfg_text ? sv_vm_config_from_json(&cfg, cfg_text) : sv_err(SV_EINVAL, "the manifest has no config");
+	free(cfg_text);
+	if (rc)
+		return sv_err_prefix("snapshot %s: its VM config", r->dir);
+	sv_vm *vm = NULL;
+	rc = sv_vm__new(&vm, mgr, cfg, id);
+	sv_vm_config_free(cfg);
+	if (rc)
+		return rc;
+	if ((rc = adapt_config(vm, r)) || (rc = sv_manager__register_vm(mgr, vm))) {
+		sv_vm__free(vm);
+		return rc;
+	}
+	rc = sv_vm__boot(vm, r);
+	if (rc)
+		return rc; /* the VM stays registered, in state error, like a failed start */
+	*out = vm;
+	return 0;
+}
+
+static int begin_restore(sv_vm_restore *r, const char *dir, const sv_restore_options *opts, size_t count)
+{
+	*r = (sv_vm_restore){ .opts = opts ? *opts : (sv_restore_options){ 0 }, .clone = count > 1 };
+	int rc = check_options(&r->opts, count);
+	if (rc)
+		return rc;
+	char *abs = realpath(dir, NULL);
+	if (!abs)
+		return sv_err_errno(SV_ENOTFOUND, errno, "snapshot %s", dir);
+	r->dir = abs;
+	if ((rc = load_manifest(abs, &r->manifest)) || (rc = verify_snapshot(abs, r->manifest)))
+		return rc;
+	return 0;
+}
+
+static void end_restore(sv_vm_restore *r)
+{
+	json_decref(r->manifest);
+	free((void *)r->dir);
+}
+
+int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const sv_restore_options *opts)
+{
+	sv_err_clear();
+	*out = NULL;
+	sv_vm_restore r;
+	int rc = begin_restore(&r, dir, opts, 1);
+	char generated[16];
+	const char *id = r.opts.id;
+	if (!id) {
+		generate_id(generated);
+		id = generated;
+	}
+	if (!rc)
+		rc = restore_one(out, mgr, &r, id);
+	end_restore(&r);
+	return rc;
+}
+
+int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, size_t count,
+			 const sv_restore_options *opts)
+{
+	sv_err_clear();
+	*vms_out = NULL;
+	if (count == 0)
+		return sv_err(SV_EINVAL, "count: must be at least 1");
+	sv_vm_restore r;
+	int rc = begin_restore(&r, dir, opts, count);
+	sv_vm **vms = rc ? NULL : calloc(count, sizeof(*vms));
+	if (!rc && !vms)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	char prefix[16];
+	if (!r.opts.id)
+		generate_id(prefix);
+	size_t made = 0;
+	for (; !rc && made < count; made++) {
+		char *id = NULL;
+		if (asprintf(&id, "%s-%zu", r.opts.id ? r.opts.id : prefix, made + 1) < 0) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			break;
+		}
+		rc = restore_one(&vms[made], mgr, &r, id);
+		if (rc)
+			sv_err_prefix("clone %zu of %zu", made + 1, count);
+		free(id);
+		if (rc)
+			break;
+	}
+	if (rc && vms) {
+		sv_err_saved saved;
+		sv_err_save(&saved);
+		for (size_t i = 0; i < count; i++)
+			if (vms[i])
+				sv_vm_kill(vms[i]);
+		sv_err_restore(&saved);
+		free(vms);
+		vms = NULL;
+	}
+	end_restore(&r);
+	*vms_out = vms;
+	return rc;
+}

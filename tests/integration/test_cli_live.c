@@ -1,0 +1,139 @@
+/* The live-operation commands end to end: `smartvm run --detach` a VM on the
+ * fake Firecracker, then mmds, balloon, drive, net limit, metrics and
+ * snapshot create / restore --clones from separate invocations — with their
+ * refusals and exit codes. Nothing remains afterwards. */
+#include "svtest.h"
+
+#include "util/file.h"
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char *dir, *runtime, *data, *config, *snap, *patch;
+	const char *env[2];
+	char *env_rt;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	f->dir = svt_tmpdir();
+	f->runtime = sv_path_join(f->dir, "runtime");
+	f->data = sv_path_join(f->dir, "data");
+	f->snap = sv_path_join(f->dir, "snap");
+	char *kernel = svt_write(f->dir, "vmlinux", "k"), *disk = svt_write(f->dir, "disk.img", "d");
+	char *metrics = sv_path_join(f->dir, "metrics.json"), *text = NULL;
+	assert_true(asprintf(&text,
+			     "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+			     "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":8},"
+			     "\"drives\":[{\"drive_id\":\"rootfs\",\"path_on_host\":\"%s\",\"is_root_device\":true}],"
+			     "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap-cli0\"}],"
+			     "\"balloon\":{\"amount_mib\":1,\"deflate_on_oom\":false,\"stats_polling_interval_s\":1},"
+			     "\"mmds-config\":{\"network_interfaces\":[\"eth0\"]},"
+			     "\"metrics\":{\"metrics_path\":\"%s\"}}",
+			     kernel, disk, metrics) > 0);
+	f->config = svt_write(f->dir, "vm.json", text);
+	f->patch = svt_write(f->dir, "patch.json", "{\"k\":{\"b\":2}}");
+	free(text);
+	free(kernel);
+	free(disk);
+	free(metrics);
+	assert_true(asprintf(&f->env_rt, "SMARTVM_RUNTIME_DIR=%s", f->runtime) > 0);
+	f->env[0] = f->env_rt;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	/* Detached VMs outlive a failed test: kill them before checking. */
+	const char *ids[] = { "cli-vm", "copy" };
+	for (size_t i = 0; i < 2; i++) {
+		char *out = NULL, *err = NULL;
+		svt_run_cli((const char *const[]){ "kill", ids[i], NULL }, f->env, &out, &err);
+		free(out);
+		free(err);
+	}
+	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	free(f->runtime);
+	free(f->data);
+	free(f->config);
+	free(f->snap);
+	free(f->patch);
+	free(f->env_rt);
+	svt_rm_tmpdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Runs the CLI; checks the exit code and that stdout/stderr contain the
+ * given texts (NULL = don't care). Returns stdout (malloc'd). */
+static char *cli(fixture *f, int want_code, const char *want_out, const char *want_err, const char *const *args)
+{
+	char *out = NULL, *err = NULL;
+	int code = svt_run_cli(args, f->env, &out, &err);
+	if (code != want_code)
+		fail_msg("smartvm %s %s: exit %d (want %d)\nstdout: %s\nstderr: %s", args[0], args[1] ? args[1] : "",
+			 code, want_code, out, err);
+	if (want_out)
+		svt_assert_contains(out, want_out);
+	if (want_err)
+		svt_assert_contains(err, want_err);
+	free(err);
+	return out;
+}
+
+#define CLI(code, o, e, ...) free(cli(f, code, o, e, (const char *const[]){ __VA_ARGS__, NULL }))
+
+static void test_live_commands_end_to_end(void **state)
+{
+	fixture *f = *state;
+	CLI(0, "cli-vm", NULL, "run", "--config", f->config, "--id", "cli-vm", "--firecracker-bin",
+	    svt_fake_firecracker(), "--detach");
+	CLI(1, NULL, "smartvm: VM \"cli-vm\": MMDS get: the data store is empty (nothing was put yet)", "mmds", "get",
+	    "cli-vm");
+	CLI(0, NULL, NULL, "mmds", "set", "cli-vm", "{\"k\":{\"a\":1}}");
+	CLI(0, NULL, NULL, "mmds", "patch", "cli-vm", "--file", f->patch);
+	CLI(0, "\"b\": 2", NULL, "mmds", "get", "cli-vm");
+	CLI(2, NULL, "missing arguments: expected ID JSON (or --file F)", "mmds", "set", "cli-vm");
+	CLI(0, NULL, NULL, "balloon", "set", "cli-vm", "4");
+	CLI(0, "\"target_mib\": 4", NULL, "balloon", "stats", "cli-vm", "--json");
+	CLI(0, "target_mib           4", NULL, "balloon", "stats", "cli-vm");
+	CLI(1, NULL, "PATCH /drives/nope: 400 Unable to patch the block device", "drive", "update", "cli-vm", "nope",
+	    "--ops", "100:1000");
+	CLI(0, NULL, NULL, "drive", "update", "cli-vm", "rootfs", "--bandwidth", "1048576:100:4096");
+	CLI(2, NULL, "--ops \"x\": expected SIZE:REFILL_MS[:BURST]", "drive", "update", "cli-vm", "rootfs", "--ops", "x");
+	CLI(0, NULL, NULL, "net", "limit", "cli-vm", "eth0", "--rx-bandwidth", "4096:10");
+	CLI(0, "vmm.state Running", NULL, "metrics", "cli-vm");
+	CLI(0, "\"utc_timestamp_ms\"", NULL, "metrics", "cli-vm", "--json");
+	CLI(0, f->snap, NULL, "snapshot", "create", "cli-vm", f->snap);
+	/* A restore keeps the interface's host device, which the running
+	 * original still holds: refused, then fine once the original stopped. */
+	CLI(1, NULL, "host_dev_name \"tap-cli0\": already used by VM \"cli-vm\"", "snapshot", "restore", f->snap,
+	    "--id", "copy", "--detach", "--firecracker-bin", svt_fake_firecracker());
+	CLI(0, NULL, NULL, "stop", "cli-vm");
+	CLI(0, "copy", NULL, "snapshot", "restore", f->snap, "--id", "copy", "--detach", "--firecracker-bin",
+	    svt_fake_firecracker());
+	CLI(0, "copy ", NULL, "ps");
+	CLI(1, NULL, "smartvm: VM \"copy\": MMDS get: the data store is empty", "mmds", "get", "copy");
+	CLI(0, NULL, NULL, "stop", "copy");
+	CLI(1, NULL, "snapshot", "snapshot", "restore", f->dir, "--detach");
+	CLI(2, NULL, "unknown subcommand \"frobnicate\"", "snapshot", "frobnicate");
+}
+
+int main(void)
+{
+	/* The VMs here have network interfaces: keep their TAPs off the host. */
+	if (!svt_private_netns()) {
+		print_message("skipped: needs root for a private network namespace\n");
+		return 0;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_live_commands_end_to_end, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

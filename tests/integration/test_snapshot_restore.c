@@ -1,0 +1,419 @@
+/* Snapshots, restores and clones through the library against the fake
+ * Firecracker: the snapshot directory's contents, restores with private drive
+ * copies, network and vsock overrides, the Uffd backend, clones, and the
+ * refusals (tampered files, other architecture, other VMM version, bad
+ * options). Also measures the orchestration cost of 20 clones. After each
+ * test nothing remains in the runtime directory and no process runs. */
+#include "svtest.h"
+
+#include "util/file.h"
+#include "util/spawn.h"
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <smartvm/smartvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef struct {
+	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *snap, *metrics;
+	sv_manager *mgr;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	f->dir = svt_tmpdir();
+	f->runtime = sv_path_join(f->dir, "runtime");
+	f->data = sv_path_join(f->dir, "data");
+	f->kernel = svt_write(f->dir, "vmlinux", "kernel image");
+	f->rootfs = svt_write(f->dir, "rootfs.ext4", "root filesystem");
+	f->scratch = svt_write(f->dir, "scratch.img", "scratch data");
+	f->snap = sv_path_join(f->dir, "snap");
+	f->metrics = sv_path_join(f->dir, "metrics.json");
+	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime,
+				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
+	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	sv_manager_free(f->mgr);
+	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	char *text = NULL;
+	assert_int_equal(sv_read_file(f->scratch, 100, &text, NULL), 0);
+	assert_string_equal(text, "scratch data"); /* originals are never written */
+	free(text);
+	char *paths[] = { f->kernel, f->rootfs, f->scratch, f->snap, f->metrics, f->runtime, f->data };
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		free(paths[i]);
+	svt_rm_tmpdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static sv_vm *boot(fixture *f, const char *id, bool with_net, bool with_vsock, bool track)
+{
+	sv_drive_config drives[] = {
+		{ .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true, .is_read_only = true },
+		{ .drive_id = "scratch", .path_on_host = f->scratch },
+	};
+	sv_net_iface_config nets[] = { { .iface_id = "eth0", .host_dev_name = "tap-snap0", .guest_mac = "06:00:ac:10:00:02" } };
+	char *uds = sv_path_join(f->dir, "orig-vsock.sock");
+	sv_vsock_config vsock = { .guest_cid = 3, .uds_path = uds };
+	sv_metrics_config met = { .metrics_path = f->metrics };
+	sv_vm_config cfg = {
+		.id = id,
+		.boot_source = { .kernel_image_path = f->kernel },
+		.machine_config = { .vcpu_count = 1, .mem_size_mib = 8, .track_dirty_pages = track },
+		.drives = drives, .n_drives = 2, .network_interfaces = nets, .n_network_interfaces = with_net ? 1 : 0,
+		.vsock = with_vsock ? &vsock : NULL, .metrics = &met,
+	};
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, f->mgr, &cfg) || sv_vm_start(vm))
+		fail_msg("booting %s: %s", id, sv_last_error());
+	free(uds);
+	return vm;
+}
+
+static json_t *manifest(fixture *f)
+{
+	char *p = sv_path_join(f->snap, "snapshot.json");
+	json_t *m = json_load_file(p, 0, NULL);
+	free(p);
+	assert_non_null(m);
+	return m;
+}
+
+static char *snap_file(fixture *f, const char *name)
+{
+	return sv_path_join(f->snap, name);
+}
+
+static void snapshot_ok(sv_vm *vm, const char *dir, const sv_snapshot_create_options *o)
+{
+	if (sv_vm_snapshot_create(vm, dir, o))
+		fail_msg("snapshot: %s", sv_last_error());
+}
+
+static void test_snapshot_writes_state_memory_drives_and_manifest(void **state)
+{
+	fixture *f = *state;
+	sv_vm *vm = boot(f, "src", true, false, false);
+	snapshot_ok(vm, f->snap, NULL);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING); /* resumed afterwards */
+	json_t *m = manifest(f);
+	assert_string_equal(json_string_value(json_object_get(m, "vmm")), "firecracker");
+	assert_string_equal(json_string_value(json_object_get(m, "vmm_version")), "1.16.1");
+	assert_string_equal(json_string_value(json_object_get(m, "arch")), "x86_64");
+	assert_string_equal(json_string_value(json_object_get(m, "snapshot_type")), "Full");
+	json_t *files = json_object_get(m, "files");
+	assert_int_equal(json_object_size(files), 3);
+	assert_int_equal(strlen(json_string_value(json_object_get(files, "memory"))), 64);
+	assert_non_null(json_object_get(files, "drives/scratch-scratch-scratch.img"));
+	json_t *d = json_array_get(json_object_get(m, "drives"), 1);
+	assert_string_equal(json_string_value(json_object_get(d, "vmm_path")), "drives/scratch-scratch.img");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(m, "network"), 0), "guest_mac")),
+			    "06:00:ac:10:00:02");
+	json_decref(m);
+	char *mem = snap_file(f, "memory"), *drive = snap_file(f, "drives/scratch-scratch-scratch.img");
+	struct stat st;
+	assert_int_equal(stat(mem, &st), 0);
+	assert_int_equal(st.st_size, 8 << 20);
+	assert_true(st.st_blocks * 512 < st.st_size); /* sparse */
+	char *text = NULL;
+	assert_int_equal(sv_read_file(drive, 100, &text, NULL), 0);
+	assert_string_equal(text, "scratch data");
+	free(text);
+	free(mem);
+	free(drive);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_snapshot_keep_paused_and_diff_needs_dirty_tracking(void **state)
+{
+	fixture *f = *state;
+	sv_vm *vm = boot(f, "diff", false, false, false);
+	sv_snapshot_create_options o = { .type = SV_SNAPSHOT_DIFF };
+	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, &o), SV_EVMM);
+	assert_string_equal(sv_last_error(), "VM \"diff\": snapshot: PUT /snapshot/create: 400 Diff snapshots are not "
+					     "allowed on uVMs with dirty page tracking disabled.");
+	assert_false(sv_path_exists(f->snap)); /* nothing left behind */
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+
+	vm = boot(f, "diff2", false, false, true);
+	o.keep_paused = true;
+	snapshot_ok(vm, f->snap, &o);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_PAUSED);
+	json_t *m = manifest(f);
+	assert_string_equal(json_string_value(json_object_get(m, "snapshot_type")), "Diff");
+	json_decref(m);
+	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, NULL), SV_EEXISTS);
+	svt_assert_contains(sv_last_error(), "exists and is not empty");
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_restore_gets_private_drives_overrides_and_resumes(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "orig", true, true, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+
+	sv_net_override ov[] = { { .iface_id = "eth0", .host_dev_name = "tap-restored" } };
+	sv_restore_options o = { .id = "restored", .network_overrides = ov, .n_network_overrides = 1,
+				 .track_dirty_pages = true };
+	sv_vm *vm = NULL;
+	if (sv_manager_restore_vm(&vm, f->mgr, f->snap, &o))
+		fail_msg("restore: %s", sv_last_error());
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
+	char *cfg = NULL;
+	assert_int_equal(sv_vm_running_config(vm, &cfg), 0);
+	json_t *c = json_loads(cfg, 0, NULL);
+	free(cfg);
+	json_t *n = json_array_get(json_object_get(c, "network-interfaces"), 0);
+	assert_string_equal(json_string_value(json_object_get(n, "host_dev_name")), "tap-restored");
+	assert_string_equal(json_string_value(json_object_get(n, "guest_mac")), "06:00:ac:10:00:02");
+	char *uds = sv_path_join(sv_vm_dir(vm), "vsock.sock");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(c, "vsock"), "uds_path")), uds);
+	assert_true(sv_path_exists(uds));
+	free(uds);
+	assert_true(json_is_true(json_object_get(json_object_get(c, "machine-config"), "track_dirty_pages")));
+	json_decref(c);
+	char *copy = sv_path_join(sv_vm_dir(vm), "drives/scratch-scratch.img");
+	assert_true(sv_path_exists(copy));
+	free(copy);
+	/* The recorded requests: only outputs before the load, then the load. */
+	char *metrics = NULL;
+	assert_int_equal(sv_vm_metrics(vm, true, &metrics, NULL), 0);
+	free(metrics);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_restore_can_stay_paused(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "p", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_kill(src), 0);
+	sv_restore_options o = { .id = "paused", .resume = SV_NO };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), 0);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_PAUSED);
+	assert_int_equal(sv_vm_resume(vm), 0);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+/* A page-fault handler stand-in: accepts one connection on path. */
+static void test_restore_with_uffd_hands_mappings_to_the_handler(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "u", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_kill(src), 0);
+	char *path = sv_path_join(f->dir, "uffd.sock");
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	sv_restore_options o = { .id = "uffd", .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = path };
+	sv_vm *vm = NULL;
+	if (sv_manager_restore_vm(&vm, f->mgr, f->snap, &o))
+		fail_msg("restore: %s", sv_last_error());
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	char buf[512] = { 0 };
+	assert_true(read(c, buf, sizeof(buf) - 1) > 0);
+	svt_assert_contains(buf, "\"size\":8388608");
+	close(c);
+	close(lfd);
+	unlink(path);
+	free(path);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	/* Uffd without a socket is refused before anything is made. */
+	o.uffd_socket_path = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "uffd_socket_path: required with the Uffd memory backend");
+}
+
+static void test_restore_of_tampered_snapshot_is_refused(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "t", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	char *drive = snap_file(f, "drives/scratch-scratch-scratch.img");
+	int fd = open(drive, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "!", 1), 1);
+	close(fd);
+	free(drive);
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_ECHECKSUM);
+	svt_assert_contains(sv_last_error(), ": drives/scratch-scratch-scratch.img: SHA-256 mismatch (expected ");
+	svt_assert_contains(sv_last_error(), "); the file changed after the snapshot was taken");
+	assert_null(vm);
+	char *mem = snap_file(f, "memory");
+	unlink(mem);
+	free(mem);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_ECHECKSUM);
+	svt_assert_contains(sv_last_error(), ": memory is missing");
+}
+
+/* Rewrites one manifest field (the manifest is not itself checksummed:
+ * these are the checks that keep a wrong host or VMM out). */
+static void set_manifest(fixture *f, const char *key, const char *value)
+{
+	json_t *m = manifest(f);
+	json_object_set_new(m, key, json_string(value));
+	char *p = sv_path_join(f->snap, "snapshot.json");
+	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	free(p);
+	json_decref(m);
+}
+
+static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "a", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	char *real = realpath(f->snap, NULL);
+	set_manifest(f, "arch", "aarch64");
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_EUNSUPPORTED);
+	char *want = NULL;
+	assert_true(asprintf(&want, "snapshot %s: taken on aarch64, this host is x86_64", real) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	set_manifest(f, "arch", "x86_64");
+	set_manifest(f, "vmm_version", "1.15.0");
+	sv_restore_options o = { .id = "oldver" };
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EUNSUPPORTED);
+	assert_true(asprintf(&want, "restoring VM \"oldver\": snapshot %s: taken with firecracker 1.15.0, this VMM is "
+				    "firecracker 1.16.1",
+			     real) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	free(real);
+	assert_int_equal(sv_vm_get_state(sv_manager_get_vm(f->mgr, "oldver")), SV_VM_ERROR);
+}
+
+static void test_snapshot_needs_a_live_vm_and_an_empty_dir(void **state)
+{
+	fixture *f = *state;
+	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true };
+	sv_vm_config cfg = { .id = "never", .boot_source = { .kernel_image_path = f->kernel },
+			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = &d, .n_drives = 1 };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, NULL), SV_EINVALID_STATE);
+	assert_string_equal(sv_last_error(), "VM \"never\" is created; snapshot is allowed when running|paused");
+	sv_vm *r = NULL;
+	assert_int_equal(sv_manager_restore_vm(&r, f->mgr, f->dir, NULL), SV_ENOTFOUND);
+	svt_assert_contains(sv_last_error(), ": no snapshot here (");
+}
+
+static void test_snapshot_refuses_writable_drive_used_in_place(void **state)
+{
+	fixture *f = *state;
+	sv_drive_config drives[] = { { .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true,
+				       .ephemeral = SV_NO } };
+	sv_vm_config cfg = { .id = "inplace", .boot_source = { .kernel_image_path = f->kernel },
+			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = drives, .n_drives = 1 };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_vm_start(vm), 0);
+	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, NULL), SV_EUNSUPPORTED);
+	char *want = NULL;
+	assert_true(asprintf(&want, "VM \"inplace\": snapshot: drive \"rootfs\": the VMM writes %s in place (ephemeral = "
+				    "no), so a restored VM could not get a private copy; snapshots need writable drives staged",
+			     f->rootfs) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	assert_false(sv_path_exists(f->snap));
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_clones_get_own_dirs_drives_and_sockets(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "tmpl", false, true, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+
+	const size_t n = 20;
+	sv_restore_options o = { .id = "clone" };
+	sv_vm **vms = NULL;
+	long long t0 = sv_now_ms();
+	if (sv_manager_clone_vms(&vms, f->mgr, f->snap, n, &o))
+		fail_msg("clone: %s", sv_last_error());
+	long long elapsed = sv_now_ms() - t0;
+	print_message("cloned %zu VMs from one snapshot in %lld ms (%.1f ms per clone, fake Firecracker)\n", n,
+		      elapsed, (double)elapsed / (double)n);
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "clone-%zu", i + 1);
+		assert_string_equal(sv_vm_id(vms[i]), id);
+		assert_int_equal(sv_vm_get_state(vms[i]), SV_VM_RUNNING);
+		char *drive = sv_path_join(sv_vm_dir(vms[i]), "drives/scratch-scratch.img");
+		char *uds = sv_path_join(sv_vm_dir(vms[i]), "vsock.sock");
+		assert_true(sv_path_exists(drive));
+		assert_true(sv_path_exists(uds));
+		free(drive);
+		free(uds);
+	}
+	/* A write by one clone is not seen by another. */
+	char *d1 = sv_path_join(sv_vm_dir(vms[0]), "drives/scratch-scratch.img");
+	char *d2 = sv_path_join(sv_vm_dir(vms[1]), "drives/scratch-scratch.img");
+	int fd = open(d1, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	assert_int_equal(write(fd, "mine", 4), 4);
+	close(fd);
+	char *text = NULL;
+	assert_int_equal(sv_read_file(d2, 100, &text, NULL), 0);
+	assert_string_equal(text, "scratch data");
+	free(text);
+	free(d1);
+	free(d2);
+	free(vms);
+	/* One TAP can't serve many clones. */
+	sv_net_override ov = { .iface_id = "eth0", .host_dev_name = "tap0" };
+	sv_restore_options bad = { .network_overrides = &ov, .n_network_overrides = 1 };
+	assert_int_equal(sv_manager_clone_vms(&vms, f->mgr, f->snap, 2, &bad), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "network_overrides: one host device cannot serve 2 clones; leave them out "
+					     "and each clone gets its own");
+}
+
+int main(void)
+{
+	/* The VMs here have network interfaces: keep their TAPs off the host. */
+	if (!svt_private_netns()) {
+		print_message("skipped: needs root for a private network namespace\n");
+		return 0;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_snapshot_writes_state_memory_drives_and_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_keep_paused_and_diff_needs_dirty_tracking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_gets_private_drives_overrides_and_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_can_stay_paused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_of_tampered_snapshot_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_refuses_other_arch_and_other_vmm_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_needs_a_live_vm_and_an_empty_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_refuses_writable_drive_used_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clones_get_own_dirs_drives_and_sockets, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
