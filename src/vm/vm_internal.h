@@ -44,6 +44,8 @@ struct sv_vm {
 	char *end_reason;         /* how the VMM ended, from the supervisor */
 	char *status_buf;         /* unparsed bytes from status_fd */
 	size_t status_len;
+
+	struct sv_vm_command *command; /* vm_command.c; NULL = no command */
 };
 
 /* vm.c */
@@ -75,6 +77,12 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms);
 /* vm_backend.c */
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out);
 const sv_vmm_ops *sv_vm__backend_by_name(const char *name);
+
+/* vm_command.c: the command a VM runs (smartvm/command.h). */
+/* At boot, after the backend is chosen: adds smartvm.cmd= to the staged boot
+ * args and opens the console for reading. No command: does nothing. */
+int sv_vm__command_apply(sv_vm *vm);
+void sv_vm__command_free(struct sv_vm_command *cmd);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);
