@@ -101,7 +101,7 @@ static int pick_qemu(sv_vm *vm, const sv_manager_options *o, char **binary_out, 
 		*binary_out = NULL;
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	vm->backend = &sv_vmm_qemu_ops;
+	vm->backend = vm->qemu_incoming ? sv_vm__qemu_incoming_ops() : &sv_vmm_qemu_ops;
 	return 0;
 }
 
@@ -109,6 +109,10 @@ int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	*binary_out = *accel_out = NULL;
+	if (vm->qemu_incoming && o->vmm == SV_VMM_FIRECRACKER)
+		return sv_err(SV_EUNSUPPORTED, "vmm: a QEMU snapshot restores only on the qemu backend");
+	if (vm->qemu_incoming)
+		return pick_qemu(vm, o, binary_out, accel_out);
 	switch (o->vmm) {
 	case SV_VMM_QEMU:
 		return pick_qemu(vm, o, binary_out, accel_out);

@@ -46,6 +46,7 @@ struct sv_vm {
 	size_t status_len;
 
 	struct sv_vm_command *command; /* vm_command.c; NULL = no command */
+	bool qemu_incoming;            /* vm_qemu_snapshot.c: boot a QEMU that waits for a snapshot */
 };
 
 /* vm.c */
@@ -83,6 +84,9 @@ const sv_vmm_ops *sv_vm__backend_by_name(const char *name);
  * args and opens the console for reading. No command: does nothing. */
 int sv_vm__command_apply(sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
+
+/* vm_qemu_snapshot.c: the QEMU ops whose QEMU waits for a snapshot. */
+const sv_vmm_ops *sv_vm__qemu_incoming_ops(void);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);
