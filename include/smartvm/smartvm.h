@@ -8,6 +8,8 @@
 #include <smartvm/net.h>
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
+#include <smartvm/command.h>
+#include <smartvm/qemu_snapshot.h>
 
 #ifdef __cplusplus
 extern "C" {
