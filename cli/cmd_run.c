@@ -14,6 +14,7 @@
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
+#include <smartvm/images.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ enum {
 	OPT_ID,
 	OPT_FC_BIN,
 	OPT_DETACH,
+	OPT_IMAGE,
 };
 
 static const struct option run_longopts[] = {
@@ -53,6 +55,7 @@ static const struct option run_longopts[] = {
     {"id", required_argument, NULL, OPT_ID},
     {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
     {"detach", no_argument, NULL, 'd'},
+    {"image", required_argument, NULL, OPT_IMAGE},
     /* networking (cmd_net.c) */
     CLI_RUN_NET_LONGOPTS,
     /* VMM choice (cmd_run_cmd.c) */
@@ -69,6 +72,7 @@ typedef struct {
 	const char *boot_args;
 	const char *rootfs;
 	const char *id;
+	const char *image; /* --image: a cached base-image bundle id */
 	bool has_vcpus, has_mem, detach;
 	uint32_t vcpus, mem_mib;
 	sv_drive_config *drives; /* from --drive, in order */
@@ -169,6 +173,9 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case 'd':
 			f->detach = true;
 			break;
+		case OPT_IMAGE:
+			f->image = p.optarg;
+			break;
 		case OPT_DRIVE:
 			rc = add_drive(cli, f, p.optarg);
 			break;
@@ -194,22 +201,37 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return p.exit_code;
 	if ((rc = cli_no_args(&p)))
 		return rc;
-	if (!f->config_path && !f->kernel)
-		return cli_usage_error(cli, "either --config FILE or --kernel PATH is required");
+	if (!f->config_path && !f->kernel && !f->image)
+		return cli_usage_error(cli, "either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
 	return -1;
 }
 
 /* Fills cfg from the loaded config (may be NULL) overridden by the flags.
  * *drives_out is the malloc'd drive array cfg points to. */
 static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, const sv_vm_config *loaded,
-			   const run_flags *f)
+			   const sv_base_image_bundle *image, const run_flags *f)
 {
+	/* --image: kernel, boot args, initrd and the root drive from the bundle;
+	 * the flags below still override them. */
+	sv_vm_config from_image = {0};
+	sv_drive_config image_root = {0};
+	bool has_image_root = false;
+	if (image) {
+		int rc = sv_base_image_vm_config(&from_image, &image_root, image);
+		if (rc < 0)
+			return cli_fail(rc);
+		has_image_root = !f->rootfs;
+	}
 	if (loaded) {
 		*cfg = *loaded;
 	} else {
 		*cfg = (sv_vm_config){0};
 		cfg->machine_config.vcpu_count = DEFAULT_VCPUS;
 		cfg->machine_config.mem_size_mib = DEFAULT_MEM_MIB;
+	}
+	if (image) {
+		cfg->base_image = from_image.base_image;
+		cfg->boot_source = from_image.boot_source;
 	}
 	if (f->id)
 		cfg->id = f->id;
@@ -224,14 +246,16 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, cons
 	if (f->has_mem)
 		cfg->machine_config.mem_size_mib = f->mem_mib;
 
-	/* Drives: the file's, then --rootfs, then each --drive. */
-	size_t n = cfg->n_drives + (f->rootfs ? 1 : 0) + f->n_drives;
+	/* Drives: the file's, then the image's root (or --rootfs), then each --drive. */
+	size_t n = cfg->n_drives + (f->rootfs ? 1 : 0) + (has_image_root ? 1 : 0) + f->n_drives;
 	sv_drive_config *drives = calloc(n ? n : 1, sizeof(*drives));
 	if (!drives)
 		return cli_error(CLI_EXIT_FAILURE, "out of memory");
 	size_t i = 0;
 	for (size_t j = 0; j < cfg->n_drives; j++)
 		drives[i++] = cfg->drives[j];
+	if (has_image_root)
+		drives[i++] = image_root;
 	if (f->rootfs)
 		drives[i++] = (sv_drive_config){
 		    .drive_id = ROOTFS_DRIVE_ID,
@@ -317,6 +341,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 {
 	run_flags f = {0};
 	sv_vm_config *loaded = NULL, cfg;
+	sv_base_image_bundle *image = NULL;
 	sv_drive_config *drives = NULL;
 	sv_manager *mgr;
 	sv_vm *vm = NULL;
@@ -332,7 +357,18 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		code = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if ((code = assemble_config(&cfg, &drives, loaded, &f)) || (code = cli_run_net_apply(cli, &f.net, &cfg)))
+	if (f.image) {
+		sv_base_image_options io = {
+		    .data_dir = cli->data_dir,
+		    .runtime_dir = cli->runtime_dir,
+		    .cache_dir = cli->opts.base_image_cache_dir,
+		};
+		if ((rc = sv_base_image_open(&image, &io, f.image)) < 0) {
+			code = cli_fail(rc);
+			goto out;
+		}
+	}
+	if ((code = assemble_config(&cfg, &drives, loaded, image, &f)) || (code = cli_run_net_apply(cli, &f.net, &cfg)))
 		goto out;
 	/* Checked here, before anything is created, so every rule violation is
 	 * reported as a configuration error naming its field. */
@@ -371,6 +407,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	}
 out:
 	free(drives);
+	sv_base_image_bundle_free(image);
 	sv_vm_config_free(loaded);
 	run_flags_free(&f);
 	return code;
@@ -382,6 +419,7 @@ const cli_command cli_run_commands[] = {
 	.summary = "Create and start a VM",
 	.usage = "--config FILE [OPTIONS]\n"
 		 "--kernel PATH [--initrd PATH] [--boot-args S] [--rootfs PATH]\n"
+		 "--image BUNDLE_ID [OPTIONS]\n"
 		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
 		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
 		 CLI_RUN_NET_USAGE "\n"
@@ -400,7 +438,10 @@ const cli_command cli_run_commands[] = {
 		"                     machine-config, drives, network-interfaces, vsock,\n"
 		"                     balloon, mmds-config, logger, metrics, entropy);\n"
 		"                     the flags below override or extend it\n"
-		"  --kernel PATH      kernel image (required without --config)\n"
+		"  --kernel PATH      kernel image (required without --config or --image)\n"
+		"  --image BUNDLE_ID  boot a cached base image ('smartvm image pull'):\n"
+		"                     its kernel, boot args, initrd and root drive\n"
+		"                     (read-only if the bundle says so)\n"
 		"  --initrd PATH      initrd image (default: none)\n"
 		"  --boot-args S      kernel command line (default: the VMM's)\n"
 		"  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"

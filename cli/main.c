@@ -43,6 +43,8 @@ extern const cli_command cli_vm_commands[];
 extern const cli_command cli_logs_commands[];
 
 /* images */
+extern const cli_command cli_binary_commands[];
+extern const cli_command cli_image_commands[];
 
 /* net */
 extern const cli_command cli_net_commands[];
@@ -56,6 +58,8 @@ static const cli_command *const groups[] = {
     cli_logs_commands,
 
     /* images */
+    cli_binary_commands,
+    cli_image_commands,
 
     /* net */
     cli_net_commands,

@@ -10,6 +10,7 @@
 #include <smartvm/vm.h>
 #include <smartvm/command.h>
 #include <smartvm/qemu_snapshot.h>
+#include <smartvm/images.h>
 
 #ifdef __cplusplus
 extern "C" {

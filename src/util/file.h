@@ -23,7 +23,8 @@ int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out
 
 /* Copies src to dst (created, mode of src), keeping holes: tries a reflink
  * (FICLONE) first, else copies only the data extents found with
- * SEEK_DATA/SEEK_HOLE using copy_file_range. dst is complete or absent. */
+ * SEEK_DATA/SEEK_HOLE using copy_file_range. dst is complete or absent; it is
+ * not fsync'd (copies are ephemeral). */
 int sv_copy_sparse(const char *src, const char *dst);
 
 /* Opens (creating) path and takes an exclusive flock on it, waiting at most

@@ -4,7 +4,7 @@
  * The guest model is the smallest one that keeps clients honest: after
  * InstanceStart the guest "runs"; Ctrl+Alt+Del makes it power off, and since
  * Firecracker exits when the guest resets, the process exits 0 about 50 ms
- * later. A paused guest acts on it only once resumed. Fault injection
+ * later (FAKE_FC_POWEROFF_DELAY_MS). A paused guest acts on it only once resumed. Fault injection
  * (FAKE_FC_IGNORE_CTRL_ALT_DEL, FAKE_FC_CRASH_AFTER_START_MS) bends it.
  */
 #include "fake_fc.h"
@@ -15,7 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POWEROFF_DELAY_MS 50
+/* FAKE_FC_POWEROFF_DELAY_MS overrides the 50 ms (benchmarks want an instant guest). */
+static long long poweroff_delay_ms(void)
+{
+	const char *v = getenv("FAKE_FC_POWEROFF_DELAY_MS");
+	return v && *v ? strtoll(v, NULL, 10) : 50;
+}
+#define POWEROFF_DELAY_MS poweroff_delay_ms()
 
 static const char *state_name(fc_vm_state s)
 {

@@ -218,7 +218,7 @@ static void test_run_needs_config_or_kernel(void **state)
 	fixture *fx = *state;
 	assert_int_equal(cli(fx, "run", "--vcpus", "2", NULL), 2);
 	assert_string_equal(first_line(fx->err),
-			    "smartvm run: either --config FILE or --kernel PATH is required");
+			    "smartvm run: either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
 }
 
 static void test_bad_numbers_exit_2_naming_the_flag(void **state)

@@ -1,0 +1,166 @@
+/* Release archive extraction (see archive_extract.h). The archive is read
+ * once, start to end, so every entry's path is checked even after the wanted
+ * ones were found: a hostile archive is refused as a whole. */
+#include "images/archive_extract.h"
+
+#include "util/error.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* "./a/b" and "a/b" name the same entry. */
+static const char *normalise(const char *path)
+{
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	return path;
+}
+
+static int check_path(const char *archive_path, const char *name)
+{
+	if (name[0] == '/')
+		return sv_err(SV_EARCHIVE, "%s: unsafe entry \"%s\": absolute path", archive_path, name);
+	const char *p = name;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return sv_err(SV_EARCHIVE, "%s: unsafe entry \"%s\": contains \"..\"", archive_path,
+				      name);
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	return 0;
+}
+
+static int check_wanted(const char *archive_path, struct archive_entry *e, const char *name,
+			uint64_t max_bytes)
+{
+	if (archive_entry_hardlink(e))
+		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is a hard link", archive_path, name);
+	mode_t type = archive_entry_filetype(e);
+	if (type == AE_IFLNK)
+		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is a symbolic link", archive_path, name);
+	if (type != AE_IFREG)
+		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is not a regular file", archive_path, name);
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0 ||
+	    (uint64_t)archive_entry_size(e) > max_bytes)
+		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is larger than %llu bytes", archive_path,
+			      name, (unsigned long long)max_bytes);
+	return 0;
+}
+
+static int write_entry(struct archive *a, const char *archive_path, const char *name,
+		       la_int64_t entry_size, const sv_extract_item *item, uint64_t max_bytes)
+{
+	int fd = open(item->dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sv_err_errno(SV_EIO, errno, "extracting \"%s\" to %s", name, item->dest);
+	int rc = 0;
+	uint64_t total = 0;
+	for (;;) {
+		const void *buf;
+		size_t size;
+		la_int64_t offset;
+		int r = archive_read_data_block(a, &buf, &size, &offset);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			rc = sv_err(SV_EARCHIVE, "%s: reading entry \"%s\": %s", archive_path, name,
+				    archive_error_string(a));
+			break;
+		}
+		total += size;
+		if (offset < 0 || (uint64_t)offset + size > max_bytes || total > max_bytes) {
+			rc = sv_err(SV_EARCHIVE, "%s: entry \"%s\" is larger than %llu bytes", archive_path,
+				    name, (unsigned long long)max_bytes);
+			break;
+		}
+		const char *p = buf;
+		off_t at = (off_t)offset;
+		while (size > 0) {
+			ssize_t n = pwrite(fd, p, size, at);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				rc = sv_err_errno(SV_EIO, errno, "writing %s", item->dest);
+				break;
+			}
+			p += n;
+			at += n;
+			size -= (size_t)n;
+		}
+		if (rc)
+			break;
+	}
+	/* Sparse entries may end in a hole that no data block covers. */
+	if (!rc && ftruncate(fd, (off_t)entry_size) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "writing %s", item->dest);
+	if (!rc && (fchmod(fd, item->mode) != 0 || fsync(fd) != 0))
+		rc = sv_err_errno(SV_EIO, errno, "writing %s", item->dest);
+	close(fd);
+	if (rc)
+		unlink(item->dest);
+	return rc;
+}
+
+int sv_extract_entries(const char *archive_path, const sv_extract_item *items, size_t n,
+		       uint64_t max_entry_bytes)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return sv_err(SV_ENOMEM, "out of memory");
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	bool *done = calloc(n ? n : 1, sizeof(bool));
+	int rc = 0;
+	if (!done)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK)
+		rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, archive_error_string(a));
+	while (!rc) {
+		struct archive_entry *e;
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, archive_error_string(a));
+			break;
+		}
+		const char *raw = archive_entry_pathname(e);
+		if (!raw) {
+			rc = sv_err(SV_EARCHIVE, "%s: entry without a path", archive_path);
+			break;
+		}
+		rc = check_path(archive_path, raw);
+		if (rc)
+			break;
+		const char *name = normalise(raw);
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (strcmp(name, items[i].entry) != 0)
+				continue;
+			if (done[i])
+				rc = sv_err(SV_EARCHIVE, "%s: entry \"%s\" appears twice", archive_path, name);
+			else if (!(rc = check_wanted(archive_path, e, name, max_entry_bytes)))
+				rc = write_entry(a, archive_path, name, archive_entry_size(e), &items[i],
+						 max_entry_bytes);
+			if (!rc)
+				done[i] = true;
+		}
+	}
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!done[i])
+			rc = sv_err(SV_EARCHIVE, "%s: entry \"%s\" is missing", archive_path, items[i].entry);
+	if (rc && done)
+		for (size_t i = 0; i < n; i++)
+			if (done[i])
+				unlink(items[i].dest);
+	free(done);
+	archive_read_free(a);
+	return rc;
+}

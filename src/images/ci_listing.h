@@ -1,0 +1,43 @@
+/* The Firecracker CI bucket: listing a prefix with S3 ListObjectsV2 (XML read
+ * with libxml2, following continuation tokens) and choosing the kernel and the
+ * root filesystem from the keys. Network access only in sv_ci_list. */
+#ifndef SV_IMAGES_CI_LISTING_H
+#define SV_IMAGES_CI_LISTING_H
+
+#include "images/images_defaults.h"
+#include <smartvm/images.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	char *key;
+	int64_t size;   /* -1 if the listing had none */
+} sv_ci_object;
+
+typedef struct {
+	sv_ci_object *items;
+	size_t n, cap;
+} sv_ci_objects;
+
+void sv_ci_objects_clear(sv_ci_objects *objs);
+
+/* Parses one ListObjectsV2 page, appending its objects. *next_token is the
+ * NextContinuationToken (malloc'd) when IsTruncated is true, else NULL. */
+int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len,
+		     const char *url);
+
+/* "<bucket>?list-type=2&prefix=<prefix>" (malloc'd; prefix URL-encoded). */
+char *sv_ci_listing_url(const char *bucket_url, const char *prefix);
+
+/* Lists every object under prefix, all pages. */
+int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_url,
+	       const char *prefix);
+
+/* Picks the highest vmlinux-X.Y.Z and the highest ubuntu-X.Y.squashfs (else
+ * ubuntu-X.Y.ext4) directly under prefix. Returns indexes into objs;
+ * SV_EBASE_IMAGE_RESOLVE_FAILED naming listing_url when either is missing. */
+int sv_ci_pick(size_t *kernel, size_t *rootfs, sv_rootfs_type *type, const sv_ci_objects *objs,
+	       const char *prefix, const char *listing_url);
+
+#endif

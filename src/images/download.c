@@ -1,0 +1,318 @@
+/* libcurl transfers with retries (see download.h). One easy handle per
+ * attempt keeps attempts independent; the body goes either into a verifier
+ * sink or a bounded memory buffer, and a retried attempt starts both over, so
+ * a file is still hashed in a single pass over the bytes it ends up holding.
+ * Bodies of error responses are never written anywhere. */
+#include "images/download.h"
+
+#include "images/verify.h"
+#include "util/error.h"
+#include "util/log.h"
+#include <curl/curl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void init_curl(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+typedef enum { SINK_NONE, SINK_FILE, SINK_MEMORY } sink_kind;
+
+typedef struct {
+	const sv_dl_config *cfg;
+	const char *url;
+	sink_kind kind;
+	sv_sink *file;
+	char *mem;
+	size_t mem_len, mem_cap, mem_max;
+	int sink_rc;          /* error raised inside the write callback */
+	CURL *curl;
+	/* progress */
+	const char *label;
+	long long last_draw_ms;
+	bool drew;
+} transfer;
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool is_success_status(long status)
+{
+	return status >= 200 && status < 300;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+	transfer *t = userp;
+	size_t len = size * nmemb;
+	long status = 0;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (!is_success_status(status))
+		return len; /* error pages are discarded, never stored */
+	if (t->kind == SINK_FILE) {
+		t->sink_rc = sv_sink_write(t->file, data, len);
+		return t->sink_rc ? 0 : len;
+	}
+	if (t->kind == SINK_MEMORY) {
+		if (t->mem_len + len > t->mem_max) {
+			t->sink_rc = sv_err(SV_EDOWNLOAD, "downloading %s: response larger than %zu bytes",
+					    t->url, t->mem_max);
+			return 0;
+		}
+		if (t->mem_len + len + 1 > t->mem_cap) {
+			size_t cap = t->mem_cap ? t->mem_cap : 4096;
+			while (cap < t->mem_len + len + 1)
+				cap *= 2;
+			char *m = realloc(t->mem, cap);
+			if (!m) {
+				t->sink_rc = sv_err(SV_ENOMEM, "downloading %s: out of memory", t->url);
+				return 0;
+			}
+			t->mem = m;
+			t->mem_cap = cap;
+		}
+		memcpy(t->mem + t->mem_len, data, len);
+		t->mem_len += len;
+		t->mem[t->mem_len] = '\0';
+	}
+	return len;
+}
+
+static void draw_progress(transfer *t, curl_off_t now, curl_off_t total)
+{
+	const double mib = 1024.0 * 1024.0;
+	if (total > 0) {
+		int pct = (int)(now * 100 / total);
+		int filled = pct * 30 / 100;
+		char bar[31];
+		for (int i = 0; i < 30; i++)
+			bar[i] = i < filled ? '#' : ' ';
+		bar[30] = '\0';
+		fprintf(stderr, "\r%-36.36s [%s] %3d%% %8.1f / %.1f MiB", t->label, bar, pct,
+			(double)now / mib, (double)total / mib);
+	} else {
+		fprintf(stderr, "\r%-36.36s %8.1f MiB", t->label, (double)now / mib);
+	}
+	t->drew = true;
+}
+
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)ultotal;
+	(void)ulnow;
+	transfer *t = userp;
+	long long now = mono_ms();
+	if (dlnow > 0 && (now - t->last_draw_ms >= 100 || (dltotal > 0 && dlnow == dltotal))) {
+		t->last_draw_ms = now;
+		draw_progress(t, dlnow, dltotal);
+	}
+	return 0;
+}
+
+static bool is_transient(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf)
+{
+	const sv_dl_config *c = t->cfg;
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "smartvm");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, c->max_redirects);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	if (c->progress && t->kind == SINK_FILE) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+	}
+}
+
+static int reset_sink(transfer *t)
+{
+	t->sink_rc = 0;
+	t->mem_len = 0;
+	if (t->mem)
+		t->mem[0] = '\0';
+	if (t->kind == SINK_FILE && t->file->bytes > 0)
+		return sv_sink_reset(t->file);
+	return 0;
+}
+
+/* Runs the transfer with retries. On success *status_out is the final HTTP
+ * status and, when location_out is given, *location_out the redirect target. */
+static int perform(transfer *t, bool follow, long *status_out, char **location_out)
+{
+	pthread_once(&curl_once, init_curl);
+	if (curl_init_rc != CURLE_OK)
+		return sv_err(SV_EDOWNLOAD, "downloading %s: initialising libcurl: %s", t->url,
+			      curl_easy_strerror(curl_init_rc));
+	const sv_dl_config *c = t->cfg;
+	int attempts = c->max_retries + 1;
+	for (int attempt = 1;; attempt++) {
+		int rc = reset_sink(t);
+		if (rc)
+			return rc;
+		CURL *h = curl_easy_init();
+		if (!h)
+			return sv_err(SV_ENOMEM, "downloading %s: curl_easy_init failed", t->url);
+		char errbuf[CURL_ERROR_SIZE] = "";
+		t->curl = h;
+		setup_handle(t, h, follow, errbuf);
+		CURLcode cc = curl_easy_perform(h);
+		long status = 0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		if (t->drew) {
+			fputc('\n', stderr);
+			t->drew = false;
+		}
+		char why[CURL_ERROR_SIZE + 64];
+		bool transient = false;
+		if (t->sink_rc) {
+			curl_easy_cleanup(h);
+			return t->sink_rc;
+		} else if (cc != CURLE_OK) {
+			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			transient = is_transient(cc);
+		} else if (status >= 500) {
+			snprintf(why, sizeof(why), "HTTP %ld", status);
+			transient = true;
+		} else if (is_success_status(status) || (!follow && status >= 300 && status < 400)) {
+			if (location_out) {
+				char *loc = NULL;
+				curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
+				*location_out = loc ? strdup(loc) : NULL;
+			}
+			*status_out = status;
+			curl_easy_cleanup(h);
+			return 0;
+		} else {
+			snprintf(why, sizeof(why), "HTTP %ld", status);
+		}
+		curl_easy_cleanup(h);
+		t->curl = NULL;
+		if (!transient || attempt >= attempts) {
+			if (attempt > 1)
+				return sv_err(SV_EDOWNLOAD, "downloading %s: %s (after %d attempts)", t->url,
+					      why, attempt);
+			return sv_err(SV_EDOWNLOAD, "downloading %s: %s", t->url, why);
+		}
+		long long delay = (long long)c->retry_backoff_ms << (attempt - 1);
+		if (delay > 30000)
+			delay = 30000;
+		sv_info("downloading %s: %s; retrying in %lld ms (attempt %d of %d)", t->url, why, delay,
+			attempt + 1, attempts);
+		poll(NULL, 0, (int)delay);
+	}
+}
+
+static const char *url_basename(const char *url)
+{
+	const char *end = url + strcspn(url, "?#");
+	const char *p = end;
+	while (p > url && p[-1] != '/')
+		p--;
+	return p < end ? p : url;
+}
+
+int sv_download_file(const sv_dl_config *c, const char *url, const char *final_path,
+		     const char *expected_sha256, int64_t expected_size, char sha256_out[65],
+		     uint64_t *size_out)
+{
+	sv_sink sink;
+	char *what = NULL;
+	if (asprintf(&what, "downloading %s", url) < 0)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sv_sink_open(&sink, final_path, 0644, what,
+			      expected_size >= 0 ? (uint64_t)expected_size : 0);
+	free(what);
+	if (rc)
+		return sv_err_prefix("downloading %s", url);
+	char label[64];
+	const char *base = url_basename(url);
+	snprintf(label, sizeof(label), "%.*s", (int)strcspn(base, "?#"), base);
+	transfer t = { .cfg = c, .url = url, .kind = SINK_FILE, .file = &sink, .label = label };
+	long status = 0;
+	rc = perform(&t, true, &status, NULL);
+	if (rc) {
+		sv_sink_abort(&sink);
+		return rc;
+	}
+	uint64_t bytes = sink.bytes;
+	rc = sv_sink_commit(&sink, expected_sha256, expected_size, sha256_out);
+	if (rc)
+		return rc;
+	if (size_out)
+		*size_out = bytes;
+	return 0;
+}
+
+int sv_download_memory(const sv_dl_config *c, const char *url, size_t max_bytes, char **out,
+		       size_t *len_out)
+{
+	transfer t = { .cfg = c, .url = url, .kind = SINK_MEMORY, .mem_max = max_bytes };
+	long status = 0;
+	int rc = perform(&t, true, &status, NULL);
+	if (rc) {
+		free(t.mem);
+		return rc;
+	}
+	if (!t.mem && !(t.mem = calloc(1, 1)))
+		return sv_err(SV_ENOMEM, "downloading %s: out of memory", url);
+	*out = t.mem;
+	if (len_out)
+		*len_out = t.mem_len;
+	return 0;
+}
+
+int sv_http_redirect_target(const sv_dl_config *c, const char *url, char **location_out)
+{
+	transfer t = { .cfg = c, .url = url, .kind = SINK_NONE };
+	long status = 0;
+	char *loc = NULL;
+	int rc = perform(&t, false, &status, &loc);
+	if (rc)
+		return rc;
+	if (status < 300 || status >= 400 || !loc) {
+		free(loc);
+		return sv_err(SV_EDOWNLOAD, "resolving %s: expected a redirect, got HTTP %ld", url, status);
+	}
+	*location_out = loc;
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* Defaults for the images module (see images_defaults.h). The runtime dir
+ * default must match the manager's, because eviction decides "in use" by the
+ * VM directories found there. */
+#include "images/images_defaults.h"
+
+#include "util/file.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
+{
+	sv_download_options d = { 0 };
+	if (o)
+		d = *o;
+	out->connect_timeout_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : 15000;
+	out->low_speed_time_s = d.low_speed_time_s > 0 ? d.low_speed_time_s : 30;
+	out->low_speed_limit = d.low_speed_limit > 0 ? d.low_speed_limit : 1024;
+	out->max_retries = d.max_retries > 0 ? d.max_retries : (d.max_retries < 0 ? 0 : 3);
+	out->retry_backoff_ms = d.retry_backoff_ms > 0 ? d.retry_backoff_ms : 1000;
+	out->max_redirects = d.max_redirects > 0 ? d.max_redirects : 10;
+	out->progress = d.progress == SV_YES || (d.progress == SV_UNSET && isatty(STDERR_FILENO));
+}
+
+static char *pick(const char *given, const char *env_name, const char *fallback)
+{
+	if (given && *given)
+		return strdup(given);
+	const char *env = getenv(env_name);
+	if (env && *env)
+		return strdup(env);
+	return strdup(fallback);
+}
+
+static char *strip_trailing_slashes(char *url)
+{
+	if (!url)
+		return NULL;
+	size_t n = strlen(url);
+	while (n > 1 && url[n - 1] == '/')
+		url[--n] = '\0';
+	return url;
+}
+
+char *sv_images_data_dir(const char *given)
+{
+	return pick(given, "SMARTVM_DATA_DIR", "/tmp/.smartvm");
+}
+
+char *sv_images_runtime_dir(const char *given)
+{
+	if ((given && *given) || (getenv("SMARTVM_RUNTIME_DIR") && *getenv("SMARTVM_RUNTIME_DIR")))
+		return pick(given, "SMARTVM_RUNTIME_DIR", "");
+	if (sv_is_writable_dir("/dev/shm"))
+		return strdup("/dev/shm/.smartvm/runtime");
+	const char *tmp = getenv("TMPDIR");
+	char *s = NULL;
+	if (asprintf(&s, "%s/.smartvm/runtime", tmp && *tmp ? tmp : "/tmp") < 0)
+		return NULL;
+	return s;
+}
+
+char *sv_images_releases_url(const char *given)
+{
+	return strip_trailing_slashes(pick(given, "SMARTVM_RELEASES_URL", SV_DEFAULT_RELEASES_URL));
+}
+
+char *sv_images_ci_bucket_url(const char *given)
+{
+	return strip_trailing_slashes(pick(given, "SMARTVM_CI_BUCKET_URL", SV_DEFAULT_CI_BUCKET_URL));
+}
+
+void sv_images_now_iso(char buf[32])
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	gmtime_r(&tv.tv_sec, &tm);
+	char date[24];
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, 32, "%s.%03dZ", date, (int)(tv.tv_usec / 1000));
+}

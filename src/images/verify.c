@@ -1,0 +1,206 @@
+/* The verifier (see verify.h): one pass over the bytes, hashing as they are
+ * written, renaming only verified files into place. Owns the ".part" files it
+ * creates and removes them on every failure path. */
+#include "images/verify.h"
+
+#include "util/error.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+int sv_sha256_init(sv_sha256 *h)
+{
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(h->ctx);
+		h->ctx = NULL;
+		return sv_err(SV_ENOMEM, "initialising SHA-256");
+	}
+	return 0;
+}
+
+void sv_sha256_update(sv_sha256 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void sv_sha256_final_hex(sv_sha256 *h, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+	sv_sha256_free(h);
+}
+
+void sv_sha256_free(sv_sha256 *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+bool sv_sha256_is_hex(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isxdigit((unsigned char)s[n]))
+			return false;
+	return n == 64;
+}
+
+int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *what, uint64_t limit)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->limit = limit;
+	if (asprintf(&s->tmp_path, "%s.part", final_path) < 0) {
+		s->tmp_path = NULL;
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	s->final_path = strdup(final_path);
+	s->what = strdup(what);
+	if (!s->final_path || !s->what) {
+		sv_sink_abort(s);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	/* A stale .part belongs to a crashed writer; callers hold the lock. */
+	unlink(s->tmp_path);
+	s->fd = open(s->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (s->fd < 0) {
+		int e = errno;
+		sv_sink_abort(s);
+		return sv_err_errno(SV_EIO, e, "creating %s.part", final_path);
+	}
+	int rc = sv_sha256_init(&s->hash);
+	if (rc)
+		sv_sink_abort(s);
+	return rc;
+}
+
+int sv_sink_write(sv_sink *s, const void *data, size_t len)
+{
+	if (s->limit && s->bytes + len > s->limit)
+		return sv_err(SV_ECHECKSUM, "%s: size mismatch: more than the expected %llu bytes",
+			      s->what, (unsigned long long)s->limit);
+	sv_sha256_update(&s->hash, data, len);
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t n = write(s->fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sv_err_errno(SV_EIO, errno, "writing %s", s->tmp_path);
+		p += n;
+		left -= (size_t)n;
+	}
+	s->bytes += len;
+	return 0;
+}
+
+int sv_sink_reset(sv_sink *s)
+{
+	sv_sha256_free(&s->hash);
+	s->bytes = 0;
+	if (ftruncate(s->fd, 0) != 0 || lseek(s->fd, 0, SEEK_SET) != 0)
+		return sv_err_errno(SV_EIO, errno, "truncating %s", s->tmp_path);
+	return sv_sha256_init(&s->hash);
+}
+
+int sv_sink_commit(sv_sink *s, const char *expected_sha256, int64_t expected_size,
+		   char sha256_out[65])
+{
+	char got[65];
+	sv_sha256_final_hex(&s->hash, got);
+	int rc = 0;
+	if (expected_size >= 0 && s->bytes != (uint64_t)expected_size)
+		rc = sv_err(SV_ECHECKSUM, "%s: size mismatch: expected %lld bytes, got %llu", s->what,
+			    (long long)expected_size, (unsigned long long)s->bytes);
+	else if (expected_sha256 && strcasecmp(expected_sha256, got) != 0)
+		rc = sv_err(SV_ECHECKSUM, "%s: SHA-256 mismatch: expected %s, got %s", s->what,
+			    expected_sha256, got);
+	else if (fsync(s->fd) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "writing %s", s->tmp_path);
+	else if (close(s->fd) != 0) {
+		s->fd = -1;
+		rc = sv_err_errno(SV_EIO, errno, "writing %s", s->tmp_path);
+	} else {
+		s->fd = -1;
+		if (rename(s->tmp_path, s->final_path) != 0)
+			rc = sv_err_errno(SV_EIO, errno, "renaming %s", s->tmp_path);
+	}
+	if (!rc && sha256_out)
+		memcpy(sha256_out, got, 65);
+	sv_sink_abort(s);
+	return rc;
+}
+
+void sv_sink_abort(sv_sink *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->tmp_path)
+		unlink(s->tmp_path);
+	sv_sha256_free(&s->hash);
+	free(s->tmp_path);
+	free(s->final_path);
+	free(s->what);
+	s->tmp_path = s->final_path = s->what = NULL;
+}
+
+int sv_copy_verified(const char *src, const char *final_path, const char *expected_sha256,
+		     int64_t expected_size, char sha256_out[65], uint64_t *size_out)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", src);
+	sv_sink s;
+	char *what = NULL;
+	if (asprintf(&what, "copying %s", src) < 0) {
+		close(in);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	int rc = sv_sink_open(&s, final_path, 0644, what,
+			      expected_size >= 0 ? (uint64_t)expected_size : 0);
+	free(what);
+	if (rc) {
+		close(in);
+		return rc;
+	}
+	static const size_t bufsize = 1 << 17;
+	char *buf = malloc(bufsize);
+	if (!buf)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	while (!rc) {
+		ssize_t n = read(in, buf, bufsize);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = sv_err_errno(SV_EIO, errno, "reading %s", src);
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = sv_sink_write(&s, buf, (size_t)n);
+	}
+	free(buf);
+	close(in);
+	uint64_t bytes = s.bytes;
+	if (rc) {
+		sv_sink_abort(&s);
+		return rc;
+	}
+	rc = sv_sink_commit(&s, expected_sha256, expected_size, sha256_out);
+	if (!rc && size_out)
+		*size_out = bytes;
+	return rc;
+}

@@ -1,0 +1,65 @@
+/* The verifier: bytes go to a temporary file and through SHA-256 in the same
+ * pass, and the file takes its final name only once its digest and size match.
+ *
+ * Invariants: a final path either does not exist or holds verified bytes; the
+ * temporary "<final>.part" never outlives a failed or aborted sink. Never
+ * reads the data twice. */
+#ifndef SV_IMAGES_VERIFY_H
+#define SV_IMAGES_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct evp_md_ctx_st EVP_MD_CTX;
+
+/* Streaming SHA-256 (OpenSSL EVP). */
+typedef struct {
+	EVP_MD_CTX *ctx;
+} sv_sha256;
+
+int sv_sha256_init(sv_sha256 *h);
+void sv_sha256_update(sv_sha256 *h, const void *data, size_t len);
+/* Writes 64 lowercase hex digits + NUL and frees the context. */
+void sv_sha256_final_hex(sv_sha256 *h, char out[65]);
+void sv_sha256_free(sv_sha256 *h);
+
+/* True for exactly 64 hex digits. */
+bool sv_sha256_is_hex(const char *s);
+
+typedef struct {
+	int fd;
+	char *tmp_path;
+	char *final_path;
+	char *what;            /* starts error messages, e.g. "downloading <url>" */
+	sv_sha256 hash;
+	uint64_t bytes;
+	uint64_t limit;        /* writes beyond this many bytes fail; 0 = none */
+} sv_sink;
+
+/* Creates "<final_path>.part" (replacing a stale one) with mode. what starts
+ * every error message ("downloading <url>"). limit: 0 = unlimited. */
+int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *what, uint64_t limit);
+
+/* Writes and hashes. Fails with SV_ECHECKSUM past the limit. */
+int sv_sink_write(sv_sink *s, const void *data, size_t len);
+
+/* Starts over (a retried transfer): empties the file and the digest. */
+int sv_sink_reset(sv_sink *s);
+
+/* Checks the digest against expected_sha256 (NULL = don't) and the size
+ * against expected_size (< 0 = don't), fsyncs and renames to the final path.
+ * sha256_out (may be NULL) gets the digest. On a mismatch the temporary file is
+ * removed and SV_ECHECKSUM returned. Always releases the sink. */
+int sv_sink_commit(sv_sink *s, const char *expected_sha256, int64_t expected_size,
+		   char sha256_out[65]);
+
+/* Removes the temporary file and releases the sink. Safe after commit. */
+void sv_sink_abort(sv_sink *s);
+
+/* Copies a local file through a sink (the hosted manifest's "path" artifacts). */
+int sv_copy_verified(const char *src, const char *final_path, const char *expected_sha256,
+		     int64_t expected_size, char sha256_out[65], uint64_t *size_out);
+
+#endif

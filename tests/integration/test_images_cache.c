@@ -1,0 +1,234 @@
+/* The base-image cache: LRU eviction beyond max_stored_base_images (never a
+ * bundle a running VM uses), listing, removal, bundle.json, and turning a
+ * bundle into a VM config. Bundles come from local manifests: no network. */
+#include "svtest.h"
+
+#include "imagesfixture.h"
+#include "util/file.h"
+#include <jansson.h>
+#include <smartvm/error.h>
+#include <smartvm/images.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+	char *dir, *cache, *runtime, *src;
+	sv_download_options dl;
+	sv_base_image_options o;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	f->dir = svt_tmpdir();
+	f->cache = sv_path_join(f->dir, "cache");
+	f->runtime = sv_path_join(f->dir, "runtime");
+	f->src = sv_path_join(f->dir, "src");
+	assert_int_equal(sv_mkdir_p(f->src, 0755), 0);
+	assert_int_equal(sv_mkdir_p(f->runtime, 0755), 0);
+	free(svt_write(f->src, "vmlinux", "kernel"));
+	free(svt_write(f->src, "rootfs.ext4", "rootfs"));
+	f->dl = (sv_download_options){ .max_retries = -1, .progress = SV_NO };
+	f->o = (sv_base_image_options){ .cache_dir = f->cache, .runtime_dir = f->runtime,
+					.max_stored_base_images = 2, .download = &f->dl };
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	free(f->cache);
+	free(f->runtime);
+	free(f->src);
+	svt_rm_tmpdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void pull(fixture *f, const char *id)
+{
+	char name[64], json[1024];
+	snprintf(name, sizeof(name), "%s.json", id);
+	snprintf(json, sizeof(json),
+		 "{\"schemaVersion\":1,\"bundleId\":\"%s\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
+		 "\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"vmlinux\"},\"rootfs\":{\"path\":\"rootfs.ext4\"}}",
+		 id);
+	char *manifest = svt_write(f->src, name, json);
+	sv_ensure_base_image_opts e = { .manifest_path = manifest };
+	sv_base_image_bundle *b = NULL;
+	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
+	assert_string_equal(b->bundle_id, id);
+	sv_base_image_bundle_free(b);
+	free(manifest);
+	usleep(2000); /* distinct access stamps */
+}
+
+static bool cached(fixture *f, const char *id)
+{
+	char *dir = sv_path_join(f->cache, id);
+	bool yes = sv_path_exists(dir);
+	free(dir);
+	return yes;
+}
+
+static void mark_in_use(fixture *f, const char *vm, const char *id)
+{
+	char *vm_dir = sv_path_join(f->runtime, vm);
+	assert_int_equal(sv_mkdir_p(vm_dir, 0755), 0);
+	char text[64];
+	snprintf(text, sizeof(text), "%s\n", id);
+	free(svt_write(vm_dir, "base-image", text));
+	free(vm_dir);
+}
+
+static void test_least_recently_used_bundle_is_evicted_with_a_warning(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	pull(f, "b");
+	svt_stderr_begin();
+	pull(f, "c");
+	char *err = svt_stderr_end();
+	assert_false(cached(f, "a"));
+	assert_true(cached(f, "b"));
+	assert_true(cached(f, "c"));
+	assert_string_equal(err, "smartvm: warning: evicted base image bundle \"a\" (least recently used; keeping at most 2)\n");
+	free(err);
+}
+
+static void test_access_makes_a_bundle_recently_used(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	pull(f, "b");
+	pull(f, "a"); /* a cache hit stamps a */
+	pull(f, "c");
+	assert_true(cached(f, "a"));
+	assert_false(cached(f, "b"));
+	assert_true(cached(f, "c"));
+}
+
+static void test_bundle_in_use_is_never_evicted(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	pull(f, "b");
+	mark_in_use(f, "vm1", "a");
+	svt_stderr_begin();
+	pull(f, "c");
+	char *err = svt_stderr_end();
+	assert_true(cached(f, "a"));
+	assert_false(cached(f, "b"));
+	assert_true(cached(f, "c"));
+	assert_non_null(strstr(err, "evicted base image bundle \"b\""));
+	assert_null(strstr(err, "\"a\""));
+	free(err);
+	/* When every older bundle is in use, the cache stays over the limit. */
+	mark_in_use(f, "vm2", "c");
+	pull(f, "d");
+	assert_true(cached(f, "a"));
+	assert_true(cached(f, "c"));
+	assert_true(cached(f, "d"));
+}
+
+static void test_list_is_least_recently_used_first(void **state)
+{
+	fixture *f = *state;
+	f->o.max_stored_base_images = 5;
+	pull(f, "x");
+	pull(f, "y");
+	pull(f, "x");
+	sv_base_image_bundle **all = NULL;
+	size_t n = 0;
+	assert_int_equal(sv_base_image_list(&all, &n, &f->o), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(all[0]->bundle_id, "y");
+	assert_string_equal(all[1]->bundle_id, "x");
+	sv_base_image_bundles_free(all, n);
+}
+
+static void test_remove_refuses_in_use_and_unknown_bundles(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	mark_in_use(f, "vm1", "a");
+	assert_int_equal(sv_base_image_remove(&f->o, "a"), SV_EBUSY);
+	assert_string_equal(sv_last_error(), "base image bundle \"a\" is in use by a running VM");
+	assert_true(cached(f, "a"));
+	char *vm = sv_path_join(f->runtime, "vm1");
+	assert_int_equal(sv_rm_rf(vm), 0);
+	free(vm);
+	assert_int_equal(sv_base_image_remove(&f->o, "a"), 0);
+	assert_false(cached(f, "a"));
+	assert_int_equal(sv_base_image_remove(&f->o, "a"), SV_ENOTFOUND);
+	assert_int_equal(sv_base_image_remove(&f->o, "../a"), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "bundle id: \"../a\" may contain only A-Z a-z 0-9 . _ -");
+	assert_int_equal(svt_dir_entries(f->cache), 2); /* the two lock files */
+}
+
+static void test_bundle_json_holds_every_seed_field(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	char *path = sv_path_join(f->cache, "a/bundle.json");
+	json_error_t jerr;
+	json_t *o = json_load_file(path, 0, &jerr);
+	assert_non_null(o);
+	const char *keys[] = { "preset", "arch", "ciVersion", "firecrackerVersion", "bundleId",
+			       "bundleDir", "kernelImagePath", "rootfsPath", "rootfsType",
+			       "rootfsIsReadOnly", "bootArgs", "source", "checksums", "sizes",
+			       "createdAt", "lastAccessedAt" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_object_get(o, keys[i]))
+			fail_msg("bundle.json lacks %s", keys[i]);
+	assert_string_equal(json_string_value(json_object_get(o, "preset")), "hosted");
+	assert_string_equal(json_string_value(json_object_get(o, "ciVersion")), "v1.7");
+	json_t *src = json_object_get(o, "source");
+	assert_string_equal(json_string_value(json_object_get(src, "type")), "hosted-manifest");
+	assert_non_null(json_object_get(src, "kernelSourcePath"));
+	assert_non_null(json_object_get(json_object_get(o, "checksums"), "rootfsSha256"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "sizes"), "rootfsBytes")), 6);
+	json_decref(o);
+	free(path);
+}
+
+static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	sv_base_image_bundle **all = NULL;
+	size_t n = 0;
+	assert_int_equal(sv_base_image_list(&all, &n, &f->o), 0);
+	assert_int_equal(n, 1);
+	sv_vm_config cfg = { .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
+	sv_drive_config root;
+	assert_int_equal(sv_base_image_vm_config(&cfg, &root, all[0]), 0);
+	assert_string_equal(cfg.base_image, "a");
+	assert_string_equal(cfg.boot_source.kernel_image_path, all[0]->kernel_image_path);
+	assert_string_equal(cfg.boot_source.boot_args, "console=ttyS0 reboot=k panic=1 pci=off");
+	assert_null(cfg.boot_source.initrd_path);
+	assert_int_equal(cfg.n_drives, 1);
+	assert_ptr_equal(cfg.drives, &root);
+	assert_string_equal(root.drive_id, "rootfs");
+	assert_string_equal(root.path_on_host, all[0]->rootfs_path);
+	assert_true(root.is_root_device);
+	assert_false(root.is_read_only);
+	sv_base_image_bundles_free(all, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_least_recently_used_bundle_is_evicted_with_a_warning, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_makes_a_bundle_recently_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_in_use_is_never_evicted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_is_least_recently_used_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_refuses_in_use_and_unknown_bundles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

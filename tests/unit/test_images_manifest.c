@@ -1,0 +1,144 @@
+/* Hosted manifest validation: every violation names its field. */
+#include "svtest.h"
+
+#include "images/manifest.h"
+#include <smartvm/error.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int parse_with(const char *top, const char *kernel, sv_hosted_manifest *m)
+{
+	char text[4096];
+	snprintf(text, sizeof(text),
+		 "{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\","
+		 "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"ext4\",%s"
+		 "\"kernel\":%s,"
+		 "\"rootfs\":{\"url\":\"http://h/r.ext4\",\"sha256\":\"" SHA "\"}}",
+		 top, kernel);
+	return sv_manifest_parse(m, text, "m.json");
+}
+
+static void expect_error(const char *top, const char *kernel, const char *message)
+{
+	sv_hosted_manifest m;
+	assert_int_equal(parse_with(top, kernel, &m), SV_EINVAL);
+	assert_string_equal(sv_last_error(), message);
+}
+
+static void test_valid_manifest_gets_defaults(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	assert_int_equal(parse_with("", "{\"path\":\"k/vmlinux-6.1\"}", &m), 0);
+	assert_string_equal(m.bundle_id, "b1");
+	assert_string_equal(m.kernel.file_name, "vmlinux-6.1");
+	assert_string_equal(m.kernel.path, "k/vmlinux-6.1");
+	assert_null(m.kernel.sha256);
+	assert_int_equal(m.kernel.size_bytes, -1);
+	assert_string_equal(m.rootfs.file_name, "r.ext4");
+	assert_string_equal(m.boot_args, "console=ttyS0 reboot=k panic=1 pci=off");
+	assert_false(m.rootfs_is_read_only);
+	assert_false(m.has_initrd);
+	sv_manifest_clear(&m);
+}
+
+static void test_squashfs_defaults_to_read_only_and_initrd_is_parsed(void **state)
+{
+	(void)state;
+	const char *text =
+		"{\"schemaVersion\":1,\"bundleId\":\"b.2_x-y\",\"name\":\"n\",\"arch\":\"aarch64\","
+		"\"firecrackerVersion\":\"v1.16.1\",\"rootfsType\":\"squashfs\",\"bootArgs\":\"console=ttyS0\","
+		"\"kernel\":{\"url\":\"https://h/k?x=1\",\"sha256\":\"" SHA "\",\"sizeBytes\":12},"
+		"\"rootfs\":{\"path\":\"/r.sq\",\"fileName\":\"rootfs.squashfs\"},"
+		"\"initrd\":{\"path\":\"initrd.cpio\"}}";
+	sv_hosted_manifest m;
+	assert_int_equal(sv_manifest_parse(&m, text, "m.json"), 0);
+	assert_true(m.rootfs_is_read_only);
+	assert_int_equal(m.arch, SV_ARCH_AARCH64);
+	assert_string_equal(m.kernel.file_name, "k");
+	assert_int_equal(m.kernel.size_bytes, 12);
+	assert_string_equal(m.rootfs.file_name, "rootfs.squashfs");
+	assert_true(m.has_initrd);
+	assert_string_equal(m.initrd.file_name, "initrd.cpio");
+	assert_string_equal(m.boot_args, "console=ttyS0");
+	sv_manifest_clear(&m);
+}
+
+static void test_file_name_with_path_separator_is_refused(void **state)
+{
+	(void)state;
+	expect_error("", "{\"path\":\"/k\",\"fileName\":\"../k\"}",
+		     "manifest m.json: kernel.fileName: \"../k\" must be a plain file name (no path separators, not bundle.json)");
+}
+
+static void test_bundle_id_with_slash_is_refused(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	const char *text = "{\"schemaVersion\":1,\"bundleId\":\"a/b\",\"arch\":\"x86_64\","
+			   "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"ext4\","
+			   "\"kernel\":{\"path\":\"/k\"},\"rootfs\":{\"path\":\"/r\"}}";
+	assert_int_equal(sv_manifest_parse(&m, text, "m.json"), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "manifest m.json: bundleId: \"a/b\" may contain only A-Z a-z 0-9 . _ -");
+}
+
+static void test_schema_version_2_is_refused(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	assert_int_equal(sv_manifest_parse(&m, "{\"schemaVersion\":2}", "m.json"), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "manifest m.json: schemaVersion: unsupported version 2 (only 1 is supported)");
+}
+
+static void test_url_artifact_without_sha256_is_refused(void **state)
+{
+	(void)state;
+	expect_error("", "{\"url\":\"http://h/k\"}",
+		     "manifest m.json: kernel.sha256: required when kernel.url is set");
+}
+
+static void test_unknown_field_is_refused(void **state)
+{
+	(void)state;
+	expect_error("", "{\"path\":\"/k\",\"sha265\":\"x\"}", "manifest m.json: kernel.sha265: unknown field");
+}
+
+static void test_bad_values_name_their_field(void **state)
+{
+	(void)state;
+	expect_error("\"rootfsIsReadOnly\":\"yes\",", "{\"path\":\"/k\"}",
+		     "manifest m.json: rootfsIsReadOnly: must be a boolean");
+	expect_error("", "{\"path\":\"/k\",\"sha256\":\"abc\"}",
+		     "manifest m.json: kernel.sha256: \"abc\" is not 64 hex digits");
+	expect_error("", "{\"path\":\"/k\",\"sizeBytes\":-1}",
+		     "manifest m.json: kernel.sizeBytes: must be a non-negative integer");
+	expect_error("", "{\"url\":\"ftp://h/k\",\"sha256\":\"" SHA "\"}",
+		     "manifest m.json: kernel.url: \"ftp://h/k\" is not an http or https URL");
+	expect_error("", "{}", "manifest m.json: kernel: needs url or path");
+	expect_error("", "{\"path\":\"/r.ext4\"}",
+		     "manifest m.json: fileName: kernel, rootfs and initrd need distinct file names");
+	sv_hosted_manifest m;
+	assert_int_equal(sv_manifest_parse(&m, "{\"schemaVersion\":1,\"bundleId\":\"b\",\"arch\":\"arm\"}",
+					   "m.json"),
+			 SV_EINVAL);
+	assert_string_equal(sv_last_error(), "manifest m.json: firecrackerVersion: required");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_manifest_gets_defaults),
+		cmocka_unit_test(test_squashfs_defaults_to_read_only_and_initrd_is_parsed),
+		cmocka_unit_test(test_file_name_with_path_separator_is_refused),
+		cmocka_unit_test(test_bundle_id_with_slash_is_refused),
+		cmocka_unit_test(test_schema_version_2_is_refused),
+		cmocka_unit_test(test_url_artifact_without_sha256_is_refused),
+		cmocka_unit_test(test_unknown_field_is_refused),
+		cmocka_unit_test(test_bad_values_name_their_field),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
