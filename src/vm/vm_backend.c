@@ -1,6 +1,6 @@
 /* Which VMM runs a VM, and which binary: the `vmm` option. auto picks
  * Firecracker when a binary is given (firecracker_binary_path) or cached
- * (<data_dir>/bin/<version>/firecracker), else QEMU. QEMU's binary is
+ * (sv_firecracker_binary_cached), else QEMU. QEMU's binary is
  * resolved through PATH here, because the supervisor spawns argv[0] as a
  * path; its accelerator comes from sv_qemu_pick_accel (auto never picks the
  * PVM nested hypervisor, under which ordinary guest kernels hang).
@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "vmm/qemu/qemu.h"
+#include <smartvm/images.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +30,16 @@ const sv_vmm_ops *sv_vm__backend_by_name(const char *name)
 	return NULL;
 }
 
-/* The cached download for the configured version, or NULL. */
+/* The cached download of the configured version ("latest": the newest one
+ * cached), or NULL. Never touches the network. */
 static char *cached_firecracker(const sv_manager_options *o)
 {
-	char *rel = NULL;
-	if (asprintf(&rel, "bin/%s/firecracker", o->firecracker_version) < 0)
+	char *path = NULL;
+	if (sv_firecracker_binary_cached(&path, o->data_dir, o->firecracker_version, o->arch) != 0) {
+		sv_err_clear();
 		return NULL;
-	char *path = sv_path_join(o->data_dir, rel);
-	free(rel);
-	if (path && sv_path_exists(path))
-		return path;
-	free(path);
-	return NULL;
+	}
+	return path;
 }
 
 /* The Firecracker binary: the explicit path, else a cached download. */
