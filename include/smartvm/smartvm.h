@@ -11,6 +11,7 @@
 #include <smartvm/command.h>
 #include <smartvm/qemu_snapshot.h>
 #include <smartvm/images.h>
+#include <smartvm/minimal_image.h>
 
 #ifdef __cplusplus
 extern "C" {
