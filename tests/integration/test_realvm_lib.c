@@ -52,6 +52,23 @@ static void test_a_command_that_cannot_run_exits_127(void **state)
 	svr_env_done(&e);
 }
 
+static void test_a_vm_without_drives_runs_its_command_from_the_initramfs(void **state)
+{
+	(void)state;
+	svr_env e;
+	svr_env_init(&e, false);
+	svq_config c;
+	svq_config_init(&c, e.img, e.img->boot_args, false);
+	const char *cmd[] = { "sh", "-c", "if [ -e /dev/vda ]; then echo has-a-disk; else echo no-disks; fi", NULL };
+	sv_vm *vm = svr_start(&e, &c.cfg, "rv-nodrive", cmd);
+	int status = -1;
+	char *out = svr_wait(vm, &status);
+	assert_string_equal(out, "no-disks\n");
+	assert_int_equal(status, 0);
+	free(out);
+	svr_env_done(&e);
+}
+
 static char *make_drive(const char *dir, const char *name, const char *content)
 {
 	char *path = sv_path_join(dir, name);
@@ -355,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_output_is_exact_and_its_exit_code_comes_back),
 		cmocka_unit_test(test_a_command_that_cannot_run_exits_127),
+		cmocka_unit_test(test_a_vm_without_drives_runs_its_command_from_the_initramfs),
 		cmocka_unit_test(test_writable_drive_is_a_private_copy_gone_after_cleanup),
 		cmocka_unit_test(test_read_only_root_stays_read_only_in_the_guest),
 		cmocka_unit_test(test_three_vms_at_once_get_distinct_addresses_and_reach_the_gateway),
