@@ -10,8 +10,8 @@
 enum { OPT_CACHE_DIR = CLI_OPT_LONG_BASE };
 
 static const struct option minimal_longopts[] = {
-	{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
-	{0},
+    {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+    {0},
 };
 
 int cli_image_build_minimal(cli_ctx *cli, int argc, char **argv)

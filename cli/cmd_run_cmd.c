@@ -16,12 +16,14 @@
 
 int cli_run_vmm_option(cli_ctx *cli, int c, const char *arg)
 {
-	static const char *const vmms[] = { "auto", "firecracker", "qemu" };
+	static const char *const vmms[] = {"auto", "firecracker", "qemu"};
 	switch (c) {
 	case CLI_OPT_RUN_VMM:
 		for (size_t i = 0; i < 3; i++)
 			if (!strcmp(arg, vmms[i])) {
-				cli->opts.vmm = i == 1 ? SV_VMM_FIRECRACKER : i == 2 ? SV_VMM_QEMU : SV_VMM_AUTO;
+				cli->opts.vmm = i == 1	 ? SV_VMM_FIRECRACKER
+						: i == 2 ? SV_VMM_QEMU
+							 : SV_VMM_AUTO;
 				return 0;
 			}
 		return cli_usage_error(cli, "--vmm: \"%s\" is not one of firecracker, qemu, auto", arg);
@@ -42,7 +44,8 @@ int cli_run_split_command(cli_ctx *cli, int *argc, char **argv, char ***cmd)
 		if (strcmp(argv[i], "--") != 0)
 			continue;
 		if (i + 1 >= *argc)
-			return cli_usage_error(cli, "\"--\" must be followed by a command to run in the guest");
+			return cli_usage_error(cli,
+					       "\"--\" must be followed by a command to run in the guest");
 		/* argv[*argc] is NULL (main's argv), so the words after "--" are a
 		 * NULL-terminated vector already. */
 		*cmd = argv + i + 1;
@@ -87,8 +90,9 @@ int cli_run_command_foreground(sv_vm *vm)
 	char *text = NULL;
 	json_t *desc = sv_vm_describe(vm, &text) == 0 ? json_loads(text, 0, NULL) : NULL;
 	const char *why = json_string_value(json_object_get(desc, "end_reason"));
-	int code = cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended (%s) before its command finished%s%s", sv_vm_id(vm),
-			     sv_vm_state_name(sv_vm_get_state(vm)), why && *why ? ": " : "", why && *why ? why : "");
+	int code =
+	    cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended (%s) before its command finished%s%s", sv_vm_id(vm),
+		      sv_vm_state_name(sv_vm_get_state(vm)), why && *why ? ": " : "", why && *why ? why : "");
 	json_decref(desc);
 	free(text);
 	return code;

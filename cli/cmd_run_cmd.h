@@ -13,20 +13,23 @@ enum {
 };
 
 #define CLI_RUN_VMM_LONGOPTS                                                                                 \
-	{"vmm", required_argument, NULL, CLI_OPT_RUN_VMM}, { "accel", required_argument, NULL, CLI_OPT_RUN_ACCEL }
+	{"vmm", required_argument, NULL, CLI_OPT_RUN_VMM},                                                   \
+	{                                                                                                    \
+		"accel", required_argument, NULL, CLI_OPT_RUN_ACCEL                                          \
+	}
 
 #define CLI_RUN_VMM_USAGE " [--vmm firecracker|qemu|auto] [--accel kvm|tcg|auto] [-- CMD [ARG]...]"
 
-#define CLI_RUN_VMM_HELP                                                                                   \
-	"  --vmm firecracker|qemu|auto\n"                                                                      \
-	"                     the VMM (default auto: Firecracker when a binary is\n"                           \
-	"                     given or cached, else qemu-system-x86_64 from PATH)\n"                           \
-	"  --accel kvm|tcg|auto\n"                                                                             \
-	"                     QEMU's accelerator (default auto: kvm when /dev/kvm is\n"                        \
-	"                     usable and not a nested PVM hypervisor, else tcg)\n"                             \
-	"  -- CMD [ARG]...    run CMD in the guest (images with smartvm's init, e.g.\n"                        \
-	"                     `smartvm image build-minimal`): print only its output,\n"                        \
-	"                     exactly, and exit with its exit status (128+N for\n"                             \
+#define CLI_RUN_VMM_HELP                                                                                     \
+	"  --vmm firecracker|qemu|auto\n"                                                                    \
+	"                     the VMM (default auto: Firecracker when a binary is\n"                         \
+	"                     given or cached, else qemu-system-x86_64 from PATH)\n"                         \
+	"  --accel kvm|tcg|auto\n"                                                                           \
+	"                     QEMU's accelerator (default auto: kvm when /dev/kvm is\n"                      \
+	"                     usable and not a nested PVM hypervisor, else tcg)\n"                           \
+	"  -- CMD [ARG]...    run CMD in the guest (images with smartvm's init, e.g.\n"                      \
+	"                     `smartvm image build-minimal`): print only its output,\n"                      \
+	"                     exactly, and exit with its exit status (128+N for\n"                           \
 	"                     signal N, 127 if it could not be run)\n"
 
 /* Applies --vmm / --accel to cli->opts. Returns -1 when c is not one of

@@ -16,15 +16,15 @@ extern "C" {
 #define SV_MINIMAL_IMAGE_ID "minimal"
 
 typedef struct {
-	const char *cache_dir;    /* the builder's downloads and output; default
-	                             <data_dir>/minimal-image */
+	const char *cache_dir;	  /* the builder's downloads and output; default
+				     <data_dir>/minimal-image */
 	const char *builder_path; /* default: smartvm-build-minimal-image next to the
-	                             running program (or in its tools/ dir, the build
-	                             tree), else libexecdir/smartvm */
-	const char *init_path;    /* the static guest init; default: smartvm-init,
-	                             found the same way (guest/ in the build tree) */
-	int timeout_ms;           /* for the builder; default 15 minutes (the first run
-	                             downloads the kernel package) */
+				     running program (or in its tools/ dir, the build
+				     tree), else libexecdir/smartvm */
+	const char *init_path;	  /* the static guest init; default: smartvm-init,
+				     found the same way (guest/ in the build tree) */
+	int timeout_ms;		  /* for the builder; default 15 minutes (the first run
+				     downloads the kernel package) */
 } sv_minimal_image_options;
 
 /* Runs the builder (which reuses what did not change), then imports the

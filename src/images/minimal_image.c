@@ -55,8 +55,8 @@ static int run_builder(const char *tool, const char *init, const char *cache_dir
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) != 0)
 		return sv_err_errno(SV_EIO, errno, "creating a pipe");
-	const char *argv[] = { tool, "--init", init, "--cache-dir", cache_dir, NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = STDERR_FILENO };
+	const char *argv[] = {tool, "--init", init, "--cache-dir", cache_dir, NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = STDERR_FILENO};
 	pid_t pid;
 	int rc = sv_spawn(&so, &pid, NULL);
 	close(out[1]);
@@ -93,7 +93,8 @@ static int run_builder(const char *tool, const char *init, const char *cache_dir
 		return sv_err(SV_ETIMEOUT, "%s did not finish within %d ms", tool, timeout_ms);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return sv_err(SV_EPROCESS, "%s %s (its messages are above)", tool, sv_describe_wait_status(status));
+		return sv_err(SV_EPROCESS, "%s %s (its messages are above)", tool,
+			      sv_describe_wait_status(status));
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!*buf)
 		return sv_err(SV_EPROCESS, "%s printed no manifest path", tool);
@@ -112,10 +113,13 @@ int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_op
 		o = &no_options;
 	if (!cache)
 		cache = &no_cache;
-	char *tool = o->builder_path ? strdup(o->builder_path) : helper_path("smartvm-build-minimal-image", "tools");
+	char *tool =
+	    o->builder_path ? strdup(o->builder_path) : helper_path("smartvm-build-minimal-image", "tools");
 	char *init = o->init_path ? strdup(o->init_path) : helper_path("smartvm-init", "guest");
 	char *data_dir = sv_images_data_dir(cache->data_dir);
-	char *cache_dir = o->cache_dir ? strdup(o->cache_dir) : data_dir ? sv_path_join(data_dir, "minimal-image") : NULL;
+	char *cache_dir = o->cache_dir ? strdup(o->cache_dir)
+			  : data_dir   ? sv_path_join(data_dir, "minimal-image")
+				       : NULL;
 	char *manifest = NULL;
 	int rc = 0;
 	if (!tool || !init || !cache_dir) {
@@ -131,9 +135,10 @@ int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_op
 		goto out;
 	}
 	if ((rc = sv_mkdir_p(cache_dir, 0755)) ||
-	    (rc = run_builder(tool, init, cache_dir, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS, &manifest)))
+	    (rc = run_builder(tool, init, cache_dir, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
+			      &manifest)))
 		goto out;
-	sv_ensure_base_image_opts e = { .preset = SV_BASE_IMAGE_PRESET_HOSTED, .manifest_path = manifest };
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED, .manifest_path = manifest};
 	rc = sv_ensure_base_image(out, cache, &e);
 out:
 	free(tool);

@@ -29,7 +29,7 @@ struct sv_command_console {
 	int status;
 	char *pending; /* BEFORE: the console's tail; OUTPUT: bytes held back */
 	size_t pending_len;
-	char *out;     /* what the last feed completed */
+	char *out; /* what the last feed completed */
 	size_t out_len, out_cap;
 };
 
@@ -44,7 +44,8 @@ int sv_command_boot_arg(char **out, const char *const *argv)
 	size_t len = strlen(SV_GUEST_CMD_KEY) + strlen(encoded);
 	if (len + 1 > SV_COMMAND_LINE_MAX) {
 		free(encoded);
-		return sv_err(SV_EINVAL, "command: too long for the kernel command line (%zu bytes encoded, at most %d)",
+		return sv_err(SV_EINVAL,
+			      "command: too long for the kernel command line (%zu bytes encoded, at most %d)",
 			      len, SV_COMMAND_LINE_MAX - 1);
 	}
 	char *arg = malloc(len + 1);
@@ -74,10 +75,7 @@ void sv_command_console_free(sv_command_console *c)
 	free(c);
 }
 
-bool sv_command_console_started(const sv_command_console *c)
-{
-	return c->phase != PHASE_BEFORE;
-}
+bool sv_command_console_started(const sv_command_console *c) { return c->phase != PHASE_BEFORE; }
 
 bool sv_command_console_finished(const sv_command_console *c, int *status)
 {

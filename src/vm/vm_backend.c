@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 static const sv_vmm_ops *const backends[] = {
-	&sv_vmm_firecracker_ops,
-	&sv_vmm_qemu_ops,
+    &sv_vmm_firecracker_ops,
+    &sv_vmm_qemu_ops,
 };
 
 const sv_vmm_ops *sv_vm__backend_by_name(const char *name)
@@ -48,7 +48,8 @@ static int find_firecracker(const sv_manager_options *o, char **out)
 	*out = NULL;
 	if (o->firecracker_binary_path) {
 		if (!sv_path_exists(o->firecracker_binary_path))
-			return sv_err(SV_ENOTFOUND, "firecracker_binary_path: %s: no such file", o->firecracker_binary_path);
+			return sv_err(SV_ENOTFOUND, "firecracker_binary_path: %s: no such file",
+				      o->firecracker_binary_path);
 		*out = strdup(o->firecracker_binary_path);
 		return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	}

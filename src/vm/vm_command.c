@@ -20,10 +20,10 @@
 #define POLL_MS 50
 
 struct sv_vm_command {
-	char *boot_arg;             /* smartvm.cmd=... */
-	int console_fd;             /* -1 until the boot step opened it */
+	char *boot_arg; /* smartvm.cmd=... */
+	int console_fd; /* -1 until the boot step opened it */
 	sv_command_console *reader;
-	char *fresh;                /* output read by the last pump, not yet handed out */
+	char *fresh; /* output read by the last pump, not yet handed out */
 	size_t fresh_len, fresh_cap;
 };
 
@@ -43,8 +43,8 @@ int sv_vm_set_command(sv_vm *vm, const char *const *argv)
 {
 	sv_err_clear();
 	if (vm->state != SV_VM_CREATED)
-		return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; set command is allowed when created", vm->id,
-			      sv_vm_state_name(vm->state));
+		return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; set command is allowed when created",
+			      vm->id, sv_vm_state_name(vm->state));
 	struct sv_vm_command *cmd = NULL;
 	if (argv) {
 		cmd = calloc(1, sizeof(*cmd));
@@ -104,7 +104,8 @@ int sv_vm__command_apply(sv_vm *vm)
 	if (strlen(joined) + 1 > SV_COMMAND_LINE_MAX) {
 		size_t len = strlen(joined);
 		free(joined);
-		return sv_err(SV_EINVAL, "command: the kernel command line would be %zu bytes long (at most %d)", len,
+		return sv_err(SV_EINVAL,
+			      "command: the kernel command line would be %zu bytes long (at most %d)", len,
 			      SV_COMMAND_LINE_MAX - 1);
 	}
 	/* The staged config is the VM's own deep copy: its strings are ours. */
@@ -163,8 +164,9 @@ static int require_command(const sv_vm *vm)
 	if (!vm->command)
 		return sv_err(SV_EINVALID_STATE, "VM \"%s\" has no command (sv_vm_set_command)", vm->id);
 	if (vm->command->console_fd < 0)
-		return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; its command's output is there once started",
-			      vm->id, sv_vm_state_name(vm->state));
+		return sv_err(SV_EINVALID_STATE,
+			      "VM \"%s\" is %s; its command's output is there once started", vm->id,
+			      sv_vm_state_name(vm->state));
 	return 0;
 }
 
@@ -212,11 +214,13 @@ int sv_vm_wait_command(sv_vm *vm, int timeout_ms, char **output, size_t *output_
 			break;
 		if (ended)
 			return sv_err(SV_EPROCESS, "VM \"%s\" ended before its command finished: %s", vm->id,
-				      vm->end_reason && *vm->end_reason ? vm->end_reason : sv_vm_state_name(vm->state));
+				      vm->end_reason && *vm->end_reason ? vm->end_reason
+									: sv_vm_state_name(vm->state));
 		long long left = deadline < 0 ? POLL_MS : deadline - sv_now_ms();
 		if (left <= 0)
 			return sv_err(SV_ETIMEOUT, "VM \"%s\": its command %s within %d ms", vm->id,
-				      finished ? "finished but the VM did not power off" : "did not finish", timeout_ms);
+				      finished ? "finished but the VM did not power off" : "did not finish",
+				      timeout_ms);
 		/* Finished: the guest powers off now; wait for that without polling. */
 		rc = sv_vm_wait(vm, finished ? (int)left : (int)(left < POLL_MS ? left : POLL_MS));
 		if (rc == 0)

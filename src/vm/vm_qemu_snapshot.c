@@ -84,8 +84,8 @@ static int snapshot_config(sv_vm *vm, const char *dir, const char *final_dir)
 	free((char *)cfg->id);
 	cfg->id = NULL;
 	free((char *)cfg->boot_source.boot_args);
-	cfg->boot_source.boot_args = vm->staged->boot_source.boot_args ? strdup(vm->staged->boot_source.boot_args)
-								       : NULL;
+	cfg->boot_source.boot_args =
+	    vm->staged->boot_source.boot_args ? strdup(vm->staged->boot_source.boot_args) : NULL;
 	sv_net_iface_config *nics = (sv_net_iface_config *)cfg->network_interfaces;
 	for (size_t i = 0; i < cfg->n_network_interfaces && !rc; i++) {
 		if (!nics[i].guest_mac && vm->staged->network_interfaces[i].guest_mac &&
@@ -145,11 +145,11 @@ int sv_vm_qemu_snapshot(sv_vm *vm, const char *dir, int timeout_ms)
 	sv_err_clear();
 	sv_vm_state state = sv_vm_get_state(vm);
 	if (state != SV_VM_RUNNING && state != SV_VM_PAUSED)
-		return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; snapshot is allowed when running|paused", vm->id,
-			      sv_vm_state_name(state));
+		return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; snapshot is allowed when running|paused",
+			      vm->id, sv_vm_state_name(state));
 	if (vm->backend != &sv_vmm_qemu_ops)
-		return sv_err(SV_EUNSUPPORTED, "snapshot of VM \"%s\": not supported by the %s backend here", vm->id,
-			      vm->backend ? vm->backend->name : "unknown");
+		return sv_err(SV_EUNSUPPORTED, "snapshot of VM \"%s\": not supported by the %s backend here",
+			      vm->id, vm->backend ? vm->backend->name : "unknown");
 	if (sv_path_exists(dir))
 		return sv_err(SV_EEXISTS, "snapshot of VM \"%s\": %s already exists", vm->id, dir);
 	char *tmp = NULL;

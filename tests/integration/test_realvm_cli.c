@@ -60,7 +60,7 @@ static void need_image(void)
 	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
 	if (!dir || !*dir)
 		dir = "/var/tmp/smartvm-test-images";
-	const char *args[] = { "image", "build-minimal", "--cache-dir", dir, E.data_flag, NULL };
+	const char *args[] = {"image", "build-minimal", "--cache-dir", dir, E.data_flag, NULL};
 	char *out = NULL, *err = NULL;
 	int code = svt_run_cli(args, NULL, &out, &err);
 	if (code != 0)
@@ -76,8 +76,8 @@ static void need_image(void)
 
 static int run_cmd(const char *const *cmd, char **out, char **err)
 {
-	const char *args[32] = { "run", E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm", "qemu",
-				 "--accel", "tcg", "--", NULL };
+	const char *args[32] = {"run",	E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm",
+				"qemu", "--accel",   "tcg",	     "--",	NULL};
 	size_t n = 10;
 	for (size_t i = 0; cmd[i] && n < 31; i++)
 		args[n++] = cmd[i];
@@ -90,7 +90,7 @@ static void test_run_prints_only_the_command_output(void **state)
 	(void)state;
 	need_image();
 	char *out = NULL, *err = NULL;
-	int code = run_cmd((const char *[]){ "echo", "hi", NULL }, &out, &err);
+	int code = run_cmd((const char *[]){"echo", "hi", NULL}, &out, &err);
 	assert_int_equal(code, 0);
 	assert_string_equal(out, "hi\n");
 	assert_string_equal(err, "");
@@ -104,8 +104,9 @@ static void test_run_exits_with_the_command_status_and_keeps_arguments_exact(voi
 	(void)state;
 	need_image();
 	char *out = NULL, *err = NULL;
-	int code = run_cmd((const char *[]){ "sh", "-c", "printf '[%s]' \"$1\"; exit 7", "sh", "two  words 'q' \"d\"", NULL },
-			   &out, &err);
+	int code = run_cmd(
+	    (const char *[]){"sh", "-c", "printf '[%s]' \"$1\"; exit 7", "sh", "two  words 'q' \"d\"", NULL},
+	    &out, &err);
 	assert_int_equal(code, 7);
 	assert_string_equal(out, "[two  words 'q' \"d\"]");
 	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
@@ -116,7 +117,8 @@ static void test_run_exits_with_the_command_status_and_keeps_arguments_exact(voi
 static void test_unknown_vmm_is_a_usage_error(void **state)
 {
 	(void)state;
-	const char *args[] = { "run", E.runtime_flag, "--kernel", "/nonexistent", "--vmm", "xen", "--", "true", NULL };
+	const char *args[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--vmm", "xen",
+			      "--",  "true",	     NULL};
 	char *out = NULL, *err = NULL;
 	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
 	svt_assert_contains(err, "smartvm run: --vmm: \"xen\" is not one of firecracker, qemu, auto");
@@ -127,7 +129,7 @@ static void test_unknown_vmm_is_a_usage_error(void **state)
 static void test_unknown_accel_is_a_usage_error(void **state)
 {
 	(void)state;
-	const char *args[] = { "run", E.runtime_flag, "--kernel", "/nonexistent", "--accel", "hvf", NULL };
+	const char *args[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--accel", "hvf", NULL};
 	char *out = NULL, *err = NULL;
 	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
 	svt_assert_contains(err, "smartvm run: --accel: \"hvf\" is not one of kvm, tcg, auto");
@@ -138,7 +140,7 @@ static void test_unknown_accel_is_a_usage_error(void **state)
 static void test_dash_dash_without_a_command_is_a_usage_error(void **state)
 {
 	(void)state;
-	const char *args[] = { "run", E.runtime_flag, "--image", "minimal", "--", NULL };
+	const char *args[] = {"run", E.runtime_flag, "--image", "minimal", "--", NULL};
 	char *out = NULL, *err = NULL;
 	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
 	svt_assert_contains(err, "smartvm run: \"--\" must be followed by a command to run in the guest");
@@ -154,9 +156,15 @@ static void test_ctrl_c_powers_the_guest_off(void **state)
 	need_image();
 	int pipefd[2];
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	const char *argv[] = { svt_cli(), "run", E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm", "qemu",
-			       "--accel", "tcg", "--", "sh", "-c", "echo ready; exec sleep 600", NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = 2 };
+	const char *argv[] = {svt_cli(),   "run",
+			      E.data_flag, E.runtime_flag,
+			      "--image",   "minimal",
+			      "--vmm",	   "qemu",
+			      "--accel",   "tcg",
+			      "--",	   "sh",
+			      "-c",	   "echo ready; exec sleep 600",
+			      NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = 2};
 	pid_t pid;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	close(pipefd[1]);
@@ -189,12 +197,12 @@ static void test_ctrl_c_powers_the_guest_off(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_run_prints_only_the_command_output),
-		cmocka_unit_test(test_run_exits_with_the_command_status_and_keeps_arguments_exact),
-		cmocka_unit_test(test_unknown_vmm_is_a_usage_error),
-		cmocka_unit_test(test_unknown_accel_is_a_usage_error),
-		cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
-		cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
+	    cmocka_unit_test(test_run_prints_only_the_command_output),
+	    cmocka_unit_test(test_run_exits_with_the_command_status_and_keeps_arguments_exact),
+	    cmocka_unit_test(test_unknown_vmm_is_a_usage_error),
+	    cmocka_unit_test(test_unknown_accel_is_a_usage_error),
+	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
+	    cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

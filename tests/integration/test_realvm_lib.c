@@ -25,7 +25,8 @@ static void test_command_output_is_exact_and_its_exit_code_comes_back(void **sta
 	svr_env_init(&e, false);
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = { "sh", "-c", "echo 'hello  world'; printf 'tab\\there\\nno newline'; exit 3", NULL };
+	const char *cmd[] = {"sh", "-c", "echo 'hello  world'; printf 'tab\\there\\nno newline'; exit 3",
+			     NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-exact", cmd);
 	int status = -1;
 	char *out = svr_wait(vm, &status);
@@ -43,7 +44,7 @@ static void test_a_command_that_cannot_run_exits_127(void **state)
 	svr_env_init(&e, false);
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = { "/no/such/program", NULL };
+	const char *cmd[] = {"/no/such/program", NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-127", cmd);
 	int status = -1;
 	char *out = svr_wait(vm, &status);
@@ -59,7 +60,8 @@ static void test_a_vm_without_drives_runs_its_command_from_the_initramfs(void **
 	svr_env_init(&e, false);
 	svq_config c;
 	svq_config_init(&c, e.img, e.img->boot_args, false);
-	const char *cmd[] = { "sh", "-c", "if [ -e /dev/vda ]; then echo has-a-disk; else echo no-disks; fi", NULL };
+	const char *cmd[] = {"sh", "-c", "if [ -e /dev/vda ]; then echo has-a-disk; else echo no-disks; fi",
+			     NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-nodrive", cmd);
 	int status = -1;
 	char *out = svr_wait(vm, &status);
@@ -99,13 +101,14 @@ static void test_writable_drive_is_a_private_copy_gone_after_cleanup(void **stat
 	char *dir = svt_tmpdir();
 	char *staged_src = make_drive(dir, "staged.img", "original");
 	char *inplace_src = make_drive(dir, "inplace.img", "original");
-	const char *cmd[] = { "sh", "-c", "printf 'guest-wrote' > /dev/vdb && sync && dd if=/dev/vdb bs=11 count=1 2>/dev/null",
-			      NULL };
+	const char *cmd[] = {
+	    "sh", "-c", "printf 'guest-wrote' > /dev/vdb && sync && dd if=/dev/vdb bs=11 count=1 2>/dev/null",
+	    NULL};
 	svq_config a, b;
 	svr_config(&a, &e);
 	svr_config(&b, &e);
-	a.drives[1] = (sv_drive_config){ .drive_id = "data", .path_on_host = staged_src };
-	b.drives[1] = (sv_drive_config){ .drive_id = "data", .path_on_host = inplace_src, .ephemeral = SV_NO };
+	a.drives[1] = (sv_drive_config){.drive_id = "data", .path_on_host = staged_src};
+	b.drives[1] = (sv_drive_config){.drive_id = "data", .path_on_host = inplace_src, .ephemeral = SV_NO};
 	a.cfg.n_drives = b.cfg.n_drives = 2;
 	sv_vm *va = svr_start(&e, &a.cfg, "rv-staged", cmd);
 	sv_vm *vb = svr_start(&e, &b.cfg, "rv-inplace", cmd);
@@ -144,10 +147,10 @@ static void test_read_only_root_stays_read_only_in_the_guest(void **state)
 	char *before = NULL;
 	size_t before_len = 0;
 	assert_int_equal(sv_read_file(e.img->rootfs, 1u << 30, &before, &before_len), 0);
-	const char *cmd[] = { "sh", "-c",
-			      "if touch /written 2>/dev/null; then echo writable; else echo refused; fi; "
-			      "awk '$2 == \"/\" { split($4, o, \",\"); print o[1] }' /proc/mounts",
-			      NULL };
+	const char *cmd[] = {"sh", "-c",
+			     "if touch /written 2>/dev/null; then echo writable; else echo refused; fi; "
+			     "awk '$2 == \"/\" { split($4, o, \",\"); print o[1] }' /proc/mounts",
+			     NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-ro", cmd);
 	int status = -1;
 	char *out = svr_wait(vm, &status);
@@ -180,15 +183,17 @@ static void test_three_vms_at_once_get_distinct_addresses_and_reach_the_gateway(
 	(void)state;
 	svr_env e;
 	svr_env_init(&e, true);
-	const char *cmd[] = { "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; ping -c 1 -W 10 " GATEWAY " >/dev/null && echo reached",
-			      NULL };
+	const char *cmd[] = {"sh", "-c",
+			     "ip -4 -o addr show eth0 | awk '{print $4}'; ping -c 1 -W 10 " GATEWAY
+			     " >/dev/null && echo reached",
+			     NULL};
 	svq_config c[3];
 	sv_vm *vm[3];
 	char ips[3][16];
-	const char *ids[] = { "rv-net-1", "rv-net-2", "rv-net-3" };
+	const char *ids[] = {"rv-net-1", "rv-net-2", "rv-net-3"};
 	for (int i = 0; i < 3; i++) {
 		svr_config(&c[i], &e);
-		c[i].nets[0] = (sv_net_iface_config){ .iface_id = "eth0" };
+		c[i].nets[0] = (sv_net_iface_config){.iface_id = "eth0"};
 		c[i].cfg.n_network_interfaces = 1;
 		vm[i] = svr_start(&e, &c[i].cfg, ids[i], cmd);
 		snprintf(ips[i], sizeof(ips[i]), "%s", tap_ip(vm[i]));
@@ -215,7 +220,7 @@ static void test_pause_stops_the_guest_and_resume_continues_it(void **state)
 	svr_env_init(&e, false);
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = { "sh", "-c", TICKER, NULL };
+	const char *cmd[] = {"sh", "-c", TICKER, NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-pause", cmd);
 	char *acc = NULL;
 	assert_true(svr_wait_output(vm, &acc, "tick 5\n", SVR_BOOT_TIMEOUT_MS));
@@ -245,7 +250,7 @@ static void test_graceful_stop_powers_the_guest_off(void **state)
 	svr_env_init(&e, false);
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = { "sh", "-c", "echo ready; exec sleep 600", NULL };
+	const char *cmd[] = {"sh", "-c", "echo ready; exec sleep 600", NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-stop", cmd);
 	char *acc = NULL;
 	assert_true(svr_wait_output(vm, &acc, "ready", SVR_BOOT_TIMEOUT_MS));
@@ -265,7 +270,7 @@ static void test_graceful_stop_powers_the_guest_off(void **state)
 static bool link_exists(const char *name)
 {
 	const char *tool = access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
-	const char *argv[] = { tool, "link", "show", name, NULL };
+	const char *argv[] = {tool, "link", "show", name, NULL};
 	int code = -1;
 	assert_int_equal(sv_run(argv, NULL, 10000, &code, NULL, NULL), 0);
 	return code == 0;
@@ -278,9 +283,9 @@ static void test_killed_qemu_gives_error_state_and_full_cleanup(void **state)
 	svr_env_init(&e, true);
 	svq_config c;
 	svr_config(&c, &e);
-	c.nets[0] = (sv_net_iface_config){ .iface_id = "eth0" };
+	c.nets[0] = (sv_net_iface_config){.iface_id = "eth0"};
 	c.cfg.n_network_interfaces = 1;
-	const char *cmd[] = { "sh", "-c", "echo ready; exec sleep 600", NULL };
+	const char *cmd[] = {"sh", "-c", "echo ready; exec sleep 600", NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-killed", cmd);
 	const sv_tap_device *taps = NULL;
 	size_t n = 0;
@@ -298,9 +303,9 @@ static void test_killed_qemu_gives_error_state_and_full_cleanup(void **state)
 	/* The lease is gone: a new VM gets the same first address. */
 	svq_config c2;
 	svr_config(&c2, &e);
-	c2.nets[0] = (sv_net_iface_config){ .iface_id = "eth0" };
+	c2.nets[0] = (sv_net_iface_config){.iface_id = "eth0"};
 	c2.cfg.n_network_interfaces = 1;
-	sv_vm *vm2 = svr_start(&e, &c2.cfg, "rv-after-kill", (const char *[]){ "true", NULL });
+	sv_vm *vm2 = svr_start(&e, &c2.cfg, "rv-after-kill", (const char *[]){"true", NULL});
 	assert_string_equal(tap_ip(vm2), "172.31.7.2");
 	int status = -1;
 	free(svr_wait(vm2, &status));
@@ -317,7 +322,7 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 	svr_env_init(&e, false);
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = { "sh", "-c", TICKER, NULL };
+	const char *cmd[] = {"sh", "-c", TICKER, NULL};
 	sv_vm *src = svr_start(&e, &c.cfg, "rv-snap-src", cmd);
 	char *acc = NULL;
 	assert_true(svr_wait_output(src, &acc, "tick 5\n", SVR_BOOT_TIMEOUT_MS));
@@ -370,16 +375,16 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_command_output_is_exact_and_its_exit_code_comes_back),
-		cmocka_unit_test(test_a_command_that_cannot_run_exits_127),
-		cmocka_unit_test(test_a_vm_without_drives_runs_its_command_from_the_initramfs),
-		cmocka_unit_test(test_writable_drive_is_a_private_copy_gone_after_cleanup),
-		cmocka_unit_test(test_read_only_root_stays_read_only_in_the_guest),
-		cmocka_unit_test(test_three_vms_at_once_get_distinct_addresses_and_reach_the_gateway),
-		cmocka_unit_test(test_pause_stops_the_guest_and_resume_continues_it),
-		cmocka_unit_test(test_graceful_stop_powers_the_guest_off),
-		cmocka_unit_test(test_killed_qemu_gives_error_state_and_full_cleanup),
-		cmocka_unit_test(test_snapshot_restores_into_a_new_vm_that_continues),
+	    cmocka_unit_test(test_command_output_is_exact_and_its_exit_code_comes_back),
+	    cmocka_unit_test(test_a_command_that_cannot_run_exits_127),
+	    cmocka_unit_test(test_a_vm_without_drives_runs_its_command_from_the_initramfs),
+	    cmocka_unit_test(test_writable_drive_is_a_private_copy_gone_after_cleanup),
+	    cmocka_unit_test(test_read_only_root_stays_read_only_in_the_guest),
+	    cmocka_unit_test(test_three_vms_at_once_get_distinct_addresses_and_reach_the_gateway),
+	    cmocka_unit_test(test_pause_stops_the_guest_and_resume_continues_it),
+	    cmocka_unit_test(test_graceful_stop_powers_the_guest_off),
+	    cmocka_unit_test(test_killed_qemu_gives_error_state_and_full_cleanup),
+	    cmocka_unit_test(test_snapshot_restores_into_a_new_vm_that_continues),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

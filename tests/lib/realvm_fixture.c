@@ -15,7 +15,7 @@
 static void ip_lo_up(void)
 {
 	const char *tool = access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
-	const char *argv[] = { tool, "link", "set", "lo", "up", NULL };
+	const char *argv[] = {tool, "link", "set", "lo", "up", NULL};
 	int code = -1;
 	assert_int_equal(sv_run(argv, NULL, 10000, &code, NULL, NULL), 0);
 	assert_int_equal(code, 0);
@@ -39,8 +39,13 @@ void svr_env_init(svr_env *e, bool netns)
 	e->bridge = strdup("svrvbr0");
 	e->subnet = strdup("172.31.7.0/24");
 	sv_manager_options o = {
-		.data_dir = e->data_dir, .runtime_dir = e->runtime_dir, .vmm = SV_VMM_QEMU, .qemu_accel = "tcg",
-		.bridge_name = e->bridge, .subnet = e->subnet, .stop_timeout_ms = 20000,
+	    .data_dir = e->data_dir,
+	    .runtime_dir = e->runtime_dir,
+	    .vmm = SV_VMM_QEMU,
+	    .qemu_accel = "tcg",
+	    .bridge_name = e->bridge,
+	    .subnet = e->subnet,
+	    .stop_timeout_ms = 20000,
 	};
 	if (sv_manager_new(&e->mgr, &o) != 0)
 		fail_msg("sv_manager_new: %s", sv_last_error());
@@ -61,10 +66,7 @@ void svr_env_done(svr_env *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void svr_config(svq_config *c, const svr_env *e)
-{
-	svq_config_init(c, e->img, e->img->boot_args, true);
-}
+void svr_config(svq_config *c, const svr_env *e) { svq_config_init(c, e->img, e->img->boot_args, true); }
 
 sv_vm *svr_start(svr_env *e, const sv_vm_config *cfg, const char *id, const char *const *cmd)
 {

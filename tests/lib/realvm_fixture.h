@@ -16,7 +16,7 @@ typedef struct {
 	const svq_image *img;
 	char *data_dir;
 	char *runtime_dir;
-	char *bridge;    /* the bridge VMs with interfaces use */
+	char *bridge; /* the bridge VMs with interfaces use */
 	char *subnet;
 	sv_manager *mgr; /* vmm qemu, accel tcg */
 } svr_env;

@@ -11,13 +11,14 @@
 #define START "=== smartvm: command start ===\n"
 #define EXIT0 "\n=== smartvm: exit status 0 ===\n"
 
-static const char kernel_noise[] = "[    0.000000] Linux version 6.1.0\r\n"
-				   "[    1.234567] virtio_blk virtio0: [vda] 131072 512-byte logical blocks\r\n";
+static const char kernel_noise[] =
+    "[    0.000000] Linux version 6.1.0\r\n"
+    "[    1.234567] virtio_blk virtio0: [vda] 131072 512-byte logical blocks\r\n";
 
 static void test_boot_arg_is_the_guest_encoding(void **state)
 {
 	(void)state;
-	const char *argv[] = { "sh", "-c", "echo a b", NULL };
+	const char *argv[] = {"sh", "-c", "echo a b", NULL};
 	char *arg = NULL;
 	assert_int_equal(sv_command_boot_arg(&arg, argv), 0);
 	assert_string_equal(arg, "smartvm.cmd=c2gALWMAZWNobyBhIGIA");
@@ -27,7 +28,7 @@ static void test_boot_arg_is_the_guest_encoding(void **state)
 static void test_boot_arg_refuses_empty_argv(void **state)
 {
 	(void)state;
-	const char *argv[] = { NULL };
+	const char *argv[] = {NULL};
 	char *arg = NULL;
 	assert_int_equal(sv_command_boot_arg(&arg, argv), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "command: needs at least one argument");
@@ -40,11 +41,12 @@ static void test_boot_arg_refuses_a_command_too_long_for_the_kernel(void **state
 	char *big = malloc(2000);
 	memset(big, 'x', 1999);
 	big[1999] = '\0';
-	const char *argv[] = { "echo", big, NULL };
+	const char *argv[] = {"echo", big, NULL};
 	char *arg = NULL;
 	assert_int_equal(sv_command_boot_arg(&arg, argv), SV_EINVAL);
-	assert_string_equal(sv_last_error(),
-			    "command: too long for the kernel command line (2686 bytes encoded, at most 2047)");
+	assert_string_equal(
+	    sv_last_error(),
+	    "command: too long for the kernel command line (2686 bytes encoded, at most 2047)");
 	assert_null(arg);
 	free(big);
 }
@@ -66,7 +68,8 @@ static void test_output_between_markers_is_exact_and_kernel_noise_is_dropped(voi
 {
 	(void)state;
 	char console[512];
-	snprintf(console, sizeof(console), "%s" START "hi\n" EXIT0 "[    2.0] reboot: Power down\r\n", kernel_noise);
+	snprintf(console, sizeof(console), "%s" START "hi\n" EXIT0 "[    2.0] reboot: Power down\r\n",
+		 kernel_noise);
 	parse_ok(console, strlen(console), "hi\n", 3, 0);
 }
 
@@ -87,8 +90,9 @@ static void test_empty_output_and_exit_status(void **state)
 static void test_output_with_nul_bytes_and_marker_lookalikes(void **state)
 {
 	(void)state;
-	const char console[] = START "a\0b\n=== smartvm: exit status x ===\n=== smartvm: exit status 1234 ===\nend"
-				     "\n=== smartvm: exit status 7 ===\n";
+	const char console[] =
+	    START "a\0b\n=== smartvm: exit status x ===\n=== smartvm: exit status 1234 ===\nend"
+		  "\n=== smartvm: exit status 7 ===\n";
 	const char want[] = "a\0b\n=== smartvm: exit status x ===\n=== smartvm: exit status 1234 ===\nend";
 	parse_ok(console, sizeof(console) - 1, want, sizeof(want) - 1, 7);
 }
@@ -107,7 +111,8 @@ static void test_unfinished_command_is_not_found_with_output_so_far(void **state
 	const char console[] = START "partial\n=== smartvm: exit";
 	char *out = NULL;
 	int status = -1;
-	assert_int_equal(sv_command_parse_console(console, strlen(console), &out, NULL, &status), SV_ENOTFOUND);
+	assert_int_equal(sv_command_parse_console(console, strlen(console), &out, NULL, &status),
+			 SV_ENOTFOUND);
 	assert_string_equal(sv_last_error(), "no command exit line in the console");
 	assert_string_equal(out, "partial\n=== smartvm: exit");
 	assert_int_equal(status, -1);
@@ -177,17 +182,17 @@ static void test_streaming_holds_back_only_a_possible_exit_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_boot_arg_is_the_guest_encoding),
-		cmocka_unit_test(test_boot_arg_refuses_empty_argv),
-		cmocka_unit_test(test_boot_arg_refuses_a_command_too_long_for_the_kernel),
-		cmocka_unit_test(test_output_between_markers_is_exact_and_kernel_noise_is_dropped),
-		cmocka_unit_test(test_output_without_trailing_newline_survives),
-		cmocka_unit_test(test_empty_output_and_exit_status),
-		cmocka_unit_test(test_output_with_nul_bytes_and_marker_lookalikes),
-		cmocka_unit_test(test_refused_command_has_exit_line_and_no_start),
-		cmocka_unit_test(test_unfinished_command_is_not_found_with_output_so_far),
-		cmocka_unit_test(test_streaming_in_any_chunks_gives_the_same_output),
-		cmocka_unit_test(test_streaming_holds_back_only_a_possible_exit_line),
+	    cmocka_unit_test(test_boot_arg_is_the_guest_encoding),
+	    cmocka_unit_test(test_boot_arg_refuses_empty_argv),
+	    cmocka_unit_test(test_boot_arg_refuses_a_command_too_long_for_the_kernel),
+	    cmocka_unit_test(test_output_between_markers_is_exact_and_kernel_noise_is_dropped),
+	    cmocka_unit_test(test_output_without_trailing_newline_survives),
+	    cmocka_unit_test(test_empty_output_and_exit_status),
+	    cmocka_unit_test(test_output_with_nul_bytes_and_marker_lookalikes),
+	    cmocka_unit_test(test_refused_command_has_exit_line_and_no_start),
+	    cmocka_unit_test(test_unfinished_command_is_not_found_with_output_so_far),
+	    cmocka_unit_test(test_streaming_in_any_chunks_gives_the_same_output),
+	    cmocka_unit_test(test_streaming_holds_back_only_a_possible_exit_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
