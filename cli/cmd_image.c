@@ -2,6 +2,7 @@
  * seed's ensureBaseImage and the cache around it). All the work is the
  * library's (include/smartvm/images.h); this file parses flags and prints. */
 #include "cli.h"
+#include "cmd_image_minimal.h"
 
 #include <smartvm/images.h>
 #include <stdlib.h>
@@ -188,7 +189,10 @@ static int cmd_image(cli_ctx *cli, int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(cli_ctx *, int, char **);
-	} subs[] = { { "pull", image_pull }, { "ls", image_ls }, { "rm", image_rm } };
+	} subs[] = { { "pull", image_pull },
+		   { "ls", image_ls },
+		   { "rm", image_rm },
+		   { "build-minimal", cli_image_build_minimal } };
 	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(cli, argc - 1, argv + 1);
@@ -212,7 +216,8 @@ const cli_command cli_image_commands[] = {
 		.usage = "pull [--preset latest|lts|hosted] [--manifest-url URL | --manifest PATH]\n"
 			 " [--arch A] [--force] [--json]\n"
 			 "ls [--json]\n"
-			 "rm BUNDLE_ID",
+			 "rm BUNDLE_ID\n"
+			 CLI_IMAGE_MINIMAL_USAGE,
 		.help = "pull: resolves a base-image bundle (kernel, root filesystem, boot\n"
 			"arguments), downloads and verifies it into <data-dir>/base-images/\n"
 			"<bundle-id>/ unless it is cached, and prints its id and directory. At\n"
@@ -232,6 +237,8 @@ const cli_command cli_image_commands[] = {
 			"of bundles, least recently used first).\n"
 			"\n"
 			"rm BUNDLE_ID: removes a cached bundle; refused while a running VM uses it.\n"
+			"\n"
+			CLI_IMAGE_MINIMAL_HELP
 			"\n"
 			"Boot one with 'smartvm run --image BUNDLE_ID'.\n"
 			"\n"

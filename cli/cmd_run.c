@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "cmd_net.h"
+#include "cmd_run_cmd.h"
 
 #include <fcntl.h>
 #include <smartvm/images.h>
@@ -69,6 +70,8 @@ static const struct option run_longopts[] = {
 	{"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
 	/* networking (cmd_net.c) */
 	CLI_RUN_NET_LONGOPTS,
+	/* VMM choice (cmd_run_cmd.c) */
+	CLI_RUN_VMM_LONGOPTS,
 	{0},
 };
 
@@ -91,6 +94,7 @@ typedef struct {
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
 	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
+	char **command;  /* the words after "--" (into argv); NULL = none */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -155,6 +159,8 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	cli_opts p;
 	int c, rc = 0;
 
+	if ((rc = cli_run_split_command(cli, &argc, argv, &f->command)))
+		return rc;
 	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
@@ -202,7 +208,9 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case OPT_GID: rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid); break;
 		case OPT_JAILER: f->jailer = p.optarg; break;
 		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
-		default: /* only the networking options are left */
+		default: /* only the VMM and networking options are left */
+			if ((rc = cli_run_vmm_option(cli, c, p.optarg)) >= 0)
+				break;
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
 			break;
@@ -420,6 +428,10 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (f.command && (rc = sv_vm_set_command(vm, (const char *const *)f.command)) < 0) {
+		code = cli_fail(rc);
+		goto out;
+	}
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -435,7 +447,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 		code = print_detached(cli, vm);
 	} else {
-		code = run_foreground(vm);
+		code = f.command ? cli_run_command_foreground(vm) : run_foreground(vm);
 	}
 out:
 	free(drives);
@@ -455,14 +467,16 @@ const cli_command cli_run_commands[] = {
 		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
 		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
 		 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]\n"
-		 CLI_RUN_NET_USAGE,
+		 CLI_RUN_NET_USAGE "\n"
+		 CLI_RUN_VMM_USAGE,
 	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 		"and then either stays in the foreground printing its console until it\n"
 		"ends, or (--detach) leaves it running and prints its id.\n"
 		"\n"
 		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
 		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-		"ended in error.\n"
+		"ended in error. With `-- CMD`, only CMD's output is printed and the\n"
+		"exit code is CMD's.\n"
 		"\n"
 		"Options:\n"
 		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
@@ -496,6 +510,7 @@ const cli_command cli_run_commands[] = {
 		"  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
 		"                     \"jailer\" next to --firecracker-bin)\n"
 		CLI_RUN_NET_HELP
+		CLI_RUN_VMM_HELP
 		"\n"
 		"Writable drives are staged as private copies in the VM's runtime\n"
 		"directory; the originals are never written.\n"

@@ -50,7 +50,10 @@
 #define BOOT_ARGS "console=ttyS0 panic=-1 quiet"
 #define ROOTFS_BYTES (64ll << 20)
 #define TOOL_TIMEOUT_MS (10 * 60 * 1000)
-#define BUNDLE_FORMAT "3"
+#define BUNDLE_FORMAT "4"
+/* The manifest format requires one: the Firecracker release whose API smartvm
+ * targets. The bundle itself boots under QEMU microvm as well. */
+#define MANIFEST_FC_VERSION "v1.16.1"
 
 static const char *const modules[] = {
 	"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
@@ -515,7 +518,7 @@ static int write_manifest(const char *tmp_dir, const char *final_dir, const char
 	if (arts[0] && arts[1] && arts[2]) {
 		char *name = xasprintf("smartvm minimal (Debian cloud kernel %s, busybox)", kernel_version);
 		m = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:O,s:O,s:O}", "schemaVersion", 1, "bundleId",
-			      "minimal", "name", name, "arch", "x86_64", "firecrackerVersion", "any",
+			      "minimal", "name", name, "arch", "x86_64", "firecrackerVersion", MANIFEST_FC_VERSION,
 			      "rootfsType", "ext4", "rootfsIsReadOnly", 1, "bootArgs", BOOT_ARGS, "kernel",
 			      arts[0], "initrd", arts[1], "rootfs", arts[2]);
 		free(name);

@@ -8,8 +8,11 @@
 #include <smartvm/net.h>
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
+#include <smartvm/command.h>
+#include <smartvm/qemu_snapshot.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
+#include <smartvm/minimal_image.h>
 
 #ifdef __cplusplus
 extern "C" {

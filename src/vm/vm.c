@@ -169,6 +169,7 @@ void sv_vm__free(sv_vm *vm)
 		close(vm->control_fd); /* without a prior 'D' this makes the supervisor kill the VM */
 	sv_vm_config_free(vm->cfg);
 	sv_vm_config_free(vm->staged);
+	sv_vm__command_free(vm->command);
 	free(vm->taps);
 	free(vm->end_reason);
 	free(vm->status_buf);
@@ -282,6 +283,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	if ((rc = sv_vm_config_copy(&vm->staged, vm->cfg)))
 		goto out;
 	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
+		goto out;
+	if ((rc = sv_vm__command_apply(vm)))
 		goto out;
 	if (restore)
 		rc = sv_vm__restore_stage(vm, ledger, restore);

@@ -1,16 +1,25 @@
-/* Which VMM runs a VM, and which binary: the `vmm` option (auto picks
- * Firecracker when a binary is given or cached, else QEMU). */
+/* Which VMM runs a VM, and which binary: the `vmm` option. auto picks
+ * Firecracker when a binary is given (firecracker_binary_path) or cached
+ * (sv_firecracker_binary_cached), else QEMU. QEMU's binary is
+ * resolved through PATH here, because the supervisor spawns argv[0] as a
+ * path; its accelerator comes from sv_qemu_pick_accel (auto never picks the
+ * PVM nested hypervisor, under which ordinary guest kernels hang).
+ * Never downloads anything: a missing binary is an error naming the option. */
 #include "vm/vm_internal.h"
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "vmm/qemu/qemu.h"
+#include <smartvm/images.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const sv_vmm_ops *const backends[] = {
-	&sv_vmm_firecracker_ops,
+    &sv_vmm_firecracker_ops,
+    &sv_vmm_qemu_ops,
 };
 
 const sv_vmm_ops *sv_vm__backend_by_name(const char *name)
@@ -21,42 +30,101 @@ const sv_vmm_ops *sv_vm__backend_by_name(const char *name)
 	return NULL;
 }
 
+/* The cached download of the configured version ("latest": the newest one
+ * cached), or NULL. Never touches the network. */
+static char *cached_firecracker(const sv_manager_options *o)
+{
+	char *path = NULL;
+	if (sv_firecracker_binary_cached(&path, o->data_dir, o->firecracker_version, o->arch) != 0) {
+		sv_err_clear();
+		return NULL;
+	}
+	return path;
+}
+
 /* The Firecracker binary: the explicit path, else a cached download. */
 static int find_firecracker(const sv_manager_options *o, char **out)
 {
 	*out = NULL;
 	if (o->firecracker_binary_path) {
 		if (!sv_path_exists(o->firecracker_binary_path))
-			return sv_err(SV_ENOTFOUND, "firecracker_binary_path: %s: no such file", o->firecracker_binary_path);
+			return sv_err(SV_ENOTFOUND, "firecracker_binary_path: %s: no such file",
+				      o->firecracker_binary_path);
 		*out = strdup(o->firecracker_binary_path);
 		return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	}
-	char *rel = NULL;
-	if (asprintf(&rel, "bin/%s/firecracker", o->firecracker_version) < 0)
-		return sv_err(SV_ENOMEM, "out of memory");
-	char *path = sv_path_join(o->data_dir, rel);
-	free(rel);
-	if (path && sv_path_exists(path)) {
-		*out = path;
+	if ((*out = cached_firecracker(o)))
 		return 0;
-	}
-	free(path);
 	return sv_err(SV_ENOTFOUND,
 		      "no Firecracker binary: set firecracker_binary_path (--firecracker-bin) or run "
 		      "`smartvm binary ensure`");
+}
+
+/* name as given when it contains a '/', else the first executable PATH entry. */
+static int find_in_path(const char *name, char **out)
+{
+	*out = NULL;
+	if (!*name)
+		return sv_err(SV_EINVAL, "qemu_binary: must not be empty");
+	if (strchr(name, '/')) {
+		if (access(name, X_OK) != 0)
+			return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not an executable file", name);
+		*out = strdup(name);
+		return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	}
+	const char *path = getenv("PATH");
+	char *dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!dirs)
+		return sv_err(SV_ENOMEM, "out of memory");
+	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *candidate = sv_path_join(*d ? d : ".", name);
+		if (candidate && access(candidate, X_OK) == 0) {
+			*out = candidate;
+			break;
+		}
+		free(candidate);
+	}
+	free(dirs);
+	if (*out)
+		return 0;
+	return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not found in PATH (install qemu-system-x86)", name);
+}
+
+static int pick_qemu(sv_vm *vm, const sv_manager_options *o, char **binary_out, char **accel_out)
+{
+	const char *accel = NULL;
+	int rc = sv_qemu_pick_accel(o->qemu_accel, &accel);
+	if (rc || (rc = find_in_path(o->qemu_binary, binary_out)))
+		return rc;
+	if (!(*accel_out = strdup(accel))) {
+		free(*binary_out);
+		*binary_out = NULL;
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	vm->backend = vm->qemu_incoming ? sv_vm__qemu_incoming_ops() : &sv_vmm_qemu_ops;
+	return 0;
 }
 
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	*binary_out = *accel_out = NULL;
+	if (vm->qemu_incoming && o->vmm == SV_VMM_FIRECRACKER)
+		return sv_err(SV_EUNSUPPORTED, "vmm: a QEMU snapshot restores only on the qemu backend");
+	if (vm->qemu_incoming)
+		return pick_qemu(vm, o, binary_out, accel_out);
 	switch (o->vmm) {
 	case SV_VMM_QEMU:
-		return sv_err(SV_EUNSUPPORTED, "vmm: the qemu backend is not built in yet");
+		return pick_qemu(vm, o, binary_out, accel_out);
 	case SV_VMM_FIRECRACKER:
-	case SV_VMM_AUTO:
-	default:
 		vm->backend = &sv_vmm_firecracker_ops;
 		return find_firecracker(o, binary_out);
+	case SV_VMM_AUTO:
+	default:
+		if (o->firecracker_binary_path || (*binary_out = cached_firecracker(o))) {
+			vm->backend = &sv_vmm_firecracker_ops;
+			return *binary_out ? 0 : find_firecracker(o, binary_out);
+		}
+		return pick_qemu(vm, o, binary_out, accel_out);
 	}
 }

@@ -48,6 +48,8 @@ struct sv_vm {
 	/* Jailer (vm_jail.c); NULL/unset when the VMM runs directly. */
 	struct sv_vm_jail *jail;  /* options, from sv_vm_set_jail */
 	char *jail_root;          /* host path of the jail's root (chroot) dir */
+	struct sv_vm_command *command; /* vm_command.c; NULL = no command */
+	bool qemu_incoming;            /* vm_qemu_snapshot.c: boot a QEMU that waits for a snapshot */
 };
 
 /* Files inside a VM directory (live operations). */
@@ -85,6 +87,15 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms);
 /* vm_backend.c */
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out);
 const sv_vmm_ops *sv_vm__backend_by_name(const char *name);
+
+/* vm_command.c: the command a VM runs (smartvm/command.h). */
+/* At boot, after the backend is chosen: adds smartvm.cmd= to the staged boot
+ * args and opens the console for reading. No command: does nothing. */
+int sv_vm__command_apply(sv_vm *vm);
+void sv_vm__command_free(struct sv_vm_command *cmd);
+
+/* vm_qemu_snapshot.c: the QEMU ops whose QEMU waits for a snapshot. */
+const sv_vmm_ops *sv_vm__qemu_incoming_ops(void);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);

@@ -1,0 +1,150 @@
+/* Building and importing the minimal guest image (smartvm/minimal_image.h).
+ * The build itself belongs to tools/build_minimal_image.c, a separate
+ * program: it needs apt-get, dpkg-deb and mkfs.ext4 and runs for a while,
+ * and it is also used on its own (tests, CI). This file finds it and the
+ * guest init like vm_launch.c finds the supervisor, runs it by argument
+ * vector (its stderr passed through, its stdout the manifest path), and
+ * imports the manifest. Never runs a shell; never installs anything. */
+#include "images/images_defaults.h"
+#include "sv_build_config.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/spawn.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <limits.h>
+#include <smartvm/minimal_image.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_TIMEOUT_MS (15 * 60 * 1000)
+#define MAX_MANIFEST_PATH 4096
+
+/* <program dir>/<name>, <program dir>/<build_subdir>/<name>, else
+ * libexecdir/smartvm/<name> (which may not exist; the caller says so). */
+static char *helper_path(const char *name, const char *build_subdir)
+{
+	char exe[PATH_MAX], *path = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		const char *dir = dirname(exe);
+		if (asprintf(&path, "%s/%s", dir, name) > 0 && access(path, X_OK) == 0)
+			return path;
+		free(path);
+		if (asprintf(&path, "%s/%s/%s", dir, build_subdir, name) > 0 && access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	if (asprintf(&path, "%s/smartvm/%s", SV_LIBEXECDIR, name) < 0)
+		return NULL;
+	return path;
+}
+
+/* Runs the builder with stdout into a pipe and stderr inherited, so its
+ * progress shows while it runs. *manifest gets the first line it printed. */
+static int run_builder(const char *tool, const char *init, const char *cache_dir, int timeout_ms,
+		       char **manifest)
+{
+	*manifest = NULL;
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) != 0)
+		return sv_err_errno(SV_EIO, errno, "creating a pipe");
+	const char *argv[] = {tool, "--init", init, "--cache-dir", cache_dir, NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = STDERR_FILENO};
+	pid_t pid;
+	int rc = sv_spawn(&so, &pid, NULL);
+	close(out[1]);
+	if (rc) {
+		close(out[0]);
+		return rc;
+	}
+	/* The manifest path is one short line: read it all, then reap. */
+	char buf[MAX_MANIFEST_PATH];
+	size_t len = 0;
+	long long deadline = sv_now_ms() + timeout_ms;
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		ssize_t r = read(out[0], buf + len, sizeof(buf) - 1 - len);
+		if (r > 0) {
+			len += (size_t)r;
+			if (len == sizeof(buf) - 1)
+				break;
+			continue;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		if (sv_now_ms() > deadline)
+			break;
+		usleep(20000);
+	}
+	close(out[0]);
+	buf[len] = '\0';
+	int status = 0;
+	int left = (int)(deadline - sv_now_ms());
+	if (sv_reap(pid, left > 0 ? left : 0, &status) != 0) {
+		kill(pid, SIGKILL);
+		sv_reap(pid, 5000, NULL);
+		return sv_err(SV_ETIMEOUT, "%s did not finish within %d ms", tool, timeout_ms);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return sv_err(SV_EPROCESS, "%s %s (its messages are above)", tool,
+			      sv_describe_wait_status(status));
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!*buf)
+		return sv_err(SV_EPROCESS, "%s printed no manifest path", tool);
+	*manifest = strdup(buf);
+	return *manifest ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_options *o,
+			   const sv_base_image_options *cache)
+{
+	sv_err_clear();
+	*out = NULL;
+	static const sv_minimal_image_options no_options;
+	static const sv_base_image_options no_cache;
+	if (!o)
+		o = &no_options;
+	if (!cache)
+		cache = &no_cache;
+	char *tool =
+	    o->builder_path ? strdup(o->builder_path) : helper_path("smartvm-build-minimal-image", "tools");
+	char *init = o->init_path ? strdup(o->init_path) : helper_path("smartvm-init", "guest");
+	char *data_dir = sv_images_data_dir(cache->data_dir);
+	char *cache_dir = o->cache_dir ? strdup(o->cache_dir)
+			  : data_dir   ? sv_path_join(data_dir, "minimal-image")
+				       : NULL;
+	char *manifest = NULL;
+	int rc = 0;
+	if (!tool || !init || !cache_dir) {
+		rc = sv_err(SV_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (access(tool, X_OK) != 0) {
+		rc = sv_err(SV_ENOTFOUND, "the image builder %s is not installed", tool);
+		goto out;
+	}
+	if (access(init, R_OK) != 0) {
+		rc = sv_err(SV_ENOTFOUND, "the guest init %s is not installed", init);
+		goto out;
+	}
+	if ((rc = sv_mkdir_p(cache_dir, 0755)) ||
+	    (rc = run_builder(tool, init, cache_dir, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
+			      &manifest)))
+		goto out;
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED, .manifest_path = manifest};
+	rc = sv_ensure_base_image(out, cache, &e);
+out:
+	free(tool);
+	free(init);
+	free(data_dir);
+	free(cache_dir);
+	free(manifest);
+	return rc ? sv_err_prefix("building the minimal image") : 0;
+}

@@ -1,0 +1,208 @@
+/* Real VMs end to end through the smartvm CLI (QEMU, TCG forced):
+ * `smartvm image build-minimal` imports the test image, `smartvm run --image
+ * minimal -- CMD` prints exactly CMD's output and exits with its status, and
+ * Ctrl-C powers the guest off. No networking here (the library tests cover
+ * it inside private namespaces). */
+#include "svtest.h"
+#include "qemu_fixture.h"
+
+#include "util/file.h"
+#include "util/spawn.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+	char *data_dir;
+	char *runtime_dir;
+	char *data_flag;
+	char *runtime_flag;
+} env;
+
+static env E;
+
+static int setup(void **state)
+{
+	(void)state;
+	E.data_dir = svt_tmpdir();
+	E.runtime_dir = svt_tmpdir();
+	if (asprintf(&E.data_flag, "--data-dir=%s", E.data_dir) < 0 ||
+	    asprintf(&E.runtime_flag, "--runtime-dir=%s", E.runtime_dir) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svt_rm_tmpdir(E.data_dir);
+	svt_rm_tmpdir(E.runtime_dir);
+	free(E.data_flag);
+	free(E.runtime_flag);
+	return 0;
+}
+
+/* Skips without root/QEMU/image; imports the image once per program. */
+static void need_image(void)
+{
+	static bool imported;
+	const svq_image *img = NULL;
+	const char *why = NULL;
+	if (!svq_image_get(&img, &why)) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	if (imported)
+		return;
+	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp/smartvm-test-images";
+	const char *args[] = {"image", "build-minimal", "--cache-dir", dir, E.data_flag, NULL};
+	char *out = NULL, *err = NULL;
+	int code = svt_run_cli(args, NULL, &out, &err);
+	if (code != 0)
+		fail_msg("image build-minimal exited %d: %s", code, err);
+	char *want = NULL;
+	assert_true(asprintf(&want, "minimal\t%s/base-images/minimal\n", E.data_dir) > 0);
+	assert_string_equal(out, want);
+	free(want);
+	free(out);
+	free(err);
+	imported = true;
+}
+
+static int run_cmd(const char *const *cmd, char **out, char **err)
+{
+	const char *args[32] = {"run",	E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm",
+				"qemu", "--accel",   "tcg",	     "--",	NULL};
+	size_t n = 10;
+	for (size_t i = 0; cmd[i] && n < 31; i++)
+		args[n++] = cmd[i];
+	args[n] = NULL;
+	return svt_run_cli(args, NULL, out, err);
+}
+
+static void test_run_prints_only_the_command_output(void **state)
+{
+	(void)state;
+	need_image();
+	char *out = NULL, *err = NULL;
+	int code = run_cmd((const char *[]){"echo", "hi", NULL}, &out, &err);
+	assert_int_equal(code, 0);
+	assert_string_equal(out, "hi\n");
+	assert_string_equal(err, "");
+	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
+	free(out);
+	free(err);
+}
+
+static void test_run_exits_with_the_command_status_and_keeps_arguments_exact(void **state)
+{
+	(void)state;
+	need_image();
+	char *out = NULL, *err = NULL;
+	int code = run_cmd(
+	    (const char *[]){"sh", "-c", "printf '[%s]' \"$1\"; exit 7", "sh", "two  words 'q' \"d\"", NULL},
+	    &out, &err);
+	assert_int_equal(code, 7);
+	assert_string_equal(out, "[two  words 'q' \"d\"]");
+	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
+	free(out);
+	free(err);
+}
+
+static void test_unknown_vmm_is_a_usage_error(void **state)
+{
+	(void)state;
+	const char *args[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--vmm", "xen",
+			      "--",  "true",	     NULL};
+	char *out = NULL, *err = NULL;
+	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
+	svt_assert_contains(err, "smartvm run: --vmm: \"xen\" is not one of firecracker, qemu, auto");
+	free(out);
+	free(err);
+}
+
+static void test_unknown_accel_is_a_usage_error(void **state)
+{
+	(void)state;
+	const char *args[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--accel", "hvf", NULL};
+	char *out = NULL, *err = NULL;
+	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
+	svt_assert_contains(err, "smartvm run: --accel: \"hvf\" is not one of kvm, tcg, auto");
+	free(out);
+	free(err);
+}
+
+static void test_dash_dash_without_a_command_is_a_usage_error(void **state)
+{
+	(void)state;
+	const char *args[] = {"run", E.runtime_flag, "--image", "minimal", "--", NULL};
+	char *out = NULL, *err = NULL;
+	assert_int_equal(svt_run_cli(args, NULL, &out, &err), 2);
+	svt_assert_contains(err, "smartvm run: \"--\" must be followed by a command to run in the guest");
+	free(out);
+	free(err);
+}
+
+/* Ctrl-C: the guest powers off, its command ends by SIGTERM (143), and
+ * that is smartvm's exit status; nothing is left behind. */
+static void test_ctrl_c_powers_the_guest_off(void **state)
+{
+	(void)state;
+	need_image();
+	int pipefd[2];
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	const char *argv[] = {svt_cli(),   "run",
+			      E.data_flag, E.runtime_flag,
+			      "--image",   "minimal",
+			      "--vmm",	   "qemu",
+			      "--accel",   "tcg",
+			      "--",	   "sh",
+			      "-c",	   "echo ready; exec sleep 600",
+			      NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = pipefd[1], .stderr_fd = 2};
+	pid_t pid;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	close(pipefd[1]);
+	char buf[256] = "";
+	size_t len = 0;
+	long long deadline = sv_now_ms() + 90000;
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	while (!strstr(buf, "ready") && sv_now_ms() < deadline && len < sizeof(buf) - 1) {
+		ssize_t r = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
+		if (r > 0)
+			buf[len += (size_t)r] = '\0';
+		else
+			usleep(20000);
+	}
+	if (!strstr(buf, "ready")) {
+		kill(pid, SIGKILL);
+		sv_reap(pid, 10000, NULL);
+		fail_msg("the guest command never printed ready (got \"%s\")", buf);
+	}
+	assert_int_equal(kill(pid, SIGINT), 0);
+	int status = 0;
+	assert_int_equal(sv_reap(pid, 30000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 143);
+	close(pipefd[0]);
+	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
+	assert_int_equal(svt_count_processes_with(E.runtime_dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_run_prints_only_the_command_output),
+	    cmocka_unit_test(test_run_exits_with_the_command_status_and_keeps_arguments_exact),
+	    cmocka_unit_test(test_unknown_vmm_is_a_usage_error),
+	    cmocka_unit_test(test_unknown_accel_is_a_usage_error),
+	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
+	    cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,130 @@
+/* Real VMs through smartvm (see realvm_fixture.h). Every wait is bounded;
+ * svr_env_done checks that nothing of any VM remains. */
+#include "svtest.h"
+#include "realvm_fixture.h"
+
+#include "util/file.h"
+#include "util/spawn.h"
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void ip_lo_up(void)
+{
+	const char *tool = access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip";
+	const char *argv[] = {tool, "link", "set", "lo", "up", NULL};
+	int code = -1;
+	assert_int_equal(sv_run(argv, NULL, 10000, &code, NULL, NULL), 0);
+	assert_int_equal(code, 0);
+}
+
+void svr_env_init(svr_env *e, bool netns)
+{
+	memset(e, 0, sizeof(*e));
+	const char *why = NULL;
+	if (!svq_image_get(&e->img, &why)) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	if (netns) {
+		if (unshare(CLONE_NEWNET) != 0)
+			fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
+		ip_lo_up();
+	}
+	e->data_dir = svt_tmpdir();
+	e->runtime_dir = svt_tmpdir();
+	e->bridge = strdup("svrvbr0");
+	e->subnet = strdup("172.31.7.0/24");
+	sv_manager_options o = {
+	    .data_dir = e->data_dir,
+	    .runtime_dir = e->runtime_dir,
+	    .vmm = SV_VMM_QEMU,
+	    .qemu_accel = "tcg",
+	    .bridge_name = e->bridge,
+	    .subnet = e->subnet,
+	    .stop_timeout_ms = 20000,
+	};
+	if (sv_manager_new(&e->mgr, &o) != 0)
+		fail_msg("sv_manager_new: %s", sv_last_error());
+}
+
+void svr_env_done(svr_env *e)
+{
+	sv_manager_free(e->mgr);
+	e->mgr = NULL;
+	if (e->runtime_dir) {
+		assert_int_equal(svt_dir_entries(e->runtime_dir), 0);
+		assert_int_equal(svt_count_processes_with(e->runtime_dir), 0);
+	}
+	svt_rm_tmpdir(e->runtime_dir);
+	svt_rm_tmpdir(e->data_dir);
+	free(e->bridge);
+	free(e->subnet);
+	memset(e, 0, sizeof(*e));
+}
+
+void svr_config(svq_config *c, const svr_env *e) { svq_config_init(c, e->img, e->img->boot_args, true); }
+
+sv_vm *svr_start(svr_env *e, const sv_vm_config *cfg, const char *id, const char *const *cmd)
+{
+	sv_vm_config copy = *cfg;
+	copy.id = id;
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, e->mgr, &copy) != 0)
+		fail_msg("create: %s", sv_last_error());
+	if (cmd && sv_vm_set_command(vm, cmd) != 0)
+		fail_msg("set command: %s", sv_last_error());
+	if (sv_vm_start(vm) != 0)
+		fail_msg("start: %s", sv_last_error());
+	return vm;
+}
+
+char *svr_wait(sv_vm *vm, int *status)
+{
+	char *out = NULL;
+	if (sv_vm_wait_command(vm, SVR_BOOT_TIMEOUT_MS, &out, NULL, status) != 0)
+		fail_msg("wait for the command of %s: %s", sv_vm_id(vm), sv_last_error());
+	return out;
+}
+
+bool svr_wait_output(sv_vm *vm, char **acc, const char *needle, int timeout_ms)
+{
+	long long deadline = sv_now_ms() + timeout_ms;
+	for (;;) {
+		const char *chunk = NULL;
+		size_t len = 0;
+		if (sv_vm_command_output(vm, &chunk, &len) != 0)
+			fail_msg("output of %s: %s", sv_vm_id(vm), sv_last_error());
+		size_t have = *acc ? strlen(*acc) : 0;
+		char *grown = realloc(*acc, have + len + 1);
+		assert_non_null(grown);
+		memcpy(grown + have, chunk, len);
+		grown[have + len] = '\0';
+		*acc = grown;
+		if (strstr(*acc, needle))
+			return true;
+		if (sv_now_ms() >= deadline)
+			return false;
+		usleep(20000);
+	}
+}
+
+int svr_last_tick(const char *text)
+{
+	int last = 0;
+	for (const char *p = strstr(text, "tick "); p; p = strstr(p + 1, "tick ")) {
+		int n = atoi(p + 5);
+		if (n > last)
+			last = n;
+	}
+	return last;
+}
+
+int svr_first_tick(const char *text)
+{
+	const char *p = strstr(text, "tick ");
+	return p ? atoi(p + 5) : 0;
+}

@@ -1,0 +1,52 @@
+/* Fixtures for real VMs driven through smartvm itself (the manager, the VM
+ * layer and the QEMU backend under TCG), booting the minimal image that
+ * qemu_fixture builds and caches. Include after svtest.h. */
+#ifndef SVTEST_REALVM_FIXTURE_H
+#define SVTEST_REALVM_FIXTURE_H
+
+#include "qemu_fixture.h"
+#include <smartvm/command.h>
+#include <smartvm/smartvm.h>
+#include <stdbool.h>
+
+/* Wall-clock bound for one boot-and-command. */
+#define SVR_BOOT_TIMEOUT_MS 90000
+
+typedef struct {
+	const svq_image *img;
+	char *data_dir;
+	char *runtime_dir;
+	char *bridge; /* the bridge VMs with interfaces use */
+	char *subnet;
+	sv_manager *mgr; /* vmm qemu, accel tcg */
+} svr_env;
+
+/* Skips (with the reason) unless root, QEMU and the image are there. With
+ * netns, first moves this process into a fresh network namespace (lo up), so
+ * the bridge and TAPs the VMs get exist only there. */
+void svr_env_init(svr_env *e, bool netns);
+
+/* Frees the manager (stopping whatever is left), then asserts the runtime
+ * directory is empty and no process mentions it; removes the directories. */
+void svr_env_done(svr_env *e);
+
+/* c for the image: kernel, initrd, its boot args, read-only root, 1 vCPU, 256 MiB. */
+void svr_config(svq_config *c, const svr_env *e);
+
+/* Creates the VM (id may be NULL), sets cmd (may be NULL) and starts it;
+ * fails the test on error. */
+sv_vm *svr_start(svr_env *e, const sv_vm_config *cfg, const char *id, const char *const *cmd);
+
+/* Waits for the command and the VM's end; returns the output (malloc'd) and
+ * sets *status. Fails the test on error or after SVR_BOOT_TIMEOUT_MS. */
+char *svr_wait(sv_vm *vm, int *status);
+
+/* Reads the command's streaming output until it contains needle (the output
+ * so far, malloc'd, is kept in *acc); false after timeout_ms. */
+bool svr_wait_output(sv_vm *vm, char **acc, const char *needle, int timeout_ms);
+
+/* The highest "tick N" in text (0 if none), and the first. */
+int svr_last_tick(const char *text);
+int svr_first_tick(const char *text);
+
+#endif
