@@ -227,7 +227,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	char **argv = NULL, *sup = NULL, *socket_path = NULL;
 	int status[2] = { -1, -1 }, control[2] = { -1, -1 };
 	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
-				 .qemu_accel = qemu_accel };
+				 .qemu_accel = qemu_accel, .incoming = vm->restore_backend != NULL };
 	sv_vmm_jail jail;
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);

@@ -42,12 +42,14 @@ typedef struct {
 	/* Beyond the first version (additive): */
 	const sv_vmm_jail *jail;    /* NULL = run the VMM directly */
 	const char *api_socket;     /* the API socket path as the VMM sees it; NULL = <vm_dir>/<name> */
+	bool incoming;              /* a restore: snapshot_load follows instead of configure()
+	                               and start() (QEMU must be told at launch) */
 } sv_vmm_launch;
 
 /* Snapshot parameters, paths as the VMM sees them. */
 typedef struct {
 	const char *state_path;
-	const char *mem_path;
+	const char *mem_path;       /* NULL when the backend's snapshot_memory_in_state */
 	bool diff;
 } sv_vmm_snapshot_create;
 
@@ -58,7 +60,8 @@ typedef struct {
 
 typedef struct {
 	const char *state_path;
-	const char *mem_path;        /* File backend: the memory file; Uffd: the handler's socket */
+	const char *mem_path;        /* File backend: the memory file (NULL when the backend's
+	                                snapshot_memory_in_state); Uffd: the handler's socket */
 	bool uffd;
 	bool track_dirty_pages;
 	bool resume;
@@ -97,6 +100,10 @@ typedef struct sv_vmm_ops {
 	/* ---- Live operations. Every one is optional: NULL means the backend
 	 * cannot do it, and the VM layer answers SV_EUNSUPPORTED
 	 * "<operation>: not supported by the <name> backend". ---- */
+	/* Its snapshots have no memory file: the state file holds the guest
+	 * memory too (QEMU's migration stream). Such a backend can't serve guest
+	 * memory from a page-fault handler (Uffd). */
+	bool snapshot_memory_in_state;
 	/* The VMM's version ("1.16.1"), malloc'd. */
 	int (*version)(sv_vmm *vmm, char **version_out);
 	/* The VM is paused; writes the state and memory files. */
