@@ -9,7 +9,6 @@
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
 #include <smartvm/command.h>
-#include <smartvm/qemu_snapshot.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
 #include <smartvm/minimal_image.h>

@@ -4,6 +4,8 @@
  * resolved through PATH here, because the supervisor spawns argv[0] as a
  * path; its accelerator comes from sv_qemu_pick_accel (auto never picks the
  * PVM nested hypervisor, under which ordinary guest kernels hang).
+ * A restore runs on the backend its snapshot was taken on (auto allows
+ * either; an explicit vmm option that differs is refused).
  * Never downloads anything: a missing binary is an error naming the option. */
 #include "vm/vm_internal.h"
 
@@ -101,19 +103,35 @@ static int pick_qemu(sv_vm *vm, const sv_manager_options *o, char **binary_out, 
 		*binary_out = NULL;
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	vm->backend = vm->qemu_incoming ? sv_vm__qemu_incoming_ops() : &sv_vmm_qemu_ops;
+	vm->backend = &sv_vmm_qemu_ops;
 	return 0;
+}
+
+int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, const char *what)
+{
+	const sv_vmm_ops *only = o->vmm == SV_VMM_QEMU	      ? &sv_vmm_qemu_ops
+				 : o->vmm == SV_VMM_FIRECRACKER ? &sv_vmm_firecracker_ops
+								: NULL;
+	if (!only || only == b)
+		return 0;
+	return sv_err(SV_EUNSUPPORTED,
+		      "%s: taken on the %s backend, but this manager runs VMs on %s (the vmm option); a snapshot "
+		      "restores only on the backend that took it",
+		      what, b->name, only->name);
 }
 
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	*binary_out = *accel_out = NULL;
-	if (vm->qemu_incoming && o->vmm == SV_VMM_FIRECRACKER)
-		return sv_err(SV_EUNSUPPORTED, "vmm: a QEMU snapshot restores only on the qemu backend");
-	if (vm->qemu_incoming)
-		return pick_qemu(vm, o, binary_out, accel_out);
-	switch (o->vmm) {
+	sv_vmm_kind kind = o->vmm;
+	if (vm->restore_backend) {
+		int rc = sv_vm__backend_allowed(o, vm->restore_backend, "snapshot");
+		if (rc)
+			return rc;
+		kind = vm->restore_backend == &sv_vmm_qemu_ops ? SV_VMM_QEMU : SV_VMM_FIRECRACKER;
+	}
+	switch (kind) {
 	case SV_VMM_QEMU:
 		return pick_qemu(vm, o, binary_out, accel_out);
 	case SV_VMM_FIRECRACKER:

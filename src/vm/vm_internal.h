@@ -49,7 +49,9 @@ struct sv_vm {
 	struct sv_vm_jail *jail;  /* options, from sv_vm_set_jail */
 	char *jail_root;          /* host path of the jail's root (chroot) dir */
 	struct sv_vm_command *command; /* vm_command.c; NULL = no command */
-	bool qemu_incoming;            /* vm_qemu_snapshot.c: boot a QEMU that waits for a snapshot */
+	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
+	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
+	const sv_vmm_ops *restore_backend;
 };
 
 /* Files inside a VM directory (live operations). */
@@ -85,17 +87,19 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms);
 int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms);
 
 /* vm_backend.c */
+/* The backend and its binary (and QEMU accelerator) for a boot; a restore
+ * (vm->restore_backend) gets the snapshot's backend. */
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out);
 const sv_vmm_ops *sv_vm__backend_by_name(const char *name);
+/* SV_EUNSUPPORTED unless the manager's vmm option allows backend b (auto
+ * allows both). what names the request in the message. */
+int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, const char *what);
 
 /* vm_command.c: the command a VM runs (smartvm/command.h). */
 /* At boot, after the backend is chosen: adds smartvm.cmd= to the staged boot
  * args and opens the console for reading. No command: does nothing. */
 int sv_vm__command_apply(sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
-
-/* vm_qemu_snapshot.c: the QEMU ops whose QEMU waits for a snapshot. */
-const sv_vmm_ops *sv_vm__qemu_incoming_ops(void);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);

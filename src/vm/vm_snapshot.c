@@ -1,10 +1,14 @@
-/* Snapshots, restores and clones (include/smartvm/live.h).
+/* Snapshots, restores and clones (include/smartvm/live.h), one format and
+ * one code path for every backend.
  *
  * A snapshot is a directory: the VMM's state file (vmstate), the guest memory
- * (memory), copies of the writable drives as they were at the pause
- * (drives/), and snapshot.json, our manifest: the VM config, the VMM's name
- * and version, the host architecture, the creation time, for each drive the
- * path the VMM had it at, and the SHA-256 of every file.
+ * (memory; absent for a backend whose state file holds the memory, such as
+ * QEMU's migration stream: snapshot_memory_in_state), copies of the writable
+ * drives as they were at the pause (drives/), and snapshot.json, our
+ * manifest: the VM config, the VMM's name and version, the host
+ * architecture, the creation time, for each drive the path the VMM had it
+ * at, and the SHA-256 of every file. A snapshot restores only on the backend
+ * that took it (the manifest's vmm), and only with that VMM version.
  *
  * Why restores work: the VMM stores drive paths in its state and re-opens
  * them on load (Firecracker 1.16 has no drive override). smartvm gives the
@@ -15,14 +19,19 @@
  * that were not staged keep their absolute path and are shared, read-only.
  * A writable drive the VMM opened by absolute path (ephemeral = no) can't be
  * given a private copy that way, so such VMs are refused at snapshot time.
+ * (QEMU opens drives by the same relative paths, so the same holds there.)
  *
- * A restore is a boot (vm.c, sv_vm__boot) with two steps replaced: drives
- * are staged from the snapshot instead of from the config, and the fresh VMM
- * gets PUT /snapshot/load (with network_overrides for the TAPs the
- * networking layer set up, and a vsock_override into the new VM directory)
- * instead of the pre-boot configuration and InstanceStart. Everything is in
- * the ledger first, as for a boot. Refusals (checksums, architecture, VMM
- * version) happen before anything is created. */
+ * A restore is a boot (vm.c, sv_vm__boot) on the snapshot's backend
+ * (vm->restore_backend), with two steps replaced: drives are staged from the
+ * snapshot instead of from the config, and the fresh VMM -- launched waiting
+ * for a snapshot (sv_vmm_launch.incoming) -- gets the backend's
+ * snapshot_load (Firecracker: PUT /snapshot/load with network_overrides for
+ * the TAPs the networking layer set up and a vsock_override into the new VM
+ * directory; QEMU: the migration stream, its TAPs already on its command
+ * line) instead of the pre-boot configuration and start. Everything is in the
+ * ledger first, as for a boot. Refusals (checksums, architecture, backend,
+ * memory backend) happen before anything is created; the VMM version is
+ * checked on the fresh VMM. */
 #include "vm/vm_internal.h"
 
 #include "manager/manager_internal.h"
@@ -55,6 +64,7 @@
 struct sv_vm_restore {
 	const char *dir;           /* the snapshot, absolute */
 	json_t *manifest;
+	const sv_vmm_ops *backend; /* the one that took it */
 	sv_restore_options opts;
 	bool clone;
 };
@@ -252,11 +262,12 @@ static char *utc_now(void)
 static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_options *o)
 {
 	char *version = NULL, *running_text = NULL, *cfg_text = NULL, *created = NULL;
-	char *state_path = sv_path_join(dir, STATE_FILE), *mem_path = sv_path_join(dir, MEMORY_FILE);
+	bool has_mem = !vm->backend->snapshot_memory_in_state;
+	char *state_path = sv_path_join(dir, STATE_FILE), *mem_path = has_mem ? sv_path_join(dir, MEMORY_FILE) : NULL;
 	json_t *running = NULL, *manifest = NULL;
-	json_t *files = json_pack("{s:n, s:n}", STATE_FILE, MEMORY_FILE);
+	json_t *files = has_mem ? json_pack("{s:n, s:n}", STATE_FILE, MEMORY_FILE) : json_pack("{s:n}", STATE_FILE);
 	json_t *drives = json_array();
-	int rc = (state_path && mem_path && files && drives) ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	int rc = (state_path && (mem_path || !has_mem) && files && drives) ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc)
 		rc = vm->backend->version(vm->vmm, &version);
 	if (!rc)
@@ -377,20 +388,24 @@ static int load_manifest(const char *dir, json_t **out)
 
 /* Refusals before anything is created: every file's checksum, the host
  * architecture, the backend. (The VMM version is checked on the fresh VMM.) */
-static int verify_snapshot(const char *dir, json_t *m)
+static int verify_snapshot(const char *dir, json_t *m, const sv_vmm_ops **backend_out)
 {
 	const char *arch = json_string_value(json_object_get(m, "arch"));
 	if (!arch || strcmp(arch, host_arch()))
 		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken on %s, this host is %s", dir, arch ? arch : "an unknown architecture",
 			      host_arch());
 	const char *vmm = json_string_value(json_object_get(m, "vmm"));
-	if (!vmm || !sv_vm__backend_by_name(vmm))
+	const sv_vmm_ops *backend = sv_vm__backend_by_name(vmm);
+	if (!backend)
 		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with VMM \"%s\", which this smartvm has no backend for",
 			      dir, vmm ? vmm : "");
 	json_t *files = json_object_get(m, "files"), *v;
 	const char *name;
-	if (!json_object_get(files, STATE_FILE) || !json_object_get(files, MEMORY_FILE))
-		return sv_err(SV_EINVAL, "snapshot %s: the manifest lists no %s or %s", dir, STATE_FILE, MEMORY_FILE);
+	if (!json_object_get(files, STATE_FILE) ||
+	    (!backend->snapshot_memory_in_state && !json_object_get(files, MEMORY_FILE)))
+		return sv_err(SV_EINVAL, "snapshot %s: the manifest lists no %s%s%s", dir, STATE_FILE,
+			      backend->snapshot_memory_in_state ? "" : " or ",
+			      backend->snapshot_memory_in_state ? "" : MEMORY_FILE);
 	json_object_foreach(files, name, v) {
 		if (!is_tame_relative(name) || !json_is_string(v))
 			return sv_err(SV_EINVAL, "snapshot %s: the manifest's file entry \"%s\" is malformed", dir, name);
@@ -417,6 +432,7 @@ static int verify_snapshot(const char *dir, json_t *m)
 			return sv_err(SV_EINVAL, "snapshot %s: the manifest's drive \"%s\" is malformed", dir,
 				      json_string_value(json_object_get(d, "drive_id")) ?: "?");
 	}
+	*backend_out = backend;
 	return 0;
 }
 
@@ -543,13 +559,9 @@ bool sv_vm__restore_resumes(const sv_vm_restore *r)
 
 int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 {
-	const sv_vmm_ops *b = vm->backend;
+	const sv_vmm_ops *b = vm->backend; /* r->backend: sv_vm__pick_backend saw to it */
 	if (!b->snapshot_load || !b->version)
 		return sv_err(SV_EUNSUPPORTED, "snapshot restore: not supported by the %s backend", b->name);
-	const char *want_vmm = json_string_value(json_object_get(r->manifest, "vmm"));
-	if (strcmp(want_vmm, b->name))
-		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with %s, but this VM runs on %s", r->dir, want_vmm,
-			      b->name);
 	char *version = NULL;
 	int rc = b->version(vm->vmm, &version);
 	if (rc)
@@ -567,7 +579,8 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 		return sv_err(SV_ENOMEM, "out of memory");
 	for (size_t i = 0; i < vm->n_taps; i++)
 		ov[i] = (sv_vmm_net_override){ .iface_id = vm->taps[i].iface_id, .host_dev_name = vm->taps[i].tap_name };
-	char *state = sv_path_join(r->dir, STATE_FILE), *mem = sv_path_join(r->dir, MEMORY_FILE);
+	bool has_mem = !b->snapshot_memory_in_state;
+	char *state = sv_path_join(r->dir, STATE_FILE), *mem = has_mem ? sv_path_join(r->dir, MEMORY_FILE) : NULL;
 	bool uffd = r->opts.mem_backend == SV_MEM_BACKEND_UFFD;
 	sv_vmm_snapshot_load p = {
 		.state_path = state,
@@ -580,7 +593,7 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 		.vsock_uds_path = vm->staged->vsock ? vm->staged->vsock->uds_path : NULL,
 		.outputs = vm->staged,
 	};
-	rc = (state && mem) ? b->snapshot_load(vm->vmm, &p) : sv_err(SV_ENOMEM, "out of memory");
+	rc = (state && (mem || !has_mem)) ? b->snapshot_load(vm->vmm, &p) : sv_err(SV_ENOMEM, "out of memory");
 	free(ov);
 	free(state);
 	free(mem);
@@ -632,6 +645,7 @@ static int restore_one(sv_vm **out, sv_manager *mgr, sv_vm_restore *r, const cha
 		sv_vm__free(vm);
 		return rc;
 	}
+	vm->restore_backend = r->backend;
 	rc = sv_vm__boot(vm, r);
 	if (rc)
 		return rc; /* the VM stays registered, in state error, like a failed start */
@@ -639,7 +653,24 @@ static int restore_one(sv_vm **out, sv_manager *mgr, sv_vm_restore *r, const cha
 	return 0;
 }
 
-static int begin_restore(sv_vm_restore *r, const char *dir, const sv_restore_options *opts, size_t count)
+/* What the manager and the options ask of the snapshot's backend. */
+static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
+{
+	char *what = NULL;
+	if (asprintf(&what, "snapshot %s", r->dir) < 0)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sv_vm__backend_allowed(sv_manager__opts(mgr), r->backend, what);
+	free(what);
+	if (rc)
+		return rc;
+	/* Uffd serves guest memory from the memory file; there is none. */
+	if (r->opts.mem_backend == SV_MEM_BACKEND_UFFD && r->backend->snapshot_memory_in_state)
+		return sv_err(SV_EUNSUPPORTED, "mem_backend Uffd: not supported by the %s backend", r->backend->name);
+	return 0;
+}
+
+static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, const sv_restore_options *opts,
+			 size_t count)
 {
 	*r = (sv_vm_restore){ .opts = opts ? *opts : (sv_restore_options){ 0 }, .clone = count > 1 };
 	int rc = check_options(&r->opts, count);
@@ -649,9 +680,9 @@ static int begin_restore(sv_vm_restore *r, const char *dir, const sv_restore_opt
 	if (!abs)
 		return sv_err_errno(SV_ENOTFOUND, errno, "snapshot %s", dir);
 	r->dir = abs;
-	if ((rc = load_manifest(abs, &r->manifest)) || (rc = verify_snapshot(abs, r->manifest)))
+	if ((rc = load_manifest(abs, &r->manifest)) || (rc = verify_snapshot(abs, r->manifest, &r->backend)))
 		return rc;
-	return 0;
+	return check_backend(r, mgr);
 }
 
 static void end_restore(sv_vm_restore *r)
@@ -665,7 +696,7 @@ int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const s
 	sv_err_clear();
 	*out = NULL;
 	sv_vm_restore r;
-	int rc = begin_restore(&r, dir, opts, 1);
+	int rc = begin_restore(&r, mgr, dir, opts, 1);
 	char generated[16];
 	const char *id = r.opts.id;
 	if (!id) {
@@ -686,7 +717,7 @@ int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, siz
 	if (count == 0)
 		return sv_err(SV_EINVAL, "count: must be at least 1");
 	sv_vm_restore r;
-	int rc = begin_restore(&r, dir, opts, count);
+	int rc = begin_restore(&r, mgr, dir, opts, count);
 	sv_vm **vms = rc ? NULL : calloc(count, sizeof(*vms));
 	if (!rc && !vms)
 		rc = sv_err(SV_ENOMEM, "out of memory");

@@ -8,7 +8,7 @@
 #include "util/file.h"
 #include "util/spawn.h"
 #include <fcntl.h>
-#include <smartvm/qemu_snapshot.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,26 +315,70 @@ static void test_killed_qemu_gives_error_state_and_full_cleanup(void **state)
 	svr_env_done(&e);
 }
 
+/* The console of vm once it contains needle (or after timeout_ms), malloc'd. */
+static char *console_when(sv_vm *vm, const char *needle, int timeout_ms)
+{
+	long long deadline = sv_now_ms() + timeout_ms;
+	char *console = NULL;
+	for (;;) {
+		size_t len = 0;
+		free(console);
+		console = NULL;
+		assert_int_equal(sv_read_file(sv_vm_console_path(vm), 1 << 24, &console, &len), 0);
+		if (strstr(console, needle) || sv_now_ms() > deadline)
+			return console;
+		usleep(50000);
+	}
+}
+
+/* Asserts the restored VM's console counts on from seen: no boot, no restart. */
+static void assert_continues(sv_vm *vm, int seen)
+{
+	char want[32];
+	snprintf(want, sizeof(want), "tick %d\n", seen + 3);
+	char *console = console_when(vm, want, 20000);
+	svt_assert_contains(console, want);
+	int first = svr_first_tick(console);
+	assert_true(first >= seen && first <= seen + 1);
+	assert_null(strstr(console, "command start"));
+	free(console);
+}
+
+/* The live-operations snapshot API (smartvm/live.h) on the QEMU backend:
+ * the guest writes its data drive, then counts; the snapshot holds QEMU's
+ * migration stream (no memory file) and the drive as written; the restored
+ * VM counts on from there with its own copy of the drive. */
 static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 {
 	(void)state;
 	svr_env e;
 	svr_env_init(&e, false);
+	char *scratch = svt_tmpdir();
+	char *data = make_drive(scratch, "data.img", "original");
 	svq_config c;
 	svr_config(&c, &e);
-	const char *cmd[] = {"sh", "-c", TICKER, NULL};
+	c.drives[1] = (sv_drive_config){.drive_id = "data", .path_on_host = data};
+	c.cfg.n_drives = 2;
+	const char *cmd[] = {"sh", "-c", "printf guest-wrote > /dev/vdb && sync && " TICKER, NULL};
 	sv_vm *src = svr_start(&e, &c.cfg, "rv-snap-src", cmd);
 	char *acc = NULL;
 	assert_true(svr_wait_output(src, &acc, "tick 5\n", SVR_BOOT_TIMEOUT_MS));
-	assert_int_equal(sv_vm_pause(src), 0);
-	char *snaps = svt_tmpdir();
-	char *dir = sv_path_join(snaps, "snap");
+	char *dir = sv_path_join(scratch, "snap");
 	long long t0 = sv_now_ms();
-	if (sv_vm_qemu_snapshot(src, dir, 30000) != 0)
+	if (sv_vm_snapshot_create(src, dir, &(sv_snapshot_create_options){.keep_paused = true}) != 0)
 		fail_msg("snapshot: %s", sv_last_error());
 	print_message("snapshot: %lld ms\n", sv_now_ms() - t0);
 	assert_int_equal(sv_vm_get_state(src), SV_VM_PAUSED);
-	assert_int_equal(svt_dir_entries(snaps), 1); /* no temporary left */
+	char *manifest_path = sv_path_join(dir, "snapshot.json");
+	json_t *m = json_load_file(manifest_path, 0, NULL);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "vmm")), "qemu");
+	json_t *files = json_object_get(m, "files");
+	assert_int_equal(json_object_size(files), 2); /* vmstate and the data drive; no memory file */
+	assert_non_null(json_object_get(files, "vmstate"));
+	assert_non_null(json_object_get(files, "drives/data-data-data.img"));
+	json_decref(m);
+	free(manifest_path);
 	usleep(200000);
 	svr_wait_output(src, &acc, "\x01", 0);
 	int seen = svr_last_tick(acc);
@@ -342,33 +386,98 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 
 	sv_vm *dst = NULL;
 	t0 = sv_now_ms();
-	if (sv_manager_qemu_restore_vm(&dst, e.mgr, dir, "rv-snap-dst", 30000) != 0)
+	if (sv_manager_restore_vm(&dst, e.mgr, dir, &(sv_restore_options){.id = "rv-snap-dst"}) != 0)
 		fail_msg("restore: %s", sv_last_error());
 	print_message("restore: %lld ms\n", sv_now_ms() - t0);
 	assert_int_equal(sv_vm_get_state(dst), SV_VM_RUNNING);
-	char want[32];
-	snprintf(want, sizeof(want), "tick %d\n", seen + 3);
-	long long deadline = sv_now_ms() + 20000;
-	char *console = NULL;
-	for (;;) {
-		size_t len = 0;
-		free(console);
-		console = NULL;
-		assert_int_equal(sv_read_file(sv_vm_console_path(dst), 1 << 24, &console, &len), 0);
-		if (strstr(console, want) || sv_now_ms() > deadline)
-			break;
-		usleep(50000);
-	}
-	svt_assert_contains(console, want);
-	/* It continued from the snapshot: no boot, the counter did not restart. */
-	int first = svr_first_tick(console);
-	assert_true(first >= seen && first <= seen + 1);
-	assert_null(strstr(console, "command start"));
+	assert_continues(dst, seen);
+	char *copy = sv_path_join(sv_vm_dir(dst), "drives/data-data.img");
+	char *head = drive_head(copy, 11);
+	assert_string_equal(head, "guest-wrote");
+	free(head);
+	head = drive_head(data, 11);
+	assert_string_equal(head, "original"); /* the user's file was never written */
+	free(head);
 	assert_int_equal(sv_vm_kill(dst), 0);
-	free(console);
+	assert_false(sv_path_exists(copy));
+	free(copy);
 	free(acc);
 	free(dir);
-	svt_rm_tmpdir(snaps);
+	free(data);
+	svt_rm_tmpdir(scratch);
+	svr_env_done(&e);
+}
+
+static json_int_t stat_of(const char *stats, const char *key)
+{
+	json_t *j = json_loads(stats, 0, NULL);
+	assert_non_null(j);
+	json_t *v = json_object_get(j, key);
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+	json_decref(j);
+	return n;
+}
+
+/* Firecracker's amount_mib on QEMU: the balloon takes 64 MiB of the 256 and
+ * the guest's own total drops by as much (deflate_on_oom off, so the guest
+ * driver takes the pages out of its total). */
+static void test_balloon_takes_memory_from_the_guest_and_reports_statistics(void **state)
+{
+	(void)state;
+	svr_env e;
+	svr_env_init(&e, false);
+	svq_config c;
+	svr_config(&c, &e);
+	sv_balloon_config balloon = {.amount_mib = 0, .stats_polling_interval_s = 1};
+	c.cfg.balloon = &balloon;
+	const char *cmd[] = {"sh", "-c", "echo ready; exec sleep 600", NULL};
+	sv_vm *vm = svr_start(&e, &c.cfg, "rv-balloon", cmd);
+	char *acc = NULL;
+	assert_true(svr_wait_output(vm, &acc, "ready", SVR_BOOT_TIMEOUT_MS));
+	assert_int_equal(sv_vm_balloon_set(vm, 64), 0);
+	char *stats = NULL;
+	long long deadline = sv_now_ms() + 20000;
+	for (;;) {
+		free(stats);
+		stats = NULL;
+		if (sv_vm_balloon_stats(vm, &stats) != 0)
+			fail_msg("balloon statistics: %s", sv_last_error());
+		json_int_t total = stat_of(stats, "total_memory");
+		if ((stat_of(stats, "actual_mib") == 64 && total > 0 && total <= 192ll << 20) ||
+		    sv_now_ms() > deadline)
+			break;
+		usleep(200000);
+	}
+	print_message("balloon statistics: %s\n", stats);
+	assert_int_equal(stat_of(stats, "target_mib"), 64);
+	assert_int_equal(stat_of(stats, "target_pages"), 64 * 256);
+	assert_int_equal(stat_of(stats, "actual_mib"), 64);
+	assert_int_equal(stat_of(stats, "actual_pages"), 64 * 256);
+	assert_true(stat_of(stats, "total_memory") <= 192ll << 20);
+	assert_true(stat_of(stats, "free_memory") > 0);
+	assert_int_equal(sv_vm_balloon_set(vm, 256), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "VM \"rv-balloon\": balloon set: amount_mib: 256 MiB is not less than the guest's memory "
+			    "(256 MiB)");
+	assert_int_equal(sv_vm_kill(vm), 0);
+	free(stats);
+	free(acc);
+	svr_env_done(&e);
+}
+
+/* What QEMU has no counterpart for answers the same way through the public
+ * API as any operation a backend lacks. */
+static void test_mmds_on_a_qemu_vm_is_not_supported(void **state)
+{
+	(void)state;
+	svr_env e;
+	svr_env_init(&e, false);
+	svq_config c;
+	svr_config(&c, &e);
+	sv_vm *vm = svr_start(&e, &c.cfg, "rv-nommds", NULL);
+	assert_int_equal(sv_vm_mmds_put(vm, "{}"), SV_EUNSUPPORTED);
+	assert_string_equal(sv_last_error(), "VM \"rv-nommds\": MMDS put: not supported by the qemu backend");
+	assert_int_equal(sv_vm_kill(vm), 0);
 	svr_env_done(&e);
 }
 
@@ -385,6 +494,8 @@ int main(void)
 	    cmocka_unit_test(test_graceful_stop_powers_the_guest_off),
 	    cmocka_unit_test(test_killed_qemu_gives_error_state_and_full_cleanup),
 	    cmocka_unit_test(test_snapshot_restores_into_a_new_vm_that_continues),
+	    cmocka_unit_test(test_balloon_takes_memory_from_the_guest_and_reports_statistics),
+	    cmocka_unit_test(test_mmds_on_a_qemu_vm_is_not_supported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

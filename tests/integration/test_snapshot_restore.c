@@ -1,8 +1,8 @@
 /* Snapshots, restores and clones through the library against the fake
  * Firecracker: the snapshot directory's contents, restores with private drive
  * copies, network and vsock overrides, the Uffd backend, clones, and the
- * refusals (tampered files, other architecture, other VMM version, bad
- * options). Also measures the orchestration cost of 20 clones. After each
+ * refusals (tampered files, other architecture, other VMM version, the
+ * other backend's snapshot, bad options). Also measures the orchestration cost of 20 clones. After each
  * test nothing remains in the runtime directory and no process runs. */
 #include "svtest.h"
 
@@ -310,6 +310,68 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
 	assert_int_equal(sv_vm_get_state(sv_manager_get_vm(f->mgr, "oldver")), SV_VM_ERROR);
 }
 
+/* A manager whose vmm option is kind, sharing f's directories. */
+static sv_manager *manager_for(fixture *f, sv_vmm_kind kind)
+{
+	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime, .vmm = kind,
+				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
+	sv_manager *m = NULL;
+	assert_int_equal(sv_manager_new(&m, &o), 0);
+	return m;
+}
+
+static void test_restore_on_the_other_backend_is_refused_before_anything_exists(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "cross", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	char *real = realpath(f->snap, NULL), *want = NULL;
+	sv_vm *vm = NULL;
+
+	sv_manager *qemu_only = manager_for(f, SV_VMM_QEMU);
+	assert_int_equal(sv_manager_restore_vm(&vm, qemu_only, f->snap, NULL), SV_EUNSUPPORTED);
+	assert_true(asprintf(&want, "snapshot %s: taken on the firecracker backend, but this manager runs VMs on qemu "
+				    "(the vmm option); a snapshot restores only on the backend that took it",
+			     real) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	assert_null(vm);
+	sv_manager_free(qemu_only);
+
+	/* Labelled as QEMU's (whose snapshots have no memory file). */
+	set_manifest(f, "vmm", "qemu");
+	sv_manager *fc_only = manager_for(f, SV_VMM_FIRECRACKER);
+	assert_int_equal(sv_manager_restore_vm(&vm, fc_only, f->snap, NULL), SV_EUNSUPPORTED);
+	assert_true(asprintf(&want, "snapshot %s: taken on the qemu backend, but this manager runs VMs on firecracker "
+				    "(the vmm option); a snapshot restores only on the backend that took it",
+			     real) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	sv_manager_free(fc_only);
+	free(real);
+	assert_int_equal(svt_dir_entries(f->runtime), 0);
+}
+
+static void test_uffd_restore_of_a_qemu_snapshot_is_not_supported(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "uffdq", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	set_manifest(f, "vmm", "qemu");
+	sv_restore_options o = { .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = "/run/uffd.sock" };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EUNSUPPORTED);
+	assert_string_equal(sv_last_error(), "mem_backend Uffd: not supported by the qemu backend");
+	sv_vm **clones = NULL;
+	assert_int_equal(sv_manager_clone_vms(&clones, f->mgr, f->snap, 2, &o), SV_EUNSUPPORTED);
+	assert_string_equal(sv_last_error(), "mem_backend Uffd: not supported by the qemu backend");
+	assert_null(vm);
+	assert_null(clones);
+	assert_int_equal(svt_dir_entries(f->runtime), 0);
+}
+
 static void test_snapshot_needs_a_live_vm_and_an_empty_dir(void **state)
 {
 	fixture *f = *state;
@@ -411,6 +473,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_of_tampered_snapshot_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_refuses_other_arch_and_other_vmm_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_on_the_other_backend_is_refused_before_anything_exists, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_uffd_restore_of_a_qemu_snapshot_is_not_supported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_needs_a_live_vm_and_an_empty_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_refuses_writable_drive_used_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clones_get_own_dirs_drives_and_sockets, setup, teardown),

@@ -1,12 +1,12 @@
 /* The QEMU microvm backend beyond the common VMM interface (vmm.h): choosing
- * the accelerator, restoring from a snapshot, snapshotting to a file.
+ * the accelerator, QEMU's raw run state, and quitting QEMU.
  *
- * Snapshots are QEMU migration streams written to a regular file. QEMU 7.2
- * has no "file:" migration URI and "exec:" would run a shell, so the file is
- * opened here and handed to QEMU over the QMP socket (getfd, SCM_RIGHTS), then
- * migrated with the "fd:" URI. A snapshot holds CPU, device and memory state,
- * not the drives: a restore launches the same staged config (same drive files)
- * with sv_qemu_build_argv_incoming(), connects, and calls sv_qemu_restore().
+ * Snapshots go through the common interface (snapshot_create/snapshot_load,
+ * see qemu_snapshot.c): the state file is QEMU's migration stream, which
+ * holds the guest memory too, and a restore launches QEMU with
+ * sv_vmm_launch.incoming. The balloon goes through the common ops as well
+ * (qemu_balloon.c); MMDS, drive and interface updates and metrics have no
+ * QEMU counterpart and are left NULL ("not supported by the qemu backend").
  */
 #ifndef SV_VMM_QEMU_QEMU_H
 #define SV_VMM_QEMU_QEMU_H
@@ -27,20 +27,6 @@ int sv_qemu_pick_accel(const char *requested, const char **out);
  * kvm_pvm would appear ("/sys/module"), dev_kvm the device ("/dev/kvm"). */
 int sv_qemu_pick_accel_at(const char *requested, const char *sys_module_dir, const char *dev_kvm,
 			  const char **out);
-
-/* build_argv plus "-incoming defer": QEMU starts, waits for sv_qemu_restore,
- * and stays paused afterwards until resume (cont). */
-int sv_qemu_build_argv_incoming(const sv_vmm_launch *launch, char ***argv_out);
-
-/* Writes the paused VM's state to state_path (mode 0600; complete or absent),
- * waiting at most timeout_ms for the migration. The VM must be paused
- * (SV_EINVALID_STATE otherwise); it stays paused afterwards and can be
- * resumed. vmm must come from sv_vmm_qemu_ops.connect. */
-int sv_qemu_snapshot(sv_vmm *vmm, const char *state_path, int timeout_ms);
-
-/* Loads state_path into a QEMU started with sv_qemu_build_argv_incoming,
- * waiting at most timeout_ms. The VM is paused afterwards; resume() runs it. */
-int sv_qemu_restore(sv_vmm *vmm, const char *state_path, int timeout_ms);
 
 /* Asks QEMU itself to exit now ("quit"), without involving the guest: the
  * step after request_shutdown when the guest did not power off in time. The

@@ -20,6 +20,8 @@
  *                      max-bytes/period
  *   vsock, mmds, logger, metrics: refused
  * QEMU starts frozen (-S) with QMP on <vm_dir>/qmp.sock; start() sends cont.
+ * A restore (launch->incoming) adds "-incoming defer": the same devices,
+ * waiting for snapshot_load's migration stream instead of booting.
  * -no-reboot makes a guest reboot or power-off end the process.
  *
  * Option values that QEMU parses as key=value lists have their commas doubled
@@ -258,7 +260,7 @@ static void push_entropy(sv_strv_builder *argv, const sv_entropy_config *e)
 		sv_strv_push(argv, "virtio-rng-device,rng=rng0");
 }
 
-int sv_qemu_argv(const sv_vmm_launch *launch, bool incoming, char ***argv_out)
+int sv_qemu_argv(const sv_vmm_launch *launch, char ***argv_out)
 {
 	*argv_out = NULL;
 	const sv_vm_config *cfg = launch->cfg;
@@ -342,15 +344,9 @@ int sv_qemu_argv(const sv_vmm_launch *launch, bool incoming, char ***argv_out)
 	sv_strv_push(&argv, "-mon");
 	sv_strv_push(&argv, "chardev=qmp,mode=control");
 	sv_strv_push(&argv, "-S");
-	if (incoming) {
+	if (launch->incoming) {
 		sv_strv_push(&argv, "-incoming");
 		sv_strv_push(&argv, "defer");
 	}
 	return sv_strv_finish(&argv, argv_out);
-}
-
-int sv_qemu_build_argv_incoming(const sv_vmm_launch *launch, char ***argv_out)
-{
-	int rc = sv_qemu_argv(launch, true, argv_out);
-	return rc ? sv_err_prefix("qemu restore command line") : 0;
 }

@@ -3,7 +3,7 @@
  * QEMU is launched frozen (-S, status "prelaunch") with every device already
  * on its command line, so the Firecracker-style lifecycle maps as: configure()
  * checks the VM has not started and applies what only QMP can set (balloon
- * target and statistics interval), start() is "cont", pause/resume are
+ * target and statistics interval, qemu_balloon.c), start() is "cont", pause/resume are
  * "stop"/"cont", request_shutdown is "system_powerdown" (an ACPI power-button
  * press; the minimal guest's init powers off on it).
  *
@@ -12,8 +12,13 @@
  * raw run state. running_config() returns the config that configure() was
  * given on this connection, in Firecracker's --config-file format (the same
  * shape Firecracker's GET /vm/config answers); a connection that never
- * configured the VM answers {"qemu-argv": [...]}, QEMU's command line read
- * from /proc through the socket's peer pid.
+ * configured the VM (attached later, or a restore) answers the drives QEMU
+ * has open (query-block, Firecracker's drive shape) and "qemu-argv", QEMU's
+ * command line read from /proc through the socket's peer pid.
+ *
+ * Live operations: version (from the QMP greeting), snapshots
+ * (qemu_snapshot.c) and the balloon (qemu_balloon.c). MMDS, drive and
+ * interface updates and metrics have no QEMU counterpart: NULL ops.
  *
  * Never kills or waits for the QEMU process: that is the VM layer's job.
  */
@@ -42,6 +47,7 @@ static int qemu_connect(sv_vmm **out, const char *socket_path, int api_timeout_m
 	if (!q)
 		return sv_err(SV_ENOMEM, "out of memory");
 	q->base.ops = &sv_vmm_qemu_ops;
+	q->api_timeout_ms = api_timeout_ms > 0 ? api_timeout_ms : 5000;
 	int rc = sv_qmp_connect(&q->qmp, socket_path, api_timeout_ms);
 	if (rc) {
 		free(q);
@@ -97,32 +103,6 @@ static int require_status(sv_vmm *vmm, const char *what, const char *want, bool 
 	return rc;
 }
 
-static int apply_balloon(sv_qemu_vmm *q, const sv_vm_config *cfg)
-{
-	const sv_balloon_config *b = cfg->balloon;
-	if (b->amount_mib >= cfg->machine_config.mem_size_mib)
-		return sv_err(SV_EINVAL, "balloon.amount_mib: must be less than machine_config.mem_size_mib");
-	int rc = 0;
-	if (b->amount_mib) {
-		json_int_t target = ((json_int_t)cfg->machine_config.mem_size_mib - b->amount_mib) << 20;
-		json_t *args = json_pack("{s:I}", "value", target);
-		rc = args ? sv_qmp_execute(q->qmp, "balloon", args, NULL) : sv_err(SV_ENOMEM, "out of memory");
-		json_decref(args);
-		if (rc)
-			return sv_err_prefix("balloon.amount_mib");
-	}
-	if (b->stats_polling_interval_s) {
-		json_t *args = json_pack("{s:s,s:s,s:I}", "path", "/machine/peripheral/balloon0", "property",
-					 "guest-stats-polling-interval", "value",
-					 (json_int_t)b->stats_polling_interval_s);
-		rc = args ? sv_qmp_execute(q->qmp, "qom-set", args, NULL) : sv_err(SV_ENOMEM, "out of memory");
-		json_decref(args);
-		if (rc)
-			return sv_err_prefix("balloon.stats_polling_interval_s");
-	}
-	return 0;
-}
-
 static bool put(json_t *obj, const char *key, json_t *val)
 {
 	return val && json_object_set_new(obj, key, val) == 0;
@@ -156,7 +136,7 @@ static int qemu_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 	if (rc)
 		return rc;
 	if (cfg->balloon) {
-		rc = apply_balloon(q, cfg);
+		rc = sv_qemu_balloon_configure(q, cfg);
 		if (rc)
 			return sv_err_prefix("configure");
 	}
@@ -226,6 +206,23 @@ static const char *firecracker_state(const char *status)
 	return "Paused";
 }
 
+/* "major.minor.micro" from QEMU's greeting. */
+static void greeting_version(sv_qemu_vmm *q, char *buf, size_t size)
+{
+	const json_t *v = json_object_get(sv_qmp_greeting_version(q->qmp), "qemu");
+	snprintf(buf, size, "%lld.%lld.%lld", (long long)json_integer_value(json_object_get(v, "major")),
+		 (long long)json_integer_value(json_object_get(v, "minor")),
+		 (long long)json_integer_value(json_object_get(v, "micro")));
+}
+
+static int qemu_version(sv_vmm *vmm, char **version_out)
+{
+	char version[64];
+	greeting_version((sv_qemu_vmm *)vmm, version, sizeof(version));
+	*version_out = strdup(version);
+	return *version_out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
 static int qemu_instance_info(sv_vmm *vmm, char **json_out)
 {
 	sv_qemu_vmm *q = (sv_qemu_vmm *)vmm;
@@ -240,12 +237,8 @@ static int qemu_instance_info(sv_vmm *vmm, char **json_out)
 		free(status);
 		return rc;
 	}
-	const json_t *v = json_object_get(sv_qmp_greeting_version(q->qmp), "qemu");
 	char version[64];
-	snprintf(version, sizeof(version), "%lld.%lld.%lld",
-		 (long long)json_integer_value(json_object_get(v, "major")),
-		 (long long)json_integer_value(json_object_get(v, "minor")),
-		 (long long)json_integer_value(json_object_get(v, "micro")));
+	greeting_version(q, version, sizeof(version));
 	const char *id = json_string_value(json_object_get(name, "name"));
 	json_t *info = json_pack("{s:s,s:s,s:s,s:s,s:s}", "app_name", "QEMU", "id", id ? id : "", "state",
 				 firecracker_state(status), "vmm_version", version, "qemu_status", status);
@@ -256,8 +249,8 @@ static int qemu_instance_info(sv_vmm *vmm, char **json_out)
 	return *json_out ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
-/* {"qemu-argv": [...]} from /proc/<peer>/cmdline. */
-static int argv_of_peer(sv_qemu_vmm *q, char **json_out)
+/* QEMU's command line, from /proc/<peer>/cmdline. */
+static int argv_of_peer(sv_qemu_vmm *q, json_t **out)
 {
 	int pid = sv_qmp_peer_pid(q->qmp);
 	if (pid <= 0)
@@ -276,7 +269,51 @@ static int argv_of_peer(sv_qemu_vmm *q, char **json_out)
 			arr = NULL;
 		}
 	free(text);
-	json_t *o = arr ? json_pack("{s:o}", "qemu-argv", arr) : NULL;
+	*out = arr;
+	return arr ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+/* The drives QEMU has open (query-block), in Firecracker's shape: the paths
+ * are QEMU's own view, as GET /vm/config gives Firecracker's. */
+static int drives_of_qemu(sv_qemu_vmm *q, json_t **out)
+{
+	json_t *blocks = NULL, *b;
+	int rc = sv_qmp_execute(q->qmp, "query-block", NULL, &blocks);
+	if (rc)
+		return sv_err_prefix("running config");
+	json_t *drives = json_array();
+	size_t i;
+	json_array_foreach(blocks, i, b) {
+		const char *dev = json_string_value(json_object_get(b, "device"));
+		json_t *ins = json_object_get(b, "inserted");
+		const char *file = json_string_value(json_object_get(ins, "file"));
+		if (!drives || !dev || !file || strncmp(dev, "drive-", 6) != 0)
+			continue;
+		if (json_array_append_new(drives, json_pack("{s:s, s:s, s:b}", "drive_id", dev + 6, "path_on_host", file,
+							    "is_read_only", json_is_true(json_object_get(ins, "ro"))))) {
+			json_decref(drives);
+			drives = NULL;
+		}
+	}
+	json_decref(blocks);
+	*out = drives;
+	return drives ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+/* A connection that did not configure the VM (attached later, or restored):
+ * {"drives": [...], "qemu-argv": [...]}. */
+static int running_config_from_qemu(sv_qemu_vmm *q, char **json_out)
+{
+	json_t *drives = NULL, *argv = NULL;
+	int rc = drives_of_qemu(q, &drives);
+	if (!rc)
+		rc = argv_of_peer(q, &argv);
+	json_t *o = rc ? NULL : json_pack("{s:o, s:o}", "drives", drives, "qemu-argv", argv);
+	if (rc) {
+		json_decref(drives);
+		json_decref(argv);
+		return rc;
+	}
 	*json_out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return *json_out ? 0 : sv_err(SV_ENOMEM, "out of memory");
@@ -287,21 +324,16 @@ static int qemu_running_config(sv_vmm *vmm, char **json_out)
 	sv_qemu_vmm *q = (sv_qemu_vmm *)vmm;
 	*json_out = NULL;
 	if (!q->config_json)
-		return argv_of_peer(q, json_out);
+		return running_config_from_qemu(q, json_out);
 	*json_out = strdup(q->config_json);
 	return *json_out ? 0 : sv_err(SV_ENOMEM, "out of memory");
-}
-
-static int qemu_build_argv(const sv_vmm_launch *launch, char ***argv_out)
-{
-	return sv_qemu_argv(launch, false, argv_out);
 }
 
 const sv_vmm_ops sv_vmm_qemu_ops = {
 	.name = "qemu",
 	.api_socket_name = "qmp.sock",
 	.default_boot_args = SV_QEMU_DEFAULT_BOOT_ARGS,
-	.build_argv = qemu_build_argv,
+	.build_argv = sv_qemu_argv,
 	.connect = qemu_connect,
 	.disconnect = qemu_disconnect,
 	.configure = qemu_configure,
@@ -311,4 +343,12 @@ const sv_vmm_ops sv_vmm_qemu_ops = {
 	.request_shutdown = qemu_request_shutdown,
 	.instance_info = qemu_instance_info,
 	.running_config = qemu_running_config,
+	/* Live operations QEMU has; the rest stay NULL (vmm.h). */
+	.snapshot_memory_in_state = true,
+	.version = qemu_version,
+	.snapshot_create = sv_qemu_snapshot_create,
+	.snapshot_load = sv_qemu_snapshot_load,
+	.balloon_set = sv_qemu_balloon_set,
+	.balloon_stats_interval = sv_qemu_balloon_stats_interval,
+	.balloon_stats = sv_qemu_balloon_stats,
 };

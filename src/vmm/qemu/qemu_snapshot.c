@@ -1,12 +1,22 @@
-/* Snapshots of a QEMU guest to a file and back (see qemu.h).
+/* The QEMU backend's snapshot_create and snapshot_load ops: a snapshot is
+ * QEMU's migration stream written to the state file. It holds CPU, device
+ * and guest memory state, so there is no separate memory file
+ * (snapshot_memory_in_state) and no Uffd.
  *
- * The state file is opened here and passed to QEMU over QMP (getfd with
- * SCM_RIGHTS), then "migrate"/"migrate-incoming" use the "fd:" URI: QEMU 7.2
- * has no "file:" URI and "exec:" would run a shell. Snapshots are written to
- * <path>.tmp.<pid>, fsynced, and renamed, so a state file is complete or
- * absent. Every wait for the migration is bounded by the caller's timeout;
- * a timed-out outgoing migration is cancelled and its file removed.
- */
+ * The file is opened here and handed to QEMU over QMP (getfd, SCM_RIGHTS),
+ * then "migrate"/"migrate-incoming" use the "fd:" URI: QEMU 7.2 has no
+ * "file:" URI and "exec:" would run a shell. We keep our own descriptor of
+ * the same open file while QEMU works on it; its offset is QEMU's progress.
+ * A migration may take as long as it keeps moving, and fails once it has
+ * made no progress for the connection's API timeout: bounded, yet not a
+ * fixed limit that a large guest could outgrow.
+ *
+ * Snapshots are written to <path>.tmp.<pid>, fsynced and renamed, so a state
+ * file is complete or absent; a failed or stalled outgoing migration is
+ * cancelled and its file removed. A restore needs a QEMU launched with
+ * launch->incoming ("-incoming defer"), which waits in status "inmigrate"
+ * and stays paused after the load unless asked to resume. Never kills QEMU:
+ * a failed incoming migration ends the process, the VM layer reaps it. */
 #include "vmm/qemu/qemu.h"
 #include "vmm/qemu/qemu_internal.h"
 
@@ -49,8 +59,31 @@ static void drop_fd(sv_qemu_vmm *q, const char *fdname)
 	sv_err_restore(&saved);
 }
 
+/* Watches the shared file offset: 0 while it moves, SV_ETIMEOUT once it has
+ * stood still for the API timeout. */
+typedef struct {
+	int fd;
+	off_t last;
+	long long moved_ms;
+	int stall_ms;
+} progress;
+
+static int check_progress(progress *p, const char *what)
+{
+	off_t now = lseek(p->fd, 0, SEEK_CUR);
+	if (now != p->last) {
+		p->last = now;
+		p->moved_ms = sv_now_ms();
+		return 0;
+	}
+	if (sv_now_ms() - p->moved_ms >= p->stall_ms)
+		return sv_err(SV_ETIMEOUT, "%s made no progress for %d ms (stalled at byte %lld)", what, p->stall_ms,
+			      (long long)now);
+	return 0;
+}
+
 /* Polls query-migrate until the outgoing migration completes or fails. */
-static int wait_migration(sv_qemu_vmm *q, long long deadline, int timeout_ms)
+static int wait_outgoing(sv_qemu_vmm *q, progress *p)
 {
 	for (;;) {
 		json_t *ret = NULL;
@@ -69,15 +102,14 @@ static int wait_migration(sv_qemu_vmm *q, long long deadline, int timeout_ms)
 			return rc;
 		}
 		json_decref(ret);
-		if (sv_now_ms() >= deadline)
-			return sv_err(SV_ETIMEOUT, "migration not finished after %d ms", timeout_ms);
+		if ((rc = check_progress(p, "migration")))
+			return rc;
 		sleep_ms(POLL_INTERVAL_MS);
 	}
 }
 
-static int snapshot_to(sv_qemu_vmm *q, int fd, int timeout_ms)
+static int migrate_to(sv_qemu_vmm *q, int fd)
 {
-	long long deadline = sv_now_ms() + timeout_ms;
 	int rc = pass_fd(q, fd, "sv-snapshot");
 	if (rc)
 		return rc;
@@ -88,7 +120,8 @@ static int snapshot_to(sv_qemu_vmm *q, int fd, int timeout_ms)
 		drop_fd(q, "sv-snapshot");
 		return rc;
 	}
-	rc = wait_migration(q, deadline, timeout_ms);
+	progress p = { .fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms };
+	rc = wait_outgoing(q, &p);
 	if (rc == SV_ETIMEOUT) {
 		sv_err_saved saved;
 		sv_err_save(&saved);
@@ -98,51 +131,55 @@ static int snapshot_to(sv_qemu_vmm *q, int fd, int timeout_ms)
 	return rc;
 }
 
-int sv_qemu_snapshot(sv_vmm *vmm, const char *state_path, int timeout_ms)
+/* Writes state_path through a temporary file (complete or absent). */
+static int write_state(sv_qemu_vmm *q, const char *state_path)
 {
-	sv_qemu_vmm *q;
-	int rc = sv_qemu_from_vmm(vmm, &q);
-	if (rc)
-		return rc;
-	char *status = NULL;
-	rc = sv_qemu_status(vmm, &status);
-	if (rc)
-		return sv_err_prefix("snapshot to %s", state_path);
-	/* postmigrate: paused after an earlier snapshot, not resumed since. */
-	if (strcmp(status, "paused") != 0 && strcmp(status, "postmigrate") != 0) {
-		rc = sv_err(SV_EINVALID_STATE, "snapshot to %s: the VM must be paused (QEMU status %s)",
-			    state_path, status);
-		free(status);
-		return rc;
-	}
-	free(status);
-
 	char *tmp = NULL;
 	if (asprintf(&tmp, "%s.tmp.%d", state_path, (int)getpid()) < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rc = sv_err_errno(SV_EIO, errno, "snapshot: creating %s", tmp);
+		rc = sv_err_errno(SV_EIO, errno, "creating %s", tmp);
 		free(tmp);
 		return rc;
 	}
-	rc = snapshot_to(q, fd, timeout_ms);
+	rc = migrate_to(q, fd);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = sv_err_errno(SV_EIO, errno, "fsync %s", tmp);
 	close(fd);
 	if (rc == 0 && rename(tmp, state_path) != 0)
 		rc = sv_err_errno(SV_EIO, errno, "rename %s to %s", tmp, state_path);
-	if (rc) {
+	if (rc)
 		unlink(tmp);
-		sv_err_prefix("snapshot to %s", state_path);
-	}
 	free(tmp);
 	return rc;
 }
 
-/* Waits until QEMU has left "inmigrate". The incoming side ends with QEMU
- * exiting when the stream is bad, which shows up as a closed connection. */
-static int wait_incoming(sv_vmm *vmm, long long deadline, int timeout_ms)
+int sv_qemu_snapshot_create(sv_vmm *vmm, const sv_vmm_snapshot_create *params)
+{
+	sv_qemu_vmm *q;
+	int rc = sv_qemu_from_vmm(vmm, &q);
+	if (rc)
+		return rc;
+	if (params->diff)
+		return sv_err(SV_EUNSUPPORTED, "snapshot type Diff: not supported by the qemu backend");
+	char *status = NULL;
+	if ((rc = sv_qemu_status(vmm, &status)))
+		return sv_err_prefix("snapshot to %s", params->state_path);
+	/* postmigrate: paused after an earlier snapshot, not resumed since. */
+	if (strcmp(status, "paused") != 0 && strcmp(status, "postmigrate") != 0)
+		rc = sv_err(SV_EINVALID_STATE, "snapshot to %s: the VM must be paused (QEMU status %s)",
+			    params->state_path, status);
+	free(status);
+	if (!rc && (rc = write_state(q, params->state_path)))
+		sv_err_prefix("snapshot to %s", params->state_path);
+	return rc;
+}
+
+/* Waits until QEMU has left "inmigrate". A bad stream makes QEMU exit,
+ * which shows up as a closed connection. */
+static int wait_incoming(sv_vmm *vmm, progress *p)
 {
 	for (;;) {
 		char *status = NULL;
@@ -151,54 +188,60 @@ static int wait_incoming(sv_vmm *vmm, long long deadline, int timeout_ms)
 			return rc;
 		bool done = strcmp(status, "inmigrate") != 0;
 		bool ok = strcmp(status, "paused") == 0 || strcmp(status, "running") == 0;
-		if (done && !ok) {
+		if (done && !ok)
 			rc = sv_err(SV_EVMM, "migration ended in QEMU status %s", status);
-			free(status);
-			return rc;
-		}
 		free(status);
-		if (done)
-			return 0;
-		if (sv_now_ms() >= deadline)
-			return sv_err(SV_ETIMEOUT, "incoming migration not finished after %d ms", timeout_ms);
+		if (done || rc)
+			return rc;
+		if ((rc = check_progress(p, "incoming migration")))
+			return rc;
 		sleep_ms(POLL_INTERVAL_MS);
 	}
 }
 
-int sv_qemu_restore(sv_vmm *vmm, const char *state_path, int timeout_ms)
+static int load_state(sv_qemu_vmm *q, const char *state_path)
+{
+	int fd = open(state_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening the state file");
+	int rc = pass_fd(q, fd, "sv-restore");
+	json_t *args = rc ? NULL : json_pack("{s:s}", "uri", "fd:sv-restore");
+	if (!rc)
+		rc = args ? sv_qmp_execute(q->qmp, "migrate-incoming", args, NULL) : sv_err(SV_ENOMEM, "out of memory");
+	json_decref(args);
+	if (rc) {
+		drop_fd(q, "sv-restore");
+	} else {
+		progress p = { .fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms };
+		rc = wait_incoming(&q->base, &p);
+	}
+	close(fd);
+	return rc;
+}
+
+int sv_qemu_snapshot_load(sv_vmm *vmm, const sv_vmm_snapshot_load *params)
 {
 	sv_qemu_vmm *q;
 	int rc = sv_qemu_from_vmm(vmm, &q);
 	if (rc)
 		return rc;
-	long long deadline = sv_now_ms() + timeout_ms;
+	if (params->uffd)
+		return sv_err(SV_EUNSUPPORTED, "memory backend Uffd: not supported by the qemu backend");
 	char *status = NULL;
-	rc = sv_qemu_status(vmm, &status);
-	if (rc)
-		return sv_err_prefix("restore from %s", state_path);
-	if (strcmp(status, "inmigrate") != 0) {
+	if ((rc = sv_qemu_status(vmm, &status)))
+		return sv_err_prefix("restore from %s", params->state_path);
+	if (strcmp(status, "inmigrate") != 0)
 		rc = sv_err(SV_EINVALID_STATE,
 			    "restore from %s: QEMU was not started to receive a snapshot (QEMU status %s)",
-			    state_path, status);
-		free(status);
-		return rc;
-	}
+			    params->state_path, status);
 	free(status);
-	int fd = open(state_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "restore: opening %s",
-				    state_path);
-	rc = pass_fd(q, fd, "sv-restore");
-	close(fd);
 	if (rc)
-		return sv_err_prefix("restore from %s", state_path);
-	json_t *args = json_pack("{s:s}", "uri", "fd:sv-restore");
-	rc = args ? sv_qmp_execute(q->qmp, "migrate-incoming", args, NULL) : sv_err(SV_ENOMEM, "out of memory");
-	json_decref(args);
-	if (rc) {
-		drop_fd(q, "sv-restore");
-		return sv_err_prefix("restore from %s", state_path);
-	}
-	rc = wait_incoming(vmm, deadline, timeout_ms);
-	return rc ? sv_err_prefix("restore from %s", state_path) : 0;
+		return rc;
+	/* The TAPs, vsock and outputs are on QEMU's command line already: the
+	 * VM layer launched it from the restored VM's own staged config. */
+	if ((rc = load_state(q, params->state_path)))
+		return sv_err_prefix("restore from %s", params->state_path);
+	if (params->resume && (rc = sv_qmp_execute(q->qmp, "cont", NULL, NULL)))
+		return sv_err_prefix("restore from %s: resuming", params->state_path);
+	return 0;
 }
