@@ -120,7 +120,7 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 	assert_true(svq_wait_console(&src, "tick 5\n", BOOT_TIMEOUT_MS));
 	assert_int_equal(sv_vmm_qemu_ops.pause(src.vmm), 0);
 	long long t0 = sv_now_ms();
-	if (sv_qemu_snapshot(src.vmm, state_file, 30000))
+	if (sv_vmm_qemu_ops.snapshot_create(src.vmm, &(sv_vmm_snapshot_create){ .state_path = state_file }))
 		fail_msg("snapshot: %s", sv_last_error());
 	print_message("snapshot of a 256 MiB guest: %lld ms\n", sv_now_ms() - t0);
 	assert_true(sv_path_exists(state_file));
@@ -132,7 +132,7 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 	svq_vm dst;
 	svq_launch(&dst, &c.cfg, "vm-snap-dst", true);
 	t0 = sv_now_ms();
-	if (sv_qemu_restore(dst.vmm, state_file, 30000))
+	if (sv_vmm_qemu_ops.snapshot_load(dst.vmm, &(sv_vmm_snapshot_load){ .state_path = state_file }))
 		fail_msg("restore: %s", sv_last_error());
 	print_message("restore: %lld ms\n", sv_now_ms() - t0);
 	char *status = NULL;
@@ -164,7 +164,8 @@ static void test_snapshot_needs_a_paused_vm(void **state)
 	svq_launch(&vm, &c.cfg, "vm-snap-running", false);
 	char *want = NULL;
 	assert_true(asprintf(&want, "snapshot to %s: the VM must be paused (QEMU status prelaunch)", state_file) > 0);
-	assert_int_equal(sv_qemu_snapshot(vm.vmm, state_file, 5000), SV_EINVALID_STATE);
+	assert_int_equal(sv_vmm_qemu_ops.snapshot_create(vm.vmm, &(sv_vmm_snapshot_create){ .state_path = state_file }),
+			 SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), want);
 	assert_int_equal(svt_dir_entries(dir), 0);
 	free(want);
@@ -181,7 +182,8 @@ static void test_restore_needs_a_qemu_started_for_it(void **state)
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
 	svq_launch(&vm, &c.cfg, "vm-restore-wrong", false);
-	assert_int_equal(sv_qemu_restore(vm.vmm, "/nonexistent/vm.state", 5000), SV_EINVALID_STATE);
+	sv_vmm_snapshot_load load = { .state_path = "/nonexistent/vm.state" };
+	assert_int_equal(sv_vmm_qemu_ops.snapshot_load(vm.vmm, &load), SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), "restore from /nonexistent/vm.state: QEMU was not started to receive a "
 					     "snapshot (QEMU status prelaunch)");
 	svq_destroy(&vm);
@@ -195,8 +197,10 @@ static void test_restore_from_a_missing_file_names_it(void **state)
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
 	svq_launch(&vm, &c.cfg, "vm-restore-missing", true);
-	assert_int_equal(sv_qemu_restore(vm.vmm, "/nonexistent/vm.state", 5000), SV_ENOTFOUND);
-	assert_string_equal(sv_last_error(), "restore: opening /nonexistent/vm.state: No such file or directory");
+	sv_vmm_snapshot_load load = { .state_path = "/nonexistent/vm.state" };
+	assert_int_equal(sv_vmm_qemu_ops.snapshot_load(vm.vmm, &load), SV_ENOTFOUND);
+	assert_string_equal(sv_last_error(),
+			    "restore from /nonexistent/vm.state: opening the state file: No such file or directory");
 	svq_destroy(&vm);
 }
 

@@ -198,10 +198,10 @@ void svq_launch(svq_vm *vm, const sv_vm_config *cfg, const char *id, bool incomi
 	vm->console = sv_path_join(vm->dir, "console.log");
 	sv_vmm_launch launch = {
 		.vm_id = id, .vm_dir = vm->dir, .binary = qemu_binary(), .cfg = cfg, .qemu_accel = "tcg",
+		.incoming = incoming,
 	};
 	char **argv = NULL;
-	int rc = incoming ? sv_qemu_build_argv_incoming(&launch, &argv)
-			  : sv_vmm_qemu_ops.build_argv(&launch, &argv);
+	int rc = sv_vmm_qemu_ops.build_argv(&launch, &argv);
 	if (rc)
 		fail_msg("build_argv: %s", sv_last_error());
 	int console = open(vm->console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

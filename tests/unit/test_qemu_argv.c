@@ -207,9 +207,10 @@ static void test_incoming_argv_waits_for_a_snapshot(void **state)
 {
 	(void)state;
 	sv_vm_config cfg = base_config();
-	sv_vmm_launch launch = { .vm_id = "vm1", .vm_dir = "/d", .binary = "/q", .cfg = &cfg, .qemu_accel = "tcg" };
+	sv_vmm_launch launch = { .vm_id = "vm1", .vm_dir = "/d", .binary = "/q", .cfg = &cfg, .qemu_accel = "tcg",
+				 .incoming = true };
 	char **argv = NULL;
-	assert_int_equal(sv_qemu_build_argv_incoming(&launch, &argv), 0);
+	assert_int_equal(sv_vmm_qemu_ops.build_argv(&launch, &argv), 0);
 	size_t n = sv_strv_len(argv);
 	assert_string_equal(argv[n - 3], "-S");
 	assert_string_equal(argv[n - 2], "-incoming");
