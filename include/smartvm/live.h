@@ -6,6 +6,11 @@
  * SV_EINVALID_STATE (naming the state and the allowed ones) when the VM is
  * not in a state the call accepts. Unless stated otherwise a call needs the
  * VM running or paused.
+ *
+ * Both backends: snapshots, restores, clones and the balloon are the same
+ * calls on Firecracker and QEMU. The QEMU backend has no MMDS, hot drive or
+ * interface updates, metrics or Uffd: those answer "...: not supported by
+ * the qemu backend".
  */
 #ifndef SMARTVM_LIVE_H
 #define SMARTVM_LIVE_H
@@ -32,8 +37,9 @@ typedef struct {
 } sv_snapshot_create_options;
 
 /* Writes a snapshot of vm into dir (created; must not exist or be empty):
- *   vmstate        the VMM's state file
- *   memory         the guest memory (sparse)
+ *   vmstate        the VMM's state file (QEMU: its migration stream, which
+ *                  holds the guest memory too)
+ *   memory         the guest memory (sparse; Firecracker only)
  *   drives/<file>  a copy of every writable drive as it was at the pause
  *   snapshot.json  smartvm's manifest: VM config, VMM name and version, arch,
  *                  creation time, the path each drive had, the SHA-256 of
@@ -65,8 +71,10 @@ typedef struct {
 	const char *vsock_uds_path;  /* default <vm dir>/vsock.sock when the snapshot has a vsock */
 } sv_restore_options;
 
-/* Restores the snapshot in dir into a new VM owned by mgr: checks every
- * file's SHA-256, the architecture and the VMM version first (refusing with
+/* Restores the snapshot in dir into a new VM owned by mgr, on the backend
+ * that took the snapshot (a manager whose vmm option names the other backend
+ * refuses it). Checks every file's SHA-256, the architecture, the backend
+ * and the VMM version first (refusing with
  * SV_ECHECKSUM / SV_EUNSUPPORTED and a message naming the file or the
  * mismatch), then creates the VM directory with private copies of the
  * snapshot's drives, sets up networking, launches a fresh VMM and loads the
@@ -118,13 +126,21 @@ int sv_vm_mmds_get(sv_vm *vm, char **out);
 
 /* ---- balloon ---- */
 
-/* A new target size. The VM needs a balloon (balloon section at boot). */
+/* A new target size: amount_mib is how much memory the balloon takes from
+ * the guest (Firecracker's meaning). On QEMU this becomes QMP "balloon" with
+ * the guest's target size, mem_size_mib - amount_mib (so amount_mib must be
+ * less than the guest's memory). The VM needs a balloon (balloon section at
+ * boot). */
 int sv_vm_balloon_set(sv_vm *vm, uint32_t amount_mib);
-/* A new statistics interval. Statistics cannot be switched on or off after
- * boot: 0 -> n and n -> 0 are refused by the VMM. */
+/* A new statistics interval. Firecracker: statistics cannot be switched on
+ * or off after boot (0 -> n and n -> 0 are refused by the VMM); QEMU allows
+ * both. */
 int sv_vm_balloon_set_stats_interval(sv_vm *vm, uint32_t seconds);
 /* The latest balloon statistics (Firecracker's BalloonStats) as JSON text.
- * Refused unless stats_polling_interval_s was non-zero at boot. */
+ * Refused while the statistics interval is 0. On QEMU: actual_* from QEMU,
+ * target_* only when this process set the target (QEMU does not report it),
+ * and the guest's counters QEMU has (swap_in ... hugetlb_failures), each
+ * left out until the guest has reported it. */
 int sv_vm_balloon_stats(sv_vm *vm, char **out);
 
 /* ---- hot updates ---- */

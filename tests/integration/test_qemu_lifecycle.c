@@ -238,7 +238,7 @@ static void test_unconfigured_connection_reports_the_qemu_command_line(void **st
 	(void)state;
 	const svq_image *img = image();
 	svq_config c;
-	svq_config_init(&c, img, img->boot_args, false);
+	svq_config_init(&c, img, img->boot_args, true);
 	svq_vm vm;
 	svq_launch(&vm, &c.cfg, "vm-argv", false);
 	/* A fresh connection (as after attaching) never saw the config. */
@@ -253,6 +253,13 @@ static void test_unconfigured_connection_reports_the_qemu_command_line(void **st
 	assert_true(json_array_size(argv) > 10);
 	assert_non_null(strstr(json_string_value(json_array_get(argv, 0)), "qemu-system-x86_64"));
 	assert_string_equal(json_string_value(json_array_get(argv, 2)), "guest=vm-argv");
+	/* The drives QEMU has open, in Firecracker's shape (what a snapshot copies). */
+	json_t *drives = json_object_get(j, "drives");
+	assert_int_equal(json_array_size(drives), 1);
+	json_t *d = json_array_get(drives, 0);
+	assert_string_equal(json_string_value(json_object_get(d, "drive_id")), "rootfs");
+	assert_string_equal(json_string_value(json_object_get(d, "path_on_host")), img->rootfs);
+	assert_true(json_is_true(json_object_get(d, "is_read_only")));
 	json_decref(j);
 	free(text);
 	svq_destroy(&vm);

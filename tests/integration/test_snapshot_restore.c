@@ -310,14 +310,26 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
 	assert_int_equal(sv_vm_get_state(sv_manager_get_vm(f->mgr, "oldver")), SV_VM_ERROR);
 }
 
-/* A manager whose vmm option is kind, sharing f's directories. */
-static sv_manager *manager_for(fixture *f, sv_vmm_kind kind)
+/* A manager whose vmm option is only `runs` refuses f's snapshot, taken on
+ * `took`, with the exact message and nothing created. */
+static void assert_refused_on(fixture *f, sv_vmm_kind only, const char *took, const char *runs)
 {
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime, .vmm = kind,
+	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime, .vmm = only,
 				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
 	sv_manager *m = NULL;
 	assert_int_equal(sv_manager_new(&m, &o), 0);
-	return m;
+	char *real = realpath(f->snap, NULL), *want = NULL;
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, m, f->snap, NULL), SV_EUNSUPPORTED);
+	assert_true(asprintf(&want, "snapshot %s: taken on the %s backend, but this manager runs VMs on %s (the vmm "
+				    "option); a snapshot restores only on the backend that took it",
+			     real, took, runs) > 0);
+	assert_string_equal(sv_last_error(), want);
+	assert_null(vm);
+	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	free(want);
+	free(real);
+	sv_manager_free(m);
 }
 
 static void test_restore_on_the_other_backend_is_refused_before_anything_exists(void **state)
@@ -326,31 +338,10 @@ static void test_restore_on_the_other_backend_is_refused_before_anything_exists(
 	sv_vm *src = boot(f, "cross", false, false, false);
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_stop(src, -1), 0);
-	char *real = realpath(f->snap, NULL), *want = NULL;
-	sv_vm *vm = NULL;
-
-	sv_manager *qemu_only = manager_for(f, SV_VMM_QEMU);
-	assert_int_equal(sv_manager_restore_vm(&vm, qemu_only, f->snap, NULL), SV_EUNSUPPORTED);
-	assert_true(asprintf(&want, "snapshot %s: taken on the firecracker backend, but this manager runs VMs on qemu "
-				    "(the vmm option); a snapshot restores only on the backend that took it",
-			     real) > 0);
-	assert_string_equal(sv_last_error(), want);
-	free(want);
-	assert_null(vm);
-	sv_manager_free(qemu_only);
-
+	assert_refused_on(f, SV_VMM_QEMU, "firecracker", "qemu");
 	/* Labelled as QEMU's (whose snapshots have no memory file). */
 	set_manifest(f, "vmm", "qemu");
-	sv_manager *fc_only = manager_for(f, SV_VMM_FIRECRACKER);
-	assert_int_equal(sv_manager_restore_vm(&vm, fc_only, f->snap, NULL), SV_EUNSUPPORTED);
-	assert_true(asprintf(&want, "snapshot %s: taken on the qemu backend, but this manager runs VMs on firecracker "
-				    "(the vmm option); a snapshot restores only on the backend that took it",
-			     real) > 0);
-	assert_string_equal(sv_last_error(), want);
-	free(want);
-	sv_manager_free(fc_only);
-	free(real);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_refused_on(f, SV_VMM_FIRECRACKER, "qemu", "firecracker");
 }
 
 static void test_uffd_restore_of_a_qemu_snapshot_is_not_supported(void **state)
