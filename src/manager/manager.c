@@ -176,6 +176,25 @@ sv_vm *sv_manager_get_vm(sv_manager *m, const char *id)
 	return NULL;
 }
 
+void sv_vm_free(sv_vm *vm)
+{
+	if (!vm)
+		return;
+	sv_manager *m = vm->mgr;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	if (!sv_vm__is_detached(vm) && sv_vm__is_live(vm))
+		sv_vm_stop(vm, -1);
+	sv_err_restore(&saved);
+	for (size_t i = 0; i < m->n_vms; i++) {
+		if (m->vms[i] == vm) {
+			m->vms[i] = m->vms[--m->n_vms];
+			break;
+		}
+	}
+	sv_vm__free(vm);
+}
+
 static int add_vm(sv_manager *m, sv_vm *vm)
 {
 	sv_vm **vms = realloc(m->vms, (m->n_vms + 1) * sizeof(*vms));
