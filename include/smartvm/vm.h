@@ -69,6 +69,12 @@ int sv_vm_detach(sv_vm *vm);
  * doesn't. Afterwards the state is stopped or error and all is cleaned up. */
 int sv_vm_wait(sv_vm *vm, int timeout_ms);
 
+/* Releases a VM and removes it from its manager's registry (a long-lived
+ * orchestrator frees the VMs it is done with). A live VM this process owns
+ * is stopped and cleaned up first; a detached one keeps running. NULL is
+ * fine. */
+void sv_vm_free(sv_vm *vm);
+
 /* The VMM's instance information (GET /) and running configuration
  * (GET /vm/config) as JSON text; *out is malloc'd. running|paused only. */
 int sv_vm_instance_info(sv_vm *vm, char **out);

@@ -8,6 +8,7 @@
  * reader leave behind when they fail midway. Never frees caller-owned
  * (borrowed) configs: only ones produced here or by config_json_read.c.
  */
+#include "config/config_internal.h"
 #include <smartvm/config.h>
 
 #include "util/error.h"
@@ -191,13 +192,8 @@ static bool copy_entropy(const sv_entropy_config **dst, const sv_entropy_config 
 	return dup_rate_limiter(&e->rate_limiter, src->rate_limiter);
 }
 
-int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
+int sv_config_check_arrays(const sv_vm_config *cfg)
 {
-	sv_err_clear();
-	*out = NULL;
-	if (!cfg)
-		return sv_err(SV_EINVAL, "config: NULL");
-	/* Counts without arrays can't be copied; say so rather than crash. */
 	if (cfg->n_drives && !cfg->drives)
 		return sv_err(SV_EINVAL, "drives: NULL array with n_drives = %zu", cfg->n_drives);
 	if (cfg->n_network_interfaces && !cfg->network_interfaces)
@@ -207,6 +203,23 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 		return sv_err(SV_EINVAL,
 			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
 			      cfg->mmds->n_network_interfaces);
+	if (cfg->mmds)
+		for (size_t i = 0; i < cfg->mmds->n_network_interfaces; i++)
+			if (!cfg->mmds->network_interfaces[i])
+				return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: is required", i);
+	return 0;
+}
+
+int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
+{
+	sv_err_clear();
+	*out = NULL;
+	if (!cfg)
+		return sv_err(SV_EINVAL, "config: NULL");
+	/* Counts without arrays can't be copied; say so rather than crash. */
+	int rc = sv_config_check_arrays(cfg);
+	if (rc)
+		return rc;
 	sv_vm_config *c = calloc(1, sizeof(*c));
 	if (!c)
 		return sv_err(SV_ENOMEM, "copying config: out of memory");

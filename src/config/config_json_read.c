@@ -31,18 +31,22 @@
 #define MAX_CONFIG_BYTES (1024 * 1024)
 #define JPATH_LEN 256
 
+/* A path too long for the buffer (a hostile document) ends in "...". */
+static void mark_truncated(char *dst, int n)
+{
+	if (n >= JPATH_LEN)
+		memcpy(dst + JPATH_LEN - 4, "...", 4);
+}
+
 /* "path.key", or just "key" at the top level. */
 static void join(char *dst, const char *path, const char *key)
 {
-	if (*path)
-		snprintf(dst, JPATH_LEN, "%s.%s", path, key);
-	else
-		snprintf(dst, JPATH_LEN, "%s", key);
+	mark_truncated(dst, *path ? snprintf(dst, JPATH_LEN, "%s.%s", path, key) : snprintf(dst, JPATH_LEN, "%s", key));
 }
 
 static void index_path(char *dst, const char *path, size_t i)
 {
-	snprintf(dst, JPATH_LEN, "%s[%zu]", path, i);
+	mark_truncated(dst, snprintf(dst, JPATH_LEN, "%s[%zu]", path, i));
 }
 
 static bool in_list(const char *const *list, const char *key)

@@ -13,6 +13,7 @@
 #include <smartvm/config.h>
 
 #include "config/config_json.h"
+#include "config/config_internal.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -114,32 +115,13 @@ static json_t *config_object(const sv_vm_config *cfg)
 	return root;
 }
 
-/* Arrays whose count has no storage would make the builders read NULL. */
-static int check_arrays(const sv_vm_config *cfg)
-{
-	if (cfg->n_drives && !cfg->drives)
-		return sv_err(SV_EINVAL, "drives: NULL array with n_drives = %zu", cfg->n_drives);
-	if (cfg->n_network_interfaces && !cfg->network_interfaces)
-		return sv_err(SV_EINVAL, "network_interfaces: NULL array with n_network_interfaces = %zu",
-			      cfg->n_network_interfaces);
-	if (cfg->mmds && cfg->mmds->n_network_interfaces && !cfg->mmds->network_interfaces)
-		return sv_err(SV_EINVAL,
-			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
-			      cfg->mmds->n_network_interfaces);
-	if (cfg->mmds)
-		for (size_t i = 0; i < cfg->mmds->n_network_interfaces; i++)
-			if (!cfg->mmds->network_interfaces[i])
-				return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: is required", i);
-	return 0;
-}
-
 int sv_vm_config_to_json(char **out, const sv_vm_config *cfg)
 {
 	sv_err_clear();
 	*out = NULL;
 	if (!cfg)
 		return sv_err(SV_EINVAL, "config: NULL");
-	int rc = check_arrays(cfg);
+	int rc = sv_config_check_arrays(cfg);
 	if (rc)
 		return rc;
 	json_t *root = config_object(cfg);

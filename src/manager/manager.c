@@ -176,6 +176,25 @@ sv_vm *sv_manager_get_vm(sv_manager *m, const char *id)
 	return NULL;
 }
 
+void sv_vm_free(sv_vm *vm)
+{
+	if (!vm)
+		return;
+	sv_manager *m = vm->mgr;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	if (!sv_vm__is_detached(vm) && sv_vm__is_live(vm))
+		sv_vm_stop(vm, -1);
+	sv_err_restore(&saved);
+	for (size_t i = 0; i < m->n_vms; i++) {
+		if (m->vms[i] == vm) {
+			m->vms[i] = m->vms[--m->n_vms];
+			break;
+		}
+	}
+	sv_vm__free(vm);
+}
+
 static int add_vm(sv_manager *m, sv_vm *vm)
 {
 	sv_vm **vms = realloc(m->vms, (m->n_vms + 1) * sizeof(*vms));
@@ -197,6 +216,19 @@ static void generate_id(char out[16])
 		 bytes[5]);
 }
 
+/* An id is taken by a VM of this manager or by a directory in runtime_dir. */
+static int check_id_free(sv_manager *m, const char *id)
+{
+	if (sv_manager_get_vm(m, id))
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists", id);
+	char *dir = sv_path_join(m->opts.runtime_dir, id);
+	bool taken = dir && sv_path_exists(dir);
+	free(dir);
+	if (taken)
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
+	return 0;
+}
+
 int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 {
 	sv_err_clear();
@@ -210,13 +242,8 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 	int rc = sv_vm_config_validate(cfg);
 	if (rc)
 		return rc;
-	if (sv_manager_get_vm(m, id))
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists", id);
-	char *dir = sv_path_join(m->opts.runtime_dir, id);
-	bool taken = dir && sv_path_exists(dir);
-	free(dir);
-	if (taken)
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
+	if ((rc = check_id_free(m, id)))
+		return rc;
 	sv_vm *vm;
 	rc = sv_vm__new(&vm, m, cfg, id);
 	if (rc)
@@ -231,15 +258,8 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 
 int sv_manager__register_vm(sv_manager *m, sv_vm *vm)
 {
-	const char *id = sv_vm_id(vm);
-	if (sv_manager_get_vm(m, id))
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists", id);
-	char *dir = sv_path_join(m->opts.runtime_dir, id);
-	bool taken = dir && sv_path_exists(dir);
-	free(dir);
-	if (taken)
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
-	return add_vm(m, vm);
+	int rc = check_id_free(m, sv_vm_id(vm));
+	return rc ? rc : add_vm(m, vm);
 }
 
 int sv_manager_attach_vm(sv_vm **out, sv_manager *m, const char *id)

@@ -6,19 +6,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-static json_t *network_json(const sv_vm *vm)
-{
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < vm->n_taps; i++) {
-		const sv_tap_device *t = &vm->taps[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "iface_id", t->iface_id,
-						     "tap_name", t->tap_name, "guest_ip", t->guest_ip,
-						     "gateway_ip", t->gateway_ip, "subnet_mask", t->subnet_mask,
-						     "mac", t->mac));
-	}
-	return arr;
-}
-
 static json_t *config_json(const sv_vm *vm)
 {
 	char *text = NULL;
@@ -38,7 +25,7 @@ int sv_vm_describe(sv_vm *vm, char **out)
 			      sv_vm_state_name(state), "pid", (json_int_t)(live ? vm->vmm_pid : 0), "dir", vm->dir,
 			      "console", vm->console_path, "vmm", vm->backend ? vm->backend->name : NULL,
 			      "base_image", vm->cfg ? vm->cfg->base_image : NULL, "detached", vm->detached,
-			      "config", config_json(vm), "network", network_json(vm));
+			      "config", config_json(vm), "network", sv_vm__taps_json(vm));
 	if (o && vm->end_reason && !live)
 		json_object_set_new(o, "end_reason", json_string(vm->end_reason));
 	*out = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

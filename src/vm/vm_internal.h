@@ -70,6 +70,9 @@ bool sv_vm__is_detached(const sv_vm *vm);
 /* vm_state_file.c: state.json in the VM dir (atomic). */
 int sv_vm__save_state(const sv_vm *vm);
 int sv_vm__load_state(sv_vm *vm);
+/* The TAP devices as a JSON array (state.json and sv_vm_describe). */
+struct json_t;
+struct json_t *sv_vm__taps_json(const sv_vm *vm);
 
 /* vm_stage.c: private copies of drives. */
 int sv_vm__stage_drives(sv_vm *vm, sv_ledger *ledger, bool ephemeral_writable);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *taps_to_json(const sv_vm *vm)
+json_t *sv_vm__taps_json(const sv_vm *vm)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < vm->n_taps; i++) {
@@ -29,7 +29,7 @@ int sv_vm__save_state(const sv_vm *vm)
 			      "vmm_pid", (json_int_t)vm->vmm_pid, "vmm_start_time", (json_int_t)vm->vmm_start_time,
 			      "supervisor_pid", (json_int_t)vm->supervisor_pid, "supervisor_start_time",
 			      (json_int_t)vm->supervisor_start_time, "detached", vm->detached, "base_image",
-			      vm->cfg ? vm->cfg->base_image : NULL, "network", taps_to_json(vm));
+			      vm->cfg ? vm->cfg->base_image : NULL, "network", sv_vm__taps_json(vm));
 	if (o && vm->jail_root) /* a jailed VM's API socket and files live there */
 		json_object_set_new(o, "jail_root", json_string(vm->jail_root));
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;

@@ -405,8 +405,9 @@ static void test_orchestrator_death_takes_its_attached_vm_along(void **state)
 	int status;
 	assert_int_equal(waitpid(child, &status, 0), child);
 	assert_true(WIFSIGNALED(status));
-	/* The supervisor notices the closed control pipe and cleans up. */
-	for (int i = 0; i < 100 && svt_dir_entries(f->runtime) > 0; i++)
+	/* The supervisor notices the closed control pipe, kills the VMM, cleans
+	 * up and exits: the directory goes just before the supervisor does. */
+	for (int i = 0; i < 200 && (svt_dir_entries(f->runtime) > 0 || svt_count_processes_with(f->runtime) > 0); i++)
 		usleep(50000);
 	assert_nothing_left(f);
 }
@@ -445,6 +446,30 @@ static void test_gc_cleans_after_supervisor_was_killed(void **state)
 	free(desc);
 }
 
+static void test_freeing_a_vm_stops_it_and_forgets_it(void **state)
+{
+	fixture *f = *state;
+	sv_drive_config drive;
+	sv_vm_config cfg = minimal_config(f, "transient", &drive);
+	sv_vm *vm = create(f, NULL, &cfg);
+	start_ok(vm);
+	sv_vm_free(vm);
+	assert_null(sv_manager_get_vm(f->mgr, "transient"));
+	assert_nothing_left(f);
+	/* The id is free again. */
+	vm = create(f, NULL, &cfg);
+	start_ok(vm);
+	assert_int_equal(sv_vm_detach(vm), 0);
+	sv_vm_free(vm); /* detached: keeps running */
+	assert_null(sv_manager_get_vm(f->mgr, "transient"));
+	assert_int_equal(svt_dir_entries(f->runtime), 1);
+	sv_vm *again = NULL;
+	assert_int_equal(sv_manager_attach_vm(&again, f->mgr, "transient"), 0);
+	assert_int_equal(sv_vm_get_state(again), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_stop(again, -1), 0);
+	assert_nothing_left(f);
+}
+
 static void test_gc_leaves_running_vms_alone(void **state)
 {
 	fixture *f = *state;
@@ -475,6 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_detached_vm_is_controlled_from_another_manager, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orchestrator_death_takes_its_attached_vm_along, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_cleans_after_supervisor_was_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freeing_a_vm_stops_it_and_forgets_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_leaves_running_vms_alone, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
