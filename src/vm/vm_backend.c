@@ -109,15 +109,16 @@ static int pick_qemu(sv_vm *vm, const sv_manager_options *o, char **binary_out, 
 
 int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, const char *what)
 {
-	const sv_vmm_ops *only = o->vmm == SV_VMM_QEMU	      ? &sv_vmm_qemu_ops
+	const sv_vmm_ops *only = o->vmm == SV_VMM_QEMU		? &sv_vmm_qemu_ops
 				 : o->vmm == SV_VMM_FIRECRACKER ? &sv_vmm_firecracker_ops
 								: NULL;
 	if (!only || only == b)
 		return 0;
-	return sv_err(SV_EUNSUPPORTED,
-		      "%s: taken on the %s backend, but this manager runs VMs on %s (the vmm option); a snapshot "
-		      "restores only on the backend that took it",
-		      what, b->name, only->name);
+	return sv_err(
+	    SV_EUNSUPPORTED,
+	    "%s: taken on the %s backend, but this manager runs VMs on %s (the vmm option); a snapshot "
+	    "restores only on the backend that took it",
+	    what, b->name, only->name);
 }
 
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out)

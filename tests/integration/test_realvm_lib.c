@@ -456,9 +456,10 @@ static void test_balloon_takes_memory_from_the_guest_and_reports_statistics(void
 	assert_true(stat_of(stats, "total_memory") <= 192ll << 20);
 	assert_true(stat_of(stats, "free_memory") > 0);
 	assert_int_equal(sv_vm_balloon_set(vm, 256), SV_EINVAL);
-	assert_string_equal(sv_last_error(),
-			    "VM \"rv-balloon\": balloon set: amount_mib: 256 MiB is not less than the guest's memory "
-			    "(256 MiB)");
+	assert_string_equal(
+	    sv_last_error(),
+	    "VM \"rv-balloon\": balloon set: amount_mib: 256 MiB is not less than the guest's memory "
+	    "(256 MiB)");
 	assert_int_equal(sv_vm_kill(vm), 0);
 	free(stats);
 	free(acc);

@@ -89,8 +89,8 @@ int sv_qemu_balloon_set(sv_vmm *vmm, uint32_t amount_mib)
 	if (rc || (rc = guest_memory_mib(q, &mem_mib)))
 		return rc;
 	if (amount_mib >= mem_mib)
-		return sv_err(SV_EINVAL, "amount_mib: %u MiB is not less than the guest's memory (%u MiB)", amount_mib,
-			      mem_mib);
+		return sv_err(SV_EINVAL, "amount_mib: %u MiB is not less than the guest's memory (%u MiB)",
+			      amount_mib, mem_mib);
 	return set_target(q, mem_mib, amount_mib);
 }
 
@@ -105,19 +105,20 @@ int sv_qemu_balloon_stats_interval(sv_vmm *vmm, uint32_t seconds)
 static const struct {
 	const char *qemu, *firecracker;
 } stat_names[] = {
-	{ "stat-swap-in", "swap_in" },
-	{ "stat-swap-out", "swap_out" },
-	{ "stat-major-faults", "major_faults" },
-	{ "stat-minor-faults", "minor_faults" },
-	{ "stat-free-memory", "free_memory" },
-	{ "stat-total-memory", "total_memory" },
-	{ "stat-available-memory", "available_memory" },
-	{ "stat-disk-caches", "disk_caches" },
-	{ "stat-htlb-pgalloc", "hugetlb_allocations" },
-	{ "stat-htlb-pgfail", "hugetlb_failures" },
+    {"stat-swap-in", "swap_in"},
+    {"stat-swap-out", "swap_out"},
+    {"stat-major-faults", "major_faults"},
+    {"stat-minor-faults", "minor_faults"},
+    {"stat-free-memory", "free_memory"},
+    {"stat-total-memory", "total_memory"},
+    {"stat-available-memory", "available_memory"},
+    {"stat-disk-caches", "disk_caches"},
+    {"stat-htlb-pgalloc", "hugetlb_allocations"},
+    {"stat-htlb-pgfail", "hugetlb_failures"},
 };
 
-static int stats_json(sv_qemu_vmm *q, uint32_t mem_mib, json_int_t actual_bytes, json_t *guest, char **json_out)
+static int stats_json(sv_qemu_vmm *q, uint32_t mem_mib, json_int_t actual_bytes, json_t *guest,
+		      char **json_out)
 {
 	json_int_t held = (json_int_t)mem_mib * MIB - actual_bytes;
 	if (held < 0)
@@ -126,14 +127,16 @@ static int stats_json(sv_qemu_vmm *q, uint32_t mem_mib, json_int_t actual_bytes,
 	bool ok = o && !json_object_set_new(o, "actual_pages", json_integer(held / PAGE_SIZE_BYTES)) &&
 		  !json_object_set_new(o, "actual_mib", json_integer(held / MIB));
 	if (ok && q->balloon_target_known)
-		ok = !json_object_set_new(o, "target_pages",
-					  json_integer((json_int_t)q->balloon_target_mib * (MIB / PAGE_SIZE_BYTES))) &&
+		ok = !json_object_set_new(
+			 o, "target_pages",
+			 json_integer((json_int_t)q->balloon_target_mib * (MIB / PAGE_SIZE_BYTES))) &&
 		     !json_object_set_new(o, "target_mib", json_integer(q->balloon_target_mib));
 	json_t *stats = json_object_get(guest, "stats");
 	for (size_t i = 0; ok && i < sizeof(stat_names) / sizeof(stat_names[0]); i++) {
 		json_t *v = json_object_get(stats, stat_names[i].qemu);
 		if (json_is_integer(v) && json_integer_value(v) >= 0)
-			ok = !json_object_set_new(o, stat_names[i].firecracker, json_integer(json_integer_value(v)));
+			ok = !json_object_set_new(o, stat_names[i].firecracker,
+						  json_integer(json_integer_value(v)));
 	}
 	*json_out = ok ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -150,7 +153,8 @@ int sv_qemu_balloon_stats(sv_vmm *vmm, char **json_out)
 	if (rc || (rc = qom_get(q, "guest-stats-polling-interval", &interval)))
 		return rc;
 	if (json_integer_value(interval) <= 0)
-		rc = sv_err(SV_EINVALID_STATE, "the balloon's statistics are off (stats_polling_interval_s is 0)");
+		rc = sv_err(SV_EINVALID_STATE,
+			    "the balloon's statistics are off (stats_polling_interval_s is 0)");
 	if (!rc)
 		rc = guest_memory_mib(q, &mem_mib);
 	if (!rc)
@@ -158,7 +162,8 @@ int sv_qemu_balloon_stats(sv_vmm *vmm, char **json_out)
 	if (!rc)
 		rc = qom_get(q, "guest-stats", &guest);
 	if (!rc)
-		rc = stats_json(q, mem_mib, json_integer_value(json_object_get(balloon, "actual")), guest, json_out);
+		rc = stats_json(q, mem_mib, json_integer_value(json_object_get(balloon, "actual")), guest,
+				json_out);
 	json_decref(interval);
 	json_decref(balloon);
 	json_decref(guest);

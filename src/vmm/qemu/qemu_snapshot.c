@@ -32,10 +32,7 @@
 
 #define POLL_INTERVAL_MS 20
 
-static void sleep_ms(int ms)
-{
-	poll(NULL, 0, ms);
-}
+static void sleep_ms(int ms) { poll(NULL, 0, ms); }
 
 /* Hands fd to QEMU under fdname. */
 static int pass_fd(sv_qemu_vmm *q, int fd, const char *fdname)
@@ -77,8 +74,8 @@ static int check_progress(progress *p, const char *what)
 		return 0;
 	}
 	if (sv_now_ms() - p->moved_ms >= p->stall_ms)
-		return sv_err(SV_ETIMEOUT, "%s made no progress for %d ms (stalled at byte %lld)", what, p->stall_ms,
-			      (long long)now);
+		return sv_err(SV_ETIMEOUT, "%s made no progress for %d ms (stalled at byte %lld)", what,
+			      p->stall_ms, (long long)now);
 	return 0;
 }
 
@@ -120,7 +117,7 @@ static int migrate_to(sv_qemu_vmm *q, int fd)
 		drop_fd(q, "sv-snapshot");
 		return rc;
 	}
-	progress p = { .fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms };
+	progress p = {.fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms};
 	rc = wait_outgoing(q, &p);
 	if (rc == SV_ETIMEOUT) {
 		sv_err_saved saved;
@@ -207,12 +204,13 @@ static int load_state(sv_qemu_vmm *q, const char *state_path)
 	int rc = pass_fd(q, fd, "sv-restore");
 	json_t *args = rc ? NULL : json_pack("{s:s}", "uri", "fd:sv-restore");
 	if (!rc)
-		rc = args ? sv_qmp_execute(q->qmp, "migrate-incoming", args, NULL) : sv_err(SV_ENOMEM, "out of memory");
+		rc = args ? sv_qmp_execute(q->qmp, "migrate-incoming", args, NULL)
+			  : sv_err(SV_ENOMEM, "out of memory");
 	json_decref(args);
 	if (rc) {
 		drop_fd(q, "sv-restore");
 	} else {
-		progress p = { .fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms };
+		progress p = {.fd = fd, .last = 0, .moved_ms = sv_now_ms(), .stall_ms = q->api_timeout_ms};
 		rc = wait_incoming(&q->base, &p);
 	}
 	close(fd);
