@@ -266,8 +266,9 @@ static int raw_lifecycle(fixture *f, int i, sample *s)
 
 /* ---- request equivalence ---- */
 
-/* Replaces every string that is an absolute path (or holds one, like a
- * staged drive's) with "<path>": the two clients use different directories. */
+/* Replaces every file path with "<path>": absolute ones, and the staged
+ * drives' paths, which smartvm gives relative to the VM directory (the VMM's
+ * working directory): the two clients use different directories. */
 static void mask_paths(json_t *v)
 {
 	const char *key;
@@ -276,7 +277,7 @@ static void mask_paths(json_t *v)
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, val)
 		{
-			if (json_is_string(val) && json_string_value(val)[0] == '/')
+			if (json_is_string(val) && (json_string_value(val)[0] == '/' || !strcmp(key, "path_on_host")))
 				json_string_set(val, "<path>");
 			else
 				mask_paths(val);

@@ -1,17 +1,37 @@
 /* Cleanup of one VM directory: the ledger replay with every undo handler
- * registered. Kept apart from vm.c so that the supervisor, which needs only
- * this, does not link the VMM clients (libcurl and its dependencies) and
- * starts quickly. */
+ * registered. Kept apart from vm.c and vm_jail.c so that the supervisor,
+ * which needs only this, does not link the VMM clients (libcurl and its
+ * dependencies) and starts quickly. */
 #include "vm/vm_internal.h"
 
 #include "util/ledger.h"
 #include "vm/vm_net.h"
+#include "util/error.h"
+#include "util/file.h"
+#include <errno.h>
+#include <linux/magic.h>
 #include <pthread.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+/* Replay: a cgroup directory is removed with rmdir on cgroupfs (the kernel
+ * drops its control files), recursively elsewhere. */
+static int undo_cgroup(const char *path, const char *unused)
+{
+	(void)unused;
+	struct statfs sfs;
+	if (statfs(path, &sfs) != 0)
+		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "cgroup %s", path);
+	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing cgroup %s", path);
+	return sv_rm_rf(path);
+}
+
 
 static void register_undo_once(void)
 {
 	sv_vm_net_register_undo();
-	sv_vm__jail_register_undo();
+	sv_ledger_register("cgroup", undo_cgroup); /* jailed VMs (vm_jail.c) */
 }
 
 int sv_vm__cleanup_dir(const char *dir)

@@ -129,7 +129,6 @@ bool sv_vm__restore_resumes(const sv_vm_restore *r);
 
 /* vm_jail.c */
 void sv_vm__jail_free(struct sv_vm_jail *jail);
-void sv_vm__jail_register_undo(void);
 /* Creates the jail (chroot dir, cgroup record), links the kernel, initrd and
  * drives into it with the jail's ownership, and rewrites vm->staged's paths
  * to the jail's view. Everything in the ledger first. */

@@ -120,24 +120,6 @@ int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *in)
 	return 0;
 }
 
-/* Replay: a cgroup directory is removed with rmdir on cgroupfs (the kernel
- * drops its control files), recursively elsewhere. */
-static int undo_cgroup(const char *path, const char *unused)
-{
-	(void)unused;
-	struct statfs sfs;
-	if (statfs(path, &sfs) != 0)
-		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "cgroup %s", path);
-	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
-		return rmdir(path) == 0 || errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing cgroup %s", path);
-	return sv_rm_rf(path);
-}
-
-void sv_vm__jail_register_undo(void)
-{
-	sv_ledger_register("cgroup", undo_cgroup);
-}
-
 static const char *exec_name(const sv_vm *vm, const char *binary)
 {
 	(void)vm;
