@@ -15,21 +15,10 @@
 
 #define BOOT_TIMEOUT_MS 60000
 
-static const svq_image *image(void)
-{
-	const svq_image *img = NULL;
-	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
-	return img;
-}
-
 static void test_command_output_and_exit_status_come_back_exactly(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sh", "-c", "echo 'a  b'; echo err >&2; printf 'no newline'; exit 7", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -47,7 +36,7 @@ static void test_command_output_and_exit_status_come_back_exactly(void **state)
 static void test_default_command_is_uname(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
@@ -63,7 +52,7 @@ static void test_default_command_is_uname(void **state)
 static void test_true_exits_zero_and_reports_its_time(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "true", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -94,7 +83,7 @@ static bool same_contents(const char *a, const char *b)
 static void test_writable_drive_gets_guest_writes_and_original_is_unchanged(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	char *dir = svt_tmpdir();
 	char *original = sv_path_join(dir, "data.ext4");
 	char *staged = sv_path_join(dir, "data.staged.ext4");
@@ -133,7 +122,7 @@ static void test_writable_drive_gets_guest_writes_and_original_is_unchanged(void
 static void test_read_only_root_stays_read_only(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	char *dir = svt_tmpdir();
 	char *copy = sv_path_join(dir, "root.ext4");
 	assert_int_equal(sv_copy_sparse(img->rootfs, copy), 0);
@@ -172,7 +161,7 @@ static json_t *info(svq_vm *vm)
 static void test_instance_info_follows_the_lifecycle(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sleep", "600", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -212,7 +201,7 @@ static void test_instance_info_follows_the_lifecycle(void **state)
 static void test_start_twice_is_refused(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sleep", "600", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -228,7 +217,7 @@ static void test_start_twice_is_refused(void **state)
 static void test_killed_qemu_is_reaped_and_the_api_says_so(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sleep", "600", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;

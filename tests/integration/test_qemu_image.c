@@ -14,17 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const svq_image *image(void)
-{
-	const svq_image *img = NULL;
-	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
-	return img;
-}
-
 static char *manifest_path(const svq_image *img)
 {
 	char *dir = strdup(img->kernel);
@@ -59,7 +48,7 @@ static void sha256_hex(const char *path, char hex[65], long long *size)
 static void test_manifest_checksums_and_sizes_match_the_files(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	char *mp = manifest_path(img);
 	json_t *m = json_load_file(mp, 0, NULL);
 	assert_non_null(m);
@@ -84,7 +73,7 @@ static void test_manifest_checksums_and_sizes_match_the_files(void **state)
 static void test_initramfs_holds_init_busybox_devices_and_modules(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	struct archive *a = archive_read_new();
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_cpio(a);
@@ -113,7 +102,7 @@ static void test_initramfs_holds_init_busybox_devices_and_modules(void **state)
 static void test_second_build_changes_nothing(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	char *mp = manifest_path(img);
 	struct stat before, after;
 	assert_int_equal(stat(mp, &before), 0);

@@ -17,17 +17,6 @@
 #define BOOT_TIMEOUT_MS 60000
 #define TICKER "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done"
 
-static const svq_image *image(void)
-{
-	const svq_image *img = NULL;
-	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
-	return img;
-}
-
 static size_t console_len(svq_vm *vm)
 {
 	char *text = svq_console(vm);
@@ -53,7 +42,7 @@ static int last_tick(svq_vm *vm)
 static void test_paused_guest_makes_no_progress_until_resumed(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sh", "-c", TICKER, NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -78,7 +67,7 @@ static void test_paused_guest_makes_no_progress_until_resumed(void **state)
 static void test_graceful_stop_ends_the_command_and_powers_off(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo ready; sleep 600 & wait", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;
@@ -98,7 +87,7 @@ static void test_graceful_stop_ends_the_command_and_powers_off(void **state)
 static void test_snapshot_needs_a_paused_vm(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, false);
 	char *dir = svt_tmpdir();
@@ -120,7 +109,7 @@ static void test_snapshot_needs_a_paused_vm(void **state)
 static void test_restore_needs_a_qemu_started_for_it(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
@@ -135,7 +124,7 @@ static void test_restore_needs_a_qemu_started_for_it(void **state)
 static void test_restore_from_a_missing_file_names_it(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
@@ -150,7 +139,7 @@ static void test_restore_from_a_missing_file_names_it(void **state)
 static void test_configure_applies_the_balloon_over_qmp(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, false);
 	sv_balloon_config balloon = { .amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 2 };
@@ -179,7 +168,7 @@ static void test_configure_applies_the_balloon_over_qmp(void **state)
 static void test_unconfigured_connection_reports_the_qemu_command_line(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	svq_config c;
 	svq_config_init(&c, img, img->boot_args, true);
 	svq_vm vm;
@@ -211,7 +200,7 @@ static void test_unconfigured_connection_reports_the_qemu_command_line(void **st
 static void test_quit_ends_qemu_when_the_guest_ignores_the_power_button(void **state)
 {
 	(void)state;
-	const svq_image *img = image();
+	const svq_image *img = svq_image_or_skip();
 	const char *cmd[] = { "sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done", NULL };
 	char *args = svq_boot_args(img, cmd, NULL);
 	svq_config c;

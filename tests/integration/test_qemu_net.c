@@ -80,12 +80,7 @@ static int count_links(void)
 
 static const svq_image *image(void)
 {
-	const svq_image *img = NULL;
-	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
+	const svq_image *img = svq_image_or_skip();
 	if (!in_netns) {
 		print_message("skipped: could not make a network namespace\n");
 		skip();

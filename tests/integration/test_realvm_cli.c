@@ -49,12 +49,7 @@ static int teardown(void **state)
 static void need_image(void)
 {
 	static bool imported;
-	const svq_image *img = NULL;
-	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
+	svq_image_or_skip();
 	if (imported)
 		return;
 	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");

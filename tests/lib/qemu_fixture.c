@@ -161,6 +161,17 @@ bool svq_image_get(const svq_image **img_out, const char **why)
 	return true;
 }
 
+const svq_image *svq_image_or_skip(void)
+{
+	const svq_image *img = NULL;
+	const char *why = NULL;
+	if (!svq_image_get(&img, &why)) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	return img;
+}
+
 char *svq_boot_args(const svq_image *img, const char *const *cmd, const char *extra)
 {
 	char *encoded = cmd ? sv_guest_cmd_encode(cmd) : NULL;

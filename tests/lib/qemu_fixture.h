@@ -23,6 +23,10 @@ typedef struct {
  * image can't be had; the caller skips. */
 bool svq_image_get(const svq_image **img, const char **why);
 
+/* svq_image_get, or skips the calling test (printing why) when the image
+ * can't be had. */
+const svq_image *svq_image_or_skip(void);
+
 typedef struct {
 	char *dir;          /* the VM dir (a fresh tmpdir) */
 	char *console;      /* <dir>/console.log: QEMU's stdout and stderr */

@@ -24,11 +24,7 @@ static void ip_lo_up(void)
 void svr_env_init(svr_env *e, bool netns)
 {
 	memset(e, 0, sizeof(*e));
-	const char *why = NULL;
-	if (!svq_image_get(&e->img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
+	e->img = svq_image_or_skip();
 	if (netns) {
 		if (unshare(CLONE_NEWNET) != 0)
 			fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));
