@@ -3,6 +3,7 @@
  * VMM's config, live operations through the jail, and cleanup of the jail and
  * cgroup — plus the refusals. Needs root (chown, setuid); skips otherwise. */
 #include "svtest.h"
+#include "fcmgrfixture.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -18,8 +19,8 @@
 #define JAIL_GID 64124
 
 typedef struct {
-	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *metrics, *base, *cgroups;
-	sv_manager *mgr;
+	svt_fcmgr m;
+	char *base, *cgroups;
 } fixture;
 
 static const char *fake_jailer(void)
@@ -32,20 +33,11 @@ static const char *fake_jailer(void)
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	f->dir = svt_tmpdir();
-	f->runtime = sv_path_join(f->dir, "runtime");
-	f->data = sv_path_join(f->dir, "data");
-	f->kernel = svt_write(f->dir, "vmlinux", "kernel image");
-	f->rootfs = svt_write(f->dir, "rootfs.ext4", "root filesystem");
-	f->scratch = svt_write(f->dir, "scratch.img", "scratch data");
-	f->metrics = sv_path_join(f->dir, "metrics.json");
-	f->base = sv_path_join(f->dir, "jail");
-	f->cgroups = sv_path_join(f->dir, "cgroup");
+	svt_fcmgr_init(&f->m);
+	f->base = sv_path_join(f->m.dir, "jail");
+	f->cgroups = sv_path_join(f->m.dir, "cgroup");
 	sv_mkdir_p(f->cgroups, 0755);
 	setenv("FAKE_JAILER_CGROUP_ROOT", f->cgroups, 1);
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
-	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
 	*state = f;
 	return 0;
 }
@@ -53,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	sv_manager_free(f->mgr);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_fcmgr_close(&f->m);
 	assert_int_equal(svt_count_processes_with(f->base), 0);
 	char *jails = sv_path_join(f->base, "fake-firecracker"), *cgs = sv_path_join(f->cgroups, "fake-firecracker");
 	assert_int_equal(svt_dir_entries(jails), 0); /* no jail left */
@@ -64,12 +54,11 @@ static int teardown(void **state)
 	free(cgs);
 	unsetenv("FAKE_JAILER_CGROUP_ROOT");
 	struct stat st;
-	assert_int_equal(stat(f->rootfs, &st), 0);
+	assert_int_equal(stat(f->m.rootfs, &st), 0);
 	assert_int_equal(st.st_uid, 0); /* the caller's files keep their owner */
-	char *paths[] = { f->kernel, f->rootfs, f->scratch, f->metrics, f->base, f->cgroups, f->runtime, f->data };
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		free(paths[i]);
-	svt_rm_tmpdir(f->dir);
+	free(f->base);
+	free(f->cgroups);
+	svt_fcmgr_free(&f->m);
 	free(f);
 	return 0;
 }
@@ -77,15 +66,15 @@ static int teardown(void **state)
 static sv_vm *create(fixture *f, const char *id)
 {
 	static sv_drive_config drives[2];
-	drives[0] = (sv_drive_config){ .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true,
+	drives[0] = (sv_drive_config){ .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true,
 				       .is_read_only = true };
-	drives[1] = (sv_drive_config){ .drive_id = "scratch", .path_on_host = f->scratch };
-	sv_metrics_config met = { .metrics_path = f->metrics };
-	sv_vm_config cfg = { .id = id, .boot_source = { .kernel_image_path = f->kernel },
+	drives[1] = (sv_drive_config){ .drive_id = "scratch", .path_on_host = f->m.scratch };
+	sv_metrics_config met = { .metrics_path = f->m.metrics };
+	sv_vm_config cfg = { .id = id, .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = drives, .n_drives = 2,
 			     .metrics = &met };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
 	return vm;
 }
 
@@ -152,7 +141,7 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 	char *metrics = NULL;
 	assert_int_equal(sv_vm_metrics(vm, true, &metrics, NULL), 0);
 	free(metrics);
-	assert_int_equal(sv_vm_drive_update(vm, "scratch", f->scratch, NULL), 0);
+	assert_int_equal(sv_vm_drive_update(vm, "scratch", f->m.scratch, NULL), 0);
 
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	assert_false(sv_path_exists(root));

@@ -3,6 +3,7 @@
  * and interfaces, metrics — and every refusal with its exact message. After
  * each test nothing remains in the runtime directory and no process runs. */
 #include "svtest.h"
+#include "fcmgrfixture.h"
 
 #include "util/file.h"
 #include <jansson.h>
@@ -12,25 +13,16 @@
 #include <string.h>
 
 typedef struct {
-	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *other, *metrics;
-	sv_manager *mgr;
+	svt_fcmgr m;
+	char *other;
 	sv_vm *vm;
 } fixture;
 
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	f->dir = svt_tmpdir();
-	f->runtime = sv_path_join(f->dir, "runtime");
-	f->data = sv_path_join(f->dir, "data");
-	f->kernel = svt_write(f->dir, "vmlinux", "kernel image");
-	f->rootfs = svt_write(f->dir, "rootfs.ext4", "root filesystem");
-	f->scratch = svt_write(f->dir, "scratch.img", "scratch data");
-	f->other = svt_write(f->dir, "other.img", "other data");
-	f->metrics = sv_path_join(f->dir, "metrics.json");
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
-	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
+	svt_fcmgr_init(&f->m);
+	f->other = svt_write(f->m.dir, "other.img", "other data");
 	*state = f;
 	return 0;
 }
@@ -38,13 +30,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	sv_manager_free(f->mgr);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
-	char *paths[] = { f->kernel, f->rootfs, f->scratch, f->other, f->metrics, f->runtime, f->data };
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		free(paths[i]);
-	svt_rm_tmpdir(f->dir);
+	svt_fcmgr_close(&f->m);
+	free(f->other);
+	svt_fcmgr_free(&f->m);
 	free(f);
 	return 0;
 }
@@ -55,23 +43,23 @@ static sv_vm *boot(fixture *f, const char *id, uint32_t stats_s, bool with_mmds)
 {
 	static const char *ifaces[] = { "eth0" };
 	sv_drive_config drives[] = {
-		{ .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true, .is_read_only = true },
-		{ .drive_id = "scratch", .path_on_host = f->scratch },
+		{ .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true, .is_read_only = true },
+		{ .drive_id = "scratch", .path_on_host = f->m.scratch },
 	};
 	sv_net_iface_config nets[] = { { .iface_id = "eth0", .host_dev_name = "tap-live0" } };
 	sv_balloon_config balloon = { .amount_mib = 16, .stats_polling_interval_s = stats_s };
 	sv_mmds_config mmds = { .version = SV_MMDS_V2, .network_interfaces = ifaces, .n_network_interfaces = 1 };
-	sv_metrics_config met = { .metrics_path = f->metrics };
+	sv_metrics_config met = { .metrics_path = f->m.metrics };
 	sv_entropy_config entropy = { 0 };
 	sv_vm_config cfg = {
 		.id = id,
-		.boot_source = { .kernel_image_path = f->kernel },
+		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
 		.drives = drives, .n_drives = 2, .network_interfaces = nets, .n_network_interfaces = 1,
 		.balloon = &balloon, .mmds = with_mmds ? &mmds : NULL, .metrics = &met, .entropy = &entropy,
 	};
 	sv_vm *vm = NULL;
-	if (sv_manager_create_vm(&vm, f->mgr, &cfg) || sv_vm_start(vm))
+	if (sv_manager_create_vm(&vm, f->m.mgr, &cfg) || sv_vm_start(vm))
 		fail_msg("booting %s: %s", id, sv_last_error());
 	return vm;
 }
@@ -126,11 +114,11 @@ static void test_mmds_needs_an_mmds_config_and_json(void **state)
 static void test_live_calls_need_a_running_vm(void **state)
 {
 	fixture *f = *state;
-	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = "idle", .boot_source = { .kernel_image_path = f->kernel },
+	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true };
+	sv_vm_config cfg = { .id = "idle", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 }, .drives = &d, .n_drives = 1 };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
 	assert_int_equal(sv_vm_balloon_set(vm, 8), SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), "VM \"idle\" is created; balloon set is allowed when running|paused");
 }

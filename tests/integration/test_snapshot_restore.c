@@ -5,6 +5,7 @@
  * other backend's snapshot, bad options). Also measures the orchestration cost of 20 clones. After each
  * test nothing remains in the runtime directory and no process runs. */
 #include "svtest.h"
+#include "fcmgrfixture.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -21,24 +22,15 @@
 #include <unistd.h>
 
 typedef struct {
-	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *snap, *metrics;
-	sv_manager *mgr;
+	svt_fcmgr m;
+	char *snap;
 } fixture;
 
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	f->dir = svt_tmpdir();
-	f->runtime = sv_path_join(f->dir, "runtime");
-	f->data = sv_path_join(f->dir, "data");
-	f->kernel = svt_write(f->dir, "vmlinux", "kernel image");
-	f->rootfs = svt_write(f->dir, "rootfs.ext4", "root filesystem");
-	f->scratch = svt_write(f->dir, "scratch.img", "scratch data");
-	f->snap = sv_path_join(f->dir, "snap");
-	f->metrics = sv_path_join(f->dir, "metrics.json");
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
-	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
+	svt_fcmgr_init(&f->m);
+	f->snap = sv_path_join(f->m.dir, "snap");
 	*state = f;
 	return 0;
 }
@@ -46,17 +38,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	sv_manager_free(f->mgr);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_fcmgr_close(&f->m);
 	char *text = NULL;
-	assert_int_equal(sv_read_file(f->scratch, 100, &text, NULL), 0);
+	assert_int_equal(sv_read_file(f->m.scratch, 100, &text, NULL), 0);
 	assert_string_equal(text, "scratch data"); /* originals are never written */
 	free(text);
-	char *paths[] = { f->kernel, f->rootfs, f->scratch, f->snap, f->metrics, f->runtime, f->data };
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		free(paths[i]);
-	svt_rm_tmpdir(f->dir);
+	free(f->snap);
+	svt_fcmgr_free(&f->m);
 	free(f);
 	return 0;
 }
@@ -64,22 +52,22 @@ static int teardown(void **state)
 static sv_vm *boot(fixture *f, const char *id, bool with_net, bool with_vsock, bool track)
 {
 	sv_drive_config drives[] = {
-		{ .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true, .is_read_only = true },
-		{ .drive_id = "scratch", .path_on_host = f->scratch },
+		{ .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true, .is_read_only = true },
+		{ .drive_id = "scratch", .path_on_host = f->m.scratch },
 	};
 	sv_net_iface_config nets[] = { { .iface_id = "eth0", .host_dev_name = "tap-snap0", .guest_mac = "06:00:ac:10:00:02" } };
-	char *uds = sv_path_join(f->dir, "orig-vsock.sock");
+	char *uds = sv_path_join(f->m.dir, "orig-vsock.sock");
 	sv_vsock_config vsock = { .guest_cid = 3, .uds_path = uds };
-	sv_metrics_config met = { .metrics_path = f->metrics };
+	sv_metrics_config met = { .metrics_path = f->m.metrics };
 	sv_vm_config cfg = {
 		.id = id,
-		.boot_source = { .kernel_image_path = f->kernel },
+		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 8, .track_dirty_pages = track },
 		.drives = drives, .n_drives = 2, .network_interfaces = nets, .n_network_interfaces = with_net ? 1 : 0,
 		.vsock = with_vsock ? &vsock : NULL, .metrics = &met,
 	};
 	sv_vm *vm = NULL;
-	if (sv_manager_create_vm(&vm, f->mgr, &cfg) || sv_vm_start(vm))
+	if (sv_manager_create_vm(&vm, f->m.mgr, &cfg) || sv_vm_start(vm))
 		fail_msg("booting %s: %s", id, sv_last_error());
 	free(uds);
 	return vm;
@@ -174,7 +162,7 @@ static void test_restore_gets_private_drives_overrides_and_resumes(void **state)
 	sv_restore_options o = { .id = "restored", .network_overrides = ov, .n_network_overrides = 1,
 				 .track_dirty_pages = true };
 	sv_vm *vm = NULL;
-	if (sv_manager_restore_vm(&vm, f->mgr, f->snap, &o))
+	if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
 		fail_msg("restore: %s", sv_last_error());
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
 	char *cfg = NULL;
@@ -208,7 +196,7 @@ static void test_restore_can_stay_paused(void **state)
 	assert_int_equal(sv_vm_kill(src), 0);
 	sv_restore_options o = { .id = "paused", .resume = SV_NO };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), 0);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), 0);
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_PAUSED);
 	assert_int_equal(sv_vm_resume(vm), 0);
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
@@ -221,7 +209,7 @@ static void test_restore_with_uffd_hands_mappings_to_the_handler(void **state)
 	sv_vm *src = boot(f, "u", false, false, false);
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_kill(src), 0);
-	char *path = sv_path_join(f->dir, "uffd.sock");
+	char *path = sv_path_join(f->m.dir, "uffd.sock");
 	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	strcpy(sa.sun_path, path);
@@ -229,7 +217,7 @@ static void test_restore_with_uffd_hands_mappings_to_the_handler(void **state)
 	assert_int_equal(listen(lfd, 1), 0);
 	sv_restore_options o = { .id = "uffd", .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = path };
 	sv_vm *vm = NULL;
-	if (sv_manager_restore_vm(&vm, f->mgr, f->snap, &o))
+	if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
 		fail_msg("restore: %s", sv_last_error());
 	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	assert_true(c >= 0);
@@ -243,7 +231,7 @@ static void test_restore_with_uffd_hands_mappings_to_the_handler(void **state)
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	/* Uffd without a socket is refused before anything is made. */
 	o.uffd_socket_path = NULL;
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EINVAL);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "uffd_socket_path: required with the Uffd memory backend");
 }
 
@@ -260,14 +248,14 @@ static void test_restore_of_tampered_snapshot_is_refused(void **state)
 	close(fd);
 	free(drive);
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_ECHECKSUM);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_ECHECKSUM);
 	svt_assert_contains(sv_last_error(), ": drives/scratch-scratch-scratch.img: SHA-256 mismatch (expected ");
 	svt_assert_contains(sv_last_error(), "); the file changed after the snapshot was taken");
 	assert_null(vm);
 	char *mem = snap_file(f, "memory");
 	unlink(mem);
 	free(mem);
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_ECHECKSUM);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_ECHECKSUM);
 	svt_assert_contains(sv_last_error(), ": memory is missing");
 }
 
@@ -292,7 +280,7 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
 	char *real = realpath(f->snap, NULL);
 	set_manifest(f, "arch", "aarch64");
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, NULL), SV_EUNSUPPORTED);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_EUNSUPPORTED);
 	char *want = NULL;
 	assert_true(asprintf(&want, "snapshot %s: taken on aarch64, this host is x86_64", real) > 0);
 	assert_string_equal(sv_last_error(), want);
@@ -300,21 +288,21 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
 	set_manifest(f, "arch", "x86_64");
 	set_manifest(f, "vmm_version", "1.15.0");
 	sv_restore_options o = { .id = "oldver" };
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EUNSUPPORTED);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_EUNSUPPORTED);
 	assert_true(asprintf(&want, "restoring VM \"oldver\": snapshot %s: taken with firecracker 1.15.0, this VMM is "
 				    "firecracker 1.16.1",
 			     real) > 0);
 	assert_string_equal(sv_last_error(), want);
 	free(want);
 	free(real);
-	assert_int_equal(sv_vm_get_state(sv_manager_get_vm(f->mgr, "oldver")), SV_VM_ERROR);
+	assert_int_equal(sv_vm_get_state(sv_manager_get_vm(f->m.mgr, "oldver")), SV_VM_ERROR);
 }
 
 /* A manager whose vmm option is only `runs` refuses f's snapshot, taken on
  * `took`, with the exact message and nothing created. */
 static void assert_refused_on(fixture *f, sv_vmm_kind only, const char *took, const char *runs)
 {
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime, .vmm = only,
+	sv_manager_options o = { .data_dir = f->m.data, .runtime_dir = f->m.runtime, .vmm = only,
 				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
 	sv_manager *m = NULL;
 	assert_int_equal(sv_manager_new(&m, &o), 0);
@@ -326,7 +314,7 @@ static void assert_refused_on(fixture *f, sv_vmm_kind only, const char *took, co
 			     real, took, runs) > 0);
 	assert_string_equal(sv_last_error(), want);
 	assert_null(vm);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_dir_entries(f->m.runtime), 0);
 	free(want);
 	free(real);
 	sv_manager_free(m);
@@ -353,46 +341,46 @@ static void test_uffd_restore_of_a_qemu_snapshot_is_not_supported(void **state)
 	set_manifest(f, "vmm", "qemu");
 	sv_restore_options o = { .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = "/run/uffd.sock" };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_restore_vm(&vm, f->mgr, f->snap, &o), SV_EUNSUPPORTED);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_EUNSUPPORTED);
 	assert_string_equal(sv_last_error(), "mem_backend Uffd: not supported by the qemu backend");
 	sv_vm **clones = NULL;
-	assert_int_equal(sv_manager_clone_vms(&clones, f->mgr, f->snap, 2, &o), SV_EUNSUPPORTED);
+	assert_int_equal(sv_manager_clone_vms(&clones, f->m.mgr, f->snap, 2, &o), SV_EUNSUPPORTED);
 	assert_string_equal(sv_last_error(), "mem_backend Uffd: not supported by the qemu backend");
 	assert_null(vm);
 	assert_null(clones);
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_dir_entries(f->m.runtime), 0);
 }
 
 static void test_snapshot_needs_a_live_vm_and_an_empty_dir(void **state)
 {
 	fixture *f = *state;
-	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = "never", .boot_source = { .kernel_image_path = f->kernel },
+	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true };
+	sv_vm_config cfg = { .id = "never", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = &d, .n_drives = 1 };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
 	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, NULL), SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), "VM \"never\" is created; snapshot is allowed when running|paused");
 	sv_vm *r = NULL;
-	assert_int_equal(sv_manager_restore_vm(&r, f->mgr, f->dir, NULL), SV_ENOTFOUND);
+	assert_int_equal(sv_manager_restore_vm(&r, f->m.mgr, f->m.dir, NULL), SV_ENOTFOUND);
 	svt_assert_contains(sv_last_error(), ": no snapshot here (");
 }
 
 static void test_snapshot_refuses_writable_drive_used_in_place(void **state)
 {
 	fixture *f = *state;
-	sv_drive_config drives[] = { { .drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true,
+	sv_drive_config drives[] = { { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true,
 				       .ephemeral = SV_NO } };
-	sv_vm_config cfg = { .id = "inplace", .boot_source = { .kernel_image_path = f->kernel },
+	sv_vm_config cfg = { .id = "inplace", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = drives, .n_drives = 1 };
 	sv_vm *vm = NULL;
-	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
 	assert_int_equal(sv_vm_start(vm), 0);
 	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, NULL), SV_EUNSUPPORTED);
 	char *want = NULL;
 	assert_true(asprintf(&want, "VM \"inplace\": snapshot: drive \"rootfs\": the VMM writes %s in place (ephemeral = "
 				    "no), so a restored VM could not get a private copy; snapshots need writable drives staged",
-			     f->rootfs) > 0);
+			     f->m.rootfs) > 0);
 	assert_string_equal(sv_last_error(), want);
 	free(want);
 	assert_false(sv_path_exists(f->snap));
@@ -411,7 +399,7 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 	sv_restore_options o = { .id = "clone" };
 	sv_vm **vms = NULL;
 	long long t0 = sv_now_ms();
-	if (sv_manager_clone_vms(&vms, f->mgr, f->snap, n, &o))
+	if (sv_manager_clone_vms(&vms, f->m.mgr, f->snap, n, &o))
 		fail_msg("clone: %s", sv_last_error());
 	long long elapsed = sv_now_ms() - t0;
 	print_message("cloned %zu VMs from one snapshot in %lld ms (%.1f ms per clone, fake Firecracker)\n", n,
@@ -444,7 +432,7 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 	/* One TAP can't serve many clones. */
 	sv_net_override ov = { .iface_id = "eth0", .host_dev_name = "tap0" };
 	sv_restore_options bad = { .network_overrides = &ov, .n_network_overrides = 1 };
-	assert_int_equal(sv_manager_clone_vms(&vms, f->mgr, f->snap, 2, &bad), SV_EINVAL);
+	assert_int_equal(sv_manager_clone_vms(&vms, f->m.mgr, f->snap, 2, &bad), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "network_overrides: one host device cannot serve 2 clones; leave them out "
 					     "and each clone gets its own");
 }
