@@ -47,26 +47,10 @@ static int teardown(void **state)
  * fixture's --data-dir/--runtime-dir; returns the exit code. */
 static int cli(fixture *fx, ...)
 {
-	const char *args[64];
-	size_t n = 0;
 	va_list ap;
 	va_start(ap, fx);
-	for (const char *a; (a = va_arg(ap, const char *));)
-		args[n++] = a;
+	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, NULL, &fx->out, &fx->err, ap);
 	va_end(ap);
-	args[n++] = "--data-dir";
-	args[n++] = fx->data_dir;
-	args[n++] = "--runtime-dir";
-	args[n++] = fx->runtime_dir;
-	args[n] = NULL;
-	free(fx->out);
-	free(fx->err);
-	fx->out = fx->err = NULL;
-	int code = svt_run_cli(args, NULL, &fx->out, &fx->err);
-	if (!fx->out)
-		fx->out = strdup("");
-	if (!fx->err)
-		fx->err = strdup("");
 	return code;
 }
 

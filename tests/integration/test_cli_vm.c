@@ -114,33 +114,11 @@ static int teardown(void **state)
 
 /* Runs smartvm with args (NULL-terminated) followed by the fixture's global
  * options; extra_env as for svt_run_cli. Returns the exit code. */
-static int cli_v(fixture *fx, const char *const *extra_env, va_list ap)
-{
-	const char *args[64];
-	size_t n = 0;
-	for (const char *a; (a = va_arg(ap, const char *)) && n < 58;)
-		args[n++] = a;
-	args[n++] = "--data-dir";
-	args[n++] = fx->data_dir;
-	args[n++] = "--runtime-dir";
-	args[n++] = fx->runtime_dir;
-	args[n] = NULL;
-	free(fx->out);
-	free(fx->err);
-	fx->out = fx->err = NULL;
-	int code = svt_run_cli(args, extra_env, &fx->out, &fx->err);
-	if (!fx->out)
-		fx->out = strdup("");
-	if (!fx->err)
-		fx->err = strdup("");
-	return code;
-}
-
 static int cli(fixture *fx, ...)
 {
 	va_list ap;
 	va_start(ap, fx);
-	int code = cli_v(fx, NULL, ap);
+	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, NULL, &fx->out, &fx->err, ap);
 	va_end(ap);
 	return code;
 }
@@ -149,7 +127,7 @@ static int cli_env(fixture *fx, const char *const *extra_env, ...)
 {
 	va_list ap;
 	va_start(ap, extra_env);
-	int code = cli_v(fx, extra_env, ap);
+	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, extra_env, &fx->out, &fx->err, ap);
 	va_end(ap);
 	return code;
 }

@@ -139,6 +139,32 @@ int svt_run_cli(const char *const *args, const char *const *extra_env, char **ou
 	return code;
 }
 
+int svt_run_cli_dirs_v(const char *data_dir, const char *runtime_dir, const char *const *extra_env, char **out,
+		       char **err, va_list ap)
+{
+	const char *args[64];
+	size_t n = 0;
+	for (const char *a; (a = va_arg(ap, const char *));) {
+		if (n == 58)
+			fail_msg("svt_run_cli_dirs_v: more than 58 arguments");
+		args[n++] = a;
+	}
+	args[n++] = "--data-dir";
+	args[n++] = data_dir;
+	args[n++] = "--runtime-dir";
+	args[n++] = runtime_dir;
+	args[n] = NULL;
+	free(*out);
+	free(*err);
+	*out = *err = NULL;
+	int code = svt_run_cli(args, extra_env, out, err);
+	if (!*out)
+		*out = strdup("");
+	if (!*err)
+		*err = strdup("");
+	return code;
+}
+
 bool svt_private_netns(void)
 {
 	if (!svt_is_root())

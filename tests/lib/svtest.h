@@ -34,6 +34,13 @@ int svt_dir_entries(const char *path);
  * Captures stdout and stderr (malloc'd). Returns the exit code. */
 int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err);
 
+/* svt_run_cli with the NULL-terminated args in ap followed by
+ * `--data-dir data_dir --runtime-dir runtime_dir` (at most 58 args, else the
+ * test fails). *out and *err are freed first and then hold this run's output
+ * ("" when there was none). Returns the exit code. */
+int svt_run_cli_dirs_v(const char *data_dir, const char *runtime_dir, const char *const *extra_env, char **out,
+		       char **err, va_list ap);
+
 /* Fails the test, showing both strings, unless needle occurs in haystack. */
 #define svt_assert_contains(haystack, needle) svt__assert_contains((haystack), (needle), __FILE__, __LINE__)
 void svt__assert_contains(const char *haystack, const char *needle, const char *file, int line);
