@@ -218,6 +218,20 @@ int cli_usage_error(cli_ctx *cli, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+int cli_no_subcommand(cli_ctx *cli, int argc, char **argv)
+{
+	cli_opts p;
+	int c;
+	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
+	while ((c = cli_opts_next(&p)) > 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return p.exit_code;
+	if (p.optind < argc)
+		return cli_usage_error(cli, "unknown subcommand \"%s\"", argv[p.optind]);
+	return cli_usage_error(cli, "missing subcommand");
+}
+
 void cli_print_usage(const cli_command *cmd, FILE *f)
 {
 	const char *line = cmd->usage ? cmd->usage : "";

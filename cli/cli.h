@@ -131,6 +131,11 @@ int cli_error(int exit_code, const char *fmt, ...) __attribute__((format(printf,
  * --help to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(cli_ctx *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For a command with subcommands when argv names none it knows: still
+ * honours --help and the global options, then reports the unknown (first
+ * positional argument) or missing subcommand. Returns the exit code. */
+int cli_no_subcommand(cli_ctx *cli, int argc, char **argv);
+
 /* ---- help ---- */
 
 /* The usage lines of cmd ("Usage: smartvm run ..."). */

@@ -86,16 +86,7 @@ static int cmd_binary(cli_ctx *cli, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "ensure") == 0)
 		return binary_ensure(cli, argc - 1, argv + 1);
 	/* No subcommand: still honour --help and the global options. */
-	cli_opts p;
-	int c;
-	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
-	while ((c = cli_opts_next(&p)) > 0)
-		;
-	if (c == CLI_OPTS_EXIT)
-		return p.exit_code;
-	if (p.optind < argc)
-		return cli_usage_error(cli, "unknown subcommand \"%s\"", argv[p.optind]);
-	return cli_usage_error(cli, "missing subcommand");
+	return cli_no_subcommand(cli, argc, argv);
 }
 
 const cli_command cli_binary_commands[] = {

@@ -197,16 +197,7 @@ static int cmd_image(cli_ctx *cli, int argc, char **argv)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(cli, argc - 1, argv + 1);
 	/* No (known) subcommand: still honour --help and the global options. */
-	cli_opts p;
-	int c;
-	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
-	while ((c = cli_opts_next(&p)) > 0)
-		;
-	if (c == CLI_OPTS_EXIT)
-		return p.exit_code;
-	if (p.optind < argc)
-		return cli_usage_error(cli, "unknown subcommand \"%s\"", argv[p.optind]);
-	return cli_usage_error(cli, "missing subcommand");
+	return cli_no_subcommand(cli, argc, argv);
 }
 
 const cli_command cli_image_commands[] = {
