@@ -62,13 +62,23 @@ static bool vm_running(const char *runtime_dir, const sv_lease *l)
 	return running;
 }
 
-static int bridges_of(const sv_net_admin_options *opts, const char *net_dir, char ***out)
+/* The lease directory (*net_dir) and the bridges to look at (*bridges:
+ * opts->bridge_name, or every bridge with a lease file), both malloc'd and
+ * the caller's to free, also on error. *bridges stays NULL when the lease
+ * directory does not exist (nothing was ever leased). */
+static int lease_bridges(const sv_net_admin_options *opts, char **net_dir, char ***bridges)
 {
+	*bridges = NULL;
+	if (!(*net_dir = sv_net_dir(opts->data_dir)))
+		return sv_err(SV_ENOMEM, "out of memory");
+	if (!sv_path_exists(*net_dir))
+		return 0;
 	if (!opts->bridge_name)
-		return sv_lease_list_bridges(net_dir, out);
-	*out = calloc(2, sizeof(char *));
-	if (!*out || !((*out)[0] = strdup(opts->bridge_name))) {
-		free(*out);
+		return sv_lease_list_bridges(*net_dir, bridges);
+	*bridges = calloc(2, sizeof(char *));
+	if (!*bridges || !((*bridges)[0] = strdup(opts->bridge_name))) {
+		free(*bridges);
+		*bridges = NULL;
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
 	return 0;
@@ -99,17 +109,11 @@ int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_
 	int rc = check_admin_options(opts, "listing leases");
 	if (rc)
 		return rc;
-	char *net_dir = sv_net_dir(opts->data_dir);
+	char *net_dir = NULL;
 	char **bridges = NULL;
 	sv_net_lease_info *items = NULL;
 	size_t n = 0;
-	if (!net_dir) {
-		rc = sv_err(SV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!sv_path_exists(net_dir))
-		goto out;
-	if ((rc = bridges_of(opts, net_dir, &bridges)))
+	if ((rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
 		goto out;
 	for (char **b = bridges; *b && !rc; b++) {
 		sv_lease_db db;
@@ -184,15 +188,9 @@ int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed)
 	if (rc)
 		return rc;
 	size_t removed = 0;
-	char *net_dir = sv_net_dir(opts->data_dir);
+	char *net_dir = NULL;
 	char **bridges = NULL;
-	if (!net_dir) {
-		rc = sv_err(SV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!sv_path_exists(net_dir))
-		goto out;
-	if ((rc = bridges_of(opts, net_dir, &bridges)))
+	if ((rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
 		goto out;
 	int first = 0;
 	sv_err_saved saved = { 0 };
