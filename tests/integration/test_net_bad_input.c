@@ -3,29 +3,6 @@
  * entry). Each test runs in a network namespace of its own. */
 #include "test_net_fixture.h"
 
-typedef struct {
-	char *data_dir;
-	char *runtime_dir;
-} env;
-
-static int setup(void **state)
-{
-	env *e = calloc(1, sizeof(*e));
-	e->data_dir = svt_tmpdir();
-	e->runtime_dir = svt_tmpdir();
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *e = *state;
-	svt_rm_tmpdir(e->data_dir);
-	svt_rm_tmpdir(e->runtime_dir);
-	free(e);
-	return 0;
-}
-
 static size_t ledger_size(const svn_vm *vm)
 {
 	char *path = sv_path_join(vm->dir, "ledger");
@@ -36,7 +13,8 @@ static size_t ledger_size(const svn_vm *vm)
 }
 
 /* Runs setup expecting code and message, then checks nothing was made. */
-static void expect_refused(env *e, const sv_manager_options *opts, sv_vm_config *cfg, int code, const char *message)
+static void expect_refused(svn_dirs *e, const sv_manager_options *opts, sv_vm_config *cfg, int code,
+			   const char *message)
 {
 	svn_vm vm = svn_vm_open(e->runtime_dir, "bad");
 	sv_tap_device taps[4];
@@ -138,7 +116,7 @@ static void test_duplicate_host_dev_name_in_one_vm_creates_nothing(void **state)
 
 static void test_host_dev_name_of_another_vm_is_refused(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	sv_vm_config *first = svn_cfg_new(1, NULL);
 	((sv_net_iface_config *)first->network_interfaces)[0].host_dev_name = strdup("tapshared");
@@ -165,7 +143,7 @@ static void test_host_dev_name_of_another_vm_is_refused(void **state)
 
 static void test_full_subnet_is_a_clear_error(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	/* A /29 has 5 guest addresses (.2 to .6). */
 	sv_manager_options opts = { .subnet = "192.168.50.0/29" };
@@ -199,7 +177,7 @@ static void test_full_subnet_is_a_clear_error(void **state)
 
 static void test_other_subnet_on_a_bridge_in_use_is_refused(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	svn_vm vm = svn_vm_open(e->runtime_dir, "holder");
@@ -221,17 +199,28 @@ static void test_other_subnet_on_a_bridge_in_use_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_subnet_31_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_subnet_0_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_subnet_ipv6_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_subnet_garbage_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bridge_name_too_long_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_dev_name_with_space_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_dev_name_too_long_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_host_dev_name_in_one_vm_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_dev_name_of_another_vm_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_subnet_is_a_clear_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_other_subnet_on_a_bridge_in_use_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_31_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_0_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_ipv6_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_garbage_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_bridge_name_too_long_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_host_dev_name_with_space_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_host_dev_name_too_long_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_host_dev_name_in_one_vm_creates_nothing,
+						svn_dirs_setup, svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_host_dev_name_of_another_vm_is_refused, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_full_subnet_is_a_clear_error, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_other_subnet_on_a_bridge_in_use_is_refused,
+						svn_dirs_setup, svn_dirs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

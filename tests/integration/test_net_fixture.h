@@ -161,6 +161,31 @@ SVN_UNUSED static uint32_t svn_ip(const char *text)
 	return a;
 }
 
+/* A test's own data and runtime directories (fresh tmpdirs), as cmocka
+ * setup/teardown: the state is an svn_dirs. */
+typedef struct {
+	char *data_dir;
+	char *runtime_dir;
+} svn_dirs;
+
+SVN_UNUSED static int svn_dirs_setup(void **state)
+{
+	svn_dirs *e = calloc(1, sizeof(*e));
+	e->data_dir = svt_tmpdir();
+	e->runtime_dir = svt_tmpdir();
+	*state = e;
+	return 0;
+}
+
+SVN_UNUSED static int svn_dirs_teardown(void **state)
+{
+	svn_dirs *e = *state;
+	svt_rm_tmpdir(e->data_dir);
+	svt_rm_tmpdir(e->runtime_dir);
+	free(e);
+	return 0;
+}
+
 /* A VM directory with an open ledger under runtime_dir. */
 typedef struct {
 	char *dir;

@@ -4,30 +4,7 @@
 
 #include "net/net_names.h"
 
-typedef struct {
-	char *data_dir;
-	char *runtime_dir;
-} env;
-
-static int setup(void **state)
-{
-	env *e = calloc(1, sizeof(*e));
-	e->data_dir = svt_tmpdir();
-	e->runtime_dir = svt_tmpdir();
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *e = *state;
-	svt_rm_tmpdir(e->data_dir);
-	svt_rm_tmpdir(e->runtime_dir);
-	free(e);
-	return 0;
-}
-
-static int net_setup(env *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_tap_device *taps,
+static int net_setup(svn_dirs *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_tap_device *taps,
 		     const sv_manager_options *opts)
 {
 	*vm = svn_vm_open(e->runtime_dir, id);
@@ -36,7 +13,7 @@ static int net_setup(env *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_t
 
 static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	const char *ids[3] = { "web", "a-very-long-vm-identifier-that-shares-a-prefix-0001",
 			       "a-very-long-vm-identifier-that-shares-a-prefix-0002" };
@@ -107,7 +84,7 @@ static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **stat
 
 static void test_cleanup_is_idempotent(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	sv_vm_config *cfg = svn_cfg_new(2, NULL);
 	sv_tap_device taps[2];
@@ -151,7 +128,7 @@ static void write_ip_forward(const char *value)
 
 static void test_forwarding_is_switched_back_only_if_smartvm_switched_it(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	for (int before = 0; before < 2; before++) {
 		write_ip_forward(before ? "1\n" : "0\n");
@@ -169,7 +146,7 @@ static void test_forwarding_is_switched_back_only_if_smartvm_switched_it(void **
 
 static void test_existing_bridge_is_reused_untouched(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	assert_int_equal(sv_nl_bridge_add("usrbr"), 0);
 	sv_manager_options opts = { .bridge_name = "usrbr", .subnet = "10.9.0.0/16" };
@@ -200,7 +177,7 @@ static void test_existing_bridge_is_reused_untouched(void **state)
 
 static void test_boot_args_with_ip_are_kept(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	sv_vm_config *cfg = svn_cfg_new(1, "ip=10.0.0.5::10.0.0.1:255.255.255.0::eth0:off quiet");
 	sv_tap_device tap;
@@ -214,7 +191,7 @@ static void test_boot_args_with_ip_are_kept(void **state)
 
 static void test_given_host_dev_name_is_created_when_absent_and_removed(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("mytap0");
@@ -235,7 +212,7 @@ static void test_given_host_dev_name_is_created_when_absent_and_removed(void **s
 
 static void test_existing_host_dev_is_attached_and_kept(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	int other = svn_netns_new();
 	svn_veth_add("vhost0", "vguest0", other);
@@ -264,7 +241,7 @@ static double ms_since(long long start)
 
 static void test_fifty_vms_set_up_and_torn_down(void **state)
 {
-	env *e = *state;
+	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	enum { N = 50 };
 	svn_vm vms[N];
@@ -293,15 +270,22 @@ static void test_fifty_vms_set_up_and_torn_down(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_three_vms_get_taps_addresses_and_macs_on_the_bridge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cleanup_is_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forwarding_is_switched_back_only_if_smartvm_switched_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_existing_bridge_is_reused_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_boot_args_with_ip_are_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_given_host_dev_name_is_created_when_absent_and_removed, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_existing_host_dev_is_attached_and_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_three_vms_get_taps_addresses_and_macs_on_the_bridge,
+						svn_dirs_setup, svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_cleanup_is_idempotent, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_forwarding_is_switched_back_only_if_smartvm_switched_it,
+						svn_dirs_setup, svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_existing_bridge_is_reused_untouched, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_boot_args_with_ip_are_kept, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_given_host_dev_name_is_created_when_absent_and_removed,
+						svn_dirs_setup, svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_existing_host_dev_is_attached_and_kept, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, svn_dirs_setup,
+						svn_dirs_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
