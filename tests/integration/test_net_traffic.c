@@ -163,19 +163,81 @@ static int wait_for_gateway(void *arg)
 	return 1;
 }
 
-static void test_egress_rules_allow_and_drop_with_nat(void **state)
+/* The test's network: G (guest_ns) behind veth vh0/vg0, vh0 standing in for
+ * the VM's TAP; O (outside_ns) behind vx0/vo0, the host routing between
+ * them. */
+typedef struct {
+	char *data_dir, *runtime_dir;
+	int guest_ns, outside_ns;
+	sv_vm_config *cfg;
+	svn_vm vm;
+	pid_t server;
+} world;
+
+/* In a fresh namespace: builds G and O, sets up the VM's networking with opts
+ * on vh0, gives G the leased address and waits until its gateway answers,
+ * then starts serve() in O and waits until it listens. */
+static void world_up(world *w, const sv_manager_options *opts)
 {
-	(void)state;
 	svn_enter_fresh_netns();
-	char *data_dir = svt_tmpdir(), *runtime_dir = svt_tmpdir();
-	int guest_ns = svn_netns_new(), outside_ns = svn_netns_new();
-	svn_veth_add("vh0", "vg0", guest_ns);
-	svn_veth_add("vx0", "vo0", outside_ns);
+	w->data_dir = svt_tmpdir();
+	w->runtime_dir = svt_tmpdir();
+	w->guest_ns = svn_netns_new();
+	w->outside_ns = svn_netns_new();
+	svn_veth_add("vh0", "vg0", w->guest_ns);
+	svn_veth_add("vx0", "vo0", w->outside_ns);
 	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP };
 	assert_int_equal(configure_ns(&host_side), 0);
 	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
-	assert_int_equal(svn_run_in(outside_ns, configure_ns, &outside, 5000), 0);
+	assert_int_equal(svn_run_in(w->outside_ns, configure_ns, &outside, 5000), 0);
 
+	w->cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)w->cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
+	w->vm = svn_vm_open(w->runtime_dir, "guest");
+	sv_tap_device tap;
+	svn_ok(sv_vm_net_setup(opts, w->data_dir, "guest", w->vm.ledger, w->cfg, &tap));
+	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
+	assert_int_equal(svn_run_in(w->guest_ns, configure_ns, &guest, 5000), 0);
+	assert_int_equal(svn_run_in(w->guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
+
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	w->server = fork();
+	assert_true(w->server >= 0);
+	if (w->server == 0) {
+		if (setns(w->outside_ns, CLONE_NEWNET) != 0)
+			_exit(5);
+		serve(ready[1]);
+	}
+	close(ready[1]);
+	struct pollfd rp = { .fd = ready[0], .events = POLLIN };
+	char r;
+	assert_int_equal(poll(&rp, 1, 5000), 1);
+	assert_int_equal(read(ready[0], &r, 1), 1);
+	close(ready[0]);
+}
+
+static void world_stop_server(world *w)
+{
+	kill(w->server, SIGKILL);
+	int status;
+	sv_reap(w->server, 5000, &status);
+}
+
+/* After the test's checks: closes the namespaces, frees the config and
+ * removes the directories. */
+static void world_free(world *w)
+{
+	close(w->guest_ns);
+	close(w->outside_ns);
+	svn_cfg_free(w->cfg);
+	svt_rm_tmpdir(w->data_dir);
+	svt_rm_tmpdir(w->runtime_dir);
+}
+
+static void test_egress_rules_allow_and_drop_with_nat(void **state)
+{
+	(void)state;
 	sv_egress_rule rules[] = {
 		{ .action = SV_EGRESS_ALLOW, .destination = OUTSIDE_IP "/32", .protocol = SV_PROTO_TCP, .port_from = 8080 },
 		{ .action = SV_EGRESS_DENY, .destination = "198.51.100.0/24", .protocol = SV_PROTO_TCP, .port_from = 9000,
@@ -183,45 +245,21 @@ static void test_egress_rules_allow_and_drop_with_nat(void **state)
 		{ .action = SV_EGRESS_ALLOW, .destination = "198.51.100.0/24", .protocol = SV_PROTO_UDP, .port_from = 5353 },
 	};
 	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 3, .egress_default = SV_EGRESS_DENY };
-	sv_vm_config *cfg = svn_cfg_new(1, NULL);
-	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
-	svn_vm vm = svn_vm_open(runtime_dir, "guest");
-	sv_tap_device tap;
-	svn_ok(sv_vm_net_setup(&opts, data_dir, "guest", vm.ledger, cfg, &tap));
-	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
-	assert_int_equal(svn_run_in(guest_ns, configure_ns, &guest, 5000), 0);
-	assert_int_equal(svn_run_in(guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
-
-	int ready[2];
-	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	pid_t server = fork();
-	assert_true(server >= 0);
-	if (server == 0) {
-		if (setns(outside_ns, CLONE_NEWNET) != 0)
-			_exit(5);
-		serve(ready[1]);
-	}
-	close(ready[1]);
-	struct pollfd rp = { .fd = ready[0], .events = POLLIN };
-	char r;
-	assert_int_equal(poll(&rp, 1, 5000), 1);
-	assert_int_equal(read(ready[0], &r, 1), 1);
-	close(ready[0]);
+	world w;
+	world_up(&w, &opts);
 
 	/* Allowed by rule 1, and the server saw the host's address: NAT. */
-	int tcp_allowed = probe_from(guest_ns, SOCK_STREAM, 8080);
-	int tcp_denied = probe_from(guest_ns, SOCK_STREAM, 9090);
-	int tcp_default = probe_from(guest_ns, SOCK_STREAM, 7070);
-	int udp_allowed = probe_from(guest_ns, SOCK_DGRAM, 5353);
-	int udp_default = probe_from(guest_ns, SOCK_DGRAM, 5354);
+	int tcp_allowed = probe_from(w.guest_ns, SOCK_STREAM, 8080);
+	int tcp_denied = probe_from(w.guest_ns, SOCK_STREAM, 9090);
+	int tcp_default = probe_from(w.guest_ns, SOCK_STREAM, 7070);
+	int udp_allowed = probe_from(w.guest_ns, SOCK_DGRAM, 5353);
+	int udp_default = probe_from(w.guest_ns, SOCK_DGRAM, 5354);
 
 	/* With the VM's networking gone, nothing forwards any more. */
-	svn_ok(svn_vm_cleanup(&vm));
-	int after_cleanup = probe_from(guest_ns, SOCK_STREAM, 8080);
+	svn_ok(svn_vm_cleanup(&w.vm));
+	int after_cleanup = probe_from(w.guest_ns, SOCK_STREAM, 8080);
 
-	kill(server, SIGKILL);
-	int status;
-	sv_reap(server, 5000, &status);
+	world_stop_server(&w);
 
 	assert_int_equal(tcp_allowed, REACHED_NATED);
 	assert_int_equal(tcp_denied, NO_ANSWER);
@@ -229,73 +267,31 @@ static void test_egress_rules_allow_and_drop_with_nat(void **state)
 	assert_int_equal(udp_allowed, REACHED_NATED);
 	assert_int_equal(udp_default, NO_ANSWER);
 	assert_int_equal(after_cleanup, NO_ANSWER);
-	svn_assert_all_gone(data_dir, "svbr0");
+	svn_assert_all_gone(w.data_dir, "svbr0");
 
-	close(guest_ns);
-	close(outside_ns);
-	svn_cfg_free(cfg);
-	svt_rm_tmpdir(data_dir);
-	svt_rm_tmpdir(runtime_dir);
+	world_free(&w);
 }
 
 static void test_default_allow_passes_what_no_rule_denies(void **state)
 {
 	(void)state;
-	svn_enter_fresh_netns();
-	char *data_dir = svt_tmpdir(), *runtime_dir = svt_tmpdir();
-	int guest_ns = svn_netns_new(), outside_ns = svn_netns_new();
-	svn_veth_add("vh0", "vg0", guest_ns);
-	svn_veth_add("vx0", "vo0", outside_ns);
-	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP };
-	assert_int_equal(configure_ns(&host_side), 0);
-	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
-	assert_int_equal(svn_run_in(outside_ns, configure_ns, &outside, 5000), 0);
-
 	sv_egress_rule rules[] = {
 		{ .action = SV_EGRESS_DENY, .destination = OUTSIDE_IP "/32", .protocol = SV_PROTO_UDP },
 	};
 	/* The outbound interface is given explicitly this time. */
 	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 1, .outbound_interface = "vx0" };
-	sv_vm_config *cfg = svn_cfg_new(1, NULL);
-	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
-	svn_vm vm = svn_vm_open(runtime_dir, "guest");
-	sv_tap_device tap;
-	svn_ok(sv_vm_net_setup(&opts, data_dir, "guest", vm.ledger, cfg, &tap));
-	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
-	assert_int_equal(svn_run_in(guest_ns, configure_ns, &guest, 5000), 0);
-	assert_int_equal(svn_run_in(guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
+	world w;
+	world_up(&w, &opts);
 
-	int ready[2];
-	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	pid_t server = fork();
-	assert_true(server >= 0);
-	if (server == 0) {
-		if (setns(outside_ns, CLONE_NEWNET) != 0)
-			_exit(5);
-		serve(ready[1]);
-	}
-	close(ready[1]);
-	struct pollfd rp = { .fd = ready[0], .events = POLLIN };
-	char r;
-	assert_int_equal(poll(&rp, 1, 5000), 1);
-	assert_int_equal(read(ready[0], &r, 1), 1);
-	close(ready[0]);
-
-	int tcp = probe_from(guest_ns, SOCK_STREAM, 7070);
-	int udp = probe_from(guest_ns, SOCK_DGRAM, 5353);
-	kill(server, SIGKILL);
-	int status;
-	sv_reap(server, 5000, &status);
-	svn_ok(svn_vm_cleanup(&vm));
+	int tcp = probe_from(w.guest_ns, SOCK_STREAM, 7070);
+	int udp = probe_from(w.guest_ns, SOCK_DGRAM, 5353);
+	world_stop_server(&w);
+	svn_ok(svn_vm_cleanup(&w.vm));
 
 	assert_int_equal(tcp, REACHED_NATED);
 	assert_int_equal(udp, NO_ANSWER);
-	svn_assert_all_gone(data_dir, "svbr0");
-	close(guest_ns);
-	close(outside_ns);
-	svn_cfg_free(cfg);
-	svt_rm_tmpdir(data_dir);
-	svt_rm_tmpdir(runtime_dir);
+	svn_assert_all_gone(w.data_dir, "svbr0");
+	world_free(&w);
 }
 
 int main(void)
