@@ -10,6 +10,7 @@
 #include <smartvm/command.h>
 
 #include "../../guest/guest_cmd.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include <smartvm/error.h>
 #include <stdint.h>
@@ -29,8 +30,7 @@ struct sv_command_console {
 	int status;
 	char *pending; /* BEFORE: the console's tail; OUTPUT: bytes held back */
 	size_t pending_len;
-	char *out; /* what the last feed completed */
-	size_t out_len, out_cap;
+	sv_buf out;
 };
 
 int sv_command_boot_arg(char **out, const char *const *argv)
@@ -71,7 +71,7 @@ void sv_command_console_free(sv_command_console *c)
 	if (!c)
 		return;
 	free(c->pending);
-	free(c->out);
+	sv_buf_free(&c->out);
 	free(c);
 }
 
@@ -130,18 +130,7 @@ static int match_exit(const char *s, size_t n, size_t *used, int *status)
 
 static int emit(sv_command_console *c, const char *data, size_t len)
 {
-	if (c->out_len + len + 1 > c->out_cap) {
-		size_t cap = (c->out_len + len + 1) * 2;
-		char *nb = realloc(c->out, cap);
-		if (!nb)
-			return sv_err(SV_ENOMEM, "out of memory");
-		c->out = nb;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
-	c->out[c->out_len] = '\0';
-	return 0;
+	return sv_buf_append(&c->out, data, len);
 }
 
 static int set_pending(sv_command_console *c, const char *data, size_t len)
@@ -207,7 +196,7 @@ static int scan_before(sv_command_console *c, const char *buf, size_t n)
 int sv_command_console_feed(sv_command_console *c, const void *data, size_t len, const char **output,
 			    size_t *output_len)
 {
-	c->out_len = 0;
+	c->out.len = 0;
 	*output = "";
 	*output_len = 0;
 	if (c->phase == PHASE_DONE || len == 0)
@@ -224,8 +213,8 @@ int sv_command_console_feed(sv_command_console *c, const void *data, size_t len,
 	free(buf);
 	if (rc)
 		return rc;
-	*output = c->out ? c->out : "";
-	*output_len = c->out_len;
+	*output = c->out.data ? c->out.data : "";
+	*output_len = c->out.len;
 	return 0;
 }
 
@@ -248,16 +237,16 @@ int sv_command_parse_console(const char *text, size_t len, char **output, size_t
 	}
 	if (rc == 0 && output) {
 		/* memcpy, not strndup: the output may contain NUL bytes. */
-		if ((*output = malloc(c->out_len + 1))) {
-			if (c->out_len)
-				memcpy(*output, c->out, c->out_len);
-			(*output)[c->out_len] = '\0';
+		if ((*output = malloc(c->out.len + 1))) {
+			if (c->out.len)
+				memcpy(*output, c->out.data, c->out.len);
+			(*output)[c->out.len] = '\0';
 		} else {
 			rc = sv_err(SV_ENOMEM, "out of memory");
 		}
 	}
 	if (rc == 0 && output_len)
-		*output_len = c->out_len;
+		*output_len = c->out.len;
 	if (rc == 0 && !sv_command_console_finished(c, status))
 		rc = sv_err(SV_ENOTFOUND, "no command exit line in the console");
 	sv_command_console_free(c);

@@ -172,7 +172,7 @@ void sv_vm__free(sv_vm *vm)
 	sv_vm__command_free(vm->command);
 	free(vm->taps);
 	free(vm->end_reason);
-	free(vm->status_buf);
+	sv_buf_free(&vm->status);
 	free(vm->console_path);
 	free(vm->dir);
 	free(vm->id);

@@ -8,6 +8,7 @@
  * console is a regular file); waiting is sv_vm_wait's job. */
 #include "vm/vm_internal.h"
 
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/spawn.h"
 #include <errno.h>
@@ -23,8 +24,7 @@ struct sv_vm_command {
 	char *boot_arg; /* smartvm.cmd=... */
 	int console_fd; /* -1 until the boot step opened it */
 	sv_command_console *reader;
-	char *fresh; /* output read by the last pump, not yet handed out */
-	size_t fresh_len, fresh_cap;
+	sv_buf fresh; /* output read by the last pump, not yet handed out */
 };
 
 void sv_vm__command_free(struct sv_vm_command *cmd)
@@ -35,7 +35,7 @@ void sv_vm__command_free(struct sv_vm_command *cmd)
 		close(cmd->console_fd);
 	sv_command_console_free(cmd->reader);
 	free(cmd->boot_arg);
-	free(cmd->fresh);
+	sv_buf_free(&cmd->fresh);
 	free(cmd);
 }
 
@@ -121,22 +121,6 @@ int sv_vm__command_apply(sv_vm *vm)
 	return 0;
 }
 
-static int keep_fresh(struct sv_vm_command *cmd, const char *data, size_t len)
-{
-	if (cmd->fresh_len + len + 1 > cmd->fresh_cap) {
-		size_t cap = (cmd->fresh_len + len + 1) * 2;
-		char *nb = realloc(cmd->fresh, cap);
-		if (!nb)
-			return sv_err(SV_ENOMEM, "out of memory");
-		cmd->fresh = nb;
-		cmd->fresh_cap = cap;
-	}
-	memcpy(cmd->fresh + cmd->fresh_len, data, len);
-	cmd->fresh_len += len;
-	cmd->fresh[cmd->fresh_len] = '\0';
-	return 0;
-}
-
 /* Reads whatever the console has gained into the reader; its output is
  * appended to cmd->fresh. */
 static int pump(sv_vm *vm)
@@ -154,7 +138,7 @@ static int pump(sv_vm *vm)
 		const char *out = NULL;
 		size_t out_len = 0;
 		int rc = sv_command_console_feed(cmd->reader, chunk, (size_t)n, &out, &out_len);
-		if (rc || (out_len && (rc = keep_fresh(cmd, out, out_len))))
+		if (rc || (out_len && (rc = sv_buf_append(&cmd->fresh, out, out_len))))
 			return rc;
 	}
 }
@@ -179,11 +163,11 @@ int sv_vm_command_output(sv_vm *vm, const char **output, size_t *output_len)
 	if (rc)
 		return rc;
 	struct sv_vm_command *cmd = vm->command;
-	cmd->fresh_len = 0;
+	cmd->fresh.len = 0;
 	if ((rc = pump(vm)))
 		return sv_err_prefix("VM \"%s\"", vm->id);
-	*output = cmd->fresh ? cmd->fresh : "";
-	*output_len = cmd->fresh_len;
+	*output = cmd->fresh.data ? cmd->fresh.data : "";
+	*output_len = cmd->fresh.len;
 	return 0;
 }
 
@@ -204,7 +188,7 @@ int sv_vm_wait_command(sv_vm *vm, int timeout_ms, char **output, size_t *output_
 		return rc;
 	struct sv_vm_command *cmd = vm->command;
 	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
-	cmd->fresh_len = 0;
+	cmd->fresh.len = 0;
 	bool ended = false;
 	for (;;) {
 		if ((rc = pump(vm)))
@@ -230,14 +214,14 @@ int sv_vm_wait_command(sv_vm *vm, int timeout_ms, char **output, size_t *output_
 	}
 	sv_command_console_finished(cmd->reader, status);
 	if (output) {
-		*output = malloc(cmd->fresh_len + 1);
+		*output = malloc(cmd->fresh.len + 1);
 		if (!*output)
 			return sv_err(SV_ENOMEM, "out of memory");
-		if (cmd->fresh_len)
-			memcpy(*output, cmd->fresh, cmd->fresh_len);
-		(*output)[cmd->fresh_len] = '\0';
+		if (cmd->fresh.len)
+			memcpy(*output, cmd->fresh.data, cmd->fresh.len);
+		(*output)[cmd->fresh.len] = '\0';
 	}
 	if (output_len)
-		*output_len = cmd->fresh_len;
+		*output_len = cmd->fresh.len;
 	return 0;
 }

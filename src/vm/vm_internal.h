@@ -3,6 +3,7 @@
 #ifndef SV_VM_VM_INTERNAL_H
 #define SV_VM_VM_INTERNAL_H
 
+#include "util/buf.h"
 #include "util/ledger.h"
 #include "vmm/vmm.h"
 #include <smartvm/smartvm.h>
@@ -42,8 +43,7 @@ struct sv_vm {
 	sv_tap_device *taps;
 	size_t n_taps;
 	char *end_reason;         /* how the VMM ended, from the supervisor */
-	char *status_buf;         /* unparsed bytes from status_fd */
-	size_t status_len;
+	sv_buf status;            /* what the supervisor reported on status_fd */
 
 	/* Jailer (vm_jail.c); NULL/unset when the VMM runs directly. */
 	struct sv_vm_jail *jail;  /* options, from sv_vm_set_jail */

@@ -8,6 +8,7 @@
 #include "vm/vm_internal.h"
 
 #include "sv_build_config.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -87,7 +88,7 @@ static void mark_ended(sv_vm *vm, bool error, const char *reason)
 /* Handles complete lines; returns 1 once the "exit" record and EOF arrived. */
 static void parse_status_lines(sv_vm *vm, bool eof)
 {
-	char *buf = vm->status_buf;
+	char *buf = vm->status.data;
 	if (!buf)
 		return;
 	char *exit_line = strstr(buf, "exit ");
@@ -134,13 +135,8 @@ static int read_status(sv_vm *vm, int timeout_ms)
 		return errno == EINTR || errno == EAGAIN ? 0 : 1;
 	if (r == 0)
 		return 1;
-	char *nb = realloc(vm->status_buf, vm->status_len + (size_t)r + 1);
-	if (!nb)
+	if (sv_buf_append(&vm->status, chunk, (size_t)r) != 0)
 		return 0;
-	memcpy(nb + vm->status_len, chunk, (size_t)r);
-	vm->status_len += (size_t)r;
-	nb[vm->status_len] = '\0';
-	vm->status_buf = nb;
 	parse_status_lines(vm, false);
 	return 0;
 }
