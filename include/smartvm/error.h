@@ -30,6 +30,7 @@ enum {
 	SV_EBASE_IMAGE_RESOLVE_FAILED = -15,/* no kernel/rootfs could be resolved */
 	SV_ENETWORK = -16,                  /* host networking (netlink, TAP, nftables) failed */
 	SV_EARCHIVE = -17,                  /* release archive malformed or unsafe */
+	SV_EUNSAFE = -18,                   /* a directory or file another user could control */
 };
 
 /* The message of the last error on this thread ("" if none). Valid until the

@@ -119,6 +119,7 @@ const char *sv_error_name(int code)
 	case SV_EBASE_IMAGE_RESOLVE_FAILED: return "BASE_IMAGE_RESOLVE_FAILED";
 	case SV_ENETWORK: return "NETWORK_ERROR";
 	case SV_EARCHIVE: return "ARCHIVE_INVALID";
+	case SV_EUNSAFE: return "UNSAFE_PATH";
 	default: return "UNKNOWN_ERROR";
 	}
 }

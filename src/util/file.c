@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,23 +111,11 @@ int sv_rm_rf(const char *path)
 	return rm_tree_at(AT_FDCWD, path, st.st_dev, path);
 }
 
-static int fsync_parent_dir(const char *path)
+static long long now_ns(void)
 {
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	char *slash = strrchr(buf, '/');
-	if (!slash)
-		strcpy(buf, ".");
-	else if (slash == buf)
-		buf[1] = '\0';
-	else
-		*slash = '\0';
-	int fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return sv_err_errno(SV_EIO, errno, "opening directory %s", buf);
-	fsync(fd);
-	close(fd);
-	return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -145,47 +134,115 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* The temp name is random and created with O_EXCL | O_NOFOLLOW: nothing that
+ * was in the directory before (a stale temp, a planted link) is ever opened. */
+static int open_temp_at(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmp_size)
 {
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return sv_err(SV_EINVAL, "%s: path too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return sv_err_errno(SV_EIO, errno, "writing %s", tmp);
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return sv_err_errno(SV_EIO, e, "writing %s", tmp);
+	for (int attempt = 0; attempt < 8; attempt++) {
+		unsigned long long r = 0;
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (unsigned long long)now_ns() ^ (unsigned long long)getpid();
+		if (snprintf(tmp, tmp_size, ".%s.tmp.%016llx", name, r) >= (int)tmp_size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return sv_err_errno(SV_EIO, e, "renaming %s to %s", tmp, path);
-	}
-	return fsync_parent_dir(path);
+	errno = EEXIST;
+	return -1;
 }
 
-int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out)
+int sv_write_file_atomic_at(int dirfd, const char *dir_path, const char *name, const void *data, size_t len,
+			    mode_t mode)
 {
-	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char tmp[NAME_MAX + 1];
+	if (!*name || strchr(name, '/'))
+		return sv_err(SV_EINVAL, "writing %s/%s: not a plain file name", dir_path, name);
+	int fd = open_temp_at(dirfd, name, mode, tmp, sizeof(tmp));
 	if (fd < 0)
-		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", path);
-	size_t cap = 4096, len = 0;
+		return sv_err_errno(SV_EIO, errno, "writing %s/%s", dir_path, name);
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return sv_err_errno(SV_EIO, e, "writing %s/%s", dir_path, name);
+	}
+	close(fd);
+	/* rename replaces a link of that name, never what it points to. */
+	if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return sv_err_errno(SV_EIO, e, "renaming %s/%s to %s", dir_path, tmp, name);
+	}
+	fsync(dirfd);
+	return 0;
+}
+
+/* Splits path into its directory (opened) and last component. */
+static int open_parent(const char *path, char *dir, size_t dir_size, const char **name)
+{
+	if (snprintf(dir, dir_size, "%s", path) >= (int)dir_size)
+		return sv_err(SV_EINVAL, "%s: path too long", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		*name = path;
+		snprintf(dir, dir_size, ".");
+	} else {
+		*name = path + (slash - dir) + 1;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!**name)
+		return sv_err(SV_EINVAL, "%s: not a file name", path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening directory %s", dir);
+	return fd;
+}
+
+int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char dir[PATH_MAX];
+	const char *name = NULL;
+	int dfd = open_parent(path, dir, sizeof(dir), &name);
+	if (dfd < 0)
+		return sv_err_prefix("writing %s", path);
+	int rc = sv_write_file_atomic_at(dfd, dir, name, data, len, mode);
+	close(dfd);
+	return rc;
+}
+
+/* Reads all of fd (a regular file, at most max_bytes) into a NUL-terminated
+ * buffer. shown names the file in errors. */
+static int read_regular_fd(int fd, const char *shown, size_t max_bytes, char **out, size_t *len_out)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return sv_err_errno(SV_EIO, errno, "reading %s", shown);
+	if (!S_ISREG(st.st_mode))
+		return sv_err(SV_EINVAL, "reading %s: not a regular file", shown);
+	if ((unsigned long long)st.st_size > max_bytes)
+		return sv_err(SV_EINVAL, "reading %s: larger than %zu bytes", shown, max_bytes);
+	/* O_NONBLOCK was only for opening a FIFO without hanging. */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	size_t cap = (size_t)st.st_size + 1 < 4096 ? 4096 : (size_t)st.st_size + 1, len = 0;
 	char *buf = malloc(cap);
 	int rc = 0;
 	for (;;) {
 		if (!buf) {
-			rc = sv_err(SV_ENOMEM, "reading %s: out of memory", path);
+			rc = sv_err(SV_ENOMEM, "reading %s: out of memory", shown);
 			break;
 		}
 		if (len + 1 >= cap) {
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
-				rc = sv_err(SV_ENOMEM, "reading %s: out of memory", path);
+				rc = sv_err(SV_ENOMEM, "reading %s: out of memory", shown);
 				break;
 			}
 			buf = nb;
@@ -195,18 +252,17 @@ int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = sv_err_errno(SV_EIO, errno, "reading %s", path);
+			rc = sv_err_errno(SV_EIO, errno, "reading %s", shown);
 			break;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > max_bytes) {
-			rc = sv_err(SV_EINVAL, "reading %s: larger than %zu bytes", path, max_bytes);
+		if (len > max_bytes) { /* it grew while we read */
+			rc = sv_err(SV_EINVAL, "reading %s: larger than %zu bytes", shown, max_bytes);
 			break;
 		}
 	}
-	close(fd);
 	if (rc) {
 		free(buf);
 		return rc;
@@ -216,6 +272,34 @@ int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out
 	if (len_out)
 		*len_out = len;
 	return 0;
+}
+
+int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", path);
+	int rc = read_regular_fd(fd, path, max_bytes, out, len_out);
+	close(fd);
+	return rc;
+}
+
+int sv_read_file_at(int dirfd, const char *dir_path, const char *name, size_t max_bytes, char **out,
+		    size_t *len_out)
+{
+	*out = NULL;
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof(shown), "%s/%s", dir_path, name);
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return sv_err(SV_EUNSAFE, "reading %s: is a symlink", shown);
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", shown);
+	}
+	int rc = read_regular_fd(fd, shown, max_bytes, out, len_out);
+	close(fd);
+	return rc;
 }
 
 /* Copies [off, off+len) with copy_file_range, falling back to read/write when
@@ -300,9 +384,9 @@ int sv_copy_sparse(const char *src, const char *dst)
 
 int sv_lock_file(const char *path, int timeout_ms, int *fd_out)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return sv_err_errno(SV_EIO, errno, "opening lock %s", path);
+		return sv_err_errno(errno == ELOOP ? SV_EUNSAFE : SV_EIO, errno, "opening lock %s", path);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {

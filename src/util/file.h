@@ -15,11 +15,25 @@ int sv_mkdir_p(const char *path, mode_t mode);
  * and never crosses into another filesystem (mount points are refused). */
 int sv_rm_rf(const char *path);
 
-/* Writes data to path via <path>.tmp.<pid> + fsync + rename + fsync(dir). */
+/* Writes data to path via a fresh temp file in the same directory (random
+ * name, O_EXCL | O_NOFOLLOW) + fsync + rename + fsync(dir). A symlink at path
+ * is replaced, never followed. */
 int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
-/* Reads a whole file (at most max_bytes) into a NUL-terminated malloc'd buffer. */
+/* The same relative to a directory fd (name is one component); dir_path
+ * only names it in errors. */
+int sv_write_file_atomic_at(int dirfd, const char *dir_path, const char *name, const void *data, size_t len,
+			    mode_t mode);
+
+/* Reads a whole regular file (at most max_bytes) into a NUL-terminated
+ * malloc'd buffer. Anything else (a FIFO, a device, a directory) is refused
+ * without blocking, and so is a file larger than max_bytes, before reading. */
 int sv_read_file(const char *path, size_t max_bytes, char **out, size_t *len_out);
+
+/* The same for name in the directory dirfd, never following a symlink
+ * (SV_EUNSAFE). dir_path only names it in errors. */
+int sv_read_file_at(int dirfd, const char *dir_path, const char *name, size_t max_bytes, char **out,
+		    size_t *len_out);
 
 /* Copies src to dst (created, mode of src), keeping holes: tries a reflink
  * (FICLONE) first, else copies only the data extents found with
