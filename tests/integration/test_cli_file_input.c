@@ -50,8 +50,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Runs smartvm with args (NULL-terminated) and the test's dirs, at most 10 s,
- * and expects exit code and exactly err_expected on stderr. */
+/* Runs smartvm with args (NULL-terminated) and the test's dirs, killing it
+ * after 10 s (a hang fails the test), and expects exit code and exactly
+ * err_expected on stderr. */
 static void expect_cli(fixture *f, int code, const char *err_expected, const char *const *args)
 {
 	const char *argv[32] = {svt_cli(), "--data-dir", f->data, "--runtime-dir", f->runtime};
@@ -61,12 +62,10 @@ static void expect_cli(fixture *f, int code, const char *err_expected, const cha
 	argv[n] = NULL;
 	int got = -1;
 	char *out = NULL, *err = NULL;
-	long long start = sv_now_ms();
 	assert_int_equal(sv_run(argv, NULL, 10000, &got, &out, &err), 0);
 	if (got != code || strcmp(err ? err : "", err_expected) != 0)
 		fail_msg("exit %d, stderr \"%s\"; expected %d, \"%s\"", got, err ? err : "", code,
 			 err_expected);
-	assert_true(sv_now_ms() - start < 5000);
 	free(out);
 	free(err);
 }
