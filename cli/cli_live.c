@@ -2,9 +2,12 @@
 #include "cli_live.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cli_live_parse(cli_opts *p, cli_ctx *cli, int argc, char **argv, const struct option *longopts,
 		   int (*on_opt)(cli_ctx *cli, int opt, const char *arg, void *ctx), void *ctx)
@@ -61,31 +64,53 @@ int cli_live_bucket(cli_ctx *cli, const char *flag, const char *text, sv_token_b
 	return cli_usage_error(cli, "%s \"%s\": expected SIZE:REFILL_MS[:BURST] (non-negative integers)", flag, text);
 }
 
-int cli_live_read_file(const char *flag, const char *path, char **out)
+/* Reads at most max_bytes + 1 bytes of fd into buf, so that a file that grew
+ * since fstat is caught too. Returns the length, or -1 with errno. */
+static ssize_t read_bounded(int fd, char *buf, size_t max_bytes)
 {
-	*out = NULL;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return cli_error(CLI_EXIT_USAGE, "%s %s: %s", flag, path, strerror(errno));
-	size_t cap = 0, len = 0;
-	char *buf = NULL;
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return cli_error(CLI_EXIT_FAILURE, "out of memory");
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
+	size_t len = 0;
+	while (len <= max_bytes) {
+		ssize_t n = read(fd, buf + len, max_bytes + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
 		if (n == 0)
 			break;
+		len += (size_t)n;
 	}
-	fclose(f);
+	return (ssize_t)len;
+}
+
+int cli_live_read_file(const char *flag, const char *path, size_t max_bytes, char **out)
+{
+	*out = NULL;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return cli_error(CLI_EXIT_USAGE, "%s: reading %s: %s", flag, path, strerror(e));
+	}
+	char *buf = NULL;
+	ssize_t len = -1;
+	int code = 0;
+	if (!S_ISREG(st.st_mode))
+		code = cli_error(CLI_EXIT_USAGE, "%s: reading %s: not a regular file", flag, path);
+	else if ((uint64_t)st.st_size <= max_bytes && !(buf = malloc(max_bytes + 2)))
+		code = cli_error(CLI_EXIT_FAILURE, "out of memory");
+	else if (buf && (len = read_bounded(fd, buf, max_bytes)) < 0)
+		code = cli_error(CLI_EXIT_USAGE, "%s: reading %s: %s", flag, path, strerror(errno));
+	if (!code && (!buf || (size_t)len > max_bytes))
+		code =
+		    cli_error(CLI_EXIT_USAGE, "%s: reading %s: larger than %zu bytes", flag, path, max_bytes);
+	close(fd);
+	if (code) {
+		free(buf);
+		return code;
+	}
 	buf[len] = '\0';
 	*out = buf;
 	return 0;

@@ -17,7 +17,9 @@ int cli_live_args(cli_opts *p, int n, const char *names);
 /* Parses a token bucket "SIZE:REFILL_MS[:BURST]" for flag into tb. */
 int cli_live_bucket(cli_ctx *cli, const char *flag, const char *text, sv_token_bucket *tb);
 
-/* Reads a whole file named by a flag (malloc'd text). */
-int cli_live_read_file(const char *flag, const char *path, char **out);
+/* Reads a whole file named by a flag (malloc'd text): a regular file of at
+ * most max_bytes (what its consumer accepts), else a usage error naming the
+ * flag and the file. */
+int cli_live_read_file(const char *flag, const char *path, size_t max_bytes, char **out);
 
 #endif

@@ -17,21 +17,21 @@ enum {
 };
 
 static const struct option pull_longopts[] = {
-	{"preset", required_argument, NULL, OPT_PRESET},
-	{"manifest-url", required_argument, NULL, OPT_MANIFEST_URL},
-	{"manifest", required_argument, NULL, OPT_MANIFEST},
-	{"force", no_argument, NULL, OPT_FORCE},
-	{"arch", required_argument, NULL, OPT_ARCH},
-	{0},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"manifest-url", required_argument, NULL, OPT_MANIFEST_URL},
+    {"manifest", required_argument, NULL, OPT_MANIFEST},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"arch", required_argument, NULL, OPT_ARCH},
+    {0},
 };
 
 static sv_base_image_options cache_options(const cli_ctx *cli)
 {
 	return (sv_base_image_options){
-		.data_dir = cli->data_dir,
-		.runtime_dir = cli->runtime_dir,
-		.cache_dir = cli->opts.base_image_cache_dir,
-		.max_stored_base_images = cli->opts.max_stored_base_images,
+	    .data_dir = cli->data_dir,
+	    .runtime_dir = cli->runtime_dir,
+	    .cache_dir = cli->opts.base_image_cache_dir,
+	    .max_stored_base_images = cli->opts.max_stored_base_images,
 	};
 }
 
@@ -59,13 +59,20 @@ static int image_pull(cli_ctx *cli, int argc, char **argv)
 				code = cli_usage_error(cli, "--preset: \"%s\" is not latest, lts or hosted",
 						       p.optarg);
 			break;
-		case OPT_MANIFEST_URL: e.manifest_url = p.optarg; break;
-		case OPT_MANIFEST: e.manifest_path = p.optarg; break;
-		case OPT_FORCE: e.force_download = true; break;
+		case OPT_MANIFEST_URL:
+			e.manifest_url = p.optarg;
+			break;
+		case OPT_MANIFEST:
+			e.manifest_path = p.optarg;
+			break;
+		case OPT_FORCE:
+			e.force_download = true;
+			break;
 		case OPT_ARCH:
 			e.override_arch = true;
 			if (sv_arch_parse(&e.arch, p.optarg) < 0)
-				code = cli_usage_error(cli, "--arch: \"%s\" is not x86_64 or aarch64", p.optarg);
+				code =
+				    cli_usage_error(cli, "--arch: \"%s\" is not x86_64 or aarch64", p.optarg);
 			break;
 		}
 	}
@@ -153,8 +160,9 @@ static int image_ls(cli_ctx *cli, int argc, char **argv)
 		       "LAST USED");
 		for (size_t i = n; i-- > 0;) { /* most recently used first */
 			const sv_base_image_bundle *b = all[i];
-			double mib = (double)(b->sizes.kernel_bytes + b->sizes.rootfs_bytes +
-					      b->sizes.initrd_bytes) / (1024.0 * 1024.0);
+			double mib =
+			    (double)(b->sizes.kernel_bytes + b->sizes.rootfs_bytes + b->sizes.initrd_bytes) /
+			    (1024.0 * 1024.0);
 			printf("%-48s %-7s %-9s %-8s %10.1f  %s\n", b->bundle_id,
 			       sv_base_image_preset_name(b->preset), b->firecracker_version,
 			       sv_rootfs_type_name(b->rootfs_type), mib, b->last_accessed_at);
@@ -189,10 +197,10 @@ static int cmd_image(cli_ctx *cli, int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(cli_ctx *, int, char **);
-	} subs[] = { { "pull", image_pull },
-		   { "ls", image_ls },
-		   { "rm", image_rm },
-		   { "build-minimal", cli_image_build_minimal } };
+	} subs[] = {{"pull", image_pull},
+		    {"ls", image_ls},
+		    {"rm", image_rm},
+		    {"build-minimal", cli_image_build_minimal}};
 	for (size_t i = 0; argc >= 2 && i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(cli, argc - 1, argv + 1);
@@ -201,45 +209,49 @@ static int cmd_image(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_image_commands[] = {
-	{
-		.name = "image",
-		.summary = "Pull, list and remove base images (kernel + rootfs bundles)",
-		.usage = "pull [--preset latest|lts|hosted] [--manifest-url URL | --manifest PATH]\n"
-			 " [--arch A] [--force] [--json]\n"
-			 "ls [--json]\n"
-			 "rm BUNDLE_ID\n"
-			 CLI_IMAGE_MINIMAL_USAGE,
-		.help = "pull: resolves a base-image bundle (kernel, root filesystem, boot\n"
-			"arguments), downloads and verifies it into <data-dir>/base-images/\n"
-			"<bundle-id>/ unless it is cached, and prints its id and directory. At\n"
-			"most 2 bundles are kept: the least recently used one that no running\n"
-			"VM uses is evicted, with a warning.\n"
-			"  --preset P          latest (default): Firecracker CI images of the\n"
-			"                      latest release; lts: CI v1.7 (Firecracker v1.7.0);\n"
-			"                      hosted: needs --manifest-url or --manifest\n"
-			"  --manifest-url URL  a hosted manifest (schemaVersion 1); overrides\n"
-			"                      the preset\n"
-			"  --manifest PATH     a local hosted manifest; overrides the preset\n"
-			"  --arch A            x86_64 (default) or aarch64\n"
-			"  --force             download again even if cached\n"
-			"  --json              print the bundle (bundle.json)\n"
-			"\n"
-			"ls: lists cached bundles, most recently used first (--json: an array\n"
-			"of bundles, least recently used first).\n"
-			"\n"
-			"rm BUNDLE_ID: removes a cached bundle; refused while a running VM uses it.\n"
-			"\n"
-			CLI_IMAGE_MINIMAL_HELP
-			"\n"
-			"Boot one with 'smartvm run --image BUNDLE_ID'.\n"
-			"\n"
-			"Environment: SMARTVM_RELEASES_URL and SMARTVM_CI_BUCKET_URL override the\n"
-			"releases page and the CI bucket (default\n"
-			"https://s3.amazonaws.com/spec.ccfc.min).\n"
-			"\n"
-			"Exits 2 for an invalid manifest, 1 if resolving, downloading or\n"
-			"verifying fails, or the bundle to remove is unknown or in use.\n",
-		.handler = cmd_image,
-	},
-	{0},
+    {
+	.name = "image",
+	.summary = "Pull, list and remove base images (kernel + rootfs bundles)",
+	.usage = "pull [--preset latest|lts|hosted] [--manifest-url URL | --manifest PATH]\n"
+		 " [--arch A] [--force] [--json]\n"
+		 "ls [--json]\n"
+		 "rm BUNDLE_ID\n" CLI_IMAGE_MINIMAL_USAGE,
+	.help = "pull: resolves a base-image bundle (kernel, root filesystem, boot\n"
+		"arguments), downloads and verifies it into <data-dir>/base-images/\n"
+		"<bundle-id>/ unless it is cached, and prints its id and directory. At\n"
+		"most 2 bundles are kept: the least recently used one that no running\n"
+		"VM uses is evicted, with a warning.\n"
+		"  --preset P          latest (default): Firecracker CI images of the\n"
+		"                      latest release; lts: CI v1.7 (Firecracker v1.7.0);\n"
+		"                      hosted: needs --manifest-url or --manifest\n"
+		"  --manifest-url URL  a hosted manifest (schemaVersion 1); overrides\n"
+		"                      the preset. Its artifacts are http(s) URLs, relative\n"
+		"                      ones resolved against URL, each with a sha256;\n"
+		"                      a \"path\" is refused\n"
+		"  --manifest PATH     a local hosted manifest; overrides the preset. Its\n"
+		"                      artifacts may also be \"path\"s: absolute or relative\n"
+		"                      to PATH's directory, regular files only; a cached\n"
+		"                      copy is never more readable than its source\n"
+		"  --arch A            x86_64 (default) or aarch64\n"
+		"  --force             download again even if cached\n"
+		"  --json              print the bundle (bundle.json)\n"
+		"Every artifact is capped at its sizeBytes (else 4 GiB) and every\n"
+		"download must finish within 30 minutes, retries included.\n"
+		"\n"
+		"ls: lists cached bundles, most recently used first (--json: an array\n"
+		"of bundles, least recently used first).\n"
+		"\n"
+		"rm BUNDLE_ID: removes a cached bundle; refused while a running VM uses it.\n"
+		"\n" CLI_IMAGE_MINIMAL_HELP "\n"
+		"Boot one with 'smartvm run --image BUNDLE_ID'.\n"
+		"\n"
+		"Environment: SMARTVM_RELEASES_URL and SMARTVM_CI_BUCKET_URL override the\n"
+		"releases page and the CI bucket (default\n"
+		"https://s3.amazonaws.com/spec.ccfc.min).\n"
+		"\n"
+		"Exits 2 for an invalid manifest, 1 if resolving, downloading or\n"
+		"verifying fails, or the bundle to remove is unknown or in use.\n",
+	.handler = cmd_image,
+    },
+    {0},
 };

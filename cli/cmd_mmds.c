@@ -7,9 +7,13 @@
 
 enum { OPT_FILE = CLI_OPT_LONG_BASE };
 
+/* Firecracker's MMDS data store limit (--mmds-size-limit, which defaults to
+ * --http-api-max-payload-size, 51200 bytes): a bigger file could never be put. */
+#define MAX_MMDS_FILE_BYTES 51200
+
 static const struct option mmds_opts[] = {
-	{"file", required_argument, NULL, OPT_FILE},
-	{0},
+    {"file", required_argument, NULL, OPT_FILE},
+    {0},
 };
 
 static int on_opt(cli_ctx *cli, int opt, const char *arg, void *ctx)
@@ -30,7 +34,7 @@ static int do_write(cli_ctx *cli, int argc, char **argv, bool patch)
 	if ((rc = cli_live_args(&p, file ? 1 : 2, file ? "ID" : "ID JSON (or --file F)")))
 		return rc;
 	char *text = NULL;
-	if (file && (rc = cli_live_read_file("--file", file, &text)))
+	if (file && (rc = cli_live_read_file("--file", file, MAX_MMDS_FILE_BYTES, &text)))
 		return rc;
 	sv_vm *vm;
 	if ((rc = cli_attach(cli, p.argv[p.optind], &vm))) {
@@ -78,17 +82,19 @@ static int cmd_mmds(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_mmds_commands[] = {
-	{
-		.name = "mmds",
-		.summary = "Set, patch or read a VM's metadata (MMDS) data store",
-		.usage = "set ID (--file F | JSON)\npatch ID (--file F | JSON)\nget ID",
-		.help = "set replaces the data store with the JSON given; patch merges it in\n"
-			"(RFC 7396 JSON merge patch: null deletes a key); get prints the store.\n"
-			"The VM needs an mmds-config section at boot.\n"
-			"  --file F   read the JSON from F instead of the command line\n"
-			"\n"
-			"get exits 1 before anything was set; patch exits 1 before a set.\n",
-		.handler = cmd_mmds,
-	},
-	{0},
+    {
+	.name = "mmds",
+	.summary = "Set, patch or read a VM's metadata (MMDS) data store",
+	.usage = "set ID (--file F | JSON)\npatch ID (--file F | JSON)\nget ID",
+	.help = "set replaces the data store with the JSON given; patch merges it in\n"
+		"(RFC 7396 JSON merge patch: null deletes a key); get prints the store.\n"
+		"The VM needs an mmds-config section at boot.\n"
+		"  --file F   read the JSON from F instead of the command line (a\n"
+		"             regular file of at most 51200 bytes, Firecracker's\n"
+		"             default MMDS data store limit)\n"
+		"\n"
+		"get exits 1 before anything was set; patch exits 1 before a set.\n",
+	.handler = cmd_mmds,
+    },
+    {0},
 };

@@ -39,7 +39,18 @@ typedef struct {
 	int retry_backoff_ms;     /* first retry delay, doubled each time; default 1000 */
 	int max_redirects;        /* default 10 */
 	sv_tristate progress;     /* progress bar on stderr; UNSET = only if stderr is a TTY */
+	int64_t max_bytes;        /* the most one artifact may hold when its source states
+	                             no size (a manifest artifact without sizeBytes, a
+	                             release archive, the CI bucket's objects when the
+	                             listing has no size); default 4 GiB
+	                             (SV_DEFAULT_MAX_DOWNLOAD_BYTES). A stated size is
+	                             always the cap. */
+	int timeout_ms;           /* deadline of one transfer, retries included;
+	                             default 30 min (SV_DEFAULT_DOWNLOAD_TIMEOUT_MS) */
 } sv_download_options;
+
+#define SV_DEFAULT_MAX_DOWNLOAD_BYTES (4LL << 30)
+#define SV_DEFAULT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
 
 /* Options of the Firecracker binary manager (the seed's ISmartVMOptions subset). */
 typedef struct {

@@ -1,6 +1,9 @@
 /* Release archive extraction (see archive_extract.h). The archive is read
  * once, start to end, so every entry's path is checked even after the wanted
- * ones were found: a hostile archive is refused as a whole. */
+ * ones were found: a hostile archive is refused as a whole. Reading it is
+ * bounded too: skipping an entry decompresses its data, so the stated sizes
+ * of all entries together are capped (checked on each header, before its data
+ * is read), and so is the number of entries. */
 #include "images/archive_extract.h"
 
 #include "util/error.h"
@@ -50,13 +53,13 @@ static int check_wanted(const char *archive_path, struct archive_entry *e, const
 		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is not a regular file", archive_path, name);
 	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0 ||
 	    (uint64_t)archive_entry_size(e) > max_bytes)
-		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is larger than %llu bytes", archive_path,
-			      name, (unsigned long long)max_bytes);
+		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is larger than %llu bytes", archive_path, name,
+			      (unsigned long long)max_bytes);
 	return 0;
 }
 
-static int write_entry(struct archive *a, const char *archive_path, const char *name,
-		       la_int64_t entry_size, const sv_extract_item *item, uint64_t max_bytes)
+static int write_entry(struct archive *a, const char *archive_path, const char *name, la_int64_t entry_size,
+		       const sv_extract_item *item, uint64_t max_bytes)
 {
 	int fd = open(item->dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -109,6 +112,8 @@ static int write_entry(struct archive *a, const char *archive_path, const char *
 	return rc;
 }
 
+#define TOTAL_FACTOR 4
+
 int sv_extract_entries(const char *archive_path, const sv_extract_item *items, size_t n,
 		       uint64_t max_entry_bytes)
 {
@@ -119,6 +124,10 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 	archive_read_support_format_tar(a);
 	bool *done = calloc(n ? n : 1, sizeof(bool));
 	int rc = 0;
+	uint64_t total = 0;
+	uint64_t max_total =
+	    max_entry_bytes > UINT64_MAX / TOTAL_FACTOR ? UINT64_MAX : max_entry_bytes * TOTAL_FACTOR;
+	size_t entries = 0;
 	if (!done)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	else if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK)
@@ -140,12 +149,28 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 		rc = check_path(archive_path, raw);
 		if (rc)
 			break;
+		if (++entries > SV_EXTRACT_MAX_ENTRIES) {
+			rc = sv_err(SV_EARCHIVE, "%s: more than %d entries", archive_path,
+				    SV_EXTRACT_MAX_ENTRIES);
+			break;
+		}
+		la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		total += size > 0 ? (uint64_t)size : 0;
+		if (size < 0 || total > max_total) {
+			rc = sv_err(SV_EARCHIVE,
+				    "%s: entry \"%s\" takes the archive past %llu bytes of content "
+				    "(%d x the %llu-byte entry limit)",
+				    archive_path, raw, (unsigned long long)max_total, TOTAL_FACTOR,
+				    (unsigned long long)max_entry_bytes);
+			break;
+		}
 		const char *name = normalise(raw);
 		for (size_t i = 0; i < n && !rc; i++) {
 			if (strcmp(name, items[i].entry) != 0)
 				continue;
 			if (done[i])
-				rc = sv_err(SV_EARCHIVE, "%s: entry \"%s\" appears twice", archive_path, name);
+				rc =
+				    sv_err(SV_EARCHIVE, "%s: entry \"%s\" appears twice", archive_path, name);
 			else if (!(rc = check_wanted(archive_path, e, name, max_entry_bytes)))
 				rc = write_entry(a, archive_path, name, archive_entry_size(e), &items[i],
 						 max_entry_bytes);

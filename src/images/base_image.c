@@ -36,9 +36,12 @@
 const char *sv_base_image_preset_name(sv_base_image_preset p)
 {
 	switch (p) {
-	case SV_BASE_IMAGE_PRESET_LTS: return "lts";
-	case SV_BASE_IMAGE_PRESET_HOSTED: return "hosted";
-	default: return "latest";
+	case SV_BASE_IMAGE_PRESET_LTS:
+		return "lts";
+	case SV_BASE_IMAGE_PRESET_HOSTED:
+		return "hosted";
+	default:
+		return "latest";
 	}
 }
 
@@ -55,13 +58,9 @@ int sv_base_image_preset_parse(sv_base_image_preset *out, const char *s)
 	return 0;
 }
 
-const char *sv_rootfs_type_name(sv_rootfs_type t)
-{
-	return t == SV_ROOTFS_SQUASHFS ? "squashfs" : "ext4";
-}
+const char *sv_rootfs_type_name(sv_rootfs_type t) { return t == SV_ROOTFS_SQUASHFS ? "squashfs" : "ext4"; }
 
-int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive,
-			    const sv_base_image_bundle *b)
+int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive, const sv_base_image_bundle *b)
 {
 	sv_err_clear();
 	if (!cfg || !root_drive || !b || !b->kernel_image_path || !b->rootfs_path)
@@ -71,10 +70,10 @@ int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive,
 	cfg->boot_source.boot_args = b->boot_args;
 	cfg->boot_source.initrd_path = b->initrd_path;
 	*root_drive = (sv_drive_config){
-		.drive_id = "rootfs",
-		.path_on_host = b->rootfs_path,
-		.is_root_device = true,
-		.is_read_only = b->rootfs_is_read_only,
+	    .drive_id = "rootfs",
+	    .path_on_host = b->rootfs_path,
+	    .is_root_device = true,
+	    .is_read_only = b->rootfs_is_read_only,
 	};
 	if (!cfg->drives || cfg->n_drives == 0) {
 		cfg->drives = root_drive;
@@ -84,12 +83,12 @@ int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive,
 }
 
 typedef struct {
-	const char *role;      /* "kernel", "rootfs", "initrd" */
-	char *url;             /* download from here, or */
-	char *src_path;        /* copy from here */
+	const char *role; /* "kernel", "rootfs", "initrd" */
+	char *url;	  /* download from here, or */
+	char *src_path;	  /* copy from here */
 	char *file_name;
-	char *sha256;          /* expected, or NULL */
-	int64_t size;          /* expected, or -1 */
+	char *sha256; /* expected, or NULL */
+	int64_t size; /* expected, or -1 */
 } artifact;
 
 typedef struct {
@@ -120,10 +119,7 @@ static void plan_clear(plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 static const char *key_basename(const char *key)
 {
@@ -135,8 +131,12 @@ static int add_artifact(plan *p, const char *role, char *url, char *src_path, co
 			const char *sha256, int64_t size)
 {
 	artifact *a = &p->arts[p->n_arts++];
-	*a = (artifact){ .role = role, .url = url, .src_path = src_path,
-			 .file_name = strdup(file_name), .sha256 = dup_or_null(sha256), .size = size };
+	*a = (artifact){.role = role,
+			.url = url,
+			.src_path = src_path,
+			.file_name = strdup(file_name),
+			.sha256 = dup_or_null(sha256),
+			.size = size};
 	if ((!url && !src_path) || !a->file_name || (sha256 && !a->sha256))
 		return sv_err(SV_ENOMEM, "out of memory");
 	return 0;
@@ -158,7 +158,7 @@ static int plan_ci(plan *p, const env *v, sv_base_image_preset preset)
 			return rc;
 	}
 	char *prefix = NULL, *listing = NULL;
-	sv_ci_objects objs = { 0 };
+	sv_ci_objects objs = {0};
 	if (asprintf(&prefix, "firecracker-ci/%s/%s/", b->ci_version, arch) < 0) {
 		prefix = NULL;
 		rc = sv_err(SV_ENOMEM, "out of memory");
@@ -245,12 +245,15 @@ static int plan_hosted(plan *p, const env *v, const char *manifest_url, const ch
 	sv_base_image_bundle *b = p->b;
 	const char *source = manifest_path ? manifest_path : manifest_url;
 	char *text = NULL;
+	/* Both readers refuse what is not a regular file or is too large, and
+	 * their messages name the path or URL. */
 	int rc = manifest_path ? sv_read_file(manifest_path, MAX_MANIFEST_BYTES, &text, NULL)
 			       : sv_download_memory(&v->dl, manifest_url, MAX_MANIFEST_BYTES, &text, NULL);
 	if (rc)
-		return sv_err_prefix("reading manifest");
+		return rc;
 	sv_hosted_manifest m;
-	rc = sv_manifest_parse(&m, text, source);
+	rc = manifest_path ? sv_manifest_parse(&m, text, source)
+			   : sv_manifest_parse_remote(&m, text, manifest_url);
 	free(text);
 	if (rc)
 		return rc;
@@ -331,8 +334,7 @@ static bool cached_matches(sv_base_image_bundle *cached, const plan *p)
 
 /* Under the cache lock: serves a cached bundle (stamping the access). Returns
  * 1 with *out set on a hit, 0 on a miss, < 0 on error. */
-static int try_cache_hit(sv_base_image_bundle **out, const env *v, const plan *p,
-			 const char *final_dir)
+static int try_cache_hit(sv_base_image_bundle **out, const env *v, const plan *p, const char *final_dir)
 {
 	int lock = -1;
 	int rc = sv_cache_lock(&lock, v->cache_dir);
@@ -378,11 +380,16 @@ static void remove_stale_partials(const char *cache_dir, const char *bundle_id)
 	closedir(d);
 }
 
+/* Errors name the artifact ("rootfs: downloading ...", "kernel.path: copying ..."). */
 static int fetch_artifact(const env *v, artifact *a, const char *dest, char sha[65], uint64_t *size)
 {
 	if (a->url)
-		return sv_download_file(&v->dl, a->url, dest, a->sha256, a->size, sha, size);
-	return sv_copy_verified(a->src_path, dest, a->sha256, a->size, sha, size);
+		return sv_download_file(&v->dl, a->url, dest, a->sha256, a->size, sha, size)
+			   ? sv_err_prefix("%s", a->role)
+			   : 0;
+	return sv_copy_verified(a->src_path, dest, a->sha256, a->size, v->dl.max_bytes, sha, size)
+		   ? sv_err_prefix("%s.path", a->role)
+		   : 0;
 }
 
 static int fsync_cache_dir(const char *dir)
@@ -398,8 +405,7 @@ static int fsync_cache_dir(const char *dir)
 /* Fetches every artifact into staging, writes bundle.json there, then swaps
  * it into final_dir under the cache lock and evicts. The caller holds the
  * bundle's lock. */
-static int download_and_install(sv_base_image_bundle **out, const env *v, plan *p,
-				const char *final_dir)
+static int download_and_install(sv_base_image_bundle **out, const env *v, plan *p, const char *final_dir)
 {
 	sv_base_image_bundle *b = p->b;
 	char *tmp = NULL, *staging = NULL, *previous = NULL;
@@ -432,9 +438,7 @@ static int download_and_install(sv_base_image_bundle **out, const env *v, plan *
 		uint64_t size = 0;
 		if (!dest || !final_path)
 			rc = sv_err(SV_ENOMEM, "out of memory");
-		else if ((rc = fetch_artifact(v, a, dest, sha, &size)))
-			sv_err_prefix("%s", a->role);
-		else {
+		else if (!(rc = fetch_artifact(v, a, dest, sha, &size))) {
 			char **sum = checksum_slot(b, a->role);
 			free(*sum);
 			*sum = strdup(sha);
@@ -574,7 +578,7 @@ int sv_ensure_base_image(sv_base_image_bundle **out, const sv_base_image_options
 	if (!e)
 		e = &no_ensure;
 	env v;
-	plan p = { 0 };
+	plan p = {0};
 	const char *manifest_url, *manifest_path;
 	int rc = env_resolve(&v, o, e);
 	if (!rc)
@@ -589,7 +593,8 @@ int sv_ensure_base_image(sv_base_image_bundle **out, const sv_base_image_options
 	rc = hosted ? plan_hosted(&p, &v, manifest_url, manifest_path) : plan_ci(&p, &v, e->preset);
 	if (rc) {
 		if (hosted)
-			sv_err_prefix("resolving base image from %s", manifest_path ? manifest_path : manifest_url);
+			sv_err_prefix("resolving base image from %s",
+				      manifest_path ? manifest_path : manifest_url);
 		else
 			sv_err_prefix("resolving base image (preset %s, %s)",
 				      sv_base_image_preset_name(e->preset), sv_arch_name(v.arch));

@@ -30,11 +30,10 @@
 #define LOCK_TIMEOUT_MS (30 * 60 * 1000)
 #define MAX_BINARY_BYTES (256ULL << 20)
 #define MAX_SHA_FILE_BYTES 4096
+/* A release archive holds a few binaries and their debug files: far less. */
+#define MAX_ARCHIVE_BYTES (1ULL << 30)
 
-const char *sv_arch_name(sv_arch a)
-{
-	return a == SV_ARCH_AARCH64 ? "aarch64" : "x86_64";
-}
+const char *sv_arch_name(sv_arch a) { return a == SV_ARCH_AARCH64 ? "aarch64" : "x86_64"; }
 
 int sv_arch_parse(sv_arch *out, const char *s)
 {
@@ -98,8 +97,7 @@ static int newest_cached_tag(const char *bin_dir, char **tag_out)
 	return 0;
 }
 
-int sv_firecracker_binary_cached(char **path_out, const char *data_dir, const char *version,
-				 sv_arch arch)
+int sv_firecracker_binary_cached(char **path_out, const char *data_dir, const char *version, sv_arch arch)
 {
 	(void)arch;
 	sv_err_clear();
@@ -220,7 +218,12 @@ static int install_release(const sv_dl_config *c, const char *releases_url, cons
 	rc = parse_sha_file(sha_text, sha_url, asset, expected);
 	if (rc)
 		goto out;
-	rc = sv_download_file(c, url, archive, expected, -1, NULL, NULL);
+	/* No size is published: the archive gets the smaller of max_bytes and
+	 * MAX_ARCHIVE_BYTES, and the transfer the usual deadline. */
+	sv_dl_config capped = *c;
+	if (capped.max_bytes > MAX_ARCHIVE_BYTES)
+		capped.max_bytes = MAX_ARCHIVE_BYTES;
+	rc = sv_download_file(&capped, url, archive, expected, -1, NULL, NULL);
 	if (rc)
 		goto out;
 	if (mkdir(install, 0755) != 0) {
@@ -228,8 +231,8 @@ static int install_release(const sv_dl_config *c, const char *releases_url, cons
 		goto out;
 	}
 	const sv_extract_item items[] = {
-		{ .entry = entry_fc, .dest = fc, .mode = 0755 },
-		{ .entry = entry_jailer, .dest = jailer, .mode = 0755 },
+	    {.entry = entry_fc, .dest = fc, .mode = 0755},
+	    {.entry = entry_jailer, .dest = jailer, .mode = 0755},
 	};
 	rc = sv_extract_entries(archive, items, 2, MAX_BINARY_BYTES);
 	if (rc)
@@ -280,7 +283,7 @@ int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 {
 	sv_err_clear();
 	*path_out = NULL;
-	sv_binary_options none = { 0 };
+	sv_binary_options none = {0};
 	if (!o)
 		o = &none;
 	if (o->binary_path && *o->binary_path) {

@@ -1,27 +1,50 @@
 /* bundle.json reading and writing (see bundle_json.h). Field names are the
  * seed's, camelCase; absent optional values are omitted, never written as
- * null. */
+ * null. What bundle.json says is checked against where it is: its bundleId
+ * must be its directory's name (eviction and removal act on that id), and the
+ * files it names must be regular files in that directory, never symlinks. */
 #include "images/bundle_json.h"
 
+#include "images/manifest.h"
 #include "util/error.h"
 #include "util/file.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void sv_base_image_bundle_free(sv_base_image_bundle *b)
 {
 	if (!b)
 		return;
 	char **strings[] = {
-		&b->ci_version, &b->firecracker_version, &b->bundle_id, &b->bundle_dir,
-		&b->kernel_image_path, &b->rootfs_path, &b->initrd_path, &b->boot_args,
-		&b->source.bucket_url, &b->source.kernel_key, &b->source.rootfs_key,
-		&b->source.manifest_url, &b->source.manifest_path, &b->source.kernel_url,
-		&b->source.rootfs_url, &b->source.initrd_url, &b->source.kernel_source_path,
-		&b->source.rootfs_source_path, &b->source.initrd_source_path,
-		&b->checksums.kernel_sha256, &b->checksums.rootfs_sha256, &b->checksums.initrd_sha256,
-		&b->created_at, &b->last_accessed_at,
+	    &b->ci_version,
+	    &b->firecracker_version,
+	    &b->bundle_id,
+	    &b->bundle_dir,
+	    &b->kernel_image_path,
+	    &b->rootfs_path,
+	    &b->initrd_path,
+	    &b->boot_args,
+	    &b->source.bucket_url,
+	    &b->source.kernel_key,
+	    &b->source.rootfs_key,
+	    &b->source.manifest_url,
+	    &b->source.manifest_path,
+	    &b->source.kernel_url,
+	    &b->source.rootfs_url,
+	    &b->source.initrd_url,
+	    &b->source.kernel_source_path,
+	    &b->source.rootfs_source_path,
+	    &b->source.initrd_source_path,
+	    &b->checksums.kernel_sha256,
+	    &b->checksums.rootfs_sha256,
+	    &b->checksums.initrd_sha256,
+	    &b->created_at,
+	    &b->last_accessed_at,
 	};
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		free(*strings[i]);
@@ -74,8 +97,8 @@ int sv_bundle_to_json(char **out, const sv_base_image_bundle *b)
 	set_str(o, "rootfsType", sv_rootfs_type_name(b->rootfs_type));
 	json_object_set_new(o, "rootfsIsReadOnly", json_boolean(b->rootfs_is_read_only));
 	set_str(o, "bootArgs", b->boot_args);
-	set_str(src, "type", b->source.type == SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI ? "firecracker-ci"
-										 : "hosted-manifest");
+	set_str(src, "type",
+		b->source.type == SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI ? "firecracker-ci" : "hosted-manifest");
 	set_str(src, "bucketUrl", b->source.bucket_url);
 	set_str(src, "kernelKey", b->source.kernel_key);
 	set_str(src, "rootfsKey", b->source.rootfs_key);
@@ -152,7 +175,26 @@ static char *rebase(const char *dir, json_t *obj, const char *key)
 	return sv_path_join(dir, base);
 }
 
-static int from_json(sv_base_image_bundle *b, json_t *o, const char *dir, const char *path)
+/* True if the last component of dir is name. */
+static bool dir_is_named(const char *dir, const char *name)
+{
+	size_t end = strlen(dir);
+	while (end > 1 && dir[end - 1] == '/')
+		end--;
+	size_t start = end;
+	while (start > 0 && dir[start - 1] != '/')
+		start--;
+	return end - start == strlen(name) && !strncmp(dir + start, name, end - start);
+}
+
+static bool is_regular_file_in(int dfd, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	struct stat st;
+	return fstatat(dfd, base ? base + 1 : path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static int from_json(sv_base_image_bundle *b, json_t *o, int dfd, const char *dir, const char *path)
 {
 	const char *preset = json_string_value(json_object_get(o, "preset"));
 	const char *arch = json_string_value(json_object_get(o, "arch"));
@@ -199,13 +241,15 @@ static int from_json(sv_base_image_bundle *b, json_t *o, const char *dir, const 
 	b->sizes.rootfs_bytes = get_size(sizes, "rootfsBytes");
 	b->sizes.initrd_bytes = get_size(sizes, "initrdBytes");
 	if (!b->bundle_id || !b->firecracker_version || !b->kernel_image_path || !b->rootfs_path ||
-	    !b->boot_args || !b->created_at || !b->last_accessed_at || !b->bundle_dir ||
-	    !b->ci_version)
+	    !b->boot_args || !b->created_at || !b->last_accessed_at || !b->bundle_dir || !b->ci_version)
 		return sv_err(SV_EINVAL, "%s: a required field is missing", path);
-	const char *files[] = { b->kernel_image_path, b->rootfs_path, b->initrd_path };
+	if (!sv_bundle_id_valid(b->bundle_id) || !dir_is_named(dir, b->bundle_id))
+		return sv_err(SV_EINVAL, "%s: bundleId: \"%s\" is not this bundle's directory name", path,
+			      b->bundle_id);
+	const char *files[] = {b->kernel_image_path, b->rootfs_path, b->initrd_path};
 	for (size_t i = 0; i < 3; i++)
-		if (files[i] && !sv_path_exists(files[i]))
-			return sv_err(SV_EINVAL, "%s: %s is missing", path, files[i]);
+		if (files[i] && !is_regular_file_in(dfd, files[i]))
+			return sv_err(SV_EINVAL, "%s: %s is missing or not a regular file", path, files[i]);
 	return 0;
 }
 
@@ -216,8 +260,18 @@ int sv_bundle_load(sv_base_image_bundle **out, const char *bundle_dir)
 	if (!path)
 		return sv_err(SV_ENOMEM, "out of memory");
 	char *text = NULL;
-	int rc = sv_read_file(path, 1 << 20, &text, NULL);
+	/* Neither the directory nor bundle.json may be a symlink. */
+	int dfd = open(bundle_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = 0;
+	if (dfd < 0)
+		rc = errno == ENOENT ? sv_err(SV_ENOTFOUND, "reading %s: no such directory", path)
+				     : sv_err_errno(errno == ELOOP || errno == ENOTDIR ? SV_EUNSAFE : SV_EIO,
+						    errno, "opening %s", bundle_dir);
+	else
+		rc = sv_read_file_at(dfd, bundle_dir, "bundle.json", 1 << 20, &text, NULL);
 	if (rc) {
+		if (dfd >= 0)
+			close(dfd);
 		free(path);
 		return rc;
 	}
@@ -230,8 +284,9 @@ int sv_bundle_load(sv_base_image_bundle **out, const char *bundle_dir)
 	else if (!b)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	else
-		rc = from_json(b, o, bundle_dir, path);
+		rc = from_json(b, o, dfd, bundle_dir, path);
 	json_decref(o);
+	close(dfd);
 	free(path);
 	if (rc) {
 		sv_base_image_bundle_free(b);

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PAGE_BYTES (16u << 20)
-#define MAX_PAGES 1000
+/* S3 pages hold at most 1000 keys of at most 1024 bytes: well under 4 MiB. */
+#define MAX_PAGE_BYTES (4u << 20)
+#define MAX_PAGES (SV_CI_MAX_OBJECTS / 100)
+#define MAX_KEY_BYTES 1024
 #define MAX_COMPONENTS 4
 
 void sv_ci_objects_clear(sv_ci_objects *objs)
@@ -27,8 +29,14 @@ void sv_ci_objects_clear(sv_ci_objects *objs)
 	memset(objs, 0, sizeof(*objs));
 }
 
-static int push_object(sv_ci_objects *objs, const char *key, int64_t size)
+static int push_object(sv_ci_objects *objs, const char *key, int64_t size, const char *url)
 {
+	if (strlen(key) > MAX_KEY_BYTES)
+		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: a key is longer than %d bytes", url,
+			      MAX_KEY_BYTES);
+	if (objs->n >= SV_CI_MAX_OBJECTS)
+		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: more than %d objects", url,
+			      SV_CI_MAX_OBJECTS);
 	if (objs->n == objs->cap) {
 		size_t cap = objs->cap ? objs->cap * 2 : 64;
 		sv_ci_object *items = realloc(objs->items, cap * sizeof(*items));
@@ -40,7 +48,7 @@ static int push_object(sv_ci_objects *objs, const char *key, int64_t size)
 	char *k = strdup(key);
 	if (!k)
 		return sv_err(SV_ENOMEM, "out of memory");
-	objs->items[objs->n++] = (sv_ci_object){ .key = k, .size = size };
+	objs->items[objs->n++] = (sv_ci_object){.key = k, .size = size};
 	return 0;
 }
 
@@ -57,7 +65,7 @@ static char *text_of(const xmlNode *n)
 	return s;
 }
 
-static int parse_contents(sv_ci_objects *objs, const xmlNode *contents)
+static int parse_contents(sv_ci_objects *objs, const xmlNode *contents, const char *url)
 {
 	char *key = NULL;
 	int64_t size = -1;
@@ -72,22 +80,21 @@ static int parse_contents(sv_ci_objects *objs, const xmlNode *contents)
 			free(s);
 		}
 	}
-	int rc = key ? push_object(objs, key, size) : 0;
+	int rc = key ? push_object(objs, key, size, url) : 0;
 	free(key);
 	return rc;
 }
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
-static void init_xml(void)
-{
-	xmlInitParser();
-}
+static void init_xml(void) { xmlInitParser(); }
 
-int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len,
-		     const char *url)
+int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len, const char *url)
 {
 	*next_token = NULL;
+	if (len > MAX_PAGE_BYTES)
+		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: page larger than %u bytes", url,
+			      MAX_PAGE_BYTES);
 	pthread_once(&xml_once, init_xml);
 	xmlDoc *doc = xmlReadMemory(xml, (int)len, url, NULL,
 				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -105,7 +112,7 @@ int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, si
 	}
 	for (const xmlNode *c = root->children; c && !rc; c = c->next) {
 		if (named(c, "Contents")) {
-			rc = parse_contents(objs, c);
+			rc = parse_contents(objs, c, url);
 		} else if (named(c, "IsTruncated")) {
 			char *t = text_of(c);
 			truncated = t && !strcmp(t, "true");
@@ -147,8 +154,7 @@ char *sv_ci_listing_url(const char *bucket_url, const char *prefix)
 	return url;
 }
 
-int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_url,
-	       const char *prefix)
+int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_url, const char *prefix)
 {
 	char *base = sv_ci_listing_url(bucket_url, prefix);
 	if (!base)
@@ -252,7 +258,7 @@ static void consider(best *b, size_t index, const char *name, const char *head, 
 int sv_ci_pick(size_t *kernel, size_t *rootfs, sv_rootfs_type *type, const sv_ci_objects *objs,
 	       const char *prefix, const char *listing_url)
 {
-	best k = { .index = -1 }, sq = { .index = -1 }, ext4 = { .index = -1 };
+	best k = {.index = -1}, sq = {.index = -1}, ext4 = {.index = -1};
 	size_t pl = strlen(prefix);
 	for (size_t i = 0; i < objs->n; i++) {
 		const char *key = objs->items[i].key;
@@ -264,8 +270,8 @@ int sv_ci_pick(size_t *kernel, size_t *rootfs, sv_rootfs_type *type, const sv_ci
 		consider(&ext4, i, name, "ubuntu-", ".ext4", 2);
 	}
 	if (k.index < 0)
-		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED,
-			      "no kernel (vmlinux-X.Y.Z) under %s in %s", prefix, listing_url);
+		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "no kernel (vmlinux-X.Y.Z) under %s in %s",
+			      prefix, listing_url);
 	if (sq.index < 0 && ext4.index < 0)
 		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED,
 			      "no root filesystem (ubuntu-X.Y.squashfs or .ext4) under %s in %s", prefix,

@@ -10,9 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A listing holds at most this many objects (the CI prefix of one release
+ * and arch holds a few dozen), each key at most 1024 bytes (S3's own limit). */
+#define SV_CI_MAX_OBJECTS 10000
+
 typedef struct {
 	char *key;
-	int64_t size;   /* -1 if the listing had none */
+	int64_t size; /* -1 if the listing had none */
 } sv_ci_object;
 
 typedef struct {
@@ -22,17 +26,18 @@ typedef struct {
 
 void sv_ci_objects_clear(sv_ci_objects *objs);
 
-/* Parses one ListObjectsV2 page, appending its objects. *next_token is the
- * NextContinuationToken (malloc'd) when IsTruncated is true, else NULL. */
-int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len,
-		     const char *url);
+/* Parses one ListObjectsV2 page (at most 4 MiB), appending its objects
+ * (SV_EBASE_IMAGE_RESOLVE_FAILED past SV_CI_MAX_OBJECTS in objs, or for a key
+ * longer than 1024 bytes). *next_token is the NextContinuationToken
+ * (malloc'd) when IsTruncated is true, else NULL. */
+int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len, const char *url);
 
 /* "<bucket>?list-type=2&prefix=<prefix>" (malloc'd; prefix URL-encoded). */
 char *sv_ci_listing_url(const char *bucket_url, const char *prefix);
 
-/* Lists every object under prefix, all pages. */
-int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_url,
-	       const char *prefix);
+/* Lists every object under prefix, all pages (at most SV_CI_MAX_OBJECTS / 100
+ * of them, each a bounded transfer). */
+int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_url, const char *prefix);
 
 /* Picks the highest vmlinux-X.Y.Z and the highest ubuntu-X.Y.squashfs (else
  * ubuntu-X.Y.ext4) directly under prefix. Returns indexes into objs;

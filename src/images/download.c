@@ -2,7 +2,14 @@
  * attempt keeps attempts independent; the body goes either into a verifier
  * sink or a bounded memory buffer, and a retried attempt starts both over, so
  * a file is still hashed in a single pass over the bytes it ends up holding.
- * Bodies of error responses are never written anywhere. */
+ * Bodies of error responses are never written anywhere, and read only up to
+ * MAX_DISCARD_BYTES.
+ *
+ * Every transfer is bounded: in bytes by the sink's limit (the stated size or
+ * max_bytes) — announced lengths are checked with CURLOPT_MAXFILESIZE_LARGE and
+ * received bytes counted in the write callback, since servers lie about
+ * Content-Length — and in time by one deadline over all attempts
+ * (CURLOPT_TIMEOUT_MS set to what is left of it) plus the low-speed limit. */
 #include "images/download.h"
 
 #include "images/verify.h"
@@ -16,13 +23,12 @@
 #include <string.h>
 #include <time.h>
 
+#define MAX_DISCARD_BYTES (64u << 10)
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
-static void init_curl(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+static void init_curl(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 typedef enum { SINK_NONE, SINK_FILE, SINK_MEMORY } sink_kind;
 
@@ -33,7 +39,10 @@ typedef struct {
 	sv_sink *file;
 	char *mem;
 	size_t mem_len, mem_cap, mem_max;
-	int sink_rc;          /* error raised inside the write callback */
+	int sink_rc;	    /* error raised inside the write callback */
+	uint64_t discarded; /* bytes of bodies not kept (error pages) */
+	bool discard_cut;   /* stopped reading a body not kept: judge by status */
+	long long deadline_ms;
 	CURL *curl;
 	/* progress */
 	const char *label;
@@ -48,9 +57,11 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool is_success_status(long status)
+static bool is_success_status(long status) { return status >= 200 && status < 300; }
+
+static int memory_too_large(const transfer *t)
 {
-	return status >= 200 && status < 300;
+	return sv_err(SV_EDOWNLOAD, "downloading %s: response larger than %zu bytes", t->url, t->mem_max);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -59,16 +70,22 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	size_t len = size * nmemb;
 	long status = 0;
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (!is_success_status(status))
-		return len; /* error pages are discarded, never stored */
+	if (!is_success_status(status) || t->kind == SINK_NONE) {
+		/* Never stored, and not read for ever either. */
+		t->discarded += len;
+		if (t->discarded > MAX_DISCARD_BYTES) {
+			t->discard_cut = true;
+			return 0;
+		}
+		return len;
+	}
 	if (t->kind == SINK_FILE) {
 		t->sink_rc = sv_sink_write(t->file, data, len);
 		return t->sink_rc ? 0 : len;
 	}
 	if (t->kind == SINK_MEMORY) {
 		if (t->mem_len + len > t->mem_max) {
-			t->sink_rc = sv_err(SV_EDOWNLOAD, "downloading %s: response larger than %zu bytes",
-					    t->url, t->mem_max);
+			t->sink_rc = memory_too_large(t);
 			return 0;
 		}
 		if (t->mem_len + len + 1 > t->mem_cap) {
@@ -139,7 +156,7 @@ static bool is_transient(CURLcode cc)
 	}
 }
 
-static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf)
+static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf, long long time_left_ms)
 {
 	const sv_dl_config *c = t->cfg;
 	curl_easy_setopt(h, CURLOPT_URL, t->url);
@@ -155,6 +172,11 @@ static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)time_left_ms);
+	if (t->kind == SINK_FILE && (t->file->limit || t->file->limit_is_stated))
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->file->limit);
+	else if (t->kind == SINK_MEMORY)
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->mem_max);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
 	if (c->progress && t->kind == SINK_FILE) {
@@ -167,12 +189,20 @@ static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf)
 static int reset_sink(transfer *t)
 {
 	t->sink_rc = 0;
+	t->discarded = 0;
+	t->discard_cut = false;
 	t->mem_len = 0;
 	if (t->mem)
 		t->mem[0] = '\0';
 	if (t->kind == SINK_FILE && t->file->bytes > 0)
 		return sv_sink_reset(t->file);
 	return 0;
+}
+
+static int deadline_passed(const transfer *t)
+{
+	return sv_err(SV_EDOWNLOAD, "downloading %s: not finished within %ld ms (timeout_ms)", t->url,
+		      t->cfg->timeout_ms);
 }
 
 /* Runs the transfer with retries. On success *status_out is the final HTTP
@@ -185,7 +215,11 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 			      curl_easy_strerror(curl_init_rc));
 	const sv_dl_config *c = t->cfg;
 	int attempts = c->max_retries + 1;
+	t->deadline_ms = mono_ms() + c->timeout_ms;
 	for (int attempt = 1;; attempt++) {
+		long long left = t->deadline_ms - mono_ms();
+		if (left <= 0)
+			return deadline_passed(t);
 		int rc = reset_sink(t);
 		if (rc)
 			return rc;
@@ -194,8 +228,10 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 			return sv_err(SV_ENOMEM, "downloading %s: curl_easy_init failed", t->url);
 		char errbuf[CURL_ERROR_SIZE] = "";
 		t->curl = h;
-		setup_handle(t, h, follow, errbuf);
+		setup_handle(t, h, follow, errbuf, left);
 		CURLcode cc = curl_easy_perform(h);
+		if (cc == CURLE_WRITE_ERROR && t->discard_cut)
+			cc = CURLE_OK; /* an endless error page: its status says it all */
 		long status = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (t->drew) {
@@ -207,6 +243,12 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 		if (t->sink_rc) {
 			curl_easy_cleanup(h);
 			return t->sink_rc;
+		} else if (cc == CURLE_FILESIZE_EXCEEDED) {
+			curl_easy_cleanup(h);
+			return t->kind == SINK_FILE ? sv_sink_too_large(t->file) : memory_too_large(t);
+		} else if (cc == CURLE_OPERATION_TIMEDOUT && mono_ms() >= t->deadline_ms) {
+			curl_easy_cleanup(h);
+			return deadline_passed(t);
 		} else if (cc != CURLE_OK) {
 			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			transient = is_transient(cc);
@@ -236,6 +278,11 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 		long long delay = (long long)c->retry_backoff_ms << (attempt - 1);
 		if (delay > 30000)
 			delay = 30000;
+		if (delay >= t->deadline_ms - mono_ms())
+			return sv_err(
+			    SV_EDOWNLOAD,
+			    "downloading %s: %s (after %d attempt%s; no time left to retry within %ld ms)",
+			    t->url, why, attempt, attempt > 1 ? "s" : "", c->timeout_ms);
 		sv_info("downloading %s: %s; retrying in %lld ms (attempt %d of %d)", t->url, why, delay,
 			attempt + 1, attempts);
 		poll(NULL, 0, (int)delay);
@@ -259,15 +306,14 @@ int sv_download_file(const sv_dl_config *c, const char *url, const char *final_p
 	char *what = NULL;
 	if (asprintf(&what, "downloading %s", url) < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = sv_sink_open(&sink, final_path, 0644, what,
-			      expected_size >= 0 ? (uint64_t)expected_size : 0);
+	int rc = sv_sink_open(&sink, final_path, 0644, what, expected_size, c->max_bytes);
 	free(what);
 	if (rc)
 		return sv_err_prefix("downloading %s", url);
 	char label[64];
 	const char *base = url_basename(url);
 	snprintf(label, sizeof(label), "%.*s", (int)strcspn(base, "?#"), base);
-	transfer t = { .cfg = c, .url = url, .kind = SINK_FILE, .file = &sink, .label = label };
+	transfer t = {.cfg = c, .url = url, .kind = SINK_FILE, .file = &sink, .label = label};
 	long status = 0;
 	rc = perform(&t, true, &status, NULL);
 	if (rc) {
@@ -283,10 +329,9 @@ int sv_download_file(const sv_dl_config *c, const char *url, const char *final_p
 	return 0;
 }
 
-int sv_download_memory(const sv_dl_config *c, const char *url, size_t max_bytes, char **out,
-		       size_t *len_out)
+int sv_download_memory(const sv_dl_config *c, const char *url, size_t max_bytes, char **out, size_t *len_out)
 {
-	transfer t = { .cfg = c, .url = url, .kind = SINK_MEMORY, .mem_max = max_bytes };
+	transfer t = {.cfg = c, .url = url, .kind = SINK_MEMORY, .mem_max = max_bytes};
 	long status = 0;
 	int rc = perform(&t, true, &status, NULL);
 	if (rc) {
@@ -303,7 +348,7 @@ int sv_download_memory(const sv_dl_config *c, const char *url, size_t max_bytes,
 
 int sv_http_redirect_target(const sv_dl_config *c, const char *url, char **location_out)
 {
-	transfer t = { .cfg = c, .url = url, .kind = SINK_NONE };
+	transfer t = {.cfg = c, .url = url, .kind = SINK_NONE};
 	long status = 0;
 	char *loc = NULL;
 	int rc = perform(&t, false, &status, &loc);

@@ -13,7 +13,7 @@
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 {
-	sv_download_options d = { 0 };
+	sv_download_options d = {0};
 	if (o)
 		d = *o;
 	out->connect_timeout_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : 15000;
@@ -23,6 +23,8 @@ void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 	out->retry_backoff_ms = d.retry_backoff_ms > 0 ? d.retry_backoff_ms : 1000;
 	out->max_redirects = d.max_redirects > 0 ? d.max_redirects : 10;
 	out->progress = d.progress == SV_YES || (d.progress == SV_UNSET && isatty(STDERR_FILENO));
+	out->max_bytes = (uint64_t)(d.max_bytes > 0 ? d.max_bytes : SV_DEFAULT_MAX_DOWNLOAD_BYTES);
+	out->timeout_ms = d.timeout_ms > 0 ? d.timeout_ms : SV_DEFAULT_DOWNLOAD_TIMEOUT_MS;
 }
 
 static char *pick(const char *given, const char *env_name, const char *fallback)
@@ -45,10 +47,7 @@ static char *strip_trailing_slashes(char *url)
 	return url;
 }
 
-char *sv_images_data_dir(const char *given)
-{
-	return pick(given, "SMARTVM_DATA_DIR", "/tmp/.smartvm");
-}
+char *sv_images_data_dir(const char *given) { return pick(given, "SMARTVM_DATA_DIR", "/tmp/.smartvm"); }
 
 char *sv_images_runtime_dir(const char *given)
 {

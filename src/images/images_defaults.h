@@ -21,6 +21,8 @@ typedef struct {
 	int retry_backoff_ms;
 	long max_redirects;
 	bool progress;
+	uint64_t max_bytes; /* cap of a body whose size no one stated */
+	long timeout_ms;    /* deadline of one transfer, retries included */
 } sv_dl_config;
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o);

@@ -1,7 +1,9 @@
 /* Hosted manifest parsing (see manifest.h). Unknown keys are rejected by
  * name, so a typo ("sha265") is an error rather than a silently unverified
  * download. Nothing here decides where files go beyond validating names: a
- * file name can never contain a path separator. */
+ * file name can never contain a path separator. A remote manifest is data from
+ * outside: it never names a host path, and its URLs are resolved with
+ * libcurl's URL parser (never by string surgery) against its own URL. */
 #include "images/manifest.h"
 
 #include "images/images_defaults.h"
@@ -9,6 +11,7 @@
 #include "images/verify.h"
 #include "util/error.h"
 #include <ctype.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +30,7 @@ bool sv_bundle_id_valid(const char *id)
 
 void sv_manifest_clear(sv_hosted_manifest *m)
 {
-	sv_manifest_artifact *arts[] = { &m->kernel, &m->rootfs, &m->initrd };
+	sv_manifest_artifact *arts[] = {&m->kernel, &m->rootfs, &m->initrd};
 	for (size_t i = 0; i < 3; i++) {
 		free(arts[i]->url);
 		free(arts[i]->path);
@@ -42,11 +45,11 @@ void sv_manifest_clear(sv_hosted_manifest *m)
 }
 
 typedef struct {
-	const char *source;
+	const char *source; /* the manifest's path or URL */
+	bool remote;	    /* fetched from source (a URL): untrusted */
 } ctx;
 
-__attribute__((format(printf, 3, 4)))
-static int bad(const ctx *c, const char *field, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad(const ctx *c, const char *field, const char *fmt, ...)
 {
 	char rule[512];
 	va_list ap;
@@ -60,7 +63,8 @@ static int check_keys(const ctx *c, json_t *obj, const char *prefix, const char 
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		bool ok = false;
 		for (size_t i = 0; allowed[i]; i++)
 			ok = ok || !strcmp(key, allowed[i]);
@@ -102,9 +106,41 @@ static char *basename_of(const char *s)
 	return strndup(s + start, end - start);
 }
 
+/* Resolves ref (absolute, or relative to the manifest's URL when remote) into
+ * a normalised absolute http(s) URL (malloc'd in *out). */
+static int resolve_url(const ctx *c, const char *field, const char *ref, char **out)
+{
+	*out = NULL;
+	CURLU *u = curl_url();
+	if (!u)
+		return sv_err(SV_ENOMEM, "out of memory");
+	char *scheme = NULL, *host = NULL, *full = NULL;
+	CURLUcode uc = c->remote ? curl_url_set(u, CURLUPART_URL, c->source, 0) : CURLUE_OK;
+	int rc = 0;
+	if (uc == CURLUE_OK)
+		uc = curl_url_set(u, CURLUPART_URL, ref, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(u, CURLUPART_URL, &full, 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if (uc != CURLUE_OK || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || !*host)
+		rc = bad(c, field, "\"%s\" is not an http or https URL", ref);
+	else if (!(*out = strdup(full)))
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 static int parse_artifact(const ctx *c, json_t *root, const char *key, sv_manifest_artifact *a)
 {
-	static const char *const allowed[] = { "url", "path", "fileName", "sha256", "sizeBytes", NULL };
+	static const char *const allowed[] = {"url", "path", "fileName", "sha256", "sizeBytes", NULL};
 	char field[64], prefix[32];
 	snprintf(prefix, sizeof(prefix), "%s.", key);
 	a->size_bytes = -1;
@@ -120,12 +156,19 @@ static int parse_artifact(const ctx *c, json_t *root, const char *key, sv_manife
 	    (rc = get_string(c, obj, "fileName", FIELD("fileName"), false, &a->file_name)) ||
 	    (rc = get_string(c, obj, "sha256", FIELD("sha256"), false, &a->sha256)))
 		return rc;
+	if (a->path && c->remote)
+		return bad(c, FIELD("path"), "not allowed in a remote manifest (use url with sha256)%s", "");
 	if (!a->url && !a->path)
-		return bad(c, key, "needs url or path%s", "");
+		return bad(c, key, c->remote ? "needs url%s" : "needs url or path%s", "");
 	if (a->url && a->path)
 		return bad(c, key, "url and path are mutually exclusive%s", "");
-	if (a->url && strncmp(a->url, "http://", 7) != 0 && strncmp(a->url, "https://", 8) != 0)
-		return bad(c, FIELD("url"), "\"%s\" is not an http or https URL", a->url);
+	if (a->url) {
+		char *resolved = NULL;
+		if ((rc = resolve_url(c, FIELD("url"), a->url, &resolved)))
+			return rc;
+		free(a->url);
+		a->url = resolved;
+	}
 	if (a->path && !*a->path)
 		return bad(c, FIELD("path"), "must not be empty%s", "");
 	if (a->url && !a->sha256) {
@@ -164,9 +207,18 @@ static int parse_artifact(const ctx *c, json_t *root, const char *key, sv_manife
 
 static int parse_all(const ctx *c, json_t *root, sv_hosted_manifest *m)
 {
-	static const char *const allowed[] = { "schemaVersion", "bundleId", "name", "arch",
-					       "firecrackerVersion", "rootfsType", "rootfsIsReadOnly",
-					       "bootArgs", "kernel", "rootfs", "initrd", NULL };
+	static const char *const allowed[] = {"schemaVersion",
+					      "bundleId",
+					      "name",
+					      "arch",
+					      "firecrackerVersion",
+					      "rootfsType",
+					      "rootfsIsReadOnly",
+					      "bootArgs",
+					      "kernel",
+					      "rootfs",
+					      "initrd",
+					      NULL};
 	if (!json_is_object(root))
 		return sv_err(SV_EINVAL, "manifest %s: must be a JSON object", c->source);
 	json_t *schema = json_object_get(root, "schemaVersion");
@@ -204,8 +256,7 @@ static int parse_all(const ctx *c, json_t *root, sv_hosted_manifest *m)
 		goto out;
 	}
 	if (!sv_release_tag_valid(m->firecracker_version)) {
-		rc = bad(c, "firecrackerVersion", "\"%s\" is not vMAJOR.MINOR.PATCH",
-			 m->firecracker_version);
+		rc = bad(c, "firecrackerVersion", "\"%s\" is not vMAJOR.MINOR.PATCH", m->firecracker_version);
 		goto out;
 	}
 	if (!strcmp(type, "ext4"))
@@ -221,8 +272,8 @@ static int parse_all(const ctx *c, json_t *root, sv_hosted_manifest *m)
 		rc = bad(c, "rootfsIsReadOnly", "must be a boolean%s", "");
 		goto out;
 	}
-	m->rootfs_is_read_only = (ro && json_is_boolean(ro)) ? json_is_true(ro)
-							      : m->rootfs_type == SV_ROOTFS_SQUASHFS;
+	m->rootfs_is_read_only =
+	    (ro && json_is_boolean(ro)) ? json_is_true(ro) : m->rootfs_type == SV_ROOTFS_SQUASHFS;
 	if (!m->boot_args && !(m->boot_args = strdup(SV_DEFAULT_BOOT_ARGS))) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
 		goto out;
@@ -246,7 +297,7 @@ out:
 	return rc;
 }
 
-int sv_manifest_parse(sv_hosted_manifest *out, const char *json_text, const char *source)
+static int parse(sv_hosted_manifest *out, const char *json_text, const char *source, bool remote)
 {
 	memset(out, 0, sizeof(*out));
 	json_error_t jerr;
@@ -254,10 +305,20 @@ int sv_manifest_parse(sv_hosted_manifest *out, const char *json_text, const char
 	if (!root)
 		return sv_err(SV_EINVAL, "manifest %s: invalid JSON at line %d: %s", source, jerr.line,
 			      jerr.text);
-	ctx c = { .source = source };
+	ctx c = {.source = source, .remote = remote};
 	int rc = parse_all(&c, root, out);
 	json_decref(root);
 	if (rc)
 		sv_manifest_clear(out);
 	return rc;
+}
+
+int sv_manifest_parse(sv_hosted_manifest *out, const char *json_text, const char *source)
+{
+	return parse(out, json_text, source, false);
+}
+
+int sv_manifest_parse_remote(sv_hosted_manifest *out, const char *json_text, const char *url)
+{
+	return parse(out, json_text, url, true);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int sv_sha256_init(sv_sha256 *h)
@@ -25,10 +26,7 @@ int sv_sha256_init(sv_sha256 *h)
 	return 0;
 }
 
-void sv_sha256_update(sv_sha256 *h, const void *data, size_t len)
-{
-	EVP_DigestUpdate(h->ctx, data, len);
-}
+void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
 
 void sv_sha256_final_hex(sv_sha256 *h, char out[65])
 {
@@ -56,11 +54,13 @@ bool sv_sha256_is_hex(const char *s)
 	return n == 64;
 }
 
-int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *what, uint64_t limit)
+int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *what, int64_t expected_size,
+		 uint64_t max_bytes)
 {
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	s->limit = limit;
+	s->limit_is_stated = expected_size >= 0;
+	s->limit = s->limit_is_stated ? (uint64_t)expected_size : max_bytes;
 	if (asprintf(&s->tmp_path, "%s.part", final_path) < 0) {
 		s->tmp_path = NULL;
 		return sv_err(SV_ENOMEM, "out of memory");
@@ -85,11 +85,24 @@ int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *wh
 	return rc;
 }
 
+bool sv_sink_exceeds(const sv_sink *s, uint64_t n)
+{
+	return (s->limit || s->limit_is_stated) && n > s->limit;
+}
+
+int sv_sink_too_large(const sv_sink *s)
+{
+	if (s->limit_is_stated)
+		return sv_err(SV_ECHECKSUM, "%s: size mismatch: more than the expected %llu bytes", s->what,
+			      (unsigned long long)s->limit);
+	return sv_err(SV_ECHECKSUM, "%s: larger than the limit of %llu bytes (max_bytes)", s->what,
+		      (unsigned long long)s->limit);
+}
+
 int sv_sink_write(sv_sink *s, const void *data, size_t len)
 {
-	if (s->limit && s->bytes + len > s->limit)
-		return sv_err(SV_ECHECKSUM, "%s: size mismatch: more than the expected %llu bytes",
-			      s->what, (unsigned long long)s->limit);
+	if (sv_sink_exceeds(s, s->bytes + len))
+		return sv_sink_too_large(s);
 	sv_sha256_update(&s->hash, data, len);
 	const char *p = data;
 	size_t left = len;
@@ -115,8 +128,7 @@ int sv_sink_reset(sv_sink *s)
 	return sv_sha256_init(&s->hash);
 }
 
-int sv_sink_commit(sv_sink *s, const char *expected_sha256, int64_t expected_size,
-		   char sha256_out[65])
+int sv_sink_commit(sv_sink *s, const char *expected_sha256, int64_t expected_size, char sha256_out[65])
 {
 	char got[65];
 	sv_sha256_final_hex(&s->hash, got);
@@ -157,28 +169,62 @@ void sv_sink_abort(sv_sink *s)
 	s->tmp_path = s->final_path = s->what = NULL;
 }
 
-int sv_copy_verified(const char *src, const char *final_path, const char *expected_sha256,
-		     int64_t expected_size, char sha256_out[65], uint64_t *size_out)
+/* Opens src for reading if it is a regular file; a FIFO or device is
+ * refused without blocking on it. */
+static int open_regular(const char *src, int *fd_out, struct stat *st)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "reading %s", src);
+	int fd = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "copying %s", src);
+	if (fstat(fd, st) != 0) {
+		int e = errno;
+		close(fd);
+		return sv_err_errno(SV_EIO, e, "copying %s", src);
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return sv_err(SV_EINVAL, "copying %s: not a regular file", src);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		int e = errno;
+		close(fd);
+		return sv_err_errno(SV_EIO, e, "copying %s", src);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int sv_copy_verified(const char *src, const char *final_path, const char *expected_sha256,
+		     int64_t expected_size, uint64_t max_bytes, char sha256_out[65], uint64_t *size_out)
+{
+	int in = -1;
+	struct stat st;
+	int rc = open_regular(src, &in, &st);
+	if (rc)
+		return rc;
 	sv_sink s;
 	char *what = NULL;
 	if (asprintf(&what, "copying %s", src) < 0) {
 		close(in);
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	int rc = sv_sink_open(&s, final_path, 0644, what,
-			      expected_size >= 0 ? (uint64_t)expected_size : 0);
+	/* Never more readable than the source: a copy of a file only root may
+	 * read stays that way in the cache. */
+	rc = sv_sink_open(&s, final_path, st.st_mode & 0644, what, expected_size, max_bytes);
 	free(what);
 	if (rc) {
 		close(in);
 		return rc;
 	}
+	if (expected_size >= 0 && (uint64_t)st.st_size != (uint64_t)expected_size)
+		rc = sv_err(SV_ECHECKSUM, "%s: size mismatch: expected %lld bytes, got %lld", s.what,
+			    (long long)expected_size, (long long)st.st_size);
+	else if (sv_sink_exceeds(&s, (uint64_t)st.st_size))
+		rc = sv_sink_too_large(&s);
 	static const size_t bufsize = 1 << 17;
-	char *buf = malloc(bufsize);
-	if (!buf)
+	char *buf = rc ? NULL : malloc(bufsize);
+	if (!rc && !buf)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	while (!rc) {
 		ssize_t n = read(in, buf, bufsize);

@@ -4,6 +4,7 @@
 #include "svtest.h"
 
 #include "httpfixture.h"
+#include "basefixture.h"
 #include "imagesfixture.h"
 #include "util/file.h"
 #include "util/spawn.h"
@@ -16,130 +17,26 @@
 #include <unistd.h>
 
 #define CI "firecracker-ci/v1.16/x86_64/"
+#define SHA1 "1111111111111111111111111111111111111111111111111111111111111111"
 
-typedef struct {
-	char *dir, *cache, *runtime;
-	svt_http *http;
-	char *bucket, *releases;
-	char kernel[1000], rootfs[4096], initrd[300];
-	sv_download_options dl;
-	sv_base_image_options o;
-} fixture;
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof(*f));
-	f->dir = svt_tmpdir();
-	f->cache = sv_path_join(f->dir, "cache");
-	f->runtime = sv_path_join(f->dir, "runtime");
-	f->http = svt_http_start();
-	f->bucket = svt_http_url(f->http, "/bucket");
-	f->releases = svt_http_url(f->http, "/releases");
-	for (size_t i = 0; i < sizeof(f->kernel); i++)
-		f->kernel[i] = (char)('k' + i % 7);
-	for (size_t i = 0; i < sizeof(f->rootfs); i++)
-		f->rootfs[i] = (char)(i * 31 % 251);
-	memset(f->initrd, 'i', sizeof(f->initrd));
-	f->dl = (sv_download_options){ .max_retries = -1, .retry_backoff_ms = 10, .low_speed_time_s = 1,
-				       .max_redirects = 3, .progress = SV_NO };
-	f->o = (sv_base_image_options){ .cache_dir = f->cache, .runtime_dir = f->runtime,
-					.releases_url = f->releases, .ci_bucket_url = f->bucket,
-					.download = &f->dl };
-	svt_serve_bytes(f->http, "/k/vmlinux", f->kernel, sizeof(f->kernel));
-	svt_serve_bytes(f->http, "/r/rootfs.ext4", f->rootfs, sizeof(f->rootfs));
-	svt_serve_bytes(f->http, "/i/initrd.cpio", f->initrd, sizeof(f->initrd));
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-	svt_http_stop(f->http);
-	free(f->bucket);
-	free(f->releases);
-	free(f->cache);
-	free(f->runtime);
-	svt_rm_tmpdir(f->dir);
-	free(f);
-	return 0;
-}
-
-/* Serves a hosted manifest at /m/<name>.json whose rootfs is rootfs_path
- * (with sha and size as given: NULL / < 0 = the right ones / omitted). */
-static char *serve_manifest(fixture *f, const char *name, const char *bundle_id, const char *rootfs_path,
-			    const char *rootfs_sha, long long rootfs_size, const char *extra)
-{
-	char *ksha = svt_sha256_hex(f->kernel, sizeof(f->kernel));
-	char *rsha = svt_sha256_hex(f->rootfs, sizeof(f->rootfs));
-	char size[64] = "";
-	if (rootfs_size >= 0)
-		snprintf(size, sizeof(size), ",\"sizeBytes\":%lld", rootfs_size);
-	char json[4096];
-	snprintf(json, sizeof(json),
-		 "{\"schemaVersion\":1,\"bundleId\":\"%s\",\"name\":\"test\",\"arch\":\"x86_64\","
-		 "\"firecrackerVersion\":\"v1.16.1\",\"rootfsType\":\"ext4\",%s"
-		 "\"kernel\":{\"url\":\"%s/k/vmlinux\",\"sha256\":\"%s\"},"
-		 "\"rootfs\":{\"url\":\"%s%s\",\"sha256\":\"%s\"%s}}",
-		 bundle_id, extra ? extra : "", svt_http_base(f->http), ksha, svt_http_base(f->http),
-		 rootfs_path, rootfs_sha ? rootfs_sha : rsha, size);
-	char path[128];
-	snprintf(path, sizeof(path), "/m/%s.json", name);
-	svt_http_route_text(f->http, path, 200, json);
-	free(ksha);
-	free(rsha);
-	return svt_http_url(f->http, path);
-}
-
-static int pull_url(fixture *f, const char *url, sv_base_image_bundle **out)
-{
-	sv_ensure_base_image_opts e = { .manifest_url = url };
-	return sv_ensure_base_image(out, &f->o, &e);
-}
-
-static void pull_good(fixture *f)
-{
-	char *url = serve_manifest(f, "good", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
-	sv_base_image_bundle *b = NULL;
-	assert_int_equal(pull_url(f, url, &b), 0);
-	sv_base_image_bundle_free(b);
-	free(url);
-}
-
-/* Pulls manifest_url (same bundle id "b1" as the good one, different
- * content), expects code and a message containing part, and the cache as it was. */
-static void expect_failure_leaves_cache(fixture *f, const char *url, int code, const char *part)
-{
-	pull_good(f);
-	char *before = svt_tree_fingerprint(f->cache);
-	sv_base_image_bundle *b = NULL;
-	int rc = pull_url(f, url, &b);
-	if (rc != code || !strstr(sv_last_error(), part))
-		fail_msg("got %d \"%s\", expected %d with \"%s\"", rc, sv_last_error(), code, part);
-	assert_null(b);
-	char *after = svt_tree_fingerprint(f->cache);
-	assert_string_equal(after, before);
-	assert_non_null(strstr(after, "b1/rootfs.ext4: 4096 "));
-	free(before);
-	free(after);
-}
+typedef svb_fixture fixture;
 
 static void test_latest_preset_resolves_the_ci_listing_across_pages(void **state)
 {
 	fixture *f = *state;
 	char location[256];
 	snprintf(location, sizeof(location), "%s/tag/v1.16.1", f->releases);
-	svt_http_response latest = { .status = 302, .location = location };
+	svt_http_response latest = {.status = 302, .location = location};
 	svt_http_route(f->http, "/releases/latest", NULL, &latest);
-	const char *page1[] = { CI "vmlinux-5.10.210", CI "ubuntu-22.04.ext4", CI "vmlinux-5.10.9" };
-	const char *page2[] = { CI "vmlinux-6.1.102", CI "ubuntu-24.04.squashfs", CI "ubuntu-24.04.ext4",
-				CI "vmlinux-6.1.102.config", CI "debug/vmlinux-9.9.9" };
+	const char *page1[] = {CI "vmlinux-5.10.210", CI "ubuntu-22.04.ext4", CI "vmlinux-5.10.9"};
+	const char *page2[] = {CI "vmlinux-6.1.102", CI "ubuntu-24.04.squashfs", CI "ubuntu-24.04.ext4",
+			       CI "vmlinux-6.1.102.config", CI "debug/vmlinux-9.9.9"};
 	char *x1 = svt_listing_xml(page1, 3, "next+/token");
 	char *x2 = svt_listing_xml(page2, 5, NULL);
 	svt_http_route(f->http, "/bucket", "continuation-token=next+/token",
-		       &(svt_http_response){ .body = x2, .body_len = strlen(x2) });
+		       &(svt_http_response){.body = x2, .body_len = strlen(x2)});
 	svt_http_route(f->http, "/bucket", "prefix=" CI,
-		       &(svt_http_response){ .body = x1, .body_len = strlen(x1) });
+		       &(svt_http_response){.body = x1, .body_len = strlen(x1)});
 	char kernel[1024], rootfs[1024];
 	memset(kernel, 'K', sizeof(kernel));
 	memset(rootfs, 'R', sizeof(rootfs));
@@ -152,7 +49,8 @@ static void test_latest_preset_resolves_the_ci_listing_across_pages(void **state
 	assert_int_equal(b->preset, SV_BASE_IMAGE_PRESET_LATEST);
 	assert_string_equal(b->ci_version, "v1.16");
 	assert_string_equal(b->firecracker_version, "v1.16.1");
-	assert_string_equal(b->bundle_id, "firecracker-ci-v1.16-x86_64-vmlinux-6.1.102-ubuntu-24.04.squashfs");
+	assert_string_equal(b->bundle_id,
+			    "firecracker-ci-v1.16-x86_64-vmlinux-6.1.102-ubuntu-24.04.squashfs");
 	assert_int_equal(b->rootfs_type, SV_ROOTFS_SQUASHFS);
 	assert_true(b->rootfs_is_read_only);
 	assert_string_equal(b->source.kernel_key, CI "vmlinux-6.1.102");
@@ -182,15 +80,15 @@ static void test_latest_preset_resolves_the_ci_listing_across_pages(void **state
 static void test_lts_preset_pins_v1_7_without_asking_for_latest(void **state)
 {
 	fixture *f = *state;
-	const char *keys[] = { "firecracker-ci/v1.7/x86_64/vmlinux-5.10.217",
-			       "firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4" };
+	const char *keys[] = {"firecracker-ci/v1.7/x86_64/vmlinux-5.10.217",
+			      "firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4"};
 	char *xml = svt_listing_xml(keys, 2, NULL);
 	svt_http_route(f->http, "/bucket", "prefix=firecracker-ci/v1.7/x86_64/",
-		       &(svt_http_response){ .body = xml, .body_len = strlen(xml) });
-	char blob[1024] = { 0 };
+		       &(svt_http_response){.body = xml, .body_len = strlen(xml)});
+	char blob[1024] = {0};
 	svt_serve_bytes(f->http, "/bucket/firecracker-ci/v1.7/x86_64/vmlinux-5.10.217", blob, 1024);
 	svt_serve_bytes(f->http, "/bucket/firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4", blob, 1024);
-	sv_ensure_base_image_opts e = { .preset = SV_BASE_IMAGE_PRESET_LTS };
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_LTS};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_hits(f->http, "/releases/latest"), 0);
@@ -206,12 +104,12 @@ static void test_lts_preset_pins_v1_7_without_asking_for_latest(void **state)
 static void test_listing_without_kernel_fails_naming_the_listing(void **state)
 {
 	fixture *f = *state;
-	const char *keys[] = { "firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4" };
+	const char *keys[] = {"firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4"};
 	char *xml = svt_listing_xml(keys, 1, NULL);
-	svt_http_route(f->http, "/bucket", NULL, &(svt_http_response){ .body = xml, .body_len = strlen(xml) });
-	pull_good(f);
+	svt_http_route(f->http, "/bucket", NULL, &(svt_http_response){.body = xml, .body_len = strlen(xml)});
+	svb_pull_good(f);
 	char *before = svt_tree_fingerprint(f->cache);
-	sv_ensure_base_image_opts e = { .preset = SV_BASE_IMAGE_PRESET_LTS };
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_LTS};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), SV_EBASE_IMAGE_RESOLVE_FAILED);
 	char expected[512];
@@ -236,9 +134,9 @@ static void test_hosted_manifest_url_with_initrd(void **state)
 		 "\"bootArgs\":\"console=ttyS0 quiet\",\"rootfsIsReadOnly\":true,"
 		 "\"initrd\":{\"url\":\"%s/i/initrd.cpio\",\"sha256\":\"%s\",\"sizeBytes\":300},",
 		 svt_http_base(f->http), isha);
-	char *url = serve_manifest(f, "m", "hosted-1", "/r/rootfs.ext4", NULL, 4096, extra);
+	char *url = svb_serve_manifest(f, "m", "hosted-1", "/r/rootfs.ext4", NULL, 4096, extra);
 	sv_base_image_bundle *b = NULL;
-	assert_int_equal(pull_url(f, url, &b), 0);
+	assert_int_equal(svb_pull_url(f, url, &b), 0);
 	assert_int_equal(b->preset, SV_BASE_IMAGE_PRESET_HOSTED);
 	assert_int_equal(b->source.type, SV_BASE_IMAGE_SOURCE_HOSTED_MANIFEST);
 	assert_string_equal(b->source.manifest_url, url);
@@ -264,13 +162,14 @@ static void test_hosted_manifest_path_with_relative_artifacts_needs_no_network(v
 	assert_int_equal(sv_write_file_atomic(kpath, f->kernel, sizeof(f->kernel), 0644), 0);
 	char *rpath = sv_path_join(src, "disk.img");
 	assert_int_equal(sv_write_file_atomic(rpath, f->rootfs, sizeof(f->rootfs), 0644), 0);
-	char *manifest = svt_write(src, "manifest.json",
-		"{\"schemaVersion\":1,\"bundleId\":\"local\",\"arch\":\"x86_64\","
-		"\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"ext4\","
-		"\"kernel\":{\"path\":\"vmlinux\"},"
-		"\"rootfs\":{\"path\":\"disk.img\",\"fileName\":\"rootfs.ext4\",\"sizeBytes\":4096}}");
+	char *manifest =
+	    svt_write(src, "manifest.json",
+		      "{\"schemaVersion\":1,\"bundleId\":\"local\",\"arch\":\"x86_64\","
+		      "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"ext4\","
+		      "\"kernel\":{\"path\":\"vmlinux\"},"
+		      "\"rootfs\":{\"path\":\"disk.img\",\"fileName\":\"rootfs.ext4\",\"sizeBytes\":4096}}");
 	f->o.hosted_manifest_path = manifest;
-	sv_ensure_base_image_opts e = { .preset = SV_BASE_IMAGE_PRESET_HOSTED };
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_total_hits(f->http), 0);
@@ -289,7 +188,7 @@ static void test_hosted_manifest_path_with_relative_artifacts_needs_no_network(v
 static void test_hosted_preset_without_manifest_is_refused(void **state)
 {
 	fixture *f = *state;
-	sv_ensure_base_image_opts e = { .preset = SV_BASE_IMAGE_PRESET_HOSTED };
+	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), SV_EINVAL);
 	assert_string_equal(sv_last_error(),
@@ -299,11 +198,11 @@ static void test_hosted_preset_without_manifest_is_refused(void **state)
 static void test_cached_bundle_is_served_without_download_and_stamped(void **state)
 {
 	fixture *f = *state;
-	char *url = serve_manifest(f, "m", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
+	char *url = svb_serve_manifest(f, "m", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
 	sv_base_image_bundle *first = NULL, *second = NULL;
-	assert_int_equal(pull_url(f, url, &first), 0);
+	assert_int_equal(svb_pull_url(f, url, &first), 0);
 	usleep(5000);
-	assert_int_equal(pull_url(f, url, &second), 0);
+	assert_int_equal(svb_pull_url(f, url, &second), 0);
 	assert_int_equal(svt_http_hits(f->http, "/r/rootfs.ext4"), 1);
 	assert_int_equal(svt_http_hits(f->http, "/k/vmlinux"), 1);
 	assert_string_equal(first->created_at, second->created_at);
@@ -316,11 +215,11 @@ static void test_cached_bundle_is_served_without_download_and_stamped(void **sta
 static void test_force_download_fetches_again(void **state)
 {
 	fixture *f = *state;
-	char *url = serve_manifest(f, "m", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
+	char *url = svb_serve_manifest(f, "m", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
 	sv_base_image_bundle *b = NULL;
-	assert_int_equal(pull_url(f, url, &b), 0);
+	assert_int_equal(svb_pull_url(f, url, &b), 0);
 	sv_base_image_bundle_free(b);
-	sv_ensure_base_image_opts e = { .manifest_url = url, .force_download = true };
+	sv_ensure_base_image_opts e = {.manifest_url = url, .force_download = true};
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_hits(f->http, "/r/rootfs.ext4"), 2);
 	assert_int_equal(svt_dir_entries(f->cache), 3); /* b1, .lock, .b1.lock: no leftovers */
@@ -332,12 +231,13 @@ static void test_server_error_is_retried(void **state)
 {
 	fixture *f = *state;
 	f->dl.max_retries = 2;
-	svt_http_route(f->http, "/r/flaky.ext4", NULL,
-		       &(svt_http_response){ .body = f->rootfs, .body_len = sizeof(f->rootfs),
-					     .fail_first = 1, .fail_status = 500 });
-	char *url = serve_manifest(f, "m", "b1", "/r/flaky.ext4", NULL, -1, NULL);
+	svt_http_route(
+	    f->http, "/r/flaky.ext4", NULL,
+	    &(svt_http_response){
+		.body = f->rootfs, .body_len = sizeof(f->rootfs), .fail_first = 1, .fail_status = 500});
+	char *url = svb_serve_manifest(f, "m", "b1", "/r/flaky.ext4", NULL, -1, NULL);
 	sv_base_image_bundle *b = NULL;
-	assert_int_equal(pull_url(f, url, &b), 0);
+	assert_int_equal(svb_pull_url(f, url, &b), 0);
 	assert_int_equal(svt_http_hits(f->http, "/r/flaky.ext4"), 2);
 	sv_base_image_bundle_free(b);
 	free(url);
@@ -347,16 +247,17 @@ static void test_checksum_mismatch_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
 	/* The manifest announces a new rootfs (a cache miss), the server sends other bytes. */
-	char other[4096] = { 1 }, announced[4096] = { 2 };
+	char other[4096] = {1}, announced[4096] = {2};
 	svt_serve_bytes(f->http, "/r/other.ext4", other, sizeof(other));
 	char *rsha = svt_sha256_hex(announced, sizeof(announced));
-	char *url = serve_manifest(f, "bad", "b1", "/r/other.ext4", rsha, -1, NULL);
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/other.ext4", rsha, -1, NULL);
 	char *osha = svt_sha256_hex(other, sizeof(other));
 	char part[512];
 	snprintf(part, sizeof(part),
-		 "ensuring base image \"b1\": rootfs: downloading %s/r/other.ext4: SHA-256 mismatch: expected %s, got %s",
+		 "ensuring base image \"b1\": rootfs: downloading %s/r/other.ext4: SHA-256 mismatch: "
+		 "expected %s, got %s",
 		 svt_http_base(f->http), rsha, osha);
-	expect_failure_leaves_cache(f, url, SV_ECHECKSUM, part);
+	svb_expect_failure_leaves_cache(f, url, SV_ECHECKSUM, part);
 	assert_string_equal(sv_last_error(), part);
 	free(rsha);
 	free(osha);
@@ -366,13 +267,15 @@ static void test_checksum_mismatch_leaves_cache_unchanged(void **state)
 static void test_truncated_body_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	char other[4096] = { 2 };
-	svt_http_route(f->http, "/r/cut.ext4", NULL,
-		       &(svt_http_response){ .body = other, .body_len = sizeof(other),
-					     .fault = SVT_FAULT_TRUNCATE, .fault_after = 100 });
+	char other[4096] = {2};
+	svt_http_route(
+	    f->http, "/r/cut.ext4", NULL,
+	    &(svt_http_response){
+		.body = other, .body_len = sizeof(other), .fault = SVT_FAULT_TRUNCATE, .fault_after = 100});
 	char *sha = svt_sha256_hex(other, sizeof(other));
-	char *url = serve_manifest(f, "bad", "b1", "/r/cut.ext4", sha, -1, NULL);
-	expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/cut.ext4: transfer closed with 3996 bytes remaining");
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/cut.ext4", sha, -1, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_EDOWNLOAD,
+					"/r/cut.ext4: transfer closed with 3996 bytes remaining");
 	free(sha);
 	free(url);
 }
@@ -380,22 +283,21 @@ static void test_truncated_body_leaves_cache_unchanged(void **state)
 static void test_size_mismatch_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	char *url = serve_manifest(f, "bad", "b1", "/r/rootfs.ext4", NULL, 4097, NULL);
-	expect_failure_leaves_cache(f, url, SV_ECHECKSUM,
-				    "/r/rootfs.ext4: size mismatch: expected 4097 bytes, got 4096");
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/rootfs.ext4", NULL, 4097, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_ECHECKSUM,
+					"/r/rootfs.ext4: size mismatch: expected 4097 bytes, got 4096");
 	free(url);
-	url = serve_manifest(f, "bad2", "b1", "/r/rootfs.ext4", NULL, 4000, NULL);
-	expect_failure_leaves_cache(f, url, SV_ECHECKSUM,
-				    "/r/rootfs.ext4: size mismatch: more than the expected 4000 bytes");
+	url = svb_serve_manifest(f, "bad2", "b1", "/r/rootfs.ext4", NULL, 4000, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_ECHECKSUM,
+					"/r/rootfs.ext4: size mismatch: more than the expected 4000 bytes");
 	free(url);
 }
 
 static void test_not_found_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	char *url = serve_manifest(f, "bad", "b1", "/r/missing.ext4",
-				   "1111111111111111111111111111111111111111111111111111111111111111", -1, NULL);
-	expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/missing.ext4: HTTP 404");
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/missing.ext4", SHA1, -1, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/missing.ext4: HTTP 404");
 	free(url);
 }
 
@@ -404,9 +306,8 @@ static void test_persistent_server_error_fails_after_retries(void **state)
 	fixture *f = *state;
 	f->dl.max_retries = 2;
 	svt_http_route_text(f->http, "/r/down.ext4", 503, "down");
-	char *url = serve_manifest(f, "bad", "b1", "/r/down.ext4",
-				   "1111111111111111111111111111111111111111111111111111111111111111", -1, NULL);
-	expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/down.ext4: HTTP 503 (after 3 attempts)");
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/down.ext4", SHA1, -1, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/down.ext4: HTTP 503 (after 3 attempts)");
 	assert_int_equal(svt_http_hits(f->http, "/r/down.ext4"), 3);
 	free(url);
 }
@@ -414,14 +315,17 @@ static void test_persistent_server_error_fails_after_retries(void **state)
 static void test_stalled_server_times_out_and_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	char other[4096] = { 3 };
+	char other[4096] = {3};
 	svt_http_route(f->http, "/r/stall.ext4", NULL,
-		       &(svt_http_response){ .body = other, .body_len = sizeof(other),
-					     .fault = SVT_FAULT_STALL, .fault_after = 10, .stall_ms = 20000 });
+		       &(svt_http_response){.body = other,
+					    .body_len = sizeof(other),
+					    .fault = SVT_FAULT_STALL,
+					    .fault_after = 10,
+					    .stall_ms = 20000});
 	char *sha = svt_sha256_hex(other, sizeof(other));
-	char *url = serve_manifest(f, "bad", "b1", "/r/stall.ext4", sha, -1, NULL);
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/stall.ext4", sha, -1, NULL);
 	long long start = sv_now_ms();
-	expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/stall.ext4: Operation too slow");
+	svb_expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/stall.ext4: Operation too slow");
 	assert_true(sv_now_ms() - start < 10000);
 	free(sha);
 	free(url);
@@ -431,10 +335,9 @@ static void test_redirect_loop_is_bounded_and_leaves_cache_unchanged(void **stat
 {
 	fixture *f = *state;
 	char *loop = svt_http_url(f->http, "/r/loop.ext4");
-	svt_http_route(f->http, "/r/loop.ext4", NULL, &(svt_http_response){ .status = 302, .location = loop });
-	char *url = serve_manifest(f, "bad", "b1", "/r/loop.ext4",
-				   "1111111111111111111111111111111111111111111111111111111111111111", -1, NULL);
-	expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/loop.ext4: Maximum (3) redirects followed");
+	svt_http_route(f->http, "/r/loop.ext4", NULL, &(svt_http_response){.status = 302, .location = loop});
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/loop.ext4", SHA1, -1, NULL);
+	svb_expect_failure_leaves_cache(f, url, SV_EDOWNLOAD, "/r/loop.ext4: Maximum (3) redirects followed");
 	assert_int_equal(svt_http_hits(f->http, "/r/loop.ext4"), 4);
 	free(url);
 	free(loop);
@@ -443,47 +346,48 @@ static void test_redirect_loop_is_bounded_and_leaves_cache_unchanged(void **stat
 static void test_file_name_with_separator_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	char *url = serve_manifest(f, "bad", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
+	char *url = svb_serve_manifest(f, "bad", "b1", "/r/rootfs.ext4", NULL, -1, NULL);
 	free(url);
 	char json[1024];
-	snprintf(json, sizeof(json),
-		 "{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
-		 "\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"/k\",\"fileName\":\"../../escape\"},"
-		 "\"rootfs\":{\"path\":\"/r\"}}");
+	snprintf(
+	    json, sizeof(json),
+	    "{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
+	    "\"rootfsType\":\"ext4\",\"kernel\":{\"url\":\"/k\",\"sha256\":\"%s\",\"fileName\":\"../../"
+	    "escape\"},"
+	    "\"rootfs\":{\"url\":\"/r\",\"sha256\":\"%s\"}}",
+	    SHA1, SHA1);
 	svt_http_route_text(f->http, "/m/sep.json", 200, json);
 	url = svt_http_url(f->http, "/m/sep.json");
-	expect_failure_leaves_cache(f, url, SV_EINVAL,
-				    "/m/sep.json: kernel.fileName: \"../../escape\" must be a plain file name");
+	svb_expect_failure_leaves_cache(
+	    f, url, SV_EINVAL, "/m/sep.json: kernel.fileName: \"../../escape\" must be a plain file name");
 	free(url);
-}
-
-static void serve_raw_manifest(fixture *f, const char *path, const char *json)
-{
-	svt_http_route_text(f->http, path, 200, json);
 }
 
 static void test_bundle_id_with_slash_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	serve_raw_manifest(f, "/m/slash.json",
-		"{\"schemaVersion\":1,\"bundleId\":\"../b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
-		"\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"/k\"},\"rootfs\":{\"path\":\"/r\"}}");
+	svb_serve_raw_manifest(
+	    f, "/m/slash.json",
+	    "{\"schemaVersion\":1,\"bundleId\":\"../"
+	    "b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
+	    "\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"/k\"},\"rootfs\":{\"path\":\"/r\"}}");
 	char *url = svt_http_url(f->http, "/m/slash.json");
-	expect_failure_leaves_cache(f, url, SV_EINVAL,
-				    "bundleId: \"../b1\" may contain only A-Z a-z 0-9 . _ -");
+	svb_expect_failure_leaves_cache(f, url, SV_EINVAL,
+					"bundleId: \"../b1\" may contain only A-Z a-z 0-9 . _ -");
 	free(url);
 }
 
 static void test_schema_version_2_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	serve_raw_manifest(f, "/m/v2.json", "{\"schemaVersion\":2,\"bundleId\":\"b1\"}");
+	svb_serve_raw_manifest(f, "/m/v2.json", "{\"schemaVersion\":2,\"bundleId\":\"b1\"}");
 	char *url = svt_http_url(f->http, "/m/v2.json");
 	char expected[512];
 	snprintf(expected, sizeof(expected),
-		 "resolving base image from %s: manifest %s: schemaVersion: unsupported version 2 (only 1 is supported)",
+		 "resolving base image from %s: manifest %s: schemaVersion: unsupported version 2 (only 1 is "
+		 "supported)",
 		 url, url);
-	expect_failure_leaves_cache(f, url, SV_EINVAL, expected);
+	svb_expect_failure_leaves_cache(f, url, SV_EINVAL, expected);
 	assert_string_equal(sv_last_error(), expected);
 	free(url);
 }
@@ -491,20 +395,22 @@ static void test_schema_version_2_leaves_cache_unchanged(void **state)
 static void test_url_artifact_without_sha256_leaves_cache_unchanged(void **state)
 {
 	fixture *f = *state;
-	serve_raw_manifest(f, "/m/nosha.json",
-		"{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
-		"\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"/k\"},\"rootfs\":{\"url\":\"http://127.0.0.1:1/r\"}}");
+	svb_serve_raw_manifest(
+	    f, "/m/nosha.json",
+	    "{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
+	    "\"rootfsType\":\"ext4\",\"kernel\":{\"url\":\"/k\",\"sha256\":\"" SHA1 "\"},"
+	    "\"rootfs\":{\"url\":\"http://127.0.0.1:1/r\"}}");
 	char *url = svt_http_url(f->http, "/m/nosha.json");
-	expect_failure_leaves_cache(f, url, SV_EINVAL, "rootfs.sha256: required when rootfs.url is set");
+	svb_expect_failure_leaves_cache(f, url, SV_EINVAL, "rootfs.sha256: required when rootfs.url is set");
 	free(url);
 }
 
 /* The second process of the concurrency test: pulls and exits 0 on success. */
 static int child_pull(const char *cache, const char *runtime, const char *url)
 {
-	sv_download_options dl = { .max_retries = -1, .progress = SV_NO };
-	sv_base_image_options o = { .cache_dir = cache, .runtime_dir = runtime, .download = &dl };
-	sv_ensure_base_image_opts e = { .manifest_url = url };
+	sv_download_options dl = {.max_retries = -1, .progress = SV_NO};
+	sv_base_image_options o = {.cache_dir = cache, .runtime_dir = runtime, .download = &dl};
+	sv_ensure_base_image_opts e = {.manifest_url = url};
 	sv_base_image_bundle *b = NULL;
 	int rc = sv_ensure_base_image(&b, &o, &e);
 	if (rc)
@@ -516,20 +422,20 @@ static int child_pull(const char *cache, const char *runtime, const char *url)
 static void test_two_processes_pulling_the_same_bundle_download_once(void **state)
 {
 	fixture *f = *state;
-	svt_http_route(f->http, "/r/slow.ext4", NULL,
-		       &(svt_http_response){ .body = f->rootfs, .body_len = sizeof(f->rootfs),
-					     .delay_ms = 600 });
-	char *url = serve_manifest(f, "m", "shared", "/r/slow.ext4", NULL, -1, NULL);
+	svt_http_route(
+	    f->http, "/r/slow.ext4", NULL,
+	    &(svt_http_response){.body = f->rootfs, .body_len = sizeof(f->rootfs), .delay_ms = 600});
+	char *url = svb_serve_manifest(f, "m", "shared", "/r/slow.ext4", NULL, -1, NULL);
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	assert_true(n > 0);
 	self[n] = '\0';
-	const char *argv[] = { self, "--pull", f->cache, f->runtime, url, NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2 };
+	const char *argv[] = {self, "--pull", f->cache, f->runtime, url, NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = 2};
 	pid_t pid;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	sv_base_image_bundle *b = NULL;
-	assert_int_equal(pull_url(f, url, &b), 0);
+	assert_int_equal(svb_pull_url(f, url, &b), 0);
 	int status = 0;
 	assert_int_equal(sv_reap(pid, 30000, &status), 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -546,27 +452,44 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "--pull"))
 		return child_pull(argv[2], argv[3], argv[4]);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_latest_preset_resolves_the_ci_listing_across_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lts_preset_pins_v1_7_without_asking_for_latest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_listing_without_kernel_fails_naming_the_listing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hosted_manifest_url_with_initrd, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hosted_manifest_path_with_relative_artifacts_needs_no_network, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hosted_preset_without_manifest_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cached_bundle_is_served_without_download_and_stamped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_force_download_fetches_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_error_is_retried, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checksum_mismatch_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_body_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_size_mismatch_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_found_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_persistent_server_error_fails_after_retries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stalled_server_times_out_and_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redirect_loop_is_bounded_and_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_name_with_separator_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_id_with_slash_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_schema_version_2_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_url_artifact_without_sha256_leaves_cache_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_processes_pulling_the_same_bundle_download_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_latest_preset_resolves_the_ci_listing_across_pages,
+					    svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_lts_preset_pins_v1_7_without_asking_for_latest, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_listing_without_kernel_fails_naming_the_listing, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_hosted_manifest_url_with_initrd, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_hosted_manifest_path_with_relative_artifacts_needs_no_network, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_hosted_preset_without_manifest_is_refused, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_cached_bundle_is_served_without_download_and_stamped,
+					    svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_force_download_fetches_again, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_server_error_is_retried, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_checksum_mismatch_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_truncated_body_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_size_mismatch_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_not_found_leaves_cache_unchanged, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_persistent_server_error_fails_after_retries, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_stalled_server_times_out_and_leaves_cache_unchanged,
+					    svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_redirect_loop_is_bounded_and_leaves_cache_unchanged,
+					    svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_file_name_with_separator_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_id_with_slash_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_version_2_leaves_cache_unchanged, svb_setup,
+					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_url_artifact_without_sha256_leaves_cache_unchanged,
+					    svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_two_processes_pulling_the_same_bundle_download_once,
+					    svb_setup, svb_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,9 +30,11 @@ static int setup(void **state)
 	assert_int_equal(sv_mkdir_p(f->runtime, 0755), 0);
 	free(svt_write(f->src, "vmlinux", "kernel"));
 	free(svt_write(f->src, "rootfs.ext4", "rootfs"));
-	f->dl = (sv_download_options){ .max_retries = -1, .progress = SV_NO };
-	f->o = (sv_base_image_options){ .cache_dir = f->cache, .runtime_dir = f->runtime,
-					.max_stored_base_images = 2, .download = &f->dl };
+	f->dl = (sv_download_options){.max_retries = -1, .progress = SV_NO};
+	f->o = (sv_base_image_options){.cache_dir = f->cache,
+				       .runtime_dir = f->runtime,
+				       .max_stored_base_images = 2,
+				       .download = &f->dl};
 	*state = f;
 	return 0;
 }
@@ -52,12 +54,14 @@ static void pull(fixture *f, const char *id)
 {
 	char name[64], json[1024];
 	snprintf(name, sizeof(name), "%s.json", id);
-	snprintf(json, sizeof(json),
-		 "{\"schemaVersion\":1,\"bundleId\":\"%s\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
-		 "\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"vmlinux\"},\"rootfs\":{\"path\":\"rootfs.ext4\"}}",
-		 id);
+	snprintf(
+	    json, sizeof(json),
+	    "{\"schemaVersion\":1,\"bundleId\":\"%s\",\"arch\":\"x86_64\",\"firecrackerVersion\":\"v1.7.0\","
+	    "\"rootfsType\":\"ext4\",\"kernel\":{\"path\":\"vmlinux\"},\"rootfs\":{\"path\":\"rootfs.ext4\"}"
+	    "}",
+	    id);
 	char *manifest = svt_write(f->src, name, json);
-	sv_ensure_base_image_opts e = { .manifest_path = manifest };
+	sv_ensure_base_image_opts e = {.manifest_path = manifest};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_string_equal(b->bundle_id, id);
@@ -95,7 +99,9 @@ static void test_least_recently_used_bundle_is_evicted_with_a_warning(void **sta
 	assert_false(cached(f, "a"));
 	assert_true(cached(f, "b"));
 	assert_true(cached(f, "c"));
-	assert_string_equal(err, "smartvm: warning: evicted base image bundle \"a\" (least recently used; keeping at most 2)\n");
+	assert_string_equal(
+	    err,
+	    "smartvm: warning: evicted base image bundle \"a\" (least recently used; keeping at most 2)\n");
 	free(err);
 }
 
@@ -169,6 +175,68 @@ static void test_remove_refuses_in_use_and_unknown_bundles(void **state)
 	assert_int_equal(svt_dir_entries(f->cache), 2); /* the two lock files */
 }
 
+/* Rewrites one string field of <cache>/<id>/bundle.json. */
+static void edit_bundle_json(fixture *f, const char *id, const char *key, const char *value)
+{
+	char *dir = sv_path_join(f->cache, id);
+	char *path = sv_path_join(dir, "bundle.json");
+	json_t *o = json_load_file(path, 0, NULL);
+	assert_non_null(o);
+	json_object_set_new(o, key, json_string(value));
+	assert_int_equal(json_dump_file(o, path, 0), 0);
+	json_decref(o);
+	free(path);
+	free(dir);
+}
+
+static void test_bundle_json_naming_another_bundle_id_is_never_acted_on(void **state)
+{
+	fixture *f = *state;
+	char *victim = sv_path_join(f->dir, "victim");
+	assert_int_equal(sv_mkdir_p(victim, 0755), 0);
+	free(svt_write(victim, "keep", "precious"));
+	pull(f, "a");
+	pull(f, "b");
+	/* a's bundle.json now claims to be a bundle outside the cache. */
+	edit_bundle_json(f, "a", "bundleId", "../victim");
+	/* The scratch name eviction renames "../victim" to must have a parent. */
+	char *scratch = sv_path_join(f->cache, ".removing-..");
+	assert_int_equal(sv_mkdir_p(scratch, 0755), 0);
+	pull(f, "c"); /* two loadable bundles, b and c: nothing to evict */
+	char *keep = sv_path_join(victim, "keep");
+	assert_true(sv_path_exists(keep));
+	assert_true(cached(f, "b"));
+	free(scratch);
+	sv_base_image_bundle *b = NULL;
+	assert_int_equal(sv_base_image_open(&b, &f->o, "a"), SV_EINVAL);
+	char expected[512];
+	snprintf(expected, sizeof(expected),
+		 "base image bundle \"a\": %s/a/bundle.json: bundleId: \"../victim\" is not this bundle's "
+		 "directory name",
+		 f->cache);
+	assert_string_equal(sv_last_error(), expected);
+	free(keep);
+	free(victim);
+}
+
+static void test_bundle_file_replaced_by_a_symlink_is_refused(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	char *dir = sv_path_join(f->cache, "a");
+	char *rootfs = sv_path_join(dir, "rootfs.ext4");
+	assert_int_equal(unlink(rootfs), 0);
+	assert_int_equal(symlink("/etc/passwd", rootfs), 0);
+	sv_base_image_bundle *b = NULL;
+	assert_int_equal(sv_base_image_open(&b, &f->o, "a"), SV_EINVAL);
+	char expected[512];
+	snprintf(expected, sizeof(expected),
+		 "base image bundle \"a\": %s/bundle.json: %s is missing or not a regular file", dir, rootfs);
+	assert_string_equal(sv_last_error(), expected);
+	free(rootfs);
+	free(dir);
+}
+
 static void test_bundle_json_holds_every_seed_field(void **state)
 {
 	fixture *f = *state;
@@ -177,10 +245,10 @@ static void test_bundle_json_holds_every_seed_field(void **state)
 	json_error_t jerr;
 	json_t *o = json_load_file(path, 0, &jerr);
 	assert_non_null(o);
-	const char *keys[] = { "preset", "arch", "ciVersion", "firecrackerVersion", "bundleId",
-			       "bundleDir", "kernelImagePath", "rootfsPath", "rootfsType",
-			       "rootfsIsReadOnly", "bootArgs", "source", "checksums", "sizes",
-			       "createdAt", "lastAccessedAt" };
+	const char *keys[] = {
+	    "preset",	       "arch",	     "ciVersion",  "firecrackerVersion", "bundleId", "bundleDir",
+	    "kernelImagePath", "rootfsPath", "rootfsType", "rootfsIsReadOnly",	 "bootArgs", "source",
+	    "checksums",       "sizes",	     "createdAt",  "lastAccessedAt"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!json_object_get(o, keys[i]))
 			fail_msg("bundle.json lacks %s", keys[i]);
@@ -203,7 +271,7 @@ static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(voi
 	size_t n = 0;
 	assert_int_equal(sv_base_image_list(&all, &n, &f->o), 0);
 	assert_int_equal(n, 1);
-	sv_vm_config cfg = { .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
+	sv_vm_config cfg = {.machine_config = {.vcpu_count = 1, .mem_size_mib = 128}};
 	sv_drive_config root;
 	assert_int_equal(sv_base_image_vm_config(&cfg, &root, all[0]), 0);
 	assert_string_equal(cfg.base_image, "a");
@@ -222,13 +290,19 @@ static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(voi
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_least_recently_used_bundle_is_evicted_with_a_warning, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_access_makes_a_bundle_recently_used, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_in_use_is_never_evicted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_is_least_recently_used_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_refuses_in_use_and_unknown_bundles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_least_recently_used_bundle_is_evicted_with_a_warning, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_access_makes_a_bundle_recently_used, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_in_use_is_never_evicted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_is_least_recently_used_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_refuses_in_use_and_unknown_bundles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_json_naming_another_bundle_id_is_never_acted_on,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_file_replaced_by_a_symlink_is_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

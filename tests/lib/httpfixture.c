@@ -20,7 +20,7 @@
 typedef struct {
 	char *path;
 	char *query_contains;
-	svt_http_response r;  /* body owned */
+	svt_http_response r; /* body owned */
 	int hits;
 } route;
 
@@ -55,14 +55,34 @@ typedef struct {
 	svt_http *h;
 	char *body;
 	size_t len;
-	size_t limit;   /* bytes sent before the fault */
+	size_t limit; /* bytes sent before the fault */
 	svt_fault fault;
 	int stall_ms;
+	size_t trickle_bytes;
+	int trickle_ms;
 } faulty_body;
+
+/* The body repeated from offset pos, at most max bytes. */
+static size_t repeat_body(const faulty_body *f, uint64_t pos, char *buf, size_t max)
+{
+	for (size_t i = 0; i < max; i++)
+		buf[i] = f->len ? f->body[(pos + i) % f->len] : 'x';
+	return max;
+}
 
 static ssize_t read_faulty(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	faulty_body *f = cls;
+	if (f->fault == SVT_FAULT_ENDLESS)
+		return atomic_load(&f->h->stopping) ? MHD_CONTENT_READER_END_WITH_ERROR
+						    : (ssize_t)repeat_body(f, pos, buf, max);
+	if (f->fault == SVT_FAULT_TRICKLE) {
+		if (pos > 0)
+			sleep_unless_stopping(f->h, f->trickle_ms);
+		if (atomic_load(&f->h->stopping))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		return (ssize_t)repeat_body(f, pos, buf, max < f->trickle_bytes ? max : f->trickle_bytes);
+	}
 	if (pos < f->limit) {
 		size_t n = f->limit - (size_t)pos;
 		if (n > max)
@@ -82,8 +102,7 @@ static void free_faulty(void *cls)
 	free(f);
 }
 
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	(void)kind;
 	char *q = cls;
@@ -104,9 +123,8 @@ static route *match(svt_http *h, const char *path, const char *query)
 	return NULL;
 }
 
-static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
-			      const char *method, const char *version, const char *upload,
-			      size_t *upload_size, void **con_cls)
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	(void)method;
 	(void)version;
@@ -124,7 +142,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	}
 	h->log[h->n_log++] = strdup(url);
 	route *rt = match(h, url, query);
-	svt_http_response r = { .status = 404 };
+	svt_http_response r = {.status = 404};
 	char *body = NULL;
 	int hit = 0;
 	if (rt) {
@@ -147,11 +165,17 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		free(body);
 	} else if (rt && r.fault != SVT_FAULT_NONE) {
 		faulty_body *f = calloc(1, sizeof(*f));
-		*f = (faulty_body){ .h = h, .body = body, .len = r.body_len,
-				    .limit = r.fault_after < r.body_len ? r.fault_after : r.body_len,
-				    .fault = r.fault, .stall_ms = r.stall_ms ? r.stall_ms : 30000 };
-		resp = MHD_create_response_from_callback(r.body_len ? r.body_len : MHD_SIZE_UNKNOWN,
-							 4096, read_faulty, f, free_faulty);
+		*f = (faulty_body){.h = h,
+				   .body = body,
+				   .len = r.body_len,
+				   .limit = r.fault_after < r.body_len ? r.fault_after : r.body_len,
+				   .fault = r.fault,
+				   .stall_ms = r.stall_ms ? r.stall_ms : 30000,
+				   .trickle_bytes = r.trickle_bytes ? r.trickle_bytes : 64,
+				   .trickle_ms = r.trickle_ms ? r.trickle_ms : 50};
+		bool unknown = !r.body_len || r.fault == SVT_FAULT_ENDLESS || r.fault == SVT_FAULT_TRICKLE;
+		resp = MHD_create_response_from_callback(unknown ? MHD_SIZE_UNKNOWN : r.body_len, 4096,
+							 read_faulty, f, free_faulty);
 	} else {
 		resp = MHD_create_response_from_buffer(r.body_len, body ? body : (void *)"",
 						       body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -170,10 +194,10 @@ svt_http *svt_http_start(void)
 	svt_http *h = calloc(1, sizeof(*h));
 	assert_non_null(h);
 	pthread_mutex_init(&h->mu, NULL);
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = 0 };
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				     0, NULL, NULL, answer, h, MHD_OPTION_SOCK_ADDR, &addr,
+	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+				     NULL, answer, h, MHD_OPTION_SOCK_ADDR, &addr,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
 	assert_non_null(h->daemon);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -203,10 +227,7 @@ void svt_http_stop(svt_http *h)
 	free(h);
 }
 
-const char *svt_http_base(const svt_http *h)
-{
-	return h->base;
-}
+const char *svt_http_base(const svt_http *h) { return h->base; }
 
 char *svt_http_url(const svt_http *h, const char *path)
 {
@@ -215,11 +236,10 @@ char *svt_http_url(const svt_http *h, const char *path)
 	return s;
 }
 
-void svt_http_route(svt_http *h, const char *path, const char *query_contains,
-		    const svt_http_response *r)
+void svt_http_route(svt_http *h, const char *path, const char *query_contains, const svt_http_response *r)
 {
-	route rt = { .path = strdup(path), .query_contains = query_contains ? strdup(query_contains) : NULL,
-		     .r = *r };
+	route rt = {
+	    .path = strdup(path), .query_contains = query_contains ? strdup(query_contains) : NULL, .r = *r};
 	if (r->body_len) {
 		void *copy = malloc(r->body_len);
 		assert_non_null(copy);
@@ -240,7 +260,7 @@ void svt_http_route(svt_http *h, const char *path, const char *query_contains,
 
 void svt_http_route_text(svt_http *h, const char *path, int status, const char *text)
 {
-	svt_http_response r = { .status = status, .body = text, .body_len = strlen(text) };
+	svt_http_response r = {.status = status, .body = text, .body_len = strlen(text)};
 	svt_http_route(h, path, NULL, &r);
 }
 

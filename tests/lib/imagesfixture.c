@@ -77,12 +77,9 @@ void svt_release_tgz(const char *tag, const char *arch, char **out, size_t *len)
 	snprintf(fc_text, sizeof(fc_text), "firecracker %s\n", tag);
 	snprintf(jl_text, sizeof(jl_text), "jailer %s\n", tag);
 	const svt_tar_entry entries[] = {
-		{ dir, 'd', NULL, 0 },
-		{ fc, 'f', fc_text, 0 },
-		{ jailer, 'f', jl_text, 0 },
-		{ secc, 'f', "seccompiler\n", 0 },
-		{ sums, 'f', "sums\n", 0 },
-		{ lic, 'f', "Apache-2.0\n", 0 },
+	    {dir, 'd', NULL, 0},       {fc, 'f', fc_text, 0},
+	    {jailer, 'f', jl_text, 0}, {secc, 'f', "seccompiler\n", 0},
+	    {sums, 'f', "sums\n", 0},  {lic, 'f', "Apache-2.0\n", 0},
 	};
 	svt_make_tgz(entries, sizeof(entries) / sizeof(entries[0]), out, len);
 }
@@ -101,7 +98,7 @@ char *svt_sha256_hex(const void *data, size_t len)
 
 void svt_serve_bytes(svt_http *h, const char *path, const void *data, size_t len)
 {
-	svt_http_response r = { .status = 200, .body = data, .body_len = len };
+	svt_http_response r = {.status = 200, .body = data, .body_len = len};
 	svt_http_route(h, path, NULL, &r);
 }
 
@@ -110,7 +107,7 @@ void svt_serve_release(svt_http *h, const char *tag, const char *arch, const voi
 {
 	char location[256], path[256], sha_path[300], text[256];
 	snprintf(location, sizeof(location), "%s/releases/tag/%s", svt_http_base(h), tag);
-	svt_http_response redirect = { .status = 302, .location = location };
+	svt_http_response redirect = {.status = 302, .location = location};
 	svt_http_route(h, "/releases/latest", NULL, &redirect);
 	snprintf(path, sizeof(path), "/releases/download/%s/firecracker-%s-%s.tgz", tag, tag, arch);
 	snprintf(sha_path, sizeof(sha_path), "%s.sha256.txt", path);
@@ -126,15 +123,19 @@ char *svt_listing_xml(const char *const *keys, size_t n, const char *next_token)
 	size_t cap = 4096 + n * 512;
 	char *x = malloc(cap);
 	assert_non_null(x);
-	size_t used = (size_t)snprintf(x, cap,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Name>spec.ccfc.min</Name><KeyCount>%zu</KeyCount><MaxKeys>1000</MaxKeys>"
-		"<IsTruncated>%s</IsTruncated>", n, next_token ? "true" : "false");
+	size_t used =
+	    (size_t)snprintf(x, cap,
+			     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			     "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			     "<Name>spec.ccfc.min</Name><KeyCount>%zu</KeyCount><MaxKeys>1000</MaxKeys>"
+			     "<IsTruncated>%s</IsTruncated>",
+			     n, next_token ? "true" : "false");
 	for (size_t i = 0; i < n; i++)
-		used += (size_t)snprintf(x + used, cap - used,
-			"<Contents><Key>%s</Key><LastModified>2025-01-01T00:00:00.000Z</LastModified>"
-			"<Size>1024</Size><StorageClass>STANDARD</StorageClass></Contents>", keys[i]);
+		used += (size_t)snprintf(
+		    x + used, cap - used,
+		    "<Contents><Key>%s</Key><LastModified>2025-01-01T00:00:00.000Z</LastModified>"
+		    "<Size>1024</Size><StorageClass>STANDARD</StorageClass></Contents>",
+		    keys[i]);
 	if (next_token)
 		used += (size_t)snprintf(x + used, cap - used,
 					 "<NextContinuationToken>%s</NextContinuationToken>", next_token);
@@ -142,10 +143,7 @@ char *svt_listing_xml(const char *const *keys, size_t n, const char *next_token)
 	return x;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void walk(const char *root, const char *rel, char ***lines, size_t *n)
 {
@@ -165,6 +163,10 @@ static void walk(const char *root, const char *rel, char ***lines, size_t *n)
 		struct stat st;
 		assert_int_equal(lstat(full, &st), 0);
 		if (S_ISDIR(st.st_mode)) {
+			char *line = NULL;
+			assert_true(asprintf(&line, "%s/ %04o\n", sub, (unsigned)(st.st_mode & 07777)) > 0);
+			*lines = realloc(*lines, (*n + 1) * sizeof(char *));
+			(*lines)[(*n)++] = line;
 			walk(root, sub, lines, n);
 		} else {
 			char *text = NULL;
@@ -173,8 +175,8 @@ static void walk(const char *root, const char *rel, char ***lines, size_t *n)
 			if (S_ISREG(st.st_mode) && sv_read_file(full, 1 << 26, &text, &len) == 0)
 				sha = svt_sha256_hex(text, len);
 			char *line = NULL;
-			assert_true(asprintf(&line, "%s: %lld %s\n", sub, (long long)st.st_size,
-					     sha ? sha : "-") > 0);
+			assert_true(asprintf(&line, "%s: %lld %s %04o\n", sub, (long long)st.st_size,
+					     sha ? sha : "-", (unsigned)(st.st_mode & 07777)) > 0);
 			*lines = realloc(*lines, (*n + 1) * sizeof(char *));
 			(*lines)[(*n)++] = line;
 			free(sha);

@@ -38,7 +38,8 @@ char *svt_listing_xml(const char *const *keys, size_t n, const char *next_token)
 /* Serves a body at path with 200. */
 void svt_serve_bytes(svt_http *h, const char *path, const void *data, size_t len);
 
-/* "path: size sha256\n" for every file under dir, sorted (malloc'd); "" if none. */
+/* "path: size sha256 mode\n" for every file and "path/ mode\n" for every
+ * directory under dir, sorted (malloc'd); "" if none. */
 char *svt_tree_fingerprint(const char *dir);
 
 /* Captures what the process writes to stderr between begin and end (malloc'd). */

@@ -51,15 +51,12 @@ static void write_archive(fixture *f, const svt_tar_entry *entries, size_t n)
 
 static int extract(fixture *f, uint64_t max)
 {
-	const sv_extract_item items[] = { { FC, f->fc, 0755 }, { JL, f->jailer, 0755 } };
+	const sv_extract_item items[] = {{FC, f->fc, 0755}, {JL, f->jailer, 0755}};
 	return sv_extract_entries(f->archive, items, 2, max);
 }
 
 /* The archive and nothing else is left in the directory. */
-static void assert_nothing_extracted(fixture *f)
-{
-	assert_int_equal(svt_dir_entries(f->dir), 1);
-}
+static void assert_nothing_extracted(fixture *f) { assert_int_equal(svt_dir_entries(f->dir), 1); }
 
 static void test_extracts_only_the_two_binaries_executable(void **state)
 {
@@ -83,8 +80,8 @@ static void test_extracts_only_the_two_binaries_executable(void **state)
 static void test_dotdot_entry_refuses_the_archive(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry e[] = { { FC, 'f', "x", 0 }, { JL, 'f', "y", 0 },
-				    { "release-v1.7.0-x86_64/../../evil", 'f', "z", 0 } };
+	const svt_tar_entry e[] = {
+	    {FC, 'f', "x", 0}, {JL, 'f', "y", 0}, {"release-v1.7.0-x86_64/../../evil", 'f', "z", 0}};
 	write_archive(f, e, 3);
 	char expected[512];
 	snprintf(expected, sizeof(expected),
@@ -97,7 +94,7 @@ static void test_dotdot_entry_refuses_the_archive(void **state)
 static void test_absolute_entry_refuses_the_archive(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry e[] = { { "/etc/evil", 'f', "z", 0 }, { FC, 'f', "x", 0 }, { JL, 'f', "y", 0 } };
+	const svt_tar_entry e[] = {{"/etc/evil", 'f', "z", 0}, {FC, 'f', "x", 0}, {JL, 'f', "y", 0}};
 	write_archive(f, e, 3);
 	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "unsafe entry \"/etc/evil\": absolute path"));
@@ -107,7 +104,7 @@ static void test_absolute_entry_refuses_the_archive(void **state)
 static void test_symlinked_firecracker_is_refused(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry e[] = { { FC, 'l', "/bin/sh", 0 }, { JL, 'f', "y", 0 } };
+	const svt_tar_entry e[] = {{FC, 'l', "/bin/sh", 0}, {JL, 'f', "y", 0}};
 	write_archive(f, e, 2);
 	char expected[512];
 	snprintf(expected, sizeof(expected), "%s: entry \"%s\" is a symbolic link", f->archive, FC);
@@ -119,12 +116,12 @@ static void test_symlinked_firecracker_is_refused(void **state)
 static void test_hard_link_and_device_are_refused(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry hl[] = { { JL, 'f', "y", 0 }, { FC, 'h', JL, 0 } };
+	const svt_tar_entry hl[] = {{JL, 'f', "y", 0}, {FC, 'h', JL, 0}};
 	write_archive(f, hl, 2);
 	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "is a hard link"));
 	assert_nothing_extracted(f);
-	const svt_tar_entry dev[] = { { FC, 'c', NULL, 0 }, { JL, 'f', "y", 0 } };
+	const svt_tar_entry dev[] = {{FC, 'c', NULL, 0}, {JL, 'f', "y", 0}};
 	write_archive(f, dev, 2);
 	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "is not a regular file"));
@@ -134,7 +131,7 @@ static void test_hard_link_and_device_are_refused(void **state)
 static void test_oversized_entry_is_refused(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry e[] = { { JL, 'f', "y", 0 }, { FC, 'f', "0123456789abcdef0123", 0 } };
+	const svt_tar_entry e[] = {{JL, 'f', "y", 0}, {FC, 'f', "0123456789abcdef0123", 0}};
 	write_archive(f, e, 2);
 	assert_int_equal(extract(f, 16), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "is larger than 16 bytes"));
@@ -144,16 +141,55 @@ static void test_oversized_entry_is_refused(void **state)
 static void test_missing_or_duplicate_entries_are_refused(void **state)
 {
 	fixture *f = *state;
-	const svt_tar_entry missing[] = { { FC, 'f', "x", 0 } };
+	const svt_tar_entry missing[] = {{FC, 'f', "x", 0}};
 	write_archive(f, missing, 1);
 	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "entry \"" JL "\" is missing"));
 	assert_nothing_extracted(f);
-	const svt_tar_entry dup[] = { { FC, 'f', "x", 0 }, { JL, 'f', "y", 0 }, { "./" FC, 'f', "z", 0 } };
+	const svt_tar_entry dup[] = {{FC, 'f', "x", 0}, {JL, 'f', "y", 0}, {"./" FC, 'f', "z", 0}};
 	write_archive(f, dup, 3);
 	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
 	assert_non_null(strstr(sv_last_error(), "appears twice"));
 	assert_nothing_extracted(f);
+}
+
+static void test_unwanted_data_beyond_the_total_limit_is_refused_before_it_is_read(void **state)
+{
+	fixture *f = *state;
+	/* The entries we skip are decompressed too: their stated sizes count
+	 * (4 x 16 bytes here), so a bomb is refused on its header, before any of
+	 * its data is decompressed. */
+	const svt_tar_entry e[] = {
+	    {FC, 'f', "x", 0}, {JL, 'f', "y", 0}, {"release-v1.7.0-x86_64/junk", 'f', "z", 100000}};
+	write_archive(f, e, 3);
+	assert_int_equal(extract(f, 16), SV_EARCHIVE);
+	char expected[512];
+	snprintf(expected, sizeof(expected),
+		 "%s: entry \"release-v1.7.0-x86_64/junk\" takes the archive past 64 bytes of content "
+		 "(4 x the 16-byte entry limit)",
+		 f->archive);
+	assert_string_equal(sv_last_error(), expected);
+	assert_nothing_extracted(f);
+}
+
+static void test_archive_with_too_many_entries_is_refused(void **state)
+{
+	fixture *f = *state;
+	enum { N = SV_EXTRACT_MAX_ENTRIES + 1 };
+	svt_tar_entry *e = calloc(N, sizeof(*e));
+	char(*names)[32] = calloc(N, sizeof(*names));
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d/%zu", i);
+		e[i] = (svt_tar_entry){names[i], 'f', NULL, 0};
+	}
+	write_archive(f, e, N);
+	assert_int_equal(extract(f, 1 << 20), SV_EARCHIVE);
+	char expected[512];
+	snprintf(expected, sizeof(expected), "%s: more than %d entries", f->archive, SV_EXTRACT_MAX_ENTRIES);
+	assert_string_equal(sv_last_error(), expected);
+	assert_nothing_extracted(f);
+	free(names);
+	free(e);
 }
 
 static void test_garbage_is_not_an_archive(void **state)
@@ -167,14 +203,17 @@ static void test_garbage_is_not_an_archive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_extracts_only_the_two_binaries_executable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dotdot_entry_refuses_the_archive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_absolute_entry_refuses_the_archive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlinked_firecracker_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hard_link_and_device_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversized_entry_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_or_duplicate_entries_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_is_not_an_archive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extracts_only_the_two_binaries_executable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dotdot_entry_refuses_the_archive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_absolute_entry_refuses_the_archive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_symlinked_firecracker_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hard_link_and_device_are_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oversized_entry_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwanted_data_beyond_the_total_limit_is_refused_before_it_is_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_archive_with_too_many_entries_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_or_duplicate_entries_are_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_is_not_an_archive, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,11 +48,11 @@ static void test_squashfs_defaults_to_read_only_and_initrd_is_parsed(void **stat
 {
 	(void)state;
 	const char *text =
-		"{\"schemaVersion\":1,\"bundleId\":\"b.2_x-y\",\"name\":\"n\",\"arch\":\"aarch64\","
-		"\"firecrackerVersion\":\"v1.16.1\",\"rootfsType\":\"squashfs\",\"bootArgs\":\"console=ttyS0\","
-		"\"kernel\":{\"url\":\"https://h/k?x=1\",\"sha256\":\"" SHA "\",\"sizeBytes\":12},"
-		"\"rootfs\":{\"path\":\"/r.sq\",\"fileName\":\"rootfs.squashfs\"},"
-		"\"initrd\":{\"path\":\"initrd.cpio\"}}";
+	    "{\"schemaVersion\":1,\"bundleId\":\"b.2_x-y\",\"name\":\"n\",\"arch\":\"aarch64\","
+	    "\"firecrackerVersion\":\"v1.16.1\",\"rootfsType\":\"squashfs\",\"bootArgs\":\"console=ttyS0\","
+	    "\"kernel\":{\"url\":\"https://h/k?x=1\",\"sha256\":\"" SHA "\",\"sizeBytes\":12},"
+	    "\"rootfs\":{\"path\":\"/r.sq\",\"fileName\":\"rootfs.squashfs\"},"
+	    "\"initrd\":{\"path\":\"initrd.cpio\"}}";
 	sv_hosted_manifest m;
 	assert_int_equal(sv_manifest_parse(&m, text, "m.json"), 0);
 	assert_true(m.rootfs_is_read_only);
@@ -70,7 +70,8 @@ static void test_file_name_with_path_separator_is_refused(void **state)
 {
 	(void)state;
 	expect_error("", "{\"path\":\"/k\",\"fileName\":\"../k\"}",
-		     "manifest m.json: kernel.fileName: \"../k\" must be a plain file name (no path separators, not bundle.json)");
+		     "manifest m.json: kernel.fileName: \"../k\" must be a plain file name (no path "
+		     "separators, not bundle.json)");
 }
 
 static void test_bundle_id_with_slash_is_refused(void **state)
@@ -104,7 +105,8 @@ static void test_url_artifact_without_sha256_is_refused(void **state)
 static void test_unknown_field_is_refused(void **state)
 {
 	(void)state;
-	expect_error("", "{\"path\":\"/k\",\"sha265\":\"x\"}", "manifest m.json: kernel.sha265: unknown field");
+	expect_error("", "{\"path\":\"/k\",\"sha265\":\"x\"}",
+		     "manifest m.json: kernel.sha265: unknown field");
 }
 
 static void test_bad_values_name_their_field(void **state)
@@ -122,23 +124,99 @@ static void test_bad_values_name_their_field(void **state)
 	expect_error("", "{\"path\":\"/r.ext4\"}",
 		     "manifest m.json: fileName: kernel, rootfs and initrd need distinct file names");
 	sv_hosted_manifest m;
-	assert_int_equal(sv_manifest_parse(&m, "{\"schemaVersion\":1,\"bundleId\":\"b\",\"arch\":\"arm\"}",
-					   "m.json"),
-			 SV_EINVAL);
+	assert_int_equal(
+	    sv_manifest_parse(&m, "{\"schemaVersion\":1,\"bundleId\":\"b\",\"arch\":\"arm\"}", "m.json"),
+	    SV_EINVAL);
 	assert_string_equal(sv_last_error(), "manifest m.json: firecrackerVersion: required");
+}
+
+static int parse_remote(const char *kernel, const char *rootfs, sv_hosted_manifest *m)
+{
+	char text[4096];
+	snprintf(text, sizeof(text),
+		 "{\"schemaVersion\":1,\"bundleId\":\"b1\",\"arch\":\"x86_64\","
+		 "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"ext4\",\"kernel\":%s,\"rootfs\":%s}",
+		 kernel, rootfs);
+	return sv_manifest_parse_remote(m, text, "https://h.example/a/b/m.json?sig=1");
+}
+
+#define RURL(u) "{\"url\":\"" u "\",\"sha256\":\"" SHA "\"}"
+
+static void test_remote_manifest_refuses_every_path(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	const char *paths[] = {"/etc/shadow", "../../etc/shadow", "vmlinux", "/dev/zero"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char kernel[256];
+		snprintf(kernel, sizeof(kernel), "{\"path\":\"%s\",\"sha256\":\"" SHA "\"}", paths[i]);
+		assert_int_equal(parse_remote(kernel, RURL("r.ext4"), &m), SV_EINVAL);
+		assert_string_equal(sv_last_error(),
+				    "manifest https://h.example/a/b/m.json?sig=1: kernel.path: "
+				    "not allowed in a remote manifest (use url with sha256)");
+	}
+	assert_int_equal(parse_remote(RURL("k"), "{\"path\":\"r.ext4\"}", &m), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "manifest https://h.example/a/b/m.json?sig=1: rootfs.path: "
+					     "not allowed in a remote manifest (use url with sha256)");
+	assert_int_equal(parse_remote(RURL("k"), "{\"sha256\":\"" SHA "\"}", &m), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "manifest https://h.example/a/b/m.json?sig=1: rootfs: needs url");
+}
+
+static void test_remote_manifest_resolves_relative_urls_against_its_own(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	assert_int_equal(parse_remote(RURL("../k/vmlinux-6.1?x=1"), RURL("r.ext4"), &m), 0);
+	assert_string_equal(m.kernel.url, "https://h.example/a/k/vmlinux-6.1?x=1");
+	assert_string_equal(m.kernel.file_name, "vmlinux-6.1");
+	assert_string_equal(m.rootfs.url, "https://h.example/a/b/r.ext4");
+	sv_manifest_clear(&m);
+	assert_int_equal(parse_remote(RURL("/top/k"), RURL("//mirror.example/r.ext4"), &m), 0);
+	assert_string_equal(m.kernel.url, "https://h.example/top/k");
+	assert_string_equal(m.rootfs.url, "https://mirror.example/r.ext4");
+	sv_manifest_clear(&m);
+	assert_int_equal(parse_remote(RURL("http://other.example/k"), RURL("r.ext4"), &m), 0);
+	assert_string_equal(m.kernel.url, "http://other.example/k");
+	sv_manifest_clear(&m);
+}
+
+static void test_remote_manifest_url_must_stay_http_and_have_a_sha256(void **state)
+{
+	(void)state;
+	sv_hosted_manifest m;
+	assert_int_equal(parse_remote(RURL("file:///etc/passwd"), RURL("r.ext4"), &m), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "manifest https://h.example/a/b/m.json?sig=1: kernel.url: "
+					     "\"file:///etc/passwd\" is not an http or https URL");
+	assert_int_equal(parse_remote("{\"url\":\"k\"}", RURL("r.ext4"), &m), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "manifest https://h.example/a/b/m.json?sig=1: kernel.sha256: "
+					     "required when kernel.url is set");
+}
+
+static void test_local_manifest_urls_must_be_absolute(void **state)
+{
+	(void)state;
+	expect_error("", "{\"url\":\"k/vmlinux\",\"sha256\":\"" SHA "\"}",
+		     "manifest m.json: kernel.url: \"k/vmlinux\" is not an http or https URL");
+	expect_error("", "{\"url\":\"http://\",\"sha256\":\"" SHA "\"}",
+		     "manifest m.json: kernel.url: \"http://\" is not an http or https URL");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_manifest_gets_defaults),
-		cmocka_unit_test(test_squashfs_defaults_to_read_only_and_initrd_is_parsed),
-		cmocka_unit_test(test_file_name_with_path_separator_is_refused),
-		cmocka_unit_test(test_bundle_id_with_slash_is_refused),
-		cmocka_unit_test(test_schema_version_2_is_refused),
-		cmocka_unit_test(test_url_artifact_without_sha256_is_refused),
-		cmocka_unit_test(test_unknown_field_is_refused),
-		cmocka_unit_test(test_bad_values_name_their_field),
+	    cmocka_unit_test(test_valid_manifest_gets_defaults),
+	    cmocka_unit_test(test_squashfs_defaults_to_read_only_and_initrd_is_parsed),
+	    cmocka_unit_test(test_file_name_with_path_separator_is_refused),
+	    cmocka_unit_test(test_bundle_id_with_slash_is_refused),
+	    cmocka_unit_test(test_schema_version_2_is_refused),
+	    cmocka_unit_test(test_url_artifact_without_sha256_is_refused),
+	    cmocka_unit_test(test_unknown_field_is_refused),
+	    cmocka_unit_test(test_bad_values_name_their_field),
+	    cmocka_unit_test(test_remote_manifest_refuses_every_path),
+	    cmocka_unit_test(test_remote_manifest_resolves_relative_urls_against_its_own),
+	    cmocka_unit_test(test_remote_manifest_url_must_stay_http_and_have_a_sha256),
+	    cmocka_unit_test(test_local_manifest_urls_must_be_absolute),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
