@@ -96,6 +96,35 @@ static void test_run_net_gives_the_vm_a_tap_address_and_mac(void **state)
 	svn_assert_all_gone(e->data_dir, "svbr0");
 }
 
+/* --egress-rule is repeatable: every rule reaches the table, in the order
+ * given, before the default. (Each rule's destination once pointed into an
+ * array that the next --egress-rule reallocated.) */
+static void test_run_applies_repeated_egress_rules_in_order(void **state)
+{
+	env *e = *state;
+	svn_enter_fresh_netns();
+	char *out = NULL;
+	const char *run[] = { "run", "--kernel", e->kernel, "--rootfs", e->rootfs, "--id", "rules", "--net",
+			      "--egress-rule", "deny:10.0.0.0/8:tcp:22-80", "--egress-rule", "allow:0.0.0.0/0:icmp",
+			      "--egress-rule", "allow:192.0.2.7/32:udp:53", "--egress-rule", "deny:198.51.100.0/24",
+			      "--egress-default", "deny", "--firecracker-bin", svt_fake_firecracker(), "--detach", NULL };
+	assert_int_equal(cli(e, &out, run), 0);
+	free(out);
+
+	char *rules = svn_forward_rules("svbr0");
+	assert_string_equal(rules, "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 10.0.0.0/8 tcp dport 22-80 drop\n"
+				   "iifname \"svbr0\" ip saddr 172.30.0.0/24 meta l4proto icmp accept\n"
+				   "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 192.0.2.7 udp dport 53 accept\n"
+				   "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 198.51.100.0/24 drop\n"
+				   "iifname \"svbr0\" ip saddr 172.30.0.0/24 drop\n");
+	free(rules);
+
+	const char *stop[] = { "stop", "rules", NULL };
+	assert_int_equal(cli(e, &out, stop), 0);
+	free(out);
+	svn_assert_all_gone(e->data_dir, "svbr0");
+}
+
 static void test_run_no_net_drops_the_config_interfaces(void **state)
 {
 	env *e = *state;
@@ -124,6 +153,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_run_net_gives_the_vm_a_tap_address_and_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_applies_repeated_egress_rules_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_no_net_drops_the_config_interfaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,6 +258,34 @@ SVN_UNUSED static bool svn_table_exists(const char *bridge)
 	return exists;
 }
 
+/* The rules of bridge's nftables forward chain as `nft list table` prints
+ * them, one a line without indentation ("" when the table does not exist);
+ * malloc'd. The text form makes order and content readable in a test. */
+SVN_UNUSED static char *svn_forward_rules(const char *bridge)
+{
+	char table[32];
+	sv_nft_table_name(table, bridge);
+	const char *const argv[] = { "nft", "list", "table", "ip", table, NULL };
+	int code = -1;
+	char *out = NULL;
+	assert_int_equal(sv_run(argv, NULL, 10000, &code, &out, NULL), 0);
+	char *rules = calloc(1, out ? strlen(out) + 1 : 1);
+	assert_non_null(rules);
+	bool in_forward = false;
+	for (char *save = NULL, *line = code == 0 && out ? strtok_r(out, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (!strcmp(line, "chain forward {"))
+			in_forward = true;
+		else if (in_forward && !strcmp(line, "}"))
+			in_forward = false;
+		else if (in_forward && strncmp(line, "type ", 5))
+			strcat(strcat(rules, line), "\n");
+	}
+	free(out);
+	return rules;
+}
+
 /* Number of links whose name starts with the TAP prefix. */
 SVN_UNUSED static int svn_count_taps(void)
 {
