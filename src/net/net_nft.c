@@ -12,7 +12,6 @@
 
 #include "util/error.h"
 #include "util/spawn.h"
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,10 +25,10 @@
 
 void sv_nft_table_name(char out[32], const char *bridge)
 {
-	int n = snprintf(out, 32, "smartvm_%s", bridge);
-	for (int i = 8; i < n && i < 31; i++)
-		if (!isalnum((unsigned char)out[i]) && out[i] != '_')
-			out[i] = '_';
+	/* The bridge name as it is: mapping bytes onto '_' made sv-a and sv_a
+	 * share one table. nft takes '-' and '.' in names, and an interface
+	 * name (15 bytes) always fits. */
+	snprintf(out, 32, "smartvm_%s", bridge);
 }
 
 static json_t *table_obj(const char *table)

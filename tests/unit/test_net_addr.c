@@ -228,7 +228,7 @@ static void test_nft_document_orders_rules_then_default(void **state)
 	assert_non_null(doc);
 	char table[32];
 	sv_nft_table_name(table, "br-x.1");
-	assert_string_equal(table, "smartvm_br_x_1");
+	assert_string_equal(table, "smartvm_br-x.1");
 
 	json_t *nat = find_rules(doc, "postrouting");
 	assert_int_equal(json_array_size(nat), 1);
@@ -259,6 +259,22 @@ static void test_nft_document_orders_rules_then_default(void **state)
 	free(text);
 }
 
+/* One table per bridge name: names that differ only in '-', '_' or '.' once
+ * mapped to the same table. The longest bridge name still fits. */
+static void test_nft_table_names_are_one_per_bridge(void **state)
+{
+	(void)state;
+	const char *bridges[] = { "sv-a", "sv_a", "sv.a", "sv--a", "sv-_a", "exactly15bytes." };
+	char names[6][32];
+	for (int i = 0; i < 6; i++) {
+		sv_nft_table_name(names[i], bridges[i]);
+		assert_int_equal(strncmp(names[i], "smartvm_", 8), 0);
+		assert_string_equal(names[i] + 8, bridges[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(names[i], names[j]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_tap_names_are_short_unique_and_stable),
 		cmocka_unit_test(test_macs_are_locally_administered_unicast_and_stable),
 		cmocka_unit_test(test_nft_document_orders_rules_then_default),
+		cmocka_unit_test(test_nft_table_names_are_one_per_bridge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
