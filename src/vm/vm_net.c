@@ -152,9 +152,12 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 {
 	int rc = 0;
 	if (p->owned) {
-		if ((rc = sv_ledger_record(ledger, "tap", p->dev, NULL)))
+		char owner[160], alias[SV_NET_ALIAS_MAX];
+		snprintf(owner, sizeof(owner), "%s/%s", p->lease.vm_id, p->lease.iface_id);
+		if ((rc = sv_net_tap_alias(alias, p->lease.vm_id, p->lease.iface_id)) ||
+		    (rc = sv_ledger_record(ledger, "tap", p->dev, owner)))
 			return rc;
-		if ((rc = sv_tap_create(p->dev)) && given)
+		if ((rc = sv_tap_create(p->dev, alias)) && given)
 			return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\": does not exist and could not be created",
 					     i, p->dev);
 	} else if (p->attach) {

@@ -28,6 +28,7 @@ static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **stat
 	sv_nl_link br;
 	assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
 	assert_string_equal(br.kind, "bridge");
+	assert_string_equal(br.alias, "smartvm bridge"); /* what lets cleanup delete it */
 	assert_true(br.flags & IFF_UP);
 	bool has_gw = false;
 	assert_int_equal(sv_nl_addr_has(br.index, svn_ip("172.30.0.1"), &has_gw), 0);
@@ -54,6 +55,9 @@ static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **stat
 		sv_nl_link tap;
 		assert_int_equal(sv_nl_link_get(t->tap_name, &tap), 0);
 		assert_string_equal(tap.kind, "tun");
+		char alias[128];
+		snprintf(alias, sizeof(alias), "smartvm tap %s/eth0", ids[i]);
+		assert_string_equal(tap.alias, alias);
 		assert_int_equal(tap.master, br.index);
 		assert_true(tap.flags & IFF_UP);
 
