@@ -38,7 +38,8 @@ static void test_subnet_31_creates_nothing(void **state)
 	sv_manager_options opts = { .subnet = "10.0.0.0/31" };
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
-		       "setting up networking of VM \"bad\": subnet \"10.0.0.0/31\": prefix must be between 1 and 30");
+		       "setting up networking of VM \"bad\": subnet \"10.0.0.0/31\": a /31 has no room for the gateway "
+		       "and a guest (the longest prefix is /30)");
 	svn_cfg_free(cfg);
 }
 
@@ -49,6 +50,17 @@ static void test_subnet_0_creates_nothing(void **state)
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"0.0.0.0/0\": prefix must be between 1 and 30");
+	svn_cfg_free(cfg);
+}
+
+static void test_subnet_loopback_creates_nothing(void **state)
+{
+	svn_enter_fresh_netns();
+	sv_manager_options opts = { .subnet = "127.0.0.0/8" };
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
+		       "setting up networking of VM \"bad\": subnet \"127.0.0.0/8\": overlaps 127.0.0.0/8 (loopback): its "
+		       "addresses never leave a host");
 	svn_cfg_free(cfg);
 }
 
@@ -280,6 +292,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_subnet_31_creates_nothing, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_subnet_0_creates_nothing, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_subnet_loopback_creates_nothing, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_subnet_ipv6_creates_nothing, svn_dirs_setup,
 						svn_dirs_teardown),

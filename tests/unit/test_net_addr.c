@@ -29,12 +29,6 @@ static void test_default_options_are_valid(void **state)
 	assert_int_equal(sv_net_validate_options(NULL), 0);
 }
 
-static void test_subnet_prefix_31_is_rejected(void **state)
-{
-	(void)state;
-	expect_subnet_error("10.0.0.0/31", "subnet \"10.0.0.0/31\": prefix must be between 1 and 30");
-}
-
 static void test_subnet_prefix_0_is_rejected(void **state)
 {
 	(void)state;
@@ -61,6 +55,55 @@ static void test_subnet_with_host_bits_names_the_network(void **state)
 {
 	(void)state;
 	expect_subnet_error("172.30.0.5/24", "subnet \"172.30.0.5/24\": host bits are set (the network is 172.30.0.0/24)");
+}
+
+/* Ranges that cannot carry a guest's traffic, each refused with the reason. */
+static void test_subnet_in_an_unusable_range_is_rejected(void **state)
+{
+	(void)state;
+	expect_subnet_error("127.0.0.0/8", "subnet \"127.0.0.0/8\": overlaps 127.0.0.0/8 (loopback): its addresses "
+					   "never leave a host");
+	expect_subnet_error("127.1.0.0/16", "subnet \"127.1.0.0/16\": overlaps 127.0.0.0/8 (loopback): its addresses "
+					    "never leave a host");
+	expect_subnet_error("224.0.0.0/24", "subnet \"224.0.0.0/24\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					    "unicast addresses");
+	expect_subnet_error("239.1.0.0/16", "subnet \"239.1.0.0/16\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					    "unicast addresses");
+	expect_subnet_error("0.0.0.0/8", "subnet \"0.0.0.0/8\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					 "are not valid destinations");
+	expect_subnet_error("0.0.0.0/24", "subnet \"0.0.0.0/24\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					  "are not valid destinations");
+	expect_subnet_error("240.0.0.0/4", "subnet \"240.0.0.0/4\": overlaps 240.0.0.0/4 (reserved, with the broadcast "
+					   "address 255.255.255.255): hosts do not route it");
+	expect_subnet_error("255.255.255.252/30", "subnet \"255.255.255.252/30\": overlaps 240.0.0.0/4 (reserved, with "
+						  "the broadcast address 255.255.255.255): hosts do not route it");
+	expect_subnet_error("169.254.0.0/24", "subnet \"169.254.0.0/24\": overlaps 169.254.0.0/16 (link-local): routers "
+					      "do not forward it");
+	/* A wide subnet is refused for the first unusable range inside it. */
+	expect_subnet_error("0.0.0.0/1", "subnet \"0.0.0.0/1\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					 "are not valid destinations");
+	expect_subnet_error("128.0.0.0/1", "subnet \"128.0.0.0/1\": overlaps 169.254.0.0/16 (link-local): routers do "
+					   "not forward it");
+	expect_subnet_error("192.0.0.0/2", "subnet \"192.0.0.0/2\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					   "unicast addresses");
+	/* Neighbours of those ranges are fine. */
+	sv_ipv4_net net;
+	assert_int_equal(sv_subnet_parse("126.255.255.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("128.0.0.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("223.255.255.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("1.0.0.0/8", &net), 0);
+	assert_int_equal(sv_subnet_parse("169.253.0.0/16", &net), 0);
+	assert_int_equal(sv_subnet_parse("10.0.0.0/8", &net), 0);
+}
+
+/* A /31 or /32 has no room for the gateway and a guest. */
+static void test_subnet_too_small_for_gateway_and_guest_says_why(void **state)
+{
+	(void)state;
+	expect_subnet_error("10.0.0.0/31", "subnet \"10.0.0.0/31\": a /31 has no room for the gateway and a guest (the "
+					   "longest prefix is /30)");
+	expect_subnet_error("10.0.0.1/32", "subnet \"10.0.0.1/32\": a /32 has no room for the gateway and a guest (the "
+					   "longest prefix is /30)");
 }
 
 static void test_subnet_layout_puts_gateway_first_and_guests_after(void **state)
@@ -279,11 +322,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_options_are_valid),
-		cmocka_unit_test(test_subnet_prefix_31_is_rejected),
 		cmocka_unit_test(test_subnet_prefix_0_is_rejected),
 		cmocka_unit_test(test_subnet_ipv6_is_rejected),
 		cmocka_unit_test(test_subnet_garbage_is_rejected),
 		cmocka_unit_test(test_subnet_with_host_bits_names_the_network),
+		cmocka_unit_test(test_subnet_in_an_unusable_range_is_rejected),
+		cmocka_unit_test(test_subnet_too_small_for_gateway_and_guest_says_why),
 		cmocka_unit_test(test_subnet_layout_puts_gateway_first_and_guests_after),
 		cmocka_unit_test(test_bridge_name_too_long_is_rejected),
 		cmocka_unit_test(test_bridge_name_with_space_is_rejected),
