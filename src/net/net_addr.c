@@ -271,7 +271,7 @@ out:
 	return rc;
 }
 
-static int check_rule(const sv_egress_rule *r, size_t i)
+int sv_egress_rule_check(const sv_egress_rule *r, size_t i)
 {
 	uint32_t addr;
 	int prefix;
@@ -314,7 +314,7 @@ int sv_net_plan_from_options(sv_net_plan *out, const sv_manager_options *opts)
 	if (opts->n_egress_rules && !opts->egress_rules)
 		return sv_err(SV_EINVAL, "egress_rules: NULL with n_egress_rules %zu", opts->n_egress_rules);
 	for (size_t i = 0; i < opts->n_egress_rules; i++)
-		if ((rc = check_rule(&opts->egress_rules[i], i)))
+		if ((rc = sv_egress_rule_check(&opts->egress_rules[i], i)))
 			return rc;
 	p.rules = opts->egress_rules;
 	p.n_rules = opts->n_egress_rules;

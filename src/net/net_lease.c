@@ -141,8 +141,9 @@ static bool lease_fields_valid(const sv_lease *l, const char *owned)
 	       sv_mac_valid(l->mac, &why) && (!strcmp(owned, "0") || !strcmp(owned, "1"));
 }
 
-/* Parses one line into db; false when it is malformed (db unchanged). */
-static bool parse_line(sv_lease_db *db, const char *line)
+/* Parses one line into db: 1, or 0 when it is malformed (db unchanged), or
+ * SV_ENOMEM. */
+static int parse_line(sv_lease_db *db, const char *line)
 {
 	char ip[16], owned[2];
 	sv_lease l = { 0 };
@@ -154,19 +155,36 @@ static bool parse_line(sv_lease_db *db, const char *line)
 		uint32_t addr;
 		int prefix;
 		if (!sv_ipv4_cidr_parse(subnet, &addr, &prefix) || (addr & ~sv_ipv4_mask(prefix)))
-			return false;
+			return 0;
 		db->has_subnet = true;
 		db->subnet = (sv_ipv4_net){ .network = addr, .prefix = prefix };
-		return true;
+		return 1;
 	}
 	end = 0;
 	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
 		   &pid, &l.start_time, &end) != 8 ||
 	    line[end] || !sv_ipv4_parse(ip, &l.ip) || !lease_fields_valid(&l, owned))
-		return false;
+		return 0;
 	l.dev_owned = owned[0] == '1';
 	l.pid = (pid_t)pid;
-	return push_lease(db, &l) == 0;
+	return push_lease(db, &l) ? SV_ENOMEM : 1;
+}
+
+int sv_lease_db_parse(sv_lease_db *db, char *text, int *first_bad)
+{
+	int lineno = 0;
+	*first_bad = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		++lineno;
+		int rc = parse_line(db, line);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			db->n_malformed++;
+			*first_bad = *first_bad ? *first_bad : lineno;
+		}
+	}
+	return 0;
 }
 
 static int load(sv_lease_db *db)
@@ -176,15 +194,9 @@ static int load(sv_lease_db *db)
 	if (rc == SV_ENOTFOUND) {
 		rc = 0;
 	} else if (rc == 0) {
-		int lineno = 0, first_bad = 0;
-		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			++lineno;
-			if (!parse_line(db, line)) {
-				db->n_malformed++;
-				first_bad = first_bad ? first_bad : lineno;
-			}
-		}
-		if (db->n_malformed)
+		int first_bad = 0;
+		rc = sv_lease_db_parse(db, text, &first_bad);
+		if (!rc && db->n_malformed)
 			sv_warn("%s: skipped %zu malformed line%s (the first is line %d); the next change of the "
 				"bridge's leases, or `smartvm net gc`, rewrites the file without %s",
 				db->lease_path, db->n_malformed, db->n_malformed == 1 ? "" : "s", first_bad,

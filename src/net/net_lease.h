@@ -55,6 +55,12 @@ bool sv_lease_path_split(const char *lease_file, char **net_dir, char bridge[16]
 int sv_lease_db_open(sv_lease_db *db, const char *net_dir, const char *bridge);
 /* The same without creating net_dir: SV_ENOTFOUND (no message) if absent. */
 int sv_lease_db_open_existing(sv_lease_db *db, const char *net_dir, const char *bridge);
+
+/* Parses the text of a lease file (modified in place) into db's subnet and
+ * items; lines that do not parse are counted in db->n_malformed, the number
+ * of the first in *first_bad. 0 or SV_ENOMEM. The one parser of lease files
+ * (a fuzz target: start from a zeroed db, free db->items after). */
+int sv_lease_db_parse(sv_lease_db *db, char *text, int *first_bad);
 void sv_lease_db_close(sv_lease_db *db);
 
 /* Writes the lease file atomically (removed when no lease is left). */

@@ -318,6 +318,45 @@ static void test_nft_table_names_are_one_per_bridge(void **state)
 	}
 }
 
+/* The nft document checks each rule itself, whoever built the plan: an
+ * out-of-range protocol once indexed past the protocol names. */
+static void test_nft_document_refuses_unchecked_rules(void **state)
+{
+	(void)state;
+	sv_net_plan plan;
+	assert_int_equal(sv_net_plan_from_options(&plan, NULL), 0);
+	sv_egress_rule bad[] = {
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8", .protocol = (sv_egress_proto)7 },
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8", .protocol = SV_PROTO_ICMP, .port_from = 22 },
+		{ .action = (sv_egress_action)9, .destination = "10.0.0.0/8" },
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8\"}" },
+	};
+	const char *want[] = {
+		"egress_rules[0].protocol: must be tcp, udp, icmp or all",
+		"egress_rules[0]: ports need protocol tcp or udp",
+		"egress_rules[0].action: must be allow or deny",
+		"egress_rules[0].destination \"10.0.0.0/8\"}\": not an IPv4 CIDR (a.b.c.d/prefix)",
+	};
+	for (int i = 0; i < 4; i++) {
+		plan.rules = &bad[i];
+		plan.n_rules = 1;
+		char *doc = NULL;
+		assert_int_equal(sv_nft_build_table(&doc, &plan, ""), SV_EINVAL);
+		assert_string_equal(sv_last_error(), want[i]);
+		assert_null(doc);
+	}
+	/* A table is only ever named after a valid bridge name. */
+	snprintf(plan.bridge, sizeof(plan.bridge), "a b");
+	char *doc = NULL;
+	plan.n_rules = 0;
+	assert_int_equal(sv_nft_build_table(&doc, &plan, ""), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "nftables table of bridge \"a b\": only letters, digits, '_', '.' and '-' "
+					     "are allowed");
+	assert_int_equal(sv_nft_delete("../etc"), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "nftables table of bridge \"../etc\": only letters, digits, '_', '.' and "
+					     "'-' are allowed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_macs_are_locally_administered_unicast_and_stable),
 		cmocka_unit_test(test_nft_document_orders_rules_then_default),
 		cmocka_unit_test(test_nft_table_names_are_one_per_bridge),
+		cmocka_unit_test(test_nft_document_refuses_unchecked_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
