@@ -51,6 +51,13 @@ static bool has_ip_arg(const char *args)
 	return false;
 }
 
+static bool is_another_vms_tap(const sv_nl_link *link, const char *vm_id, const char *iface_id)
+{
+	char ours[SV_NET_ALIAS_MAX];
+	return !strncmp(link->alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX)) &&
+	       (sv_net_tap_alias(ours, vm_id, iface_id) || strcmp(link->alias, ours));
+}
+
 static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const char *vm_id, iface_plan *ip)
 {
 	pid_t self = getpid();
@@ -76,6 +83,14 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 				p->owned = true;
 			} else if (rc) {
 				return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\"", i, p->dev);
+			} else if (is_another_vms_tap(&link, vm_id, nic->iface_id)) {
+				/* On any bridge: two VMs on one TAP would see each
+				 * other's frames. */
+				const char *owner = link.alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
+				int vm_len = (int)strcspn(owner, "/");
+				return sv_err(SV_EBUSY,
+					      "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%.*s\" (%s)",
+					      i, p->dev, vm_len, owner, owner[vm_len] ? owner + vm_len + 1 : "?");
 			} else if (!link.master) {
 				p->attach = true;
 			} else {

@@ -241,6 +241,38 @@ static void test_tap_name_in_use_is_refused_and_left_alone(void **state)
 	svn_cfg_free(cfg);
 }
 
+/* Another VM's TAP, on another bridge (where no lease of this bridge shows
+ * it), given as host_dev_name: refused, not shared. */
+static void test_host_dev_name_of_a_tap_of_another_bridge_is_refused(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	sv_manager_options one = { .bridge_name = "br1", .subnet = "10.81.0.0/24" };
+	sv_vm_config *first = svn_cfg_new(1, NULL);
+	svn_vm vm1 = svn_vm_open(e->runtime_dir, "first");
+	sv_tap_device tap;
+	svn_ok(sv_vm_net_setup(&one, e->data_dir, "first", vm1.ledger, first, &tap));
+
+	sv_manager_options two = { .bridge_name = "br2", .subnet = "10.82.0.0/24" };
+	sv_vm_config *second = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)second->network_interfaces)[0].host_dev_name = strdup(tap.tap_name);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "setting up networking of VM \"bad\": network_interfaces[0].host_dev_name \"%s\": already used by VM "
+		 "\"first\" (eth0)",
+		 tap.tap_name);
+	svn_vm vm2 = svn_vm_open(e->runtime_dir, "bad");
+	assert_int_equal(sv_vm_net_setup(&two, e->data_dir, "bad", vm2.ledger, second, &tap), SV_EBUSY);
+	assert_string_equal(sv_last_error(), want);
+	assert_int_equal(ledger_size(&vm2), 0);
+	svn_ok(svn_vm_cleanup(&vm2));
+	assert_false(svn_link_exists("br2"));
+	svn_ok(svn_vm_cleanup(&vm1));
+	svn_assert_all_gone(e->data_dir, "br1");
+	svn_cfg_free(first);
+	svn_cfg_free(second);
+}
+
 /* Two guests with one MAC on a bridge would take each other's frames. */
 static void test_guest_mac_of_another_vm_is_refused(void **state)
 {
@@ -315,6 +347,8 @@ int main(void)
 						svn_dirs_setup, svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_tap_name_in_use_is_refused_and_left_alone, svn_dirs_setup,
 						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_host_dev_name_of_a_tap_of_another_bridge_is_refused,
+						svn_dirs_setup, svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_guest_mac_of_another_vm_is_refused, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_lease_directory_is_refused, svn_dirs_setup,
