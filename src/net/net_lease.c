@@ -22,6 +22,7 @@
 #include "net/net_lease.h"
 
 #include "net/net_addr.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -284,25 +285,28 @@ int sv_lease_db_save(sv_lease_db *db)
 		db->n_malformed = 0;
 		return remove_file(db, db->lease_name);
 	}
-	size_t cap = 64 + db->n * 200, len = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return sv_err(SV_ENOMEM, "out of memory");
-	char net[16];
+	/* Line by line into a growing buffer: a lease line's length depends on
+	 * its ids and numbers (over 200 bytes at the longest). */
+	sv_buf buf = { 0 };
+	char line[512], net[16];
+	int n = 0, rc = 0;
 	sv_ipv4_format(db->subnet.network, net);
 	/* A subnet line that was malformed is not made up: check_subnet takes
 	 * the next VM's subnet when the leases fit it. */
 	if (db->has_subnet)
-		len += (size_t)snprintf(buf + len, cap - len, "subnet %s/%d\n", net, db->subnet.prefix);
-	for (size_t i = 0; i < db->n; i++) {
+		n = snprintf(line, sizeof(line), "subnet %s/%d\n", net, db->subnet.prefix);
+	rc = sv_buf_append(&buf, line, (size_t)n);
+	for (size_t i = 0; i < db->n && !rc; i++) {
 		const sv_lease *l = &db->items[i];
 		char ip[16];
 		sv_ipv4_format(l->ip, ip);
-		len += (size_t)snprintf(buf + len, cap - len, "lease %s %s %s %s %s %d %ld %llu\n", ip, l->vm_id,
-					l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time);
+		n = snprintf(line, sizeof(line), "lease %s %s %s %s %s %d %ld %llu\n", ip, l->vm_id,
+			     l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time);
+		rc = sv_buf_append(&buf, line, (size_t)n);
 	}
-	int rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->lease_name, buf, len, 0644);
-	free(buf);
+	if (!rc)
+		rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->lease_name, buf.data, buf.len, 0644);
+	sv_buf_free(&buf);
 	if (!rc)
 		db->n_malformed = 0;
 	return rc;

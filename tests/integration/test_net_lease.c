@@ -225,6 +225,45 @@ static void test_leases_without_a_subnet_line_take_a_subnet_that_fits(void **sta
 	svt_rm_tmpdir(data_dir);
 }
 
+/* Leases with the longest ids and numbers round-trip. (The file was built in
+ * a buffer sized at 200 bytes a lease; these lines are longer.) */
+static void test_longest_leases_round_trip(void **state)
+{
+	(void)state;
+	enum { N = 12 };
+	char *data_dir = svt_tmpdir();
+	char *net_dir = sv_net_dir(data_dir);
+	sv_ipv4_net net;
+	assert_int_equal(sv_subnet_parse("10.0.0.0/8", &net), 0);
+	sv_lease_db db;
+	assert_int_equal(sv_lease_db_open(&db, net_dir, "exactly15bytes."), 0);
+	assert_int_equal(sv_lease_db_check_subnet(&db, &net, "10.0.0.0/8"), 0);
+	for (int i = 0; i < N; i++) {
+		sv_lease l = { .dev_owned = true, .pid = 2147483647, .start_time = 18446744073709551615ull };
+		snprintf(l.vm_id, sizeof(l.vm_id), "%02d%062d", i, 0);
+		memset(l.iface_id, 'i', sizeof(l.iface_id) - 1);
+		snprintf(l.dev, sizeof(l.dev), "tap-name-%06d", i);
+		snprintf(l.mac, sizeof(l.mac), "06:00:00:00:00:%02x", i);
+		uint32_t ip;
+		assert_int_equal(sv_lease_db_alloc(&db, &net, &l, &ip), 0);
+	}
+	assert_int_equal(sv_lease_db_save(&db), 0);
+	sv_lease_db_close(&db);
+	assert_int_equal(sv_lease_db_open(&db, net_dir, "exactly15bytes."), 0);
+	assert_int_equal(db.n, N);
+	assert_int_equal(db.n_malformed, 0);
+	for (int i = 0; i < N; i++) {
+		char want[65];
+		snprintf(want, sizeof(want), "%02d%062d", i, 0);
+		assert_string_equal(db.items[i].vm_id, want);
+		assert_int_equal(strlen(db.items[i].iface_id), 63);
+		assert_int_equal(db.items[i].start_time, 18446744073709551615ull);
+	}
+	sv_lease_db_close(&db);
+	free(net_dir);
+	svt_rm_tmpdir(data_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_released_address_is_handed_out_again),
 		cmocka_unit_test(test_malformed_lines_are_skipped_and_valid_ones_kept),
 		cmocka_unit_test(test_leases_without_a_subnet_line_take_a_subnet_that_fits),
+		cmocka_unit_test(test_longest_leases_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
