@@ -28,34 +28,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Deletes TAP name if it is the one smartvm made for (vm, iface); vm NULL
- * (an entry written before entries named their owner): any TAP of smartvm's. */
+/* Reads link name: 1 when it is a tun/tap device, 0 when it is gone, else an
+ * error (SV_EUNSAFE for a device of another kind). */
+static int get_tap(const char *name, sv_nl_link *link)
+{
+	int rc = sv_nl_link_get(name, link);
+	if (rc)
+		return rc == SV_ENOTFOUND ? 0 : rc;
+	if (strcmp(link->kind, "tun"))
+		return sv_err(SV_EUNSAFE, "%s is a %s, not a TAP; left alone", name,
+			      link->kind[0] ? link->kind : "plain device");
+	return 1;
+}
+
+static bool marked_as_tap(const sv_nl_link *link)
+{
+	return !strncmp(link->alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX));
+}
+
+/* Deletes TAP name if it is the one smartvm made for (vm, iface). */
 static int drop_tap(const char *name, const char *vm, const char *iface)
 {
 	sv_nl_link link;
-	int rc = sv_nl_link_get(name, &link);
-	if (rc == SV_ENOTFOUND)
-		return 0;
-	if (rc)
+	int rc = get_tap(name, &link);
+	if (rc <= 0)
 		return rc;
-	if (strcmp(link.kind, "tun"))
-		return sv_err(SV_EUNSAFE, "%s is a %s, not a TAP; left alone", name,
-			      link.kind[0] ? link.kind : "plain device");
-	bool marked = !strncmp(link.alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX));
-	if (!vm) {
-		if (marked || (!link.alias[0] && sv_net_tap_name_is_derived(name)))
-			return sv_nl_link_del_checked(&link);
-		return sv_err(SV_EUNSAFE, "%s is not a TAP smartvm created; left alone", name);
-	}
 	char want[SV_NET_ALIAS_MAX], derived[16];
 	if ((rc = sv_net_tap_alias(want, vm, iface)) || (rc = sv_net_tap_name(derived, vm, iface)))
 		return rc;
 	if (!strcmp(link.alias, want) || (!link.alias[0] && !strcmp(name, derived)))
 		return sv_nl_link_del_checked(&link);
-	if (marked)
+	if (marked_as_tap(&link))
 		return 0; /* another VM's TAP has the name now: ours is gone */
 	return sv_err(SV_EUNSAFE, "%s is not a TAP smartvm created for VM \"%s\" interface \"%s\"; left alone", name,
 		      vm, iface);
+}
+
+/* An entry written before entries named their owner: any TAP of smartvm's. */
+static int drop_any_smartvm_tap(const char *name)
+{
+	sv_nl_link link;
+	int rc = get_tap(name, &link);
+	if (rc <= 0)
+		return rc;
+	if (marked_as_tap(&link) || (!link.alias[0] && sv_net_tap_name_is_derived(name)))
+		return sv_nl_link_del_checked(&link);
+	return sv_err(SV_EUNSAFE, "%s is not a TAP smartvm created; left alone", name);
 }
 
 static int detach_port(const char *dev, const char *bridge, bool check_bridge)
@@ -105,7 +123,7 @@ static int undo_tap(const char *name, const char *owner)
 {
 	int rc = check_ifname("TAP", name);
 	if (rc || !owner)
-		return rc ? rc : drop_tap(name, NULL, NULL);
+		return rc ? rc : drop_any_smartvm_tap(name);
 	char vm[80] = "", iface[80] = "";
 	const char *slash = strchr(owner, '/');
 	if (!slash || slash == owner || !slash[1] || (size_t)(slash - owner) >= sizeof(vm) ||
