@@ -24,6 +24,9 @@ static int add_rule(cli_ctx *cli, cli_run_net *n, const char *arg)
 		n->dests = dests;
 	if (!rules || !dests)
 		return cli_error(CLI_EXIT_FAILURE, "out of memory");
+	/* Each rule's destination points into dests, which may just have moved. */
+	for (size_t i = 0; i < n->n_rules; i++)
+		n->rules[i].destination = n->dests[i];
 	if (sv_egress_rule_parse(&n->rules[n->n_rules], n->dests[n->n_rules], arg) < 0)
 		return cli_usage_error(cli, "--egress-rule: %s", sv_last_error());
 	n->n_rules++;
@@ -212,8 +215,9 @@ const cli_command cli_net_commands[] = {
 		"net gc  removes the TAPs and leases of VMs that no longer run (their\n"
 		"        runtime directory is gone, or no process of theirs is alive, e.g.\n"
 		"        after the orchestrator was SIGKILLed), then the nftables table\n"
-		"        and the bridge (if smartvm created it) of a bridge nobody uses.\n"
-		"        Prints how many leases it removed.\n"
+		"        and the bridge (if smartvm created it) of a bridge nobody uses;\n"
+		"        rewrites a lease file without lines it cannot read (warned about\n"
+		"        by every command that reads it). Prints how many leases it removed.\n"
 		"net limit  sets new rate limiters on interface IFACE of a running VM\n"
 		"        (PATCH /network-interfaces/IFACE). Each bucket is\n"
 		"        SIZE:REFILL_MS[:BURST]; bandwidth in bytes, ops in operations.\n"

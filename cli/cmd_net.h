@@ -35,7 +35,8 @@ enum {
 	"  --no-net           drop every network interface of the config file\n"                               \
 	"  --bridge NAME      host bridge (default svbr0; created if absent)\n"                                \
 	"  --subnet CIDR      guest subnet, IPv4, prefix 1-30 (default 172.30.0.0/24);\n"                      \
-	"                     the gateway is its first address\n"                                              \
+	"                     the gateway is its first address; not in 0.0.0.0/8,\n"                           \
+	"                     loopback, link-local, multicast or 240.0.0.0/4\n"                                \
 	"  --egress-rule allow|deny:CIDR[:PROTO[:PORTS]]\n"                                                    \
 	"                     egress rule for traffic from the subnet (repeatable,\n"                          \
 	"                     first match wins); PROTO tcp|udp|icmp|all, PORTS N or\n"                         \

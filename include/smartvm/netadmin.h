@@ -21,10 +21,12 @@ extern "C" {
 #endif
 
 /* Checks bridge_name (at most 15 bytes of [A-Za-z0-9_.-]), subnet (IPv4 CIDR,
- * prefix 1-30, no host bits), outbound_interface and the egress rules. NULL
+ * prefix 1-30, no host bits, clear of 0.0.0.0/8, loopback, link-local,
+ * multicast and 240.0.0.0/4), outbound_interface and the egress rules. NULL
  * opts or NULL fields are the defaults ("svbr0", "172.30.0.0/24").
- * SV_EINVALID_SUBNET or SV_EINVAL; the message names the field and the value,
- * e.g. `subnet "10.0.0.0/31": prefix must be between 1 and 30`. */
+ * SV_EINVALID_SUBNET or SV_EINVAL; the message names the field, the value and
+ * why, e.g. `subnet "127.0.0.0/8": overlaps 127.0.0.0/8 (loopback): its
+ * addresses never leave a host`. */
 int sv_net_validate_options(const sv_manager_options *opts);
 
 /* The buffer an egress rule's destination is parsed into. */

@@ -91,6 +91,21 @@ bool sv_subnet_contains(const sv_ipv4_net *net, uint32_t addr)
 	return (addr & sv_ipv4_mask(net->prefix)) == net->network;
 }
 
+/* IPv4 ranges a guest subnet must not overlap (RFC 6890), in the order the
+ * first overlap is reported, with why. */
+static const struct {
+	uint32_t network;
+	int prefix;
+	const char *text, *why;
+} unusable[] = {
+	{ 0x00000000u, 8, "0.0.0.0/8 (\"this network\")", "its addresses are not valid destinations" },
+	{ 0x7f000000u, 8, "127.0.0.0/8 (loopback)", "its addresses never leave a host" },
+	{ 0xa9fe0000u, 16, "169.254.0.0/16 (link-local)", "routers do not forward it" },
+	{ 0xe0000000u, 4, "224.0.0.0/4 (multicast)", "a guest needs unicast addresses" },
+	{ 0xf0000000u, 4, "240.0.0.0/4 (reserved, with the broadcast address 255.255.255.255)",
+	  "hosts do not route it" },
+};
+
 int sv_subnet_parse(const char *text, sv_ipv4_net *out)
 {
 	uint32_t addr;
@@ -100,7 +115,11 @@ int sv_subnet_parse(const char *text, sv_ipv4_net *out)
 			      text);
 	if (!sv_ipv4_cidr_parse(text, &addr, &prefix))
 		return sv_err(SV_EINVALID_SUBNET, "subnet \"%s\": not an IPv4 CIDR (a.b.c.d/prefix)", text);
-	if (prefix < 1 || prefix > 30)
+	if (prefix > 30)
+		return sv_err(SV_EINVALID_SUBNET,
+			      "subnet \"%s\": a /%d has no room for the gateway and a guest (the longest prefix is /30)",
+			      text, prefix);
+	if (prefix < 1)
 		return sv_err(SV_EINVALID_SUBNET, "subnet \"%s\": prefix must be between 1 and 30", text);
 	uint32_t network = addr & sv_ipv4_mask(prefix);
 	if (network != addr) {
@@ -108,6 +127,12 @@ int sv_subnet_parse(const char *text, sv_ipv4_net *out)
 		sv_ipv4_format(network, buf);
 		return sv_err(SV_EINVALID_SUBNET, "subnet \"%s\": host bits are set (the network is %s/%d)", text,
 			      buf, prefix);
+	}
+	for (size_t i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++) {
+		uint32_t mask = sv_ipv4_mask(prefix < unusable[i].prefix ? prefix : unusable[i].prefix);
+		if ((network & mask) == (unusable[i].network & mask))
+			return sv_err(SV_EINVALID_SUBNET, "subnet \"%s\": overlaps %s: %s", text, unusable[i].text,
+				      unusable[i].why);
 	}
 	*out = (sv_ipv4_net){ .network = network, .prefix = prefix };
 	return 0;
@@ -246,7 +271,7 @@ out:
 	return rc;
 }
 
-static int check_rule(const sv_egress_rule *r, size_t i)
+int sv_egress_rule_check(const sv_egress_rule *r, size_t i)
 {
 	uint32_t addr;
 	int prefix;
@@ -289,7 +314,7 @@ int sv_net_plan_from_options(sv_net_plan *out, const sv_manager_options *opts)
 	if (opts->n_egress_rules && !opts->egress_rules)
 		return sv_err(SV_EINVAL, "egress_rules: NULL with n_egress_rules %zu", opts->n_egress_rules);
 	for (size_t i = 0; i < opts->n_egress_rules; i++)
-		if ((rc = check_rule(&opts->egress_rules[i], i)))
+		if ((rc = sv_egress_rule_check(&opts->egress_rules[i], i)))
 			return rc;
 	p.rules = opts->egress_rules;
 	p.n_rules = opts->n_egress_rules;

@@ -6,6 +6,7 @@
 #include <smartvm/manager.h>
 #include <smartvm/net.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SV_NET_DEFAULT_BRIDGE "svbr0"
@@ -52,6 +53,9 @@ bool sv_ifname_valid(const char *name, const char **why);
 
 /* Checks an "aa:bb:cc:dd:ee:ff" unicast MAC. */
 bool sv_mac_valid(const char *mac, const char **why);
+
+/* Checks egress rule number i (named egress_rules[i] in the message). */
+int sv_egress_rule_check(const sv_egress_rule *r, size_t i);
 
 /* Resolves and validates the networking options (NULL opts = defaults). */
 int sv_net_plan_from_options(sv_net_plan *out, const sv_manager_options *opts);

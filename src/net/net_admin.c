@@ -90,7 +90,8 @@ static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_l
 	char net[16];
 	sv_ipv4_format(db->subnet.network, net);
 	snprintf(info->bridge, sizeof(info->bridge), "%s", db->bridge);
-	snprintf(info->subnet, sizeof(info->subnet), "%s/%d", net, db->subnet.prefix);
+	if (db->has_subnet)
+		snprintf(info->subnet, sizeof(info->subnet), "%s/%d", net, db->subnet.prefix);
 	sv_ipv4_format(l->ip, info->guest_ip);
 	snprintf(info->vm_id, sizeof(info->vm_id), "%s", l->vm_id);
 	snprintf(info->iface_id, sizeof(info->iface_id), "%s", l->iface_id);
@@ -156,7 +157,7 @@ static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, cons
 			i++;
 			continue;
 		}
-		if ((rc = sv_net_drop_device(l->dev, l->dev_owned, bridge)) != 0) {
+		if ((rc = sv_net_drop_device(l, bridge)) != 0) {
 			/* Keep the lease so that a later gc retries the device. */
 			if (!first) {
 				first = sv_err_prefix("lease %s of VM \"%s\"", l->dev, l->vm_id);
@@ -166,9 +167,12 @@ static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, cons
 			continue;
 		}
 		sv_info("net gc: removed %s (VM \"%s\", interface %s)", l->dev, l->vm_id, l->iface_id);
-		sv_lease_db_remove(&db, l->ip, l->vm_id, l->iface_id);
+		/* A copy: removing moves the array l points into. */
+		sv_lease gone = *l;
+		sv_lease_db_remove(&db, gone.ip, gone.vm_id, gone.iface_id);
 	}
-	if (db.n != before && (rc = sv_lease_db_save(&db)) && !first) {
+	/* Also rewrites a file that had malformed lines, without them. */
+	if ((db.n != before || db.n_malformed) && (rc = sv_lease_db_save(&db)) && !first) {
 		first = rc;
 		sv_err_save(&saved);
 	}

@@ -1,15 +1,18 @@
 /* The per-bridge shared resources: the bridge and the nftables table.
  *
- * Invariants: a bridge smartvm creates is marked in the state file *before*
- * it is created, so a crash can leave a mark without a bridge (harmless) but
- * never a bridge of ours without the mark. A bridge that existed before is
- * never modified or deleted. The table and the bridge are removed only when
- * the lease file holds no lease, checked under the same lock that setup holds
- * while it creates them. */
+ * Invariants: a bridge smartvm creates is recorded in the state file *before*
+ * it is created, so a crash can leave a record without a bridge (harmless) but
+ * never a bridge of ours without the record. Right after creation it gets
+ * smartvm's alias (net_names.h), and it is deleted only while it still
+ * carries it: a bridge that took the name since is someone else's. A bridge
+ * that existed before is never modified or deleted. The table and the bridge
+ * are removed only when the lease file holds no lease, checked under the same
+ * lock that setup holds while it creates them. */
 #include "net/net_bridge.h"
 
 #include "net/net_forward.h"
 #include "net/net_link.h"
+#include "net/net_names.h"
 #include "net/net_nft.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -30,6 +33,11 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 				      plan->bridge, link.kind[0] ? link.kind : "plain device");
 		if (!db->has_state && (rc = sv_lease_db_save_state(db, true, false)))
 			return rc;
+		/* Ours and unmarked: setup stopped between creating and marking
+		 * it; the mark is what lets a cleanup delete it. */
+		if (db->bridge_created && strcmp(link.alias, SV_NET_BRIDGE_ALIAS) &&
+		    (rc = sv_nl_link_set_alias(plan->bridge, SV_NET_BRIDGE_ALIAS)))
+			return rc;
 		if (!db->bridge_created) {
 			bool has = false;
 			if (sv_nl_addr_has(link.index, gw, &has) == 0 && !has) {
@@ -42,7 +50,8 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 		}
 		/* Ours: finish what a crashed setup may have left half done. */
 	} else if (rc == SV_ENOTFOUND) {
-		if ((rc = sv_lease_db_save_state(db, true, true)) || (rc = sv_nl_bridge_add(plan->bridge)))
+		if ((rc = sv_lease_db_save_state(db, true, true)) || (rc = sv_nl_bridge_add(plan->bridge)) ||
+		    (rc = sv_nl_link_set_alias(plan->bridge, SV_NET_BRIDGE_ALIAS)))
 			return rc;
 	} else {
 		return rc;
@@ -88,24 +97,42 @@ out:
 	return rc;
 }
 
-static int bridge_has_ports(const char *bridge, bool *has)
+static int bridge_has_ports(const sv_nl_link *br, bool *has)
 {
-	sv_nl_link br;
-	int rc = sv_nl_link_get(bridge, &br);
-	if (rc == SV_ENOTFOUND) {
-		*has = false;
-		return 0;
-	}
 	sv_nl_link *links = NULL;
 	size_t n = 0;
-	if (rc || (rc = sv_nl_link_list(&links, &n)))
+	int rc = sv_nl_link_list(&links, &n);
+	if (rc)
 		return rc;
 	*has = false;
 	for (size_t i = 0; i < n; i++)
-		if (links[i].master == br.index)
+		if (links[i].master == br->index)
 			*has = true;
 	free(links);
 	return 0;
+}
+
+/* Deletes the bridge smartvm created, if it is still that bridge (a bridge
+ * carrying smartvm's mark) and no port is left. */
+static int delete_our_bridge(const char *bridge)
+{
+	sv_nl_link br;
+	int rc = sv_nl_link_get(bridge, &br);
+	if (rc == SV_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (strcmp(br.kind, "bridge") || strcmp(br.alias, SV_NET_BRIDGE_ALIAS))
+		return sv_err(SV_EUNSAFE, "bridge %s: not the bridge smartvm created (it carries no \"%s\" alias); left alone",
+			      bridge, SV_NET_BRIDGE_ALIAS);
+	bool ports = false;
+	if ((rc = bridge_has_ports(&br, &ports)))
+		return rc;
+	if (ports) {
+		sv_warn("bridge %s: kept because devices smartvm does not know still use it", bridge);
+		return 1;
+	}
+	return sv_nl_link_del_checked(&br);
 }
 
 int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
@@ -125,16 +152,7 @@ int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
 	}
 	if (!bridge)
 		return 0;
-	if (db->has_state && db->bridge_created) {
-		bool ports = false;
-		if ((rc = bridge_has_ports(db->bridge, &ports)))
-			return rc;
-		if (ports) {
-			sv_warn("bridge %s: kept because devices smartvm does not know still use it", db->bridge);
-			return 0;
-		}
-		if ((rc = sv_nl_link_del(db->bridge)))
-			return rc;
-	}
+	if (db->has_state && db->bridge_created && (rc = delete_our_bridge(db->bridge)))
+		return rc < 0 ? rc : 0;
 	return sv_lease_db_save_state(db, false, false);
 }

@@ -20,8 +20,9 @@ int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_us
 
 /* When the bridge has no lease left: deletes its nftables table (table) and,
  * when no smartvm table is left at all, puts IPv4 forwarding back if smartvm
- * switched it on; (bridge) deletes the bridge if smartvm created it and no
- * port remains, then forgets the bridge's state. Succeeds when things are
+ * switched it on; (bridge) deletes the bridge if smartvm created it, it
+ * still carries smartvm's alias (else SV_EUNSAFE, the bridge left alone) and
+ * no port remains, then forgets the bridge's state. Succeeds when things are
  * already gone. */
 int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge);
 

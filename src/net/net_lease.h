@@ -24,11 +24,13 @@ typedef struct {
 
 /* A locked view of one bridge's leases and state. */
 typedef struct {
-	int lock_fd;
+	int lock_fd; /* the net directory, checked and flock'ed */
 	char *net_dir;
 	char bridge[16];
 	char *lease_path;
 	char *state_path;
+	char lease_name[32], state_name[32]; /* their names in net_dir */
+	size_t n_malformed;                  /* lines load skipped; the next save drops them */
 	bool has_subnet; /* false while no lease exists */
 	sv_ipv4_net subnet;
 	sv_lease *items;
@@ -42,9 +44,23 @@ char *sv_net_dir(const char *data_dir);
 /* "<net_dir>/<bridge>.leases" (malloc'd): the lease ledger entry's FILE. */
 char *sv_lease_path(const char *net_dir, const char *bridge);
 
-/* Creates net_dir if needed, takes its flock (waiting at most 30 s) and loads
- * the bridge's leases and state. Close with sv_lease_db_close. */
+/* "<net_dir>/<bridge>.leases" back into net_dir (malloc'd) and bridge; false
+ * when the file name is not a valid bridge name plus ".leases". */
+bool sv_lease_path_split(const char *lease_file, char **net_dir, char bridge[16]);
+
+/* Creates net_dir if needed, checks it as a trusted directory (SV_EUNSAFE
+ * otherwise), takes its flock (waiting at most 30 s) and loads the bridge's
+ * leases and state; malformed lines are skipped and reported through the
+ * log. Close with sv_lease_db_close. */
 int sv_lease_db_open(sv_lease_db *db, const char *net_dir, const char *bridge);
+/* The same without creating net_dir: SV_ENOTFOUND (no message) if absent. */
+int sv_lease_db_open_existing(sv_lease_db *db, const char *net_dir, const char *bridge);
+
+/* Parses the text of a lease file (modified in place) into db's subnet and
+ * items; lines that do not parse are counted in db->n_malformed, the number
+ * of the first in *first_bad. 0 or SV_ENOMEM. The one parser of lease files
+ * (a fuzz target: start from a zeroed db, free db->items after). */
+int sv_lease_db_parse(sv_lease_db *db, char *text, int *first_bad);
 void sv_lease_db_close(sv_lease_db *db);
 
 /* Writes the lease file atomically (removed when no lease is left). */
@@ -56,7 +72,8 @@ int sv_lease_db_save_state(sv_lease_db *db, bool exists, bool bridge_created);
 int sv_lease_db_check_subnet(sv_lease_db *db, const sv_ipv4_net *subnet, const char *subnet_text);
 
 /* Picks the lowest free guest address of subnet and adds the lease (copied
- * from tmpl, whose ip is ignored). SV_EBUSY when the subnet is full. */
+ * from tmpl, whose ip is ignored). SV_EBUSY when the subnet is full or
+ * another lease on the bridge has tmpl's MAC. */
 int sv_lease_db_alloc(sv_lease_db *db, const sv_ipv4_net *subnet, const sv_lease *tmpl, uint32_t *ip_out);
 
 /* Removes the lease of (ip, vm_id, iface_id); false if there was none. */

@@ -120,6 +120,9 @@ static void parse_link(const struct nlmsghdr *nlh, sv_nl_link *l)
 		l->master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
 	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6)
 		memcpy(l->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+	if (tb[IFLA_IFALIAS])
+		snprintf(l->alias, sizeof(l->alias), "%.*s", (int)mnl_attr_get_payload_len(tb[IFLA_IFALIAS]),
+			 (const char *)mnl_attr_get_payload(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1] = { 0 };
 		parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
@@ -225,6 +228,33 @@ int sv_nl_link_del(const char *name)
 	int rc = nl_talk(nlh, NULL, NULL);
 	if (rc && rc != -ENODEV)
 		return sv_err_errno(SV_ENETWORK, -rc, "deleting link %s", name);
+	return 0;
+}
+
+int sv_nl_link_del_checked(const sv_nl_link *l)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start_msg(buf, RTM_DELLINK, 0);
+	struct ifinfomsg *ifm = put_ifinfo(nlh);
+	/* By index: the kernel hands out new indexes to new devices, so one that
+	 * took the name after l was read is never hit. */
+	ifm->ifi_index = l->index;
+	int rc = nl_talk(nlh, NULL, NULL);
+	if (rc && rc != -ENODEV)
+		return sv_err_errno(SV_ENETWORK, -rc, "deleting link %s", l->name);
+	return 0;
+}
+
+int sv_nl_link_set_alias(const char *name, const char *alias)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start_msg(buf, RTM_NEWLINK, 0);
+	put_ifinfo(nlh);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, alias);
+	int rc = nl_talk(nlh, NULL, NULL);
+	if (rc)
+		return sv_err_errno(SV_ENETWORK, -rc, "marking %s as smartvm's (alias \"%s\")", name, alias);
 	return 0;
 }
 

@@ -14,6 +14,7 @@ typedef struct {
 	char name[16];
 	char kind[16];      /* "bridge", "tun", "veth", ... ("" if none) */
 	unsigned char mac[6];
+	char alias[160];    /* IFLA_IFALIAS, "" if none (longer ones cut) */
 } sv_nl_link;
 
 /* SV_ENOTFOUND (no message prefix needed by callers) when absent. */
@@ -25,6 +26,11 @@ int sv_nl_link_list(sv_nl_link **out, size_t *n_out);
 int sv_nl_bridge_add(const char *name);
 /* Deletes a link; success when it is already gone. */
 int sv_nl_link_del(const char *name);
+/* Deletes the link l (by its index, so a device that took the name since l
+ * was read is never hit); success when it is already gone. */
+int sv_nl_link_del_checked(const sv_nl_link *l);
+/* Sets the interface alias (IFLA_IFALIAS): smartvm's mark on what it made. */
+int sv_nl_link_set_alias(const char *name, const char *alias);
 /* Sets the master (ifindex; 0 = none). */
 int sv_nl_link_set_master(const char *name, int master_index);
 int sv_nl_link_set_up(const char *name);

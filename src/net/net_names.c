@@ -35,6 +35,25 @@ int sv_net_tap_name(char out[16], const char *vm_id, const char *iface_id)
 	return 0;
 }
 
+bool sv_net_tap_name_is_derived(const char *name)
+{
+	size_t prefix = strlen(SV_TAP_PREFIX);
+	if (strlen(name) != prefix + 12 || strncmp(name, SV_TAP_PREFIX, prefix))
+		return false;
+	for (const char *p = name + prefix; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int sv_net_tap_alias(char out[SV_NET_ALIAS_MAX], const char *vm_id, const char *iface_id)
+{
+	int n = snprintf(out, SV_NET_ALIAS_MAX, SV_NET_TAP_ALIAS_PREFIX "%s/%s", vm_id, iface_id);
+	if (n < 0 || n >= SV_NET_ALIAS_MAX)
+		return sv_err(SV_EINVAL, "interface id \"%s/%s\": too long for a device alias", vm_id, iface_id);
+	return 0;
+}
+
 int sv_net_guest_mac(char out[18], const char *vm_id, const char *iface_id)
 {
 	unsigned char d[32];

@@ -12,7 +12,6 @@
 
 #include "util/error.h"
 #include "util/spawn.h"
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,10 +25,10 @@
 
 void sv_nft_table_name(char out[32], const char *bridge)
 {
-	int n = snprintf(out, 32, "smartvm_%s", bridge);
-	for (int i = 8; i < n && i < 31; i++)
-		if (!isalnum((unsigned char)out[i]) && out[i] != '_')
-			out[i] = '_';
+	/* The bridge name as it is: mapping bytes onto '_' made sv-a and sv_a
+	 * share one table. nft takes '-' and '.' in names, and an interface
+	 * name (15 bytes) always fits. */
+	snprintf(out, 32, "smartvm_%s", bridge);
 }
 
 static json_t *table_obj(const char *table)
@@ -90,12 +89,16 @@ static json_t *verdict(sv_egress_action action)
 	return json_pack("{s:n}", action == SV_EGRESS_DENY ? "drop" : "accept");
 }
 
-static int append_egress_rule(json_t *expr, const sv_egress_rule *r)
+/* Checks the rule again: the document must be sound whoever built the plan,
+ * and protocol indexes protos[] below. */
+static int append_egress_rule(json_t *expr, const sv_egress_rule *r, size_t i)
 {
 	uint32_t addr;
 	int len;
-	if (!sv_ipv4_cidr_parse(r->destination, &addr, &len))
-		return sv_err(SV_EINVAL, "egress rule destination \"%s\": not an IPv4 CIDR", r->destination);
+	int rc = sv_egress_rule_check(r, i);
+	if (rc)
+		return rc;
+	sv_ipv4_cidr_parse(r->destination, &addr, &len);
 	if (len > 0)
 		json_array_append_new(expr, match(payload("ip", "daddr"), "==", prefix(addr, len)));
 	static const char *const protos[] = { NULL, "tcp", "udp", "icmp" };
@@ -111,10 +114,26 @@ static int append_egress_rule(json_t *expr, const sv_egress_rule *r)
 	return 0;
 }
 
+/* The table name of bridge, refusing what is not an interface name: names
+ * from files (ledger, lease directory) end up here. */
+static int table_for(char table[32], const char *bridge)
+{
+	const char *why;
+	if (!sv_ifname_valid(bridge, &why))
+		return sv_err(SV_EINVAL, "nftables table of bridge \"%s\": %s", bridge, why);
+	sv_nft_table_name(table, bridge);
+	return 0;
+}
+
 int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound)
 {
 	char table[32];
-	sv_nft_table_name(table, plan->bridge);
+	int rc = table_for(table, plan->bridge);
+	const char *why;
+	if (!rc && outbound && *outbound && !sv_ifname_valid(outbound, &why))
+		rc = sv_err(SV_EINVAL, "outbound interface \"%s\": %s", outbound, why);
+	if (rc)
+		return rc;
 	json_t *cmds = json_array();
 	json_t *doc = json_pack("{s:o}", "nftables", cmds);
 	if (!doc)
@@ -134,10 +153,9 @@ int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound
 	json_array_append_new(nat, json_pack("{s:n}", "masquerade"));
 	json_array_append_new(cmds, rule(table, "postrouting", nat));
 
-	int rc = 0;
 	for (size_t i = 0; i < plan->n_rules && !rc; i++) {
 		json_t *expr = from_subnet(plan);
-		if ((rc = append_egress_rule(expr, &plan->rules[i])))
+		if ((rc = append_egress_rule(expr, &plan->rules[i], i)))
 			json_decref(expr);
 		else
 			json_array_append_new(cmds, rule(table, "forward", expr));
@@ -176,7 +194,9 @@ static int run_nft(const char *doc, const char *what)
 int sv_nft_apply(const char *bridge, const char *doc)
 {
 	char table[32];
-	sv_nft_table_name(table, bridge);
+	int rc = table_for(table, bridge);
+	if (rc)
+		return rc;
 	char what[64];
 	snprintf(what, sizeof(what), "applying nftables table %s", table);
 	return run_nft(doc, what);
@@ -185,7 +205,9 @@ int sv_nft_apply(const char *bridge, const char *doc)
 int sv_nft_delete(const char *bridge)
 {
 	char table[32];
-	sv_nft_table_name(table, bridge);
+	int rc = table_for(table, bridge);
+	if (rc)
+		return rc;
 	/* Adding first makes the delete succeed when the table is already gone. */
 	json_t *doc = json_pack("{s:[{s:o},{s:o}]}", "nftables", "add", table_obj(table), "delete", table_obj(table));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -194,7 +216,7 @@ int sv_nft_delete(const char *bridge)
 		return sv_err(SV_ENOMEM, "out of memory");
 	char what[64];
 	snprintf(what, sizeof(what), "deleting nftables table %s", table);
-	int rc = run_nft(text, what);
+	rc = run_nft(text, what);
 	free(text);
 	return rc;
 }
@@ -230,9 +252,10 @@ static int count_tables(const char *name, const char *prefix, int *count)
 int sv_nft_exists(const char *bridge, bool *exists)
 {
 	char table[32];
-	sv_nft_table_name(table, bridge);
 	int n = 0;
-	int rc = count_tables(table, NULL, &n);
+	int rc = table_for(table, bridge);
+	if (!rc)
+		rc = count_tables(table, NULL, &n);
 	*exists = n > 0;
 	return rc;
 }

@@ -6,7 +6,8 @@
 #include "net/net_addr.h"
 #include <stdbool.h>
 
-/* "smartvm_<bridge>" with every byte outside [A-Za-z0-9_] as '_'; family ip. */
+/* "smartvm_<bridge>", family ip: one table per bridge name, never shared
+ * (bridge names are interface names: at most 15 bytes of [A-Za-z0-9_.-]). */
 void sv_nft_table_name(char out[32], const char *bridge);
 
 /* The JSON document that (re)creates the table for plan, with masquerade out

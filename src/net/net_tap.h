@@ -2,8 +2,9 @@
 #ifndef SV_NET_NET_TAP_H
 #define SV_NET_NET_TAP_H
 
-/* Creates (or re-opens, if a TAP of that name exists) a persistent TAP named
- * name (IFF_TAP | IFF_NO_PI) and lets go of it, so that the VMM can open it. */
-int sv_tap_create(const char *name);
+/* Creates a persistent TAP named name (IFF_TAP | IFF_NO_PI), marks it with
+ * alias (see net_names.h) and lets go of it, so that the VMM can open it.
+ * SV_EEXISTS when a device of that name exists: it is never adopted. */
+int sv_tap_create(const char *name, const char *alias);
 
 #endif

@@ -3,8 +3,11 @@
  *   bridge BRIDGE NET_DIR       the shared bridge (removed when unused and ours)
  *   nft    BRIDGE NET_DIR       the bridge's nftables table (removed when unused)
  *   lease  LEASE_FILE IP,VM,IFACE
- *   tap    NAME                 a TAP smartvm created
+ *   tap    NAME [VM/IFACE]      a TAP smartvm created for that VM's interface
  *   port   DEV BRIDGE           an existing device smartvm attached to BRIDGE
+ * Each handler checks the identity of what it is about to remove and refuses
+ * (SV_EUNSAFE or SV_EINVAL, with a message naming the object) anything that is
+ * not smartvm's: the entry is then kept for a later gc, the object left alone.
  */
 #ifndef SV_NET_NET_UNDO_H
 #define SV_NET_NET_UNDO_H
@@ -14,8 +17,9 @@
 /* Registers the handlers above with the ledger. Idempotent. */
 void sv_net_register_undo(void);
 
-/* Removes one lease's host device as its undo would: deletes a TAP we own
- * (only if it still is a TAP), detaches a device we adopted. */
-int sv_net_drop_device(const char *dev, bool owned, const char *bridge);
+/* Removes one lease's host device as its undo would: deletes the TAP the
+ * lease's VM owns (only if it still is that TAP), detaches a device it
+ * adopted from bridge. */
+int sv_net_drop_device(const sv_lease *lease, const char *bridge);
 
 #endif

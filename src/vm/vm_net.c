@@ -51,6 +51,13 @@ static bool has_ip_arg(const char *args)
 	return false;
 }
 
+static bool is_another_vms_tap(const sv_nl_link *link, const char *vm_id, const char *iface_id)
+{
+	char ours[SV_NET_ALIAS_MAX];
+	return !strncmp(link->alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX)) &&
+	       (sv_net_tap_alias(ours, vm_id, iface_id) || strcmp(link->alias, ours));
+}
+
 static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const char *vm_id, iface_plan *ip)
 {
 	pid_t self = getpid();
@@ -76,6 +83,14 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 				p->owned = true;
 			} else if (rc) {
 				return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\"", i, p->dev);
+			} else if (is_another_vms_tap(&link, vm_id, nic->iface_id)) {
+				/* On any bridge: two VMs on one TAP would see each
+				 * other's frames. */
+				const char *owner = link.alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
+				int vm_len = (int)strcspn(owner, "/");
+				return sv_err(SV_EBUSY,
+					      "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%.*s\" (%s)",
+					      i, p->dev, vm_len, owner, owner[vm_len] ? owner + vm_len + 1 : "?");
 			} else if (!link.master) {
 				p->attach = true;
 			} else {
@@ -152,9 +167,12 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 {
 	int rc = 0;
 	if (p->owned) {
-		if ((rc = sv_ledger_record(ledger, "tap", p->dev, NULL)))
+		char owner[160], alias[SV_NET_ALIAS_MAX];
+		snprintf(owner, sizeof(owner), "%s/%s", p->lease.vm_id, p->lease.iface_id);
+		if ((rc = sv_net_tap_alias(alias, p->lease.vm_id, p->lease.iface_id)) ||
+		    (rc = sv_ledger_record(ledger, "tap", p->dev, owner)))
 			return rc;
-		if ((rc = sv_tap_create(p->dev)) && given)
+		if ((rc = sv_tap_create(p->dev, alias)) && given)
 			return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\": does not exist and could not be created",
 					     i, p->dev);
 	} else if (p->attach) {

@@ -258,6 +258,34 @@ SVN_UNUSED static bool svn_table_exists(const char *bridge)
 	return exists;
 }
 
+/* The rules of bridge's nftables forward chain as `nft list table` prints
+ * them, one a line without indentation ("" when the table does not exist);
+ * malloc'd. The text form makes order and content readable in a test. */
+SVN_UNUSED static char *svn_forward_rules(const char *bridge)
+{
+	char table[32];
+	sv_nft_table_name(table, bridge);
+	const char *const argv[] = { "nft", "list", "table", "ip", table, NULL };
+	int code = -1;
+	char *out = NULL;
+	assert_int_equal(sv_run(argv, NULL, 10000, &code, &out, NULL), 0);
+	char *rules = calloc(1, out ? strlen(out) + 1 : 1);
+	assert_non_null(rules);
+	bool in_forward = false;
+	for (char *save = NULL, *line = code == 0 && out ? strtok_r(out, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		if (!strcmp(line, "chain forward {"))
+			in_forward = true;
+		else if (in_forward && !strcmp(line, "}"))
+			in_forward = false;
+		else if (in_forward && strncmp(line, "type ", 5))
+			strcat(strcat(rules, line), "\n");
+	}
+	free(out);
+	return rules;
+}
+
 /* Number of links whose name starts with the TAP prefix. */
 SVN_UNUSED static int svn_count_taps(void)
 {
@@ -272,15 +300,22 @@ SVN_UNUSED static int svn_count_taps(void)
 	return count;
 }
 
-/* Asserts that nothing of bridge remains: link, table, lease and state files. */
-SVN_UNUSED static void svn_assert_all_gone(const char *data_dir, const char *bridge)
+/* Asserts that nothing of bridge remains: link, table, lease and state files
+ * (TAPs are the caller's to count). */
+SVN_UNUSED static void svn_assert_all_gone_but_taps(const char *data_dir, const char *bridge)
 {
 	assert_false(svn_link_exists(bridge));
 	assert_false(svn_table_exists(bridge));
-	assert_int_equal(svn_count_taps(), 0);
 	char *net_dir = sv_path_join(data_dir, "net");
 	assert_int_equal(svt_dir_entries(net_dir), 0);
 	free(net_dir);
+}
+
+/* The same, and no TAP is left either. */
+SVN_UNUSED static void svn_assert_all_gone(const char *data_dir, const char *bridge)
+{
+	svn_assert_all_gone_but_taps(data_dir, bridge);
+	assert_int_equal(svn_count_taps(), 0);
 }
 
 #endif

@@ -28,6 +28,7 @@ static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **stat
 	sv_nl_link br;
 	assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
 	assert_string_equal(br.kind, "bridge");
+	assert_string_equal(br.alias, "smartvm bridge"); /* what lets cleanup delete it */
 	assert_true(br.flags & IFF_UP);
 	bool has_gw = false;
 	assert_int_equal(sv_nl_addr_has(br.index, svn_ip("172.30.0.1"), &has_gw), 0);
@@ -54,6 +55,9 @@ static void test_three_vms_get_taps_addresses_and_macs_on_the_bridge(void **stat
 		sv_nl_link tap;
 		assert_int_equal(sv_nl_link_get(t->tap_name, &tap), 0);
 		assert_string_equal(tap.kind, "tun");
+		char alias[128];
+		snprintf(alias, sizeof(alias), "smartvm tap %s/eth0", ids[i]);
+		assert_string_equal(tap.alias, alias);
 		assert_int_equal(tap.master, br.index);
 		assert_true(tap.flags & IFF_UP);
 
@@ -239,6 +243,57 @@ static double ms_since(long long start)
 	return (double)(sv_now_ms() - start);
 }
 
+/* Bridges whose names differ only in '-', '_' and '.' get one table each:
+ * each VM's policy stays its own, and cleanup of one leaves the others'.
+ * (All three once shared table smartvm_sv_a.) */
+static void test_similar_bridge_names_get_separate_tables(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	const char *bridges[3] = { "sv-a", "sv_a", "sv.a" };
+	const char *subnets[3] = { "10.71.1.0/24", "10.71.2.0/24", "10.71.3.0/24" };
+	sv_egress_rule deny_ssh = { .action = SV_EGRESS_DENY, .destination = "192.0.2.0/24",
+				    .protocol = SV_PROTO_TCP, .port_from = 22 };
+	const sv_egress_action defaults[3] = { SV_EGRESS_DENY, SV_EGRESS_ALLOW, SV_EGRESS_DENY };
+	svn_vm vms[3];
+	sv_vm_config *cfgs[3];
+	sv_tap_device taps[3];
+	char *want[3];
+	for (int i = 0; i < 3; i++) {
+		sv_manager_options opts = { .bridge_name = bridges[i], .subnet = subnets[i],
+					    .egress_rules = &deny_ssh, .n_egress_rules = i == 1 ? 1 : 0,
+					    .egress_default = defaults[i] };
+		char id[8];
+		snprintf(id, sizeof(id), "vm%d", i);
+		cfgs[i] = svn_cfg_new(1, NULL);
+		svn_ok(net_setup(e, &vms[i], id, cfgs[i], &taps[i], &opts));
+		want[i] = svn_forward_rules(bridges[i]);
+	}
+	assert_string_equal(want[0], "iifname \"sv-a\" ip saddr 10.71.1.0/24 drop\n");
+	assert_string_equal(want[1], "iifname \"sv_a\" ip saddr 10.71.2.0/24 ip daddr 192.0.2.0/24 tcp dport 22 drop\n"
+				     "iifname \"sv_a\" ip saddr 10.71.2.0/24 accept\n");
+	assert_string_equal(want[2], "iifname \"sv.a\" ip saddr 10.71.3.0/24 drop\n");
+
+	/* Cleanup of the middle one takes its table only. */
+	svn_ok(svn_vm_cleanup(&vms[1]));
+	assert_false(svn_table_exists("sv_a"));
+	for (int i = 0; i < 3; i += 2) {
+		char *now = svn_forward_rules(bridges[i]);
+		assert_string_equal(now, want[i]);
+		free(now);
+	}
+	svn_ok(svn_vm_cleanup(&vms[0]));
+	char *last = svn_forward_rules("sv.a");
+	assert_string_equal(last, want[2]);
+	free(last);
+	svn_ok(svn_vm_cleanup(&vms[2]));
+	for (int i = 0; i < 3; i++) {
+		svn_assert_all_gone(e->data_dir, bridges[i]);
+		svn_cfg_free(cfgs[i]);
+		free(want[i]);
+	}
+}
+
 static void test_fifty_vms_set_up_and_torn_down(void **state)
 {
 	svn_dirs *e = *state;
@@ -283,6 +338,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_given_host_dev_name_is_created_when_absent_and_removed,
 						svn_dirs_setup, svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_existing_host_dev_is_attached_and_kept, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_similar_bridge_names_get_separate_tables, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, svn_dirs_setup,
 						svn_dirs_teardown),

@@ -9,8 +9,10 @@
  * 198.51.100.0/24 is a documentation range that exists only inside O. */
 #include "test_net_fixture.h"
 
+#include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/socket.h>
 
 #define OUTSIDE_IP "198.51.100.2"
@@ -165,20 +167,21 @@ static int wait_for_gateway(void *arg)
 
 /* The test's network: G (guest_ns) behind veth vh0/vg0, vh0 standing in for
  * the VM's TAP; O (outside_ns) behind vx0/vo0, the host routing between
- * them. */
+ * them. The VM's networking is set up through the library (vm.ledger) or
+ * through `smartvm run` (via_cli: a detached VM of the fake Firecracker). */
 typedef struct {
 	char *data_dir, *runtime_dir;
 	int guest_ns, outside_ns;
 	sv_vm_config *cfg;
 	svn_vm vm;
+	bool via_cli;
 	pid_t server;
 } world;
 
-/* In a fresh namespace: builds G and O, sets up the VM's networking with opts
- * on vh0, gives G the leased address and waits until its gateway answers,
- * then starts serve() in O and waits until it listens. */
-static void world_up(world *w, const sv_manager_options *opts)
+/* In a fresh namespace: builds G and O and the host's side of both. */
+static void world_begin(world *w)
 {
+	memset(w, 0, sizeof(*w));
 	svn_enter_fresh_netns();
 	w->data_dir = svt_tmpdir();
 	w->runtime_dir = svt_tmpdir();
@@ -190,15 +193,15 @@ static void world_up(world *w, const sv_manager_options *opts)
 	assert_int_equal(configure_ns(&host_side), 0);
 	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
 	assert_int_equal(svn_run_in(w->outside_ns, configure_ns, &outside, 5000), 0);
+}
 
-	w->cfg = svn_cfg_new(1, NULL);
-	((sv_net_iface_config *)w->cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
-	w->vm = svn_vm_open(w->runtime_dir, "guest");
-	sv_tap_device tap;
-	svn_ok(sv_vm_net_setup(opts, w->data_dir, "guest", w->vm.ledger, w->cfg, &tap));
-	ns_addr guest = { tap.guest_ip, 24, "vg0", tap.gateway_ip };
+/* Gives G the leased address and waits until its gateway answers, then starts
+ * serve() in O and waits until it listens. */
+static void world_finish(world *w, const char *guest_ip, const char *gateway_ip)
+{
+	ns_addr guest = { guest_ip, 24, "vg0", gateway_ip };
 	assert_int_equal(svn_run_in(w->guest_ns, configure_ns, &guest, 5000), 0);
-	assert_int_equal(svn_run_in(w->guest_ns, wait_for_gateway, tap.gateway_ip, 10000), 0);
+	assert_int_equal(svn_run_in(w->guest_ns, wait_for_gateway, (void *)gateway_ip, 10000), 0);
 
 	int ready[2];
 	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
@@ -215,6 +218,83 @@ static void world_up(world *w, const sv_manager_options *opts)
 	assert_int_equal(poll(&rp, 1, 5000), 1);
 	assert_int_equal(read(ready[0], &r, 1), 1);
 	close(ready[0]);
+}
+
+/* The world, with the VM's networking set up by the library with opts on vh0. */
+static void world_up(world *w, const sv_manager_options *opts)
+{
+	world_begin(w);
+	w->cfg = svn_cfg_new(1, NULL);
+	((sv_net_iface_config *)w->cfg->network_interfaces)[0].host_dev_name = strdup("vh0");
+	w->vm = svn_vm_open(w->runtime_dir, "guest");
+	sv_tap_device tap;
+	svn_ok(sv_vm_net_setup(opts, w->data_dir, "guest", w->vm.ledger, w->cfg, &tap));
+	world_finish(w, tap.guest_ip, tap.gateway_ip);
+}
+
+/* Runs the CLI with the world's directories and the NULL-terminated args;
+ * returns the exit code, showing stderr when it is not 0. *out is this run's
+ * stdout (freed first). */
+static int world_cli(world *w, char **out, ...)
+{
+	char *err = NULL;
+	va_list ap;
+	va_start(ap, out);
+	int code = svt_run_cli_dirs_v(w->data_dir, w->runtime_dir, NULL, out, &err, ap);
+	va_end(ap);
+	if (code != 0)
+		print_message("smartvm exited %d: %s\n", code, err);
+	free(err);
+	return code;
+}
+
+/* The world, with VM "guest" started by `smartvm run --config` (its
+ * interface adopts vh0) and the networking flags in net_args (up to 12). */
+static void world_up_cli(world *w, const char *const *net_args)
+{
+	world_begin(w);
+	w->via_cli = true;
+	char *kernel = svt_write(w->data_dir, "vmlinux", "not really a kernel\n");
+	char json[1024];
+	snprintf(json, sizeof(json),
+		 "{\"boot-source\": {\"kernel_image_path\": \"%s\"},"
+		 " \"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64},"
+		 " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"vh0\"}]}",
+		 kernel);
+	char *config = svt_write(w->data_dir, "vm.json", json);
+	const char *a[12] = { 0 };
+	for (size_t i = 0; net_args[i]; i++) {
+		assert_true(i < 12);
+		a[i] = net_args[i];
+	}
+	char *out = NULL;
+	assert_int_equal(world_cli(w, &out, "run", "--config", config, "--id", "guest", "--firecracker-bin",
+				   svt_fake_firecracker(), "--detach", a[0], a[1], a[2], a[3], a[4], a[5],
+				   a[6], a[7], a[8], a[9], a[10], a[11], NULL),
+			 0);
+	assert_int_equal(world_cli(w, &out, "inspect", "guest", "--json", NULL), 0);
+	json_t *desc = json_loads(out, 0, NULL);
+	json_t *nic = json_array_get(json_object_get(desc, "network"), 0);
+	char guest_ip[16], gateway_ip[16];
+	snprintf(guest_ip, sizeof(guest_ip), "%s", json_string_value(json_object_get(nic, "guest_ip")));
+	snprintf(gateway_ip, sizeof(gateway_ip), "%s", json_string_value(json_object_get(nic, "gateway_ip")));
+	json_decref(desc);
+	free(out);
+	free(config);
+	free(kernel);
+	world_finish(w, guest_ip, gateway_ip);
+}
+
+/* Removes the VM's networking, as `smartvm stop` or the ledger replay does. */
+static void world_vm_down(world *w)
+{
+	if (w->via_cli) {
+		char *out = NULL;
+		assert_int_equal(world_cli(w, &out, "stop", "guest", NULL), 0);
+		free(out);
+	} else {
+		svn_ok(svn_vm_cleanup(&w->vm));
+	}
 }
 
 static void world_stop_server(world *w)
@@ -256,7 +336,7 @@ static void test_egress_rules_allow_and_drop_with_nat(void **state)
 	int udp_default = probe_from(w.guest_ns, SOCK_DGRAM, 5354);
 
 	/* With the VM's networking gone, nothing forwards any more. */
-	svn_ok(svn_vm_cleanup(&w.vm));
+	world_vm_down(&w);
 	int after_cleanup = probe_from(w.guest_ns, SOCK_STREAM, 8080);
 
 	world_stop_server(&w);
@@ -286,11 +366,55 @@ static void test_default_allow_passes_what_no_rule_denies(void **state)
 	int tcp = probe_from(w.guest_ns, SOCK_STREAM, 7070);
 	int udp = probe_from(w.guest_ns, SOCK_DGRAM, 5353);
 	world_stop_server(&w);
-	svn_ok(svn_vm_cleanup(&w.vm));
+	world_vm_down(&w);
 
 	assert_int_equal(tcp, REACHED_NATED);
 	assert_int_equal(udp, NO_ANSWER);
 	svn_assert_all_gone(w.data_dir, "svbr0");
+	world_free(&w);
+}
+
+/* `smartvm run` with repeated --egress-rule: the rules apply in the order
+ * given and the first match wins, a deny before an allow and an allow before
+ * a deny alike; what no rule matches gets the default (allow). */
+static void test_cli_egress_rules_first_match_wins(void **state)
+{
+	(void)state;
+	static const char *const net_args[] = {
+		"--egress-rule", "deny:" OUTSIDE_IP "/32:tcp:9090", /* before the allow that also matches */
+		"--egress-rule", "allow:198.51.100.0/24:tcp",
+		"--egress-rule", "allow:" OUTSIDE_IP "/32:udp:5353", /* before the deny that also matches */
+		"--egress-rule", "deny:0.0.0.0/0:udp",
+		"--egress-default", "allow",
+		NULL,
+	};
+	world w;
+	world_up_cli(&w, net_args);
+	char *rules = svn_forward_rules("svbr0");
+
+	int tcp_denied_first = probe_from(w.guest_ns, SOCK_STREAM, 9090);
+	int tcp_allowed = probe_from(w.guest_ns, SOCK_STREAM, 8080);
+	int udp_allowed_first = probe_from(w.guest_ns, SOCK_DGRAM, 5353);
+	int udp_denied = probe_from(w.guest_ns, SOCK_DGRAM, 5354);
+
+	world_vm_down(&w);
+	int after_stop = probe_from(w.guest_ns, SOCK_STREAM, 8080);
+	world_stop_server(&w);
+
+	assert_string_equal(
+	    rules,
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 198.51.100.2 tcp dport 9090 drop\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 198.51.100.0/24 meta l4proto tcp accept\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 198.51.100.2 udp dport 5353 accept\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 meta l4proto udp drop\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 accept\n");
+	assert_int_equal(tcp_denied_first, NO_ANSWER);
+	assert_int_equal(tcp_allowed, REACHED_NATED);
+	assert_int_equal(udp_allowed_first, REACHED_NATED);
+	assert_int_equal(udp_denied, NO_ANSWER);
+	assert_int_equal(after_stop, NO_ANSWER);
+	svn_assert_all_gone(w.data_dir, "svbr0");
+	free(rules);
 	world_free(&w);
 }
 
@@ -299,6 +423,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_egress_rules_allow_and_drop_with_nat),
 		cmocka_unit_test(test_default_allow_passes_what_no_rule_denies),
+		cmocka_unit_test(test_cli_egress_rules_first_match_wins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

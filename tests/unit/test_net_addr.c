@@ -29,12 +29,6 @@ static void test_default_options_are_valid(void **state)
 	assert_int_equal(sv_net_validate_options(NULL), 0);
 }
 
-static void test_subnet_prefix_31_is_rejected(void **state)
-{
-	(void)state;
-	expect_subnet_error("10.0.0.0/31", "subnet \"10.0.0.0/31\": prefix must be between 1 and 30");
-}
-
 static void test_subnet_prefix_0_is_rejected(void **state)
 {
 	(void)state;
@@ -61,6 +55,55 @@ static void test_subnet_with_host_bits_names_the_network(void **state)
 {
 	(void)state;
 	expect_subnet_error("172.30.0.5/24", "subnet \"172.30.0.5/24\": host bits are set (the network is 172.30.0.0/24)");
+}
+
+/* Ranges that cannot carry a guest's traffic, each refused with the reason. */
+static void test_subnet_in_an_unusable_range_is_rejected(void **state)
+{
+	(void)state;
+	expect_subnet_error("127.0.0.0/8", "subnet \"127.0.0.0/8\": overlaps 127.0.0.0/8 (loopback): its addresses "
+					   "never leave a host");
+	expect_subnet_error("127.1.0.0/16", "subnet \"127.1.0.0/16\": overlaps 127.0.0.0/8 (loopback): its addresses "
+					    "never leave a host");
+	expect_subnet_error("224.0.0.0/24", "subnet \"224.0.0.0/24\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					    "unicast addresses");
+	expect_subnet_error("239.1.0.0/16", "subnet \"239.1.0.0/16\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					    "unicast addresses");
+	expect_subnet_error("0.0.0.0/8", "subnet \"0.0.0.0/8\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					 "are not valid destinations");
+	expect_subnet_error("0.0.0.0/24", "subnet \"0.0.0.0/24\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					  "are not valid destinations");
+	expect_subnet_error("240.0.0.0/4", "subnet \"240.0.0.0/4\": overlaps 240.0.0.0/4 (reserved, with the broadcast "
+					   "address 255.255.255.255): hosts do not route it");
+	expect_subnet_error("255.255.255.252/30", "subnet \"255.255.255.252/30\": overlaps 240.0.0.0/4 (reserved, with "
+						  "the broadcast address 255.255.255.255): hosts do not route it");
+	expect_subnet_error("169.254.0.0/24", "subnet \"169.254.0.0/24\": overlaps 169.254.0.0/16 (link-local): routers "
+					      "do not forward it");
+	/* A wide subnet is refused for the first unusable range inside it. */
+	expect_subnet_error("0.0.0.0/1", "subnet \"0.0.0.0/1\": overlaps 0.0.0.0/8 (\"this network\"): its addresses "
+					 "are not valid destinations");
+	expect_subnet_error("128.0.0.0/1", "subnet \"128.0.0.0/1\": overlaps 169.254.0.0/16 (link-local): routers do "
+					   "not forward it");
+	expect_subnet_error("192.0.0.0/2", "subnet \"192.0.0.0/2\": overlaps 224.0.0.0/4 (multicast): a guest needs "
+					   "unicast addresses");
+	/* Neighbours of those ranges are fine. */
+	sv_ipv4_net net;
+	assert_int_equal(sv_subnet_parse("126.255.255.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("128.0.0.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("223.255.255.0/24", &net), 0);
+	assert_int_equal(sv_subnet_parse("1.0.0.0/8", &net), 0);
+	assert_int_equal(sv_subnet_parse("169.253.0.0/16", &net), 0);
+	assert_int_equal(sv_subnet_parse("10.0.0.0/8", &net), 0);
+}
+
+/* A /31 or /32 has no room for the gateway and a guest. */
+static void test_subnet_too_small_for_gateway_and_guest_says_why(void **state)
+{
+	(void)state;
+	expect_subnet_error("10.0.0.0/31", "subnet \"10.0.0.0/31\": a /31 has no room for the gateway and a guest (the "
+					   "longest prefix is /30)");
+	expect_subnet_error("10.0.0.1/32", "subnet \"10.0.0.1/32\": a /32 has no room for the gateway and a guest (the "
+					   "longest prefix is /30)");
 }
 
 static void test_subnet_layout_puts_gateway_first_and_guests_after(void **state)
@@ -228,7 +271,7 @@ static void test_nft_document_orders_rules_then_default(void **state)
 	assert_non_null(doc);
 	char table[32];
 	sv_nft_table_name(table, "br-x.1");
-	assert_string_equal(table, "smartvm_br_x_1");
+	assert_string_equal(table, "smartvm_br-x.1");
 
 	json_t *nat = find_rules(doc, "postrouting");
 	assert_int_equal(json_array_size(nat), 1);
@@ -259,15 +302,71 @@ static void test_nft_document_orders_rules_then_default(void **state)
 	free(text);
 }
 
+/* One table per bridge name: names that differ only in '-', '_' or '.' once
+ * mapped to the same table. The longest bridge name still fits. */
+static void test_nft_table_names_are_one_per_bridge(void **state)
+{
+	(void)state;
+	const char *bridges[] = { "sv-a", "sv_a", "sv.a", "sv--a", "sv-_a", "exactly15bytes." };
+	char names[6][32];
+	for (int i = 0; i < 6; i++) {
+		sv_nft_table_name(names[i], bridges[i]);
+		assert_int_equal(strncmp(names[i], "smartvm_", 8), 0);
+		assert_string_equal(names[i] + 8, bridges[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(names[i], names[j]);
+	}
+}
+
+/* The nft document checks each rule itself, whoever built the plan: an
+ * out-of-range protocol once indexed past the protocol names. */
+static void test_nft_document_refuses_unchecked_rules(void **state)
+{
+	(void)state;
+	sv_net_plan plan;
+	assert_int_equal(sv_net_plan_from_options(&plan, NULL), 0);
+	sv_egress_rule bad[] = {
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8", .protocol = (sv_egress_proto)7 },
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8", .protocol = SV_PROTO_ICMP, .port_from = 22 },
+		{ .action = (sv_egress_action)9, .destination = "10.0.0.0/8" },
+		{ .action = SV_EGRESS_DENY, .destination = "10.0.0.0/8\"}" },
+	};
+	const char *want[] = {
+		"egress_rules[0].protocol: must be tcp, udp, icmp or all",
+		"egress_rules[0]: ports need protocol tcp or udp",
+		"egress_rules[0].action: must be allow or deny",
+		"egress_rules[0].destination \"10.0.0.0/8\"}\": not an IPv4 CIDR (a.b.c.d/prefix)",
+	};
+	for (int i = 0; i < 4; i++) {
+		plan.rules = &bad[i];
+		plan.n_rules = 1;
+		char *doc = NULL;
+		assert_int_equal(sv_nft_build_table(&doc, &plan, ""), SV_EINVAL);
+		assert_string_equal(sv_last_error(), want[i]);
+		assert_null(doc);
+	}
+	/* A table is only ever named after a valid bridge name. */
+	snprintf(plan.bridge, sizeof(plan.bridge), "a b");
+	char *doc = NULL;
+	plan.n_rules = 0;
+	assert_int_equal(sv_nft_build_table(&doc, &plan, ""), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "nftables table of bridge \"a b\": only letters, digits, '_', '.' and '-' "
+					     "are allowed");
+	assert_int_equal(sv_nft_delete("../etc"), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "nftables table of bridge \"../etc\": only letters, digits, '_', '.' and "
+					     "'-' are allowed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_options_are_valid),
-		cmocka_unit_test(test_subnet_prefix_31_is_rejected),
 		cmocka_unit_test(test_subnet_prefix_0_is_rejected),
 		cmocka_unit_test(test_subnet_ipv6_is_rejected),
 		cmocka_unit_test(test_subnet_garbage_is_rejected),
 		cmocka_unit_test(test_subnet_with_host_bits_names_the_network),
+		cmocka_unit_test(test_subnet_in_an_unusable_range_is_rejected),
+		cmocka_unit_test(test_subnet_too_small_for_gateway_and_guest_says_why),
 		cmocka_unit_test(test_subnet_layout_puts_gateway_first_and_guests_after),
 		cmocka_unit_test(test_bridge_name_too_long_is_rejected),
 		cmocka_unit_test(test_bridge_name_with_space_is_rejected),
@@ -277,6 +376,8 @@ int main(void)
 		cmocka_unit_test(test_tap_names_are_short_unique_and_stable),
 		cmocka_unit_test(test_macs_are_locally_administered_unicast_and_stable),
 		cmocka_unit_test(test_nft_document_orders_rules_then_default),
+		cmocka_unit_test(test_nft_table_names_are_one_per_bridge),
+		cmocka_unit_test(test_nft_document_refuses_unchecked_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
