@@ -141,6 +141,29 @@ static int read_status(sv_vm *vm, int timeout_ms)
 	return 0;
 }
 
+/* A supervisor killed before it could clean up (SIGKILL, the OOM killer)
+ * leaves the VM directory behind. Its VMM died with it (the parent-death
+ * signal) or, if it got away (a jailer that changed credentials), is killed
+ * here through the ledger's pid entry. Only with the directory lock, which a
+ * live supervisor holds. */
+static void clean_after_supervisor(const sv_vm *vm)
+{
+	if (!sv_path_exists(vm->dir))
+		return;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	char *lock_path = sv_path_join(vm->dir, "lock");
+	int lock_fd = -1;
+	if (lock_path && sv_lock_file(lock_path, 0, &lock_fd) == 0) {
+		sv_debug("VM \"%s\": its supervisor left its directory behind; cleaning up", vm->id);
+		if (sv_vm__cleanup_dir(vm->dir) != 0)
+			sv_warn("VM \"%s\": cleaning up after its supervisor: %s", vm->id, sv_last_error());
+		close(lock_fd);
+	}
+	free(lock_path);
+	sv_err_restore(&saved);
+}
+
 int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
@@ -154,6 +177,7 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 				if (vm->supervisor_pidfd >= 0)
 					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 				parse_status_lines(vm, true);
+				clean_after_supervisor(vm);
 				return 1;
 			}
 			if (deadline >= 0 && sv_now_ms() >= deadline)
