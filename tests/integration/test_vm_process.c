@@ -1,0 +1,101 @@
+/* The VMM process seen from the library, against the fake Firecracker: a
+ * VMM that is slow to listen on its API socket, and how long stopping takes.
+ * After each test nothing remains in the runtime directory and no process
+ * runs. */
+#include "svtest.h"
+#include "fcmgrfixture.h"
+
+#include "util/file.h"
+#include "util/spawn.h"
+#include <smartvm/smartvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int setup(void **state)
+{
+	svt_fcmgr *m = calloc(1, sizeof(*m));
+	svt_fcmgr_init(m);
+	*state = m;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	svt_fcmgr *m = *state;
+	unsetenv("FAKE_FC_LISTEN_DELAY_MS");
+	svt_fcmgr_close(m);
+	svt_fcmgr_free(m);
+	free(m);
+	return 0;
+}
+
+static sv_manager *manager(svt_fcmgr *m, int socket_timeout_ms)
+{
+	sv_manager_options o = { .data_dir = m->data, .runtime_dir = m->runtime,
+				 .firecracker_binary_path = svt_fake_firecracker(),
+				 .socket_timeout_ms = socket_timeout_ms, .stop_timeout_ms = 10000 };
+	sv_manager *mgr = NULL;
+	assert_int_equal(sv_manager_new(&mgr, &o), 0);
+	return mgr;
+}
+
+static sv_vm *create(svt_fcmgr *m, sv_manager *mgr, const char *id)
+{
+	static sv_drive_config drive;
+	drive = (sv_drive_config){ .drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true };
+	sv_vm_config cfg = { .id = id,
+			     .boot_source = { .kernel_image_path = m->kernel },
+			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
+			     .drives = &drive,
+			     .n_drives = 1 };
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, mgr, &cfg))
+		fail_msg("create: %s", sv_last_error());
+	return vm;
+}
+
+static void test_vmm_slow_to_listen_still_starts(void **state)
+{
+	svt_fcmgr *m = *state;
+	/* The socket file exists 300 ms before connections are accepted. */
+	setenv("FAKE_FC_LISTEN_DELAY_MS", "300", 1);
+	sv_manager *mgr = manager(m, 5000);
+	sv_vm *vm = create(m, mgr, "slow");
+	if (sv_vm_start(vm) != 0)
+		fail_msg("start: %s", sv_last_error());
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	sv_manager_free(mgr);
+}
+
+static void test_vmm_never_listening_times_out_at_the_socket_deadline(void **state)
+{
+	svt_fcmgr *m = *state;
+	setenv("FAKE_FC_LISTEN_DELAY_MS", "60000", 1);
+	sv_manager *mgr = manager(m, 400);
+	sv_vm *vm = create(m, mgr, "deaf");
+	long long t0 = sv_now_ms();
+	assert_int_equal(sv_vm_start(vm), SV_ETIMEOUT);
+	long long took = sv_now_ms() - t0;
+	char *expected = NULL;
+	assert_true(asprintf(&expected,
+			     "starting VM \"deaf\": firecracker did not accept connections on its API socket "
+			     "%s/deaf/firecracker.sock within 400 ms: connect: Connection refused",
+			     m->runtime) > 0);
+	assert_string_equal(sv_last_error(), expected);
+	free(expected);
+	assert_true(took >= 400 && took < 3000);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
+	sv_manager_free(mgr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_vmm_slow_to_listen_still_starts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_never_listening_times_out_at_the_socket_deadline, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests_name("vm_process", tests, NULL, NULL);
+}
