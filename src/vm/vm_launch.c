@@ -356,6 +356,12 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	if (sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
 		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
 	bool gone = pidfd < 0;
+	/* A paused guest never sees a shutdown request: resume it first, so it
+	 * can shut down cleanly, or (if that fails) go straight to signals. */
+	if (!gone && graceful && vm->vmm && vm->state == SV_VM_PAUSED && vm->backend->resume(vm->vmm) != 0) {
+		sv_debug("VM \"%s\": resuming to shut down failed: %s", vm->id, sv_last_error());
+		graceful = false;
+	}
 	if (!gone && graceful && vm->vmm) {
 		if (vm->backend->request_shutdown(vm->vmm) == 0)
 			gone = wait_vmm_exit(pidfd, timeout_ms);

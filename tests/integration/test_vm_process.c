@@ -90,11 +90,35 @@ static void test_vmm_never_listening_times_out_at_the_socket_deadline(void **sta
 	sv_manager_free(mgr);
 }
 
+/* A paused guest cannot act on a shutdown request: stopping it must not wait
+ * out the whole graceful timeout. */
+static void test_stopping_a_paused_vm_takes_as_long_as_a_running_one(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager(m, 5000);
+	sv_vm *running = create(m, mgr, "running");
+	sv_vm *paused = create(m, mgr, "paused");
+	if (sv_vm_start(running) || sv_vm_start(paused) || sv_vm_pause(paused))
+		fail_msg("start: %s", sv_last_error());
+	long long t0 = sv_now_ms();
+	assert_int_equal(sv_vm_stop(running, 10000), 0);
+	long long running_ms = sv_now_ms() - t0;
+	t0 = sv_now_ms();
+	assert_int_equal(sv_vm_stop(paused, 10000), 0);
+	long long paused_ms = sv_now_ms() - t0;
+	assert_int_equal(sv_vm_get_state(paused), SV_VM_STOPPED);
+	if (paused_ms > 2000 || paused_ms > 4 * running_ms + 500)
+		fail_msg("stopping took %lld ms paused, %lld ms running", paused_ms, running_ms);
+	sv_manager_free(mgr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_vmm_slow_to_listen_still_starts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_never_listening_times_out_at_the_socket_deadline, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stopping_a_paused_vm_takes_as_long_as_a_running_one, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests_name("vm_process", tests, NULL, NULL);
