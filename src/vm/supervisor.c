@@ -80,8 +80,10 @@ static void set_cloexec(int fd)
 static int read_launch(const char *vm_dir, char ***argv, char **console)
 {
 	char *path = sv_path_join(vm_dir, SV_VM_LAUNCH_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "reading %s/%s: out of memory", vm_dir, SV_VM_LAUNCH_FILE);
 	json_error_t jerr;
-	json_t *o = path ? json_load_file(path, 0, &jerr) : NULL;
+	json_t *o = json_load_file(path, 0, &jerr);
 	free(path);
 	if (!o)
 		return sv_err(SV_EIO, "reading %s/%s: %s", vm_dir, SV_VM_LAUNCH_FILE, jerr.text);
