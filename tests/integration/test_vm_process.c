@@ -7,10 +7,15 @@
 
 #include "util/file.h"
 #include "util/spawn.h"
+#include <fcntl.h>
+#include <sched.h>
 #include <smartvm/smartvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int setup(void **state)
 {
@@ -112,6 +117,59 @@ static void test_stopping_a_paused_vm_takes_as_long_as_a_running_one(void **stat
 	sv_manager_free(mgr);
 }
 
+/* A file of size bytes of data (no holes) in dir. */
+static char *data_file(const char *dir, const char *name, size_t size)
+{
+	char *path = sv_path_join(dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	char block[65536];
+	memset(block, 'x', sizeof(block));
+	for (size_t done = 0; done < size; done += sizeof(block))
+		assert_int_equal(write(fd, block, sizeof(block)), sizeof(block));
+	close(fd);
+	return path;
+}
+
+static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
+{
+	svt_fcmgr *m = *state;
+	if (!svt_is_root())
+		skip();
+	/* A 1000 KiB tmpfs as the runtime dir, in a mount namespace of our own. */
+	char *small = sv_path_join(m->dir, "small");
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	assert_int_equal(mkdir(small, 0700), 0);
+	assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=1000k,mode=0700"), 0);
+	char *big = data_file(m->dir, "big.img", 4 << 20);
+	sv_manager_options o = { .data_dir = m->data, .runtime_dir = small,
+				 .firecracker_binary_path = svt_fake_firecracker() };
+	sv_manager *mgr = NULL;
+	assert_int_equal(sv_manager_new(&mgr, &o), 0);
+	sv_drive_config drive = { .drive_id = "rootfs", .path_on_host = big, .is_root_device = true };
+	sv_vm_config cfg = { .id = "full",
+			     .boot_source = { .kernel_image_path = m->kernel },
+			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
+			     .drives = &drive,
+			     .n_drives = 1 };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_create_vm(&vm, mgr, &cfg), 0);
+	assert_int_equal(sv_vm_start(vm), SV_EIO);
+	char *expected = NULL;
+	assert_true(asprintf(&expected,
+			     "starting VM \"full\": staging drive \"rootfs\": copying %s to "
+			     "%s/full/drives/rootfs-big.img: No space left on device",
+			     big, small) > 0);
+	assert_string_equal(sv_last_error(), expected);
+	free(expected);
+	assert_int_equal(svt_dir_entries(small), 0); /* the partial copy too */
+	sv_manager_free(mgr);
+	assert_int_equal(umount2(small, MNT_DETACH), 0);
+	free(big);
+	free(small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +178,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stopping_a_paused_vm_takes_as_long_as_a_running_one, setup,
 						teardown),
+		/* Last: it moves this process into a mount namespace of its own. */
+		cmocka_unit_test_setup_teardown(test_staging_into_a_full_runtime_dir_says_no_space, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("vm_process", tests, NULL, NULL);
 }
