@@ -31,6 +31,28 @@ char *sv_path_join(const char *a, const char *b)
 	return s;
 }
 
+char *sv_path_absolute(const char *path, const char *base)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char *cwd = NULL;
+	if (!base && !(base = cwd = getcwd(NULL, 0)))
+		return NULL;
+	/* "./a" and "a" name the same file; the leading "./" adds nothing. */
+	while (path[0] == '.' && path[1] == '/')
+		for (path += 2; *path == '/'; path++)
+			;
+	char *s = NULL;
+	if (!*path || !strcmp(path, "."))
+		s = strdup(base);
+	else
+		s = sv_path_join(base, path);
+	int e = errno;
+	free(cwd);
+	errno = e;
+	return s;
+}
+
 bool sv_path_exists(const char *path)
 {
 	struct stat st;
