@@ -32,6 +32,28 @@ static int pidfd_open_for(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+static bool is_kept(const sv_spawn_opts *opts, int fd)
+{
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		if (opts->keep_fds[i] == fd)
+			return true;
+	return false;
+}
+
+/* The highest fd the child keeps (2 without keep_fds): everything above it,
+ * and everything from 3 up that is not kept, is closed in the child. A
+ * library cannot know what its caller left open without O_CLOEXEC; a VMM
+ * holding it for weeks (a pipe someone reads to EOF, a listening socket)
+ * would be a leak nobody could find. */
+static int highest_kept(const sv_spawn_opts *opts)
+{
+	int top = STDERR_FILENO;
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		if (opts->keep_fds[i] > top)
+			top = opts->keep_fds[i];
+	return top;
+}
+
 /* The child's side of a forked spawn (a parent-death signal needs code
  * between fork and exec, which posix_spawn has no room for). Async-signal-safe
  * calls only: another thread of the parent may hold any lock. Reports the
@@ -78,6 +100,18 @@ static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, ch
 			e = errno;
 			goto fail;
 		}
+	/* Not err_fd: it is close-on-exec, and still needed until then. */
+	int top = highest_kept(opts);
+	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
+		if (fd != err_fd && !is_kept(opts, fd))
+			close(fd);
+	if (err_fd > top) {
+		if (err_fd > top + 1)
+			close_range((unsigned)top + 1, (unsigned)err_fd - 1, 0);
+		close_range((unsigned)err_fd + 1, ~0U, 0);
+	} else {
+		close_range((unsigned)top + 1, ~0U, 0);
+	}
 	if (opts->cwd && chdir(opts->cwd) != 0) {
 		e = errno;
 		goto fail;
@@ -149,6 +183,13 @@ static int spawn_posix(const sv_spawn_opts *opts, char *const *argv, char *const
 	 * child another thread spawns meanwhile. */
 	for (int i = 0; i < opts->n_keep_fds; i++)
 		posix_spawn_file_actions_adddup2(&fa, opts->keep_fds[i], opts->keep_fds[i]);
+	/* After the dup2s, which may read any of them. A close of an fd that is
+	 * not open is ignored (glibc fails only on fds out of range). */
+	int top = highest_kept(opts);
+	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
+		if (!is_kept(opts, fd))
+			posix_spawn_file_actions_addclose(&fa, fd);
+	posix_spawn_file_actions_addclosefrom_np(&fa, top + 1);
 	if (opts->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
@@ -355,10 +396,16 @@ int sv_run(const char *const *argv, const char *stdin_data, int timeout_ms,
 			}
 		}
 	}
-	if (timed_out)
-		kill(pid, SIGKILL);
+	/* EOF on its output is not its exit: the deadline covers the wait too. */
 	int status = 0;
-	sv_reap(pid, -1, &status);
+	if (!timed_out) {
+		long long left = deadline < 0 ? -1 : deadline - sv_now_ms();
+		timed_out = sv_reap(pid, deadline < 0 ? -1 : (int)(left > 0 ? left : 0), &status) == SV_ETIMEOUT;
+	}
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		sv_reap(pid, -1, &status); /* SIGKILL: at once */
+	}
 	close(pidfd);
 	if (timed_out) {
 		free(obuf);

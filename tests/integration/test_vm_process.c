@@ -8,6 +8,7 @@
 #include "util/file.h"
 #include "util/spawn.h"
 #include <fcntl.h>
+#include <jansson.h>
 #include <sched.h>
 #include <smartvm/smartvm.h>
 #include <stdio.h>
@@ -117,6 +118,47 @@ static void test_stopping_a_paused_vm_takes_as_long_as_a_running_one(void **stat
 	sv_manager_free(mgr);
 }
 
+/* True if process pid has an fd open on what our fd refers to. */
+static bool holds_our_fd(pid_t pid, int fd)
+{
+	char link[64], ours[256], theirs[256];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, ours, sizeof(ours) - 1);
+	assert_true(n > 0);
+	ours[n] = '\0';
+	for (int i = 0; i < 1024; i++) {
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, i);
+		ssize_t m = readlink(link, theirs, sizeof(theirs) - 1);
+		if (m > 0 && (theirs[m] = '\0', !strcmp(theirs, ours)))
+			return true;
+	}
+	return false;
+}
+
+/* A pipe the calling program left without O_CLOEXEC must not be held by the
+ * supervisor or the VMM (a caller reading it to EOF would wait for the VM). */
+static void test_vm_processes_hold_no_fd_of_the_caller(void **state)
+{
+	svt_fcmgr *m = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	sv_vm *vm = create(m, m->mgr, "tidy");
+	if (sv_vm_start(vm) != 0)
+		fail_msg("start: %s", sv_last_error());
+	char *state_path = NULL;
+	assert_true(asprintf(&state_path, "%s/tidy/state.json", m->runtime) > 0);
+	json_t *st = json_load_file(state_path, 0, NULL);
+	pid_t sup = (pid_t)json_integer_value(json_object_get(st, "supervisor_pid"));
+	json_decref(st);
+	free(state_path);
+	assert_true(sup > 0 && sv_vm_pid(vm) > 0);
+	bool held = holds_our_fd(sup, p[1]) || holds_our_fd(sv_vm_pid(vm), p[1]);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	close(p[0]);
+	close(p[1]);
+	assert_false(held);
+}
+
 /* A file of size bytes of data (no holes) in dir. */
 static char *data_file(const char *dir, const char *name, size_t size)
 {
@@ -178,6 +220,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stopping_a_paused_vm_takes_as_long_as_a_running_one, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_vm_processes_hold_no_fd_of_the_caller, setup, teardown),
 		/* Last: it moves this process into a mount namespace of its own. */
 		cmocka_unit_test_setup_teardown(test_staging_into_a_full_runtime_dir_says_no_space, setup, teardown),
 	};

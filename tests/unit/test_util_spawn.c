@@ -37,7 +37,7 @@ static bool holds_file(pid_t pid, const char *path)
 {
 	char fd_dir[64];
 	snprintf(fd_dir, sizeof(fd_dir), "/proc/%d/fd", (int)pid);
-	for (int fd = 0; fd < 256; fd++) {
+	for (int fd = 0; fd < 1024; fd++) {
 		char link[96], target[4096];
 		snprintf(link, sizeof(link), "%s/%d", fd_dir, fd);
 		ssize_t n = readlink(link, target, sizeof(target) - 1);
@@ -120,6 +120,40 @@ static void test_kept_fd_reaches_only_its_own_child(void **state)
 		fail_msg("%d of %d children spawned without keep_fds inherited the kept fd", leaked, checked);
 }
 
+/* What the calling program left open without O_CLOEXEC (a library cannot
+ * know) is not passed on either: only stdio and keep_fds are. */
+static void test_only_stdio_and_kept_fds_reach_the_child(void **state)
+{
+	(void)state;
+	char *leaky = svt_write(dir, "leaky", ""), *kept_path = svt_write(dir, "kept", "");
+	int fd = open(leaky, O_RDONLY); /* no O_CLOEXEC, as a careless caller would */
+	int kept = open(kept_path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0 && kept >= 0);
+	/* A high number, with closed fds below it that the child must not trip on. */
+	int high = fcntl(kept, F_DUPFD_CLOEXEC, 60);
+	assert_true(high >= 60);
+	close(kept);
+	kept = high;
+	pid_t pid = spawn_sleeper(&kept, 1);
+	bool leaked = holds_file(pid, leaky), passed = holds_file(pid, kept_path);
+	end(pid);
+	/* The same through the forked path (parent_death_signal). */
+	const char *argv[] = { "/bin/sleep", "30", NULL };
+	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+			     .keep_fds = &kept, .n_keep_fds = 1, .parent_death_signal = SIGKILL };
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	bool leaked_forked = holds_file(pid, leaky), passed_forked = holds_file(pid, kept_path);
+	end(pid);
+	close(fd);
+	close(kept);
+	free(leaky);
+	free(kept_path);
+	assert_false(leaked);
+	assert_true(passed);
+	assert_false(leaked_forked);
+	assert_true(passed_forked);
+}
+
 /* In a child process of the test: spawns `sleep` with a parent-death signal,
  * writes its pid to report_fd, and waits to be killed. */
 static void spawn_and_wait(int report_fd)
@@ -176,12 +210,44 @@ static void test_parent_death_signal_keeps_spawn_errors(void **state)
 	assert_string_equal(sv_last_error(), "starting /nonexistent/program: No such file or directory");
 }
 
-int main(void)
+/* A child that closes its output (so sv_run sees EOF) and stays: the wait
+ * for its exit must still end at the deadline. */
+static void test_run_deadline_covers_a_child_that_closed_its_output(void **state)
 {
+	(void)state;
+	const char *argv[] = { "/proc/self/exe", "--close-output-and-sleep", NULL };
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	argv[0] = exe;
+	long long t0 = sv_now_ms();
+	int code = 0;
+	assert_int_equal(sv_run(argv, NULL, 500, &code, NULL, NULL), SV_ETIMEOUT);
+	long long took = sv_now_ms() - t0;
+	if (took > 5000)
+		fail_msg("sv_run with a 500 ms timeout took %lld ms", took);
+	char *want = NULL;
+	assert_true(asprintf(&want, "running %s: no exit after 500 ms, killed", exe) > 0);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--close-output-and-sleep")) {
+		close(STDOUT_FILENO);
+		close(STDERR_FILENO);
+		sleep(30);
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kept_fd_reaches_only_its_own_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_only_stdio_and_kept_fds_reach_the_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_dies_with_its_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parent_death_signal_keeps_spawn_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_deadline_covers_a_child_that_closed_its_output, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests_name("util_spawn", tests, NULL, NULL);
 }
