@@ -636,7 +636,8 @@ int sv_vm_config_load(sv_vm_config **out, const char *path)
 	char *slash = file ? strrchr(file, '/') : NULL;
 	if (slash)
 		slash[slash == file ? 1 : 0] = '\0';
-	rc = file ? sv_config_resolve_paths(*out, file) : sv_err_errno(SV_EIO, errno, "%s: its directory", path);
+	rc = file ? sv_config_resolve_paths(*out, file)
+		  : sv_err_errno(SV_EIO, errno, "%s: its directory", path);
 	free(file);
 	if (rc) {
 		sv_vm_config_free(*out);

@@ -27,8 +27,8 @@ static int resolve(const char **slot, const char *base, const char *field)
 		return 0;
 	char *abs = sv_path_absolute(*slot, base);
 	if (!abs)
-		return sv_err_errno(errno == ENOMEM ? SV_ENOMEM : SV_EIO, errno, "%s: %s: making the path absolute",
-				    field, *slot);
+		return sv_err_errno(errno == ENOMEM ? SV_ENOMEM : SV_EIO, errno,
+				    "%s: %s: making the path absolute", field, *slot);
 	free((void *)(uintptr_t)*slot);
 	*slot = abs;
 	return 0;
@@ -52,7 +52,8 @@ int sv_config_resolve_paths(sv_vm_config *cfg, const char *base_dir)
 	if (!rc && cfg->logger)
 		rc = resolve(&((sv_logger_config *)cfg->logger)->log_path, base_dir, "logger.log_path");
 	if (!rc && cfg->metrics)
-		rc = resolve(&((sv_metrics_config *)cfg->metrics)->metrics_path, base_dir, "metrics.metrics_path");
+		rc = resolve(&((sv_metrics_config *)cfg->metrics)->metrics_path, base_dir,
+			     "metrics.metrics_path");
 	free(cwd);
 	return rc;
 }

@@ -368,7 +368,8 @@ static int copy_range(int in, int out, off_t off, off_t len)
 			n = copy_chunk(in, out, &in_off, &out_off, len);
 		} else {
 			n = copy_file_range(in, &in_off, out, &out_off, (size_t)len, 0);
-			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			if (n < 0 &&
+			    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
 				plain = true;
 				continue;
 			}

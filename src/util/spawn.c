@@ -58,7 +58,8 @@ static int highest_kept(const sv_spawn_opts *opts)
  * between fork and exec, which posix_spawn has no room for). Async-signal-safe
  * calls only: another thread of the parent may hold any lock. Reports the
  * errno of what failed on err_fd and exits. */
-static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, char *const *argv, char *const *envp)
+static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, char *const *argv,
+			 char *const *envp)
 {
 	int e = 0;
 	/* The parent may have died before the prctl, leaving us init's. */
@@ -70,7 +71,7 @@ static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, ch
 		e = ESRCH;
 		goto fail;
 	}
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &dfl, NULL);
@@ -81,7 +82,7 @@ static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, ch
 		e = errno;
 		goto fail;
 	}
-	const int sources[3] = { opts->stdin_fd, opts->stdout_fd, opts->stderr_fd };
+	const int sources[3] = {opts->stdin_fd, opts->stdout_fd, opts->stderr_fd};
 	for (int i = 0; i < 3; i++) {
 		int fd = sources[i];
 		if (fd < 0 && (fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0) {
@@ -214,7 +215,8 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 	pid_t pid;
 	char *const *argv = (char *const *)opts->argv;
 	char *const *envp = opts->envp ? (char *const *)opts->envp : environ;
-	int err = opts->parent_death_signal ? spawn_forked(opts, argv, envp, &pid) : spawn_posix(opts, argv, envp, &pid);
+	int err = opts->parent_death_signal ? spawn_forked(opts, argv, envp, &pid)
+					    : spawn_posix(opts, argv, envp, &pid);
 	if (err != 0)
 		return sv_err_errno(SV_EPROCESS, err, "starting %s", argv[0]);
 
@@ -400,7 +402,8 @@ int sv_run(const char *const *argv, const char *stdin_data, int timeout_ms,
 	int status = 0;
 	if (!timed_out) {
 		long long left = deadline < 0 ? -1 : deadline - sv_now_ms();
-		timed_out = sv_reap(pid, deadline < 0 ? -1 : (int)(left > 0 ? left : 0), &status) == SV_ETIMEOUT;
+		timed_out =
+		    sv_reap(pid, deadline < 0 ? -1 : (int)(left > 0 ? left : 0), &status) == SV_ETIMEOUT;
 	}
 	if (timed_out) {
 		kill(pid, SIGKILL);

@@ -55,7 +55,9 @@ static int find_firecracker(const sv_manager_options *o, char **out)
 				      o->firecracker_binary_path);
 		/* The supervisor runs it from the VM directory. */
 		*out = sv_path_absolute(o->firecracker_binary_path, NULL);
-		return *out ? 0 : sv_err_errno(SV_EIO, errno, "firecracker_binary_path: %s", o->firecracker_binary_path);
+		return *out ? 0
+			    : sv_err_errno(SV_EIO, errno, "firecracker_binary_path: %s",
+					   o->firecracker_binary_path);
 	}
 	if ((*out = cached_firecracker(o)))
 		return 0;

@@ -201,7 +201,7 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
  * refuses (ECONNREFUSED) although the file is already there. */
 static int probe_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
@@ -237,7 +237,8 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 		if (left < 0) {
 			if (refused)
 				rc = sv_err_errno(SV_ETIMEOUT, refused,
-						  "%s did not accept connections on its API socket %s within %d ms: connect",
+						  "%s did not accept connections on its API socket %s within "
+						  "%d ms: connect",
 						  vm->backend->name, socket_path, timeout_ms);
 			else
 				rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms",

@@ -168,7 +168,7 @@ static int open_api_socket(const char *path, long long listen_delay_ms, int sig_
 	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	if (ok && delayed) {
 		/* SIGTERM still ends us meanwhile. */
-		struct pollfd p = { .fd = sig_fd, .events = POLLIN };
+		struct pollfd p = {.fd = sig_fd, .events = POLLIN};
 		long long until = fc_now_ms() + listen_delay_ms;
 		for (long long left = listen_delay_ms; left > 0; left = until - fc_now_ms()) {
 			if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) > 0) {

@@ -87,9 +87,9 @@ static void test_relative_flag_paths_are_taken_from_the_callers_cwd(void **state
 {
 	fixture *fx = *state;
 	assert_int_equal(chdir(fx->tmp), 0);
-	int code = cli(fx, "run", "--kernel", "./vmlinux", "--initrd", "initrd.img", "--rootfs", "./rootfs.ext4",
-		       "--drive", "id=data,path=data.img,ro", "--id", "rel", "--firecracker-bin",
-		       svt_fake_firecracker(), "--detach", NULL);
+	int code = cli(fx, "run", "--kernel", "./vmlinux", "--initrd", "initrd.img", "--rootfs",
+		       "./rootfs.ext4", "--drive", "id=data,path=data.img,ro", "--id", "rel",
+		       "--firecracker-bin", svt_fake_firecracker(), "--detach", NULL);
 	if (code != 0)
 		fail_msg("run exited %d: %s", code, fx->err);
 	json_t *cfg = config_of(fx, "rel");
@@ -109,7 +109,8 @@ static void test_relative_firecracker_binary_is_taken_from_the_callers_cwd(void 
 	assert_true(asprintf(&rel, "./%s", basename(copy)) > 0);
 	assert_int_equal(chdir(dirname(copy)), 0);
 	char *kernel = sv_path_join(fx->tmp, "vmlinux");
-	int code = cli(fx, "run", "--kernel", kernel, "--id", "bin", "--firecracker-bin", rel, "--detach", NULL);
+	int code =
+	    cli(fx, "run", "--kernel", kernel, "--id", "bin", "--firecracker-bin", rel, "--detach", NULL);
 	if (code != 0)
 		fail_msg("run exited %d: %s", code, fx->err);
 	assert_int_equal(cli(fx, "stop", "bin", NULL), 0);
@@ -133,8 +134,8 @@ static void test_config_file_paths_are_taken_from_its_directory(void **state)
 			       " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"v.sock\"}}\n");
 	/* From anywhere else. */
 	assert_int_equal(chdir("/"), 0);
-	int code = cli(fx, "run", "--config", path, "--id", "conf", "--firecracker-bin", svt_fake_firecracker(),
-		       "--detach", NULL);
+	int code = cli(fx, "run", "--config", path, "--id", "conf", "--firecracker-bin",
+		       svt_fake_firecracker(), "--detach", NULL);
 	if (code != 0)
 		fail_msg("run exited %d: %s", code, fx->err);
 	json_t *cfg = config_of(fx, "conf");
@@ -159,11 +160,12 @@ static void test_config_file_paths_are_taken_from_its_directory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_relative_flag_paths_are_taken_from_the_callers_cwd, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_relative_firecracker_binary_is_taken_from_the_callers_cwd,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_config_file_paths_are_taken_from_its_directory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relative_flag_paths_are_taken_from_the_callers_cwd, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_relative_firecracker_binary_is_taken_from_the_callers_cwd,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_file_paths_are_taken_from_its_directory, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("cli_paths", tests, NULL, NULL);
 }

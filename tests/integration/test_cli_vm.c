@@ -582,7 +582,8 @@ static void test_foreground_run_ends_with_its_killed_supervisor(void **state)
 	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
 	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
 	const char *args[] = {
-	    "run", "--kernel", fx->kernel, "--id", "orphan", "--firecracker-bin", svt_fake_firecracker(), NULL};
+	    "run", "--kernel", fx->kernel, "--id", "orphan", "--firecracker-bin", svt_fake_firecracker(),
+	    NULL};
 	pid_t pid = spawn_cli_err(fx, out_path, err_path, args);
 	wait_for_state(fx, "orphan", "running");
 	pid_t vmm = state_pid(fx, "orphan", "vmm_pid");
@@ -600,7 +601,8 @@ static void test_foreground_run_ends_with_its_killed_supervisor(void **state)
 	 * checks the runtime dir and the processes). */
 	assert_int_equal(reap_exit_code(pid), 1);
 	char *err = read_text(err_path);
-	assert_string_equal(err, "smartvm: VM \"orphan\" ended in error: the supervisor ended without a report\n");
+	assert_string_equal(err,
+			    "smartvm: VM \"orphan\" ended in error: the supervisor ended without a report\n");
 	free(err);
 	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
 }
@@ -666,7 +668,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_run_stops_on_sigterm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_run_exits_1_when_the_vm_crashes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_foreground_run_ends_with_its_killed_supervisor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_run_ends_with_its_killed_supervisor, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_cleans_up_after_supervisor_and_vmm_were_killed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),

@@ -118,9 +118,9 @@ static void test_relative_kernel_and_initrd_are_taken_from_the_callers_cwd(void 
 	const svq_image *img = svq_image_or_skip();
 	char *kernel = NULL, *initrd = NULL, *cwd = getcwd(NULL, 0);
 	assert_true(asprintf(&kernel, ".%s", img->kernel) > 0 && asprintf(&initrd, ".%s", img->initrd) > 0);
-	const char *args[] = {"run",	  E.data_flag, E.runtime_flag, "--image", "minimal", "--kernel", kernel,
-			      "--initrd", initrd,      "--vmm",	       "qemu",	  "--accel", "tcg",	"--",
-			      "echo",	  "relative",  NULL};
+	const char *args[] = {"run",  E.data_flag, E.runtime_flag, "--image",  "minimal", "--kernel",
+			      kernel, "--initrd",  initrd,	   "--vmm",    "qemu",	  "--accel",
+			      "tcg",  "--",	   "echo",	   "relative", NULL};
 	char *out = NULL, *err = NULL;
 	assert_int_equal(chdir("/"), 0);
 	int code = svt_run_cli(args, NULL, &out, &err);

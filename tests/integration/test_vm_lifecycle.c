@@ -430,7 +430,8 @@ static void test_gc_cleans_after_supervisor_was_killed(void **state)
 	json_decref(st);
 	assert_true(sup > 0);
 	assert_int_equal(kill(sup, SIGKILL), 0);
-	for (int i = 0; i < 100 && (sv_process_alive(sup, 0) || svt_count_processes_with(f->runtime) > 0); i++)
+	for (int i = 0; i < 100 && (sv_process_alive(sup, 0) || svt_count_processes_with(f->runtime) > 0);
+	     i++)
 		usleep(20000);
 	assert_int_equal(svt_count_processes_with(f->runtime), 0);
 	assert_int_equal(svt_dir_entries(f->runtime), 1);

@@ -38,9 +38,11 @@ static int teardown(void **state)
 
 static sv_manager *manager(svt_fcmgr *m, int socket_timeout_ms)
 {
-	sv_manager_options o = { .data_dir = m->data, .runtime_dir = m->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(),
-				 .socket_timeout_ms = socket_timeout_ms, .stop_timeout_ms = 10000 };
+	sv_manager_options o = {.data_dir = m->data,
+				.runtime_dir = m->runtime,
+				.firecracker_binary_path = svt_fake_firecracker(),
+				.socket_timeout_ms = socket_timeout_ms,
+				.stop_timeout_ms = 10000};
 	sv_manager *mgr = NULL;
 	assert_int_equal(sv_manager_new(&mgr, &o), 0);
 	return mgr;
@@ -49,12 +51,12 @@ static sv_manager *manager(svt_fcmgr *m, int socket_timeout_ms)
 static sv_vm *create(svt_fcmgr *m, sv_manager *mgr, const char *id)
 {
 	static sv_drive_config drive;
-	drive = (sv_drive_config){ .drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = id,
-			     .boot_source = { .kernel_image_path = m->kernel },
-			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
-			     .drives = &drive,
-			     .n_drives = 1 };
+	drive = (sv_drive_config){.drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true};
+	sv_vm_config cfg = {.id = id,
+			    .boot_source = {.kernel_image_path = m->kernel},
+			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
+			    .drives = &drive,
+			    .n_drives = 1};
 	sv_vm *vm = NULL;
 	if (sv_manager_create_vm(&vm, mgr, &cfg))
 		fail_msg("create: %s", sv_last_error());
@@ -185,16 +187,16 @@ static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
 	assert_int_equal(mkdir(small, 0700), 0);
 	assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=1000k,mode=0700"), 0);
 	char *big = data_file(m->dir, "big.img", 4 << 20);
-	sv_manager_options o = { .data_dir = m->data, .runtime_dir = small,
-				 .firecracker_binary_path = svt_fake_firecracker() };
+	sv_manager_options o = {
+	    .data_dir = m->data, .runtime_dir = small, .firecracker_binary_path = svt_fake_firecracker()};
 	sv_manager *mgr = NULL;
 	assert_int_equal(sv_manager_new(&mgr, &o), 0);
-	sv_drive_config drive = { .drive_id = "rootfs", .path_on_host = big, .is_root_device = true };
-	sv_vm_config cfg = { .id = "full",
-			     .boot_source = { .kernel_image_path = m->kernel },
-			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
-			     .drives = &drive,
-			     .n_drives = 1 };
+	sv_drive_config drive = {.drive_id = "rootfs", .path_on_host = big, .is_root_device = true};
+	sv_vm_config cfg = {.id = "full",
+			    .boot_source = {.kernel_image_path = m->kernel},
+			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
+			    .drives = &drive,
+			    .n_drives = 1};
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, mgr, &cfg), 0);
 	assert_int_equal(sv_vm_start(vm), SV_EIO);
@@ -215,14 +217,15 @@ static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_vmm_slow_to_listen_still_starts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vmm_never_listening_times_out_at_the_socket_deadline, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_stopping_a_paused_vm_takes_as_long_as_a_running_one, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_vm_processes_hold_no_fd_of_the_caller, setup, teardown),
-		/* Last: it moves this process into a mount namespace of its own. */
-		cmocka_unit_test_setup_teardown(test_staging_into_a_full_runtime_dir_says_no_space, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vmm_slow_to_listen_still_starts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vmm_never_listening_times_out_at_the_socket_deadline, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_stopping_a_paused_vm_takes_as_long_as_a_running_one, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_vm_processes_hold_no_fd_of_the_caller, setup, teardown),
+	    /* Last: it moves this process into a mount namespace of its own. */
+	    cmocka_unit_test_setup_teardown(test_staging_into_a_full_runtime_dir_says_no_space, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("vm_process", tests, NULL, NULL);
 }

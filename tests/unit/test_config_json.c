@@ -243,7 +243,8 @@ static void test_parses_firecracker_config_file(void **state)
 	assert_null(cfg->mmds->ipv4_address);
 	assert_null(cfg->entropy);
 	assert_int_equal(sv_vm_config_validate(cfg), SV_EINVAL);
-	assert_true(asprintf(&expect, "boot_source.kernel_image_path: %s/vmlinux.bin: no such file", dir) > 0);
+	assert_true(asprintf(&expect, "boot_source.kernel_image_path: %s/vmlinux.bin: no such file", dir) >
+		    0);
 	assert_string_equal(sv_last_error(), expect);
 	free(expect);
 	sv_vm_config_free(cfg);
@@ -495,12 +496,13 @@ static void test_load_resolves_relative_paths_against_the_files_directory(void *
 	char *sub = NULL;
 	assert_true(asprintf(&sub, "%s/conf", dir) > 0);
 	assert_int_equal(mkdir(sub, 0700), 0);
-	char *path = svt_write(sub, "vm.json",
-			       "{\"boot-source\": {\"kernel_image_path\": \"../vmlinux\", \"initrd_path\": \"/abs/initrd\"},"
-			       " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"./././disk.img\","
-			       " \"is_root_device\": false, \"is_read_only\": true}],"
-			       " \"metrics\": {\"metrics_path\": \"out/metrics.json\"},"
-			       " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}");
+	char *path = svt_write(
+	    sub, "vm.json",
+	    "{\"boot-source\": {\"kernel_image_path\": \"../vmlinux\", \"initrd_path\": \"/abs/initrd\"},"
+	    " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"./././disk.img\","
+	    " \"is_root_device\": false, \"is_read_only\": true}],"
+	    " \"metrics\": {\"metrics_path\": \"out/metrics.json\"},"
+	    " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}");
 	char *cwd = getcwd(NULL, 0);
 	assert_int_equal(chdir(dir), 0);
 	sv_vm_config *cfg = NULL;

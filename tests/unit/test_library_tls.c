@@ -43,13 +43,14 @@ static void test_shared_library_tls_stays_small(void **state)
 	snprintf(path, sizeof(path), "%s/libsmartvm.so", build);
 	unsigned long long size = tls_size(path);
 	if (size > MAX_TLS_BYTES)
-		fail_msg("%s has %llu bytes of thread-local storage (at most %d expected)", path, size, MAX_TLS_BYTES);
+		fail_msg("%s has %llu bytes of thread-local storage (at most %d expected)", path, size,
+			 MAX_TLS_BYTES);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shared_library_tls_stays_small),
+	    cmocka_unit_test(test_shared_library_tls_stays_small),
 	};
 	return cmocka_run_group_tests_name("library_tls", tests, NULL, NULL);
 }

@@ -147,8 +147,8 @@ static void test_file_tail_returns_last_lines(void **state)
 	free(path);
 }
 
-/* A 1000 KiB tmpfs (not a multiple of the copy chunks) at dir/small, mounted in a mount namespace of this test
- * process's own (as root; the test is skipped otherwise). */
+/* A 1000 KiB tmpfs (not a multiple of the copy chunks) at dir/small, mounted in a mount namespace of this
+ * test process's own (as root; the test is skipped otherwise). */
 static char *small_fs(void)
 {
 	if (!svt_is_root())
@@ -214,14 +214,15 @@ static void test_copy_within_a_full_filesystem_says_no_space(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stage_preserves_holes_and_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_refuses_existing_destination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_into_a_full_filesystem_says_no_space, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stage_preserves_holes_and_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_refuses_existing_destination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_into_a_full_filesystem_says_no_space, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,9 +52,13 @@ static bool holds_file(pid_t pid, const char *path)
 
 static pid_t spawn_sleeper(const int *keep, int n_keep)
 {
-	const char *argv[] = { "/bin/sleep", "30", NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .keep_fds = keep,
-			     .n_keep_fds = n_keep };
+	const char *argv[] = {"/bin/sleep", "30", NULL};
+	sv_spawn_opts so = {.argv = argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = -1,
+			    .keep_fds = keep,
+			    .n_keep_fds = n_keep};
 	pid_t pid = 0;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	return pid;
@@ -76,10 +80,14 @@ typedef struct {
 static void *keep_spawning(void *arg)
 {
 	keeper *k = arg;
-	const char *argv[] = { "/bin/true", NULL };
+	const char *argv[] = {"/bin/true", NULL};
 	while (!atomic_load(&k->stop)) {
-		sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-				     .keep_fds = &k->fd, .n_keep_fds = 1 };
+		sv_spawn_opts so = {.argv = argv,
+				    .stdin_fd = -1,
+				    .stdout_fd = -1,
+				    .stderr_fd = -1,
+				    .keep_fds = &k->fd,
+				    .n_keep_fds = 1};
 		pid_t pid;
 		if (sv_spawn(&so, &pid, NULL) == 0)
 			sv_reap(pid, 5000, NULL);
@@ -92,7 +100,7 @@ static void test_kept_fd_reaches_only_its_own_child(void **state)
 {
 	(void)state;
 	char *path = svt_write(dir, "lock", "");
-	keeper k = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
+	keeper k = {.fd = open(path, O_RDONLY | O_CLOEXEC)};
 	assert_true(k.fd >= 0);
 
 	/* The child it is kept for has it. */
@@ -138,9 +146,14 @@ static void test_only_stdio_and_kept_fds_reach_the_child(void **state)
 	bool leaked = holds_file(pid, leaky), passed = holds_file(pid, kept_path);
 	end(pid);
 	/* The same through the forked path (parent_death_signal). */
-	const char *argv[] = { "/bin/sleep", "30", NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-			     .keep_fds = &kept, .n_keep_fds = 1, .parent_death_signal = SIGKILL };
+	const char *argv[] = {"/bin/sleep", "30", NULL};
+	sv_spawn_opts so = {.argv = argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = -1,
+			    .keep_fds = &kept,
+			    .n_keep_fds = 1,
+			    .parent_death_signal = SIGKILL};
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	bool leaked_forked = holds_file(pid, leaky), passed_forked = holds_file(pid, kept_path);
 	end(pid);
@@ -158,9 +171,9 @@ static void test_only_stdio_and_kept_fds_reach_the_child(void **state)
  * writes its pid to report_fd, and waits to be killed. */
 static void spawn_and_wait(int report_fd)
 {
-	const char *argv[] = { "/bin/sleep", "30", NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-			     .parent_death_signal = SIGKILL };
+	const char *argv[] = {"/bin/sleep", "30", NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .parent_death_signal = SIGKILL};
 	pid_t pid = 0;
 	if (sv_spawn(&so, &pid, NULL) != 0)
 		_exit(1);
@@ -202,9 +215,9 @@ static void test_child_dies_with_its_parent(void **state)
 static void test_parent_death_signal_keeps_spawn_errors(void **state)
 {
 	(void)state;
-	const char *argv[] = { "/nonexistent/program", NULL };
-	sv_spawn_opts so = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-			     .parent_death_signal = SIGKILL };
+	const char *argv[] = {"/nonexistent/program", NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .parent_death_signal = SIGKILL};
 	pid_t pid = 0;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), SV_EPROCESS);
 	assert_string_equal(sv_last_error(), "starting /nonexistent/program: No such file or directory");
@@ -215,7 +228,7 @@ static void test_parent_death_signal_keeps_spawn_errors(void **state)
 static void test_run_deadline_covers_a_child_that_closed_its_output(void **state)
 {
 	(void)state;
-	const char *argv[] = { "/proc/self/exe", "--close-output-and-sleep", NULL };
+	const char *argv[] = {"/proc/self/exe", "--close-output-and-sleep", NULL};
 	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
@@ -242,12 +255,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_kept_fd_reaches_only_its_own_child, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_only_stdio_and_kept_fds_reach_the_child, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_child_dies_with_its_parent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_parent_death_signal_keeps_spawn_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_run_deadline_covers_a_child_that_closed_its_output, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_kept_fd_reaches_only_its_own_child, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_only_stdio_and_kept_fds_reach_the_child, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_child_dies_with_its_parent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parent_death_signal_keeps_spawn_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_run_deadline_covers_a_child_that_closed_its_output, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests_name("util_spawn", tests, NULL, NULL);
 }
