@@ -562,19 +562,6 @@ static void test_foreground_run_exits_1_when_the_vm_crashes(void **state)
 	assert_ps_empty(fx);
 }
 
-/* A pid from the VM's state.json (the supervisor's is only there). */
-static pid_t state_pid(fixture *fx, const char *id, const char *key)
-{
-	char path[700];
-	snprintf(path, sizeof(path), "%s/%s/state.json", fx->runtime_dir, id);
-	json_t *st = json_load_file(path, 0, NULL);
-	assert_non_null(st);
-	pid_t pid = (pid_t)json_integer_value(json_object_get(st, key));
-	json_decref(st);
-	assert_true(pid > 0);
-	return pid;
-}
-
 static void test_foreground_run_ends_with_its_killed_supervisor(void **state)
 {
 	fixture *fx = *state;
@@ -586,11 +573,11 @@ static void test_foreground_run_ends_with_its_killed_supervisor(void **state)
 	    NULL};
 	pid_t pid = spawn_cli_err(fx, out_path, err_path, args);
 	wait_for_state(fx, "orphan", "running");
-	pid_t vmm = state_pid(fx, "orphan", "vmm_pid");
+	pid_t vmm = svt_vm_state_pid(fx->runtime_dir, "orphan", "vmm_pid");
 	int vmm_fd = (int)syscall(SYS_pidfd_open, vmm, 0);
 	assert_true(vmm_fd >= 0);
 
-	assert_int_equal(kill(state_pid(fx, "orphan", "supervisor_pid"), SIGKILL), 0);
+	assert_int_equal(kill(svt_vm_state_pid(fx->runtime_dir, "orphan", "supervisor_pid"), SIGKILL), 0);
 	/* The VMM goes with its supervisor, at once. */
 	int gone = sv_pidfd_wait_exit(vmm_fd, 2000);
 	close(vmm_fd);

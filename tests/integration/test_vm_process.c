@@ -8,7 +8,6 @@
 #include "util/file.h"
 #include "util/spawn.h"
 #include <fcntl.h>
-#include <jansson.h>
 #include <sched.h>
 #include <smartvm/smartvm.h>
 #include <stdio.h>
@@ -147,13 +146,8 @@ static void test_vm_processes_hold_no_fd_of_the_caller(void **state)
 	sv_vm *vm = create(m, m->mgr, "tidy");
 	if (sv_vm_start(vm) != 0)
 		fail_msg("start: %s", sv_last_error());
-	char *state_path = NULL;
-	assert_true(asprintf(&state_path, "%s/tidy/state.json", m->runtime) > 0);
-	json_t *st = json_load_file(state_path, 0, NULL);
-	pid_t sup = (pid_t)json_integer_value(json_object_get(st, "supervisor_pid"));
-	json_decref(st);
-	free(state_path);
-	assert_true(sup > 0 && sv_vm_pid(vm) > 0);
+	pid_t sup = svt_vm_state_pid(m->runtime, "tidy", "supervisor_pid");
+	assert_true(sv_vm_pid(vm) > 0);
 	bool held = holds_our_fd(sup, p[1]) || holds_our_fd(sv_vm_pid(vm), p[1]);
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	close(p[0]);
@@ -161,32 +155,12 @@ static void test_vm_processes_hold_no_fd_of_the_caller(void **state)
 	assert_false(held);
 }
 
-/* A file of size bytes of data (no holes) in dir. */
-static char *data_file(const char *dir, const char *name, size_t size)
-{
-	char *path = sv_path_join(dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	char block[65536];
-	memset(block, 'x', sizeof(block));
-	for (size_t done = 0; done < size; done += sizeof(block))
-		assert_int_equal(write(fd, block, sizeof(block)), sizeof(block));
-	close(fd);
-	return path;
-}
-
 static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
 {
 	svt_fcmgr *m = *state;
-	if (!svt_is_root())
-		skip();
-	/* A 1000 KiB tmpfs as the runtime dir, in a mount namespace of our own. */
-	char *small = sv_path_join(m->dir, "small");
-	assert_int_equal(unshare(CLONE_NEWNS), 0);
-	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	assert_int_equal(mkdir(small, 0700), 0);
-	assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=1000k,mode=0700"), 0);
-	char *big = data_file(m->dir, "big.img", 4 << 20);
+	/* A 1000 KiB tmpfs as the runtime dir. */
+	char *small = svt_small_tmpfs(m->dir, "small", "1000k");
+	char *big = svt_write_data(m->dir, "big.img", 4 << 20);
 	sv_manager_options o = {
 	    .data_dir = m->data, .runtime_dir = small, .firecracker_binary_path = svt_fake_firecracker()};
 	sv_manager *mgr = NULL;

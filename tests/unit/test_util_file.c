@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,67 +146,38 @@ static void test_file_tail_returns_last_lines(void **state)
 	free(path);
 }
 
-/* A 1000 KiB tmpfs (not a multiple of the copy chunks) at dir/small, mounted in a mount namespace of this
- * test process's own (as root; the test is skipped otherwise). */
-static char *small_fs(void)
+/* Copies src into a 1000 KiB tmpfs (not a multiple of the copy's chunks),
+ * which it does not fit: the error says why and no partial copy is left. */
+static void assert_out_of_space(const char *src, const char *mnt)
 {
-	if (!svt_is_root())
-		skip();
-	assert_int_equal(unshare(CLONE_NEWNS), 0);
-	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	char *mnt = sv_path_join(dir, "small");
-	assert_int_equal(mkdir(mnt, 0700), 0);
-	assert_int_equal(mount("tmpfs", mnt, "tmpfs", 0, "size=1000k"), 0);
-	return mnt;
-}
-
-/* A file of size bytes of data (no holes). */
-static char *data_file(const char *in, const char *name, size_t size)
-{
-	char *path = sv_path_join(in, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	char block[65536];
-	memset(block, 'x', sizeof(block));
-	for (size_t done = 0; done < size; done += sizeof(block))
-		assert_int_equal(write(fd, block, sizeof(block)), sizeof(block));
-	close(fd);
-	return path;
-}
-
-static void assert_out_of_space(const char *src, const char *dst)
-{
+	char *dst = sv_path_join(mnt, "copy.img");
 	assert_int_equal(sv_copy_sparse(src, dst), SV_EIO);
 	char *expected = NULL;
 	assert_true(asprintf(&expected, "copying %s to %s: No space left on device", src, dst) > 0);
 	assert_string_equal(sv_last_error(), expected);
 	free(expected);
-	assert_false(sv_path_exists(dst)); /* no partial copy left */
+	assert_false(sv_path_exists(dst));
+	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	free(dst);
 }
 
 static void test_copy_into_a_full_filesystem_says_no_space(void **state)
 {
 	(void)state;
-	char *mnt = small_fs();
-	char *src = data_file(dir, "big.img", 4 << 20);
-	char *dst = sv_path_join(mnt, "copy.img");
-	assert_out_of_space(src, dst);
-	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	char *mnt = svt_small_tmpfs(dir, "small", "1000k");
+	char *src = svt_write_data(dir, "big.img", 4 << 20);
+	assert_out_of_space(src, mnt);
 	free(src);
-	free(dst);
 	free(mnt);
 }
 
 static void test_copy_within_a_full_filesystem_says_no_space(void **state)
 {
 	(void)state;
-	char *mnt = small_fs();
-	char *src = data_file(mnt, "half.img", 640 << 10);
-	char *dst = sv_path_join(mnt, "copy.img");
-	assert_out_of_space(src, dst);
-	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	char *mnt = svt_small_tmpfs(dir, "small", "1000k");
+	char *src = svt_write_data(mnt, "half.img", 640 << 10);
+	assert_out_of_space(src, mnt);
 	free(src);
-	free(dst);
 	free(mnt);
 }
 
