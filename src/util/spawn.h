@@ -19,9 +19,12 @@ typedef struct {
 	int n_keep_fds;
 	bool new_session;          /* setsid() in the child */
 	const char *cwd;           /* working directory of the child; NULL = ours */
-	/* Sent to the child when the thread that spawned it ends (PR_SET_PDEATHSIG;
-	 * also when the parent died before the child could ask for it); 0 = none.
-	 * Uses fork + exec instead of posix_spawn: for single-threaded callers. */
+	/* Sent to the child when the *thread* that spawned it ends
+	 * (PR_SET_PDEATHSIG; the child dies at once if the parent died before it
+	 * could ask), so spawn from a thread that lives as long as the child
+	 * should; 0 = none. Uses fork + exec (the child makes only
+	 * async-signal-safe calls) instead of posix_spawn. The kernel drops it
+	 * when the child changes credentials (e.g. the jailer). */
 	int parent_death_signal;
 } sv_spawn_opts;
 
