@@ -159,6 +159,10 @@ int sv_vm_config_validate(const sv_vm_config *cfg);
  * entropy). Unknown keys are rejected by their path. Does not validate rules
  * beyond types; call sv_vm_config_validate for that. */
 int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
+/* The same from a file (a regular file of at most 1 MiB). Relative host paths
+ * in it (kernel, initrd, drives, vsock socket, logger, metrics) are made
+ * absolute against the file's directory, so the file means the same wherever
+ * it is loaded from. */
 int sv_vm_config_load(sv_vm_config **out, const char *path);
 
 /* Serialises cfg in Firecracker's --config-file format. *out is malloc'd. */

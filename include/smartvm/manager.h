@@ -70,7 +70,8 @@ const sv_manager_options *sv_manager_options_get(const sv_manager *mgr);
 /* Creates a VM from cfg (deep-copied) in state "created"; nothing on the host
  * changes until sv_vm_start. cfg->id NULL generates one. Fails with SV_EEXISTS
  * if the id is in use by this manager or by a VM directory in runtime_dir.
- * The VM is owned by the manager. */
+ * Relative host paths in cfg are taken from the current directory now (the
+ * copy holds absolute ones). The VM is owned by the manager. */
 int sv_manager_create_vm(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg);
 
 /* Opens a VM that some (possibly other, possibly dead) process started, from

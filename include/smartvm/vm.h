@@ -55,6 +55,7 @@ int sv_vm_resume(sv_vm *vm);  /* paused -> running */
 
 /* Graceful stop: asks the guest to shut down (SendCtrlAltDel / powerdown),
  * waits timeout_ms (< 0 = manager default), then SIGTERM, then SIGKILL.
+ * A paused VM is resumed first (if that fails, it gets the signals at once).
  * Cleans up. running|paused -> stopped. */
 int sv_vm_stop(sv_vm *vm, int timeout_ms);
 

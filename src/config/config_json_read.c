@@ -18,9 +18,11 @@
  */
 #include <smartvm/config.h>
 
+#include "config/config_paths.h"
 #include "util/error.h"
 #include "util/file.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -629,5 +631,18 @@ int sv_vm_config_load(sv_vm_config **out, const char *path)
 	free(text);
 	if (rc)
 		return sv_err_prefix("%s", path);
+	/* Its relative paths are the file's, wherever it is loaded from. */
+	char *file = sv_path_absolute(path, NULL);
+	char *slash = file ? strrchr(file, '/') : NULL;
+	if (slash)
+		slash[slash == file ? 1 : 0] = '\0';
+	rc = file ? sv_config_resolve_paths(*out, file)
+		  : sv_err_errno(SV_EIO, errno, "%s: its directory", path);
+	free(file);
+	if (rc) {
+		sv_vm_config_free(*out);
+		*out = NULL;
+		return sv_err_prefix("%s", path);
+	}
 	return 0;
 }

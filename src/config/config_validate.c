@@ -320,7 +320,7 @@ static int check_vsock(const sv_vsock_config *v)
 		return sv_err(SV_EINVAL, "vsock.uds_path: must not be empty");
 	const char *slash = strrchr(v->uds_path, '/');
 	if (!slash)
-		return 0; /* relative to the VMM's working directory, which exists */
+		return 0; /* a bare name: in the current directory, where the VM's creation puts it */
 	size_t dir_len = slash == v->uds_path ? 1 : (size_t)(slash - v->uds_path);
 	char *dir = strndup(v->uds_path, dir_len);
 	if (!dir)

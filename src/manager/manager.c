@@ -3,6 +3,7 @@
  * every resource belongs to one VM and its ledger. */
 #include "manager/manager_internal.h"
 
+#include "config/config_paths.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/ledger.h"
@@ -248,7 +249,8 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 	rc = sv_vm__new(&vm, m, cfg, id);
 	if (rc)
 		return rc;
-	if ((rc = add_vm(m, vm))) {
+	/* The VMM runs elsewhere: relative paths mean the caller's cwd now. */
+	if ((rc = sv_config_resolve_paths(vm->cfg, NULL)) || (rc = add_vm(m, vm))) {
 		sv_vm__free(vm);
 		return rc;
 	}

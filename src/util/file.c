@@ -31,6 +31,28 @@ char *sv_path_join(const char *a, const char *b)
 	return s;
 }
 
+char *sv_path_absolute(const char *path, const char *base)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char *cwd = NULL;
+	if (!base && !(base = cwd = getcwd(NULL, 0)))
+		return NULL;
+	/* "./a" and "a" name the same file; the leading "./" adds nothing. */
+	while (path[0] == '.' && path[1] == '/')
+		for (path += 2; *path == '/'; path++)
+			;
+	char *s = NULL;
+	if (!*path || !strcmp(path, "."))
+		s = strdup(base);
+	else
+		s = sv_path_join(base, path);
+	int e = errno;
+	free(cwd);
+	errno = e;
+	return s;
+}
+
 bool sv_path_exists(const char *path)
 {
 	struct stat st;
@@ -302,49 +324,83 @@ int sv_read_file_at(int dirfd, const char *dir_path, const char *name, size_t ma
 	return rc;
 }
 
+/* What the copy helpers return besides 0 and an errno: the source ended
+ * before the size it had when the copy began. */
+#define COPY_SOURCE_SHRANK (-1)
+
+/* One read/write round of the plain fallback: up to 64 KiB at the offsets,
+ * written completely (a short write is retried, so the next one reports the
+ * real error, e.g. ENOSPC). Returns the bytes copied, 0 at the source's end,
+ * -1 with errno set. */
+static ssize_t copy_chunk(int in, int out, off_t *in_off, off_t *out_off, off_t len)
+{
+	char buf[1 << 16];
+	size_t want = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
+	ssize_t r = pread(in, buf, want, *in_off);
+	if (r <= 0)
+		return r;
+	for (ssize_t done = 0; done < r;) {
+		ssize_t w = pwrite(out, buf + done, (size_t)(r - done), *out_off + done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += w;
+	}
+	*in_off += r;
+	*out_off += r;
+	return r;
+}
+
 /* Copies [off, off+len) with copy_file_range, falling back to read/write when
- * the kernel refuses (e.g. across some filesystem pairs). */
+ * the kernel refuses (e.g. across filesystems). Returns 0, the errno of what
+ * failed (never that of the refused copy_file_range), or COPY_SOURCE_SHRANK. */
 static int copy_range(int in, int out, off_t off, off_t len)
 {
 	off_t in_off = off, out_off = off;
+	bool plain = false;
 	while (len > 0) {
-		ssize_t n = copy_file_range(in, &in_off, out, &out_off, (size_t)len, 0);
+		ssize_t n;
+		if (plain) {
+			n = copy_chunk(in, out, &in_off, &out_off, len);
+		} else {
+			n = copy_file_range(in, &in_off, out, &out_off, (size_t)len, 0);
+			if (n < 0 &&
+			    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+				plain = true;
+				continue;
+			}
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-			char buf[1 << 16];
-			while (len > 0) {
-				size_t chunk = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
-				ssize_t r = pread(in, buf, chunk, in_off);
-				if (r <= 0)
-					return -1;
-				if (pwrite(out, buf, (size_t)r, out_off) != r)
-					return -1;
-				in_off += r;
-				out_off += r;
-				len -= r;
-			}
-			return 0;
-		}
-		if (n <= 0)
-			return -1;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return COPY_SOURCE_SHRANK;
 		len -= n;
 	}
 	return 0;
 }
 
+/* Returns as copy_range does. */
 static int copy_data_extents(int in, int out, off_t size)
 {
 	off_t pos = 0;
 	while (pos < size) {
 		off_t data = lseek(in, pos, SEEK_DATA);
 		if (data < 0)
-			return errno == ENXIO ? 0 : -1; /* only a hole remains */
+			return errno == ENXIO ? 0 : errno; /* ENXIO: only a hole remains */
 		off_t hole = lseek(in, data, SEEK_HOLE);
 		if (hole < 0)
-			return -1;
-		if (copy_range(in, out, data, hole - data) != 0)
-			return -1;
+			return errno;
+		if (hole > size)
+			hole = size; /* it grew meanwhile: the copy is of the size we saw */
+		int e = copy_range(in, out, data, hole - data);
+		if (e)
+			return e;
 		pos = hole;
 	}
 	return 0;
@@ -352,11 +408,17 @@ static int copy_data_extents(int in, int out, off_t size)
 
 int sv_copy_sparse(const char *src, const char *dst)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO swapped in after validation must not hang us. */
+	int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (in < 0)
 		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "copying %s", src);
 	struct stat st;
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(in, &st) != 0) {
+		int e = errno;
+		close(in);
+		return sv_err_errno(SV_EIO, e, "copying %s", src);
+	}
+	if (!S_ISREG(st.st_mode)) {
 		close(in);
 		return sv_err(SV_EINVAL, "copying %s: not a regular file", src);
 	}
@@ -366,20 +428,24 @@ int sv_copy_sparse(const char *src, const char *dst)
 		close(in);
 		return sv_err_errno(SV_EIO, e, "copying %s to %s", src, dst);
 	}
-	int rc = 0;
+	int e = 0;
 	if (ioctl(out, FICLONE, in) != 0) {
 		/* No reflink here: size first so trailing holes survive, then data only. */
-		if (ftruncate(out, st.st_size) != 0 || copy_data_extents(in, out, st.st_size) != 0)
-			rc = sv_err_errno(SV_EIO, errno, "copying %s to %s", src, dst);
+		e = ftruncate(out, st.st_size) != 0 ? errno : copy_data_extents(in, out, st.st_size);
 	}
 	/* No fsync: copies are ephemeral (a staged drive dies with its VM, and
 	 * after a host crash `smartvm gc` removes it), and on a disk filesystem
-	 * flushing 64 MiB doubled the staging time (bench #4). */
+	 * flushing 64 MiB doubled the staging time (bench #4). A network
+	 * filesystem may still report a failed write only at close. */
 	close(in);
-	close(out);
-	if (rc)
-		unlink(dst);
-	return rc;
+	if (close(out) != 0 && !e)
+		e = errno;
+	if (!e)
+		return 0;
+	unlink(dst);
+	if (e == COPY_SOURCE_SHRANK)
+		return sv_err(SV_EIO, "copying %s to %s: the source shrank during the copy", src, dst);
+	return sv_err_errno(SV_EIO, e, "copying %s to %s", src, dst);
 }
 
 int sv_lock_file(const char *path, int timeout_ms, int *fd_out)

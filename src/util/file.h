@@ -47,6 +47,11 @@ int sv_lock_file(const char *path, int timeout_ms, int *fd_out);
 
 /* Path helpers; results are malloc'd. */
 char *sv_path_join(const char *a, const char *b);
+/* path made absolute against base (an absolute directory; NULL = the current
+ * directory), without resolving symlinks or "..": what a relative path
+ * means to the caller, kept when it is opened from another directory. NULL
+ * with errno set when out of memory or the current directory is unknown. */
+char *sv_path_absolute(const char *path, const char *base);
 bool sv_path_exists(const char *path);
 bool sv_is_writable_dir(const char *path);
 /* The last `max_lines` lines of a text file ("" if unreadable). malloc'd. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,7 +32,138 @@ static int pidfd_open_for(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
+static bool is_kept(const sv_spawn_opts *opts, int fd)
+{
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		if (opts->keep_fds[i] == fd)
+			return true;
+	return false;
+}
+
+/* The highest fd the child keeps (2 without keep_fds): everything above it,
+ * and everything from 3 up that is not kept, is closed in the child. A
+ * library cannot know what its caller left open without O_CLOEXEC; a VMM
+ * holding it for weeks (a pipe someone reads to EOF, a listening socket)
+ * would be a leak nobody could find. */
+static int highest_kept(const sv_spawn_opts *opts)
+{
+	int top = STDERR_FILENO;
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		if (opts->keep_fds[i] > top)
+			top = opts->keep_fds[i];
+	return top;
+}
+
+/* The child's side of a forked spawn (a parent-death signal needs code
+ * between fork and exec, which posix_spawn has no room for). Async-signal-safe
+ * calls only: another thread of the parent may hold any lock. Reports the
+ * errno of what failed on err_fd and exits. */
+static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, char *const *argv,
+			 char *const *envp)
+{
+	int e = 0;
+	/* The parent may have died before the prctl, leaving us init's. */
+	if (prctl(PR_SET_PDEATHSIG, opts->parent_death_signal) != 0) {
+		e = errno;
+		goto fail;
+	}
+	if (getppid() != parent) {
+		e = ESRCH;
+		goto fail;
+	}
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (opts->new_session && setsid() < 0) {
+		e = errno;
+		goto fail;
+	}
+	const int sources[3] = {opts->stdin_fd, opts->stdout_fd, opts->stderr_fd};
+	for (int i = 0; i < 3; i++) {
+		int fd = sources[i];
+		if (fd < 0 && (fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0) {
+			e = errno;
+			goto fail;
+		}
+		if (fd != i && dup2(fd, i) < 0) {
+			e = errno;
+			goto fail;
+		}
+		if (sources[i] < 0 && fd != i)
+			close(fd);
+	}
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		if (fcntl(opts->keep_fds[i], F_SETFD, 0) != 0) {
+			e = errno;
+			goto fail;
+		}
+	/* Not err_fd: it is close-on-exec, and still needed until then. */
+	int top = highest_kept(opts);
+	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
+		if (fd != err_fd && !is_kept(opts, fd))
+			close(fd);
+	if (err_fd > top) {
+		if (err_fd > top + 1)
+			close_range((unsigned)top + 1, (unsigned)err_fd - 1, 0);
+		close_range((unsigned)err_fd + 1, ~0U, 0);
+	} else {
+		close_range((unsigned)top + 1, ~0U, 0);
+	}
+	if (opts->cwd && chdir(opts->cwd) != 0) {
+		e = errno;
+		goto fail;
+	}
+	if (opts->search_path)
+		execvpe(argv[0], argv, envp);
+	else
+		execve(argv[0], argv, envp);
+	e = errno;
+fail:
+	if (write(err_fd, &e, sizeof(e)) < 0) {
+		/* nobody left to tell */
+	}
+	_exit(127);
+}
+
+/* fork + exec, for a parent-death signal. Returns 0 or an errno. */
+static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return errno;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		forked_child(opts, parent, p[1], argv, envp);
+	}
+	close(p[1]);
+	/* EOF: the exec succeeded (the pipe was close-on-exec). */
+	int e = 0;
+	ssize_t n;
+	while ((n = read(p[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return e ? e : EIO;
+	}
+	*pid_out = pid;
+	return 0;
+}
+
+static int spawn_posix(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -47,13 +179,18 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 		else if (sources[i] != targets[i])
 			posix_spawn_file_actions_adddup2(&fa, sources[i], targets[i]);
 	}
-	/* dup2 of an fd onto its own number keeps FD_CLOEXEC set, so a kept fd is
-	 * passed by clearing the flag in the parent around the spawn instead. */
-	for (int i = 0; i < opts->n_keep_fds; i++) {
-		int flags = fcntl(opts->keep_fds[i], F_GETFD);
-		if (flags >= 0)
-			fcntl(opts->keep_fds[i], F_SETFD, flags & ~FD_CLOEXEC);
-	}
+	/* dup2 of an fd onto itself clears FD_CLOEXEC in the child only (glibc
+	 * >= 2.29). Clearing it in the parent instead would hand the fd to any
+	 * child another thread spawns meanwhile. */
+	for (int i = 0; i < opts->n_keep_fds; i++)
+		posix_spawn_file_actions_adddup2(&fa, opts->keep_fds[i], opts->keep_fds[i]);
+	/* After the dup2s, which may read any of them. A close of an fd that is
+	 * not open is ignored (glibc fails only on fds out of range). */
+	int top = highest_kept(opts);
+	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
+		if (!is_kept(opts, fd))
+			posix_spawn_file_actions_addclose(&fa, fd);
+	posix_spawn_file_actions_addclosefrom_np(&fa, top + 1);
 	if (opts->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
@@ -66,19 +203,20 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 		flags |= POSIX_SPAWN_SETSID;
 	posix_spawnattr_setflags(&attr, flags);
 
+	int err = opts->search_path ? posix_spawnp(pid_out, argv[0], &fa, &attr, argv, envp)
+				    : posix_spawn(pid_out, argv[0], &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return err;
+}
+
+int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
+{
 	pid_t pid;
 	char *const *argv = (char *const *)opts->argv;
 	char *const *envp = opts->envp ? (char *const *)opts->envp : environ;
-	int err = opts->search_path ? posix_spawnp(&pid, argv[0], &fa, &attr, argv, envp)
-				    : posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
-
-	for (int i = 0; i < opts->n_keep_fds; i++) {
-		int fl = fcntl(opts->keep_fds[i], F_GETFD);
-		if (fl >= 0)
-			fcntl(opts->keep_fds[i], F_SETFD, fl | FD_CLOEXEC);
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	int err = opts->parent_death_signal ? spawn_forked(opts, argv, envp, &pid)
+					    : spawn_posix(opts, argv, envp, &pid);
 	if (err != 0)
 		return sv_err_errno(SV_EPROCESS, err, "starting %s", argv[0]);
 
@@ -260,10 +398,17 @@ int sv_run(const char *const *argv, const char *stdin_data, int timeout_ms,
 			}
 		}
 	}
-	if (timed_out)
-		kill(pid, SIGKILL);
+	/* EOF on its output is not its exit: the deadline covers the wait too. */
 	int status = 0;
-	sv_reap(pid, -1, &status);
+	if (!timed_out) {
+		long long left = deadline < 0 ? -1 : deadline - sv_now_ms();
+		timed_out =
+		    sv_reap(pid, deadline < 0 ? -1 : (int)(left > 0 ? left : 0), &status) == SV_ETIMEOUT;
+	}
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		sv_reap(pid, -1, &status); /* SIGKILL: at once */
+	}
 	close(pidfd);
 	if (timed_out) {
 		free(obuf);

@@ -13,10 +13,19 @@ typedef struct {
 	int stdin_fd;              /* -1 = /dev/null */
 	int stdout_fd;             /* -1 = /dev/null */
 	int stderr_fd;             /* -1 = /dev/null */
-	const int *keep_fds;       /* extra fds to pass, kept at the same number */
+	const int *keep_fds;       /* extra fds to pass, kept at the same number; the flag
+	                              is cleared in the child only, so children other
+	                              threads spawn meanwhile never inherit them */
 	int n_keep_fds;
 	bool new_session;          /* setsid() in the child */
 	const char *cwd;           /* working directory of the child; NULL = ours */
+	/* Sent to the child when the *thread* that spawned it ends
+	 * (PR_SET_PDEATHSIG; the child dies at once if the parent died before it
+	 * could ask), so spawn from a thread that lives as long as the child
+	 * should; 0 = none. Uses fork + exec (the child makes only
+	 * async-signal-safe calls) instead of posix_spawn. The kernel drops it
+	 * when the child changes credentials (e.g. the jailer). */
+	int parent_death_signal;
 } sv_spawn_opts;
 
 /* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd

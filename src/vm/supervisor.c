@@ -4,7 +4,10 @@
  * it reports how (to the orchestrator, if one is still listening), replays
  * the VM's ledger and exits. If the orchestrator disappears without having
  * detached the VM (its control pipe closes without a 'D'), it kills the VMM:
- * an attached VM never outlives the process that owns it.
+ * an attached VM never outlives the process that owns it. And no VMM
+ * outlives its supervisor: it is spawned with SIGKILL as its parent-death
+ * signal, so a supervisor killed outright takes its VMM along (the
+ * orchestrator, if attached, then replays the ledger).
  *
  * It holds the VM directory's lock for its whole life: a held lock is what
  * tells `smartvm gc` that a VM is alive. */
@@ -77,8 +80,10 @@ static void set_cloexec(int fd)
 static int read_launch(const char *vm_dir, char ***argv, char **console)
 {
 	char *path = sv_path_join(vm_dir, SV_VM_LAUNCH_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "reading %s/%s: out of memory", vm_dir, SV_VM_LAUNCH_FILE);
 	json_error_t jerr;
-	json_t *o = path ? json_load_file(path, 0, &jerr) : NULL;
+	json_t *o = json_load_file(path, 0, &jerr);
 	free(path);
 	if (!o)
 		return sv_err(SV_EIO, "reading %s/%s: %s", vm_dir, SV_VM_LAUNCH_FILE, jerr.text);
@@ -114,6 +119,10 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
 	sv_spawn_opts so = { .argv = (const char *const *)argv, .stdin_fd = -1, .stdout_fd = console,
 			     .stderr_fd = console, .cwd = vm_dir };
+
+	/* The VMM must not outlive us: killed with SIGKILL, we could not stop
+	 * it, and nobody else knows to. */
+	so.parent_death_signal = SIGKILL;
 	rc = sv_spawn(&so, pid, pidfd);
 	close(console);
 	sv_strv_free(argv);

@@ -14,6 +14,7 @@
 #include "util/file.h"
 #include "vmm/qemu/qemu.h"
 #include <smartvm/images.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,11 @@ static int find_firecracker(const sv_manager_options *o, char **out)
 		if (!sv_path_exists(o->firecracker_binary_path))
 			return sv_err(SV_ENOTFOUND, "firecracker_binary_path: %s: no such file",
 				      o->firecracker_binary_path);
-		*out = strdup(o->firecracker_binary_path);
-		return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+		/* The supervisor runs it from the VM directory. */
+		*out = sv_path_absolute(o->firecracker_binary_path, NULL);
+		return *out ? 0
+			    : sv_err_errno(SV_EIO, errno, "firecracker_binary_path: %s",
+					   o->firecracker_binary_path);
 	}
 	if ((*out = cached_firecracker(o)))
 		return 0;
@@ -71,24 +75,25 @@ static int find_in_path(const char *name, char **out)
 	if (strchr(name, '/')) {
 		if (access(name, X_OK) != 0)
 			return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not an executable file", name);
-		*out = strdup(name);
-		return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+		*out = sv_path_absolute(name, NULL);
+		return *out ? 0 : sv_err_errno(SV_EIO, errno, "qemu_binary: %s", name);
 	}
 	const char *path = getenv("PATH");
 	char *dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 	if (!dirs)
 		return sv_err(SV_ENOMEM, "out of memory");
 	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *candidate = sv_path_join(*d ? d : ".", name);
+		char *candidate = sv_path_join(d, name);
 		if (candidate && access(candidate, X_OK) == 0) {
-			*out = candidate;
-			break;
+			*out = sv_path_absolute(candidate, NULL); /* PATH may hold relative entries */
+			int e = errno;
+			free(candidate);
+			free(dirs);
+			return *out ? 0 : sv_err_errno(SV_EIO, e, "qemu_binary: %s", name);
 		}
 		free(candidate);
 	}
 	free(dirs);
-	if (*out)
-		return 0;
 	return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not found in PATH (install qemu-system-x86)", name);
 }
 

@@ -26,7 +26,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define TERM_WAIT_MS 3000
@@ -141,6 +143,29 @@ static int read_status(sv_vm *vm, int timeout_ms)
 	return 0;
 }
 
+/* A supervisor killed before it could clean up (SIGKILL, the OOM killer)
+ * leaves the VM directory behind. Its VMM died with it (the parent-death
+ * signal) or, if it got away (a jailer that changed credentials), is killed
+ * here through the ledger's pid entry. Only with the directory lock, which a
+ * live supervisor holds. */
+static void clean_after_supervisor(const sv_vm *vm)
+{
+	if (!sv_path_exists(vm->dir))
+		return;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	char *lock_path = sv_path_join(vm->dir, "lock");
+	int lock_fd = -1;
+	if (lock_path && sv_lock_file(lock_path, 0, &lock_fd) == 0) {
+		sv_debug("VM \"%s\": its supervisor left its directory behind; cleaning up", vm->id);
+		if (sv_vm__cleanup_dir(vm->dir) != 0)
+			sv_warn("VM \"%s\": cleaning up after its supervisor: %s", vm->id, sv_last_error());
+		close(lock_fd);
+	}
+	free(lock_path);
+	sv_err_restore(&saved);
+}
+
 int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
@@ -154,6 +179,7 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 				if (vm->supervisor_pidfd >= 0)
 					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 				parse_status_lines(vm, true);
+				clean_after_supervisor(vm);
 				return 1;
 			}
 			if (deadline >= 0 && sv_now_ms() >= deadline)
@@ -170,10 +196,28 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 	return 1;
 }
 
-/* Waits until the API socket exists (woken by inotify on the VM dir, so
- * there is no polling delay), the VMM ends, or the timeout passes. The
- * inotify instance belongs to the manager: closing one costs the kernel an
- * RCU grace period (10-20 ms), far more than the whole wait. */
+/* 0 once something listens on the unix socket at path, else the errno of
+ * connect(): a VMM that has bound its socket but not yet called listen()
+ * refuses (ECONNREFUSED) although the file is already there. */
+static int probe_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : errno;
+	close(fd);
+	return e;
+}
+
+/* Waits until the API socket accepts connections (the file's creation wakes
+ * us through inotify on the VM dir, so there is no polling delay; between
+ * bind and listen we retry every few ms), the VMM ends, or the timeout
+ * passes. The inotify instance belongs to the manager: closing one costs the
+ * kernel an RCU grace period (10-20 ms), far more than the whole wait. */
 static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 {
 	int ino = sv_manager__inotify_fd(vm->mgr);
@@ -183,20 +227,28 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 	if (wd < 0)
 		ino = -1; /* fall back to short polls */
 	long long deadline = sv_now_ms() + timeout_ms;
-	int rc = 0;
+	int rc = 0, refused = 0; /* connect's errno once the file exists */
 	for (;;) {
 		struct stat st;
-		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    (refused = probe_connect(socket_path)) == 0)
 			break;
 		long long left = deadline - sv_now_ms();
 		if (left < 0) {
-			rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms", vm->backend->name,
-				    socket_path, timeout_ms);
+			if (refused)
+				rc = sv_err_errno(SV_ETIMEOUT, refused,
+						  "%s did not accept connections on its API socket %s within "
+						  "%d ms: connect",
+						  vm->backend->name, socket_path, timeout_ms);
+			else
+				rc = sv_err(SV_ETIMEOUT, "%s did not create its API socket %s within %d ms",
+					    vm->backend->name, socket_path, timeout_ms);
 			break;
 		}
 		struct pollfd p[2] = { { .fd = vm->status_fd, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
-		/* The pid line may arrive after the socket: keep the wait short then. */
-		int wait_ms = ino < 0 || vm->vmm_pid <= 0 ? 5 : (int)(left < 1000 ? left : 1000);
+		/* The pid line may arrive after the socket, and a bound socket may
+		 * not listen yet: keep the wait short then. */
+		int wait_ms = ino < 0 || vm->vmm_pid <= 0 || refused ? 5 : (int)(left < 1000 ? left : 1000);
 		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			continue;
 		if (p[1].revents) {
@@ -305,6 +357,12 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	if (sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
 		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
 	bool gone = pidfd < 0;
+	/* A paused guest never sees a shutdown request: resume it first, so it
+	 * can shut down cleanly, or (if that fails) go straight to signals. */
+	if (!gone && graceful && vm->vmm && vm->state == SV_VM_PAUSED && vm->backend->resume(vm->vmm) != 0) {
+		sv_debug("VM \"%s\": resuming to shut down failed: %s", vm->id, sv_last_error());
+		graceful = false;
+	}
 	if (!gone && graceful && vm->vmm) {
 		if (vm->backend->request_shutdown(vm->vmm) == 0)
 			gone = wait_vmm_exit(pidfd, timeout_ms);

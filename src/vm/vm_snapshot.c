@@ -87,9 +87,14 @@ static int sha256_file(const char *path, char out[65])
 		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening %s", path);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : sv_err(SV_ENOMEM, "SHA-256: out of memory");
-	static __thread unsigned char buf[1 << 20];
+	/* On the heap: a static __thread buffer would add its size to the TLS of
+	 * every thread of every program that links the library. */
+	enum { HASH_CHUNK = 1 << 20 };
+	unsigned char *buf = rc ? NULL : malloc(HASH_CHUNK);
+	if (!rc && !buf)
+		rc = sv_err(SV_ENOMEM, "SHA-256: out of memory");
 	while (!rc) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = read(fd, buf, HASH_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -106,6 +111,7 @@ static int sha256_file(const char *path, char out[65])
 	for (unsigned i = 0; !rc && i < len; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	EVP_MD_CTX_free(ctx);
+	free(buf);
 	close(fd);
 	return rc;
 }

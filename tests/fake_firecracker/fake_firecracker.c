@@ -15,6 +15,9 @@
  *   FAKE_FC_CRASH_AFTER_START_MS=ms  panic and abort() ms after InstanceStart
  *   FAKE_FC_IGNORE_CTRL_ALT_DEL=1    the guest ignores SendCtrlAltDel
  *   FAKE_FC_STALL_PATH=/path         requests to /path are never answered
+ *   FAKE_FC_LISTEN_DELAY_MS=ms       bind the API socket at its path (as the real
+ *                                    Firecracker does), then wait ms before
+ *                                    listen(): meanwhile connections are refused
  *   FAKE_FC_JAILED=1                 set by the fake jailer: the process runs in
  *                                    its jail root (the cwd) and absolute API
  *                                    paths resolve under it, as after chroot
@@ -142,8 +145,9 @@ static bool env_flag(const char *name)
 }
 
 /* Bind + listen under a temporary name next to path, then rename: the file
- * appears only once connect() can succeed. */
-static int open_api_socket(const char *path)
+ * appears only once connect() can succeed. With a listen delay, bind at path
+ * and pause before listen(), like a slow real Firecracker. */
+static int open_api_socket(const char *path, long long listen_delay_ms, int sig_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char tmp[sizeof(sa.sun_path)];
@@ -158,12 +162,25 @@ static int open_api_socket(const char *path)
 		fprintf(stderr, "Failed to open the API socket at: %s. Check that it is not already used.\n", path);
 		exit(1);
 	}
-	strcpy(sa.sun_path, tmp);
+	bool delayed = listen_delay_ms >= 0;
+	strcpy(sa.sun_path, delayed ? path : tmp);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
-	    rename(tmp, path) < 0) {
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (ok && delayed) {
+		/* SIGTERM still ends us meanwhile. */
+		struct pollfd p = {.fd = sig_fd, .events = POLLIN};
+		long long until = fc_now_ms() + listen_delay_ms;
+		for (long long left = listen_delay_ms; left > 0; left = until - fc_now_ms()) {
+			if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) > 0) {
+				unlink(path);
+				exit(0);
+			}
+		}
+	}
+	ok = ok && listen(fd, 64) == 0 && (delayed || rename(tmp, path) == 0);
+	if (!ok) {
 		fprintf(stderr, "Failed to open the API socket at: %s: %s\n", path, strerror(errno));
-		unlink(tmp);
+		unlink(sa.sun_path);
 		exit(1);
 	}
 	return fd;
@@ -282,7 +299,7 @@ int main(int argc, char **argv)
 	fc.net_ifaces = json_array();
 	fc.record_fd = open_record_file(id);
 	char *sock_path = fc_host_path(&fc, api_sock);
-	listen_fd = open_api_socket(sock_path);
+	listen_fd = open_api_socket(sock_path, env_ms("FAKE_FC_LISTEN_DELAY_MS"), sig_fd);
 	daemon_ = fc_router_start(&fc, listen_fd);
 	if (!daemon_) {
 		fprintf(stderr, "Failed to start the API server on %s\n", api_sock);

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "util/spawn.h"
 
 typedef struct {
 	char *tmp;
@@ -275,6 +278,22 @@ static void test_missing_config_file_exits_2(void **state)
 	svt_assert_contains(fx->err, path);
 }
 
+/* Reading a FIFO would block until a writer came: refused at once. */
+static void test_config_file_that_is_a_fifo_exits_2_at_once(void **state)
+{
+	fixture *fx = *state;
+	char path[600];
+	snprintf(path, sizeof(path), "%s/vm.json", fx->tmp);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	long long t0 = sv_now_ms();
+	assert_int_equal(cli(fx, "run", "--config", path, NULL), 2);
+	assert_true(sv_now_ms() - t0 < 10000);
+	char *want = NULL;
+	assert_true(asprintf(&want, "smartvm: reading %s: not a regular file\n", path) > 0);
+	assert_string_equal(fx->err, want);
+	free(want);
+}
+
 static void test_flag_override_is_validated_too(void **state)
 {
 	fixture *fx = *state;
@@ -365,6 +384,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_config_file_with_unknown_key_exits_2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_config_file_exits_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_file_that_is_a_fifo_exits_2_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flag_override_is_validated_too, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_vm_id_exits_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_firecracker_binary_exits_1_and_leaves_nothing, setup,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -395,8 +396,9 @@ static void test_logs_prints_the_console(void **state)
 }
 
 /* Starts the CLI with args (+ the fixture's global options) in the
- * background, its stdout going to out_path. */
-static pid_t spawn_cli(fixture *fx, const char *out_path, const char *const *args)
+ * background, its stdout going to out_path, its stderr to err_path (NULL =
+ * ours). */
+static pid_t spawn_cli_err(fixture *fx, const char *out_path, const char *err_path, const char *const *args)
 {
 	const char *argv[64];
 	size_t n = 0;
@@ -410,11 +412,20 @@ static pid_t spawn_cli(fixture *fx, const char *out_path, const char *const *arg
 	argv[n] = NULL;
 	int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
-	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = STDERR_FILENO};
+	int efd = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : STDERR_FILENO;
+	assert_true(efd >= 0);
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = fd, .stderr_fd = efd};
 	pid_t pid = 0;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	close(fd);
+	if (err_path)
+		close(efd);
 	return pid;
+}
+
+static pid_t spawn_cli(fixture *fx, const char *out_path, const char *const *args)
+{
+	return spawn_cli_err(fx, out_path, NULL, args);
 }
 
 static char *read_text(const char *path)
@@ -551,6 +562,38 @@ static void test_foreground_run_exits_1_when_the_vm_crashes(void **state)
 	assert_ps_empty(fx);
 }
 
+static void test_foreground_run_ends_with_its_killed_supervisor(void **state)
+{
+	fixture *fx = *state;
+	char out_path[600], err_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
+	const char *args[] = {
+	    "run", "--kernel", fx->kernel, "--id", "orphan", "--firecracker-bin", svt_fake_firecracker(),
+	    NULL};
+	pid_t pid = spawn_cli_err(fx, out_path, err_path, args);
+	wait_for_state(fx, "orphan", "running");
+	pid_t vmm = svt_vm_state_pid(fx->runtime_dir, "orphan", "vmm_pid");
+	int vmm_fd = (int)syscall(SYS_pidfd_open, vmm, 0);
+	assert_true(vmm_fd >= 0);
+
+	assert_int_equal(kill(svt_vm_state_pid(fx->runtime_dir, "orphan", "supervisor_pid"), SIGKILL), 0);
+	/* The VMM goes with its supervisor, at once. */
+	int gone = sv_pidfd_wait_exit(vmm_fd, 2000);
+	close(vmm_fd);
+	if (gone != 0)
+		kill(vmm, SIGKILL);
+	assert_int_equal(gone, 0);
+	/* The foreground run reports it and leaves nothing behind (teardown
+	 * checks the runtime dir and the processes). */
+	assert_int_equal(reap_exit_code(pid), 1);
+	char *err = read_text(err_path);
+	assert_string_equal(err,
+			    "smartvm: VM \"orphan\" ended in error: the supervisor ended without a report\n");
+	free(err);
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+}
+
 static void test_gc_cleans_up_after_supervisor_and_vmm_were_killed(void **state)
 {
 	fixture *fx = *state;
@@ -612,6 +655,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_run_stops_on_sigterm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_run_exits_1_when_the_vm_crashes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_run_ends_with_its_killed_supervisor, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_cleans_up_after_supervisor_and_vmm_were_killed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),

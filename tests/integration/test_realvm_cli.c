@@ -109,6 +109,33 @@ static void test_run_exits_with_the_command_status_and_keeps_arguments_exact(voi
 	free(err);
 }
 
+/* QEMU runs in the VM directory: a relative --kernel and --initrd still mean
+ * the caller's ("./" + the absolute path from "/"). */
+static void test_relative_kernel_and_initrd_are_taken_from_the_callers_cwd(void **state)
+{
+	(void)state;
+	need_image();
+	const svq_image *img = svq_image_or_skip();
+	char *kernel = NULL, *initrd = NULL, *cwd = getcwd(NULL, 0);
+	assert_true(asprintf(&kernel, ".%s", img->kernel) > 0 && asprintf(&initrd, ".%s", img->initrd) > 0);
+	const char *args[] = {"run",  E.data_flag, E.runtime_flag, "--image",  "minimal", "--kernel",
+			      kernel, "--initrd",  initrd,	   "--vmm",    "qemu",	  "--accel",
+			      "tcg",  "--",	   "echo",	   "relative", NULL};
+	char *out = NULL, *err = NULL;
+	assert_int_equal(chdir("/"), 0);
+	int code = svt_run_cli(args, NULL, &out, &err);
+	assert_int_equal(chdir(cwd), 0);
+	if (code != 0)
+		fail_msg("run exited %d: %s", code, err);
+	assert_string_equal(out, "relative\n");
+	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
+	free(out);
+	free(err);
+	free(kernel);
+	free(initrd);
+	free(cwd);
+}
+
 static void test_unknown_vmm_is_a_usage_error(void **state)
 {
 	(void)state;
@@ -194,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_run_prints_only_the_command_output),
 	    cmocka_unit_test(test_run_exits_with_the_command_status_and_keeps_arguments_exact),
+	    cmocka_unit_test(test_relative_kernel_and_initrd_are_taken_from_the_callers_cwd),
 	    cmocka_unit_test(test_unknown_vmm_is_a_usage_error),
 	    cmocka_unit_test(test_unknown_accel_is_a_usage_error),
 	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),

@@ -6,11 +6,15 @@
 #include "util/strv.h"
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <smartvm/manager.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -187,4 +191,49 @@ void svt__assert_contains(const char *haystack, const char *needle, const char *
 		return;
 	fail_msg("%s:%d: expected to find\n  \"%s\"\nin\n  \"%s\"", file, line, needle ? needle : "(null)",
 		 haystack ? haystack : "(null)");
+}
+
+char *svt_write_data(const char *dir, const char *name, size_t size)
+{
+	char *path = sv_path_join(dir, name);
+	int fd = path ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+	if (fd < 0)
+		fail_msg("creating %s/%s: %s", dir, name, strerror(errno));
+	char block[65536];
+	memset(block, 'x', sizeof(block));
+	for (size_t done = 0; done < size; done += sizeof(block))
+		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+			fail_msg("writing %s: %s", path, strerror(errno));
+	close(fd);
+	return path;
+}
+
+char *svt_small_tmpfs(const char *dir, const char *name, const char *size)
+{
+	if (!svt_is_root())
+		skip();
+	char *mnt = sv_path_join(dir, name), *opts = NULL;
+	if (!mnt || asprintf(&opts, "size=%s,mode=0700", size) < 0)
+		fail_msg("out of memory");
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, opts) != 0)
+		fail_msg("a %s tmpfs at %s: %s", size, mnt, strerror(errno));
+	free(opts);
+	return mnt;
+}
+
+int svt_vm_state_pid(const char *runtime_dir, const char *id, const char *key)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s/state.json", runtime_dir, id) < 0)
+		fail_msg("out of memory");
+	json_t *st = json_load_file(path, 0, NULL);
+	if (!st)
+		fail_msg("cannot read %s", path);
+	int pid = (int)json_integer_value(json_object_get(st, key));
+	json_decref(st);
+	if (pid <= 0)
+		fail_msg("%s: no %s", path, key);
+	free(path);
+	return pid;
 }

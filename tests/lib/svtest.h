@@ -17,6 +17,20 @@ void svt_rm_tmpdir(char *path);
 /* Writes text to dir/name (created), returns the malloc'd path. */
 char *svt_write(const char *dir, const char *name, const char *text);
 
+/* Writes size bytes of data (no holes; size a multiple of 64 KiB) to
+ * dir/name (created), returns the malloc'd path. */
+char *svt_write_data(const char *dir, const char *name, size_t size);
+
+/* Mounts a tmpfs of the given size ("1000k") at dir/name (created, mode 0700)
+ * in a mount namespace this test process enters for good (as root; skips the
+ * calling test otherwise). Returns the malloc'd mount point; unmount it with
+ * umount2(MNT_DETACH) before the directory is removed. */
+char *svt_small_tmpfs(const char *dir, const char *name, const char *size);
+
+/* A pid from <runtime_dir>/<id>/state.json ("vmm_pid", "supervisor_pid");
+ * fails the test unless it is there and positive. */
+int svt_vm_state_pid(const char *runtime_dir, const char *id, const char *key);
+
 /* Paths of build products, from the test environment (meson sets them). */
 const char *svt_fake_firecracker(void);
 const char *svt_cli(void);

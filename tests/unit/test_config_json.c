@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <smartvm/error.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void assert_bad_json(const char *text, const char *message)
 {
@@ -203,12 +204,18 @@ static void test_parses_firecracker_config_file(void **state)
 	sv_vm_config *cfg = NULL;
 	assert_int_equal(sv_vm_config_load(&cfg, path), 0);
 	assert_null(cfg->id);
-	assert_string_equal(cfg->boot_source.kernel_image_path, "vmlinux.bin");
+	/* Relative paths are taken from the config file's directory. */
+	char *expect = NULL;
+	assert_true(asprintf(&expect, "%s/vmlinux.bin", dir) > 0);
+	assert_string_equal(cfg->boot_source.kernel_image_path, expect);
+	free(expect);
 	assert_string_equal(cfg->boot_source.boot_args, "console=ttyS0 reboot=k panic=1 pci=off");
 	assert_null(cfg->boot_source.initrd_path);
 	assert_int_equal(cfg->n_drives, 1);
 	assert_string_equal(cfg->drives[0].drive_id, "rootfs");
-	assert_string_equal(cfg->drives[0].path_on_host, "ubuntu-24.04.ext4");
+	assert_true(asprintf(&expect, "%s/ubuntu-24.04.ext4", dir) > 0);
+	assert_string_equal(cfg->drives[0].path_on_host, expect);
+	free(expect);
 	assert_true(cfg->drives[0].is_root_device);
 	assert_null(cfg->drives[0].partuuid);
 	assert_null(cfg->drives[0].rate_limiter);
@@ -221,7 +228,12 @@ static void test_parses_firecracker_config_file(void **state)
 	assert_string_equal(cfg->network_interfaces[0].guest_mac, "06:00:AC:10:00:02");
 	assert_string_equal(cfg->network_interfaces[0].host_dev_name, "tap0");
 	assert_int_equal(cfg->vsock->guest_cid, 3);
-	assert_string_equal(cfg->vsock->uds_path, "./v.sock");
+	assert_true(asprintf(&expect, "%s/v.sock", dir) > 0);
+	assert_string_equal(cfg->vsock->uds_path, expect);
+	free(expect);
+	assert_true(asprintf(&expect, "%s/fc.log", dir) > 0);
+	assert_string_equal(cfg->logger->log_path, expect);
+	free(expect);
 	assert_int_equal(cfg->logger->level, SV_LOG_LEVEL_DEBUG); /* case-insensitive */
 	assert_true(cfg->logger->show_level);
 	assert_null(cfg->metrics);
@@ -230,9 +242,11 @@ static void test_parses_firecracker_config_file(void **state)
 	assert_string_equal(cfg->mmds->network_interfaces[0], "net1");
 	assert_null(cfg->mmds->ipv4_address);
 	assert_null(cfg->entropy);
-	/* The config file names relative paths; validation resolves them from the cwd. */
 	assert_int_equal(sv_vm_config_validate(cfg), SV_EINVAL);
-	assert_string_equal(sv_last_error(), "boot_source.kernel_image_path: vmlinux.bin: no such file");
+	assert_true(asprintf(&expect, "boot_source.kernel_image_path: %s/vmlinux.bin: no such file", dir) >
+		    0);
+	assert_string_equal(sv_last_error(), expect);
+	free(expect);
 	sv_vm_config_free(cfg);
 	free(path);
 	svt_rm_tmpdir(dir);
@@ -473,6 +487,47 @@ static void test_from_json_does_not_validate_rules(void **state)
 	sv_vm_config_free(cfg);
 }
 
+/* Named relative to the cwd, the file's directory still anchors its paths;
+ * absolute paths and paths in other fields are kept as written. */
+static void test_load_resolves_relative_paths_against_the_files_directory(void **state)
+{
+	(void)state;
+	char *dir = svt_tmpdir();
+	char *sub = NULL;
+	assert_true(asprintf(&sub, "%s/conf", dir) > 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	char *path = svt_write(
+	    sub, "vm.json",
+	    "{\"boot-source\": {\"kernel_image_path\": \"../vmlinux\", \"initrd_path\": \"/abs/initrd\"},"
+	    " \"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"./././disk.img\","
+	    " \"is_root_device\": false, \"is_read_only\": true}],"
+	    " \"metrics\": {\"metrics_path\": \"out/metrics.json\"},"
+	    " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}]}");
+	char *cwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(dir), 0);
+	sv_vm_config *cfg = NULL;
+	int rc = sv_vm_config_load(&cfg, "conf/vm.json");
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rc, 0);
+	char *expect = NULL;
+	assert_true(asprintf(&expect, "%s/conf/../vmlinux", dir) > 0);
+	assert_string_equal(cfg->boot_source.kernel_image_path, expect);
+	free(expect);
+	assert_string_equal(cfg->boot_source.initrd_path, "/abs/initrd");
+	assert_true(asprintf(&expect, "%s/conf/disk.img", dir) > 0);
+	assert_string_equal(cfg->drives[0].path_on_host, expect);
+	free(expect);
+	assert_true(asprintf(&expect, "%s/conf/out/metrics.json", dir) > 0);
+	assert_string_equal(cfg->metrics->metrics_path, expect);
+	free(expect);
+	assert_string_equal(cfg->network_interfaces[0].host_dev_name, "tap0");
+	sv_vm_config_free(cfg);
+	free(cwd);
+	free(path);
+	free(sub);
+	svt_rm_tmpdir(dir);
+}
+
 static void test_load_prefixes_errors_with_path(void **state)
 {
 	(void)state;
@@ -538,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(test_full_config_uses_firecracker_field_names),
 	    cmocka_unit_test(test_minimal_config_writes_no_smartvm_key),
 	    cmocka_unit_test(test_parses_firecracker_config_file),
+	    cmocka_unit_test(test_load_resolves_relative_paths_against_the_files_directory),
 	    cmocka_unit_test(test_syntax_error_has_line_and_column),
 	    cmocka_unit_test(test_empty_document),
 	    cmocka_unit_test(test_duplicate_key),

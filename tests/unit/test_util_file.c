@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,15 +146,53 @@ static void test_file_tail_returns_last_lines(void **state)
 	free(path);
 }
 
+/* Copies src into a 1000 KiB tmpfs (not a multiple of the copy's chunks),
+ * which it does not fit: the error says why and no partial copy is left. */
+static void assert_out_of_space(const char *src, const char *mnt)
+{
+	char *dst = sv_path_join(mnt, "copy.img");
+	assert_int_equal(sv_copy_sparse(src, dst), SV_EIO);
+	char *expected = NULL;
+	assert_true(asprintf(&expected, "copying %s to %s: No space left on device", src, dst) > 0);
+	assert_string_equal(sv_last_error(), expected);
+	free(expected);
+	assert_false(sv_path_exists(dst));
+	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	free(dst);
+}
+
+static void test_copy_into_a_full_filesystem_says_no_space(void **state)
+{
+	(void)state;
+	char *mnt = svt_small_tmpfs(dir, "small", "1000k");
+	char *src = svt_write_data(dir, "big.img", 4 << 20);
+	assert_out_of_space(src, mnt);
+	free(src);
+	free(mnt);
+}
+
+static void test_copy_within_a_full_filesystem_says_no_space(void **state)
+{
+	(void)state;
+	char *mnt = svt_small_tmpfs(dir, "small", "1000k");
+	char *src = svt_write_data(mnt, "half.img", 640 << 10);
+	assert_out_of_space(src, mnt);
+	free(src);
+	free(mnt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stage_preserves_holes_and_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_refuses_existing_destination, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stage_preserves_holes_and_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_refuses_existing_destination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_into_a_full_filesystem_says_no_space, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
