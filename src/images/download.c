@@ -199,6 +199,11 @@ static int reset_sink(transfer *t)
 	return 0;
 }
 
+/* libcurl's clock and ours differ by a little: a timeout that fires this
+ * close to our deadline is the deadline (CURLOPT_TIMEOUT_MS), not the
+ * low-speed limit. */
+#define DEADLINE_SLACK_MS 100
+
 static int deadline_passed(const transfer *t)
 {
 	return sv_err(SV_EDOWNLOAD, "downloading %s: not finished within %ld ms (timeout_ms)", t->url,
@@ -246,7 +251,7 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 		} else if (cc == CURLE_FILESIZE_EXCEEDED) {
 			curl_easy_cleanup(h);
 			return t->kind == SINK_FILE ? sv_sink_too_large(t->file) : memory_too_large(t);
-		} else if (cc == CURLE_OPERATION_TIMEDOUT && mono_ms() >= t->deadline_ms) {
+		} else if (cc == CURLE_OPERATION_TIMEDOUT && mono_ms() + DEADLINE_SLACK_MS >= t->deadline_ms) {
 			curl_easy_cleanup(h);
 			return deadline_passed(t);
 		} else if (cc != CURLE_OK) {
