@@ -163,9 +163,11 @@ int sv_base_image_bundle_to_json(char **out, const sv_base_image_bundle *b);
  * running VM uses it. */
 int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id);
 
-/* True if a VM directory in runtime_dir (NULL = default) names bundle_id in its
- * base-image file. */
-bool sv_base_image_in_use(const char *runtime_dir, const char *bundle_id);
+/* *in_use: whether a running VM uses bundle_id: one that registered itself in
+ * the cache when it started (wherever its runtime dir is), or a live VM in
+ * o->runtime_dir naming it. Judged from each VM's own directory lock. When
+ * that cannot be told, returns the error and *in_use is true (fail closed). */
+int sv_base_image_in_use(bool *in_use, const sv_base_image_options *o, const char *bundle_id);
 
 void sv_base_image_bundle_free(sv_base_image_bundle *b);
 void sv_base_image_bundles_free(sv_base_image_bundle **bundles, size_t n);

@@ -9,13 +9,16 @@
  *
  * Lease file format (one lease a line, fields separated by single spaces):
  *   subnet 172.30.0.0/24
- *   lease <ip> <vm_id> <iface_id> <dev> <mac> <owned 0|1> <pid> <start_time>
+ *   lease <ip> <vm_id> <iface_id> <dev> <mac> <owned 0|1> <pid> <start_time> [<vm_dir>]
+ * (vm_dir percent-encoded; records written before it existed lack it).
  * State file: "created 0|1".
  */
 #include "net/net_lease.h"
 
 #include "util/error.h"
 #include "util/file.h"
+#include "util/pct.h"
+#include "util/trusted_dir.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include <dirent.h>
@@ -89,6 +92,19 @@ static int push_lease(sv_lease_db *db, const sv_lease *l)
 	return 0;
 }
 
+/* The optional last field: the owning VM's directory. */
+static bool parse_vm_dir(sv_lease *l, char *rest)
+{
+	rest += strspn(rest, " ");
+	if (!*rest)
+		return true;
+	if (strchr(rest, ' ') || rest[0] != '/' || strlen(rest) >= sizeof(l->vm_dir))
+		return false;
+	sv_pct_decode(rest);
+	snprintf(l->vm_dir, sizeof(l->vm_dir), "%s", rest);
+	return true;
+}
+
 static int parse_line(sv_lease_db *db, char *line, int lineno)
 {
 	char ip[16], owned[2];
@@ -104,9 +120,10 @@ static int parse_line(sv_lease_db *db, char *line, int lineno)
 		db->subnet = (sv_ipv4_net){ .network = addr, .prefix = prefix };
 		return 0;
 	}
-	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
-		   &pid, &l.start_time) != 8 ||
-	    !sv_ipv4_parse(ip, &l.ip))
+	int used = 0;
+	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
+		   &pid, &l.start_time, &used) != 8 ||
+	    !sv_ipv4_parse(ip, &l.ip) || !parse_vm_dir(&l, line + used))
 		goto bad;
 	l.dev_owned = owned[0] == '1';
 	l.pid = (pid_t)pid;
@@ -147,7 +164,9 @@ int sv_lease_db_open(sv_lease_db *db, const char *net_dir, const char *bridge)
 	memset(db, 0, sizeof(*db));
 	db->lock_fd = -1;
 	snprintf(db->bridge, sizeof(db->bridge), "%s", bridge);
-	int rc = sv_mkdir_p(net_dir, 0755);
+	/* Leases and the bridge state decide what root deletes: the directory
+	 * must be ours (util/trusted_dir.h). */
+	int rc = sv_trusted_dir("data_dir", net_dir, 0755, NULL);
 	if (rc)
 		return sv_err_prefix("leases of bridge %s", bridge);
 	db->net_dir = strdup(net_dir);
@@ -189,7 +208,7 @@ int sv_lease_db_save(sv_lease_db *db)
 		db->has_subnet = false;
 		return remove_file(db->lease_path);
 	}
-	size_t cap = 64 + db->n * 200, len = 0;
+	size_t cap = 64 + db->n * (200 + 3 * SV_LEASE_VM_DIR_MAX), len = 0;
 	char *buf = malloc(cap);
 	if (!buf)
 		return sv_err(SV_ENOMEM, "out of memory");
@@ -200,8 +219,15 @@ int sv_lease_db_save(sv_lease_db *db)
 		const sv_lease *l = &db->items[i];
 		char ip[16];
 		sv_ipv4_format(l->ip, ip);
-		len += (size_t)snprintf(buf + len, cap - len, "lease %s %s %s %s %s %d %ld %llu\n", ip, l->vm_id,
-					l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time);
+		char *dir = sv_pct_encode(l->vm_dir);
+		if (!dir) {
+			free(buf);
+			return sv_err(SV_ENOMEM, "out of memory");
+		}
+		len += (size_t)snprintf(buf + len, cap - len, "lease %s %s %s %s %s %d %ld %llu%s%s\n", ip, l->vm_id,
+					l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time,
+					*dir ? " " : "", dir);
+		free(dir);
 	}
 	int rc = sv_write_file_atomic(db->lease_path, buf, len, 0644);
 	free(buf);

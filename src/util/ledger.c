@@ -177,23 +177,24 @@ int sv_ledger_record(sv_ledger *l, const char *kind, const char *arg1, const cha
 	return record(l, kind, args, arg2 ? 2 : 1);
 }
 
-/* readlink of /proc/PID/exe into buf; false if unreadable. */
-static bool process_exe(pid_t pid, char *buf, size_t size)
+/* readlink of /proc/PID/exe into buf; 0, or the errno (ENOENT for a process
+ * that is gone or a zombie, whose executable is already released). */
+static int process_exe(pid_t pid, char *buf, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, buf, size - 1);
 	if (n <= 0)
-		return false;
+		return n < 0 ? errno : ENOENT;
 	buf[n] = '\0';
-	return true;
+	return 0;
 }
 
 int sv_ledger_record_pid(sv_ledger *l, pid_t pid)
 {
 	char p[32], s[32], exe[PATH_MAX];
 	unsigned long long start = sv_process_start_time(pid);
-	if (!start || !process_exe(pid, exe, sizeof(exe)))
+	if (!start || process_exe(pid, exe, sizeof(exe)) != 0)
 		return sv_err(SV_EPROCESS, "ledger %s/%s: process %d is gone or unreadable; not recorded", l->dir,
 			      LEDGER_NAME, (int)pid);
 	snprintf(p, sizeof(p), "%d", (int)pid);
@@ -264,10 +265,11 @@ static int undo_pid(const char *pid_text, const char *start_text, const char *ex
 	if (!start || !exe)
 		return sv_err(SV_EUNSAFE, "recorded without its %s; not killed", start ? "executable" : "start time");
 	char now[PATH_MAX];
-	if (!process_exe((pid_t)pid, now, sizeof(now)))
-		return sv_process_alive((pid_t)pid, start)
-			       ? sv_err(SV_EIO, "reading /proc/%ld/exe failed; not killed", pid)
-			       : 0;
+	int e = process_exe((pid_t)pid, now, sizeof(now));
+	if (e == ENOENT)
+		return 0; /* exited (a zombie has no executable left): nothing to kill */
+	if (e)
+		return sv_err_errno(SV_EIO, e, "reading /proc/%ld/exe; not killed", pid);
 	if (strcmp(now, exe))
 		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s; not killed", pid, now, exe);
 	kill((pid_t)pid, SIGKILL);

@@ -120,15 +120,13 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 	return rc;
 }
 
-static void record_vmm_pid(const char *vm_dir, pid_t pid, unsigned long long start)
+/* With its start time and executable: gc kills only that very process. */
+static void record_vmm_pid(const char *vm_dir, pid_t pid)
 {
 	sv_ledger *ledger;
 	if (sv_ledger_open(&ledger, vm_dir) != 0)
 		return;
-	char p[32], s[32];
-	snprintf(p, sizeof(p), "%d", (int)pid);
-	snprintf(s, sizeof(s), "%llu", start);
-	sv_ledger_record(ledger, "pid", p, s);
+	sv_ledger_record_pid(ledger, pid);
 	sv_ledger_close(ledger);
 }
 
@@ -206,7 +204,7 @@ int sv_supervisor_main(int argc, char **argv)
 		return 1;
 	}
 	unsigned long long start = sv_process_start_time(vmm);
-	record_vmm_pid(a.vm_dir, vmm, start);
+	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	int status = watch(vmm, vmm_pidfd, a.control_fd);
