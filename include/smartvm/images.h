@@ -43,7 +43,7 @@ typedef struct {
 
 /* Options of the Firecracker binary manager (the seed's ISmartVMOptions subset). */
 typedef struct {
-	const char *data_dir;     /* default /tmp/.smartvm (env SMARTVM_DATA_DIR) */
+	const char *data_dir;     /* default as the manager's (env SMARTVM_DATA_DIR) */
 	const char *version;      /* "latest" (default) or "vX.Y.Z" */
 	sv_arch arch;             /* default x86_64 */
 	const char *binary_path;  /* firecrackerBinaryPath: returned as is when it is an
@@ -82,8 +82,8 @@ typedef struct {
 	const char *hosted_manifest_url;  /* used by the hosted preset */
 	const char *hosted_manifest_path; /* used by the hosted preset (wins over url) */
 	/* Beyond the seed. */
-	const char *data_dir;      /* only for the cache_dir default; default /tmp/.smartvm
-	                              (env SMARTVM_DATA_DIR) */
+	const char *data_dir;      /* only for the cache_dir default; default as the
+	                              manager's (env SMARTVM_DATA_DIR) */
 	const char *runtime_dir;   /* where VM directories are, to tell which bundles are in
 	                              use; default as the manager's (env SMARTVM_RUNTIME_DIR) */
 	const char *releases_url;  /* as in sv_binary_options (env SMARTVM_RELEASES_URL) */

@@ -249,7 +249,8 @@ static int registered_use(const char *cache_dir, const char *bundle_id, bool pru
 		else if (u)
 			*used = true;
 		else if (prune && unlinkat(ufd, de->d_name, 0) == 0)
-			sv_debug("base image \"%s\": dropped the record of %s, no longer running", bundle_id, text);
+			sv_debug("base image \"%s\": dropped the record of %s, no longer running", bundle_id,
+				 text);
 		free(text);
 	}
 	if (d)
@@ -292,7 +293,8 @@ static int runtime_dir_use(const char *runtime_dir, const char *bundle_id, bool 
 	return rc;
 }
 
-static int in_use(bool *used, const char *cache_dir, const char *runtime_dir, const char *bundle_id, bool prune)
+static int in_use(bool *used, const char *cache_dir, const char *runtime_dir, const char *bundle_id,
+		  bool prune)
 {
 	*used = false;
 	int rc = registered_use(cache_dir, bundle_id, prune, used);

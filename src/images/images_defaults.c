@@ -13,7 +13,7 @@
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 {
-	sv_download_options d = { 0 };
+	sv_download_options d = {0};
 	if (o)
 		d = *o;
 	out->connect_timeout_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : 15000;
@@ -45,15 +45,9 @@ static char *strip_trailing_slashes(char *url)
 	return url;
 }
 
-char *sv_images_data_dir(const char *given)
-{
-	return sv_state_dir(SV_STATE_DATA, given);
-}
+char *sv_images_data_dir(const char *given) { return sv_state_dir(SV_STATE_DATA, given); }
 
-char *sv_images_runtime_dir(const char *given)
-{
-	return sv_state_dir(SV_STATE_RUNTIME, given);
-}
+char *sv_images_runtime_dir(const char *given) { return sv_state_dir(SV_STATE_RUNTIME, given); }
 
 char *sv_images_releases_url(const char *given)
 {

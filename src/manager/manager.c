@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 struct sv_manager {
-	sv_manager_options opts;   /* resolved; strings below are owned */
+	sv_manager_options opts; /* resolved; strings below are owned */
 	char *strings[16];
 	int n_strings;
 	sv_egress_rule *egress_rules;
@@ -48,24 +48,23 @@ static const char *keep(sv_manager *m, const char *s)
 	return copy;
 }
 
-static const char *first_set(const char *a, const char *b)
-{
-	return (a && *a) ? a : (b && *b) ? b : NULL;
-}
+static const char *first_set(const char *a, const char *b) { return (a && *a) ? a : (b && *b) ? b : NULL; }
 
 static int resolve_options(sv_manager *m, const sv_manager_options *in)
 {
-	sv_manager_options o = in ? *in : (sv_manager_options){ 0 };
+	sv_manager_options o = in ? *in : (sv_manager_options){0};
 	sv_manager_options *r = &m->opts;
 	*r = o;
 	/* Option, else environment, else the default for our uid (one place:
 	 * util/state_dirs.h). Checked when used, not here. */
-	char *data = sv_state_dir(SV_STATE_DATA, o.data_dir), *rt = sv_state_dir(SV_STATE_RUNTIME, o.runtime_dir);
+	char *data = sv_state_dir(SV_STATE_DATA, o.data_dir),
+	     *rt = sv_state_dir(SV_STATE_RUNTIME, o.runtime_dir);
 	r->data_dir = keep(m, data);
 	r->runtime_dir = keep(m, rt);
 	free(data);
 	free(rt);
-	r->ephemeral_writable_drives = o.ephemeral_writable_drives == SV_UNSET ? SV_YES : o.ephemeral_writable_drives;
+	r->ephemeral_writable_drives =
+	    o.ephemeral_writable_drives == SV_UNSET ? SV_YES : o.ephemeral_writable_drives;
 	r->firecracker_version = keep(m, first_set(o.firecracker_version, "latest"));
 	r->firecracker_binary_path = keep(m, o.firecracker_binary_path);
 	r->bridge_name = keep(m, first_set(o.bridge_name, "svbr0"));
@@ -76,10 +75,13 @@ static int resolve_options(sv_manager *m, const sv_manager_options *in)
 	r->max_stored_base_images = o.max_stored_base_images ? o.max_stored_base_images : 2;
 	r->base_image_manifest_url = keep(m, o.base_image_manifest_url);
 	r->base_image_manifest_path = keep(m, o.base_image_manifest_path);
-	r->releases_url = keep(m, first_set(o.releases_url, first_set(getenv("SMARTVM_RELEASES_URL"),
-		"https://github.com/firecracker-microvm/firecracker/releases")));
-	r->ci_bucket_url = keep(m, first_set(o.ci_bucket_url, first_set(getenv("SMARTVM_CI_BUCKET_URL"),
-		"https://s3.amazonaws.com/spec.ccfc.min")));
+	r->releases_url =
+	    keep(m, first_set(o.releases_url,
+			      first_set(getenv("SMARTVM_RELEASES_URL"),
+					"https://github.com/firecracker-microvm/firecracker/releases")));
+	r->ci_bucket_url =
+	    keep(m, first_set(o.ci_bucket_url, first_set(getenv("SMARTVM_CI_BUCKET_URL"),
+							 "https://s3.amazonaws.com/spec.ccfc.min")));
 	r->outbound_interface = keep(m, o.outbound_interface);
 	r->qemu_binary = keep(m, first_set(o.qemu_binary, "qemu-system-x86_64"));
 	r->qemu_accel = keep(m, first_set(o.qemu_accel, "auto"));
@@ -95,7 +97,8 @@ static int resolve_options(sv_manager *m, const sv_manager_options *in)
 			return sv_err(SV_ENOMEM, "out of memory");
 		for (size_t i = 0; i < o.n_egress_rules; i++) {
 			m->egress_rules[i] = o.egress_rules[i];
-			m->egress_rules[i].destination = strdup(o.egress_rules[i].destination ? o.egress_rules[i].destination : "");
+			m->egress_rules[i].destination =
+			    strdup(o.egress_rules[i].destination ? o.egress_rules[i].destination : "");
 			if (!m->egress_rules[i].destination)
 				return sv_err(SV_ENOMEM, "out of memory");
 		}
@@ -210,7 +213,7 @@ static int add_vm(sv_manager *m, sv_vm *vm)
 
 static void generate_id(char out[16])
 {
-	unsigned char bytes[6] = { 0 };
+	unsigned char bytes[6] = {0};
 	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
 		unsigned long long t = (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)out;
 		memcpy(bytes, &t, sizeof(bytes));
@@ -228,7 +231,8 @@ static int check_id_free(sv_manager *m, const char *id)
 	bool taken = dir && sv_path_exists(dir);
 	free(dir);
 	if (taken)
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id,
+			      m->opts.runtime_dir);
 	return 0;
 }
 
@@ -286,10 +290,7 @@ int sv_manager_attach_vm(sv_vm **out, sv_manager *m, const char *id)
 	return 0;
 }
 
-static int cmp_ids(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int cmp_ids(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The checked runtime dir as a DIR stream; *d NULL when it does not exist. */
 static int open_runtime_dir(sv_manager *m, DIR **d)
@@ -326,7 +327,7 @@ int sv_manager_list_vm_ids(sv_manager *m, char ***ids)
 	int rc = open_runtime_dir(m, &d);
 	if (rc)
 		return rc;
-	sv_strv_builder b = { 0 };
+	sv_strv_builder b = {0};
 	for (struct dirent *de; d && (de = readdir(d));)
 		if (de->d_name[0] != '.' && is_dir_entry(d, de))
 			sv_strv_push(&b, de->d_name);
@@ -344,7 +345,7 @@ int sv_manager_list_vm_ids(sv_manager *m, char ***ids)
 int sv_manager_cleanup(sv_manager *m)
 {
 	int first = 0;
-	sv_err_saved saved = { 0 };
+	sv_err_saved saved = {0};
 	for (size_t i = 0; i < m->n_vms; i++) {
 		sv_vm *vm = m->vms[i];
 		if (sv_vm__is_detached(vm) || !sv_vm__is_live(vm))
@@ -416,7 +417,8 @@ static void gc_unclaimed_dirs(sv_manager *m)
 	for (struct dirent *de; (de = readdir(d));) {
 		if (de->d_name[0] != '.' || !strstr(de->d_name, SV_VM_NEW_DIR_INFIX) || !is_dir_entry(d, de))
 			continue;
-		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), lock = -1;
+		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+		    lock = -1;
 		char *path = sv_path_join(m->opts.runtime_dir, de->d_name);
 		if (dfd >= 0 && path && take_dead_vm_lock(dfd, path, &lock) == 1 && sv_rm_rf(path) != 0)
 			sv_warn("gc: %s", sv_last_error());
@@ -441,7 +443,7 @@ int sv_manager_gc(sv_manager *m, size_t *n_removed)
 		return rc;
 	gc_unclaimed_dirs(m);
 	int first = 0;
-	sv_err_saved saved = { 0 };
+	sv_err_saved saved = {0};
 	for (char **id = ids; *id; id++) {
 		if (sv_manager_get_vm(m, *id))
 			continue; /* ours and tracked */

@@ -121,8 +121,8 @@ static int parse_line(sv_lease_db *db, char *line, int lineno)
 		return 0;
 	}
 	int used = 0;
-	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
-		   &pid, &l.start_time, &used) != 8 ||
+	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev,
+		   l.mac, owned, &pid, &l.start_time, &used) != 8 ||
 	    !sv_ipv4_parse(ip, &l.ip) || !parse_vm_dir(&l, line + used))
 		goto bad;
 	l.dev_owned = owned[0] == '1';
@@ -224,9 +224,9 @@ int sv_lease_db_save(sv_lease_db *db)
 			free(buf);
 			return sv_err(SV_ENOMEM, "out of memory");
 		}
-		len += (size_t)snprintf(buf + len, cap - len, "lease %s %s %s %s %s %d %ld %llu%s%s\n", ip, l->vm_id,
-					l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time,
-					*dir ? " " : "", dir);
+		len += (size_t)snprintf(buf + len, cap - len, "lease %s %s %s %s %s %d %ld %llu%s%s\n", ip,
+					l->vm_id, l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0,
+					(long)l->pid, l->start_time, *dir ? " " : "", dir);
 		free(dir);
 	}
 	int rc = sv_write_file_atomic(db->lease_path, buf, len, 0644);

@@ -23,8 +23,9 @@ typedef struct {
 	bool dev_owned;                /* we created dev (and delete it) */
 	pid_t pid;                     /* the process that set it up */
 	unsigned long long start_time; /* its start time, against pid reuse */
-	char vm_dir[SV_LEASE_VM_DIR_MAX]; /* the VM's directory, for its liveness
-	                                     (util/vm_alive.h); "" in old records */
+	/* The VM's directory, for its liveness (util/vm_alive.h); "" in
+	 * records written before it was recorded. */
+	char vm_dir[SV_LEASE_VM_DIR_MAX];
 } sv_lease;
 
 /* A locked view of one bridge's leases and state. */

@@ -59,7 +59,7 @@ void sv_ledger_register(const char *kind, sv_ledger_undo_fn undo)
 		}
 	}
 	if (n_undo < MAX_KINDS)
-		undo_table[n_undo++] = (typeof(undo_table[0])){ kind, undo };
+		undo_table[n_undo++] = (typeof(undo_table[0])){kind, undo};
 	pthread_mutex_unlock(&undo_lock);
 }
 
@@ -86,8 +86,9 @@ int sv_ledger_open_at(sv_ledger **out, int dirfd, const char *vm_dir)
 	}
 	l->fd = openat(dirfd, LEDGER_NAME, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (l->fd < 0) {
-		int rc = errno == ELOOP ? sv_err(SV_EUNSAFE, "opening ledger %s/%s: is a symlink", vm_dir, LEDGER_NAME)
-					: sv_err_errno(SV_EIO, errno, "opening ledger %s/%s", vm_dir, LEDGER_NAME);
+		int rc = errno == ELOOP
+			     ? sv_err(SV_EUNSAFE, "opening ledger %s/%s: is a symlink", vm_dir, LEDGER_NAME)
+			     : sv_err_errno(SV_EIO, errno, "opening ledger %s/%s", vm_dir, LEDGER_NAME);
 		free(l->dir);
 		free(l);
 		return rc;
@@ -169,11 +170,12 @@ static int record(sv_ledger *l, const char *kind, const char *const *args, int n
 int sv_ledger_record(sv_ledger *l, const char *kind, const char *arg1, const char *arg2)
 {
 	if (!arg1 || !*arg1)
-		return sv_err(SV_EINVAL, "ledger %s/%s: entry \"%s\" without an argument", l->dir, LEDGER_NAME, kind);
+		return sv_err(SV_EINVAL, "ledger %s/%s: entry \"%s\" without an argument", l->dir,
+			      LEDGER_NAME, kind);
 	/* Files are recorded relative to the VM directory: the replay then
 	 * finds them inside it whatever spelling of the runtime dir it gets. */
 	const char *rel = !strcmp(kind, "file") ? inside(l->dir, arg1) : NULL;
-	const char *args[] = { rel ? rel : arg1, arg2 };
+	const char *args[] = {rel ? rel : arg1, arg2};
 	return record(l, kind, args, arg2 ? 2 : 1);
 }
 
@@ -195,11 +197,11 @@ int sv_ledger_record_pid(sv_ledger *l, pid_t pid)
 	char p[32], s[32], exe[PATH_MAX];
 	unsigned long long start = sv_process_start_time(pid);
 	if (!start || process_exe(pid, exe, sizeof(exe)) != 0)
-		return sv_err(SV_EPROCESS, "ledger %s/%s: process %d is gone or unreadable; not recorded", l->dir,
-			      LEDGER_NAME, (int)pid);
+		return sv_err(SV_EPROCESS, "ledger %s/%s: process %d is gone or unreadable; not recorded",
+			      l->dir, LEDGER_NAME, (int)pid);
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	snprintf(s, sizeof(s), "%llu", start);
-	const char *args[] = { p, s, exe };
+	const char *args[] = {p, s, exe};
 	return record(l, "pid", args, 3);
 }
 
@@ -263,7 +265,8 @@ static int undo_pid(const char *pid_text, const char *start_text, const char *ex
 	if (!sv_process_alive((pid_t)pid, start))
 		return 0; /* gone: nothing to undo */
 	if (!start || !exe)
-		return sv_err(SV_EUNSAFE, "recorded without its %s; not killed", start ? "executable" : "start time");
+		return sv_err(SV_EUNSAFE, "recorded without its %s; not killed",
+			      start ? "executable" : "start time");
 	char now[PATH_MAX];
 	int e = process_exe((pid_t)pid, now, sizeof(now));
 	if (e == ENOENT)
@@ -271,7 +274,8 @@ static int undo_pid(const char *pid_text, const char *start_text, const char *ex
 	if (e)
 		return sv_err_errno(SV_EIO, e, "reading /proc/%ld/exe; not killed", pid);
 	if (strcmp(now, exe))
-		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s; not killed", pid, now, exe);
+		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s; not killed", pid, now,
+			      exe);
 	kill((pid_t)pid, SIGKILL);
 	return 0;
 }
@@ -371,7 +375,8 @@ static int keep_failed(const replay_ctx *c, entry *entries, size_t n, const char
 		char *line = NULL;
 		if (asprintf(&line, "%s\n", reason) < 0)
 			return sv_err(SV_ENOMEM, "out of memory");
-		rc = sv_write_file_atomic_at(c->dfd, c->dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line), 0600);
+		rc = sv_write_file_atomic_at(c->dfd, c->dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line),
+					     0600);
 		free(line);
 	}
 	return rc;
@@ -407,8 +412,8 @@ static int replay_text(const replay_ctx *c, char *text)
 	}
 	if (failed) {
 		char *reason = NULL;
-		int len = failed > 1 ? asprintf(&reason, "%s (and %zu more entr%s)", first ? first : "", failed - 1,
-						failed > 2 ? "ies" : "y")
+		int len = failed > 1 ? asprintf(&reason, "%s (and %zu more entr%s)", first ? first : "",
+						failed - 1, failed > 2 ? "ies" : "y")
 				     : asprintf(&reason, "%s", first ? first : "");
 		if (len < 0)
 			reason = NULL;
@@ -426,7 +431,7 @@ static int replay_text(const replay_ctx *c, char *text)
 
 int sv_ledger_replay(const char *vm_dir)
 {
-	replay_ctx c = { .dfd = -1, .dir = vm_dir };
+	replay_ctx c = {.dfd = -1, .dir = vm_dir};
 	int rc = sv_trusted_dir_existing("VM directory", vm_dir, &c.dfd);
 	if (rc == SV_ENOTFOUND) {
 		sv_err_clear();
@@ -444,7 +449,8 @@ int sv_ledger_replay(const char *vm_dir)
 		sv_err_save(&saved);
 		char *line = NULL;
 		if (asprintf(&line, "%s\n", saved.message ? saved.message : "") >= 0)
-			sv_write_file_atomic_at(c.dfd, vm_dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line), 0600);
+			sv_write_file_atomic_at(c.dfd, vm_dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line),
+						0600);
 		free(line);
 		close(c.dfd);
 		return sv_err_restore(&saved);

@@ -41,7 +41,8 @@ char *sv_state_dir_default(sv_state_kind kind, uid_t uid)
 		return strdup(kind == SV_STATE_RUNTIME ? "/run/smartvm" : "/var/lib/smartvm");
 	if (kind == SV_STATE_RUNTIME) {
 		const char *xdg = absolute_env("XDG_RUNTIME_DIR");
-		return xdg ? format("%s/smartvm", xdg, 0) : format("/tmp/smartvm-%u/runtime", NULL, (unsigned)uid);
+		return xdg ? format("%s/smartvm", xdg, 0)
+			   : format("/tmp/smartvm-%u/runtime", NULL, (unsigned)uid);
 	}
 	const char *xdg = absolute_env("XDG_DATA_HOME");
 	if (xdg)

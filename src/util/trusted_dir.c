@@ -233,7 +233,8 @@ int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const c
 	return trusted_subdir(what, dirfd, dir_path, name, mode, true, fd_out);
 }
 
-int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name, int *fd_out)
+int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name,
+			       int *fd_out)
 {
 	return trusted_subdir(what, dirfd, dir_path, name, 0, false, fd_out);
 }

@@ -40,6 +40,7 @@ int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const c
 
 /* sv_trusted_subdir without creating: SV_ENOTFOUND when name does not exist
  * (for readers, and for directories another process made). */
-int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name, int *fd_out);
+int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name,
+			       int *fd_out);
 
 #endif

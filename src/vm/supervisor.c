@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,10 +77,18 @@ static void set_cloexec(int fd)
 /* argv and console path from launch.json. */
 static int read_launch(const char *vm_dir, char ***argv, char **console)
 {
-	char *path = sv_path_join(vm_dir, SV_VM_LAUNCH_FILE);
+	/* It names what we run as root: read it without following a link. */
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *text = NULL;
+	int rc = dfd < 0 ? sv_err_errno(SV_EIO, errno, "opening %s", vm_dir)
+			 : sv_read_file_at(dfd, vm_dir, SV_VM_LAUNCH_FILE, 1 << 20, &text, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc)
+		return rc;
 	json_error_t jerr;
-	json_t *o = path ? json_load_file(path, 0, &jerr) : NULL;
-	free(path);
+	json_t *o = json_loads(text, 0, &jerr);
+	free(text);
 	if (!o)
 		return sv_err(SV_EIO, "reading %s/%s: %s", vm_dir, SV_VM_LAUNCH_FILE, jerr.text);
 	json_t *args = json_object_get(o, "argv");
@@ -87,7 +96,7 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	const char *cons = json_string_value(json_object_get(o, "console"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
-	int rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
+	rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!((*argv)[i] = strdup(json_string_value(json_array_get(args, i)) ?: "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
@@ -103,7 +112,7 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 		sv_strv_free(argv);
 		return rc;
 	}
-	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (console < 0) {
 		rc = sv_err_errno(SV_EIO, errno, "opening %s", *console_path);
 		sv_strv_free(argv);
@@ -163,7 +172,8 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd)
 static bool stop_was_requested(const char *vm_dir)
 {
 	char *path = sv_path_join(vm_dir, SV_VM_STOP_MARKER);
-	bool yes = path && sv_path_exists(path);
+	struct stat st;
+	bool yes = path && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 	free(path);
 	return yes;
 }

@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 static const char *const state_names[] = {
-	[SV_VM_CREATED] = "created", [SV_VM_CONFIGURING] = "configuring", [SV_VM_RUNNING] = "running",
-	[SV_VM_PAUSED] = "paused",   [SV_VM_STOPPED] = "stopped",         [SV_VM_ERROR] = "error",
+    [SV_VM_CREATED] = "created", [SV_VM_CONFIGURING] = "configuring", [SV_VM_RUNNING] = "running",
+    [SV_VM_PAUSED] = "paused",	 [SV_VM_STOPPED] = "stopped",	      [SV_VM_ERROR] = "error",
 };
 
 const char *sv_vm_state_name(sv_vm_state s)
@@ -145,8 +145,9 @@ static char *unsupervised_reason(const sv_vm *vm, bool has_state)
 		if (asprintf(&reason, "cleanup failed: %s; `smartvm gc` retries it", failed) < 0)
 			reason = NULL;
 	} else if (!has_state) {
-		reason = strdup("its start was interrupted before its state was saved; `smartvm gc` removes what it "
-				"left behind");
+		reason = strdup(
+		    "its start was interrupted before its state was saved; `smartvm gc` removes what it "
+		    "left behind");
 	} else {
 		reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
 	}
@@ -281,7 +282,9 @@ static int create_vm_dir(sv_vm *vm, int *lock_fd)
 		goto out;
 	}
 	dfd = openat(rtfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	lfd = dfd < 0 ? -1 : openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	lfd = dfd < 0
+		  ? -1
+		  : openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
 		rc = sv_err_errno(SV_EIO, errno, "creating the lock in %s/%s", o->runtime_dir, tmp);
 	} else if ((rc = claim_id(vm, rtfd, tmp)) == 0) {
@@ -333,15 +336,15 @@ int sv_vm__connect(sv_vm *vm)
  * the user's outputs, so they are created here and left in place after. */
 static int create_output_files(const sv_vm_config *cfg)
 {
-	const char *paths[] = { cfg->logger ? cfg->logger->log_path : NULL,
-				cfg->metrics ? cfg->metrics->metrics_path : NULL };
+	const char *paths[] = {cfg->logger ? cfg->logger->log_path : NULL,
+			       cfg->metrics ? cfg->metrics->metrics_path : NULL};
 	for (size_t i = 0; i < 2; i++) {
 		if (!paths[i])
 			continue;
 		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
 		if (fd < 0)
-			return sv_err_errno(SV_EIO, errno, "%s: creating %s", i ? "metrics.metrics_path" : "logger.log_path",
-					    paths[i]);
+			return sv_err_errno(SV_EIO, errno, "%s: creating %s",
+					    i ? "metrics.metrics_path" : "logger.log_path", paths[i]);
 		close(fd);
 	}
 	return 0;
@@ -417,10 +420,7 @@ out:
 	return rc;
 }
 
-int sv_vm_start(sv_vm *vm)
-{
-	return sv_vm__boot(vm, NULL);
-}
+int sv_vm_start(sv_vm *vm) { return sv_vm__boot(vm, NULL); }
 
 int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 {
@@ -470,7 +470,6 @@ sv_vm_state sv_vm_get_state(sv_vm *vm)
 	return vm->state;
 }
 
-
 static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
 			     int (*op)(sv_vmm *))
 {
@@ -489,7 +488,10 @@ static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
 static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
 
 int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
-int sv_vm_resume(sv_vm *vm) { return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume); }
+int sv_vm_resume(sv_vm *vm)
+{
+	return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume);
+}
 
 static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
@@ -520,10 +522,7 @@ int sv_vm_stop(sv_vm *vm, int timeout_ms)
 	return end_vm(vm, "stop", true, timeout_ms);
 }
 
-int sv_vm_kill(sv_vm *vm)
-{
-	return end_vm(vm, "kill", false, 0);
-}
+int sv_vm_kill(sv_vm *vm) { return end_vm(vm, "kill", false, 0); }
 
 int sv_vm_detach(sv_vm *vm)
 {
@@ -534,7 +533,8 @@ int sv_vm_detach(sv_vm *vm)
 		return rc;
 	if (vm->control_fd >= 0) {
 		if (write(vm->control_fd, "D", 1) != 1)
-			return sv_err_errno(SV_EPROCESS, errno, "detaching VM \"%s\": telling its supervisor", vm->id);
+			return sv_err_errno(SV_EPROCESS, errno, "detaching VM \"%s\": telling its supervisor",
+					    vm->id);
 		close(vm->control_fd);
 		vm->control_fd = -1;
 	}

@@ -26,7 +26,7 @@ struct sv_vm {
 	sv_manager *mgr;
 	char *id;
 	char *dir;
-	int dir_fd;               /* the checked VM directory; -1 until created or opened */
+	int dir_fd;               /* the checked VM dir; -1 until created or opened */
 	char *console_path;
 	sv_vm_config *cfg;        /* as given (deep copy) */
 	sv_vm_config *staged;     /* what the VMM gets: staged drives, TAPs, boot args */

@@ -16,22 +16,23 @@ json_t *sv_vm__taps_json(const sv_vm *vm)
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < vm->n_taps; i++) {
 		const sv_tap_device *t = &vm->taps[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "iface_id", t->iface_id,
-						     "tap_name", t->tap_name, "guest_ip", t->guest_ip,
-						     "gateway_ip", t->gateway_ip, "subnet_mask", t->subnet_mask,
-						     "mac", t->mac));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "iface_id",
+						     t->iface_id, "tap_name", t->tap_name, "guest_ip",
+						     t->guest_ip, "gateway_ip", t->gateway_ip, "subnet_mask",
+						     t->subnet_mask, "mac", t->mac));
 	}
 	return arr;
 }
 
 int sv_vm__save_state(const sv_vm *vm)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:b, s:s?, s:o}", "id", vm->id, "state",
-			      sv_vm_state_name(vm->state), "vmm", vm->backend ? vm->backend->name : NULL,
-			      "vmm_pid", (json_int_t)vm->vmm_pid, "vmm_start_time", (json_int_t)vm->vmm_start_time,
-			      "supervisor_pid", (json_int_t)vm->supervisor_pid, "supervisor_start_time",
-			      (json_int_t)vm->supervisor_start_time, "detached", vm->detached, "base_image",
-			      vm->cfg ? vm->cfg->base_image : NULL, "network", sv_vm__taps_json(vm));
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:b, s:s?, s:o}", "id", vm->id, "state",
+		      sv_vm_state_name(vm->state), "vmm", vm->backend ? vm->backend->name : NULL, "vmm_pid",
+		      (json_int_t)vm->vmm_pid, "vmm_start_time", (json_int_t)vm->vmm_start_time,
+		      "supervisor_pid", (json_int_t)vm->supervisor_pid, "supervisor_start_time",
+		      (json_int_t)vm->supervisor_start_time, "detached", vm->detached, "base_image",
+		      vm->cfg ? vm->cfg->base_image : NULL, "network", sv_vm__taps_json(vm));
 	if (o && vm->jail_root) /* a jailed VM's API socket and files live there */
 		json_object_set_new(o, "jail_root", json_string(vm->jail_root));
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
@@ -39,7 +40,8 @@ int sv_vm__save_state(const sv_vm *vm)
 	if (!text)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = vm->dir_fd < 0 ? sv_err(SV_EINVALID_STATE, "VM \"%s\": its directory is not open", vm->id)
-				: sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_STATE_FILE, text, strlen(text), 0644);
+				: sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_STATE_FILE, text,
+							  strlen(text), 0644);
 	free(text);
 	return rc;
 }
@@ -111,7 +113,7 @@ int sv_vm__load_state(sv_vm *vm)
 	vm->vmm_start_time = (unsigned long long)json_integer_value(json_object_get(o, "vmm_start_time"));
 	vm->supervisor_pid = (pid_t)json_integer_value(json_object_get(o, "supervisor_pid"));
 	vm->supervisor_start_time =
-		(unsigned long long)json_integer_value(json_object_get(o, "supervisor_start_time"));
+	    (unsigned long long)json_integer_value(json_object_get(o, "supervisor_start_time"));
 	vm->backend = sv_vm__backend_by_name(json_string_value(json_object_get(o, "vmm")));
 	const char *jail_root = json_string_value(json_object_get(o, "jail_root"));
 	if (jail_root && !(vm->jail_root = strdup(jail_root))) {
@@ -131,7 +133,8 @@ void sv_vm__load_config(sv_vm *vm)
 	/* The config as given, for inspect; a missing or unreadable one is not
 	 * fatal (a VM killed early may not have one). */
 	char *text = NULL;
-	if (!vm->cfg && sv_read_file_at(vm->dir_fd, vm->dir, SV_VM_CONFIG_FILE, MAX_STATE_BYTES, &text, NULL) == 0 &&
+	if (!vm->cfg &&
+	    sv_read_file_at(vm->dir_fd, vm->dir, SV_VM_CONFIG_FILE, MAX_STATE_BYTES, &text, NULL) == 0 &&
 	    sv_vm_config_from_json(&vm->cfg, text) != 0)
 		vm->cfg = NULL;
 	free(text);

@@ -603,10 +603,7 @@ static void test_run_with_an_id_in_use_exits_1(void **state)
 
 /* ---- crash shapes, failed cleanups, many VMs (issue 10 items 6, 10, 15, 22) ---- */
 
-static void make_dir(const char *path)
-{
-	assert_int_equal(sv_mkdir_p(path, 0700), 0);
-}
+static void make_dir(const char *path) { assert_int_equal(sv_mkdir_p(path, 0700), 0); }
 
 /* A VM directory as a CLI SIGKILLed before the first state.json leaves it:
  * its (free) lock, an empty ledger and the config. */
@@ -666,9 +663,11 @@ static void test_gc_keeps_and_reports_what_it_could_not_undo(void **state)
 
 	assert_int_equal(cli(fx, "gc", NULL), 1);
 	assert_string_equal(fx->out, "removed 0 dead VMs\n");
-	assert_string_equal(fx->err, "smartvm: cleaning up VM \"half\": no handler for ledger entry \"bogus thing\"\n");
+	assert_string_equal(
+	    fx->err, "smartvm: cleaning up VM \"half\": no handler for ledger entry \"bogus thing\"\n");
 	/* The staged drive went; the entry without a handler and the dir stay. */
-	char *drive = sv_path_join(drives, "a.img"), *ledger = NULL, *ledger_path = sv_path_join(dir, "ledger");
+	char *drive = sv_path_join(drives, "a.img"), *ledger = NULL,
+	     *ledger_path = sv_path_join(dir, "ledger");
 	assert_false(sv_path_exists(drive));
 	assert_int_equal(sv_read_file(ledger_path, 4096, &ledger, NULL), 0);
 	assert_string_equal(ledger, "bogus thing\n");
@@ -703,7 +702,7 @@ static char *ps_with_fd_limit(fixture *fx, rlim_t max_fds, int *code)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(out[1], 1);
-		struct rlimit rl = { max_fds, max_fds };
+		struct rlimit rl = {max_fds, max_fds};
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			_exit(99);
 		execl(svt_cli(), svt_cli(), "ps", "--json", "--data-dir", fx->data_dir, "--runtime-dir",
@@ -743,11 +742,12 @@ static void test_ps_lists_every_vm_sorted_even_when_short_of_fds(void **state)
 		locks[i] = open(lock, O_RDONLY | O_CLOEXEC);
 		assert_int_equal(flock(locks[i], LOCK_EX), 0);
 		free(lock);
-		snprintf(text, sizeof(text),
-			 "{\"id\": \"%s\", \"state\": \"running\", \"vmm\": \"firecracker\", \"vmm_pid\": %d, "
-			 "\"vmm_start_time\": %llu, \"supervisor_pid\": %d, \"supervisor_start_time\": %llu, "
-			 "\"detached\": true}\n",
-			 id, (int)getpid(), start, (int)getpid(), start);
+		snprintf(
+		    text, sizeof(text),
+		    "{\"id\": \"%s\", \"state\": \"running\", \"vmm\": \"firecracker\", \"vmm_pid\": %d, "
+		    "\"vmm_start_time\": %llu, \"supervisor_pid\": %d, \"supervisor_start_time\": %llu, "
+		    "\"detached\": true}\n",
+		    id, (int)getpid(), start, (int)getpid(), start);
 		free(svt_write(dir, "state.json", text));
 	}
 	int code = -1;
@@ -782,7 +782,8 @@ static void test_an_id_starting_with_a_dash_is_refused(void **state)
 	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id=-rf", "--firecracker-bin",
 			     svt_fake_firecracker(), "--detach", NULL),
 			 2);
-	assert_string_equal(fx->err, "smartvm: id: must not start with '-' (\"-rf\" would read as an option)\n");
+	assert_string_equal(fx->err,
+			    "smartvm: id: must not start with '-' (\"-rf\" would read as an option)\n");
 	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
 }
 
@@ -805,11 +806,13 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_with_an_id_in_use_exits_1, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ps_shows_and_gc_removes_a_vm_killed_before_its_first_state, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_shows_and_gc_removes_a_vm_killed_before_its_first_state,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_removes_a_half_created_vm_dir, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_gc_keeps_and_reports_what_it_could_not_undo, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ps_lists_every_vm_sorted_even_when_short_of_fds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_keeps_and_reports_what_it_could_not_undo, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_lists_every_vm_sorted_even_when_short_of_fds, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_an_id_starting_with_a_dash_is_refused, setup, teardown),
 	    /* Last: it moves this process into a network namespace of its own. */
 	    cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup,

@@ -258,7 +258,8 @@ static void test_in_use_check_fails_closed(void **state)
 	assert_int_equal(sv_base_image_remove(&f->o, "a"), SV_EUNSAFE);
 	char expected[1024];
 	snprintf(expected, sizeof(expected),
-		 "base image bundle \"a\": cannot tell whether a VM uses it: runtime_dir %s: %s is not a directory; "
+		 "base image bundle \"a\": cannot tell whether a VM uses it: runtime_dir %s: %s is not a "
+		 "directory; "
 		 "choose another directory",
 		 not_a_dir, not_a_dir);
 	assert_string_equal(sv_last_error(), expected);
@@ -276,15 +277,17 @@ static void test_in_use_check_fails_closed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_least_recently_used_bundle_is_evicted_with_a_warning, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_access_makes_a_bundle_recently_used, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_in_use_is_never_evicted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_is_least_recently_used_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_refuses_in_use_and_unknown_bundles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_dead_vm_does_not_keep_its_bundle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_use_check_fails_closed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_least_recently_used_bundle_is_evicted_with_a_warning, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_access_makes_a_bundle_recently_used, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_in_use_is_never_evicted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_is_least_recently_used_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_refuses_in_use_and_unknown_bundles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_dead_vm_does_not_keep_its_bundle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_use_check_fails_closed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,8 +84,9 @@ static void test_net_gc_with_another_runtime_dir_keeps_a_detached_vm_network(voi
 {
 	fixture *f = *state;
 	svn_enter_fresh_netns();
-	assert_int_equal(cli_in(f, f->rt, "run", "--kernel", f->kernel, "--rootfs", f->rootfs, "--id", "netvm",
-				"--net", "--firecracker-bin", svt_fake_firecracker(), "--detach", NULL),
+	assert_int_equal(cli_in(f, f->rt, "run", "--kernel", f->kernel, "--rootfs", f->rootfs, "--id",
+				"netvm", "--net", "--firecracker-bin", svt_fake_firecracker(), "--detach",
+				NULL),
 			 0);
 	assert_int_equal(svn_count_taps(), 1);
 
@@ -112,10 +113,11 @@ static void test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image(void
 	assert_int_equal(sv_mkdir_p(src, 0755), 0);
 	free(svt_write(src, "vmlinux", "kernel"));
 	free(svt_write(src, "rootfs.squashfs", "rootfs"));
-	char *manifest = svt_write(src, "m.json",
-				   "{\"schemaVersion\":1,\"bundleId\":\"sq\",\"arch\":\"x86_64\","
-				   "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"squashfs\","
-				   "\"kernel\":{\"path\":\"vmlinux\"},\"rootfs\":{\"path\":\"rootfs.squashfs\"}}");
+	char *manifest =
+	    svt_write(src, "m.json",
+		      "{\"schemaVersion\":1,\"bundleId\":\"sq\",\"arch\":\"x86_64\","
+		      "\"firecrackerVersion\":\"v1.7.0\",\"rootfsType\":\"squashfs\","
+		      "\"kernel\":{\"path\":\"vmlinux\"},\"rootfs\":{\"path\":\"rootfs.squashfs\"}}");
 	assert_int_equal(cli_in(f, f->rt, "image", "pull", "--manifest", manifest, NULL), 0);
 	assert_int_equal(cli_in(f, f->rt, "run", "--image", "sq", "--id", "img1", "--firecracker-bin",
 				svt_fake_firecracker(), "--detach", NULL),
@@ -137,11 +139,11 @@ static void test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image(void
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image, setup,
-						teardown),
-		/* Last: it moves this process into a network namespace of its own. */
-		cmocka_unit_test_setup_teardown(test_net_gc_with_another_runtime_dir_keeps_a_detached_vm_network, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image,
+					    setup, teardown),
+	    /* Last: it moves this process into a network namespace of its own. */
+	    cmocka_unit_test_setup_teardown(test_net_gc_with_another_runtime_dir_keeps_a_detached_vm_network,
+					    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,8 +78,9 @@ static void mkdir_owned(const char *path, uid_t uid, mode_t mode)
 /* A process that has nothing to do with smartvm. */
 static void start_sleeper(fixture *f)
 {
-	const char *argv[] = { "sleep", "60", NULL };
-	sv_spawn_opts so = { .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	const char *argv[] = {"sleep", "60", NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	assert_int_equal(sv_spawn(&so, &f->sleeper, NULL), 0);
 	f->sleeper_start = sv_process_start_time(f->sleeper);
 	assert_true(f->sleeper_start > 0);
@@ -99,8 +100,8 @@ static char *make_victim(fixture *f)
 static void plant_vm(fixture *f, const char *vm_dir, const char *victim, uid_t owner)
 {
 	char text[2048];
-	snprintf(text, sizeof(text), "dir %s\nfile %s/precious\npid %d %llu\n", victim, victim, (int)f->sleeper,
-		 f->sleeper_start);
+	snprintf(text, sizeof(text), "dir %s\nfile %s/precious\npid %d %llu\n", victim, victim,
+		 (int)f->sleeper, f->sleeper_start);
 	free(svt_write(vm_dir, "ledger", text));
 	free(svt_write(vm_dir, "state.json", "{\"id\": \"evil\", \"state\": \"stopped\"}\n"));
 	char *ledger = sv_path_join(vm_dir, "ledger"), *st = sv_path_join(vm_dir, "state.json");
@@ -130,10 +131,11 @@ static void test_gc_refuses_a_runtime_dir_another_user_created(void **state)
 
 	assert_int_equal(cli(f, "gc", NULL), 1);
 	char expected[2048];
-	snprintf(expected, sizeof(expected),
-		 "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
-		 "directory\n",
-		 f->rt, f->rt);
+	snprintf(
+	    expected, sizeof(expected),
+	    "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
+	    "directory\n",
+	    f->rt, f->rt);
 	assert_string_equal(f->err, expected);
 	assert_untouched(f, victim);
 	assert_true(sv_path_exists(vm_dir));
@@ -158,10 +160,11 @@ static void test_gc_refuses_a_vm_dir_another_user_created(void **state)
 
 	assert_int_equal(cli(f, "gc", NULL), 1);
 	char expected[2048];
-	snprintf(expected, sizeof(expected),
-		 "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
-		 "directory\n",
-		 vm_dir, vm_dir);
+	snprintf(
+	    expected, sizeof(expected),
+	    "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
+	    "directory\n",
+	    vm_dir, vm_dir);
 	assert_string_equal(f->err, expected);
 	assert_untouched(f, victim);
 	assert_true(sv_path_exists(vm_dir));
@@ -192,7 +195,8 @@ static void test_gc_never_follows_a_symlinked_ledger(void **state)
 
 	assert_int_equal(cli(f, "gc", NULL), 1);
 	char expected[2048];
-	snprintf(expected, sizeof(expected), "smartvm: cleaning up VM \"linked\": reading %s/ledger: is a symlink\n", vm_dir);
+	snprintf(expected, sizeof(expected),
+		 "smartvm: cleaning up VM \"linked\": reading %s/ledger: is a symlink\n", vm_dir);
 	assert_string_equal(f->err, expected);
 	assert_untouched(f, victim);
 	/* What failed is kept for the next gc: the directory and its ledger link. */
@@ -213,7 +217,8 @@ static void test_a_symlinked_state_file_is_refused_and_its_target_untouched(void
 	mkdir_owned(f->rt, 0, 0700);
 	char *vm_dir = sv_path_join(f->rt, "web");
 	mkdir_owned(vm_dir, 0, 0700);
-	const char *secret_text = "{\"id\": \"web\", \"state\": \"running\", \"base_image\": \"the-secret\"}\n";
+	const char *secret_text =
+	    "{\"id\": \"web\", \"state\": \"running\", \"base_image\": \"the-secret\"}\n";
 	char *secret = svt_write(f->tmp, "secret.json", secret_text);
 	char *link = sv_path_join(vm_dir, "state.json");
 	assert_int_equal(symlink(secret, link), 0);
@@ -243,31 +248,35 @@ static void test_a_data_dir_another_user_created_is_refused(void **state)
 	mkdir_owned(f->data, NOBODY, 0755);
 	char *net = sv_path_join(f->data, "net");
 	mkdir_owned(net, NOBODY, 0755);
-	free(svt_write(net, "svbr0.leases",
-		       "subnet 172.30.0.0/24\nlease 172.30.0.2 evil eth0 svnotthere 06:00:00:00:00:02 1 1 1\n"));
+	free(svt_write(
+	    net, "svbr0.leases",
+	    "subnet 172.30.0.0/24\nlease 172.30.0.2 evil eth0 svnotthere 06:00:00:00:00:02 1 1 1\n"));
 	char *cache = sv_path_join(f->data, "base-images");
 	mkdir_owned(cache, NOBODY, 0755);
 
 	char expected[2048];
 	snprintf(expected, sizeof(expected),
-		 "smartvm: listing leases: data_dir %s/net: %s is owned by uid 65534, not by uid 0 or root; remove %s "
+		 "smartvm: listing leases: data_dir %s/net: %s is owned by uid 65534, not by uid 0 or root; "
+		 "remove %s "
 		 "or choose another directory\n",
 		 f->data, f->data, f->data);
 	assert_int_equal(cli(f, "net", "ls", NULL), 1);
 	assert_string_equal(f->err, expected);
 
-	snprintf(expected, sizeof(expected),
-		 "smartvm: base_image_cache_dir %s/base-images: %s is owned by uid 65534, not by uid 0 or root; "
-		 "remove %s or choose another directory\n",
-		 f->data, f->data, f->data);
+	snprintf(
+	    expected, sizeof(expected),
+	    "smartvm: base_image_cache_dir %s/base-images: %s is owned by uid 65534, not by uid 0 or root; "
+	    "remove %s or choose another directory\n",
+	    f->data, f->data, f->data);
 	assert_int_equal(cli(f, "image", "ls", NULL), 1);
 	assert_string_equal(f->err, expected);
 
 	/* A binary found there would run as root: refused before any download. */
-	snprintf(expected, sizeof(expected),
-		 "smartvm: ensuring the Firecracker binary (v1.7.0, x86_64): data_dir %s/bin: %s is owned by uid "
-		 "65534, not by uid 0 or root; remove %s or choose another directory\n",
-		 f->data, f->data, f->data);
+	snprintf(
+	    expected, sizeof(expected),
+	    "smartvm: ensuring the Firecracker binary (v1.7.0, x86_64): data_dir %s/bin: %s is owned by uid "
+	    "65534, not by uid 0 or root; remove %s or choose another directory\n",
+	    f->data, f->data, f->data);
 	assert_int_equal(cli(f, "binary", "ensure", "--version", "v1.7.0", NULL), 1);
 	assert_string_equal(f->err, expected);
 	free(cache);
@@ -290,7 +299,7 @@ static int ps_as(uid_t uid, const char *home, char **err)
 			_exit(99);
 		char home_env[600];
 		snprintf(home_env, sizeof(home_env), "HOME=%s", home);
-		char *env[] = { home_env, "PATH=/usr/bin:/bin", NULL };
+		char *env[] = {home_env, "PATH=/usr/bin:/bin", NULL};
 		const char *cli_path = svt_cli();
 		execle(cli_path, cli_path, "ps", NULL, env);
 		_exit(98);
@@ -322,21 +331,24 @@ static void test_the_per_uid_fallback_runtime_dir_is_verified(void **state)
 	int code = ps_as(uid, f->tmp, &err);
 	sv_rm_rf(planted);
 	assert_int_equal(code, 1);
-	assert_string_equal(err, "smartvm: runtime_dir /tmp/smartvm-64999/runtime: /tmp/smartvm-64999 is owned by uid "
-				 "65534, not by uid 64999 or root; remove /tmp/smartvm-64999 or choose another directory\n");
+	assert_string_equal(
+	    err, "smartvm: runtime_dir /tmp/smartvm-64999/runtime: /tmp/smartvm-64999 is owned by uid "
+		 "65534, not by uid 64999 or root; remove /tmp/smartvm-64999 or choose another directory\n");
 	free(err);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_gc_refuses_a_runtime_dir_another_user_created, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_refuses_a_vm_dir_another_user_created, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_never_follows_a_symlinked_ledger, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_symlinked_state_file_is_refused_and_its_target_untouched, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_a_data_dir_another_user_created_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_the_per_uid_fallback_runtime_dir_is_verified, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_refuses_a_runtime_dir_another_user_created, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_refuses_a_vm_dir_another_user_created, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_never_follows_a_symlinked_ledger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_symlinked_state_file_is_refused_and_its_target_untouched,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_data_dir_another_user_created_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_per_uid_fallback_runtime_dir_is_verified, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,8 +99,9 @@ static void test_missing_resources_are_not_errors(void **state)
 
 static pid_t start_sleeper(void)
 {
-	const char *argv[] = { "sleep", "30", NULL };
-	sv_spawn_opts so = { .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	const char *argv[] = {"sleep", "30", NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	pid_t pid;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	return pid;
@@ -155,7 +156,9 @@ static void test_file_entries_outside_the_vm_dir_are_refused_and_kept(void **sta
 	assert_int_equal(sv_ledger_record(l, "file", "../outside", NULL), 0);
 	sv_ledger_close(l);
 	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
-	assert_string_equal(sv_last_error(), "undoing file ../outside: not inside the VM directory; not removed (and 1 more entry)");
+	assert_string_equal(
+	    sv_last_error(),
+	    "undoing file ../outside: not inside the VM directory; not removed (and 1 more entry)");
 	assert_true(sv_path_exists(outside));
 	assert_true(sv_path_exists(vm_dir));
 	char *text = ledger_text(vm_dir), expected[1024];
@@ -181,7 +184,8 @@ static void test_file_entries_never_follow_a_symlinked_directory(void **state)
 	sv_ledger_close(l);
 	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
 	char expected[1024];
-	snprintf(expected, sizeof(expected), "undoing file drives/a.img: %s/drives is a symlink or not a directory; not followed",
+	snprintf(expected, sizeof(expected),
+		 "undoing file drives/a.img: %s/drives is a symlink or not a directory; not followed",
 		 vm_dir);
 	assert_string_equal(sv_last_error(), expected);
 	assert_true(sv_path_exists(victim));
@@ -208,7 +212,8 @@ static void test_pid_entry_needs_the_recorded_executable(void **state)
 	free(svt_write(vm_dir, "ledger", text));
 	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
 	char expected[512];
-	snprintf(expected, sizeof(expected), "undoing pid %s: recorded without its executable; not killed (and 1 more entry)", p);
+	snprintf(expected, sizeof(expected),
+		 "undoing pid %s: recorded without its executable; not killed (and 1 more entry)", p);
 	assert_string_equal(sv_last_error(), expected);
 	int status;
 	assert_int_equal(sv_reap(sleeper, 100, &status), SV_ETIMEOUT);
@@ -250,7 +255,8 @@ static void test_failed_entries_are_kept_for_the_next_replay(void **state)
 	sv_ledger_close(l);
 	fail_undo = true;
 	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSUPPORTED);
-	assert_string_equal(sv_last_error(), "no handler for ledger entry \"no-such-kind x\" (and 1 more entry)");
+	assert_string_equal(sv_last_error(),
+			    "no handler for ledger entry \"no-such-kind x\" (and 1 more entry)");
 	assert_false(sv_path_exists(staged));
 	char *text = ledger_text(vm_dir);
 	assert_string_equal(text, "test-flaky tap0\nno-such-kind x y\n");
@@ -277,14 +283,17 @@ static void test_failed_entries_are_kept_for_the_next_replay(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_entries_outside_the_vm_dir_are_refused_and_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_entries_never_follow_a_symlinked_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pid_entry_needs_the_recorded_executable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_entries_are_kept_for_the_next_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths_with_spaces_survive_the_ledger, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_entries_outside_the_vm_dir_are_refused_and_kept, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_file_entries_never_follow_a_symlinked_directory, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_needs_the_recorded_executable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_entries_are_kept_for_the_next_replay, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_paths_with_spaces_survive_the_ledger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,7 +93,7 @@ static void test_no_default_is_world_writable_seed_place(void **state)
 {
 	(void)state;
 	clear_env();
-	uid_t uids[] = { 0, 1000 };
+	uid_t uids[] = {0, 1000};
 	for (size_t i = 0; i < 2; i++) {
 		for (int k = SV_STATE_DATA; k <= SV_STATE_RUNTIME; k++) {
 			char *p = sv_state_dir_default((sv_state_kind)k, uids[i]);
@@ -107,12 +107,12 @@ static void test_no_default_is_world_writable_seed_place(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_root_uses_run_and_var_lib),
-		cmocka_unit_test(test_other_users_use_their_xdg_dirs),
-		cmocka_unit_test(test_data_defaults_to_home_local_share),
-		cmocka_unit_test(test_runtime_without_xdg_is_a_per_uid_dir_under_tmp),
-		cmocka_unit_test(test_option_then_environment_win),
-		cmocka_unit_test(test_no_default_is_world_writable_seed_place),
+	    cmocka_unit_test(test_root_uses_run_and_var_lib),
+	    cmocka_unit_test(test_other_users_use_their_xdg_dirs),
+	    cmocka_unit_test(test_data_defaults_to_home_local_share),
+	    cmocka_unit_test(test_runtime_without_xdg_is_a_per_uid_dir_under_tmp),
+	    cmocka_unit_test(test_option_then_environment_win),
+	    cmocka_unit_test(test_no_default_is_world_writable_seed_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
