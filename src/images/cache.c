@@ -19,7 +19,6 @@
 #include "util/vm_alive.h"
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/random.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,11 +165,8 @@ int sv_cache_mark_in_use(const char *cache_dir, const char *bundle_id, const cha
 	}
 	if ((rc = sv_trusted_subdir(WHAT_CACHE, cfd, cache_dir, IN_USE_DIR, 0755, &ufd)))
 		goto out;
-	unsigned long long r = 0;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)&r;
 	char name[256], *text = NULL, *dir_path = sv_path_join(cache_dir, IN_USE_DIR);
-	snprintf(name, sizeof(name), "%s.%016llx", bundle_id, r);
+	snprintf(name, sizeof(name), "%s.%016llx", bundle_id, sv_random_u64());
 	if (!dir_path || asprintf(&text, "%s\n", vm_dir) < 0)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	else

@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,13 +212,7 @@ static int add_vm(sv_manager *m, sv_vm *vm)
 
 static void generate_id(char out[16])
 {
-	unsigned char bytes[6] = {0};
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		unsigned long long t = (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)out;
-		memcpy(bytes, &t, sizeof(bytes));
-	}
-	snprintf(out, 16, "vm-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
-		 bytes[5]);
+	snprintf(out, 16, "vm-%012llx", sv_random_u64() & 0xffffffffffffULL);
 }
 
 /* An id is taken by a VM of this manager or by a directory in runtime_dir. */

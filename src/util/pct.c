@@ -1,6 +1,7 @@
 /* Percent-encoding of record fields (see pct.h). */
 #include "util/pct.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,24 +22,13 @@ char *sv_pct_encode(const char *s)
 	return out;
 }
 
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void sv_pct_decode(char *s)
 {
 	char *o = s;
 	for (; *s; s++) {
-		int hi, lo;
-		if (*s == '%' && (hi = hex(s[1])) >= 0 && (lo = hex(s[2])) >= 0) {
-			*o++ = (char)(hi * 16 + lo);
+		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char hex[3] = {s[1], s[2], '\0'};
+			*o++ = (char)strtol(hex, NULL, 16);
 			s += 2;
 		} else {
 			*o++ = *s;

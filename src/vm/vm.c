@@ -13,7 +13,6 @@
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
-#include "util/spawn.h"
 #include "util/trusted_dir.h"
 #include "util/vm_alive.h"
 #include "vm/vm_net.h"
@@ -24,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,11 +270,8 @@ static int create_vm_dir(sv_vm *vm, int *lock_fd)
 	int rc = sv_trusted_dir("runtime_dir", o->runtime_dir, 0700, &rtfd);
 	if (rc)
 		return rc;
-	unsigned long long r = 0;
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (unsigned long long)getpid() ^ (unsigned long long)sv_now_ms();
 	char tmp[128];
-	snprintf(tmp, sizeof(tmp), ".%s" SV_VM_NEW_DIR_INFIX "%016llx", vm->id, r);
+	snprintf(tmp, sizeof(tmp), ".%s" SV_VM_NEW_DIR_INFIX "%016llx", vm->id, sv_random_u64());
 	if (mkdirat(rtfd, tmp, 0700) != 0) {
 		rc = sv_err_errno(SV_EIO, errno, "creating %s/%s", o->runtime_dir, tmp);
 		goto out;

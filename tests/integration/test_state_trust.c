@@ -119,15 +119,19 @@ static void assert_untouched(fixture *f, const char *victim)
 	assert_true(sv_process_alive(f->sleeper, f->sleeper_start));
 }
 
-static void test_gc_refuses_a_runtime_dir_another_user_created(void **state)
+/* The sweep's attack: uid 65534 made the runtime dir (rt_owner) or only the
+ * VM dir "evil" in it, with a ledger naming the victim and the sleeper. A
+ * root gc refuses with the message naming refused_dir (the runtime dir or
+ * the VM dir) and touches nothing. */
+static void gc_refuses_planted(fixture *f, uid_t rt_owner)
 {
-	fixture *f = *state;
 	start_sleeper(f);
 	char *victim = make_victim(f);
-	mkdir_owned(f->rt, NOBODY, 0755);
+	mkdir_owned(f->rt, rt_owner, rt_owner ? 0755 : 0700);
 	char *vm_dir = sv_path_join(f->rt, "evil");
 	mkdir_owned(vm_dir, NOBODY, 0755);
 	plant_vm(f, vm_dir, victim, NOBODY);
+	const char *refused = rt_owner ? f->rt : vm_dir;
 
 	assert_int_equal(cli(f, "gc", NULL), 1);
 	char expected[2048];
@@ -135,47 +139,28 @@ static void test_gc_refuses_a_runtime_dir_another_user_created(void **state)
 	    expected, sizeof(expected),
 	    "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
 	    "directory\n",
-	    f->rt, f->rt);
+	    refused, refused);
 	assert_string_equal(f->err, expected);
 	assert_untouched(f, victim);
 	assert_true(sv_path_exists(vm_dir));
 
-	/* Readers refuse it the same way and create nothing. */
+	/* Readers refuse it the same way and create nothing; ps never hides a
+	 * VM dir it cannot read: its row is there, the reason on stderr. */
 	assert_int_equal(cli(f, "ps", NULL), 1);
 	assert_string_equal(f->err, expected);
+	if (!rt_owner)
+		svt_assert_contains(f->out, "evil ");
 	assert_false(sv_path_exists(f->data));
 	free(vm_dir);
 	free(victim);
 }
 
-static void test_gc_refuses_a_vm_dir_another_user_created(void **state)
+static void test_gc_refuses_a_runtime_dir_another_user_created(void **state)
 {
-	fixture *f = *state;
-	start_sleeper(f);
-	char *victim = make_victim(f);
-	mkdir_owned(f->rt, 0, 0700);
-	char *vm_dir = sv_path_join(f->rt, "evil");
-	mkdir_owned(vm_dir, NOBODY, 0755);
-	plant_vm(f, vm_dir, victim, NOBODY);
-
-	assert_int_equal(cli(f, "gc", NULL), 1);
-	char expected[2048];
-	snprintf(
-	    expected, sizeof(expected),
-	    "smartvm: runtime_dir %s: it is owned by uid 65534, not by uid 0; remove %s or choose another "
-	    "directory\n",
-	    vm_dir, vm_dir);
-	assert_string_equal(f->err, expected);
-	assert_untouched(f, victim);
-	assert_true(sv_path_exists(vm_dir));
-
-	/* ps never hides it: the row is there, with the reason on stderr. */
-	assert_int_equal(cli(f, "ps", NULL), 1);
-	svt_assert_contains(f->out, "evil ");
-	assert_string_equal(f->err, expected);
-	free(vm_dir);
-	free(victim);
+	gc_refuses_planted(*state, NOBODY);
 }
+
+static void test_gc_refuses_a_vm_dir_another_user_created(void **state) { gc_refuses_planted(*state, 0); }
 
 static void test_gc_never_follows_a_symlinked_ledger(void **state)
 {
