@@ -227,6 +227,10 @@ static void test_a_symlinked_state_file_is_refused_and_its_target_untouched(void
 	free(vm_dir);
 }
 
+static int net_ls(fixture *f) { return cli(f, "net", "ls", NULL); }
+static int image_ls(fixture *f) { return cli(f, "image", "ls", NULL); }
+static int binary_ensure(fixture *f) { return cli(f, "binary", "ensure", "--version", "v1.7.0", NULL); }
+
 static void test_a_data_dir_another_user_created_is_refused(void **state)
 {
 	fixture *f = *state;
@@ -239,31 +243,26 @@ static void test_a_data_dir_another_user_created_is_refused(void **state)
 	char *cache = sv_path_join(f->data, "base-images");
 	mkdir_owned(cache, NOBODY, 0755);
 
-	char expected[2048];
-	snprintf(expected, sizeof(expected),
-		 "smartvm: listing leases: data_dir %s/net: %s is owned by uid 65534, not by uid 0 or root; "
-		 "remove %s "
-		 "or choose another directory\n",
-		 f->data, f->data, f->data);
-	assert_int_equal(cli(f, "net", "ls", NULL), 1);
-	assert_string_equal(f->err, expected);
-
-	snprintf(
-	    expected, sizeof(expected),
-	    "smartvm: base_image_cache_dir %s/base-images: %s is owned by uid 65534, not by uid 0 or root; "
-	    "remove %s or choose another directory\n",
-	    f->data, f->data, f->data);
-	assert_int_equal(cli(f, "image", "ls", NULL), 1);
-	assert_string_equal(f->err, expected);
-
-	/* A binary found there would run as root: refused before any download. */
-	snprintf(
-	    expected, sizeof(expected),
-	    "smartvm: ensuring the Firecracker binary (v1.7.0, x86_64): data_dir %s/bin: %s is owned by uid "
-	    "65534, not by uid 0 or root; remove %s or choose another directory\n",
-	    f->data, f->data, f->data);
-	assert_int_equal(cli(f, "binary", "ensure", "--version", "v1.7.0", NULL), 1);
-	assert_string_equal(f->err, expected);
+	/* Leases decide which devices root deletes, images what it boots, and a
+	 * binary found there would run as root (refused before any download). */
+	const struct {
+		const char *what, *sub;
+		int (*run)(fixture *);
+	} cases[] = {
+	    {"listing leases: data_dir", "net", net_ls},
+	    {"base_image_cache_dir", "base-images", image_ls},
+	    {"ensuring the Firecracker binary (v1.7.0, x86_64): data_dir", "bin", binary_ensure},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char expected[2048];
+		snprintf(
+		    expected, sizeof(expected),
+		    "smartvm: %s %s/%s: %s is owned by uid 65534, not by uid 0 or root; remove %s or choose "
+		    "another directory\n",
+		    cases[i].what, f->data, cases[i].sub, f->data, f->data);
+		assert_int_equal(cases[i].run(f), 1);
+		assert_string_equal(f->err, expected);
+	}
 	free(cache);
 	free(net);
 }
