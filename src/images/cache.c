@@ -189,9 +189,13 @@ static int vm_dir_uses(const char *vm_dir, const char *bundle_id)
 	if (alive <= 0)
 		return alive;
 	/* The directory may since hold another VM: ask it what it boots. */
-	char *path = sv_path_join(vm_dir, "base-image"), *text = NULL;
-	int rc = path ? sv_read_file(path, 4096, &text, NULL) : sv_err(SV_ENOMEM, "out of memory");
-	free(path);
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *text = NULL;
+	int rc = dfd < 0
+		     ? (errno == ENOENT ? SV_ENOTFOUND : sv_err_errno(SV_EIO, errno, "opening %s", vm_dir))
+		     : sv_read_file_at(dfd, vm_dir, SV_CACHE_VM_BUNDLE_FILE, 4096, &text, NULL);
+	if (dfd >= 0)
+		close(dfd);
 	if (rc == SV_ENOTFOUND)
 		return 0;
 	if (rc)

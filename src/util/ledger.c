@@ -259,8 +259,10 @@ static int undo_pid(const char *pid_text, const char *start_text, const char *ex
 {
 	char *end = NULL;
 	long pid = strtol(pid_text, &end, 10);
-	if (*end || pid <= 1 || pid == getpid())
+	if (*end || pid <= 1)
 		return sv_err(SV_EINVAL, "not a pid that may be killed");
+	if (pid == getpid())
+		return 0; /* ourselves: ending is the caller's business */
 	unsigned long long start = start_text ? strtoull(start_text, NULL, 10) : 0;
 	if (!sv_process_alive((pid_t)pid, start))
 		return 0; /* gone: nothing to undo */

@@ -226,7 +226,7 @@ static int mark_base_image_in_use(sv_vm *vm)
 	const char *id = vm->cfg->base_image;
 	if (!id)
 		return 0;
-	int rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_BASE_IMAGE_FILE, id, strlen(id), 0644);
+	int rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_CACHE_VM_BUNDLE_FILE, id, strlen(id), 0644);
 	if (!rc)
 		rc = sv_cache_mark_in_use(sv_manager__opts(vm->mgr)->base_image_cache_dir, id, vm->dir);
 	return rc ? sv_err_prefix("base_image \"%s\"", id) : 0;

@@ -16,7 +16,6 @@
 #define SV_VM_LAUNCH_FILE "launch.json"
 #define SV_VM_CONSOLE_FILE "console.log"
 #define SV_VM_STOP_MARKER "stop-requested"
-#define SV_VM_BASE_IMAGE_FILE "base-image"
 #define SV_VM_DRIVES_DIR "drives"
 /* A VM directory being created is ".<id>" SV_VM_NEW_DIR_INFIX "<random>"
  * until its id is claimed (vm.c); gc removes those whose lock is free. */
