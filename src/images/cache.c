@@ -149,12 +149,17 @@ int sv_cache_touch(sv_base_image_bundle *b)
 int sv_cache_mark_in_use(const char *cache_dir, const char *bundle_id, const char *vm_dir)
 {
 	int cfd = -1, ufd = -1, lock = -1;
-	int rc = sv_trusted_dir(WHAT_CACHE, cache_dir, 0755, &cfd);
+	int rc = sv_trusted_dir_existing(WHAT_CACHE, cache_dir, &cfd);
 	struct stat st;
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear(); /* no cache: the bundle is not from here */
+		return 0;
+	}
 	if (rc)
 		return rc;
 	/* Under the cache lock, so an eviction deciding right now either sees
-	 * this record or has already removed the bundle (then we say so). */
+	 * this record or has already removed the bundle (then there is nothing
+	 * to register, and the boot fails on its missing files). */
 	if ((rc = sv_cache_lock(&lock, cache_dir)))
 		goto out;
 	if (fstatat(cfd, bundle_id, &st, AT_SYMLINK_NOFOLLOW) != 0) {
