@@ -36,10 +36,13 @@ static const struct option global_longopts[] = {
 
 const char cli_global_options_help[] =
     "Global options (accepted by every command):\n"
-    "  --data-dir DIR     persistent data (downloads, images); default\n"
-    "                     $SMARTVM_DATA_DIR, else /tmp/.smartvm\n"
+    "  --data-dir DIR     persistent data (downloads, images, leases); default\n"
+    "                     $SMARTVM_DATA_DIR, else /var/lib/smartvm as root,\n"
+    "                     $XDG_DATA_HOME/smartvm (~/.local/share/smartvm) otherwise\n"
     "  --runtime-dir DIR  per-VM runtime directories; default $SMARTVM_RUNTIME_DIR,\n"
-    "                     else /dev/shm/.smartvm/runtime (or $TMPDIR/.smartvm/runtime)\n"
+    "                     else /run/smartvm as root, $XDG_RUNTIME_DIR/smartvm\n"
+    "                     otherwise (/tmp/smartvm-UID/runtime without it)\n"
+    "                     Both must be owned by you and not writable by others.\n"
     "  --json             print machine-readable JSON where the command has output\n"
     "  -h, --help         show the command's help and exit 0\n";
 

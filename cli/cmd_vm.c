@@ -108,22 +108,26 @@ static int cmd_ps(cli_ctx *cli, int argc, char **argv)
 	if (rc < 0)
 		return cli_fail(rc);
 
+	/* One VM at a time, freed before the next: ps holds no fd per VM, so
+	 * no number of VMs makes it run out (and then hide some). */
 	json_t *all = json_array();
 	for (size_t i = 0; ids && ids[i]; i++) {
 		sv_vm *vm;
 		rc = sv_manager_attach_vm(&vm, mgr, ids[i]);
 		if (rc == SV_ENOTFOUND)
-			continue; /* it went away between listing and attaching */
-		if (rc < 0) {
-			code = cli_fail(rc);
-			continue;
-		}
-		json_t *desc = describe(vm);
+			continue; /* its directory went away between listing and attaching */
+		json_t *desc = rc < 0 ? NULL : describe(vm);
+		if (rc >= 0)
+			sv_vm_free(vm); /* attached, hence detached: keeps running */
 		if (!desc) {
-			code = CLI_EXIT_FAILURE;
-			continue;
+			/* Never hide a VM: list what we cannot describe, say why. */
+			code = rc < 0 ? cli_fail(rc) : CLI_EXIT_FAILURE;
+			desc = json_pack("{s:s, s:s}", "id", ids[i], "state", "unknown");
+			if (rc < 0 && desc)
+				json_object_set_new(desc, "error", json_string(sv_last_error()));
 		}
-		json_array_append_new(all, desc);
+		if (desc)
+			json_array_append_new(all, desc);
 	}
 	sv_strv_free(ids);
 
@@ -303,10 +307,13 @@ const cli_command cli_vm_commands[] = {
 	.summary = "List VMs (any process's) in the runtime directory",
 	.usage = "[--json]",
 	.help = "Lists every VM directory under the runtime directory, whichever process\n"
-		"started it, as a table with the columns ID, STATE (created, configuring,\n"
-		"running, paused, stopped, error), PID (the VMM's; - when not running),\n"
-		"VMM (firecracker or qemu) and IP (the guests' addresses; - without\n"
-		"networking).\n"
+		"started it, sorted by id, as a table with the columns ID, STATE (created,\n"
+		"configuring, running, paused, stopped, error), PID (the VMM's; - when not\n"
+		"running), VMM (firecracker or qemu) and IP (the guests' addresses; -\n"
+		"without networking). A VM whose supervisor is gone, whose start was\n"
+		"killed early or whose cleanup failed shows as error ('smartvm gc' cleans\n"
+		"it up; inspect shows why). A directory that cannot be read is listed as\n"
+		"unknown, with the reason on stderr, and ps exits 1.\n"
 		"\n"
 		"Options:\n"
 		"  --json  print a JSON array with one object per VM (the same object\n"
@@ -374,11 +381,15 @@ const cli_command cli_vm_commands[] = {
 	.name = "gc",
 	.summary = "Clean up the leftovers of dead VMs",
 	.usage = "[--json]",
-	.help = "For every VM in the runtime directory whose supervisor and VMM are both\n"
-		"gone (for instance after they were SIGKILLed), undoes what the VM\n"
-		"created on the host (its ledger: staged drives, TAPs, leases, firewall\n"
-		"rules) and removes its directory. Live VMs are not touched.\n"
-		"Prints \"removed N dead VMs\".\n"
+	.help = "For every VM in the runtime directory that nobody supervises any more\n"
+		"(its directory's lock is free: the supervisor was SIGKILLed, or the\n"
+		"start was killed before it finished), undoes what the VM created on the\n"
+		"host (its ledger: the VMM process, staged drives, TAPs, leases, firewall\n"
+		"rules) and removes its directory. Live VMs are not touched. What cannot\n"
+		"be undone is kept (the directory, with a ledger of just those entries)\n"
+		"and reported; the next gc retries it. Directories another user could\n"
+		"control are refused, never acted on.\n"
+		"Prints \"removed N dead VMs\"; exits 1 if anything was refused or failed.\n"
 		"\n"
 		"Options:\n"
 		"  --json  print {\"removed\": N} instead\n",

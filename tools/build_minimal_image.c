@@ -13,7 +13,7 @@
  *   rootfs   ext4 (mkfs.ext4 -d) holding busybox and its applet links
  *
  * Layout under the cache dir (default <data dir>/minimal-image, the data dir
- * being $SMARTVM_DATA_DIR or /tmp/.smartvm):
+ * being smartvm's: $SMARTVM_DATA_DIR, else util/state_dirs.h's default):
  *   debs/      downloaded packages        kernel/<deb>/  unpacked kernel package
  *   bundle/    vmlinuz initrd.img rootfs.ext4 manifest.json inputs.txt
  * bundle/ is built next to itself and renamed into place, so it is complete or
@@ -28,6 +28,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/spawn.h"
+#include "util/state_dirs.h"
 #include "util/strv.h"
 #include <archive.h>
 #include <archive_entry.h>
@@ -700,8 +701,9 @@ int main(int argc, char **argv)
 	}
 	char *default_cache = NULL;
 	if (!o.cache_dir) {
-		const char *data = getenv("SMARTVM_DATA_DIR");
-		default_cache = xasprintf("%s/minimal-image", data && *data ? data : "/tmp/.smartvm");
+		char *data = sv_state_dir(SV_STATE_DATA, NULL);
+		default_cache = xasprintf("%s/minimal-image", data ? data : ".");
+		free(data);
 		o.cache_dir = default_cache;
 	}
 	/* Absolute paths: the manifest records them and apt-get runs elsewhere. */

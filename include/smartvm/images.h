@@ -54,7 +54,7 @@ typedef struct {
 
 /* Options of the Firecracker binary manager (the seed's ISmartVMOptions subset). */
 typedef struct {
-	const char *data_dir;     /* default /tmp/.smartvm (env SMARTVM_DATA_DIR) */
+	const char *data_dir;     /* default as the manager's (env SMARTVM_DATA_DIR) */
 	const char *version;      /* "latest" (default) or "vX.Y.Z" */
 	sv_arch arch;             /* default x86_64 */
 	const char *binary_path;  /* firecrackerBinaryPath: returned as is when it is an
@@ -93,8 +93,8 @@ typedef struct {
 	const char *hosted_manifest_url;  /* used by the hosted preset */
 	const char *hosted_manifest_path; /* used by the hosted preset (wins over url) */
 	/* Beyond the seed. */
-	const char *data_dir;      /* only for the cache_dir default; default /tmp/.smartvm
-	                              (env SMARTVM_DATA_DIR) */
+	const char *data_dir;      /* only for the cache_dir default; default as the
+	                              manager's (env SMARTVM_DATA_DIR) */
 	const char *runtime_dir;   /* where VM directories are, to tell which bundles are in
 	                              use; default as the manager's (env SMARTVM_RUNTIME_DIR) */
 	const char *releases_url;  /* as in sv_binary_options (env SMARTVM_RELEASES_URL) */
@@ -174,9 +174,11 @@ int sv_base_image_bundle_to_json(char **out, const sv_base_image_bundle *b);
  * running VM uses it. */
 int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id);
 
-/* True if a VM directory in runtime_dir (NULL = default) names bundle_id in its
- * base-image file. */
-bool sv_base_image_in_use(const char *runtime_dir, const char *bundle_id);
+/* *in_use: whether a running VM uses bundle_id: one that registered itself in
+ * the cache when it started (wherever its runtime dir is), or a live VM in
+ * o->runtime_dir naming it. Judged from each VM's own directory lock. When
+ * that cannot be told, returns the error and *in_use is true (fail closed). */
+int sv_base_image_in_use(bool *in_use, const sv_base_image_options *o, const char *bundle_id);
 
 void sv_base_image_bundle_free(sv_base_image_bundle *b);
 void sv_base_image_bundles_free(sv_base_image_bundle **bundles, size_t n);

@@ -23,10 +23,18 @@ typedef enum { SV_VMM_AUTO = 0, SV_VMM_FIRECRACKER = 1, SV_VMM_QEMU = 2 } sv_vmm
 
 /* The seed's ISmartVMOptions. Every field is optional; zero means "default". */
 typedef struct {
-	const char *data_dir;           /* default /tmp/.smartvm (env SMARTVM_DATA_DIR) */
-	const char *runtime_dir;        /* default /dev/shm/.smartvm/runtime if /dev/shm is a
-	                                   writable dir, else $TMPDIR/.smartvm/runtime
-	                                   (env SMARTVM_RUNTIME_DIR) */
+	const char *data_dir;           /* env SMARTVM_DATA_DIR, else /var/lib/smartvm as
+	                                   root, $XDG_DATA_HOME/smartvm (~/.local/share/
+	                                   smartvm) otherwise. Not the seed's /tmp/.smartvm:
+	                                   every local user can write /tmp. */
+	const char *runtime_dir;        /* env SMARTVM_RUNTIME_DIR, else /run/smartvm as
+	                                   root, $XDG_RUNTIME_DIR/smartvm otherwise
+	                                   (/tmp/smartvm-<uid>/runtime without it). Not the
+	                                   seed's /dev/shm/.smartvm/runtime. Both dirs are
+	                                   created with a tight mode and, before any use,
+	                                   must be owned by the effective uid, not a
+	                                   symlink, not group/world-writable (else
+	                                   SV_EUNSAFE naming the dir and the fix). */
 	sv_tristate ephemeral_writable_drives; /* default yes */
 	const char *firecracker_version;/* default "latest" */
 	sv_arch arch;                   /* default x86_64 */
@@ -76,14 +84,19 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg);
 
 /* Opens a VM that some (possibly other, possibly dead) process started, from
  * its runtime directory. Owned by the manager; detached VMs are not stopped by
- * sv_manager_free. SV_ENOTFOUND if no such VM directory exists. */
+ * sv_manager_free (sv_vm_free releases one early). SV_ENOTFOUND if no such VM
+ * directory exists, SV_EUNSAFE if it (or the runtime dir) is one another user
+ * could control. A VM nobody supervises any more (its directory's lock is
+ * free: supervisor killed, start killed before its first state, or a cleanup
+ * that failed) is in state error, with the reason in sv_vm_describe. */
 int sv_manager_attach_vm(sv_vm **out, sv_manager *mgr, const char *id);
 
 /* The VM with this id in the registry, or NULL. */
 sv_vm *sv_manager_get_vm(sv_manager *mgr, const char *id);
 
-/* The ids of all VM directories in runtime_dir (any process's). *ids is a
- * NULL-terminated malloc'd array of malloc'd strings; free with sv_strv_free. */
+/* The ids of all VM directories in runtime_dir (any process's), sorted. *ids
+ * is a NULL-terminated malloc'd array of malloc'd strings; free with
+ * sv_strv_free. The runtime dir is checked, never created (none: no ids). */
 int sv_manager_list_vm_ids(sv_manager *mgr, char ***ids);
 void sv_strv_free(char **strv);
 
@@ -91,9 +104,14 @@ void sv_strv_free(char **strv);
  * the first error but always tries all. */
 int sv_manager_cleanup(sv_manager *mgr);
 
-/* Cleans up leftovers of VMs whose supervisor and VMM are gone (after the
- * orchestrator or the supervisor was SIGKILLed): replays each dead VM's ledger
- * and removes its directory. *n_removed (may be NULL) counts them. */
+/* Cleans up leftovers of VMs nobody supervises any more (their directory's
+ * lock is free: the orchestrator or the supervisor was SIGKILLed, or a start
+ * was killed before its first state): replays each dead VM's ledger (killing
+ * a VMM that outlived its supervisor) and removes its directory, holding its
+ * lock meanwhile. What cannot be undone is kept for the next gc (ledger.h)
+ * and reported; a directory another user could control is refused. Every VM
+ * is tried; returns the first failure. *n_removed (may be NULL) counts the
+ * directories removed. */
 int sv_manager_gc(sv_manager *mgr, size_t *n_removed);
 
 #ifdef __cplusplus

@@ -71,6 +71,10 @@ static int check_vm_id(const char *id)
 		return rc;
 	if (id && strlen(id) > ID_MAX)
 		return sv_err(SV_EINVAL, "id: must be at most %d characters", ID_MAX);
+	/* The id goes onto command lines (the VMM's --id, smartvm's own): one
+	 * that starts with '-' would be taken for an option there. */
+	if (id && id[0] == '-')
+		return sv_err(SV_EINVAL, "id: must not start with '-' (\"%s\" would read as an option)", id);
 	return 0;
 }
 

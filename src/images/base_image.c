@@ -20,6 +20,7 @@
 #include "images/verify.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/trusted_dir.h"
 #include "util/log.h"
 #include <dirent.h>
 #include <errno.h>
@@ -550,7 +551,8 @@ static int ensure(sv_base_image_bundle **out, const env *v, plan *p, bool force)
 	const char *id = p->b->bundle_id;
 	char *final_dir = sv_path_join(v->cache_dir, id);
 	int lock = -1;
-	int rc = final_dir ? sv_mkdir_p(v->cache_dir, 0755) : sv_err(SV_ENOMEM, "out of memory");
+	int rc = final_dir ? sv_trusted_dir("base_image_cache_dir", v->cache_dir, 0755, NULL)
+			   : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc && !force)
 		rc = try_cache_hit(out, v, p, final_dir);
 	if (rc == 0)

@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/trusted_dir.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -97,7 +98,20 @@ static int newest_cached_tag(const char *bin_dir, char **tag_out)
 	return 0;
 }
 
-int sv_firecracker_binary_cached(char **path_out, const char *data_dir, const char *version, sv_arch arch)
+/* A binary found there runs as root: the directory must be ours (or absent:
+ * nothing cached yet). */
+static int check_bin_dir(const char *bin_dir)
+{
+	int rc = sv_trusted_dir_existing("data_dir", bin_dir, NULL);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	return rc;
+}
+
+int sv_firecracker_binary_cached(char **path_out, const char *data_dir, const char *version,
+				 sv_arch arch)
 {
 	(void)arch;
 	sv_err_clear();
@@ -108,6 +122,8 @@ int sv_firecracker_binary_cached(char **path_out, const char *data_dir, const ch
 	int rc = 0;
 	if (!bin_dir)
 		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if ((rc = check_bin_dir(bin_dir)))
+		;
 	else if (!version || !*version || !strcmp(version, "latest"))
 		rc = newest_cached_tag(bin_dir, &tag);
 	else if (!sv_release_tag_valid(version))
@@ -308,6 +324,9 @@ int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* A binary found there runs as root: the directory must be ours. */
+	if ((rc = sv_trusted_dir("data_dir", bin_dir, 0755, NULL)))
+		goto out;
 	rc = sv_release_resolve(&tag, &c, releases, o->version);
 	if (rc == SV_EDOWNLOAD) {
 		/* Offline with "latest": the newest installed release still boots. */
@@ -326,8 +345,7 @@ int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 		goto out;
 	if ((*path_out = installed_binary(bin_dir, tag)))
 		goto out;
-	if ((rc = sv_mkdir_p(bin_dir, 0755)))
-		goto out;
+
 	if (asprintf(&lock_path, "%s/.%s.lock", bin_dir, tag) < 0) {
 		lock_path = NULL;
 		rc = sv_err(SV_ENOMEM, "out of memory");

@@ -1,7 +1,12 @@
 /* The base-image cache (see cache.h): listing, access stamps, LRU eviction
- * and removal. A bundle a running VM uses is never removed: a VM started from
- * a bundle has <runtime_dir>/<vm_id>/base-image naming it, and the VM layer
- * deletes that directory on cleanup, so its presence means "in use". */
+ * and removal. A bundle a running VM uses is never removed. A VM started from
+ * a bundle names it in <vm_dir>/base-image and registers its directory in
+ * <cache_dir>/.in-use/<bundle_id>.<random>; the bundle is in use while such a
+ * VM is alive, judged from the VM itself (util/vm_alive.h), wherever its
+ * runtime dir is. VM directories in the runtime dir the caller names count
+ * too (VMs started before the registry existed). When the check cannot tell
+ * (an unreadable directory or record), the answer is "in use": failing closed
+ * keeps a live VM's image; failing open once let eviction delete it. */
 #include "images/cache.h"
 
 #include "images/bundle_json.h"
@@ -10,13 +15,19 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/trusted_dir.h"
+#include "util/vm_alive.h"
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define IN_USE_DIR ".in-use"
+#define WHAT_CACHE "base_image_cache_dir" /* names the option in refusals */
 
 int sv_cache_lock(int *fd_out, const char *cache_dir)
 {
@@ -61,12 +72,21 @@ int sv_cache_scan(sv_base_image_bundle ***out, size_t *n, const char *cache_dir)
 {
 	*out = NULL;
 	*n = 0;
-	DIR *d = opendir(cache_dir);
-	if (!d)
+	int cfd = -1;
+	int rc = sv_trusted_dir_existing(WHAT_CACHE, cache_dir, &cfd);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
 		return 0; /* no cache yet: no bundles */
+	}
+	if (rc)
+		return rc;
+	DIR *d = fdopendir(cfd);
+	if (!d) {
+		close(cfd);
+		return sv_err_errno(SV_EIO, errno, "listing %s", cache_dir);
+	}
 	entry *entries = NULL;
 	size_t len = 0, cap = 0;
-	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && !rc) {
 		if (!sv_bundle_id_valid(de->d_name) || de->d_name[0] == '.')
@@ -126,30 +146,181 @@ int sv_cache_touch(sv_base_image_bundle *b)
 	return sv_bundle_save(b, b->bundle_dir);
 }
 
-bool sv_base_image_in_use(const char *runtime_dir, const char *bundle_id)
+int sv_cache_mark_in_use(const char *cache_dir, const char *bundle_id, const char *vm_dir)
+{
+	int cfd = -1, ufd = -1, lock = -1;
+	int rc = sv_trusted_dir_existing(WHAT_CACHE, cache_dir, &cfd);
+	struct stat st;
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear(); /* no cache: the bundle is not from here */
+		return 0;
+	}
+	if (rc)
+		return rc;
+	/* Under the cache lock, so an eviction deciding right now either sees
+	 * this record or has already removed the bundle (then there is nothing
+	 * to register, and the boot fails on its missing files). */
+	if ((rc = sv_cache_lock(&lock, cache_dir)))
+		goto out;
+	if (fstatat(cfd, bundle_id, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		/* Not from this cache (a library caller's own bundle): nothing
+		 * here to protect. */
+		sv_debug("base image \"%s\" is not in %s; not registering its use", bundle_id, cache_dir);
+		goto out;
+	}
+	if ((rc = sv_trusted_subdir(WHAT_CACHE, cfd, cache_dir, IN_USE_DIR, 0755, &ufd)))
+		goto out;
+	char name[256], *text = NULL, *dir_path = sv_path_join(cache_dir, IN_USE_DIR);
+	snprintf(name, sizeof(name), "%s.%016llx", bundle_id, sv_random_u64());
+	if (!dir_path || asprintf(&text, "%s\n", vm_dir) < 0)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	else
+		rc = sv_write_file_atomic_at(ufd, dir_path, name, text, strlen(text), 0644);
+	free(text);
+	free(dir_path);
+out:
+	if (lock >= 0)
+		close(lock);
+	if (ufd >= 0)
+		close(ufd);
+	close(cfd);
+	return rc;
+}
+
+/* Does the VM at vm_dir, alive, use bundle_id? 1 yes, 0 no, < 0 cannot tell. */
+static int vm_dir_uses(const char *vm_dir, const char *bundle_id)
+{
+	int alive = sv_vm_dir_alive(vm_dir);
+	if (alive <= 0)
+		return alive;
+	/* The directory may since hold another VM: ask it what it boots. */
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *text = NULL;
+	int rc = dfd < 0
+		     ? (errno == ENOENT ? SV_ENOTFOUND : sv_err_errno(SV_EIO, errno, "opening %s", vm_dir))
+		     : sv_read_file_at(dfd, vm_dir, SV_CACHE_VM_BUNDLE_FILE, 4096, &text, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc == SV_ENOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	text[strcspn(text, "\r\n")] = '\0';
+	int used = !strcmp(text, bundle_id);
+	free(text);
+	return used;
+}
+
+/* The registered users of bundle_id in <cache_dir>/.in-use; records of dead
+ * VMs are removed when prune (the caller holds the cache lock). */
+static int registered_use(const char *cache_dir, const char *bundle_id, bool prune, bool *used)
+{
+	int cfd = -1, ufd = -1;
+	int rc = sv_trusted_dir_existing(WHAT_CACHE, cache_dir, &cfd);
+	if (!rc)
+		rc = sv_trusted_subdir_existing(WHAT_CACHE, cfd, cache_dir, IN_USE_DIR, &ufd);
+	if (cfd >= 0)
+		close(cfd);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	char *dir_path = sv_path_join(cache_dir, IN_USE_DIR);
+	int dup_fd = dup(ufd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d || !dir_path) {
+		rc = sv_err_errno(SV_EIO, errno, "listing %s/%s", cache_dir, IN_USE_DIR);
+		if (dup_fd >= 0 && !d)
+			close(dup_fd);
+	}
+	for (struct dirent *de; !rc && !*used && d && (de = readdir(d));) {
+		const char *dot = strrchr(de->d_name, '.');
+		size_t n = dot ? (size_t)(dot - de->d_name) : 0;
+		if (!dot || n != strlen(bundle_id) || strncmp(de->d_name, bundle_id, n))
+			continue;
+		char *text = NULL;
+		if ((rc = sv_read_file_at(ufd, dir_path, de->d_name, 8192, &text, NULL)) == SV_ENOTFOUND) {
+			rc = 0; /* pruned by someone else meanwhile */
+			continue;
+		}
+		if (rc)
+			break;
+		text[strcspn(text, "\n")] = '\0';
+		int u = vm_dir_uses(text, bundle_id);
+		if (u < 0)
+			rc = u;
+		else if (u)
+			*used = true;
+		else if (prune && unlinkat(ufd, de->d_name, 0) == 0)
+			sv_debug("base image \"%s\": dropped the record of %s, no longer running", bundle_id,
+				 text);
+		free(text);
+	}
+	if (d)
+		closedir(d);
+	close(ufd);
+	free(dir_path);
+	return rc;
+}
+
+/* VMs in runtime_dir whose base-image names bundle_id and that are alive. */
+static int runtime_dir_use(const char *runtime_dir, const char *bundle_id, bool *used)
 {
 	char *rt = sv_images_runtime_dir(runtime_dir);
-	DIR *d = rt ? opendir(rt) : NULL;
-	bool used = false;
-	struct dirent *de;
-	while (d && !used && (de = readdir(d))) {
+	int rtfd = -1;
+	int rc = rt ? sv_trusted_dir_existing("runtime_dir", rt, &rtfd) : sv_err(SV_ENOMEM, "out of memory");
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		free(rt);
+		return 0;
+	}
+	DIR *d = rc ? NULL : fdopendir(rtfd);
+	if (!rc && !d) {
+		rc = sv_err_errno(SV_EIO, errno, "listing %s", rt);
+		close(rtfd);
+	}
+	for (struct dirent *de; !rc && !*used && d && (de = readdir(d));) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *path = NULL;
-		if (asprintf(&path, "%s/%s/base-image", rt, de->d_name) < 0)
-			break;
-		char *text = NULL;
-		if (sv_read_file(path, 4096, &text, NULL) == 0) {
-			text[strcspn(text, "\r\n")] = '\0';
-			used = !strcmp(text, bundle_id);
-		}
-		free(text);
-		free(path);
+		char *vm_dir = sv_path_join(rt, de->d_name);
+		int u = vm_dir ? vm_dir_uses(vm_dir, bundle_id) : sv_err(SV_ENOMEM, "out of memory");
+		free(vm_dir);
+		if (u < 0)
+			rc = u;
+		else if (u)
+			*used = true;
 	}
 	if (d)
 		closedir(d);
 	free(rt);
-	return used;
+	return rc;
+}
+
+static int in_use(bool *used, const char *cache_dir, const char *runtime_dir, const char *bundle_id,
+		  bool prune)
+{
+	*used = false;
+	int rc = registered_use(cache_dir, bundle_id, prune, used);
+	if (!rc && !*used)
+		rc = runtime_dir_use(runtime_dir, bundle_id, used);
+	if (rc) {
+		*used = true; /* fail closed */
+		return sv_err_prefix("base image bundle \"%s\": cannot tell whether a VM uses it", bundle_id);
+	}
+	return 0;
+}
+
+int sv_base_image_in_use(bool *used, const sv_base_image_options *o, const char *bundle_id)
+{
+	sv_err_clear();
+	*used = true;
+	char *dir = sv_images_cache_dir(o);
+	int rc = dir ? in_use(used, dir, o ? o->runtime_dir : NULL, bundle_id, false)
+		     : sv_err(SV_ENOMEM, "out of memory");
+	free(dir);
+	return rc;
 }
 
 /* Moves the bundle directory out of the way first, so a half-removed bundle
@@ -186,7 +357,12 @@ int sv_cache_evict(const char *cache_dir, const char *runtime_dir, unsigned max,
 		const char *id = all[i]->bundle_id;
 		if (keep_id && !strcmp(id, keep_id))
 			continue;
-		if (sv_base_image_in_use(runtime_dir, id)) {
+		bool used = true;
+		if (in_use(&used, cache_dir, runtime_dir, id, true) != 0) {
+			sv_warn("keeping %s", sv_last_error());
+			continue;
+		}
+		if (used) {
 			sv_info("keeping base image bundle \"%s\": a running VM uses it", id);
 			continue;
 		}
@@ -205,6 +381,17 @@ int sv_cache_evict(const char *cache_dir, const char *runtime_dir, unsigned max,
 	sv_base_image_bundles_free(all, n);
 	sv_err_clear();
 	return 0;
+}
+
+/* The cache dir passes sv_trusted_dir's checks (or does not exist yet). */
+static int check_cache_dir(const char *dir)
+{
+	int rc = sv_trusted_dir_existing(WHAT_CACHE, dir, NULL);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	return rc;
 }
 
 static char *resolved_cache_dir(const sv_base_image_options *o)
@@ -247,6 +434,8 @@ int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *
 	sv_base_image_bundle *b = NULL;
 	if (!bundle_dir)
 		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if ((rc = check_cache_dir(dir)))
+		;
 	else if (!sv_path_exists(bundle_dir))
 		rc = sv_err(SV_ENOTFOUND, "base image bundle \"%s\" is not cached in %s", bundle_id, dir);
 	else if (!(rc = sv_cache_lock(&lock, dir))) {
@@ -283,10 +472,15 @@ int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id)
 	int rc = 0;
 	if (!bundle_dir)
 		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if ((rc = check_cache_dir(dir)))
+		;
 	else if (!sv_path_exists(bundle_dir))
 		rc = sv_err(SV_ENOTFOUND, "base image bundle \"%s\" is not cached in %s", bundle_id, dir);
 	else if (!(rc = sv_cache_lock(&lock, dir))) {
-		if (sv_base_image_in_use(o ? o->runtime_dir : NULL, bundle_id))
+		bool used = true;
+		if ((rc = in_use(&used, dir, o ? o->runtime_dir : NULL, bundle_id, true)))
+			;
+		else if (used)
 			rc = sv_err(SV_EBUSY, "base image bundle \"%s\" is in use by a running VM",
 				    bundle_id);
 		else if (!sv_path_exists(bundle_dir))

@@ -23,8 +23,18 @@ int sv_cache_scan(sv_base_image_bundle ***out, size_t *n, const char *cache_dir)
 /* Stamps lastAccessedAt = now and saves bundle.json. Caller holds the cache lock. */
 int sv_cache_touch(sv_base_image_bundle *b);
 
+/* In a VM directory: the id of the bundle the VM boots from (written by the
+ * VM layer, read by the in-use check). */
+#define SV_CACHE_VM_BUNDLE_FILE "base-image"
+
+/* Registers the VM directory vm_dir as a user of bundle_id (see cache.c):
+ * eviction and removal then keep the bundle while that VM is alive, whatever
+ * runtime dir they are given. Takes the cache lock. A bundle that is not in
+ * cache_dir is not registered (nothing there to keep). */
+int sv_cache_mark_in_use(const char *cache_dir, const char *bundle_id, const char *vm_dir);
+
 /* Evicts least recently used bundles until at most max remain, never keep_id
- * and never one in use under runtime_dir; warns for each. Caller holds the
+ * and never one in use (or whose use cannot be told); warns for each. Caller holds the
  * cache lock. */
 int sv_cache_evict(const char *cache_dir, const char *runtime_dir, unsigned max,
 		   const char *keep_id);

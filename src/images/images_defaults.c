@@ -1,9 +1,9 @@
-/* Defaults for the images module (see images_defaults.h). The runtime dir
- * default must match the manager's, because eviction decides "in use" by the
- * VM directories found there. */
+/* Defaults for the images module (see images_defaults.h). The data and
+ * runtime dir defaults come from util/state_dirs.h, the one place the
+ * manager takes them from too. */
 #include "images/images_defaults.h"
 
-#include "util/file.h"
+#include "util/state_dirs.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +47,9 @@ static char *strip_trailing_slashes(char *url)
 	return url;
 }
 
-char *sv_images_data_dir(const char *given) { return pick(given, "SMARTVM_DATA_DIR", "/tmp/.smartvm"); }
+char *sv_images_data_dir(const char *given) { return sv_state_dir(SV_STATE_DATA, given); }
 
-char *sv_images_runtime_dir(const char *given)
-{
-	if ((given && *given) || (getenv("SMARTVM_RUNTIME_DIR") && *getenv("SMARTVM_RUNTIME_DIR")))
-		return pick(given, "SMARTVM_RUNTIME_DIR", "");
-	if (sv_is_writable_dir("/dev/shm"))
-		return strdup("/dev/shm/.smartvm/runtime");
-	const char *tmp = getenv("TMPDIR");
-	char *s = NULL;
-	if (asprintf(&s, "%s/.smartvm/runtime", tmp && *tmp ? tmp : "/tmp") < 0)
-		return NULL;
-	return s;
-}
+char *sv_images_runtime_dir(const char *given) { return sv_state_dir(SV_STATE_RUNTIME, given); }
 
 char *sv_images_releases_url(const char *given)
 {

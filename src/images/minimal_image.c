@@ -9,6 +9,7 @@
 #include "sv_build_config.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/trusted_dir.h"
 #include "util/spawn.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -134,7 +135,7 @@ int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_op
 		rc = sv_err(SV_ENOTFOUND, "the guest init %s is not installed", init);
 		goto out;
 	}
-	if ((rc = sv_mkdir_p(cache_dir, 0755)) ||
+	if ((rc = sv_trusted_dir("data_dir", cache_dir, 0755, NULL)) ||
 	    (rc = run_builder(tool, init, cache_dir, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
 			      &manifest)))
 		goto out;

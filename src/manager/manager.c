@@ -1,6 +1,8 @@
 /* The orchestrator: resolved options, the registry of VMs this process holds,
  * and cleanup of everything it started. It owns no host resources itself;
- * every resource belongs to one VM and its ledger. */
+ * every resource belongs to one VM and its ledger. Listing and gc read the
+ * runtime dir only after checking it (util/trusted_dir.h) and never create
+ * it; a VM is dead when nobody holds its directory's lock. */
 #include "manager/manager_internal.h"
 
 #include "config/config_paths.h"
@@ -8,6 +10,10 @@
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
+#include "util/state_dirs.h"
+#include "util/strv.h"
+#include "util/trusted_dir.h"
+#include "util/vm_alive.h"
 #include "vm/vm_internal.h"
 #include "vm/vm_net.h"
 #include <smartvm/netadmin.h>
@@ -17,12 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sv_manager {
-	sv_manager_options opts;   /* resolved; strings below are owned */
+	sv_manager_options opts; /* resolved; strings below are owned */
 	char *strings[16];
 	int n_strings;
 	sv_egress_rule *egress_rules;
@@ -41,29 +48,23 @@ static const char *keep(sv_manager *m, const char *s)
 	return copy;
 }
 
-static const char *first_set(const char *a, const char *b)
-{
-	return (a && *a) ? a : (b && *b) ? b : NULL;
-}
-
-static char *default_runtime_dir(void)
-{
-	if (sv_is_writable_dir("/dev/shm"))
-		return strdup("/dev/shm/.smartvm/runtime");
-	const char *tmp = getenv("TMPDIR");
-	return sv_path_join(tmp && *tmp ? tmp : "/tmp", ".smartvm/runtime");
-}
+static const char *first_set(const char *a, const char *b) { return (a && *a) ? a : (b && *b) ? b : NULL; }
 
 static int resolve_options(sv_manager *m, const sv_manager_options *in)
 {
-	sv_manager_options o = in ? *in : (sv_manager_options){ 0 };
+	sv_manager_options o = in ? *in : (sv_manager_options){0};
 	sv_manager_options *r = &m->opts;
 	*r = o;
-	r->data_dir = keep(m, first_set(o.data_dir, first_set(getenv("SMARTVM_DATA_DIR"), "/tmp/.smartvm")));
-	char *rt = default_runtime_dir();
-	r->runtime_dir = keep(m, first_set(o.runtime_dir, first_set(getenv("SMARTVM_RUNTIME_DIR"), rt)));
+	/* Option, else environment, else the default for our uid (one place:
+	 * util/state_dirs.h). Checked when used, not here. */
+	char *data = sv_state_dir(SV_STATE_DATA, o.data_dir),
+	     *rt = sv_state_dir(SV_STATE_RUNTIME, o.runtime_dir);
+	r->data_dir = keep(m, data);
+	r->runtime_dir = keep(m, rt);
+	free(data);
 	free(rt);
-	r->ephemeral_writable_drives = o.ephemeral_writable_drives == SV_UNSET ? SV_YES : o.ephemeral_writable_drives;
+	r->ephemeral_writable_drives =
+	    o.ephemeral_writable_drives == SV_UNSET ? SV_YES : o.ephemeral_writable_drives;
 	r->firecracker_version = keep(m, first_set(o.firecracker_version, "latest"));
 	r->firecracker_binary_path = keep(m, o.firecracker_binary_path);
 	r->bridge_name = keep(m, first_set(o.bridge_name, "svbr0"));
@@ -74,10 +75,13 @@ static int resolve_options(sv_manager *m, const sv_manager_options *in)
 	r->max_stored_base_images = o.max_stored_base_images ? o.max_stored_base_images : 2;
 	r->base_image_manifest_url = keep(m, o.base_image_manifest_url);
 	r->base_image_manifest_path = keep(m, o.base_image_manifest_path);
-	r->releases_url = keep(m, first_set(o.releases_url, first_set(getenv("SMARTVM_RELEASES_URL"),
-		"https://github.com/firecracker-microvm/firecracker/releases")));
-	r->ci_bucket_url = keep(m, first_set(o.ci_bucket_url, first_set(getenv("SMARTVM_CI_BUCKET_URL"),
-		"https://s3.amazonaws.com/spec.ccfc.min")));
+	r->releases_url =
+	    keep(m, first_set(o.releases_url,
+			      first_set(getenv("SMARTVM_RELEASES_URL"),
+					"https://github.com/firecracker-microvm/firecracker/releases")));
+	r->ci_bucket_url =
+	    keep(m, first_set(o.ci_bucket_url, first_set(getenv("SMARTVM_CI_BUCKET_URL"),
+							 "https://s3.amazonaws.com/spec.ccfc.min")));
 	r->outbound_interface = keep(m, o.outbound_interface);
 	r->qemu_binary = keep(m, first_set(o.qemu_binary, "qemu-system-x86_64"));
 	r->qemu_accel = keep(m, first_set(o.qemu_accel, "auto"));
@@ -93,7 +97,8 @@ static int resolve_options(sv_manager *m, const sv_manager_options *in)
 			return sv_err(SV_ENOMEM, "out of memory");
 		for (size_t i = 0; i < o.n_egress_rules; i++) {
 			m->egress_rules[i] = o.egress_rules[i];
-			m->egress_rules[i].destination = strdup(o.egress_rules[i].destination ? o.egress_rules[i].destination : "");
+			m->egress_rules[i].destination =
+			    strdup(o.egress_rules[i].destination ? o.egress_rules[i].destination : "");
 			if (!m->egress_rules[i].destination)
 				return sv_err(SV_ENOMEM, "out of memory");
 		}
@@ -208,13 +213,7 @@ static int add_vm(sv_manager *m, sv_vm *vm)
 
 static void generate_id(char out[16])
 {
-	unsigned char bytes[6] = { 0 };
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		unsigned long long t = (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)out;
-		memcpy(bytes, &t, sizeof(bytes));
-	}
-	snprintf(out, 16, "vm-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
-		 bytes[5]);
+	snprintf(out, 16, "vm-%012llx", sv_random_u64() & 0xffffffffffffULL);
 }
 
 /* An id is taken by a VM of this manager or by a directory in runtime_dir. */
@@ -226,7 +225,8 @@ static int check_id_free(sv_manager *m, const char *id)
 	bool taken = dir && sv_path_exists(dir);
 	free(dir);
 	if (taken)
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, m->opts.runtime_dir);
+		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id,
+			      m->opts.runtime_dir);
 	return 0;
 }
 
@@ -285,45 +285,62 @@ int sv_manager_attach_vm(sv_vm **out, sv_manager *m, const char *id)
 	return 0;
 }
 
+static int cmp_ids(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The checked runtime dir as a DIR stream; *d NULL when it does not exist. */
+static int open_runtime_dir(sv_manager *m, DIR **d)
+{
+	*d = NULL;
+	int fd = -1;
+	int rc = sv_trusted_dir_existing("runtime_dir", m->opts.runtime_dir, &fd);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (!(*d = fdopendir(fd))) {
+		close(fd);
+		return sv_err_errno(SV_EIO, errno, "listing %s", m->opts.runtime_dir);
+	}
+	return 0;
+}
+
+static bool is_dir_entry(DIR *d, const struct dirent *de)
+{
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	struct stat st;
+	return fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 int sv_manager_list_vm_ids(sv_manager *m, char ***ids)
 {
 	sv_err_clear();
 	*ids = NULL;
-	size_t n = 0;
-	char **list = calloc(1, sizeof(char *));
-	if (!list)
-		return sv_err(SV_ENOMEM, "out of memory");
-	DIR *d = opendir(m->opts.runtime_dir);
-	if (d) {
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-				continue;
-			char **nl = realloc(list, (n + 2) * sizeof(char *));
-			if (!nl || !(nl[n] = strdup(de->d_name))) {
-				list = nl ? nl : list;
-				list[n] = NULL;
-				closedir(d);
-				sv_strv_free(list);
-				return sv_err(SV_ENOMEM, "out of memory");
-			}
-			list = nl;
-			list[++n] = NULL;
-		}
+	DIR *d = NULL;
+	int rc = open_runtime_dir(m, &d);
+	if (rc)
+		return rc;
+	sv_strv_builder b = {0};
+	for (struct dirent *de; d && (de = readdir(d));)
+		if (de->d_name[0] != '.' && is_dir_entry(d, de))
+			sv_strv_push(&b, de->d_name);
+	if (d)
 		closedir(d);
-	} else if (errno != ENOENT) {
-		sv_strv_free(list);
-		return sv_err_errno(SV_EIO, errno, "listing %s", m->opts.runtime_dir);
-	}
-	qsort(list, n, sizeof(char *), (int (*)(const void *, const void *))strcmp);
-	*ids = list;
+	if ((rc = sv_strv_finish(&b, ids)))
+		return rc;
+	size_t n = 0;
+	while ((*ids)[n])
+		n++;
+	qsort(*ids, n, sizeof(char *), cmp_ids);
 	return 0;
 }
 
 int sv_manager_cleanup(sv_manager *m)
 {
 	int first = 0;
-	sv_err_saved saved = { 0 };
+	sv_err_saved saved = {0};
 	for (size_t i = 0; i < m->n_vms; i++) {
 		sv_vm *vm = m->vms[i];
 		if (sv_vm__is_detached(vm) || !sv_vm__is_live(vm))
@@ -337,6 +354,79 @@ int sv_manager_cleanup(sv_manager *m)
 	return first ? sv_err_restore(&saved) : 0;
 }
 
+/* Takes the lock of the VM directory dfd without waiting: 1 and *lock_fd
+ * when it was free (the VM is dead and stays ours while we hold it), 0 when
+ * it is held (alive). A directory without a lock (older versions, a crash
+ * between mkdir and lock) gets one. */
+static int take_dead_vm_lock(int dfd, const char *dir, int *lock_fd)
+{
+	int fd = openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ELOOP ? sv_err(SV_EUNSAFE, "%s/%s: is a symlink", dir, SV_VM_LOCK_FILE)
+				      : sv_err_errno(SV_EIO, errno, "opening %s/%s", dir, SV_VM_LOCK_FILE);
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? 0 : sv_err_errno(SV_EIO, e, "locking %s/%s", dir, SV_VM_LOCK_FILE);
+	}
+	*lock_fd = fd;
+	return 1;
+}
+
+/* Cleans up the VM directory id if its VM is dead. 1 removed, 0 left alone
+ * (alive, vanished), < 0 refused or failed (what failed stays: ledger.h). */
+static int gc_one(sv_manager *m, const char *id)
+{
+	int dfd = -1, lock = -1;
+	int rc = sv_vm__open_dir(m, id, &dfd);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0; /* vanished meanwhile */
+	}
+	char *dir = rc ? NULL : sv_path_join(m->opts.runtime_dir, id);
+	if (!rc && !dir)
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	if (!rc && (rc = take_dead_vm_lock(dfd, dir, &lock)) == 1) {
+		sv_info("gc: cleaning up leftovers of VM \"%s\"", id);
+		rc = sv_vm__cleanup_dir(dir) ? sv_err_prefix("cleaning up VM \"%s\"", id) : 1;
+	}
+	if (lock >= 0)
+		close(lock);
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	return rc;
+}
+
+/* Directories of starts that died before claiming their id (vm.c names them
+ * ".<id>" SV_VM_NEW_DIR_INFIX "<random>"): removed when their lock is free. */
+static void gc_unclaimed_dirs(sv_manager *m)
+{
+	DIR *d = NULL;
+	if (open_runtime_dir(m, &d) != 0 || !d) {
+		sv_err_clear();
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		if (de->d_name[0] != '.' || !strstr(de->d_name, SV_VM_NEW_DIR_INFIX) || !is_dir_entry(d, de))
+			continue;
+		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+		    lock = -1;
+		char *path = sv_path_join(m->opts.runtime_dir, de->d_name);
+		if (dfd >= 0 && path && take_dead_vm_lock(dfd, path, &lock) == 1 && sv_rm_rf(path) != 0)
+			sv_warn("gc: %s", sv_last_error());
+		if (lock >= 0)
+			close(lock);
+		if (dfd >= 0)
+			close(dfd);
+		free(path);
+	}
+	closedir(d);
+	sv_err_clear();
+}
+
 int sv_manager_gc(sv_manager *m, size_t *n_removed)
 {
 	sv_err_clear();
@@ -346,28 +436,24 @@ int sv_manager_gc(sv_manager *m, size_t *n_removed)
 	int rc = sv_manager_list_vm_ids(m, &ids);
 	if (rc)
 		return rc;
+	gc_unclaimed_dirs(m);
 	int first = 0;
+	sv_err_saved saved = {0};
 	for (char **id = ids; *id; id++) {
-		sv_vm *vm = NULL;
 		if (sv_manager_get_vm(m, *id))
 			continue; /* ours and tracked */
-		if (sv_vm__open_existing(&vm, m, *id) != 0)
-			continue; /* vanished meanwhile */
-		bool live = sv_vm__is_live(vm);
-		char *dir = strdup(sv_vm_dir(vm));
-		sv_vm__free(vm);
-		if (live || !dir) {
-			free(dir);
-			continue;
-		}
-		sv_info("gc: cleaning up leftovers of VM \"%s\"", *id);
-		int r = sv_vm__cleanup_dir(dir);
-		free(dir);
-		if (r && !first)
-			first = r;
-		else if (!r && n_removed)
+		int r = gc_one(m, *id);
+		if (r == 1 && n_removed)
 			(*n_removed)++;
+		if (r >= 0)
+			continue;
+		if (!first) {
+			first = r;
+			sv_err_save(&saved);
+		} else {
+			sv_warn("gc: %s", sv_last_error());
+		}
 	}
 	sv_strv_free(ids);
-	return first;
+	return first ? sv_err_restore(&saved) : 0;
 }

@@ -1,13 +1,20 @@
 /* `smartvm net ls` and `smartvm net gc`: reading the lease files of every
  * bridge, and removing the networking of VMs that no longer run.
  *
- * A lease's VM still runs while the process that set its networking up is
- * alive, or while its directory exists under runtime_dir and a process
- * recorded in its ledger ("pid PID STARTTIME", the VMM) is alive. gc works from the lease files, not
- * from the ledgers, so it also repairs what a SIGKILLed orchestrator left
- * without a usable VM directory; ledger replays that run later find the
- * resources gone and succeed. Never touches a device it did not create,
- * except detaching an adopted one from the bridge. */
+ * Whether a lease's VM still runs is decided from the VM itself: its
+ * directory (recorded in the lease) is alive while its lock is held or its
+ * ledger names a live VMM (util/vm_alive.h), wherever its runtime dir is; so
+ * a gc run with another runtime_dir never takes a running VM's network. The
+ * process that set the lease up counts as well while it lives (a VM being
+ * started). Leases written before the VM's directory was recorded fall back
+ * to <runtime_dir>/<vm_id>. When liveness cannot be told, the VM counts as
+ * running: gc destroys only what is certainly dead.
+ *
+ * gc works from the lease files, not from the ledgers, so it also repairs
+ * what a SIGKILLed orchestrator left without a usable VM directory; ledger
+ * replays that run later find the resources gone and succeed. Never touches
+ * a device it did not create, except detaching an adopted one from the
+ * bridge. */
 #include "net/net_addr.h"
 #include "net/net_bridge.h"
 #include "net/net_lease.h"
@@ -17,6 +24,8 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/trusted_dir.h"
+#include "util/vm_alive.h"
 #include <smartvm/netadmin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,34 +41,18 @@ static int check_admin_options(const sv_net_admin_options *opts, const char *wha
 	return 0;
 }
 
-static bool ledger_has_live_pid(const char *vm_dir)
-{
-	char *path = sv_path_join(vm_dir, "ledger"), *text = NULL;
-	bool live = false;
-	if (path && sv_read_file(path, 1 << 20, &text, NULL) == 0) {
-		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !live;
-		     line = strtok_r(NULL, "\n", &save)) {
-			long pid;
-			unsigned long long start;
-			if (sscanf(line, "pid %ld %llu", &pid, &start) == 2 && pid > 1)
-				live = sv_process_alive((pid_t)pid, start);
-		}
-	}
-	free(text);
-	free(path);
-	return live;
-}
-
-/* A live owner counts on its own, so that a gc run with another runtime_dir
- * can never take the network of a VM that is still being set up or run. */
 static bool vm_running(const char *runtime_dir, const sv_lease *l)
 {
 	if (l->pid > 1 && sv_process_alive(l->pid, l->start_time))
 		return true;
-	char *vm_dir = sv_path_join(runtime_dir, l->vm_id);
-	bool running = vm_dir && sv_path_exists(vm_dir) && ledger_has_live_pid(vm_dir);
-	free(vm_dir);
-	return running;
+	char *legacy = l->vm_dir[0] ? NULL : sv_path_join(runtime_dir, l->vm_id);
+	const char *vm_dir = l->vm_dir[0] ? l->vm_dir : legacy;
+	int alive = vm_dir ? sv_vm_dir_alive(vm_dir) : -1;
+	if (alive < 0)
+		sv_warn("lease %s of VM \"%s\": %s; counted as running", l->dev, l->vm_id,
+			vm_dir ? sv_last_error() : "out of memory");
+	free(legacy);
+	return alive != 0;
 }
 
 /* The lease directory (*net_dir) and the bridges to look at (*bridges:
@@ -71,8 +64,14 @@ static int lease_bridges(const sv_net_admin_options *opts, char **net_dir, char 
 	*bridges = NULL;
 	if (!(*net_dir = sv_net_dir(opts->data_dir)))
 		return sv_err(SV_ENOMEM, "out of memory");
-	if (!sv_path_exists(*net_dir))
-		return 0;
+	/* Read only from a directory that is ours; never created here. */
+	int rc = sv_trusted_dir_existing("data_dir", *net_dir, NULL);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0; /* nothing was ever leased */
+	}
+	if (rc)
+		return rc;
 	if (!opts->bridge_name)
 		return sv_lease_list_bridges(*net_dir, bridges);
 	*bridges = calloc(2, sizeof(char *));

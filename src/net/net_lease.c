@@ -13,7 +13,8 @@
  *
  * Lease file format (one lease a line, fields separated by single spaces):
  *   subnet 172.30.0.0/24
- *   lease <ip> <vm_id> <iface_id> <dev> <mac> <owned 0|1> <pid> <start_time>
+ *   lease <ip> <vm_id> <iface_id> <dev> <mac> <owned 0|1> <pid> <start_time> [<vm_dir>]
+ * (vm_dir percent-encoded; records written before it existed lack it).
  * State file: "created 0|1".
  * A line that does not parse is skipped and reported (once per load), never
  * fatal: one bad line must not block every VM on the bridge. The next save
@@ -26,6 +27,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/pct.h"
 #include "util/spawn.h"
 #include "util/strv.h"
 #include "util/trusted_dir.h"
@@ -142,6 +144,25 @@ static bool lease_fields_valid(const sv_lease *l, const char *owned)
 	       sv_mac_valid(l->mac, &why) && (!strcmp(owned, "0") || !strcmp(owned, "1"));
 }
 
+/* The optional last field: the owning VM's directory (" /path", percent-encoded). */
+static bool parse_vm_dir(sv_lease *l, const char *rest)
+{
+	if (!*rest)
+		return true;
+	if (*rest != ' ')
+		return false; /* a field longer than its conversion left text over */
+	rest += strspn(rest, " ");
+	char dir[3 * SV_LEASE_VM_DIR_MAX];
+	if (rest[0] != '/' || strchr(rest, ' ') || strlen(rest) >= sizeof(dir))
+		return false;
+	snprintf(dir, sizeof(dir), "%s", rest);
+	sv_pct_decode(dir);
+	if (strlen(dir) >= sizeof(l->vm_dir))
+		return false;
+	snprintf(l->vm_dir, sizeof(l->vm_dir), "%s", dir);
+	return true;
+}
+
 /* Parses one line into db: 1, or 0 when it is malformed (db unchanged), or
  * SV_ENOMEM. */
 static int parse_line(sv_lease_db *db, const char *line)
@@ -164,7 +185,7 @@ static int parse_line(sv_lease_db *db, const char *line)
 	end = 0;
 	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
 		   &pid, &l.start_time, &end) != 8 ||
-	    line[end] || !sv_ipv4_parse(ip, &l.ip) || !lease_fields_valid(&l, owned))
+	    !parse_vm_dir(&l, line + end) || !sv_ipv4_parse(ip, &l.ip) || !lease_fields_valid(&l, owned))
 		return 0;
 	l.dev_owned = owned[0] == '1';
 	l.pid = (pid_t)pid;
@@ -288,7 +309,7 @@ int sv_lease_db_save(sv_lease_db *db)
 	/* Line by line into a growing buffer: a lease line's length depends on
 	 * its ids and numbers (over 200 bytes at the longest). */
 	sv_buf buf = { 0 };
-	char line[512], net[16];
+	char line[512 + 3 * SV_LEASE_VM_DIR_MAX], net[16];
 	int n = 0, rc = 0;
 	sv_ipv4_format(db->subnet.network, net);
 	/* A subnet line that was malformed is not made up: check_subnet takes
@@ -300,8 +321,15 @@ int sv_lease_db_save(sv_lease_db *db)
 		const sv_lease *l = &db->items[i];
 		char ip[16];
 		sv_ipv4_format(l->ip, ip);
-		n = snprintf(line, sizeof(line), "lease %s %s %s %s %s %d %ld %llu\n", ip, l->vm_id,
-			     l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time);
+		char *dir = sv_pct_encode(l->vm_dir);
+		if (!dir) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			break;
+		}
+		n = snprintf(line, sizeof(line), "lease %s %s %s %s %s %d %ld %llu%s%s\n", ip, l->vm_id,
+			     l->iface_id, l->dev, l->mac, l->dev_owned ? 1 : 0, (long)l->pid, l->start_time,
+			     *dir ? " " : "", dir);
+		free(dir);
 		rc = sv_buf_append(&buf, line, (size_t)n);
 	}
 	if (!rc)

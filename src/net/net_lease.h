@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A VM directory must fit here (its API socket path is shorter still). */
+#define SV_LEASE_VM_DIR_MAX 256
+
 typedef struct {
 	uint32_t ip;
 	char vm_id[65];
@@ -20,6 +23,9 @@ typedef struct {
 	bool dev_owned;                /* we created dev (and delete it) */
 	pid_t pid;                     /* the process that set it up */
 	unsigned long long start_time; /* its start time, against pid reuse */
+	/* The VM's directory, for its liveness (util/vm_alive.h); "" in
+	 * records written before it was recorded. */
+	char vm_dir[SV_LEASE_VM_DIR_MAX];
 } sv_lease;
 
 /* A locked view of one bridge's leases and state. */

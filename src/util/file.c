@@ -156,15 +156,20 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+unsigned long long sv_random_u64(void)
+{
+	unsigned long long r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (unsigned long long)now_ns() ^ ((unsigned long long)getpid() << 32);
+	return r;
+}
+
 /* The temp name is random and created with O_EXCL | O_NOFOLLOW: nothing that
  * was in the directory before (a stale temp, a planted link) is ever opened. */
 static int open_temp_at(int dirfd, const char *name, mode_t mode, char *tmp, size_t tmp_size)
 {
 	for (int attempt = 0; attempt < 8; attempt++) {
-		unsigned long long r = 0;
-		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			r = (unsigned long long)now_ns() ^ (unsigned long long)getpid();
-		if (snprintf(tmp, tmp_size, ".%s.tmp.%016llx", name, r) >= (int)tmp_size) {
+		if (snprintf(tmp, tmp_size, ".%s.tmp.%016llx", name, sv_random_u64()) >= (int)tmp_size) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}

@@ -45,6 +45,9 @@ int sv_copy_sparse(const char *src, const char *dst);
  * timeout_ms (< 0 = forever). Returns the fd in *fd_out; close it to unlock. */
 int sv_lock_file(const char *path, int timeout_ms, int *fd_out);
 
+/* Random bits for names that must not collide (temp files, records). */
+unsigned long long sv_random_u64(void);
+
 /* Path helpers; results are malloc'd. */
 char *sv_path_join(const char *a, const char *b);
 /* path made absolute against base (an absolute directory; NULL = the current

@@ -1,28 +1,44 @@
 /* The per-VM resource ledger. Append-only; each record is one line written
  * with a single write() and fsync'd before the caller creates the resource, so
  * after any crash the ledger names a superset of what exists. Replay walks it
- * backwards and never stops at the first failure. */
+ * backwards and never stops at the first failure.
+ *
+ * What a replay may touch is limited, because a ledger is only as trustworthy
+ * as the directory it sits in: the VM directory is checked (sv_trusted_dir)
+ * and the ledger read through its fd without following a link; `file`
+ * entries are removed only inside that directory, never through a symlink;
+ * a `pid` is killed only when its start time and executable are the ones
+ * recorded. What cannot be undone (a failure, an unknown kind, a refusal) is
+ * kept: the ledger is rewritten with just those entries, the reason saved
+ * beside it, and the directory stays for the next replay (`smartvm gc`). */
 #include "util/ledger.h"
 
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/pct.h"
 #include "util/spawn.h"
+#include "util/trusted_dir.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LEDGER_NAME "ledger"
-#define MAX_KINDS 16
+#define MAX_KINDS 24
+#define MAX_ARGS 3
+#define MAX_LEDGER_BYTES (1 << 20)
 
 struct sv_ledger {
 	int fd;
-	char *path;
+	char *dir;
 };
 
 static struct {
@@ -31,30 +47,6 @@ static struct {
 } undo_table[MAX_KINDS];
 static int n_undo;
 static pthread_mutex_t undo_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int undo_dir(const char *path, const char *unused)
-{
-	(void)unused;
-	return sv_rm_rf(path);
-}
-
-static int undo_file(const char *path, const char *unused)
-{
-	(void)unused;
-	if (unlink(path) != 0 && errno != ENOENT)
-		return sv_err_errno(SV_EIO, errno, "removing %s", path);
-	return 0;
-}
-
-static int undo_pid(const char *pid_text, const char *start_text)
-{
-	pid_t pid = (pid_t)strtol(pid_text, NULL, 10);
-	unsigned long long start = start_text ? strtoull(start_text, NULL, 10) : 0;
-	/* Only kill the process we started, never a later one that reused the pid. */
-	if (pid > 1 && pid != getpid() && sv_process_alive(pid, start))
-		kill(pid, SIGKILL);
-	return 0;
-}
 
 void sv_ledger_register(const char *kind, sv_ledger_undo_fn undo)
 {
@@ -67,16 +59,12 @@ void sv_ledger_register(const char *kind, sv_ledger_undo_fn undo)
 		}
 	}
 	if (n_undo < MAX_KINDS)
-		undo_table[n_undo++] = (typeof(undo_table[0])){ kind, undo };
+		undo_table[n_undo++] = (typeof(undo_table[0])){kind, undo};
 	pthread_mutex_unlock(&undo_lock);
 }
 
-static void register_builtins(void);
-
 static sv_ledger_undo_fn find_undo(const char *kind)
 {
-	static pthread_once_t builtins = PTHREAD_ONCE_INIT;
-	pthread_once(&builtins, register_builtins);
 	sv_ledger_undo_fn fn = NULL;
 	pthread_mutex_lock(&undo_lock);
 	for (int i = 0; i < n_undo; i++)
@@ -86,24 +74,22 @@ static sv_ledger_undo_fn find_undo(const char *kind)
 	return fn;
 }
 
-static void register_builtins(void)
-{
-	sv_ledger_register("dir", undo_dir);
-	sv_ledger_register("file", undo_file);
-	sv_ledger_register("pid", undo_pid);
-}
+/* ---- writing ---- */
 
-int sv_ledger_open(sv_ledger **out, const char *vm_dir)
+int sv_ledger_open_at(sv_ledger **out, int dirfd, const char *vm_dir)
 {
+	*out = NULL;
 	sv_ledger *l = calloc(1, sizeof(*l));
-	if (!l || !(l->path = sv_path_join(vm_dir, LEDGER_NAME))) {
+	if (!l || !(l->dir = strdup(vm_dir))) {
 		free(l);
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->fd = openat(dirfd, LEDGER_NAME, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (l->fd < 0) {
-		int rc = sv_err_errno(SV_EIO, errno, "opening ledger %s", l->path);
-		free(l->path);
+		int rc = errno == ELOOP
+			     ? sv_err(SV_EUNSAFE, "opening ledger %s/%s: is a symlink", vm_dir, LEDGER_NAME)
+			     : sv_err_errno(SV_EIO, errno, "opening ledger %s/%s", vm_dir, LEDGER_NAME);
+		free(l->dir);
 		free(l);
 		return rc;
 	}
@@ -111,120 +97,388 @@ int sv_ledger_open(sv_ledger **out, const char *vm_dir)
 	return 0;
 }
 
+int sv_ledger_open(sv_ledger **out, const char *vm_dir)
+{
+	*out = NULL;
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sv_err_errno(SV_EIO, errno, "opening ledger in %s", vm_dir);
+	int rc = sv_ledger_open_at(out, dfd, vm_dir);
+	close(dfd);
+	return rc;
+}
+
 void sv_ledger_close(sv_ledger *l)
 {
 	if (!l)
 		return;
 	close(l->fd);
-	free(l->path);
+	free(l->dir);
 	free(l);
 }
 
-/* Arguments are percent-encoded so paths with spaces or newlines survive the
- * line format. Returns a malloc'd string. */
-static char *encode_arg(const char *s)
+const char *sv_ledger_dir(const sv_ledger *l) { return l->dir; }
+
+/* The length of dir without trailing slashes. */
+static size_t dir_len(const char *dir)
 {
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c <= ' ' || c == '%' || c == 0x7f)
-			o += sprintf(o, "%%%02X", c);
-		else
-			*o++ = (char)c;
-	}
-	*o = '\0';
-	return out;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n;
 }
 
-static void decode_arg(char *s)
+/* path relative to dir when path is below it, else NULL. */
+static const char *inside(const char *dir, const char *path)
 {
-	char *o = s;
-	for (; *s; s++) {
-		unsigned int c;
-		if (*s == '%' && sscanf(s + 1, "%2X", &c) == 1) {
-			*o++ = (char)c;
-			s += 2;
-		} else {
-			*o++ = *s;
-		}
+	size_t n = dir_len(dir);
+	if (strncmp(path, dir, n) || path[n] != '/')
+		return NULL;
+	while (path[n] == '/')
+		n++;
+	return path[n] ? path + n : NULL;
+}
+
+static int record(sv_ledger *l, const char *kind, const char *const *args, int n_args)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (!f)
+		return sv_err(SV_ENOMEM, "out of memory");
+	fputs(kind, f);
+	bool ok = true;
+	for (int i = 0; i < n_args; i++) {
+		char *enc = sv_pct_encode(args[i]);
+		ok = ok && enc;
+		if (enc)
+			fprintf(f, " %s", enc);
+		free(enc);
 	}
-	*o = '\0';
+	fputc('\n', f);
+	if (fclose(f) != 0 || !ok) {
+		free(line);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	int rc = 0;
+	if (write(l->fd, line, len) != (ssize_t)len || fdatasync(l->fd) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "writing ledger %s/%s", l->dir, LEDGER_NAME);
+	free(line);
+	return rc;
 }
 
 int sv_ledger_record(sv_ledger *l, const char *kind, const char *arg1, const char *arg2)
 {
 	if (!arg1 || !*arg1)
-		return sv_err(SV_EINVAL, "ledger %s: entry \"%s\" without an argument", l->path, kind);
-	char *a1 = encode_arg(arg1), *a2 = arg2 ? encode_arg(arg2) : NULL, *line = NULL;
-	int n = -1;
-	if (a1 && (a2 || !arg2))
-		n = a2 ? asprintf(&line, "%s %s %s\n", kind, a1, a2) : asprintf(&line, "%s %s\n", kind, a1);
-	free(a1);
-	free(a2);
-	if (n < 0)
+		return sv_err(SV_EINVAL, "ledger %s/%s: entry \"%s\" without an argument", l->dir,
+			      LEDGER_NAME, kind);
+	/* Files are recorded relative to the VM directory: the replay then
+	 * finds them inside it whatever spelling of the runtime dir it gets. */
+	const char *rel = !strcmp(kind, "file") ? inside(l->dir, arg1) : NULL;
+	const char *args[] = {rel ? rel : arg1, arg2};
+	return record(l, kind, args, arg2 ? 2 : 1);
+}
+
+/* readlink of /proc/PID/exe into buf; 0, or the errno (ENOENT for a process
+ * that is gone or a zombie, whose executable is already released). */
+static int process_exe(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, size - 1);
+	if (n <= 0)
+		return n < 0 ? errno : ENOENT;
+	buf[n] = '\0';
+	return 0;
+}
+
+int sv_ledger_record_pid(sv_ledger *l, pid_t pid)
+{
+	char p[32], s[32], exe[PATH_MAX];
+	unsigned long long start = sv_process_start_time(pid);
+	if (!start || process_exe(pid, exe, sizeof(exe)) != 0)
+		return sv_err(SV_EPROCESS, "ledger %s/%s: process %d is gone or unreadable; not recorded",
+			      l->dir, LEDGER_NAME, (int)pid);
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	snprintf(s, sizeof(s), "%llu", start);
+	const char *args[] = {p, s, exe};
+	return record(l, "pid", args, 3);
+}
+
+/* ---- replay ---- */
+
+typedef struct {
+	int dfd;
+	const char *dir;
+} replay_ctx;
+
+/* Unlinks rel (a path below the VM directory) walking one component at a
+ * time with O_NOFOLLOW: a symlink anywhere on the way is refused. */
+static int undo_file(const replay_ctx *c, const char *arg)
+{
+	const char *rel = arg[0] == '/' ? inside(c->dir, arg) : arg;
+	char buf[PATH_MAX];
+	if (!rel || snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf))
+		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+	char *save = NULL, *names[64];
+	int n = 0;
+	for (char *name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(name, "..") || !strcmp(name, ".") || n == 64)
+			return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+		names[n++] = name;
+	}
+	if (!n)
+		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+	int fd = c->dfd, rc = 0;
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof(shown), "%s", c->dir);
+	for (int i = 0; i < n - 1 && !rc; i++) {
+		size_t used = strlen(shown);
+		snprintf(shown + used, sizeof(shown) - used, "/%s", names[i]);
+		int next = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT)
+			rc = 1; /* already gone */
+		else if (next < 0 && (errno == ELOOP || errno == ENOTDIR))
+			rc = sv_err(SV_EUNSAFE, "%s is a symlink or not a directory; not followed", shown);
+		else if (next < 0)
+			rc = sv_err_errno(SV_EIO, errno, "opening %s", shown);
+		if (fd != c->dfd)
+			close(fd);
+		fd = next;
+	}
+	if (!rc && unlinkat(fd, names[n - 1], 0) != 0 && errno != ENOENT)
+		rc = sv_err_errno(SV_EIO, errno, "removing %s/%s", shown, names[n - 1]);
+	if (fd >= 0 && fd != c->dfd)
+		close(fd);
+	return rc == 1 ? 0 : rc;
+}
+
+/* The process is killed only when it is the one recorded: same start time
+ * (not a later process with the reused pid) and same executable. */
+static int undo_pid(const char *pid_text, const char *start_text, const char *exe)
+{
+	char *end = NULL;
+	long pid = strtol(pid_text, &end, 10);
+	if (*end || pid <= 1)
+		return sv_err(SV_EINVAL, "not a pid that may be killed");
+	if (pid == getpid())
+		return 0; /* ourselves: ending is the caller's business */
+	unsigned long long start = start_text ? strtoull(start_text, NULL, 10) : 0;
+	if (!sv_process_alive((pid_t)pid, start))
+		return 0; /* gone: nothing to undo */
+	if (!start || !exe)
+		return sv_err(SV_EUNSAFE, "recorded without its %s; not killed",
+			      start ? "executable" : "start time");
+	char now[PATH_MAX];
+	int e = process_exe((pid_t)pid, now, sizeof(now));
+	if (e == ENOENT)
+		return 0; /* exited (a zombie has no executable left): nothing to kill */
+	if (e)
+		return sv_err_errno(SV_EIO, e, "reading /proc/%ld/exe; not killed", pid);
+	if (strcmp(now, exe))
+		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s; not killed", pid, now,
+			      exe);
+	kill((pid_t)pid, SIGKILL);
+	return 0;
+}
+
+/* A socket a VMM created outside its directory (a vsock uds_path): removed
+ * only while it is a socket, never what has replaced it. */
+static int undo_socket(const char *path)
+{
+	struct stat st;
+	if (path[0] != '/' || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return sv_err_errno(SV_EIO, errno, "removing %s", path);
+	return 0;
+}
+
+typedef struct {
+	char *raw;  /* the line as written, for keeping it */
+	char *copy; /* kind and args point into it, decoded */
+	const char *kind;
+	char *args[MAX_ARGS];
+	int n_args;
+	bool keep;
+} entry;
+
+static void entry_free(entry *e)
+{
+	free(e->raw);
+	free(e->copy);
+}
+
+static int parse_entry(entry *e, const char *line)
+{
+	memset(e, 0, sizeof(*e));
+	e->raw = strdup(line);
+	e->copy = strdup(line);
+	if (!e->raw || !e->copy) {
+		entry_free(e);
 		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	char *save = NULL;
+	e->kind = strtok_r(e->copy, " ", &save);
+	for (char *a; (a = strtok_r(NULL, " ", &save));) {
+		if (e->n_args == MAX_ARGS) {
+			e->n_args = -1;
+			break;
+		}
+		sv_pct_decode(a);
+		e->args[e->n_args++] = a;
+	}
+	if (!e->kind) {
+		e->kind = "";
+		e->n_args = -1;
+	}
+	return 0;
+}
+
+static int undo_entry(const replay_ctx *c, const entry *e)
+{
+	if (e->n_args < 1)
+		return sv_err(SV_EINVAL, "malformed ledger line \"%s\"", e->raw);
+	const char *a1 = e->args[0], *a2 = e->n_args > 1 ? e->args[1] : NULL;
+	int rc;
+	if (!strcmp(e->kind, "file"))
+		rc = undo_file(c, a1);
+	else if (!strcmp(e->kind, "pid"))
+		rc = undo_pid(a1, a2, e->n_args > 2 ? e->args[2] : NULL);
+	else if (!strcmp(e->kind, "socket"))
+		rc = undo_socket(a1);
+	else if (!strcmp(e->kind, "dir"))
+		rc = sv_rm_rf(a1); /* the jail directory (vm_jail.c): outside the VM directory */
+	else {
+		sv_ledger_undo_fn undo = find_undo(e->kind);
+		if (!undo)
+			return sv_err(SV_EUNSUPPORTED, "no handler for ledger entry \"%s %s\"", e->kind, a1);
+		rc = undo(a1, a2);
+	}
+	return rc ? sv_err_prefix("undoing %s %s", e->kind, a1) : 0;
+}
+
+/* Rewrites the ledger with the kept entries and saves the reason. */
+static int keep_failed(const replay_ctx *c, entry *entries, size_t n, const char *reason)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return sv_err(SV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].keep)
+			fprintf(f, "%s\n", entries[i].raw);
+	fclose(f);
+	int rc = text ? sv_write_file_atomic_at(c->dfd, c->dir, LEDGER_NAME, text, len, 0600)
+		      : sv_err(SV_ENOMEM, "out of memory");
+	free(text);
+	if (!rc) {
+		char *line = NULL;
+		if (asprintf(&line, "%s\n", reason) < 0)
+			return sv_err(SV_ENOMEM, "out of memory");
+		rc = sv_write_file_atomic_at(c->dfd, c->dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line),
+					     0600);
+		free(line);
+	}
+	return rc;
+}
+
+static int replay_text(const replay_ctx *c, char *text)
+{
+	entry *entries = NULL;
+	size_t n = 0;
 	int rc = 0;
-	if (write(l->fd, line, (size_t)n) != n || fdatasync(l->fd) != 0)
-		rc = sv_err_errno(SV_EIO, errno, "writing ledger %s", l->path);
-	free(line);
+	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && !rc;
+	     line = strtok_r(NULL, "\n", &save)) {
+		entry *grown = realloc(entries, (n + 1) * sizeof(*entries));
+		if (!grown) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			break;
+		}
+		entries = grown;
+		if ((rc = parse_entry(&entries[n], line)) == 0)
+			n++;
+	}
+	size_t failed = 0;
+	int code = 0;
+	char *first = NULL;
+	for (size_t i = n; !rc && i-- > 0;) {
+		if (undo_entry(c, &entries[i]) == 0)
+			continue;
+		entries[i].keep = true;
+		if (!failed++) {
+			code = sv_last_error_code();
+			first = strdup(sv_last_error());
+		}
+	}
+	if (failed) {
+		char *reason = NULL;
+		int len = failed > 1 ? asprintf(&reason, "%s (and %zu more entr%s)", first ? first : "",
+						failed - 1, failed > 2 ? "ies" : "y")
+				     : asprintf(&reason, "%s", first ? first : "");
+		if (len < 0)
+			reason = NULL;
+		if (keep_failed(c, entries, n, reason ? reason : "cleanup failed") != 0)
+			sv_warn("keeping what %s could not undo: %s", c->dir, sv_last_error());
+		rc = sv_err(code, "%s", reason ? reason : "cleanup failed");
+		free(reason);
+	}
+	free(first);
+	for (size_t i = 0; i < n; i++)
+		entry_free(&entries[i]);
+	free(entries);
 	return rc;
 }
 
 int sv_ledger_replay(const char *vm_dir)
 {
-	char *path = sv_path_join(vm_dir, LEDGER_NAME);
-	if (!path)
-		return sv_err(SV_ENOMEM, "out of memory");
-	char *text = NULL;
-	int rc = sv_read_file(path, 1 << 20, &text, NULL);
-	free(path);
+	replay_ctx c = {.dfd = -1, .dir = vm_dir};
+	int rc = sv_trusted_dir_existing("VM directory", vm_dir, &c.dfd);
 	if (rc == SV_ENOTFOUND) {
-		text = NULL;
+		sv_err_clear();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	char *text = NULL;
+	rc = sv_read_file_at(c.dfd, vm_dir, LEDGER_NAME, MAX_LEDGER_BYTES, &text, NULL);
+	if (rc == SV_ENOTFOUND)
 		rc = 0;
-	} else if (rc) {
-		return sv_err_prefix("cleaning up %s", vm_dir);
-	}
-
-	/* Split into lines, then undo from the last one back. */
-	size_t n_lines = 0;
-	char **lines = NULL;
-	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char **nl = realloc(lines, (n_lines + 1) * sizeof(*lines));
-		if (!nl)
-			break;
-		lines = nl;
-		lines[n_lines++] = line;
-	}
-	int first_error = 0;
-	sv_err_saved saved = { 0 };
-	for (size_t i = n_lines; i-- > 0;) {
-		char *save = NULL;
-		char *kind = strtok_r(lines[i], " ", &save);
-		char *arg1 = strtok_r(NULL, " ", &save);
-		char *arg2 = strtok_r(NULL, " ", &save);
-		if (!kind || !arg1)
-			continue;
-		decode_arg(arg1);
-		if (arg2)
-			decode_arg(arg2);
-		sv_ledger_undo_fn undo = find_undo(kind);
-		if (!undo) {
-			sv_warn("cleaning up %s: no handler for ledger entry \"%s %s\"", vm_dir, kind, arg1);
-			continue;
-		}
-		if (undo(arg1, arg2) != 0 && !first_error) {
-			first_error = sv_err_prefix("cleaning up %s: undoing %s %s", vm_dir, kind, arg1);
-			sv_err_save(&saved);
-		}
-	}
-	free(lines);
-	free(text);
-	if (sv_rm_rf(vm_dir) != 0 && !first_error)
-		return sv_err_prefix("cleaning up");
-	if (first_error)
+	else if (rc) {
+		/* Nothing can be undone without it; keep the dir and say why. */
+		sv_err_saved saved;
+		sv_err_save(&saved);
+		char *line = NULL;
+		if (asprintf(&line, "%s\n", saved.message ? saved.message : "") >= 0)
+			sv_write_file_atomic_at(c.dfd, vm_dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line),
+						0600);
+		free(line);
+		close(c.dfd);
 		return sv_err_restore(&saved);
-	return 0;
+	}
+	rc = replay_text(&c, text);
+	free(text);
+	close(c.dfd);
+	if (rc)
+		return rc;
+	return sv_rm_rf(vm_dir);
+}
+
+bool sv_ledger_names_live_process_at(int dirfd)
+{
+	char *text = NULL;
+	bool live = false;
+	if (sv_read_file_at(dirfd, "VM directory", LEDGER_NAME, MAX_LEDGER_BYTES, &text, NULL) == 0) {
+		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !live;
+		     line = strtok_r(NULL, "\n", &save)) {
+			long pid;
+			unsigned long long start;
+			if (sscanf(line, "pid %ld %llu", &pid, &start) == 2 && pid > 1 && start)
+				live = sv_process_alive((pid_t)pid, start);
+		}
+	}
+	free(text);
+	sv_err_clear();
+	return live;
 }

@@ -4,31 +4,53 @@
  * tolerating what is already gone. The same replay serves in-process cleanup,
  * the supervisor when the VMM dies, and `smartvm gc` after a crash.
  *
- * Line format: "<kind> <arg1> [<arg2>]\n", arguments percent-encoded (so
- * paths with spaces survive); handlers receive them decoded.
+ * Line format: "<kind> <arg1> [<arg2> [<arg3>]]\n", arguments percent-encoded
+ * (so paths with spaces survive); handlers receive them decoded.
  * Kinds and how they are undone:
- *   dir PATH            rm -rf PATH (the VM directory itself is always last)
- *   file PATH           unlink PATH
- *   pid PID STARTTIME   SIGKILL it if it is still that process
- *   tap NAME            delete the link          (src/net)
- *   lease FILE IP       release the address lease (src/net)
- *   bridge NAME         delete the bridge if no port uses it (src/net)
- *   nft TABLE           delete the nftables table if no VM uses it (src/net)
- *   netvm VMID          per-VM nft elements / rules (src/net)
+ *   file PATH             unlink PATH, which must be inside the VM directory
+ *                         (recorded relative to it; never through a symlink)
+ *   pid PID START EXE     SIGKILL it if it is still that process: same start
+ *                         time and same /proc/PID/exe (sv_ledger_record_pid)
+ *   socket PATH           unlink PATH if it is (still) a socket (a vsock
+ *                         uds_path outside the VM directory)
+ *   dir PATH              rm -rf PATH (the jail directory, vm_jail.c)
+ *   cgroup PATH           (src/vm)
+ *   tap NAME              delete the link          (src/net)
+ *   lease FILE IP         release the address lease (src/net)
+ *   bridge NAME           delete the bridge if no port uses it (src/net)
+ *   nft TABLE             delete the nftables table if no VM uses it (src/net)
+ *   port DEV BRIDGE       detach an adopted device (src/net)
+ * The VM directory itself goes last, and only when every entry was undone.
  */
 #ifndef SV_UTIL_LEDGER_H
 #define SV_UTIL_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* Beside the ledger after a replay that could not undo everything: the
+ * first failure's message (what `ps` and `gc` show). */
+#define SV_LEDGER_CLEANUP_ERROR "cleanup-error"
 
 typedef struct sv_ledger sv_ledger;
 
-/* Opens (creating) <vm_dir>/ledger for appending. */
+/* Opens (creating, never through a symlink) <vm_dir>/ledger for appending.
+ * The _at form takes the VM directory's fd; vm_dir names it in messages and
+ * is what `file` entries are made relative to. */
 int sv_ledger_open(sv_ledger **out, const char *vm_dir);
+int sv_ledger_open_at(sv_ledger **out, int dirfd, const char *vm_dir);
 void sv_ledger_close(sv_ledger *ledger);
 
-/* Appends and fsyncs one entry. Call before creating the resource. */
+/* The VM directory the ledger belongs to. */
+const char *sv_ledger_dir(const sv_ledger *ledger);
+
+/* Appends and fsyncs one entry. Call before creating the resource. A `file`
+ * below the VM directory is recorded relative to it. */
 int sv_ledger_record(sv_ledger *ledger, const char *kind, const char *arg1, const char *arg2);
+
+/* Records a child process with its identity (start time, executable). */
+int sv_ledger_record_pid(sv_ledger *ledger, pid_t pid);
 
 /* An undo handler: undoes one entry; must succeed when the resource is gone. */
 typedef int (*sv_ledger_undo_fn)(const char *arg1, const char *arg2);
@@ -36,9 +58,18 @@ typedef int (*sv_ledger_undo_fn)(const char *arg1, const char *arg2);
 /* Registers the undo for a kind (src/net registers its kinds at library load). */
 void sv_ledger_register(const char *kind, sv_ledger_undo_fn undo);
 
-/* Replays <vm_dir>/ledger backwards, then removes vm_dir. Every entry is tried
- * even if earlier ones fail; returns the first failure. A missing vm_dir or
- * ledger is success. */
+/* Replays <vm_dir>/ledger backwards, then removes vm_dir. vm_dir is checked
+ * first (sv_trusted_dir: a directory another user could control is refused,
+ * SV_EUNSAFE) and the ledger read without following a link. Every entry is
+ * tried even if earlier ones fail. When some could not be undone (a failure,
+ * an unknown kind, a refusal), the ledger is rewritten with just those, the
+ * first failure (with "(and N more entries)") is saved in
+ * SV_LEDGER_CLEANUP_ERROR, vm_dir stays, and that error is returned. A
+ * missing vm_dir or ledger is success. */
 int sv_ledger_replay(const char *vm_dir);
+
+/* True if the ledger in the directory dirfd names a process (pid with its
+ * start time) that is still alive: a VMM that outlived its supervisor. */
+bool sv_ledger_names_live_process_at(int dirfd);
 
 #endif

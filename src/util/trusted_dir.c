@@ -196,8 +196,8 @@ int sv_trusted_dir_existing(const char *what, const char *path, int *fd_out)
 	return trusted_dir(what, path, 0, false, fd_out);
 }
 
-int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const char *name, mode_t mode,
-		      int *fd_out)
+static int trusted_subdir(const char *what, int dirfd, const char *dir_path, const char *name, mode_t mode,
+			  bool create, int *fd_out)
 {
 	if (fd_out)
 		*fd_out = -1;
@@ -205,13 +205,15 @@ int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const c
 	snprintf(shown, sizeof(shown), "%s/%s", dir_path, name);
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return sv_err(SV_EINVAL, "%s %s: not a plain name", what, shown);
-	if (mkdirat(dirfd, name, mode) != 0 && errno != EEXIST)
+	if (create && mkdirat(dirfd, name, mode) != 0 && errno != EEXIST)
 		return sv_err_errno(SV_EIO, errno, "%s %s: creating it", what, shown);
 	int fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		walk_ctx w = { .what = what, .path = shown };
 		if (errno == ENOTDIR)
 			return refuse(&w, "it is a symlink or not a directory", "remove it");
+		if (errno == ENOENT)
+			return sv_err(SV_ENOTFOUND, "%s %s: it does not exist", what, shown);
 		return sv_err_errno(SV_EIO, errno, "%s %s: opening it", what, shown);
 	}
 	walk_ctx w = { .what = what, .path = shown };
@@ -223,4 +225,16 @@ int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const c
 	}
 	close(fd);
 	return rc;
+}
+
+int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const char *name, mode_t mode,
+		      int *fd_out)
+{
+	return trusted_subdir(what, dirfd, dir_path, name, mode, true, fd_out);
+}
+
+int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name,
+			       int *fd_out)
+{
+	return trusted_subdir(what, dirfd, dir_path, name, 0, false, fd_out);
 }

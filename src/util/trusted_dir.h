@@ -38,4 +38,9 @@ int sv_trusted_dir_existing(const char *what, const char *path, int *fd_out);
 int sv_trusted_subdir(const char *what, int dirfd, const char *dir_path, const char *name, mode_t mode,
 		      int *fd_out);
 
+/* sv_trusted_subdir without creating: SV_ENOTFOUND when name does not exist
+ * (for readers, and for directories another process made). */
+int sv_trusted_subdir_existing(const char *what, int dirfd, const char *dir_path, const char *name,
+			       int *fd_out);
+
 #endif

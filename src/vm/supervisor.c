@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,12 +80,18 @@ static void set_cloexec(int fd)
 /* argv and console path from launch.json. */
 static int read_launch(const char *vm_dir, char ***argv, char **console)
 {
-	char *path = sv_path_join(vm_dir, SV_VM_LAUNCH_FILE);
-	if (!path)
-		return sv_err(SV_ENOMEM, "reading %s/%s: out of memory", vm_dir, SV_VM_LAUNCH_FILE);
+	/* It names what we run as root: read it without following a link. */
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *text = NULL;
+	int rc = dfd < 0 ? sv_err_errno(SV_EIO, errno, "opening %s", vm_dir)
+			 : sv_read_file_at(dfd, vm_dir, SV_VM_LAUNCH_FILE, 1 << 20, &text, NULL);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc)
+		return rc;
 	json_error_t jerr;
-	json_t *o = json_load_file(path, 0, &jerr);
-	free(path);
+	json_t *o = json_loads(text, 0, &jerr);
+	free(text);
 	if (!o)
 		return sv_err(SV_EIO, "reading %s/%s: %s", vm_dir, SV_VM_LAUNCH_FILE, jerr.text);
 	json_t *args = json_object_get(o, "argv");
@@ -92,7 +99,7 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	const char *cons = json_string_value(json_object_get(o, "console"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
-	int rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
+	rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!((*argv)[i] = strdup(json_string_value(json_array_get(args, i)) ?: "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
@@ -108,7 +115,7 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 		sv_strv_free(argv);
 		return rc;
 	}
-	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (console < 0) {
 		rc = sv_err_errno(SV_EIO, errno, "opening %s", *console_path);
 		sv_strv_free(argv);
@@ -129,15 +136,13 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 	return rc;
 }
 
-static void record_vmm_pid(const char *vm_dir, pid_t pid, unsigned long long start)
+/* With its start time and executable: gc kills only that very process. */
+static void record_vmm_pid(const char *vm_dir, pid_t pid)
 {
 	sv_ledger *ledger;
 	if (sv_ledger_open(&ledger, vm_dir) != 0)
 		return;
-	char p[32], s[32];
-	snprintf(p, sizeof(p), "%d", (int)pid);
-	snprintf(s, sizeof(s), "%llu", start);
-	sv_ledger_record(ledger, "pid", p, s);
+	sv_ledger_record_pid(ledger, pid);
 	sv_ledger_close(ledger);
 }
 
@@ -174,7 +179,8 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd)
 static bool stop_was_requested(const char *vm_dir)
 {
 	char *path = sv_path_join(vm_dir, SV_VM_STOP_MARKER);
-	bool yes = path && sv_path_exists(path);
+	struct stat st;
+	bool yes = path && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 	free(path);
 	return yes;
 }
@@ -215,7 +221,7 @@ int sv_supervisor_main(int argc, char **argv)
 		return 1;
 	}
 	unsigned long long start = sv_process_start_time(vmm);
-	record_vmm_pid(a.vm_dir, vmm, start);
+	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	int status = watch(vmm, vmm_pidfd, a.control_fd);

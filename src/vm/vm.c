@@ -7,15 +7,19 @@
  * state file in vm_state_file.c. */
 #include "vm/vm_internal.h"
 
+#include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
+#include "util/trusted_dir.h"
+#include "util/vm_alive.h"
 #include "vm/vm_net.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -23,8 +27,8 @@
 #include <unistd.h>
 
 static const char *const state_names[] = {
-	[SV_VM_CREATED] = "created", [SV_VM_CONFIGURING] = "configuring", [SV_VM_RUNNING] = "running",
-	[SV_VM_PAUSED] = "paused",   [SV_VM_STOPPED] = "stopped",         [SV_VM_ERROR] = "error",
+    [SV_VM_CREATED] = "created", [SV_VM_CONFIGURING] = "configuring", [SV_VM_RUNNING] = "running",
+    [SV_VM_PAUSED] = "paused",	 [SV_VM_STOPPED] = "stopped",	      [SV_VM_ERROR] = "error",
 };
 
 const char *sv_vm_state_name(sv_vm_state s)
@@ -84,7 +88,7 @@ static sv_vm *vm_alloc(sv_manager *mgr, const char *id)
 	if (!vm)
 		return NULL;
 	vm->mgr = mgr;
-	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = -1;
+	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = vm->dir_fd = -1;
 	vm->id = strdup(id);
 	if (!vm->id || vm_paths(vm)) {
 		sv_vm__free(vm);
@@ -114,16 +118,40 @@ int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char
 	return 0;
 }
 
-static bool dir_lock_is_held(const sv_vm *vm)
+/* Opens <runtime_dir>/<id>, checking the runtime dir and the VM dir (owned by
+ * us, not a symlink, not writable by others) without creating anything. */
+int sv_vm__open_dir(sv_manager *mgr, const char *id, int *fd_out)
 {
-	char *path = sv_path_join(vm->dir, "lock");
-	int fd = -1;
-	bool held = path && sv_lock_file(path, 0, &fd) == SV_ETIMEOUT;
-	if (fd >= 0)
-		close(fd);
-	free(path);
+	const char *rt = sv_manager__opts(mgr)->runtime_dir;
+	int rtfd = -1;
+	int rc = sv_trusted_dir_existing("runtime_dir", rt, &rtfd);
+	if (!rc) {
+		rc = sv_trusted_subdir_existing("runtime_dir", rtfd, rt, id, fd_out);
+		close(rtfd);
+	}
+	if (rc == SV_ENOTFOUND)
+		return sv_err(SV_ENOTFOUND, "no VM with id \"%s\" in %s", id, rt);
+	return rc;
+}
+
+/* Why a VM nobody supervises stopped where it did, for ps and inspect. */
+static char *unsupervised_reason(const sv_vm *vm, bool has_state)
+{
+	char *failed = NULL, *reason = NULL;
+	if (sv_read_file_at(vm->dir_fd, vm->dir, SV_LEDGER_CLEANUP_ERROR, 64 * 1024, &failed, NULL) == 0) {
+		failed[strcspn(failed, "\n")] = '\0';
+		if (asprintf(&reason, "cleanup failed: %s; `smartvm gc` retries it", failed) < 0)
+			reason = NULL;
+	} else if (!has_state) {
+		reason = strdup(
+		    "its start was interrupted before its state was saved; `smartvm gc` removes what it "
+		    "left behind");
+	} else {
+		reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
+	}
+	free(failed);
 	sv_err_clear();
-	return held;
+	return reason;
 }
 
 int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
@@ -133,23 +161,30 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 	sv_vm *vm = vm_alloc(mgr, id);
 	if (!vm)
 		return sv_err(SV_ENOMEM, "out of memory");
-	struct stat st;
-	if (stat(vm->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		sv_vm__free(vm);
-		return sv_err(SV_ENOTFOUND, "no VM with id \"%s\" in %s", id, sv_manager__opts(mgr)->runtime_dir);
+	int rc = sv_vm__open_dir(mgr, id, &vm->dir_fd);
+	/* Someone else's VM: we never stop it implicitly. Its directory lock is
+	 * held by its supervisor (or by the process still starting it); a free
+	 * lock means leftovers of a VM nobody watches any more. */
+	int held = rc ? 0 : sv_vm_lock_held_at(vm->dir_fd);
+	if (!rc && held < 0)
+		rc = sv_err_prefix("VM \"%s\"", id);
+	bool has_state = true;
+	if (!rc && (rc = sv_vm__load_state(vm)) == SV_ENOTFOUND) {
+		/* Killed before its first state.json (the id claimed, nothing
+		 * saved yet): still starting while its lock is held. */
+		has_state = false;
+		vm->state = held ? SV_VM_CONFIGURING : SV_VM_ERROR;
+		sv_vm__load_config(vm);
+		rc = 0;
 	}
-	int rc = sv_vm__load_state(vm);
 	if (rc) {
 		sv_vm__free(vm);
 		return rc;
 	}
-	/* Someone else's VM: we never stop it implicitly. Its directory lock is
-	 * held by its supervisor (or by the process still starting it); a free
-	 * lock means leftovers of a VM nobody watches any more. */
 	vm->detached = true;
-	if (sv_vm__is_live(vm) && !dir_lock_is_held(vm)) {
+	if (!held && (sv_vm__is_live(vm) || !has_state)) {
 		vm->state = SV_VM_ERROR;
-		vm->end_reason = strdup("its supervisor is gone; `smartvm gc` removes what it left behind");
+		vm->end_reason = unsupervised_reason(vm, has_state);
 	}
 	*out = vm;
 	return 0;
@@ -167,6 +202,8 @@ void sv_vm__free(sv_vm *vm)
 		close(vm->status_fd);
 	if (vm->control_fd >= 0)
 		close(vm->control_fd); /* without a prior 'D' this makes the supervisor kill the VM */
+	if (vm->dir_fd >= 0)
+		close(vm->dir_fd);
 	sv_vm_config_free(vm->cfg);
 	sv_vm_config_free(vm->staged);
 	sv_vm__command_free(vm->command);
@@ -181,48 +218,86 @@ void sv_vm__free(sv_vm *vm)
 	free(vm);
 }
 
-static int write_base_image_marker(sv_vm *vm, sv_ledger *ledger)
+/* The bundle this VM boots from: named in its directory (removed with it) and
+ * registered in the image cache with this directory, so that eviction run
+ * with any runtime dir sees the bundle in use while this VM lives. */
+static int mark_base_image_in_use(sv_vm *vm)
 {
-	if (!vm->cfg->base_image)
+	const char *id = vm->cfg->base_image;
+	if (!id)
 		return 0;
-	char *path = sv_path_join(vm->dir, SV_VM_BASE_IMAGE_FILE);
-	if (!path)
-		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = sv_ledger_record(ledger, "file", path, NULL);
+	int rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_CACHE_VM_BUNDLE_FILE, id, strlen(id), 0644);
 	if (!rc)
-		rc = sv_write_file_atomic(path, vm->cfg->base_image, strlen(vm->cfg->base_image), 0644);
-	free(path);
-	return rc;
+		rc = sv_cache_mark_in_use(sv_manager__opts(vm->mgr)->base_image_cache_dir, id, vm->dir);
+	return rc ? sv_err_prefix("base_image \"%s\"", id) : 0;
 }
 
-static int save_config(sv_vm *vm)
+/* "a VM with id ... already exists in ..." */
+static int id_taken(const sv_vm *vm)
 {
-	char *path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
-	if (!path)
-		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = sv_vm_config_save(vm->cfg, path);
-	free(path);
-	return rc;
+	return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", vm->id,
+		      sv_manager__opts(vm->mgr)->runtime_dir);
+}
+
+/* Gives the directory tmp its final name id, failing if id exists. Without
+ * RENAME_NOREPLACE (some filesystems), a plain rename, which replaces at
+ * most an empty directory: never a VM's, which always holds its lock. */
+static int claim_id(sv_vm *vm, int rtfd, const char *tmp)
+{
+	if (renameat2(rtfd, tmp, rtfd, vm->id, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOSYS) {
+		struct stat st;
+		if (fstatat(rtfd, vm->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return id_taken(vm);
+		if (renameat(rtfd, tmp, rtfd, vm->id) == 0)
+			return 0;
+	}
+	if (errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR || errno == EISDIR)
+		return id_taken(vm);
+	return sv_err_errno(SV_EIO, errno, "creating %s", vm->dir);
 }
 
 /* Creates <runtime_dir>/<id> (failing if it exists: the id claim) and takes
- * its lock; the lock is handed to the supervisor and marks the VM as alive. */
+ * its lock; the lock is handed to the supervisor and marks the VM as alive.
+ * The directory is made under a temporary dot name with its lock already
+ * held, then renamed into place: nobody ever sees the VM's directory with its
+ * lock free while it starts (gc would take it for a dead VM's leftovers). */
 static int create_vm_dir(sv_vm *vm, int *lock_fd)
 {
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
-	int rc = sv_mkdir_p(o->runtime_dir, 0700);
+	int rtfd = -1, dfd = -1, lfd = -1;
+	int rc = sv_trusted_dir("runtime_dir", o->runtime_dir, 0700, &rtfd);
 	if (rc)
 		return rc;
-	if (mkdir(vm->dir, 0700) != 0) {
-		if (errno == EEXIST)
-			return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", vm->id, o->runtime_dir);
-		return sv_err_errno(SV_EIO, errno, "creating %s", vm->dir);
+	char tmp[128];
+	snprintf(tmp, sizeof(tmp), ".%s" SV_VM_NEW_DIR_INFIX "%016llx", vm->id, sv_random_u64());
+	if (mkdirat(rtfd, tmp, 0700) != 0) {
+		rc = sv_err_errno(SV_EIO, errno, "creating %s/%s", o->runtime_dir, tmp);
+		goto out;
 	}
-	char *lock_path = sv_path_join(vm->dir, "lock");
-	if (!lock_path)
-		return sv_err(SV_ENOMEM, "out of memory");
-	rc = sv_lock_file(lock_path, 0, lock_fd);
-	free(lock_path);
+	dfd = openat(rtfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	lfd = dfd < 0
+		  ? -1
+		  : openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+		rc = sv_err_errno(SV_EIO, errno, "creating the lock in %s/%s", o->runtime_dir, tmp);
+	} else if ((rc = claim_id(vm, rtfd, tmp)) == 0) {
+		vm->dir_fd = dfd;
+		*lock_fd = lfd;
+		dfd = lfd = -1;
+	}
+	if (rc) {
+		if (dfd >= 0)
+			unlinkat(dfd, SV_VM_LOCK_FILE, 0);
+		unlinkat(rtfd, tmp, AT_REMOVEDIR);
+	}
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (dfd >= 0)
+		close(dfd);
+	close(rtfd);
 	return rc;
 }
 
@@ -256,15 +331,15 @@ int sv_vm__connect(sv_vm *vm)
  * the user's outputs, so they are created here and left in place after. */
 static int create_output_files(const sv_vm_config *cfg)
 {
-	const char *paths[] = { cfg->logger ? cfg->logger->log_path : NULL,
-				cfg->metrics ? cfg->metrics->metrics_path : NULL };
+	const char *paths[] = {cfg->logger ? cfg->logger->log_path : NULL,
+			       cfg->metrics ? cfg->metrics->metrics_path : NULL};
 	for (size_t i = 0; i < 2; i++) {
 		if (!paths[i])
 			continue;
 		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
 		if (fd < 0)
-			return sv_err_errno(SV_EIO, errno, "%s: creating %s", i ? "metrics.metrics_path" : "logger.log_path",
-					    paths[i]);
+			return sv_err_errno(SV_EIO, errno, "%s: creating %s",
+					    i ? "metrics.metrics_path" : "logger.log_path", paths[i]);
 		close(fd);
 	}
 	return 0;
@@ -275,10 +350,13 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
-	int rc = sv_ledger_open(&ledger, vm->dir);
+	int rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir);
 	if (rc)
 		goto out;
-	if ((rc = save_config(vm)) || (rc = sv_vm__save_state(vm)))
+	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
+		goto out;
+	/* Before anything reads the bundle's files (staging copies them). */
+	if ((rc = mark_base_image_in_use(vm)))
 		goto out;
 	if ((rc = sv_vm_config_copy(&vm->staged, vm->cfg)))
 		goto out;
@@ -309,7 +387,7 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		if (rc)
 			goto out;
 	}
-	if ((rc = write_base_image_marker(vm, ledger)) || (rc = create_output_files(vm->staged)))
+	if ((rc = create_output_files(vm->staged)))
 		goto out;
 	if (vm->jail && (rc = sv_vm__jail_prepare(vm, ledger)))
 		goto out;
@@ -337,10 +415,7 @@ out:
 	return rc;
 }
 
-int sv_vm_start(sv_vm *vm)
-{
-	return sv_vm__boot(vm, NULL);
-}
+int sv_vm_start(sv_vm *vm) { return sv_vm__boot(vm, NULL); }
 
 int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 {
@@ -356,19 +431,22 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	vm->state = SV_VM_CONFIGURING;
 	rc = boot(vm, lock_fd, restore);
-	if (lock_fd >= 0)
-		close(lock_fd);
 	if (rc == 0) {
+		close(lock_fd); /* the supervisor holds it now */
 		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
 		if (sv_vm__save_state(vm) == 0)
 			return 0;
+		lock_fd = -1;
 	}
-	/* Undo everything: the VMM (if launched) and every ledger entry. */
+	/* Undo everything: the VMM (if launched) and every ledger entry. Our
+	 * copy of the lock is kept until then, so that no gc joins in. */
 	sv_err_saved saved;
 	sv_err_save(&saved);
 	if (vm->supervisor_pid > 0)
 		sv_vm__terminate(vm, false, 0);
 	sv_vm__cleanup_dir(vm->dir);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	vm->state = SV_VM_ERROR;
 	sv_err_restore(&saved);
 	return sv_err_prefix("%s VM \"%s\"", what, vm->id);
@@ -386,7 +464,6 @@ sv_vm_state sv_vm_get_state(sv_vm *vm)
 	sv_vm__refresh(vm);
 	return vm->state;
 }
-
 
 static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
 			     int (*op)(sv_vmm *))
@@ -406,7 +483,10 @@ static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
 static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
 
 int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
-int sv_vm_resume(sv_vm *vm) { return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume); }
+int sv_vm_resume(sv_vm *vm)
+{
+	return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume);
+}
 
 static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
@@ -437,10 +517,7 @@ int sv_vm_stop(sv_vm *vm, int timeout_ms)
 	return end_vm(vm, "stop", true, timeout_ms);
 }
 
-int sv_vm_kill(sv_vm *vm)
-{
-	return end_vm(vm, "kill", false, 0);
-}
+int sv_vm_kill(sv_vm *vm) { return end_vm(vm, "kill", false, 0); }
 
 int sv_vm_detach(sv_vm *vm)
 {
@@ -451,7 +528,8 @@ int sv_vm_detach(sv_vm *vm)
 		return rc;
 	if (vm->control_fd >= 0) {
 		if (write(vm->control_fd, "D", 1) != 1)
-			return sv_err_errno(SV_EPROCESS, errno, "detaching VM \"%s\": telling its supervisor", vm->id);
+			return sv_err_errno(SV_EPROCESS, errno, "detaching VM \"%s\": telling its supervisor",
+					    vm->id);
 		close(vm->control_fd);
 		vm->control_fd = -1;
 	}

@@ -115,7 +115,7 @@ int sv_vm__command_apply(sv_vm *vm)
 	 * the output outlives the VM directory. The supervisor appends to it. */
 	if (cmd->console_fd >= 0)
 		close(cmd->console_fd);
-	cmd->console_fd = open(vm->console_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	cmd->console_fd = open(vm->console_path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (cmd->console_fd < 0)
 		return sv_err_errno(SV_EIO, errno, "opening the console %s", vm->console_path);
 	return 0;

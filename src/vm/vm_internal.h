@@ -16,13 +16,16 @@
 #define SV_VM_LAUNCH_FILE "launch.json"
 #define SV_VM_CONSOLE_FILE "console.log"
 #define SV_VM_STOP_MARKER "stop-requested"
-#define SV_VM_BASE_IMAGE_FILE "base-image"
 #define SV_VM_DRIVES_DIR "drives"
+/* A VM directory being created is ".<id>" SV_VM_NEW_DIR_INFIX "<random>"
+ * until its id is claimed (vm.c); gc removes those whose lock is free. */
+#define SV_VM_NEW_DIR_INFIX ".new-"
 
 struct sv_vm {
 	sv_manager *mgr;
 	char *id;
 	char *dir;
+	int dir_fd;               /* the checked VM dir; -1 until created or opened */
 	char *console_path;
 	sv_vm_config *cfg;        /* as given (deep copy) */
 	sv_vm_config *staged;     /* what the VMM gets: staged drives, TAPs, boot args */
@@ -63,13 +66,20 @@ typedef struct sv_vm_restore sv_vm_restore;
 /* vm.c */
 int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id);
 int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id);
+/* Opens <runtime_dir>/<id> after checking both (sv_trusted_dir rules),
+ * creating nothing: SV_ENOTFOUND "no VM with id ..." when it is absent. */
+int sv_vm__open_dir(sv_manager *mgr, const char *id, int *fd_out);
 void sv_vm__free(sv_vm *vm);
 bool sv_vm__is_live(const sv_vm *vm);
 bool sv_vm__is_detached(const sv_vm *vm);
 
-/* vm_state_file.c: state.json in the VM dir (atomic). */
+/* vm_state_file.c: state.json (atomic) and config.json, through vm->dir_fd,
+ * never following a link. load: SV_ENOTFOUND when there is no state.json
+ * (a start killed before its first state). */
 int sv_vm__save_state(const sv_vm *vm);
 int sv_vm__load_state(sv_vm *vm);
+int sv_vm__save_config(const sv_vm *vm);
+void sv_vm__load_config(sv_vm *vm);
 /* The TAP devices as a JSON array (state.json and sv_vm_describe). */
 struct json_t;
 struct json_t *sv_vm__taps_json(const sv_vm *vm);

@@ -62,10 +62,10 @@ static int write_launch_file(sv_vm *vm, char **argv)
 	json_t *o = json_pack("{s:o, s:s, s:s}", "argv", args, "console", vm->console_path, "vmm", vm->backend->name);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
-	char *path = sv_path_join(vm->dir, SV_VM_LAUNCH_FILE);
-	int rc = (text && path) ? sv_write_file_atomic(path, text, strlen(text), 0600) : sv_err(SV_ENOMEM, "out of memory");
+	int rc =
+	    text ? sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_LAUNCH_FILE, text, strlen(text), 0600)
+		 : sv_err(SV_ENOMEM, "out of memory");
 	free(text);
-	free(path);
 	return rc;
 }
 
@@ -296,7 +296,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	/* The supervisor outlives us (detached VMs): its diagnostics go to the
 	 * console log, never to our stderr, which may be a pipe our caller
 	 * reads to EOF. */
-	int sup_err = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int sup_err = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = sup_err,
 			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
 	pid_t first;
@@ -335,13 +335,10 @@ out:
 
 static void touch_stop_marker(sv_vm *vm)
 {
-	char *path = sv_path_join(vm->dir, SV_VM_STOP_MARKER);
-	if (path) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-	}
-	free(path);
+	/* Through the VM directory's fd, never through a planted link. */
+	int fd = openat(vm->dir_fd, SV_VM_STOP_MARKER, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Waits for the VMM to exit; true if it did (or was never ours to see). */

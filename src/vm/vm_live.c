@@ -45,9 +45,12 @@ static int live_end(sv_vm *vm, const char *what, int rc)
 
 /* ---- MMDS ---- */
 
-static char *marker_path(const sv_vm *vm)
+/* The marker lives in the VM directory, reached through its checked fd. */
+static bool marker_exists(const sv_vm *vm)
 {
-	return sv_path_join(vm->dir, SV_VM_MMDS_MARKER);
+	struct stat st;
+	return vm->dir_fd >= 0 && fstatat(vm->dir_fd, SV_VM_MMDS_MARKER, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISREG(st.st_mode);
 }
 
 static int mmds_write(sv_vm *vm, const char *what, int (*op)(sv_vmm *, const char *), const char *json)
@@ -62,9 +65,7 @@ static int mmds_write(sv_vm *vm, const char *what, int (*op)(sv_vmm *, const cha
 		return live_end(vm, what, rc);
 	/* Firecracker answers "{}" for a store nobody initialised; the marker
 	 * lets mmds get tell that apart from data that is "{}". */
-	char *marker = marker_path(vm);
-	rc = marker ? sv_write_file_atomic(marker, "", 0, 0600) : sv_err(SV_ENOMEM, "out of memory");
-	free(marker);
+	rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_MMDS_MARKER, "", 0, 0600);
 	return live_end(vm, what, rc);
 }
 
@@ -84,10 +85,7 @@ int sv_vm_mmds_get(sv_vm *vm, char **out)
 	int rc = live_begin(vm, "MMDS get", vm->backend ? vm->backend->mmds_get : NULL);
 	if (rc)
 		return rc;
-	char *marker = marker_path(vm);
-	bool put = marker && sv_path_exists(marker);
-	free(marker);
-	if (!put)
+	if (!marker_exists(vm))
 		return sv_err(SV_ENOTFOUND, "VM \"%s\": MMDS get: the data store is empty (nothing was put yet)", vm->id);
 	return live_end(vm, "MMDS get", vm->backend->mmds_get(vm->vmm, out));
 }

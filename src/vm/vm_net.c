@@ -252,6 +252,17 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 	if ((rc = sv_net_plan_from_options(&plan, opts)) || (rc = check_ifaces(cfg, &plan, vm_id, ip)))
 		goto out;
 
+	/* Each lease names the VM's directory: its liveness is judged from
+	 * there (util/vm_alive.h), not from this process, which may exit. */
+	const char *vm_dir = sv_ledger_dir(ledger);
+	if (strlen(vm_dir) >= SV_LEASE_VM_DIR_MAX) {
+		rc = sv_err(SV_EINVAL, "runtime_dir: the VM directory %s is longer than %d bytes", vm_dir,
+			    SV_LEASE_VM_DIR_MAX - 1);
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_network_interfaces; i++)
+		snprintf(ip[i].lease.vm_dir, sizeof(ip[i].lease.vm_dir), "%s", vm_dir);
+
 	sv_lease_db db;
 	if ((rc = sv_lease_db_open(&db, net_dir, plan.bridge)))
 		goto out;

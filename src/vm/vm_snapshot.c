@@ -550,8 +550,9 @@ int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
 		replace_str(&d->path_on_host, vp);
 	}
 	if (s->vsock && strncmp(s->vsock->uds_path, vm->dir, strlen(vm->dir)) != 0) {
-		/* Outside the VM directory: Firecracker leaves its socket behind. */
-		int rc = sv_ledger_record(ledger, "file", s->vsock->uds_path, NULL);
+		/* Outside the VM directory: Firecracker leaves its socket behind. A
+		 * `file` entry may only name files inside the VM directory. */
+		int rc = sv_ledger_record(ledger, "socket", s->vsock->uds_path, NULL);
 		if (rc)
 			return rc;
 	}

@@ -12,8 +12,8 @@
 
 typedef struct {
 	char *dir, *runtime, *data, *config, *snap, *patch;
-	const char *env[2];
-	char *env_rt;
+	const char *env[3];
+	char *env_rt, *env_data;
 } fixture;
 
 static int setup(void **state)
@@ -41,7 +41,11 @@ static int setup(void **state)
 	free(disk);
 	free(metrics);
 	assert_true(asprintf(&f->env_rt, "SMARTVM_RUNTIME_DIR=%s", f->runtime) > 0);
+	/* Both dirs the test's own: the VM's network leases live in the data
+	 * dir, which must not be the machine's default. */
+	assert_true(asprintf(&f->env_data, "SMARTVM_DATA_DIR=%s", f->data) > 0);
 	f->env[0] = f->env_rt;
+	f->env[1] = f->env_data;
 	*state = f;
 	return 0;
 }
@@ -65,6 +69,7 @@ static int teardown(void **state)
 	free(f->snap);
 	free(f->patch);
 	free(f->env_rt);
+	free(f->env_data);
 	svt_rm_tmpdir(f->dir);
 	free(f);
 	return 0;

@@ -4,6 +4,7 @@
  * the test's directory). */
 #include "svtest.h"
 
+#include "util/file.h"
 #include "util/spawn.h"
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -609,7 +612,8 @@ static void test_gc_cleans_up_after_supervisor_and_vmm_were_killed(void **state)
 	assert_true(wait_no_processes(fx->runtime_dir, WAIT_MS));
 	assert_int_equal(svt_dir_entries(fx->runtime_dir), 1);
 
-	assert_int_equal(cli(fx, "gc", NULL), 0);
+	if (cli(fx, "gc", NULL) != 0)
+		fail_msg("gc: %s", fx->err);
 	assert_string_equal(fx->out, "removed 1 dead VM\n");
 	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
 	assert_ps_empty(fx);
@@ -640,6 +644,192 @@ static void test_run_with_an_id_in_use_exits_1(void **state)
 	assert_int_equal(cli(fx, "stop", "twice", NULL), 0);
 }
 
+/* ---- crash shapes, failed cleanups, many VMs (issue 10 items 6, 10, 15, 22) ---- */
+
+static void make_dir(const char *path) { assert_int_equal(sv_mkdir_p(path, 0700), 0); }
+
+/* A VM directory as a CLI SIGKILLed before the first state.json leaves it:
+ * its (free) lock, an empty ledger and the config. */
+static void test_ps_shows_and_gc_removes_a_vm_killed_before_its_first_state(void **state)
+{
+	fixture *fx = *state;
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/crashed", fx->runtime_dir);
+	make_dir(dir);
+	free(svt_write(dir, "lock", ""));
+	free(svt_write(dir, "ledger", ""));
+	free(svt_write(dir, "config.json", "{\"boot-source\": {\"kernel_image_path\": \"/nope\"}}\n"));
+
+	assert_int_equal(cli(fx, "ps", "--json", NULL), 0);
+	json_t *all = out_json(fx);
+	assert_int_equal(json_array_size(all), 1);
+	json_t *vm = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(vm, "id")), "crashed");
+	assert_string_equal(json_string_value(json_object_get(vm, "state")), "error");
+	svt_assert_contains(json_string_value(json_object_get(vm, "end_reason")), "smartvm gc");
+	json_decref(all);
+
+	assert_int_equal(cli(fx, "gc", NULL), 0);
+	assert_string_equal(fx->out, "removed 1 dead VM\n");
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+	/* The id is free again. */
+	run_detached(fx, "crashed");
+	assert_int_equal(cli(fx, "stop", "crashed", NULL), 0);
+}
+
+/* A crash while the directory was still being made under a temporary name
+ * (before the id was claimed) is collected too. */
+static void test_gc_removes_a_half_created_vm_dir(void **state)
+{
+	fixture *fx = *state;
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/.half.new-0123456789abcdef", fx->runtime_dir);
+	make_dir(dir);
+	free(svt_write(dir, "lock", ""));
+	assert_ps_empty(fx);
+	assert_int_equal(cli(fx, "gc", NULL), 0);
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+}
+
+/* What a cleanup could not undo stays, for the next gc to retry. */
+static void test_gc_keeps_and_reports_what_it_could_not_undo(void **state)
+{
+	fixture *fx = *state;
+	char dir[600], drives[700];
+	snprintf(dir, sizeof(dir), "%s/half", fx->runtime_dir);
+	snprintf(drives, sizeof(drives), "%s/drives", dir);
+	make_dir(drives);
+	free(svt_write(dir, "lock", ""));
+	free(svt_write(drives, "a.img", "staged"));
+	free(svt_write(dir, "ledger", "file drives/a.img\nbogus thing\n"));
+	free(svt_write(dir, "state.json", "{\"id\": \"half\", \"state\": \"running\"}\n"));
+
+	assert_int_equal(cli(fx, "gc", NULL), 1);
+	assert_string_equal(fx->out, "removed 0 dead VMs\n");
+	assert_string_equal(
+	    fx->err, "smartvm: cleaning up VM \"half\": no handler for ledger entry \"bogus thing\"\n");
+	/* The staged drive went; the entry without a handler and the dir stay. */
+	char *drive = sv_path_join(drives, "a.img"), *ledger = NULL,
+	     *ledger_path = sv_path_join(dir, "ledger");
+	assert_false(sv_path_exists(drive));
+	assert_int_equal(sv_read_file(ledger_path, 4096, &ledger, NULL), 0);
+	assert_string_equal(ledger, "bogus thing\n");
+	free(ledger);
+
+	/* ps shows it with the reason; a second gc retries and says so again. */
+	assert_int_equal(cli(fx, "ps", "--json", NULL), 0);
+	json_t *all = out_json(fx);
+	json_t *vm = json_array_get(all, 0);
+	assert_string_equal(json_string_value(json_object_get(vm, "state")), "error");
+	svt_assert_contains(json_string_value(json_object_get(vm, "end_reason")),
+			    "cleanup failed: no handler for ledger entry \"bogus thing\"");
+	json_decref(all);
+	assert_int_equal(cli(fx, "gc", NULL), 1);
+	svt_assert_contains(fx->err, "no handler for ledger entry \"bogus thing\"");
+
+	/* Once the entry can be undone (here: removed by hand), gc finishes. */
+	free(svt_write(dir, "ledger", ""));
+	assert_int_equal(cli(fx, "gc", NULL), 0);
+	assert_string_equal(fx->out, "removed 1 dead VM\n");
+	free(drive);
+	free(ledger_path);
+}
+
+/* Runs `smartvm ps --json` (with the fixture's dirs) limited to max_fds open
+ * files; returns its stdout (malloc'd) and exit code. */
+static char *ps_with_fd_limit(fixture *fx, rlim_t max_fds, int *code)
+{
+	int out[2];
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		struct rlimit rl = {max_fds, max_fds};
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(99);
+		execl(svt_cli(), svt_cli(), "ps", "--json", "--data-dir", fx->data_dir, "--runtime-dir",
+		      fx->runtime_dir, (char *)NULL);
+		_exit(98);
+	}
+	close(out[1]);
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while ((n = read(out[0], buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(out[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return buf;
+}
+
+/* 40 running VMs (directories whose lock this test holds, with this process
+ * as their supervisor) and a CLI allowed 16 open files: every VM is listed,
+ * running, sorted by id. */
+static void test_ps_lists_every_vm_sorted_even_when_short_of_fds(void **state)
+{
+	fixture *fx = *state;
+	enum { N = 40 };
+	int locks[N];
+	unsigned long long start = sv_process_start_time(getpid());
+	for (int i = 0; i < N; i++) {
+		int k = (i * 17) % N; /* created out of order */
+		char id[16], dir[600], text[512];
+		snprintf(id, sizeof(id), "vm-%d", k);
+		snprintf(dir, sizeof(dir), "%s/%s", fx->runtime_dir, id);
+		make_dir(dir);
+		char *lock = svt_write(dir, "lock", "");
+		locks[i] = open(lock, O_RDONLY | O_CLOEXEC);
+		assert_int_equal(flock(locks[i], LOCK_EX), 0);
+		free(lock);
+		snprintf(
+		    text, sizeof(text),
+		    "{\"id\": \"%s\", \"state\": \"running\", \"vmm\": \"firecracker\", \"vmm_pid\": %d, "
+		    "\"vmm_start_time\": %llu, \"supervisor_pid\": %d, \"supervisor_start_time\": %llu, "
+		    "\"detached\": true}\n",
+		    id, (int)getpid(), start, (int)getpid(), start);
+		free(svt_write(dir, "state.json", text));
+	}
+	int code = -1;
+	char *out = ps_with_fd_limit(fx, 16, &code);
+	json_error_t jerr;
+	json_t *all = json_loads(out, 0, &jerr);
+	if (!all)
+		fail_msg("ps printed no JSON (exit %d): %s", code, out);
+	assert_int_equal(code, 0);
+	assert_int_equal(json_array_size(all), N);
+	char prev[16] = "";
+	for (size_t i = 0; i < N; i++) {
+		json_t *vm = json_array_get(all, i);
+		const char *id = json_string_value(json_object_get(vm, "id"));
+		assert_string_equal(json_string_value(json_object_get(vm, "state")), "running");
+		assert_true(strcmp(prev, id) < 0);
+		snprintf(prev, sizeof(prev), "%s", id);
+	}
+	json_decref(all);
+	free(out);
+	for (int i = 0; i < N; i++) {
+		close(locks[i]);
+		char dir[600];
+		snprintf(dir, sizeof(dir), "%s/vm-%d", fx->runtime_dir, i);
+		assert_int_equal(sv_rm_rf(dir), 0);
+	}
+}
+
+static void test_an_id_starting_with_a_dash_is_refused(void **state)
+{
+	fixture *fx = *state;
+	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id=-rf", "--firecracker-bin",
+			     svt_fake_firecracker(), "--detach", NULL),
+			 2);
+	assert_string_equal(fx->err,
+			    "smartvm: id: must not start with '-' (\"-rf\" would read as an option)\n");
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +851,14 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_leaves_live_vms_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_with_an_id_in_use_exits_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_shows_and_gc_removes_a_vm_killed_before_its_first_state,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_removes_a_half_created_vm_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gc_keeps_and_reports_what_it_could_not_undo, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_lists_every_vm_sorted_even_when_short_of_fds, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_an_id_starting_with_a_dash_is_refused, setup, teardown),
 	    /* Last: it moves this process into a network namespace of its own. */
 	    cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup,
 					    teardown),

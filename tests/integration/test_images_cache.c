@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 typedef struct {
 	char *dir, *cache, *runtime, *src;
+	int locks[4]; /* held for the "running" VMs of mark_in_use */
+	int n_locks;
 	sv_download_options dl;
 	sv_base_image_options o;
 } fixture;
@@ -42,6 +46,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
+	for (int i = 0; i < f->n_locks; i++)
+		close(f->locks[i]);
 	free(f->cache);
 	free(f->runtime);
 	free(f->src);
@@ -78,6 +84,8 @@ static bool cached(fixture *f, const char *id)
 	return yes;
 }
 
+/* A running VM that uses bundle id: its directory names the bundle and its
+ * lock is held (as its supervisor holds it). */
 static void mark_in_use(fixture *f, const char *vm, const char *id)
 {
 	char *vm_dir = sv_path_join(f->runtime, vm);
@@ -85,6 +93,12 @@ static void mark_in_use(fixture *f, const char *vm, const char *id)
 	char text[64];
 	snprintf(text, sizeof(text), "%s\n", id);
 	free(svt_write(vm_dir, "base-image", text));
+	char *lock = svt_write(vm_dir, "lock", "");
+	assert_true(f->n_locks < 4);
+	int fd = open(lock, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	f->locks[f->n_locks++] = fd;
+	free(lock);
 	free(vm_dir);
 }
 
@@ -287,6 +301,47 @@ static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(voi
 	sv_base_image_bundles_free(all, n);
 }
 
+/* A dead VM's leftovers (its lock free, gc not run yet) do not pin a bundle. */
+static void test_a_dead_vm_does_not_keep_its_bundle(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	char *vm_dir = sv_path_join(f->runtime, "gone");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0755), 0);
+	free(svt_write(vm_dir, "base-image", "a\n"));
+	free(svt_write(vm_dir, "lock", ""));
+	assert_int_equal(sv_base_image_remove(&f->o, "a"), 0);
+	assert_false(cached(f, "a"));
+	free(vm_dir);
+}
+
+/* When it cannot tell, the in-use check says "in use": an unreadable
+ * runtime dir once answered "not in use" and let a live VM's image go. */
+static void test_in_use_check_fails_closed(void **state)
+{
+	fixture *f = *state;
+	pull(f, "a");
+	char *not_a_dir = svt_write(f->dir, "runtime-file", "");
+	f->o.runtime_dir = not_a_dir;
+	assert_int_equal(sv_base_image_remove(&f->o, "a"), SV_EUNSAFE);
+	char expected[1024];
+	snprintf(expected, sizeof(expected),
+		 "base image bundle \"a\": cannot tell whether a VM uses it: runtime_dir %s: %s is not a "
+		 "directory; "
+		 "choose another directory",
+		 not_a_dir, not_a_dir);
+	assert_string_equal(sv_last_error(), expected);
+	assert_true(cached(f, "a"));
+	bool in_use = false;
+	assert_int_equal(sv_base_image_in_use(&in_use, &f->o, "a"), SV_EUNSAFE);
+	assert_true(in_use);
+	/* Eviction keeps it too. */
+	f->o.max_stored_base_images = 1;
+	pull(f, "b");
+	assert_true(cached(f, "a"));
+	free(not_a_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +355,9 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundle_file_replaced_by_a_symlink_is_refused, setup,
 					    teardown),
+
+	    cmocka_unit_test_setup_teardown(test_a_dead_vm_does_not_keep_its_bundle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_use_check_fails_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bundle_json_holds_every_seed_field, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle,
 					    setup, teardown),

@@ -65,6 +65,16 @@ static void test_id_shows_control_characters_as_bytes(void **state)
 	assert_invalid(&f->cfg, "id: must contain only A-Z a-z 0-9 _ - (found 0x0a)");
 }
 
+/* "-rf" as an id would read as an option wherever the id is passed on. */
+static void test_id_rejects_a_leading_dash(void **state)
+{
+	cfg_fixture *f = *state;
+	f->cfg.id = "-rf";
+	assert_invalid(&f->cfg, "id: must not start with '-' (\"-rf\" would read as an option)");
+	f->cfg.id = "a-b";
+	assert_int_equal(sv_vm_config_validate(&f->cfg), 0);
+}
+
 static void test_id_rejects_empty(void **state)
 {
 	cfg_fixture *f = *state;
@@ -443,6 +453,7 @@ int main(void)
 	    T(test_minimal_config_is_valid),
 	    T(test_id_rejects_space),
 	    T(test_id_shows_control_characters_as_bytes),
+	    T(test_id_rejects_a_leading_dash),
 	    T(test_id_rejects_empty),
 	    T(test_id_rejects_65_characters),
 	    T(test_id_null_is_valid),

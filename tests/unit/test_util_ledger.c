@@ -61,17 +61,25 @@ static void test_paths_with_spaces_survive_the_ledger(void **state)
 {
 	(void)state;
 	char *vm_dir = sv_path_join(dir, "vm");
-	char *outside = sv_path_join(dir, "staged copy 100%.img");
+	char *inside = sv_path_join(vm_dir, "staged copy 100%.img");
 	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
-	free(svt_write(dir, "staged copy 100%.img", "x"));
+	free(svt_write(vm_dir, "staged copy 100%.img", "x"));
 	sv_ledger *l;
 	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
-	assert_int_equal(sv_ledger_record(l, "file", outside, NULL), 0);
+	assert_int_equal(sv_ledger_record(l, "file", inside, NULL), 0);
 	sv_ledger_close(l);
+	/* Recorded relative to the VM directory, so a replay through another
+	 * spelling of the runtime dir still finds it inside. */
+	char *text = NULL, *ledger = sv_path_join(vm_dir, "ledger");
+	assert_int_equal(sv_read_file(ledger, 4096, &text, NULL), 0);
+	assert_string_equal(text, "file staged%20copy%20100%25.img\n");
+	free(text);
+	free(ledger);
 	assert_int_equal(sv_ledger_replay(vm_dir), 0);
-	assert_false(sv_path_exists(outside));
+	assert_false(sv_path_exists(inside));
+	assert_false(sv_path_exists(vm_dir));
 	free(vm_dir);
-	free(outside);
+	free(inside);
 }
 
 static void test_missing_resources_are_not_errors(void **state)
@@ -81,7 +89,7 @@ static void test_missing_resources_are_not_errors(void **state)
 	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
 	sv_ledger *l;
 	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
-	assert_int_equal(sv_ledger_record(l, "file", "/nonexistent/smartvm-test", NULL), 0);
+	assert_int_equal(sv_ledger_record(l, "file", "drives/not-there.img", NULL), 0);
 	assert_int_equal(sv_ledger_record(l, "dir", "/nonexistent/smartvm-dir", NULL), 0);
 	assert_int_equal(sv_ledger_record(l, "pid", "999999999", "1"), 0);
 	sv_ledger_close(l);
@@ -91,8 +99,9 @@ static void test_missing_resources_are_not_errors(void **state)
 
 static pid_t start_sleeper(void)
 {
-	const char *argv[] = { "sleep", "30", NULL };
-	sv_spawn_opts so = { .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	const char *argv[] = {"sleep", "30", NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .search_path = true, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
 	pid_t pid;
 	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
 	return pid;
@@ -110,7 +119,8 @@ static void test_pid_entry_kills_only_the_recorded_process(void **state)
 	snprintf(bp, sizeof(bp), "%d", (int)bystander);
 	sv_ledger *l;
 	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
-	assert_int_equal(sv_ledger_record(l, "pid", vp, vs), 0);
+	assert_int_equal(sv_ledger_record_pid(l, victim), 0);
+	(void)vs;
 	/* A wrong start time stands for a reused pid: must be left alone. */
 	assert_int_equal(sv_ledger_record(l, "pid", bp, "1"), 0);
 	sv_ledger_close(l);
@@ -124,13 +134,166 @@ static void test_pid_entry_kills_only_the_recorded_process(void **state)
 	free(vm_dir);
 }
 
+static char *ledger_text(const char *vm_dir)
+{
+	char *path = sv_path_join(vm_dir, "ledger"), *text = NULL;
+	assert_int_equal(sv_read_file(path, 1 << 16, &text, NULL), 0);
+	free(path);
+	return text;
+}
+
+/* A ledger names files inside its own VM directory only: an absolute path
+ * elsewhere or a way out with ".." is refused, left alone and kept. */
+static void test_file_entries_outside_the_vm_dir_are_refused_and_kept(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	char *outside = svt_write(dir, "outside", "keep");
+	sv_ledger *l;
+	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
+	assert_int_equal(sv_ledger_record(l, "file", outside, NULL), 0);
+	assert_int_equal(sv_ledger_record(l, "file", "../outside", NULL), 0);
+	sv_ledger_close(l);
+	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
+	assert_string_equal(
+	    sv_last_error(),
+	    "undoing file ../outside: not inside the VM directory; not removed (and 1 more entry)");
+	assert_true(sv_path_exists(outside));
+	assert_true(sv_path_exists(vm_dir));
+	char *text = ledger_text(vm_dir), expected[1024];
+	snprintf(expected, sizeof(expected), "file %s\nfile ../outside\n", outside);
+	assert_string_equal(text, expected);
+	free(text);
+	free(outside);
+	free(vm_dir);
+}
+
+static void test_file_entries_never_follow_a_symlinked_directory(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm"), *elsewhere = sv_path_join(dir, "elsewhere");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	assert_int_equal(sv_mkdir_p(elsewhere, 0700), 0);
+	char *victim = svt_write(elsewhere, "a.img", "keep");
+	char *link = sv_path_join(vm_dir, "drives");
+	assert_int_equal(symlink(elsewhere, link), 0);
+	sv_ledger *l;
+	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
+	assert_int_equal(sv_ledger_record(l, "file", "drives/a.img", NULL), 0);
+	sv_ledger_close(l);
+	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
+	char expected[1024];
+	snprintf(expected, sizeof(expected),
+		 "undoing file drives/a.img: %s/drives is a symlink or not a directory; not followed",
+		 vm_dir);
+	assert_string_equal(sv_last_error(), expected);
+	assert_true(sv_path_exists(victim));
+	free(victim);
+	free(link);
+	free(elsewhere);
+	free(vm_dir);
+}
+
+/* A pid entry names the process by pid, start time and executable: a
+ * process with the right pid and start time that runs something else is
+ * not killed, and neither is one recorded without its executable. */
+static void test_pid_entry_needs_the_recorded_executable(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	pid_t sleeper = start_sleeper();
+	char p[32], s[32];
+	snprintf(p, sizeof(p), "%d", (int)sleeper);
+	snprintf(s, sizeof(s), "%llu", sv_process_start_time(sleeper));
+	char *ledger = sv_path_join(vm_dir, "ledger"), text[512];
+	snprintf(text, sizeof(text), "pid %s %s /usr/sbin/not-sleep\npid %s %s\n", p, s, p, s);
+	free(svt_write(vm_dir, "ledger", text));
+	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSAFE);
+	char expected[512];
+	snprintf(expected, sizeof(expected),
+		 "undoing pid %s: recorded without its executable; not killed (and 1 more entry)", p);
+	assert_string_equal(sv_last_error(), expected);
+	int status;
+	assert_int_equal(sv_reap(sleeper, 100, &status), SV_ETIMEOUT);
+	/* Both are kept: the next gc looks again. */
+	char *now = ledger_text(vm_dir);
+	assert_string_equal(now, text);
+	free(now);
+	kill(sleeper, SIGKILL);
+	assert_int_equal(sv_reap(sleeper, 5000, &status), 0);
+	/* Once the process is gone there is nothing left to undo. */
+	assert_int_equal(sv_ledger_replay(vm_dir), 0);
+	assert_false(sv_path_exists(vm_dir));
+	free(ledger);
+	free(vm_dir);
+}
+
+static bool fail_undo;
+
+static int undo_that_may_fail(const char *arg1, const char *arg2)
+{
+	(void)arg2;
+	return fail_undo ? sv_err(SV_EIO, "%s: device busy", arg1) : 0;
+}
+
+/* A failed undo keeps its entry (only it) and the directory; the next
+ * replay retries it and then removes everything. */
+static void test_failed_entries_are_kept_for_the_next_replay(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	char *staged = svt_write(vm_dir, "staged.img", "x");
+	sv_ledger_register("test-flaky", undo_that_may_fail);
+	sv_ledger *l;
+	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
+	assert_int_equal(sv_ledger_record(l, "test-flaky", "tap0", NULL), 0);
+	assert_int_equal(sv_ledger_record(l, "file", staged, NULL), 0);
+	assert_int_equal(sv_ledger_record(l, "no-such-kind", "x", "y"), 0);
+	sv_ledger_close(l);
+	fail_undo = true;
+	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSUPPORTED);
+	assert_string_equal(sv_last_error(),
+			    "no handler for ledger entry \"no-such-kind x\" (and 1 more entry)");
+	assert_false(sv_path_exists(staged));
+	char *text = ledger_text(vm_dir);
+	assert_string_equal(text, "test-flaky tap0\nno-such-kind x y\n");
+	free(text);
+	/* The failure is saved beside the ledger for ps and gc. */
+	char *reason = NULL, *reason_path = sv_path_join(vm_dir, "cleanup-error");
+	assert_int_equal(sv_read_file(reason_path, 4096, &reason, NULL), 0);
+	assert_string_equal(reason, "no handler for ledger entry \"no-such-kind x\" (and 1 more entry)\n");
+	free(reason);
+	free(reason_path);
+
+	fail_undo = false;
+	assert_int_equal(sv_ledger_replay(vm_dir), SV_EUNSUPPORTED);
+	text = ledger_text(vm_dir);
+	assert_string_equal(text, "no-such-kind x y\n");
+	free(text);
+	sv_ledger_register("no-such-kind", undo_that_may_fail);
+	assert_int_equal(sv_ledger_replay(vm_dir), 0);
+	assert_false(sv_path_exists(vm_dir));
+	free(staged);
+	free(vm_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths_with_spaces_survive_the_ledger, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_entries_outside_the_vm_dir_are_refused_and_kept, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_file_entries_never_follow_a_symlinked_directory, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_needs_the_recorded_executable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_entries_are_kept_for_the_next_replay, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_paths_with_spaces_survive_the_ledger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,10 +2,14 @@
  * state are refused with a message naming the state and the allowed ones. */
 #include "svtest.h"
 
+#include "util/file.h"
+#include "util/state_dirs.h"
+
 #include <smartvm/smartvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
 	char *dir;
@@ -128,14 +132,26 @@ static void test_defaults_follow_the_seed(void **state)
 	unsetenv("SMARTVM_RUNTIME_DIR");
 	assert_int_equal(sv_manager_new(&m, NULL), 0);
 	const sv_manager_options *o = sv_manager_options_get(m);
-	assert_string_equal(o->data_dir, "/tmp/.smartvm");
-	assert_string_equal(o->runtime_dir, "/dev/shm/.smartvm/runtime");
+	/* Not the seed's /tmp/.smartvm and /dev/shm/.smartvm/runtime, which
+	 * every local user can write (util/state_dirs.h); as root: */
+	char *data = sv_state_dir_default(SV_STATE_DATA, geteuid());
+	char *rt = sv_state_dir_default(SV_STATE_RUNTIME, geteuid());
+	char *images = sv_path_join(data, "base-images");
+	if (geteuid() == 0) {
+		assert_string_equal(data, "/var/lib/smartvm");
+		assert_string_equal(rt, "/run/smartvm");
+	}
+	assert_string_equal(o->data_dir, data);
+	assert_string_equal(o->runtime_dir, rt);
 	assert_int_equal(o->ephemeral_writable_drives, SV_YES);
 	assert_string_equal(o->firecracker_version, "latest");
 	assert_int_equal(o->arch, SV_ARCH_X86_64);
 	assert_string_equal(o->bridge_name, "svbr0");
 	assert_string_equal(o->subnet, "172.30.0.0/24");
-	assert_string_equal(o->base_image_cache_dir, "/tmp/.smartvm/base-images");
+	assert_string_equal(o->base_image_cache_dir, images);
+	free(data);
+	free(rt);
+	free(images);
 	assert_int_equal(o->max_stored_base_images, 2);
 	assert_int_equal(o->stop_timeout_ms, 10000);
 	sv_manager_free(m);

@@ -1,0 +1,44 @@
+/* Liveness of a VM from its directory (see vm_alive.h). */
+#include "util/vm_alive.h"
+
+#include "util/error.h"
+#include "util/ledger.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int sv_vm_lock_held_at(int dirfd)
+{
+	int fd = openat(dirfd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
+				      : sv_err_errno(SV_EIO, errno, "opening the VM lock");
+	}
+	int held = 0;
+	while (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		held = errno == EWOULDBLOCK ? 1 : sv_err_errno(SV_EIO, errno, "probing the VM lock");
+		break;
+	}
+	close(fd); /* drops the shared lock if we got it */
+	return held;
+}
+
+int sv_vm_dir_alive(const char *vm_dir)
+{
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return sv_err_errno(SV_EIO, errno, "VM directory %s", vm_dir);
+	}
+	int held = sv_vm_lock_held_at(dfd);
+	if (held == 0 && sv_ledger_names_live_process_at(dfd))
+		held = 1;
+	close(dfd);
+	return held < 0 ? sv_err_prefix("VM directory %s", vm_dir) : held;
+}

@@ -1,0 +1,24 @@
+/* Whether a VM is alive, decided from the VM itself, wherever its runtime
+ * directory is: its directory's lock is held for its whole life (by the
+ * process starting it, then by its supervisor), and a VMM that outlived its
+ * supervisor is named in its ledger. Never from the pid of the CLI that
+ * started it, which exits for detached VMs. Used by `ps`/`gc`, `net gc` and
+ * image eviction, so that they all agree. */
+#ifndef SV_UTIL_VM_ALIVE_H
+#define SV_UTIL_VM_ALIVE_H
+
+/* The lock file in every VM directory. */
+#define SV_VM_LOCK_FILE "lock"
+
+/* 1 when the lock of the VM directory dirfd is held, 0 when it is free or
+ * missing, < 0 (error set) when that cannot be told. Takes the lock shared
+ * for an instant when it is free. */
+int sv_vm_lock_held_at(int dirfd);
+
+/* 1 when the VM at vm_dir is alive (its lock is held, or its ledger names a
+ * live process), 0 when not (also when vm_dir does not exist), < 0 (error
+ * set) when that cannot be told: callers that destroy must treat that as
+ * alive. */
+int sv_vm_dir_alive(const char *vm_dir);
+
+#endif
