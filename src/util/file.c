@@ -59,12 +59,6 @@ bool sv_path_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-bool sv_is_writable_dir(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
-}
-
 int sv_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];

@@ -435,29 +435,38 @@ out:
 	return rc;
 }
 
-unsigned long long sv_process_start_time(pid_t pid)
+/* Field 22 of /proc/<pid>/stat into *start; 0, or the errno of the failure
+ * (ENOENT: no such process). */
+static int read_start_time(pid_t pid, unsigned long long *start)
 {
+	*start = 0;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return errno == ESRCH ? ENOENT : errno;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: fields resume after the last ')'. */
 	char *p = strrchr(buf, ')');
 	if (!p)
-		return 0;
-	unsigned long long start = 0;
+		return ENOENT; /* it vanished while we read */
 	int field = 2;
 	char *save = NULL;
 	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		if (++field == 22) {
-			start = strtoull(tok, NULL, 10);
-			break;
+			*start = strtoull(tok, NULL, 10);
+			return 0;
 		}
 	}
+	return ENOENT;
+}
+
+unsigned long long sv_process_start_time(pid_t pid)
+{
+	unsigned long long start;
+	read_start_time(pid, &start);
 	return start;
 }
 
@@ -465,8 +474,11 @@ bool sv_process_alive(pid_t pid, unsigned long long start_time)
 {
 	if (pid <= 0)
 		return false;
-	unsigned long long now = sv_process_start_time(pid);
-	if (now == 0)
+	unsigned long long now;
+	int e = read_start_time(pid, &now);
+	if (e == ENOENT)
 		return false;
+	if (e)
+		return true; /* can't tell (out of fds, ...): never treat a live VM as gone */
 	return start_time == 0 || now == start_time;
 }

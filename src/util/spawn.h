@@ -54,7 +54,9 @@ const char *sv_describe_wait_status(int status);
  * reuse. 0 if the process does not exist. */
 unsigned long long sv_process_start_time(pid_t pid);
 
-/* True if pid exists and its start time matches (start_time 0 = don't check). */
+/* True if pid exists and its start time matches (start_time 0 = don't check).
+ * Also true when that cannot be told (e.g. out of fds): callers decide what
+ * to delete or kill from it, and must never take a live process for gone. */
 bool sv_process_alive(pid_t pid, unsigned long long start_time);
 
 /* Monotonic milliseconds. */
