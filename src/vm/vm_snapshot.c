@@ -131,8 +131,6 @@ static int sha256_fd(int fd, const char *path, char out[65])
 	return rc;
 }
 
-#define is_tame_relative sv_snapshot_is_plain_relative
-
 /* Opens name (a plain relative path) in the directory dir_fd (shown as dir)
  * for reading: each component without following a link, the file itself
  * without blocking (a FIFO), and only if it is a regular file. */
@@ -255,12 +253,18 @@ static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *driv
 		bool ro = json_is_true(json_object_get(d, "is_read_only"));
 		if (!id || !p)
 			continue; /* vhost-user drives have no file of ours */
-		if (!is_tame_relative(p) && ro) {
+		/* The path is the VMM's answer: only our own staged copies
+		 * (drives/<name> in the VM dir) are read from the host. */
+		if (p[0] == '/' && ro) {
 			json_array_append_new(drives_out, json_pack("{s:s, s:s, s:b}", "drive_id", id, "vmm_path", p,
 								   "read_only", 1));
 			continue;
 		}
-		if (!is_tame_relative(p)) {
+		if (p[0] != '/' && !sv_snapshot_is_drive_file(p)) {
+			rc = sv_err(SV_EVMM, "drive \"%s\": the VMM names %s, which is not a copy smartvm staged", id, p);
+			break;
+		}
+		if (p[0] == '/') {
 			rc = sv_err(SV_EUNSUPPORTED,
 				    "drive \"%s\": the VMM writes %s in place (ephemeral = no), so a restored VM could not "
 				    "get a private copy; snapshots need writable drives staged",

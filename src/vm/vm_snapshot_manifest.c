@@ -23,8 +23,7 @@ int sv_snapshot_is_plain_relative(const char *p)
 	return 1;
 }
 
-/* "drives/<one plain name>" */
-static bool is_drive_file(const char *p)
+int sv_snapshot_is_drive_file(const char *p)
 {
 	size_t n = strlen(SV_SNAPSHOT_DRIVES_DIR);
 	return p && !strncmp(p, SV_SNAPSHOT_DRIVES_DIR "/", n + 1) && !strchr(p + n + 1, '/') &&
@@ -80,7 +79,7 @@ static int check_drives(json_t *m, const char *shown)
 		bool ok = id && *id && vp && json_is_boolean(json_object_get(d, "read_only"));
 		if (ok && file) /* a staged copy, restored to the same place in the new VM dir */
 			ok = json_is_string(file) && json_object_get(files, json_string_value(file)) &&
-			     is_drive_file(json_string_value(file)) && is_drive_file(vp);
+			     sv_snapshot_is_drive_file(json_string_value(file)) && sv_snapshot_is_drive_file(vp);
 		else if (ok) /* the caller's read-only file, used in place */
 			ok = ro && vp[0] == '/';
 		if (!ok)

@@ -34,5 +34,8 @@ int sv_snapshot_manifest_parse(const char *text, size_t len, const char *shown, 
 
 /* A relative path without "..", "." or empty components. */
 int sv_snapshot_is_plain_relative(const char *p);
+/* "drives/<one plain name>": a staged copy's path in a VM directory, and a
+ * drive's file in a snapshot. */
+int sv_snapshot_is_drive_file(const char *p);
 
 #endif
