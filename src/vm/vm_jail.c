@@ -132,6 +132,8 @@ int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *in)
 					       "following the VMM through its pid file is not built in yet");
 	if (in->chroot_base_dir && in->chroot_base_dir[0] != '/')
 		return sv_err(SV_EINVAL, "jail.chroot_base_dir: must be an absolute path");
+	if ((rc = sv_jail_cgroup_limits_check(in->cgroup_cpu_max, in->cgroup_memory_max)))
+		return rc;
 	if (in->netns && access(in->netns, F_OK) != 0)
 		return sv_err_errno(SV_ENOTFOUND, errno, "jail.netns: %s", in->netns);
 	struct sv_vm_jail *j = calloc(1, sizeof(*j));

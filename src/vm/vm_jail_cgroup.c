@@ -112,15 +112,24 @@ static int parse_cpu_max(const char *text, char quota[32], char period[32])
 	return 0;
 }
 
-int sv_jail_cgroups_build(sv_jail_cgroups *out, const char *root, const char *cpu_max, const char *memory_max,
-			  const char *parent, const char *id)
+int sv_jail_cgroup_limits_check(const char *cpu_max, const char *memory_max)
 {
-	*out = (sv_jail_cgroups){0};
 	char quota[32], period[32];
 	int rc = cpu_max ? parse_cpu_max(cpu_max, quota, period) : 0;
 	if (!rc && memory_max && strcmp(memory_max, "max") && !is_number(memory_max))
 		rc = sv_err(SV_EINVAL, "jail.cgroup_memory_max: \"%s\": must be a number of bytes or \"max\"",
 			    memory_max);
+	return rc;
+}
+
+int sv_jail_cgroups_build(sv_jail_cgroups *out, const char *root, const char *cpu_max, const char *memory_max,
+			  const char *parent, const char *id)
+{
+	*out = (sv_jail_cgroups){0};
+	char quota[32], period[32];
+	int rc = sv_jail_cgroup_limits_check(cpu_max, memory_max);
+	if (!rc && cpu_max)
+		rc = parse_cpu_max(cpu_max, quota, period);
 	if (rc)
 		return rc;
 	const char *controllers[3] = {0};

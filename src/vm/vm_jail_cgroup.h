@@ -35,5 +35,7 @@ typedef struct {
 int sv_jail_cgroups_build(sv_jail_cgroups *out, const char *root, const char *cpu_max, const char *memory_max,
 			  const char *parent, const char *id);
 void sv_jail_cgroups_free(sv_jail_cgroups *c);
+/* The limits' syntax alone (what sv_jail_cgroups_build refuses first). */
+int sv_jail_cgroup_limits_check(const char *cpu_max, const char *memory_max);
 
 #endif
