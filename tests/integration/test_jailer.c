@@ -8,6 +8,7 @@
 #include "svtest.h"
 #include "fcmgrfixture.h"
 
+#include "util/error.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include "vm/vm_internal.h"
@@ -374,6 +375,7 @@ static void *start_racer(void *arg)
 	pthread_barrier_wait(r->go);
 	r->rc = sv_vm_start(r->vm);
 	snprintf(r->error, sizeof(r->error), "%s", sv_last_error());
+	sv_err_clear(); /* the thread's message dies with it */
 	return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include "svtest.h"
 #include "fcmgrfixture.h"
 
+#include "util/error.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include "vm/vm_internal.h"
@@ -318,6 +319,7 @@ static void *snapshot_thread(void *arg)
 	snap_job *j = arg;
 	j->rc = sv_vm_snapshot_create(j->vm, j->dir, NULL);
 	snprintf(j->error, sizeof(j->error), "%s", sv_last_error());
+	sv_err_clear(); /* the thread's message dies with it */
 	return NULL;
 }
 
