@@ -83,6 +83,14 @@ static json_t *manifest(fixture *f)
 	return m;
 }
 
+/* Writes m as f's snapshot.json (m stays the caller's). */
+static void write_manifest(fixture *f, json_t *m)
+{
+	char *p = sv_path_join(f->snap, "snapshot.json");
+	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	free(p);
+}
+
 static char *snap_file(fixture *f, const char *name)
 {
 	return sv_path_join(f->snap, name);
@@ -276,9 +284,7 @@ static void set_manifest(fixture *f, const char *key, const char *value)
 {
 	json_t *m = manifest(f);
 	json_object_set_new(m, key, json_string(value));
-	char *p = sv_path_join(f->snap, "snapshot.json");
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
-	free(p);
+	write_manifest(f, m);
 	json_decref(m);
 }
 
@@ -416,9 +422,7 @@ static void rehash(fixture *f, const char *name)
 	json_t *m = manifest(f);
 	json_object_set_new(json_object_get(m, "files"), name, json_string(out));
 	json_object_set_new(json_object_get(m, "sizes"), name, json_integer(st.st_size));
-	char *p = sv_path_join(f->snap, "snapshot.json");
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
-	free(p);
+	write_manifest(f, m);
 	json_decref(m);
 	free(out);
 	free(path);
@@ -503,8 +507,7 @@ static void test_restore_checks_read_only_drive_paths(void **state)
 	json_t *m = manifest(f);
 	json_t *d = json_array_get(json_object_get(m, "drives"), 0);
 	json_object_set_new(d, "vmm_path", json_string(other));
-	char *p = sv_path_join(f->snap, "snapshot.json");
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	write_manifest(f, m);
 	char *want = NULL;
 	assert_true(asprintf(&want, "snapshot %%s: drive \"rootfs\": the manifest names %s, its config %s",
 			     other, f->m.rootfs) > 0);
@@ -515,18 +518,17 @@ static void test_restore_checks_read_only_drive_paths(void **state)
 	json_t *drives = json_object_get(json_object_get(m, "config"), "drives");
 	json_object_set_new(json_array_get(drives, 0), "path_on_host", json_string(f->m.dir));
 	json_object_set_new(d, "vmm_path", json_string(f->m.dir));
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	write_manifest(f, m);
 	assert_true(asprintf(&want, "snapshot %%s: drive \"rootfs\": %s: not a regular file or block device",
 			     f->m.dir) > 0);
 	assert_restore_refused(f, SV_EINVAL, want);
 	free(want);
 	/* A drive of the config that the manifest does not list is refused. */
 	json_array_remove(json_object_get(m, "drives"), 0);
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	write_manifest(f, m);
 	assert_restore_refused(f, SV_EINVAL,
 			       "snapshot %s: drive \"rootfs\" of its config is not in the manifest's drives");
 	json_decref(m);
-	free(p);
 	free(other);
 }
 
@@ -576,14 +578,12 @@ static void test_restore_checks_sizes_before_hashing(void **state)
 	/* The manifest's size must also be the config's memory size. */
 	json_t *m = manifest(f);
 	json_object_set_new(json_object_get(m, "sizes"), "memory", json_integer(64ll << 30));
-	char *p = sv_path_join(f->snap, "snapshot.json");
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	write_manifest(f, m);
 	assert_restore_refused(
 	    f, SV_EINVAL,
 	    "snapshot %s: the manifest gives memory 68719476736 bytes, but the VM's memory "
 	    "(machine_config.mem_size_mib 8) is 8388608");
 	json_decref(m);
-	free(p);
 	free(mem);
 }
 
