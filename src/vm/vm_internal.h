@@ -114,6 +114,8 @@ int sv_vm__cleanup_dir(const char *dir);
  * else SV_EBUSY naming the holder's operation). */
 int sv_vm__live_lock(sv_vm *vm, const char *what, int *fd_out);
 void sv_vm__live_unlock(int fd);
+/* The drive with drive_id in cfg (NULL-safe), or NULL. */
+sv_drive_config *sv_vm__config_drive(const sv_vm_config *cfg, const char *drive_id);
 /* Asks the VMM whether it runs or is paused; its answer replaces vm->state
  * (and state.json) when they differ. Needs a connection; keeps the error. */
 void sv_vm__reconcile_state(sv_vm *vm);

@@ -303,10 +303,10 @@ static int check_drive_path(const char *drive_id, const char *path, char **abs_o
 	return 0;
 }
 
-static sv_drive_config *config_drive(sv_vm_config *cfg, const char *drive_id)
+sv_drive_config *sv_vm__config_drive(const sv_vm_config *cfg, const char *drive_id)
 {
 	for (size_t i = 0; cfg && i < cfg->n_drives; i++)
-		if (!strcmp(cfg->drives[i].drive_id, drive_id))
+		if (cfg->drives[i].drive_id && !strcmp(cfg->drives[i].drive_id, drive_id))
 			return (sv_drive_config *)&cfg->drives[i];
 	return NULL;
 }
@@ -434,7 +434,7 @@ static int record_update(sv_vm *vm, sv_drive_config *d, const char *abs, const s
 		free((void *)d->rate_limiter);
 		d->rate_limiter = copy;
 	}
-	sv_drive_config *s = config_drive(vm->staged, d->drive_id);
+	sv_drive_config *s = sv_vm__config_drive(vm->staged, d->drive_id);
 	if (s && vmm_path) {
 		char *copy = strdup(vmm_path);
 		if (!copy)
@@ -455,7 +455,7 @@ int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const 
 	int rc = live_begin(vm, what, vm->backend ? vm->backend->drive_update : NULL, &lock);
 	if (rc)
 		return rc;
-	sv_drive_config *d = drive_id && *drive_id ? config_drive(vm->cfg, drive_id) : NULL;
+	sv_drive_config *d = drive_id && *drive_id ? sv_vm__config_drive(vm->cfg, drive_id) : NULL;
 	char *abs = NULL, *old = NULL;
 	new_backing n = {0};
 	if (!drive_id || !*drive_id)

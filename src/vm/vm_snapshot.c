@@ -529,11 +529,16 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	return rc;
 }
 
-static const sv_drive_config *config_drive(const sv_vm_config *cfg, const char *id)
+static json_t *manifest_drive(json_t *m, const char *id)
 {
-	for (size_t i = 0; i < cfg->n_drives; i++)
-		if (cfg->drives[i].drive_id && !strcmp(cfg->drives[i].drive_id, id))
-			return &cfg->drives[i];
+	json_t *d;
+	size_t i;
+	json_array_foreach(json_object_get(m, "drives"), i, d)
+	{
+		const char *did = json_string_value(json_object_get(d, "drive_id"));
+		if (did && !strcmp(did, id))
+			return d;
+	}
 	return NULL;
 }
 
@@ -544,21 +549,17 @@ static int check_drives(const sv_vm_restore *r)
 {
 	json_t *drives = json_object_get(r->manifest, "drives"), *d;
 	size_t i;
-	for (size_t c = 0; c < r->cfg->n_drives; c++) {
-		bool listed = false;
-		json_array_foreach(drives, i, d) listed |=
-		    !strcmp(json_string_value(json_object_get(d, "drive_id")), r->cfg->drives[c].drive_id);
-		if (!listed)
+	for (size_t c = 0; c < r->cfg->n_drives; c++)
+		if (!manifest_drive(r->manifest, r->cfg->drives[c].drive_id))
 			return sv_err(
 			    SV_EINVAL,
 			    "snapshot %s: drive \"%s\" of its config is not in the manifest's drives", r->dir,
 			    r->cfg->drives[c].drive_id);
-	}
 	json_array_foreach(drives, i, d)
 	{
 		const char *id = json_string_value(json_object_get(d, "drive_id"));
 		const char *vp = json_string_value(json_object_get(d, "vmm_path"));
-		const sv_drive_config *c = config_drive(r->cfg, id);
+		const sv_drive_config *c = sv_vm__config_drive(r->cfg, id);
 		if (!c)
 			return sv_err(SV_EINVAL, "snapshot %s: drive \"%s\" is not in its config", r->dir,
 				      id);
@@ -622,18 +623,6 @@ static int verify_snapshot(sv_vm_restore *r)
 }
 
 /* ---- restore ---- */
-
-static json_t *manifest_drive(json_t *m, const char *id)
-{
-	json_t *d;
-	size_t i;
-	json_array_foreach(json_object_get(m, "drives"), i, d) {
-		const char *did = json_string_value(json_object_get(d, "drive_id"));
-		if (did && !strcmp(did, id))
-			return d;
-	}
-	return NULL;
-}
 
 static const char *manifest_mac(json_t *m, const char *iface_id)
 {
