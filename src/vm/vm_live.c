@@ -65,8 +65,10 @@ int sv_vm__live_lock(sv_vm *vm, const char *what, int *fd_out)
 		free(holder);
 	} else if (rc) {
 		sv_err_prefix("VM \"%s\": %s", vm->id, what);
-	} else if (ftruncate(*fd_out, 0) != 0 || pwrite(*fd_out, what, strlen(what), 0) < 0) {
+	} else if (ftruncate(*fd_out, 0) == 0) {
 		/* Only names the holder in a busy message: not worth failing for. */
+		ssize_t n = pwrite(*fd_out, what, strlen(what), 0);
+		(void)n;
 	}
 	free(path);
 	return rc;
@@ -91,10 +93,11 @@ void sv_vm__reconcile_state(sv_vm *vm)
 	if (vm->backend->instance_info(vm->vmm, &text) == 0) {
 		json_t *o = json_loads(text, 0, NULL);
 		const char *s = json_string_value(json_object_get(o, "state"));
-		sv_vm_state actual = !s			     ? vm->state
-				     : !strcmp(s, "Paused")  ? SV_VM_PAUSED
-				     : !strcmp(s, "Running") ? SV_VM_RUNNING
-							     : vm->state;
+		sv_vm_state actual = vm->state;
+		if (s && !strcmp(s, "Paused"))
+			actual = SV_VM_PAUSED;
+		else if (s && !strcmp(s, "Running"))
+			actual = SV_VM_RUNNING;
 		if (actual != vm->state) {
 			vm->state = actual;
 			sv_vm__save_state(vm); /* best effort: the VMM's answer is what we act on */
@@ -468,16 +471,21 @@ int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const 
 		rc = stage_new_backing(vm, d, abs, &n);
 	if (!rc && path)
 		old = vmm_drive_path(vm, drive_id);
-	if (!rc && (rc = vm->backend->drive_update(vm->vmm, drive_id, n.vmm_path, rl))) {
+	if (!rc)
+		rc = vm->backend->drive_update(vm->vmm, drive_id, n.vmm_path, rl);
+	if (rc) { /* the VMM keeps the old file: the new copies go */
+		sv_err_saved saved;
+		sv_err_save(&saved);
 		if (n.staged)
 			unlink(n.staged);
 		if (n.jailed)
 			sv_vm__jail_remove_drive(vm, n.jailed);
-	}
-	if (!rc && path)
-		drop_old_backing(vm, old);
-	if (!rc)
+		sv_err_restore(&saved);
+	} else {
+		if (path)
+			drop_old_backing(vm, old);
 		rc = record_update(vm, d, abs, rl, n.vmm_path);
+	}
 	free(n.vmm_path);
 	free(n.staged);
 	free(n.jailed);
