@@ -103,10 +103,12 @@ static const char *host_arch(void)
 	return u.machine;
 }
 
-/* SHA-256 of the open file fd (path names it) as lower-case hex (out: 65
- * bytes). */
-static int sha256_fd(int fd, const char *path, char out[65])
+/* SHA-256 of a file as lower-case hex (out: 65 bytes). */
+static int sha256_file(const char *path, char out[65])
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening %s", path);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : sv_err(SV_ENOMEM, "SHA-256: out of memory");
 	static __thread unsigned char buf[1 << 20];
@@ -128,6 +130,7 @@ static int sha256_fd(int fd, const char *path, char out[65])
 	for (unsigned i = 0; !rc && i < len; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	EVP_MD_CTX_free(ctx);
+	close(fd);
 	return rc;
 }
 
@@ -180,6 +183,17 @@ static char *fd_path(int fd)
 {
 	char *p = NULL;
 	return asprintf(&p, "/proc/self/fd/%d", fd) < 0 ? NULL : p;
+}
+
+/* SHA-256 of the file we opened and checked, through its /proc/self/fd
+ * link: that same file, never another one at its name. name names it in
+ * errors. */
+static int sha256_fd(int fd, const char *name, char out[65])
+{
+	char *p = fd_path(fd);
+	int rc = p ? sha256_file(p, out) : sv_err(SV_ENOMEM, "out of memory");
+	free(p);
+	return rc ? sv_err_prefix("hashing %s", name) : 0;
 }
 
 static void replace_str(const char **slot, const char *value)
