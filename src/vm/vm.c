@@ -465,29 +465,6 @@ sv_vm_state sv_vm_get_state(sv_vm *vm)
 	return vm->state;
 }
 
-static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
-			     int (*op)(sv_vmm *))
-{
-	sv_err_clear();
-	sv_vm__refresh(vm);
-	int rc = require_state(vm, action, ST(from));
-	if (rc)
-		return rc;
-	if ((rc = sv_vm__connect(vm)) || (rc = op(vm->vmm)))
-		return sv_err_prefix("%s VM \"%s\"", action, vm->id);
-	vm->state = to;
-	return sv_vm__save_state(vm);
-}
-
-static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
-static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
-
-int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
-int sv_vm_resume(sv_vm *vm)
-{
-	return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume);
-}
-
 static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
 	sv_err_clear();

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool should_stage(const sv_drive_config *d, bool ephemeral_writable)
+bool sv_vm__should_stage(const sv_drive_config *d, bool ephemeral_writable)
 {
 	if (d->ephemeral == SV_YES)
 		return true;
@@ -73,7 +73,7 @@ int sv_vm__stage_drives(sv_vm *vm, sv_ledger *ledger, bool ephemeral_writable)
 	char *drives_dir = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < vm->staged->n_drives && !rc; i++) {
-		if (!should_stage(&drives[i], ephemeral_writable))
+		if (!sv_vm__should_stage(&drives[i], ephemeral_writable))
 			continue;
 		if (!drives_dir) {
 			drives_dir = sv_path_join(vm->dir, SV_VM_DRIVES_DIR);

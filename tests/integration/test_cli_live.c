@@ -108,8 +108,8 @@ static void test_live_commands_end_to_end(void **state)
 	CLI(0, NULL, NULL, "balloon", "set", "cli-vm", "4");
 	CLI(0, "\"target_mib\": 4", NULL, "balloon", "stats", "cli-vm", "--json");
 	CLI(0, "target_mib           4", NULL, "balloon", "stats", "cli-vm");
-	CLI(1, NULL, "PATCH /drives/nope: 400 Unable to patch the block device", "drive", "update", "cli-vm", "nope",
-	    "--ops", "100:1000");
+	CLI(1, NULL, "smartvm: VM \"cli-vm\": drive update: drive \"nope\": the VM has no such drive",
+	    "drive", "update", "cli-vm", "nope", "--ops", "100:1000");
 	CLI(0, NULL, NULL, "drive", "update", "cli-vm", "rootfs", "--bandwidth", "1048576:100:4096");
 	CLI(2, NULL, "--ops \"x\": expected SIZE:REFILL_MS[:BURST]", "drive", "update", "cli-vm", "rootfs", "--ops", "x");
 	CLI(0, NULL, NULL, "net", "limit", "cli-vm", "eth0", "--rx-bandwidth", "4096:10");

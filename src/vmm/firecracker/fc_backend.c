@@ -61,14 +61,10 @@ static void push_jailer(sv_strv_builder *b, const sv_vmm_launch *launch, const c
 	sv_strv_push(b, "--chroot-base-dir");
 	sv_strv_push(b, j->chroot_base);
 	sv_strv_push(b, "--cgroup-version");
-	sv_strv_push(b, "2");
-	if (j->cgroup_cpu_max) {
+	sv_strv_pushf(b, "%d", j->cgroup_version);
+	for (size_t i = 0; j->cgroups && j->cgroups[i]; i++) {
 		sv_strv_push(b, "--cgroup");
-		sv_strv_pushf(b, "cpu.max=%s", j->cgroup_cpu_max);
-	}
-	if (j->cgroup_memory_max) {
-		sv_strv_push(b, "--cgroup");
-		sv_strv_pushf(b, "memory.max=%s", j->cgroup_memory_max);
+		sv_strv_push(b, j->cgroups[i]);
 	}
 	if (j->netns) {
 		sv_strv_push(b, "--netns");
