@@ -95,7 +95,7 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
 	sv_vm *vm = create(f, "jailed_1");
 	sv_jail_options jo = { .jailer_binary = fake_jailer(), .uid = JAIL_UID, .gid = JAIL_GID,
 			       .chroot_base_dir = f->base, .cgroup_root = f->cgroups,

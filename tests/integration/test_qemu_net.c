@@ -82,8 +82,7 @@ static const svq_image *image(void)
 {
 	const svq_image *img = svq_image_or_skip();
 	if (!in_netns) {
-		print_message("skipped: could not make a network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_NETNS, "could not make a network namespace");
 	}
 	return img;
 }

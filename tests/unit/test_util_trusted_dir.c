@@ -40,8 +40,7 @@ static char *at(const char *rel)
 static void need_root(void)
 {
 	if (!svt_is_root()) {
-		print_message("skipped: needs root to chown to another uid\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root to chown to another uid");
 	}
 }
 
