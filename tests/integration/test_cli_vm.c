@@ -620,5 +620,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests_name("cli_vm", tests, NULL, NULL);
+	return svt_run_group_name("cli_vm", tests, NULL, NULL);
 }

@@ -205,5 +205,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_jail_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fake_jailer_enforces_its_argument_contract, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -231,10 +231,8 @@ static void test_metrics_flush_and_parse(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mmds_put_patch_get_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mmds_get_before_any_put_is_refused, setup, teardown),
@@ -248,5 +246,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iface_update_sets_rate_limiters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_flush_and_parse, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -126,5 +126,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_net_gives_the_vm_a_tap_address_and_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_no_net_drops_the_config_interfaces, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

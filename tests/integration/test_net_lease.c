@@ -142,5 +142,5 @@ int main(void)
 		cmocka_unit_test(test_four_processes_never_share_an_address),
 		cmocka_unit_test(test_released_address_is_handed_out_again),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -300,5 +300,5 @@ int main(void)
 		cmocka_unit_test(test_egress_rules_allow_and_drop_with_nat),
 		cmocka_unit_test(test_default_allow_passes_what_no_rule_denies),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -166,5 +166,5 @@ int main(void)
 		cmocka_unit_test(test_guest_gets_its_address_and_reaches_the_gateway),
 		cmocka_unit_test(test_three_vms_at_once_have_distinct_addresses),
 	};
-	return cmocka_run_group_tests(tests, make_namespace, NULL);
+	return svt_run_group(tests, make_namespace, NULL);
 }

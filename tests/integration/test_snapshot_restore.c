@@ -440,10 +440,8 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_snapshot_writes_state_memory_drives_and_manifest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_keep_paused_and_diff_needs_dirty_tracking, setup, teardown),
@@ -459,5 +457,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_refuses_writable_drive_used_in_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clones_get_own_dirs_drives_and_sockets, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

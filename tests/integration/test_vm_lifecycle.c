@@ -501,5 +501,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_freeing_a_vm_stops_it_and_forgets_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_leaves_running_vms_alone, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -140,5 +140,5 @@ int main(void)
 		cmocka_unit_test(test_unknown_field_is_refused),
 		cmocka_unit_test(test_bad_values_name_their_field),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

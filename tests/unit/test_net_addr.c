@@ -278,5 +278,5 @@ int main(void)
 		cmocka_unit_test(test_macs_are_locally_administered_unicast_and_stable),
 		cmocka_unit_test(test_nft_document_orders_rules_then_default),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

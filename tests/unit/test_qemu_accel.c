@@ -118,5 +118,5 @@ int main(void)
 		cmocka_unit_test(test_unknown_accel_is_rejected),
 		cmocka_unit_test(test_this_host_with_pvm_gets_tcg),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

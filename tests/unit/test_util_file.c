@@ -155,5 +155,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

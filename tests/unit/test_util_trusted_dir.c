@@ -313,5 +313,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_refuses_a_too_large_file_before_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_at_refuses_a_symlink, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }
