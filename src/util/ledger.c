@@ -3,11 +3,13 @@
  * after any crash the ledger names a superset of what exists. Replay walks it
  * backwards and never stops at the first failure. */
 #include "util/ledger.h"
+#include "util/ledger_parse.h"
 
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -143,7 +145,9 @@ static void decode_arg(char *s)
 	char *o = s;
 	for (; *s; s++) {
 		unsigned int c;
-		if (*s == '%' && sscanf(s + 1, "%2X", &c) == 1) {
+		/* Both digits checked first: "%4" at the end must not skip the NUL. */
+		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2]) &&
+		    sscanf(s + 1, "%2X", &c) == 1) {
 			*o++ = (char)c;
 			s += 2;
 		} else {
@@ -151,6 +155,20 @@ static void decode_arg(char *s)
 		}
 	}
 	*o = '\0';
+}
+
+bool sv_ledger_parse_line(char *line, char **kind, char **arg1, char **arg2)
+{
+	char *save = NULL;
+	*kind = strtok_r(line, " ", &save);
+	*arg1 = strtok_r(NULL, " ", &save);
+	*arg2 = strtok_r(NULL, " ", &save);
+	if (!*kind || !*arg1)
+		return false;
+	decode_arg(*arg1);
+	if (*arg2)
+		decode_arg(*arg2);
+	return true;
 }
 
 int sv_ledger_record(sv_ledger *l, const char *kind, const char *arg1, const char *arg2)
@@ -201,15 +219,9 @@ int sv_ledger_replay(const char *vm_dir)
 	int first_error = 0;
 	sv_err_saved saved = { 0 };
 	for (size_t i = n_lines; i-- > 0;) {
-		char *save = NULL;
-		char *kind = strtok_r(lines[i], " ", &save);
-		char *arg1 = strtok_r(NULL, " ", &save);
-		char *arg2 = strtok_r(NULL, " ", &save);
-		if (!kind || !arg1)
+		char *kind, *arg1, *arg2;
+		if (!sv_ledger_parse_line(lines[i], &kind, &arg1, &arg2))
 			continue;
-		decode_arg(arg1);
-		if (arg2)
-			decode_arg(arg2);
 		sv_ledger_undo_fn undo = find_undo(kind);
 		if (!undo) {
 			sv_warn("cleaning up %s: no handler for ledger entry \"%s %s\"", vm_dir, kind, arg1);
