@@ -24,6 +24,9 @@ static int add_rule(cli_ctx *cli, cli_run_net *n, const char *arg)
 		n->dests = dests;
 	if (!rules || !dests)
 		return cli_error(CLI_EXIT_FAILURE, "out of memory");
+	/* The earlier rules point into the array that may just have moved. */
+	for (size_t i = 0; i < n->n_rules; i++)
+		n->rules[i].destination = n->dests[i];
 	if (sv_egress_rule_parse(&n->rules[n->n_rules], n->dests[n->n_rules], arg) < 0)
 		return cli_usage_error(cli, "--egress-rule: %s", sv_last_error());
 	n->n_rules++;
