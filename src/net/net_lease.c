@@ -13,6 +13,7 @@
  * State file: "created 0|1".
  */
 #include "net/net_lease.h"
+#include "net/net_lease_parse.h"
 
 #include "util/error.h"
 #include "util/file.h"
@@ -115,6 +116,15 @@ bad:
 	return sv_err(SV_EIO, "%s:%d: malformed line \"%s\"", db->lease_path, lineno, line);
 }
 
+int sv_lease_db_parse(sv_lease_db *db, char *text)
+{
+	int rc = 0, lineno = 0;
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save))
+		rc = parse_line(db, line, ++lineno);
+	return rc;
+}
+
 static int load(sv_lease_db *db)
 {
 	char *text = NULL;
@@ -122,10 +132,7 @@ static int load(sv_lease_db *db)
 	if (rc == SV_ENOTFOUND) {
 		rc = 0;
 	} else if (rc == 0) {
-		int lineno = 0;
-		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
-		     line = strtok_r(NULL, "\n", &save))
-			rc = parse_line(db, line, ++lineno);
+		rc = sv_lease_db_parse(db, text);
 	}
 	free(text);
 	if (rc)

@@ -8,6 +8,7 @@
  * with the VM and the operation. Nothing here changes the VM's state or its
  * ledger; the only file written is the MMDS marker in the VM directory. */
 #include "vm/vm_internal.h"
+#include "vm/vm_metrics_parse.h"
 
 #include "util/error.h"
 #include "util/file.h"
@@ -181,9 +182,7 @@ int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limite
 
 /* ---- metrics ---- */
 
-/* The objects in a metrics file: Firecracker appends one JSON object per
- * flush (each on its own line, but nothing requires it). */
-static int parse_metrics(const char *path, const char *text, size_t len, json_t **latest, size_t *count)
+int sv_vm__parse_metrics(const char *path, const char *text, size_t len, json_t **latest, size_t *count)
 {
 	*latest = NULL;
 	*count = 0;
@@ -238,7 +237,7 @@ int sv_vm_metrics(sv_vm *vm, bool flush, char **out, size_t *n_flushes)
 	json_t *latest = NULL;
 	size_t count = 0;
 	if (!rc)
-		rc = parse_metrics(path, text, len, &latest, &count);
+		rc = sv_vm__parse_metrics(path, text, len, &latest, &count);
 	free(text);
 	free(path);
 	if (rc)

@@ -33,6 +33,7 @@
  * memory backend) happen before anything is created; the VMM version is
  * checked on the fresh VMM. */
 #include "vm/vm_internal.h"
+#include "vm/vm_snapshot_check.h"
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
@@ -436,6 +437,16 @@ static int verify_snapshot(const char *dir, json_t *m, const sv_vmm_ops **backen
 	return 0;
 }
 
+int sv_vm__snapshot_check(const char *dir, json_t **manifest, const sv_vmm_ops **backend)
+{
+	int rc = load_manifest(dir, manifest);
+	if (!rc && (rc = verify_snapshot(dir, *manifest, backend))) {
+		json_decref(*manifest);
+		*manifest = NULL;
+	}
+	return rc;
+}
+
 /* ---- restore ---- */
 
 static json_t *manifest_drive(json_t *m, const char *id)
@@ -680,7 +691,7 @@ static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, con
 	if (!abs)
 		return sv_err_errno(SV_ENOTFOUND, errno, "snapshot %s", dir);
 	r->dir = abs;
-	if ((rc = load_manifest(abs, &r->manifest)) || (rc = verify_snapshot(abs, r->manifest, &r->backend)))
+	if ((rc = sv_vm__snapshot_check(abs, &r->manifest, &r->backend)))
 		return rc;
 	return check_backend(r, mgr);
 }
