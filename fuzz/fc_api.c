@@ -8,7 +8,6 @@
 
 #include "fz_server.h"
 #include "vmm/vmm.h"
-#include <jansson.h>
 
 static fz_server *server;
 
@@ -20,35 +19,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void check_text(int rc, char *text)
-{
-	if (rc == 0)
-		FZ_CHECK(text);
-	free(text);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const sv_vmm_ops *ops = &sv_vmm_firecracker_ops;
-	fz_server_set_reply(server, data, size);
-	sv_vmm *vmm = NULL;
-	if (ops->connect(&vmm, fz_server_socket(server), 2000) != 0)
+	sv_vmm *vmm = fz_vmm_connect(server, ops, data, size);
+	if (!vmm)
 		return 0;
-	char *text = NULL;
-	int rc = ops->version(vmm, &text);
-	check_text(rc, text);
-	text = NULL;
-	rc = ops->instance_info(vmm, &text);
-	check_text(rc, text);
-	text = NULL;
-	rc = ops->running_config(vmm, &text);
-	check_text(rc, text);
-	text = NULL;
-	rc = ops->mmds_get(vmm, &text);
-	check_text(rc, text);
-	text = NULL;
-	rc = ops->balloon_stats(vmm, &text);
-	check_text(rc, text);
+	fz_vmm_get(vmm, ops->version, false);
+	fz_vmm_get(vmm, ops->instance_info, false);
+	fz_vmm_get(vmm, ops->running_config, false);
+	fz_vmm_get(vmm, ops->mmds_get, false);
+	fz_vmm_get(vmm, ops->balloon_stats, false);
 	ops->pause(vmm);
 	ops->disconnect(vmm);
 	return 0;

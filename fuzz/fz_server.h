@@ -5,6 +5,8 @@
 #ifndef SV_FUZZ_SERVER_H
 #define SV_FUZZ_SERVER_H
 
+#include "vmm/vmm.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,5 +27,12 @@ fz_server *fz_server_start(const char *name, fz_serve_mode mode);
 const char *fz_server_socket(const fz_server *s);
 /* The bytes every following connection gets (copied). */
 void fz_server_set_reply(fz_server *s, const uint8_t *data, size_t size);
+
+/* Serves data and connects the backend ops to it; NULL when it refused. */
+sv_vmm *fz_vmm_connect(fz_server *s, const sv_vmm_ops *ops, const uint8_t *data, size_t size);
+/* Calls a backend operation that hands back malloc'd text and checks that a
+ * success did (and that the text is JSON when json is true). Returns its
+ * result. */
+int fz_vmm_get(sv_vmm *vmm, int (*get)(sv_vmm *vmm, char **out), bool json);
 
 #endif

@@ -8,7 +8,6 @@
 
 #include "fz_server.h"
 #include "vmm/vmm.h"
-#include <jansson.h>
 
 static fz_server *server;
 
@@ -20,38 +19,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void check_json(int rc, char *text)
-{
-	if (rc == 0) {
-		FZ_CHECK(text);
-		json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
-		FZ_CHECK(j);
-		json_decref(j);
-	}
-	free(text);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const sv_vmm_ops *ops = &sv_vmm_qemu_ops;
-	fz_server_set_reply(server, data, size);
-	sv_vmm *vmm = NULL;
-	if (ops->connect(&vmm, fz_server_socket(server), 2000) != 0)
+	sv_vmm *vmm = fz_vmm_connect(server, ops, data, size);
+	if (!vmm)
 		return 0;
-	char *text = NULL;
-	int rc = ops->version(vmm, &text);
-	FZ_CHECK(rc == 0 && text);
-	free(text);
-	text = NULL;
-	rc = ops->instance_info(vmm, &text);
-	check_json(rc, text);
-	text = NULL;
-	rc = ops->running_config(vmm, &text);
-	check_json(rc, text);
+	/* From the greeting, which the connection required. */
+	FZ_CHECK(fz_vmm_get(vmm, ops->version, false) == 0);
+	fz_vmm_get(vmm, ops->instance_info, true);
+	fz_vmm_get(vmm, ops->running_config, true);
 	ops->pause(vmm);
-	text = NULL;
-	rc = ops->balloon_stats(vmm, &text);
-	check_json(rc, text);
+	fz_vmm_get(vmm, ops->balloon_stats, true);
 	ops->disconnect(vmm);
 	return 0;
 }
