@@ -92,7 +92,7 @@ $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Dtests=false -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dwerror=false -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'
 
-fuzz: $(FUZZ_BUILD)/build.ninja
+fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
 	@mkdir -p $(FUZZ_BUILD)/artifacts
 	@failed=""; for t in $(FUZZ_TARGETS); do \
