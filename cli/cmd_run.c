@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "cmd_net.h"
+#include "cmd_run.h"
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
@@ -106,9 +107,7 @@ static void run_flags_free(run_flags *f)
 	cli_run_net_free(&f->net);
 }
 
-/* Parses "id=ID,path=P[,ro]" into a drive whose strings point into spec,
- * which it cuts up. Returns 0 or CLI_EXIT_USAGE (message printed). */
-static int parse_drive(cli_ctx *cli, const char *arg, char *spec, sv_drive_config *d)
+int cli_run_parse_drive(cli_ctx *cli, const char *arg, char *spec, sv_drive_config *d)
 {
 	*d = (sv_drive_config){0};
 	for (char *save = NULL, *tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -148,7 +147,7 @@ static int add_drive(cli_ctx *cli, run_flags *f, const char *arg)
 		return cli_error(CLI_EXIT_FAILURE, "out of memory");
 	}
 	f->drive_specs[f->n_drives] = spec;
-	int rc = parse_drive(cli, arg, spec, &f->drives[f->n_drives]);
+	int rc = cli_run_parse_drive(cli, arg, spec, &f->drives[f->n_drives]);
 	f->n_drives++; /* counted either way, so run_flags_free frees spec */
 	return rc;
 }

@@ -12,6 +12,7 @@
  * kept: the ledger is rewritten with just those entries, the reason saved
  * beside it, and the directory stays for the next replay (`smartvm gc`). */
 #include "util/ledger.h"
+#include "util/ledger_parse.h"
 
 #include "util/error.h"
 #include "util/file.h"
@@ -33,7 +34,6 @@
 
 #define LEDGER_NAME "ledger"
 #define MAX_KINDS 24
-#define MAX_ARGS 3
 #define MAX_LEDGER_BYTES (1 << 20)
 
 struct sv_ledger {
@@ -294,22 +294,16 @@ static int undo_socket(const char *path)
 	return 0;
 }
 
-typedef struct {
-	char *raw;  /* the line as written, for keeping it */
-	char *copy; /* kind and args point into it, decoded */
-	const char *kind;
-	char *args[MAX_ARGS];
-	int n_args;
-	bool keep;
-} entry;
+typedef sv_ledger_entry entry;
 
-static void entry_free(entry *e)
+void sv_ledger_entry_free(sv_ledger_entry *e)
 {
 	free(e->raw);
 	free(e->copy);
 }
+#define entry_free sv_ledger_entry_free
 
-static int parse_entry(entry *e, const char *line)
+int sv_ledger_parse_entry(sv_ledger_entry *e, const char *line)
 {
 	memset(e, 0, sizeof(*e));
 	e->raw = strdup(line);
@@ -321,7 +315,7 @@ static int parse_entry(entry *e, const char *line)
 	char *save = NULL;
 	e->kind = strtok_r(e->copy, " ", &save);
 	for (char *a; (a = strtok_r(NULL, " ", &save));) {
-		if (e->n_args == MAX_ARGS) {
+		if (e->n_args == SV_LEDGER_MAX_ARGS) {
 			e->n_args = -1;
 			break;
 		}
@@ -397,7 +391,7 @@ static int replay_text(const replay_ctx *c, char *text)
 			break;
 		}
 		entries = grown;
-		if ((rc = parse_entry(&entries[n], line)) == 0)
+		if ((rc = sv_ledger_parse_entry(&entries[n], line)) == 0)
 			n++;
 	}
 	size_t failed = 0;

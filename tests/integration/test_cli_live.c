@@ -133,12 +133,10 @@ static void test_live_commands_end_to_end(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_commands_end_to_end, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -459,5 +459,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_to_socket_nobody_listens_on_fails_clearly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_to_missing_socket_fails_clearly, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

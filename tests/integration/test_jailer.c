@@ -107,7 +107,7 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
 	sv_vm *vm = create(f, "jailed_1");
 	sv_jail_options jo = { .jailer_binary = fake_jailer(), .uid = JAIL_UID, .gid = JAIL_GID,
 			       .chroot_base_dir = f->base, .cgroup_root = f->cgroups,
@@ -210,7 +210,7 @@ static void test_links_planted_by_the_jail_uid_are_never_followed(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	/* The attacker can reach the jail (a base others may traverse). */
 	assert_int_equal(chmod(f->m.dir, 0755), 0);
 	assert_int_equal(mkdir(f->base, 0755), 0);
@@ -254,7 +254,7 @@ static void test_chroot_base_owned_by_another_user_is_refused(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	assert_int_equal(mkdir(f->base, 0755), 0);
 	assert_int_equal(chown(f->base, NOBODY, NOBODY), 0);
 	sv_vm *vm = create(f, "foreign");
@@ -277,7 +277,7 @@ static void test_stop_never_follows_a_swapped_exec_dir(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	sv_vm *vm = create(f, "swapped");
 	sv_jail_options jo = jail_opts(f, JAIL_UID);
 	assert_int_equal(sv_vm_set_jail(vm, &jo), 0);
@@ -343,7 +343,7 @@ static void test_jail_ids_are_injective(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	const char *ids[] = {"a_b", "a-b", "r_1", "r-1", "a--b", "a-ub"};
 	const char *jail_ids[] = {"a-ub", "a--b", "r-u1", "r--1", "a----b", "a--ub"};
 	sv_vm *vms[6];
@@ -390,7 +390,7 @@ static void test_concurrent_starts_of_one_jail_id_leave_the_winner_running(void 
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	char *rt2 = sv_path_join(f->m.dir, "runtime2");
 	sv_manager_options o = {.data_dir = f->m.data,
 				.runtime_dir = rt2,
@@ -454,7 +454,7 @@ static void test_cgroup_limits_on_a_v1_host(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	char *p = sv_path_join(f->cgroups, "cgroup.controllers");
 	assert_int_equal(unlink(p), 0);
 	free(p);
@@ -597,5 +597,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unusable_cgroup_limits_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fake_jailer_enforces_its_argument_contract, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

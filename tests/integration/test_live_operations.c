@@ -430,7 +430,7 @@ static void test_state_json_never_disagrees_with_the_vmm(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	/* A tiny runtime filesystem, private to this process and its children. */
 	assert_int_equal(unshare(CLONE_NEWNS), 0);
 	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
@@ -599,10 +599,8 @@ static void test_metrics_file_smartvm_owns_is_capped(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_mmds_put_patch_get_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mmds_get_before_any_put_is_refused, setup, teardown),
@@ -626,5 +624,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_metrics_reads_only_the_end_of_a_big_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_file_smartvm_owns_is_capped, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

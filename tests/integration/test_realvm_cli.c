@@ -227,5 +227,5 @@ int main(void)
 	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
 	    cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return svt_run_group(tests, setup, teardown);
 }

@@ -481,7 +481,7 @@ static void test_restore_refuses_a_snapshot_another_user_owns(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	snapshot_stopped(f, "foreign");
 	assert_int_equal(chown(f->snap, 65534, 65534), 0);
 	assert_restore_refused(
@@ -538,7 +538,7 @@ static void test_restore_refuses_fifos_and_devices_without_hanging(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root");
 	snapshot_stopped(f, "fifo");
 	char *mem = snap_file(f, "memory"), *manifest_path = snap_file(f, "snapshot.json");
 	char *saved = snap_file(f, "saved.json");
@@ -653,10 +653,8 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_snapshot_writes_state_memory_drives_and_manifest, setup,
 					    teardown),
@@ -687,5 +685,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restore_checks_sizes_before_hashing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_refuses_a_diff_snapshot_alone, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -133,8 +133,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 	/* Its network interface gets real host networking (bridge, lease, nft):
 	 * only ever inside a namespace of this test's own. */
 	if (!svt_is_root()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root for a private network namespace");
 	}
 	assert_int_equal(unshare(CLONE_NEWNET), 0);
 	char *uds = sv_path_join(f->dir, "vsock.sock");
@@ -254,8 +253,7 @@ static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root for a private network namespace");
 	}
 	assert_int_equal(unshare(CLONE_NEWNET), 0);
 	sv_net_iface_config net = { .iface_id = "eth0" };
@@ -505,5 +503,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_freeing_a_vm_stops_it_and_forgets_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_leaves_running_vms_alone, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

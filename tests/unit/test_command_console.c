@@ -194,5 +194,5 @@ int main(void)
 	    cmocka_unit_test(test_streaming_in_any_chunks_gives_the_same_output),
 	    cmocka_unit_test(test_streaming_holds_back_only_a_possible_exit_line),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -353,5 +353,5 @@ int main(void)
 		cmocka_unit_test(test_missing_kernel_is_refused),
 		cmocka_unit_test(test_unknown_accel_is_refused),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

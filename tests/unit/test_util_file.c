@@ -194,5 +194,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

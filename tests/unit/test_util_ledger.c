@@ -295,5 +295,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -294,5 +294,5 @@ int main(int argc, char **argv)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_process_alive_fails_closed_when_out_of_fds, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("util_spawn", tests, NULL, NULL);
+	return svt_run_group_name("util_spawn", tests, NULL, NULL);
 }

@@ -65,5 +65,5 @@ int main(void)
 	    cmocka_unit_test(test_holes_after_truncation_separate_flushes),
 	    cmocka_unit_test(test_a_flush_longer_than_the_window_or_not_json_is_refused),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }
