@@ -507,8 +507,9 @@ const cli_command cli_run_commands[] = {
 		"                     (as 'smartvm inspect --json') instead of its id\n"
 		"\n"
 		"  --jail             launch Firecracker through its jailer: chroot under\n"
-		"                     --chroot-base (default <runtime dir>/../jail), cgroup\n"
-		"                     v2, running as --uid/--gid (required with --jail)\n"
+		"                     --chroot-base (default <runtime dir>/.jail), the\n"
+		"                     host's cgroup layout (v1 or v2), running as\n"
+		"                     --uid/--gid (required with --jail)\n"
 		"  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
 		"                     \"jailer\" next to --firecracker-bin)\n"
 		CLI_RUN_NET_HELP

@@ -106,7 +106,7 @@ int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, siz
 typedef struct {
 	const char *jailer_binary;     /* required */
 	unsigned uid, gid;	       /* the VMM runs as these (required, both non-zero) */
-	const char *chroot_base_dir;   /* default <runtime_dir>/jail */
+	const char *chroot_base_dir;   /* default <runtime_dir>/.jail */
 	const char *cgroup_cpu_max;    /* cgroup v2 cpu.max, e.g. "50000 100000"; NULL = none */
 	const char *cgroup_memory_max; /* cgroup v2 memory.max in bytes; NULL = none */
 	/* Where the jailer makes cgroups; default /sys/fs/cgroup. Its layout

@@ -144,11 +144,10 @@ int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *in)
 		return rc;
 	}
 	j->o = *in;
-	/* Default: next to the runtime dir (<runtime_dir>/../jail), not inside
-	 * a VM directory, so the jail path is the jailer's usual layout. */
-	char *rt = strdup(sv_manager__opts(vm->mgr)->runtime_dir);
-	char *base = in->chroot_base_dir || !rt ? NULL : sv_path_join(dirname(rt), "jail");
-	free(rt);
+	/* Default: <runtime_dir>/.jail, inside smartvm's own checked directory
+	 * (next to it would be /run/jail for root) but not inside a VM
+	 * directory; ids contain no '.', so it is never taken for a VM. */
+	char *base = in->chroot_base_dir ? NULL : sv_path_join(sv_manager__opts(vm->mgr)->runtime_dir, ".jail");
 	j->o.jailer_binary = own(j, 0, in->jailer_binary);
 	j->o.chroot_base_dir = own(j, 1, in->chroot_base_dir ? in->chroot_base_dir : base);
 	j->o.cgroup_cpu_max = own(j, 2, in->cgroup_cpu_max);

@@ -273,6 +273,35 @@ static void test_chroot_base_owned_by_another_user_is_refused(void **state)
 
 /* Issue 11.2: another user who owns the base swaps <exec> for a symlink
  * after the start; stop must not delete the directory it points to. */
+/* Without a chroot base the jail goes under <runtime_dir>/.jail: inside
+ * smartvm's own checked directory (the old <runtime_dir>/../jail became
+ * /run/jail with the FHS defaults), never taken for a VM (ids have no '.'). */
+static void test_default_chroot_base_is_inside_the_runtime_dir(void **state)
+{
+	fixture *f = *state;
+	if (!svt_is_root())
+		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
+	sv_vm *vm = create(f, "deflt");
+	sv_jail_options jo = jail_opts(f, JAIL_UID);
+	jo.chroot_base_dir = NULL;
+	assert_int_equal(sv_vm_set_jail(vm, &jo), 0);
+	if (sv_vm_start(vm))
+		fail_msg("start: %s", sv_last_error());
+	char *root = NULL, *base = sv_path_join(f->m.runtime, ".jail");
+	assert_true(asprintf(&root, "%s/fake-firecracker/deflt/root", base) > 0);
+	assert_true(sv_path_exists(root));
+	char **ids = NULL;
+	assert_int_equal(sv_manager_list_vm_ids(f->m.mgr, &ids), 0);
+	assert_string_equal(ids[0], "deflt");
+	assert_null(ids[1]);
+	sv_strv_free(ids);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	assert_false(sv_path_exists(root));
+	assert_int_equal(sv_rm_rf(base), 0); /* the base itself stays, as a chroot base does */
+	free(root);
+	free(base);
+}
+
 static void test_stop_never_follows_a_swapped_exec_dir(void **state)
 {
 	fixture *f = *state;
@@ -590,6 +619,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_chroot_base_owned_by_another_user_is_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_never_follows_a_swapped_exec_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_default_chroot_base_is_inside_the_runtime_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_jail_ids_are_injective, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_starts_of_one_jail_id_leave_the_winner_running,
 					    setup, teardown),
