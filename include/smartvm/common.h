@@ -1,4 +1,5 @@
-/* Macros every public header uses.
+/** @file
+ * Macros every public header uses.
  *
  * SV_EXTERN marks a function as part of libsmartvm's ABI; everything else in
  * the library is hidden. Options structs a caller fills begin with

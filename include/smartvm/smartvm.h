@@ -1,8 +1,10 @@
-/* smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
+/** @file
+ * smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
  * Include this one header; it pulls in the rest. */
 #ifndef SMARTVM_SMARTVM_H
 #define SMARTVM_SMARTVM_H
 
+#include <smartvm/common.h>
 #include <smartvm/error.h>
 #include <smartvm/config.h>
 #include <smartvm/net.h>
@@ -17,8 +19,8 @@
 extern "C" {
 #endif
 
-/* The library version, e.g. "0.1.0". */
-const char *sv_version(void);
+/** The library version, e.g. "0.1.0". */
+SV_EXTERN const char *sv_version(void);
 
 #ifdef __cplusplus
 }
