@@ -14,6 +14,7 @@
 #include <smartvm/images.h>
 #include <smartvm/live.h>
 #include <smartvm/minimal_image.h>
+#include <smartvm/netadmin.h>
 
 #ifdef __cplusplus
 extern "C" {
