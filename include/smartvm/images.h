@@ -30,6 +30,25 @@
 extern "C" {
 #endif
 
+/** Where one file download stands, handed to an sv_download_progress_fn.
+ * Filled by the library; fields may be added at the end. */
+typedef struct {
+	const char *url;      /**< what is being downloaded */
+	const char *name;     /**< the URL's file name (last path segment), for display */
+	uint64_t bytes_done;  /**< received so far in this attempt (a retry starts at 0) */
+	uint64_t bytes_total; /**< the size the server announced; 0 = unknown */
+	bool done;            /**< the attempt ended (complete or failed): the last call for it */
+} sv_download_progress;
+
+/** Called as a file download proceeds: every time bytes arrive (often, so
+ * throttle what you draw), when nothing arrives at least once a second, and
+ * once with done set when the attempt ends. Runs on the thread that called
+ * into the library. Returning non-zero cancels the download, which then
+ * fails with SV_EDOWNLOAD ("downloading URL: cancelled by the progress
+ * callback"). Small documents (manifests, listings, checksums) report no
+ * progress. */
+typedef int (*sv_download_progress_fn)(const sv_download_progress *progress, void *userdata);
+
 /** How downloads behave. Zero fields mean the default. */
 typedef struct {
 	int connect_timeout_ms;   /**< default 15000 */
@@ -40,7 +59,8 @@ typedef struct {
 	                             timeout; default 3; < 0 = none */
 	int retry_backoff_ms;     /**< first retry delay, doubled each time; default 1000 */
 	int max_redirects;        /**< default 10 */
-	sv_tristate progress;     /**< progress bar on stderr; UNSET = only if stderr is a TTY */
+	sv_download_progress_fn progress; /**< NULL = no progress reported (the default) */
+	void *progress_userdata;  /**< passed to progress */
 	int64_t max_bytes;        /**< the most one artifact may hold when its source states
 	                             no size (a manifest artifact without sizeBytes, a
 	                             release archive, the CI bucket's objects when the

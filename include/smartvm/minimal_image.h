@@ -32,7 +32,8 @@ typedef struct {
 /** Runs the builder (which reuses what did not change), then imports the
  * hosted manifest it wrote through the base-image manager
  * (sv_ensure_base_image with its manifest path; the data_dir, cache and
- * eviction options come from cache). The builder's diagnostics go to stderr.
+ * eviction options come from cache). The builder's messages end up in the
+ * error when it fails, and are logged (SV_LOG_INFO) when it succeeds.
  * o and cache may be NULL. *out is freed with sv_base_image_bundle_free. */
 SV_EXTERN int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_options *o,
 				     const sv_base_image_options *cache);

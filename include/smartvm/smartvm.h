@@ -13,6 +13,7 @@
 #include <smartvm/command.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
+#include <smartvm/log.h>
 #include <smartvm/minimal_image.h>
 #include <smartvm/netadmin.h>
 

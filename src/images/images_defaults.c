@@ -22,7 +22,8 @@ void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 	out->max_retries = d.max_retries > 0 ? d.max_retries : (d.max_retries < 0 ? 0 : 3);
 	out->retry_backoff_ms = d.retry_backoff_ms > 0 ? d.retry_backoff_ms : 1000;
 	out->max_redirects = d.max_redirects > 0 ? d.max_redirects : 10;
-	out->progress = d.progress == SV_YES || (d.progress == SV_UNSET && isatty(STDERR_FILENO));
+	out->progress = d.progress;
+	out->progress_userdata = d.progress_userdata;
 	out->max_bytes = (uint64_t)(d.max_bytes > 0 ? d.max_bytes : SV_DEFAULT_MAX_DOWNLOAD_BYTES);
 	out->timeout_ms = d.timeout_ms > 0 ? d.timeout_ms : SV_DEFAULT_DOWNLOAD_TIMEOUT_MS;
 }

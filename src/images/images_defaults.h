@@ -20,7 +20,8 @@ typedef struct {
 	int max_retries;
 	int retry_backoff_ms;
 	long max_redirects;
-	bool progress;
+	sv_download_progress_fn progress; /* NULL = none */
+	void *progress_userdata;
 	uint64_t max_bytes; /* cap of a body whose size no one stated */
 	long timeout_ms;    /* deadline of one transfer, retries included */
 } sv_dl_config;
