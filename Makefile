@@ -15,12 +15,13 @@ DEB_PACKAGES = gcc pkg-config meson ninja-build \
 	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev \
 	libcmocka-dev libmicrohttpd-dev \
 	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev \
+	abigail-tools doxygen
 
 # apt-get that waits for another apt/dpkg to let go of its locks.
 APT_GET = $(CURDIR)/.ci/apt-get-wait
 
-.PHONY: all deps check test test-asan analyze fuzz install demo bench format clean
+.PHONY: all deps check test test-asan analyze fuzz install demo bench format clean abi-baseline
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -78,6 +79,11 @@ analyze: $(ANALYZE_BUILD)/build.ninja $(ANALYZE_LTO_BUILD)/build.ninja
 
 install: all
 	meson install -C $(BUILD)
+
+# Records the ABI of the library just built as abi/<soname>.abi, the one the
+# abi_compatible test compares with (abi/README.md: when to do this).
+abi-baseline: all
+	abi/check-abi record $(BUILD)/libsmartvm.so include abi
 
 # Fuzzing (fuzz/README.md): every harness, one after the other, for
 # FUZZ_SECONDS each, built with clang's libFuzzer, ASan and UBSan. New inputs
