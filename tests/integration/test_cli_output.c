@@ -98,7 +98,8 @@ static void test_progress_rejects_other_values(void **state)
 {
 	fixture *f = *state;
 	assert_int_equal(ensure(f, NULL, "--progress=sometimes"), 2);
-	svt_assert_contains(f->err, "smartvm binary: --progress: \"sometimes\" is not auto, always or never\n");
+	svt_assert_contains(f->err,
+			    "smartvm binary: --progress: \"sometimes\" is not auto, always or never\n");
 }
 
 /* "latest" unresolvable (a server that answers 404, so no retries) with a
@@ -112,7 +113,8 @@ static void test_library_warnings_show_at_the_chosen_level(void **state)
 	snprintf(f->env_releases, sizeof(f->env_releases), "SMARTVM_RELEASES_URL=%s/releases",
 		 svt_http_base(f->empty));
 	assert_int_equal(ensure(f, NULL, NULL), 0);
-	svt_assert_contains(f->err, "smartvm: warning: resolving the latest Firecracker release: downloading ");
+	svt_assert_contains(f->err,
+			    "smartvm: warning: resolving the latest Firecracker release: downloading ");
 	svt_assert_contains(f->err, "; using the newest cached Firecracker, " TAG "\n");
 	assert_int_equal(ensure(f, "--log-level=error", NULL), 0);
 	assert_string_equal(f->err, "");
@@ -128,20 +130,22 @@ static void test_bad_log_levels_are_reported(void **state)
 {
 	fixture *f = *state;
 	assert_int_equal(ensure(f, "--log-level=loud", NULL), 2);
-	assert_string_equal(f->err, "smartvm: --log-level: \"loud\" is not a log level (error, warning, info, debug)\n"
-				    "Run 'smartvm --help' for the list of commands.\n");
+	assert_string_equal(
+	    f->err, "smartvm: --log-level: \"loud\" is not a log level (error, warning, info, debug)\n"
+		    "Run 'smartvm --help' for the list of commands.\n");
 	f->env[1] = "SMARTVM_LOG=loud";
 	assert_int_equal(ensure(f, NULL, NULL), 0);
-	assert_string_equal(f->err, "smartvm: warning: SMARTVM_LOG: \"loud\" is not a log level (error, warning, "
-				    "info, debug); showing warnings\n");
+	assert_string_equal(f->err,
+			    "smartvm: warning: SMARTVM_LOG: \"loud\" is not a log level (error, warning, "
+			    "info, debug); showing warnings\n");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_progress_always_draws_a_bar_per_download, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_progress_never_and_auto_without_a_terminal_draw_nothing, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_progress_never_and_auto_without_a_terminal_draw_nothing,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_progress_rejects_other_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_library_warnings_show_at_the_chosen_level, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_log_levels_are_reported, setup, teardown),

@@ -27,8 +27,9 @@ static int record_progress(const sv_download_progress *p, void *userdata)
 {
 	progress_record *r = userdata;
 	size_t used = strlen(r->log);
-	snprintf(r->log + used, sizeof(r->log) - used, "%s %llu/%llu%s\n", p->name, (unsigned long long)p->bytes_done,
-		 (unsigned long long)p->bytes_total, p->done ? " done" : "");
+	snprintf(r->log + used, sizeof(r->log) - used, "%s %llu/%llu%s\n", p->name,
+		 (unsigned long long)p->bytes_done, (unsigned long long)p->bytes_total,
+		 p->done ? " done" : "");
 	assert_non_null(strstr(p->url, p->name));
 	r->calls++;
 	return r->cancel_after > 0 && r->calls >= (size_t)r->cancel_after;
@@ -87,7 +88,8 @@ static void test_warning_goes_to_the_log_callback_not_stderr(void **state)
 	char *log = svt_log_end();
 	char *err = svt_stderr_end();
 	assert_string_equal(err, "");
-	svt_assert_contains(log, "warning: evicted base image bundle \"b1\" (least recently used; keeping at most 1)\n");
+	svt_assert_contains(
+	    log, "warning: evicted base image bundle \"b1\" (least recently used; keeping at most 1)\n");
 	free(log);
 	free(err);
 }
@@ -120,9 +122,10 @@ static void test_failing_builder_message_is_in_the_error_not_stderr(void **state
 	char *err = svt_stderr_end();
 	assert_string_equal(err, "");
 	assert_int_equal(rc, SV_EPROCESS);
-	assert_string_equal(sv_last_error(), "building the minimal image: /bin/ls exited with status 2: /bin/ls: "
-					     "unrecognized option '--init'\n"
-					     "Try '/bin/ls --help' for more information.");
+	assert_string_equal(sv_last_error(),
+			    "building the minimal image: /bin/ls exited with status 2: /bin/ls: "
+			    "unrecognized option '--init'\n"
+			    "Try '/bin/ls --help' for more information.");
 	assert_null(b);
 	free(err);
 	free(out);
@@ -134,12 +137,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_download_progress_goes_to_the_callback_not_stderr, svb_setup,
 					    svb_teardown),
-	    cmocka_unit_test_setup_teardown(test_progress_callback_cancels_the_download, svb_setup, svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_progress_callback_cancels_the_download, svb_setup,
+					    svb_teardown),
 	    cmocka_unit_test_setup_teardown(test_warning_goes_to_the_log_callback_not_stderr, svb_setup,
 					    svb_teardown),
-	    cmocka_unit_test_setup_teardown(test_nothing_is_printed_without_callbacks, svb_setup, svb_teardown),
-	    cmocka_unit_test_setup_teardown(test_failing_builder_message_is_in_the_error_not_stderr, svb_setup,
+	    cmocka_unit_test_setup_teardown(test_nothing_is_printed_without_callbacks, svb_setup,
 					    svb_teardown),
+	    cmocka_unit_test_setup_teardown(test_failing_builder_message_is_in_the_error_not_stderr,
+					    svb_setup, svb_teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
