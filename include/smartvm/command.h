@@ -1,9 +1,11 @@
 /** @file
- * Running one command in a VM booted from the minimal image (guest/README.md).
+ * Running one command in a VM booted from the minimal image
+ * (smartvm/minimal_image.h), whose init runs the command it finds on the
+ * kernel command line.
  *
- * The command travels on the kernel command line as smartvm.cmd=<base64url of
- * each argument followed by a NUL>; the guest's init runs it and writes, on
- * the serial console:
+ * The command travels there as
+ * `smartvm.cmd=<base64url of each argument followed by a NUL>`; the guest's
+ * init runs it and writes, on the serial console:
  *
  *     === smartvm: command start ===\n
  *     <the command's output, exactly>\n
@@ -17,6 +19,11 @@
  * This header has the host side: putting a command into a VM's boot args and
  * reading (output, status) back from the console, all at once or as it
  * streams.
+ *
+ * Thread safety: the sv_vm_* calls follow the rule of smartvm/manager.h (a
+ * manager and its VMs are used by one thread at a time); an
+ * sv_command_console is used by one thread at a time; sv_command_boot_arg
+ * and sv_command_parse_console may be called from any thread.
  */
 #ifndef SMARTVM_COMMAND_H
 #define SMARTVM_COMMAND_H

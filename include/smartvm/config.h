@@ -1,6 +1,7 @@
 /** @file
  * The VM configuration model: one plain struct per section of Firecracker's
- * configuration, mirroring the seed's IMicroVMConfig field by field.
+ * configuration, with the fields and defaults of Firecracker's --config-file
+ * JSON.
  *
  * Callers fill these with designated initialisers; strings are borrowed
  * (const char *) and the library copies whatever it keeps. Configs the library
@@ -9,6 +10,10 @@
  *
  * Optional sections are pointers (NULL = absent). Optional booleans that have a
  * non-false default use sv_tristate.
+ *
+ * Thread safety: the functions here touch only the configs they are given
+ * (and the file they load or save), so they may be called from any thread;
+ * one config is not written by two threads at once.
  */
 #ifndef SMARTVM_CONFIG_H
 #define SMARTVM_CONFIG_H
@@ -125,7 +130,7 @@ typedef struct {
 	const sv_rate_limiter *rate_limiter; /**< optional */
 } sv_entropy_config;
 
-/** A whole VM (the seed's IMicroVMConfig, plus the entropy device). */
+/** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
 	const char *id;            /**< NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
 	const char *base_image;    /**< bundle id this VM boots from (keeps it from cache
@@ -152,7 +157,7 @@ SV_EXTERN void sv_vm_config_free(sv_vm_config *cfg);
 
 /** Checks every rule without touching the host except to test that the files the
  * config names exist. On failure returns SV_EINVAL and sv_last_error() reads
- * "<field path>: <rule>", e.g. "drives[1].rate_limiter.bandwidth.size: must be
+ * "`<field path>: <rule>`", e.g. "drives[1].rate_limiter.bandwidth.size: must be
  * greater than 0". */
 SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 

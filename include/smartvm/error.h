@@ -4,6 +4,9 @@
  * Every public function returns 0 or one of the negative SV_E* codes below.
  * The human-readable story (field path, endpoint, failing syscall and path) is
  * kept per thread and read with sv_last_error(), like libgit2's git_error_last().
+ *
+ * Thread safety: every function here may be called from any thread; each
+ * thread sees its own last error.
  */
 #ifndef SMARTVM_ERROR_H
 #define SMARTVM_ERROR_H

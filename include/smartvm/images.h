@@ -2,17 +2,18 @@
  * Getting a verified Firecracker binary and a bootable kernel + rootfs.
  *
  * Two managers, both driven by plain option values (no sv_manager needed):
- *  - the binary manager downloads firecracker-<tag>-<arch>.tgz from the
+ *  - the binary manager downloads `firecracker-<tag>-<arch>.tgz` from the
  *    releases page, verifies it against the published .sha256.txt and installs
- *    firecracker + jailer into <data_dir>/bin/<tag>/ (the seed's ensureBinary);
+ *    firecracker + jailer into `<data_dir>/bin/<tag>/`;
  *  - the base-image manager resolves a bundle (kernel, rootfs, optional initrd,
  *    boot args) from the Firecracker CI bucket (presets latest / lts) or from a
  *    hosted manifest, downloads and verifies it into
- *    <cache_dir>/<bundle_id>/ with a bundle.json, and keeps at most
+ *    `<cache_dir>/<bundle_id>/` with a bundle.json, and keeps at most
  *    max_stored_base_images bundles, evicting the least recently used one that
- *    no running VM uses (the seed's BaseImageManager.ensureBaseImage).
+ *    no running VM uses.
  *
- * Everything here is safe to call from several threads and processes at once:
+ * Thread safety: everything here may be called from several threads and
+ * processes at once:
  * a given release or bundle is downloaded once (flock), and a cache hit needs
  * no network. Strings in option structs are borrowed; everything returned is
  * owned by the caller and released with the matching *_free function.
@@ -74,7 +75,7 @@ typedef struct {
 #define SV_DEFAULT_MAX_DOWNLOAD_BYTES (4LL << 30)
 #define SV_DEFAULT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
 
-/** Options of the Firecracker binary manager (the seed's ISmartVMOptions subset). */
+/** Options of the Firecracker binary manager. */
 typedef struct {
 	const char *data_dir;     /**< default as the manager's (env SMARTVM_DATA_DIR) */
 	const char *version;      /**< "latest" (default) or "vX.Y.Z" */
@@ -88,11 +89,11 @@ typedef struct {
 
 /** Returns the path of a verified firecracker binary (jailer next to it),
  * downloading and installing the release if it is not cached. "latest" is
- * resolved through <releases_url>/latest; if that fails and some version is
+ * resolved through `<releases_url>/latest`; if that fails and some version is
  * cached, the newest cached one is used with a warning. *path_out is malloc'd. */
 SV_EXTERN int sv_ensure_binary(char **path_out, const sv_binary_options *o);
 
-/** The cached <data_dir>/bin/<version>/firecracker without any network access.
+/** The cached `<data_dir>/bin/<version>/firecracker` without any network access.
  * version NULL or "latest" = the newest cached tag. SV_ENOTFOUND if absent.
  * data_dir NULL = the default. The cache layout does not encode the arch; arch
  * is accepted so a future layout can. *path_out is malloc'd. */
@@ -107,14 +108,13 @@ typedef enum {
 
 typedef enum { SV_ROOTFS_EXT4 = 0, SV_ROOTFS_SQUASHFS = 1 } sv_rootfs_type;
 
-/** The seed's IBaseImageManagerOptions, plus where everything lives. */
+/** Options of the base-image manager: the cache, where it lives, where bundles come from. */
 typedef struct {
 	sv_arch arch;                     /**< default x86_64 */
-	const char *cache_dir;            /**< default <data_dir>/base-images */
+	const char *cache_dir;            /**< default `<data_dir>/base-images` */
 	unsigned max_stored_base_images;  /**< default 2 */
 	const char *hosted_manifest_url;  /**< used by the hosted preset */
 	const char *hosted_manifest_path; /**< used by the hosted preset (wins over url) */
-	/** Beyond the seed. */
 	const char *data_dir;      /**< only for the cache_dir default; default as the
 	                              manager's (env SMARTVM_DATA_DIR) */
 	const char *runtime_dir;   /**< where VM directories are, to tell which bundles are in
@@ -125,7 +125,7 @@ typedef struct {
 	const sv_download_options *download; /**< NULL = defaults */
 } sv_base_image_options;
 
-/** The seed's IEnsureBaseImageOptions. */
+/** Which bundle sv_ensure_base_image gets, and how. */
 typedef struct {
 	sv_base_image_preset preset; /**< default latest */
 	bool override_arch;          /**< use arch below instead of the manager's */
@@ -140,9 +140,9 @@ typedef enum {
 	SV_BASE_IMAGE_SOURCE_HOSTED_MANIFEST = 1,
 } sv_base_image_source_type;
 
-/** The seed's IBaseImageBundle (bundle.json). Every string is malloc'd and
+/** A cached bundle, as its bundle.json records it. Every string is malloc'd and
  * owned by the struct; optional ones are NULL when absent, sizes 0 when unknown.
- * initrd_* fields are beyond the seed (bundles whose kernel needs an initrd). */
+ * initrd_* are set for bundles whose kernel needs an initrd. */
 typedef struct {
 	sv_base_image_preset preset;
 	sv_arch arch;
@@ -189,7 +189,7 @@ SV_EXTERN int sv_base_image_list(sv_base_image_bundle ***out, size_t *n, const s
 SV_EXTERN int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *o,
 				 const char *bundle_id);
 
-/** The bundle as bundle.json text (the seed's IBaseImageBundle keys); malloc'd. */
+/** The bundle as bundle.json text; malloc'd. */
 SV_EXTERN int sv_base_image_bundle_to_json(char **out, const sv_base_image_bundle *b);
 
 /** Removes a cached bundle. SV_ENOTFOUND if it is not cached, SV_EBUSY if a

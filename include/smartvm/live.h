@@ -2,8 +2,8 @@
  * Live operations on a VM: snapshots, restore and clones, the MMDS data
  * store, the balloon, hot updates of drives and network interfaces, metrics.
  *
- * Every call answers SV_EUNSUPPORTED ("<operation>: not supported by the
- * <name> backend") when the VM's backend cannot do it, and
+ * Every call answers SV_EUNSUPPORTED ("`<operation>`: not supported by the
+ * `<name>` backend") when the VM's backend cannot do it, and
  * SV_EINVALID_STATE (naming the state and the allowed ones) when the VM is
  * not in a state the call accepts. Unless stated otherwise a call needs the
  * VM running or paused.
@@ -12,6 +12,10 @@
  * calls on Firecracker and QEMU. The QEMU backend has no MMDS, hot drive or
  * interface updates, metrics or Uffd: those answer "...: not supported by
  * the qemu backend".
+ *
+ * Thread safety: as for smartvm/vm.h, a VM is used by one thread at a time
+ * with its manager; live operations on one VM from several processes take
+ * turns (each waits at most the manager's api_timeout_ms, else SV_EBUSY).
  */
 #ifndef SMARTVM_LIVE_H
 #define SMARTVM_LIVE_H
@@ -42,7 +46,7 @@ typedef struct {
  *   vmstate        the VMM's state file (QEMU: its migration stream, which
  *                  holds the guest memory too)
  *   memory         the guest memory (sparse; Firecracker only)
- *   drives/<file>  a copy of every writable drive as it was at the pause
+ *   `drives/<file>`  a copy of every writable drive as it was at the pause
  *   snapshot.json  smartvm's manifest: VM config, VMM name and version, arch,
  *                  creation time, the path each drive had, the SHA-256 of
  *                  every file
@@ -75,7 +79,7 @@ typedef struct {
 	 * one. Not allowed for clones (one device cannot serve many VMs). */
 	const sv_net_override *network_overrides;
 	size_t n_network_overrides;
-	const char *vsock_uds_path;  /**< default <vm dir>/vsock.sock when the snapshot has a vsock */
+	const char *vsock_uds_path;  /**< default `<vm dir>/vsock.sock` when the snapshot has a vsock */
 } sv_restore_options;
 
 /** Restores the snapshot in dir into a new VM owned by mgr, on the backend
@@ -105,16 +109,16 @@ SV_EXTERN int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char
 
 /* ---- jailer ---- */
 
-/** Launching the VMM through Firecracker's jailer (docs/jailer.md). */
+/** Launching the VMM through Firecracker's jailer program. */
 typedef struct {
 	const char *jailer_binary;     /**< required */
 	unsigned uid, gid;	       /**< the VMM runs as these (required, both non-zero) */
-	const char *chroot_base_dir;   /**< default <runtime_dir>/.jail */
+	const char *chroot_base_dir;   /**< default `<runtime_dir>/.jail` */
 	const char *cgroup_cpu_max;    /**< cgroup v2 cpu.max, e.g. "50000 100000"; NULL = none */
 	const char *cgroup_memory_max; /**< cgroup v2 memory.max in bytes; NULL = none */
 	/** Where the jailer makes cgroups; default /sys/fs/cgroup. Its layout
 	 * gives the version: v2 (cgroup.controllers there), else v1
-	 * hierarchies <root>/<controller> (also on hybrid hosts), where the
+	 * hierarchies `<root>/<controller>` (also on hybrid hosts), where the
 	 * limits become cpu.cfs_quota_us / cpu.cfs_period_us and
 	 * memory.limit_in_bytes. */
 	const char *cgroup_root;
@@ -124,7 +128,7 @@ typedef struct {
 } sv_jail_options;
 
 /** Makes vm start through the jailer: the jail is
- * <chroot_base_dir>/<firecracker binary name>/<jail id>/root, the jail id
+ * `<chroot_base_dir>/<firecracker binary name>/<jail id>/root`, the jail id
  * being the VM id with '-' written "--" and '_' "-u" (so no two VMs share
  * one). chroot_base_dir must pass the trusted-directory checks (created
  * 0700 if missing). The jail is built as root before the jailer runs: the

@@ -1,5 +1,5 @@
 /** @file
- * The orchestrator (the seed's SmartVM): holds defaults, the registry of VMs it
+ * The manager: holds defaults, the registry of VMs it
  * created or attached to, and cleans all of them up.
  *
  * Thread safety: a manager and its VMs may be used from one thread at a time;
@@ -23,16 +23,15 @@ typedef struct sv_vm sv_vm;
 
 typedef enum { SV_VMM_AUTO = 0, SV_VMM_FIRECRACKER = 1, SV_VMM_QEMU = 2 } sv_vmm_kind;
 
-/** The seed's ISmartVMOptions. Every field is optional; zero means "default". */
+/** How a manager behaves. Every field is optional; zero means "default". */
 typedef struct {
 	const char *data_dir;           /**< env SMARTVM_DATA_DIR, else /var/lib/smartvm as
 	                                   root, $XDG_DATA_HOME/smartvm (~/.local/share/
-	                                   smartvm) otherwise. Not the seed's /tmp/.smartvm:
-	                                   every local user can write /tmp. */
+	                                   smartvm) otherwise. Never a directory every
+	                                   local user can write, such as /tmp. */
 	const char *runtime_dir;        /**< env SMARTVM_RUNTIME_DIR, else /run/smartvm as
 	                                   root, $XDG_RUNTIME_DIR/smartvm otherwise
-	                                   (/tmp/smartvm-<uid>/runtime without it). Not the
-	                                   seed's /dev/shm/.smartvm/runtime. Both dirs are
+	                                   (`/tmp/smartvm-<uid>/runtime` without it). Both dirs are
 	                                   created with a tight mode and, before any use,
 	                                   must be owned by the effective uid, not a
 	                                   symlink, not group/world-writable (else
@@ -43,11 +42,10 @@ typedef struct {
 	const char *firecracker_binary_path; /**< skips version lookup and download */
 	const char *bridge_name;        /**< default "svbr0" */
 	const char *subnet;             /**< default "172.30.0.0/24" */
-	const char *base_image_cache_dir; /**< default <data_dir>/base-images */
+	const char *base_image_cache_dir; /**< default `<data_dir>/base-images` */
 	unsigned max_stored_base_images;  /**< default 2 */
 	const char *base_image_manifest_url;
 	const char *base_image_manifest_path;
-	/** Beyond the seed. */
 	sv_vmm_kind vmm;                /**< default auto */
 	const char *releases_url;       /**< Firecracker releases page; default GitHub's
 	                                   (env SMARTVM_RELEASES_URL) */

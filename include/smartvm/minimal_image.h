@@ -1,9 +1,13 @@
 /** @file
  * The minimal guest image: a Debian cloud kernel, an initramfs with busybox
- * and smartvm's own init (guest/README.md), and a read-only ext4 root, built
+ * and smartvm's own init, and a read-only ext4 root, built
  * offline by the smartvm-build-minimal-image program and imported into the
  * base-image cache as bundle "minimal". VMs booted from it run one command
- * (smartvm/command.h) and power off. */
+ * (smartvm/command.h) and power off.
+ *
+ * Thread safety: sv_minimal_image_build may be called from several threads
+ * and processes; builds into one cache_dir take turns (a lock file), and the
+ * import follows smartvm/images.h. */
 #ifndef SMARTVM_MINIMAL_IMAGE_H
 #define SMARTVM_MINIMAL_IMAGE_H
 
@@ -19,7 +23,7 @@ extern "C" {
 
 typedef struct {
 	const char *cache_dir;	  /**< the builder's downloads and output; default
-				     <data_dir>/minimal-image */
+				     `<data_dir>/minimal-image` */
 	const char *builder_path; /**< default: smartvm-build-minimal-image next to the
 				     running program (or in its tools/ dir, the build
 				     tree), else libexecdir/smartvm */

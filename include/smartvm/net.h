@@ -1,6 +1,7 @@
 /** @file
- * Host networking types shared by the manager options and the VM: the seed's
- * ITapDevice, and the egress policy applied to traffic from the VM subnet. */
+ * Host networking types shared by the manager options and the VM: the host
+ * side of a guest interface, and the egress policy applied to traffic from
+ * the VM subnet. Types only (nothing here has a thread-safety concern). */
 #ifndef SMARTVM_NET_H
 #define SMARTVM_NET_H
 
@@ -11,7 +12,7 @@
 extern "C" {
 #endif
 
-/** The host side of one guest interface (the seed's ITapDevice). */
+/** The host side of one guest interface. */
 typedef struct {
 	char iface_id[64];
 	char tap_name[16];    /**< at most 15 bytes + NUL (IFNAMSIZ) */

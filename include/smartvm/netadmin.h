@@ -3,10 +3,13 @@
  * egress rules as the CLI spells them, listing the addresses and TAPs in use,
  * and collecting what VMs that no longer run left behind.
  *
- * Host state lives under <data_dir>/net: per bridge a lease file
- * (<bridge>.leases) and a state file (<bridge>.bridge), guarded by flock on
- * the directory. The VM layer creates networking (see src/vm/vm_net.h); these
+ * Host state lives under `<data_dir>/net`: per bridge a lease file
+ * (`<bridge>.leases`) and a state file (`<bridge>.bridge`), guarded by flock on
+ * the directory. A VM creates its networking when it starts; these
  * functions only read it or remove leftovers.
+ *
+ * Thread safety: every function here may be called from several threads and
+ * processes at once (the host state is guarded with flock).
  */
 #ifndef SMARTVM_NETADMIN_H
 #define SMARTVM_NETADMIN_H

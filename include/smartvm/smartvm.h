@@ -1,6 +1,7 @@
 /** @file
  * smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
- * Include this one header; it pulls in the rest. */
+ * Include this one header; it pulls in the rest. Each header states what
+ * may be called from several threads at once; sv_version, from any. */
 #ifndef SMARTVM_SMARTVM_H
 #define SMARTVM_SMARTVM_H
 

@@ -1,10 +1,15 @@
 /** @file
- * One microVM (the seed's MicroVM): its state machine and lifecycle.
+ * One microVM: its state machine and lifecycle.
  *
  * States: created -> configuring -> running <-> paused -> stopped, and error
  * from anywhere a step fails or the VMM dies. A call not allowed in the current
  * state fails with SV_EINVALID_STATE and a message naming the state and the
  * allowed ones. VMs are owned by their sv_manager.
+ *
+ * Thread safety: a VM is used by one thread at a time, together with its
+ * manager (smartvm/manager.h). Another process may act on the same VM (stop
+ * it, snapshot it): live operations take turns through a lock in the VM's
+ * directory.
  */
 #ifndef SMARTVM_VM_H
 #define SMARTVM_VM_H
@@ -39,7 +44,7 @@ SV_EXTERN sv_vm_state sv_vm_get_state(sv_vm *vm);
 /** The VM's config as it was given (not staged). Owned by the VM. */
 SV_EXTERN const sv_vm_config *sv_vm_config_get(const sv_vm *vm);
 
-/** <runtime_dir>/<id>, and the console log in it. Owned by the VM. */
+/** `<runtime_dir>/<id>`, and the console log in it. Owned by the VM. */
 SV_EXTERN const char *sv_vm_dir(const sv_vm *vm);
 SV_EXTERN const char *sv_vm_console_path(const sv_vm *vm);
 
@@ -94,8 +99,8 @@ SV_EXTERN int sv_vm_running_config(sv_vm *vm, char **out);
  * subnet_mask, mac). Works in every state, also for attached VMs. */
 SV_EXTERN int sv_vm_describe(sv_vm *vm, char **out);
 
-/** The host side of each network interface, in config order (the seed's
- * ITapDevice). Valid from start until cleanup; owned by the VM. */
+/** The host side of each network interface, in config order. Valid from
+ * start until cleanup; owned by the VM. */
 SV_EXTERN int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n);
 
 #ifdef __cplusplus
