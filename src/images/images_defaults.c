@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
@@ -60,15 +58,4 @@ char *sv_images_releases_url(const char *given)
 char *sv_images_ci_bucket_url(const char *given)
 {
 	return strip_trailing_slashes(pick(given, "SMARTVM_CI_BUCKET_URL", SV_DEFAULT_CI_BUCKET_URL));
-}
-
-void sv_images_now_iso(char buf[32])
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	char date[24];
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, 32, "%s.%03dZ", date, (int)(tv.tv_usec / 1000));
 }

@@ -36,7 +36,4 @@ char *sv_images_runtime_dir(const char *given);
 char *sv_images_releases_url(const char *given);
 char *sv_images_ci_bucket_url(const char *given);
 
-/* ISO 8601 UTC with milliseconds, as JavaScript's toISOString. */
-void sv_images_now_iso(char buf[32]);
-
 #endif
