@@ -94,7 +94,7 @@ typedef struct {
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
 	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
-	char **command;  /* the words after "--" (into argv); NULL = none */
+	cli_run_cmd cmd; /* `-- CMD` and --timeout (cmd_run_cmd.c) */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -159,7 +159,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	cli_opts p;
 	int c, rc = 0;
 
-	if ((rc = cli_run_split_command(cli, &argc, argv, &f->command)))
+	if ((rc = cli_run_split_command(cli, &argc, argv, &f->cmd.argv)))
 		return rc;
 	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
@@ -209,7 +209,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case OPT_JAILER: f->jailer = p.optarg; break;
 		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
 		default: /* only the VMM and networking options are left */
-			if ((rc = cli_run_vmm_option(cli, c, p.optarg)) >= 0)
+			if ((rc = cli_run_vmm_option(cli, &f->cmd, c, p.optarg)) >= 0)
 				break;
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
@@ -228,6 +228,8 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
+	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)))
+		return rc;
 	return -1;
 }
 
@@ -428,10 +430,8 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (f.command && (rc = sv_vm_set_command(vm, (const char *const *)f.command)) < 0) {
-		code = cli_fail(rc);
+	if ((code = cli_run_set_command(vm, &f.cmd)))
 		goto out;
-	}
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -447,7 +447,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 		code = print_detached(cli, vm);
 	} else {
-		code = f.command ? cli_run_command_foreground(vm) : run_foreground(vm);
+		code = f.cmd.argv ? cli_run_command_foreground(vm) : run_foreground(vm);
 	}
 out:
 	free(drives);

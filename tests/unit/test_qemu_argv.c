@@ -78,7 +78,9 @@ static void test_full_config_maps_to_exact_argv(void **state)
 		"-name", "guest=vm1",
 		"-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
 		"-accel", "tcg",
-		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-action", "reboot=shutdown,shutdown=poweroff,panic=exit-failure",
+		"-device", "pvpanic", "-device", "i8042",
 		"-smp", "2",
 		"-m", "256M",
 		"-kernel", "/img/vmlinuz",
@@ -199,7 +201,8 @@ static void test_entropy_bandwidth_maps_to_max_bytes_and_period(void **state)
 	int rc = 0;
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(arg_after(argv, "-device", 0), "virtio-rng-device,rng=rng0,max-bytes=1024,period=100");
+	/* After pvpanic and i8042, which every VM has. */
+	assert_string_equal(arg_after(argv, "-device", 2), "virtio-rng-device,rng=rng0,max-bytes=1024,period=100");
 	sv_strv_free(argv);
 }
 

@@ -22,7 +22,16 @@
  * QEMU starts frozen (-S) with QMP on <vm_dir>/qmp.sock; start() sends cont.
  * A restore (launch->incoming) adds "-incoming defer": the same devices,
  * waiting for snapshot_load's migration stream instead of booting.
- * -no-reboot makes a guest reboot or power-off end the process.
+ * The guest must never be able to keep QEMU running after it is done:
+ *   -action reboot=shutdown,shutdown=poweroff,panic=exit-failure
+ *                      a reboot or power-off ends the process (status 0), a
+ *                      kernel panic ends it with status 1 (QEMU 6.0+; 7.1+
+ *                      for exit-failure);
+ *   -device pvpanic    how the guest kernel reports the panic (its pvpanic /
+ *                      pvpanic-mmio driver finds it through ACPI);
+ *   -device i8042      the keyboard controller a reboot=k guest (Firecracker's
+ *                      usual boot args) resets through; microvm has none, and
+ *                      such a reboot (or panic=N) otherwise spins for ever.
  *
  * Option values that QEMU parses as key=value lists have their commas doubled
  * (QEMU's escape); nothing here ever goes through a shell.
@@ -294,7 +303,12 @@ int sv_qemu_argv(const sv_vmm_launch *launch, char ***argv_out)
 	sv_strv_push(&argv, "-no-user-config");
 	sv_strv_push(&argv, "-display");
 	sv_strv_push(&argv, "none");
-	sv_strv_push(&argv, "-no-reboot");
+	sv_strv_push(&argv, "-action");
+	sv_strv_push(&argv, "reboot=shutdown,shutdown=poweroff,panic=exit-failure");
+	sv_strv_push(&argv, "-device");
+	sv_strv_push(&argv, "pvpanic");
+	sv_strv_push(&argv, "-device");
+	sv_strv_push(&argv, "i8042");
 	sv_strv_push(&argv, "-smp");
 	uint32_t vcpus = cfg->machine_config.vcpu_count;
 	if (cfg->machine_config.smt && vcpus >= 2)
