@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "cmd_net.h"
+#include "cli_console.h"
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
@@ -297,14 +298,10 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, cons
 	return 0;
 }
 
-/* Prints what the console has gained since the last call; opens it on first
- * sight (the VMM may create it a moment after start). */
-static void pump_console(sv_vm *vm, int *fd)
+/* Prints what the console has gained since the last call (cli_console.c). */
+static void pump_console(cli_console *con)
 {
-	if (*fd < 0)
-		*fd = open(sv_vm_console_path(vm), O_RDONLY | O_CLOEXEC);
-	if (*fd >= 0)
-		(void)cli_copy_to_stdout(*fd); /* a closed stdout must not stop the VM */
+	(void)cli_console_pump(con, false); /* a closed stdout must not stop the VM */
 }
 
 /* The exit code for a VM that has ended (state stopped or error). */
@@ -327,25 +324,26 @@ static int ended_code(sv_vm *vm)
 /* Streams the console until the VM ends or a stop signal stops it. */
 static int run_foreground(sv_vm *vm)
 {
-	int fd = -1, rc, code;
+	int rc, code;
+	cli_console con;
+	cli_console_init(&con, sv_vm_console_path(vm));
 
 	for (;;) {
-		pump_console(vm, &fd);
+		pump_console(&con);
 		if (cli_stop_requested()) {
 			rc = sv_vm_stop(vm, -1);
-			pump_console(vm, &fd);
+			pump_console(&con);
 			code = rc < 0 ? cli_fail(rc) : ended_code(vm);
 			break;
 		}
 		rc = sv_vm_wait(vm, FOREGROUND_WAIT_MS);
 		if (rc == SV_ETIMEOUT)
 			continue;
-		pump_console(vm, &fd);
+		pump_console(&con);
 		code = rc < 0 ? cli_fail(rc) : ended_code(vm);
 		break;
 	}
-	if (fd >= 0)
-		close(fd);
+	cli_console_close(&con);
 	return code;
 }
 
@@ -475,8 +473,9 @@ const cli_command cli_run_commands[] = {
 		"\n"
 		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
 		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-		"ended in error. With `-- CMD`, only CMD's output is printed and the\n"
-		"exit code is CMD's.\n"
+		"ended in error. On a terminal the console's control characters and\n"
+		"bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
+		"only CMD's output is printed, exactly, and the exit code is CMD's.\n"
 		"\n"
 		"Options:\n"
 		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
@@ -516,7 +515,7 @@ const cli_command cli_run_commands[] = {
 		"directory; the originals are never written.\n"
 		"\n"
 		"Exits 2 if the configuration is invalid (the message names the field),\n"
-		"1 if starting the VM fails or it ends in error.\n",
+		"1 if starting the VM fails or it ends in error, 124 if --timeout passed.\n",
 	.handler = cmd_run,
     },
     {0},

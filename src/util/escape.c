@@ -2,6 +2,9 @@
  * Pure: no I/O, no state besides the caller's sv_escape_state. */
 #include "util/escape.h"
 
+#include "util/error.h"
+#include <smartvm/escape.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +106,44 @@ char *sv_escape_tail(const void *s, size_t len, int max_lines, size_t max_bytes,
 			break;
 		}
 	return sv_escape_text(b + start, len - start, indent);
+}
+
+/* ---- the public streaming form (smartvm/escape.h) ---- */
+
+struct sv_escaper {
+	sv_escape_state st;
+	sv_buf out;
+};
+
+int sv_escaper_new(sv_escaper **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+void sv_escaper_free(sv_escaper *e)
+{
+	if (!e)
+		return;
+	sv_buf_free(&e->out);
+	free(e);
+}
+
+static int hand_out(sv_escaper *e, int rc, const char **out, size_t *out_len)
+{
+	*out = rc == 0 && e->out.data ? e->out.data : "";
+	*out_len = rc == 0 ? e->out.len : 0;
+	return rc;
+}
+
+int sv_escaper_feed(sv_escaper *e, const void *data, size_t len, const char **out, size_t *out_len)
+{
+	e->out.len = 0;
+	return hand_out(e, sv_escape_feed(&e->out, &e->st, data, len, ""), out, out_len);
+}
+
+int sv_escaper_finish(sv_escaper *e, const char **out, size_t *out_len)
+{
+	e->out.len = 0;
+	return hand_out(e, sv_escape_finish(&e->out, &e->st), out, out_len);
 }

@@ -79,8 +79,14 @@ static void set_cloexec(int fd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* argv, console path and deadline (monotonic ms, 0 = none) from launch.json. */
-static int read_launch(const char *vm_dir, char ***argv, char **console, long long *deadline_ms)
+/* What launch.json says beyond argv and the console path. */
+typedef struct {
+	long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none */
+	bool qemu;	       /* the VMM is QEMU */
+} launch_info;
+
+/* argv, console path and the rest from launch.json. */
+static int read_launch(const char *vm_dir, char ***argv, char **console, launch_info *info)
 {
 	char *path = sv_path_join(vm_dir, SV_VM_LAUNCH_FILE);
 	json_error_t jerr;
@@ -91,7 +97,9 @@ static int read_launch(const char *vm_dir, char ***argv, char **console, long lo
 	json_t *args = json_object_get(o, "argv");
 	size_t n = json_array_size(args);
 	const char *cons = json_string_value(json_object_get(o, "console"));
-	*deadline_ms = json_integer_value(json_object_get(o, "deadline_ms"));
+	info->deadline_ms = json_integer_value(json_object_get(o, "deadline_ms"));
+	const char *vmm = json_string_value(json_object_get(o, "vmm"));
+	info->qemu = vmm && !strcmp(vmm, "qemu");
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
 	int rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
@@ -105,12 +113,12 @@ static int read_launch(const char *vm_dir, char ***argv, char **console, long lo
 /* The VMM with its stdout and stderr on pipes that *output relays (the
  * console pipe, when >= 0, is handed to the relay too). */
 static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidfd, sv_vmm_output **output,
-		     long long *deadline_ms)
+		     launch_info *info)
 {
 	char **argv = NULL, *console = NULL, *vmm_log = sv_path_join(vm_dir, SV_VM_VMM_LOG_FILE);
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	int rc =
-	    vmm_log ? read_launch(vm_dir, &argv, &console, deadline_ms) : sv_err(SV_ENOMEM, "out of memory");
+	    vmm_log ? read_launch(vm_dir, &argv, &console, info) : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)))
 		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's output pipes");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
@@ -236,8 +244,8 @@ int sv_supervisor_main(int argc, char **argv)
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
-	long long deadline_ms = 0;
-	int rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &deadline_ms);
+	launch_info info = {0};
+	int rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &info);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
 		sv_vm__cleanup_dir(a.vm_dir);
@@ -248,7 +256,7 @@ int sv_supervisor_main(int argc, char **argv)
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	bool timed_out = false;
-	int status = watch(vmm, vmm_pidfd, a.control_fd, deadline_ms, &timed_out);
+	int status = watch(vmm, vmm_pidfd, a.control_fd, info.deadline_ms, &timed_out);
 	close(vmm_pidfd);
 	/* Everything it printed is relayed (and the console pipe closed) before
 	 * the report, so a reader has the whole console once the VM has ended. */
@@ -257,8 +265,10 @@ int sv_supervisor_main(int argc, char **argv)
 	bool clean = !timed_out && (requested || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
 	char *err_tail = sv_vmm_output_stderr_tail(output), *con_tail = sv_vmm_output_console_tail(output);
 	bool err_lines = err_tail && *err_tail, con_lines = con_tail && *con_tail;
-	report(a.status_fd, "exit %s the VMM %s%s%s%s%s%s%s\n", clean ? "stopped" : "error",
-	       sv_describe_wait_status(status),
+	/* QEMU ends silently with 1 on a guest panic (-action panic=exit-failure). */
+	bool panic = info.qemu && !err_lines && WIFEXITED(status) && WEXITSTATUS(status) == 1;
+	report(a.status_fd, "exit %s the VMM %s%s%s%s%s%s%s%s\n", clean ? "stopped" : "error",
+	       sv_describe_wait_status(status), panic ? " (QEMU's exit on a guest kernel panic)" : "",
 	       timed_out   ? " when the VM's deadline passed"
 	       : requested ? " after a stop request"
 			   : "",

@@ -74,6 +74,9 @@ static void mark_ended(sv_vm *vm, bool error, const char *reason)
 	vm->state = error ? SV_VM_ERROR : SV_VM_STOPPED;
 	free(vm->end_reason);
 	vm->end_reason = strdup(reason ? reason : "");
+	/* The report's last line ends with a newline; the reason goes into messages. */
+	for (size_t n = vm->end_reason ? strlen(vm->end_reason) : 0; n && vm->end_reason[n - 1] == '\n';)
+		vm->end_reason[--n] = '\0';
 	if (vm->vmm) {
 		vm->backend->disconnect(vm->vmm);
 		vm->vmm = NULL;

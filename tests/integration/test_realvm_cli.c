@@ -4,7 +4,7 @@
  * Ctrl-C powers the guest off. No networking here (the library tests cover
  * it inside private namespaces). */
 #include "svtest.h"
-#include "qemu_fixture.h"
+#include "realvm_fixture.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -45,29 +45,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Skips without root/QEMU/image; imports the image once per program. */
-static void need_image(void)
-{
-	static bool imported;
-	svq_image_or_skip();
-	if (imported)
-		return;
-	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
-	if (!dir || !*dir)
-		dir = "/var/tmp/smartvm-test-images";
-	const char *args[] = {"image", "build-minimal", "--cache-dir", dir, E.data_flag, NULL};
-	char *out = NULL, *err = NULL;
-	int code = svt_run_cli(args, NULL, &out, &err);
-	if (code != 0)
-		fail_msg("image build-minimal exited %d: %s", code, err);
-	char *want = NULL;
-	assert_true(asprintf(&want, "minimal\t%s/base-images/minimal\n", E.data_dir) > 0);
-	assert_string_equal(out, want);
-	free(want);
-	free(out);
-	free(err);
-	imported = true;
-}
+static void need_image(void) { svr_cli_image(E.data_dir); }
 
 static int run_cmd(const char *const *cmd, char **out, char **err)
 {

@@ -19,12 +19,17 @@ typedef struct {
 	char *bridge; /* the bridge VMs with interfaces use */
 	char *subnet;
 	sv_manager *mgr; /* vmm qemu, accel tcg */
+	bool runtime_tmpfs; /* runtime_dir is a small tmpfs of its own */
 } svr_env;
 
 /* Skips (with the reason) unless root, QEMU and the image are there. With
  * netns, first moves this process into a fresh network namespace (lo up), so
  * the bridge and TAPs the VMs get exist only there. */
 void svr_env_init(svr_env *e, bool netns);
+
+/* svr_env_init with the runtime dir on a tmpfs of runtime_bytes, in a mount
+ * namespace of this process's own (a runtime fs that fills up). */
+void svr_env_init_small_runtime(svr_env *e, size_t runtime_bytes);
 
 /* Frees the manager (stopping whatever is left), then asserts the runtime
  * directory is empty and no process mentions it; removes the directories. */
@@ -44,6 +49,11 @@ char *svr_wait(sv_vm *vm, int *status);
 /* Reads the command's streaming output until it contains needle (the output
  * so far, malloc'd, is kept in *acc); false after timeout_ms. */
 bool svr_wait_output(sv_vm *vm, char **acc, const char *needle, int timeout_ms);
+
+/* For CLI tests: skips unless root, QEMU and the image are there, then
+ * imports the image into data_dir as bundle "minimal" (`smartvm image
+ * build-minimal`), once per data_dir and program. */
+void svr_cli_image(const char *data_dir);
 
 /* The highest "tick N" in text (0 if none), and the first. */
 int svr_last_tick(const char *text);

@@ -2,6 +2,7 @@
 #include "svtest.h"
 
 #include "util/escape.h"
+#include <smartvm/escape.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,26 @@ static void test_tail_keeps_the_last_lines_within_the_byte_limit(void **state)
 	free(t);
 }
 
+/* The public streaming form, as `smartvm logs` uses it on a terminal. */
+static void test_public_escaper_streams_and_keeps_lines(void **state)
+{
+	(void)state;
+	sv_escaper *e = NULL;
+	assert_int_equal(sv_escaper_new(&e), 0);
+	const char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(sv_escaper_feed(e, "boot\r", 5, &out, &len), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(out, "boot", 4);
+	assert_int_equal(sv_escaper_feed(e, "\n\x1b[2Jok\r", 8, &out, &len), 0);
+	assert_int_equal(len, strlen("\n\\x1b[2Jok"));
+	assert_memory_equal(out, "\n\\x1b[2Jok", len);
+	assert_int_equal(sv_escaper_finish(e, &out, &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "\\r", 2);
+	sv_escaper_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -87,6 +108,7 @@ int main(void)
 	    cmocka_unit_test(test_indented_quote_prefixes_every_line_so_none_passes_for_ours),
 	    cmocka_unit_test(test_carriage_return_split_across_chunks_before_a_newline_is_dropped),
 	    cmocka_unit_test(test_tail_keeps_the_last_lines_within_the_byte_limit),
+	    cmocka_unit_test(test_public_escaper_streams_and_keeps_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

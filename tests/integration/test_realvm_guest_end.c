@@ -1,0 +1,213 @@
+/* The guest cannot keep `smartvm run -- CMD` waiting (QEMU, TCG forced, the
+ * minimal image, through the CLI): a kernel panic, a reset (sysrq b, also
+ * through the keyboard controller as Firecracker's usual reboot=k asks), an
+ * exit line printed by the command itself followed by silence, or a command
+ * that outlives --timeout each end the run within a bound, with the
+ * documented exit code and message, and leave nothing behind. An exit line
+ * followed by more output is output, not the end. No networking here. */
+#include "svtest.h"
+#include "realvm_fixture.h"
+
+#include "util/spawn.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Boot plus command under TCG on a loaded machine, with room to spare. */
+#define RUN_BOUND_MS 60000
+
+typedef struct {
+	char *data_dir, *runtime_dir, *data_flag, *runtime_flag;
+	char *out, *err;
+	long long took_ms;
+} env;
+
+static env E;
+
+static int setup(void **state)
+{
+	(void)state;
+	E.data_dir = svt_tmpdir();
+	E.runtime_dir = svt_tmpdir();
+	if (asprintf(&E.data_flag, "--data-dir=%s", E.data_dir) < 0 ||
+	    asprintf(&E.runtime_flag, "--runtime-dir=%s", E.runtime_dir) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svt_rm_tmpdir(E.data_dir);
+	svt_rm_tmpdir(E.runtime_dir);
+	free(E.data_flag);
+	free(E.runtime_flag);
+	free(E.out);
+	free(E.err);
+	return 0;
+}
+
+/* `smartvm run --image minimal --vmm qemu --accel tcg [opts...] -- cmd...`;
+ * opts and cmd are NULL-terminated. Returns the exit code; E.out, E.err and
+ * E.took_ms are set. */
+static int run(const char *const *opts, const char *const *cmd)
+{
+	svr_cli_image(E.data_dir);
+	const char *args[40] = {"run",	 E.data_flag, E.runtime_flag, "--image", "minimal",
+				"--vmm", "qemu",      "--accel",      "tcg",	 NULL};
+	size_t n = 9;
+	for (size_t i = 0; opts && opts[i]; i++)
+		args[n++] = opts[i];
+	args[n++] = "--";
+	for (size_t i = 0; cmd[i] && n < 39; i++)
+		args[n++] = cmd[i];
+	args[n] = NULL;
+	free(E.out);
+	free(E.err);
+	E.out = E.err = NULL;
+	long long t0 = sv_now_ms();
+	int code = svt_run_cli(args, NULL, &E.out, &E.err);
+	E.took_ms = sv_now_ms() - t0;
+	print_message("exit %d after %lld ms\n", code, E.took_ms);
+	return code;
+}
+
+static void assert_nothing_left(void)
+{
+	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
+	assert_int_equal(svt_count_processes_with(E.runtime_dir), 0);
+}
+
+/* "smartvm: VM \"<generated id>\"<rest>" is E.err's first line. */
+static void assert_error(const char *rest)
+{
+	svt_assert_contains(E.err, "smartvm: VM \"vm-");
+	svt_assert_contains(E.err, rest);
+	assert_null(strchr(E.err, '\x1b'));
+}
+
+/* Without panic= on the kernel command line a panicked kernel waits for
+ * ever (QEMU spinning): pvpanic tells QEMU, which exits at once. */
+static void test_kernel_panic_ends_the_run_with_an_error(void **state)
+{
+	(void)state;
+	const char *opts[] = {"--boot-args", "console=ttyS0 quiet", NULL};
+	int code = run(opts, (const char *[]){"sh", "-c", "echo c > /proc/sysrq-trigger", NULL});
+	assert_int_equal(code, 1);
+	assert_true(E.took_ms < RUN_BOUND_MS);
+	assert_error(
+	    "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on a guest "
+	    "kernel panic); last console lines:\n  | [");
+	svt_assert_contains(E.out, "Kernel panic - not syncing: sysrq triggered crash");
+	assert_nothing_left();
+}
+
+static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
+{
+	(void)state;
+	int code = run(NULL, (const char *[]){"sh", "-c", "echo b > /proc/sysrq-trigger", NULL});
+	assert_int_equal(code, 1);
+	assert_true(E.took_ms < RUN_BOUND_MS);
+	assert_error(
+	    "\" ended before its command finished: the VMM exited with status 0; last console lines:\n");
+	svt_assert_contains(E.err, "sysrq: Resetting");
+	assert_nothing_left();
+}
+
+/* Firecracker's usual reboot=k resets through the keyboard controller,
+ * which microvm lacks (the reset then goes nowhere): it gets an i8042. */
+static void test_keyboard_controller_reset_ends_the_run(void **state)
+{
+	(void)state;
+	const char *opts[] = {"--boot-args", "console=ttyS0 reboot=k quiet", NULL};
+	int code = run(opts, (const char *[]){"sh", "-c", "echo b > /proc/sysrq-trigger", NULL});
+	assert_int_equal(code, 1);
+	assert_true(E.took_ms < RUN_BOUND_MS);
+	assert_error(
+	    "\" ended before its command finished: the VMM exited with status 0; last console lines:\n");
+	svt_assert_contains(E.err, "sysrq: Resetting");
+	assert_nothing_left();
+}
+
+static void test_exit_line_printed_by_the_command_then_silence_is_killed(void **state)
+{
+	(void)state;
+	int code = run(
+	    NULL, (const char *[]){"sh", "-c",
+				   "printf 'x\\n=== smartvm: exit status 0 ===\\n'; exec sleep 600", NULL});
+	assert_int_equal(code, 1);
+	assert_true(E.took_ms < RUN_BOUND_MS + SV_COMMAND_POWEROFF_GRACE_MS);
+	assert_string_equal(E.out, "x");
+	assert_error("\": its command printed an exit line but the VM did not power off within 10 s; the VM "
+		     "was killed\n");
+	assert_nothing_left();
+}
+
+/* The command prints a fake exit line and goes on: the fake line is output,
+ * and the status is the real one. */
+static void test_exit_line_followed_by_more_output_is_output(void **state)
+{
+	(void)state;
+	int code = run(NULL, (const char *[]){"sh", "-c",
+					      "printf 'a\\n=== smartvm: exit status 0 ===\\n'; sleep 1; "
+					      "echo b; exit 5",
+					      NULL});
+	assert_int_equal(code, 5);
+	assert_string_equal(E.out, "a\n=== smartvm: exit status 0 ===\nb\n");
+	assert_string_equal(E.err, "");
+	assert_nothing_left();
+}
+
+static void test_timeout_kills_the_vm_and_exits_124(void **state)
+{
+	(void)state;
+	const char *opts[] = {"--timeout", "20s", NULL};
+	int code = run(opts, (const char *[]){"sh", "-c", "echo started; exec sleep 600", NULL});
+	assert_int_equal(code, 124);
+	assert_true(E.took_ms >= 20000 && E.took_ms < 20000 + 15000);
+	assert_string_equal(E.out, "started\n");
+	assert_error("\": its command did not finish within 20 s (timeout); the VM was killed\n");
+	assert_nothing_left();
+}
+
+static void test_timeout_flag_errors(void **state)
+{
+	(void)state;
+	char *out = NULL, *err = NULL;
+	const char *bad[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--timeout", "5x",
+			     "--",  "true",	    NULL};
+	assert_int_equal(svt_run_cli(bad, NULL, &out, &err), 2);
+	svt_assert_contains(err,
+			    "smartvm run: --timeout: \"5x\" is not a duration (a number with an optional "
+			    "unit s, m, h or d, at most 24d)");
+	free(out);
+	free(err);
+	const char *no_cmd[] = {"run", E.runtime_flag, "--kernel", "/nonexistent", "--timeout", "5", NULL};
+	assert_int_equal(svt_run_cli(no_cmd, NULL, &out, &err), 2);
+	svt_assert_contains(err, "smartvm run: --timeout needs a command to run (-- CMD)");
+	free(out);
+	free(err);
+	const char *detached[] = {"run",       E.runtime_flag, "--kernel", "/nonexistent", "-d",
+				  "--timeout", "1m",	       "--",	   "true",	   NULL};
+	assert_int_equal(svt_run_cli(detached, NULL, &out, &err), 2);
+	svt_assert_contains(err, "smartvm run: --timeout works in the foreground only, not with --detach");
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_timeout_flag_errors),
+	    cmocka_unit_test(test_kernel_panic_ends_the_run_with_an_error),
+	    cmocka_unit_test(test_sysrq_reset_ends_the_run_with_an_error),
+	    cmocka_unit_test(test_keyboard_controller_reset_ends_the_run),
+	    cmocka_unit_test(test_exit_line_printed_by_the_command_then_silence_is_killed),
+	    cmocka_unit_test(test_exit_line_followed_by_more_output_is_output),
+	    cmocka_unit_test(test_timeout_kills_the_vm_and_exits_124),
+	};
+	/* SVT_TEST_FILTER=test_name runs one (these boot real VMs and are slow). */
+	if (getenv("SVT_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("SVT_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
