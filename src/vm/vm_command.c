@@ -32,6 +32,11 @@
 #define DRAIN_MS 5000
 /* The console pipe's size: how much a guest may print ahead of its reader. */
 #define CONSOLE_PIPE_BYTES (1024 * 1024)
+/* Output arrives a few bytes at a time (an emulated serial port): once some
+ * came, wait this much longer for more before handing it out, so a caller
+ * is not woken (and does not print) once per byte. */
+#define COALESCE_MS 20
+#define COALESCE_ENOUGH 65536
 
 struct sv_vm_command {
 	char *boot_arg;	       /* smartvm.cmd=... */
@@ -40,12 +45,13 @@ struct sv_vm_command {
 	int console_fd;	       /* the console pipe's read end; -1 until launch */
 	bool console_eof;
 	sv_command_console *reader;
-	sv_buf fresh;		/* output read, not yet handed out */
-	long long exited_at_ms; /* when the reader saw a candidate exit line; 0 = none */
-	bool gave_up;		/* killed: an exit line but no power-off */
-	bool done;		/* the result is decided */
-	int rc;			/* done: 0 (finished) or the error */
-	char *message;		/* done with an error: its message */
+	sv_buf fresh;		  /* output read, not yet handed out */
+	long long fresh_since_ms; /* when the first of it came; 0 = none */
+	long long exited_at_ms;	  /* when the reader saw a candidate exit line; 0 = none */
+	bool gave_up;		  /* killed: an exit line but no power-off */
+	bool done;		  /* the result is decided */
+	int rc;			  /* done: 0 (finished) or the error */
+	char *message;		  /* done with an error: its message */
 };
 
 void sv_vm__command_free(struct sv_vm_command *cmd)
@@ -303,9 +309,17 @@ static int step(sv_vm *vm, long long until)
 				    vm->id);
 			return settle(vm);
 		}
-		if (cmd->fresh.len || (until >= 0 && now >= until))
+		if (cmd->fresh.len && !cmd->fresh_since_ms)
+			cmd->fresh_since_ms = now;
+		bool coalesced = cmd->fresh.len >= COALESCE_ENOUGH || cmd->console_eof ||
+				 (cmd->fresh_since_ms && now - cmd->fresh_since_ms >= COALESCE_MS);
+		if ((cmd->fresh.len && coalesced) || (until >= 0 && now >= until)) {
+			cmd->fresh_since_ms = 0;
 			return 0;
+		}
 		long long wait = until < 0 ? POLL_MAX_MS : until - now;
+		if (cmd->fresh_since_ms && cmd->fresh_since_ms + COALESCE_MS - now < wait)
+			wait = cmd->fresh_since_ms + COALESCE_MS - now;
 		if (wait > POLL_MAX_MS)
 			wait = POLL_MAX_MS;
 		if (cmd->exited_at_ms && cmd->exited_at_ms + SV_COMMAND_POWEROFF_GRACE_MS - now < wait)

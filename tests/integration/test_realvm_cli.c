@@ -15,47 +15,31 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-	char *data_dir;
-	char *runtime_dir;
-	char *data_flag;
-	char *runtime_flag;
-} env;
-
-static env E;
+static svr_cli E;
 
 static int setup(void **state)
 {
 	(void)state;
-	E.data_dir = svt_tmpdir();
-	E.runtime_dir = svt_tmpdir();
-	if (asprintf(&E.data_flag, "--data-dir=%s", E.data_dir) < 0 ||
-	    asprintf(&E.runtime_flag, "--runtime-dir=%s", E.runtime_dir) < 0)
-		return -1;
+	svr_cli_init(&E);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	svt_rm_tmpdir(E.data_dir);
-	svt_rm_tmpdir(E.runtime_dir);
-	free(E.data_flag);
-	free(E.runtime_flag);
+	svr_cli_done(&E);
 	return 0;
 }
 
 static void need_image(void) { svr_cli_image(E.data_dir); }
 
+/* `smartvm run ... -- cmd`: *out and *err are copies the caller frees. */
 static int run_cmd(const char *const *cmd, char **out, char **err)
 {
-	const char *args[32] = {"run",	E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm",
-				"qemu", "--accel",   "tcg",	     "--",	NULL};
-	size_t n = 10;
-	for (size_t i = 0; cmd[i] && n < 31; i++)
-		args[n++] = cmd[i];
-	args[n] = NULL;
-	return svt_run_cli(args, NULL, out, err);
+	int code = svr_cli_run(&E, NULL, cmd);
+	*out = strdup(E.out ? E.out : "");
+	*err = strdup(E.err ? E.err : "");
+	return code;
 }
 
 static void test_run_prints_only_the_command_output(void **state)

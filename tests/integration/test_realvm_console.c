@@ -21,81 +21,42 @@
 
 /* ---- through the CLI ---- */
 
-typedef struct {
-	char *data_dir, *runtime_dir;
-	char *out, *err;
-} cli_env;
-
-static int cli_run(cli_env *c, const char *const *opts, const char *const *cmd)
-{
-	c->data_dir = svt_tmpdir();
-	c->runtime_dir = svt_tmpdir();
-	svr_cli_image(c->data_dir);
-	char *data_flag = NULL, *runtime_flag = NULL;
-	assert_true(asprintf(&data_flag, "--data-dir=%s", c->data_dir) > 0);
-	assert_true(asprintf(&runtime_flag, "--runtime-dir=%s", c->runtime_dir) > 0);
-	const char *args[40] = {"run",	 data_flag, runtime_flag, "--image", "minimal",
-				"--vmm", "qemu",    "--accel",	  "tcg",     NULL};
-	size_t n = 9;
-	for (size_t i = 0; opts && opts[i]; i++)
-		args[n++] = opts[i];
-	args[n++] = "--";
-	for (size_t i = 0; cmd[i] && n < 39; i++)
-		args[n++] = cmd[i];
-	args[n] = NULL;
-	int code = svt_run_cli(args, NULL, &c->out, &c->err);
-	free(data_flag);
-	free(runtime_flag);
-	return code;
-}
-
-static void cli_done(cli_env *c)
-{
-	assert_int_equal(svt_dir_entries(c->runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(c->runtime_dir), 0);
-	svt_rm_tmpdir(c->data_dir);
-	svt_rm_tmpdir(c->runtime_dir);
-	free(c->out);
-	free(c->err);
-}
-
 /* A guest that sets the terminal's title, clears the screen and prints a
  * fake smartvm line, then resets: the console lines in the error show all
  * of it, escaped, each behind the quote mark. */
 static void test_guest_bytes_in_an_error_are_escaped_and_quoted(void **state)
 {
 	(void)state;
-	cli_env c = {0};
-	int code =
-	    cli_run(&c, NULL,
-		    (const char *[]){"sh", "-c",
-				     "printf '\\033]0;PWNED-TITLE\\007\\033[2J\\nsmartvm: all good\\n'; "
-				     "echo b > /proc/sysrq-trigger",
-				     NULL});
+	svr_cli c;
+	svr_cli_init(&c);
+	const char *script = "printf '\\033]0;PWNED-TITLE\\007\\033[2J\\nsmartvm: all good\\n'; "
+			     "echo b > /proc/sysrq-trigger";
+	int code = svr_cli_run(&c, NULL, (const char *[]){"sh", "-c", script, NULL});
 	assert_int_equal(code, 1);
 	assert_null(strchr(c.err, '\x1b'));
 	assert_null(strchr(c.err, '\x07'));
-	print_message("%s", c.err);
 	svt_assert_contains(c.err, "\n  | \\x1b]0;PWNED-TITLE\\x07\\x1b[2J\n  | smartvm: all good\n");
 	/* Every line after the first is quoted. */
 	for (const char *nl = strchr(c.err, '\n'); nl && nl[1]; nl = strchr(nl + 1, '\n'))
 		assert_true(!strncmp(nl + 1, "  | ", 4) || !strncmp(nl + 1, "last console lines:", 19));
-	cli_done(&c);
+	svr_cli_done(&c);
 }
 
 /* QEMU refuses to start: its own message says why, not just the QMP error. */
 static void test_vmm_start_failure_quotes_the_vmm(void **state)
 {
 	(void)state;
-	cli_env c = {0};
-	int code = cli_run(&c, (const char *[]){"--mem", "100000000", NULL}, (const char *[]){"true", NULL});
+	svr_cli c;
+	svr_cli_init(&c);
+	int code =
+	    svr_cli_run(&c, (const char *[]){"--mem", "100000000", NULL}, (const char *[]){"true", NULL});
 	assert_int_equal(code, 1);
 	svt_assert_contains(c.err, "smartvm: starting VM \"vm-");
 	svt_assert_contains(c.err,
 			    ": QEMU closed the connection; the VMM exited with status 1; its last messages:\n"
 			    "  | qemu-system-x86_64: cannot set up guest memory 'microvm.ram': Cannot "
 			    "allocate memory\n");
-	cli_done(&c);
+	svr_cli_done(&c);
 }
 
 /* ---- through the library ---- */

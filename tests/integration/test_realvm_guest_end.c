@@ -16,61 +16,23 @@
 /* Boot plus command under TCG on a loaded machine, with room to spare. */
 #define RUN_BOUND_MS 60000
 
-typedef struct {
-	char *data_dir, *runtime_dir, *data_flag, *runtime_flag;
-	char *out, *err;
-	long long took_ms;
-} env;
-
-static env E;
+static svr_cli E;
 
 static int setup(void **state)
 {
 	(void)state;
-	E.data_dir = svt_tmpdir();
-	E.runtime_dir = svt_tmpdir();
-	if (asprintf(&E.data_flag, "--data-dir=%s", E.data_dir) < 0 ||
-	    asprintf(&E.runtime_flag, "--runtime-dir=%s", E.runtime_dir) < 0)
-		return -1;
+	svr_cli_init(&E);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	svt_rm_tmpdir(E.data_dir);
-	svt_rm_tmpdir(E.runtime_dir);
-	free(E.data_flag);
-	free(E.runtime_flag);
-	free(E.out);
-	free(E.err);
+	svr_cli_done(&E);
 	return 0;
 }
 
-/* `smartvm run --image minimal --vmm qemu --accel tcg [opts...] -- cmd...`;
- * opts and cmd are NULL-terminated. Returns the exit code; E.out, E.err and
- * E.took_ms are set. */
-static int run(const char *const *opts, const char *const *cmd)
-{
-	svr_cli_image(E.data_dir);
-	const char *args[40] = {"run",	 E.data_flag, E.runtime_flag, "--image", "minimal",
-				"--vmm", "qemu",      "--accel",      "tcg",	 NULL};
-	size_t n = 9;
-	for (size_t i = 0; opts && opts[i]; i++)
-		args[n++] = opts[i];
-	args[n++] = "--";
-	for (size_t i = 0; cmd[i] && n < 39; i++)
-		args[n++] = cmd[i];
-	args[n] = NULL;
-	free(E.out);
-	free(E.err);
-	E.out = E.err = NULL;
-	long long t0 = sv_now_ms();
-	int code = svt_run_cli(args, NULL, &E.out, &E.err);
-	E.took_ms = sv_now_ms() - t0;
-	print_message("exit %d after %lld ms\n", code, E.took_ms);
-	return code;
-}
+static int run(const char *const *opts, const char *const *cmd) { return svr_cli_run(&E, opts, cmd); }
 
 static void assert_nothing_left(void)
 {
@@ -86,32 +48,37 @@ static void assert_error(const char *rest)
 	assert_null(strchr(E.err, '\x1b'));
 }
 
+/* `run [--boot-args boot_args] -- sh -c script` ends within RUN_BOUND_MS with
+ * exit 1 and the error "...<why>", leaving nothing behind. */
+static void assert_run_fails(const char *boot_args, const char *script, const char *why)
+{
+	const char *opts[] = {"--boot-args", boot_args, NULL};
+	int code = run(boot_args ? opts : NULL, (const char *[]){"sh", "-c", script, NULL});
+	assert_int_equal(code, 1);
+	assert_true(E.took_ms < RUN_BOUND_MS);
+	assert_error(why);
+	assert_nothing_left();
+}
+
+#define RESET_ENDS "\" ended before its command finished: the VMM exited with status 0; last console lines:\n"
+
 /* Without panic= on the kernel command line a panicked kernel waits for
  * ever (QEMU spinning): pvpanic tells QEMU, which exits at once. */
 static void test_kernel_panic_ends_the_run_with_an_error(void **state)
 {
 	(void)state;
-	const char *opts[] = {"--boot-args", "console=ttyS0 quiet", NULL};
-	int code = run(opts, (const char *[]){"sh", "-c", "echo c > /proc/sysrq-trigger", NULL});
-	assert_int_equal(code, 1);
-	assert_true(E.took_ms < RUN_BOUND_MS);
-	assert_error(
-	    "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on a guest "
-	    "kernel panic); last console lines:\n  | [");
+	assert_run_fails(
+	    "console=ttyS0 quiet", "echo c > /proc/sysrq-trigger",
+	    "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on a "
+	    "guest kernel panic); last console lines:\n  | [");
 	svt_assert_contains(E.out, "Kernel panic - not syncing: sysrq triggered crash");
-	assert_nothing_left();
 }
 
 static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
 {
 	(void)state;
-	int code = run(NULL, (const char *[]){"sh", "-c", "echo b > /proc/sysrq-trigger", NULL});
-	assert_int_equal(code, 1);
-	assert_true(E.took_ms < RUN_BOUND_MS);
-	assert_error(
-	    "\" ended before its command finished: the VMM exited with status 0; last console lines:\n");
+	assert_run_fails(NULL, "echo b > /proc/sysrq-trigger", RESET_ENDS);
 	svt_assert_contains(E.err, "sysrq: Resetting");
-	assert_nothing_left();
 }
 
 /* Firecracker's usual reboot=k resets through the keyboard controller,
@@ -119,14 +86,8 @@ static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
 static void test_keyboard_controller_reset_ends_the_run(void **state)
 {
 	(void)state;
-	const char *opts[] = {"--boot-args", "console=ttyS0 reboot=k quiet", NULL};
-	int code = run(opts, (const char *[]){"sh", "-c", "echo b > /proc/sysrq-trigger", NULL});
-	assert_int_equal(code, 1);
-	assert_true(E.took_ms < RUN_BOUND_MS);
-	assert_error(
-	    "\" ended before its command finished: the VMM exited with status 0; last console lines:\n");
+	assert_run_fails("console=ttyS0 reboot=k quiet", "echo b > /proc/sysrq-trigger", RESET_ENDS);
 	svt_assert_contains(E.err, "sysrq: Resetting");
-	assert_nothing_left();
 }
 
 static void test_exit_line_printed_by_the_command_then_silence_is_killed(void **state)

@@ -152,6 +152,50 @@ void svr_cli_image(const char *data_dir)
 	imported = strdup(data_dir);
 }
 
+void svr_cli_init(svr_cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->data_dir = svt_tmpdir();
+	c->runtime_dir = svt_tmpdir();
+	assert_true(asprintf(&c->data_flag, "--data-dir=%s", c->data_dir) > 0);
+	assert_true(asprintf(&c->runtime_flag, "--runtime-dir=%s", c->runtime_dir) > 0);
+}
+
+void svr_cli_done(svr_cli *c)
+{
+	assert_int_equal(svt_dir_entries(c->runtime_dir), 0);
+	assert_int_equal(svt_count_processes_with(c->runtime_dir), 0);
+	svt_rm_tmpdir(c->data_dir);
+	svt_rm_tmpdir(c->runtime_dir);
+	free(c->data_flag);
+	free(c->runtime_flag);
+	free(c->out);
+	free(c->err);
+	memset(c, 0, sizeof(*c));
+}
+
+int svr_cli_run(svr_cli *c, const char *const *opts, const char *const *cmd)
+{
+	svr_cli_image(c->data_dir);
+	const char *args[48] = {"run", c->data_flag, c->runtime_flag, "--image", "minimal",
+				"--vmm", "qemu",       "--accel",       "tcg",     NULL};
+	size_t n = 9;
+	for (size_t i = 0; opts && opts[i] && n < 30; i++)
+		args[n++] = opts[i];
+	args[n++] = "--";
+	for (size_t i = 0; cmd[i] && n < 47; i++)
+		args[n++] = cmd[i];
+	args[n] = NULL;
+	free(c->out);
+	free(c->err);
+	c->out = c->err = NULL;
+	long long t0 = sv_now_ms();
+	int code = svt_run_cli(args, NULL, &c->out, &c->err);
+	c->took_ms = sv_now_ms() - t0;
+	print_message("smartvm run: exit %d after %lld ms\n", code, c->took_ms);
+	return code;
+}
+
 int svr_last_tick(const char *text)
 {
 	int last = 0;

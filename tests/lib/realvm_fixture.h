@@ -55,6 +55,25 @@ bool svr_wait_output(sv_vm *vm, char **acc, const char *needle, int timeout_ms);
  * build-minimal`), once per data_dir and program. */
 void svr_cli_image(const char *data_dir);
 
+/* A data and a runtime directory for driving the CLI, with their flags. */
+typedef struct {
+	char *data_dir, *runtime_dir;
+	char *data_flag, *runtime_flag; /* --data-dir=..., --runtime-dir=... */
+	char *out, *err;                /* of the last svr_cli_run */
+	long long took_ms;              /* how long it took */
+} svr_cli;
+
+void svr_cli_init(svr_cli *c);
+
+/* Asserts nothing of any VM is left in the runtime dir (no entry, no
+ * process naming it), then removes both directories. */
+void svr_cli_done(svr_cli *c);
+
+/* `smartvm run DIRS --image minimal --vmm qemu --accel tcg OPTS... -- CMD...`
+ * (opts may be NULL; both NULL-terminated), importing the image first.
+ * Returns the exit code; c->out, c->err and c->took_ms are set. */
+int svr_cli_run(svr_cli *c, const char *const *opts, const char *const *cmd);
+
 /* The highest "tick N" in text (0 if none), and the first. */
 int svr_last_tick(const char *text);
 int svr_first_tick(const char *text);
