@@ -115,10 +115,9 @@ static int read_launch(const char *vm_dir, char ***argv, char **console, launch_
 static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidfd, sv_vmm_output **output,
 		     launch_info *info)
 {
-	char **argv = NULL, *console = NULL, *vmm_log = sv_path_join(vm_dir, SV_VM_VMM_LOG_FILE);
+	char **argv = NULL, *console = NULL;
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
-	int rc =
-	    vmm_log ? read_launch(vm_dir, &argv, &console, info) : sv_err(SV_ENOMEM, "out of memory");
+	int rc = read_launch(vm_dir, &argv, &console, info);
 	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)))
 		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's output pipes");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
@@ -140,7 +139,7 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 		for (size_t i = 0; i < 3; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, console, vmm_log))) {
+	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, vm_dir))) {
 		/* Nobody would read its output: it must not run. */
 		kill(*pid, SIGKILL);
 		sv_reap(*pid, 5000, NULL);
@@ -148,7 +147,6 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 		*pidfd = -1;
 	}
 	free(console);
-	free(vmm_log);
 	sv_strv_free(argv);
 	return rc;
 }

@@ -22,6 +22,7 @@
 
 #include "util/error.h"
 #include "util/escape.h"
+#include "vm/vm_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,10 +45,12 @@
 #define TAIL_QUOTE_BYTES 2048
 #define TAIL_INDENT "  | "
 
-/* A log file that never grows past SV_VMM_LOG_MAX_BYTES: when full it is
- * renamed to <path>.1 and a new one is started. */
+/* A log file in the VM directory (opened relative to its fd, never through
+ * a link) that never grows past SV_VMM_LOG_MAX_BYTES: when full it is
+ * renamed to <name>.1 and a new one is started. */
 typedef struct {
-	char *path, *old_path;
+	int dir_fd; /* borrowed */
+	char *name, *old_name;
 	int fd;
 	off_t size;
 } capped_log;
@@ -62,6 +65,7 @@ struct sv_vmm_output {
 	pthread_t thread;
 	bool running;
 	int out_fd, err_fd, pipe_fd;
+	int dir_fd; /* the VM directory */
 	int wake[2];
 	capped_log console, vmm_log;
 	tail console_tail, err_tail;
@@ -84,20 +88,21 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int log_init(capped_log *l, const char *path)
+static int log_init(capped_log *l, int dir_fd, const char *name)
 {
 	l->fd = -1;
-	l->path = strdup(path);
-	if (l->path && asprintf(&l->old_path, "%s.1", path) < 0)
-		l->old_path = NULL;
-	return l->path && l->old_path ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	l->dir_fd = dir_fd;
+	l->name = strdup(name);
+	if (l->name && asprintf(&l->old_name, "%s.1", name) < 0)
+		l->old_name = NULL;
+	return l->name && l->old_name ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
 static bool log_open(capped_log *l)
 {
 	if (l->fd >= 0)
 		return true;
-	l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	l->fd = openat(l->dir_fd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	struct stat st;
 	l->size = l->fd >= 0 && fstat(l->fd, &st) == 0 ? st.st_size : 0;
 	return l->fd >= 0;
@@ -109,7 +114,7 @@ static void log_write(capped_log *l, const char *data, size_t len)
 {
 	while (len > 0 && log_open(l)) {
 		if (l->size >= SV_VMM_LOG_MAX_BYTES) {
-			rename(l->path, l->old_path);
+			renameat(l->dir_fd, l->name, l->dir_fd, l->old_name);
 			close_fd(&l->fd);
 			continue;
 		}
@@ -128,8 +133,8 @@ static void log_write(capped_log *l, const char *data, size_t len)
 static void log_free(capped_log *l)
 {
 	close_fd(&l->fd);
-	free(l->path);
-	free(l->old_path);
+	free(l->name);
+	free(l->old_name);
 }
 
 static void tail_add(tail *t, const char *data, size_t len)
@@ -237,7 +242,7 @@ static void *relay(void *arg)
 }
 
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
-			const char *console_path, const char *vmm_log_path)
+			const char *vm_dir)
 {
 	*out = NULL;
 	sv_vmm_output *o = calloc(1, sizeof(*o));
@@ -248,10 +253,14 @@ int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int c
 		o->pipe_fd = console_pipe;
 		o->wake[0] = o->wake[1] = -1;
 		o->console.fd = o->vmm_log.fd = -1;
+		o->dir_fd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (o->dir_fd < 0)
+			rc = sv_err_errno(SV_EIO, errno, "relaying the VMM's output: opening %s", vm_dir);
 	}
 	if (!rc && !(o->chunk = malloc(CHUNK)))
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	if (!rc && ((rc = log_init(&o->console, console_path)) || (rc = log_init(&o->vmm_log, vmm_log_path))))
+	if (!rc && ((rc = log_init(&o->console, o->dir_fd, SV_VM_CONSOLE_FILE)) ||
+		    (rc = log_init(&o->vmm_log, o->dir_fd, SV_VM_VMM_LOG_FILE))))
 		rc = sv_err_prefix("relaying the VMM's output");
 	if (!rc && pipe2(o->wake, O_CLOEXEC | O_NONBLOCK) != 0)
 		rc = sv_err_errno(SV_EIO, errno, "relaying the VMM's output: pipe");
@@ -311,6 +320,7 @@ void sv_vmm_output_free(sv_vmm_output *o)
 	close_fd(&o->wake[1]);
 	log_free(&o->console);
 	log_free(&o->vmm_log);
+	close_fd(&o->dir_fd);
 	free(o->chunk);
 	free(o);
 }

@@ -16,12 +16,13 @@
 typedef struct sv_vmm_output sv_vmm_output;
 
 /* Starts relaying on a thread of its own: stdout_fd (read end of the VMM's
- * stdout) to console_path, and to console_pipe when >= 0 (the orchestrator
- * reading a command's output; while it does not read, the VMM's console
- * waits, nothing is dropped); stderr_fd to vmm_log_path. Takes ownership of
- * the three fds (also on failure). */
+ * stdout) to <vm_dir>/console.log, and to console_pipe when >= 0 (the
+ * orchestrator reading a command's output; while it does not read, the VMM's
+ * console waits, nothing is dropped); stderr_fd to <vm_dir>/vmm.log. The
+ * logs are opened relative to the directory's fd, never through a link.
+ * Takes ownership of the three fds (also on failure). */
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
-			const char *console_path, const char *vmm_log_path);
+			const char *vm_dir);
 
 /* After the VMM ended: lets the relay read what is left and hand it on, for
  * at most drain_ms, then stops it and closes the console pipe. */
