@@ -15,21 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static svr_cli E;
-
-static int setup(void **state)
-{
-	(void)state;
-	svr_cli_init(&E);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	svr_cli_done(&E);
-	return 0;
-}
+#define E svr_shared_cli
 
 static void need_image(void) { svr_cli_image(E.data_dir); }
 
@@ -161,5 +147,5 @@ int main(void)
 	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
 	    cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, svr_shared_cli_setup, svr_shared_cli_teardown);
 }

@@ -263,9 +263,27 @@ static void test_exit_status_survives_a_full_runtime_fs(void **state)
 	svr_env_done(&e);
 }
 
+static void test_a_negative_command_timeout_is_refused(void **state)
+{
+	(void)state;
+	svr_env e;
+	svr_env_init(&e, false);
+	svq_config c;
+	svr_config(&c, &e);
+	c.cfg.id = "rv-neg";
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_create_vm(&vm, e.mgr, &c.cfg), 0);
+	sv_command_options o = SV_COMMAND_OPTIONS_INIT;
+	o.timeout_ms = -5;
+	assert_int_equal(sv_vm_set_command_options(vm, (const char *[]){"true", NULL}, &o), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "command: timeout_ms: must be 0 (none) or positive, not -5");
+	svr_env_done(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_a_negative_command_timeout_is_refused),
 	    cmocka_unit_test(test_guest_bytes_in_an_error_are_escaped_and_quoted),
 	    cmocka_unit_test(test_vmm_start_failure_quotes_the_vmm),
 	    cmocka_unit_test(test_vmm_messages_stay_out_of_the_command_output),

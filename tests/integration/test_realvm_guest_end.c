@@ -16,21 +16,7 @@
 /* Boot plus command under TCG on a loaded machine, with room to spare. */
 #define RUN_BOUND_MS 60000
 
-static svr_cli E;
-
-static int setup(void **state)
-{
-	(void)state;
-	svr_cli_init(&E);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	svr_cli_done(&E);
-	return 0;
-}
+#define E svr_shared_cli
 
 static int run(const char *const *opts, const char *const *cmd) { return svr_cli_run(&E, opts, cmd); }
 
@@ -170,5 +156,5 @@ int main(void)
 	/* SVT_TEST_FILTER=test_name runs one (these boot real VMs and are slow). */
 	if (getenv("SVT_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("SVT_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, svr_shared_cli_setup, svr_shared_cli_teardown);
 }

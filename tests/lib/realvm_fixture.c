@@ -174,6 +174,22 @@ void svr_cli_done(svr_cli *c)
 	memset(c, 0, sizeof(*c));
 }
 
+svr_cli svr_shared_cli;
+
+int svr_shared_cli_setup(void **state)
+{
+	(void)state;
+	svr_cli_init(&svr_shared_cli);
+	return 0;
+}
+
+int svr_shared_cli_teardown(void **state)
+{
+	(void)state;
+	svr_cli_done(&svr_shared_cli);
+	return 0;
+}
+
 int svr_cli_run(svr_cli *c, const char *const *opts, const char *const *cmd)
 {
 	svr_cli_image(c->data_dir);

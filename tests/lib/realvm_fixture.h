@@ -69,6 +69,13 @@ void svr_cli_init(svr_cli *c);
  * process naming it), then removes both directories. */
 void svr_cli_done(svr_cli *c);
 
+/* One svr_cli for a whole test program, set up and checked by cmocka's group
+ * fixtures: cmocka_run_group_tests(tests, svr_shared_cli_setup,
+ * svr_shared_cli_teardown). */
+extern svr_cli svr_shared_cli;
+int svr_shared_cli_setup(void **state);
+int svr_shared_cli_teardown(void **state);
+
 /* `smartvm run DIRS --image minimal --vmm qemu --accel tcg OPTS... -- CMD...`
  * (opts may be NULL; both NULL-terminated), importing the image first.
  * Returns the exit code; c->out, c->err and c->took_ms are set. */
