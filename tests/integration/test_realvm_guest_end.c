@@ -60,11 +60,16 @@ static void test_kernel_panic_ends_the_run_with_an_error(void **state)
 	svt_assert_contains(E.out, "Kernel panic - not syncing: sysrq triggered crash");
 }
 
+/* Left to the kernel's default reboot method, 2 of 16 such resets got stuck
+ * in the firmware (reboot=t, which the QEMU backend adds: 0 of 24); a few
+ * runs here. */
 static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
 {
 	(void)state;
-	assert_run_fails(NULL, "echo b > /proc/sysrq-trigger", RESET_ENDS);
-	svt_assert_contains(E.err, "sysrq: Resetting");
+	for (int i = 0; i < 3; i++) {
+		assert_run_fails(NULL, "echo b > /proc/sysrq-trigger", RESET_ENDS);
+		svt_assert_contains(E.err, "sysrq: Resetting");
+	}
 }
 
 /* Firecracker's usual reboot=k resets through the keyboard controller,
