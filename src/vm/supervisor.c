@@ -14,6 +14,7 @@
 #include "vm/supervisor.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
@@ -77,8 +78,8 @@ static void set_cloexec(int fd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* argv and console path from launch.json. */
-static int read_launch(const char *vm_dir, char ***argv, char **console)
+/* argv, console path and then_exe (NULL when absent) from launch.json. */
+static int read_launch(const char *vm_dir, char ***argv, char **console, char **then_exe)
 {
 	/* It names what we run as root: read it without following a link. */
 	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -97,9 +98,13 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	json_t *args = json_object_get(o, "argv");
 	size_t n = json_array_size(args);
 	const char *cons = json_string_value(json_object_get(o, "console"));
+	const char *then = json_string_value(json_object_get(o, "then_exe"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
-	rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
+	*then_exe = then ? strdup(then) : NULL;
+	rc = (*argv && *console && n && (*then_exe || !then))
+		 ? 0
+		 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!((*argv)[i] = strdup(json_string_value(json_array_get(args, i)) ?: "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
@@ -107,18 +112,39 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	return rc;
 }
 
+typedef struct {
+	const char *vm_dir, *exe, *then_exe;
+} vmm_record;
+
+/* Before the VMM runs (sv_spawn's before_exec): its pid in the ledger, with
+ * the program it runs and the one that execs in turn, so that whoever
+ * cleans up after us kills that process and no other. */
+static int record_vmm_pid(pid_t pid, void *arg)
+{
+	const vmm_record *r = arg;
+	sv_ledger *ledger;
+	int rc = SV_FAULT_POINT("supervisor.vmm_pid");
+	if (rc || (rc = sv_ledger_open(&ledger, r->vm_dir)))
+		return rc;
+	rc = sv_ledger_record_child(ledger, pid, r->exe, r->then_exe);
+	sv_ledger_close(ledger);
+	return rc;
+}
+
 static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_path)
 {
-	char **argv = NULL;
-	int rc = read_launch(vm_dir, &argv, console_path);
+	char **argv = NULL, *then_exe = NULL;
+	int rc = read_launch(vm_dir, &argv, console_path, &then_exe);
 	if (rc) {
 		sv_strv_free(argv);
+		free(then_exe);
 		return rc;
 	}
 	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (console < 0) {
 		rc = sv_err_errno(SV_EIO, errno, "opening %s", *console_path);
 		sv_strv_free(argv);
+		free(then_exe);
 		return rc;
 	}
 	/* The VMM runs in the VM directory: relative paths in its config (staged
@@ -130,20 +156,16 @@ static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_
 	/* The VMM must not outlive us: killed with SIGKILL, we could not stop
 	 * it, and nobody else knows to. */
 	so.parent_death_signal = SIGKILL;
+	/* A jailed VMM changes credentials, which drops that signal: then only
+	 * the ledger's entry, written before it runs, lets gc find it. */
+	vmm_record r = {vm_dir, argv[0], then_exe};
+	so.before_exec = record_vmm_pid;
+	so.before_exec_arg = &r;
 	rc = sv_spawn(&so, pid, pidfd);
 	close(console);
 	sv_strv_free(argv);
+	free(then_exe);
 	return rc;
-}
-
-/* With its start time and executable: gc kills only that very process. */
-static void record_vmm_pid(const char *vm_dir, pid_t pid)
-{
-	sv_ledger *ledger;
-	if (sv_ledger_open(&ledger, vm_dir) != 0)
-		return;
-	sv_ledger_record_pid(ledger, pid);
-	sv_ledger_close(ledger);
 }
 
 /* Waits for the VMM; handles the control pipe. Returns the VMM's wait status. */
@@ -213,7 +235,9 @@ int sv_supervisor_main(int argc, char **argv)
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	char *console = NULL;
-	int rc = spawn_vmm(a.vm_dir, &vmm, &vmm_pidfd, &console);
+	int rc = SV_FAULT_POINT("supervisor.spawn_vmm");
+	if (!rc)
+		rc = spawn_vmm(a.vm_dir, &vmm, &vmm_pidfd, &console);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
 		free(console);
@@ -221,7 +245,6 @@ int sv_supervisor_main(int argc, char **argv)
 		return 1;
 	}
 	unsigned long long start = sv_process_start_time(vmm);
-	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	int status = watch(vmm, vmm_pidfd, a.control_fd);
@@ -235,7 +258,7 @@ int sv_supervisor_main(int argc, char **argv)
 	       sv_describe_wait_status(status), requested ? " after a stop request" : "", tail ? tail : "");
 	free(tail);
 	free(console);
-	if (sv_vm__cleanup_dir(a.vm_dir) != 0)
+	if (SV_FAULT_POINT("supervisor.cleanup") != 0 || sv_vm__cleanup_dir(a.vm_dir) != 0)
 		sv_warn("cleaning up after the VMM: %s", sv_last_error());
 	if (a.status_fd >= 0)
 		close(a.status_fd);

@@ -10,6 +10,7 @@
 #include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
@@ -350,8 +351,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
-	int rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir);
-	if (rc)
+	int rc = SV_FAULT_POINT("launch.vm_dir");
+	if (rc || (rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir)))
 		goto out;
 	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
 		goto out;
@@ -405,7 +406,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		rc = sv_vm__restore_load(vm, restore);
 		goto out;
 	}
-	if ((rc = vm->backend->configure(vm->vmm, vm->staged)))
+	if ((rc = vm->backend->configure(vm->vmm, vm->staged)) ||
+	    (rc = SV_FAULT_POINT("launch.instance_start")))
 		goto out;
 	rc = vm->backend->start(vm->vmm);
 out:
@@ -431,6 +433,8 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	vm->state = SV_VM_CONFIGURING;
 	rc = boot(vm, lock_fd, restore);
+	if (rc == 0)
+		rc = SV_FAULT_POINT("launch.started");
 	if (rc == 0) {
 		close(lock_fd); /* the supervisor holds it now */
 		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
@@ -442,7 +446,7 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	 * copy of the lock is kept until then, so that no gc joins in. */
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	if (vm->supervisor_pid > 0)
+	if (vm->supervisor_pid > 0 || vm->status_fd >= 0)
 		sv_vm__terminate(vm, false, 0);
 	sv_vm__cleanup_dir(vm->dir);
 	if (lock_fd >= 0)
@@ -477,7 +481,9 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	int crc = sv_vm__cleanup_dir(vm->dir);
+	int crc = SV_FAULT_POINT("stop.cleanup");
+	if (!crc)
+		crc = sv_vm__cleanup_dir(vm->dir);
 	vm->state = SV_VM_STOPPED;
 	if (rc) {
 		sv_err_restore(&saved);
