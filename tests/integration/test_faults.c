@@ -67,51 +67,58 @@ typedef struct {
 	unsigned variants;
 	bool fail_fails; /* V_FAIL: the operation fails with "fault injected at <point>" */
 	bool fail_keeps; /* V_FAIL: the cleanup keeps what it could not undo, for gc */
+	int nth;	 /* at the point's nth hit (0: the first) */
 } fault_case;
 
 static const fault_case cases[] = {
     /* launch, in order */
-    {"launch.vm_dir", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.stage_drive", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.bridge", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.nft", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.lease", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.tap", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.port", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.jail", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.cgroup", SC_LAUNCH, V_NO_SUP, true, false},
-    {"launch.supervisor", SC_LAUNCH, V_NO_SUP, true, false},
-    {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false},
-    {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api_socket", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.logger", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.machine_config", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.boot_source", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.drive", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.vsock", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.balloon", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.mmds", SC_LAUNCH, V_ALL, true, false},
-    {"launch.api.entropy", SC_LAUNCH, V_ALL, true, false},
-    {"launch.instance_start", SC_LAUNCH, V_ALL, true, false},
-    {"launch.started", SC_LAUNCH, V_ALL, true, false},
+    {"launch.vm_dir", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.stage_drive", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.bridge", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.nft", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.lease", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.tap", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.port", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.jail", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.cgroup", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"launch.supervisor", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
+    {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api_socket", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.logger", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.machine_config", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.boot_source", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.vsock", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.balloon", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.mmds", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.entropy", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.instance_start", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.started", SC_LAUNCH, V_ALL, true, false, 0},
     /* restore: the launch steps it shares are the launch cases' */
-    {"restore.stage_drive", SC_RESTORE, V_NO_SUP, true, false},
-    {"restore.load", SC_RESTORE, V_ALL, true, false},
-    {"launch.started", SC_RESTORE, V_ALL, true, false},
+    {"restore.stage_drive", SC_RESTORE, V_NO_SUP, true, false, 0},
+    {"restore.load", SC_RESTORE, V_ALL, true, false, 0},
+    {"launch.started", SC_RESTORE, V_ALL, true, false, 0},
     /* snapshot of a running VM */
-    {"snapshot.pause", SC_SNAPSHOT, V_ALL, true, false},
-    {"snapshot.create", SC_SNAPSHOT, V_ALL, true, false},
-    {"snapshot.copy", SC_SNAPSHOT, V_ALL, true, false},
-    {"snapshot.manifest", SC_SNAPSHOT, V_ALL, true, false},
-    {"snapshot.resume", SC_SNAPSHOT, V_ALL, true, false},
+    {"snapshot.pause", SC_SNAPSHOT, V_ALL, true, false, 0},
+    {"snapshot.create", SC_SNAPSHOT, V_ALL, true, false, 0},
+    {"snapshot.copy", SC_SNAPSHOT, V_ALL, true, false, 0},
+    {"snapshot.manifest", SC_SNAPSHOT, V_ALL, true, false, 0},
+    {"snapshot.resume", SC_SNAPSHOT, V_ALL, true, false, 0},
     /* stop and cleanup */
-    {"stop.request", SC_STOP, V_ALL, false, false},
-    {"supervisor.cleanup", SC_STOP, V_ALL, false, false},
-    {"stop.cleanup", SC_STOP, V_NO_SUP, true, false}, /* the supervisor has ended */
-    {"cleanup.undo", SC_STOP, V_ALL, false, false},
-    {"cleanup.undo", SC_GC, V_NO_SUP, true, true},
+    {"stop.request", SC_STOP, V_ALL, false, false, 0},
+    {"supervisor.cleanup", SC_STOP, V_ALL, false, false, 0},
+    {"stop.cleanup", SC_STOP, V_NO_SUP, true, false, 0}, /* the supervisor has ended */
+    {"cleanup.undo", SC_STOP, V_ALL, false, false, 0},
+    /* half-way through a replay: after the pid, cgroup, jail and port entries */
+    {"cleanup.undo", SC_STOP, V_ALL, false, false, 6},
+    {"cleanup.undo", SC_GC, V_NO_SUP, true, true, 0},
+    {"cleanup.undo", SC_GC, V_NO_SUP, true, true, 6},
+    /* the second drive, the second interface */
+    {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 2},
+    {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 2},
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -276,7 +283,8 @@ static int start_detached(const fixture *fx, scenario sc)
 static void arm(const fixture *fx, const fault_case *c, variant v)
 {
 	char spec[128];
-	snprintf(spec, sizeof(spec), "%s:%s", c->point, v == V_FAIL ? "fail" : "stop");
+	snprintf(spec, sizeof(spec), "%s:%s:%d", c->point, v == V_FAIL ? "fail" : "stop",
+		 c->nth ? c->nth : 1);
 	setenv("SMARTVM_FAULT", spec, 1);
 	setenv("SMARTVM_FAULT_REPORT", fx->report, 1);
 }
@@ -553,7 +561,8 @@ static void run_variants(const fault_case *c)
 	for (unsigned v = V_FAIL; v <= V_KILL_SUP; v <<= 1) {
 		if (!(c->variants & v) || (only && !strstr(variant_name((variant)v), only)))
 			continue;
-		print_message("  %s (%s): %s\n", c->point, scenario_names[c->sc], variant_name((variant)v));
+		print_message("  %s#%d (%s): %s\n", c->point, c->nth ? c->nth : 1, scenario_names[c->sc],
+			      variant_name((variant)v));
 		run_case(c, (variant)v);
 	}
 }
@@ -568,7 +577,7 @@ static void test_case(void **state) { run_variants(*state); }
 static void test_gc_kills_a_jailed_vmm_whose_supervisor_was_killed(void **state)
 {
 	(void)state;
-	static const fault_case unarmed = {NULL, SC_GC, 0, false, false};
+	static const fault_case unarmed = {NULL, SC_GC, 0, false, false, 0};
 	fixture *fx = live_fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
 	fixture_init(fx, true);
@@ -629,7 +638,7 @@ static pid_t only_child(pid_t parent)
 static void test_vmm_runs_only_once_its_pid_is_in_the_ledger(void **state)
 {
 	(void)state;
-	static const fault_case at_record = {"supervisor.vmm_pid", SC_LAUNCH, V_KILL_SUP, false, false};
+	static const fault_case at_record = {"supervisor.vmm_pid", SC_LAUNCH, V_KILL_SUP, false, false, 0};
 	fixture *fx = live_fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
 	fixture_init(fx, true);
@@ -780,7 +789,8 @@ int main(int argc, char **argv)
 		if ((cases[i].sc == SC_LAUNCH) != launch)
 			continue;
 		char *name = NULL;
-		if (asprintf(&name, "%s (%s)", cases[i].point, scenario_names[cases[i].sc]) < 0)
+		if (asprintf(&name, "%s%s%.0d (%s)", cases[i].point, cases[i].nth ? "#" : "", cases[i].nth,
+			     scenario_names[cases[i].sc]) < 0)
 			return 1;
 		tests[n++] = (struct CMUnitTest){name, test_case, NULL, end_case, (void *)&cases[i]};
 	}
