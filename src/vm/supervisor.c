@@ -14,6 +14,7 @@
 #include "vm/supervisor.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
@@ -87,6 +88,7 @@ static void set_cloexec(int fd)
 typedef struct {
 	long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none */
 	bool qemu;	       /* the VMM is QEMU */
+	char *then_exe;	       /* what the VMM execs in turn (the jailer's firecracker), or NULL */
 } launch_info;
 
 /* argv, console path and the rest from launch.json. */
@@ -112,13 +114,36 @@ static int read_launch(const char *vm_dir, char ***argv, char **console, launch_
 	info->deadline_ms = json_integer_value(json_object_get(o, "deadline_ms"));
 	const char *vmm = json_string_value(json_object_get(o, "vmm"));
 	info->qemu = vmm && !strcmp(vmm, "qemu");
+	const char *then = json_string_value(json_object_get(o, "then_exe"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
-	rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
+	info->then_exe = then ? strdup(then) : NULL;
+	rc = (*argv && *console && n && (info->then_exe || !then))
+		 ? 0
+		 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!((*argv)[i] = strdup(json_string_value(json_array_get(args, i)) ?: "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
 	json_decref(o);
+	return rc;
+}
+
+typedef struct {
+	const char *vm_dir, *exe, *then_exe;
+} vmm_record;
+
+/* Before the VMM runs (sv_spawn's before_exec): its pid in the ledger, with
+ * the program it runs and the one that execs in turn, so that whoever
+ * cleans up after us kills that process and no other. */
+static int record_vmm_pid(pid_t pid, void *arg)
+{
+	const vmm_record *r = arg;
+	sv_ledger *ledger;
+	int rc = SV_FAULT_POINT("supervisor.vmm_pid");
+	if (rc || (rc = sv_ledger_open(&ledger, r->vm_dir)))
+		return rc;
+	rc = sv_ledger_record_child(ledger, pid, r->exe, r->then_exe);
+	sv_ledger_close(ledger);
 	return rc;
 }
 
@@ -143,6 +168,11 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	/* The VMM must not outlive us: killed with SIGKILL, we could not stop
 	 * it, and nobody else knows to. */
 	so.parent_death_signal = SIGKILL;
+	/* A jailed VMM changes credentials, which drops that signal: then only
+	 * the ledger's entry, written before it runs, lets gc find it. */
+	vmm_record r = {vm_dir, argv ? argv[0] : NULL, info->then_exe};
+	so.before_exec = record_vmm_pid;
+	so.before_exec_arg = &r;
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
 	if (out[1] >= 0)
@@ -164,16 +194,6 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	free(console);
 	sv_strv_free(argv);
 	return rc;
-}
-
-/* With its start time and executable: gc kills only that very process. */
-static void record_vmm_pid(const char *vm_dir, pid_t pid)
-{
-	sv_ledger *ledger;
-	if (sv_ledger_open(&ledger, vm_dir) != 0)
-		return;
-	sv_ledger_record_pid(ledger, pid);
-	sv_ledger_close(ledger);
 }
 
 /* Waits for the VMM; handles the control pipe and the VM's deadline
@@ -257,14 +277,16 @@ int sv_supervisor_main(int argc, char **argv)
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
 	launch_info info = {0};
-	int rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &info);
+	int rc = SV_FAULT_POINT("supervisor.spawn_vmm");
+	if (!rc)
+		rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &info);
+	free(info.then_exe);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
 		sv_vm__cleanup_dir(a.vm_dir);
 		return 1;
 	}
 	unsigned long long start = sv_process_start_time(vmm);
-	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	bool timed_out = false;
@@ -290,7 +312,7 @@ int sv_supervisor_main(int argc, char **argv)
 	free(err_tail);
 	free(con_tail);
 	sv_vmm_output_free(output);
-	if (sv_vm__cleanup_dir(a.vm_dir) != 0)
+	if (SV_FAULT_POINT("supervisor.cleanup") != 0 || sv_vm__cleanup_dir(a.vm_dir) != 0)
 		sv_warn("cleaning up after the VMM: %s", sv_last_error());
 	if (a.status_fd >= 0)
 		close(a.status_fd);

@@ -10,6 +10,7 @@
 #include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
@@ -358,8 +359,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
-	int rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir);
-	if (rc)
+	int rc = SV_FAULT_POINT("launch.vm_dir");
+	if (rc || (rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir)))
 		goto out;
 	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
 		goto out;
@@ -413,7 +414,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		rc = sv_vm__restore_load(vm, restore);
 		goto out;
 	}
-	if ((rc = vm->backend->configure(vm->vmm, vm->staged)))
+	if ((rc = vm->backend->configure(vm->vmm, vm->staged)) ||
+	    (rc = SV_FAULT_POINT("launch.instance_start")))
 		goto out;
 	rc = vm->backend->start(vm->vmm);
 out:
@@ -456,6 +458,8 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	vm->state = SV_VM_CONFIGURING;
 	rc = boot(vm, lock_fd, restore);
+	if (rc == 0)
+		rc = SV_FAULT_POINT("launch.started");
 	if (rc == 0) {
 		close(lock_fd); /* the supervisor holds it now */
 		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
@@ -468,7 +472,7 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	sv_err_saved saved;
 	sv_err_save(&saved);
 	bool vmm_ended = vmm_ended_by_itself(vm, rc);
-	if (vm->supervisor_pid > 0 && !vmm_ended)
+	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) && !vmm_ended)
 		sv_vm__terminate(vm, false, 0);
 	sv_vm__cleanup_dir(vm->dir);
 	if (lock_fd >= 0)
@@ -508,7 +512,9 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	int crc = sv_vm__cleanup_dir(vm->dir);
+	int crc = SV_FAULT_POINT("stop.cleanup");
+	if (!crc)
+		crc = sv_vm__cleanup_dir(vm->dir);
 	vm->state = SV_VM_STOPPED;
 	if (rc) {
 		sv_err_restore(&saved);

@@ -11,6 +11,7 @@
 #include "sv_build_config.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -55,13 +56,20 @@ static char *supervisor_path(void)
 	return strdup(SV_LIBEXECDIR "/smartvm-supervisor");
 }
 
-static int write_launch_file(sv_vm *vm, char **argv)
+/* launch.json: what the supervisor runs. "then_exe": the program argv[0]
+ * execs under the same pid, for the ledger's pid entry: the jailer runs the
+ * copy of the VMM it put in the jail's root. */
+static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 {
 	json_t *args = json_array();
 	for (size_t i = 0; args && argv[i]; i++)
 		json_array_append_new(args, json_string(argv[i]));
-	json_t *o = json_pack("{s:o, s:s, s:s, s:I}", "argv", args, "console", vm->console_path, "vmm",
-			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm));
+	const char *name = strrchr(binary, '/');
+	char *then_exe = vm->jail_root ? sv_path_join(vm->jail_root, name ? name + 1 : binary) : NULL;
+	json_t *o = json_pack("{s:o, s:s, s:s, s:I, s:s?}", "argv", args, "console", vm->console_path, "vmm",
+			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm), "then_exe",
+			      then_exe);
+	free(then_exe);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	int rc =
@@ -285,7 +293,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);
 	int rc = vm->backend->build_argv(&launch, &argv);
-	if (rc || (rc = write_launch_file(vm, argv)))
+	if (rc || (rc = write_launch_file(vm, argv, binary)))
 		goto out;
 	if (pipe2(status, O_CLOEXEC) || pipe2(control, O_CLOEXEC)) {
 		rc = sv_err_errno(SV_EIO, errno, "creating supervisor pipes");
@@ -319,7 +327,9 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 			    .n_keep_fds = console >= 0 ? 4 : 3,
 			    .new_session = true};
 	pid_t first;
-	rc = sup ? sv_spawn(&so, &first, NULL) : 0;
+	rc = sup ? SV_FAULT_POINT("launch.supervisor") : 0;
+	if (sup && !rc)
+		rc = sv_spawn(&so, &first, NULL);
 	if (sup_err >= 0)
 		close(sup_err);
 	if (!sup || rc) {
@@ -340,7 +350,8 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	status[0] = control[1] = -1;
 
 	socket_path = sv_vm__api_socket_path(vm);
-	rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
+	if (!(rc = SV_FAULT_POINT("launch.api_socket")))
+		rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
@@ -374,6 +385,13 @@ static bool wait_vmm_exit(int pidfd, int timeout_ms)
 int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 {
 	touch_stop_marker(vm);
+	/* A supervisor we started but have not heard from yet (a launch that
+	 * failed at once) is told through its control pipe: closed without a
+	 * detach, it kills the VMM itself, then cleans up and ends. */
+	if (vm->vmm_pid <= 0 && vm->control_fd >= 0) {
+		close(vm->control_fd);
+		vm->control_fd = -1;
+	}
 	int pidfd = -1;
 	if (sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
 		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
@@ -385,7 +403,7 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 		graceful = false;
 	}
 	if (!gone && graceful && vm->vmm) {
-		if (vm->backend->request_shutdown(vm->vmm) == 0)
+		if (SV_FAULT_POINT("stop.request") == 0 && vm->backend->request_shutdown(vm->vmm) == 0)
 			gone = wait_vmm_exit(pidfd, timeout_ms);
 		else
 			sv_debug("VM \"%s\": shutdown request failed: %s", vm->id, sv_last_error());
@@ -400,9 +418,10 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	if (vm->supervisor_pid > 0 && sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
+	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) &&
+	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
 		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id, (int)vm->supervisor_pid);
-		if (sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+		if (vm->supervisor_pid > 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
 			kill(vm->supervisor_pid, SIGKILL);
 		sv_vm__poll_supervisor(vm, 2000);
 	}
