@@ -4,6 +4,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
+INSTALL_BUILD ?= build-install
 FUZZ_BUILD ?= build-fuzz
 ANALYZE_BUILD ?= build-analyze
 ANALYZE_LTO_BUILD ?= build-analyze-lto
@@ -93,13 +94,18 @@ analyze: $(ANALYZE_BUILD)/build.ninja $(ANALYZE_LTO_BUILD)/build.ninja
 		rc=$$?; cat $(ANALYZE_LTO_BUILD)/analyzer.log; [ $$rc -eq 0 ] || exit $$rc
 	cat $(ANALYZE_BUILD)/analyzer.log $(ANALYZE_LTO_BUILD)/analyzer.log | .ci/analyzer-check .ci/analyzer-suppressions
 
-# PREFIX applies even when $(BUILD) was set up with another one: the prefix
-# is compiled in (where the library finds its helper programs), so the tree
-# is reconfigured and rebuilt before installing. DESTDIR is honoured.
-install: $(BUILD)/build.ninja
-	meson configure $(BUILD) --prefix=$(PREFIX)
-	ninja -C $(BUILD)
-	meson install -C $(BUILD)
+# From a tree of its own, without the tests and without fault injection (a
+# tree with it installs nothing; README, "Testing"). PREFIX applies even when
+# that tree was set up with another one: the prefix is compiled in (where the
+# library finds its helper programs), so the tree is reconfigured and rebuilt
+# before installing. DESTDIR is honoured.
+$(INSTALL_BUILD)/build.ninja:
+	meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) -Dtests=false -Dfault_injection=disabled
+
+install: $(INSTALL_BUILD)/build.ninja
+	meson configure $(INSTALL_BUILD) --prefix=$(PREFIX)
+	ninja -C $(INSTALL_BUILD)
+	meson install -C $(INSTALL_BUILD)
 
 # Records the ABI of the library just built as abi/<soname>.abi, the one the
 # abi_compatible test compares with (abi/README.md: when to do this).
@@ -169,4 +175,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD) $(ANALYZE_BUILD) $(ANALYZE_LTO_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(INSTALL_BUILD) $(FUZZ_BUILD) $(ANALYZE_BUILD) $(ANALYZE_LTO_BUILD)

@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 	sv_set_log_callback(to_stderr, NULL, level);
 	int rc = sv_supervisor_main(argc, argv);
 	if (rc == SV_SUPERVISOR_USAGE)
-		fputs("usage: smartvm-supervisor --status-fd N --control-fd N --lock-fd N VM_DIR\n"
+		fputs("usage: smartvm-supervisor --status-fd N --control-fd N --lock-fd N [--console-fd N] "
+		      "VM_DIR\n"
 		      "(started by libsmartvm for every VM; not for direct use)\n",
 		      stderr);
 	return rc;
