@@ -4,9 +4,9 @@
  *
  * Every byte a terminal could act on is made visible as text: control
  * characters other than tab and newline, DEL and every byte >= 0x80 become
- * \xNN (so no escape sequence, C1 control or bidi override survives), a
- * backslash becomes \\, and a carriage return is dropped before a newline
- * (serial consoles end lines with "\r\n") and shown as \r elsewhere. The
+ * `\xNN` (so no escape sequence, C1 control or bidi override survives), a
+ * backslash becomes `\\`, and a carriage return is dropped before a newline
+ * (serial consoles end lines with `"\r\n"`) and shown as `\r` elsewhere. The
  * library's own messages already quote guest and VMM bytes this way; this is
  * for programs that print a console themselves (`smartvm logs` on a
  * terminal).
@@ -24,8 +24,8 @@
 extern "C" {
 #endif
 
-/** A stream being escaped (a "\r" at the end of one chunk may meet its "\n"
- * in the next). */
+/** A stream being escaped (a `"\r"` at the end of one chunk may meet its
+ * `"\n"` in the next). */
 typedef struct sv_escaper sv_escaper;
 
 /** A new escaper in *out (free with sv_escaper_free). SV_ENOMEM. */
@@ -37,7 +37,7 @@ SV_EXTERN void sv_escaper_free(sv_escaper *e);
  * call on e) get the text to print. */
 SV_EXTERN int sv_escaper_feed(sv_escaper *e, const void *data, size_t len, const char **out, size_t *out_len);
 
-/** The end of the stream: what was held back (a final lone "\r"). */
+/** The end of the stream: what was held back (a final lone `"\r"`). */
 SV_EXTERN int sv_escaper_finish(sv_escaper *e, const char **out, size_t *out_len);
 
 #ifdef __cplusplus
