@@ -16,12 +16,21 @@ DEB_PACKAGES = gcc pkg-config meson ninja-build \
 	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev \
 	libcmocka-dev libmicrohttpd-dev \
 	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
-	clang libclang-rt-14-dev
+	clang libclang-rt-14-dev \
+	abigail-tools doxygen \
+	$(STATIC_LINK_PACKAGES)
+
+# What `pkg-config --static --libs smartvm` names beyond our direct
+# dependencies: libcurl's and libarchive's own (their Libs.private), whose
+# development files Debian's libcurl4-openssl-dev and libarchive-dev do not
+# pull in. Needed to link libsmartvm.a into a program (README, .ci/check-install).
+STATIC_LINK_PACKAGES = libacl1-dev libkrb5-dev libldap2-dev liblz4-dev libnghttp2-dev libpsl-dev \
+	librtmp-dev libssh2-1-dev libzstd-dev
 
 # apt-get that waits for another apt/dpkg to let go of its locks.
 APT_GET = $(CURDIR)/.ci/apt-get-wait
 
-.PHONY: all deps check test test-asan analyze fuzz install demo bench soak format clean
+.PHONY: all deps check test test-asan analyze fuzz install demo bench soak format clean abi-baseline docs
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -53,8 +62,16 @@ test-asan: $(ASAN_BUILD)/build.ninja
 
 check: deps
 	$(MAKE) test
+	$(MAKE) docs
+	BUILD=$(BUILD) .ci/check-install
 	$(MAKE) test-asan
 	$(MAKE) analyze
+
+# The API reference from the public headers' comments (Doxygen), into
+# $(BUILD)/docs/html; a warning fails it. The man pages are built with
+# everything else (`make`), from the CLI's own help.
+docs: $(BUILD)/build.ninja
+	ninja -C $(BUILD) docs
 
 # gcc's static analyzer (-fanalyzer) on everything but the tests, twice: each
 # file on its own, then the whole library at its LTO link (paths across
@@ -78,13 +95,22 @@ analyze: $(ANALYZE_BUILD)/build.ninja $(ANALYZE_LTO_BUILD)/build.ninja
 	cat $(ANALYZE_BUILD)/analyzer.log $(ANALYZE_LTO_BUILD)/analyzer.log | .ci/analyzer-check .ci/analyzer-suppressions
 
 # From a tree of its own, without the tests and without fault injection (a
-# tree with it installs nothing; README, "Testing").
+# tree with it installs nothing; README, "Testing"). PREFIX applies even when
+# that tree was set up with another one: the prefix is compiled in (where the
+# library finds its helper programs), so the tree is reconfigured and rebuilt
+# before installing. DESTDIR is honoured.
 $(INSTALL_BUILD)/build.ninja:
 	meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) -Dtests=false -Dfault_injection=disabled
 
 install: $(INSTALL_BUILD)/build.ninja
+	meson configure $(INSTALL_BUILD) --prefix=$(PREFIX)
 	ninja -C $(INSTALL_BUILD)
 	meson install -C $(INSTALL_BUILD)
+
+# Records the ABI of the library just built as abi/<soname>.abi, the one the
+# abi_compatible test compares with (abi/README.md: when to do this).
+abi-baseline: all
+	abi/check-abi record $(BUILD)/libsmartvm.so include abi
 
 # Fuzzing (fuzz/README.md): every harness, one after the other, for
 # FUZZ_SECONDS each, built with clang's libFuzzer, ASan and UBSan. New inputs

@@ -24,6 +24,8 @@ enum {
 	OPT_RUNTIME_DIR,
 	OPT_JSON,
 	OPT_HELP,
+	OPT_LOG_LEVEL,
+	OPT_PROGRESS,
 };
 
 static const struct option global_longopts[] = {
@@ -31,6 +33,8 @@ static const struct option global_longopts[] = {
     {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, OPT_HELP},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
     {0},
 };
 
@@ -44,6 +48,10 @@ const char cli_global_options_help[] =
     "                     otherwise (/tmp/smartvm-UID/runtime without it)\n"
     "                     Both must be owned by you and not writable by others.\n"
     "  --json             print machine-readable JSON where the command has output\n"
+    "  --log-level LEVEL  the library's messages shown on stderr: error, warning\n"
+    "                     (default; or $SMARTVM_LOG), info, debug\n"
+    "  --progress WHEN    download progress bars on stderr: auto (default: when\n"
+    "                     stderr is a terminal), always, never\n"
     "  -h, --help         show the command's help and exit 0\n";
 
 const char cli_exit_codes_help[] =
@@ -64,7 +72,7 @@ void cli_opts_begin(cli_opts *p, cli_ctx *cli, int argc, char **argv, const char
 	snprintf(p->shortopts, sizeof(p->shortopts), ":h%s", shortopts ? shortopts : "");
 
 	size_t n = 0;
-	for (size_t i = 0; longopts && longopts[i].name && n < CLI_MAX_OPTS - 5; i++)
+	for (size_t i = 0; longopts && longopts[i].name && n < CLI_MAX_OPTS - 7; i++)
 		p->longopts[n++] = longopts[i];
 	for (size_t i = 0; global_longopts[i].name; i++)
 		p->longopts[n++] = global_longopts[i];
@@ -117,6 +125,14 @@ int cli_opts_next(cli_opts *p)
 			continue;
 		case OPT_JSON:
 			p->cli->json = true;
+			continue;
+		case OPT_LOG_LEVEL:
+			if ((p->exit_code = cli_set_log_level(p->cli, optarg)))
+				return CLI_OPTS_EXIT;
+			continue;
+		case OPT_PROGRESS:
+			if ((p->exit_code = cli_set_progress(p->cli, optarg)))
+				return CLI_OPTS_EXIT;
 			continue;
 		case ':':
 			p->exit_code = cli_usage_error(p->cli, "option %s requires an argument",

@@ -45,6 +45,12 @@ struct cli_ctx {
 	 * the library. */
 	void (*release)(cli_ctx *cli);
 	const cli_command *cmd; /* the command being run */
+	/* --log-level / SMARTVM_LOG and --progress (cli_log.c). */
+	sv_log_severity log_level;
+	enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ALWAYS, CLI_PROGRESS_NEVER } progress;
+	sv_download_options download; /* what cli_download_options() hands out */
+	long long bar_drawn_ms;
+	bool bar_drawing;
 };
 
 /* One row of a command table. */
@@ -157,6 +163,18 @@ bool cli_stop_requested(void);
 /* Copies whatever fd has from its current offset to EOF to stdout. Returns 0,
  * or -1 if stdout is gone (EPIPE) or writing failed. Read errors end the copy. */
 int cli_copy_to_stdout(int fd);
+
+/* ---- the library's messages and download progress (cli_log.c) ---- */
+
+/* Installs the log callback at SMARTVM_LOG's level (default warning). */
+int cli_log_init(cli_ctx *cli);
+/* --log-level LEVEL and --progress WHEN. Return 0 or CLI_EXIT_USAGE
+ * (message printed). */
+int cli_set_log_level(cli_ctx *cli, const char *text);
+int cli_set_progress(cli_ctx *cli, const char *text);
+/* Download options for a command that downloads: a progress bar on stderr
+ * when --progress asks for one (auto: when stderr is a terminal). */
+const sv_download_options *cli_download_options(cli_ctx *cli);
 
 /* ---- the library ---- */
 

@@ -72,6 +72,7 @@ static int binary_ensure(cli_ctx *cli, int argc, char **argv)
 	if ((code = cli_no_args(&p)))
 		return code;
 	o.data_dir = cli->data_dir; /* --data-dir may follow the subcommand */
+	o.download = cli_download_options(cli);
 	char *path = NULL;
 	int rc = sv_ensure_binary(&path, &o);
 	if (rc < 0)

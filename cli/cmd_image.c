@@ -25,13 +25,14 @@ static const struct option pull_longopts[] = {
     {0},
 };
 
-static sv_base_image_options cache_options(const cli_ctx *cli)
+static sv_base_image_options cache_options(cli_ctx *cli)
 {
 	return (sv_base_image_options){
 	    .data_dir = cli->data_dir,
 	    .runtime_dir = cli->runtime_dir,
 	    .cache_dir = cli->opts.base_image_cache_dir,
 	    .max_stored_base_images = cli->opts.max_stored_base_images,
+	    .download = cli_download_options(cli),
 	};
 }
 

@@ -34,6 +34,7 @@ int cli_image_build_minimal(cli_ctx *cli, int argc, char **argv)
 	    .runtime_dir = cli->runtime_dir,
 	    .cache_dir = cli->opts.base_image_cache_dir,
 	    .max_stored_base_images = cli->opts.max_stored_base_images,
+	    .download = cli_download_options(cli),
 	};
 	fprintf(stderr, "smartvm: building the minimal image (Debian cloud kernel, busybox, smartvm-init)\n");
 	sv_base_image_bundle *b = NULL;

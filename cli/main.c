@@ -155,24 +155,30 @@ static int cmd_version(cli_ctx *cli, int argc, char **argv)
 }
 
 /* The options main() accepts before the command name. */
-enum { OPT_DATA_DIR = 1, OPT_RUNTIME_DIR, OPT_JSON, OPT_HELP, OPT_VERSION };
+enum { OPT_DATA_DIR = 1, OPT_RUNTIME_DIR, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_LOG_LEVEL, OPT_PROGRESS };
 static const struct option main_longopts[] = {
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"runtime-dir", required_argument, NULL, OPT_RUNTIME_DIR},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
     {0},
 };
 
 int main(int argc, char **argv)
 {
 	cli_ctx cli = {0};
-	int c;
+	int c, code;
 
 	/* A closed stdout must not kill us while we own a running VM: writes
 	 * fail with EPIPE instead and the command decides. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any flag: --log-level (here or after the command) wins over
+	 * SMARTVM_LOG. */
+	if ((code = cli_log_init(&cli)))
+		return code;
 
 	opterr = 0;
 	/* '+': stop at the command name; its flags are the command's to parse. */
@@ -186,6 +192,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			cli.json = true;
+			break;
+		case OPT_LOG_LEVEL:
+			if ((code = cli_set_log_level(&cli, optarg)))
+				return code;
+			break;
+		case OPT_PROGRESS:
+			if ((code = cli_set_progress(&cli, optarg)))
+				return code;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -207,7 +221,7 @@ int main(int argc, char **argv)
 	if (!cli.cmd)
 		return cli_usage_error(&cli, "unknown command \"%s\"", argv[optind]);
 
-	int code = cli.cmd->handler(&cli, argc - optind, argv + optind);
+	code = cli.cmd->handler(&cli, argc - optind, argv + optind);
 	if (cli.release)
 		cli.release(&cli);
 	fflush(stdout);

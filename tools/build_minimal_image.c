@@ -27,6 +27,7 @@
  */
 #include "util/error.h"
 #include "util/file.h"
+#include "util/sha256.h"
 #include "util/spawn.h"
 #include "util/state_dirs.h"
 #include "util/strv.h"
@@ -38,7 +39,6 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <smartvm/manager.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,33 +130,11 @@ static int sha256_file(const char *path, char hex[65], long long *size_out)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sv_err_errno(SV_EIO, errno, "opening %s", path);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = 0;
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		rc = sv_err(SV_ENOMEM, "SHA-256: cannot initialise");
-		goto out;
-	}
-	unsigned char buf[1 << 16];
-	long long size = 0;
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		size += n;
-	}
-	if (n < 0) {
-		rc = sv_err_errno(SV_EIO, errno, "reading %s", path);
-		goto out;
-	}
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	if (size_out)
-		*size_out = size;
-out:
-	EVP_MD_CTX_free(ctx);
+	uint64_t size = 0;
+	int rc = sv_sha256_fd(fd, path, hex, &size);
 	close(fd);
+	if (!rc && size_out)
+		*size_out = (long long)size;
 	return rc;
 }
 

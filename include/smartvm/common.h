@@ -1,11 +1,11 @@
-/* Macros every public header uses.
+/** @file
+ * Macros every public header uses.
  *
  * SV_EXTERN marks a function as part of libsmartvm's ABI; everything else in
- * the library is hidden. Options structs a caller fills begin with
- * `unsigned int version` and come with an SV_<NAME>_INIT macro that sets it
- * (libgit2's pattern): the library reads only the fields that version has, so
- * a program built against an older header keeps working when fields are
- * added. */
+ * the library is hidden. The ABI of a soname (libsmartvm.so.N) only grows:
+ * functions are added, none changes. The option and config structs carry no
+ * version field yet, so adding a field to one is a change that moves the
+ * soname. Macros only (no thread-safety concern). */
 #ifndef SMARTVM_COMMON_H
 #define SMARTVM_COMMON_H
 

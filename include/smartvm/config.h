@@ -1,5 +1,7 @@
-/* The VM configuration model: one plain struct per section of Firecracker's
- * configuration, mirroring the seed's IMicroVMConfig field by field.
+/** @file
+ * The VM configuration model: one plain struct per section of Firecracker's
+ * configuration, with the fields and defaults of Firecracker's --config-file
+ * JSON.
  *
  * Callers fill these with designated initialisers; strings are borrowed
  * (const char *) and the library copies whatever it keeps. Configs the library
@@ -8,10 +10,15 @@
  *
  * Optional sections are pointers (NULL = absent). Optional booleans that have a
  * non-false default use sv_tristate.
+ *
+ * Thread safety: the functions here touch only the configs they are given
+ * (and the file they load or save), so they may be called from any thread;
+ * one config is not written by two threads at once.
  */
 #ifndef SMARTVM_CONFIG_H
 #define SMARTVM_CONFIG_H
 
+#include <smartvm/common.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +31,7 @@ typedef enum { SV_UNSET = 0, SV_YES = 1, SV_NO = 2 } sv_tristate;
 
 typedef enum { SV_ARCH_X86_64 = 0, SV_ARCH_AARCH64 = 1 } sv_arch;
 
-/* Token bucket: size tokens, refilled over refill_time milliseconds;
+/** Token bucket: size tokens, refilled over refill_time milliseconds;
  * one_time_burst extra tokens at start (0 = none). */
 typedef struct {
 	uint64_t size;
@@ -34,72 +41,72 @@ typedef struct {
 
 typedef struct {
 	bool has_bandwidth;
-	sv_token_bucket bandwidth; /* bytes */
+	sv_token_bucket bandwidth; /**< bytes */
 	bool has_ops;
-	sv_token_bucket ops;       /* operations */
+	sv_token_bucket ops;       /**< operations */
 } sv_rate_limiter;
 
 typedef struct {
-	const char *kernel_image_path; /* required */
-	const char *boot_args;         /* NULL = VMM default */
-	const char *initrd_path;       /* optional */
+	const char *kernel_image_path; /**< required */
+	const char *boot_args;         /**< NULL = VMM default */
+	const char *initrd_path;       /**< optional */
 } sv_boot_source;
 
 typedef struct {
-	uint32_t vcpu_count;      /* 1-32 */
-	uint32_t mem_size_mib;    /* > 0 */
-	bool smt;                 /* default false */
-	const char *cpu_template; /* C3, T2, T2S, T2CL, T2A, V1N1, None; NULL = unset */
-	bool track_dirty_pages;   /* default false */
+	uint32_t vcpu_count;      /**< 1-32 */
+	uint32_t mem_size_mib;    /**< > 0 */
+	bool smt;                 /**< default false */
+	const char *cpu_template; /**< C3, T2, T2S, T2CL, T2A, V1N1, None; NULL = unset */
+	bool track_dirty_pages;   /**< default false */
 } sv_machine_config;
 
 typedef enum { SV_CACHE_UNSAFE = 0, SV_CACHE_WRITEBACK = 1 } sv_cache_type;
 typedef enum { SV_IO_ENGINE_SYNC = 0, SV_IO_ENGINE_ASYNC = 1 } sv_io_engine;
 
 typedef struct {
-	const char *drive_id;      /* [A-Za-z0-9_-]+, unique */
-	const char *path_on_host;  /* must exist */
-	bool is_root_device;       /* at most one */
+	const char *drive_id;      /**< [A-Za-z0-9_-]+, unique */
+	const char *path_on_host;  /**< must exist */
+	bool is_root_device;       /**< at most one */
 	bool is_read_only;
-	const char *partuuid;      /* optional; only meaningful for the root device */
-	sv_cache_type cache_type;  /* default Unsafe */
-	sv_io_engine io_engine;    /* default Sync */
-	const sv_rate_limiter *rate_limiter; /* optional */
-	/* Stage a private copy into the VM dir. UNSET = yes for writable drives,
+	const char *partuuid;      /**< optional; only meaningful for the root device */
+	sv_cache_type cache_type;  /**< default Unsafe */
+	sv_io_engine io_engine;    /**< default Sync */
+	const sv_rate_limiter *rate_limiter; /**< optional */
+	/** Stage a private copy into the VM dir. UNSET = yes for writable drives,
 	 * no for read-only ones (and no when the manager disables staging). */
 	sv_tristate ephemeral;
 } sv_drive_config;
 
 typedef struct {
-	const char *iface_id;      /* [A-Za-z0-9_-]+, unique */
-	const char *host_dev_name; /* TAP on the host; NULL = smartvm creates one */
-	const char *guest_mac;     /* NULL = derived from (vm id, iface id) */
+	const char *iface_id;      /**< [A-Za-z0-9_-]+, unique */
+	const char *host_dev_name; /**< TAP on the host; NULL = smartvm creates one */
+	const char *guest_mac;     /**< NULL = derived from (vm id, iface id) */
 	const sv_rate_limiter *rx_rate_limiter;
 	const sv_rate_limiter *tx_rate_limiter;
 } sv_net_iface_config;
 
 typedef struct {
-	uint32_t guest_cid;        /* >= 3 */
-	const char *uds_path;      /* host UDS path */
+	uint32_t guest_cid;        /**< >= 3 */
+	const char *uds_path;      /**< host UDS path */
 } sv_vsock_config;
 
 typedef struct {
 	uint32_t amount_mib;
 	bool deflate_on_oom;
-	uint32_t stats_polling_interval_s; /* 0 = statistics disabled */
+	uint32_t stats_polling_interval_s; /**< 0 = statistics disabled */
 } sv_balloon_config;
 
 typedef enum { SV_MMDS_V1 = 0, SV_MMDS_V2 = 1 } sv_mmds_version;
 
 typedef struct {
-	sv_mmds_version version;         /* default V1 */
-	const char *const *network_interfaces; /* iface ids, at least one */
+	sv_mmds_version version;         /**< default V1 */
+	const char *const *network_interfaces; /**< iface ids, at least one */
 	size_t n_network_interfaces;
-	const char *ipv4_address;        /* NULL = 169.254.169.254 */
+	const char *ipv4_address;        /**< NULL = 169.254.169.254 */
 } sv_mmds_config;
 
 typedef enum {
-	SV_LOG_LEVEL_UNSET = 0, /* VMM default (Info) */
+	SV_LOG_LEVEL_UNSET = 0, /**< VMM default (Info) */
 	SV_LOG_LEVEL_ERROR,
 	SV_LOG_LEVEL_WARNING,
 	SV_LOG_LEVEL_INFO,
@@ -109,24 +116,24 @@ typedef enum {
 } sv_log_level;
 
 typedef struct {
-	const char *log_path;      /* required */
+	const char *log_path;      /**< required */
 	sv_log_level level;
 	bool show_level;
 	bool show_log_origin;
 } sv_logger_config;
 
 typedef struct {
-	const char *metrics_path;  /* required */
+	const char *metrics_path;  /**< required */
 } sv_metrics_config;
 
 typedef struct {
-	const sv_rate_limiter *rate_limiter; /* optional */
+	const sv_rate_limiter *rate_limiter; /**< optional */
 } sv_entropy_config;
 
-/* A whole VM (the seed's IMicroVMConfig, plus the entropy device). */
+/** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
-	const char *id;            /* NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
-	const char *base_image;    /* bundle id this VM boots from (keeps it from cache
+	const char *id;            /**< NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
+	const char *base_image;    /**< bundle id this VM boots from (keeps it from cache
 	                              eviction while the VM runs); NULL = none */
 	sv_boot_source boot_source;
 	sv_machine_config machine_config;
@@ -134,41 +141,41 @@ typedef struct sv_vm_config {
 	size_t n_drives;
 	const sv_net_iface_config *network_interfaces;
 	size_t n_network_interfaces;
-	const sv_vsock_config *vsock;     /* NULL = no vsock */
-	const sv_balloon_config *balloon; /* NULL = no balloon */
-	const sv_mmds_config *mmds;       /* NULL = no MMDS */
-	const sv_logger_config *logger;   /* NULL = no logger */
-	const sv_metrics_config *metrics; /* NULL = no metrics */
-	const sv_entropy_config *entropy; /* NULL = no entropy device */
+	const sv_vsock_config *vsock;     /**< NULL = no vsock */
+	const sv_balloon_config *balloon; /**< NULL = no balloon */
+	const sv_mmds_config *mmds;       /**< NULL = no MMDS */
+	const sv_logger_config *logger;   /**< NULL = no logger */
+	const sv_metrics_config *metrics; /**< NULL = no metrics */
+	const sv_entropy_config *entropy; /**< NULL = no entropy device */
 } sv_vm_config;
 
-/* Deep-copies cfg into a new allocation owned by the caller. */
-int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg);
+/** Deep-copies cfg into a new allocation owned by the caller. */
+SV_EXTERN int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg);
 
-/* Frees a config returned by sv_vm_config_copy / _load / _from_json. NULL is fine. */
-void sv_vm_config_free(sv_vm_config *cfg);
+/** Frees a config returned by sv_vm_config_copy / _load / _from_json. NULL is fine. */
+SV_EXTERN void sv_vm_config_free(sv_vm_config *cfg);
 
-/* Checks every rule without touching the host except to test that the files the
+/** Checks every rule without touching the host except to test that the files the
  * config names exist. On failure returns SV_EINVAL and sv_last_error() reads
- * "<field path>: <rule>", e.g. "drives[1].rate_limiter.bandwidth.size: must be
+ * "`<field path>: <rule>`", e.g. "drives[1].rate_limiter.bandwidth.size: must be
  * greater than 0". */
-int sv_vm_config_validate(const sv_vm_config *cfg);
+SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 
-/* Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
+/** Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
  * drives, network-interfaces, vsock, balloon, mmds-config, logger, metrics,
  * entropy). Unknown keys are rejected by their path. Does not validate rules
  * beyond types; call sv_vm_config_validate for that. */
-int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
-/* The same from a file (a regular file of at most 1 MiB). Relative host paths
+SV_EXTERN int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
+/** The same from a file (a regular file of at most 1 MiB). Relative host paths
  * in it (kernel, initrd, drives, vsock socket, logger, metrics) are made
  * absolute against the file's directory, so the file means the same wherever
  * it is loaded from. */
-int sv_vm_config_load(sv_vm_config **out, const char *path);
+SV_EXTERN int sv_vm_config_load(sv_vm_config **out, const char *path);
 
-/* Serialises cfg in Firecracker's --config-file format. *out is malloc'd. */
-int sv_vm_config_to_json(char **out, const sv_vm_config *cfg);
-/* Writes it atomically to path. */
-int sv_vm_config_save(const sv_vm_config *cfg, const char *path);
+/** Serialises cfg in Firecracker's --config-file format. *out is malloc'd. */
+SV_EXTERN int sv_vm_config_to_json(char **out, const sv_vm_config *cfg);
+/** Writes it atomically to path. */
+SV_EXTERN int sv_vm_config_save(const sv_vm_config *cfg, const char *path);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,11 @@
-/* smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
- * Include this one header; it pulls in the rest. */
+/** @file
+ * smartvm: boot and control microVMs (Firecracker, or QEMU's microvm machine).
+ * Include this one header; it pulls in the rest. Each header states what
+ * may be called from several threads at once; sv_version, from any. */
 #ifndef SMARTVM_SMARTVM_H
 #define SMARTVM_SMARTVM_H
 
+#include <smartvm/common.h>
 #include <smartvm/error.h>
 #include <smartvm/config.h>
 #include <smartvm/net.h>
@@ -12,14 +15,16 @@
 #include <smartvm/escape.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
+#include <smartvm/log.h>
 #include <smartvm/minimal_image.h>
+#include <smartvm/netadmin.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The library version, e.g. "0.1.0". */
-const char *sv_version(void);
+/** The library version, e.g. "0.1.0". */
+SV_EXTERN const char *sv_version(void);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #include "util/file.h"
 #include "util/trusted_dir.h"
 #include "util/log.h"
+#include "util/timestamp.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -454,8 +455,8 @@ static int download_and_install(sv_base_image_bundle **out, const env *v, plan *
 	}
 	if (rc)
 		goto out;
-	char now[32];
-	sv_images_now_iso(now);
+	char now[SV_TIMESTAMP_LEN];
+	sv_utc_timestamp(now);
 	b->created_at = strdup(now);
 	b->last_accessed_at = strdup(now);
 	b->bundle_dir = strdup(final_dir);

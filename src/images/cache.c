@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/timestamp.h"
 #include "util/trusted_dir.h"
 #include "util/vm_alive.h"
 #include <dirent.h>
@@ -136,8 +137,8 @@ int sv_cache_scan(sv_base_image_bundle ***out, size_t *n, const char *cache_dir)
 
 int sv_cache_touch(sv_base_image_bundle *b)
 {
-	char now[32];
-	sv_images_now_iso(now);
+	char now[SV_TIMESTAMP_LEN];
+	sv_utc_timestamp(now);
 	char *stamp = strdup(now);
 	if (!stamp)
 		return sv_err(SV_ENOMEM, "out of memory");

@@ -45,9 +45,10 @@ typedef struct {
 	long long deadline_ms;
 	CURL *curl;
 	/* progress */
-	const char *label;
-	long long last_draw_ms;
-	bool drew;
+	const char *name;
+	sv_download_progress progress; /* the last report */
+	bool reported;		       /* this attempt reported progress: end it with done */
+	bool cancelled;		       /* the progress callback asked to stop */
 } transfer;
 
 static long long mono_ms(void)
@@ -107,22 +108,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	return len;
 }
 
-static void draw_progress(transfer *t, curl_off_t now, curl_off_t total)
+/* Hands progress to the caller's callback (curl's xferinfo, passed on). */
+static int report_progress(transfer *t, curl_off_t now, curl_off_t total, bool done)
 {
-	const double mib = 1024.0 * 1024.0;
-	if (total > 0) {
-		int pct = (int)(now * 100 / total);
-		int filled = pct * 30 / 100;
-		char bar[31];
-		for (int i = 0; i < 30; i++)
-			bar[i] = i < filled ? '#' : ' ';
-		bar[30] = '\0';
-		fprintf(stderr, "\r%-36.36s [%s] %3d%% %8.1f / %.1f MiB", t->label, bar, pct,
-			(double)now / mib, (double)total / mib);
-	} else {
-		fprintf(stderr, "\r%-36.36s %8.1f MiB", t->label, (double)now / mib);
-	}
-	t->drew = true;
+	t->progress = (sv_download_progress){.url = t->url,
+					     .name = t->name,
+					     .bytes_done = now > 0 ? (uint64_t)now : 0,
+					     .bytes_total = total > 0 ? (uint64_t)total : 0,
+					     .done = done};
+	t->reported = !done;
+	if (t->cfg->progress(&t->progress, t->cfg->progress_userdata) != 0 && !done)
+		t->cancelled = true;
+	return t->cancelled;
 }
 
 static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -130,13 +127,14 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
 {
 	(void)ultotal;
 	(void)ulnow;
-	transfer *t = userp;
-	long long now = mono_ms();
-	if (dlnow > 0 && (now - t->last_draw_ms >= 100 || (dltotal > 0 && dlnow == dltotal))) {
-		t->last_draw_ms = now;
-		draw_progress(t, dlnow, dltotal);
-	}
-	return 0;
+	return report_progress(userp, dlnow, dltotal, false);
+}
+
+/* The last call of an attempt that reported progress. */
+static void end_progress(transfer *t)
+{
+	if (t->reported)
+		report_progress(t, (curl_off_t)t->progress.bytes_done, (curl_off_t)t->progress.bytes_total, true);
 }
 
 static bool is_transient(CURLcode cc)
@@ -239,15 +237,15 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 			cc = CURLE_OK; /* an endless error page: its status says it all */
 		long status = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-		if (t->drew) {
-			fputc('\n', stderr);
-			t->drew = false;
-		}
+		end_progress(t);
 		char why[CURL_ERROR_SIZE + 64];
 		bool transient = false;
 		if (t->sink_rc) {
 			curl_easy_cleanup(h);
 			return t->sink_rc;
+		} else if (cc == CURLE_ABORTED_BY_CALLBACK && t->cancelled) {
+			curl_easy_cleanup(h);
+			return sv_err(SV_EDOWNLOAD, "downloading %s: cancelled by the progress callback", t->url);
 		} else if (cc == CURLE_FILESIZE_EXCEEDED) {
 			curl_easy_cleanup(h);
 			return t->kind == SINK_FILE ? sv_sink_too_large(t->file) : memory_too_large(t);
@@ -315,10 +313,10 @@ int sv_download_file(const sv_dl_config *c, const char *url, const char *final_p
 	free(what);
 	if (rc)
 		return sv_err_prefix("downloading %s", url);
-	char label[64];
+	char name[256];
 	const char *base = url_basename(url);
-	snprintf(label, sizeof(label), "%.*s", (int)strcspn(base, "?#"), base);
-	transfer t = {.cfg = c, .url = url, .kind = SINK_FILE, .file = &sink, .label = label};
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "?#"), base);
+	transfer t = {.cfg = c, .url = url, .kind = SINK_FILE, .file = &sink, .name = name};
 	long status = 0;
 	rc = perform(&t, true, &status, NULL);
 	if (rc) {

@@ -1,7 +1,7 @@
 /* HTTP(S) transfers for the images module, over libcurl: retries with
  * exponential backoff on 5xx, dropped connections and timeouts; connect and
  * low-speed timeouts; bounded redirects; TLS verification always on; http and
- * https only. A progress bar on stderr when the config asks for it.
+ * https only. Progress of file downloads goes to the config's callback.
  *
  * Errors read "downloading <url>: <why>". Never leaves a partial file: file
  * downloads go through the verifier (verify.h). */

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
@@ -22,7 +20,8 @@ void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 	out->max_retries = d.max_retries > 0 ? d.max_retries : (d.max_retries < 0 ? 0 : 3);
 	out->retry_backoff_ms = d.retry_backoff_ms > 0 ? d.retry_backoff_ms : 1000;
 	out->max_redirects = d.max_redirects > 0 ? d.max_redirects : 10;
-	out->progress = d.progress == SV_YES || (d.progress == SV_UNSET && isatty(STDERR_FILENO));
+	out->progress = d.progress;
+	out->progress_userdata = d.progress_userdata;
 	out->max_bytes = (uint64_t)(d.max_bytes > 0 ? d.max_bytes : SV_DEFAULT_MAX_DOWNLOAD_BYTES);
 	out->timeout_ms = d.timeout_ms > 0 ? d.timeout_ms : SV_DEFAULT_DOWNLOAD_TIMEOUT_MS;
 }
@@ -59,15 +58,4 @@ char *sv_images_releases_url(const char *given)
 char *sv_images_ci_bucket_url(const char *given)
 {
 	return strip_trailing_slashes(pick(given, "SMARTVM_CI_BUCKET_URL", SV_DEFAULT_CI_BUCKET_URL));
-}
-
-void sv_images_now_iso(char buf[32])
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	char date[24];
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, 32, "%s.%03dZ", date, (int)(tv.tv_usec / 1000));
 }

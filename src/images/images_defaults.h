@@ -20,7 +20,8 @@ typedef struct {
 	int max_retries;
 	int retry_backoff_ms;
 	long max_redirects;
-	bool progress;
+	sv_download_progress_fn progress; /* NULL = none */
+	void *progress_userdata;
 	uint64_t max_bytes; /* cap of a body whose size no one stated */
 	long timeout_ms;    /* deadline of one transfer, retries included */
 } sv_dl_config;
@@ -34,8 +35,5 @@ char *sv_images_data_dir(const char *given);
 char *sv_images_runtime_dir(const char *given);
 char *sv_images_releases_url(const char *given);
 char *sv_images_ci_bucket_url(const char *given);
-
-/* ISO 8601 UTC with milliseconds, as JavaScript's toISOString. */
-void sv_images_now_iso(char buf[32]);
 
 #endif

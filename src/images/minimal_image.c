@@ -3,11 +3,12 @@
  * program: it needs apt-get, dpkg-deb and mkfs.ext4 and runs for a while,
  * and it is also used on its own (tests, CI). This file finds it and the
  * guest init like vm_launch.c finds the supervisor, runs it by argument
- * vector (its stderr passed through, its stdout the manifest path), and
- * imports the manifest. Never runs a shell; never installs anything. */
+ * vector (its stdout the manifest path, its stderr the error when it
+ * fails), and imports the manifest. Never runs a shell; never installs anything. */
 #include "images/images_defaults.h"
 #include "sv_build_config.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/file.h"
 #include "util/trusted_dir.h"
 #include "util/spawn.h"
@@ -24,7 +25,6 @@
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS (15 * 60 * 1000)
-#define MAX_MANIFEST_PATH 4096
 
 /* <program dir>/<name>, <program dir>/<build_subdir>/<name>, else
  * libexecdir/smartvm/<name> (which may not exist; the caller says so). */
@@ -47,60 +47,47 @@ static char *helper_path(const char *name, const char *build_subdir)
 	return path;
 }
 
-/* Runs the builder with stdout into a pipe and stderr inherited, so its
- * progress shows while it runs. *manifest gets the first line it printed. */
+/* The most of the builder's stderr quoted in an error: its own message is
+ * the last line, and a runaway one must not make the error unbounded. */
+#define MAX_QUOTED_STDERR 2000
+
+/* Runs the builder, its stdout and stderr captured: *manifest gets the first
+ * line it printed; its stderr becomes the error when it fails, info-level
+ * log lines when it succeeds (the library never writes to our stderr). */
 static int run_builder(const char *tool, const char *init, const char *cache_dir, int timeout_ms,
 		       char **manifest)
 {
 	*manifest = NULL;
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) != 0)
-		return sv_err_errno(SV_EIO, errno, "creating a pipe");
 	const char *argv[] = {tool, "--init", init, "--cache-dir", cache_dir, NULL};
-	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = out[1], .stderr_fd = STDERR_FILENO};
-	pid_t pid;
-	int rc = sv_spawn(&so, &pid, NULL);
-	close(out[1]);
-	if (rc) {
-		close(out[0]);
+	int code = 0;
+	char *out = NULL, *err = NULL;
+	int rc = sv_run(argv, NULL, timeout_ms, &code, &out, &err);
+	if (rc)
 		return rc;
-	}
-	/* The manifest path is one short line: read it all, then reap. */
-	char buf[MAX_MANIFEST_PATH];
-	size_t len = 0;
-	long long deadline = sv_now_ms() + timeout_ms;
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		ssize_t r = read(out[0], buf + len, sizeof(buf) - 1 - len);
-		if (r > 0) {
-			len += (size_t)r;
-			if (len == sizeof(buf) - 1)
-				break;
-			continue;
+	size_t n = strlen(err);
+	while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+		err[--n] = '\0';
+	const char *quoted = n > MAX_QUOTED_STDERR ? err + n - MAX_QUOTED_STDERR : err;
+	if (code < 0)
+		rc = sv_err(SV_EPROCESS, "%s was killed by a signal%s%s", tool, *quoted ? ": " : "", quoted);
+	else if (code > 0)
+		rc = sv_err(SV_EPROCESS, "%s exited with status %d%s%s", tool, code, *quoted ? ": " : "", quoted);
+	else {
+		for (char *line = err, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			sv_info("%s: %s", tool, line);
 		}
-		if (r == 0 || (errno != EAGAIN && errno != EINTR))
-			break;
-		if (sv_now_ms() > deadline)
-			break;
-		usleep(20000);
+		out[strcspn(out, "\n")] = '\0';
+		if (!*out)
+			rc = sv_err(SV_EPROCESS, "%s printed no manifest path", tool);
+		else if (!(*manifest = strdup(out)))
+			rc = sv_err(SV_ENOMEM, "out of memory");
 	}
-	close(out[0]);
-	buf[len] = '\0';
-	int status = 0;
-	int left = (int)(deadline - sv_now_ms());
-	if (sv_reap(pid, left > 0 ? left : 0, &status) != 0) {
-		kill(pid, SIGKILL);
-		sv_reap(pid, 5000, NULL);
-		return sv_err(SV_ETIMEOUT, "%s did not finish within %d ms", tool, timeout_ms);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return sv_err(SV_EPROCESS, "%s %s (its messages are above)", tool,
-			      sv_describe_wait_status(status));
-	buf[strcspn(buf, "\n")] = '\0';
-	if (!*buf)
-		return sv_err(SV_EPROCESS, "%s printed no manifest path", tool);
-	*manifest = strdup(buf);
-	return *manifest ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	free(out);
+	free(err);
+	return rc;
 }
 
 int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_options *o,

@@ -4,55 +4,14 @@
 #include "images/verify.h"
 
 #include "util/error.h"
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int sv_sha256_init(sv_sha256 *h)
-{
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(h->ctx);
-		h->ctx = NULL;
-		return sv_err(SV_ENOMEM, "initialising SHA-256");
-	}
-	return 0;
-}
-
-void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
-
-void sv_sha256_final_hex(sv_sha256 *h, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &n);
-	for (unsigned i = 0; i < n && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
-	sv_sha256_free(h);
-}
-
-void sv_sha256_free(sv_sha256 *h)
-{
-	EVP_MD_CTX_free(h->ctx);
-	h->ctx = NULL;
-}
-
-bool sv_sha256_is_hex(const char *s)
-{
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!isxdigit((unsigned char)s[n]))
-			return false;
-	return n == 64;
-}
 
 int sv_sink_open(sv_sink *s, const char *final_path, mode_t mode, const char *what, int64_t expected_size,
 		 uint64_t max_bytes)

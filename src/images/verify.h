@@ -7,26 +7,11 @@
 #ifndef SV_IMAGES_VERIFY_H
 #define SV_IMAGES_VERIFY_H
 
+#include "util/sha256.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-typedef struct evp_md_ctx_st EVP_MD_CTX;
-
-/* Streaming SHA-256 (OpenSSL EVP). */
-typedef struct {
-	EVP_MD_CTX *ctx;
-} sv_sha256;
-
-int sv_sha256_init(sv_sha256 *h);
-void sv_sha256_update(sv_sha256 *h, const void *data, size_t len);
-/* Writes 64 lowercase hex digits + NUL and frees the context. */
-void sv_sha256_final_hex(sv_sha256 *h, char out[65]);
-void sv_sha256_free(sv_sha256 *h);
-
-/* True for exactly 64 hex digits. */
-bool sv_sha256_is_hex(const char *s);
 
 typedef struct {
 	int fd;

@@ -212,11 +212,6 @@ static int add_vm(sv_manager *m, sv_vm *vm)
 	return 0;
 }
 
-static void generate_id(char out[16])
-{
-	snprintf(out, 16, "vm-%012llx", sv_random_u64() & 0xffffffffffffULL);
-}
-
 /* An id is taken by a VM of this manager or by a directory in runtime_dir. */
 static int check_id_free(sv_manager *m, const char *id)
 {
@@ -235,10 +230,10 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 {
 	sv_err_clear();
 	*out = NULL;
-	char generated[16];
+	char generated[SV_VM_GENERATED_ID_LEN];
 	const char *id = cfg->id;
 	if (!id) {
-		generate_id(generated);
+		sv_vm__generate_id(generated);
 		id = generated;
 	}
 	int rc = sv_vm_config_validate(cfg);

@@ -2,7 +2,6 @@
 #include "util/strv.h"
 
 #include "util/error.h"
-#include <smartvm/manager.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

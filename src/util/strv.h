@@ -2,6 +2,7 @@
 #ifndef SV_UTIL_STRV_H
 #define SV_UTIL_STRV_H
 
+#include <smartvm/common.h>
 #include <stddef.h>
 
 typedef struct {
@@ -18,6 +19,9 @@ void sv_strv_pushf(sv_strv_builder *b, const char *fmt, ...) __attribute__((form
 int sv_strv_finish(sv_strv_builder *b, char ***out);
 
 size_t sv_strv_len(char *const *strv);
-/* void sv_strv_free(char **strv) is public, in smartvm/manager.h. */
+/* Frees each string and the vector; NULL is fine. Also public API (declared
+ * again in smartvm/manager.h, for the id lists the manager hands out), hence
+ * SV_EXTERN here: util depends on no public header but the macros. */
+SV_EXTERN void sv_strv_free(char **strv);
 
 #endif

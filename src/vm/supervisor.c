@@ -249,12 +249,8 @@ static bool stop_was_requested(const char *vm_dir)
 int sv_supervisor_main(int argc, char **argv)
 {
 	sup_args a;
-	if (parse_args(argc, argv, &a) != 0) {
-		fprintf(stderr, "usage: smartvm-supervisor --status-fd N --control-fd N --lock-fd N "
-				"[--console-fd N] VM_DIR\n"
-				"(started by libsmartvm for every VM; not for direct use)\n");
-		return 2;
-	}
+	if (parse_args(argc, argv, &a) != 0)
+		return SV_SUPERVISOR_USAGE;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

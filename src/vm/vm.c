@@ -106,6 +106,11 @@ static sv_vm *vm_alloc(sv_manager *mgr, const char *id)
 	return vm;
 }
 
+void sv_vm__generate_id(char out[SV_VM_GENERATED_ID_LEN])
+{
+	snprintf(out, SV_VM_GENERATED_ID_LEN, "vm-%012llx", sv_random_u64() & 0xffffffffffffULL);
+}
+
 int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id)
 {
 	sv_vm *vm = vm_alloc(mgr, id);

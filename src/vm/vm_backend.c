@@ -1,9 +1,7 @@
 /* Which VMM runs a VM, and which binary: the `vmm` option. auto picks
  * Firecracker when a binary is given (firecracker_binary_path) or cached
- * (sv_firecracker_binary_cached), else QEMU. QEMU's binary is
- * resolved through PATH here, because the supervisor spawns argv[0] as a
- * path; its accelerator comes from sv_qemu_pick_accel (auto never picks the
- * PVM nested hypervisor, under which ordinary guest kernels hang).
+ * (sv_firecracker_binary_cached), else QEMU, whose binary and accelerator
+ * the QEMU backend resolves (its resolve op).
  * A restore runs on the backend its snapshot was taken on (auto allows
  * either; an explicit vmm option that differs is refused).
  * Never downloads anything: a missing binary is an error naming the option. */
@@ -12,7 +10,6 @@
 #include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/file.h"
-#include "vmm/qemu/qemu.h"
 #include <smartvm/images.h>
 #include <errno.h>
 #include <stdio.h>
@@ -66,50 +63,12 @@ static int find_firecracker(const sv_manager_options *o, char **out)
 		      "`smartvm binary ensure`");
 }
 
-/* name as given when it contains a '/', else the first executable PATH entry. */
-static int find_in_path(const char *name, char **out)
-{
-	*out = NULL;
-	if (!*name)
-		return sv_err(SV_EINVAL, "qemu_binary: must not be empty");
-	if (strchr(name, '/')) {
-		if (access(name, X_OK) != 0)
-			return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not an executable file", name);
-		*out = sv_path_absolute(name, NULL);
-		return *out ? 0 : sv_err_errno(SV_EIO, errno, "qemu_binary: %s", name);
-	}
-	const char *path = getenv("PATH");
-	char *dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	if (!dirs)
-		return sv_err(SV_ENOMEM, "out of memory");
-	for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *candidate = sv_path_join(d, name);
-		if (candidate && access(candidate, X_OK) == 0) {
-			*out = sv_path_absolute(candidate, NULL); /* PATH may hold relative entries */
-			int e = errno;
-			free(candidate);
-			free(dirs);
-			return *out ? 0 : sv_err_errno(SV_EIO, e, "qemu_binary: %s", name);
-		}
-		free(candidate);
-	}
-	free(dirs);
-	return sv_err(SV_ENOTFOUND, "qemu_binary: %s: not found in PATH (install qemu-system-x86)", name);
-}
-
 static int pick_qemu(sv_vm *vm, const sv_manager_options *o, char **binary_out, char **accel_out)
 {
-	const char *accel = NULL;
-	int rc = sv_qemu_pick_accel(o->qemu_accel, &accel);
-	if (rc || (rc = find_in_path(o->qemu_binary, binary_out)))
-		return rc;
-	if (!(*accel_out = strdup(accel))) {
-		free(*binary_out);
-		*binary_out = NULL;
-		return sv_err(SV_ENOMEM, "out of memory");
-	}
-	vm->backend = &sv_vmm_qemu_ops;
-	return 0;
+	int rc = sv_vmm_qemu_ops.resolve(o->qemu_binary, o->qemu_accel, binary_out, accel_out);
+	if (!rc)
+		vm->backend = &sv_vmm_qemu_ops;
+	return rc;
 }
 
 int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, const char *what)

@@ -65,6 +65,10 @@ struct sv_vm {
 typedef struct sv_vm_restore sv_vm_restore;
 
 /* vm.c */
+/* A fresh id for a VM the caller did not name: "vm-" and 12 random hex
+ * digits (the manager's creates and the snapshot restores and clones). */
+#define SV_VM_GENERATED_ID_LEN 16
+void sv_vm__generate_id(char out[SV_VM_GENERATED_ID_LEN]);
 int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id);
 int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id);
 /* Opens <runtime_dir>/<id> after checking both (sv_trusted_dir rules),

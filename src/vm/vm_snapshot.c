@@ -58,7 +58,9 @@
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/sha256.h"
 #include "util/spawn.h"
+#include "util/timestamp.h"
 #include "util/trusted_dir.h"
 #include "vm/vm_snapshot_manifest.h"
 #include <dirent.h>
@@ -66,11 +68,9 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -102,43 +102,6 @@ static const char *host_arch(void)
 	if (!u.machine[0] && uname(&u) != 0)
 		return "unknown";
 	return u.machine;
-}
-
-/* SHA-256 of a file as lower-case hex (out: 65 bytes). */
-static int sha256_file(const char *path, char out[65])
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening %s", path);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0 : sv_err(SV_ENOMEM, "SHA-256: out of memory");
-	/* On the heap: a static __thread buffer would add its size to the TLS of
-	 * every thread of every program that links the library. */
-	enum { HASH_CHUNK = 1 << 20 };
-	unsigned char *buf = rc ? NULL : malloc(HASH_CHUNK);
-	if (!rc && !buf)
-		rc = sv_err(SV_ENOMEM, "SHA-256: out of memory");
-	while (!rc) {
-		ssize_t n = read(fd, buf, HASH_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			rc = sv_err_errno(SV_EIO, errno, "reading %s", path);
-		if (n <= 0)
-			break;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
-			rc = sv_err(SV_EIO, "SHA-256 of %s failed", path);
-	}
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	if (!rc && !EVP_DigestFinal_ex(ctx, md, &len))
-		rc = sv_err(SV_EIO, "SHA-256 of %s failed", path);
-	for (unsigned i = 0; !rc && i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	close(fd);
-	return rc;
 }
 
 /* Opens name (a plain relative path) in the directory dir_fd (shown as dir)
@@ -190,17 +153,6 @@ static char *fd_path(int fd)
 {
 	char *p = NULL;
 	return asprintf(&p, "/proc/self/fd/%d", fd) < 0 ? NULL : p;
-}
-
-/* SHA-256 of the file we opened and checked, through its /proc/self/fd
- * link: that same file, never another one at its name. name names it in
- * errors. */
-static int sha256_fd(int fd, const char *name, char out[65])
-{
-	char *p = fd_path(fd);
-	int rc = p ? sha256_file(p, out) : sv_err(SV_ENOMEM, "out of memory");
-	free(p);
-	return rc ? sv_err_prefix("hashing %s", name) : 0;
 }
 
 static void replace_str(const char **slot, const char *value)
@@ -333,7 +285,7 @@ static int hash_files(const char *dir, json_t *files, json_t *sizes)
 		char hex[65];
 		if ((rc = open_member(dir_fd, dir, name, &fd, &st)))
 			break;
-		rc = sha256_fd(fd, name, hex);
+		rc = sv_sha256_fd(fd, name, hex, NULL);
 		close(fd);
 		if (rc)
 			break;
@@ -363,11 +315,8 @@ static json_t *network_json(const sv_vm *vm, json_t *running)
 
 static char *utc_now(void)
 {
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char buf[SV_TIMESTAMP_LEN];
+	sv_utc_timestamp(buf);
 	return strdup(buf);
 }
 
@@ -540,7 +489,8 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	struct stat st;
 	char hex[65];
 	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
-	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) && (rc = sha256_fd(fd, name, hex)))
+	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) &&
+	    (rc = sv_sha256_fd(fd, name, hex, NULL)))
 		sv_err_prefix("snapshot %s", r->dir);
 	if (fd >= 0)
 		close(fd);
@@ -812,16 +762,6 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 	return rc;
 }
 
-static void generate_id(char out[16])
-{
-	unsigned char bytes[6] = { 0 };
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
-		long long t = sv_now_ms() ^ (long long)getpid();
-		memcpy(bytes, &t, sizeof(bytes));
-	}
-	snprintf(out, 16, "vm-%02x%02x%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]);
-}
-
 static int check_options(const sv_restore_options *o, size_t count)
 {
 	if (o->mem_backend == SV_MEM_BACKEND_UFFD && (!o->uffd_socket_path || !*o->uffd_socket_path))
@@ -905,10 +845,10 @@ int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const s
 	*out = NULL;
 	sv_vm_restore r;
 	int rc = begin_restore(&r, mgr, dir, opts, 1);
-	char generated[16];
+	char generated[SV_VM_GENERATED_ID_LEN];
 	const char *id = r.opts.id;
 	if (!id) {
-		generate_id(generated);
+		sv_vm__generate_id(generated);
 		id = generated;
 	}
 	if (!rc)
@@ -929,9 +869,9 @@ int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, siz
 	sv_vm **vms = rc ? NULL : calloc(count, sizeof(*vms));
 	if (!rc && !vms)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	char prefix[16];
+	char prefix[SV_VM_GENERATED_ID_LEN];
 	if (!r.opts.id)
-		generate_id(prefix);
+		sv_vm__generate_id(prefix);
 	size_t made = 0;
 	for (; !rc && made < count; made++) {
 		char *id = NULL;

@@ -78,6 +78,13 @@ typedef struct sv_vmm_ops {
 	 * starts from it when it must add arguments (e.g. ip=) itself. */
 	const char *default_boot_args;
 
+	/* Optional: finds the program to run from the manager's options for it
+	 * (binary: a path, or a name looked up in PATH) and the accelerator
+	 * (accel; "auto" or NULL picks). *binary_out and *accel_out are
+	 * malloc'd. NULL: the VM layer finds the binary itself (Firecracker:
+	 * the given path or a cached download) and there is no accelerator. */
+	int (*resolve)(const char *binary, const char *accel, char **binary_out, char **accel_out);
+
 	/* The VMM's argument vector (NULL-terminated, malloc'd; sv_strv_free). */
 	int (*build_argv)(const sv_vmm_launch *launch, char ***argv_out);
 

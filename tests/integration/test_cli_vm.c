@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -507,7 +508,16 @@ static void test_logs_follow_stops_on_sigint(void **state)
 	snprintf(out_path, sizeof(out_path), "%s/logs.out", fx->tmp);
 	const char *args[] = {"logs", "--follow", "li", NULL};
 	pid_t pid = spawn_cli(fx, out_path, args);
-	usleep(300000);
+	/* It catches SIGINT before it prints the console (the fake VMM's start
+	 * lines): wait for those, not a fixed time (a slow start, under ASan,
+	 * took the signal before its handler was installed). */
+	long long deadline = sv_now_ms() + WAIT_MS;
+	struct stat st;
+	while (stat(out_path, &st) != 0 || st.st_size == 0) {
+		if (sv_now_ms() > deadline)
+			fail_msg("logs --follow printed nothing within %d ms", WAIT_MS);
+		usleep(20000);
+	}
 	assert_int_equal(kill(pid, SIGINT), 0);
 	assert_int_equal(reap_exit_code(pid), 0);
 	/* Following never stops the VM. */

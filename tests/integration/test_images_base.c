@@ -408,7 +408,7 @@ static void test_url_artifact_without_sha256_leaves_cache_unchanged(void **state
 /* The second process of the concurrency test: pulls and exits 0 on success. */
 static int child_pull(const char *cache, const char *runtime, const char *url)
 {
-	sv_download_options dl = {.max_retries = -1, .progress = SV_NO};
+	sv_download_options dl = {.max_retries = -1};
 	sv_base_image_options o = {.cache_dir = cache, .runtime_dir = runtime, .download = &dl};
 	sv_ensure_base_image_opts e = {.manifest_url = url};
 	sv_base_image_bundle *b = NULL;

@@ -3,6 +3,7 @@
 
 #include "httpfixture.h"
 #include "imagesfixture.h"
+#include "logcapture.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include <pthread.h>
@@ -33,7 +34,7 @@ static int setup(void **state)
 	f->http = svt_http_start();
 	f->releases = svt_http_url(f->http, "/releases");
 	svt_release_tgz(TAG, "x86_64", &f->tgz, &f->tgz_len);
-	f->dl = (sv_download_options){.max_retries = -1, .low_speed_time_s = 2, .progress = SV_NO};
+	f->dl = (sv_download_options){.max_retries = -1, .low_speed_time_s = 2};
 	f->o = (sv_binary_options){.data_dir = f->dir, .releases_url = f->releases, .download = &f->dl};
 	*state = f;
 	return 0;
@@ -126,9 +127,9 @@ static void test_latest_falls_back_to_the_newest_cached_release_offline(void **s
 	assert_int_equal(sv_ensure_binary(&first, &f->o), 0);
 	svt_http_stop(f->http);
 	f->http = NULL;
-	svt_stderr_begin();
+	svt_log_begin(SV_LOG_WARN);
 	assert_int_equal(sv_ensure_binary(&second, &f->o), 0);
-	char *err = svt_stderr_end();
+	char *err = svt_log_end();
 	assert_string_equal(first, second);
 	assert_non_null(strstr(err, "warning: resolving the latest Firecracker release: downloading "));
 	assert_non_null(strstr(err, "/releases/latest: "));

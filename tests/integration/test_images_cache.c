@@ -4,6 +4,7 @@
 #include "svtest.h"
 
 #include "imagesfixture.h"
+#include "logcapture.h"
 #include "util/file.h"
 #include <jansson.h>
 #include <smartvm/error.h>
@@ -34,7 +35,7 @@ static int setup(void **state)
 	assert_int_equal(sv_mkdir_p(f->runtime, 0755), 0);
 	free(svt_write(f->src, "vmlinux", "kernel"));
 	free(svt_write(f->src, "rootfs.ext4", "rootfs"));
-	f->dl = (sv_download_options){.max_retries = -1, .progress = SV_NO};
+	f->dl = (sv_download_options){.max_retries = -1};
 	f->o = (sv_base_image_options){.cache_dir = f->cache,
 				       .runtime_dir = f->runtime,
 				       .max_stored_base_images = 2,
@@ -107,15 +108,15 @@ static void test_least_recently_used_bundle_is_evicted_with_a_warning(void **sta
 	fixture *f = *state;
 	pull(f, "a");
 	pull(f, "b");
-	svt_stderr_begin();
+	svt_log_begin(SV_LOG_WARN);
 	pull(f, "c");
-	char *err = svt_stderr_end();
+	char *err = svt_log_end();
 	assert_false(cached(f, "a"));
 	assert_true(cached(f, "b"));
 	assert_true(cached(f, "c"));
 	assert_string_equal(
 	    err,
-	    "smartvm: warning: evicted base image bundle \"a\" (least recently used; keeping at most 2)\n");
+	    "warning: evicted base image bundle \"a\" (least recently used; keeping at most 2)\n");
 	free(err);
 }
 
@@ -137,9 +138,9 @@ static void test_bundle_in_use_is_never_evicted(void **state)
 	pull(f, "a");
 	pull(f, "b");
 	mark_in_use(f, "vm1", "a");
-	svt_stderr_begin();
+	svt_log_begin(SV_LOG_WARN);
 	pull(f, "c");
-	char *err = svt_stderr_end();
+	char *err = svt_log_end();
 	assert_true(cached(f, "a"));
 	assert_false(cached(f, "b"));
 	assert_true(cached(f, "c"));

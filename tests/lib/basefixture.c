@@ -29,8 +29,7 @@ int svb_setup(void **state)
 	f->dl = (sv_download_options){.max_retries = -1,
 				      .retry_backoff_ms = 10,
 				      .low_speed_time_s = 1,
-				      .max_redirects = 3,
-				      .progress = SV_NO};
+				      .max_redirects = 3};
 	f->o = (sv_base_image_options){.cache_dir = f->cache,
 				       .runtime_dir = f->runtime,
 				       .releases_url = f->releases,

@@ -104,8 +104,14 @@ int svt_dir_entries(const char *path)
 
 int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err)
 {
+	return svt_run_program(svt_cli(), args, extra_env, out, err);
+}
+
+int svt_run_program(const char *program, const char *const *args, const char *const *extra_env, char **out,
+		    char **err)
+{
 	sv_strv_builder argv = { 0 };
-	sv_strv_push(&argv, svt_cli());
+	sv_strv_push(&argv, program);
 	for (size_t i = 0; args[i]; i++)
 		sv_strv_push(&argv, args[i]);
 	char **argvv = NULL;

@@ -47,6 +47,9 @@ int svt_dir_entries(const char *path);
  * given extra environment ("K=V" strings, NULL-terminated, may be NULL).
  * Captures stdout and stderr (malloc'd). Returns the exit code. */
 int svt_run_cli(const char *const *args, const char *const *extra_env, char **out, char **err);
+/* The same for any program (a path). */
+int svt_run_program(const char *program, const char *const *args, const char *const *extra_env, char **out,
+		    char **err);
 
 /* svt_run_cli with the NULL-terminated args in ap followed by
  * `--data-dir data_dir --runtime-dir runtime_dir` (at most 58 args, else the

@@ -28,6 +28,11 @@ int sv_qemu_pick_accel(const char *requested, const char **out);
 int sv_qemu_pick_accel_at(const char *requested, const char *sys_module_dir, const char *dev_kvm,
 			  const char **out);
 
+/* The resolve op (vmm.h): binary as given when it contains a '/', else the
+ * first executable PATH entry, made absolute; accel from sv_qemu_pick_accel.
+ * Errors name the option (qemu_binary, qemu_accel). */
+int sv_qemu_resolve(const char *binary, const char *accel, char **binary_out, char **accel_out);
+
 /* Asks QEMU itself to exit now ("quit"), without involving the guest: the
  * step after request_shutdown when the guest did not power off in time. The
  * VM layer still reaps the process. */

@@ -338,6 +338,7 @@ const sv_vmm_ops sv_vmm_qemu_ops = {
 	.default_boot_args = SV_QEMU_DEFAULT_BOOT_ARGS,
 	.build_argv = sv_qemu_argv,
 	.connect = qemu_connect,
+    .resolve = sv_qemu_resolve,
 	.disconnect = qemu_disconnect,
 	.configure = qemu_configure,
 	.start = qemu_start,

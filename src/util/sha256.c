@@ -1,0 +1,88 @@
+/* SHA-256 (see sha256.h). */
+#include "util/sha256.h"
+
+#include "util/error.h"
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int sv_sha256_init(sv_sha256 *h)
+{
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(h->ctx);
+		h->ctx = NULL;
+		return sv_err(SV_ENOMEM, "initialising SHA-256");
+	}
+	return 0;
+}
+
+void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
+
+void sv_sha256_final_hex(sv_sha256 *h, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (unsigned i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+	sv_sha256_free(h);
+}
+
+void sv_sha256_free(sv_sha256 *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+bool sv_sha256_is_hex(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isxdigit((unsigned char)s[n]))
+			return false;
+	return n == 64;
+}
+
+int sv_sha256_fd(int fd, const char *what, char out[65], uint64_t *size_out)
+{
+	/* On the heap: a static __thread buffer would add its size to the TLS
+	 * of every thread of every program that links the library. */
+	enum { CHUNK = 1 << 20 };
+	sv_sha256 h;
+	int rc = sv_sha256_init(&h);
+	if (rc)
+		return rc;
+	unsigned char *buf = malloc(CHUNK);
+	if (!buf) {
+		sv_sha256_free(&h);
+		return sv_err(SV_ENOMEM, "hashing %s: out of memory", what);
+	}
+	uint64_t off = 0;
+	for (;;) {
+		ssize_t n = pread(fd, buf, CHUNK, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = sv_err_errno(SV_EIO, errno, "reading %s", what);
+			break;
+		}
+		if (n == 0)
+			break;
+		sv_sha256_update(&h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (rc) {
+		sv_sha256_free(&h);
+		return rc;
+	}
+	sv_sha256_final_hex(&h, out);
+	if (size_out)
+		*size_out = off;
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* The one timestamp format smartvm writes into its files (bundle.json,
+ * snapshot.json, cache records): ISO 8601 UTC with milliseconds, as
+ * JavaScript's toISOString, e.g. "2025-01-31T12:00:00.000Z". */
+#ifndef SV_UTIL_TIMESTAMP_H
+#define SV_UTIL_TIMESTAMP_H
+
+#define SV_TIMESTAMP_LEN 32
+
+/* Now, into buf. */
+void sv_utc_timestamp(char buf[SV_TIMESTAMP_LEN]);
+
+#endif
