@@ -13,6 +13,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "vm/vm_net.h"
 #include "manager/manager_internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -300,7 +301,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = sup_err,
 			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
 	pid_t first;
-	rc = sup ? sv_spawn(&so, &first, NULL) : 0;
+	rc = sup ? sv_vm_net_spawn(vm->staged, &so, &first) : 0;
 	if (sup_err >= 0)
 		close(sup_err);
 	if (!sup || rc) {
