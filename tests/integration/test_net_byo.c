@@ -11,78 +11,13 @@
 #include "net/net_options.h"
 #include "net/net_tap.h"
 #include "util/error.h"
-#include <linux/if_tun.h>
-#include <sys/ioctl.h>
-
-typedef struct {
-	pid_t pid;
-	int fd;
-	char path[64];
-} user_ns;
-
-/* A namespace held by a child that waits to be killed. */
-static user_ns user_ns_new(void)
-{
-	user_ns u = {0};
-	int ready[2];
-	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	u.pid = fork();
-	assert_true(u.pid >= 0);
-	if (u.pid == 0) {
-		alarm(120);
-		if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "r", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	char r;
-	assert_int_equal(read(ready[0], &r, 1), 1);
-	close(ready[0]);
-	snprintf(u.path, sizeof(u.path), "/proc/%d/ns/net", (int)u.pid);
-	u.fd = open(u.path, O_RDONLY | O_CLOEXEC);
-	assert_true(u.fd >= 0);
-	return u;
-}
-
-static void user_ns_free(user_ns *u)
-{
-	close(u->fd);
-	kill(u->pid, SIGKILL);
-	int status;
-	sv_reap(u->pid, 5000, &status);
-}
-
-typedef struct {
-	const char *name;
-	sv_nl_link link;
-} link_query;
-
-static int get_link(void *arg)
-{
-	link_query *q = arg;
-	return sv_nl_link_get(q->name, &q->link) ? 1 : 0;
-}
-
-/* A TAP (or, with tun, a TUN) that is nobody's of smartvm's. */
-static int make_user_device(void *arg)
-{
-	const char *name = arg;
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	struct ifreq ifr = {.ifr_flags = (strstr(name, "tun") ? IFF_TUN : IFF_TAP) | IFF_NO_PI};
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	int rc = fd < 0 || ioctl(fd, TUNSETIFF, &ifr) != 0 || ioctl(fd, TUNSETPERSIST, 1) != 0;
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
 
 static void test_taps_are_made_in_the_owners_namespace_and_only_they_removed(void **state)
 {
 	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
-	user_ns u = user_ns_new();
-	assert_int_equal(svn_run_in(u.fd, make_user_device, "usertap0", 5000), 0);
+	svn_user_ns u = svn_user_ns_new();
+	assert_int_equal(svn_run_in(u.fd, svn_make_user_device, "usertap0", 5000), 0);
 	sv_vm_net_options no = SV_VM_NET_OPTIONS_INIT;
 	no.netns_path = u.path;
 	sv_vm_config *cfg = svn_cfg_new(1, "console=ttyS0");
@@ -96,8 +31,8 @@ static void test_taps_are_made_in_the_owners_namespace_and_only_they_removed(voi
 	assert_string_equal(tap.tap_name, want);
 	assert_string_equal(tap.guest_ip, ""); /* the owner's to give */
 	assert_string_equal(cfg->boot_source.boot_args, "console=ttyS0");
-	link_query q = {.name = want};
-	assert_int_equal(svn_run_in(u.fd, get_link, &q, 5000), 0);
+	svn_link_query q = {.name = want};
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &q, 5000), 0);
 	assert_false(svn_link_exists(want)); /* not here */
 	assert_false(svn_link_exists("svbr0"));
 	assert_false(svn_table_exists("svbr0"));
@@ -122,14 +57,14 @@ static void test_taps_are_made_in_the_owners_namespace_and_only_they_removed(voi
 	assert_string_equal(got, expect);
 
 	svn_ok(svn_vm_cleanup(&vm));
-	assert_int_equal(svn_run_in(u.fd, get_link, &q, 5000), 1); /* ours: gone */
-	link_query mine = {.name = "usertap0"};
-	assert_int_equal(svn_run_in(u.fd, get_link, &mine, 5000), 0); /* theirs: kept */
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &q, 5000), 1); /* ours: gone */
+	svn_link_query mine = {.name = "usertap0"};
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &mine, 5000), 0); /* theirs: kept */
 	assert_int_equal(svt_dir_entries(net_dir), 0);
 	free(net_dir);
 	cfg->net = NULL;
 	svn_cfg_free(cfg);
-	user_ns_free(&u);
+	svn_user_ns_free(&u);
 }
 
 static int setup_existing(svn_dirs *e, const char *dev, const char *netns)
@@ -158,22 +93,22 @@ static void test_existing_taps_are_used_as_they_are_and_checked(void **state)
 {
 	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
-	assert_int_equal(make_user_device("usertap1"), 0);
+	assert_int_equal(svn_make_user_device("usertap1"), 0);
 	svn_ok(setup_existing(e, "usertap1", NULL));
 	assert_true(svn_link_exists("usertap1")); /* never deleted */
 	assert_false(svn_link_exists("svbr0"));
 
-	user_ns u = user_ns_new();
-	assert_int_equal(svn_run_in(u.fd, make_user_device, "nstap0", 5000), 0);
+	svn_user_ns u = svn_user_ns_new();
+	assert_int_equal(svn_run_in(u.fd, svn_make_user_device, "nstap0", 5000), 0);
 	svn_ok(setup_existing(e, "nstap0", u.path));
-	link_query q = {.name = "nstap0"};
-	assert_int_equal(svn_run_in(u.fd, get_link, &q, 5000), 0);
+	svn_link_query q = {.name = "nstap0"};
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &q, 5000), 0);
 
 	assert_int_equal(setup_existing(e, "nstap0", NULL), SV_ENOTFOUND);
 	assert_string_equal(sv_last_error(),
 			    "setting up networking of VM \"byo\": network_interfaces[0].host_dev_name "
 			    "\"nstap0\": no such device on the host");
-	assert_int_equal(make_user_device("usertun0"), 0);
+	assert_int_equal(svn_make_user_device("usertun0"), 0);
 	assert_int_equal(setup_existing(e, "usertun0", NULL), SV_EINVAL);
 	assert_string_equal(sv_last_error(),
 			    "setting up networking of VM \"byo\": network_interfaces[0].host_dev_name "
@@ -183,7 +118,7 @@ static void test_existing_taps_are_used_as_they_are_and_checked(void **state)
 	assert_string_equal(sv_last_error(),
 			    "setting up networking of VM \"byo\": network_interfaces[0].host_dev_name "
 			    "\"vuser0\": a veth, not a TAP");
-	user_ns_free(&u);
+	svn_user_ns_free(&u);
 }
 
 static int check(const sv_vm_net_options *no, size_t n_ifaces)
