@@ -4,6 +4,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
+INSTALL_BUILD ?= build-install
 FUZZ_BUILD ?= build-fuzz
 ANALYZE_BUILD ?= build-analyze
 ANALYZE_LTO_BUILD ?= build-analyze-lto
@@ -76,8 +77,14 @@ analyze: $(ANALYZE_BUILD)/build.ninja $(ANALYZE_LTO_BUILD)/build.ninja
 		rc=$$?; cat $(ANALYZE_LTO_BUILD)/analyzer.log; [ $$rc -eq 0 ] || exit $$rc
 	cat $(ANALYZE_BUILD)/analyzer.log $(ANALYZE_LTO_BUILD)/analyzer.log | .ci/analyzer-check .ci/analyzer-suppressions
 
-install: all
-	meson install -C $(BUILD)
+# From a tree of its own, without the tests and without fault injection (a
+# tree with it installs nothing; README, "Testing").
+$(INSTALL_BUILD)/build.ninja:
+	meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) -Dtests=false -Dfault_injection=disabled
+
+install: $(INSTALL_BUILD)/build.ninja
+	ninja -C $(INSTALL_BUILD)
+	meson install -C $(INSTALL_BUILD)
 
 # Fuzzing (fuzz/README.md): every harness, one after the other, for
 # FUZZ_SECONDS each, built with clang's libFuzzer, ASan and UBSan. New inputs
@@ -142,4 +149,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(FUZZ_BUILD) $(ANALYZE_BUILD) $(ANALYZE_LTO_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(INSTALL_BUILD) $(FUZZ_BUILD) $(ANALYZE_BUILD) $(ANALYZE_LTO_BUILD)

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cmd_net.h"
 #include "cmd_run.h"
+#include "cli_console.h"
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
@@ -95,7 +96,7 @@ typedef struct {
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
 	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
-	char **command;  /* the words after "--" (into argv); NULL = none */
+	cli_run_cmd cmd; /* `-- CMD` and --timeout (cmd_run_cmd.c) */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -158,7 +159,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	cli_opts p;
 	int c, rc = 0;
 
-	if ((rc = cli_run_split_command(cli, &argc, argv, &f->command)))
+	if ((rc = cli_run_split_command(cli, &argc, argv, &f->cmd.argv)))
 		return rc;
 	cli_opts_begin(&p, cli, argc, argv, "d" CLI_RUN_NET_SHORTOPTS, run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
@@ -208,7 +209,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case OPT_JAILER: f->jailer = p.optarg; break;
 		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
 		default: /* only the VMM and networking options are left */
-			if ((rc = cli_run_vmm_option(cli, c, p.optarg)) >= 0)
+			if ((rc = cli_run_vmm_option(cli, &f->cmd, c, p.optarg)) >= 0)
 				break;
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
@@ -227,6 +228,8 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
+	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)))
+		return rc;
 	return -1;
 }
 
@@ -294,14 +297,10 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, cons
 	return 0;
 }
 
-/* Prints what the console has gained since the last call; opens it on first
- * sight (the VMM may create it a moment after start). */
-static void pump_console(sv_vm *vm, int *fd)
+/* Prints what the console has gained since the last call (cli_console.c). */
+static void pump_console(cli_console *con)
 {
-	if (*fd < 0)
-		*fd = open(sv_vm_console_path(vm), O_RDONLY | O_CLOEXEC);
-	if (*fd >= 0)
-		(void)cli_copy_to_stdout(*fd); /* a closed stdout must not stop the VM */
+	(void)cli_console_pump(con, false); /* a closed stdout must not stop the VM */
 }
 
 /* The exit code for a VM that has ended (state stopped or error). */
@@ -324,25 +323,26 @@ static int ended_code(sv_vm *vm)
 /* Streams the console until the VM ends or a stop signal stops it. */
 static int run_foreground(sv_vm *vm)
 {
-	int fd = -1, rc, code;
+	int rc, code;
+	cli_console con;
+	cli_console_init(&con, sv_vm_console_path(vm));
 
 	for (;;) {
-		pump_console(vm, &fd);
+		pump_console(&con);
 		if (cli_stop_requested()) {
 			rc = sv_vm_stop(vm, -1);
-			pump_console(vm, &fd);
+			pump_console(&con);
 			code = rc < 0 ? cli_fail(rc) : ended_code(vm);
 			break;
 		}
 		rc = sv_vm_wait(vm, FOREGROUND_WAIT_MS);
 		if (rc == SV_ETIMEOUT)
 			continue;
-		pump_console(vm, &fd);
+		pump_console(&con);
 		code = rc < 0 ? cli_fail(rc) : ended_code(vm);
 		break;
 	}
-	if (fd >= 0)
-		close(fd);
+	cli_console_close(&con);
 	return code;
 }
 
@@ -427,10 +427,8 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (f.command && (rc = sv_vm_set_command(vm, (const char *const *)f.command)) < 0) {
-		code = cli_fail(rc);
+	if ((code = cli_run_set_command(vm, &f.cmd)))
 		goto out;
-	}
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -446,7 +444,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 		code = print_detached(cli, vm);
 	} else {
-		code = f.command ? cli_run_command_foreground(vm) : run_foreground(vm);
+		code = f.cmd.argv ? cli_run_command_foreground(vm) : run_foreground(vm);
 	}
 out:
 	free(drives);
@@ -474,8 +472,9 @@ const cli_command cli_run_commands[] = {
 		"\n"
 		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
 		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-		"ended in error. With `-- CMD`, only CMD's output is printed and the\n"
-		"exit code is CMD's.\n"
+		"ended in error. On a terminal the console's control characters and\n"
+		"bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
+		"only CMD's output is printed, exactly, and the exit code is CMD's.\n"
 		"\n"
 		"Options:\n"
 		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
@@ -519,7 +518,7 @@ const cli_command cli_run_commands[] = {
 		"directory; the originals are never written.\n"
 		"\n"
 		"Exits 2 if the configuration is invalid (the message names the field),\n"
-		"1 if starting the VM fails or it ends in error.\n",
+		"1 if starting the VM fails or it ends in error, 124 if --timeout passed.\n",
 	.handler = cmd_run,
     },
     {0},

@@ -477,35 +477,3 @@ int sv_lock_file(const char *path, int timeout_ms, int *fd_out)
 	*fd_out = fd;
 	return 0;
 }
-
-char *sv_file_tail(const char *path, int max_lines)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		/* Only the end matters; read at most the last 16 KiB. */
-		off_t size = lseek(fd, 0, SEEK_END);
-		off_t from = size > 16384 ? size - 16384 : 0;
-		text = malloc((size_t)(size - from) + 1);
-		if (text) {
-			ssize_t n = pread(fd, text, (size_t)(size - from), from);
-			len = n > 0 ? (size_t)n : 0;
-			text[len] = '\0';
-		}
-		close(fd);
-	}
-	if (!text)
-		return strdup("");
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	int lines = 0;
-	size_t start = len;
-	while (start > 0) {
-		if (text[start - 1] == '\n' && ++lines == max_lines)
-			break;
-		start--;
-	}
-	memmove(text, text + start, len - start + 1);
-	return text;
-}

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#define SV_LEDGER_MAX_ARGS 3
+#define SV_LEDGER_MAX_ARGS 4
 
 typedef struct {
 	char *raw;  /* the line as written, for keeping it */

@@ -15,6 +15,7 @@
 #define SV_VM_STATE_FILE "state.json"
 #define SV_VM_LAUNCH_FILE "launch.json"
 #define SV_VM_CONSOLE_FILE "console.log"
+#define SV_VM_VMM_LOG_FILE "vmm.log" /* the VMM's stderr and the supervisor's own messages */
 #define SV_VM_STOP_MARKER "stop-requested"
 #define SV_VM_DRIVES_DIR "drives"
 /* A VM directory being created is ".<id>" SV_VM_NEW_DIR_INFIX "<random>"
@@ -112,8 +113,14 @@ int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, con
 
 /* vm_command.c: the command a VM runs (smartvm/command.h). */
 /* At boot, after the backend is chosen: adds smartvm.cmd= to the staged boot
- * args and opens the console for reading. No command: does nothing. */
+ * args and sets the command's deadline. No command: does nothing. */
 int sv_vm__command_apply(sv_vm *vm);
+/* At launch: a pipe for the console (the supervisor relays it there too);
+ * we keep the read end, *write_fd (O_CLOEXEC) is for the supervisor. -1
+ * when the VM runs no command. */
+int sv_vm__command_console_pipe(sv_vm *vm, int *write_fd);
+/* The command's deadline (CLOCK_MONOTONIC ms) for the supervisor; 0 = none. */
+long long sv_vm__command_deadline(const sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
 
 /* Replays the VM's ledger (registering undo handlers first). */

@@ -35,6 +35,7 @@
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/trusted_dir.h"
@@ -459,7 +460,7 @@ static int claim(sv_vm *vm, sv_ledger *ledger, int exec_fd, const char *exec, in
 		return sv_err(SV_ENOMEM, "out of memory");
 	rc = sv_ledger_record(ledger, "jail", j->o.chroot_base_dir, rest);
 	free(rest);
-	if (rc)
+	if (rc || (rc = SV_FAULT_POINT("launch.jail")))
 		return sv_err_prefix("jail");
 	if (mkdirat(exec_fd, j->jail_id, 0755) != 0) {
 		if (errno == EEXIST)
@@ -498,6 +499,9 @@ static int build(sv_vm *vm, sv_ledger *ledger, const char *exec)
 	for (size_t i = 0; j->cgroups.dirs[i]; i++)
 		if ((rc = sv_ledger_record(ledger, "cgroup", j->cgroups.dirs[i], NULL)))
 			goto out;
+	/* The jailer makes the cgroups: the step is that the entries exist first. */
+	if ((rc = SV_FAULT_POINT("launch.cgroup")))
+		goto out;
 	if (mkdirat(id_fd, "root", 0755) != 0 ||
 	    (b.root_fd = openat(id_fd, "root", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    mkdirat(b.root_fd, SV_VM_DRIVES_DIR, 0755) != 0 ||

@@ -55,6 +55,7 @@
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -388,18 +389,20 @@ static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_op
 		rc = vm->backend->running_config(vm->vmm, &running_text);
 	if (!rc && !(running = json_loads(running_text, 0, NULL)))
 		rc = sv_err(SV_EVMM, "the VMM's running config is not JSON");
-	if (!rc) {
+	if (!rc && !(rc = SV_FAULT_POINT("snapshot.create"))) {
 		sv_vmm_snapshot_create p = { .state_path = state_path, .mem_path = mem_path,
 					     .diff = o->type == SV_SNAPSHOT_DIFF };
 		rc = vm->backend->snapshot_create(vm->vmm, &p);
 	}
-	if (!rc)
+	if (!rc && !(rc = SV_FAULT_POINT("snapshot.copy")))
 		rc = copy_drives(vm, dir, running, drives, files);
 	if (!rc)
 		rc = hash_files(dir, files, sizes);
 	if (!rc)
 		rc = sv_vm_config_to_json(&cfg_text, vm->cfg);
 	created = utc_now();
+	if (!rc)
+		rc = SV_FAULT_POINT("snapshot.manifest");
 	if (!rc) {
 		manifest = json_pack(
 		    "{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:O, s:O}", "format",
@@ -453,7 +456,8 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 	}
 	sv_vm__reconcile_state(vm); /* another process may have paused it */
 	bool was_running = vm->state == SV_VM_RUNNING;
-	if (was_running && (rc = sv_vm__change_vmm_state(vm, SV_VM_PAUSED, b->pause))) {
+	if (was_running && ((rc = SV_FAULT_POINT("snapshot.pause")) ||
+			    (rc = sv_vm__change_vmm_state(vm, SV_VM_PAUSED, b->pause)))) {
 		sv_rm_rf(abs);
 		free(abs);
 		sv_vm__live_unlock(lock);
@@ -465,7 +469,7 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 	if (rc)
 		sv_rm_rf(abs);
 	int rrc = 0;
-	if (was_running && !o.keep_paused)
+	if (was_running && !o.keep_paused && !(rrc = SV_FAULT_POINT("snapshot.resume")))
 		rrc = sv_vm__change_vmm_state(vm, SV_VM_RUNNING, b->resume);
 	if (!rc && rrc) {
 		free(saved.message);
@@ -735,6 +739,8 @@ int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
 		if (!rc)
 			rc = sv_ledger_record(ledger, "file", dst, NULL);
 		if (!rc)
+			rc = SV_FAULT_POINT("restore.stage_drive");
+		if (!rc)
 			rc = sv_copy_sparse(src, dst);
 		if (fd >= 0)
 			close(fd);
@@ -796,7 +802,10 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 		.vsock_uds_path = vm->staged->vsock ? vm->staged->vsock->uds_path : NULL,
 		.outputs = vm->staged,
 	};
-	rc = (state && (mem || !has_mem)) ? b->snapshot_load(vm->vmm, &p) : sv_err(SV_ENOMEM, "out of memory");
+	rc = (state && (mem || !has_mem)) ? SV_FAULT_POINT("restore.load")
+					  : sv_err(SV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = b->snapshot_load(vm->vmm, &p);
 	free(ov);
 	free(state);
 	free(mem);

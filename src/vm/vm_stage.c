@@ -9,6 +9,7 @@
 #include "vm/vm_internal.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include <libgen.h>
@@ -55,6 +56,8 @@ static int stage_one(sv_vm *vm, sv_ledger *ledger, sv_drive_config *d, const cha
 	}
 	free(name);
 	int rc = sv_ledger_record(ledger, "file", dst, NULL);
+	if (!rc)
+		rc = SV_FAULT_POINT("launch.stage_drive");
 	if (!rc)
 		rc = sv_copy_sparse(d->path_on_host, dst);
 	free(dst);

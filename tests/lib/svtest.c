@@ -257,6 +257,7 @@ static bool svt_ci_provides(svt_need need)
 	case SVT_NEED_QEMU:
 	case SVT_NEED_IMAGE:
 	case SVT_NEED_NETNS:
+	case SVT_NEED_FAULTS:
 		return true;
 	case SVT_NEED_HOST:
 		return false;

@@ -74,11 +74,12 @@ bool svt_is_root(void);
  * fails the test instead, unless CI cannot provide what is missing:
  * svt_ci_provides() in svtest.c is the one place that decides. */
 typedef enum {
-	SVT_NEED_ROOT,	/* root: namespaces, TAPs, chown, the jailer */
-	SVT_NEED_QEMU,	/* qemu-system-x86_64 (a `make deps` package) */
-	SVT_NEED_IMAGE, /* the minimal guest image, built from `make deps` packages */
-	SVT_NEED_NETNS, /* a private network namespace */
-	SVT_NEED_HOST,	/* a property of this machine (a usable KVM, a PVM hypervisor) */
+	SVT_NEED_ROOT,	 /* root: namespaces, TAPs, chown, the jailer */
+	SVT_NEED_QEMU,	 /* qemu-system-x86_64 (a `make deps` package) */
+	SVT_NEED_IMAGE,	 /* the minimal guest image, built from `make deps` packages */
+	SVT_NEED_NETNS,	 /* a private network namespace */
+	SVT_NEED_HOST,	 /* a property of this machine (a usable KVM, a PVM hypervisor) */
+	SVT_NEED_FAULTS, /* a build with fault injection (-Dfault_injection, on in test builds) */
 } svt_need;
 
 /* Skips the running test: prints "skipped: <why>" and counts it (see

@@ -21,6 +21,7 @@
 #include "vmm/qemu/qemu_internal.h"
 
 #include "util/error.h"
+#include "util/escape.h"
 #include "util/spawn.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -95,7 +96,9 @@ static int wait_outgoing(sv_qemu_vmm *q, progress *p)
 		}
 		if (status && (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0)) {
 			const char *desc = json_string_value(json_object_get(ret, "error-desc"));
-			rc = sv_err(SV_EVMM, "migration %s%s%s", status, desc ? ": " : "", desc ? desc : "");
+			char *quoted = desc ? sv_escape_text(desc, strlen(desc), NULL) : NULL; /* QEMU's words */
+			rc = sv_err(SV_EVMM, "migration %s%s%s", status, quoted ? ": " : "", quoted ? quoted : "");
+			free(quoted);
 			json_decref(ret);
 			return rc;
 		}
