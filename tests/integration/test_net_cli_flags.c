@@ -216,6 +216,8 @@ static void test_tap_flag(void **state)
 static void test_wireguard_flag(void **state)
 {
 	svn_dirs *e = *state;
+	if (!svn_have_wireguard())
+		svt_skip(SVT_NEED_PACKAGE, "wireguard-go is not installed (make deps)");
 	svn_enter_fresh_netns();
 	char *conf = svt_write(e->data_dir, "wg0.conf",
 			       "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"

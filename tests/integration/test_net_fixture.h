@@ -406,4 +406,11 @@ SVN_UNUSED static int svn_make_user_device(void *arg)
 	return rc;
 }
 
+/* wireguard-go and wg (wireguard-tools), both `make deps` packages. */
+SVN_UNUSED static bool svn_have_wireguard(void)
+{
+	return (access("/usr/bin/wireguard-go", X_OK) == 0 || access("/usr/sbin/wireguard-go", X_OK) == 0) &&
+	       (access("/usr/bin/wg", X_OK) == 0 || access("/usr/sbin/wg", X_OK) == 0);
+}
+
 #endif
