@@ -119,6 +119,15 @@ static int replace_string(const char **field, const char *value)
 	return 0;
 }
 
+int sv_net_iface_fill(sv_net_iface_config *nic, const char *dev, const char *mac)
+{
+	int rc = 0;
+	if ((!nic->host_dev_name && (rc = replace_string(&nic->host_dev_name, dev))) ||
+	    (!nic->guest_mac && (rc = replace_string(&nic->guest_mac, mac))))
+		return rc;
+	return 0;
+}
+
 int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps)
 {
 	size_t n = cfg->n_network_interfaces;
@@ -134,8 +143,7 @@ int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv
 		snprintf(t->iface_id, sizeof(t->iface_id), "%s", nics[i].iface_id);
 		snprintf(t->tap_name, sizeof(t->tap_name), "%s", b.devs[i]);
 		snprintf(t->mac, sizeof(t->mac), "%s", b.macs[i]);
-		if ((!nics[i].host_dev_name && (rc = replace_string(&nics[i].host_dev_name, b.devs[i]))) ||
-		    (!nics[i].guest_mac && (rc = replace_string(&nics[i].guest_mac, b.macs[i]))))
+		if ((rc = sv_net_iface_fill(&nics[i], b.devs[i], b.macs[i])))
 			break;
 	}
 	free(b.devs);

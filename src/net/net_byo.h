@@ -15,6 +15,11 @@
  * creating it. */
 int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps);
 
+/* Fills what nic (of the VM's own copy, config_copy.c) leaves unset: its
+ * host_dev_name with dev and its guest_mac with mac, so that the VMM and
+ * what the VM records name the device and MAC actually used. */
+int sv_net_iface_fill(sv_net_iface_config *nic, const char *dev, const char *mac);
+
 /* sv_spawn, inside net.netns_path when cfg has one: the VMM (and the
  * supervisor that starts it) must live where its TAPs are. */
 int sv_net_spawn_in_netns(const sv_vm_config *cfg, const sv_spawn_opts *so, pid_t *pid);

@@ -333,18 +333,6 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 	return 0;
 }
 
-static int replace_string(const char **field, const char *value)
-{
-	char *copy = strdup(value);
-	if (!copy)
-		return sv_err(SV_ENOMEM, "out of memory");
-	/* The VM's config is its own deep copy: every string is a separate heap
-	 * allocation (config_copy.c), so it is ours to replace. */
-	free((char *)*field);
-	*field = copy;
-	return 0;
-}
-
 static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_plan *ip, sv_tap_device *taps)
 {
 	char gw[16], mask[16];
@@ -360,9 +348,8 @@ static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_
 		snprintf(t->gateway_ip, sizeof(t->gateway_ip), "%s", gw);
 		snprintf(t->subnet_mask, sizeof(t->subnet_mask), "%s", mask);
 		snprintf(t->mac, sizeof(t->mac), "%s", ip[i].lease.mac);
-		int rc;
-		if ((!nics[i].host_dev_name && (rc = replace_string(&nics[i].host_dev_name, t->tap_name))) ||
-		    (!nics[i].guest_mac && (rc = replace_string(&nics[i].guest_mac, t->mac))))
+		int rc = sv_net_iface_fill(&nics[i], t->tap_name, t->mac);
+		if (rc)
 			return rc;
 	}
 	const char *args = cfg->boot_source.boot_args;
