@@ -59,6 +59,8 @@ static void *run_job(void *p)
 	}
 	if (j->rc)
 		j->message = strdup(sv_last_error());
+	/* The message is thread-local: freed here, or it leaks with the thread. */
+	sv_err_clear();
 	return NULL;
 }
 
