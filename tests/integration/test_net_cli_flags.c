@@ -7,6 +7,7 @@
  * test_net_wireguard's and test_net_byo's. Runs in namespaces of its own. */
 #include "test_net_fixture.h"
 
+#include "net/net_names.h"
 #include "net/net_wg.h"
 #include <jansson.h>
 
@@ -183,6 +184,68 @@ static void test_netns_flag(void **state)
 	svn_user_ns_free(&u);
 }
 
+/* The bridge plugin of containernetworking-plugins, as a scheduler runs it:
+ * cmd ADD or DEL for container "vm" in the namespace at netns. */
+static int cni_bridge(const char *cmd, const char *netns, const char *data_dir)
+{
+	char conf[512];
+	snprintf(conf, sizeof(conf),
+		 "{\"cniVersion\": \"1.0.0\", \"name\": \"svtest\", \"type\": \"bridge\", \"bridge\": "
+		 "\"cni0\", \"isGateway\": true, \"ipam\": {\"type\": \"host-local\", \"subnet\": "
+		 "\"10.22.0.0/24\", \"dataDir\": \"%s/cni\"}}",
+		 data_dir);
+	setenv("CNI_COMMAND", cmd, 1);
+	setenv("CNI_CONTAINERID", "vm", 1);
+	setenv("CNI_NETNS", netns, 1);
+	setenv("CNI_IFNAME", "eth0", 1);
+	setenv("CNI_PATH", "/usr/lib/cni", 1);
+	const char *argv[] = {"/usr/lib/cni/bridge", NULL};
+	int code = -1;
+	char *out = NULL;
+	assert_int_equal(sv_run(argv, conf, 20000, &code, &out, NULL), 0);
+	if (code != 0)
+		print_message("CNI bridge %s exited %d: %s\n", cmd, code, out);
+	free(out);
+	unsetenv("CNI_COMMAND");
+	unsetenv("CNI_CONTAINERID");
+	unsetenv("CNI_NETNS");
+	unsetenv("CNI_IFNAME");
+	unsetenv("CNI_PATH");
+	return code;
+}
+
+/* --netns with a namespace CNI's bridge plugin made: the TAP joins the
+ * plugin's eth0 there; stop takes the TAP and leaves everything of CNI's. */
+static void test_netns_made_by_cni(void **state)
+{
+	svn_dirs *e = *state;
+	if (access("/usr/lib/cni/bridge", X_OK) != 0)
+		svt_skip(SVT_NEED_PACKAGE, "containernetworking-plugins is not installed (make deps)");
+	svn_enter_fresh_netns();
+	svn_user_ns u = svn_user_ns_new();
+	assert_int_equal(cni_bridge("ADD", u.path, e->data_dir), 0);
+	const char *run[] = {"run",  "--kernel",    kernel,
+			     "--id", "cnivm",	    "--netns",
+			     u.path, "--boot-args", "ip=10.22.0.2::10.22.0.1:255.255.255.0::eth0:off",
+			     NULL};
+	cli_ok(e, run);
+	char tap[16];
+	assert_int_equal(sv_net_tap_name(tap, "cnivm", "eth0"), 0);
+	svn_link_query q = {.name = tap}, theirs = {.name = "eth0"};
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &q, 5000), 0);
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &theirs, 5000), 0);
+	assert_true(svn_link_exists("cni0"));
+	assert_false(svn_link_exists("svbr0"));
+
+	const char *stop[] = {"stop", "cnivm", NULL};
+	cli_ok(e, stop);
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &q, 5000), 1);
+	assert_int_equal(svn_run_in(u.fd, svn_get_link, &theirs, 5000), 0);
+	assert_true(svn_link_exists("cni0"));
+	assert_int_equal(cni_bridge("DEL", u.path, e->data_dir), 0);
+	svn_user_ns_free(&u);
+}
+
 /* --tap NAME: an existing TAP is eth0 as it is and outlives the VM; a
  * missing one is named. */
 static void test_tap_flag(void **state)
@@ -344,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_publish_and_allow_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_netns_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_netns_made_by_cni, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tap_flag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wireguard_flag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_flag_values_are_refused_by_name, setup, teardown),
