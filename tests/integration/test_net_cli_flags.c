@@ -1,10 +1,10 @@
 /* The networking flags of `smartvm run` added with issue 14 (-p/--publish,
  * --allow-vm-to-vm, --allow-host-dns, --wireguard, --netns, --tap), through
  * the CLI with the fake Firecracker: each reaches the library (the firewall's
- * sets and maps, the tunnel, the namespace, the TAP), stop removes what it
- * made, and bad input is refused with exit 2 and its exact message before
- * anything is made. What the traffic then does is test_net_firewall's,
- * test_net_wireguard's and test_net_byo's. Runs in namespaces of its own. */
+ * sets and maps, the tunnel, the namespace (also one CNI's bridge plugin
+ * made), the TAP), stop removes what it made, and bad input is refused with exit 2 and its exact message
+ * before anything is made. What the traffic then does is test_net_firewall's, test_net_wireguard's and
+ * test_net_byo's. Runs in namespaces of its own. */
 #include "test_net_fixture.h"
 
 #include "net/net_names.h"
