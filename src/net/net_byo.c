@@ -32,6 +32,15 @@ typedef struct {
 
 static const char *where(const byo *b) { return b->no->netns_path ? "in net.netns_path" : "on the host"; }
 
+int sv_net_tap_taken(size_t i, const char *dev, const char *alias)
+{
+	const char *owner = alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
+	int vm_len = (int)strcspn(owner, "/");
+	return sv_err(SV_EBUSY,
+		      "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%.*s\" (%s)", i,
+		      dev, vm_len, owner, owner[vm_len] ? owner + vm_len + 1 : "?");
+}
+
 static int check_existing_tap(const byo *b, size_t i, const char *dev)
 {
 	sv_nl_link link;
@@ -47,6 +56,10 @@ static int check_existing_tap(const byo *b, size_t i, const char *dev)
 			      !strcmp(link.kind, "tun") ? "TUN device"
 			      : link.kind[0]		? link.kind
 							: "plain device");
+	/* smartvm's own TAP of another VM, on its bridge behind its firewall:
+	 * used "as it is", two guests would share its frames past that firewall. */
+	if (!strncmp(link.alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX)))
+		return sv_net_tap_taken(i, dev, link.alias);
 	return 0;
 }
 

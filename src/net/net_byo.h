@@ -15,6 +15,11 @@
  * creating it. */
 int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps);
 
+/* The error for interface i's host_dev_name dev, a TAP smartvm made for
+ * another VM (alias: its link alias, SV_NET_TAP_ALIAS_PREFIX "VM/IFACE"):
+ * two VMs on one TAP would see each other's frames. Returns SV_EBUSY. */
+int sv_net_tap_taken(size_t i, const char *dev, const char *alias);
+
 /* Fills what nic (of the VM's own copy, config_copy.c) leaves unset: its
  * host_dev_name with dev and its guest_mac with mac, so that the VMM and
  * what the VM records name the device and MAC actually used. */

@@ -108,13 +108,7 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 			} else if (is_another_vms_tap(&link, vm_id, nic->iface_id)) {
 				/* On any bridge: two VMs on one TAP would see each
 				 * other's frames. */
-				const char *owner = link.alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
-				int vm_len = (int)strcspn(owner, "/");
-				return sv_err(SV_EBUSY,
-					      "network_interfaces[%zu].host_dev_name \"%s\": already used by "
-					      "VM \"%.*s\" (%s)",
-					      i, p->dev, vm_len, owner,
-					      owner[vm_len] ? owner + vm_len + 1 : "?");
+				return sv_net_tap_taken(i, p->dev, link.alias);
 			} else if (!link.master) {
 				p->attach = true;
 			} else {

@@ -272,6 +272,23 @@ static void test_tap_flag(void **state)
 			    "smartvm: starting VM \"notap\": setting up networking of VM \"notap\": "
 			    "network_interfaces[0].host_dev_name \"nosuch0\": no such device on the host\n");
 	free(err);
+
+	/* Another VM's TAP is no TAP to use as it is: both guests would share
+	 * its frames, past the firewall. */
+	const char *onbr[] = {"run", "--kernel", kernel, "--id", "onbr", "--net", NULL};
+	cli_ok(e, onbr);
+	char theirs[16], want[512];
+	assert_int_equal(sv_net_tap_name(theirs, "onbr", "eth0"), 0);
+	const char *steal[] = {"run", "--kernel", kernel, "--id", "thief", "--tap", theirs, NULL};
+	assert_int_equal(cli(e, NULL, &err, steal), 1);
+	snprintf(want, sizeof(want),
+		 "smartvm: starting VM \"thief\": setting up networking of VM \"thief\": "
+		 "network_interfaces[0].host_dev_name \"%s\": already used by VM \"onbr\" (eth0)\n",
+		 theirs);
+	assert_string_equal(err, want);
+	free(err);
+	const char *stop_onbr[] = {"stop", "onbr", NULL};
+	cli_ok(e, stop_onbr);
 }
 
 /* --wireguard FILE (relative to the current directory): the VM's tunnel is up
