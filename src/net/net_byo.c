@@ -9,6 +9,7 @@
  * and obscurely. */
 #include "net/net_byo.h"
 
+#include "config/config_internal.h"
 #include "net/net_addr.h"
 #include "net/net_link.h"
 #include "net/net_names.h"
@@ -122,21 +123,11 @@ static int setup_all(void *arg)
 	return 0;
 }
 
-static int replace_string(const char **field, const char *value)
-{
-	char *copy = strdup(value);
-	if (!copy)
-		return sv_err(SV_ENOMEM, "out of memory");
-	free((char *)*field); /* the VM's own deep copy (config_copy.c) */
-	*field = copy;
-	return 0;
-}
-
 int sv_net_iface_fill(sv_net_iface_config *nic, const char *dev, const char *mac)
 {
 	int rc = 0;
-	if ((!nic->host_dev_name && (rc = replace_string(&nic->host_dev_name, dev))) ||
-	    (!nic->guest_mac && (rc = replace_string(&nic->guest_mac, mac))))
+	if ((!nic->host_dev_name && (rc = sv_config_replace_string(&nic->host_dev_name, dev))) ||
+	    (!nic->guest_mac && (rc = sv_config_replace_string(&nic->guest_mac, mac))))
 		return rc;
 	return 0;
 }
