@@ -33,9 +33,36 @@ static int add_rule(cli_ctx *cli, cli_run_net *n, const char *arg)
 	return 0;
 }
 
+static int add_publish(cli_run_net *n, const char *arg)
+{
+	const char **p = realloc(n->publish, (n->n_publish + 1) * sizeof(*p));
+	if (!p)
+		return cli_error(CLI_EXIT_FAILURE, "out of memory");
+	n->publish = p;
+	n->publish[n->n_publish++] = arg;
+	return 0;
+}
+
 int cli_run_net_option(cli_ctx *cli, cli_run_net *n, int c, const char *arg)
 {
 	switch (c) {
+	case CLI_OPT_RUN_WIREGUARD:
+		n->wireguard = arg;
+		break;
+	case CLI_OPT_RUN_PUBLISH:
+		return add_publish(n, arg);
+	case CLI_OPT_RUN_NETNS:
+		n->netns = arg;
+		break;
+	case CLI_OPT_RUN_TAP:
+		n->tap = arg;
+		break;
+	case CLI_OPT_RUN_ALLOW_VM_TO_VM:
+		n->allow_vm_to_vm = true;
+		break;
+	case CLI_OPT_RUN_ALLOW_HOST_DNS:
+		n->allow_host_dns = true;
+		break;
 	case CLI_OPT_RUN_NET:
 		n->add_eth0 = true;
 		break;
@@ -60,28 +87,71 @@ int cli_run_net_option(cli_ctx *cli, cli_run_net *n, int c, const char *arg)
 	return 0;
 }
 
+/* The flags over the config file's options (cfg->net, may be NULL). */
+static void merge_options(cli_run_net *n, sv_vm_config *cfg)
+{
+	bool any =
+	    n->wireguard || n->netns || n->tap || n->n_publish || n->allow_vm_to_vm || n->allow_host_dns;
+	if (!any)
+		return;
+	n->opts = (sv_vm_net_options)SV_VM_NET_OPTIONS_INIT;
+	if (cfg->net && cfg->net->version >= 1) {
+		n->opts = *cfg->net;
+		n->opts.version = SV_VM_NET_OPTIONS_VERSION;
+	}
+	if (n->wireguard)
+		n->opts.wireguard_config = n->wireguard;
+	if (n->netns)
+		n->opts.netns_path = n->netns;
+	if (n->tap)
+		n->opts.existing_taps = true;
+	if (n->n_publish) {
+		n->opts.publish = n->publish;
+		n->opts.n_publish = n->n_publish;
+	}
+	n->opts.allow_vm_to_vm |= n->allow_vm_to_vm;
+	n->opts.allow_host_dns |= n->allow_host_dns;
+	cfg->net = &n->opts;
+}
+
 int cli_run_net_apply(cli_ctx *cli, cli_run_net *n, sv_vm_config *cfg)
 {
 	if (n->add_eth0 && n->drop_all)
 		return cli_usage_error(cli, "--net and --no-net exclude each other");
+	if (n->tap && (n->add_eth0 || n->drop_all))
+		return cli_usage_error(cli, "--tap adds eth0 itself: not with --net or --no-net");
+	if (n->drop_all &&
+	    (n->wireguard || n->netns || n->n_publish || n->allow_vm_to_vm || n->allow_host_dns))
+		return cli_usage_error(cli, "--no-net: no interface is left for the other networking flags");
 	if (n->drop_all) {
 		cfg->network_interfaces = NULL;
 		cfg->n_network_interfaces = 0;
 	}
+	/* The flags that need an interface give the VM one when it has none. */
+	if (!n->drop_all && !cfg->n_network_interfaces &&
+	    (n->tap || n->wireguard || n->netns || n->n_publish || n->allow_vm_to_vm || n->allow_host_dns))
+		n->add_eth0 = true;
 	if (n->add_eth0) {
 		for (size_t i = 0; i < cfg->n_network_interfaces; i++)
-			if (cfg->network_interfaces[i].iface_id && !strcmp(cfg->network_interfaces[i].iface_id, "eth0"))
-				return cli_usage_error(cli, "--net: the config already has an interface \"eth0\"");
+			if (cfg->network_interfaces[i].iface_id &&
+			    !strcmp(cfg->network_interfaces[i].iface_id, "eth0"))
+				return cli_usage_error(cli,
+						       "--net: the config already has an interface \"eth0\"");
 		size_t count = cfg->n_network_interfaces + 1;
 		n->ifaces = calloc(count, sizeof(*n->ifaces));
 		if (!n->ifaces)
 			return cli_error(CLI_EXIT_FAILURE, "out of memory");
 		for (size_t i = 0; i + 1 < count; i++)
 			n->ifaces[i] = cfg->network_interfaces[i];
-		n->ifaces[count - 1] = (sv_net_iface_config){.iface_id = "eth0"};
+		n->ifaces[count - 1] = (sv_net_iface_config){.iface_id = "eth0", .host_dev_name = n->tap};
 		cfg->network_interfaces = n->ifaces;
 		cfg->n_network_interfaces = count;
+	} else if (n->tap) {
+		return cli_usage_error(
+		    cli, "--tap: the config already has network interfaces; name the TAP in its "
+			 "host_dev_name and set smartvm.network.existing_taps");
 	}
+	merge_options(n, cfg);
 	cli->opts.egress_rules = n->rules;
 	cli->opts.n_egress_rules = n->n_rules;
 	/* Bad networking options are usage errors, found before anything runs. */
@@ -92,6 +162,7 @@ int cli_run_net_apply(cli_ctx *cli, cli_run_net *n, sv_vm_config *cfg)
 
 void cli_run_net_free(cli_run_net *n)
 {
+	free(n->publish);
 	free(n->rules);
 	free(n->dests);
 	free(n->ifaces);
@@ -129,10 +200,10 @@ static int parse_admin(cli_ctx *cli, int argc, char **argv, sv_net_admin_options
 
 static json_t *lease_json(const sv_net_lease_info *l)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:I}", "bridge", l->bridge, "subnet", l->subnet,
-			 "guest_ip", l->guest_ip, "vm_id", l->vm_id, "iface_id", l->iface_id, "tap_name", l->dev,
-			 "mac", l->mac, "tap_owned", l->dev_owned, "tap_present", l->dev_present, "vm_running",
-			 l->vm_running, "pid", (json_int_t)l->pid);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:I}", "bridge", l->bridge, "subnet",
+			 l->subnet, "guest_ip", l->guest_ip, "vm_id", l->vm_id, "iface_id", l->iface_id,
+			 "tap_name", l->dev, "mac", l->mac, "tap_owned", l->dev_owned, "tap_present",
+			 l->dev_present, "vm_running", l->vm_running, "pid", (json_int_t)l->pid);
 }
 
 static int net_ls(cli_ctx *cli, int argc, char **argv)
@@ -155,11 +226,13 @@ static int net_ls(cli_ctx *cli, int argc, char **argv)
 		code = text ? cli_print_json_text(text) : cli_error(CLI_EXIT_FAILURE, "out of memory");
 		free(text);
 	} else {
-		printf("%-15s %-15s %-24s %-8s %-15s %-17s %s\n", "BRIDGE", "IP", "VM", "IFACE", "TAP", "MAC", "STATE");
+		printf("%-15s %-15s %-24s %-8s %-15s %-17s %s\n", "BRIDGE", "IP", "VM", "IFACE", "TAP", "MAC",
+		       "STATE");
 		for (size_t i = 0; i < n; i++) {
 			const sv_net_lease_info *l = &items[i];
-			printf("%-15s %-15s %-24s %-8s %-15s %-17s %s%s\n", l->bridge, l->guest_ip, l->vm_id, l->iface_id,
-			       l->dev, l->mac, l->vm_running ? "running" : "dead", l->dev_present ? "" : " (no tap)");
+			printf("%-15s %-15s %-24s %-8s %-15s %-17s %s%s\n", l->bridge, l->guest_ip, l->vm_id,
+			       l->iface_id, l->dev, l->mac, l->vm_running ? "running" : "dead",
+			       l->dev_present ? "" : " (no tap)");
 		}
 		code = CLI_EXIT_OK;
 	}

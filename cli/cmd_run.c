@@ -161,7 +161,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 
 	if ((rc = cli_run_split_command(cli, &argc, argv, &f->cmd.argv)))
 		return rc;
-	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
+	cli_opts_begin(&p, cli, argc, argv, "d" CLI_RUN_NET_SHORTOPTS, run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
 		case OPT_CONFIG:

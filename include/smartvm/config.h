@@ -19,6 +19,7 @@
 #define SMARTVM_CONFIG_H
 
 #include <smartvm/common.h>
+#include <smartvm/net.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,6 +148,8 @@ typedef struct sv_vm_config {
 	const sv_logger_config *logger;   /**< NULL = no logger */
 	const sv_metrics_config *metrics; /**< NULL = no metrics */
 	const sv_entropy_config *entropy; /**< NULL = no entropy device */
+	const sv_vm_net_options *net;     /**< NULL = default networking (smartvm/net.h);
+	                                     config file: "smartvm": {"network": {...}} */
 } sv_vm_config;
 
 /** Deep-copies cfg into a new allocation owned by the caller. */

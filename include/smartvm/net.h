@@ -6,6 +6,8 @@
 #define SMARTVM_NET_H
 
 #include <smartvm/common.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -33,6 +35,49 @@ typedef struct {
 	uint16_t port_from;       /**< tcp/udp only; 0 = any port */
 	uint16_t port_to;         /**< inclusive; 0 = same as port_from */
 } sv_egress_rule;
+
+/** A VM's networking beyond the defaults (sv_vm_config.net; NULL = all
+ * defaults): the bridge, leases, NAT and firewall of the manager's options.
+ * Begin with SV_VM_NET_OPTIONS_INIT; the library reads only the fields the
+ * version has. */
+typedef struct sv_vm_net_options {
+	unsigned int version; /**< SV_VM_NET_OPTIONS_VERSION */
+	/** A wg-quick style file (only [Interface] PrivateKey, Address,
+	 * ListenPort, MTU and [Peer] PublicKey, PresharedKey, Endpoint,
+	 * AllowedIPs, PersistentKeepalive; hooks, DNS, Table and IPv6 are
+	 * refused). The VM's egress then leaves only through this tunnel,
+	 * masqueraded as its Address; while the tunnel is down it is dropped,
+	 * never routed another way. Bridge networking only. */
+	const char *wireguard_config;
+	/** "[HOST_IP:]HOST_PORT:GUEST_PORT[/tcp|udp]" (default tcp, every host
+	 * address): traffic to the host's port, from outside and from the host
+	 * itself (127.0.0.1 too), is forwarded to the first interface's guest
+	 * address. A host port another VM publishes is refused. Bridge
+	 * networking only. */
+	const char *const *publish;
+	size_t n_publish; /**< entries in publish */
+	/** A network namespace (a path such as /var/run/netns/NAME or
+	 * /proc/PID/ns/net) made by someone else (CNI, Nomad, the user): the
+	 * VM's TAPs are created there and its VMM runs there; addressing, NAT
+	 * and firewall are the namespace owner's. smartvm removes only the TAPs
+	 * it created. */
+	const char *netns_path;
+	/** Every interface's host_dev_name names an existing TAP (in netns_path
+	 * if given), used as it is: no bridge, lease, NAT or firewall, and it
+	 * is never deleted. */
+	bool existing_taps;
+	/** This VM may talk to other VMs on the bridge that allow it too (by
+	 * default VMs see nothing of each other). */
+	bool allow_vm_to_vm;
+	/** This VM may reach port 53 (DNS) on the host; every other service of
+	 * the host is closed to guests. */
+	bool allow_host_dns;
+} sv_vm_net_options;
+
+/** The version of sv_vm_net_options this header describes. */
+#define SV_VM_NET_OPTIONS_VERSION 1
+/** sv_vm_net_options with every default: begin with it. */
+#define SV_VM_NET_OPTIONS_INIT { SV_VM_NET_OPTIONS_VERSION, NULL, NULL, 0, NULL, false, false, false }
 
 #ifdef __cplusplus
 }

@@ -147,6 +147,37 @@ static bool copy_mmds(const sv_mmds_config **dst, const sv_mmds_config *src)
 	return true;
 }
 
+/* Only the fields of the caller's version; the copy is of the current one. */
+static bool copy_net_options(const sv_vm_net_options **dst, const sv_vm_net_options *src)
+{
+	*dst = NULL;
+	if (!src)
+		return true;
+	sv_vm_net_options *o = calloc(1, sizeof(*o));
+	if (!o)
+		return false;
+	*dst = o;
+	o->version = SV_VM_NET_OPTIONS_VERSION;
+	if (src->version < 1)
+		return true; /* refused by validation, which names the field */
+	o->existing_taps = src->existing_taps;
+	o->allow_vm_to_vm = src->allow_vm_to_vm;
+	o->allow_host_dns = src->allow_host_dns;
+	if (!dup_string(&o->wireguard_config, src->wireguard_config) || !dup_string(&o->netns_path, src->netns_path))
+		return false;
+	if (!src->n_publish || !src->publish)
+		return true;
+	const char **specs = calloc(src->n_publish, sizeof(*specs));
+	if (!specs)
+		return false;
+	o->publish = specs;
+	o->n_publish = src->n_publish;
+	for (size_t i = 0; i < src->n_publish; i++)
+		if (!dup_string(&specs[i], src->publish[i]))
+			return false;
+	return true;
+}
+
 static bool copy_vsock(const sv_vsock_config **dst, const sv_vsock_config *src)
 {
 	*dst = NULL;
@@ -227,6 +258,12 @@ int sv_config_check_arrays(const sv_vm_config *cfg)
 		for (size_t i = 0; i < cfg->mmds->n_network_interfaces; i++)
 			if (!cfg->mmds->network_interfaces[i])
 				return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: is required", i);
+	if (cfg->net && cfg->net->version >= 1 && cfg->net->n_publish && !cfg->net->publish)
+		return sv_err(SV_EINVAL, "net.publish: NULL array with n_publish = %zu", cfg->net->n_publish);
+	if (cfg->net && cfg->net->version >= 1)
+		for (size_t i = 0; i < cfg->net->n_publish; i++)
+			if (!cfg->net->publish[i])
+				return sv_err(SV_EINVAL, "net.publish[%zu]: is required", i);
 	return 0;
 }
 
@@ -254,7 +291,7 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 		  copy_drives(c, cfg) && copy_net_ifaces(c, cfg) && copy_vsock(&c->vsock, cfg->vsock) &&
 		  copy_balloon(&c->balloon, cfg->balloon) && copy_mmds(&c->mmds, cfg->mmds) &&
 		  copy_logger(&c->logger, cfg->logger) && copy_metrics(&c->metrics, cfg->metrics) &&
-		  copy_entropy(&c->entropy, cfg->entropy);
+		  copy_entropy(&c->entropy, cfg->entropy) && copy_net_options(&c->net, cfg->net);
 	if (!ok) {
 		sv_vm_config_free(c);
 		return sv_err(SV_ENOMEM, "copying config: out of memory");
@@ -292,6 +329,19 @@ static void free_mmds(const sv_mmds_config *m)
 	free_const(m);
 }
 
+static void free_net_options(const sv_vm_net_options *o)
+{
+	if (!o)
+		return;
+	if (o->publish)
+		for (size_t i = 0; i < o->n_publish; i++)
+			free_const(o->publish[i]);
+	free_const(o->publish);
+	free_const(o->wireguard_config);
+	free_const(o->netns_path);
+	free_const(o);
+}
+
 void sv_vm_config_free(sv_vm_config *cfg)
 {
 	if (!cfg)
@@ -315,6 +365,7 @@ void sv_vm_config_free(sv_vm_config *cfg)
 	free_const(cfg->vsock);
 	free_const(cfg->balloon);
 	free_mmds(cfg->mmds);
+	free_net_options(cfg->net);
 	if (cfg->logger)
 		free_const(cfg->logger->log_path);
 	free_const(cfg->logger);

@@ -557,16 +557,55 @@ static int read_ephemeral_drives(json_t *sv, sv_vm_config *cfg)
 	return 0;
 }
 
+/* smartvm.network: the VM's sv_vm_net_options. */
+static int read_network(json_t *sv, sv_vm_config *cfg)
+{
+	static const char *const known[] = {"wireguard",     "publish",	       "netns",
+					    "existing_taps", "allow_vm_to_vm", "allow_host_dns", NULL};
+	const char *p = "smartvm.network";
+	json_t *o, *a;
+	int rc = get_object(sv, "smartvm", "network", &o);
+	if (rc || !o)
+		return rc;
+	sv_vm_net_options *n = calloc(1, sizeof(*n));
+	if (!n)
+		return oom();
+	n->version = SV_VM_NET_OPTIONS_VERSION;
+	cfg->net = n;
+	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "wireguard", &n->wireguard_config)) ||
+	    (rc = get_string(o, p, "netns", &n->netns_path)) ||
+	    (rc = get_bool(o, p, "existing_taps", &n->existing_taps)) ||
+	    (rc = get_bool(o, p, "allow_vm_to_vm", &n->allow_vm_to_vm)) ||
+	    (rc = get_bool(o, p, "allow_host_dns", &n->allow_host_dns)) || (rc = get_array(o, p, "publish", &a)))
+		return rc;
+	if (!a || json_array_size(a) == 0)
+		return 0;
+	const char **specs = calloc(json_array_size(a), sizeof(*specs));
+	if (!specs)
+		return oom();
+	n->publish = specs;
+	n->n_publish = json_array_size(a);
+	for (size_t i = 0; i < n->n_publish; i++) {
+		json_t *v = json_array_get(a, i);
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+			return sv_err(SV_EINVAL, "%s.publish[%zu]: must be a string", p, i);
+		if (!(specs[i] = strdup(json_string_value(v))))
+			return oom();
+	}
+	return 0;
+}
+
 static int read_smartvm(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"id", "base_image", "ephemeral_drives", NULL};
+	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", NULL};
 	const char *p = "smartvm";
 	json_t *o;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
 	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "id", &cfg->id)) ||
-	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)))
+	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)) ||
+	    (rc = read_network(o, cfg)))
 		return rc;
 	return 0;
 }

@@ -49,6 +49,33 @@ static json_t *net_ifaces_array(const sv_vm_config *cfg)
 	return a;
 }
 
+/* smartvm.network, or NULL when there are no options (or out of memory:
+ * *ok says which). */
+static json_t *network_object(const sv_vm_net_options *n, bool *ok)
+{
+	*ok = true;
+	if (!n || n->version < 1)
+		return NULL;
+	json_t *o = json_object(), *pub = json_array();
+	*ok = o && pub && (!n->wireguard_config || put(o, "wireguard", json_string(n->wireguard_config))) &&
+	      (!n->netns_path || put(o, "netns", json_string(n->netns_path))) &&
+	      (!n->existing_taps || put(o, "existing_taps", json_true())) &&
+	      (!n->allow_vm_to_vm || put(o, "allow_vm_to_vm", json_true())) &&
+	      (!n->allow_host_dns || put(o, "allow_host_dns", json_true()));
+	for (size_t i = 0; *ok && i < n->n_publish; i++)
+		*ok = json_array_append_new(pub, json_string(n->publish[i])) == 0;
+	if (*ok && n->n_publish) {
+		*ok = put(o, "publish", pub);
+		pub = NULL;
+	}
+	json_decref(pub);
+	if (!*ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The "smartvm" object, or a JSON null when there is nothing smartvm-only to
  * say (the caller then leaves the key out). */
 static json_t *smartvm_object(const sv_vm_config *cfg)
@@ -65,13 +92,24 @@ static json_t *smartvm_object(const sv_vm_config *cfg)
 			return NULL;
 		}
 	}
-	if (!cfg->id && !cfg->base_image && json_object_size(ephemeral) == 0) {
+	bool ok;
+	json_t *network = network_object(cfg->net, &ok);
+	if (!ok) {
+		json_decref(ephemeral);
+		return NULL;
+	}
+	if (!cfg->id && !cfg->base_image && json_object_size(ephemeral) == 0 && !network) {
 		json_decref(ephemeral);
 		return json_null();
 	}
 	json_t *o = json_object();
-	bool ok = o && (!cfg->id || put(o, "id", json_string(cfg->id))) &&
-		  (!cfg->base_image || put(o, "base_image", json_string(cfg->base_image)));
+	ok = o && (!cfg->id || put(o, "id", json_string(cfg->id))) &&
+	     (!cfg->base_image || put(o, "base_image", json_string(cfg->base_image)));
+	if (ok && network) {
+		ok = put(o, "network", network);
+		network = NULL;
+	}
+	json_decref(network);
 	if (!ok) {
 		json_decref(o);
 		json_decref(ephemeral);

@@ -54,6 +54,12 @@ int sv_config_resolve_paths(sv_vm_config *cfg, const char *base_dir)
 	if (!rc && cfg->metrics)
 		rc = resolve(&((sv_metrics_config *)cfg->metrics)->metrics_path, base_dir,
 			     "metrics.metrics_path");
+	if (!rc && cfg->net) {
+		sv_vm_net_options *net = (sv_vm_net_options *)(uintptr_t)cfg->net;
+		rc = resolve(&net->wireguard_config, base_dir, "net.wireguard_config");
+		if (!rc)
+			rc = resolve(&net->netns_path, base_dir, "net.netns_path");
+	}
 	free(cwd);
 	return rc;
 }

@@ -8,6 +8,7 @@
  * initrd, drive backing files, the vsock socket's directory); validation never
  * creates, opens or changes anything.
  */
+#include "net/net_options.h"
 #include <smartvm/config.h>
 
 #include "util/error.h"
@@ -449,7 +450,7 @@ int sv_vm_config_validate(const sv_vm_config *cfg)
 	if ((rc = check_vm_id(cfg->id)) || (rc = check_boot_source(&cfg->boot_source)) ||
 	    (rc = check_machine_config(&cfg->machine_config)) || (rc = check_drives(cfg)) ||
 	    (rc = check_net_ifaces(cfg)) || (rc = check_vsock(cfg->vsock)) || (rc = check_balloon(cfg)) ||
-	    (rc = check_mmds(cfg)) || (rc = check_logger(cfg->logger)))
+	    (rc = check_mmds(cfg)) || (rc = check_logger(cfg->logger)) || (rc = sv_net_check_vm_options(cfg)))
 		return rc;
 	if (cfg->metrics && (rc = check_required_path("metrics.metrics_path", cfg->metrics->metrics_path)))
 		return rc;

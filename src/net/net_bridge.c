@@ -29,8 +29,10 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 	int rc = sv_nl_link_get(plan->bridge, &link);
 	if (rc == 0) {
 		if (strcmp(link.kind, "bridge"))
-			return sv_err(SV_ENETWORK, "bridge_name \"%s\": a link of that name exists and is a %s, not a bridge",
-				      plan->bridge, link.kind[0] ? link.kind : "plain device");
+			return sv_err(
+			    SV_ENETWORK,
+			    "bridge_name \"%s\": a link of that name exists and is a %s, not a bridge",
+			    plan->bridge, link.kind[0] ? link.kind : "plain device");
 		if (!db->has_state && (rc = sv_lease_db_save_state(db, true, false)))
 			return rc;
 		/* Ours and unmarked: setup stopped between creating and marking
@@ -43,7 +45,8 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 			if (sv_nl_addr_has(link.index, gw, &has) == 0 && !has) {
 				char text[16];
 				sv_ipv4_format(gw, text);
-				sv_warn("bridge %s existed before smartvm and has no address %s: guests may not reach their gateway",
+				sv_warn("bridge %s existed before smartvm and has no address %s: guests may "
+					"not reach their gateway",
 					plan->bridge, text);
 			}
 			return 0;
@@ -56,7 +59,8 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 	} else {
 		return rc;
 	}
-	if ((rc = sv_nl_addr_add(plan->bridge, gw, plan->subnet.prefix)) || (rc = sv_nl_link_set_up(plan->bridge)))
+	if ((rc = sv_nl_addr_add(plan->bridge, gw, plan->subnet.prefix)) ||
+	    (rc = sv_nl_link_set_up(plan->bridge)))
 		return rc;
 	return 0;
 }
@@ -134,8 +138,10 @@ static int delete_our_bridge(const char *bridge)
 	if (rc)
 		return rc;
 	if (strcmp(br.kind, "bridge") || strcmp(br.alias, SV_NET_BRIDGE_ALIAS))
-		return sv_err(SV_EUNSAFE, "bridge %s: not the bridge smartvm created (it carries no \"%s\" alias); left alone",
-			      bridge, SV_NET_BRIDGE_ALIAS);
+		return sv_err(
+		    SV_EUNSAFE,
+		    "bridge %s: not the bridge smartvm created (it carries no \"%s\" alias); left alone",
+		    bridge, SV_NET_BRIDGE_ALIAS);
 	bool ports = false;
 	char tap[16];
 	if ((rc = bridge_has_ports(&br, &ports, tap)))
@@ -161,8 +167,9 @@ int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
 			unlink(path);
 		free(path);
 		bool any = true;
-		if ((rc = sv_nft_delete(db->bridge)) || (rc = sv_nft_any_table(&any)) ||
-		    (!any && (rc = sv_net_forwarding_restore(db->net_dir))))
+		if ((rc = sv_nft_delete(db->bridge)) ||
+		    (rc = sv_net_route_localnet_restore(db->net_dir, db->bridge)) ||
+		    (rc = sv_nft_any_table(&any)) || (!any && (rc = sv_net_forwarding_restore(db->net_dir))))
 			return rc;
 	}
 	if (!bridge)

@@ -13,4 +13,12 @@ int sv_net_forwarding_on(const char *net_dir);
  * table remains. */
 int sv_net_forwarding_restore(const char *net_dir);
 
+/* net.ipv4.conf.<bridge>.route_localnet = 1, which a published port needs
+ * to be reached at 127.0.0.1 from the host itself (the connection leaves by
+ * the bridge with its loopback source, then is masqueraded). Scoped to the
+ * bridge; switched back (same marker scheme, "<bridge>.route_localnet") when
+ * the bridge's table goes. */
+int sv_net_route_localnet_on(const char *net_dir, const char *bridge);
+int sv_net_route_localnet_restore(const char *net_dir, const char *bridge);
+
 #endif

@@ -5,6 +5,7 @@
  * never spawn `ip` or any other program. */
 #include "net/net_link.h"
 
+#include "net/net_nl.h"
 #include "util/error.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,15 +21,13 @@
 #define NL_TIMEOUT_S 5
 #define NL_BUF_SIZE 32768
 
-/* Sends nlh and feeds every reply to cb until the kernel says done or acks.
- * Returns 0, or -errno (from the kernel's NLMSG_ERROR or a socket call). */
-static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+int sv_nl_talk(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!nl)
 		return -errno;
 	int rc = 0;
-	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
+	struct timeval tv = {.tv_sec = NL_TIMEOUT_S};
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		rc = -errno;
@@ -69,6 +68,11 @@ out:
 	return rc;
 }
 
+static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	return sv_nl_talk(NETLINK_ROUTE, nlh, cb, data);
+}
+
 static struct nlmsghdr *start_msg(char *buf, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -96,20 +100,20 @@ static int collect_attr(const struct nlattr *attr, void *data)
 
 static void parse_attrs(const struct nlmsghdr *nlh, size_t hdr_len, const struct nlattr **tb, int max)
 {
-	const void *ctx[2] = { tb, (void *)(intptr_t)max };
+	const void *ctx[2] = {tb, (void *)(intptr_t)max};
 	mnl_attr_parse(nlh, (unsigned)hdr_len, collect_attr, ctx);
 }
 
 static void parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max)
 {
-	const void *ctx[2] = { tb, (void *)(intptr_t)max };
+	const void *ctx[2] = {tb, (void *)(intptr_t)max};
 	mnl_attr_parse_nested(nest, collect_attr, ctx);
 }
 
 static void parse_link(const struct nlmsghdr *nlh, sv_nl_link *l)
 {
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	const struct nlattr *tb[IFLA_MAX + 1] = {0};
 	parse_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
 	memset(l, 0, sizeof(*l));
 	l->index = ifm->ifi_index;
@@ -124,10 +128,16 @@ static void parse_link(const struct nlmsghdr *nlh, sv_nl_link *l)
 		snprintf(l->alias, sizeof(l->alias), "%.*s", (int)mnl_attr_get_payload_len(tb[IFLA_IFALIAS]),
 			 (const char *)mnl_attr_get_payload(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_LINKINFO]) {
-		const struct nlattr *info[IFLA_INFO_MAX + 1] = { 0 };
+		const struct nlattr *info[IFLA_INFO_MAX + 1] = {0};
 		parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
 		if (info[IFLA_INFO_KIND])
 			snprintf(l->kind, sizeof(l->kind), "%s", mnl_attr_get_str(info[IFLA_INFO_KIND]));
+		if (!strcmp(l->kind, "tun") && info[IFLA_INFO_DATA]) {
+			const struct nlattr *tun[IFLA_TUN_MAX + 1] = {0};
+			parse_nested(info[IFLA_INFO_DATA], tun, IFLA_TUN_MAX);
+			if (tun[IFLA_TUN_TYPE])
+				l->tun_type = mnl_attr_get_u8(tun[IFLA_TUN_TYPE]);
+		}
 	}
 }
 
@@ -156,10 +166,7 @@ static int link_get(const char *name, int index, sv_nl_link *out)
 	return 0;
 }
 
-int sv_nl_link_get(const char *name, sv_nl_link *out)
-{
-	return link_get(name, 0, out);
-}
+int sv_nl_link_get(const char *name, sv_nl_link *out) { return link_get(name, 0, out); }
 
 typedef struct {
 	sv_nl_link *items;
@@ -191,33 +198,19 @@ int sv_nl_link_list(sv_nl_link **out, size_t *n_out)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start_msg(buf, RTM_GETLINK, NLM_F_DUMP);
 	put_ifinfo(nlh);
-	link_vec v = { 0 };
+	link_vec v = {0};
 	int rc = nl_talk(nlh, all_links_cb, &v);
 	if (rc || v.oom) {
 		free(v.items);
-		return rc ? sv_err_errno(SV_ENETWORK, -rc, "netlink: listing links") : sv_err(SV_ENOMEM, "out of memory");
+		return rc ? sv_err_errno(SV_ENETWORK, -rc, "netlink: listing links")
+			  : sv_err(SV_ENOMEM, "out of memory");
 	}
 	*out = v.items;
 	*n_out = v.n;
 	return 0;
 }
 
-int sv_nl_bridge_add(const char *name)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = start_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	put_ifinfo(nlh);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-	mnl_attr_nest_end(nlh, linkinfo);
-	int rc = nl_talk(nlh, NULL, NULL);
-	if (rc == -EEXIST)
-		return sv_err(SV_EEXISTS, "creating bridge %s: a link of that name exists", name);
-	if (rc)
-		return sv_err_errno(SV_ENETWORK, -rc, "creating bridge %s", name);
-	return 0;
-}
+int sv_nl_bridge_add(const char *name) { return sv_nl_link_add_kind(name, "bridge"); }
 
 int sv_nl_link_del(const char *name)
 {
@@ -267,8 +260,9 @@ int sv_nl_link_set_master(const char *name, int master_index)
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master_index);
 	int rc = nl_talk(nlh, NULL, NULL);
 	if (rc)
-		return sv_err_errno(SV_ENETWORK, -rc, master_index ? "attaching %s to its bridge" : "detaching %s from its bridge",
-				    name);
+		return sv_err_errno(
+		    SV_ENETWORK, -rc,
+		    master_index ? "attaching %s to its bridge" : "detaching %s from its bridge", name);
 	return 0;
 }
 
@@ -283,6 +277,39 @@ int sv_nl_link_set_up(const char *name)
 	int rc = nl_talk(nlh, NULL, NULL);
 	if (rc)
 		return sv_err_errno(SV_ENETWORK, -rc, "bringing %s up", name);
+	return 0;
+}
+
+int sv_nl_link_set_mtu(const char *name, uint32_t mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start_msg(buf, RTM_NEWLINK, 0);
+	put_ifinfo(nlh);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	int rc = nl_talk(nlh, NULL, NULL);
+	if (rc)
+		return sv_err_errno(SV_ENETWORK, -rc, "setting the MTU of %s to %u", name, mtu);
+	return 0;
+}
+
+int sv_nl_link_add_kind(const char *name, const char *kind)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	put_ifinfo(nlh);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, linkinfo);
+	int rc = nl_talk(nlh, NULL, NULL);
+	if (rc == -EEXIST)
+		return sv_err(SV_EEXISTS, "creating %s link %s: a link of that name exists", kind, name);
+	if (rc == -EOPNOTSUPP)
+		return sv_err(SV_EUNSUPPORTED, "creating %s link %s: the kernel has no %s support", kind,
+			      name, kind);
+	if (rc)
+		return sv_err_errno(SV_ENETWORK, -rc, "creating %s link %s", kind, name);
 	return 0;
 }
 
@@ -326,7 +353,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != q->index)
 		return MNL_CB_OK;
-	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	const struct nlattr *tb[IFA_MAX + 1] = {0};
 	parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	const struct nlattr *a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (a && mnl_attr_get_payload_len(a) == 4 && mnl_attr_get_u32(a) == q->addr_be)
@@ -340,7 +367,7 @@ int sv_nl_addr_has(int index, uint32_t addr, bool *has)
 	struct nlmsghdr *nlh = start_msg(buf, RTM_GETADDR, NLM_F_DUMP);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
-	addr_query q = { .index = index, .addr_be = htonl(addr) };
+	addr_query q = {.index = index, .addr_be = htonl(addr)};
 	int rc = nl_talk(nlh, addr_cb, &q);
 	if (rc)
 		return sv_err_errno(SV_ENETWORK, -rc, "netlink: listing addresses");
@@ -355,14 +382,15 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWROUTE || *oif || rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 ||
 	    rtm->rtm_type != RTN_UNICAST)
 		return MNL_CB_OK;
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct nlattr *tb[RTA_MAX + 1] = {0};
 	parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	uint32_t table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table != RT_TABLE_MAIN)
 		return MNL_CB_OK;
 	if (tb[RTA_OIF]) {
 		*oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	} else if (tb[RTA_MULTIPATH] && mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
+	} else if (tb[RTA_MULTIPATH] &&
+		   mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
 		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
 		*oif = nh->rtnh_ifindex;
 	}

@@ -9,12 +9,13 @@
 
 typedef struct {
 	int index;
-	int master;         /* 0 = none */
-	unsigned flags;     /* IFF_* */
+	int master;	/* 0 = none */
+	unsigned flags; /* IFF_* */
 	char name[16];
-	char kind[16];      /* "bridge", "tun", "veth", ... ("" if none) */
+	char kind[16]; /* "bridge", "tun", "veth", ... ("" if none) */
 	unsigned char mac[6];
-	char alias[160];    /* IFLA_IFALIAS, "" if none (longer ones cut) */
+	char alias[160];   /* IFLA_IFALIAS, "" if none (longer ones cut) */
+	unsigned tun_type; /* kind "tun": IFF_TUN or IFF_TAP (0 if unknown) */
 } sv_nl_link;
 
 /* SV_ENOTFOUND (no message prefix needed by callers) when absent. */
@@ -24,6 +25,10 @@ int sv_nl_link_list(sv_nl_link **out, size_t *n_out);
 
 /* Creates a bridge; SV_EEXISTS if a link of that name exists. */
 int sv_nl_bridge_add(const char *name);
+/* Creates a link of kind ("bridge", "wireguard", ...); SV_EEXISTS if the name
+ * is taken, SV_ENOTSUP when the kernel does not know the kind. */
+int sv_nl_link_add_kind(const char *name, const char *kind);
+int sv_nl_link_set_mtu(const char *name, uint32_t mtu);
 /* Deletes a link; success when it is already gone. */
 int sv_nl_link_del(const char *name);
 /* Deletes the link l (by its index, so a device that took the name since l

@@ -46,8 +46,7 @@ static bool marked_as_tap(const sv_nl_link *link)
 	return !strncmp(link->alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX));
 }
 
-/* Deletes TAP name if it is the one smartvm made for (vm, iface). */
-static int drop_tap(const char *name, const char *vm, const char *iface)
+int sv_net_drop_tap(const char *name, const char *vm, const char *iface)
 {
 	sv_nl_link link;
 	int rc = get_tap(name, &link);
@@ -60,8 +59,9 @@ static int drop_tap(const char *name, const char *vm, const char *iface)
 		return sv_nl_link_del_checked(&link);
 	if (marked_as_tap(&link))
 		return 0; /* another VM's TAP has the name now: ours is gone */
-	return sv_err(SV_EUNSAFE, "%s is not a TAP smartvm created for VM \"%s\" interface \"%s\"; left alone", name,
-		      vm, iface);
+	return sv_err(SV_EUNSAFE,
+		      "%s is not a TAP smartvm created for VM \"%s\" interface \"%s\"; left alone", name, vm,
+		      iface);
 }
 
 /* An entry written before entries named their owner: any TAP of smartvm's. */
@@ -97,7 +97,8 @@ static int detach_port(const char *dev, const char *bridge, bool check_bridge)
 		char table[32];
 		sv_nft_table_name(table, bridge);
 		if (!ours)
-			return sv_err(SV_EUNSAFE, "%s is not a bridge smartvm uses (no nftables table %s); left alone",
+			return sv_err(SV_EUNSAFE,
+				      "%s is not a bridge smartvm uses (no nftables table %s); left alone",
 				      bridge, table);
 	}
 	return sv_nl_link_set_master(dev, 0);
@@ -106,7 +107,7 @@ static int detach_port(const char *dev, const char *bridge, bool check_bridge)
 int sv_net_drop_device(const sv_lease *lease, const char *bridge)
 {
 	/* The lease file, in the trusted lease directory, vouches for the bridge. */
-	return lease->dev_owned ? drop_tap(lease->dev, lease->vm_id, lease->iface_id)
+	return lease->dev_owned ? sv_net_drop_tap(lease->dev, lease->vm_id, lease->iface_id)
 				: detach_port(lease->dev, bridge, false);
 }
 
@@ -128,10 +129,11 @@ static int undo_tap(const char *name, const char *owner)
 	const char *slash = strchr(owner, '/');
 	if (!slash || slash == owner || !slash[1] || (size_t)(slash - owner) >= sizeof(vm) ||
 	    strlen(slash + 1) >= sizeof(iface) || strchr(slash + 1, '/'))
-		return sv_err(SV_EINVAL, "ledger entry for TAP %s: owner \"%s\" is not VM/IFACE", name, owner);
+		return sv_err(SV_EINVAL, "ledger entry for TAP %s: owner \"%s\" is not VM/IFACE", name,
+			      owner);
 	memcpy(vm, owner, (size_t)(slash - owner));
 	snprintf(iface, sizeof(iface), "%s", slash + 1);
-	return drop_tap(name, vm, iface);
+	return sv_net_drop_tap(name, vm, iface);
 }
 
 static int undo_port(const char *dev, const char *bridge)
@@ -213,6 +215,7 @@ static void register_all(void)
 	sv_ledger_register("lease", undo_lease);
 	sv_ledger_register("tap", undo_tap);
 	sv_ledger_register("port", undo_port);
+	sv_net_register_undo_vm();
 }
 
 void sv_net_register_undo(void)

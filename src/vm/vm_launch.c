@@ -15,6 +15,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "vm/vm_net.h"
 #include "manager/manager_internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -329,7 +330,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	pid_t first;
 	rc = sup ? SV_FAULT_POINT("launch.supervisor") : 0;
 	if (sup && !rc)
-		rc = sv_spawn(&so, &first, NULL);
+		rc = sv_vm_net_spawn(vm->staged, &so, &first);
 	if (sup_err >= 0)
 		close(sup_err);
 	if (!sup || rc) {

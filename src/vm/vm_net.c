@@ -11,18 +11,31 @@
  *     removes devices, then leases, then (if unused) the table and bridge.
  *  3. The bridge, the table and the leases change under one flock hold, so
  *     another VM's cleanup can't remove the bridge between our creating it
- *     and our lease being written.
- * On failure, whatever was created stays for the ledger replay to remove. */
+ *     and our lease being written. Published ports are checked against the
+ *     host-wide registry and a WireGuard tunnel's name is picked under the
+ *     same hold.
+ *  4. The VM's share of the firewall (anti-spoofing, isolation, gateway
+ *     services, published ports, tunnel routing) is one nft batch of set
+ *     elements, applied once its TAPs exist and before its VMM starts.
+ * Bring-your-own networking (net.netns_path, net.existing_taps) is
+ * net_byo.c's. On failure, whatever was created stays for the ledger
+ * replay to remove. */
 #include "vm/vm_net.h"
 
 #include "net/net_addr.h"
 #include "net/net_bridge.h"
+#include "net/net_byo.h"
+#include "net/net_forward.h"
 #include "net/net_lease.h"
 #include "net/net_link.h"
 #include "net/net_names.h"
+#include "net/net_nft_vm.h"
+#include "net/net_options.h"
+#include "net/net_ports.h"
 #include "net/net_tap.h"
 #include "net/net_undo.h"
-#include "config/config_internal.h"
+#include "net/net_wg_egress.h"
+#include "net/net_wgconf.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -33,6 +46,11 @@
 #include <unistd.h>
 
 void sv_vm_net_register_undo(void) { sv_net_register_undo(); }
+
+int sv_vm_net_spawn(const sv_vm_config *cfg, const sv_spawn_opts *so, pid_t *pid)
+{
+	return sv_net_spawn_in_netns(cfg, so, pid);
+}
 
 /* What setup decided for one interface before touching the host. */
 typedef struct {
@@ -90,13 +108,7 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 			} else if (is_another_vms_tap(&link, vm_id, nic->iface_id)) {
 				/* On any bridge: two VMs on one TAP would see each
 				 * other's frames. */
-				const char *owner = link.alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
-				int vm_len = (int)strcspn(owner, "/");
-				return sv_err(SV_EBUSY,
-					      "network_interfaces[%zu].host_dev_name \"%s\": already used by "
-					      "VM \"%.*s\" (%s)",
-					      i, p->dev, vm_len, owner,
-					      owner[vm_len] ? owner + vm_len + 1 : "?");
+				return sv_net_tap_taken(i, p->dev, link.alias);
 			} else if (!link.master) {
 				p->attach = true;
 			} else {
@@ -179,6 +191,116 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 	return sv_lease_db_save(db);
 }
 
+/* The VM's extras, decided before the lock: ports (guest addresses filled
+ * in under it) and the tunnel's configuration. */
+typedef struct {
+	const sv_vm_net_options *no;
+	sv_port_pub *ports;
+	size_t n_ports;
+	sv_wg_config *wg; /* NULL = no tunnel */
+	sv_nft_batch batch;
+	char wg_if[16];
+} vm_extras;
+
+static int prepare_extras(vm_extras *x, const sv_vm_config *cfg, const char *bridge)
+{
+	memset(x, 0, sizeof(*x));
+	x->no = cfg->net && cfg->net->version >= 1 ? cfg->net : NULL;
+	int rc = sv_nft_batch_init(&x->batch, bridge);
+	if (rc || !x->no)
+		return rc;
+	if (x->no->n_publish && !(x->ports = calloc(x->no->n_publish, sizeof(*x->ports))))
+		return sv_err(SV_ENOMEM, "out of memory");
+	for (size_t i = 0; i < x->no->n_publish; i++, x->n_ports++)
+		if ((rc = sv_port_pub_parse(&x->ports[i], x->no->publish[i])))
+			return sv_err_prefix("net.publish[%zu]", i);
+	if (x->no->wireguard_config) {
+		if (!(x->wg = malloc(sizeof(*x->wg))))
+			return sv_err(SV_ENOMEM, "out of memory");
+		if ((rc = sv_wg_config_load(x->wg, x->no->wireguard_config)))
+			return sv_err_prefix("net.wireguard_config");
+	}
+	return 0;
+}
+
+static void free_extras(vm_extras *x)
+{
+	if (x->wg)
+		explicit_bzero(x->wg, sizeof(*x->wg));
+	free(x->wg);
+	free(x->ports);
+	sv_nft_batch_free(&x->batch);
+}
+
+/* Under the lock, after the leases: claims the host ports in the registry
+ * (refusing one another VM has) and brings the tunnel up. */
+static int setup_extras_locked(sv_lease_db *db, sv_ledger *ledger, const char *vm_id, const iface_plan *ip,
+			       size_t n_ifaces, vm_extras *x)
+{
+	int rc = 0;
+	if (x->n_ports) {
+		sv_ports ports;
+		if ((rc = sv_ports_load(&ports, db->lock_fd, db->net_dir)))
+			return rc;
+		for (size_t i = 0; i < x->n_ports && !rc; i++) {
+			sv_port_rec rec = {.pub = x->ports[i]};
+			rec.pub.guest_ip = ip[0].lease.ip;
+			snprintf(rec.bridge, sizeof(rec.bridge), "%s", db->bridge);
+			snprintf(rec.vm_id, sizeof(rec.vm_id), "%s", vm_id);
+			const sv_port_rec *other = sv_ports_clash(&ports, &rec.pub);
+			char text[160], desc[80];
+			if (other) {
+				sv_port_pub_describe(&other->pub, desc);
+				rc = sv_err(
+				    SV_EBUSY,
+				    "net.publish[%zu] \"%s\": the host port is published by VM \"%s\" (%s)",
+				    i, x->no->publish[i], other->vm_id, desc);
+				break;
+			}
+			sv_port_rec_format(&rec, text);
+			if (!(rc = sv_ledger_record(ledger, "publish", db->lease_path, text)) &&
+			    !(rc = sv_ports_add(&ports, &rec)))
+				sv_nft_batch_port(&x->batch, true, &rec.pub);
+		}
+		if (!rc)
+			rc = sv_ports_save(&ports, db->lock_fd, db->net_dir);
+		sv_ports_free(&ports);
+		if (!rc)
+			rc = sv_net_route_localnet_on(db->net_dir, db->bridge);
+		if (rc)
+			return rc;
+	}
+	if (x->wg) {
+		uint32_t ips[SV_WG_MAX_CIDRS];
+		size_t n = 0;
+		for (size_t i = 0; i < n_ifaces && n < SV_WG_MAX_CIDRS; i++)
+			ips[n++] = ip[i].lease.ip;
+		rc = sv_wg_egress_setup(db, ledger, vm_id, ips, n, x->wg, &x->batch, x->wg_if);
+	}
+	return rc;
+}
+
+/* Records every interface's firewall elements, then applies the VM's whole
+ * batch (elements, ports, tunnel) in one nft run. */
+static int setup_firewall(const char *lease_path, sv_ledger *ledger, const char *vm_id, const iface_plan *ip,
+			  size_t n_ifaces, vm_extras *x)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n_ifaces && !rc; i++) {
+		sv_nft_vm_iface f = {.ip = ip[i].lease.ip,
+				     .open = x->no && x->no->allow_vm_to_vm,
+				     .dns = x->no && x->no->allow_host_dns};
+		snprintf(f.dev, sizeof(f.dev), "%s", ip[i].dev);
+		snprintf(f.mac, sizeof(f.mac), "%s", ip[i].lease.mac);
+		char spec[64], entry[160];
+		sv_nft_vm_iface_format(&f, spec);
+		snprintf(entry, sizeof(entry), "%s,%s", spec, vm_id);
+		if (!(rc = sv_ledger_record(ledger, "fw", lease_path, entry)))
+			sv_nft_batch_iface(&x->batch, true, &f);
+	}
+	return rc ? rc : sv_nft_batch_apply(&x->batch, false, "setting up the VM's firewall");
+}
+
 static int setup_device(const iface_plan *p, const char *bridge, int bridge_index, sv_ledger *ledger,
 			size_t i, bool given)
 {
@@ -220,10 +342,8 @@ static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_
 		snprintf(t->gateway_ip, sizeof(t->gateway_ip), "%s", gw);
 		snprintf(t->subnet_mask, sizeof(t->subnet_mask), "%s", mask);
 		snprintf(t->mac, sizeof(t->mac), "%s", ip[i].lease.mac);
-		int rc;
-		if ((!nics[i].host_dev_name &&
-		     (rc = sv_config_replace_string(&nics[i].host_dev_name, t->tap_name))) ||
-		    (!nics[i].guest_mac && (rc = sv_config_replace_string(&nics[i].guest_mac, t->mac))))
+		int rc = sv_net_iface_fill(&nics[i], t->tap_name, t->mac);
+		if (rc)
 			return rc;
 	}
 	const char *args = cfg->boot_source.boot_args;
@@ -244,10 +364,17 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 {
 	if (cfg->n_network_interfaces == 0)
 		return 0;
+	sv_vm_net_register_undo();
+	int rc = sv_net_check_vm_options(cfg);
+	if (!rc && sv_net_options_byo(cfg->net))
+		rc = sv_net_byo_setup(vm_id, ledger, cfg, taps);
+	if (rc || sv_net_options_byo(cfg->net))
+		return rc ? sv_err_prefix("setting up networking of VM \"%s\"", vm_id) : 0;
 	sv_net_plan plan;
+	vm_extras x = {0};
+	char *lease_path = NULL;
 	iface_plan *ip = calloc(cfg->n_network_interfaces, sizeof(*ip));
 	char *net_dir = sv_net_dir(data_dir);
-	int rc = 0;
 	if (!ip || !net_dir) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
 		goto out;
@@ -258,8 +385,8 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 			    data_dir);
 		goto out;
 	}
-	sv_vm_net_register_undo();
-	if ((rc = sv_net_plan_from_options(&plan, opts)) || (rc = check_ifaces(cfg, &plan, vm_id, ip)))
+	if ((rc = sv_net_plan_from_options(&plan, opts)) || (rc = check_ifaces(cfg, &plan, vm_id, ip)) ||
+	    (rc = prepare_extras(&x, cfg, plan.bridge)))
 		goto out;
 
 	/* Each lease names the VM's directory: its liveness is judged from
@@ -277,6 +404,10 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 	if ((rc = sv_lease_db_open(&db, net_dir, plan.bridge)))
 		goto out;
 	rc = setup_shared(&db, &plan, net_dir, ledger, cfg, ip);
+	if (!rc)
+		rc = setup_extras_locked(&db, ledger, vm_id, ip, cfg->n_network_interfaces, &x);
+	if (!rc && !(lease_path = strdup(db.lease_path)))
+		rc = sv_err(SV_ENOMEM, "out of memory");
 	sv_lease_db_close(&db);
 	if (rc)
 		goto out;
@@ -288,8 +419,12 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 		rc = setup_device(&ip[i], plan.bridge, br.index, ledger, i,
 				  cfg->network_interfaces[i].host_dev_name != NULL);
 	if (!rc)
+		rc = setup_firewall(lease_path, ledger, vm_id, ip, cfg->n_network_interfaces, &x);
+	if (!rc)
 		rc = fill_results(&plan, cfg, ip, taps);
 out:
+	free_extras(&x);
+	free(lease_path);
 	free(ip);
 	free(net_dir);
 	return rc ? sv_err_prefix("setting up networking of VM \"%s\"", vm_id) : 0;

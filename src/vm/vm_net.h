@@ -5,6 +5,7 @@
 #define SV_VM_VM_NET_H
 
 #include "util/ledger.h"
+#include "util/spawn.h"
 #include <smartvm/manager.h>
 #include <smartvm/net.h>
 
@@ -17,6 +18,10 @@
  * was created is left for the ledger replay to remove. */
 int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const char *vm_id,
 		    sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps);
+
+/* Spawns so (the supervisor, which starts the VMM) where the VM's TAPs are:
+ * inside net.netns_path when cfg has one, else here. */
+int sv_vm_net_spawn(const sv_vm_config *cfg, const sv_spawn_opts *so, pid_t *pid);
 
 /* Registers the ledger undo handlers of the networking kinds (tap, lease,
  * bridge, nft, ...). Idempotent; called before any ledger replay. */

@@ -26,14 +26,15 @@ typedef struct {
 	int prefix;
 	const char *dev;
 	const char *gateway; /* NULL = no default route */
+	const char *mac;     /* NULL = keep the device's */
 } ns_addr;
 
 static int configure_ns(void *arg)
 {
 	const ns_addr *a = arg;
 	uint32_t ip;
-	if (!sv_ipv4_parse(a->ip, &ip) || sv_nl_link_set_up("lo") || sv_nl_addr_add(a->dev, ip, a->prefix) ||
-	    sv_nl_link_set_up(a->dev))
+	if (!sv_ipv4_parse(a->ip, &ip) || sv_nl_link_set_up("lo") || (a->mac && svn_set_mac(a->dev, a->mac)) ||
+	    sv_nl_addr_add(a->dev, ip, a->prefix) || sv_nl_link_set_up(a->dev))
 		return 1;
 	if (a->gateway) {
 		uint32_t gw;
@@ -189,17 +190,17 @@ static void world_begin(world *w)
 	w->outside_ns = svn_netns_new();
 	svn_veth_add("vh0", "vg0", w->guest_ns);
 	svn_veth_add("vx0", "vo0", w->outside_ns);
-	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP };
+	ns_addr host_side = { HOST_OUT_IP, 24, "vx0", OUTSIDE_IP, NULL };
 	assert_int_equal(configure_ns(&host_side), 0);
-	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL };
+	ns_addr outside = { OUTSIDE_IP, 24, "vo0", NULL, NULL };
 	assert_int_equal(svn_run_in(w->outside_ns, configure_ns, &outside, 5000), 0);
 }
 
-/* Gives G the leased address and waits until its gateway answers, then starts
- * serve() in O and waits until it listens. */
-static void world_finish(world *w, const char *guest_ip, const char *gateway_ip)
+/* Gives G the leased address and MAC and waits until its gateway answers,
+ * then starts serve() in O and waits until it listens. */
+static void world_finish(world *w, const char *guest_ip, const char *gateway_ip, const char *mac)
 {
-	ns_addr guest = { guest_ip, 24, "vg0", gateway_ip };
+	ns_addr guest = { guest_ip, 24, "vg0", gateway_ip, mac };
 	assert_int_equal(svn_run_in(w->guest_ns, configure_ns, &guest, 5000), 0);
 	assert_int_equal(svn_run_in(w->guest_ns, wait_for_gateway, (void *)gateway_ip, 10000), 0);
 
@@ -229,7 +230,7 @@ static void world_up(world *w, const sv_manager_options *opts)
 	w->vm = svn_vm_open(w->runtime_dir, "guest");
 	sv_tap_device tap;
 	svn_ok(sv_vm_net_setup(opts, w->data_dir, "guest", w->vm.ledger, w->cfg, &tap));
-	world_finish(w, tap.guest_ip, tap.gateway_ip);
+	world_finish(w, tap.guest_ip, tap.gateway_ip, tap.mac);
 }
 
 /* Runs the CLI with the world's directories and the NULL-terminated args;
@@ -275,14 +276,15 @@ static void world_up_cli(world *w, const char *const *net_args)
 	assert_int_equal(world_cli(w, &out, "inspect", "guest", "--json", NULL), 0);
 	json_t *desc = json_loads(out, 0, NULL);
 	json_t *nic = json_array_get(json_object_get(desc, "network"), 0);
-	char guest_ip[16], gateway_ip[16];
+	char guest_ip[16], gateway_ip[16], mac[18];
 	snprintf(guest_ip, sizeof(guest_ip), "%s", json_string_value(json_object_get(nic, "guest_ip")));
 	snprintf(gateway_ip, sizeof(gateway_ip), "%s", json_string_value(json_object_get(nic, "gateway_ip")));
+	snprintf(mac, sizeof(mac), "%s", json_string_value(json_object_get(nic, "mac")));
 	json_decref(desc);
 	free(out);
 	free(config);
 	free(kernel);
-	world_finish(w, guest_ip, gateway_ip);
+	world_finish(w, guest_ip, gateway_ip, mac);
 }
 
 /* Removes the VM's networking, as `smartvm stop` or the ledger replay does. */

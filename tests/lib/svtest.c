@@ -264,6 +264,7 @@ static bool svt_ci_provides(svt_need need)
 	case SVT_NEED_IMAGE:
 	case SVT_NEED_NETNS:
 	case SVT_NEED_FAULTS:
+	case SVT_NEED_PACKAGE:
 		return true;
 	case SVT_NEED_HOST:
 		return false;

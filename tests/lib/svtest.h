@@ -83,6 +83,7 @@ typedef enum {
 	SVT_NEED_NETNS,	 /* a private network namespace */
 	SVT_NEED_HOST,	 /* a property of this machine (a usable KVM, a PVM hypervisor) */
 	SVT_NEED_FAULTS, /* a build with fault injection (-Dfault_injection, on in test builds) */
+	SVT_NEED_PACKAGE, /* another `make deps` package (wireguard-go, wireguard-tools) */
 } svt_need;
 
 /* Skips the running test: prints "skipped: <why>" and counts it (see

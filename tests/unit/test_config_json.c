@@ -4,6 +4,8 @@
 #include "svtest.h"
 #include "test_config_fixture.h"
 
+#include "util/file.h"
+
 #include <jansson.h>
 #include <smartvm/error.h>
 #include <sys/stat.h>
@@ -38,6 +40,56 @@ static void test_full_config_round_trips(void **state)
 	free(text);
 	sv_vm_config_free(back);
 	fixture_free(f);
+}
+
+/* smartvm.network: the VM's sv_vm_net_options, read, copied and written
+ * back; a relative wireguard path is the file's directory's. */
+static void test_network_options_round_trip(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "{" MINIMAL_BOOT "\"smartvm\": {\"network\": {\"wireguard\": \"/etc/wg/vm.conf\", \"publish\": "
+	    "[\"8080:80\", \"127.0.0.1:5300:53/udp\"], \"netns\": \"/var/run/netns/x\", \"existing_taps\": "
+	    "true, "
+	    "\"allow_vm_to_vm\": true, \"allow_host_dns\": true}}}";
+	sv_vm_config *cfg = NULL;
+	assert_int_equal(sv_vm_config_from_json(&cfg, text), 0);
+	const sv_vm_net_options *n = cfg->net;
+	assert_non_null(n);
+	assert_int_equal(n->version, SV_VM_NET_OPTIONS_VERSION);
+	assert_string_equal(n->wireguard_config, "/etc/wg/vm.conf");
+	assert_int_equal(n->n_publish, 2);
+	assert_string_equal(n->publish[1], "127.0.0.1:5300:53/udp");
+	assert_string_equal(n->netns_path, "/var/run/netns/x");
+	assert_true(n->existing_taps && n->allow_vm_to_vm && n->allow_host_dns);
+	sv_vm_config *copy = NULL;
+	assert_int_equal(sv_vm_config_copy(&copy, cfg), 0);
+	assert_string_equal(copy->net->publish[0], "8080:80");
+	char *out = NULL;
+	assert_int_equal(sv_vm_config_to_json(&out, copy), 0);
+	svt_assert_contains(out, "\"network\":");
+	svt_assert_contains(
+	    out, "\"publish\": [\n        \"8080:80\",\n        \"127.0.0.1:5300:53/udp\"\n      ]");
+	svt_assert_contains(out, "\"allow_host_dns\": true");
+	free(out);
+	sv_vm_config_free(copy);
+	sv_vm_config_free(cfg);
+
+	char *dir = svt_tmpdir();
+	char *file = svt_write(dir, "vm.json",
+			       "{" MINIMAL_BOOT "\"smartvm\": {\"network\": {\"wireguard\": \"wg0.conf\"}}}");
+	assert_int_equal(sv_vm_config_load(&cfg, file), 0);
+	char *want = sv_path_join(dir, "wg0.conf");
+	assert_string_equal(cfg->net->wireguard_config, want);
+	free(want);
+	free(file);
+	sv_vm_config_free(cfg);
+	svt_rm_tmpdir(dir);
+
+	assert_bad_json("{" MINIMAL_BOOT "\"smartvm\": {\"network\": {\"publish\": [80]}}}",
+			"smartvm.network.publish[0]: must be a string");
+	assert_bad_json("{" MINIMAL_BOOT "\"smartvm\": {\"network\": {\"wg\": \"x\"}}}",
+			"smartvm.network.wg: unknown field");
 }
 
 static void test_save_load_round_trips(void **state)
@@ -589,6 +641,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_config_round_trips),
+	    cmocka_unit_test(test_network_options_round_trip),
 	    cmocka_unit_test(test_save_load_round_trips),
 	    cmocka_unit_test(test_full_config_uses_firecracker_field_names),
 	    cmocka_unit_test(test_minimal_config_writes_no_smartvm_key),
