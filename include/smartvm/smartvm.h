@@ -11,6 +11,7 @@
 #include <smartvm/command.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
+#include <smartvm/agent.h>
 #include <smartvm/minimal_image.h>
 
 #ifdef __cplusplus
