@@ -26,6 +26,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+/* Data frames read from one pipe per turn of the loop. */
+#define PUMP_FRAMES 4
+/* Output pipes this big let a command write on while the host catches up
+ * within the window (F_SETPIPE_SZ; the default is 64 KiB). */
+#define PIPE_BYTES (256 << 10)
+
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* Where a child failed before exec (the message names it). */
@@ -376,6 +382,8 @@ static int start(agent_channel *c, exec_state *x, const exec_request *r, char *w
 	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	if (!r->tty)
+		fcntl(x->out_fd, F_SETPIPE_SZ, PIPE_BYTES);
 	if (x->in_fd < 0)
 		x->stdin_eof = true;
 	send_started(c, pid);
@@ -563,21 +571,27 @@ int agent_exec_pollfds(agent_channel *c, struct pollfd *p, int max)
 	return n;
 }
 
-/* Reads one chunk of fd into a data frame; false at EOF. */
+/* Reads what fd has into data frames, a few at most (so that one write to
+ * the host carries several: each write costs a virtqueue kick); false at
+ * EOF. */
 static bool pump_output(agent_channel *c, exec_state *x, int fd, uint8_t type, long long now)
 {
-	size_t want = c->send.credit < SVA_MAX_PAYLOAD ? (size_t)c->send.credit : SVA_MAX_PAYLOAD;
-	uint8_t *dst = want ? agent_reserve_data(c->s, want) : NULL;
-	if (!dst)
-		return true;
-	ssize_t n = read(fd, dst, want);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return true;
-	if (n <= 0) /* EOF, or EIO from a terminal whose other side is closed */
-		return false;
-	sva_send_take(&c->send, (size_t)n);
-	agent_commit_data(c->s, type, c->id, (size_t)n);
-	x->last_data_at = now;
+	for (int i = 0; i < PUMP_FRAMES && agent_session_can_produce(c->s); i++) {
+		size_t want = c->send.credit < SVA_MAX_PAYLOAD ? (size_t)c->send.credit : SVA_MAX_PAYLOAD;
+		uint8_t *dst = want ? agent_reserve_data(c->s, want) : NULL;
+		if (!dst)
+			return true;
+		ssize_t n = read(fd, dst, want);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (n <= 0) /* EOF, or EIO from a terminal whose other side is closed */
+			return false;
+		sva_send_take(&c->send, (size_t)n);
+		agent_commit_data(c->s, type, c->id, (size_t)n);
+		x->last_data_at = now;
+		if ((size_t)n < want)
+			return true;
+	}
 	return true;
 }
 
