@@ -40,6 +40,14 @@ extern "C" {
  * (malloc'd). */
 SV_EXTERN int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out);
 
+/* Before sv_vm_start (state created): boot so that a guest init that knows
+ * it (the minimal image's smartvm-init) leaves commands to the agent: with
+ * smartvm.exec=agent on the kernel command line it starts the agent, runs no
+ * command of its own (not even sv_vm_set_command's) and keeps the VM up
+ * until it is stopped. An init that does not know it ignores it, and one
+ * whose agent cannot start runs the command on the console as before. */
+SV_EXTERN int sv_vm_set_agent_exec(sv_vm *vm, bool on);
+
 /* ---- running a command ---- */
 
 typedef struct sv_exec sv_exec;

@@ -10,7 +10,8 @@
  * orchestrator, if attached, then replays the ledger).
  *
  * It holds the VM directory's lock for its whole life: a held lock is what
- * tells `smartvm gc` that a VM is alive. */
+ * tells `smartvm gc` that a VM is alive. It also relays between clients of
+ * <vm dir>/agent.sock and the guest agent (supervisor_agent.c). */
 #include "vm/supervisor.h"
 
 #include "util/error.h"
@@ -18,6 +19,7 @@
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "vm/supervisor_agent.h"
 #include "vm/vm_internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -146,16 +148,20 @@ static void record_vmm_pid(const char *vm_dir, pid_t pid)
 	sv_ledger_close(ledger);
 }
 
-/* Waits for the VMM; handles the control pipe. Returns the VMM's wait status. */
-static int watch(pid_t vmm, int vmm_pidfd, int control_fd)
+/* Waits for the VMM; handles the control pipe and relays for the guest
+ * agent. Returns the VMM's wait status. */
+static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay)
 {
 	bool detached = false;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = vmm_pidfd, .events = POLLIN }, { .fd = control_fd, .events = POLLIN } };
-		if (poll(p, control_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+		struct pollfd p[3] = { { .fd = vmm_pidfd, .events = POLLIN }, { .fd = control_fd, .events = POLLIN },
+				       { .fd = sv_agent_relay_fd(relay), .events = POLLIN } };
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
+		if (p[2].revents)
+			sv_agent_relay_run(relay);
 		if (control_fd >= 0 && p[1].revents) {
 			char c;
 			ssize_t n = read(control_fd, &c, 1);
@@ -210,12 +216,17 @@ int sv_supervisor_main(int argc, char **argv)
 		_exit(0);
 	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
 
+	/* agent.sock exists before the VMM does; a VM without it still runs. */
+	sv_agent_relay *relay = NULL;
+	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
+		sv_warn("the guest agent's socket: %s", sv_last_error());
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	char *console = NULL;
 	int rc = spawn_vmm(a.vm_dir, &vmm, &vmm_pidfd, &console);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
+		sv_agent_relay_free(relay);
 		free(console);
 		sv_vm__cleanup_dir(a.vm_dir);
 		return 1;
@@ -224,8 +235,9 @@ int sv_supervisor_main(int argc, char **argv)
 	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
-	int status = watch(vmm, vmm_pidfd, a.control_fd);
+	int status = watch(vmm, vmm_pidfd, a.control_fd, relay);
 	close(vmm_pidfd);
+	sv_agent_relay_free(relay);
 	bool requested = stop_was_requested(a.vm_dir);
 	bool clean = requested || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	char *tail = sv_file_tail(console, CONSOLE_TAIL_LINES);
