@@ -35,7 +35,8 @@ struct sv_exec {
 	int status, exit_code, term_signal;
 	bool timed_out;
 	char *start_error;
-	int cb_error; /* what a callback returned */
+	int cb_error;	    /* what a callback returned */
+	uint8_t *stdin_buf; /* SVA_MAX_PAYLOAD, once stdin is read */
 };
 
 static long long now_ms(void)
@@ -56,9 +57,13 @@ static void read_options(sv_exec_options *o, const sv_exec_options *given)
 
 static int build_exec(sv_exec *e, const char *const *argv, const sv_exec_options *o)
 {
-	static __thread uint8_t buf[SVA_MAX_FRAME];
+	/* On the heap: thread-local buffers would be copied into every thread
+	 * of every program linking the library. */
+	uint8_t *buf = malloc(SVA_MAX_FRAME);
+	if (!buf)
+		return sv_err(SV_ENOMEM, "out of memory");
 	sva_msg m;
-	sva_msg_begin(&m, buf, sizeof(buf), SVA_EXEC, e->ch);
+	sva_msg_begin(&m, buf, SVA_MAX_FRAME, SVA_EXEC, e->ch);
 	for (size_t i = 0; argv[i]; i++)
 		sva_msg_str(&m, SVA_T_EXEC_ARG, argv[i]);
 	for (size_t i = 0; o->env && o->env[i]; i++)
@@ -255,7 +260,9 @@ static int forward_stdin(sv_exec *e)
 	    e->stdin_credit.credit < SVA_MAX_PAYLOAD ? (size_t)e->stdin_credit.credit : SVA_MAX_PAYLOAD;
 	if (!want)
 		return 0;
-	static __thread uint8_t buf[SVA_MAX_PAYLOAD];
+	if (!e->stdin_buf && !(e->stdin_buf = malloc(SVA_MAX_PAYLOAD)))
+		return sv_err(SV_ENOMEM, "out of memory");
+	uint8_t *buf = e->stdin_buf;
 	ssize_t n = read(e->stdin_fd, buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
@@ -407,6 +414,7 @@ void sv_exec_free(sv_exec *e)
 	 * and the agent kills what still runs. */
 	sva_client_close(&e->c);
 	free(e->start_error);
+	free(e->stdin_buf);
 	free(e);
 }
 
