@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "cmd_net.h"
+#include "cmd_run_agent.h"
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
@@ -72,6 +73,8 @@ static const struct option run_longopts[] = {
 	CLI_RUN_NET_LONGOPTS,
 	/* VMM choice (cmd_run_cmd.c) */
 	CLI_RUN_VMM_LONGOPTS,
+	/* -i / -t (cmd_run_agent.c) */
+	CLI_RUN_AGENT_LONGOPTS,
 	{0},
 };
 
@@ -95,6 +98,7 @@ typedef struct {
 	size_t n_drives;
 	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
 	char **command;  /* the words after "--" (into argv); NULL = none */
+	cli_run_agent agent; /* -i, -t */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -161,7 +165,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 
 	if ((rc = cli_run_split_command(cli, &argc, argv, &f->command)))
 		return rc;
-	cli_opts_begin(&p, cli, argc, argv, "d", run_longopts);
+	cli_opts_begin(&p, cli, argc, argv, "d" CLI_RUN_AGENT_SHORTOPTS, run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
 		case OPT_CONFIG:
@@ -208,8 +212,10 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		case OPT_GID: rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid); break;
 		case OPT_JAILER: f->jailer = p.optarg; break;
 		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
-		default: /* only the VMM and networking options are left */
+		default: /* only the VMM, agent and networking options are left */
 			if ((rc = cli_run_vmm_option(cli, c, p.optarg)) >= 0)
+				break;
+			if ((rc = cli_run_agent_option(&f->agent, c)) >= 0)
 				break;
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
@@ -228,6 +234,8 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
+	if ((rc = cli_run_agent_check(cli, &f->agent, f->command != NULL, f->detach)))
+		return rc;
 	return -1;
 }
 
@@ -432,6 +440,10 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		code = cli_fail(rc);
 		goto out;
 	}
+	/* In the foreground the command goes through the agent when the image
+	 * has one (cmd_run_agent.c). */
+	if (f.command && !f.detach && (code = cli_run_agent_prepare(vm)))
+		goto out;
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
@@ -447,7 +459,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 		code = print_detached(cli, vm);
 	} else {
-		code = f.command ? cli_run_command_foreground(vm) : run_foreground(vm);
+		code = f.command ? cli_run_agent_foreground(vm, f.command, &f.agent) : run_foreground(vm);
 	}
 out:
 	free(drives);
@@ -468,7 +480,7 @@ const cli_command cli_run_commands[] = {
 		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
 		 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]\n"
 		 CLI_RUN_NET_USAGE "\n"
-		 CLI_RUN_VMM_USAGE,
+		 CLI_RUN_VMM_USAGE CLI_RUN_AGENT_USAGE,
 	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
 		"and then either stays in the foreground printing its console until it\n"
 		"ends, or (--detach) leaves it running and prints its id.\n"
@@ -476,7 +488,10 @@ const cli_command cli_run_commands[] = {
 		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
 		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
 		"ended in error. With `-- CMD`, only CMD's output is printed and the\n"
-		"exit code is CMD's.\n"
+		"exit code is CMD's (126/127 when it could not run, 128+N after signal\n"
+		"N). On an image with the guest agent, CMD runs through it: its stdout\n"
+		"and stderr stay apart, -i passes stdin, -t gives it a terminal,\n"
+		"SIGINT/SIGTERM go to CMD, and the VM is stopped when CMD ends.\n"
 		"\n"
 		"Options:\n"
 		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
@@ -514,6 +529,7 @@ const cli_command cli_run_commands[] = {
 		"                     \"jailer\" next to --firecracker-bin)\n"
 		CLI_RUN_NET_HELP
 		CLI_RUN_VMM_HELP
+		CLI_RUN_AGENT_HELP
 		"\n"
 		"Writable drives are staged as private copies in the VM's runtime\n"
 		"directory; the originals are never written.\n"

@@ -48,6 +48,16 @@ SV_EXTERN int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out);
  * whose agent cannot start runs the command on the console as before. */
 SV_EXTERN int sv_vm_set_agent_exec(sv_vm *vm, bool on);
 
+/* For `run -- CMD` on any image: after sv_vm_start of a VM with a command
+ * (sv_vm_set_command) and sv_vm_set_agent_exec, tells how the command is
+ * going to run. *via_agent = true once the agent answers (run the command
+ * with sv_exec_start, then stop the VM); false once the init started the
+ * command on the console itself (an image without the agent: read it with
+ * the calls of smartvm/command.h). Waits at most timeout_ms for either:
+ * SV_ETIMEOUT when neither happened yet (call again), SV_EPROCESS when the
+ * VM ended first. */
+SV_EXTERN int sv_vm_command_via_agent(sv_vm *vm, int timeout_ms, bool *via_agent);
+
 /* ---- running a command ---- */
 
 typedef struct sv_exec sv_exec;

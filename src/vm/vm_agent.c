@@ -17,7 +17,9 @@
 #include "util/file.h"
 #include "vm/vm_internal.h"
 #include "vmm/qemu/qemu.h"
+#include "util/spawn.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <smartvm/agent.h>
 #include <smartvm/command.h>
@@ -139,4 +141,65 @@ int sv_vm__agent_socket(sv_vm *vm, const char *what, int *fd_out)
 				    SV_VM_AGENT_SOCKET);
 	*fd_out = fd;
 	return 0;
+}
+
+/* The start line the init writes before running a command on the console
+ * (guest/README.md). */
+#define CONSOLE_START "=== smartvm: command start ===\n"
+#define AGENT_TRY_MS 500
+
+/* True when the console log shows the start line; reads on from *offset. */
+static bool console_started(const sv_vm *vm, off_t *offset)
+{
+	int fd = open(vm->console_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* Each read overlaps the last by a start line's length, in case one
+	 * was cut in two. */
+	const size_t overlap = sizeof(CONSOLE_START) - 1;
+	char buf[65536];
+	bool found = false;
+	for (;;) {
+		off_t at = *offset > (off_t)overlap ? *offset - (off_t)overlap : 0;
+		ssize_t n = pread(fd, buf, sizeof(buf), at);
+		if (n <= 0)
+			break;
+		found = memmem(buf, (size_t)n, CONSOLE_START, overlap) != NULL;
+		if (found || at + n <= *offset || n < (ssize_t)sizeof(buf)) {
+			if (at + n > *offset)
+				*offset = at + n;
+			break;
+		}
+		*offset = at + n;
+	}
+	close(fd);
+	return found;
+}
+
+int sv_vm_command_via_agent(sv_vm *vm, int timeout_ms, bool *via_agent)
+{
+	sv_err_clear();
+	*via_agent = false;
+	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
+	off_t offset = 0;
+	for (;;) {
+		if (console_started(vm, &offset))
+			return 0;
+		long long left = deadline < 0 ? AGENT_TRY_MS : deadline - sv_now_ms();
+		int rc = sv_vm_agent_wait(
+		    vm, (int)(left < AGENT_TRY_MS ? (left > 0 ? left : 0) : AGENT_TRY_MS), NULL);
+		if (rc == 0) {
+			*via_agent = true;
+			return 0;
+		}
+		if (rc == SV_EINVALID_STATE || rc == SV_EPROCESS)
+			return sv_err(SV_EPROCESS, "VM \"%s\" ended before its command started", vm->id);
+		if (rc != SV_ETIMEOUT && rc != SV_EUNSUPPORTED)
+			return rc;
+		if (deadline >= 0 && sv_now_ms() >= deadline)
+			return sv_err(SV_ETIMEOUT,
+				      "VM \"%s\": neither did its agent answer nor did its command start "
+				      "within %d ms",
+				      vm->id, timeout_ms);
+	}
 }
