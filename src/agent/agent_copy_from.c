@@ -319,7 +319,9 @@ static int fetch(copy_from *x, int dirfd, const char *name, const char *guest_pa
 	sva_msg_str(&m, 1, guest_path);
 	sva_frame f;
 	sva_fs_info *info = malloc(sizeof(*info));
-	int rc = info ? sva_client_send_msg(x->c, &m) : sv_err(SV_ENOMEM, "out of memory");
+	if (!info)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int rc = sva_client_send_msg(x->c, &m);
 	if (!rc)
 		rc = sva_fs_answer(x->c, x->what, ch, &f);
 	if (!rc)

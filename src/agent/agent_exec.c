@@ -197,10 +197,11 @@ static int deliver(sv_exec *e, int stream, const sva_frame *f)
 			return r < 0 ? r : SV_EIO;
 		}
 	} else {
-		int fd = stream == 1 ? e->stdout_fd : e->stderr_fd;
-		/* A reader that went away (EPIPE) must not stop the command. */
-		if (fd >= 0 && write_all(fd, f->payload, f->length) < 0)
-			fd = -1;
+		int *fd = stream == 1 ? &e->stdout_fd : &e->stderr_fd;
+		/* A reader that went away (EPIPE) must not stop the command: the
+		 * rest of that stream is discarded. */
+		if (*fd >= 0 && write_all(*fd, f->payload, f->length) < 0)
+			*fd = -1;
 	}
 	return sva_client_grant(&e->c, e->ch, sva_recv_consumed(&e->out_window, f->length));
 }

@@ -134,7 +134,11 @@ int sv_vm_guest_stat(sv_vm *vm, const char *path, bool follow, sv_guest_stat *st
 	if (rc)
 		return rc;
 	sva_fs_info *info = malloc(sizeof(*info));
-	rc = info ? sva_fs_stat(&c, what, path, follow, info) : sv_err(SV_ENOMEM, "out of memory");
+	if (!info) {
+		sva_client_close(&c);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	rc = sva_fs_stat(&c, what, path, follow, info);
 	sva_client_close(&c);
 	if (!rc) {
 		sv_guest_stat_clear(st);

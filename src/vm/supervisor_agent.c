@@ -494,7 +494,7 @@ static void transport_read(sv_agent_relay *r)
 	}
 	sva_reader_commit(&r->trd, (size_t)n);
 	sva_frame f;
-	int rc;
+	int rc = 0;
 	while (r->tfd >= 0 && (rc = sva_reader_next(&r->trd, &f)) == 1)
 		from_agent(r, &f);
 	if (r->tfd >= 0 && rc < 0)
@@ -595,7 +595,7 @@ static void client_read(sv_agent_relay *r, client *c)
 	}
 	sva_reader_commit(&c->rd, (size_t)n);
 	sva_frame f;
-	int rc;
+	int rc = 0;
 	while (!c->closing && (rc = sva_reader_next(&c->rd, &f)) == 1)
 		from_client(r, c, &f);
 	if (rc < 0)
