@@ -97,6 +97,18 @@ static int group_teardown(void **state)
 
 /* ---- particular to this transport ---- */
 
+static void test_agent_socket_is_private_to_the_owner(void **state)
+{
+	(void)state;
+	char *sock = sv_path_join(sv_vm_dir(fx.t.vm), "agent.sock");
+	struct stat st;
+	assert_int_equal(lstat(sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_uid, getuid());
+	free(sock);
+}
+
 static void test_vm_without_an_agent_says_so_after_the_timeout(void **state)
 {
 	(void)state;
@@ -293,6 +305,7 @@ int main(void)
 	for (size_t i = 0; i < svag_n_cases; i++)
 		tests[n++] = svag_cases[i];
 	const struct CMUnitTest own[] = {
+	    cmocka_unit_test(test_agent_socket_is_private_to_the_owner),
 	    cmocka_unit_test(test_vm_without_an_agent_says_so_after_the_timeout),
 	    cmocka_unit_test(test_vm_killed_mid_exec_is_a_clear_error),
 	    cmocka_unit_test(test_hostile_dirent_climbing_out_is_refused),
