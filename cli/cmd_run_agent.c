@@ -86,19 +86,38 @@ static int how_it_runs(sv_vm *vm, bool *via_agent)
 	}
 }
 
-static int run_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
+/* The -e variables, with TERM (ours, else xterm) for a terminal unless
+ * given. malloc'd vector; strings borrowed but for *term. */
+static const char **exec_env(const cli_run_agent *a, char **term)
 {
-	char term[128];
-	const char *env[2] = {NULL, NULL};
+	size_t n = 0;
+	bool has_term = false;
+	for (; a->env && a->env[n]; n++)
+		has_term |= !strncmp(a->env[n], "TERM=", 5);
+	const char **env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		env[i] = a->env[i];
+	const char *t = getenv("TERM");
+	if (a->tty && !has_term && asprintf(term, "TERM=%s", t && *t ? t : "xterm") > 0)
+		env[n] = *term;
+	return env;
+}
+
+int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
+{
+	char *term = NULL;
+	const char **env = exec_env(a, &term);
 	sv_exec_options o = SV_EXEC_OPTIONS_INIT;
 	o.stdin_fd = a->interactive ? STDIN_FILENO : -1;
 	o.stdout_fd = STDOUT_FILENO;
 	o.stderr_fd = STDERR_FILENO;
+	o.env = env;
+	o.cwd = a->cwd;
+	o.uid = a->uid;
+	o.gid = a->gid;
 	if (a->tty) {
-		const char *t = getenv("TERM");
-		snprintf(term, sizeof(term), "TERM=%s", t && *t ? t : "xterm");
-		env[0] = term;
-		o.env = env;
 		o.tty = true;
 		terminal_size(&o.tty_rows, &o.tty_cols);
 	}
@@ -151,8 +170,16 @@ static int run_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
 	else
 		code = cli_fail(rc);
 	sv_exec_free(e);
+	free(env);
+	free(term);
+	return code;
+}
+
+static int run_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
+{
+	int code = cli_agent_exec(vm, argv, a);
 	/* The command is done; the VM was only there for it. */
-	rc = sv_vm_stop(vm, -1);
+	int rc = sv_vm_stop(vm, -1);
 	if (rc < 0 && code == 0)
 		code = cli_fail(rc);
 	return code;

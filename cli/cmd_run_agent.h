@@ -8,6 +8,10 @@
 typedef struct {
 	bool interactive; /* -i: our stdin to the command */
 	bool tty;	  /* -t: the command on a terminal */
+	/* exec's -e, -w, -u (run leaves them at their defaults) */
+	const char *const *env; /* NULL-terminated "K=V" */
+	const char *cwd;
+	uint32_t uid, gid;
 } cli_run_agent;
 
 #define CLI_RUN_AGENT_SHORTOPTS "it"
@@ -39,5 +43,11 @@ int cli_run_agent_prepare(sv_vm *vm);
  * (cli_run_command_foreground). Returns the command's exit status: 126/127
  * when it could not run, 128+N after signal N. */
 int cli_run_agent_foreground(sv_vm *vm, char **argv, const cli_run_agent *a);
+
+/* Runs argv in the running vm through its agent with our stdio (stdin with
+ * -i, a raw terminal with -t, SIGINT/SIGTERM forwarded, SIGWINCH as
+ * resizes) and returns its exit status as a shell would; messages printed.
+ * Shared by `run` and `exec`. */
+int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a);
 
 #endif

@@ -14,6 +14,7 @@
 #include "util/spawn.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,80 @@ static void test_vm_killed_mid_exec_is_a_clear_error(void **state)
 	sv_vm_free(vm);
 }
 
+/* ---- the CLI's exec and cp on the same VM ---- */
+
+/* smartvm CMD --data-dir ... --runtime-dir ... ARGS... (the directories
+ * first: after exec's ID everything is the guest's command). */
+static int cli(char **out, char **err, const char *cmd, ...)
+{
+	char data[600], runtime[600];
+	snprintf(data, sizeof(data), "--data-dir=%s", fx.m.data);
+	snprintf(runtime, sizeof(runtime), "--runtime-dir=%s", fx.m.runtime);
+	const char *args[40] = {cmd, data, runtime};
+	size_t n = 3;
+	va_list ap;
+	va_start(ap, cmd);
+	for (const char *a; n < 39 && (a = va_arg(ap, const char *));)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	free(*out);
+	free(*err);
+	*out = *err = NULL;
+	int code = svt_run_cli(args, NULL, out, err);
+	if (!*out)
+		*out = strdup("");
+	if (!*err)
+		*err = strdup("");
+	return code;
+}
+
+static void test_cli_exec_passes_env_dir_user_and_the_status(void **state)
+{
+	(void)state;
+	char *out = NULL, *err = NULL;
+	int code =
+	    cli(&out, &err, "exec", "-e", "GREETING=hi there", "-w", "/tmp", "-u", "65534:65533", "agentvm",
+		"sh", "-c", "echo \"$GREETING|$(pwd)|$(id -u):$(id -g)\"; echo oops >&2; exit 5", NULL);
+	if (code != 5)
+		fail_msg("exit %d, stderr: %s", code, err);
+	assert_string_equal(out, "hi there|/tmp|65534:65533\n");
+	assert_string_equal(err, "oops\n");
+	assert_int_equal(cli(&out, &err, "exec", "agentvm", "--", "no-such-command-xyz", NULL), 127);
+	assert_string_equal(err,
+			    "smartvm: VM \"agentvm\": no-such-command-xyz: No such file or directory (guest "
+			    "errno 2)\n");
+	assert_int_equal(cli(&out, &err, "exec", "nosuchvm", "true", NULL), 1);
+	assert_string_equal(err, "smartvm: no VM with id \"nosuchvm\"\n");
+	free(out);
+	free(err);
+}
+
+static void test_cli_cp_both_ways(void **state)
+{
+	(void)state;
+	char *src = svt_write(fx.t.host_dir, "cli-src.txt", "through the cli\n");
+	char *guest = NULL, *back = sv_path_join(fx.t.host_dir, "cli-back.txt"), *to = NULL, *from = NULL;
+	assert_true(asprintf(&guest, "%s/cli.txt", fx.t.guest_dir) > 0);
+	assert_true(asprintf(&to, "agentvm:%s", guest) > 0);
+	char *out = NULL, *err = NULL;
+	assert_int_equal(cli(&out, &err, "cp", src, to, NULL), 0);
+	assert_int_equal(cli(&out, &err, "cp", to, back, NULL), 0);
+	char *text = NULL;
+	assert_int_equal(sv_read_file(back, 100, &text, NULL), 0);
+	assert_string_equal(text, "through the cli\n");
+	assert_int_equal(cli(&out, &err, "cp", src, back, NULL), 2);
+	svt_assert_contains(err, "smartvm cp: exactly one of SRC and DST is ID:PATH");
+	free(text);
+	free(out);
+	free(err);
+	free(src);
+	free(guest);
+	free(back);
+	free(to);
+	free(from);
+}
+
 /* ---- a hostile agent ---- */
 
 typedef struct {
@@ -306,6 +381,8 @@ int main(void)
 		tests[n++] = svag_cases[i];
 	const struct CMUnitTest own[] = {
 	    cmocka_unit_test(test_agent_socket_is_private_to_the_owner),
+	    cmocka_unit_test(test_cli_exec_passes_env_dir_user_and_the_status),
+	    cmocka_unit_test(test_cli_cp_both_ways),
 	    cmocka_unit_test(test_vm_without_an_agent_says_so_after_the_timeout),
 	    cmocka_unit_test(test_vm_killed_mid_exec_is_a_clear_error),
 	    cmocka_unit_test(test_hostile_dirent_climbing_out_is_refused),
