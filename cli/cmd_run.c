@@ -444,6 +444,10 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	 * has one (cmd_run_agent.c). */
 	if (f.command && !f.detach && (code = cli_run_agent_prepare(vm)))
 		goto out;
+	/* A detached VM without a command is a sandbox: an init with the agent
+	 * keeps it up for exec and cp instead of running its default command. */
+	if (!f.command && f.detach && (code = cli_run_agent_prepare(vm)))
+		goto out;
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
 		cli_catch_stop_signals();
