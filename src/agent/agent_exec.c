@@ -82,11 +82,13 @@ static int build_exec(sv_exec *e, const char *const *argv, const sv_exec_options
 		sva_msg_u32(&m, SVA_T_EXEC_TIMEOUT, o->timeout_ms);
 	if (o->stdin_fd != -1)
 		sva_msg_u32(&m, SVA_T_EXEC_STDIN, 1);
-	if (sva_msg_end(&m) < 0)
-		return sv_err(SV_EINVAL,
-			      "VM \"%s\": %s: the command, its environment and options exceed 64 KiB",
-			      e->c.vm_id, e->what);
-	return sva_client_send_msg(&e->c, &m);
+	int rc =
+	    sva_msg_end(&m) < 0
+		? sv_err(SV_EINVAL, "VM \"%s\": %s: the command, its environment and options exceed 64 KiB",
+			 e->c.vm_id, e->what)
+		: sva_client_send_msg(&e->c, &m);
+	free(buf);
+	return rc;
 }
 
 /* Status as a shell reports a command that could not run. */

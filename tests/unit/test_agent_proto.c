@@ -146,14 +146,14 @@ static void test_repeated_single_field_is_refused(void **state)
 static void test_message_over_max_payload_fails_to_build(void **state)
 {
 	(void)state;
-	static uint8_t big[SVA_MAX_FRAME + 100];
+	static uint8_t big[SVA_MAX_FRAME + 100], data[SVA_MAX_PAYLOAD];
 	sva_msg m;
 	sva_msg_begin(&m, big, sizeof(big), SVA_STDOUT, 1);
-	sva_msg_raw(&m, big, SVA_MAX_PAYLOAD);
+	sva_msg_raw(&m, data, SVA_MAX_PAYLOAD);
 	assert_int_equal(sva_msg_end(&m), SVA_MAX_FRAME);
 	sva_msg_begin(&m, big, sizeof(big), SVA_STDOUT, 1);
-	sva_msg_raw(&m, big, SVA_MAX_PAYLOAD);
-	sva_msg_raw(&m, big, 1);
+	sva_msg_raw(&m, data, SVA_MAX_PAYLOAD);
+	sva_msg_raw(&m, data, 1);
 	assert_int_equal(sva_msg_end(&m), -1);
 	/* And past the caller's buffer. */
 	uint8_t small[20];
