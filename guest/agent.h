@@ -20,6 +20,7 @@
 #define SV_GUEST_AGENT_H
 
 #include "agent_proto.h"
+#include "agent_queue.h"
 #include "agent_sha256.h"
 #include <poll.h>
 #include <stdbool.h>
@@ -40,11 +41,6 @@
 typedef struct agent_session agent_session;
 typedef struct agent_channel agent_channel;
 
-typedef struct {
-	uint8_t *data;
-	size_t len, cap, off; /* unsent bytes are data[off..len) */
-} agent_queue;
-
 struct agent_session {
 	int fd;
 	bool serial;	/* virtio-serial: never closed; a HELLO restarts it */
@@ -54,7 +50,7 @@ struct agent_session {
 	uint32_t window;
 	sva_reader rd;
 	uint8_t *rbuf;
-	agent_queue out;
+	sva_queue out;
 	agent_channel *channels;
 	agent_session *next;
 };

@@ -327,8 +327,9 @@ static int run(agent_loop *l)
 				deadline =
 				    deadline && deadline < l->serial_retry_at ? deadline : l->serial_retry_at;
 			} else {
-				short ev = (short)((s->out.len > s->out.off ? POLLOUT : 0) |
-						   (s->out.len - s->out.off <= AGENT_OUTQ_MAX ? POLLIN : 0));
+				size_t queued = sva_queue_pending(&s->out);
+				short ev =
+				    (short)((queued ? POLLOUT : 0) | (queued <= AGENT_OUTQ_MAX ? POLLIN : 0));
 				own[n] = (poll_owner){OWNER_SESSION, s, 1};
 				p[n++] = (struct pollfd){.fd = s->fd, .events = ev};
 			}
@@ -385,7 +386,7 @@ static int run(agent_loop *l)
 			agent_session_reap(s);
 			if (s->host_gone && now >= l->serial_retry_at)
 				s->host_gone = false;
-			if (!s->host_gone && s->out.len > s->out.off && agent_session_flush(s) < 0 &&
+			if (!s->host_gone && sva_queue_pending(&s->out) && agent_session_flush(s) < 0 &&
 			    !s->serial)
 				s->closing = true;
 		}

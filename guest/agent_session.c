@@ -78,7 +78,7 @@ void agent_session_restart(agent_session *s)
 {
 	end_all_channels(s);
 	s->hello_done = false;
-	s->out.len = s->out.off = 0;
+	sva_queue_clear(&s->out);
 	sva_reader_reset(&s->rd);
 	sva_reader_hunt(&s->rd);
 }
@@ -100,49 +100,30 @@ void agent_session_free(agent_session *s)
 	}
 	if (s->fd >= 0)
 		close(s->fd);
-	free(s->out.data);
+	sva_queue_free(&s->out);
 	free(s->rbuf);
 	free(s);
 }
 
 /* ---- the out queue ---- */
 
-static bool reserve(agent_session *s, size_t n)
+static uint8_t *reserve(agent_session *s, size_t n)
 {
-	agent_queue *q = &s->out;
-	if (q->off && q->off == q->len)
-		q->off = q->len = 0;
-	if (q->cap - q->len >= n)
-		return true;
-	if (q->off) { /* reuse the sent prefix before growing */
-		memmove(q->data, q->data + q->off, q->len - q->off);
-		q->len -= q->off;
-		q->off = 0;
-		if (q->cap - q->len >= n)
-			return true;
-	}
-	size_t cap = q->cap ? q->cap : 65536;
-	while (cap - q->len < n)
-		cap *= 2;
-	uint8_t *grown = realloc(q->data, cap);
-	if (!grown) {
+	uint8_t *p = sva_queue_reserve(&s->out, n);
+	if (!p)
 		s->closing = true;
-		return false;
-	}
-	q->data = grown;
-	q->cap = cap;
-	return true;
+	return p;
 }
 
 bool agent_send(agent_session *s, uint8_t type, uint32_t channel, const void *payload, size_t len)
 {
-	if (len > SVA_MAX_PAYLOAD || !reserve(s, SVA_HEADER_SIZE + len))
+	uint8_t *p = len <= SVA_MAX_PAYLOAD ? reserve(s, SVA_HEADER_SIZE + len) : NULL;
+	if (!p)
 		return false;
-	uint8_t *p = s->out.data + s->out.len;
 	sva_header_put(p, type, channel, (uint32_t)len);
 	if (len)
 		memcpy(p + SVA_HEADER_SIZE, payload, len);
-	s->out.len += SVA_HEADER_SIZE + len;
+	sva_queue_commit(&s->out, SVA_HEADER_SIZE + len);
 	return true;
 }
 
@@ -158,15 +139,14 @@ bool agent_send_msg(agent_session *s, sva_msg *m)
 
 uint8_t *agent_reserve_data(agent_session *s, size_t max)
 {
-	if (!reserve(s, SVA_HEADER_SIZE + max))
-		return NULL;
-	return s->out.data + s->out.len + SVA_HEADER_SIZE;
+	uint8_t *p = reserve(s, SVA_HEADER_SIZE + max);
+	return p ? p + SVA_HEADER_SIZE : NULL;
 }
 
 void agent_commit_data(agent_session *s, uint8_t type, uint32_t channel, size_t n)
 {
 	sva_header_put(s->out.data + s->out.len, type, channel, (uint32_t)n);
-	s->out.len += SVA_HEADER_SIZE + n;
+	sva_queue_commit(&s->out, SVA_HEADER_SIZE + n);
 }
 
 void agent_send_error(agent_session *s, uint32_t channel, int e, const char *fmt, ...)
@@ -209,31 +189,10 @@ void agent_channel_consumed(agent_channel *c, size_t n)
 
 bool agent_session_can_produce(const agent_session *s)
 {
-	return !s->closing && s->out.len - s->out.off < AGENT_OUTQ_HIGH;
+	return !s->closing && sva_queue_pending(&s->out) < AGENT_OUTQ_HIGH;
 }
 
-int agent_session_flush(agent_session *s)
-{
-	agent_queue *q = &s->out;
-	while (q->off < q->len) {
-		ssize_t n = write(s->fd, q->data + q->off, q->len - q->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 0;
-		if (n <= 0)
-			return -1;
-		q->off += (size_t)n;
-	}
-	q->off = q->len = 0;
-	/* A queue that once held a burst gives the memory back. */
-	if (q->cap > 4 * AGENT_OUTQ_MAX) {
-		free(q->data);
-		q->data = NULL;
-		q->cap = 0;
-	}
-	return 0;
-}
+int agent_session_flush(agent_session *s) { return sva_queue_flush(&s->out, s->fd); }
 
 /* ---- handling frames ---- */
 
@@ -378,7 +337,7 @@ static int handle_frame(agent_session *s, const sva_frame *f)
 
 int agent_session_read(agent_session *s)
 {
-	if (s->out.len - s->out.off > AGENT_OUTQ_MAX)
+	if (sva_queue_pending(&s->out) > AGENT_OUTQ_MAX)
 		return 0;
 	size_t avail;
 	uint8_t *space = sva_reader_space(&s->rd, &avail);

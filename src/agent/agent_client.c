@@ -67,30 +67,13 @@ uint32_t sva_client_channel(sva_client *c)
 
 int sva_client_send(sva_client *c, uint8_t type, uint32_t channel, const void *payload, size_t len)
 {
-	size_t need = SVA_HEADER_SIZE + len;
-	if (c->woff && c->woff == c->wlen)
-		c->woff = c->wlen = 0;
-	if (c->wcap - c->wlen < need) {
-		if (c->woff) {
-			memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
-			c->wlen -= c->woff;
-			c->woff = 0;
-		}
-		size_t cap = c->wcap ? c->wcap : 65536;
-		while (cap - c->wlen < need)
-			cap *= 2;
-		if (cap != c->wcap) {
-			uint8_t *grown = realloc(c->wbuf, cap);
-			if (!grown)
-				return sv_err(SV_ENOMEM, "out of memory");
-			c->wbuf = grown;
-			c->wcap = cap;
-		}
-	}
-	sva_header_put(c->wbuf + c->wlen, type, channel, (uint32_t)len);
+	uint8_t *p = sva_queue_reserve(&c->out, SVA_HEADER_SIZE + len);
+	if (!p)
+		return sv_err(SV_ENOMEM, "out of memory");
+	sva_header_put(p, type, channel, (uint32_t)len);
 	if (len)
-		memcpy(c->wbuf + c->wlen + SVA_HEADER_SIZE, payload, len);
-	c->wlen += need;
+		memcpy(p + SVA_HEADER_SIZE, payload, len);
+	sva_queue_commit(&c->out, SVA_HEADER_SIZE + len);
 	return 0;
 }
 
@@ -125,19 +108,10 @@ int sva_client_next(sva_client *c, sva_frame *f)
 
 static int flush(sva_client *c)
 {
-	while (c->woff < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 0;
-		if (n <= 0) {
-			c->eof = true;
-			return SV_EPROCESS;
-		}
-		c->woff += (size_t)n;
-	}
-	return 0;
+	if (sva_queue_flush(&c->out, c->fd) == 0)
+		return 0;
+	c->eof = true;
+	return SV_EPROCESS;
 }
 
 int sva_client_pump(sva_client *c, int timeout_ms, int extra_fd, short extra_events, short *extra_revents)
@@ -151,7 +125,8 @@ int sva_client_pump(sva_client *c, int timeout_ms, int extra_fd, short extra_eve
 	size_t avail;
 	uint8_t *space = sva_reader_space(&c->rd, &avail);
 	struct pollfd p[2] = {
-	    {.fd = c->fd, .events = (short)((avail ? POLLIN : 0) | (c->woff < c->wlen ? POLLOUT : 0))},
+	    {.fd = c->fd,
+	     .events = (short)((avail ? POLLIN : 0) | (sva_queue_pending(&c->out) ? POLLOUT : 0))},
 	    {.fd = extra_fd, .events = extra_events},
 	};
 	int n = poll(p, extra_fd >= 0 ? 2 : 1, timeout_ms);
@@ -253,7 +228,7 @@ void sva_client_close(sva_client *c)
 		close(c->fd);
 	c->fd = -1;
 	free(c->rbuf);
-	free(c->wbuf);
+	sva_queue_free(&c->out);
 	free(c->vm_id);
 	free(c->agent_version);
 	memset(c, 0, sizeof(*c));

@@ -6,6 +6,7 @@
 #define SV_AGENT_AGENT_CLIENT_H
 
 #include "agent_proto.h"
+#include "agent_queue.h"
 #include <smartvm/vm.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,8 +17,7 @@ typedef struct {
 	char *vm_id;
 	sva_reader rd;
 	uint8_t *rbuf;
-	uint8_t *wbuf; /* queued for the supervisor: wbuf[woff..wlen) */
-	size_t wlen, woff, wcap;
+	sva_queue out; /* queued for the supervisor */
 	uint32_t window;
 	char *agent_version;
 	uint32_t next_channel;

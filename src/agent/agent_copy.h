@@ -4,6 +4,7 @@
 #define SV_AGENT_AGENT_COPY_H
 
 #include "agent/agent_fs.h"
+#include <smartvm/agent.h>
 #include <stdbool.h>
 
 /* Directory levels a copy goes down at most (a guest could make a tree
@@ -13,6 +14,12 @@
  * name. */
 #define SVA_COPY_MAX_ENTRIES 1000000
 #define SVA_COPY_NAME_MAX 255
+
+/* Reads the caller's options (their version's fields) into *o, checks the
+ * paths (the guest's absolute, the host's not empty) and connects to the
+ * agent. what names the copy in errors. */
+int sva_copy_begin(sv_vm *vm, const sv_copy_options *given, const char *guest_path, bool host_path_given,
+		   const char *what, sv_copy_options *o, sva_client *c);
 
 /* The last component of a path, without trailing slashes (malloc'd; "/"
  * for "/"). */

@@ -157,6 +157,19 @@ static int expect_end(copy_from *x, uint32_t ch, const char *guest_path)
 	return rc;
 }
 
+/* The temporary entry tmp becomes name when rc is 0 (replacing a file or a
+ * symlink of that name, never following it; a directory in the way is an
+ * error); else, or when that fails, it is removed. */
+static int into_place(copy_from *x, int rc, int dirfd, const char *tmp, const char *name)
+{
+	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
+		rc = sv_err_errno(SV_EIO, errno, "VM \"%s\": %s: renaming into place %s", x->c->vm_id,
+				  x->what, name);
+	if (rc)
+		unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
 static int fetch_file(copy_from *x, uint32_t ch, int dirfd, const char *name, const sva_fs_info *info,
 		      const char *guest_path)
 {
@@ -172,14 +185,7 @@ static int fetch_file(copy_from *x, uint32_t ch, int dirfd, const char *name, co
 		rc = apply_meta(x, fd, info, name);
 	if (close(fd) < 0 && !rc)
 		rc = sv_err_errno(SV_EIO, errno, "VM \"%s\": %s: writing %s", x->c->vm_id, x->what, name);
-	/* Replaces a file or a symlink of that name (never follows it); a
-	 * directory in the way is an error. */
-	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
-		rc = sv_err_errno(SV_EIO, errno, "VM \"%s\": %s: renaming into place %s", x->c->vm_id,
-				  x->what, name);
-	if (rc)
-		unlinkat(dirfd, tmp, 0);
-	return rc;
+	return into_place(x, rc, dirfd, tmp, name);
 }
 
 static int fetch_symlink(copy_from *x, int dirfd, const char *name, const sva_fs_info *info,
@@ -196,12 +202,7 @@ static int fetch_symlink(copy_from *x, int dirfd, const char *name, const sva_fs
 	int rc = 0;
 	if (x->o->keep_owner && fchownat(dirfd, tmp, info->uid, info->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = sv_err_errno(SV_EIO, errno, "VM \"%s\": %s: chown %s", x->c->vm_id, x->what, name);
-	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
-		rc = sv_err_errno(SV_EIO, errno, "VM \"%s\": %s: renaming into place %s", x->c->vm_id,
-				  x->what, name);
-	if (rc)
-		unlinkat(dirfd, tmp, 0);
-	return rc;
+	return into_place(x, rc, dirfd, tmp, name);
 }
 
 typedef struct {
@@ -395,18 +396,11 @@ static int open_destination(copy_from *x, const char *host_dst, const char *src_
 
 int sv_vm_copy_from(sv_vm *vm, const char *guest_src, const char *host_dst, const sv_copy_options *given)
 {
-	sv_err_clear();
-	sv_copy_options o = SV_COPY_OPTIONS_INIT;
-	if (given && given->version >= 1)
-		o = *given;
+	sv_copy_options o;
 	char what[600];
 	snprintf(what, sizeof(what), "copying the guest's %s to %s", guest_src, host_dst);
-	if (guest_src[0] != '/' || !*host_dst)
-		return sv_err(SV_EINVAL, "VM \"%s\": %s: the guest path must be absolute", sv_vm_id(vm),
-			      what);
 	sva_client c;
-	int rc = sva_client_open(&c, vm, what,
-				 o.agent_timeout_ms ? o.agent_timeout_ms : SV_AGENT_DEFAULT_TIMEOUT_MS);
+	int rc = sva_copy_begin(vm, given, guest_src, *host_dst != '\0', what, &o, &c);
 	if (rc)
 		return rc;
 	copy_from x = {.c = &c, .o = &o, .what = what};

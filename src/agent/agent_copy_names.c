@@ -1,9 +1,25 @@
-/* Names and link targets in copies (agent_copy.h): small pure functions,
- * kept apart so that the rules are in one place and easy to test. */
+/* What both copy directions share (agent_copy.h): the options and the
+ * connection they start with, and the rules for names and link targets
+ * (small pure functions, in one place and easy to test). */
 #include "agent/agent_copy.h"
 
+#include "util/error.h"
+#include <smartvm/error.h>
 #include <stdlib.h>
 #include <string.h>
+
+int sva_copy_begin(sv_vm *vm, const sv_copy_options *given, const char *guest_path, bool host_path_given,
+		   const char *what, sv_copy_options *o, sva_client *c)
+{
+	sv_err_clear();
+	sv_copy_options dflt = SV_COPY_OPTIONS_INIT;
+	*o = given && given->version >= 1 ? *given : dflt;
+	if (guest_path[0] != '/' || !host_path_given)
+		return sv_err(SV_EINVAL, "VM \"%s\": %s: the guest path must be absolute", sv_vm_id(vm),
+			      what);
+	return sva_client_open(c, vm, what,
+			       o->agent_timeout_ms ? o->agent_timeout_ms : SV_AGENT_DEFAULT_TIMEOUT_MS);
+}
 
 char *sva_copy_last_name(const char *path)
 {

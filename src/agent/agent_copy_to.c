@@ -212,18 +212,11 @@ static int walk(copy_to *x, int dirfd, const char *name, const char *guest_path,
 
 int sv_vm_copy_to(sv_vm *vm, const char *host_src, const char *guest_dst, const sv_copy_options *given)
 {
-	sv_err_clear();
-	sv_copy_options o = SV_COPY_OPTIONS_INIT;
-	if (given && given->version >= 1)
-		o = *given;
+	sv_copy_options o;
 	char what[600];
 	snprintf(what, sizeof(what), "copying %s to the guest's %s", host_src, guest_dst);
-	if (!*host_src || guest_dst[0] != '/')
-		return sv_err(SV_EINVAL, "VM \"%s\": %s: the guest path must be absolute", sv_vm_id(vm),
-			      what);
 	sva_client c;
-	int rc = sva_client_open(&c, vm, what,
-				 o.agent_timeout_ms ? o.agent_timeout_ms : SV_AGENT_DEFAULT_TIMEOUT_MS);
+	int rc = sva_copy_begin(vm, given, guest_dst, *host_src != '\0', what, &o, &c);
 	if (rc)
 		return rc;
 	copy_to x = {.c = &c, .o = &o, .what = what, .host_root = host_src};

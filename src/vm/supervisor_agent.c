@@ -26,6 +26,7 @@
 #include "vm/supervisor_agent.h"
 
 #include "agent_proto.h"
+#include "agent_queue.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "vm/vm_agent.h"
@@ -46,11 +47,6 @@
 #define MAX_PENDING_PINGS 4096
 #define VSOCK_LINE_MAX 64
 
-typedef struct {
-	uint8_t *data;
-	size_t len, off, cap;
-} queue;
-
 typedef struct client client;
 
 typedef struct {
@@ -64,7 +60,7 @@ struct client {
 	int fd;
 	sva_reader rd;
 	uint8_t *rbuf;
-	queue out;
+	sva_queue out;
 	bool hello_pending, hello_done, closing;
 	client *next;
 };
@@ -81,7 +77,7 @@ struct sv_agent_relay {
 	tstate state;
 	sva_reader trd;
 	uint8_t *trbuf;
-	queue tout;
+	sva_queue tout;
 	char vsock_line[VSOCK_LINE_MAX];
 	size_t vsock_len;
 	char *agent_version;
@@ -98,63 +94,6 @@ struct sv_agent_relay {
 
 /* ---- queues and epoll interest ---- */
 
-static int queue_add(queue *q, const uint8_t *data, size_t len)
-{
-	if (q->off && q->off == q->len)
-		q->off = q->len = 0;
-	if (q->cap - q->len < len) {
-		if (q->off) {
-			memmove(q->data, q->data + q->off, q->len - q->off);
-			q->len -= q->off;
-			q->off = 0;
-		}
-		size_t cap = q->cap ? q->cap : 65536;
-		while (cap - q->len < len)
-			cap *= 2;
-		if (cap != q->cap) {
-			uint8_t *grown = realloc(q->data, cap);
-			if (!grown)
-				return -1;
-			q->data = grown;
-			q->cap = cap;
-		}
-	}
-	memcpy(q->data + q->len, data, len);
-	q->len += len;
-	return 0;
-}
-
-static size_t queued(const queue *q) { return q->len - q->off; }
-
-/* Writes what it can; -1 on a write error. Gives memory back once empty
- * after a burst. */
-static int queue_flush(queue *q, int fd)
-{
-	while (queued(q)) {
-		ssize_t n = send(fd, q->data + q->off, queued(q), MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 0;
-		if (n <= 0)
-			return -1;
-		q->off += (size_t)n;
-	}
-	q->off = q->len = 0;
-	if (q->cap > 4 * QUEUE_MAX) {
-		free(q->data);
-		q->data = NULL;
-		q->cap = 0;
-	}
-	return 0;
-}
-
-static void queue_free(queue *q)
-{
-	free(q->data);
-	memset(q, 0, sizeof(*q));
-}
-
 static void interest(sv_agent_relay *r, int fd, void *tag, bool in, bool out, bool add)
 {
 	struct epoll_event ev = {.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0), .data.ptr = tag};
@@ -168,7 +107,7 @@ static char tag_listen, tag_timer, tag_transport;
 static bool any_client_full(const sv_agent_relay *r)
 {
 	for (const client *c = r->clients; c; c = c->next)
-		if (queued(&c->out) > QUEUE_MAX)
+		if (sva_queue_pending(&c->out) > QUEUE_MAX)
 			return true;
 	return false;
 }
@@ -178,21 +117,21 @@ static void update_interest(sv_agent_relay *r)
 {
 	if (r->tfd >= 0) {
 		r->t_reading = !any_client_full(r);
-		interest(r, r->tfd, &tag_transport, r->t_reading, queued(&r->tout) > 0, false);
+		interest(r, r->tfd, &tag_transport, r->t_reading, sva_queue_pending(&r->tout) > 0, false);
 	}
-	bool read_clients = queued(&r->tout) <= QUEUE_MAX;
+	bool read_clients = sva_queue_pending(&r->tout) <= QUEUE_MAX;
 	for (client *c = r->clients; c; c = c->next)
-		interest(r, c->fd, c, read_clients && !c->closing, queued(&c->out) > 0, false);
+		interest(r, c->fd, c, read_clients && !c->closing, sva_queue_pending(&c->out) > 0, false);
 }
 
 /* ---- frames out ---- */
 
-static void send_frame(queue *q, bool *failed, uint8_t type, uint32_t channel, const uint8_t *payload,
+static void send_frame(sva_queue *q, bool *failed, uint8_t type, uint32_t channel, const uint8_t *payload,
 		       uint32_t len)
 {
 	uint8_t h[SVA_HEADER_SIZE];
 	sva_header_put(h, type, channel, len);
-	if (queue_add(q, h, sizeof(h)) < 0 || (len && queue_add(q, payload, len) < 0))
+	if (sva_queue_add(q, h, sizeof(h)) < 0 || (len && sva_queue_add(q, payload, len) < 0))
 		*failed = true;
 }
 
@@ -312,7 +251,7 @@ static void transport_close(sv_agent_relay *r, const char *why)
 	}
 	r->tfd = -1;
 	r->state = T_DOWN;
-	queue_free(&r->tout);
+	sva_queue_free(&r->tout);
 	r->n_channels = 0;
 	r->ping_len = 0;
 	/* Everyone that was talking to the agent through it is cut off. */
@@ -384,7 +323,7 @@ static void transport_connect(sv_agent_relay *r)
 	}
 	char line[32];
 	int n = snprintf(line, sizeof(line), "CONNECT %u\n", r->transport.port);
-	if (queue_add(&r->tout, (const uint8_t *)line, (size_t)n) < 0) {
+	if (sva_queue_add(&r->tout, (const uint8_t *)line, (size_t)n) < 0) {
 		transport_close(r, "out of memory");
 		return;
 	}
@@ -519,7 +458,7 @@ static void client_free(sv_agent_relay *r, client *c)
 			r->pings[(r->ping_head + i) % MAX_PENDING_PINGS] = NULL;
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	queue_free(&c->out);
+	sva_queue_free(&c->out);
 	free(c->rbuf);
 	free(c);
 }
@@ -686,7 +625,7 @@ void sv_agent_relay_run(sv_agent_relay *r)
 		} else if (tag == &tag_transport) {
 			if (r->tfd < 0)
 				continue;
-			if ((ev[i].events & EPOLLOUT) && queue_flush(&r->tout, r->tfd) < 0)
+			if ((ev[i].events & EPOLLOUT) && sva_queue_flush(&r->tout, r->tfd) < 0)
 				transport_close(r, strerror(errno));
 			if (r->tfd >= 0 && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				transport_read(r);
@@ -694,28 +633,28 @@ void sv_agent_relay_run(sv_agent_relay *r)
 			/* A client freed earlier in this batch has no events here:
 			 * clients are freed only below, after the batch. */
 			client *c = tag;
-			if ((ev[i].events & EPOLLOUT) && queue_flush(&c->out, c->fd) < 0)
+			if ((ev[i].events & EPOLLOUT) && sva_queue_flush(&c->out, c->fd) < 0)
 				c->closing = true;
 			if (!c->closing && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				client_read(r, c);
 		}
 	}
 	/* Flush right away what the batch queued; then drop closed clients. */
-	if (r->tfd >= 0 && queued(&r->tout) && queue_flush(&r->tout, r->tfd) < 0)
+	if (r->tfd >= 0 && sva_queue_pending(&r->tout) && sva_queue_flush(&r->tout, r->tfd) < 0)
 		transport_close(r, strerror(errno));
 	for (client **pp = &r->clients; *pp;) {
 		client *c = *pp;
-		if (!c->closing && queued(&c->out) && queue_flush(&c->out, c->fd) < 0)
+		if (!c->closing && sva_queue_pending(&c->out) && sva_queue_flush(&c->out, c->fd) < 0)
 			c->closing = true;
 		if (c->closing) {
-			queue_flush(&c->out, c->fd); /* a last ERROR, if it fits */
+			sva_queue_flush(&c->out, c->fd); /* a last ERROR, if it fits */
 			*pp = c->next;
 			client_free(r, c);
 		} else {
 			pp = &c->next;
 		}
 	}
-	if (r->tfd >= 0 && queued(&r->tout) && queue_flush(&r->tout, r->tfd) < 0)
+	if (r->tfd >= 0 && sva_queue_pending(&r->tout) && sva_queue_flush(&r->tout, r->tfd) < 0)
 		transport_close(r, strerror(errno));
 	update_interest(r);
 }
@@ -739,7 +678,7 @@ void sv_agent_relay_free(sv_agent_relay *r)
 		unlinkat(r->dir_fd, SV_VM_AGENT_SOCKET, 0);
 		close(r->dir_fd);
 	}
-	queue_free(&r->tout);
+	sva_queue_free(&r->tout);
 	sv_agent_transport_clear(&r->transport);
 	free(r->trbuf);
 	free(r->channels);
