@@ -4,6 +4,10 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 RELEASE_BUILD ?= build-release
+INSTALL_BUILD ?= build-install
+FUZZ_BUILD ?= build-fuzz
+ANALYZE_BUILD ?= build-analyze
+ANALYZE_LTO_BUILD ?= build-analyze-lto
 PREFIX     ?= /usr/local
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
 
@@ -11,9 +15,13 @@ MESON_TEST  = meson test --print-errorlogs --num-processes 2
 DEB_PACKAGES = gcc pkg-config meson ninja-build \
 	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev \
 	libcmocka-dev libmicrohttpd-dev \
-	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux
+	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
+	clang libclang-rt-14-dev
 
-.PHONY: all deps check test test-asan install demo bench format clean
+# apt-get that waits for another apt/dpkg to let go of its locks.
+APT_GET = $(CURDIR)/.ci/apt-get-wait
+
+.PHONY: all deps check test test-asan analyze fuzz install demo bench format clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -32,7 +40,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+		$(APT_GET) update && $(APT_GET) install -y --no-install-recommends $$missing; \
 	fi
 
 test: all
@@ -46,9 +54,61 @@ test-asan: $(ASAN_BUILD)/build.ninja
 check: deps
 	$(MAKE) test
 	$(MAKE) test-asan
+	$(MAKE) analyze
 
-install: all
-	meson install -C $(BUILD)
+# gcc's static analyzer (-fanalyzer) on everything but the tests, twice: each
+# file on its own, then the whole library at its LTO link (paths across
+# files). From scratch each time, as a finding is printed only when its file
+# is compiled. Fails on any finding that .ci/analyzer-suppressions does not
+# list with its reason.
+$(ANALYZE_BUILD)/build.ninja:
+	meson setup $(ANALYZE_BUILD) -Dtests=false -Dbuildtype=debug -Dwerror=false -Dc_args=-fanalyzer
+
+$(ANALYZE_LTO_BUILD)/build.ninja:
+	meson setup $(ANALYZE_LTO_BUILD) -Dtests=false -Dbuildtype=debug -Dwerror=false -Db_lto=true \
+		-Ddefault_library=shared -Dc_args=-fanalyzer -Dc_link_args=-fanalyzer
+
+analyze: $(ANALYZE_BUILD)/build.ninja $(ANALYZE_LTO_BUILD)/build.ninja
+	ninja -C $(ANALYZE_BUILD) -t clean >/dev/null
+	ninja -C $(ANALYZE_LTO_BUILD) -t clean >/dev/null
+	@ninja -C $(ANALYZE_BUILD) > $(ANALYZE_BUILD)/analyzer.log 2>&1; rc=$$?; cat $(ANALYZE_BUILD)/analyzer.log; \
+		[ $$rc -eq 0 ] || exit $$rc
+	@meson compile -C $(ANALYZE_LTO_BUILD) smartvm:shared_library > $(ANALYZE_LTO_BUILD)/analyzer.log 2>&1; \
+		rc=$$?; cat $(ANALYZE_LTO_BUILD)/analyzer.log; [ $$rc -eq 0 ] || exit $$rc
+	cat $(ANALYZE_BUILD)/analyzer.log $(ANALYZE_LTO_BUILD)/analyzer.log | .ci/analyzer-check .ci/analyzer-suppressions
+
+# From a tree of its own, without the tests and without fault injection (a
+# tree with it installs nothing; README, "Testing").
+$(INSTALL_BUILD)/build.ninja:
+	meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) -Dtests=false -Dfault_injection=disabled
+
+install: $(INSTALL_BUILD)/build.ninja
+	ninja -C $(INSTALL_BUILD)
+	meson install -C $(INSTALL_BUILD)
+
+# Fuzzing (fuzz/README.md): every harness, one after the other, for
+# FUZZ_SECONDS each, built with clang's libFuzzer, ASan and UBSan. New inputs
+# go to $(FUZZ_BUILD)/corpus/NAME, crashes to $(FUZZ_BUILD)/artifacts; the
+# committed corpus fuzz/corpus/NAME seeds each run and is never written.
+# FUZZ_TARGETS=name picks harnesses. Fails if any harness found something.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(notdir $(wildcard fuzz/corpus/*))
+FUZZ_FLAGS   ?= -timeout=25 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Dtests=false -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dwerror=false -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all'
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	@mkdir -p $(FUZZ_BUILD)/artifacts
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "== fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz/fuzz_$$t $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- $(FUZZ_FLAGS) || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (inputs in $(FUZZ_BUILD)/artifacts)"; exit 1; fi
 
 # The demo: build the minimal guest image and run commands in real VMs
 # (QEMU microvm; TCG here, as /dev/kvm is a nested PVM hypervisor). The network
@@ -89,4 +149,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(RELEASE_BUILD) $(INSTALL_BUILD) $(FUZZ_BUILD) $(ANALYZE_BUILD) $(ANALYZE_LTO_BUILD)

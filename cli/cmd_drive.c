@@ -54,17 +54,20 @@ static int cmd_drive(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_drive_commands[] = {
-	{
-		.name = "drive",
-		.summary = "Hot-update a running VM's drive (backing file, rate limiter)",
-		.usage = "update ID DRIVE [--path P] [--bandwidth SIZE:REFILL_MS[:BURST]]\n"
-			 " [--ops SIZE:REFILL_MS[:BURST]]",
-		.help = "Points drive DRIVE of a running VM at a new backing file and/or sets a\n"
-			"new rate limiter (PATCH /drives/DRIVE).\n"
-			"  --path P           the new backing file (opened by the VMM as is)\n"
-			"  --bandwidth S:R[:B]  bytes: bucket size, refill time in ms, one-time burst\n"
-			"  --ops S:R[:B]      operations, same shape\n",
-		.handler = cmd_drive,
-	},
-	{0},
+    {
+	.name = "drive",
+	.summary = "Hot-update a running VM's drive (backing file, rate limiter)",
+	.usage = "update ID DRIVE [--path P] [--bandwidth SIZE:REFILL_MS[:BURST]]\n"
+		 " [--ops SIZE:REFILL_MS[:BURST]]",
+	.help = "Points drive DRIVE of a running VM at a new backing file and/or sets a\n"
+		"new rate limiter (PATCH /drives/DRIVE). The new file follows the rules of a\n"
+		"boot: a writable drive gets a private copy (P is only read), a read-only one\n"
+		"uses P in place; `inspect` shows the new path. Waits for another live\n"
+		"operation on the VM (snapshot, pause, ...) to finish.\n"
+		"  --path P           the new backing file: a regular file or block device\n"
+		"  --bandwidth S:R[:B]  bytes: bucket size, refill time in ms, one-time burst\n"
+		"  --ops S:R[:B]      operations, same shape\n",
+	.handler = cmd_drive,
+    },
+    {0},
 };

@@ -1,11 +1,15 @@
-/* `smartvm logs`: the VM's console output (<vm dir>/console.log).
+/* `smartvm logs`: the VM's console output (<vm dir>/console.log, and the
+ * generation before it, console.log.1).
  *
- * Reads through one fd opened at the start, so a follower keeps everything the
- * guest wrote even when the VM's cleanup removes the file. Never writes to the
- * VM directory and never changes the VM: a VM that ends while we follow is
- * cleaned up by its own supervisor, and we just notice its directory is gone.
+ * Reads through one fd opened at the start (cli_console.c), so a follower
+ * keeps everything the guest wrote even when the VM's cleanup removes the
+ * file, and follows the log's rotation. On a terminal the guest's bytes are
+ * shown escaped. Never writes to the VM directory and never changes the VM: a
+ * VM that ends while we follow is cleaned up by its own supervisor, and we
+ * just notice its directory is gone.
  */
 #include "cli.h"
+#include "cli_console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +37,7 @@ static bool vm_ended(sv_vm *vm)
 	return s == SV_VM_STOPPED || s == SV_VM_ERROR;
 }
 
-static int follow(int fd, sv_vm *vm)
+static int follow(cli_console *con, sv_vm *vm)
 {
 	const char *dir = sv_vm_dir(vm);
 
@@ -42,7 +46,7 @@ static int follow(int fd, sv_vm *vm)
 		/* Check for the end before draining, so the last drain sees
 		 * everything written before the VM went away. */
 		bool gone = !path_exists(dir) || (round % FOLLOW_STATE_EVERY == 0 && vm_ended(vm));
-		if (cli_copy_to_stdout(fd) < 0)
+		if (cli_console_pump(con, round == 1) < 0)
 			return CLI_EXIT_OK; /* the reader went away (logs -f | head) */
 		if (gone || cli_stop_requested())
 			return CLI_EXIT_OK;
@@ -76,14 +80,17 @@ static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 	if (fd < 0)
 		return cli_error(CLI_EXIT_FAILURE, "VM \"%s\": opening console log %s: %s", id, path,
 				 strerror(errno));
+	close(fd);
+	cli_console con;
+	cli_console_init(&con, path);
 	if (follow_output) {
-		rc = follow(fd, vm);
+		rc = follow(&con, vm);
 	} else {
-		rc = cli_copy_to_stdout(fd) < 0
+		rc = cli_console_pump(&con, true) < 0
 			 ? cli_error(CLI_EXIT_FAILURE, "writing to stdout: %s", strerror(errno))
 			 : CLI_EXIT_OK;
 	}
-	close(fd);
+	cli_console_close(&con);
 	return rc;
 }
 
@@ -93,7 +100,10 @@ const cli_command cli_logs_commands[] = {
 	.summary = "Print a VM's console output",
 	.usage = "ID [-f]",
 	.help = "Prints the VM's console log (the guest's serial console, kept in\n"
-		"<runtime dir>/<ID>/console.log).\n"
+		"<runtime dir>/<ID>/console.log; at most 1 MiB, the 1 MiB before it in\n"
+		"console.log.1). On a terminal, control characters and bytes >= 0x80\n"
+		"are shown as \\xNN (the guest chose them); pipe the output for the\n"
+		"exact bytes.\n"
 		"\n"
 		"Options:\n"
 		"  -f, --follow  keep printing new output as it arrives, until the VM is\n"

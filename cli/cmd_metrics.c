@@ -68,16 +68,18 @@ static int cmd_metrics(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_metrics_commands[] = {
-	{
-		.name = "metrics",
-		.summary = "Flush and print a VM's VMM metrics",
-		.usage = "ID [--json] [--no-flush]",
-		.help = "Asks the VMM to flush its metrics (FlushMetrics), reads the metrics file\n"
-			"(one JSON object per flush) and prints the latest flush: every non-zero\n"
-			"counter as \"group.name value\", or the whole object with --json.\n"
-			"  --no-flush  print the latest flush without asking for a new one\n"
-			"The VM needs a metrics section at boot.\n",
-		.handler = cmd_metrics,
-	},
-	{0},
+    {
+	.name = "metrics",
+	.summary = "Flush and print a VM's VMM metrics",
+	.usage = "ID [--json] [--no-flush]",
+	.help = "Asks the VMM to flush its metrics (FlushMetrics), reads the end of the\n"
+		"metrics file (one JSON object per flush; never the whole file) and prints\n"
+		"the latest flush: every non-zero counter as \"group.name value\", or the\n"
+		"whole object with --json. A metrics file smartvm owns (a jailed or restored\n"
+		"VM's) is emptied once it passes 4 MiB; your own file is only read.\n"
+		"  --no-flush  print the latest flush without asking for a new one\n"
+		"The VM needs a metrics section at boot.\n",
+	.handler = cmd_metrics,
+    },
+    {0},
 };

@@ -22,6 +22,9 @@
 
 #define WAIT_STEP_MS 100
 #define STOP_AFTER_SIGNALS 3
+/* How long a VM whose agent went away may take to end, and then its
+ * console to say why. */
+#define VM_END_WAIT_MS 15000
 
 static volatile sig_atomic_t last_signal, signals_seen, winch;
 
@@ -70,6 +73,33 @@ static void terminal_size(uint32_t *rows, uint32_t *cols)
 	*cols = ws.ws_col ? ws.ws_col : 80;
 }
 
+/* The VM ended under an exec, or before one started (the library's error
+ * says how that looked from the agent's side): when the VM has ended,
+ * the command layer says why, as on the console path (a kernel panic, a
+ * reset, --timeout: 124); else rc's message. */
+static int ended_under_us(sv_vm *vm)
+{
+	char *msg = strdup(sv_last_error());
+	sv_vm_state st = sv_vm_get_state(vm);
+	if (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING)
+		sv_vm_wait(vm, VM_END_WAIT_MS);
+	st = sv_vm_get_state(vm);
+	int code;
+	if (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING) {
+		code = cli_error(CLI_EXIT_FAILURE, "%s", msg ? msg : "out of memory");
+	} else {
+		int status;
+		int wrc = sv_vm_wait_command(vm, VM_END_WAIT_MS, NULL, NULL, &status);
+		code = wrc == SV_ETIMEOUT ? CLI_EXIT_TIMEOUT : wrc < 0 ? CLI_EXIT_FAILURE : 0;
+		if (code)
+			cli_fail(wrc);
+		else
+			code = cli_error(CLI_EXIT_FAILURE, "%s", msg ? msg : "out of memory");
+	}
+	free(msg);
+	return code;
+}
+
 /* Waits until the agent answers or the init runs the command itself. */
 static int how_it_runs(sv_vm *vm, bool *via_agent)
 {
@@ -81,6 +111,8 @@ static int how_it_runs(sv_vm *vm, bool *via_agent)
 		int rc = sv_vm_command_via_agent(vm, WAIT_STEP_MS * 5, via_agent);
 		if (rc == 0)
 			return 0;
+		if (rc == SV_EPROCESS) /* the VM ended */
+			return ended_under_us(vm);
 		if (rc != SV_ETIMEOUT)
 			return cli_fail(rc);
 	}
@@ -105,7 +137,12 @@ static const char **exec_env(const cli_run_agent *a, char **term)
 	return env;
 }
 
-int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
+/* Runs argv; returns its exit code (messages printed), or -1 with *rc set
+ * and the library's error not yet printed when the exec itself failed.
+ * drain_console: the VM's console pipe is read (and dropped: its copy is in
+ * console.log) meanwhile, so that a talkative console never blocks the
+ * guest. */
+static int agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a, bool drain_console, int *rc_out)
 {
 	char *term = NULL;
 	const char **env = exec_env(a, &term);
@@ -139,6 +176,10 @@ int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
 	int rc = sv_exec_start(&e, vm, (const char *const *)argv, &o);
 	bool started = rc == 0, gave_up = false;
 	while (started && (rc = sv_exec_wait(e, WAIT_STEP_MS, &status)) == SV_ETIMEOUT) {
+		const char *out;
+		size_t len;
+		if (drain_console)
+			sv_vm_command_output(vm, &out, &len);
 		if (winch) {
 			winch = 0;
 			uint32_t rows, cols;
@@ -159,7 +200,8 @@ int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGWINCH, &old_winch, NULL);
-	int code;
+	int code = -1;
+	*rc_out = rc;
 	if (rc == 0 && sv_exec_start_error(e))
 		code = cli_error(status, "VM \"%s\": %s", sv_vm_id(vm), sv_exec_start_error(e));
 	else if (rc == 0)
@@ -167,32 +209,40 @@ int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
 	else if (gave_up)
 		code = cli_error(128 + (int)last_signal, "VM \"%s\": stopped after %d signals", sv_vm_id(vm),
 				 forwarded);
-	else
-		code = cli_fail(rc);
 	sv_exec_free(e);
 	free(env);
 	free(term);
 	return code;
 }
 
+int cli_agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
+{
+	int rc;
+	int code = agent_exec(vm, argv, a, false, &rc);
+	return code >= 0 ? code : cli_fail(rc);
+}
+
 static int run_exec(sv_vm *vm, char **argv, const cli_run_agent *a)
 {
-	int code = cli_agent_exec(vm, argv, a);
+	int rc;
+	int code = agent_exec(vm, argv, a, true, &rc);
+	if (code < 0)
+		return ended_under_us(vm);
 	/* The command is done; the VM was only there for it. */
-	int rc = sv_vm_stop(vm, -1);
+	rc = sv_vm_stop(vm, -1);
 	if (rc < 0 && code == 0)
 		code = cli_fail(rc);
 	return code;
 }
 
-int cli_run_agent_foreground(sv_vm *vm, char **argv, const cli_run_agent *a)
+int cli_run_agent_foreground(sv_vm *vm, const cli_run_cmd *cmd, const cli_run_agent *a)
 {
 	bool via_agent = false;
 	int code = how_it_runs(vm, &via_agent);
 	if (code)
 		return code;
 	if (via_agent)
-		return run_exec(vm, argv, a);
+		return run_exec(vm, cmd->argv, a);
 	if (a->interactive || a->tty) {
 		sv_vm_stop(vm, -1);
 		return cli_error(

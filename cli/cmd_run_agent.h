@@ -4,6 +4,7 @@
 #define SMARTVM_CLI_CMD_RUN_AGENT_H
 
 #include "cli.h"
+#include "cmd_run_cmd.h"
 
 typedef struct {
 	bool interactive; /* -i: our stdin to the command */
@@ -41,8 +42,10 @@ int cli_run_agent_prepare(sv_vm *vm);
  * the image has one (stdin with -i, a terminal with -t, stdout and stderr
  * apart; the VM is stopped afterwards), else the console as before
  * (cli_run_command_foreground). Returns the command's exit status: 126/127
- * when it could not run, 128+N after signal N. */
-int cli_run_agent_foreground(sv_vm *vm, char **argv, const cli_run_agent *a);
+ * when it could not run, 128+N after signal N; when the VM ends under the
+ * command, 1 or CLI_EXIT_TIMEOUT (--timeout: the supervisor killed it) with
+ * the console path's message. */
+int cli_run_agent_foreground(sv_vm *vm, const cli_run_cmd *cmd, const cli_run_agent *a);
 
 /* Runs argv in the running vm through its agent with our stdio (stdin with
  * -i, a raw terminal with -t, SIGINT/SIGTERM forwarded, SIGWINCH as

@@ -164,35 +164,42 @@ static int cmd_snapshot(cli_ctx *cli, int argc, char **argv)
 }
 
 const cli_command cli_snapshot_commands[] = {
-	{
-		.name = "snapshot",
-		.summary = "Snapshot a VM, or restore / clone VMs from a snapshot",
-		.usage = "create ID DIR [--diff] [--keep-paused]\n"
-			 "restore DIR [--id NEW] [--clones N] [--detach] [--uffd SOCKET]\n"
-			 " [--paused] [--track-dirty-pages] [--vsock PATH] [--firecracker-bin PATH]",
-		.help = "create: pauses the VM, writes its snapshot into DIR (must not exist or be\n"
-			"empty): the VMM state, the guest memory, copies of the writable drives and\n"
-			"snapshot.json (config, VMM version, arch, time, SHA-256 of every file), then\n"
-			"resumes it.\n"
-			"  --diff             a Diff snapshot (needs track_dirty_pages at boot)\n"
-			"  --keep-paused      leave the VM paused afterwards\n"
-			"\n"
-			"restore: checks the snapshot's checksums, arch and VMM version, then starts\n"
-			"a new VM from it in a fresh VMM (Firecracker: PUT /snapshot/load; QEMU: an\n"
-			"incoming migration), with private copies of the drives and its own network\n"
-			"devices and vsock socket.\n"
-			"  --id NEW           the new VM's id (with --clones: the prefix, NEW-1, ...)\n"
-			"  --clones N         restore N VMs (default 1)\n"
-			"  -d, --detach       leave the VMs running and print their ids; otherwise\n"
-			"                     stay in the foreground until they end (Ctrl-C stops them)\n"
-			"  --uffd SOCKET      memory through a userfaultfd handler listening at SOCKET\n"
-			"  --paused           leave the restored VMs paused\n"
-			"  --track-dirty-pages  enable dirty page tracking (for Diff snapshots later)\n"
-			"  --vsock PATH       the restored VM's vsock socket (default: in its runtime dir)\n"
-			"  --firecracker-bin PATH  the Firecracker binary to use\n"
-			"\n"
-			"Exits 1 if the snapshot is refused (tampered file, other arch or VMM version).\n",
-		.handler = cmd_snapshot,
-	},
-	{0},
+    {
+	.name = "snapshot",
+	.summary = "Snapshot a VM, or restore / clone VMs from a snapshot",
+	.usage = "create ID DIR [--diff] [--keep-paused]\n"
+		 "restore DIR [--id NEW] [--clones N] [--detach] [--uffd SOCKET]\n"
+		 " [--paused] [--track-dirty-pages] [--vsock PATH] [--firecracker-bin PATH]",
+	.help = "create: pauses the VM, writes its snapshot into DIR (must not exist or be\n"
+		"empty, yours and not writable by others): the VMM state, the guest memory,\n"
+		"copies of the staged drives and snapshot.json (config, VMM version, arch,\n"
+		"time, size and SHA-256 of every file), then resumes it. Other live\n"
+		"operations on the VM wait until it is done.\n"
+		"  --diff             a Diff snapshot (needs track_dirty_pages at boot); it\n"
+		"                     holds only the memory written since the last snapshot\n"
+		"                     and cannot be restored on its own\n"
+		"  --keep-paused      leave the VM paused afterwards\n"
+		"\n"
+		"restore: DIR must be yours and not writable by others (a snapshot is trusted\n"
+		"like a config file); reads only regular files in it, checks their sizes\n"
+		"(the memory file against the VM's memory size) and checksums, the arch and\n"
+		"VMM version, read-only drives as a config's, refuses Diff snapshots, starts\n"
+		"a new VM from it in a fresh VMM (Firecracker: PUT /snapshot/load; QEMU: an\n"
+		"incoming migration), with private copies of the drives and its own network\n"
+		"devices and vsock socket.\n"
+		"  --id NEW           the new VM's id (with --clones: the prefix, NEW-1, ...)\n"
+		"  --clones N         restore N VMs (default 1)\n"
+		"  -d, --detach       leave the VMs running and print their ids; otherwise\n"
+		"                     stay in the foreground until they end (Ctrl-C stops them)\n"
+		"  --uffd SOCKET      memory through a userfaultfd handler listening at SOCKET\n"
+		"  --paused           leave the restored VMs paused\n"
+		"  --track-dirty-pages  enable dirty page tracking (for Diff snapshots later)\n"
+		"  --vsock PATH       the restored VM's vsock socket (default: in its runtime dir)\n"
+		"  --firecracker-bin PATH  the Firecracker binary to use\n"
+		"\n"
+		"Exits 1 if the snapshot is refused (changed or foreign file, other arch or\n"
+		"VMM version, a Diff snapshot).\n",
+	.handler = cmd_snapshot,
+    },
+    {0},
 };

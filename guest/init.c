@@ -24,7 +24,10 @@
  *      start marker line and the "\n" before the end marker;
  *   6. an ACPI power-button press (QEMU's system_powerdown) sends SIGTERM to the
  *      command's process group, SIGKILL 3 s later;
- *   7. kills what is left, syncs, unmounts, and powers off.
+ *   7. kills what is left *before* writing the exit line, so that nothing of
+ *      the command can print after it (the host takes an exit line as the end
+ *      only if it is the last thing on the console), then syncs, unmounts,
+ *      and powers off.
  * The console's output post-processing (ONLCR) is switched off so the bytes on
  * the host are exactly the command's; kernel console messages are limited to
  * emergencies while the command runs so they don't interleave.
@@ -68,7 +71,9 @@
 static const char *const required_modules[] = {
 	"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
 };
-static const char *const optional_modules[] = { "virtio_balloon", "virtio-rng", "button", "evdev" };
+/* pvpanic(-mmio): a kernel panic tells QEMU, which then exits at once. */
+static const char *const optional_modules[] = { "virtio_balloon", "virtio-rng", "button", "evdev", "pvpanic",
+						"pvpanic-mmio" };
 
 static char cmdline[4096];
 
@@ -454,11 +459,24 @@ static int run_command(char **argv, bool in_root)
 	close(pipefd[0]);
 	for (int i = 0; i < n_evdev; i++)
 		close(evdev[i]);
-	int code = child < 0 ? 127
-		   : WIFEXITED(status) ? WEXITSTATUS(status)
-		   : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
-	say("\n=== smartvm: exit status %d ===\n", code);
-	return code;
+	return child < 0 ? 127
+	       : WIFEXITED(status) ? WEXITSTATUS(status)
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+}
+
+/* Every process but us, SIGKILLed and reaped (at most 2 s: one stuck in the
+ * kernel must not keep the VM up). */
+static void kill_everything(void)
+{
+	kill(-1, SIGKILL);
+	long long deadline = now_ms() + 2000;
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+		if (r < 0 && errno == ECHILD)
+			return;
+		if (r <= 0)
+			sleep_ms(5);
+	}
 }
 
 static void unmount_all(void)
@@ -484,9 +502,7 @@ static void unmount_all(void)
 
 static void power_off(void)
 {
-	kill(-1, SIGKILL);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	kill_everything();
 	sync();
 	unmount_all();
 	sync();
@@ -530,7 +546,9 @@ int main(void)
 	}
 	console_raw_output();
 	klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1);
-	run_command(argv, in_root);
+	int code = run_command(argv, in_root);
+	kill_everything();
+	say("\n=== smartvm: exit status %d ===\n", code);
 	free(decoded_block);
 	power_off();
 	return 0;

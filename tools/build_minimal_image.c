@@ -53,7 +53,7 @@
 #define BOOT_ARGS "console=ttyS0 panic=-1 quiet"
 #define ROOTFS_BYTES (64ll << 20)
 #define TOOL_TIMEOUT_MS (10 * 60 * 1000)
-#define BUNDLE_FORMAT "4"
+#define BUNDLE_FORMAT "5"
 /* The manifest format requires one: the Firecracker release whose API smartvm
  * targets. The bundle itself boots under QEMU microvm as well. */
 #define MANIFEST_FC_VERSION "v1.16.1"
@@ -62,7 +62,7 @@ static const char *const modules[] = {
 	/* the guest agent's transports (issue 12; loaded by guest/init_agent.c) */
 	"virtio_console", "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport",
 	"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
-	"virtio_balloon", "virtio-rng", "button", "evdev",
+	"virtio_balloon", "virtio-rng", "button", "evdev", "pvpanic", "pvpanic-mmio",
 };
 #define N_MODULES (sizeof(modules) / sizeof(*modules))
 

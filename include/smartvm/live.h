@@ -44,8 +44,13 @@ typedef struct {
  *   snapshot.json  smartvm's manifest: VM config, VMM name and version, arch,
  *                  creation time, the path each drive had, the SHA-256 of
  *                  every file
- * Pauses a running VM first and resumes it after (unless keep_paused). opts
- * may be NULL (Full, resume). running|paused. On failure dir is removed. */
+ * Pauses a running VM first and resumes it after (unless keep_paused);
+ * state.json says paused meanwhile, and other live operations on the VM
+ * wait (vm_live: at most api_timeout_ms, else SV_EBUSY). dir must pass the
+ * trusted-directory checks (yours, not writable by others); snapshot.json
+ * also records every file's size. A Diff snapshot cannot be restored on its
+ * own. opts may be NULL (Full, resume). running|paused. On failure dir is
+ * removed. */
 int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts);
 
 typedef enum { SV_MEM_BACKEND_FILE = 0, SV_MEM_BACKEND_UFFD = 1 } sv_mem_backend;
@@ -73,10 +78,15 @@ typedef struct {
 
 /* Restores the snapshot in dir into a new VM owned by mgr, on the backend
  * that took the snapshot (a manager whose vmm option names the other backend
- * refuses it). Checks every file's SHA-256, the architecture, the backend
- * and the VMM version first (refusing with
- * SV_ECHECKSUM / SV_EUNSUPPORTED and a message naming the file or the
- * mismatch), then creates the VM directory with private copies of the
+ * refuses it). A snapshot directory is trusted like a config file: dir must
+ * be yours and not writable by others (SV_EUNSAFE), and only regular files
+ * inside it are read, never through a link. Checks first, before anything
+ * is created: the architecture, the backend, that it is a Full snapshot
+ * (a Diff one is refused), every read-only drive as a config's drive (it
+ * exists; the config's own path), every file's size (the memory file's is
+ * the VM's memory size) and then its SHA-256 (refusing with SV_ECHECKSUM /
+ * SV_EUNSUPPORTED / SV_EINVAL and a message naming the file or the
+ * mismatch); the VMM version on the fresh VMM. Then creates the VM directory with private copies of the
  * snapshot's drives, sets up networking, launches a fresh VMM and loads the
  * snapshot into it. The new VM is running (or paused with resume = no).
  * opts may be NULL. Everything is undone on failure. */
@@ -95,22 +105,32 @@ int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, siz
 /* Launching the VMM through Firecracker's jailer (docs/jailer.md). */
 typedef struct {
 	const char *jailer_binary;     /* required */
-	unsigned uid, gid;             /* the VMM runs as these (required, non-zero uid) */
-	const char *chroot_base_dir;   /* default <runtime_dir>/jail */
+	unsigned uid, gid;	       /* the VMM runs as these (required, both non-zero) */
+	const char *chroot_base_dir;   /* default <runtime_dir>/.jail */
 	const char *cgroup_cpu_max;    /* cgroup v2 cpu.max, e.g. "50000 100000"; NULL = none */
 	const char *cgroup_memory_max; /* cgroup v2 memory.max in bytes; NULL = none */
-	const char *cgroup_root;       /* where the jailer makes cgroups; default /sys/fs/cgroup */
+	/* Where the jailer makes cgroups; default /sys/fs/cgroup. Its layout
+	 * gives the version: v2 (cgroup.controllers there), else v1
+	 * hierarchies <root>/<controller> (also on hybrid hosts), where the
+	 * limits become cpu.cfs_quota_us / cpu.cfs_period_us and
+	 * memory.limit_in_bytes. */
+	const char *cgroup_root;
 	const char *netns;             /* a network namespace path (/var/run/netns/x); NULL = ours */
 	bool new_pid_ns;               /* refused for now (the jailer's parent exits at once) */
 	bool daemonize;                /* the jailer detaches the VMM from our session and stdio */
 } sv_jail_options;
 
 /* Makes vm start through the jailer: the jail is
- * <chroot_base_dir>/<firecracker binary name>/<id>/root; the kernel, initrd,
- * drives and outputs are placed in it owned by uid/gid (our private copies
- * hard-linked, the caller's files copied, so their ownership never
- * changes), the VMM sees them at jail paths, and cleanup removes the jail
- * and its cgroup. created only; Firecracker backend only. */
+ * <chroot_base_dir>/<firecracker binary name>/<jail id>/root, the jail id
+ * being the VM id with '-' written "--" and '_' "-u" (so no two VMs share
+ * one). chroot_base_dir must pass the trusted-directory checks (created
+ * 0700 if missing). The jail is built as root before the jailer runs: the
+ * kernel, initrd and read-only drives copied (root's, readable by gid
+ * only), our private copies of writable drives hard-linked, the metrics
+ * and log files created; only what the VMM writes is handed to uid/gid, and
+ * last. The VMM sees them at jail paths, and cleanup removes the jail (after
+ * checking it is still this VM's) and its cgroups. created only;
+ * Firecracker backend only. */
 int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *jail);
 
 /* ---- MMDS ---- */
@@ -146,7 +166,14 @@ int sv_vm_balloon_stats(sv_vm *vm, char **out);
 /* ---- hot updates ---- */
 
 /* Points a drive at a new backing file (path; NULL = keep) and/or sets a new
- * rate limiter (rl; NULL = keep). At least one must be given. */
+ * rate limiter (rl; NULL = keep). At least one must be given. The new file
+ * follows the rules of a boot: it must be a regular file or block device
+ * (a relative path is the caller's), a writable drive gets a private staged
+ * copy (path is only read), a read-only one uses path in place; the VM's
+ * config (sv_vm_describe, config.json) names the new file afterwards. Like
+ * every live operation that changes a VM, it waits (at most the manager's
+ * api_timeout_ms) for another one on the same VM, from any process, to
+ * finish, else SV_EBUSY. */
 int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
 /* New rate limiters for an interface (NULL = keep that direction). */
 int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx,
@@ -154,10 +181,14 @@ int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limite
 
 /* ---- metrics ---- */
 
-/* Asks the VMM to flush its metrics (flush = true), then reads the metrics
- * file (the metrics section's path): one JSON object per flush. *out
- * (malloc'd) is the latest object as JSON text; *n_flushes (may be NULL)
- * the number of objects in the file. The VM needs a metrics section. */
+/* Asks the VMM to flush its metrics (flush = true), then reads the end of
+ * the metrics file (the metrics section's path; one JSON object per line per
+ * flush, the last complete one is taken; at most 1 MiB is read). *out
+ * (malloc'd) is the latest object as JSON text; *n_flushes (may be NULL;
+ * counting reads the whole file) the number of flushes in the file. A
+ * metrics file smartvm owns (a jailed VM's, in the jail; a restored VM's, in
+ * its VM directory) is emptied after reading once it passes 4 MiB; the
+ * caller's own file is only read. The VM needs a metrics section. */
 int sv_vm_metrics(sv_vm *vm, bool flush, char **out, size_t *n_flushes);
 
 #ifdef __cplusplus

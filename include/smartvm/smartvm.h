@@ -9,6 +9,7 @@
 #include <smartvm/manager.h>
 #include <smartvm/vm.h>
 #include <smartvm/command.h>
+#include <smartvm/escape.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
 #include <smartvm/agent.h>

@@ -50,8 +50,13 @@ pid_t sv_vm_pid(const sv_vm *vm);
  * created so far is removed and the state is error. */
 int sv_vm_start(sv_vm *vm);
 
-int sv_vm_pause(sv_vm *vm);   /* running -> paused */
-int sv_vm_resume(sv_vm *vm);  /* paused -> running */
+/* running -> paused, paused -> running. The VMM's own state is asked first
+ * (it wins over state.json), and state.json is written before the VMM is
+ * asked (a full runtime directory refuses the call and changes nothing).
+ * Waits for another live operation on the VM (at most api_timeout_ms, else
+ * SV_EBUSY). */
+int sv_vm_pause(sv_vm *vm);
+int sv_vm_resume(sv_vm *vm);
 
 /* Graceful stop: asks the guest to shut down (SendCtrlAltDel / powerdown),
  * waits timeout_ms (< 0 = manager default), then SIGTERM, then SIGKILL.

@@ -440,8 +440,9 @@ int sv_manager_gc(sv_manager *m, size_t *n_removed)
 	int first = 0;
 	sv_err_saved saved = {0};
 	for (char **id = ids; *id; id++) {
-		if (sv_manager_get_vm(m, *id))
-			continue; /* ours and tracked */
+		sv_vm *own = sv_manager_get_vm(m, *id);
+		if (own && sv_vm__is_live(own))
+			continue; /* ours and running; a stopped one whose cleanup failed is retried */
 		int r = gc_one(m, *id);
 		if (r == 1 && n_removed)
 			(*n_removed)++;

@@ -97,7 +97,9 @@ out:
 	return rc;
 }
 
-static int bridge_has_ports(const sv_nl_link *br, bool *has)
+/* Does any device use br? *tap (may stay "") names one of them that is
+ * a TAP smartvm made. */
+static int bridge_has_ports(const sv_nl_link *br, bool *has, char tap[16])
 {
 	sv_nl_link *links = NULL;
 	size_t n = 0;
@@ -105,15 +107,24 @@ static int bridge_has_ports(const sv_nl_link *br, bool *has)
 	if (rc)
 		return rc;
 	*has = false;
-	for (size_t i = 0; i < n; i++)
-		if (links[i].master == br->index)
-			*has = true;
+	tap[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (links[i].master != br->index)
+			continue;
+		*has = true;
+		if (!strncmp(links[i].alias, SV_NET_TAP_ALIAS_PREFIX, strlen(SV_NET_TAP_ALIAS_PREFIX)))
+			snprintf(tap, 16, "%s", links[i].name);
+	}
 	free(links);
 	return 0;
 }
 
 /* Deletes the bridge smartvm created, if it is still that bridge (a bridge
- * carrying smartvm's mark) and no port is left. */
+ * carrying smartvm's mark) and no port is left. A TAP of smartvm's still on
+ * it, with no lease left, is a dead VM's whose removal failed: its ledger
+ * keeps it, and this entry is kept too (an error), so that the replay that
+ * removes the TAP removes the bridge after it. Devices smartvm does not
+ * know keep the bridge for good. */
 static int delete_our_bridge(const char *bridge)
 {
 	sv_nl_link br;
@@ -126,8 +137,12 @@ static int delete_our_bridge(const char *bridge)
 		return sv_err(SV_EUNSAFE, "bridge %s: not the bridge smartvm created (it carries no \"%s\" alias); left alone",
 			      bridge, SV_NET_BRIDGE_ALIAS);
 	bool ports = false;
-	if ((rc = bridge_has_ports(&br, &ports)))
+	char tap[16];
+	if ((rc = bridge_has_ports(&br, &ports, tap)))
 		return rc;
+	if (tap[0])
+		return sv_err(SV_EBUSY, "bridge %s: kept while smartvm's TAP %s is still attached to it",
+			      bridge, tap);
 	if (ports) {
 		sv_warn("bridge %s: kept because devices smartvm does not know still use it", bridge);
 		return 1;

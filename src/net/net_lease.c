@@ -157,9 +157,10 @@ static bool parse_vm_dir(sv_lease *l, const char *rest)
 		return false;
 	snprintf(dir, sizeof(dir), "%s", rest);
 	sv_pct_decode(dir);
-	if (strlen(dir) >= sizeof(l->vm_dir))
+	size_t n = strlen(dir);
+	if (n >= sizeof(l->vm_dir))
 		return false;
-	snprintf(l->vm_dir, sizeof(l->vm_dir), "%s", dir);
+	memcpy(l->vm_dir, dir, n + 1);
 	return true;
 }
 

@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* error.h wraps calls to these in sv__failure; here they are defined. */
+#undef sv_err
+#undef sv_err_errno
+#undef sv_err_prefix
+
 static _Thread_local int last_code;
 static _Thread_local char *last_message;
 

@@ -31,4 +31,14 @@ typedef struct {
 void sv_err_save(sv_err_saved *saved);
 int sv_err_restore(sv_err_saved *saved);
 
+/* The helpers above that set an error always return a negative code. Saying
+ * so where they are called lets the compiler and the static analyzer (make
+ * analyze) see that `rc = sv_err(...)` is a failure on every path, instead of
+ * exploring a "succeeded" branch that cannot happen. (error.c, which
+ * defines them, #undefs these.) */
+static inline int sv__failure(int rc) { return rc < 0 ? rc : SV_EIO; }
+#define sv_err(...) sv__failure(sv_err(__VA_ARGS__))
+#define sv_err_errno(...) sv__failure(sv_err_errno(__VA_ARGS__))
+#define sv_err_prefix(...) sv__failure(sv_err_prefix(__VA_ARGS__))
+
 #endif

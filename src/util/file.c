@@ -59,12 +59,6 @@ bool sv_path_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-bool sv_is_writable_dir(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && access(path, W_OK | X_OK) == 0;
-}
-
 int sv_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
@@ -482,36 +476,4 @@ int sv_lock_file(const char *path, int timeout_ms, int *fd_out)
 	}
 	*fd_out = fd;
 	return 0;
-}
-
-char *sv_file_tail(const char *path, int max_lines)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		/* Only the end matters; read at most the last 16 KiB. */
-		off_t size = lseek(fd, 0, SEEK_END);
-		off_t from = size > 16384 ? size - 16384 : 0;
-		text = malloc((size_t)(size - from) + 1);
-		if (text) {
-			ssize_t n = pread(fd, text, (size_t)(size - from), from);
-			len = n > 0 ? (size_t)n : 0;
-			text[len] = '\0';
-		}
-		close(fd);
-	}
-	if (!text)
-		return strdup("");
-	while (len > 0 && text[len - 1] == '\n')
-		text[--len] = '\0';
-	int lines = 0;
-	size_t start = len;
-	while (start > 0) {
-		if (text[start - 1] == '\n' && ++lines == max_lines)
-			break;
-		start--;
-	}
-	memmove(text, text + start, len - start + 1);
-	return text;
 }

@@ -56,8 +56,5 @@ char *sv_path_join(const char *a, const char *b);
  * with errno set when out of memory or the current directory is unknown. */
 char *sv_path_absolute(const char *path, const char *base);
 bool sv_path_exists(const char *path);
-bool sv_is_writable_dir(const char *path);
-/* The last `max_lines` lines of a text file ("" if unreadable). malloc'd. */
-char *sv_file_tail(const char *path, int max_lines);
 
 #endif

@@ -12,8 +12,10 @@
  * kept: the ledger is rewritten with just those entries, the reason saved
  * beside it, and the directory stays for the next replay (`smartvm gc`). */
 #include "util/ledger.h"
+#include "util/ledger_parse.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/pct.h"
@@ -33,7 +35,6 @@
 
 #define LEDGER_NAME "ledger"
 #define MAX_KINDS 24
-#define MAX_ARGS 3
 #define MAX_LEDGER_BYTES (1 << 20)
 
 struct sv_ledger {
@@ -205,6 +206,44 @@ int sv_ledger_record_pid(sv_ledger *l, pid_t pid)
 	return record(l, "pid", args, 3);
 }
 
+/* path as /proc/PID/exe will show it once a process runs it: symlinks
+ * resolved, in the file itself or, for a file not there yet (the jailer
+ * copies Firecracker into the jail later), in its directory. malloc'd. */
+static char *canonical_exe(const char *path)
+{
+	char *real = realpath(path, NULL);
+	if (real)
+		return real;
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return strdup(path);
+	char *dir = strndup(path, (size_t)(slash - path));
+	char *real_dir = dir ? realpath(dir, NULL) : NULL, *joined = NULL;
+	if (real_dir && asprintf(&joined, "%s%s", real_dir, slash) < 0)
+		joined = NULL;
+	free(dir);
+	free(real_dir);
+	return joined ? joined : strdup(path);
+}
+
+int sv_ledger_record_child(sv_ledger *l, pid_t pid, const char *exe, const char *then_exe)
+{
+	char p[32], s[32];
+	unsigned long long start = sv_process_start_time(pid);
+	if (!start)
+		return sv_err(SV_EPROCESS, "ledger %s/%s: process %d is gone or unreadable; not recorded",
+			      l->dir, LEDGER_NAME, (int)pid);
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	snprintf(s, sizeof(s), "%llu", start);
+	char *e = canonical_exe(exe), *t = then_exe ? canonical_exe(then_exe) : NULL;
+	const char *args[] = {p, s, e, t};
+	int rc =
+	    e && (t || !then_exe) ? record(l, "pid", args, t ? 4 : 3) : sv_err(SV_ENOMEM, "out of memory");
+	free(e);
+	free(t);
+	return rc;
+}
+
 /* ---- replay ---- */
 
 typedef struct {
@@ -253,9 +292,21 @@ static int undo_file(const replay_ctx *c, const char *arg)
 	return rc == 1 ? 0 : rc;
 }
 
+/* Is the running executable now the recorded want? A file replaced or
+ * removed while it runs (an upgrade; the jail removed around a VMM that
+ * outlived its supervisor) reads "<path> (deleted)". */
+static bool same_exe(const char *now, const char *want)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(want), d = sizeof(deleted) - 1;
+	return want[0] && !strncmp(now, want, n) &&
+	       (!now[n] || (!strncmp(now + n, deleted, d) && !now[n + d]));
+}
+
 /* The process is killed only when it is the one recorded: same start time
- * (not a later process with the reused pid) and same executable. */
-static int undo_pid(const char *pid_text, const char *start_text, const char *exe)
+ * (not a later process with the reused pid) and one of the executables
+ * recorded for it (exe, or then_exe that exe execs). */
+static int undo_pid(const char *pid_text, const char *start_text, const char *exe, const char *then_exe)
 {
 	char *end = NULL;
 	long pid = strtol(pid_text, &end, 10);
@@ -275,9 +326,9 @@ static int undo_pid(const char *pid_text, const char *start_text, const char *ex
 		return 0; /* exited (a zombie has no executable left): nothing to kill */
 	if (e)
 		return sv_err_errno(SV_EIO, e, "reading /proc/%ld/exe; not killed", pid);
-	if (strcmp(now, exe))
-		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s; not killed", pid, now,
-			      exe);
+	if (!same_exe(now, exe) && !(then_exe && same_exe(now, then_exe)))
+		return sv_err(SV_EUNSAFE, "process %ld runs %s, not the recorded %s%s%s; not killed", pid,
+			      now, exe, then_exe ? " or " : "", then_exe ? then_exe : "");
 	kill((pid_t)pid, SIGKILL);
 	return 0;
 }
@@ -294,22 +345,16 @@ static int undo_socket(const char *path)
 	return 0;
 }
 
-typedef struct {
-	char *raw;  /* the line as written, for keeping it */
-	char *copy; /* kind and args point into it, decoded */
-	const char *kind;
-	char *args[MAX_ARGS];
-	int n_args;
-	bool keep;
-} entry;
+typedef sv_ledger_entry entry;
 
-static void entry_free(entry *e)
+void sv_ledger_entry_free(sv_ledger_entry *e)
 {
 	free(e->raw);
 	free(e->copy);
 }
+#define entry_free sv_ledger_entry_free
 
-static int parse_entry(entry *e, const char *line)
+int sv_ledger_parse_entry(sv_ledger_entry *e, const char *line)
 {
 	memset(e, 0, sizeof(*e));
 	e->raw = strdup(line);
@@ -321,7 +366,7 @@ static int parse_entry(entry *e, const char *line)
 	char *save = NULL;
 	e->kind = strtok_r(e->copy, " ", &save);
 	for (char *a; (a = strtok_r(NULL, " ", &save));) {
-		if (e->n_args == MAX_ARGS) {
+		if (e->n_args == SV_LEDGER_MAX_ARGS) {
 			e->n_args = -1;
 			break;
 		}
@@ -340,11 +385,13 @@ static int undo_entry(const replay_ctx *c, const entry *e)
 	if (e->n_args < 1)
 		return sv_err(SV_EINVAL, "malformed ledger line \"%s\"", e->raw);
 	const char *a1 = e->args[0], *a2 = e->n_args > 1 ? e->args[1] : NULL;
-	int rc;
+	int rc = SV_FAULT_POINT("cleanup.undo");
+	if (rc)
+		return sv_err_prefix("undoing %s %s", e->kind, a1);
 	if (!strcmp(e->kind, "file"))
 		rc = undo_file(c, a1);
 	else if (!strcmp(e->kind, "pid"))
-		rc = undo_pid(a1, a2, e->n_args > 2 ? e->args[2] : NULL);
+		rc = undo_pid(a1, a2, e->n_args > 2 ? e->args[2] : NULL, e->n_args > 3 ? e->args[3] : NULL);
 	else if (!strcmp(e->kind, "socket"))
 		rc = undo_socket(a1);
 	else if (!strcmp(e->kind, "dir"))
@@ -397,7 +444,7 @@ static int replay_text(const replay_ctx *c, char *text)
 			break;
 		}
 		entries = grown;
-		if ((rc = parse_entry(&entries[n], line)) == 0)
+		if ((rc = sv_ledger_parse_entry(&entries[n], line)) == 0)
 			n++;
 	}
 	size_t failed = 0;

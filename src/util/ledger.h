@@ -9,8 +9,12 @@
  * Kinds and how they are undone:
  *   file PATH             unlink PATH, which must be inside the VM directory
  *                         (recorded relative to it; never through a symlink)
- *   pid PID START EXE     SIGKILL it if it is still that process: same start
- *                         time and same /proc/PID/exe (sv_ledger_record_pid)
+ *   pid PID START EXE [THEN]
+ *                         SIGKILL it if it is still that process: same start
+ *                         time and /proc/PID/exe is EXE, or THEN, the program
+ *                         EXE execs under the same pid (the jailer execs
+ *                         Firecracker); a replaced or removed executable
+ *                         (" (deleted)") still counts
  *   socket PATH           unlink PATH if it is (still) a socket (a vsock
  *                         uds_path outside the VM directory)
  *   dir PATH              rm -rf PATH (the jail directory, vm_jail.c)
@@ -51,6 +55,13 @@ int sv_ledger_record(sv_ledger *ledger, const char *kind, const char *arg1, cons
 
 /* Records a child process with its identity (start time, executable). */
 int sv_ledger_record_pid(sv_ledger *ledger, pid_t pid);
+
+/* Records a child that has not exec'd yet (sv_spawn_opts.before_exec), so
+ * it is in the ledger before it runs: exe is the program it will run, and
+ * then_exe (may be NULL) one that program execs in turn. Both are made
+ * canonical (realpath of the file, or of its directory when it does not
+ * exist yet), as /proc/PID/exe shows them. */
+int sv_ledger_record_child(sv_ledger *ledger, pid_t pid, const char *exe, const char *then_exe);
 
 /* An undo handler: undoes one entry; must succeed when the resource is gone. */
 typedef int (*sv_ledger_undo_fn)(const char *arg1, const char *arg2);

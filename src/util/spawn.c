@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,7 +59,7 @@ static int highest_kept(const sv_spawn_opts *opts)
  * between fork and exec, which posix_spawn has no room for). Async-signal-safe
  * calls only: another thread of the parent may hold any lock. Reports the
  * errno of what failed on err_fd and exits. */
-static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, char *const *argv,
+static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, int gate_fd, char *const *argv,
 			 char *const *envp)
 {
 	int e = 0;
@@ -70,6 +71,18 @@ static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, ch
 	if (getppid() != parent) {
 		e = ESRCH;
 		goto fail;
+	}
+	/* Until the parent has done what it must before we run (before_exec):
+	 * one byte to go on, EOF (refused, or the parent died) to give up. */
+	if (gate_fd >= 0) {
+		char go = 0;
+		ssize_t n;
+		while ((n = read(gate_fd, &go, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1) {
+			e = ECANCELED;
+			goto fail;
+		}
 	}
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	for (int sig = 1; sig < NSIG; sig++)
@@ -129,25 +142,50 @@ fail:
 	_exit(127);
 }
 
-/* fork + exec, for a parent-death signal. Returns 0 or an errno. */
-static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out)
+/* fork + exec, for a parent-death signal or a before_exec step. Returns 0
+ * or an errno; ECANCELED with *gate_rc set when before_exec refused. */
+static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out,
+			int *gate_rc)
 {
-	int p[2];
+	int p[2], gate[2] = {-1, -1};
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return errno;
+	/* A socket pair, not a pipe: sending to a child that already failed
+	 * must not raise SIGPIPE in the caller. */
+	if (opts->before_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		if (gate[0] >= 0) {
+			close(gate[0]);
+			close(gate[1]);
+		}
 		return e;
 	}
 	if (pid == 0) {
 		close(p[0]);
-		forked_child(opts, parent, p[1], argv, envp);
+		if (gate[1] >= 0)
+			close(gate[1]);
+		forked_child(opts, parent, p[1], gate[0], argv, envp);
 	}
 	close(p[1]);
+	if (gate[0] >= 0) {
+		close(gate[0]);
+		*gate_rc = opts->before_exec(pid, opts->before_exec_arg);
+		/* Without the byte the child gives up. One that cannot take it
+		 * failed already and says why on p. */
+		if (*gate_rc == 0)
+			(void)send(gate[1], "g", 1, MSG_NOSIGNAL);
+		close(gate[1]);
+	}
 	/* EOF: the exec succeeded (the pipe was close-on-exec). */
 	int e = 0;
 	ssize_t n;
@@ -215,8 +253,12 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 	pid_t pid;
 	char *const *argv = (char *const *)opts->argv;
 	char *const *envp = opts->envp ? (char *const *)opts->envp : environ;
-	int err = opts->parent_death_signal ? spawn_forked(opts, argv, envp, &pid)
-					    : spawn_posix(opts, argv, envp, &pid);
+	int gate_rc = 0;
+	int err = opts->parent_death_signal || opts->before_exec
+		      ? spawn_forked(opts, argv, envp, &pid, &gate_rc)
+		      : spawn_posix(opts, argv, envp, &pid);
+	if (gate_rc != 0)
+		return gate_rc;
 	if (err != 0)
 		return sv_err_errno(SV_EPROCESS, err, "starting %s", argv[0]);
 
@@ -435,29 +477,38 @@ out:
 	return rc;
 }
 
-unsigned long long sv_process_start_time(pid_t pid)
+/* Field 22 of /proc/<pid>/stat into *start; 0, or the errno of the failure
+ * (ENOENT: no such process). */
+static int read_start_time(pid_t pid, unsigned long long *start)
 {
+	*start = 0;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return errno == ESRCH ? ENOENT : errno;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: fields resume after the last ')'. */
 	char *p = strrchr(buf, ')');
 	if (!p)
-		return 0;
-	unsigned long long start = 0;
+		return ENOENT; /* it vanished while we read */
 	int field = 2;
 	char *save = NULL;
 	for (char *tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		if (++field == 22) {
-			start = strtoull(tok, NULL, 10);
-			break;
+			*start = strtoull(tok, NULL, 10);
+			return 0;
 		}
 	}
+	return ENOENT;
+}
+
+unsigned long long sv_process_start_time(pid_t pid)
+{
+	unsigned long long start;
+	read_start_time(pid, &start);
 	return start;
 }
 
@@ -465,8 +516,11 @@ bool sv_process_alive(pid_t pid, unsigned long long start_time)
 {
 	if (pid <= 0)
 		return false;
-	unsigned long long now = sv_process_start_time(pid);
-	if (now == 0)
+	unsigned long long now;
+	int e = read_start_time(pid, &now);
+	if (e == ENOENT)
 		return false;
+	if (e)
+		return true; /* can't tell (out of fds, ...): never treat a live VM as gone */
 	return start_time == 0 || now == start_time;
 }

@@ -26,6 +26,14 @@ typedef struct {
 	 * async-signal-safe calls) instead of posix_spawn. The kernel drops it
 	 * when the child changes credentials (e.g. the jailer). */
 	int parent_death_signal;
+	/* Called in the parent with the child's pid before the child may exec
+	 * (which makes it a fork + exec, like parent_death_signal); the child
+	 * waits for it. A non-zero return (an SV_E code with its message set)
+	 * makes the child exit without running anything, and sv_spawn fail with
+	 * it; so does the parent's death meanwhile. Lets the caller record the
+	 * pid (a ledger) before the program runs. NULL = none. */
+	int (*before_exec)(pid_t pid, void *arg);
+	void *before_exec_arg;
 } sv_spawn_opts;
 
 /* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd
@@ -54,7 +62,9 @@ const char *sv_describe_wait_status(int status);
  * reuse. 0 if the process does not exist. */
 unsigned long long sv_process_start_time(pid_t pid);
 
-/* True if pid exists and its start time matches (start_time 0 = don't check). */
+/* True if pid exists and its start time matches (start_time 0 = don't check).
+ * Also true when that cannot be told (e.g. out of fds): callers decide what
+ * to delete or kill from it, and must never take a live process for gone. */
 bool sv_process_alive(pid_t pid, unsigned long long start_time);
 
 /* Monotonic milliseconds. */

@@ -2,11 +2,19 @@
  * the smartvm.cmd= boot argument (encoded by guest/guest_cmd.c, the same
  * source the guest's init decodes with) and the console reader.
  *
- * The reader is a small state machine: before the start line it keeps only
- * a short tail of the console (enough to find a marker split across
- * chunks); while the command runs it hands output on at once, holding back
- * only a suffix that could still become the exit line. It never allocates
- * more than the chunk it was fed plus that tail. Pure: no files, no VM. */
+ * The console is entirely the guest's: anything in the guest can print a
+ * line that looks like the exit line. So an exit line is only a candidate
+ * until the console ends (the VM powered off): it counts if at most
+ * SV_COMMAND_TRAILER_MAX bytes (the kernel's "reboot: Power down") and no
+ * other exit line followed it. Anything more makes it output after all, and
+ * the reader goes on; the last exit line wins.
+ *
+ * The reader is a small state machine: before the start line it keeps only a
+ * short tail of the console (enough to find a marker split across chunks);
+ * while the command runs it hands output on at once, holding back only a
+ * suffix that could still become the exit line; after a candidate exit line
+ * it holds that line and what followed it. It never allocates more than the
+ * chunk it was fed plus those few hundred bytes. Pure: no files, no VM. */
 #include <smartvm/command.h>
 
 #include "../../guest/guest_cmd.h"
@@ -23,13 +31,19 @@
 /* Longer than any marker, so a marker split across chunks is still found. */
 #define BEFORE_TAIL_KEEP 64
 
-typedef enum { PHASE_BEFORE, PHASE_OUTPUT, PHASE_DONE } phase;
+typedef enum { PHASE_BEFORE, PHASE_OUTPUT, PHASE_EXITED, PHASE_ENDED } phase;
 
 struct sv_command_console {
 	phase phase;
+	phase exited_from; /* EXITED: BEFORE or OUTPUT, where the exit line was found */
+	bool started;
+	bool final; /* ENDED: the last exit line counts */
 	int status;
-	char *pending; /* BEFORE: the console's tail; OUTPUT: bytes held back */
+	/* BEFORE: the console's tail; OUTPUT: bytes held back; EXITED: the exit
+	 * line (exit_len bytes, from its leading '\n') and what followed it. */
+	char *pending;
 	size_t pending_len;
+	size_t exit_len;
 	sv_buf out;
 };
 
@@ -75,13 +89,21 @@ void sv_command_console_free(sv_command_console *c)
 	free(c);
 }
 
-bool sv_command_console_started(const sv_command_console *c) { return c->phase != PHASE_BEFORE; }
+bool sv_command_console_started(const sv_command_console *c) { return c->started; }
+
+bool sv_command_console_exited(const sv_command_console *c, int *status)
+{
+	if (c->phase == PHASE_EXITED && status)
+		*status = c->status;
+	return c->phase == PHASE_EXITED;
+}
 
 bool sv_command_console_finished(const sv_command_console *c, int *status)
 {
-	if (c->phase == PHASE_DONE && status)
+	bool done = c->phase == PHASE_ENDED && c->final;
+	if (done && status)
 		*status = c->status;
-	return c->phase == PHASE_DONE;
+	return done;
 }
 
 enum { MATCH_NO, MATCH_PARTIAL, MATCH_FULL };
@@ -145,9 +167,26 @@ static int set_pending(sv_command_console *c, const char *data, size_t len)
 	return 0;
 }
 
-/* The command runs: everything up to the first possible exit line is output. */
-static int scan_output(sv_command_console *c, const char *buf, size_t n)
+/* Each scan step consumes a prefix of buf in the current phase. It either
+ * keeps what it needs as pending and is done (*advance = DONE), or changes
+ * the phase and says where the scan goes on (a loop, not recursion: a
+ * console full of exit lines must not grow the stack). */
+#define DONE SIZE_MAX
+
+/* buf + i starts with a full exit line of used bytes: the candidate. */
+static void enter_exited(sv_command_console *c, size_t i, size_t used, int status, size_t *advance)
 {
+	c->exited_from = c->phase;
+	c->phase = PHASE_EXITED;
+	c->status = status;
+	c->exit_len = used;
+	*advance = i;
+}
+
+/* The command runs: everything up to the first possible exit line is output. */
+static int scan_output(sv_command_console *c, const char *buf, size_t n, size_t *advance)
+{
+	*advance = DONE;
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] != '\n')
 			continue;
@@ -160,9 +199,8 @@ static int scan_output(sv_command_console *c, const char *buf, size_t n)
 		if (rc)
 			return rc;
 		if (m == MATCH_FULL) {
-			c->phase = PHASE_DONE;
-			c->status = status;
-			return set_pending(c, "", 0);
+			enter_exited(c, i, used, status, advance);
+			return 0;
 		}
 		return set_pending(c, buf + i, n - i);
 	}
@@ -171,26 +209,64 @@ static int scan_output(sv_command_console *c, const char *buf, size_t n)
 }
 
 /* Before the start line: find it, or an exit line (the command was refused). */
-static int scan_before(sv_command_console *c, const char *buf, size_t n)
+static int scan_before(sv_command_console *c, const char *buf, size_t n, size_t *advance)
 {
+	*advance = DONE;
 	const char *start = memmem(buf, n, START_LINE, strlen(START_LINE));
 	size_t limit = start ? (size_t)(start - buf) : n;
 	for (size_t i = 0; i < limit; i++) {
 		size_t used = 0;
 		int status = 0;
 		if (buf[i] == '\n' && match_exit(buf + i, n - i, &used, &status) == MATCH_FULL) {
-			c->phase = PHASE_DONE;
-			c->status = status;
-			return set_pending(c, "", 0);
+			enter_exited(c, i, used, status, advance);
+			return 0;
 		}
 	}
 	if (start) {
 		c->phase = PHASE_OUTPUT;
-		size_t skip = (size_t)(start - buf) + strlen(START_LINE);
-		return scan_output(c, buf + skip, n - skip);
+		c->started = true;
+		*advance = (size_t)(start - buf) + strlen(START_LINE);
+		return 0;
 	}
 	size_t keep = n < BEFORE_TAIL_KEEP ? n : BEFORE_TAIL_KEEP;
 	return set_pending(c, buf + n - keep, keep);
+}
+
+/* buf is the candidate exit line (exit_len bytes) and what followed it. It
+ * stays the candidate while what followed is a short trailer without another
+ * exit line; else it was output (or, before the start line, noise) after all
+ * and the scan resumes at its last '\n', where another exit line may begin. */
+static int scan_exited(sv_command_console *c, const char *buf, size_t n, size_t *advance)
+{
+	*advance = DONE;
+	bool demote = n - c->exit_len > SV_COMMAND_TRAILER_MAX;
+	for (size_t i = c->exit_len - 1; !demote && i < n; i++) {
+		size_t used = 0;
+		int status = 0;
+		demote = buf[i] == '\n' && match_exit(buf + i, n - i, &used, &status) == MATCH_FULL;
+	}
+	if (!demote)
+		return set_pending(c, buf, n);
+	c->phase = c->exited_from;
+	*advance = c->exit_len - 1;
+	return c->phase == PHASE_OUTPUT ? emit(c, buf, *advance) : 0;
+}
+
+static int scan(sv_command_console *c, const char *buf, size_t n)
+{
+	for (size_t off = 0, advance = 0;; off += advance) {
+		int rc = c->phase == PHASE_BEFORE   ? scan_before(c, buf + off, n - off, &advance)
+			 : c->phase == PHASE_OUTPUT ? scan_output(c, buf + off, n - off, &advance)
+						    : scan_exited(c, buf + off, n - off, &advance);
+		if (rc || advance == DONE)
+			return rc;
+	}
+}
+
+static void hand_out(sv_command_console *c, const char **output, size_t *output_len)
+{
+	*output = c->out.data ? c->out.data : "";
+	*output_len = c->out.len;
 }
 
 int sv_command_console_feed(sv_command_console *c, const void *data, size_t len, const char **output,
@@ -199,7 +275,7 @@ int sv_command_console_feed(sv_command_console *c, const void *data, size_t len,
 	c->out.len = 0;
 	*output = "";
 	*output_len = 0;
-	if (c->phase == PHASE_DONE || len == 0)
+	if (c->phase == PHASE_ENDED || len == 0)
 		return 0;
 	/* What was held back comes first. */
 	char *buf = malloc(c->pending_len + len);
@@ -208,13 +284,31 @@ int sv_command_console_feed(sv_command_console *c, const void *data, size_t len,
 	if (c->pending_len)
 		memcpy(buf, c->pending, c->pending_len);
 	memcpy(buf + c->pending_len, data, len);
-	size_t n = c->pending_len + len;
-	int rc = c->phase == PHASE_BEFORE ? scan_before(c, buf, n) : scan_output(c, buf, n);
+	int rc = scan(c, buf, c->pending_len + len);
 	free(buf);
 	if (rc)
 		return rc;
-	*output = c->out.data ? c->out.data : "";
-	*output_len = c->out.len;
+	hand_out(c, output, output_len);
+	return 0;
+}
+
+int sv_command_console_end(sv_command_console *c, const char **output, size_t *output_len)
+{
+	c->out.len = 0;
+	*output = "";
+	*output_len = 0;
+	if (c->phase == PHASE_ENDED)
+		return 0;
+	int rc = 0;
+	/* Held back as a possible exit line, it was output after all. */
+	if (c->phase == PHASE_OUTPUT && c->pending_len)
+		rc = emit(c, c->pending, c->pending_len);
+	c->final = c->phase == PHASE_EXITED;
+	c->phase = PHASE_ENDED;
+	c->pending_len = 0;
+	if (rc)
+		return rc;
+	hand_out(c, output, output_len);
 	return 0;
 }
 
@@ -228,27 +322,24 @@ int sv_command_parse_console(const char *text, size_t len, char **output, size_t
 	int rc = sv_command_console_new(&c);
 	if (rc)
 		return rc;
+	sv_buf all = {0};
 	const char *chunk = NULL;
 	size_t chunk_len = 0;
-	if ((rc = sv_command_console_feed(c, text, len, &chunk, &chunk_len)) == 0) {
-		/* Not finished: what was held back was output after all. */
-		if (c->phase == PHASE_OUTPUT && c->pending_len)
-			rc = emit(c, c->pending, c->pending_len);
-	}
-	if (rc == 0 && output) {
-		/* memcpy, not strndup: the output may contain NUL bytes. */
-		if ((*output = malloc(c->out.len + 1))) {
-			if (c->out.len)
-				memcpy(*output, c->out.data, c->out.len);
-			(*output)[c->out.len] = '\0';
-		} else {
-			rc = sv_err(SV_ENOMEM, "out of memory");
-		}
-	}
-	if (rc == 0 && output_len)
-		*output_len = c->out.len;
-	if (rc == 0 && !sv_command_console_finished(c, status))
-		rc = sv_err(SV_ENOTFOUND, "no command exit line in the console");
+	if ((rc = sv_command_console_feed(c, text, len, &chunk, &chunk_len)) == 0 &&
+	    (rc = sv_buf_append(&all, chunk, chunk_len)) == 0 &&
+	    (rc = sv_command_console_end(c, &chunk, &chunk_len)) == 0)
+		rc = sv_buf_append(&all, chunk, chunk_len);
+	bool finished = rc == 0 && sv_command_console_finished(c, status);
 	sv_command_console_free(c);
-	return rc;
+	if (rc) {
+		sv_buf_free(&all);
+		return rc;
+	}
+	if (output_len)
+		*output_len = all.len;
+	if (output)
+		*output = all.data; /* moved, not strndup'd: it may hold NUL bytes */
+	else
+		sv_buf_free(&all);
+	return finished ? 0 : sv_err(SV_ENOTFOUND, "no command exit line in the console");
 }

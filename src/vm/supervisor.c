@@ -1,6 +1,6 @@
 /* The per-VM supervisor (the conmon / containerd-shim pattern). It forks once
  * so that init, not the orchestrator, is its parent; spawns the VMM with its
- * console going to console.log; and waits. When the VMM exits for any reason
+ * stdout (the console) and stderr relayed by vmm_output.c; and waits. When the VMM exits for any reason
  * it reports how (to the orchestrator, if one is still listening), replays
  * the VM's ledger and exits. If the orchestrator disappears without having
  * detached the VM (its control pipe closes without a 'D'), it kills the VMM:
@@ -15,15 +15,18 @@
 #include "vm/supervisor.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "vm/supervisor_agent.h"
 #include "vm/vm_internal.h"
+#include "vm/vmm_output.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,19 +36,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CONSOLE_TAIL_LINES 20
+/* After the VMM ended: how long its output may take to reach the logs and
+ * the console pipe. Less than the orchestrator's wait for our report. */
+#define OUTPUT_DRAIN_MS 5000
 
 typedef struct {
-	int status_fd, control_fd, lock_fd;
+	int status_fd, control_fd, lock_fd, console_fd;
 	const char *vm_dir;
 } sup_args;
 
 static int parse_args(int argc, char **argv, sup_args *a)
 {
-	*a = (sup_args){ -1, -1, -1, NULL };
+	*a = (sup_args){-1, -1, -1, -1, NULL};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--status-fd") && i + 1 < argc)
 			a->status_fd = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--console-fd") && i + 1 < argc)
+			a->console_fd = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--control-fd") && i + 1 < argc)
 			a->control_fd = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--lock-fd") && i + 1 < argc)
@@ -79,8 +86,15 @@ static void set_cloexec(int fd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* argv and console path from launch.json. */
-static int read_launch(const char *vm_dir, char ***argv, char **console)
+/* What launch.json says beyond argv and the console path. */
+typedef struct {
+	long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none */
+	bool qemu;	       /* the VMM is QEMU */
+	char *then_exe;	       /* what the VMM execs in turn (the jailer's firecracker), or NULL */
+} launch_info;
+
+/* argv, console path and the rest from launch.json. */
+static int read_launch(const char *vm_dir, char ***argv, char **console, launch_info *info)
 {
 	/* It names what we run as root: read it without following a link. */
 	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -99,9 +113,16 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	json_t *args = json_object_get(o, "argv");
 	size_t n = json_array_size(args);
 	const char *cons = json_string_value(json_object_get(o, "console"));
+	info->deadline_ms = json_integer_value(json_object_get(o, "deadline_ms"));
+	const char *vmm = json_string_value(json_object_get(o, "vmm"));
+	info->qemu = vmm && !strcmp(vmm, "qemu");
+	const char *then = json_string_value(json_object_get(o, "then_exe"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
-	rc = (*argv && *console && n) ? 0 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
+	info->then_exe = then ? strdup(then) : NULL;
+	rc = (*argv && *console && n && (info->then_exe || !then))
+		 ? 0
+		 : sv_err(SV_EINVAL, "%s/%s: incomplete", vm_dir, SV_VM_LAUNCH_FILE);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!((*argv)[i] = strdup(json_string_value(json_array_get(args, i)) ?: "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
@@ -109,54 +130,96 @@ static int read_launch(const char *vm_dir, char ***argv, char **console)
 	return rc;
 }
 
-static int spawn_vmm(const char *vm_dir, pid_t *pid, int *pidfd, char **console_path)
+typedef struct {
+	const char *vm_dir, *exe, *then_exe;
+} vmm_record;
+
+/* Before the VMM runs (sv_spawn's before_exec): its pid in the ledger, with
+ * the program it runs and the one that execs in turn, so that whoever
+ * cleans up after us kills that process and no other. */
+static int record_vmm_pid(pid_t pid, void *arg)
 {
-	char **argv = NULL;
-	int rc = read_launch(vm_dir, &argv, console_path);
-	if (rc) {
-		sv_strv_free(argv);
+	const vmm_record *r = arg;
+	sv_ledger *ledger;
+	int rc = SV_FAULT_POINT("supervisor.vmm_pid");
+	if (rc || (rc = sv_ledger_open(&ledger, r->vm_dir)))
 		return rc;
-	}
-	int console = open(*console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (console < 0) {
-		rc = sv_err_errno(SV_EIO, errno, "opening %s", *console_path);
-		sv_strv_free(argv);
-		return rc;
-	}
+	rc = sv_ledger_record_child(ledger, pid, r->exe, r->then_exe);
+	sv_ledger_close(ledger);
+	return rc;
+}
+
+/* The VMM with its stdout and stderr on pipes that *output relays (the
+ * console pipe, when >= 0, is handed to the relay too). */
+static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidfd, sv_vmm_output **output,
+		     launch_info *info)
+{
+	char **argv = NULL, *console = NULL;
+	int out[2] = {-1, -1}, err[2] = {-1, -1};
+	int rc = read_launch(vm_dir, &argv, &console, info);
+	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)))
+		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's output pipes");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
 	 * drives) resolve there, which is what lets a snapshot be restored into
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
-	sv_spawn_opts so = { .argv = (const char *const *)argv, .stdin_fd = -1, .stdout_fd = console,
-			     .stderr_fd = console, .cwd = vm_dir };
-
+	sv_spawn_opts so = {.argv = (const char *const *)argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = out[1],
+			    .stderr_fd = err[1],
+			    .cwd = vm_dir};
 	/* The VMM must not outlive us: killed with SIGKILL, we could not stop
 	 * it, and nobody else knows to. */
 	so.parent_death_signal = SIGKILL;
-	rc = sv_spawn(&so, pid, pidfd);
-	close(console);
+	/* A jailed VMM changes credentials, which drops that signal: then only
+	 * the ledger's entry, written before it runs, lets gc find it. */
+	vmm_record r = {vm_dir, argv ? argv[0] : NULL, info->then_exe};
+	so.before_exec = record_vmm_pid;
+	so.before_exec_arg = &r;
+	if (!rc)
+		rc = sv_spawn(&so, pid, pidfd);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (err[1] >= 0)
+		close(err[1]);
+	if (rc) {
+		int fds[] = {out[0], err[0], console_pipe};
+		for (size_t i = 0; i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, vm_dir))) {
+		/* Nobody would read its output: it must not run. */
+		kill(*pid, SIGKILL);
+		sv_reap(*pid, 5000, NULL);
+		close(*pidfd);
+		*pidfd = -1;
+	}
+	free(console);
 	sv_strv_free(argv);
 	return rc;
 }
 
-/* With its start time and executable: gc kills only that very process. */
-static void record_vmm_pid(const char *vm_dir, pid_t pid)
-{
-	sv_ledger *ledger;
-	if (sv_ledger_open(&ledger, vm_dir) != 0)
-		return;
-	sv_ledger_record_pid(ledger, pid);
-	sv_ledger_close(ledger);
-}
-
-/* Waits for the VMM; handles the control pipe and relays for the guest
- * agent. Returns the VMM's wait status. */
-static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay)
+/* Waits for the VMM; handles the control pipe, relays for the guest agent,
+ * and the VM's deadline (monotonic ms, 0 = none): when it passes the VMM is
+ * killed and *timed_out set. Returns the VMM's wait status. */
+static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay, long long deadline_ms,
+		 bool *timed_out)
 {
 	bool detached = false;
 	for (;;) {
-		struct pollfd p[3] = { { .fd = vmm_pidfd, .events = POLLIN }, { .fd = control_fd, .events = POLLIN },
-				       { .fd = sv_agent_relay_fd(relay), .events = POLLIN } };
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		int wait_ms = -1;
+		if (deadline_ms > 0 && !*timed_out) {
+			long long left = deadline_ms - sv_now_ms();
+			if (left <= 0) {
+				*timed_out = true;
+				kill(vmm, SIGKILL);
+			}
+			wait_ms = left <= 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left;
+		}
+		/* A negative fd (no control pipe, no relay) is ignored by poll. */
+		struct pollfd p[3] = {{.fd = vmm_pidfd, .events = POLLIN},
+				      {.fd = control_fd, .events = POLLIN},
+				      {.fd = sv_agent_relay_fd(relay), .events = POLLIN}};
+		if (poll(p, 3, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
@@ -195,7 +258,8 @@ int sv_supervisor_main(int argc, char **argv)
 {
 	sup_args a;
 	if (parse_args(argc, argv, &a) != 0) {
-		fprintf(stderr, "usage: smartvm-supervisor --status-fd N --control-fd N --lock-fd N VM_DIR\n"
+		fprintf(stderr, "usage: smartvm-supervisor --status-fd N --control-fd N --lock-fd N "
+				"[--console-fd N] VM_DIR\n"
 				"(started by libsmartvm for every VM; not for direct use)\n");
 		return 2;
 	}
@@ -205,6 +269,7 @@ int sv_supervisor_main(int argc, char **argv)
 	set_cloexec(a.status_fd);
 	set_cloexec(a.control_fd);
 	set_cloexec(a.lock_fd);
+	set_cloexec(a.console_fd);
 
 	/* Leave the orchestrator's process tree: it must not have to reap us. */
 	pid_t child = fork();
@@ -222,32 +287,46 @@ int sv_supervisor_main(int argc, char **argv)
 		sv_warn("the guest agent's socket: %s", sv_last_error());
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
-	char *console = NULL;
-	int rc = spawn_vmm(a.vm_dir, &vmm, &vmm_pidfd, &console);
+	sv_vmm_output *output = NULL;
+	launch_info info = {0};
+	int rc = SV_FAULT_POINT("supervisor.spawn_vmm");
+	if (!rc)
+		rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &info);
+	free(info.then_exe);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
 		sv_agent_relay_free(relay);
-		free(console);
 		sv_vm__cleanup_dir(a.vm_dir);
 		return 1;
 	}
 	unsigned long long start = sv_process_start_time(vmm);
-	record_vmm_pid(a.vm_dir, vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
-	int status = watch(vmm, vmm_pidfd, a.control_fd, relay);
+	bool timed_out = false;
+	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out);
 	close(vmm_pidfd);
 	sv_agent_relay_free(relay);
+	/* Everything it printed is relayed (and the console pipe closed) before
+	 * the report, so a reader has the whole console once the VM has ended. */
+	sv_vmm_output_finish(output, OUTPUT_DRAIN_MS);
 	bool requested = stop_was_requested(a.vm_dir);
-	bool clean = requested || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	char *tail = sv_file_tail(console, CONSOLE_TAIL_LINES);
-	const char *vmm_name = argv[0];
-	(void)vmm_name;
-	report(a.status_fd, "exit %s the VMM %s%s; last console lines:\n%s\n", clean ? "stopped" : "error",
-	       sv_describe_wait_status(status), requested ? " after a stop request" : "", tail ? tail : "");
-	free(tail);
-	free(console);
-	if (sv_vm__cleanup_dir(a.vm_dir) != 0)
+	bool clean = !timed_out && (requested || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+	char *err_tail = sv_vmm_output_stderr_tail(output), *con_tail = sv_vmm_output_console_tail(output);
+	bool err_lines = err_tail && *err_tail, con_lines = con_tail && *con_tail;
+	/* QEMU ends silently with 1 on a guest panic (-action panic=exit-failure). */
+	bool panic = info.qemu && !err_lines && WIFEXITED(status) && WEXITSTATUS(status) == 1;
+	report(a.status_fd, "exit %s the VMM %s%s%s%s%s%s%s%s\n", clean ? "stopped" : "error",
+	       sv_describe_wait_status(status), panic ? " (QEMU's exit on a guest kernel panic)" : "",
+	       timed_out   ? " when the VM's deadline passed"
+	       : requested ? " after a stop request"
+			   : "",
+	       err_lines ? "; its last messages:\n" : "", err_lines ? err_tail : "",
+	       con_lines ? (err_lines ? "\n" : "; ") : "", con_lines ? "last console lines:\n" : "",
+	       con_lines ? con_tail : "");
+	free(err_tail);
+	free(con_tail);
+	sv_vmm_output_free(output);
+	if (SV_FAULT_POINT("supervisor.cleanup") != 0 || sv_vm__cleanup_dir(a.vm_dir) != 0)
 		sv_warn("cleaning up after the VMM: %s", sv_last_error());
 	if (a.status_fd >= 0)
 		close(a.status_fd);

@@ -10,9 +10,11 @@
 #include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
+#include "util/spawn.h"
 #include "util/trusted_dir.h"
 #include "util/vm_alive.h"
 #include "vm/vm_agent.h"
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *const state_names[] = {
@@ -72,6 +75,12 @@ int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_m
 	return sv_err(SV_EINVALID_STATE, "VM \"%s\" is %s; %s is allowed when %s", vm->id,
 		      sv_vm_state_name(vm->state), action, allowed);
 }
+
+/* After a start step lost the VMM's API connection: how long the VMM may take
+ * to finish exiting, and its supervisor to report, so its reason can be
+ * quoted. */
+#define VMM_EXIT_WAIT_MS 2000
+#define VMM_REPORT_WAIT_MS 8000
 
 #define ST(s) (1u << (s))
 #define require_state sv_vm__require_state
@@ -351,8 +360,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
-	int rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir);
-	if (rc)
+	int rc = SV_FAULT_POINT("launch.vm_dir");
+	if (rc || (rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir)))
 		goto out;
 	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
 		goto out;
@@ -406,7 +415,8 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		rc = sv_vm__restore_load(vm, restore);
 		goto out;
 	}
-	if ((rc = vm->backend->configure(vm->vmm, vm->staged)))
+	if ((rc = vm->backend->configure(vm->vmm, vm->staged)) ||
+	    (rc = SV_FAULT_POINT("launch.instance_start")))
 		goto out;
 	rc = vm->backend->start(vm->vmm);
 out:
@@ -417,6 +427,23 @@ out:
 }
 
 int sv_vm_start(sv_vm *vm) { return sv_vm__boot(vm, NULL); }
+
+/* A start step failed for want of the VMM (its API connection closed or
+ * refused): is it exiting by itself? Then its supervisor's report, with the
+ * VMM's own last words, says why (in vm->end_reason). */
+static bool vmm_ended_by_itself(sv_vm *vm, int rc)
+{
+	if ((rc != SV_EPROCESS && rc != SV_EIO) || vm->supervisor_pid <= 0 || vm->vmm_pid <= 0 ||
+	    vm->end_reason)
+		return false;
+	int pidfd = -1;
+	if (vm->vmm_pid > 0 && sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
+		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
+	bool exited = pidfd < 0 || sv_pidfd_wait_exit(pidfd, VMM_EXIT_WAIT_MS) == 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	return exited && sv_vm__poll_supervisor(vm, VMM_REPORT_WAIT_MS) == 1;
+}
 
 int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 {
@@ -432,6 +459,8 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	vm->state = SV_VM_CONFIGURING;
 	rc = boot(vm, lock_fd, restore);
+	if (rc == 0)
+		rc = SV_FAULT_POINT("launch.started");
 	if (rc == 0) {
 		close(lock_fd); /* the supervisor holds it now */
 		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
@@ -443,13 +472,19 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	 * copy of the lock is kept until then, so that no gc joins in. */
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	if (vm->supervisor_pid > 0)
+	bool vmm_ended = vmm_ended_by_itself(vm, rc);
+	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) && !vmm_ended)
 		sv_vm__terminate(vm, false, 0);
 	sv_vm__cleanup_dir(vm->dir);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	vm->state = SV_VM_ERROR;
-	sv_err_restore(&saved);
+	if (vmm_ended && vm->end_reason && *vm->end_reason && saved.message) {
+		sv_err(saved.code, "%s; %s", saved.message, vm->end_reason);
+		free(saved.message);
+	} else {
+		sv_err_restore(&saved);
+	}
 	return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 }
 
@@ -466,29 +501,6 @@ sv_vm_state sv_vm_get_state(sv_vm *vm)
 	return vm->state;
 }
 
-static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
-			     int (*op)(sv_vmm *))
-{
-	sv_err_clear();
-	sv_vm__refresh(vm);
-	int rc = require_state(vm, action, ST(from));
-	if (rc)
-		return rc;
-	if ((rc = sv_vm__connect(vm)) || (rc = op(vm->vmm)))
-		return sv_err_prefix("%s VM \"%s\"", action, vm->id);
-	vm->state = to;
-	return sv_vm__save_state(vm);
-}
-
-static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
-static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
-
-int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
-int sv_vm_resume(sv_vm *vm)
-{
-	return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume);
-}
-
 static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
 	sv_err_clear();
@@ -501,7 +513,9 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	int crc = sv_vm__cleanup_dir(vm->dir);
+	int crc = SV_FAULT_POINT("stop.cleanup");
+	if (!crc)
+		crc = sv_vm__cleanup_dir(vm->dir);
 	vm->state = SV_VM_STOPPED;
 	if (rc) {
 		sv_err_restore(&saved);

@@ -14,15 +14,15 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-/* Replay: a cgroup directory is removed with rmdir on cgroupfs (the kernel
- * drops its control files), recursively elsewhere. */
+/* Replay: a cgroup directory is removed with rmdir on cgroupfs, v2 or v1
+ * (the kernel drops its control files), recursively elsewhere. */
 static int undo_cgroup(const char *path, const char *unused)
 {
 	(void)unused;
 	struct statfs sfs;
 	if (statfs(path, &sfs) != 0)
 		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "cgroup %s", path);
-	if (sfs.f_type == CGROUP2_SUPER_MAGIC)
+	if (sfs.f_type == CGROUP2_SUPER_MAGIC || sfs.f_type == CGROUP_SUPER_MAGIC)
 		return rmdir(path) == 0 || errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing cgroup %s", path);
 	return sv_rm_rf(path);
 }
@@ -32,6 +32,7 @@ static void register_undo_once(void)
 {
 	sv_vm_net_register_undo();
 	sv_ledger_register("cgroup", undo_cgroup); /* jailed VMs (vm_jail.c) */
+	sv_ledger_register("jail", sv_vm__undo_jail);
 }
 
 int sv_vm__cleanup_dir(const char *dir)

@@ -15,6 +15,7 @@
 #define SV_VM_STATE_FILE "state.json"
 #define SV_VM_LAUNCH_FILE "launch.json"
 #define SV_VM_CONSOLE_FILE "console.log"
+#define SV_VM_VMM_LOG_FILE "vmm.log" /* the VMM's stderr and the supervisor's own messages */
 #define SV_VM_STOP_MARKER "stop-requested"
 #define SV_VM_DRIVES_DIR "drives"
 /* A VM directory being created is ".<id>" SV_VM_NEW_DIR_INFIX "<random>"
@@ -87,6 +88,8 @@ struct json_t *sv_vm__taps_json(const sv_vm *vm);
 
 /* vm_stage.c: private copies of drives. */
 int sv_vm__stage_drives(sv_vm *vm, sv_ledger *ledger, bool ephemeral_writable);
+/* Does drive d get a private copy (at boot, and for a new backing file)? */
+bool sv_vm__should_stage(const sv_drive_config *d, bool ephemeral_writable);
 
 /* vm_launch.c: supervisor + VMM process. */
 /* Spawns the supervisor (handing it lock_fd), which spawns the VMM; waits
@@ -111,12 +114,32 @@ int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, con
 
 /* vm_command.c: the command a VM runs (smartvm/command.h). */
 /* At boot, after the backend is chosen: adds smartvm.cmd= to the staged boot
- * args and opens the console for reading. No command: does nothing. */
+ * args and sets the command's deadline. No command: does nothing. */
 int sv_vm__command_apply(sv_vm *vm);
+/* At launch: a pipe for the console (the supervisor relays it there too);
+ * we keep the read end, *write_fd (O_CLOEXEC) is for the supervisor. -1
+ * when the VM runs no command. */
+int sv_vm__command_console_pipe(sv_vm *vm, int *write_fd);
+/* The command's deadline (CLOCK_MONOTONIC ms) for the supervisor; 0 = none. */
+long long sv_vm__command_deadline(const sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
 
 /* Replays the VM's ledger (registering undo handlers first). */
 int sv_vm__cleanup_dir(const char *dir);
+
+/* vm_live.c: one live operation that changes a VM at a time, across
+ * processes (a flock in the VM dir, waited for at most the API timeout;
+ * else SV_EBUSY naming the holder's operation). */
+int sv_vm__live_lock(sv_vm *vm, const char *what, int *fd_out);
+void sv_vm__live_unlock(int fd);
+/* The drive with drive_id in cfg (NULL-safe), or NULL. */
+sv_drive_config *sv_vm__config_drive(const sv_vm_config *cfg, const char *drive_id);
+/* Asks the VMM whether it runs or is paused; its answer replaces vm->state
+ * (and state.json) when they differ. Needs a connection; keeps the error. */
+void sv_vm__reconcile_state(sv_vm *vm);
+/* running <-> paused: state.json says `to` before op asks the VMM; if op
+ * fails, it says what the VMM says. */
+int sv_vm__change_vmm_state(sv_vm *vm, sv_vm_state to, int (*op)(sv_vmm *));
 
 /* vm.c, for the live operations. */
 int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_mask);
@@ -140,13 +163,29 @@ bool sv_vm__restore_resumes(const sv_vm_restore *r);
 
 /* vm_jail.c */
 void sv_vm__jail_free(struct sv_vm_jail *jail);
-/* Creates the jail (chroot dir, cgroup record), links the kernel, initrd and
- * drives into it with the jail's ownership, and rewrites vm->staged's paths
- * to the jail's view. Everything in the ledger first. */
+/* Builds the jail (chroot dir, cgroup records) as root, puts the kernel,
+ * initrd, drives and outputs in it, hands the VMM's writable files to the
+ * jail's uid last, and rewrites vm->staged's paths to the jail's view.
+ * Everything in the ledger first. */
 int sv_vm__jail_prepare(sv_vm *vm, sv_ledger *ledger);
 /* Fills the launch's jail fields (pointers into vm->jail). */
 void sv_vm__jail_launch(const sv_vm *vm, sv_vmm_launch *launch, sv_vmm_jail *jail_out);
-/* Links (or copies) a host file into the jail at jail_path, owned by the jail's uid/gid. */
-int sv_vm__jail_link(sv_vm *vm, sv_ledger *ledger, const char *host_path, const char *jail_path);
+/* Puts host_path into the running VM's jail as /drives/<name> (a new name):
+ * ours (a private copy in the VM dir) is hard-linked and handed to the
+ * jail's uid, the caller's file copied read-only. *jail_path_out is the
+ * VMM's view (malloc'd). Works from any process (vm->jail_root). */
+int sv_vm__jail_add_drive(sv_vm *vm, const char *host_path, const char *name, bool ours,
+			  char **jail_path_out);
+/* Opens name in the running VM's jail root (flags | O_NOFOLLOW) from any
+ * process: the jail's uid owns that directory, so links are never followed. */
+int sv_vm__jail_open(const sv_vm *vm, const char *name, int flags, int *fd_out);
+/* Removes /drives/<name> from the running VM's jail (missing is fine). */
+int sv_vm__jail_remove_drive(sv_vm *vm, const char *name);
+
+/* vm_jail_undo.c: the ledger's `jail BASE EXEC/ID/TOKEN`. The jail
+ * directory holds SV_JAIL_OWNER_FILE with TOKEN (hex). */
+#define SV_JAIL_OWNER_FILE ".smartvm-owner"
+#define SV_JAIL_TOKEN_LEN 32
+int sv_vm__undo_jail(const char *base, const char *exec_id_token);
 
 #endif

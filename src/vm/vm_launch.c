@@ -4,12 +4,14 @@
  * escalating signals. The supervisor's side of the protocol is supervisor.c.
  *
  * Status lines from the supervisor: "sup PID START", "pid PID START",
- * "exit stopped|error DESCRIPTION", then the console tail, then EOF. */
+ * "exit stopped|error DESCRIPTION" (with the VMM's last messages and console
+ * lines, escaped and indented by the supervisor), then EOF. */
 #include "vm/vm_internal.h"
 
 #include "sv_build_config.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -54,12 +56,20 @@ static char *supervisor_path(void)
 	return strdup(SV_LIBEXECDIR "/smartvm-supervisor");
 }
 
-static int write_launch_file(sv_vm *vm, char **argv)
+/* launch.json: what the supervisor runs. "then_exe": the program argv[0]
+ * execs under the same pid, for the ledger's pid entry: the jailer runs the
+ * copy of the VMM it put in the jail's root. */
+static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 {
 	json_t *args = json_array();
 	for (size_t i = 0; args && argv[i]; i++)
 		json_array_append_new(args, json_string(argv[i]));
-	json_t *o = json_pack("{s:o, s:s, s:s}", "argv", args, "console", vm->console_path, "vmm", vm->backend->name);
+	const char *name = strrchr(binary, '/');
+	char *then_exe = vm->jail_root ? sv_path_join(vm->jail_root, name ? name + 1 : binary) : NULL;
+	json_t *o = json_pack("{s:o, s:s, s:s, s:I, s:s?}", "argv", args, "console", vm->console_path, "vmm",
+			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm), "then_exe",
+			      then_exe);
+	free(then_exe);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	int rc =
@@ -74,6 +84,9 @@ static void mark_ended(sv_vm *vm, bool error, const char *reason)
 	vm->state = error ? SV_VM_ERROR : SV_VM_STOPPED;
 	free(vm->end_reason);
 	vm->end_reason = strdup(reason ? reason : "");
+	/* The report's last line ends with a newline; the reason goes into messages. */
+	for (size_t n = vm->end_reason ? strlen(vm->end_reason) : 0; n && vm->end_reason[n - 1] == '\n';)
+		vm->end_reason[--n] = '\0';
 	if (vm->vmm) {
 		vm->backend->disconnect(vm->vmm);
 		vm->vmm = NULL;
@@ -272,35 +285,51 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 
 int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int lock_fd, int socket_timeout_ms)
 {
-	char **argv = NULL, *sup = NULL, *socket_path = NULL;
-	int status[2] = { -1, -1 }, control[2] = { -1, -1 };
+	char **argv = NULL, *sup = NULL, *socket_path = NULL, *vmm_log = NULL;
+	int status[2] = {-1, -1}, control[2] = {-1, -1}, console = -1;
 	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
 				 .qemu_accel = qemu_accel, .incoming = vm->restore_backend != NULL };
 	sv_vmm_jail jail;
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);
 	int rc = vm->backend->build_argv(&launch, &argv);
-	if (rc || (rc = write_launch_file(vm, argv)))
+	if (rc || (rc = write_launch_file(vm, argv, binary)))
 		goto out;
 	if (pipe2(status, O_CLOEXEC) || pipe2(control, O_CLOEXEC)) {
 		rc = sv_err_errno(SV_EIO, errno, "creating supervisor pipes");
 		goto out;
 	}
+	/* A VM running a command: its console also comes to us on a pipe. */
+	if ((rc = sv_vm__command_console_pipe(vm, &console)))
+		goto out;
 	sup = supervisor_path();
-	char sfd[16], cfd[16], lfd[16];
+	char sfd[16], cfd[16], lfd[16], kfd[16];
 	snprintf(sfd, sizeof(sfd), "%d", status[1]);
 	snprintf(cfd, sizeof(cfd), "%d", control[0]);
 	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
-	const char *sargv[] = { sup, "--status-fd", sfd, "--control-fd", cfd, "--lock-fd", lfd, vm->dir, NULL };
-	const int keep[] = { status[1], control[0], lock_fd };
+	snprintf(kfd, sizeof(kfd), "%d", console);
+	const char *sargv[] = {sup, "--status-fd",  sfd, "--control-fd", cfd, "--lock-fd",
+			       lfd, "--console-fd", kfd, vm->dir,	 NULL};
+	if (console < 0)
+		memmove(&sargv[7], &sargv[9], 2 * sizeof(*sargv));
+	const int keep[] = {status[1], control[0], lock_fd, console};
 	/* The supervisor outlives us (detached VMs): its diagnostics go to the
-	 * console log, never to our stderr, which may be a pipe our caller
-	 * reads to EOF. */
-	int sup_err = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
-	sv_spawn_opts so = { .argv = sargv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = sup_err,
-			     .keep_fds = keep, .n_keep_fds = 3, .new_session = true };
+	 * VMM log, never to our stderr, which may be a pipe our caller reads to
+	 * EOF, nor to the guest's console. */
+	vmm_log = sv_path_join(vm->dir, SV_VM_VMM_LOG_FILE);
+	int sup_err =
+	    vmm_log ? open(vmm_log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
+	sv_spawn_opts so = {.argv = sargv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = sup_err,
+			    .keep_fds = keep,
+			    .n_keep_fds = console >= 0 ? 4 : 3,
+			    .new_session = true};
 	pid_t first;
-	rc = sup ? sv_spawn(&so, &first, NULL) : 0;
+	rc = sup ? SV_FAULT_POINT("launch.supervisor") : 0;
+	if (sup && !rc)
+		rc = sv_spawn(&so, &first, NULL);
 	if (sup_err >= 0)
 		close(sup_err);
 	if (!sup || rc) {
@@ -313,13 +342,16 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	sv_reap(first, 5000, &first_status);
 	close(status[1]);
 	close(control[0]);
-	status[1] = control[0] = -1;
+	if (console >= 0)
+		close(console);
+	status[1] = control[0] = console = -1;
 	vm->status_fd = status[0];
 	vm->control_fd = control[1];
 	status[0] = control[1] = -1;
 
 	socket_path = sv_vm__api_socket_path(vm);
-	rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
+	if (!(rc = SV_FAULT_POINT("launch.api_socket")))
+		rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
 out:
 	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
@@ -327,9 +359,12 @@ out:
 		if (control[i] >= 0)
 			close(control[i]);
 	}
+	if (console >= 0)
+		close(console);
 	sv_strv_free(argv);
 	free(sup);
 	free(socket_path);
+	free(vmm_log);
 	return rc;
 }
 
@@ -350,6 +385,13 @@ static bool wait_vmm_exit(int pidfd, int timeout_ms)
 int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 {
 	touch_stop_marker(vm);
+	/* A supervisor we started but have not heard from yet (a launch that
+	 * failed at once) is told through its control pipe: closed without a
+	 * detach, it kills the VMM itself, then cleans up and ends. */
+	if (vm->vmm_pid <= 0 && vm->control_fd >= 0) {
+		close(vm->control_fd);
+		vm->control_fd = -1;
+	}
 	int pidfd = -1;
 	if (sv_process_alive(vm->vmm_pid, vm->vmm_start_time))
 		pidfd = (int)syscall(SYS_pidfd_open, vm->vmm_pid, 0);
@@ -361,7 +403,7 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 		graceful = false;
 	}
 	if (!gone && graceful && vm->vmm) {
-		if (vm->backend->request_shutdown(vm->vmm) == 0)
+		if (SV_FAULT_POINT("stop.request") == 0 && vm->backend->request_shutdown(vm->vmm) == 0)
 			gone = wait_vmm_exit(pidfd, timeout_ms);
 		else
 			sv_debug("VM \"%s\": shutdown request failed: %s", vm->id, sv_last_error());
@@ -376,9 +418,10 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
-	if (vm->supervisor_pid > 0 && sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
+	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) &&
+	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
 		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id, (int)vm->supervisor_pid);
-		if (sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+		if (vm->supervisor_pid > 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
 			kill(vm->supervisor_pid, SIGKILL);
 		sv_vm__poll_supervisor(vm, 2000);
 	}

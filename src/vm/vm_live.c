@@ -1,31 +1,175 @@
-/* Live operations on a running (or paused) VM: the MMDS data store, the
- * balloon, hot updates of drives and interfaces, and metrics (see
- * include/smartvm/live.h).
+/* Live operations on a running (or paused) VM: pause and resume, the MMDS
+ * data store, the balloon, hot updates of drives and interfaces (see
+ * include/smartvm/live.h and vm.h). Metrics are vm_metrics.c's.
  *
  * Each call takes the same path: clear the error, notice a VMM that died,
  * check the state, check that the backend has the operation (a NULL op is
  * "not supported by the <name> backend"), connect, call, and prefix any error
- * with the VM and the operation. Nothing here changes the VM's state or its
- * ledger; the only file written is the MMDS marker in the VM directory. */
+ * with the VM and the operation.
+ *
+ * Invariants:
+ *   - one live operation that changes the VM at a time, across processes: a
+ *     flock on <vm dir>/live.lock, waited for at most the manager's API
+ *     timeout, else SV_EBUSY naming the operation that holds it (a pause
+ *     can no longer land in the middle of a snapshot and be undone by it);
+ *   - state.json never disagrees with the VMM: the new state is written
+ *     before the VMM is asked (a full runtime directory refuses the pause
+ *     instead of leaving a paused VM that state.json calls running), and
+ *     pause/resume ask the VMM for its state first, so an earlier
+ *     disagreement heals instead of blocking them;
+ *   - a new drive backing file follows the rules of a boot: the path is
+ *     checked as drives[].path_on_host is, a writable drive gets a private
+ *     staged copy (the caller's file is never written), and the config that
+ *     inspect shows (config.json) names the new file. */
 #include "vm/vm_internal.h"
 
+#include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/spawn.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define LIVE_STATES ((1u << SV_VM_RUNNING) | (1u << SV_VM_PAUSED))
-#define MAX_METRICS_BYTES (64u << 20)
+#define LIVE_LOCK_FILE "live.lock"
+#define LOCK_HOLDER_MAX 64
 
-/* The common preamble; op is the backend's member (NULL = unsupported). */
-static int live_begin(sv_vm *vm, const char *what, const void *op)
+/* ---- one live operation at a time ---- */
+
+int sv_vm__live_lock(sv_vm *vm, const char *what, int *fd_out)
+{
+	*fd_out = -1;
+	char *path = sv_path_join(vm->dir, LIVE_LOCK_FILE);
+	if (!path)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int wait_ms = sv_manager__opts(vm->mgr)->api_timeout_ms;
+	int rc = sv_lock_file(path, wait_ms, fd_out);
+	if (rc == SV_ETIMEOUT) {
+		char *holder = NULL;
+		if (sv_read_file(path, LOCK_HOLDER_MAX, &holder, NULL) != 0 || !*holder) {
+			free(holder);
+			holder = strdup("another live operation");
+		}
+		rc = sv_err(
+		    SV_EBUSY,
+		    "VM \"%s\": %s: busy: %s is in progress on this VM (waited %d ms); try again when it "
+		    "has finished",
+		    vm->id, what, holder ? holder : "another live operation", wait_ms);
+		free(holder);
+	} else if (rc) {
+		sv_err_prefix("VM \"%s\": %s", vm->id, what);
+	} else if (ftruncate(*fd_out, 0) == 0) {
+		/* Only names the holder in a busy message: not worth failing for. */
+		ssize_t n = pwrite(*fd_out, what, strlen(what), 0);
+		(void)n;
+	}
+	free(path);
+	return rc;
+}
+
+void sv_vm__live_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* ---- the VM's state, as the VMM sees it ---- */
+
+void sv_vm__reconcile_state(sv_vm *vm)
+{
+	if (!vm->vmm || !vm->backend->instance_info ||
+	    (vm->state != SV_VM_RUNNING && vm->state != SV_VM_PAUSED))
+		return;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	char *text = NULL;
+	if (vm->backend->instance_info(vm->vmm, &text) == 0) {
+		json_t *o = json_loads(text, 0, NULL);
+		const char *s = json_string_value(json_object_get(o, "state"));
+		sv_vm_state actual = vm->state;
+		if (s && !strcmp(s, "Paused"))
+			actual = SV_VM_PAUSED;
+		else if (s && !strcmp(s, "Running"))
+			actual = SV_VM_RUNNING;
+		if (actual != vm->state) {
+			vm->state = actual;
+			sv_vm__save_state(vm); /* best effort: the VMM's answer is what we act on */
+		}
+		json_decref(o);
+	}
+	free(text);
+	sv_err_restore(&saved);
+}
+
+int sv_vm__change_vmm_state(sv_vm *vm, sv_vm_state to, int (*op)(sv_vmm *))
+{
+	sv_vm_state from = vm->state;
+	vm->state = to;
+	int rc = sv_vm__save_state(vm);
+	if (rc) {
+		vm->state = from;
+		return rc;
+	}
+	if ((rc = op(vm->vmm))) {
+		sv_err_saved saved;
+		sv_err_save(&saved);
+		vm->state = from;
+		if (sv_vm__save_state(vm) == 0)
+			sv_vm__reconcile_state(vm); /* it may have changed anyway (a timeout) */
+		sv_err_restore(&saved);
+	}
+	return rc;
+}
+
+static int do_pause(sv_vmm *v) { return v->ops->pause(v); }
+static int do_resume(sv_vmm *v) { return v->ops->resume(v); }
+
+static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv_vm_state to,
+			     int (*op)(sv_vmm *))
 {
 	sv_err_clear();
+	sv_vm__refresh(vm);
+	if (vm->state != SV_VM_RUNNING && vm->state != SV_VM_PAUSED)
+		return sv_vm__require_state(vm, action, 1u << from);
+	int lock = -1;
+	int rc = sv_vm__live_lock(vm, action, &lock);
+	if (rc)
+		return rc;
+	if ((rc = sv_vm__connect(vm)))
+		goto out;
+	sv_vm__reconcile_state(vm);
+	if ((rc = sv_vm__require_state(vm, action, 1u << from))) {
+		sv_vm__live_unlock(lock);
+		return rc;
+	}
+	rc = sv_vm__change_vmm_state(vm, to, op);
+out:
+	sv_vm__live_unlock(lock);
+	return rc ? sv_err_prefix("%s VM \"%s\"", action, vm->id) : 0;
+}
+
+int sv_vm_pause(sv_vm *vm) { return set_running_state(vm, "pause", SV_VM_RUNNING, SV_VM_PAUSED, do_pause); }
+int sv_vm_resume(sv_vm *vm)
+{
+	return set_running_state(vm, "resume", SV_VM_PAUSED, SV_VM_RUNNING, do_resume);
+}
+
+/* ---- the common path ---- */
+
+/* The preamble; op is the backend's member (NULL = unsupported). With
+ * lock_out, the operation changes the VM and takes the live lock. */
+static int live_begin(sv_vm *vm, const char *what, const void *op, int *lock_out)
+{
+	sv_err_clear();
+	if (lock_out)
+		*lock_out = -1;
 	sv_vm__refresh(vm);
 	int rc = sv_vm__require_state(vm, what, LIVE_STATES);
 	if (rc)
@@ -33,13 +177,19 @@ static int live_begin(sv_vm *vm, const char *what, const void *op)
 	if (!vm->backend || !op)
 		return sv_err(SV_EUNSUPPORTED, "VM \"%s\": %s: not supported by the %s backend", vm->id, what,
 			      vm->backend ? vm->backend->name : "unknown");
-	if ((rc = sv_vm__connect(vm)))
+	if (lock_out && (rc = sv_vm__live_lock(vm, what, lock_out)))
+		return rc;
+	if ((rc = sv_vm__connect(vm))) {
+		if (lock_out)
+			sv_vm__live_unlock(*lock_out);
 		return sv_err_prefix("VM \"%s\": %s", vm->id, what);
+	}
 	return 0;
 }
 
-static int live_end(sv_vm *vm, const char *what, int rc)
+static int live_end(sv_vm *vm, const char *what, int rc, int lock)
 {
+	sv_vm__live_unlock(lock);
 	return rc ? sv_err_prefix("VM \"%s\": %s", vm->id, what) : 0;
 }
 
@@ -55,18 +205,21 @@ static bool marker_exists(const sv_vm *vm)
 
 static int mmds_write(sv_vm *vm, const char *what, int (*op)(sv_vmm *, const char *), const char *json)
 {
-	int rc = live_begin(vm, what, op);
+	int lock = -1;
+	int rc = live_begin(vm, what, op, &lock);
 	if (rc)
 		return rc;
-	if (!vm->cfg || !vm->cfg->mmds)
+	if (!vm->cfg || !vm->cfg->mmds) {
+		sv_vm__live_unlock(lock);
 		return sv_err(SV_EINVALID_STATE, "VM \"%s\": %s: the VM has no MMDS (configure mmds at boot)", vm->id,
 			      what);
+	}
 	if ((rc = op(vm->vmm, json)))
-		return live_end(vm, what, rc);
+		return live_end(vm, what, rc, lock);
 	/* Firecracker answers "{}" for a store nobody initialised; the marker
 	 * lets mmds get tell that apart from data that is "{}". */
 	rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_MMDS_MARKER, "", 0, 0600);
-	return live_end(vm, what, rc);
+	return live_end(vm, what, rc, lock);
 }
 
 int sv_vm_mmds_put(sv_vm *vm, const char *json)
@@ -82,170 +235,276 @@ int sv_vm_mmds_patch(sv_vm *vm, const char *json)
 int sv_vm_mmds_get(sv_vm *vm, char **out)
 {
 	*out = NULL;
-	int rc = live_begin(vm, "MMDS get", vm->backend ? vm->backend->mmds_get : NULL);
+	int rc = live_begin(vm, "MMDS get", vm->backend ? vm->backend->mmds_get : NULL, NULL);
 	if (rc)
 		return rc;
 	if (!marker_exists(vm))
 		return sv_err(SV_ENOTFOUND, "VM \"%s\": MMDS get: the data store is empty (nothing was put yet)", vm->id);
-	return live_end(vm, "MMDS get", vm->backend->mmds_get(vm->vmm, out));
+	return live_end(vm, "MMDS get", vm->backend->mmds_get(vm->vmm, out), -1);
 }
 
 /* ---- balloon ---- */
 
 int sv_vm_balloon_set(sv_vm *vm, uint32_t amount_mib)
 {
-	int rc = live_begin(vm, "balloon set", vm->backend ? vm->backend->balloon_set : NULL);
-	return rc ? rc : live_end(vm, "balloon set", vm->backend->balloon_set(vm->vmm, amount_mib));
+	int lock = -1;
+	int rc = live_begin(vm, "balloon set", vm->backend ? vm->backend->balloon_set : NULL, &lock);
+	return rc ? rc : live_end(vm, "balloon set", vm->backend->balloon_set(vm->vmm, amount_mib), lock);
 }
 
 int sv_vm_balloon_set_stats_interval(sv_vm *vm, uint32_t seconds)
 {
 	const char *what = "balloon statistics interval";
-	int rc = live_begin(vm, what, vm->backend ? vm->backend->balloon_stats_interval : NULL);
-	return rc ? rc : live_end(vm, what, vm->backend->balloon_stats_interval(vm->vmm, seconds));
+	int lock = -1;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->balloon_stats_interval : NULL, &lock);
+	return rc ? rc : live_end(vm, what, vm->backend->balloon_stats_interval(vm->vmm, seconds), lock);
 }
 
 int sv_vm_balloon_stats(sv_vm *vm, char **out)
 {
 	*out = NULL;
-	int rc = live_begin(vm, "balloon statistics", vm->backend ? vm->backend->balloon_stats : NULL);
-	return rc ? rc : live_end(vm, "balloon statistics", vm->backend->balloon_stats(vm->vmm, out));
+	int rc = live_begin(vm, "balloon statistics", vm->backend ? vm->backend->balloon_stats : NULL, NULL);
+	return rc ? rc : live_end(vm, "balloon statistics", vm->backend->balloon_stats(vm->vmm, out), -1);
 }
 
 /* ---- hot updates ---- */
 
-/* The path the VMM should open for a new backing file: absolute (the VMM
- * runs in the VM dir), or linked into the jail. malloc'd in *out. */
-static int vmm_path_for(sv_vm *vm, const char *drive_id, const char *path, char **out)
+/* The rules of drives[].path_on_host at boot (config_validate.c): the file
+ * exists and is a regular file or a block device. Relative paths are the
+ * caller's (its working directory); abs_out is absolute, malloc'd. */
+static int check_drive_path(const char *drive_id, const char *path, char **abs_out)
 {
-	*out = NULL;
-	char *abs = realpath(path, NULL);
+	*abs_out = NULL;
+	if (!*path)
+		return sv_err(SV_EINVAL, "drive \"%s\": path: must not be empty", drive_id);
+	char *abs = NULL;
+	if (path[0] == '/') {
+		abs = strdup(path);
+	} else {
+		char *cwd = getcwd(NULL, 0);
+		abs = cwd ? sv_path_join(cwd, path) : NULL;
+		free(cwd);
+	}
 	if (!abs)
-		return sv_err(SV_ENOTFOUND, "drive \"%s\": path: %s: no such file", drive_id, path);
-	if (!vm->jail_root) {
-		*out = abs;
-		return 0;
-	}
-	/* The jailed VMM sees only its root: link the file in under a name
-	 * no other drive uses. */
-	char *jail_path = NULL;
-	char *base = strrchr(abs, '/') + 1;
-	if (asprintf(&jail_path, "/drives/%s-update-%lld-%s", drive_id, sv_now_ms(), base) < 0) {
-		free(abs);
 		return sv_err(SV_ENOMEM, "out of memory");
-	}
-	sv_ledger *ledger = NULL;
-	int rc = sv_ledger_open(&ledger, vm->dir);
-	if (!rc)
-		rc = sv_vm__jail_link(vm, ledger, abs, jail_path);
-	sv_ledger_close(ledger);
-	free(abs);
+	struct stat st;
+	int rc = 0;
+	if (stat(abs, &st) != 0)
+		rc = errno == ENOENT || errno == ENOTDIR
+			 ? sv_err(SV_ENOTFOUND, "drive \"%s\": path: %s: no such file", drive_id, path)
+			 : sv_err_errno(SV_EINVAL, errno, "drive \"%s\": path: %s", drive_id, path);
+	else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		rc = sv_err(SV_EINVAL, "drive \"%s\": path: %s: not a regular file or block device", drive_id,
+			    path);
 	if (rc) {
-		free(jail_path);
+		free(abs);
 		return rc;
 	}
-	*out = jail_path;
+	*abs_out = abs;
 	return 0;
+}
+
+sv_drive_config *sv_vm__config_drive(const sv_vm_config *cfg, const char *drive_id)
+{
+	for (size_t i = 0; cfg && i < cfg->n_drives; i++)
+		if (cfg->drives[i].drive_id && !strcmp(cfg->drives[i].drive_id, drive_id))
+			return (sv_drive_config *)&cfg->drives[i];
+	return NULL;
+}
+
+/* The drive's backing file as the VMM has it now (GET its running config). */
+static char *vmm_drive_path(sv_vm *vm, const char *drive_id)
+{
+	char *text = NULL, *path = NULL;
+	if (!vm->backend->running_config || vm->backend->running_config(vm->vmm, &text) != 0) {
+		sv_err_clear();
+		return NULL;
+	}
+	json_t *c = json_loads(text, 0, NULL), *d;
+	size_t i;
+	json_array_foreach(json_object_get(c, "drives"), i, d)
+	{
+		const char *id = json_string_value(json_object_get(d, "drive_id"));
+		const char *p = json_string_value(json_object_get(d, "path_on_host"));
+		if (id && p && !strcmp(id, drive_id))
+			path = strdup(p);
+	}
+	json_decref(c);
+	free(text);
+	return path;
+}
+
+/* The new file as the VMM will see it. */
+typedef struct {
+	char *vmm_path; /* what the VMM is given */
+	char *staged;	/* our private copy in the VM dir, or NULL */
+	char *jailed;	/* its name in the jail's drives/, or NULL */
+} new_backing;
+
+/* "<drive id>-<8 hex>": a name no other backing file of the VM has. */
+static int fresh_name(const char *drive_id, char **out)
+{
+	unsigned char r[4];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return sv_err_errno(SV_EIO, errno, "getrandom");
+	if (asprintf(out, "%s-%02x%02x%02x%02x", drive_id, r[0], r[1], r[2], r[3]) < 0) {
+		*out = NULL;
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The staging rules of a boot (vm_stage.c) for the new file abs of drive d. */
+static int stage_new_backing(sv_vm *vm, const sv_drive_config *d, const char *abs, new_backing *n)
+{
+	bool stage = sv_vm__should_stage(d, sv_manager__opts(vm->mgr)->ephemeral_writable_drives != SV_NO);
+	if (!stage && !d->is_read_only && vm->jail_root)
+		return sv_err(SV_EUNSUPPORTED,
+			      "drive \"%s\": the VMM would write %s in place (ephemeral = no), which "
+			      "the jail's uid does not own; jailed VMs need writable drives staged",
+			      d->drive_id, abs);
+	char *name = NULL;
+	int rc = fresh_name(d->drive_id, &name);
+	if (rc)
+		return rc;
+	if (stage) {
+		char *dir = sv_path_join(vm->dir, SV_VM_DRIVES_DIR);
+		sv_ledger *ledger = NULL;
+		n->staged = dir ? sv_path_join(dir, name) : NULL;
+		rc = n->staged ? sv_mkdir_p(dir, 0700) : sv_err(SV_ENOMEM, "out of memory");
+		if (!rc && !(rc = sv_ledger_open(&ledger, vm->dir)))
+			rc = sv_ledger_record(ledger, "file", n->staged, NULL);
+		sv_ledger_close(ledger);
+		if (!rc && (rc = sv_copy_sparse(abs, n->staged))) {
+			free(n->staged);
+			n->staged = NULL;
+		}
+		if (!rc && !vm->jail_root && asprintf(&n->vmm_path, "%s/%s", SV_VM_DRIVES_DIR, name) < 0)
+			rc = sv_err(SV_ENOMEM, "out of memory");
+		free(dir);
+		if (rc)
+			sv_err_prefix("staging drive \"%s\"", d->drive_id);
+	} else if (!vm->jail_root) {
+		n->vmm_path = strdup(abs); /* read-only, or ephemeral = no: as at boot, the file itself */
+		rc = n->vmm_path ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	}
+	if (!rc && vm->jail_root) {
+		rc = sv_vm__jail_add_drive(vm, stage ? n->staged : abs, name, stage, &n->vmm_path);
+		if (!rc)
+			n->jailed = name, name = NULL;
+	}
+	free(name);
+	return rc;
+}
+
+/* After the VMM switched: the previous private copy (ours) goes. */
+static void drop_old_backing(sv_vm *vm, const char *old)
+{
+	const char *prefix = vm->jail_root ? "/" SV_VM_DRIVES_DIR "/" : SV_VM_DRIVES_DIR "/";
+	if (!old || strncmp(old, prefix, strlen(prefix)) || strchr(old + strlen(prefix), '/'))
+		return; /* the caller's file, used in place */
+	const char *name = old + strlen(prefix);
+	char *dir = sv_path_join(vm->dir, SV_VM_DRIVES_DIR);
+	int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (fd >= 0 && unlinkat(fd, name, 0) != 0 && errno != ENOENT)
+		sv_err_clear();
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	if (vm->jail_root)
+		sv_vm__jail_remove_drive(vm, name);
+	sv_err_clear();
+}
+
+/* The config inspect shows (and a later process loads) names the new file. */
+static int record_update(sv_vm *vm, sv_drive_config *d, const char *abs, const sv_rate_limiter *rl,
+			 const char *vmm_path)
+{
+	if (abs) {
+		char *copy = strdup(abs);
+		if (!copy)
+			return sv_err(SV_ENOMEM, "out of memory");
+		free((void *)d->path_on_host);
+		d->path_on_host = copy;
+	}
+	if (rl) {
+		sv_rate_limiter *copy = malloc(sizeof(*copy));
+		if (!copy)
+			return sv_err(SV_ENOMEM, "out of memory");
+		*copy = *rl;
+		free((void *)d->rate_limiter);
+		d->rate_limiter = copy;
+	}
+	sv_drive_config *s = sv_vm__config_drive(vm->staged, d->drive_id);
+	if (s && vmm_path) {
+		char *copy = strdup(vmm_path);
+		if (!copy)
+			return sv_err(SV_ENOMEM, "out of memory");
+		free((void *)s->path_on_host);
+		s->path_on_host = copy;
+	}
+	char *path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
+	int rc = path ? sv_vm_config_save(vm->cfg, path) : sv_err(SV_ENOMEM, "out of memory");
+	free(path);
+	return rc;
 }
 
 int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const sv_rate_limiter *rl)
 {
-	int rc = live_begin(vm, "drive update", vm->backend ? vm->backend->drive_update : NULL);
+	const char *what = "drive update";
+	int lock = -1;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->drive_update : NULL, &lock);
 	if (rc)
 		return rc;
+	sv_drive_config *d = drive_id && *drive_id ? sv_vm__config_drive(vm->cfg, drive_id) : NULL;
+	char *abs = NULL, *old = NULL;
+	new_backing n = {0};
 	if (!drive_id || !*drive_id)
-		return sv_err(SV_EINVAL, "VM \"%s\": drive update: drive_id: required", vm->id);
-	if (!path && !rl)
-		return sv_err(SV_EINVAL, "VM \"%s\": drive update: give a new path, a rate limiter or both", vm->id);
-	char *vmm_path = NULL;
-	if (path && (rc = vmm_path_for(vm, drive_id, path, &vmm_path)))
-		return live_end(vm, "drive update", rc);
-	rc = vm->backend->drive_update(vm->vmm, drive_id, vmm_path, rl);
-	free(vmm_path);
-	return live_end(vm, "drive update", rc);
+		rc = sv_err(SV_EINVAL, "drive_id: required");
+	else if (!path && !rl)
+		rc = sv_err(SV_EINVAL, "give a new path, a rate limiter or both");
+	else if (!d)
+		rc = sv_err(SV_ENOTFOUND, "drive \"%s\": the VM has no such drive", drive_id);
+	else if (path && !(rc = check_drive_path(drive_id, path, &abs)))
+		rc = stage_new_backing(vm, d, abs, &n);
+	if (!rc && path)
+		old = vmm_drive_path(vm, drive_id);
+	if (!rc)
+		rc = vm->backend->drive_update(vm->vmm, drive_id, n.vmm_path, rl);
+	if (rc) { /* the VMM keeps the old file: the new copies go */
+		sv_err_saved saved;
+		sv_err_save(&saved);
+		if (n.staged)
+			unlink(n.staged);
+		if (n.jailed)
+			sv_vm__jail_remove_drive(vm, n.jailed);
+		sv_err_restore(&saved);
+	} else {
+		if (path)
+			drop_old_backing(vm, old);
+		rc = record_update(vm, d, abs, rl, n.vmm_path);
+	}
+	free(n.vmm_path);
+	free(n.staged);
+	free(n.jailed);
+	free(abs);
+	free(old);
+	return live_end(vm, what, rc, lock);
 }
 
-int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx, const sv_rate_limiter *tx)
+int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx,
+			   const sv_rate_limiter *tx)
 {
-	int rc = live_begin(vm, "network interface update", vm->backend ? vm->backend->iface_update : NULL);
+	const char *what = "network interface update";
+	int lock = -1;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->iface_update : NULL, &lock);
 	if (rc)
 		return rc;
 	if (!iface_id || !*iface_id)
-		return sv_err(SV_EINVAL, "VM \"%s\": network interface update: iface_id: required", vm->id);
-	if (!rx && !tx)
-		return sv_err(SV_EINVAL, "VM \"%s\": network interface update: give an rx or a tx rate limiter", vm->id);
-	return live_end(vm, "network interface update", vm->backend->iface_update(vm->vmm, iface_id, rx, tx));
-}
-
-/* ---- metrics ---- */
-
-/* The objects in a metrics file: Firecracker appends one JSON object per
- * flush (each on its own line, but nothing requires it). */
-static int parse_metrics(const char *path, const char *text, size_t len, json_t **latest, size_t *count)
-{
-	*latest = NULL;
-	*count = 0;
-	size_t off = 0;
-	while (off < len) {
-		while (off < len && strchr(" \t\r\n", text[off]))
-			off++;
-		if (off >= len)
-			break;
-		json_error_t jerr;
-		json_t *obj = json_loadb(text + off, len - off, JSON_DISABLE_EOF_CHECK, &jerr);
-		if (!obj || !json_is_object(obj)) {
-			json_decref(obj);
-			json_decref(*latest);
-			*latest = NULL;
-			return sv_err(SV_EVMM, "metrics file %s: not a sequence of JSON objects at byte %zu: %s", path,
-				      off, obj ? "not an object" : jerr.text);
-		}
-		off += jerr.position;
-		json_decref(*latest);
-		*latest = obj;
-		(*count)++;
-	}
-	return 0;
-}
-
-int sv_vm_metrics(sv_vm *vm, bool flush, char **out, size_t *n_flushes)
-{
-	*out = NULL;
-	if (n_flushes)
-		*n_flushes = 0;
-	int rc = live_begin(vm, "metrics", vm->backend ? vm->backend->flush_metrics : NULL);
-	if (rc)
-		return rc;
-	if (!vm->cfg || !vm->cfg->metrics)
-		return sv_err(SV_EINVALID_STATE, "VM \"%s\": metrics: the VM has no metrics file (configure metrics at boot)",
-			      vm->id);
-	if (flush && (rc = vm->backend->flush_metrics(vm->vmm)))
-		return live_end(vm, "metrics", rc);
-	char *path = NULL;
-	if (vm->staged && vm->staged->metrics) {
-		path = sv_vm__host_path(vm, vm->staged->metrics->metrics_path);
-	} else if (vm->jail_root) { /* jailed: the file is "/<basename>" in the jail */
-		const char *b = strrchr(vm->cfg->metrics->metrics_path, '/');
-		path = sv_path_join(vm->jail_root, b ? b + 1 : vm->cfg->metrics->metrics_path);
-	} else {
-		path = strdup(vm->cfg->metrics->metrics_path);
-	}
-	char *text = NULL;
-	size_t len = 0;
-	rc = path ? sv_read_file(path, MAX_METRICS_BYTES, &text, &len) : sv_err(SV_ENOMEM, "out of memory");
-	json_t *latest = NULL;
-	size_t count = 0;
-	if (!rc)
-		rc = parse_metrics(path, text, len, &latest, &count);
-	free(text);
-	free(path);
-	if (rc)
-		return live_end(vm, "metrics", rc);
-	if (!latest)
-		return sv_err(SV_ENOTFOUND, "VM \"%s\": metrics: nothing flushed yet", vm->id);
-	*out = json_dumps(latest, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(latest);
-	if (n_flushes)
-		*n_flushes = count;
-	return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");
+		rc = sv_err(SV_EINVAL, "iface_id: required");
+	else if (!rx && !tx)
+		rc = sv_err(SV_EINVAL, "give an rx or a tx rate limiter");
+	else
+		rc = vm->backend->iface_update(vm->vmm, iface_id, rx, tx);
+	return live_end(vm, what, rc, lock);
 }

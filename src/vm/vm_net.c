@@ -23,6 +23,7 @@
 #include "net/net_tap.h"
 #include "net/net_undo.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include <stdio.h>
@@ -149,8 +150,9 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 		}
 	}
 	if ((rc = sv_ledger_record(ledger, "bridge", plan->bridge, net_dir)) ||
-	    (rc = sv_net_bridge_ensure(db, plan)) || (rc = sv_ledger_record(ledger, "nft", plan->bridge, net_dir)) ||
-	    (rc = sv_net_table_ensure(plan, net_dir, n_before > 0)))
+	    (rc = SV_FAULT_POINT("launch.bridge")) || (rc = sv_net_bridge_ensure(db, plan)) ||
+	    (rc = sv_ledger_record(ledger, "nft", plan->bridge, net_dir)) ||
+	    (rc = SV_FAULT_POINT("launch.nft")) || (rc = sv_net_table_ensure(plan, net_dir, n_before > 0)))
 		return rc;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		char key[160], ip_text[16];
@@ -159,6 +161,8 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 		if ((rc = sv_ledger_record(ledger, "lease", db->lease_path, key)))
 			return rc;
 	}
+	if ((rc = SV_FAULT_POINT("launch.lease")))
+		return rc;
 	return sv_lease_db_save(db);
 }
 
@@ -170,13 +174,15 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 		char owner[160], alias[SV_NET_ALIAS_MAX];
 		snprintf(owner, sizeof(owner), "%s/%s", p->lease.vm_id, p->lease.iface_id);
 		if ((rc = sv_net_tap_alias(alias, p->lease.vm_id, p->lease.iface_id)) ||
-		    (rc = sv_ledger_record(ledger, "tap", p->dev, owner)))
+		    (rc = sv_ledger_record(ledger, "tap", p->dev, owner)) ||
+		    (rc = SV_FAULT_POINT("launch.tap")))
 			return rc;
 		if ((rc = sv_tap_create(p->dev, alias)) && given)
 			return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\": does not exist and could not be created",
 					     i, p->dev);
 	} else if (p->attach) {
-		rc = sv_ledger_record(ledger, "port", p->dev, bridge);
+		if (!(rc = sv_ledger_record(ledger, "port", p->dev, bridge)))
+			rc = SV_FAULT_POINT("launch.port");
 	} else {
 		return 0; /* has a master of its own: used as is */
 	}

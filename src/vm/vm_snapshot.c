@@ -31,14 +31,36 @@
  * line) instead of the pre-boot configuration and start. Everything is in the
  * ledger first, as for a boot. Refusals (checksums, architecture, backend,
  * memory backend) happen before anything is created; the VMM version is
- * checked on the fresh VMM. */
+ * checked on the fresh VMM.
+ *
+ * Trust: the checksums are written by whoever wrote the directory, so they
+ * detect damage, not tampering, and the VMM's state file names host paths
+ * the VMM will open. A snapshot directory is therefore trusted like a
+ * config file: create and restore require it to pass the trusted-directory
+ * checks (util/trusted_dir.h: ours, not writable by others, no foreign
+ * links on the way), and restore reads only regular files inside it,
+ * relative to its fd without following links, each one's size checked (the
+ * memory file against the config's memory size) before it is hashed, so a
+ * FIFO, a device or a huge sparse file is refused at once. A read-only drive
+ * that was not staged stays the caller's file, named by absolute path; on
+ * restore it is checked as a config's drive is (it exists, a regular file
+ * or block device) and must be the config's own path for that drive. A Diff
+ * snapshot holds only the pages written since the previous snapshot and is
+ * refused: it cannot be restored alone.
+ *
+ * Live operations are serialised per VM (vm_live.c's lock): a snapshot
+ * holds it from the pause to the resume, and state.json says paused while
+ * the VM is. */
 #include "vm/vm_internal.h"
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/trusted_dir.h"
+#include "vm/vm_snapshot_manifest.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,16 +76,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MANIFEST "snapshot.json"
-#define MANIFEST_FORMAT "smartvm-snapshot"
-#define STATE_FILE "vmstate"
-#define MEMORY_FILE "memory"
-#define SNAP_DRIVES_DIR "drives"
-#define MAX_MANIFEST_BYTES (4u << 20)
+#define MANIFEST SV_SNAPSHOT_MANIFEST
+#define STATE_FILE SV_SNAPSHOT_STATE_FILE
+#define MEMORY_FILE SV_SNAPSHOT_MEMORY_FILE
+#define SNAP_DRIVES_DIR SV_SNAPSHOT_DRIVES_DIR
+/* Firecracker's state file is small (devices, vCPUs); QEMU's migration
+ * stream also holds the guest memory. */
+#define MAX_STATE_BYTES (64ll << 20)
 
 struct sv_vm_restore {
 	const char *dir;           /* the snapshot, absolute */
+	int dir_fd;		   /* it, checked; everything is read through it */
 	json_t *manifest;
+	sv_vm_config *cfg;	   /* the manifest's config */
 	const sv_vmm_ops *backend; /* the one that took it */
 	sv_restore_options opts;
 	bool clone;
@@ -116,21 +141,66 @@ static int sha256_file(const char *path, char out[65])
 	return rc;
 }
 
-/* A relative path without "..", "." or empty components: safe to join under
- * a directory we own. */
-static bool is_tame_relative(const char *p)
+/* Opens name (a plain relative path) in the directory dir_fd (shown as dir)
+ * for reading: each component without following a link, the file itself
+ * without blocking (a FIFO), and only if it is a regular file. */
+static int open_member(int dir_fd, const char *dir, const char *name, int *fd_out, struct stat *st)
 {
-	if (!p || !*p || p[0] == '/')
-		return false;
-	const char *c = p;
-	while (*c) {
-		const char *end = strchr(c, '/');
-		size_t n = end ? (size_t)(end - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += n + (end ? 1 : 0);
+	*fd_out = -1;
+	char *copy = strdup(name), *save = NULL;
+	if (!copy)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int fd = dup(dir_fd), rc = 0;
+	for (char *c = strtok_r(copy, "/", &save); fd >= 0 && c; c = strtok_r(NULL, "/", &save)) {
+		bool last = !save || !*save;
+		int next = openat(fd, c,
+				  (last ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_RDONLY | O_DIRECTORY) |
+				      O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		fd = next;
+		errno = e;
 	}
-	return true;
+	free(copy);
+	if (fd < 0)
+		rc = errno == ENOENT ? sv_err(SV_ECHECKSUM, "snapshot %s: %s is missing", dir, name)
+		     : errno == ELOOP || errno == ENOTDIR
+			 ? sv_err(SV_EUNSAFE,
+				  "snapshot %s: %s is a symlink; a snapshot holds only regular files", dir,
+				  name)
+			 : sv_err_errno(SV_EIO, errno, "snapshot %s: opening %s", dir, name);
+	else if (fstat(fd, st) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "snapshot %s: %s", dir, name);
+	else if (!S_ISREG(st->st_mode))
+		rc = sv_err(SV_EINVAL, "snapshot %s: %s is not a regular file", dir, name);
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	/* O_NONBLOCK was only for not hanging on a FIFO. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*fd_out = fd;
+	return 0;
+}
+
+/* "/proc/self/fd/N": the file we opened and checked, for helpers that take
+ * a path (sv_copy_sparse). */
+static char *fd_path(int fd)
+{
+	char *p = NULL;
+	return asprintf(&p, "/proc/self/fd/%d", fd) < 0 ? NULL : p;
+}
+
+/* SHA-256 of the file we opened and checked, through its /proc/self/fd
+ * link: that same file, never another one at its name. name names it in
+ * errors. */
+static int sha256_fd(int fd, const char *name, char out[65])
+{
+	char *p = fd_path(fd);
+	int rc = p ? sha256_file(p, out) : sv_err(SV_ENOMEM, "out of memory");
+	free(p);
+	return rc ? sv_err_prefix("hashing %s", name) : 0;
 }
 
 static void replace_str(const char **slot, const char *value)
@@ -141,25 +211,44 @@ static void replace_str(const char **slot, const char *value)
 
 /* ---- create ---- */
 
-/* Creates dir, refusing a non-empty one; *abs_out is its real path. */
+/* "<cwd>/<dir>" for a relative dir (symlinks are the trusted walk's to
+ * judge, so they are not resolved here). malloc'd. */
+static char *absolute(const char *dir)
+{
+	if (dir[0] == '/')
+		return strdup(dir);
+	char *cwd = getcwd(NULL, 0), *abs = cwd ? sv_path_join(cwd, dir) : NULL;
+	free(cwd);
+	return abs;
+}
+
+/* Creates dir (a trusted directory: see the top), refusing a non-empty one;
+ * *abs_out is its absolute path. */
 static int prepare_dir(const char *dir, char **abs_out)
 {
-	*abs_out = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return sv_err_errno(SV_EIO, errno, "snapshot directory %s: creating it", dir);
-	DIR *d = opendir(dir);
-	if (!d)
-		return sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
-	struct dirent *de;
+	*abs_out = absolute(dir);
+	if (!*abs_out)
+		return sv_err(SV_ENOMEM, "out of memory");
+	int fd = -1;
+	int rc = sv_trusted_dir("snapshot directory", *abs_out, 0700, &fd);
+	DIR *d = rc ? NULL : fdopendir(fd);
+	if (!rc && !d) {
+		close(fd);
+		rc = sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
+	}
 	bool empty = true;
-	while ((de = readdir(d)))
+	for (struct dirent *de; d && (de = readdir(d));)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			empty = false;
-	closedir(d);
-	if (!empty)
-		return sv_err(SV_EEXISTS, "snapshot directory %s: exists and is not empty", dir);
-	*abs_out = realpath(dir, NULL);
-	return *abs_out ? 0 : sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
+	if (d)
+		closedir(d);
+	if (!rc && !empty)
+		rc = sv_err(SV_EEXISTS, "snapshot directory %s: exists and is not empty", dir);
+	if (rc) {
+		free(*abs_out);
+		*abs_out = NULL;
+	}
+	return rc;
 }
 
 static const char *basename_of(const char *p)
@@ -168,8 +257,9 @@ static const char *basename_of(const char *p)
 	return s ? s + 1 : p;
 }
 
-/* Copies the writable drives (paths from the VMM's own view, GET /vm/config)
- * and describes every drive for the manifest. */
+/* Copies every staged drive (paths from the VMM's own view, GET /vm/config:
+ * relative ones are our private copies) and describes every drive for the
+ * manifest; a read-only drive used in place is named, not copied. */
 static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *drives_out, json_t *files)
 {
 	json_t *drives = json_object_get(running, "drives"), *d;
@@ -184,12 +274,18 @@ static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *driv
 		bool ro = json_is_true(json_object_get(d, "is_read_only"));
 		if (!id || !p)
 			continue; /* vhost-user drives have no file of ours */
-		if (ro) {
+		/* The path is the VMM's answer: only our own staged copies
+		 * (drives/<name> in the VM dir) are read from the host. */
+		if (p[0] == '/' && ro) {
 			json_array_append_new(drives_out, json_pack("{s:s, s:s, s:b}", "drive_id", id, "vmm_path", p,
 								   "read_only", 1));
 			continue;
 		}
-		if (!is_tame_relative(p)) {
+		if (p[0] != '/' && !sv_snapshot_is_drive_file(p)) {
+			rc = sv_err(SV_EVMM, "drive \"%s\": the VMM names %s, which is not a copy smartvm staged", id, p);
+			break;
+		}
+		if (p[0] == '/') {
 			rc = sv_err(SV_EUNSUPPORTED,
 				    "drive \"%s\": the VMM writes %s in place (ephemeral = no), so a restored VM could not "
 				    "get a private copy; snapshots need writable drives staged",
@@ -207,8 +303,9 @@ static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *driv
 		if (!rc && (rc = sv_copy_sparse(src, dst)))
 			sv_err_prefix("copying drive \"%s\"", id);
 		if (!rc) {
-			json_array_append_new(drives_out, json_pack("{s:s, s:s, s:s, s:b}", "drive_id", id, "vmm_path",
-								   p, "file", name, "read_only", 0));
+			json_array_append_new(drives_out,
+					      json_pack("{s:s, s:s, s:s, s:b}", "drive_id", id, "vmm_path", p,
+							"file", name, "read_only", ro));
 			json_object_set_new(files, name, json_null());
 		}
 		free(name);
@@ -221,20 +318,30 @@ static int copy_drives(sv_vm *vm, const char *dir, json_t *running, json_t *driv
 	return rc;
 }
 
-static int hash_files(const char *dir, json_t *files)
+/* The SHA-256 and size of every file in files (name -> null). */
+static int hash_files(const char *dir, json_t *files, json_t *sizes)
 {
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return sv_err_errno(SV_EIO, errno, "snapshot directory %s", dir);
 	const char *name;
 	json_t *v;
+	int rc = 0;
 	json_object_foreach(files, name, v) {
-		char *path = sv_path_join(dir, name);
+		int fd = -1;
+		struct stat st;
 		char hex[65];
-		int rc = path ? sha256_file(path, hex) : sv_err(SV_ENOMEM, "out of memory");
-		free(path);
+		if ((rc = open_member(dir_fd, dir, name, &fd, &st)))
+			break;
+		rc = sha256_fd(fd, name, hex);
+		close(fd);
 		if (rc)
-			return rc;
+			break;
 		json_object_set_new(files, name, json_string(hex));
+		json_object_set_new(sizes, name, json_integer((json_int_t)st.st_size));
 	}
-	return 0;
+	close(dir_fd);
+	return rc;
 }
 
 static json_t *network_json(const sv_vm *vm, json_t *running)
@@ -272,33 +379,38 @@ static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_op
 	char *state_path = sv_path_join(dir, STATE_FILE), *mem_path = has_mem ? sv_path_join(dir, MEMORY_FILE) : NULL;
 	json_t *running = NULL, *manifest = NULL;
 	json_t *files = has_mem ? json_pack("{s:n, s:n}", STATE_FILE, MEMORY_FILE) : json_pack("{s:n}", STATE_FILE);
-	json_t *drives = json_array();
-	int rc = (state_path && (mem_path || !has_mem) && files && drives) ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	json_t *drives = json_array(), *sizes = json_object();
+	int rc = (state_path && (mem_path || !has_mem) && files && drives && sizes)
+		     ? 0
+		     : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc)
 		rc = vm->backend->version(vm->vmm, &version);
 	if (!rc)
 		rc = vm->backend->running_config(vm->vmm, &running_text);
 	if (!rc && !(running = json_loads(running_text, 0, NULL)))
 		rc = sv_err(SV_EVMM, "the VMM's running config is not JSON");
-	if (!rc) {
+	if (!rc && !(rc = SV_FAULT_POINT("snapshot.create"))) {
 		sv_vmm_snapshot_create p = { .state_path = state_path, .mem_path = mem_path,
 					     .diff = o->type == SV_SNAPSHOT_DIFF };
 		rc = vm->backend->snapshot_create(vm->vmm, &p);
 	}
-	if (!rc)
+	if (!rc && !(rc = SV_FAULT_POINT("snapshot.copy")))
 		rc = copy_drives(vm, dir, running, drives, files);
 	if (!rc)
-		rc = hash_files(dir, files);
+		rc = hash_files(dir, files, sizes);
 	if (!rc)
 		rc = sv_vm_config_to_json(&cfg_text, vm->cfg);
 	created = utc_now();
+	if (!rc)
+		rc = SV_FAULT_POINT("snapshot.manifest");
 	if (!rc) {
-		manifest = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:O}", "format",
-				     MANIFEST_FORMAT, "format_version", 1, "created", created ? created : "", "source_vm",
-				     vm->id, "vmm", vm->backend->name, "vmm_version", version, "arch", host_arch(),
-				     "snapshot_type", o->type == SV_SNAPSHOT_DIFF ? "Diff" : "Full", "config",
-				     json_loads(cfg_text, 0, NULL), "drives", drives, "network",
-				     network_json(vm, running), "files", files);
+		manifest = json_pack(
+		    "{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:O, s:O}", "format",
+		    SV_SNAPSHOT_FORMAT, "format_version", SV_SNAPSHOT_FORMAT_VERSION, "created",
+		    created ? created : "", "source_vm", vm->id, "vmm", vm->backend->name, "vmm_version",
+		    version, "arch", host_arch(), "snapshot_type",
+		    o->type == SV_SNAPSHOT_DIFF ? "Diff" : "Full", "config", json_loads(cfg_text, 0, NULL),
+		    "drives", drives, "network", network_json(vm, running), "files", files, "sizes", sizes);
 		char *text = manifest ? json_dumps(manifest, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 		char *path = sv_path_join(dir, MANIFEST);
 		rc = (text && path) ? sv_write_file_atomic(path, text, strlen(text), 0600)
@@ -309,6 +421,7 @@ static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_op
 	json_decref(manifest);
 	json_decref(running);
 	json_decref(files);
+	json_decref(sizes);
 	json_decref(drives);
 	free(version);
 	free(running_text);
@@ -333,17 +446,22 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 			      b ? b->name : "unknown");
 	if (vm->jail_root)
 		return sv_err(SV_EUNSUPPORTED, "VM \"%s\": snapshot: not supported for jailed VMs yet", vm->id);
+	int lock = -1;
+	if ((rc = sv_vm__live_lock(vm, "snapshot", &lock)))
+		return rc;
 	char *abs = NULL;
-	if ((rc = sv_vm__connect(vm)) || (rc = prepare_dir(dir, &abs)))
+	if ((rc = sv_vm__connect(vm)) || (rc = prepare_dir(dir, &abs))) {
+		sv_vm__live_unlock(lock);
 		return sv_err_prefix("VM \"%s\": snapshot", vm->id);
+	}
+	sv_vm__reconcile_state(vm); /* another process may have paused it */
 	bool was_running = vm->state == SV_VM_RUNNING;
-	if (was_running) {
-		if ((rc = b->pause(vm->vmm))) {
-			sv_rm_rf(abs);
-			free(abs);
-			return sv_err_prefix("VM \"%s\": snapshot: pausing", vm->id);
-		}
-		vm->state = SV_VM_PAUSED;
+	if (was_running && ((rc = SV_FAULT_POINT("snapshot.pause")) ||
+			    (rc = sv_vm__change_vmm_state(vm, SV_VM_PAUSED, b->pause)))) {
+		sv_rm_rf(abs);
+		free(abs);
+		sv_vm__live_unlock(lock);
+		return sv_err_prefix("VM \"%s\": snapshot: pausing", vm->id);
 	}
 	rc = take_snapshot(vm, abs, &o);
 	sv_err_saved saved;
@@ -351,15 +469,14 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 	if (rc)
 		sv_rm_rf(abs);
 	int rrc = 0;
-	if (was_running && !o.keep_paused) {
-		rrc = b->resume(vm->vmm);
-		if (!rrc)
-			vm->state = SV_VM_RUNNING;
-	}
-	if (!rc && rrc)
+	if (was_running && !o.keep_paused && !(rrc = SV_FAULT_POINT("snapshot.resume")))
+		rrc = sv_vm__change_vmm_state(vm, SV_VM_RUNNING, b->resume);
+	if (!rc && rrc) {
+		free(saved.message);
 		sv_err_save(&saved);
-	sv_vm__save_state(vm);
+	}
 	sv_err_restore(&saved);
+	sv_vm__live_unlock(lock);
 	free(abs);
 	if (rc || rrc)
 		return sv_err_prefix("VM \"%s\": snapshot%s", vm->id, rc ? "" : ": resuming");
@@ -368,93 +485,168 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 
 /* ---- verify ---- */
 
-static int load_manifest(const char *dir, json_t **out)
+static int load_manifest(sv_vm_restore *r)
 {
-	*out = NULL;
-	char *path = sv_path_join(dir, MANIFEST);
-	char *text = NULL;
-	int rc = path ? sv_read_file(path, MAX_MANIFEST_BYTES, &text, NULL) : sv_err(SV_ENOMEM, "out of memory");
-	if (rc) {
-		free(path);
-		return (rc == SV_EIO || rc == SV_ENOTFOUND) ? sv_err(SV_ENOTFOUND, "%s: no snapshot here (%s)", dir, sv_last_error()) : rc;
-	}
-	json_error_t jerr;
-	json_t *m = json_loads(text, 0, &jerr);
+	char *text = NULL, *shown = sv_path_join(r->dir, MANIFEST);
+	size_t len = 0;
+	int rc =
+	    shown ? sv_read_file_at(r->dir_fd, r->dir, MANIFEST, SV_SNAPSHOT_MAX_MANIFEST_BYTES, &text, &len)
+		  : sv_err(SV_ENOMEM, "out of memory");
+	if (rc == SV_ENOTFOUND)
+		rc = sv_err(SV_ENOTFOUND, "%s: no snapshot here (%s)", r->dir, sv_last_error());
+	else if (rc)
+		sv_err_prefix("snapshot %s", r->dir);
+	if (!rc)
+		rc = sv_snapshot_manifest_parse(text, len, shown, &r->manifest);
 	free(text);
-	if (!m || strcmp(json_string_value(json_object_get(m, "format")) ?: "", MANIFEST_FORMAT)) {
-		rc = sv_err(SV_EINVAL, "%s: not a smartvm snapshot manifest%s%s", path, m ? "" : ": ", m ? "" : jerr.text);
-		json_decref(m);
-		free(path);
+	free(shown);
+	if (rc)
 		return rc;
-	}
-	free(path);
-	*out = m;
-	return 0;
+	char *cfg_text = json_dumps(json_object_get(r->manifest, "config"), JSON_COMPACT);
+	rc = cfg_text ? sv_vm_config_from_json(&r->cfg, cfg_text) : sv_err(SV_ENOMEM, "out of memory");
+	free(cfg_text);
+	return rc ? sv_err_prefix("snapshot %s: its VM config", r->dir) : 0;
 }
 
-/* Refusals before anything is created: every file's checksum, the host
- * architecture, the backend. (The VMM version is checked on the fresh VMM.) */
-static int verify_snapshot(const char *dir, json_t *m, const sv_vmm_ops **backend_out)
+/* A file's size, before it is read: what the manifest recorded, which for
+ * the memory file is the config's memory size and for the state file at
+ * most what such a file can hold. */
+static int check_size(const sv_vm_restore *r, const sv_vmm_ops *backend, const char *name, off_t actual)
 {
-	const char *arch = json_string_value(json_object_get(m, "arch"));
-	if (!arch || strcmp(arch, host_arch()))
-		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken on %s, this host is %s", dir, arch ? arch : "an unknown architecture",
-			      host_arch());
-	const char *vmm = json_string_value(json_object_get(m, "vmm"));
-	const sv_vmm_ops *backend = sv_vm__backend_by_name(vmm);
-	if (!backend)
-		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken with VMM \"%s\", which this smartvm has no backend for",
-			      dir, vmm ? vmm : "");
-	json_t *files = json_object_get(m, "files"), *v;
-	const char *name;
-	if (!json_object_get(files, STATE_FILE) ||
-	    (!backend->snapshot_memory_in_state && !json_object_get(files, MEMORY_FILE)))
-		return sv_err(SV_EINVAL, "snapshot %s: the manifest lists no %s%s%s", dir, STATE_FILE,
-			      backend->snapshot_memory_in_state ? "" : " or ",
-			      backend->snapshot_memory_in_state ? "" : MEMORY_FILE);
-	json_object_foreach(files, name, v) {
-		if (!is_tame_relative(name) || !json_is_string(v))
-			return sv_err(SV_EINVAL, "snapshot %s: the manifest's file entry \"%s\" is malformed", dir, name);
-		char *path = sv_path_join(dir, name);
-		char hex[65];
-		int rc = path ? sha256_file(path, hex) : sv_err(SV_ENOMEM, "out of memory");
-		free(path);
-		if (rc == SV_ENOTFOUND)
-			return sv_err(SV_ECHECKSUM, "snapshot %s: %s is missing", dir, name);
-		if (rc)
-			return sv_err_prefix("snapshot %s", dir);
-		if (strcmp(hex, json_string_value(v)))
-			return sv_err(SV_ECHECKSUM,
-				      "snapshot %s: %s: SHA-256 mismatch (expected %s, found %s); the file changed after "
-				      "the snapshot was taken",
-				      dir, name, json_string_value(v), hex);
-	}
-	json_t *d;
-	size_t i;
-	json_array_foreach(json_object_get(m, "drives"), i, d) {
-		const char *file = json_string_value(json_object_get(d, "file"));
-		const char *vp = json_string_value(json_object_get(d, "vmm_path"));
-		if (file && (!json_object_get(files, file) || !is_tame_relative(vp)))
-			return sv_err(SV_EINVAL, "snapshot %s: the manifest's drive \"%s\" is malformed", dir,
-				      json_string_value(json_object_get(d, "drive_id")) ?: "?");
-	}
-	*backend_out = backend;
+	long long recorded = json_integer_value(json_object_get(json_object_get(r->manifest, "sizes"), name));
+	long long mem = (long long)r->cfg->machine_config.mem_size_mib << 20;
+	long long state_max = backend->snapshot_memory_in_state ? mem + MAX_STATE_BYTES : MAX_STATE_BYTES;
+	if (!strcmp(name, MEMORY_FILE) && recorded != mem)
+		return sv_err(SV_EINVAL,
+			      "snapshot %s: the manifest gives memory %lld bytes, but the VM's memory "
+			      "(machine_config.mem_size_mib %u) is %lld",
+			      r->dir, recorded, r->cfg->machine_config.mem_size_mib, mem);
+	if (!strcmp(name, STATE_FILE) && recorded > state_max)
+		return sv_err(SV_EINVAL,
+			      "snapshot %s: the manifest gives %s %lld bytes, more than a %s state file "
+			      "of this VM can hold (%lld)",
+			      r->dir, name, recorded, backend->name, state_max);
+	if ((long long)actual != recorded)
+		return sv_err(SV_ECHECKSUM,
+			      "snapshot %s: %s is %lld bytes, the snapshot recorded %lld; the file changed "
+			      "after the snapshot was taken",
+			      r->dir, name, (long long)actual, recorded);
 	return 0;
 }
 
-/* ---- restore ---- */
+static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const char *name, const char *want)
+{
+	int fd = -1;
+	struct stat st;
+	char hex[65];
+	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
+	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) && (rc = sha256_fd(fd, name, hex)))
+		sv_err_prefix("snapshot %s", r->dir);
+	if (fd >= 0)
+		close(fd);
+	if (!rc && strcmp(hex, want))
+		rc = sv_err(
+		    SV_ECHECKSUM,
+		    "snapshot %s: %s: SHA-256 mismatch (expected %s, found %s); the file changed after "
+		    "the snapshot was taken",
+		    r->dir, name, want, hex);
+	return rc;
+}
 
 static json_t *manifest_drive(json_t *m, const char *id)
 {
 	json_t *d;
 	size_t i;
-	json_array_foreach(json_object_get(m, "drives"), i, d) {
+	json_array_foreach(json_object_get(m, "drives"), i, d)
+	{
 		const char *did = json_string_value(json_object_get(d, "drive_id"));
 		if (did && !strcmp(did, id))
 			return d;
 	}
 	return NULL;
 }
+
+/* The manifest's drives and its config's are the same drives; a read-only
+ * drive used in place is checked as a config's drive is at boot, and the
+ * manifest must name the config's own path for it. */
+static int check_drives(const sv_vm_restore *r)
+{
+	json_t *drives = json_object_get(r->manifest, "drives"), *d;
+	size_t i;
+	for (size_t c = 0; c < r->cfg->n_drives; c++)
+		if (!manifest_drive(r->manifest, r->cfg->drives[c].drive_id))
+			return sv_err(
+			    SV_EINVAL,
+			    "snapshot %s: drive \"%s\" of its config is not in the manifest's drives", r->dir,
+			    r->cfg->drives[c].drive_id);
+	json_array_foreach(drives, i, d)
+	{
+		const char *id = json_string_value(json_object_get(d, "drive_id"));
+		const char *vp = json_string_value(json_object_get(d, "vmm_path"));
+		const sv_drive_config *c = sv_vm__config_drive(r->cfg, id);
+		if (!c)
+			return sv_err(SV_EINVAL, "snapshot %s: drive \"%s\" is not in its config", r->dir,
+				      id);
+		if (json_object_get(d, "file"))
+			continue; /* a copy in the snapshot, checked with the files */
+		struct stat st;
+		if (!c->path_on_host || strcmp(c->path_on_host, vp))
+			return sv_err(SV_EINVAL,
+				      "snapshot %s: drive \"%s\": the manifest names %s, its config %s",
+				      r->dir, id, vp, c->path_on_host ? c->path_on_host : "no file");
+		if (stat(vp, &st) != 0)
+			return errno == ENOENT || errno == ENOTDIR
+				   ? sv_err(SV_ENOTFOUND, "snapshot %s: drive \"%s\": %s: no such file",
+					    r->dir, id, vp)
+				   : sv_err_errno(SV_EIO, errno, "snapshot %s: drive \"%s\": %s", r->dir, id,
+						  vp);
+		if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			return sv_err(SV_EINVAL,
+				      "snapshot %s: drive \"%s\": %s: not a regular file or block device",
+				      r->dir, id, vp);
+	}
+	return 0;
+}
+
+/* Refusals before anything is created: the host architecture, the backend,
+ * the snapshot type, the drives, every file's size and checksum. (The VMM
+ * version is checked on the fresh VMM.) */
+static int verify_snapshot(sv_vm_restore *r)
+{
+	json_t *m = r->manifest;
+	const char *dir = r->dir;
+	const char *arch = json_string_value(json_object_get(m, "arch"));
+	if (strcmp(arch, host_arch()))
+		return sv_err(SV_EUNSUPPORTED, "snapshot %s: taken on %s, this host is %s", dir, arch,
+			      host_arch());
+	const char *vmm = json_string_value(json_object_get(m, "vmm"));
+	const sv_vmm_ops *backend = sv_vm__backend_by_name(vmm);
+	if (!backend)
+		return sv_err(SV_EUNSUPPORTED,
+			      "snapshot %s: taken with VMM \"%s\", which this smartvm has no backend for",
+			      dir, vmm);
+	if (!strcmp(json_string_value(json_object_get(m, "snapshot_type")), "Diff"))
+		return sv_err(SV_EUNSUPPORTED,
+			      "snapshot %s: a Diff snapshot holds only the memory written since the "
+			      "snapshot before it and cannot be restored alone; restore a Full snapshot",
+			      dir);
+	json_t *files = json_object_get(m, "files"), *v;
+	const char *name;
+	if (!backend->snapshot_memory_in_state && !json_object_get(files, MEMORY_FILE))
+		return sv_err(SV_EINVAL, "snapshot %s: the manifest lists no %s", dir, MEMORY_FILE);
+	int rc = check_drives(r);
+	json_object_foreach(files, name, v)
+	{
+		if (rc)
+			break;
+		rc = verify_file(r, backend, name, json_string_value(v));
+	}
+	if (!rc)
+		r->backend = backend;
+	return rc;
+}
+
+/* ---- restore ---- */
 
 static const char *manifest_mac(json_t *m, const char *iface_id)
 {
@@ -532,16 +724,26 @@ int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
 		const char *vp = json_string_value(json_object_get(md, "vmm_path"));
 		if (!file || !vp)
 			continue;
-		/* Same relative path as in the snapshotted VM, in our directory. */
-		char *src = sv_path_join(r->dir, file), *dst = sv_path_join(vm->dir, vp);
+		/* Same relative path as in the snapshotted VM, in our directory,
+		 * copied from the file we verified. */
+		int fd = -1;
+		struct stat st;
+		char *src = NULL, *dst = sv_path_join(vm->dir, vp);
 		char *parent = dst ? strdup(dst) : NULL;
-		int rc = (src && dst && parent) ? 0 : sv_err(SV_ENOMEM, "out of memory");
+		int rc = (dst && parent) ? open_member(r->dir_fd, r->dir, file, &fd, &st)
+					 : sv_err(SV_ENOMEM, "out of memory");
+		if (!rc && !(src = fd_path(fd)))
+			rc = sv_err(SV_ENOMEM, "out of memory");
 		if (!rc)
 			rc = sv_mkdir_p(dirname(parent), 0700);
 		if (!rc)
 			rc = sv_ledger_record(ledger, "file", dst, NULL);
 		if (!rc)
+			rc = SV_FAULT_POINT("restore.stage_drive");
+		if (!rc)
 			rc = sv_copy_sparse(src, dst);
+		if (fd >= 0)
+			close(fd);
 		free(src);
 		free(dst);
 		free(parent);
@@ -600,7 +802,10 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 		.vsock_uds_path = vm->staged->vsock ? vm->staged->vsock->uds_path : NULL,
 		.outputs = vm->staged,
 	};
-	rc = (state && (mem || !has_mem)) ? b->snapshot_load(vm->vmm, &p) : sv_err(SV_ENOMEM, "out of memory");
+	rc = (state && (mem || !has_mem)) ? SV_FAULT_POINT("restore.load")
+					  : sv_err(SV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = b->snapshot_load(vm->vmm, &p);
 	free(ov);
 	free(state);
 	free(mem);
@@ -637,15 +842,8 @@ static int check_options(const sv_restore_options *o, size_t count)
 static int restore_one(sv_vm **out, sv_manager *mgr, sv_vm_restore *r, const char *id)
 {
 	*out = NULL;
-	char *cfg_text = json_dumps(json_object_get(r->manifest, "config"), JSON_COMPACT);
-	sv_vm_config *cfg = NULL;
-	int rc = cfg_text ? sv_vm_config_from_json(&cfg, cfg_text) : sv_err(SV_EINVAL, "the manifest has no config");
-	free(cfg_text);
-	if (rc)
-		return sv_err_prefix("snapshot %s: its VM config", r->dir);
 	sv_vm *vm = NULL;
-	rc = sv_vm__new(&vm, mgr, cfg, id);
-	sv_vm_config_free(cfg);
+	int rc = sv_vm__new(&vm, mgr, r->cfg, id);
 	if (rc)
 		return rc;
 	if ((rc = adapt_config(vm, r)) || (rc = sv_manager__register_vm(mgr, vm))) {
@@ -679,22 +877,25 @@ static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
 static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, const sv_restore_options *opts,
 			 size_t count)
 {
-	*r = (sv_vm_restore){ .opts = opts ? *opts : (sv_restore_options){ 0 }, .clone = count > 1 };
+	*r =
+	    (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options){0}, .clone = count > 1, .dir_fd = -1};
 	int rc = check_options(&r->opts, count);
 	if (rc)
 		return rc;
-	char *abs = realpath(dir, NULL);
-	if (!abs)
-		return sv_err_errno(SV_ENOTFOUND, errno, "snapshot %s", dir);
-	r->dir = abs;
-	if ((rc = load_manifest(abs, &r->manifest)) || (rc = verify_snapshot(abs, r->manifest, &r->backend)))
+	if (!(r->dir = absolute(dir)))
+		return sv_err(SV_ENOMEM, "out of memory");
+	if ((rc = sv_trusted_dir_existing("snapshot directory", r->dir, &r->dir_fd)) ||
+	    (rc = load_manifest(r)) || (rc = verify_snapshot(r)))
 		return rc;
 	return check_backend(r, mgr);
 }
 
 static void end_restore(sv_vm_restore *r)
 {
+	if (r->dir_fd >= 0)
+		close(r->dir_fd);
 	json_decref(r->manifest);
+	sv_vm_config_free(r->cfg);
 	free((void *)r->dir);
 }
 

@@ -9,6 +9,7 @@
 #include "vm/vm_internal.h"
 
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include <libgen.h>
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool should_stage(const sv_drive_config *d, bool ephemeral_writable)
+bool sv_vm__should_stage(const sv_drive_config *d, bool ephemeral_writable)
 {
 	if (d->ephemeral == SV_YES)
 		return true;
@@ -56,6 +57,8 @@ static int stage_one(sv_vm *vm, sv_ledger *ledger, sv_drive_config *d, const cha
 	free(name);
 	int rc = sv_ledger_record(ledger, "file", dst, NULL);
 	if (!rc)
+		rc = SV_FAULT_POINT("launch.stage_drive");
+	if (!rc)
 		rc = sv_copy_sparse(d->path_on_host, dst);
 	free(dst);
 	if (rc) {
@@ -73,7 +76,7 @@ int sv_vm__stage_drives(sv_vm *vm, sv_ledger *ledger, bool ephemeral_writable)
 	char *drives_dir = NULL;
 	int rc = 0;
 	for (size_t i = 0; i < vm->staged->n_drives && !rc; i++) {
-		if (!should_stage(&drives[i], ephemeral_writable))
+		if (!sv_vm__should_stage(&drives[i], ephemeral_writable))
 			continue;
 		if (!drives_dir) {
 			drives_dir = sv_path_join(vm->dir, SV_VM_DRIVES_DIR);

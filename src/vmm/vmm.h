@@ -26,8 +26,8 @@ typedef struct {
 	const char *id;             /* --id (the instance id) */
 	const char *chroot_base;    /* --chroot-base-dir */
 	unsigned uid, gid;
-	const char *cgroup_cpu_max; /* "QUOTA PERIOD" for cpu.max; NULL = unlimited */
-	const char *cgroup_memory_max; /* bytes for memory.max; NULL = unlimited */
+	int cgroup_version;	    /* --cgroup-version: the host's, for these cgroups */
+	char *const *cgroups;	    /* --cgroup values ("file=value"), NULL-terminated; may be NULL */
 	const char *netns;          /* --netns PATH; NULL = none */
 	bool new_pid_ns;
 	bool daemonize;

@@ -57,6 +57,7 @@ typedef struct fake_fc {
 	long long crash_at_ms;      /* -1 = not armed */
 
 	const char *stall_path;     /* requests to it are never answered */
+	const char *die_path;       /* a request to it: a message on stderr, exit 1 */
 	int record_fd;              /* -1 = not recording */
 
 	/* Live operations. */

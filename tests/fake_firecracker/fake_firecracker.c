@@ -20,6 +20,8 @@
  *                                    listen(): meanwhile connections are refused
  *   FAKE_FC_VSOCK_AGENT=path         the vsock's CONNECT 1024 reaches the agent
  *                                    listening at this unix socket (fc_vsock.c)
+ *   FAKE_FC_DIE_ON_PATH=/path        a request to /path: two lines on stderr
+ *                                    (one with a terminal escape), exit 1
  *   FAKE_FC_JAILED=1                 set by the fake jailer: the process runs in
  *                                    its jail root (the cwd) and absolute API
  *                                    paths resolve under it, as after chroot
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
 		.crash_after_ms = env_ms("FAKE_FC_CRASH_AFTER_START_MS"),
 		.ignore_ctrl_alt_del = env_flag("FAKE_FC_IGNORE_CTRL_ALT_DEL"),
 		.stall_path = getenv("FAKE_FC_STALL_PATH"),
+		.die_path = getenv("FAKE_FC_DIE_ON_PATH"),
 		.exit_at_ms = -1,
 		.jailed = env_flag("FAKE_FC_JAILED"),
 	};

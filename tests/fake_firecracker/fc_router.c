@@ -260,6 +260,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 
+	if (the_fc->die_path && !strcmp(url, the_fc->die_path)) {
+		/* Like a VMM that fails mid-request: its reason on stderr, no answer. */
+		fprintf(stderr,
+			"Error: injected fatal error on %s %s (FAKE_FC_DIE_ON_PATH)\n"
+			"\x1b]0;VMM-TITLE\x07"
+			"and a terminal escape\n",
+			method, url);
+		fflush(stderr);
+		_exit(1);
+	}
 	if (the_fc->stall_path && !strcmp(url, the_fc->stall_path)) {
 		json_t *body = req->len && !req->too_big ? json_loadb(req->buf, req->len, JSON_DECODE_ANY, NULL) : NULL;
 		record(method, url, body, 0);

@@ -17,7 +17,10 @@
  * track_dirty_pages not restored from the snapshot but taken from the
  * request, and the VM left Paused unless resume_vm. A load that fails after
  * the request was accepted is fatal: the process answers and then exits 1,
- * as Firecracker does. The MMDS data store is not part of a snapshot. */
+ * as Firecracker does. The MMDS data store is not part of a snapshot.
+ *
+ * $FAKE_FC_SNAPSHOT_DELAY_MS makes each snapshot create take that long (a
+ * large VM's), so tests can act while one is in progress. */
 #include "fake_fc.h"
 
 #include <errno.h>
@@ -141,6 +144,9 @@ void fc_put_snapshot_create(fake_fc *fc, const char *id, json_t *body, fc_reply 
 		fc_fail(r, "Cannot create a snapshot: Cannot write the memory file: %s", fc_os_error(e));
 		return;
 	}
+	const char *delay = getenv("FAKE_FC_SNAPSHOT_DELAY_MS");
+	if (delay && atoi(delay) > 0)
+		usleep((useconds_t)atoi(delay) * 1000);
 	fc_log(fc, "fc_api", "%s snapshot created.", type);
 }
 

@@ -3,15 +3,15 @@
  *
  * It enforces the real jailer's argument contract:
  *   --id ID --exec-file PATH --uid N --gid N [--chroot-base-dir DIR]
- *   [--cgroup-version 2] [--cgroup FILE=VALUE]... [--netns PATH]
+ *   [--cgroup-version 1|2] [--cgroup FILE=VALUE]... [--netns PATH]
  *   [--new-pid-ns] [--daemonize] [-- ARGS for the exec file]
  * (the id: 1-64 of [A-Za-z0-9-]; the exec file's name must contain
  * "firecracker"; uid/gid numbers; the chroot base absolute, default
  * /srv/jailer) and does what the real one does to the filesystem: the jail
  * is <base>/<exec file name>/<id>/root (created if missing), the exec file is
- * copied into it, the root is owned by uid:gid, the cgroup
- * <cgroup root>/<exec file name>/<id> is created with each --cgroup value
- * written to its file and the process's pid to cgroup.procs, the network
+ * copied into it, the root is owned by uid:gid, the cgroups are made with
+ * each --cgroup value written to its file and the process's pid added, the
+ * network
  * namespace is joined with setns(2), privileges are dropped to uid/gid, and
  * the copied exec file is executed with `--id ID --start-time-us N
  * --start-time-cpu-us N` followed by ARGS.
@@ -22,7 +22,14 @@
  * fake Firecracker resolves absolute API paths (the API socket, drives,
  * kernel, ...) relative to its working directory, as chroot would make them.
  * The cgroup root is $FAKE_JAILER_CGROUP_ROOT (a directory the test owns)
- * instead of /sys/fs/cgroup, so no host cgroup is touched. --new-pid-ns
+ * instead of /sys/fs/cgroup, so no host cgroup is touched. Its layout stands
+ * for the host's, and the version must fit it as on a real host: v2 (the
+ * default of smartvm, 1 is the jailer's) needs <root>/cgroup.controllers to
+ * list each controller and makes <root>/<exec file name>/<id> (pid to
+ * cgroup.procs); v1 needs a hierarchy <root>/<controller> (with a tasks
+ * file) per controller and makes <root>/<controller>/<exec file name>/<id>
+ * (pid to tasks). A hybrid host's v2 root lists no cpu or memory controller,
+ * so v2 limits fail there, as they do with the real jailer. --new-pid-ns
  * forks into a new PID namespace, writes the child's pid to
  * <root>/<exec file name>.pid and exits, as the real jailer does. */
 #include <errno.h>
@@ -122,6 +129,61 @@ static void write_text(const char *dir, const char *file, const char *text)
 	free(path);
 }
 
+/* "cpu" of "cpu.max". */
+static char *controller_of(const char *file)
+{
+	char *c = strdup(file), *dot = strchr(c, '.');
+	if (!dot || dot == c)
+		die("Invalid format for argument: cgroup: %s", file);
+	*dot = '\0';
+	return c;
+}
+
+/* Does the file at path hold word (whitespace-separated)? */
+static bool lists(const char *path, const char *word)
+{
+	FILE *f = fopen(path, "re");
+	char w[64];
+	bool found = false;
+	while (f && !found && fscanf(f, "%63s", w) == 1)
+		found = !strcmp(w, word);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* One --cgroup FILE=VALUE in the layout of the given version under root. */
+static void set_cgroup(const char *root, int version, const char *exec_name, const char *id, const char *arg)
+{
+	char *file = strdup(arg), *eq = strchr(file, '=');
+	*eq = '\0';
+	char *ctrl = controller_of(file), *dir = NULL, *probe = NULL;
+	if (version == 2) {
+		if (asprintf(&probe, "%s/cgroup.controllers", root) < 0 ||
+		    asprintf(&dir, "%s/%s/%s", root, exec_name, id) < 0)
+			die("out of memory");
+		if (!lists(probe, ctrl))
+			die("Cgroup error: controller %s is not available in the cgroup v2 hierarchy at %s",
+			    ctrl, root);
+	} else {
+		if (asprintf(&probe, "%s/%s/tasks", root, ctrl) < 0 ||
+		    asprintf(&dir, "%s/%s/%s/%s", root, ctrl, exec_name, id) < 0)
+			die("out of memory");
+		if (access(probe, F_OK) != 0)
+			die("Cgroup error: no cgroup v1 hierarchy for controller %s at %s/%s", ctrl, root,
+			    ctrl);
+	}
+	mkdir_p(dir, 0755);
+	write_text(dir, file, eq + 1);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	write_text(dir, version == 2 ? "cgroup.procs" : "tasks", pid);
+	free(file);
+	free(ctrl);
+	free(dir);
+	free(probe);
+}
+
 static unsigned long long now_us(clockid_t clock)
 {
 	struct timespec ts;
@@ -135,6 +197,7 @@ int main(int argc, char **argv)
 	const char *cgroups[16];
 	int n_cgroups = 0;
 	bool have_uid = false, have_gid = false, new_pid_ns = false, daemonize = false;
+	int cgroup_version = 1; /* the real jailer's default */
 	unsigned uid = 0, gid = 0;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -154,8 +217,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--cgroup-version")) {
 			if (strcmp(argv[++i], "2") && strcmp(argv[i], "1"))
 				die("Invalid cgroup version: %s", argv[i]);
-			if (!strcmp(argv[i], "1"))
-				die("fake-jailer models cgroup v2 only");
+			cgroup_version = argv[i][0] - '0';
 		} else if (!strcmp(a, "--cgroup")) {
 			const char *c = argv[++i];
 			if (!strchr(c, '=') || c[0] == '=' || n_cgroups == 16)
@@ -189,20 +251,8 @@ int main(int argc, char **argv)
 
 	const char *cg_root = getenv("FAKE_JAILER_CGROUP_ROOT");
 	if (cg_root && *cg_root) {
-		char *cg = NULL;
-		if (asprintf(&cg, "%s/%s/%s", cg_root, name, id) < 0)
-			die("out of memory");
-		mkdir_p(cg, 0755);
-		for (int c = 0; c < n_cgroups; c++) {
-			char *file = strdup(cgroups[c]), *eq = strchr(file, '=');
-			*eq = '\0';
-			write_text(cg, file, eq + 1);
-			free(file);
-		}
-		char pid[32];
-		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		write_text(cg, "cgroup.procs", pid);
-		free(cg);
+		for (int c = 0; c < n_cgroups; c++)
+			set_cgroup(cg_root, cgroup_version, name, id, cgroups[c]);
 	} else if (n_cgroups) {
 		die("fake-jailer: --cgroup needs FAKE_JAILER_CGROUP_ROOT (it never touches the host's cgroups)");
 	}

@@ -135,5 +135,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_run_config_must_be_a_regular_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_image_pull_manifest_must_be_a_regular_file, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

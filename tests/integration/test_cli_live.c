@@ -108,8 +108,8 @@ static void test_live_commands_end_to_end(void **state)
 	CLI(0, NULL, NULL, "balloon", "set", "cli-vm", "4");
 	CLI(0, "\"target_mib\": 4", NULL, "balloon", "stats", "cli-vm", "--json");
 	CLI(0, "target_mib           4", NULL, "balloon", "stats", "cli-vm");
-	CLI(1, NULL, "PATCH /drives/nope: 400 Unable to patch the block device", "drive", "update", "cli-vm", "nope",
-	    "--ops", "100:1000");
+	CLI(1, NULL, "smartvm: VM \"cli-vm\": drive update: drive \"nope\": the VM has no such drive",
+	    "drive", "update", "cli-vm", "nope", "--ops", "100:1000");
 	CLI(0, NULL, NULL, "drive", "update", "cli-vm", "rootfs", "--bandwidth", "1048576:100:4096");
 	CLI(2, NULL, "--ops \"x\": expected SIZE:REFILL_MS[:BURST]", "drive", "update", "cli-vm", "rootfs", "--ops", "x");
 	CLI(0, NULL, NULL, "net", "limit", "cli-vm", "eth0", "--rx-bandwidth", "4096:10");
@@ -133,12 +133,10 @@ static void test_live_commands_end_to_end(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_commands_end_to_end, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -167,5 +167,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_config_file_paths_are_taken_from_its_directory, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests_name("cli_paths", tests, NULL, NULL);
+	return svt_run_group_name("cli_paths", tests, NULL, NULL);
 }

@@ -394,5 +394,5 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_version_prints_the_library_version, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("cli_usage", tests, NULL, NULL);
+	return svt_run_group_name("cli_usage", tests, NULL, NULL);
 }

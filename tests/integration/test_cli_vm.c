@@ -300,7 +300,7 @@ static void test_full_config_with_every_section_through_its_lifecycle(void **sta
 {
 	fixture *fx = *state;
 	if (!svt_is_root())
-		skip(); /* needs a private network namespace and a TAP in it */
+		svt_skip(SVT_NEED_ROOT, "needs root for a private network namespace and a TAP in it");
 	/* Everything network-related happens in a namespace of our own; the
 	 * CLI and the VMs it spawns inherit it. */
 	assert_int_equal(unshare(CLONE_NEWNET), 0);
@@ -863,5 +863,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_config_with_every_section_through_its_lifecycle, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests_name("cli_vm", tests, NULL, NULL);
+	return svt_run_group_name("cli_vm", tests, NULL, NULL);
 }

@@ -570,7 +570,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ignore_ctrl_alt_del_injection_keeps_running, NULL, teardown),
 		cmocka_unit_test_setup_teardown(test_stall_path_injection_never_answers_that_path, NULL, teardown),
 	};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = svt_run_group(tests, NULL, NULL);
 	curl_global_cleanup();
 	return rc;
 }

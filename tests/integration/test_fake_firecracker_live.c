@@ -146,5 +146,5 @@ int main(void)
 		cmocka_unit_test_teardown(test_snapshot_load_refused_on_a_configured_vmm, teardown),
 		cmocka_unit_test_teardown(test_snapshot_create_needs_pause_and_round_trips, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

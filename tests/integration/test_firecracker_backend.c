@@ -359,11 +359,12 @@ static void test_generic_request_returns_the_parsed_reply(void **state)
 
 /* ---- failures ---- */
 
-static void test_refusal_surfaces_as_evmm_with_endpoint_and_fault_message(void **state)
+/* Configures a root drive <dir>/<name> that does not exist and asserts
+ * Firecracker's refusal reads "... backing file: <dir>/<shown>: ...". */
+static void assert_missing_drive_refused(fixture *x, const char *name, const char *shown)
 {
-	fixture *x = *state;
 	sv_vm_config cfg = minimal_config(x);
-	char *missing = sv_path_join(x->f->dir, "gone.ext4");
+	char *missing = sv_path_join(x->f->dir, name);
 	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = missing, .is_root_device = true };
 	cfg.drives = &d;
 	cfg.n_drives = 1;
@@ -371,11 +372,23 @@ static void test_refusal_surfaces_as_evmm_with_endpoint_and_fault_message(void *
 	assert_int_equal(ops->configure(x->vmm, &cfg), SV_EVMM);
 	assert_int_equal(sv_last_error_code(), SV_EVMM);
 	char *want = NULL;
-	assert_true(asprintf(&want, "PUT /drives/rootfs: 400 Unable to open the block device backing file: %s: "
-				    "No such file or directory (os error 2)", missing) > 0);
+	assert_true(asprintf(&want, "PUT /drives/rootfs: 400 Unable to open the block device backing file: %s/%s: "
+				    "No such file or directory (os error 2)", x->f->dir, shown) > 0);
 	assert_string_equal(sv_last_error(), want);
 	free(want);
 	free(missing);
+}
+
+static void test_refusal_surfaces_as_evmm_with_endpoint_and_fault_message(void **state)
+{
+	assert_missing_drive_refused(*state, "gone.ext4", "gone.ext4");
+}
+
+/* The VMM's words are quoted escaped: here it echoes a path with a terminal
+ * escape in it. */
+static void test_fault_message_is_escaped(void **state)
+{
+	assert_missing_drive_refused(*state, "gone\x1b[2J.ext4", "gone\\x1b[2J.ext4");
 }
 
 static void test_pause_before_start_surfaces_firecracker_refusal(void **state)
@@ -454,10 +467,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_request_shutdown_ends_the_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generic_request_returns_the_parsed_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_surfaces_as_evmm_with_endpoint_and_fault_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_message_is_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_before_start_surfaces_firecracker_refusal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_endpoint_times_out_within_the_configured_timeout, NULL, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_to_socket_nobody_listens_on_fails_clearly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connect_to_missing_socket_fails_clearly, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

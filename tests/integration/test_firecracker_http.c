@@ -51,5 +51,5 @@ int main(void)
 		cmocka_unit_test(test_consecutive_requests_reuse_one_connection),
 		cmocka_unit_test(test_zero_timeout_is_refused),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -491,5 +491,5 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_two_processes_pulling_the_same_bundle_download_once,
 					    svb_setup, svb_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

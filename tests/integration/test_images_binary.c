@@ -350,5 +350,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_release_is_a_clear_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_callers_download_once, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

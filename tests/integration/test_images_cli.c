@@ -256,5 +256,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_run_image_boots_the_bundle_and_keeps_it_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_images_command_has_help, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -146,5 +146,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_endless_manifest_stops_at_the_manifest_limit, svb_setup,
 					    svb_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -289,5 +289,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_local_artifact_without_size_is_capped_by_max_bytes,
 					    svb_setup, svb_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -354,5 +354,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrusted_lease_directory_is_refused, svn_dirs_setup,
 						svn_dirs_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -228,5 +228,5 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_run_no_net_drops_the_config_interfaces, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -201,5 +201,5 @@ int main(void)
 		cmocka_unit_test(test_net_gc_removes_everything_when_no_vm_survives),
 		cmocka_unit_test(test_net_gc_keeps_a_vm_whose_vmm_still_runs),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -50,8 +50,7 @@
 SVN_UNUSED static void svn_enter_fresh_netns(void)
 {
 	if (!svt_is_root()) {
-		print_message("skipped: needs root to create network namespaces\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root to create network namespaces");
 	}
 	if (unshare(CLONE_NEWNET) != 0)
 		fail_msg("unshare(CLONE_NEWNET): %s", strerror(errno));

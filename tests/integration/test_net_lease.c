@@ -273,5 +273,5 @@ int main(void)
 		cmocka_unit_test(test_leases_without_a_subnet_line_take_a_subnet_that_fits),
 		cmocka_unit_test(test_longest_leases_round_trip),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

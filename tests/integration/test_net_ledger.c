@@ -218,5 +218,5 @@ int main(void)
 		T(test_port_entry_leaves_a_foreign_bridge_alone),
 	};
 #undef T
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -344,5 +344,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, svn_dirs_setup,
 						svn_dirs_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -425,5 +425,5 @@ int main(void)
 		cmocka_unit_test(test_default_allow_passes_what_no_rule_denies),
 		cmocka_unit_test(test_cli_egress_rules_first_match_wins),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -248,5 +248,5 @@ int main(void)
 		cmocka_unit_test(test_start_twice_is_refused),
 		cmocka_unit_test(test_killed_qemu_is_reaped_and_the_api_says_so),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -158,5 +158,5 @@ int main(void)
 		cmocka_unit_test(test_second_build_changes_nothing),
 		cmocka_unit_test(test_tool_without_init_explains_usage),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -229,5 +229,5 @@ int main(void)
 		cmocka_unit_test(test_unconfigured_connection_reports_the_qemu_command_line),
 		cmocka_unit_test(test_quit_ends_qemu_when_the_guest_ignores_the_power_button),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

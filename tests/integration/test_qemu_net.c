@@ -82,8 +82,7 @@ static const svq_image *image(void)
 {
 	const svq_image *img = svq_image_or_skip();
 	if (!in_netns) {
-		print_message("skipped: could not make a network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_NETNS, "could not make a network namespace");
 	}
 	return img;
 }
@@ -167,5 +166,5 @@ int main(void)
 		cmocka_unit_test(test_guest_gets_its_address_and_reaches_the_gateway),
 		cmocka_unit_test(test_three_vms_at_once_have_distinct_addresses),
 	};
-	return cmocka_run_group_tests(tests, make_namespace, NULL);
+	return svt_run_group(tests, make_namespace, NULL);
 }

@@ -4,7 +4,7 @@
  * Ctrl-C powers the guest off. No networking here (the library tests cover
  * it inside private namespaces). */
 #include "svtest.h"
-#include "qemu_fixture.h"
+#include "realvm_fixture.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -15,69 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-	char *data_dir;
-	char *runtime_dir;
-	char *data_flag;
-	char *runtime_flag;
-} env;
+#define E svr_shared_cli
 
-static env E;
+static void need_image(void) { svr_cli_image(E.data_dir); }
 
-static int setup(void **state)
-{
-	(void)state;
-	E.data_dir = svt_tmpdir();
-	E.runtime_dir = svt_tmpdir();
-	if (asprintf(&E.data_flag, "--data-dir=%s", E.data_dir) < 0 ||
-	    asprintf(&E.runtime_flag, "--runtime-dir=%s", E.runtime_dir) < 0)
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	svt_rm_tmpdir(E.data_dir);
-	svt_rm_tmpdir(E.runtime_dir);
-	free(E.data_flag);
-	free(E.runtime_flag);
-	return 0;
-}
-
-/* Skips without root/QEMU/image; imports the image once per program. */
-static void need_image(void)
-{
-	static bool imported;
-	svq_image_or_skip();
-	if (imported)
-		return;
-	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
-	if (!dir || !*dir)
-		dir = "/var/tmp/smartvm-test-images";
-	const char *args[] = {"image", "build-minimal", "--cache-dir", dir, E.data_flag, NULL};
-	char *out = NULL, *err = NULL;
-	int code = svt_run_cli(args, NULL, &out, &err);
-	if (code != 0)
-		fail_msg("image build-minimal exited %d: %s", code, err);
-	char *want = NULL;
-	assert_true(asprintf(&want, "minimal\t%s/base-images/minimal\n", E.data_dir) > 0);
-	assert_string_equal(out, want);
-	free(want);
-	free(out);
-	free(err);
-	imported = true;
-}
-
+/* `smartvm run ... -- cmd`: *out and *err are copies the caller frees. */
 static int run_cmd(const char *const *cmd, char **out, char **err)
 {
-	const char *args[32] = {"run",	E.data_flag, E.runtime_flag, "--image", "minimal", "--vmm",
-				"qemu", "--accel",   "tcg",	     "--",	NULL};
-	size_t n = 10;
-	for (size_t i = 0; cmd[i] && n < 31; i++)
-		args[n++] = cmd[i];
-	args[n] = NULL;
-	return svt_run_cli(args, NULL, out, err);
+	int code = svr_cli_run(&E, NULL, cmd);
+	*out = strdup(E.out ? E.out : "");
+	*err = strdup(E.err ? E.err : "");
+	return code;
 }
 
 static void test_run_prints_only_the_command_output(void **state)
@@ -229,5 +177,5 @@ int main(void)
 	    cmocka_unit_test(test_dash_dash_without_a_command_is_a_usage_error),
 	    cmocka_unit_test(test_ctrl_c_powers_the_guest_off),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return svt_run_group(tests, svr_shared_cli_setup, svr_shared_cli_teardown);
 }

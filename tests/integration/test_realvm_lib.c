@@ -498,5 +498,5 @@ int main(void)
 	    cmocka_unit_test(test_balloon_takes_memory_from_the_guest_and_reports_statistics),
 	    cmocka_unit_test(test_mmds_on_a_qemu_vm_is_not_supported),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

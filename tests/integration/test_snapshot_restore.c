@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,6 +81,14 @@ static json_t *manifest(fixture *f)
 	free(p);
 	assert_non_null(m);
 	return m;
+}
+
+/* Writes m as f's snapshot.json (m stays the caller's). */
+static void write_manifest(fixture *f, json_t *m)
+{
+	char *p = sv_path_join(f->snap, "snapshot.json");
+	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
+	free(p);
 }
 
 static char *snap_file(fixture *f, const char *name)
@@ -242,16 +251,26 @@ static void test_restore_of_tampered_snapshot_is_refused(void **state)
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_stop(src, -1), 0);
 	char *drive = snap_file(f, "drives/scratch-scratch-scratch.img");
-	int fd = open(drive, O_WRONLY | O_APPEND | O_CLOEXEC);
+	int fd = open(drive, O_WRONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "!", 1), 1);
-	close(fd);
-	free(drive);
+	assert_int_equal(write(fd, "S", 1), 1); /* same size, other contents */
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_ECHECKSUM);
 	svt_assert_contains(sv_last_error(), ": drives/scratch-scratch-scratch.img: SHA-256 mismatch (expected ");
 	svt_assert_contains(sv_last_error(), "); the file changed after the snapshot was taken");
 	assert_null(vm);
+	assert_int_equal(pwrite(fd, "!", 1, 12), 1); /* another size: refused before hashing */
+	close(fd);
+	char *want = NULL;
+	assert_true(
+	    asprintf(&want,
+		     "snapshot %s: drives/scratch-scratch-scratch.img is 13 bytes, the snapshot recorded "
+		     "12; the file changed after the snapshot was taken",
+		     f->snap) > 0);
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_ECHECKSUM);
+	assert_string_equal(sv_last_error(), want);
+	free(want);
+	free(drive);
 	char *mem = snap_file(f, "memory");
 	unlink(mem);
 	free(mem);
@@ -265,9 +284,7 @@ static void set_manifest(fixture *f, const char *key, const char *value)
 {
 	json_t *m = manifest(f);
 	json_object_set_new(m, key, json_string(value));
-	char *p = sv_path_join(f->snap, "snapshot.json");
-	assert_int_equal(json_dump_file(m, p, JSON_INDENT(2)), 0);
-	free(p);
+	write_manifest(f, m);
 	json_decref(m);
 }
 
@@ -388,6 +405,202 @@ static void test_snapshot_refuses_writable_drive_used_in_place(void **state)
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 }
 
+/* Rewrites the manifest's record of file name after it was replaced: its
+ * SHA-256 and size as they are now (what someone who can write the
+ * directory can always do: checksums detect damage, not tampering). */
+static void rehash(fixture *f, const char *name)
+{
+	char *path = snap_file(f, name);
+	char *args[] = {"sha256sum", path, NULL};
+	char *out = NULL;
+	int code = -1;
+	assert_int_equal(sv_run((const char *const *)args, NULL, 20000, &code, &out, NULL), 0);
+	assert_int_equal(code, 0);
+	out[64] = '\0';
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	json_t *m = manifest(f);
+	json_object_set_new(json_object_get(m, "files"), name, json_string(out));
+	json_object_set_new(json_object_get(m, "sizes"), name, json_integer(st.st_size));
+	write_manifest(f, m);
+	json_decref(m);
+	free(out);
+	free(path);
+}
+
+static void snapshot_stopped(fixture *f, const char *id)
+{
+	sv_vm *src = boot(f, id, false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+}
+
+/* Restores f's snapshot expecting code and exactly want (%s = the snapshot
+ * directory), within a bound: a restore that hangs or hashes for ever is
+ * killed by the alarm, failing the test. */
+static void assert_restore_refused(fixture *f, int code, const char *want_fmt)
+{
+	sv_vm *vm = NULL;
+	alarm(30);
+	long long t0 = sv_now_ms();
+	int rc = sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL);
+	long long elapsed = sv_now_ms() - t0;
+	alarm(0);
+	char *want = NULL;
+	assert_true(asprintf(&want, want_fmt, f->snap) > 0);
+	if (rc != code || strcmp(sv_last_error(), want))
+		fail_msg("restore: %d \"%s\"\n want: %d \"%s\"", rc, sv_last_error(), code, want);
+	assert_true(elapsed < 5000); /* refused before reading much */
+	assert_null(vm);
+	assert_int_equal(svt_dir_entries(f->m.runtime), 0);
+	free(want);
+}
+
+/* Issue 11.5: a drive file replaced by a symlink (hashes recomputed) is
+ * refused: restore reads only regular files inside the snapshot. */
+static void test_restore_refuses_a_symlinked_drive_file(void **state)
+{
+	fixture *f = *state;
+	snapshot_stopped(f, "sym");
+	char *secret = svt_write(f->m.dir, "secret", "root's secret");
+	char *drive = snap_file(f, "drives/scratch-scratch-scratch.img");
+	assert_int_equal(unlink(drive), 0);
+	assert_int_equal(symlink(secret, drive), 0);
+	rehash(f, "drives/scratch-scratch-scratch.img");
+	assert_restore_refused(
+	    f, SV_EUNSAFE,
+	    "snapshot %s: drives/scratch-scratch-scratch.img is a symlink; a snapshot holds only "
+	    "regular files");
+	free(drive);
+	free(secret);
+}
+
+/* Issue 11.5: a snapshot directory another user could have written is
+ * refused; its checksums would prove nothing. */
+static void test_restore_refuses_a_snapshot_another_user_owns(void **state)
+{
+	fixture *f = *state;
+	if (!svt_is_root())
+		svt_skip(SVT_NEED_ROOT, "needs root");
+	snapshot_stopped(f, "foreign");
+	assert_int_equal(chown(f->snap, 65534, 65534), 0);
+	assert_restore_refused(
+	    f, SV_EUNSAFE,
+	    "snapshot directory %1$s: it is owned by uid 65534, not by uid 0; remove %1$s or choose "
+	    "another directory");
+	assert_int_equal(chown(f->snap, 0, 0), 0);
+	assert_int_equal(chmod(f->snap, 0777), 0);
+	assert_restore_refused(
+	    f, SV_EUNSAFE,
+	    "snapshot directory %1$s: it is writable by group or others (mode 0777); run `chmod go-w "
+	    "%1$s` or choose another directory");
+}
+
+/* Issue 11.5: a read-only drive's path in snapshot.json is the config's
+ * own, checked as a config's drive is: editing it to another host file, or
+ * to something that is not a file, is refused. */
+static void test_restore_checks_read_only_drive_paths(void **state)
+{
+	fixture *f = *state;
+	snapshot_stopped(f, "ro");
+	char *other = svt_write(f->m.dir, "other-host-file", "not the rootfs");
+	json_t *m = manifest(f);
+	json_t *d = json_array_get(json_object_get(m, "drives"), 0);
+	json_object_set_new(d, "vmm_path", json_string(other));
+	write_manifest(f, m);
+	char *want = NULL;
+	assert_true(asprintf(&want, "snapshot %%s: drive \"rootfs\": the manifest names %s, its config %s",
+			     other, f->m.rootfs) > 0);
+	assert_restore_refused(f, SV_EINVAL, want);
+	free(want);
+	/* Edited consistently (its author's choice, as in their own config),
+	 * the path must still be a regular file or a block device. */
+	json_t *drives = json_object_get(json_object_get(m, "config"), "drives");
+	json_object_set_new(json_array_get(drives, 0), "path_on_host", json_string(f->m.dir));
+	json_object_set_new(d, "vmm_path", json_string(f->m.dir));
+	write_manifest(f, m);
+	assert_true(asprintf(&want, "snapshot %%s: drive \"rootfs\": %s: not a regular file or block device",
+			     f->m.dir) > 0);
+	assert_restore_refused(f, SV_EINVAL, want);
+	free(want);
+	/* A drive of the config that the manifest does not list is refused. */
+	json_array_remove(json_object_get(m, "drives"), 0);
+	write_manifest(f, m);
+	assert_restore_refused(f, SV_EINVAL,
+			       "snapshot %s: drive \"rootfs\" of its config is not in the manifest's drives");
+	json_decref(m);
+	free(other);
+}
+
+/* Issue 11.6: a FIFO or a device in place of a file is refused without
+ * blocking or reading it. */
+static void test_restore_refuses_fifos_and_devices_without_hanging(void **state)
+{
+	fixture *f = *state;
+	if (!svt_is_root())
+		svt_skip(SVT_NEED_ROOT, "needs root");
+	snapshot_stopped(f, "fifo");
+	char *mem = snap_file(f, "memory"), *manifest_path = snap_file(f, "snapshot.json");
+	char *saved = snap_file(f, "saved.json");
+	assert_int_equal(rename(mem, saved), 0);
+	assert_int_equal(mkfifo(mem, 0600), 0);
+	assert_restore_refused(f, SV_EINVAL, "snapshot %s: memory is not a regular file");
+	assert_int_equal(unlink(mem), 0);
+	assert_int_equal(mknod(mem, S_IFCHR | 0600, makedev(1, 5)), 0); /* /dev/zero */
+	assert_restore_refused(f, SV_EINVAL, "snapshot %s: memory is not a regular file");
+	assert_int_equal(unlink(mem), 0);
+	assert_int_equal(rename(saved, mem), 0);
+	assert_int_equal(rename(manifest_path, saved), 0);
+	assert_int_equal(mkfifo(manifest_path, 0600), 0);
+	char *want = NULL;
+	assert_true(asprintf(&want, "snapshot %%s: reading %s: not a regular file", manifest_path) > 0);
+	assert_restore_refused(f, SV_EINVAL, want);
+	free(want);
+	assert_int_equal(unlink(manifest_path), 0);
+	assert_int_equal(rename(saved, manifest_path), 0);
+	free(saved);
+	free(manifest_path);
+	free(mem);
+}
+
+/* Issue 11.6: sizes are checked against the config before anything is
+ * hashed: a huge sparse memory file is refused at once. */
+static void test_restore_checks_sizes_before_hashing(void **state)
+{
+	fixture *f = *state;
+	snapshot_stopped(f, "huge");
+	char *mem = snap_file(f, "memory");
+	assert_int_equal(truncate(mem, 64ll << 30), 0); /* sparse: hashing it would take minutes */
+	assert_restore_refused(
+	    f, SV_ECHECKSUM,
+	    "snapshot %s: memory is 68719476736 bytes, the snapshot recorded 8388608; the file changed "
+	    "after the snapshot was taken");
+	/* The manifest's size must also be the config's memory size. */
+	json_t *m = manifest(f);
+	json_object_set_new(json_object_get(m, "sizes"), "memory", json_integer(64ll << 30));
+	write_manifest(f, m);
+	assert_restore_refused(
+	    f, SV_EINVAL,
+	    "snapshot %s: the manifest gives memory 68719476736 bytes, but the VM's memory "
+	    "(machine_config.mem_size_mib 8) is 8388608");
+	json_decref(m);
+	free(mem);
+}
+
+/* Issue 11.7: a Diff snapshot is refused on its own. */
+static void test_restore_refuses_a_diff_snapshot_alone(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "diffsrc", false, false, true);
+	sv_snapshot_create_options o = {.type = SV_SNAPSHOT_DIFF};
+	snapshot_ok(src, f->snap, &o);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	assert_restore_refused(
+	    f, SV_EUNSUPPORTED,
+	    "snapshot %s: a Diff snapshot holds only the memory written since the snapshot before it "
+	    "and cannot be restored alone; restore a Full snapshot");
+}
+
 static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 {
 	fixture *f = *state;
@@ -440,24 +653,37 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
-	if (!svt_private_netns()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		return 0;
-	}
+	if (!svt_private_netns())
+		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_snapshot_writes_state_memory_drives_and_manifest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_keep_paused_and_diff_needs_dirty_tracking, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_gets_private_drives_overrides_and_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_can_stay_paused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_of_tampered_snapshot_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_refuses_other_arch_and_other_vmm_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_on_the_other_backend_is_refused_before_anything_exists, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_uffd_restore_of_a_qemu_snapshot_is_not_supported, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_needs_a_live_vm_and_an_empty_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snapshot_refuses_writable_drive_used_in_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clones_get_own_dirs_drives_and_sockets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_writes_state_memory_drives_and_manifest, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_keep_paused_and_diff_needs_dirty_tracking, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_gets_private_drives_overrides_and_resumes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_can_stay_paused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_of_tampered_snapshot_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_other_arch_and_other_vmm_version, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_restore_on_the_other_backend_is_refused_before_anything_exists, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uffd_restore_of_a_qemu_snapshot_is_not_supported, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_needs_a_live_vm_and_an_empty_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_refuses_writable_drive_used_in_place, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_clones_get_own_dirs_drives_and_sockets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_a_symlinked_drive_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_a_snapshot_another_user_owns, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_checks_read_only_drive_paths, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_fifos_and_devices_without_hanging, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_checks_sizes_before_hashing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_a_diff_snapshot_alone, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

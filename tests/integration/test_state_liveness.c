@@ -145,5 +145,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_net_gc_with_another_runtime_dir_keeps_a_detached_vm_network,
 					    setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -34,8 +34,7 @@ typedef struct {
 static int setup(void **state)
 {
 	if (!svt_is_root()) {
-		print_message("skipped: needs root to chown to another uid\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root to chown to another uid");
 	}
 	fixture *f = calloc(1, sizeof(*f));
 	f->tmp = svt_tmpdir();
@@ -334,5 +333,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_the_per_uid_fallback_runtime_dir_is_verified, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -64,6 +64,7 @@ static int teardown(void **state)
 	unsetenv("FAKE_FC_CRASH_AFTER_START_MS");
 	unsetenv("FAKE_FC_NO_SOCKET");
 	unsetenv("FAKE_FC_EXIT_BEFORE_SOCKET");
+	unsetenv("FAKE_FC_DIE_ON_PATH");
 	unsetenv("FAKE_FC_IGNORE_CTRL_ALT_DEL");
 	/* Original files are never modified. */
 	char *text = NULL;
@@ -133,8 +134,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 	/* Its network interface gets real host networking (bridge, lease, nft):
 	 * only ever inside a namespace of this test's own. */
 	if (!svt_is_root()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root for a private network namespace");
 	}
 	assert_int_equal(unshare(CLONE_NEWNET), 0);
 	char *uds = sv_path_join(f->dir, "vsock.sock");
@@ -254,8 +254,7 @@ static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
 {
 	fixture *f = *state;
 	if (!svt_is_root()) {
-		print_message("skipped: needs root for a private network namespace\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root for a private network namespace");
 	}
 	assert_int_equal(unshare(CLONE_NEWNET), 0);
 	sv_net_iface_config net = { .iface_id = "eth0" };
@@ -314,6 +313,8 @@ static void test_socket_never_appearing_times_out_and_cleans(void **state)
 	sv_manager_free(mgr);
 }
 
+/* The VMM's own words (its stderr, kept apart from the console) say why it
+ * failed, quoted line by line; the console follows. */
 static void test_vmm_exiting_before_socket_reports_status_and_console(void **state)
 {
 	fixture *f = *state;
@@ -322,8 +323,33 @@ static void test_vmm_exiting_before_socket_reports_status_and_console(void **sta
 	sv_vm_config cfg = minimal_config(f, "early", &drive);
 	sv_vm *vm = create(f, NULL, &cfg);
 	assert_int_equal(sv_vm_start(vm), SV_EPROCESS);
-	svt_assert_contains(sv_last_error(), "starting VM \"early\": firecracker ended before its API socket "
-						"appeared: the VMM exited with status 3; last console lines:\n");
+	svt_assert_contains(sv_last_error(),
+			    "starting VM \"early\": firecracker ended before its API socket appeared: the VMM exited "
+			    "with status 3; its last messages:\n"
+			    "  | Error: injected failure before the API socket (FAKE_FC_EXIT_BEFORE_SOCKET=3)\n"
+			    "last console lines:\n"
+			    "  | ");
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
+	assert_nothing_left(f);
+}
+
+/* A VMM that dies during the start-up requests: the request's error alone
+ * ("Server returned nothing") does not say why; its stderr does, escaped. */
+static void test_vmm_dying_during_start_says_why_in_its_own_words(void **state)
+{
+	fixture *f = *state;
+	setenv("FAKE_FC_DIE_ON_PATH", "/machine-config", 1);
+	sv_drive_config drive;
+	sv_vm_config cfg = minimal_config(f, "dies", &drive);
+	sv_vm *vm = create(f, NULL, &cfg);
+	assert_int_equal(sv_vm_start(vm), SV_EIO);
+	svt_assert_contains(sv_last_error(), "starting VM \"dies\": PUT /machine-config: ");
+	svt_assert_contains(sv_last_error(),
+			    "; the VMM exited with status 1; its last messages:\n"
+			    "  | Error: injected fatal error on PUT /machine-config (FAKE_FC_DIE_ON_PATH)\n"
+			    "  | \\x1b]0;VMM-TITLE\\x07and a terminal escape\n"
+			    "last console lines:\n");
+	assert_null(strchr(sv_last_error(), '\x1b'));
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
 	assert_nothing_left(f);
 }
@@ -497,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vmm_crash_mid_run_is_error_and_cleaned, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_never_appearing_times_out_and_cleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_exiting_before_socket_reports_status_and_console, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_dying_during_start_says_why_in_its_own_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_refusal_surfaces_fault_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graceful_stop_falls_back_to_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detached_vm_is_controlled_from_another_manager, setup, teardown),
@@ -505,5 +532,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_freeing_a_vm_stops_it_and_forgets_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_leaves_running_vms_alone, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

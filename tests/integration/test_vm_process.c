@@ -201,5 +201,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_staging_into_a_full_runtime_dir_says_no_space, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests_name("vm_process", tests, NULL, NULL);
+	return svt_run_group_name("vm_process", tests, NULL, NULL);
 }

@@ -100,22 +100,28 @@ static char *json_path(json_t *m, const char *key)
 	return p ? strdup(p) : NULL;
 }
 
+/* What svq_image_get's last failure lacked (for svt_skip). */
+static svt_need reason_need;
+
 bool svq_image_get(const svq_image **img_out, const char **why)
 {
 	static svq_image img;
 	static bool tried, ok;
 	static const char *reason;
 	*img_out = &img;
+	reason_need = SVT_NEED_IMAGE;
 	if (tried) {
 		*why = reason;
 		return ok;
 	}
 	tried = true;
 	if (!svt_is_root()) {
+		reason_need = SVT_NEED_ROOT;
 		*why = reason = "needs root (QEMU boots, TAP devices, network namespaces)";
 		return false;
 	}
 	if (!qemu_binary()) {
+		reason_need = SVT_NEED_QEMU;
 		*why = reason = "qemu-system-x86_64 is not installed";
 		return false;
 	}
@@ -165,10 +171,8 @@ const svq_image *svq_image_or_skip(void)
 {
 	const svq_image *img = NULL;
 	const char *why = NULL;
-	if (!svq_image_get(&img, &why)) {
-		print_message("skipped: %s\n", why);
-		skip();
-	}
+	if (!svq_image_get(&img, &why))
+		svt_skip(reason_need, "%s", why);
 	return img;
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <smartvm/manager.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,7 +212,7 @@ char *svt_write_data(const char *dir, const char *name, size_t size)
 char *svt_small_tmpfs(const char *dir, const char *name, const char *size)
 {
 	if (!svt_is_root())
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root to mount a tmpfs");
 	char *mnt = sv_path_join(dir, name), *opts = NULL;
 	if (!mnt || asprintf(&opts, "size=%s,mode=0700", size) < 0)
 		fail_msg("out of memory");
@@ -236,4 +237,76 @@ int svt_vm_state_pid(const char *runtime_dir, const char *id, const char *key)
 		fail_msg("%s: no %s", path, key);
 	free(path);
 	return pid;
+}
+
+/* ---- skipping (see svtest.h) ---- */
+
+#define SVT_EXIT_SKIP 77 /* meson's "skipped" exit code */
+
+static int skipped;
+
+/* What a CI machine provides: it runs `make check` as root, which installs
+ * every package the tests use (QEMU, busybox, the cloud kernel for the
+ * image) and may create network namespaces. So in CI only a property of the
+ * hardware or the host kernel is a reason to skip; anything else is a test
+ * that CI silently stopped running, and fails. */
+static bool svt_ci_provides(svt_need need)
+{
+	switch (need) {
+	case SVT_NEED_ROOT:
+	case SVT_NEED_QEMU:
+	case SVT_NEED_IMAGE:
+	case SVT_NEED_NETNS:
+	case SVT_NEED_FAULTS:
+		return true;
+	case SVT_NEED_HOST:
+		return false;
+	}
+	return true;
+}
+
+bool svt_in_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci && *ci && strcmp(ci, "0") != 0 && strcmp(ci, "false") != 0;
+}
+
+static bool must_not_skip(svt_need need) { return svt_in_ci() && svt_ci_provides(need); }
+
+void svt__skip(svt_need need, const char *file, int line, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (must_not_skip(need))
+		fail_msg("%s:%d: would skip (%s), but CI=true and CI provides what this test needs", file,
+			 line, why);
+	print_message("skipped: %s\n", why);
+	skipped++;
+	_skip(file, line);
+}
+
+int svt_skip_program(svt_need need, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (must_not_skip(need)) {
+		fprintf(stderr, "would skip every test (%s), but CI=true and CI provides what they need\n",
+			why);
+		return 1;
+	}
+	fprintf(stderr, "skipped: %s\n", why);
+	return SVT_EXIT_SKIP;
+}
+
+int svt__exit_code(int failed)
+{
+	if (failed)
+		return 1;
+	return skipped ? SVT_EXIT_SKIP : 0;
 }

@@ -68,4 +68,42 @@ bool svt_private_netns(void);
 /* True when running as root (tests that need it skip otherwise). */
 bool svt_is_root(void);
 
+/* ---- skipping ----
+ * A skipped test says why, and the program exits 77, so meson shows SKIP, never
+ * OK, for a test that did nothing. In CI (CI=true in the environment) a skip
+ * fails the test instead, unless CI cannot provide what is missing:
+ * svt_ci_provides() in svtest.c is the one place that decides. */
+typedef enum {
+	SVT_NEED_ROOT,	 /* root: namespaces, TAPs, chown, the jailer */
+	SVT_NEED_QEMU,	 /* qemu-system-x86_64 (a `make deps` package) */
+	SVT_NEED_IMAGE,	 /* the minimal guest image, built from `make deps` packages */
+	SVT_NEED_NETNS,	 /* a private network namespace */
+	SVT_NEED_HOST,	 /* a property of this machine (a usable KVM, a PVM hypervisor) */
+	SVT_NEED_FAULTS, /* a build with fault injection (-Dfault_injection, on in test builds) */
+} svt_need;
+
+/* Skips the running test: prints "skipped: <why>" and counts it (see
+ * svt_run_group); fails it instead in CI when CI provides need. */
+#define svt_skip(need, ...) svt__skip((need), __FILE__, __LINE__, __VA_ARGS__)
+void svt__skip(svt_need need, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* For a main() that cannot run any of its tests: prints why and returns the
+ * exit code (77; 1 in CI when CI provides need). */
+int svt_skip_program(svt_need need, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* True when CI=true (or any value but "" / "0" / "false") is set. */
+bool svt_in_ci(void);
+
+/* cmocka's group runners, returning main()'s exit code: 1 if a test failed,
+ * else 77 if one was skipped, else 0. Every test program's main ends in one. */
+#define svt_run_group(tests, setup, teardown) svt__exit_code(cmocka_run_group_tests(tests, setup, teardown))
+#define svt_run_group_name(name, tests, setup, teardown)                                                     \
+	svt__exit_code(cmocka_run_group_tests_name(name, tests, setup, teardown))
+int svt__exit_code(int failed);
+
+/* A bare cmocka skip() still counts, but must say why to pass in CI. */
+#undef skip
+#define skip() svt__skip(SVT_NEED_ROOT, __FILE__, __LINE__, "%s", "skip() without a reason (use svt_skip)")
+
 #endif

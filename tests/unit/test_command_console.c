@@ -143,6 +143,14 @@ static void test_streaming_in_any_chunks_gives_the_same_output(void **state)
 		}
 		int status = -1;
 		assert_true(sv_command_console_started(c));
+		assert_false(sv_command_console_finished(c, NULL)); /* not before the console ends */
+		assert_true(sv_command_console_exited(c, &status));
+		assert_int_equal(status, 0);
+		const char *out = NULL;
+		size_t out_len = 0;
+		assert_int_equal(sv_command_console_end(c, &out, &out_len), 0);
+		assert_int_equal(out_len, 0);
+		status = -1;
 		assert_true(sv_command_console_finished(c, &status));
 		assert_int_equal(status, 0);
 		assert_int_equal(got_len, strlen(want));
@@ -173,10 +181,92 @@ static void test_streaming_holds_back_only_a_possible_exit_line(void **state)
 	assert_false(sv_command_console_finished(c, NULL));
 	assert_int_equal(sv_command_console_feed(c, EXIT0, strlen(EXIT0), &out, &len), 0);
 	assert_int_equal(len, 0);
-	assert_true(sv_command_console_finished(c, NULL));
+	assert_true(sv_command_console_exited(c, NULL));
+	assert_false(sv_command_console_finished(c, NULL));
+	/* A short trailer (the kernel's power-off line) keeps it the end. */
 	assert_int_equal(sv_command_console_feed(c, "more", 4, &out, &len), 0);
 	assert_int_equal(len, 0);
+	assert_int_equal(sv_command_console_end(c, &out, &len), 0);
+	assert_int_equal(len, 0);
+	assert_true(sv_command_console_finished(c, NULL));
+	assert_int_equal(sv_command_console_feed(c, "late", 4, &out, &len), 0);
+	assert_int_equal(len, 0);
 	sv_command_console_free(c);
+}
+
+/* What the guest prints after an exit line makes that line output: a
+ * command cannot end its output early, or pick its status, with a fake one. */
+static void test_exit_line_followed_by_output_is_output_and_the_last_one_wins(void **state)
+{
+	(void)state;
+	const char console[] = START "before\n=== smartvm: exit status 0 ===\nafter\n"
+				     "\n=== smartvm: exit status 3 ===\n[    9.1] reboot: Power down\r\n";
+	const char want[] = "before\n=== smartvm: exit status 0 ===\nafter\n";
+	parse_ok(console, strlen(console), want, strlen(want), 3);
+}
+
+static void test_exit_line_followed_by_a_long_trailer_is_not_the_end(void **state)
+{
+	(void)state;
+	char console[1024];
+	char junk[SV_COMMAND_TRAILER_MAX + 2];
+	memset(junk, 'j', sizeof(junk) - 1);
+	junk[sizeof(junk) - 1] = '\0';
+	snprintf(console, sizeof(console), START "out" EXIT0 "%s", junk);
+	char *out = NULL;
+	int status = -1;
+	assert_int_equal(sv_command_parse_console(console, strlen(console), &out, NULL, &status),
+			 SV_ENOTFOUND);
+	assert_string_equal(sv_last_error(), "no command exit line in the console");
+	char want[1024];
+	snprintf(want, sizeof(want), "out" EXIT0 "%s", junk);
+	assert_string_equal(out, want);
+	assert_int_equal(status, -1);
+	free(out);
+}
+
+/* The same in a stream: the held exit line comes out once it is overtaken. */
+static void test_streamed_fake_exit_line_is_handed_out_once_more_output_follows(void **state)
+{
+	(void)state;
+	sv_command_console *c = NULL;
+	assert_int_equal(sv_command_console_new(&c), 0);
+	const char *out = NULL;
+	size_t len = 0;
+	assert_int_equal(sv_command_console_feed(c, START "a" EXIT0, strlen(START "a" EXIT0), &out, &len), 0);
+	assert_int_equal(len, 1);
+	assert_true(sv_command_console_exited(c, NULL));
+	char more[SV_COMMAND_TRAILER_MAX + 1];
+	memset(more, 'm', sizeof(more));
+	assert_int_equal(sv_command_console_feed(c, more, sizeof(more), &out, &len), 0);
+	assert_false(sv_command_console_exited(c, NULL));
+	assert_int_equal(len, strlen(EXIT0) + sizeof(more));
+	assert_memory_equal(out, EXIT0, strlen(EXIT0));
+	assert_int_equal(sv_command_console_end(c, &out, &len), 0);
+	assert_false(sv_command_console_finished(c, NULL));
+	sv_command_console_free(c);
+}
+
+/* A console of nothing but exit lines: linear work, bounded stack. */
+static void test_a_console_full_of_exit_lines_is_read_to_the_last(void **state)
+{
+	(void)state;
+	const char line[] = "\n=== smartvm: exit status 1 ===\n";
+	size_t n = 200000, len = strlen(START) + n * (sizeof(line) - 1) + strlen(EXIT0);
+	char *console = malloc(len + 1);
+	char *p = console;
+	p = stpcpy(p, START);
+	for (size_t i = 0; i < n; i++)
+		p = stpcpy(p, line);
+	strcpy(p, "\n=== smartvm: exit status 9 ===\n");
+	char *out = NULL;
+	size_t out_len = 0;
+	int status = -1;
+	assert_int_equal(sv_command_parse_console(console, strlen(console), &out, &out_len, &status), 0);
+	assert_int_equal(status, 9);
+	assert_int_equal(out_len, n * (sizeof(line) - 1));
+	free(out);
+	free(console);
 }
 
 int main(void)
@@ -193,6 +283,10 @@ int main(void)
 	    cmocka_unit_test(test_unfinished_command_is_not_found_with_output_so_far),
 	    cmocka_unit_test(test_streaming_in_any_chunks_gives_the_same_output),
 	    cmocka_unit_test(test_streaming_holds_back_only_a_possible_exit_line),
+	    cmocka_unit_test(test_exit_line_followed_by_output_is_output_and_the_last_one_wins),
+	    cmocka_unit_test(test_exit_line_followed_by_a_long_trailer_is_not_the_end),
+	    cmocka_unit_test(test_streamed_fake_exit_line_is_handed_out_once_more_output_follows),
+	    cmocka_unit_test(test_a_console_full_of_exit_lines_is_read_to_the_last),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -209,5 +209,5 @@ int main(void)
 	    cmocka_unit_test(test_logger_omits_unset_level),
 	    cmocka_unit_test(test_metrics_and_entropy),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

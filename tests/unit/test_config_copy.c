@@ -141,5 +141,5 @@ int main(void)
 	    cmocka_unit_test(test_copy_rejects_count_without_array),
 	    cmocka_unit_test(test_free_null_is_a_no_op),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -631,5 +631,5 @@ int main(void)
 	    cmocka_unit_test(test_load_refuses_files_over_1mib),
 	    cmocka_unit_test(test_save_names_path_on_error),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -502,5 +502,5 @@ int main(void)
 	    T(test_entropy_refill_time_zero),
 	    T(test_drives_count_without_array),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

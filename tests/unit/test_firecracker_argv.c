@@ -51,5 +51,5 @@ int main(void)
 		cmocka_unit_test(test_underscore_in_vm_id_becomes_dash_in_instance_id),
 		cmocka_unit_test(test_argv_refuses_an_id_firecracker_would_refuse),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -215,5 +215,5 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_or_duplicate_entries_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_is_not_an_archive, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

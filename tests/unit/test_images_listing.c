@@ -181,5 +181,5 @@ int main(void)
 	    cmocka_unit_test(test_listing_without_kernel_names_the_listing_url),
 	    cmocka_unit_test(test_listing_url_encodes_the_prefix),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

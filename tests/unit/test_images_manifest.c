@@ -218,5 +218,5 @@ int main(void)
 	    cmocka_unit_test(test_remote_manifest_url_must_stay_http_and_have_a_sha256),
 	    cmocka_unit_test(test_local_manifest_urls_must_be_absolute),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

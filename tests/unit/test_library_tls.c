@@ -52,5 +52,5 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shared_library_tls_stays_small),
 	};
-	return cmocka_run_group_tests_name("library_tls", tests, NULL, NULL);
+	return svt_run_group_name("library_tls", tests, NULL, NULL);
 }

@@ -379,5 +379,5 @@ int main(void)
 		cmocka_unit_test(test_nft_table_names_are_one_per_bridge),
 		cmocka_unit_test(test_nft_document_refuses_unchecked_rules),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

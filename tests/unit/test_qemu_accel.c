@@ -69,7 +69,7 @@ static void test_auto_picks_kvm_when_usable_and_not_pvm(void **state)
 {
 	(void)state;
 	if (!dev_kvm_opens())
-		skip();
+		svt_skip(SVT_NEED_HOST, "/dev/kvm cannot be opened here");
 	char *sys = svt_tmpdir();
 	const char *accel = NULL;
 	assert_int_equal(sv_qemu_pick_accel_at("auto", sys, "/dev/kvm", &accel), 0);
@@ -100,7 +100,7 @@ static void test_this_host_with_pvm_gets_tcg(void **state)
 	(void)state;
 	struct stat st;
 	if (stat("/sys/module/kvm_pvm", &st) != 0)
-		skip();
+		svt_skip(SVT_NEED_HOST, "this host has no PVM hypervisor (kvm_pvm)");
 	const char *accel = NULL;
 	assert_int_equal(sv_qemu_pick_accel("auto", &accel), 0);
 	assert_string_equal(accel, "tcg");
@@ -118,5 +118,5 @@ int main(void)
 		cmocka_unit_test(test_unknown_accel_is_rejected),
 		cmocka_unit_test(test_this_host_with_pvm_gets_tcg),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

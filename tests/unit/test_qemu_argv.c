@@ -78,12 +78,14 @@ static void test_full_config_maps_to_exact_argv(void **state)
 		"-name", "guest=vm1",
 		"-M", "microvm,x-option-roms=off,isa-serial=on,rtc=on",
 		"-accel", "tcg",
-		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+		"-nodefaults", "-no-user-config", "-display", "none",
+		"-action", "reboot=shutdown,shutdown=poweroff,panic=exit-failure",
+		"-device", "pvpanic", "-device", "i8042",
 		"-smp", "2",
 		"-m", "256M",
 		"-kernel", "/img/vmlinuz",
 		"-initrd", "/img/initrd.img",
-		"-append", "console=ttyS0 quiet root=/dev/vda ro tsc_early_khz=2000000",
+		"-append", "console=ttyS0 quiet root=/dev/vda ro tsc_early_khz=2000000 reboot=t",
 		"-serial", "stdio",
 		"-drive", "id=drive-rootfs,file=/vm/rootfs.ext4,format=raw,if=none,readonly=on,cache=unsafe,aio=threads",
 		"-device", "virtio-blk-device,drive=drive-rootfs",
@@ -118,19 +120,19 @@ static void test_kvm_kernel_cmdline_has_no_tsc_override(void **state)
 	sv_vm_config cfg = base_config();
 	char *cmdline = NULL;
 	assert_int_equal(sv_qemu_kernel_cmdline(&cfg, "kvm", &cmdline), 0);
-	assert_string_equal(cmdline, "console=ttyS0 quiet");
+	assert_string_equal(cmdline, "console=ttyS0 quiet reboot=t");
 	free(cmdline);
 }
 
-static void test_user_tsc_early_khz_is_kept(void **state)
+static void test_user_tsc_early_khz_and_reboot_method_are_kept(void **state)
 {
 	(void)state;
 	sv_vm_config cfg = base_config();
-	cfg.boot_source.boot_args = "console=ttyS0 tsc_early_khz=3000000";
+	cfg.boot_source.boot_args = "console=ttyS0 tsc_early_khz=3000000 reboot=k";
 	int rc = 0;
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(arg_after(argv, "-append", 0), "console=ttyS0 tsc_early_khz=3000000");
+	assert_string_equal(arg_after(argv, "-append", 0), "console=ttyS0 tsc_early_khz=3000000 reboot=k");
 	sv_strv_free(argv);
 }
 
@@ -143,7 +145,7 @@ static void test_default_boot_args_have_serial_console(void **state)
 	int rc = 0;
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(arg_after(argv, "-append", 0), "console=ttyS0 panic=-1 tsc_early_khz=2000000");
+	assert_string_equal(arg_after(argv, "-append", 0), "console=ttyS0 panic=-1 tsc_early_khz=2000000 reboot=t");
 	assert_null(arg_after(argv, "-initrd", 0));
 	sv_strv_free(argv);
 }
@@ -160,7 +162,7 @@ static void test_root_partuuid_and_rw_follow_the_drive(void **state)
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
 	assert_string_equal(arg_after(argv, "-append", 0),
-			    "console=ttyS0 quiet root=PARTUUID=abcd-01 rw tsc_early_khz=2000000");
+			    "console=ttyS0 quiet root=PARTUUID=abcd-01 rw tsc_early_khz=2000000 reboot=t");
 	sv_strv_free(argv);
 }
 
@@ -175,7 +177,7 @@ static void test_user_root_arg_is_not_overridden(void **state)
 	int rc = 0;
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(arg_after(argv, "-append", 0), "root=/dev/vdb ro tsc_early_khz=2000000");
+	assert_string_equal(arg_after(argv, "-append", 0), "root=/dev/vdb ro tsc_early_khz=2000000 reboot=t");
 	sv_strv_free(argv);
 }
 
@@ -202,7 +204,8 @@ static void test_entropy_bandwidth_maps_to_max_bytes_and_period(void **state)
 	int rc = 0;
 	char **argv = argv_for(&cfg, "tcg", &rc);
 	assert_int_equal(rc, 0);
-	assert_string_equal(arg_after(argv, "-device", 0), "virtio-rng-device,rng=rng0,max-bytes=1024,period=100");
+	/* After pvpanic and i8042, which every VM has. */
+	assert_string_equal(arg_after(argv, "-device", 2), "virtio-rng-device,rng=rng0,max-bytes=1024,period=100");
 	sv_strv_free(argv);
 }
 
@@ -338,7 +341,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_config_maps_to_exact_argv),
 		cmocka_unit_test(test_kvm_kernel_cmdline_has_no_tsc_override),
-		cmocka_unit_test(test_user_tsc_early_khz_is_kept),
+		cmocka_unit_test(test_user_tsc_early_khz_and_reboot_method_are_kept),
 		cmocka_unit_test(test_default_boot_args_have_serial_console),
 		cmocka_unit_test(test_root_partuuid_and_rw_follow_the_drive),
 		cmocka_unit_test(test_user_root_arg_is_not_overridden),
@@ -356,5 +359,5 @@ int main(void)
 		cmocka_unit_test(test_missing_kernel_is_refused),
 		cmocka_unit_test(test_unknown_accel_is_refused),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -72,5 +72,5 @@ int main(void)
 		cmocka_unit_test(test_garbage_is_rejected),
 		cmocka_unit_test(test_empty_argv_is_not_encoded),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

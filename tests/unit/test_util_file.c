@@ -136,16 +136,6 @@ static void test_rm_rf_does_not_follow_symlinks(void **state)
 	free(link);
 }
 
-static void test_file_tail_returns_last_lines(void **state)
-{
-	(void)state;
-	char *path = svt_write(dir, "console.log", "one\ntwo\nthree\nfour\n");
-	char *tail = sv_file_tail(path, 2);
-	assert_string_equal(tail, "three\nfour");
-	free(tail);
-	free(path);
-}
-
 /* Copies src into a 1000 KiB tmpfs (not a multiple of the copy's chunks),
  * which it does not fit: the error says why and no partial copy is left. */
 static void assert_out_of_space(const char *src, const char *mnt)
@@ -189,10 +179,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_file_tail_returns_last_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_into_a_full_filesystem_says_no_space, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup,
 					    teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

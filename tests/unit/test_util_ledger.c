@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +132,114 @@ static void test_pid_entry_kills_only_the_recorded_process(void **state)
 	assert_int_equal(sv_reap(bystander, 100, &status), SV_ETIMEOUT);
 	kill(bystander, SIGKILL);
 	assert_int_equal(sv_reap(bystander, 5000, &status), 0);
+	free(vm_dir);
+}
+
+static void wait_exe(pid_t pid, const char *want)
+{
+	char path[64], now[4096] = "";
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	for (long long end = sv_now_ms() + 5000; sv_now_ms() < end; usleep(1000)) {
+		ssize_t n = readlink(path, now, sizeof(now) - 1);
+		now[n > 0 ? n : 0] = '\0';
+		if (!strcmp(now, want))
+			return;
+	}
+	fail_msg("process %d runs %s, not %s", (int)pid, now, want);
+}
+
+typedef struct {
+	const char *vm_dir, *exe, *then_exe;
+} child_record;
+
+static int record_before_exec(pid_t pid, void *arg)
+{
+	const child_record *r = arg;
+	sv_ledger *l;
+	int rc = sv_ledger_open(&l, r->vm_dir);
+	if (!rc)
+		rc = sv_ledger_record_child(l, pid, r->exe, r->then_exe);
+	sv_ledger_close(l);
+	return rc;
+}
+
+/* Issue 10: a jailed VMM is recorded before it runs (the jailer's exe) and
+ * then is Firecracker under the same pid; gc refused to kill it ("runs X,
+ * not the recorded Y"). Here env stands for the jailer and sleep for
+ * Firecracker. */
+static void test_pid_entry_kills_the_program_its_process_execs(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	char *env = realpath("/usr/bin/env", NULL), *sleep_bin = realpath("/bin/sleep", NULL);
+	assert_non_null(env);
+	assert_non_null(sleep_bin);
+	const char *argv[] = {env, sleep_bin, "30", NULL};
+	child_record r = {vm_dir, env, sleep_bin};
+	sv_spawn_opts so = {.argv = argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = -1,
+			    .before_exec = record_before_exec,
+			    .before_exec_arg = &r};
+	pid_t pid;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	wait_exe(pid, sleep_bin);
+	assert_int_equal(sv_ledger_replay(vm_dir), 0);
+	int status;
+	assert_int_equal(sv_reap(pid, 5000, &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	free(env);
+	free(sleep_bin);
+	free(vm_dir);
+}
+
+/* A before_exec step that fails: the child never runs, sv_spawn says why. */
+static int refuse(pid_t pid, void *arg)
+{
+	(void)pid;
+	(void)arg;
+	return sv_err(SV_EIO, "not recorded");
+}
+
+static void test_a_child_whose_pid_cannot_be_recorded_never_runs(void **state)
+{
+	(void)state;
+	char *marker = sv_path_join(dir, "ran");
+	const char *argv[] = {"/usr/bin/touch", marker, NULL};
+	sv_spawn_opts so = {
+	    .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .before_exec = refuse};
+	pid_t pid = 0;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), SV_EIO);
+	assert_string_equal(sv_last_error(), "not recorded");
+	assert_false(sv_path_exists(marker));
+	free(marker);
+}
+
+/* An executable replaced or removed while it runs (an upgrade, a jail
+ * removed around its VMM) reads "<path> (deleted)": still the recorded one. */
+static void test_pid_entry_kills_a_process_whose_executable_was_removed(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm"), *copy = sv_path_join(dir, "my-sleep");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	assert_int_equal(sv_copy_sparse("/bin/sleep", copy), 0);
+	assert_int_equal(chmod(copy, 0755), 0);
+	const char *argv[] = {copy, "30", NULL};
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	pid_t pid;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	sv_ledger *l;
+	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
+	assert_int_equal(sv_ledger_record_pid(l, pid), 0);
+	sv_ledger_close(l);
+	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(sv_ledger_replay(vm_dir), 0);
+	int status;
+	assert_int_equal(sv_reap(pid, 5000, &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	free(copy);
 	free(vm_dir);
 }
 
@@ -294,6 +403,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_paths_with_spaces_survive_the_ledger, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_resources_are_not_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_only_the_recorded_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_the_program_its_process_execs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_child_whose_pid_cannot_be_recorded_never_runs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_a_process_whose_executable_was_removed,
+					    setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

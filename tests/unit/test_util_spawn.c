@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -246,6 +247,36 @@ static void test_run_deadline_covers_a_child_that_closed_its_output(void **state
 	free(want);
 }
 
+/* Out of fds, /proc cannot be read: a live process must not look gone (gc
+ * and net gc would remove a running VM's resources). */
+static void test_process_alive_fails_closed_when_out_of_fds(void **state)
+{
+	(void)state;
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	unsigned long long start = sv_process_start_time(child);
+	assert_true(start > 0);
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	struct rlimit low = { .rlim_cur = 32, .rlim_max = old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int fds[64], n = 0;
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	bool alive = sv_process_alive(child, start);
+	while (n > 0)
+		close(fds[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	assert_true(alive);
+	assert_false(sv_process_alive(child, start));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--close-output-and-sleep")) {
@@ -261,6 +292,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_parent_death_signal_keeps_spawn_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_deadline_covers_a_child_that_closed_its_output, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_process_alive_fails_closed_when_out_of_fds, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("util_spawn", tests, NULL, NULL);
+	return svt_run_group_name("util_spawn", tests, NULL, NULL);
 }

@@ -114,5 +114,5 @@ int main(void)
 	    cmocka_unit_test(test_option_then_environment_win),
 	    cmocka_unit_test(test_no_default_is_world_writable_seed_place),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

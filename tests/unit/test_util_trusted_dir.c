@@ -40,8 +40,7 @@ static char *at(const char *rel)
 static void need_root(void)
 {
 	if (!svt_is_root()) {
-		print_message("skipped: needs root to chown to another uid\n");
-		skip();
+		svt_skip(SVT_NEED_ROOT, "needs root to chown to another uid");
 	}
 }
 
@@ -314,5 +313,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_refuses_a_too_large_file_before_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_at_refuses_a_symlink, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

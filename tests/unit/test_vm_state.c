@@ -180,5 +180,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attach_refuses_unknown_and_traversal_ids, setup, teardown),
 		cmocka_unit_test(test_defaults_follow_the_seed),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "vmm/firecracker/fc_api.h"
 
 #include "util/error.h"
+#include "util/escape.h"
 #include "vmm/firecracker/fc_http.h"
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,14 @@ static fc_conn *as_fc(sv_vmm *vmm)
 }
 
 /* Firecracker's fault_message, or the body itself when it is not the
- * expected {"fault_message": "..."} (malloc'd). */
+ * expected {"fault_message": "..."}, escaped: it goes into a message, and a
+ * VMM the guest took over could put anything there (malloc'd). */
 static char *fault_of(const char *body)
 {
 	json_t *j = json_loads(body, JSON_DECODE_ANY, NULL);
 	const char *msg = json_string_value(json_object_get(j, "fault_message"));
-	char *out = strdup(msg ? msg : (body[0] ? body : "(no fault_message)"));
+	const char *text = msg ? msg : (body[0] ? body : "(no fault_message)");
+	char *out = sv_escape_text(text, strlen(text), NULL);
 	json_decref(j);
 	return out;
 }

@@ -8,6 +8,7 @@
  */
 #include "config/config_json.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/strv.h"
 #include "vmm/firecracker/fc_api.h"
 #include "vmm/firecracker/fc_live.h"
@@ -61,14 +62,10 @@ static void push_jailer(sv_strv_builder *b, const sv_vmm_launch *launch, const c
 	sv_strv_push(b, "--chroot-base-dir");
 	sv_strv_push(b, j->chroot_base);
 	sv_strv_push(b, "--cgroup-version");
-	sv_strv_push(b, "2");
-	if (j->cgroup_cpu_max) {
+	sv_strv_pushf(b, "%d", j->cgroup_version);
+	for (size_t i = 0; j->cgroups && j->cgroups[i]; i++) {
 		sv_strv_push(b, "--cgroup");
-		sv_strv_pushf(b, "cpu.max=%s", j->cgroup_cpu_max);
-	}
-	if (j->cgroup_memory_max) {
-		sv_strv_push(b, "--cgroup");
-		sv_strv_pushf(b, "memory.max=%s", j->cgroup_memory_max);
+		sv_strv_push(b, j->cgroups[i]);
 	}
 	if (j->netns) {
 		sv_strv_push(b, "--netns");
@@ -141,32 +138,42 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 	int rc;
 	/* Logger and metrics first, as Firecracker recommends, so that the
 	 * rest of the configuration is logged. */
-	if (cfg->logger && (rc = put(vmm, "/logger", sv_json_logger(cfg->logger))))
+	if (cfg->logger && ((rc = SV_FAULT_POINT("launch.api.logger")) ||
+			    (rc = put(vmm, "/logger", sv_json_logger(cfg->logger)))))
 		return rc;
-	if (cfg->metrics && (rc = put(vmm, "/metrics", sv_json_metrics(cfg->metrics))))
+	if (cfg->metrics && ((rc = SV_FAULT_POINT("launch.api.metrics")) ||
+			     (rc = put(vmm, "/metrics", sv_json_metrics(cfg->metrics)))))
 		return rc;
-	if ((rc = put(vmm, "/machine-config", sv_json_machine_config(&cfg->machine_config))))
+	if ((rc = SV_FAULT_POINT("launch.api.machine_config")) ||
+	    (rc = put(vmm, "/machine-config", sv_json_machine_config(&cfg->machine_config))))
 		return rc;
-	if ((rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
+	if ((rc = SV_FAULT_POINT("launch.api.boot_source")) ||
+	    (rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
 		return rc;
 	for (size_t i = 0; i < cfg->n_drives; i++) {
 		const sv_drive_config *d = &cfg->drives[i];
-		if ((rc = put_by_id(vmm, "/drives", d->drive_id, sv_json_drive(d))))
+		if ((rc = SV_FAULT_POINT("launch.api.drive")) ||
+		    (rc = put_by_id(vmm, "/drives", d->drive_id, sv_json_drive(d))))
 			return rc;
 	}
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		const sv_net_iface_config *n = &cfg->network_interfaces[i];
-		if ((rc = put_by_id(vmm, "/network-interfaces", n->iface_id, sv_json_net_iface(n))))
+		if ((rc = SV_FAULT_POINT("launch.api.network_interface")) ||
+		    (rc = put_by_id(vmm, "/network-interfaces", n->iface_id, sv_json_net_iface(n))))
 			return rc;
 	}
-	if (cfg->vsock && (rc = put(vmm, "/vsock", sv_json_vsock(cfg->vsock))))
+	if (cfg->vsock && ((rc = SV_FAULT_POINT("launch.api.vsock")) ||
+			   (rc = put(vmm, "/vsock", sv_json_vsock(cfg->vsock)))))
 		return rc;
-	if (cfg->balloon && (rc = put(vmm, "/balloon", sv_json_balloon(cfg->balloon))))
+	if (cfg->balloon && ((rc = SV_FAULT_POINT("launch.api.balloon")) ||
+			     (rc = put(vmm, "/balloon", sv_json_balloon(cfg->balloon)))))
 		return rc;
 	/* MMDS names interfaces, which must exist by now. */
-	if (cfg->mmds && (rc = put(vmm, "/mmds/config", sv_json_mmds_config(cfg->mmds))))
+	if (cfg->mmds && ((rc = SV_FAULT_POINT("launch.api.mmds")) ||
+			  (rc = put(vmm, "/mmds/config", sv_json_mmds_config(cfg->mmds)))))
 		return rc;
-	if (cfg->entropy && (rc = put(vmm, "/entropy", sv_json_entropy(cfg->entropy))))
+	if (cfg->entropy && ((rc = SV_FAULT_POINT("launch.api.entropy")) ||
+			     (rc = put(vmm, "/entropy", sv_json_entropy(cfg->entropy)))))
 		return rc;
 	return 0;
 }

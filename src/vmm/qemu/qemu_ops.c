@@ -27,6 +27,7 @@
 
 #include "config/config_json.h"
 #include "util/error.h"
+#include "util/escape.h"
 #include "util/file.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +96,11 @@ static int require_status(sv_vmm *vmm, const char *what, const char *want, bool 
 		return sv_err_prefix("%s", what);
 	bool match = strcmp(status, want) == 0;
 	if (match == negate) {
+		char *quoted = sv_escape_text(status, strlen(status), NULL); /* QEMU's word */
 		rc = negate ? sv_err(SV_EINVALID_STATE, "%s: the VM has not been started", what)
 			    : sv_err(SV_EINVALID_STATE, "%s: the VM is not in state %s (QEMU status %s)", what,
-				     want, status);
+				     want, quoted ? quoted : "?");
+		free(quoted);
 	}
 	free(status);
 	return rc;

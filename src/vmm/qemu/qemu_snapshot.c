@@ -21,6 +21,7 @@
 #include "vmm/qemu/qemu_internal.h"
 
 #include "util/error.h"
+#include "util/escape.h"
 #include "util/spawn.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define POLL_INTERVAL_MS 20
@@ -94,7 +96,9 @@ static int wait_outgoing(sv_qemu_vmm *q, progress *p)
 		}
 		if (status && (strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0)) {
 			const char *desc = json_string_value(json_object_get(ret, "error-desc"));
-			rc = sv_err(SV_EVMM, "migration %s%s%s", status, desc ? ": " : "", desc ? desc : "");
+			char *quoted = desc ? sv_escape_text(desc, strlen(desc), NULL) : NULL; /* QEMU's words */
+			rc = sv_err(SV_EVMM, "migration %s%s%s", status, quoted ? ": " : "", quoted ? quoted : "");
+			free(quoted);
 			json_decref(ret);
 			return rc;
 		}
@@ -135,7 +139,8 @@ static int write_state(sv_qemu_vmm *q, const char *state_path)
 	if (asprintf(&tmp, "%s.tmp.%d", state_path, (int)getpid()) < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A fresh file: never through a link planted at the temporary name. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = sv_err_errno(SV_EIO, errno, "creating %s", tmp);
 		free(tmp);
@@ -198,9 +203,17 @@ static int wait_incoming(sv_vmm *vmm, progress *p)
 
 static int load_state(sv_qemu_vmm *q, const char *state_path)
 {
-	int fd = open(state_path, O_RDONLY | O_CLOEXEC);
+	/* A regular file only (the VM layer checked it; this keeps a FIFO from
+	 * blocking and a link from being followed should anyone call it else). */
+	int fd = open(state_path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening the state file");
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return sv_err(SV_EINVAL, "the state file is not a regular file");
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	int rc = pass_fd(q, fd, "sv-restore");
 	json_t *args = rc ? NULL : json_pack("{s:s}", "uri", "fd:sv-restore");
 	if (!rc)

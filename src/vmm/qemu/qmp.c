@@ -9,6 +9,7 @@
 #include "vmm/qemu/qmp.h"
 
 #include "util/error.h"
+#include "util/escape.h"
 #include "util/spawn.h"
 #include <errno.h>
 #include <poll.h>
@@ -186,7 +187,10 @@ int sv_qmp_execute_with_fd(sv_qmp *qmp, const char *command, json_t *arguments, 
 	if (err) {
 		const char *cls = json_string_value(json_object_get(err, "class"));
 		const char *desc = json_string_value(json_object_get(err, "desc"));
-		rc = sv_err(SV_EVMM, "QMP %s: %s", command, desc ? desc : cls ? cls : "error");
+		const char *text = desc ? desc : cls ? cls : "error";
+		char *quoted = sv_escape_text(text, strlen(text), NULL); /* QEMU's words, not ours */
+		rc = sv_err(SV_EVMM, "QMP %s: %s", command, quoted ? quoted : "error");
+		free(quoted);
 		json_decref(reply);
 		return rc;
 	}

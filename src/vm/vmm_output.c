@@ -1,0 +1,326 @@
+/* What a VMM prints, relayed by its supervisor (see vmm_output.h).
+ *
+ * The VMM's stdout is the guest's serial console: the guest decides what and
+ * how much, so it never goes straight into a file in the runtime dir (RAM by
+ * default). The relay writes it to console.log, at most SV_VMM_LOG_MAX_BYTES,
+ * then rotates it to console.log.1. The VMM's stderr holds its own messages
+ * ("cannot set up guest memory", "terminating on signal 15"): they go to
+ * vmm.log under the same cap and never into the console, so they can neither
+ * end up in a command's output nor be lost with the console.
+ *
+ * For a VM that runs a command the console also goes down the console pipe to
+ * the orchestrator, byte for byte. While that pipe is full the relay stops
+ * reading the console (the guest's serial port waits; nothing is dropped) but
+ * keeps reading stderr. A failed log write (a full runtime fs) drops that
+ * chunk from the log only: the command's output and exit line travel on the
+ * pipe. The last few KiB of each stream are kept in memory for the exit
+ * report, which must not depend on the runtime fs either.
+ *
+ * One thread with one poll loop; the supervisor's main thread only starts it,
+ * asks it to finish after the VMM ended, and reads the tails. */
+#include "vm/vmm_output.h"
+
+#include "util/error.h"
+#include "util/escape.h"
+#include "vm/vm_internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK 65536
+/* A serial port under emulation hands its bytes over one write at a time:
+ * after a short read, wait this long so the next read takes many at once
+ * (measured: 5 MB of console cost the relay 7-12 s of CPU without it). */
+#define COALESCE_US 2000
+#define SHORT_READ 4096
+#define TAIL_KEEP 16384
+#define TAIL_LINES 20
+#define TAIL_QUOTE_BYTES 2048
+#define TAIL_INDENT "  | "
+
+/* A log file in the VM directory (opened relative to its fd, never through
+ * a link) that never grows past SV_VMM_LOG_MAX_BYTES: when full it is
+ * renamed to <name>.1 and a new one is started. */
+typedef struct {
+	int dir_fd; /* borrowed */
+	char *name, *old_name;
+	int fd;
+	off_t size;
+} capped_log;
+
+/* The last TAIL_KEEP bytes of a stream. */
+typedef struct {
+	char data[TAIL_KEEP];
+	size_t len;
+} tail;
+
+struct sv_vmm_output {
+	pthread_t thread;
+	bool running;
+	int out_fd, err_fd, pipe_fd;
+	int dir_fd; /* the VM directory */
+	int wake[2];
+	capped_log console, vmm_log;
+	tail console_tail, err_tail;
+	char *chunk; /* the console chunk being handed to the pipe */
+	size_t chunk_len, chunk_off;
+	_Atomic long long finish_by; /* monotonic ms; 0 until finish */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int log_init(capped_log *l, int dir_fd, const char *name)
+{
+	l->fd = -1;
+	l->dir_fd = dir_fd;
+	l->name = strdup(name);
+	if (l->name && asprintf(&l->old_name, "%s.1", name) < 0)
+		l->old_name = NULL;
+	return l->name && l->old_name ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+static bool log_open(capped_log *l)
+{
+	if (l->fd >= 0)
+		return true;
+	l->fd = openat(l->dir_fd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+	struct stat st;
+	l->size = l->fd >= 0 && fstat(l->fd, &st) == 0 ? st.st_size : 0;
+	return l->fd >= 0;
+}
+
+/* Best effort: what cannot be written (no space, no file) is left out of the
+ * log; the next chunk tries again. */
+static void log_write(capped_log *l, const char *data, size_t len)
+{
+	while (len > 0 && log_open(l)) {
+		if (l->size >= SV_VMM_LOG_MAX_BYTES) {
+			renameat(l->dir_fd, l->name, l->dir_fd, l->old_name);
+			close_fd(&l->fd);
+			continue;
+		}
+		size_t room = (size_t)(SV_VMM_LOG_MAX_BYTES - l->size);
+		ssize_t w = write(l->fd, data, len < room ? len : room);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		l->size += w;
+		data += w;
+		len -= (size_t)w;
+	}
+}
+
+static void log_free(capped_log *l)
+{
+	close_fd(&l->fd);
+	free(l->name);
+	free(l->old_name);
+}
+
+static void tail_add(tail *t, const char *data, size_t len)
+{
+	if (len >= TAIL_KEEP) {
+		memcpy(t->data, data + len - TAIL_KEEP, TAIL_KEEP);
+		t->len = TAIL_KEEP;
+		return;
+	}
+	if (t->len + len > TAIL_KEEP) {
+		size_t drop = t->len + len - TAIL_KEEP;
+		memmove(t->data, t->data + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->data + t->len, data, len);
+	t->len += len;
+}
+
+/* Hands the pending console chunk on without blocking; a reader that went
+ * away (a detached VM, a dead orchestrator) just stops getting it. */
+static void flush_chunk(sv_vmm_output *o)
+{
+	while (o->pipe_fd >= 0 && o->chunk_off < o->chunk_len) {
+		ssize_t w = write(o->pipe_fd, o->chunk + o->chunk_off, o->chunk_len - o->chunk_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) {
+			close_fd(&o->pipe_fd);
+			break;
+		}
+		o->chunk_off += (size_t)w;
+	}
+	if (o->pipe_fd < 0 || o->chunk_off == o->chunk_len)
+		o->chunk_len = o->chunk_off = 0;
+}
+
+/* Returns the bytes read (0 at EOF or on error). */
+static size_t read_console(sv_vmm_output *o)
+{
+	ssize_t n = read(o->out_fd, o->chunk, CHUNK);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		close_fd(&o->out_fd);
+		return 0;
+	}
+	log_write(&o->console, o->chunk, (size_t)n);
+	tail_add(&o->console_tail, o->chunk, (size_t)n);
+	o->chunk_len = (size_t)n;
+	o->chunk_off = 0;
+	flush_chunk(o);
+	return (size_t)n;
+}
+
+static void read_stderr(sv_vmm_output *o)
+{
+	char buf[4096];
+	ssize_t n = read(o->err_fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_fd(&o->err_fd);
+		return;
+	}
+	log_write(&o->vmm_log, buf, (size_t)n);
+	tail_add(&o->err_tail, buf, (size_t)n);
+}
+
+static void *relay(void *arg)
+{
+	sv_vmm_output *o = arg;
+	for (;;) {
+		bool handing_on = o->chunk_len > 0;
+		if (o->out_fd < 0 && o->err_fd < 0 && !handing_on)
+			break;
+		long long by = atomic_load(&o->finish_by);
+		long long left = by ? by - now_ms() : -1;
+		if (by && left <= 0)
+			break;
+		struct pollfd p[4] = {
+		    {.fd = handing_on ? -1 : o->out_fd, .events = POLLIN},
+		    {.fd = o->err_fd, .events = POLLIN},
+		    {.fd = handing_on ? o->pipe_fd : -1, .events = POLLOUT},
+		    {.fd = o->wake[0], .events = POLLIN},
+		};
+		if (poll(p, 4, left > 0 ? (int)left : -1) < 0 && errno != EINTR)
+			break;
+		if (p[3].revents) {
+			char drain[16];
+			while (read(o->wake[0], drain, sizeof(drain)) > 0)
+				;
+		}
+		if (p[2].revents)
+			flush_chunk(o);
+		size_t got = p[0].revents ? read_console(o) : 0;
+		if (p[1].revents)
+			read_stderr(o);
+		if (got && got < SHORT_READ && !atomic_load(&o->finish_by))
+			usleep(COALESCE_US);
+	}
+	close_fd(&o->pipe_fd);
+	return NULL;
+}
+
+int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
+			const char *vm_dir)
+{
+	*out = NULL;
+	sv_vmm_output *o = calloc(1, sizeof(*o));
+	int rc = o ? 0 : sv_err(SV_ENOMEM, "out of memory");
+	if (o) {
+		o->out_fd = stdout_fd;
+		o->err_fd = stderr_fd;
+		o->pipe_fd = console_pipe;
+		o->wake[0] = o->wake[1] = -1;
+		o->console.fd = o->vmm_log.fd = -1;
+		o->dir_fd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (o->dir_fd < 0)
+			rc = sv_err_errno(SV_EIO, errno, "relaying the VMM's output: opening %s", vm_dir);
+	}
+	if (!rc && !(o->chunk = malloc(CHUNK)))
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	if (!rc && ((rc = log_init(&o->console, o->dir_fd, SV_VM_CONSOLE_FILE)) ||
+		    (rc = log_init(&o->vmm_log, o->dir_fd, SV_VM_VMM_LOG_FILE))))
+		rc = sv_err_prefix("relaying the VMM's output");
+	if (!rc && pipe2(o->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "relaying the VMM's output: pipe");
+	if (!rc) {
+		if (console_pipe >= 0)
+			fcntl(console_pipe, F_SETFL, fcntl(console_pipe, F_GETFL) | O_NONBLOCK);
+		log_open(&o->console); /* `smartvm logs` finds the console from the start */
+		int e = pthread_create(&o->thread, NULL, relay, o);
+		if (e)
+			rc = sv_err_errno(SV_EIO, e, "relaying the VMM's output: starting a thread");
+		else
+			o->running = true;
+	}
+	if (rc) {
+		if (!o) {
+			int fds[] = {stdout_fd, stderr_fd, console_pipe};
+			for (size_t i = 0; i < 3; i++)
+				close_fd(&fds[i]);
+		}
+		sv_vmm_output_free(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+void sv_vmm_output_finish(sv_vmm_output *o, int drain_ms)
+{
+	if (!o || !o->running)
+		return;
+	atomic_store(&o->finish_by, now_ms() + (drain_ms > 0 ? drain_ms : 1));
+	if (write(o->wake[1], "f", 1) < 0) {
+		/* The relay also wakes up from its own fds; the deadline still holds. */
+	}
+	pthread_join(o->thread, NULL);
+	o->running = false;
+}
+
+static char *quote_tail(const tail *t)
+{
+	return sv_escape_tail(t->data, t->len, TAIL_LINES, TAIL_QUOTE_BYTES, TAIL_INDENT);
+}
+
+char *sv_vmm_output_console_tail(sv_vmm_output *o) { return quote_tail(&o->console_tail); }
+
+char *sv_vmm_output_stderr_tail(sv_vmm_output *o) { return quote_tail(&o->err_tail); }
+
+void sv_vmm_output_free(sv_vmm_output *o)
+{
+	if (!o)
+		return;
+	sv_vmm_output_finish(o, 1);
+	close_fd(&o->out_fd);
+	close_fd(&o->err_fd);
+	close_fd(&o->pipe_fd);
+	close_fd(&o->wake[0]);
+	close_fd(&o->wake[1]);
+	log_free(&o->console);
+	log_free(&o->vmm_log);
+	close_fd(&o->dir_fd);
+	free(o->chunk);
+	free(o);
+}
