@@ -178,6 +178,14 @@ void sva_msg_raw(sva_msg *m, const void *data, size_t len)
 		memcpy(p, data, len);
 }
 
+void sva_msg_hello(sva_msg *m, uint8_t *buf, size_t cap, const char *name)
+{
+	sva_msg_begin(m, buf, cap, SVA_HELLO, 0);
+	sva_msg_u32(m, 1, SVA_VERSION);
+	sva_msg_u32(m, 2, SVA_VERSION);
+	sva_msg_str(m, 3, name);
+}
+
 long sva_msg_end(sva_msg *m)
 {
 	if (m->overflow)

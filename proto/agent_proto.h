@@ -107,6 +107,9 @@ void sva_msg_raw(sva_msg *m, const void *data, size_t len);
 /* Fills in the header's length. Returns the frame's total size, or -1 on
  * overflow. */
 long sva_msg_end(sva_msg *m);
+/* A host's HELLO offering this protocol version, sent by name (not ended:
+ * sva_msg_end). */
+void sva_msg_hello(sva_msg *m, uint8_t *buf, size_t cap, const char *name);
 
 /* ---- reading TLV fields ---- */
 

@@ -184,10 +184,7 @@ int sva_client_open(sva_client *c, sv_vm *vm, const char *what, int timeout_ms)
 	}
 	uint8_t buf[SVA_HEADER_SIZE + 64];
 	sva_msg m;
-	sva_msg_begin(&m, buf, sizeof(buf), SVA_HELLO, 0);
-	sva_msg_u32(&m, 1, SVA_VERSION);
-	sva_msg_u32(&m, 2, SVA_VERSION);
-	sva_msg_str(&m, 3, "libsmartvm");
+	sva_msg_hello(&m, buf, sizeof(buf), "libsmartvm");
 	sva_frame f;
 	if ((rc = sva_client_send_msg(c, &m)) || (rc = sva_client_recv(c, timeout_ms, &f))) {
 		if (rc == SV_ETIMEOUT)

@@ -264,10 +264,7 @@ static void send_hello(sv_agent_relay *r)
 {
 	uint8_t buf[SVA_HEADER_SIZE + 64];
 	sva_msg m;
-	sva_msg_begin(&m, buf, sizeof(buf), SVA_HELLO, 0);
-	sva_msg_u32(&m, 1, SVA_VERSION);
-	sva_msg_u32(&m, 2, SVA_VERSION);
-	sva_msg_str(&m, 3, "smartvm-supervisor");
+	sva_msg_hello(&m, buf, sizeof(buf), "smartvm-supervisor");
 	long n = sva_msg_end(&m);
 	to_agent(r, SVA_HELLO, 0, buf + SVA_HEADER_SIZE, (uint32_t)(n - SVA_HEADER_SIZE));
 	r->state = T_HELLO;

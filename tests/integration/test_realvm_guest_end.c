@@ -75,7 +75,6 @@ static void test_kernel_panic_under_an_agent_exec_ends_the_run_with_an_error(voi
 	assert_run_fails("console=ttyS0 quiet", "echo c > /proc/sysrq-trigger",
 			 "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on "
 			 "a guest kernel panic); last console lines:\n  | [");
-	svt_assert_contains(E.err, "Kernel panic - not syncing: sysrq triggered crash");
 	assert_string_equal(E.out, "");
 }
 
