@@ -35,8 +35,9 @@ extern "C" {
 
 /* Waits until the VM's agent answers a PING, at most timeout_ms (< 0 =
  * forever). SV_ETIMEOUT with `VM "x": no agent answered within N ms (the
- * image has no smartvm-agent?)` when it does not; SV_EINVALID_STATE when the
- * VM is not running. *version_out (may be NULL) gets the agent's version
+ * image has no smartvm-agent?)` when it does not (a connection to the agent
+ * that drops while the guest brings it up is tried again meanwhile);
+ * SV_EINVALID_STATE when the VM is not running. *version_out (may be NULL) gets the agent's version
  * (malloc'd). */
 SV_EXTERN int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out);
 

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+/* Between connections while the agent's transport comes up. */
+#define RETRY_MS 100
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -85,12 +88,9 @@ int sva_fs_parse_info(sva_client *c, const char *what, const sva_frame *f, sva_f
 	return 0;
 }
 
-int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out)
+/* One HELLO and PING on a connection of its own; the error set. */
+static int ping_once(sv_vm *vm, int timeout_ms, long long t0, char **version_out)
 {
-	sv_err_clear();
-	if (version_out)
-		*version_out = NULL;
-	long long t0 = now_ms();
 	sva_client c;
 	int rc = sva_client_open(&c, vm, "waiting for the agent", timeout_ms);
 	if (rc)
@@ -114,6 +114,23 @@ int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	sva_client_close(&c);
 	return rc;
+}
+
+int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out)
+{
+	sv_err_clear();
+	if (version_out)
+		*version_out = NULL;
+	long long t0 = now_ms();
+	for (;;) {
+		int rc = ping_once(vm, timeout_ms, t0, version_out);
+		/* The agent's connection dropped while the guest brings it up:
+		 * not up yet, while time is left. (A VM that ended fails the next
+		 * connect with its state.) */
+		if (rc != SV_EPROCESS || (timeout_ms >= 0 && now_ms() - t0 + RETRY_MS >= timeout_ms))
+			return rc;
+		nanosleep(&(struct timespec){0, RETRY_MS * 1000000L}, NULL);
+	}
 }
 
 static int open_for(sva_client *c, sv_vm *vm, const char *what, int agent_timeout_ms)
