@@ -149,15 +149,19 @@ static int parse_request(exec_request *r, const sva_field *v, const uint8_t *p, 
 	size_t n_env = 0;
 	while (r->env[n_env])
 		n_env++;
-	if (!env_has(r->env, "PATH"))
-		r->env[n_env++] = strdup(DEFAULT_PATH);
-	if (!env_has(r->env, "HOME"))
-		r->env[n_env++] = strdup(r->uid == 0 ? "HOME=/root" : "HOME=/");
+	/* Each checked at once: a NULL in the middle would hide what follows
+	 * from request_free. */
+	if ((!env_has(r->env, "PATH") && !(r->env[n_env++] = strdup(DEFAULT_PATH))) ||
+	    (!env_has(r->env, "HOME") &&
+	     !(r->env[n_env++] = strdup(r->uid == 0 ? "HOME=/root" : "HOME=/")))) {
+		snprintf(why, why_size, "out of memory");
+		return ENOMEM;
+	}
 	errno = 0;
 	r->cwd = opt_string(&v[SVA_F_EXEC_CWD], "/");
 	r->root = opt_string(&v[SVA_F_EXEC_ROOT], NULL);
 	r->hostname = opt_string(&v[SVA_F_EXEC_HOSTNAME], NULL);
-	if (!r->cwd || !r->env[n_env - 1] || (v[SVA_F_EXEC_ROOT].present && !r->root) ||
+	if (!r->cwd || (v[SVA_F_EXEC_ROOT].present && !r->root) ||
 	    (v[SVA_F_EXEC_HOSTNAME].present && !r->hostname)) {
 		snprintf(why, why_size, "cwd, root or hostname empty or with a NUL byte");
 		return errno == ENOMEM ? ENOMEM : EINVAL;
