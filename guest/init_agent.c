@@ -41,29 +41,27 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* True once a virtio-serial port with our name exists (the driver names it
- * a moment after the module loads). */
-static bool serial_port_exists(int wait_ms)
+/* True when a virtio-serial port with our name exists. */
+static bool serial_port_exists(void)
 {
-	long long until = mono_ms() + wait_ms;
-	do {
-		for (int dev = 0; dev < 4; dev++)
-			for (int port = 0; port < 4; port++) {
-				char path[96], name[64] = "";
-				snprintf(path, sizeof(path), "/sys/class/virtio-ports/vport%dp%d/name", dev,
-					 port);
-				int fd = open(path, O_RDONLY | O_CLOEXEC);
-				if (fd < 0)
-					continue;
-				ssize_t n = read(fd, name, sizeof(name) - 1);
-				close(fd);
-				if (n > 0 && !strncmp(name, PORT_NAME, strlen(PORT_NAME)))
-					return true;
-			}
-		poll(NULL, 0, 10);
-	} while (mono_ms() < until);
+	for (int dev = 0; dev < 4; dev++)
+		for (int port = 0; port < 4; port++) {
+			char path[96], name[64] = "";
+			snprintf(path, sizeof(path), "/sys/class/virtio-ports/vport%dp%d/name", dev, port);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			ssize_t n = read(fd, name, sizeof(name) - 1);
+			close(fd);
+			if (n > 0 && !strncmp(name, PORT_NAME, strlen(PORT_NAME)))
+				return true;
+		}
 	return false;
 }
+
+/* How long the init waits for the agent's port or vsock to show up. */
+#define TRANSPORT_WAIT_MS 1000
+#define TRANSPORT_WAIT_EXEC_MS 30000
 
 static bool vsock_usable(void)
 {
@@ -120,8 +118,16 @@ pid_t init_agent_start(bool in_root)
 		init_load_module(agent_modules[i]);
 	if (init_boot_flag(SV_INIT_AGENT_OFF) || access(AGENT_PATH, X_OK) != 0)
 		return 0;
-	if (!serial_port_exists(1000) && !vsock_usable())
-		return 0;
+	/* The drivers name the port (or bind vsock) a moment after the modules
+	 * load; a loaded TCG guest took over a second. With smartvm.exec=agent
+	 * the host promised a transport, so it is worth waiting for. */
+	long long until =
+	    mono_ms() + (init_boot_flag(SV_INIT_EXEC_AGENT) ? TRANSPORT_WAIT_EXEC_MS : TRANSPORT_WAIT_MS);
+	while (!serial_port_exists() && !vsock_usable()) {
+		if (mono_ms() >= until)
+			return 0;
+		poll(NULL, 0, 10);
+	}
 	mount_for_agent("");
 	if (in_root)
 		mount_for_agent(NEWROOT);
