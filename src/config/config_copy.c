@@ -42,6 +42,26 @@ static bool dup_rate_limiter(const sv_rate_limiter **dst, const sv_rate_limiter 
 	return true;
 }
 
+int sv_config_replace_string(const char **field, const char *value)
+{
+	const char *copy;
+	if (!dup_string(&copy, value))
+		return sv_err(SV_ENOMEM, "out of memory");
+	free_const(*field);
+	*field = copy;
+	return 0;
+}
+
+int sv_config_replace_rate_limiter(const sv_rate_limiter **field, const sv_rate_limiter *value)
+{
+	const sv_rate_limiter *copy;
+	if (!dup_rate_limiter(&copy, value))
+		return sv_err(SV_ENOMEM, "out of memory");
+	free_const(*field);
+	*field = copy;
+	return 0;
+}
+
 /* dst starts zeroed; scalars are copied one by one so that no pointer of src
  * is ever held by dst (a failure then never frees what src owns). */
 static bool copy_drive(sv_drive_config *dst, const sv_drive_config *src)

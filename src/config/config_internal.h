@@ -8,4 +8,10 @@
  * copy or a builder read NULL: SV_EINVAL naming the field instead. */
 int sv_config_check_arrays(const sv_vm_config *cfg);
 
+/* In a config the library owns (a deep copy, config_copy.c): replaces what
+ * a field points at with a copy of value, freeing the old one. 0, or
+ * SV_ENOMEM with the field unchanged. */
+int sv_config_replace_string(const char **field, const char *value);
+int sv_config_replace_rate_limiter(const sv_rate_limiter **field, const sv_rate_limiter *value);
+
 #endif

@@ -26,6 +26,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sv_manager {
@@ -354,32 +355,11 @@ int sv_manager_cleanup(sv_manager *m)
 	return first ? sv_err_restore(&saved) : 0;
 }
 
-/* Takes the lock of the VM directory dfd without waiting: 1 and *lock_fd
- * when it was free (the VM is dead and stays ours while we hold it), 0 when
- * it is held (alive). A directory without a lock (older versions, a crash
- * between mkdir and lock) gets one. */
-static int take_dead_vm_lock(int dfd, const char *dir, int *lock_fd)
-{
-	int fd = openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == ELOOP ? sv_err(SV_EUNSAFE, "%s/%s: is a symlink", dir, SV_VM_LOCK_FILE)
-				      : sv_err_errno(SV_EIO, errno, "opening %s/%s", dir, SV_VM_LOCK_FILE);
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
-		close(fd);
-		return e == EWOULDBLOCK ? 0 : sv_err_errno(SV_EIO, e, "locking %s/%s", dir, SV_VM_LOCK_FILE);
-	}
-	*lock_fd = fd;
-	return 1;
-}
-
 /* Cleans up the VM directory id if its VM is dead. 1 removed, 0 left alone
  * (alive, vanished), < 0 refused or failed (what failed stays: ledger.h). */
 static int gc_one(sv_manager *m, const char *id)
 {
-	int dfd = -1, lock = -1;
+	int dfd = -1;
 	int rc = sv_vm__open_dir(m, id, &dfd);
 	if (rc == SV_ENOTFOUND) {
 		sv_err_clear();
@@ -388,12 +368,10 @@ static int gc_one(sv_manager *m, const char *id)
 	char *dir = rc ? NULL : sv_path_join(m->opts.runtime_dir, id);
 	if (!rc && !dir)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	if (!rc && (rc = take_dead_vm_lock(dfd, dir, &lock)) == 1) {
-		sv_info("gc: cleaning up leftovers of VM \"%s\"", id);
-		rc = sv_vm__cleanup_dir(dir) ? sv_err_prefix("cleaning up VM \"%s\"", id) : 1;
-	}
-	if (lock >= 0)
-		close(lock);
+	if (!rc && (rc = sv_vm__cleanup_if_dead(dfd, dir)) < 0)
+		rc = sv_err_prefix("cleaning up VM \"%s\"", id);
+	else if (rc == 1)
+		sv_info("gc: cleaned up the leftovers of VM \"%s\"", id);
 	if (dfd >= 0)
 		close(dfd);
 	free(dir);
@@ -401,7 +379,11 @@ static int gc_one(sv_manager *m, const char *id)
 }
 
 /* Directories of starts that died before claiming their id (vm.c names them
- * ".<id>" SV_VM_NEW_DIR_INFIX "<random>"): removed when their lock is free. */
+ * ".<id>" SV_VM_NEW_DIR_INFIX "<random>"): removed when their lock is free
+ * and they are older than UNCLAIMED_GRACE_S. A live start holds the lock
+ * from a moment after its mkdir until the rename, well within that; the
+ * lock is never created here, which would make that start fail. */
+#define UNCLAIMED_GRACE_S 60
 static void gc_unclaimed_dirs(sv_manager *m)
 {
 	DIR *d = NULL;
@@ -412,10 +394,13 @@ static void gc_unclaimed_dirs(sv_manager *m)
 	for (struct dirent *de; (de = readdir(d));) {
 		if (de->d_name[0] != '.' || !strstr(de->d_name, SV_VM_NEW_DIR_INFIX) || !is_dir_entry(d, de))
 			continue;
-		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
-		    lock = -1;
-		char *path = sv_path_join(m->opts.runtime_dir, de->d_name);
-		if (dfd >= 0 && path && take_dead_vm_lock(dfd, path, &lock) == 1 && sv_rm_rf(path) != 0)
+		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int lock = dfd < 0 ? -1 : openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		bool old = dfd >= 0 && fstat(dfd, &st) == 0 && time(NULL) - st.st_mtime > UNCLAIMED_GRACE_S;
+		bool dead = old && (lock < 0 ? errno == ENOENT : flock(lock, LOCK_EX | LOCK_NB) == 0);
+		char *path = dead ? sv_path_join(m->opts.runtime_dir, de->d_name) : NULL;
+		if (path && sv_rm_rf(path) != 0)
 			sv_warn("gc: %s", sv_last_error());
 		if (lock >= 0)
 			close(lock);

@@ -48,10 +48,7 @@
 #define LEASE_SUFFIX ".leases"
 #define STATE_SUFFIX ".bridge"
 
-char *sv_net_dir(const char *data_dir)
-{
-	return sv_path_join(data_dir, "net");
-}
+char *sv_net_dir(const char *data_dir) { return sv_path_join(data_dir, "net"); }
 
 static char *with_suffix(const char *net_dir, const char *bridge, const char *suffix)
 {
@@ -103,8 +100,8 @@ static int lock_dir(int fd, const char *dir)
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return sv_err_errno(SV_EIO, errno, "locking %s", dir);
 		if (sv_now_ms() >= deadline)
-			return sv_err(SV_ETIMEOUT, "locking %s: still held by another process after %d ms", dir,
-				      LOCK_TIMEOUT_MS);
+			return sv_err(SV_ETIMEOUT, "locking %s: still held by another process after %d ms",
+				      dir, LOCK_TIMEOUT_MS);
 		poll(NULL, 0, 5);
 	}
 	return 0;
@@ -169,7 +166,7 @@ static bool parse_vm_dir(sv_lease *l, const char *rest)
 static int parse_line(sv_lease_db *db, const char *line)
 {
 	char ip[16], owned[2];
-	sv_lease l = { 0 };
+	sv_lease l = {0};
 	long pid = 0;
 	char subnet[SV_IPV4_CIDR_MAX + 1];
 	/* %n at the end: a field longer than its conversion leaves text over. */
@@ -180,12 +177,12 @@ static int parse_line(sv_lease_db *db, const char *line)
 		if (!sv_ipv4_cidr_parse(subnet, &addr, &prefix) || (addr & ~sv_ipv4_mask(prefix)))
 			return 0;
 		db->has_subnet = true;
-		db->subnet = (sv_ipv4_net){ .network = addr, .prefix = prefix };
+		db->subnet = (sv_ipv4_net){.network = addr, .prefix = prefix};
 		return 1;
 	}
 	end = 0;
-	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev, l.mac, owned,
-		   &pid, &l.start_time, &end) != 8 ||
+	if (sscanf(line, "lease %15s %64s %63s %15s %17s %1s %ld %llu%n", ip, l.vm_id, l.iface_id, l.dev,
+		   l.mac, owned, &pid, &l.start_time, &end) != 8 ||
 	    !parse_vm_dir(&l, line + end) || !sv_ipv4_parse(ip, &l.ip) || !lease_fields_valid(&l, owned))
 		return 0;
 	l.dev_owned = owned[0] == '1';
@@ -197,7 +194,8 @@ int sv_lease_db_parse(sv_lease_db *db, char *text, int *first_bad)
 {
 	int lineno = 0;
 	*first_bad = 0;
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		++lineno;
 		int rc = parse_line(db, line);
 		if (rc < 0)
@@ -220,10 +218,11 @@ static int load(sv_lease_db *db)
 		int first_bad = 0;
 		rc = sv_lease_db_parse(db, text, &first_bad);
 		if (!rc && db->n_malformed)
-			sv_warn("%s: skipped %zu malformed line%s (the first is line %d); the next change of the "
-				"bridge's leases, or `smartvm net gc`, rewrites the file without %s",
-				db->lease_path, db->n_malformed, db->n_malformed == 1 ? "" : "s", first_bad,
-				db->n_malformed == 1 ? "it" : "them");
+			sv_warn(
+			    "%s: skipped %zu malformed line%s (the first is line %d); the next change of the "
+			    "bridge's leases, or `smartvm net gc`, rewrites the file without %s",
+			    db->lease_path, db->n_malformed, db->n_malformed == 1 ? "" : "s", first_bad,
+			    db->n_malformed == 1 ? "it" : "them");
 	}
 	free(text);
 	if (rc)
@@ -268,6 +267,9 @@ static int db_open(sv_lease_db *db, const char *net_dir, const char *bridge, boo
 		sv_lease_db_close(db);
 		return sv_err_prefix("leases of bridge %s", bridge);
 	}
+	/* Every write in the net dir is made under this lock: a temp file
+	 * there is a killed writer's. */
+	sv_remove_stale_temps_at(db->lock_fd);
 	return 0;
 }
 
@@ -309,7 +311,7 @@ int sv_lease_db_save(sv_lease_db *db)
 	}
 	/* Line by line into a growing buffer: a lease line's length depends on
 	 * its ids and numbers (over 200 bytes at the longest). */
-	sv_buf buf = { 0 };
+	sv_buf buf = {0};
 	char line[512 + 3 * SV_LEASE_VM_DIR_MAX], net[16];
 	int n = 0, rc = 0;
 	sv_ipv4_format(db->subnet.network, net);
@@ -334,7 +336,8 @@ int sv_lease_db_save(sv_lease_db *db)
 		rc = sv_buf_append(&buf, line, (size_t)n);
 	}
 	if (!rc)
-		rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->lease_name, buf.data, buf.len, 0644);
+		rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->lease_name, buf.data, buf.len,
+					     0644);
 	sv_buf_free(&buf);
 	if (!rc)
 		db->n_malformed = 0;
@@ -348,7 +351,8 @@ int sv_lease_db_save_state(sv_lease_db *db, bool exists, bool bridge_created)
 		rc = remove_file(db, db->state_name);
 	} else {
 		const char *text = bridge_created ? "created 1\n" : "created 0\n";
-		rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->state_name, text, strlen(text), 0644);
+		rc = sv_write_file_atomic_at(db->lock_fd, db->net_dir, db->state_name, text, strlen(text),
+					     0644);
 	}
 	if (rc == 0) {
 		db->has_state = exists;
@@ -365,7 +369,8 @@ int sv_lease_db_check_subnet(sv_lease_db *db, const sv_ipv4_net *subnet, const c
 			if (!sv_subnet_contains(subnet, db->items[i].ip)) {
 				char ip[16];
 				sv_ipv4_format(db->items[i].ip, ip);
-				return sv_err(SV_EBUSY, "subnet \"%s\": bridge %s has a lease of %s outside it",
+				return sv_err(SV_EBUSY,
+					      "subnet \"%s\": bridge %s has a lease of %s outside it",
 					      subnet_text, db->bridge, ip);
 			}
 		}
@@ -377,8 +382,8 @@ int sv_lease_db_check_subnet(sv_lease_db *db, const sv_ipv4_net *subnet, const c
 		return 0;
 	char net[16];
 	sv_ipv4_format(db->subnet.network, net);
-	return sv_err(SV_EBUSY, "subnet \"%s\": bridge %s is in use by %zu lease(s) with subnet %s/%d", subnet_text,
-		      db->bridge, db->n, net, db->subnet.prefix);
+	return sv_err(SV_EBUSY, "subnet \"%s\": bridge %s is in use by %zu lease(s) with subnet %s/%d",
+		      subnet_text, db->bridge, db->n, net, db->subnet.prefix);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -393,8 +398,10 @@ int sv_lease_db_alloc(sv_lease_db *db, const sv_ipv4_net *subnet, const sv_lease
 	 * MACs on one bridge would take each other's traffic. */
 	for (size_t i = 0; i < db->n; i++)
 		if (!strcasecmp(db->items[i].mac, tmpl->mac))
-			return sv_err(SV_EBUSY, "guest MAC %s of interface %s: already used by VM \"%s\" (%s) on bridge %s",
-				      tmpl->mac, tmpl->iface_id, db->items[i].vm_id, db->items[i].iface_id, db->bridge);
+			return sv_err(
+			    SV_EBUSY,
+			    "guest MAC %s of interface %s: already used by VM \"%s\" (%s) on bridge %s",
+			    tmpl->mac, tmpl->iface_id, db->items[i].vm_id, db->items[i].iface_id, db->bridge);
 	uint32_t *used = malloc((db->n + 1) * sizeof(*used));
 	if (!used)
 		return sv_err(SV_ENOMEM, "out of memory");
@@ -414,8 +421,8 @@ int sv_lease_db_alloc(sv_lease_db *db, const sv_ipv4_net *subnet, const sv_lease
 	if (candidate > last || candidate < sv_subnet_first_guest(subnet)) {
 		char net[16];
 		sv_ipv4_format(subnet->network, net);
-		return sv_err(SV_EBUSY, "subnet %s/%d: no free guest address (all %u in use on bridge %s)", net,
-			      subnet->prefix, last - sv_subnet_first_guest(subnet) + 1, db->bridge);
+		return sv_err(SV_EBUSY, "subnet %s/%d: no free guest address (all %u in use on bridge %s)",
+			      net, subnet->prefix, last - sv_subnet_first_guest(subnet) + 1, db->bridge);
 	}
 	sv_lease l = *tmpl;
 	l.ip = candidate;
@@ -449,7 +456,7 @@ const sv_lease *sv_lease_db_find_dev(const sv_lease_db *db, const char *dev)
 
 int sv_lease_list_bridges(const char *net_dir, char ***out)
 {
-	sv_strv_builder b = { 0 };
+	sv_strv_builder b = {0};
 	int fd = -1;
 	int rc = sv_trusted_dir_existing("lease directory", net_dir, &fd);
 	if (rc && rc != SV_ENOTFOUND)

@@ -6,6 +6,7 @@
 
 #include "util/error.h"
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -65,7 +66,7 @@ int sv_mkdir_p(const char *path, mode_t mode)
 	if (strlen(path) >= sizeof(buf))
 		return sv_err(SV_EINVAL, "%s: path too long", path);
 	strcpy(buf, path);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
@@ -175,6 +176,37 @@ static int open_temp_at(int dirfd, const char *name, mode_t mode, char *tmp, siz
 	return -1;
 }
 
+/* ".<name>.tmp.<16 hex digits>", as open_temp_at names them. */
+static bool is_atomic_temp_name(const char *n)
+{
+	size_t len = strlen(n);
+	const char *tail = len > 22 ? n + len - 21 : NULL;
+	if (n[0] != '.' || !tail || strncmp(tail, ".tmp.", 5))
+		return false;
+	for (const char *p = tail + 5; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+void sv_remove_stale_temps_at(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	struct stat st;
+	for (struct dirent *de; (de = readdir(d));)
+		if (is_atomic_temp_name(de->d_name) &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
 int sv_write_file_atomic_at(int dirfd, const char *dir_path, const char *name, const void *data, size_t len,
 			    mode_t mode)
 {
@@ -221,7 +253,8 @@ static int open_parent(const char *path, char *dir, size_t dir_size, const char 
 		return sv_err(SV_EINVAL, "%s: not a file name", path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening directory %s", dir);
+		return sv_err_errno(errno == ENOENT ? SV_ENOTFOUND : SV_EIO, errno, "opening directory %s",
+				    dir);
 	return fd;
 }
 

@@ -25,6 +25,12 @@ int sv_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 int sv_write_file_atomic_at(int dirfd, const char *dir_path, const char *name, const void *data, size_t len,
 			    mode_t mode);
 
+/* Removes the temp files sv_write_file_atomic* left in dirfd when their
+ * process died between creating one and the rename (".<name>.tmp.<16 hex
+ * digits>", regular files only). Only for a directory whose writers all hold
+ * a lock the caller holds now: a live writer's temp would go too. */
+void sv_remove_stale_temps_at(int dirfd);
+
 /* Reads a whole regular file (at most max_bytes) into a NUL-terminated
  * malloc'd buffer. Anything else (a FIFO, a device, a directory) is refused
  * without blocking, and so is a file larger than max_bytes, before reading. */

@@ -351,18 +351,20 @@ void sv_ledger_entry_free(sv_ledger_entry *e)
 {
 	free(e->raw);
 	free(e->copy);
+	e->raw = e->copy = NULL;
 }
 #define entry_free sv_ledger_entry_free
 
 int sv_ledger_parse_entry(sv_ledger_entry *e, const char *line)
 {
 	memset(e, 0, sizeof(*e));
-	e->raw = strdup(line);
-	e->copy = strdup(line);
-	if (!e->raw || !e->copy) {
-		entry_free(e);
+	char *raw = strdup(line), *copy = raw ? strdup(line) : NULL;
+	if (!copy) {
+		free(raw);
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
+	e->raw = raw;
+	e->copy = copy;
 	char *save = NULL;
 	e->kind = strtok_r(e->copy, " ", &save);
 	for (char *a; (a = strtok_r(NULL, " ", &save));) {
@@ -438,14 +440,17 @@ static int replay_text(const replay_ctx *c, char *text)
 	int rc = 0;
 	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && !rc;
 	     line = strtok_r(NULL, "\n", &save)) {
+		entry e;
+		if ((rc = sv_ledger_parse_entry(&e, line)))
+			break;
 		entry *grown = realloc(entries, (n + 1) * sizeof(*entries));
 		if (!grown) {
+			entry_free(&e);
 			rc = sv_err(SV_ENOMEM, "out of memory");
 			break;
 		}
 		entries = grown;
-		if ((rc = sv_ledger_parse_entry(&entries[n], line)) == 0)
-			n++;
+		entries[n++] = e;
 	}
 	size_t failed = 0;
 	int code = 0;

@@ -513,9 +513,12 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
 	sv_err_save(&saved);
+	/* The supervisor has ended and cleaned up, or died: then whatever it
+	 * left, if the directory is still this VM's (a gc may have removed it
+	 * and a new VM taken the id since). */
 	int crc = SV_FAULT_POINT("stop.cleanup");
-	if (!crc)
-		crc = sv_vm__cleanup_dir(vm->dir);
+	if (!crc && vm->dir_fd >= 0 && (crc = sv_vm__cleanup_if_dead(vm->dir_fd, vm->dir)) > 0)
+		crc = 0;
 	vm->state = SV_VM_STOPPED;
 	if (rc) {
 		sv_err_restore(&saved);

@@ -8,9 +8,13 @@
 #include "vm/vm_net.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/vm_alive.h"
 #include <errno.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -23,10 +27,11 @@ static int undo_cgroup(const char *path, const char *unused)
 	if (statfs(path, &sfs) != 0)
 		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "cgroup %s", path);
 	if (sfs.f_type == CGROUP2_SUPER_MAGIC || sfs.f_type == CGROUP_SUPER_MAGIC)
-		return rmdir(path) == 0 || errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing cgroup %s", path);
+		return rmdir(path) == 0 || errno == ENOENT
+			   ? 0
+			   : sv_err_errno(SV_EIO, errno, "removing cgroup %s", path);
 	return sv_rm_rf(path);
 }
-
 
 static void register_undo_once(void)
 {
@@ -40,4 +45,38 @@ int sv_vm__cleanup_dir(const char *dir)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, register_undo_once);
 	return sv_ledger_replay(dir);
+}
+
+int sv_vm__take_dead_lock(int dfd, const char *dir, int *lock_fd)
+{
+	int fd = openat(dfd, SV_VM_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == ELOOP	 ? sv_err(SV_EUNSAFE, "%s/%s: is a symlink", dir, SV_VM_LOCK_FILE)
+		       : errno == ENOENT ? 0 /* the directory was removed meanwhile */
+					 : sv_err_errno(SV_EIO, errno, "opening %s/%s", dir, SV_VM_LOCK_FILE);
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? 0 : sv_err_errno(SV_EIO, e, "locking %s/%s", dir, SV_VM_LOCK_FILE);
+	}
+	*lock_fd = fd;
+	return 1;
+}
+
+int sv_vm__cleanup_if_dead(int dfd, const char *dir)
+{
+	int lock = -1;
+	int rc = sv_vm__take_dead_lock(dfd, dir, &lock);
+	if (rc != 1)
+		return rc;
+	struct stat locked, named;
+	if (fstat(dfd, &locked) != 0 || fstatat(AT_FDCWD, dir, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    locked.st_dev != named.st_dev || locked.st_ino != named.st_ino)
+		rc = 0;
+	else if ((rc = sv_vm__cleanup_dir(dir)) == 0)
+		rc = 1;
+	close(lock);
+	return rc;
 }

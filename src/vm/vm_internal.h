@@ -26,32 +26,32 @@ struct sv_vm {
 	sv_manager *mgr;
 	char *id;
 	char *dir;
-	int dir_fd;               /* the checked VM dir; -1 until created or opened */
+	int dir_fd; /* the checked VM dir; -1 until created or opened */
 	char *console_path;
-	sv_vm_config *cfg;        /* as given (deep copy) */
-	sv_vm_config *staged;     /* what the VMM gets: staged drives, TAPs, boot args */
+	sv_vm_config *cfg;    /* as given (deep copy) */
+	sv_vm_config *staged; /* what the VMM gets: staged drives, TAPs, boot args */
 	sv_vm_state state;
 	const sv_vmm_ops *backend;
-	sv_vmm *vmm;              /* API connection, opened lazily */
+	sv_vmm *vmm; /* API connection, opened lazily */
 
 	pid_t vmm_pid;
 	unsigned long long vmm_start_time;
 	pid_t supervisor_pid;
 	unsigned long long supervisor_start_time;
-	int supervisor_pidfd;     /* -1 when unknown */
-	int status_fd;            /* supervisor -> us; -1 when not our child */
-	int control_fd;           /* us -> supervisor; closing it without 'D' kills the VM */
-	bool own_child;           /* we spawned the supervisor and must reap it */
+	int supervisor_pidfd; /* -1 when unknown */
+	int status_fd;	      /* supervisor -> us; -1 when not our child */
+	int control_fd;	      /* us -> supervisor; closing it without 'D' kills the VM */
+	bool own_child;	      /* we spawned the supervisor and must reap it */
 	bool detached;
 
 	sv_tap_device *taps;
 	size_t n_taps;
-	char *end_reason;         /* how the VMM ended, from the supervisor */
-	sv_buf status;            /* what the supervisor reported on status_fd */
+	char *end_reason; /* how the VMM ended, from the supervisor */
+	sv_buf status;	  /* what the supervisor reported on status_fd */
 
 	/* Jailer (vm_jail.c); NULL/unset when the VMM runs directly. */
-	struct sv_vm_jail *jail;  /* options, from sv_vm_set_jail */
-	char *jail_root;          /* host path of the jail's root (chroot) dir */
+	struct sv_vm_jail *jail;       /* options, from sv_vm_set_jail */
+	char *jail_root;	       /* host path of the jail's root (chroot) dir */
 	struct sv_vm_command *command; /* vm_command.c; NULL = no command */
 	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
 	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
@@ -124,8 +124,22 @@ int sv_vm__command_console_pipe(sv_vm *vm, int *write_fd);
 long long sv_vm__command_deadline(const sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
 
-/* Replays the VM's ledger (registering undo handlers first). */
+/* Replays the VM's ledger (registering undo handlers first). Only for the
+ * holder of the directory's lock; everyone else: sv_vm__cleanup_if_dead. */
 int sv_vm__cleanup_dir(const char *dir);
+
+/* Takes the lock of the VM directory dfd (path dir) without waiting: 1 and
+ * *lock_fd when it was free (the VM is dead and stays ours while we hold
+ * it), 0 when it is held (alive). A directory without a lock (a crash
+ * between mkdir and lock in older versions) gets one. */
+int sv_vm__take_dead_lock(int dfd, const char *dir, int *lock_fd);
+
+/* Cleans up the directory dfd, named dir, if its VM is dead: with its lock,
+ * and only while dir still names that directory (once the old one is gone,
+ * a new VM with the same id may own the name). 1 cleaned up, 0 left alone
+ * (alive, or dir is another directory now), < 0 failed (ledger.h: what
+ * failed stays for gc). */
+int sv_vm__cleanup_if_dead(int dfd, const char *dir);
 
 /* vm_live.c: one live operation that changes a VM at a time, across
  * processes (a flock in the VM dir, waited for at most the API timeout;

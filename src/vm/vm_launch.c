@@ -67,8 +67,8 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 	const char *name = strrchr(binary, '/');
 	char *then_exe = vm->jail_root ? sv_path_join(vm->jail_root, name ? name + 1 : binary) : NULL;
 	json_t *o = json_pack("{s:o, s:s, s:s, s:I, s:s?}", "argv", args, "console", vm->console_path, "vmm",
-			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm), "then_exe",
-			      then_exe);
+			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm),
+			      "then_exe", then_exe);
 	free(then_exe);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
@@ -140,7 +140,7 @@ static void parse_status_lines(sv_vm *vm, bool eof)
  * Returns 1 at EOF. */
 static int read_status(sv_vm *vm, int timeout_ms)
 {
-	struct pollfd p = { .fd = vm->status_fd, .events = POLLIN };
+	struct pollfd p = {.fd = vm->status_fd, .events = POLLIN};
 	int n = poll(&p, 1, timeout_ms);
 	if (n <= 0)
 		return 0;
@@ -163,19 +163,15 @@ static int read_status(sv_vm *vm, int timeout_ms)
  * live supervisor holds. */
 static void clean_after_supervisor(const sv_vm *vm)
 {
-	if (!sv_path_exists(vm->dir))
+	if (vm->dir_fd < 0)
 		return;
 	sv_err_saved saved;
 	sv_err_save(&saved);
-	char *lock_path = sv_path_join(vm->dir, "lock");
-	int lock_fd = -1;
-	if (lock_path && sv_lock_file(lock_path, 0, &lock_fd) == 0) {
-		sv_debug("VM \"%s\": its supervisor left its directory behind; cleaning up", vm->id);
-		if (sv_vm__cleanup_dir(vm->dir) != 0)
-			sv_warn("VM \"%s\": cleaning up after its supervisor: %s", vm->id, sv_last_error());
-		close(lock_fd);
-	}
-	free(lock_path);
+	int rc = sv_vm__cleanup_if_dead(vm->dir_fd, vm->dir);
+	if (rc < 0)
+		sv_warn("VM \"%s\": cleaning up after its supervisor: %s", vm->id, sv_last_error());
+	else if (rc == 1)
+		sv_debug("VM \"%s\": its supervisor left its directory behind; cleaned up", vm->id);
 	sv_err_restore(&saved);
 }
 
@@ -258,7 +254,7 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 					    vm->backend->name, socket_path, timeout_ms);
 			break;
 		}
-		struct pollfd p[2] = { { .fd = vm->status_fd, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = vm->status_fd, .events = POLLIN}, {.fd = ino, .events = POLLIN}};
 		/* The pid line may arrive after the socket, and a bound socket may
 		 * not listen yet: keep the wait short then. */
 		int wait_ms = ino < 0 || vm->vmm_pid <= 0 || refused ? 5 : (int)(left < 1000 ? left : 1000);
@@ -273,8 +269,8 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 			if (vm->supervisor_pidfd >= 0)
 				sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 			parse_status_lines(vm, true);
-			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s", vm->backend->name,
-				    vm->end_reason);
+			rc = sv_err(SV_EPROCESS, "%s ended before its API socket appeared: %s",
+				    vm->backend->name, vm->end_reason);
 			break;
 		}
 	}
@@ -287,8 +283,12 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 {
 	char **argv = NULL, *sup = NULL, *socket_path = NULL, *vmm_log = NULL;
 	int status[2] = {-1, -1}, control[2] = {-1, -1}, console = -1;
-	sv_vmm_launch launch = { .vm_id = vm->id, .vm_dir = vm->dir, .binary = binary, .cfg = vm->staged,
-				 .qemu_accel = qemu_accel, .incoming = vm->restore_backend != NULL };
+	sv_vmm_launch launch = {.vm_id = vm->id,
+				.vm_dir = vm->dir,
+				.binary = binary,
+				.cfg = vm->staged,
+				.qemu_accel = qemu_accel,
+				.incoming = vm->restore_backend != NULL};
 	sv_vmm_jail jail;
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);
@@ -420,12 +420,14 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 		close(pidfd);
 	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) &&
 	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
-		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id, (int)vm->supervisor_pid);
+		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id,
+			(int)vm->supervisor_pid);
 		if (vm->supervisor_pid > 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
 			kill(vm->supervisor_pid, SIGKILL);
 		sv_vm__poll_supervisor(vm, 2000);
 	}
 	if (!gone)
-		return sv_err(SV_EPROCESS, "%s (pid %d) survived SIGKILL", vm->backend->name, (int)vm->vmm_pid);
+		return sv_err(SV_EPROCESS, "%s (pid %d) survived SIGKILL", vm->backend->name,
+			      (int)vm->vmm_pid);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "vm/vm_internal.h"
 
 #include "manager/manager_internal.h"
+#include "config/config_internal.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/spawn.h"
@@ -211,8 +212,8 @@ static int mmds_write(sv_vm *vm, const char *what, int (*op)(sv_vmm *, const cha
 		return rc;
 	if (!vm->cfg || !vm->cfg->mmds) {
 		sv_vm__live_unlock(lock);
-		return sv_err(SV_EINVALID_STATE, "VM \"%s\": %s: the VM has no MMDS (configure mmds at boot)", vm->id,
-			      what);
+		return sv_err(SV_EINVALID_STATE, "VM \"%s\": %s: the VM has no MMDS (configure mmds at boot)",
+			      vm->id, what);
 	}
 	if ((rc = op(vm->vmm, json)))
 		return live_end(vm, what, rc, lock);
@@ -239,7 +240,8 @@ int sv_vm_mmds_get(sv_vm *vm, char **out)
 	if (rc)
 		return rc;
 	if (!marker_exists(vm))
-		return sv_err(SV_ENOTFOUND, "VM \"%s\": MMDS get: the data store is empty (nothing was put yet)", vm->id);
+		return sv_err(SV_ENOTFOUND,
+			      "VM \"%s\": MMDS get: the data store is empty (nothing was put yet)", vm->id);
 	return live_end(vm, "MMDS get", vm->backend->mmds_get(vm->vmm, out), -1);
 }
 
@@ -420,31 +422,15 @@ static void drop_old_backing(sv_vm *vm, const char *old)
 static int record_update(sv_vm *vm, sv_drive_config *d, const char *abs, const sv_rate_limiter *rl,
 			 const char *vmm_path)
 {
-	if (abs) {
-		char *copy = strdup(abs);
-		if (!copy)
-			return sv_err(SV_ENOMEM, "out of memory");
-		free((void *)d->path_on_host);
-		d->path_on_host = copy;
-	}
-	if (rl) {
-		sv_rate_limiter *copy = malloc(sizeof(*copy));
-		if (!copy)
-			return sv_err(SV_ENOMEM, "out of memory");
-		*copy = *rl;
-		free((void *)d->rate_limiter);
-		d->rate_limiter = copy;
-	}
+	int rc = 0;
+	if ((abs && (rc = sv_config_replace_string(&d->path_on_host, abs))) ||
+	    (rl && (rc = sv_config_replace_rate_limiter(&d->rate_limiter, rl))))
+		return rc;
 	sv_drive_config *s = sv_vm__config_drive(vm->staged, d->drive_id);
-	if (s && vmm_path) {
-		char *copy = strdup(vmm_path);
-		if (!copy)
-			return sv_err(SV_ENOMEM, "out of memory");
-		free((void *)s->path_on_host);
-		s->path_on_host = copy;
-	}
+	if (s && vmm_path && (rc = sv_config_replace_string(&s->path_on_host, vmm_path)))
+		return rc;
 	char *path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
-	int rc = path ? sv_vm_config_save(vm->cfg, path) : sv_err(SV_ENOMEM, "out of memory");
+	rc = path ? sv_vm_config_save(vm->cfg, path) : sv_err(SV_ENOMEM, "out of memory");
 	free(path);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include "net/net_names.h"
 #include "net/net_tap.h"
 #include "net/net_undo.h"
+#include "config/config_internal.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/log.h"
@@ -31,16 +32,13 @@
 #include <string.h>
 #include <unistd.h>
 
-void sv_vm_net_register_undo(void)
-{
-	sv_net_register_undo();
-}
+void sv_vm_net_register_undo(void) { sv_net_register_undo(); }
 
 /* What setup decided for one interface before touching the host. */
 typedef struct {
 	char dev[16];
-	bool owned;     /* we create dev (derived name, or a given one that is absent) */
-	bool attach;    /* an existing device with no master: we attach it */
+	bool owned;	/* we create dev (derived name, or a given one that is absent) */
+	bool attach;	/* an existing device with no master: we attach it */
 	sv_lease lease; /* ip filled once allocated */
 } iface_plan;
 
@@ -67,36 +65,44 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 		const sv_net_iface_config *nic = &cfg->network_interfaces[i];
 		const char *why;
 		int rc;
-		if (!nic->iface_id || !*nic->iface_id || strlen(nic->iface_id) > 63 || strpbrk(nic->iface_id, " \t\n,/"))
-			return sv_err(SV_EINVAL, "network_interfaces[%zu].iface_id: must be 1-63 bytes without spaces", i);
+		if (!nic->iface_id || !*nic->iface_id || strlen(nic->iface_id) > 63 ||
+		    strpbrk(nic->iface_id, " \t\n,/"))
+			return sv_err(SV_EINVAL,
+				      "network_interfaces[%zu].iface_id: must be 1-63 bytes without spaces",
+				      i);
 		iface_plan *p = &ip[i];
 		if (nic->host_dev_name) {
 			if (!sv_ifname_valid(nic->host_dev_name, &why))
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name \"%s\": %s", i,
-					      nic->host_dev_name, why);
+				return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name \"%s\": %s",
+					      i, nic->host_dev_name, why);
 			if (!strcmp(nic->host_dev_name, plan->bridge))
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name \"%s\": is the bridge", i,
-					      nic->host_dev_name);
+				return sv_err(SV_EINVAL,
+					      "network_interfaces[%zu].host_dev_name \"%s\": is the bridge",
+					      i, nic->host_dev_name);
 			snprintf(p->dev, sizeof(p->dev), "%s", nic->host_dev_name);
 			sv_nl_link link;
 			rc = sv_nl_link_get(p->dev, &link);
 			if (rc == SV_ENOTFOUND) {
 				p->owned = true;
 			} else if (rc) {
-				return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\"", i, p->dev);
+				return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\"", i,
+						     p->dev);
 			} else if (is_another_vms_tap(&link, vm_id, nic->iface_id)) {
 				/* On any bridge: two VMs on one TAP would see each
 				 * other's frames. */
 				const char *owner = link.alias + strlen(SV_NET_TAP_ALIAS_PREFIX);
 				int vm_len = (int)strcspn(owner, "/");
 				return sv_err(SV_EBUSY,
-					      "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%.*s\" (%s)",
-					      i, p->dev, vm_len, owner, owner[vm_len] ? owner + vm_len + 1 : "?");
+					      "network_interfaces[%zu].host_dev_name \"%s\": already used by "
+					      "VM \"%.*s\" (%s)",
+					      i, p->dev, vm_len, owner,
+					      owner[vm_len] ? owner + vm_len + 1 : "?");
 			} else if (!link.master) {
 				p->attach = true;
 			} else {
-				sv_warn("network_interfaces[%zu].host_dev_name \"%s\": already has a master; used as is", i,
-					p->dev);
+				sv_warn("network_interfaces[%zu].host_dev_name \"%s\": already has a master; "
+					"used as is",
+					i, p->dev);
 			}
 		} else {
 			if ((rc = sv_net_tap_name(p->dev, vm_id, nic->iface_id)))
@@ -105,15 +111,20 @@ static int check_ifaces(const sv_vm_config *cfg, const sv_net_plan *plan, const 
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(ip[j].dev, p->dev))
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].host_dev_name \"%s\": also used by network_interfaces[%zu]",
+				return sv_err(SV_EINVAL,
+					      "network_interfaces[%zu].host_dev_name \"%s\": also used by "
+					      "network_interfaces[%zu]",
 					      i, p->dev, j);
 			if (!strcmp(cfg->network_interfaces[j].iface_id, nic->iface_id))
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].iface_id \"%s\": also used by network_interfaces[%zu]",
+				return sv_err(SV_EINVAL,
+					      "network_interfaces[%zu].iface_id \"%s\": also used by "
+					      "network_interfaces[%zu]",
 					      i, nic->iface_id, j);
 		}
 		if (nic->guest_mac) {
 			if (!sv_mac_valid(nic->guest_mac, &why))
-				return sv_err(SV_EINVAL, "network_interfaces[%zu].guest_mac \"%s\": %s", i, nic->guest_mac, why);
+				return sv_err(SV_EINVAL, "network_interfaces[%zu].guest_mac \"%s\": %s", i,
+					      nic->guest_mac, why);
 			snprintf(p->lease.mac, sizeof(p->lease.mac), "%s", nic->guest_mac);
 		} else if ((rc = sv_net_guest_mac(p->lease.mac, vm_id, nic->iface_id))) {
 			return rc;
@@ -139,8 +150,10 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		const sv_lease *other = sv_lease_db_find_dev(db, ip[i].dev);
 		if (other)
-			return sv_err(SV_EBUSY, "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%s\" (%s)",
-				      i, ip[i].dev, other->vm_id, other->iface_id);
+			return sv_err(
+			    SV_EBUSY,
+			    "network_interfaces[%zu].host_dev_name \"%s\": already used by VM \"%s\" (%s)", i,
+			    ip[i].dev, other->vm_id, other->iface_id);
 	}
 	size_t n_before = db->n;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
@@ -166,8 +179,8 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 	return sv_lease_db_save(db);
 }
 
-static int setup_device(const iface_plan *p, const char *bridge, int bridge_index, sv_ledger *ledger, size_t i,
-			bool given)
+static int setup_device(const iface_plan *p, const char *bridge, int bridge_index, sv_ledger *ledger,
+			size_t i, bool given)
 {
 	int rc = 0;
 	if (p->owned) {
@@ -178,7 +191,8 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 		    (rc = SV_FAULT_POINT("launch.tap")))
 			return rc;
 		if ((rc = sv_tap_create(p->dev, alias)) && given)
-			return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\": does not exist and could not be created",
+			return sv_err_prefix("network_interfaces[%zu].host_dev_name \"%s\": does not exist "
+					     "and could not be created",
 					     i, p->dev);
 	} else if (p->attach) {
 		if (!(rc = sv_ledger_record(ledger, "port", p->dev, bridge)))
@@ -188,18 +202,6 @@ static int setup_device(const iface_plan *p, const char *bridge, int bridge_inde
 	}
 	if (rc || (rc = sv_nl_link_set_master(p->dev, bridge_index)) || (rc = sv_nl_link_set_up(p->dev)))
 		return rc;
-	return 0;
-}
-
-static int replace_string(const char **field, const char *value)
-{
-	char *copy = strdup(value);
-	if (!copy)
-		return sv_err(SV_ENOMEM, "out of memory");
-	/* The VM's config is its own deep copy: every string is a separate heap
-	 * allocation (config_copy.c), so it is ours to replace. */
-	free((char *)*field);
-	*field = copy;
 	return 0;
 }
 
@@ -219,8 +221,9 @@ static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_
 		snprintf(t->subnet_mask, sizeof(t->subnet_mask), "%s", mask);
 		snprintf(t->mac, sizeof(t->mac), "%s", ip[i].lease.mac);
 		int rc;
-		if ((!nics[i].host_dev_name && (rc = replace_string(&nics[i].host_dev_name, t->tap_name))) ||
-		    (!nics[i].guest_mac && (rc = replace_string(&nics[i].guest_mac, t->mac))))
+		if ((!nics[i].host_dev_name &&
+		     (rc = sv_config_replace_string(&nics[i].host_dev_name, t->tap_name))) ||
+		    (!nics[i].guest_mac && (rc = sv_config_replace_string(&nics[i].guest_mac, t->mac))))
 			return rc;
 	}
 	const char *args = cfg->boot_source.boot_args;
@@ -236,8 +239,8 @@ static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_
 	return 0;
 }
 
-int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const char *vm_id, sv_ledger *ledger,
-		    sv_vm_config *cfg, sv_tap_device *taps)
+int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const char *vm_id,
+		    sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps)
 {
 	if (cfg->n_network_interfaces == 0)
 		return 0;
@@ -250,7 +253,8 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 		goto out;
 	}
 	if (strpbrk(net_dir, " \t\n\r")) {
-		rc = sv_err(SV_EINVAL, "data_dir \"%s\": must not contain whitespace when VMs have network interfaces",
+		rc = sv_err(SV_EINVAL,
+			    "data_dir \"%s\": must not contain whitespace when VMs have network interfaces",
 			    data_dir);
 		goto out;
 	}

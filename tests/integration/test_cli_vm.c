@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <sched.h>
 #include <signal.h>
@@ -678,17 +680,32 @@ static void test_ps_shows_and_gc_removes_a_vm_killed_before_its_first_state(void
 }
 
 /* A crash while the directory was still being made under a temporary name
- * (before the id was claimed) is collected too. */
+ * (before the id was claimed) is collected too, once it is older than any
+ * start takes; a fresh one may be a start in progress and is left alone, its
+ * lock not even created (gc once took such a start's directory away). */
 static void test_gc_removes_a_half_created_vm_dir(void **state)
 {
 	fixture *fx = *state;
-	char dir[600];
-	snprintf(dir, sizeof(dir), "%s/.half.new-0123456789abcdef", fx->runtime_dir);
-	make_dir(dir);
-	free(svt_write(dir, "lock", ""));
+	char old[600], fresh[600], fresh_unlocked[600], lock[700];
+	snprintf(old, sizeof(old), "%s/.half.new-0123456789abcdef", fx->runtime_dir);
+	snprintf(fresh, sizeof(fresh), "%s/.busy.new-0123456789abcdef", fx->runtime_dir);
+	snprintf(fresh_unlocked, sizeof(fresh_unlocked), "%s/.early.new-0123456789abcdef", fx->runtime_dir);
+	make_dir(old);
+	free(svt_write(old, "lock", ""));
+	struct timespec long_ago[2] = {{.tv_sec = time(NULL) - 3600}, {.tv_sec = time(NULL) - 3600}};
+	assert_int_equal(utimensat(AT_FDCWD, old, long_ago, 0), 0);
+	make_dir(fresh);
+	free(svt_write(fresh, "lock", ""));
+	make_dir(fresh_unlocked);
 	assert_ps_empty(fx);
+
 	assert_int_equal(cli(fx, "gc", NULL), 0);
-	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
+	assert_false(sv_path_exists(old));
+	assert_true(sv_path_exists(fresh));
+	snprintf(lock, sizeof(lock), "%s/lock", fresh_unlocked);
+	assert_false(sv_path_exists(lock));
+	assert_int_equal(sv_rm_rf(fresh), 0);
+	assert_int_equal(sv_rm_rf(fresh_unlocked), 0);
 }
 
 /* What a cleanup could not undo stays, for the next gc to retry. */

@@ -6,7 +6,11 @@
  * Runs in a network namespace of its own. */
 #include "test_net_fixture.h"
 
+#include "leftovers.h"
+#include "sv_build_config.h"
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <jansson.h>
 
 typedef struct {
@@ -136,11 +140,67 @@ static void test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image(void
 	free(src);
 }
 
+/* `stop` cleans up after the supervisor only while the directory is still
+ * its VM's. Stopped at that step (fault point stop.cleanup) after the
+ * supervisor had removed the old directory, the stopping CLI once went on to
+ * replay the ledger of a new VM that had taken the id meanwhile: it killed
+ * that VM's VMM and deleted its directory. */
+static void test_stop_leaves_a_new_vm_with_the_same_id_alone(void **state)
+{
+#if !SV_FAULT_INJECTION
+	svt_skip(SVT_NEED_HOST, "this build has no fault injection (-Dfault_injection)");
+#endif
+	fixture *f = *state;
+	const char *run[] = {"run",
+			     "--kernel",
+			     f->kernel,
+			     "--rootfs",
+			     f->rootfs,
+			     "--id",
+			     "same",
+			     "--firecracker-bin",
+			     svt_fake_firecracker(),
+			     "--detach",
+			     NULL};
+	assert_int_equal(cli_in(f, f->rt, run[0], run[1], run[2], run[3], run[4], run[5], run[6], run[7],
+				run[8], run[9], NULL),
+			 0);
+	char report[600];
+	snprintf(report, sizeof(report), "%s/fault-report", f->tmp);
+	const char *argv[] = {svt_cli(), "--data-dir", f->data, "--runtime-dir", f->rt, "stop", "same", NULL};
+	setenv("SMARTVM_FAULT", "stop.cleanup:stop", 1);
+	setenv("SMARTVM_FAULT_REPORT", report, 1);
+	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	pid_t stopper;
+	int rc = sv_spawn(&so, &stopper, NULL);
+	unsetenv("SMARTVM_FAULT");
+	unsetenv("SMARTVM_FAULT_REPORT");
+	assert_int_equal(rc, 0);
+	assert_true(svt_wait_stopped(stopper, 30000));
+
+	/* The old VM is gone with its directory: the id is free again. */
+	assert_int_equal(cli_in(f, f->rt, run[0], run[1], run[2], run[3], run[4], run[5], run[6], run[7],
+				run[8], run[9], NULL),
+			 0);
+	int vmm = svt_vm_state_pid(f->rt, "same", "vmm_pid");
+	kill(stopper, SIGCONT);
+	int status = 0;
+	assert_int_equal(sv_reap(stopper, 30000, &status), 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	assert_int_equal(kill(vmm, 0), 0);
+	assert_int_equal(cli_in(f, f->rt, "inspect", "same", NULL), 0);
+	svt_assert_contains(f->out, "state: running\n");
+	assert_int_equal(cli_in(f, f->rt, "stop", "same", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_image_rm_with_another_runtime_dir_keeps_a_running_vm_image,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_leaves_a_new_vm_with_the_same_id_alone, setup,
+					    teardown),
 	    /* Last: it moves this process into a network namespace of its own. */
 	    cmocka_unit_test_setup_teardown(test_net_gc_with_another_runtime_dir_keeps_a_detached_vm_network,
 					    setup, teardown),

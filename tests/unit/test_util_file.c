@@ -54,7 +54,7 @@ static void test_stage_preserves_holes_and_data(void **state)
 	assert_int_equal(stat(dst, &st), 0);
 	assert_int_equal(st.st_size, size);
 	assert_true(allocated_bytes(dst) < 1 << 20); /* holes stayed holes */
-	char buf[8] = { 0 };
+	char buf[8] = {0};
 	fd = open(dst, O_RDONLY);
 	assert_int_equal(pread(fd, buf, 5, 0), 5);
 	assert_memory_equal(buf, "begin", 5);
@@ -171,6 +171,42 @@ static void test_copy_within_a_full_filesystem_says_no_space(void **state)
 	free(mnt);
 }
 
+/* What a writer killed between its temp file and the rename left: only
+ * names of that exact shape, only regular files, go. */
+static void test_stale_temps_are_removed_and_nothing_else(void **state)
+{
+	(void)state;
+	const char *stale = ".br0.leases.tmp.0123456789abcdef";
+	const char *keep[] = {"br0.leases", ".br0.leases.tmp.0123456789abcdeg", ".x.tmp.0123",
+			      "y.tmp.0123456789abcdef", ".z.tmp.0123456789abcdef.old"};
+	free(svt_write(dir, stale, "half"));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		free(svt_write(dir, keep[i], "keep"));
+	char *target = svt_write(dir, "target", "t"), link_path[600], sub[600];
+	snprintf(link_path, sizeof(link_path), "%s/.l.tmp.fedcba9876543210", dir);
+	assert_int_equal(symlink(target, link_path), 0);
+	snprintf(sub, sizeof(sub), "%s/.d.tmp.fedcba9876543210", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	sv_remove_stale_temps_at(fd);
+	close(fd);
+
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, stale);
+	assert_false(sv_path_exists(path));
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, keep[i]);
+		assert_true(sv_path_exists(path));
+	}
+	struct stat st;
+	assert_int_equal(lstat(link_path, &st), 0);
+	assert_true(sv_path_exists(sub));
+	assert_true(sv_path_exists(target));
+	free(target);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +215,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_of_missing_source_names_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atomic_write_replaces_whole_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_rf_does_not_follow_symlinks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_temps_are_removed_and_nothing_else, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_into_a_full_filesystem_says_no_space, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_within_a_full_filesystem_says_no_space, setup,
 					    teardown),
