@@ -15,6 +15,7 @@
  * the build tree's smartvm-build-minimal-image when absent (needs a Debian
  * mirror the first time). Skips when qemu or the image can't be had. */
 #include "bench.h"
+#include "bench_image.h"
 
 #include "../guest/guest_cmd.h"
 #include "util/file.h"
@@ -35,68 +36,23 @@
 #define BOOT_TIMEOUT_MS 60000
 #define EXIT_OK "=== smartvm: exit status 0 ==="
 
-typedef struct {
-	char *kernel, *initrd, *rootfs, *boot_args;
-} image;
+typedef bench_image image;
+#define image_free bench_image_free
 
-static void image_free(image *im)
-{
-	free(im->kernel);
-	free(im->initrd);
-	free(im->rootfs);
-	free(im->boot_args);
-}
-
-static char *manifest_path(json_t *m, const char *key)
-{
-	const char *p = json_string_value(json_object_get(json_object_get(m, key), "path"));
-	return p ? strdup(p) : NULL;
-}
-
-/* Builds (or finds cached) the minimal image; NULL reason on success. */
+/* The image with `true` as its command on the kernel command line. */
 static const char *get_image(image *im)
 {
-	static char why[1024];
-	const char *dir = getenv("SMARTVM_TEST_IMAGE_DIR");
-	if (!dir || !*dir)
-		dir = "/var/tmp/smartvm-test-images";
-	const char *argv[] = {BENCH_BUILD_ROOT "/tools/smartvm-build-minimal-image",
-			      "--init",
-			      BENCH_BUILD_ROOT "/guest/smartvm-init",
-			      "--cache-dir",
-			      dir,
-			      NULL};
-	int code = -1;
-	char *out = NULL, *err = NULL;
-	int rc = sv_run(argv, NULL, 600000, &code, &out, &err);
-	if (rc || code != 0) {
-		snprintf(why, sizeof(why), "building the minimal image failed: %s",
-			 rc    ? sv_last_error()
-			 : err ? err
-			       : "");
-		free(out);
-		free(err);
+	const char *why = bench_image_get(im);
+	if (why)
 		return why;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	json_t *m = json_load_file(out, 0, NULL);
-	free(out);
-	free(err);
-	const char *args = json_string_value(json_object_get(m, "bootArgs"));
 	const char *const cmd[] = {"true", NULL};
-	char *enc = sv_guest_cmd_encode(cmd);
-	im->kernel = manifest_path(m, "kernel");
-	im->initrd = manifest_path(m, "initrd");
-	im->rootfs = manifest_path(m, "rootfs");
-	if (args && enc && asprintf(&im->boot_args, "%s " SV_GUEST_CMD_KEY "%s", args, enc) < 0)
-		im->boot_args = NULL;
+	char *enc = sv_guest_cmd_encode(cmd), *args = NULL;
+	if (!enc || asprintf(&args, "%s " SV_GUEST_CMD_KEY "%s", im->boot_args, enc) < 0)
+		args = NULL;
 	free(enc);
-	json_decref(m);
-	if (!im->kernel || !im->initrd || !im->rootfs || !im->boot_args) {
-		snprintf(why, sizeof(why), "the minimal image's manifest is incomplete");
-		return why;
-	}
-	return NULL;
+	free(im->boot_args);
+	im->boot_args = args;
+	return args ? NULL : "out of memory";
 }
 
 static sv_vm_config vm_config(const image *im, sv_drive_config *root)

@@ -44,6 +44,7 @@ static const bench_entry benches[] = {
     {"4", "drive staging", bench_staging},
     {"5", "image verification", bench_sha256},
     {"6", "real boot", bench_boot},
+    {"12", "guest agent", bench_agent},
 };
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))
 
@@ -52,7 +53,8 @@ static void usage(FILE *to)
 	fprintf(to, "usage: smartvm-bench [--json PATH] [--only 1,3,...] [--quick]\n"
 		    "  --json PATH  also write the results as JSON to PATH\n"
 		    "  --only LIST  run only these benchmarks (1 control plane, 2 launch throughput,\n"
-		    "               3 memory, 4 drive staging, 5 image verification, 6 real boot)\n"
+		    "               3 memory, 4 drive staging, 5 image verification, 6 real boot,\n"
+		    "               12 guest agent)\n"
 		    "  --quick      small counts: checks that everything runs; the figures mean little\n");
 }
 

@@ -13,6 +13,7 @@
 #include "cmd_net.h"
 #include "cmd_run.h"
 #include "cli_console.h"
+#include "cmd_run_agent.h"
 #include "cmd_run_cmd.h"
 
 #include <fcntl.h>
@@ -52,29 +53,31 @@ enum {
 };
 
 static const struct option run_longopts[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"kernel", required_argument, NULL, OPT_KERNEL},
-	{"initrd", required_argument, NULL, OPT_INITRD},
-	{"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
-	{"rootfs", required_argument, NULL, OPT_ROOTFS},
-	{"drive", required_argument, NULL, OPT_DRIVE},
-	{"vcpus", required_argument, NULL, OPT_VCPUS},
-	{"mem", required_argument, NULL, OPT_MEM},
-	{"id", required_argument, NULL, OPT_ID},
-	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
-	{"detach", no_argument, NULL, 'd'},
-	{"image", required_argument, NULL, OPT_IMAGE},
-	/* jailer */
-	{"jail", no_argument, NULL, OPT_JAIL},
-	{"uid", required_argument, NULL, OPT_UID},
-	{"gid", required_argument, NULL, OPT_GID},
-	{"jailer", required_argument, NULL, OPT_JAILER},
-	{"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
-	/* networking (cmd_net.c) */
-	CLI_RUN_NET_LONGOPTS,
-	/* VMM choice (cmd_run_cmd.c) */
-	CLI_RUN_VMM_LONGOPTS,
-	{0},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"boot-args", required_argument, NULL, OPT_BOOT_ARGS},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"drive", required_argument, NULL, OPT_DRIVE},
+    {"vcpus", required_argument, NULL, OPT_VCPUS},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"id", required_argument, NULL, OPT_ID},
+    {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
+    {"detach", no_argument, NULL, 'd'},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    /* jailer */
+    {"jail", no_argument, NULL, OPT_JAIL},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"gid", required_argument, NULL, OPT_GID},
+    {"jailer", required_argument, NULL, OPT_JAILER},
+    {"chroot-base", required_argument, NULL, OPT_CHROOT_BASE},
+    /* networking (cmd_net.c) */
+    CLI_RUN_NET_LONGOPTS,
+    /* VMM choice (cmd_run_cmd.c) */
+    CLI_RUN_VMM_LONGOPTS,
+    /* -i / -t (cmd_run_agent.c) */
+    CLI_RUN_AGENT_LONGOPTS,
+    {0},
 };
 
 /* What the flags asked for. Strings point into argv (or, for drives, into
@@ -89,14 +92,15 @@ typedef struct {
 	const char *image; /* --image: a cached base-image bundle id */
 	bool has_vcpus, has_mem, detach;
 	uint32_t vcpus, mem_mib;
-	bool jail;               /* --jail and its flags (sv_jail_options) */
+	bool jail; /* --jail and its flags (sv_jail_options) */
 	uint32_t uid, gid;
 	const char *jailer, *chroot_base;
 	sv_drive_config *drives; /* from --drive, in order */
 	char **drive_specs;	 /* the parsed copies the drives point into */
 	size_t n_drives;
-	cli_run_net net; /* --net, --no-net, --bridge, --subnet, --egress-* */
-	cli_run_cmd cmd; /* `-- CMD` and --timeout (cmd_run_cmd.c) */
+	cli_run_net net;     /* --net, --no-net, --bridge, --subnet, --egress-* */
+	cli_run_cmd cmd;     /* `-- CMD` and --timeout (cmd_run_cmd.c) */
+	cli_run_agent agent; /* -i, -t */
 } run_flags;
 
 static void run_flags_free(run_flags *f)
@@ -161,7 +165,7 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 
 	if ((rc = cli_run_split_command(cli, &argc, argv, &f->cmd.argv)))
 		return rc;
-	cli_opts_begin(&p, cli, argc, argv, "d" CLI_RUN_NET_SHORTOPTS, run_longopts);
+	cli_opts_begin(&p, cli, argc, argv, "d" CLI_RUN_NET_SHORTOPTS CLI_RUN_AGENT_SHORTOPTS, run_longopts);
 	while (rc == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
 		case OPT_CONFIG:
@@ -203,13 +207,25 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 			rc = cli_parse_u32(cli, "--mem", p.optarg, 1, UINT32_MAX, &f->mem_mib);
 			break;
 		/* jailer */
-		case OPT_JAIL: f->jail = true; break;
-		case OPT_UID: rc = cli_parse_u32(cli, "--uid", p.optarg, 1, UINT32_MAX - 1, &f->uid); break;
-		case OPT_GID: rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid); break;
-		case OPT_JAILER: f->jailer = p.optarg; break;
-		case OPT_CHROOT_BASE: f->chroot_base = p.optarg; break;
-		default: /* only the VMM and networking options are left */
+		case OPT_JAIL:
+			f->jail = true;
+			break;
+		case OPT_UID:
+			rc = cli_parse_u32(cli, "--uid", p.optarg, 1, UINT32_MAX - 1, &f->uid);
+			break;
+		case OPT_GID:
+			rc = cli_parse_u32(cli, "--gid", p.optarg, 0, UINT32_MAX - 1, &f->gid);
+			break;
+		case OPT_JAILER:
+			f->jailer = p.optarg;
+			break;
+		case OPT_CHROOT_BASE:
+			f->chroot_base = p.optarg;
+			break;
+		default: /* only the VMM, agent and networking options are left */
 			if ((rc = cli_run_vmm_option(cli, &f->cmd, c, p.optarg)) >= 0)
+				break;
+			if ((rc = cli_run_agent_option(&f->agent, c)) >= 0)
 				break;
 			if ((rc = cli_run_net_option(cli, &f->net, c, p.optarg)) < 0)
 				rc = 0;
@@ -223,12 +239,14 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	if ((rc = cli_no_args(&p)))
 		return rc;
 	if (!f->config_path && !f->kernel && !f->image)
-		return cli_usage_error(cli, "either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
+		return cli_usage_error(
+		    cli, "either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
 	if (!f->jail && (f->uid || f->gid || f->jailer || f->chroot_base))
 		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
-	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)))
+	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)) ||
+	    (rc = cli_run_agent_check(cli, &f->agent, f->cmd.argv != NULL, f->detach)))
 		return rc;
 	return -1;
 }
@@ -392,7 +410,8 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((code = assemble_config(&cfg, &drives, loaded, image, &f)) || (code = cli_run_net_apply(cli, &f.net, &cfg)))
+	if ((code = assemble_config(&cfg, &drives, loaded, image, &f)) ||
+	    (code = cli_run_net_apply(cli, &f.net, &cfg)))
 		goto out;
 	/* Checked here, before anything is created, so every rule violation is
 	 * reported as a configuration error naming its field. */
@@ -414,12 +433,15 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		char *beside = NULL;
 		const char *jailer = f.jailer ? f.jailer : getenv("SMARTVM_JAILER");
 		const char *fc = cli->opts.firecracker_binary_path;
-		if (!jailer && fc && asprintf(&beside, "%.*s/jailer", (int)(strrchr(fc, '/') ? strrchr(fc, '/') - fc : 1),
-					       strrchr(fc, '/') ? fc : ".") > 0)
+		if (!jailer && fc &&
+		    asprintf(&beside, "%.*s/jailer", (int)(strrchr(fc, '/') ? strrchr(fc, '/') - fc : 1),
+			     strrchr(fc, '/') ? fc : ".") > 0)
 			jailer = beside;
-		sv_jail_options jo = { .jailer_binary = jailer, .uid = f.uid, .gid = f.gid,
-				       .chroot_base_dir = f.chroot_base,
-				       .cgroup_root = getenv("SMARTVM_CGROUP_ROOT") };
+		sv_jail_options jo = {.jailer_binary = jailer,
+				      .uid = f.uid,
+				      .gid = f.gid,
+				      .chroot_base_dir = f.chroot_base,
+				      .cgroup_root = getenv("SMARTVM_CGROUP_ROOT")};
 		rc = sv_vm_set_jail(vm, &jo);
 		free(beside);
 		if (rc < 0) {
@@ -428,6 +450,14 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 	}
 	if ((code = cli_run_set_command(vm, &f.cmd)))
+		goto out;
+	/* In the foreground the command goes through the agent when the image
+	 * has one (cmd_run_agent.c). */
+	if (f.cmd.argv && !f.detach && (code = cli_run_agent_prepare(vm)))
+		goto out;
+	/* A detached VM without a command is a sandbox: an init with the agent
+	 * keeps it up for exec and cp instead of running its default command. */
+	if (!f.cmd.argv && f.detach && (code = cli_run_agent_prepare(vm)))
 		goto out;
 	/* Before start: a Ctrl-C while it boots must still stop the VM. */
 	if (!f.detach)
@@ -444,7 +474,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		}
 		code = print_detached(cli, vm);
 	} else {
-		code = f.cmd.argv ? cli_run_command_foreground(vm) : run_foreground(vm);
+		code = f.cmd.argv ? cli_run_agent_foreground(vm, &f.cmd, &f.agent) : run_foreground(vm);
 	}
 out:
 	free(drives);
@@ -463,62 +493,64 @@ const cli_command cli_run_commands[] = {
 		 "--image BUNDLE_ID [OPTIONS]\n"
 		 " [--drive id=ID,path=P[,ro]]... [--vcpus N] [--mem MIB]\n"
 		 " [--id ID] [--firecracker-bin PATH] [--detach] [--json]\n"
-		 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]\n"
-		 CLI_RUN_NET_USAGE "\n"
-		 CLI_RUN_VMM_USAGE,
-	.help = "Creates a VM from a Firecracker config file or from flags, starts it,\n"
-		"and then either stays in the foreground printing its console until it\n"
-		"ends, or (--detach) leaves it running and prints its id.\n"
-		"\n"
-		"In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
-		"clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-		"ended in error. On a terminal the console's control characters and\n"
-		"bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
-		"only CMD's output is printed, exactly, and the exit code is CMD's.\n"
-		"\n"
-		"Options:\n"
-		"  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
-		"                     machine-config, drives, network-interfaces, vsock,\n"
-		"                     balloon, mmds-config, logger, metrics, entropy);\n"
-		"                     the flags below override or extend it. Relative\n"
-		"                     paths in it are taken from the file's directory\n"
-		"                     (those of flags: from the current directory)\n"
-		"  --kernel PATH      kernel image (required without --config or --image)\n"
-		"  --image BUNDLE_ID  boot a cached base image ('smartvm image pull'):\n"
-		"                     its kernel, boot args, initrd and root drive\n"
-		"                     (read-only if the bundle says so)\n"
-		"  --initrd PATH      initrd image (default: none)\n"
-		"  --boot-args S      kernel command line (default: the VMM's)\n"
-		"  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"
-		"  --drive id=ID,path=P[,ro]\n"
-		"                     add a drive (repeatable); \"ro\" makes it read-only\n"
-		"  --vcpus N          vCPU count, 1-32 (default 1)\n"
-		"  --mem MIB          memory in MiB (default 128)\n"
-		"  --id ID            VM id, [A-Za-z0-9_-] not starting with -, at most 64\n"
-		"                     bytes\n"
-		"                     (default: generated)\n"
-		"  --firecracker-bin PATH\n"
-		"                     the Firecracker binary to use (default: the\n"
-		"                     configured version, downloaded if needed)\n"
-		"  -d, --detach       leave the VM running in the background and print\n"
-		"                     its id\n"
-		"  --json             with --detach, print the VM's description as JSON\n"
-		"                     (as 'smartvm inspect --json') instead of its id\n"
-		"\n"
-		"  --jail             launch Firecracker through its jailer: chroot under\n"
-		"                     --chroot-base (default <runtime dir>/.jail), the\n"
-		"                     host's cgroup layout (v1 or v2), running as\n"
-		"                     --uid/--gid (required with --jail)\n"
-		"  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
-		"                     \"jailer\" next to --firecracker-bin)\n"
-		CLI_RUN_NET_HELP
-		CLI_RUN_VMM_HELP
-		"\n"
-		"Writable drives are staged as private copies in the VM's runtime\n"
-		"directory; the originals are never written.\n"
-		"\n"
-		"Exits 2 if the configuration is invalid (the message names the field),\n"
-		"1 if starting the VM fails or it ends in error, 124 if --timeout passed.\n",
+		 " [--jail --uid N --gid N [--jailer PATH] [--chroot-base DIR]]\n" CLI_RUN_NET_USAGE
+		 "\n" CLI_RUN_VMM_USAGE CLI_RUN_AGENT_USAGE,
+	.help =
+	    "Creates a VM from a Firecracker config file or from flags, starts it,\n"
+	    "and then either stays in the foreground printing its console until it\n"
+	    "ends, or (--detach) leaves it running and prints its id.\n"
+	    "\n"
+	    "In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
+	    "clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
+	    "ended in error. On a terminal the console's control characters and\n"
+	    "bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
+	    "only CMD's output is printed, exactly, and the exit code is CMD's\n"
+	    "(126/127 when it could not run, 128+N after signal N). On an image\n"
+	    "with the guest agent, CMD runs through it: its stdout and stderr stay\n"
+	    "apart, -i passes stdin, -t gives it a terminal, SIGINT/SIGTERM go to\n"
+	    "CMD, and the VM is stopped when CMD ends.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --config FILE      Firecracker's --config-file JSON (boot-source,\n"
+	    "                     machine-config, drives, network-interfaces, vsock,\n"
+	    "                     balloon, mmds-config, logger, metrics, entropy);\n"
+	    "                     the flags below override or extend it. Relative\n"
+	    "                     paths in it are taken from the file's directory\n"
+	    "                     (those of flags: from the current directory)\n"
+	    "  --kernel PATH      kernel image (required without --config or --image)\n"
+	    "  --image BUNDLE_ID  boot a cached base image ('smartvm image pull'):\n"
+	    "                     its kernel, boot args, initrd and root drive\n"
+	    "                     (read-only if the bundle says so)\n"
+	    "  --initrd PATH      initrd image (default: none)\n"
+	    "  --boot-args S      kernel command line (default: the VMM's)\n"
+	    "  --rootfs PATH      add a writable root drive with id \"rootfs\"\n"
+	    "  --drive id=ID,path=P[,ro]\n"
+	    "                     add a drive (repeatable); \"ro\" makes it read-only\n"
+	    "  --vcpus N          vCPU count, 1-32 (default 1)\n"
+	    "  --mem MIB          memory in MiB (default 128)\n"
+	    "  --id ID            VM id, [A-Za-z0-9_-] not starting with -, at most 64\n"
+	    "                     bytes\n"
+	    "                     (default: generated)\n"
+	    "  --firecracker-bin PATH\n"
+	    "                     the Firecracker binary to use (default: the\n"
+	    "                     configured version, downloaded if needed)\n"
+	    "  -d, --detach       leave the VM running in the background and print\n"
+	    "                     its id\n"
+	    "  --json             with --detach, print the VM's description as JSON\n"
+	    "                     (as 'smartvm inspect --json') instead of its id\n"
+	    "\n"
+	    "  --jail             launch Firecracker through its jailer: chroot under\n"
+	    "                     --chroot-base (default <runtime dir>/.jail), the\n"
+	    "                     host's cgroup layout (v1 or v2), running as\n"
+	    "                     --uid/--gid (required with --jail)\n"
+	    "  --jailer PATH      the jailer binary (default $SMARTVM_JAILER, else\n"
+	    "                     \"jailer\" next to --firecracker-bin)\n" CLI_RUN_NET_HELP CLI_RUN_VMM_HELP
+		CLI_RUN_AGENT_HELP "\n"
+	    "Writable drives are staged as private copies in the VM's runtime\n"
+	    "directory; the originals are never written.\n"
+	    "\n"
+	    "Exits 2 if the configuration is invalid (the message names the field),\n"
+	    "1 if starting the VM fails or it ends in error, 124 if --timeout passed.\n",
 	.handler = cmd_run,
     },
     {0},

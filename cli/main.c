@@ -56,6 +56,9 @@ extern const cli_command cli_balloon_commands[];
 extern const cli_command cli_drive_commands[];
 extern const cli_command cli_metrics_commands[];
 
+/* guest agent */
+extern const cli_command cli_agent_commands[];
+
 static const cli_command *const groups[] = {
     /* foundation */
     cli_run_commands,
@@ -75,6 +78,9 @@ static const cli_command *const groups[] = {
 	cli_balloon_commands,
 	cli_drive_commands,
 	cli_metrics_commands,
+
+    /* guest agent */
+    cli_agent_commands,
 
     cli_self_commands,
 };

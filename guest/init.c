@@ -11,6 +11,9 @@
  *      from the kernel command line itself (the kernel has no CONFIG_IP_PNP);
  *   4. with root=/dev/vdX mounts that drive (read-only with "ro"; rootfstype=,
  *      default ext4) at /newroot and runs the command chrooted into it;
+ *   4b. starts the guest agent (init_agent.c) when the agent's port or vsock
+ *      exists, unless smartvm.agent=off; with smartvm.exec=agent it then
+ *      runs no command itself and stays up until powered off;
  *   5. runs the command from smartvm.cmd= (see guest_cmd.h for the encoding;
  *      default "uname -a") with stdin /dev/null and stdout+stderr through a pipe
  *      that this init copies to the console, between two markers:
@@ -33,6 +36,7 @@
  * bound except on the command itself.
  */
 #include "guest_cmd.h"
+#include "init_agent.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -122,7 +126,7 @@ static const char *param(const char *key, char *buf, size_t size)
 	return NULL;
 }
 
-static bool flag(const char *word)
+bool init_boot_flag(const char *word)
 {
 	size_t wlen = strlen(word);
 	for (const char *p = cmdline; *p;) {
@@ -158,7 +162,7 @@ static void read_cmdline(void)
 	cmdline[n > 0 ? n : 0] = '\0';
 }
 
-static int load_module(const char *name)
+int init_load_module(const char *name)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "/lib/modules/%s.ko", name);
@@ -174,12 +178,12 @@ static int load_module(const char *name)
 static void load_modules(void)
 {
 	for (size_t i = 0; i < sizeof(required_modules) / sizeof(*required_modules); i++) {
-		int rc = load_module(required_modules[i]);
+		int rc = init_load_module(required_modules[i]);
 		if (rc)
 			say("smartvm-init: loading %s: %s\n", required_modules[i], strerror(-rc));
 	}
 	for (size_t i = 0; i < sizeof(optional_modules) / sizeof(*optional_modules); i++)
-		load_module(optional_modules[i]);
+		init_load_module(optional_modules[i]);
 }
 
 static bool wait_for_path(const char *path, int timeout_ms)
@@ -309,7 +313,7 @@ static bool mount_root(void)
 		return false;
 	}
 	mkdir(NEWROOT, 0755);
-	unsigned long flags = flag("ro") ? MS_RDONLY : 0;
+	unsigned long flags = init_boot_flag("ro") ? MS_RDONLY : 0;
 	if (mount(root, NEWROOT, fstype, flags, NULL) < 0) {
 		say("smartvm-init: mounting %s (%s) on " NEWROOT ": %s\n", root, fstype, strerror(errno));
 		return false;
@@ -330,7 +334,7 @@ static void console_raw_output(void)
 	}
 }
 
-static int open_power_buttons(int *fds)
+int init_open_power_buttons(int *fds)
 {
 	int n = 0;
 	DIR *d = opendir("/dev/input");
@@ -350,7 +354,7 @@ static int open_power_buttons(int *fds)
 	return n;
 }
 
-static bool power_pressed(int fd)
+bool init_power_pressed(int fd)
 {
 	struct input_event ev[16];
 	ssize_t n;
@@ -414,7 +418,7 @@ static int run_command(char **argv, bool in_root)
 		return 127;
 	}
 	int evdev[MAX_EVDEV];
-	int n_evdev = open_power_buttons(evdev);
+	int n_evdev = init_open_power_buttons(evdev);
 	say("=== smartvm: command start ===\n");
 	pid_t child = spawn_command(argv, in_root, pipefd[1]);
 	close(pipefd[1]);
@@ -432,7 +436,7 @@ static int run_command(char **argv, bool in_root)
 		if (output_open && p[0].revents)
 			output_open = copy_output(pipefd[0], &ended_with_newline);
 		for (int i = 1; i < np; i++)
-			if (p[i].revents && power_pressed(p[i].fd) && kill_at < 0 && status < 0) {
+			if (p[i].revents && init_power_pressed(p[i].fd) && kill_at < 0 && status < 0) {
 				kill(-child, SIGTERM);
 				kill_at = now_ms() + 3000;
 			}
@@ -517,6 +521,13 @@ int main(void)
 	load_modules();
 	configure_network();
 	bool in_root = mount_root();
+	/* The guest agent (init_agent.c); with smartvm.exec=agent the host runs
+	 * the commands through it and this init runs none of its own. */
+	pid_t agent = init_agent_start(in_root);
+	if (agent > 0 && init_boot_flag(SV_INIT_EXEC_AGENT)) {
+		init_agent_serve(agent, in_root);
+		power_off();
+	}
 
 	static char *default_argv[] = { "uname", "-a", NULL };
 	char **argv = default_argv;

@@ -7,6 +7,8 @@
  *            `apt-get download` and unpacked with `dpkg-deb -x` into the cache;
  *            nothing is installed into the host's /boot
  *   initrd   newc cpio + gzip (libarchive): the static smartvm-init as /init,
+ *            the static smartvm-agent as /sbin/smartvm-agent (--agent, default
+ *            next to --init),
  *            busybox-static with its applet links, /dev/console and /dev/null,
  *            and the virtio modules (uncompressed .ko in this kernel) flat in
  *            /lib/modules
@@ -18,7 +20,7 @@
  *   bundle/    vmlinuz initrd.img rootfs.ext4 manifest.json inputs.txt
  * bundle/ is built next to itself and renamed into place, so it is complete or
  * absent. inputs.txt records what it was built from (kernel package, SHA-256 of
- * init and busybox); when nothing changed a second run only prints the
+ * init, busybox and agent); when nothing changed a second run only prints the
  * manifest path. An already downloaded kernel package is reused unless
  * --refresh. One builder at a time (flock on <cache>/.lock).
  *
@@ -57,6 +59,8 @@
 #define MANIFEST_FC_VERSION "v1.16.1"
 
 static const char *const modules[] = {
+	/* the guest agent's transports (issue 12; loaded by guest/init_agent.c) */
+	"virtio_console", "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport",
 	"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
 	"virtio_balloon", "virtio-rng", "button", "evdev", "pvpanic", "pvpanic-mmio",
 };
@@ -65,6 +69,7 @@ static const char *const modules[] = {
 typedef struct {
 	const char *cache_dir;
 	const char *init_path;
+	const char *agent_path; /* default: smartvm-agent next to the init */
 	const char *busybox_path;
 	const char *kernel_deb;
 	bool refresh;
@@ -396,6 +401,7 @@ static int build_initramfs(const char *out_path, const options *o, char **applet
 	cpio_chardev(&c, "dev/console", 0600, 5, 1);
 	cpio_chardev(&c, "dev/null", 0666, 1, 3);
 	cpio_file(&c, "init", o->init_path, 0755);
+	cpio_file(&c, "sbin/smartvm-agent", o->agent_path, 0755);
 	cpio_file(&c, "bin/busybox", o->busybox_path, 0755);
 	for (size_t i = 0; applets[i]; i++)
 		cpio_symlink(&c, applets[i], "/bin/busybox");
@@ -524,14 +530,17 @@ static int write_manifest(const char *tmp_dir, const char *final_dir, const char
 
 static int input_stamp(const options *o, const char *deb, char **out)
 {
-	char init_hex[65], bb_hex[65];
+	char init_hex[65], bb_hex[65], agent_hex[65];
 	int rc = sha256_file(o->init_path, init_hex, NULL);
 	if (rc == 0)
 		rc = sha256_file(o->busybox_path, bb_hex, NULL);
+	if (rc == 0)
+		rc = sha256_file(o->agent_path, agent_hex, NULL);
 	if (rc)
 		return rc;
 	const char *base = strrchr(deb, '/') ? strrchr(deb, '/') + 1 : deb;
-	*out = xasprintf("format=%s\nkernel=%s\ninit=%s\nbusybox=%s\n", BUNDLE_FORMAT, base, init_hex, bb_hex);
+	*out = xasprintf("format=%s\nkernel=%s\ninit=%s\nbusybox=%s\nagent=%s\n", BUNDLE_FORMAT, base, init_hex,
+			 bb_hex, agent_hex);
 	return 0;
 }
 
@@ -647,8 +656,8 @@ static int build(const options *o)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: smartvm-build-minimal-image --init PATH [--cache-dir DIR] [--busybox PATH]\n"
-		   "                                   [--kernel-deb PATH] [--refresh]\n"
+	fprintf(f, "usage: smartvm-build-minimal-image --init PATH [--agent PATH] [--cache-dir DIR]\n"
+		   "                                   [--busybox PATH] [--kernel-deb PATH] [--refresh]\n"
 		   "Builds the minimal guest bundle and prints its manifest's path.\n");
 }
 
@@ -657,6 +666,7 @@ int main(int argc, char **argv)
 	options o = { .busybox_path = "/bin/busybox" };
 	static const struct option longopts[] = {
 		{ "init", required_argument, NULL, 'i' },      { "cache-dir", required_argument, NULL, 'c' },
+		{ "agent", required_argument, NULL, 'a' },
 		{ "busybox", required_argument, NULL, 'b' },   { "kernel-deb", required_argument, NULL, 'k' },
 		{ "refresh", no_argument, NULL, 'r' },         { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -665,6 +675,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.init_path = optarg; break;
+		case 'a': o.agent_path = optarg; break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'b': o.busybox_path = optarg; break;
 		case 'k': o.kernel_deb = optarg; break;
@@ -686,6 +697,13 @@ int main(int argc, char **argv)
 	}
 	/* Absolute paths: the manifest records them and apt-get runs elsewhere. */
 	char *cache_abs = NULL, *init_abs = realpath(o.init_path, NULL), *bb_abs = realpath(o.busybox_path, NULL);
+	char *agent_abs = NULL, *beside = NULL;
+	if (!o.agent_path && init_abs) {
+		beside = xasprintf("%.*s/smartvm-agent", (int)(strrchr(init_abs, '/') - init_abs), init_abs);
+		o.agent_path = beside;
+	}
+	if (o.agent_path)
+		agent_abs = realpath(o.agent_path, NULL);
 	int rc = sv_mkdir_p(o.cache_dir, 0755);
 	if (rc == 0 && !(cache_abs = realpath(o.cache_dir, NULL)))
 		rc = sv_err_errno(SV_EIO, errno, "--cache-dir %s", o.cache_dir);
@@ -693,10 +711,14 @@ int main(int argc, char **argv)
 		rc = sv_err_errno(SV_ENOTFOUND, errno, "--init %s", o.init_path);
 	if (rc == 0 && !bb_abs)
 		rc = sv_err_errno(SV_ENOTFOUND, errno, "--busybox %s", o.busybox_path);
+	if (rc == 0 && !agent_abs)
+		rc = sv_err_errno(SV_ENOTFOUND, errno, "--agent %s%s", o.agent_path,
+				  beside ? " (smartvm-agent next to --init; give --agent PATH)" : "");
 	if (rc == 0) {
 		o.cache_dir = cache_abs;
 		o.init_path = init_abs;
 		o.busybox_path = bb_abs;
+		o.agent_path = agent_abs;
 		rc = build(&o);
 	}
 	if (rc)
@@ -704,6 +726,8 @@ int main(int argc, char **argv)
 	free(cache_abs);
 	free(init_abs);
 	free(bb_abs);
+	free(agent_abs);
+	free(beside);
 	free(default_cache);
 	return rc ? 1 : 0;
 }

@@ -16,6 +16,7 @@
 #include <smartvm/images.h>
 #include <smartvm/live.h>
 #include <smartvm/log.h>
+#include <smartvm/agent.h>
 #include <smartvm/minimal_image.h>
 #include <smartvm/netadmin.h>
 

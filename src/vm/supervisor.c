@@ -10,7 +10,8 @@
  * orchestrator, if attached, then replays the ledger).
  *
  * It holds the VM directory's lock for its whole life: a held lock is what
- * tells `smartvm gc` that a VM is alive. */
+ * tells `smartvm gc` that a VM is alive. It also relays between clients of
+ * <vm dir>/agent.sock and the guest agent (supervisor_agent.c). */
 #include "vm/supervisor.h"
 
 #include "util/error.h"
@@ -19,6 +20,7 @@
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "vm/supervisor_agent.h"
 #include "vm/vm_internal.h"
 #include "vm/vmm_output.h"
 #include <errno.h>
@@ -196,10 +198,11 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	return rc;
 }
 
-/* Waits for the VMM; handles the control pipe and the VM's deadline
- * (monotonic ms, 0 = none): when it passes the VMM is killed and *timed_out
- * set. Returns the VMM's wait status. */
-static int watch(pid_t vmm, int vmm_pidfd, int control_fd, long long deadline_ms, bool *timed_out)
+/* Waits for the VMM; handles the control pipe, relays for the guest agent,
+ * and the VM's deadline (monotonic ms, 0 = none): when it passes the VMM is
+ * killed and *timed_out set. Returns the VMM's wait status. */
+static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay, long long deadline_ms,
+		 bool *timed_out)
 {
 	bool detached = false;
 	for (;;) {
@@ -212,11 +215,16 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd, long long deadline_ms
 			}
 			wait_ms = left <= 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left;
 		}
-		struct pollfd p[2] = { { .fd = vmm_pidfd, .events = POLLIN }, { .fd = control_fd, .events = POLLIN } };
-		if (poll(p, control_fd >= 0 ? 2 : 1, wait_ms) < 0 && errno != EINTR)
+		/* A negative fd (no control pipe, no relay) is ignored by poll. */
+		struct pollfd p[3] = {{.fd = vmm_pidfd, .events = POLLIN},
+				      {.fd = control_fd, .events = POLLIN},
+				      {.fd = sv_agent_relay_fd(relay), .events = POLLIN}};
+		if (poll(p, 3, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
+		if (p[2].revents)
+			sv_agent_relay_run(relay);
 		if (control_fd >= 0 && p[1].revents) {
 			char c;
 			ssize_t n = read(control_fd, &c, 1);
@@ -269,6 +277,10 @@ int sv_supervisor_main(int argc, char **argv)
 		_exit(0);
 	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
 
+	/* agent.sock exists before the VMM does; a VM without it still runs. */
+	sv_agent_relay *relay = NULL;
+	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
+		sv_warn("the guest agent's socket: %s", sv_last_error());
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
@@ -279,6 +291,7 @@ int sv_supervisor_main(int argc, char **argv)
 	free(info.then_exe);
 	if (rc) {
 		report(a.status_fd, "exit error %s\n", sv_last_error());
+		sv_agent_relay_free(relay);
 		sv_vm__cleanup_dir(a.vm_dir);
 		return 1;
 	}
@@ -286,8 +299,9 @@ int sv_supervisor_main(int argc, char **argv)
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 
 	bool timed_out = false;
-	int status = watch(vmm, vmm_pidfd, a.control_fd, info.deadline_ms, &timed_out);
+	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out);
 	close(vmm_pidfd);
+	sv_agent_relay_free(relay);
 	/* Everything it printed is relayed (and the console pipe closed) before
 	 * the report, so a reader has the whole console once the VM has ended. */
 	sv_vmm_output_finish(output, OUTPUT_DRAIN_MS);

@@ -17,6 +17,7 @@
 #include "util/spawn.h"
 #include "util/trusted_dir.h"
 #include "util/vm_alive.h"
+#include "vm/vm_agent.h"
 #include "vm/vm_net.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -376,7 +377,7 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		goto out;
 	if ((rc = sv_vm__pick_backend(vm, &binary, &accel)))
 		goto out;
-	if ((rc = sv_vm__command_apply(vm)))
+	if ((rc = sv_vm__command_apply(vm)) || (rc = sv_vm__agent_apply(vm)))
 		goto out;
 	if (restore)
 		rc = sv_vm__restore_stage(vm, ledger, restore);
@@ -411,7 +412,7 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	 * supervisor appends the VMM's pid itself. */
 	sv_ledger_close(ledger);
 	ledger = NULL;
-	if ((rc = sv_vm__launch(vm, binary, accel, lock_fd, o->socket_timeout_ms)))
+	if ((rc = sv_vm__agent_record(vm)) || (rc = sv_vm__launch(vm, binary, accel, lock_fd, o->socket_timeout_ms)))
 		goto out;
 	if ((rc = sv_vm__connect(vm)))
 		goto out;

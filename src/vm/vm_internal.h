@@ -56,6 +56,7 @@ struct sv_vm {
 	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
 	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
 	const sv_vmm_ops *restore_backend;
+	bool agent_exec; /* vm_agent.c: boot with smartvm.exec=agent */
 };
 
 /* Files inside a VM directory (live operations). */

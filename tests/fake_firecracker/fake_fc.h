@@ -12,6 +12,7 @@
  * fc_live.c           post-boot operations: MMDS data store, balloon target
  *                     and statistics, PATCH of drives and interfaces.
  * fc_snapshot.c       PUT /snapshot/create and /snapshot/load.
+ * fc_vsock.c          the vsock's hybrid CONNECT handshake, relayed to an agent.
  *
  * Everything runs on one thread (MHD driven from our own poll loop), so
  * handlers read and write the state without locks.
@@ -121,6 +122,11 @@ fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_bal
 
 /* fc_snapshot.c */
 fc_handler fc_put_snapshot_create, fc_put_snapshot_load;
+
+/* fc_vsock.c: the hybrid vsock's host side (CONNECT 1024 reaches the agent
+ * at $FAKE_FC_VSOCK_AGENT). */
+void fc_vsock_accept(fake_fc *fc);
+void fc_vsock_reap(void);
 
 /* fc_runtime.c */
 fc_handler fc_get_instance_info, fc_get_version, fc_get_vm_config, fc_put_actions, fc_patch_vm;

@@ -18,6 +18,8 @@
  *   FAKE_FC_LISTEN_DELAY_MS=ms       bind the API socket at its path (as the real
  *                                    Firecracker does), then wait ms before
  *                                    listen(): meanwhile connections are refused
+ *   FAKE_FC_VSOCK_AGENT=path         the vsock's CONNECT 1024 reaches the agent
+ *                                    listening at this unix socket (fc_vsock.c)
  *   FAKE_FC_DIE_ON_PATH=/path        a request to /path: two lines on stderr
  *                                    (one with a terminal escape), exit 1
  *   FAKE_FC_JAILED=1                 set by the fake jailer: the process runs in
@@ -320,8 +322,9 @@ int main(int argc, char **argv)
 		MHD_UNSIGNED_LONG_LONG mhd_to;
 		if (MHD_get_timeout(daemon_, &mhd_to) == MHD_YES && (timeout < 0 || (long long)mhd_to < timeout))
 			timeout = (int)mhd_to;
-		struct pollfd p[2] = { { .fd = mhd_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
-		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+		struct pollfd p[3] = { { .fd = mhd_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+				       { .fd = fc.vsock_fd, .events = POLLIN } };
+		if (poll(p, 3, timeout < 0 || timeout > 1000 ? 1000 : timeout) < 0 && errno != EINTR) {
 			fprintf(stderr, "fake-firecracker: poll: %s\n", strerror(errno));
 			fc_exit(&fc, 1);
 		}
@@ -333,6 +336,9 @@ int main(int argc, char **argv)
 				fc_exit(&fc, 0);
 			}
 		}
+		if (p[2].revents & POLLIN)
+			fc_vsock_accept(&fc);
+		fc_vsock_reap();
 		MHD_run(daemon_);
 		fc_guest_tick(&fc);
 	}

@@ -80,7 +80,11 @@ static void test_initramfs_holds_init_busybox_devices_and_modules(void **state)
 	assert_int_equal(archive_read_open_filename(a, img->initrd, 65536), ARCHIVE_OK);
 	const char *want[] = { "init", "bin/busybox", "bin/sh", "dev/console", "lib/modules/virtio_ring.ko",
 			       "lib/modules/virtio_mmio.ko", "lib/modules/virtio_blk.ko", "lib/modules/virtio_net.ko",
-			       "lib/modules/net_failover.ko", "lib/modules/failover.ko", "lib/modules/virtio.ko" };
+			       "lib/modules/net_failover.ko", "lib/modules/failover.ko", "lib/modules/virtio.ko",
+			       /* the guest agent and its transports (issue 12) */
+			       "sbin/smartvm-agent", "lib/modules/virtio_console.ko", "lib/modules/vsock.ko",
+			       "lib/modules/vmw_vsock_virtio_transport_common.ko",
+			       "lib/modules/vmw_vsock_virtio_transport.ko" };
 	bool found[sizeof(want) / sizeof(*want)] = { 0 };
 	struct archive_entry *e;
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {

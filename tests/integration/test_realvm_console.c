@@ -31,7 +31,10 @@ static void test_guest_bytes_in_an_error_are_escaped_and_quoted(void **state)
 	svr_cli_init(&c);
 	const char *script = "printf '\\033]0;PWNED-TITLE\\007\\033[2J\\nsmartvm: all good\\n'; "
 			     "echo b > /proc/sysrq-trigger";
-	int code = svr_cli_run(&c, NULL, (const char *[]){"sh", "-c", script, NULL});
+	/* On the console (through the agent the bytes would be the command's
+	 * stdout, not console lines). */
+	int code = svr_cli_run(&c, (const char *[]){"--boot-args", SVR_CONSOLE_BOOT_ARGS, NULL},
+			       (const char *[]){"sh", "-c", script, NULL});
 	assert_int_equal(code, 1);
 	assert_null(strchr(c.err, '\x1b'));
 	assert_null(strchr(c.err, '\x07'));

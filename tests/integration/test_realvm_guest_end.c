@@ -4,7 +4,9 @@
  * exit line printed by the command itself followed by silence, or a command
  * that outlives --timeout each end the run within a bound, with the
  * documented exit code and message, and leave nothing behind. An exit line
- * followed by more output is output, not the end. No networking here. */
+ * followed by more output is output, not the end. The console cases boot
+ * with the agent off (SVR_CONSOLE_BOOT_ARGS); a panic and --timeout are
+ * also seen through the agent. No networking here. */
 #include "svtest.h"
 #include "realvm_fixture.h"
 
@@ -20,6 +22,10 @@
 
 static int run(const char *const *opts, const char *const *cmd) { return svr_cli_run(&E, opts, cmd); }
 
+/* The console path: the image's agent off, so the init runs the command
+ * (the agent path would treat an exit line as output). */
+#define CONSOLE ((const char *[]){"--boot-args", SVR_CONSOLE_BOOT_ARGS, NULL})
+
 static void assert_nothing_left(void)
 {
 	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
@@ -34,12 +40,12 @@ static void assert_error(const char *rest)
 	assert_null(strchr(E.err, '\x1b'));
 }
 
-/* `run [--boot-args boot_args] -- sh -c script` ends within RUN_BOUND_MS with
+/* `run --boot-args boot_args -- sh -c script` ends within RUN_BOUND_MS with
  * exit 1 and the error "...<why>", leaving nothing behind. */
 static void assert_run_fails(const char *boot_args, const char *script, const char *why)
 {
 	const char *opts[] = {"--boot-args", boot_args, NULL};
-	int code = run(boot_args ? opts : NULL, (const char *[]){"sh", "-c", script, NULL});
+	int code = run(opts, (const char *[]){"sh", "-c", script, NULL});
 	assert_int_equal(code, 1);
 	assert_true(E.took_ms < RUN_BOUND_MS);
 	assert_error(why);
@@ -54,10 +60,22 @@ static void test_kernel_panic_ends_the_run_with_an_error(void **state)
 {
 	(void)state;
 	assert_run_fails(
-	    "console=ttyS0 quiet", "echo c > /proc/sysrq-trigger",
+	    "console=ttyS0 quiet smartvm.agent=off", "echo c > /proc/sysrq-trigger",
 	    "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on a "
 	    "guest kernel panic); last console lines:\n  | [");
 	svt_assert_contains(E.out, "Kernel panic - not syncing: sysrq triggered crash");
+}
+
+/* The same through the guest agent (the minimal image's default): the exec
+ * loses its agent, and the run says why the VM ended as the console path
+ * does. */
+static void test_kernel_panic_under_an_agent_exec_ends_the_run_with_an_error(void **state)
+{
+	(void)state;
+	assert_run_fails("console=ttyS0 quiet", "echo c > /proc/sysrq-trigger",
+			 "\" ended before its command finished: the VMM exited with status 1 (QEMU's exit on "
+			 "a guest kernel panic); last console lines:\n  | [");
+	assert_string_equal(E.out, "");
 }
 
 /* Left to the kernel's default reboot method, 2 of 16 such resets got stuck
@@ -67,7 +85,7 @@ static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
 {
 	(void)state;
 	for (int i = 0; i < 3; i++) {
-		assert_run_fails(NULL, "echo b > /proc/sysrq-trigger", RESET_ENDS);
+		assert_run_fails(SVR_CONSOLE_BOOT_ARGS, "echo b > /proc/sysrq-trigger", RESET_ENDS);
 		svt_assert_contains(E.err, "sysrq: Resetting");
 	}
 }
@@ -77,7 +95,8 @@ static void test_sysrq_reset_ends_the_run_with_an_error(void **state)
 static void test_keyboard_controller_reset_ends_the_run(void **state)
 {
 	(void)state;
-	assert_run_fails("console=ttyS0 reboot=k quiet", "echo b > /proc/sysrq-trigger", RESET_ENDS);
+	assert_run_fails("console=ttyS0 reboot=k quiet smartvm.agent=off", "echo b > /proc/sysrq-trigger",
+			 RESET_ENDS);
 	svt_assert_contains(E.err, "sysrq: Resetting");
 }
 
@@ -85,8 +104,8 @@ static void test_exit_line_printed_by_the_command_then_silence_is_killed(void **
 {
 	(void)state;
 	int code = run(
-	    NULL, (const char *[]){"sh", "-c",
-				   "printf 'x\\n=== smartvm: exit status 0 ===\\n'; exec sleep 600", NULL});
+	    CONSOLE, (const char *[]){
+			 "sh", "-c", "printf 'x\\n=== smartvm: exit status 0 ===\\n'; exec sleep 600", NULL});
 	assert_int_equal(code, 1);
 	assert_true(E.took_ms < RUN_BOUND_MS + SV_COMMAND_POWEROFF_GRACE_MS);
 	assert_string_equal(E.out, "x");
@@ -100,16 +119,18 @@ static void test_exit_line_printed_by_the_command_then_silence_is_killed(void **
 static void test_exit_line_followed_by_more_output_is_output(void **state)
 {
 	(void)state;
-	int code = run(NULL, (const char *[]){"sh", "-c",
-					      "printf 'a\\n=== smartvm: exit status 0 ===\\n'; sleep 1; "
-					      "echo b; exit 5",
-					      NULL});
+	int code = run(CONSOLE, (const char *[]){"sh", "-c",
+						 "printf 'a\\n=== smartvm: exit status 0 ===\\n'; sleep 1; "
+						 "echo b; exit 5",
+						 NULL});
 	assert_int_equal(code, 5);
 	assert_string_equal(E.out, "a\n=== smartvm: exit status 0 ===\nb\n");
 	assert_string_equal(E.err, "");
 	assert_nothing_left();
 }
 
+/* Through the agent (the default): the supervisor kills the VM at the
+ * deadline and the run says so as the console path does. */
 static void test_timeout_kills_the_vm_and_exits_124(void **state)
 {
 	(void)state;
@@ -152,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timeout_flag_errors),
 	    cmocka_unit_test(test_kernel_panic_ends_the_run_with_an_error),
+	    cmocka_unit_test(test_kernel_panic_under_an_agent_exec_ends_the_run_with_an_error),
 	    cmocka_unit_test(test_sysrq_reset_ends_the_run_with_an_error),
 	    cmocka_unit_test(test_keyboard_controller_reset_ends_the_run),
 	    cmocka_unit_test(test_exit_line_printed_by_the_command_then_silence_is_killed),

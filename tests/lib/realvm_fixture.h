@@ -12,13 +12,17 @@
 /* Wall-clock bound for one boot-and-command. */
 #define SVR_BOOT_TIMEOUT_MS 90000
 
+/* The minimal image's boot args with its agent off: `run -- CMD` then runs
+ * CMD on the console, for the tests of the console path. */
+#define SVR_CONSOLE_BOOT_ARGS "console=ttyS0 panic=-1 quiet smartvm.agent=off"
+
 typedef struct {
 	const svq_image *img;
 	char *data_dir;
 	char *runtime_dir;
 	char *bridge; /* the bridge VMs with interfaces use */
 	char *subnet;
-	sv_manager *mgr; /* vmm qemu, accel tcg */
+	sv_manager *mgr;    /* vmm qemu, accel tcg */
 	bool runtime_tmpfs; /* runtime_dir is a small tmpfs of its own */
 } svr_env;
 
@@ -59,8 +63,8 @@ void svr_cli_image(const char *data_dir);
 typedef struct {
 	char *data_dir, *runtime_dir;
 	char *data_flag, *runtime_flag; /* --data-dir=..., --runtime-dir=... */
-	char *out, *err;                /* of the last svr_cli_run */
-	long long took_ms;              /* how long it took */
+	char *out, *err;		/* of the last svr_cli_run */
+	long long took_ms;		/* how long it took */
 } svr_cli;
 
 void svr_cli_init(svr_cli *c);

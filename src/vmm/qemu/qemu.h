@@ -13,6 +13,10 @@
 
 #include "vmm/vmm.h"
 
+/* The unix socket in the VM dir behind the guest agent's virtio-serial
+ * port (qemu_agent_port.c); QEMU listens, the supervisor connects. */
+#define SV_QEMU_AGENT_PORT_SOCKET "vport.sock"
+
 /* The kernel command line when the config sets none. */
 #define SV_QEMU_DEFAULT_BOOT_ARGS "console=ttyS0 panic=-1"
 

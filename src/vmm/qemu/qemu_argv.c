@@ -20,6 +20,7 @@
  *   entropy            virtio-rng-device reading /dev/urandom; bandwidth limit as
  *                      max-bytes/period
  *   vsock, mmds, logger, metrics: refused
+ * Every VM also gets the guest agent's port (qemu_agent_port.c).
  * QEMU starts frozen (-S) with QMP on <vm_dir>/qmp.sock; start() sends cont.
  * A restore (launch->incoming) adds "-incoming defer": the same devices,
  * waiting for snapshot_load's migration stream instead of booting.
@@ -357,6 +358,7 @@ int sv_qemu_argv(const sv_vmm_launch *launch, char ***argv_out)
 		push_entropy(&argv, cfg->entropy);
 
 	char *sock_dir = opt_escape(launch->vm_dir);
+	sv_qemu_push_agent_port(&argv, sock_dir);
 	sv_strv_push(&argv, "-chardev");
 	if (sock_dir)
 		sv_strv_pushf(&argv, "socket,id=qmp,path=%s/%s,server=on,wait=off", sock_dir,

@@ -2,6 +2,7 @@
 #ifndef SV_VMM_QEMU_INTERNAL_H
 #define SV_VMM_QEMU_INTERNAL_H
 
+#include "util/strv.h"
 #include "vmm/qemu/qmp.h"
 #include "vmm/vmm.h"
 #include <stdbool.h>
@@ -25,6 +26,11 @@ typedef struct {
 /* The QEMU argument vector for launch; with launch->incoming, QEMU waits for
  * a migration stream ("-incoming defer"). The build_argv op. */
 int sv_qemu_argv(const sv_vmm_launch *launch, char ***argv_out);
+
+/* Adds the guest agent's port: a virtio-serial device with one port named
+ * org.smartvm.agent.0 on a unix socket chardev in the VM dir (vm_dir with
+ * QEMU's commas doubled; NULL fails the builder). */
+void sv_qemu_push_agent_port(sv_strv_builder *argv, const char *escaped_vm_dir);
 
 /* The kernel command line QEMU gets for cfg under accel ("tcg"/"kvm"). malloc'd. */
 int sv_qemu_kernel_cmdline(const sv_vm_config *cfg, const char *accel, char **out);
