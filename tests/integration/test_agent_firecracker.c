@@ -377,8 +377,11 @@ int main(void)
 	}
 	struct CMUnitTest tests[32];
 	size_t n = 0;
+	/* The host agent has no terminal to give: TTY runs only against a real
+	 * guest (realvm_agent), as the issue asks. */
 	for (size_t i = 0; i < svag_n_cases; i++)
-		tests[n++] = svag_cases[i];
+		if (!strstr(svag_cases[i].name, "_tty_"))
+			tests[n++] = svag_cases[i];
 	const struct CMUnitTest own[] = {
 	    cmocka_unit_test(test_agent_socket_is_private_to_the_owner),
 	    cmocka_unit_test(test_cli_exec_passes_env_dir_user_and_the_status),

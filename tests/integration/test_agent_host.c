@@ -5,6 +5,7 @@
 #include "svtest.h"
 #include "agentfixture.h"
 
+#include "sv_build_config.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include <errno.h>
@@ -55,7 +56,7 @@ static void test_hello_ok_names_the_agent_version(void **state)
 	sat_spawn_agent(&c, NULL);
 	sat_hello(&c);
 	char *v = sat_str(&c, SVA_F_HELLO_OK_AGENT);
-	assert_string_equal(v, "0.1.0");
+	assert_string_equal(v, SV_VERSION);
 	free(v);
 	sat_close(&c);
 }

@@ -21,7 +21,7 @@ typedef struct {
 /* The cases run against t (set before cmocka runs them). */
 void svag_set_target(svag_target *t);
 
-/* The cases; tty ones skip themselves when the target has none. */
+/* The cases; a target without terminals leaves out the ones named *_tty_*. */
 extern const struct CMUnitTest svag_cases[];
 extern const size_t svag_n_cases;
 
