@@ -54,9 +54,10 @@ SV_EXTERN int sv_vm_set_agent_exec(sv_vm *vm, bool on);
  * going to run. *via_agent = true once the agent answers (run the command
  * with sv_exec_start, then stop the VM); false once the init started the
  * command on the console itself (an image without the agent: read it with
- * the calls of smartvm/command.h). Waits at most timeout_ms for either:
- * SV_ETIMEOUT when neither happened yet (call again), SV_EPROCESS when the
- * VM ended first. */
+ * the calls of smartvm/command.h; also when the VM ended before its agent
+ * answered: the console reader tells what happened). Waits at most
+ * timeout_ms for either: SV_ETIMEOUT when neither happened yet (call
+ * again). */
 SV_EXTERN int sv_vm_command_via_agent(sv_vm *vm, int timeout_ms, bool *via_agent);
 
 /* ---- running a command ---- */

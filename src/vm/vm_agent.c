@@ -192,12 +192,14 @@ int sv_vm_command_via_agent(sv_vm *vm, int timeout_ms, bool *via_agent)
 			*via_agent = true;
 			return 0;
 		}
-		/* The console is complete once the VM has ended: a command that
-		 * started and ended quickly (a panic) is still the init's. */
-		if ((rc == SV_EINVALID_STATE || rc == SV_EPROCESS) && console_started(vm, &offset))
+		/* The VM ended before its agent answered: whatever happened is on
+		 * the console (a command that started and ended quickly, a panic
+		 * before it started), whose reader says which. console.log may be
+		 * gone with the VM's directory by now; the console pipe is not. */
+		if (rc == SV_EINVALID_STATE || rc == SV_EPROCESS) {
+			sv_err_clear();
 			return 0;
-		if (rc == SV_EINVALID_STATE || rc == SV_EPROCESS)
-			return sv_err(SV_EPROCESS, "VM \"%s\" ended before its command started", vm->id);
+		}
 		if (rc != SV_ETIMEOUT && rc != SV_EUNSUPPORTED)
 			return rc;
 		if (deadline >= 0 && sv_now_ms() >= deadline)
