@@ -18,6 +18,7 @@
  */
 #include "agent/agent_copy.h"
 
+#include "util/array.h"
 #include "util/error.h"
 #include "util/file.h"
 #include <errno.h>
@@ -254,16 +255,12 @@ static int list_dir(copy_from *x, const char *guest_path, name_list *l)
 			rc = unsafe(x, "%s: more than a million entries%s", guest_path, "");
 			break;
 		}
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? 2 * l->cap : 64;
-			char **grown = realloc(l->names, cap * sizeof(*grown));
-			if (!grown) {
-				rc = sv_err(SV_ENOMEM, "out of memory");
-				break;
-			}
-			l->names = grown;
-			l->cap = cap;
+		char **grown = sv_array_grow(l->names, &l->cap, l->n, sizeof(*grown), 64);
+		if (!grown) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			break;
 		}
+		l->names = grown;
 		if (!(l->names[l->n] = strndup((const char *)name, len)))
 			rc = sv_err(SV_ENOMEM, "out of memory");
 		else

@@ -12,6 +12,7 @@
 #include "images/bundle_json.h"
 #include "images/images_defaults.h"
 #include "images/manifest.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -99,14 +100,11 @@ int sv_cache_scan(sv_base_image_bundle ***out, size_t *n, const char *cache_dir)
 		if (!json) {
 			rc = sv_err(SV_ENOMEM, "out of memory");
 		} else if (stat(json, &st) == 0 && sv_bundle_load(&b, dir) == 0) {
-			if (len == cap) {
-				cap = cap ? cap * 2 : 8;
-				entry *e = realloc(entries, cap * sizeof(*e));
-				if (!e)
-					rc = sv_err(SV_ENOMEM, "out of memory");
-				else
-					entries = e;
-			}
+			entry *e = sv_array_grow(entries, &cap, len, sizeof(*e), 8);
+			if (!e)
+				rc = sv_err(SV_ENOMEM, "out of memory");
+			else
+				entries = e;
 			if (!rc)
 				entries[len++] = (entry){ .b = b, .mtime = st.st_mtim };
 			else

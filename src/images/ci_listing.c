@@ -5,6 +5,7 @@
 #include "images/ci_listing.h"
 
 #include "images/download.h"
+#include "util/array.h"
 #include "util/error.h"
 #include <ctype.h>
 #include <curl/curl.h>
@@ -37,14 +38,10 @@ static int push_object(sv_ci_objects *objs, const char *key, int64_t size, const
 	if (objs->n >= SV_CI_MAX_OBJECTS)
 		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: more than %d objects", url,
 			      SV_CI_MAX_OBJECTS);
-	if (objs->n == objs->cap) {
-		size_t cap = objs->cap ? objs->cap * 2 : 64;
-		sv_ci_object *items = realloc(objs->items, cap * sizeof(*items));
-		if (!items)
-			return sv_err(SV_ENOMEM, "out of memory");
-		objs->items = items;
-		objs->cap = cap;
-	}
+	sv_ci_object *items = sv_array_grow(objs->items, &objs->cap, objs->n, sizeof(*items), 64);
+	if (!items)
+		return sv_err(SV_ENOMEM, "out of memory");
+	objs->items = items;
 	char *k = strdup(key);
 	if (!k)
 		return sv_err(SV_ENOMEM, "out of memory");

@@ -24,6 +24,7 @@
 
 #include "net/net_addr.h"
 #include "util/buf.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -109,14 +110,10 @@ static int lock_dir(int fd, const char *dir)
 
 static int push_lease(sv_lease_db *db, const sv_lease *l)
 {
-	if (db->n == db->cap) {
-		size_t cap = db->cap ? db->cap * 2 : 16;
-		sv_lease *items = realloc(db->items, cap * sizeof(*items));
-		if (!items)
-			return sv_err(SV_ENOMEM, "out of memory");
-		db->items = items;
-		db->cap = cap;
-	}
+	sv_lease *items = sv_array_grow(db->items, &db->cap, db->n, sizeof(*items), 16);
+	if (!items)
+		return sv_err(SV_ENOMEM, "out of memory");
+	db->items = items;
 	db->items[db->n++] = *l;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "net/net_link.h"
 
 #include "net/net_nl.h"
+#include "util/array.h"
 #include "util/error.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -179,16 +180,12 @@ static int all_links_cb(const struct nlmsghdr *nlh, void *data)
 	link_vec *v = data;
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return MNL_CB_OK;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		sv_nl_link *items = realloc(v->items, cap * sizeof(*items));
-		if (!items) {
-			v->oom = true;
-			return MNL_CB_OK;
-		}
-		v->items = items;
-		v->cap = cap;
+	sv_nl_link *items = sv_array_grow(v->items, &v->cap, v->n, sizeof(*items), 16);
+	if (!items) {
+		v->oom = true;
+		return MNL_CB_OK;
 	}
+	v->items = items;
 	parse_link(nlh, &v->items[v->n++]);
 	return MNL_CB_OK;
 }

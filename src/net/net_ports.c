@@ -6,6 +6,7 @@
 
 #include "net/net_addr.h"
 #include "util/buf.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -122,14 +123,10 @@ static bool fill_rec(sv_port_rec *r, const char *proto, const char *host_ip, uns
 
 static int push(sv_ports *ports, const sv_port_rec *rec)
 {
-	if (ports->n == ports->cap) {
-		size_t cap = ports->cap ? ports->cap * 2 : 8;
-		sv_port_rec *items = realloc(ports->items, cap * sizeof(*items));
-		if (!items)
-			return sv_err(SV_ENOMEM, "out of memory");
-		ports->items = items;
-		ports->cap = cap;
-	}
+	sv_port_rec *items = sv_array_grow(ports->items, &ports->cap, ports->n, sizeof(*items), 8);
+	if (!items)
+		return sv_err(SV_ENOMEM, "out of memory");
+	ports->items = items;
 	ports->items[ports->n++] = *rec;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* Growable NULL-terminated string vectors. */
 #include "util/strv.h"
 
+#include "util/array.h"
 #include "util/error.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,17 +15,14 @@ static void push_owned(sv_strv_builder *b, char *s)
 		b->failed = 1;
 		return;
 	}
-	if (b->len + 2 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8;
-		char **items = realloc(b->items, cap * sizeof(*items));
-		if (!items) {
-			free(s);
-			b->failed = 1;
-			return;
-		}
-		b->items = items;
-		b->cap = cap;
+	/* room for s and the NULL after it */
+	char **items = sv_array_grow(b->items, &b->cap, b->len + 1, sizeof(*items), 8);
+	if (!items) {
+		free(s);
+		b->failed = 1;
+		return;
 	}
+	b->items = items;
 	b->items[b->len++] = s;
 	b->items[b->len] = NULL;
 }

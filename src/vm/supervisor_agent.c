@@ -27,6 +27,7 @@
 
 #include "agent_proto.h"
 #include "agent_queue.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "vm/vm_agent.h"
@@ -208,14 +209,10 @@ static void drop_channel(sv_agent_relay *r, channel *ch) { *ch = r->channels[--r
 
 static channel *new_channel(sv_agent_relay *r, client *c, uint32_t client_id, uint8_t kind)
 {
-	if (r->n_channels == r->cap_channels) {
-		size_t cap = r->cap_channels ? 2 * r->cap_channels : 16;
-		channel *grown = realloc(r->channels, cap * sizeof(*grown));
-		if (!grown)
-			return NULL;
-		r->channels = grown;
-		r->cap_channels = cap;
-	}
+	channel *grown = sv_array_grow(r->channels, &r->cap_channels, r->n_channels, sizeof(*grown), 16);
+	if (!grown)
+		return NULL;
+	r->channels = grown;
 	if (++r->next_id == 0)
 		r->next_id = 1;
 	channel *ch = &r->channels[r->n_channels++];
