@@ -1,7 +1,8 @@
-/* Inside a running VM: run commands, move files in and out, through the
+/** @file
+ * Inside a running VM: run commands, move files in and out, through the
  * guest agent (smartvm-agent; the protocol is docs/agent-protocol.md).
  *
- * Every call here talks to the VM's supervisor over <vm dir>/agent.sock;
+ * Every call here talks to the VM's supervisor over the VM directory's agent.sock;
  * the supervisor relays to the agent in the guest over a channel that never
  * touches the guest's network (virtio-serial under QEMU, vsock under
  * Firecracker). The VM must be running (or paused: calls then wait) and its
@@ -30,10 +31,10 @@
 extern "C" {
 #endif
 
-/* How long calls wait for the agent to answer when the options say 0. */
+/** How long calls wait for the agent to answer when the options say 0. */
 #define SV_AGENT_DEFAULT_TIMEOUT_MS 10000
 
-/* Waits until the VM's agent answers a PING, at most timeout_ms (< 0 =
+/** Waits until the VM's agent answers a PING, at most timeout_ms (< 0 =
  * forever). SV_ETIMEOUT with `VM "x": no agent answered within N ms (the
  * image has no smartvm-agent?)` when it does not (a connection to the agent
  * that drops while the guest brings it up is tried again meanwhile);
@@ -41,7 +42,7 @@ extern "C" {
  * (malloc'd). */
 SV_EXTERN int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out);
 
-/* Before sv_vm_start (state created): boot so that a guest init that knows
+/** Before sv_vm_start (state created): boot so that a guest init that knows
  * it (the minimal image's smartvm-init) leaves commands to the agent: with
  * smartvm.exec=agent on the kernel command line it starts the agent, runs no
  * command of its own (not even sv_vm_set_command's) and keeps the VM up
@@ -49,7 +50,7 @@ SV_EXTERN int sv_vm_agent_wait(sv_vm *vm, int timeout_ms, char **version_out);
  * whose agent cannot start runs the command on the console as before. */
 SV_EXTERN int sv_vm_set_agent_exec(sv_vm *vm, bool on);
 
-/* For `run -- CMD` on any image: after sv_vm_start of a VM with a command
+/** For `run -- CMD` on any image: after sv_vm_start of a VM with a command
  * (sv_vm_set_command) and sv_vm_set_agent_exec, tells how the command is
  * going to run. *via_agent = true once the agent answers (run the command
  * with sv_exec_start, then stop the VM); false once the init started the
@@ -64,36 +65,36 @@ SV_EXTERN int sv_vm_command_via_agent(sv_vm *vm, int timeout_ms, bool *via_agent
 
 typedef struct sv_exec sv_exec;
 
-/* Output as it arrives: stream 1 = stdout, 2 = stderr. A non-zero return
+/** Output as it arrives: stream 1 = stdout, 2 = stderr. A non-zero return
  * stops the exec (the command is killed) and is returned by sv_exec_wait. */
 typedef int (*sv_exec_output_fn)(void *ctx, int stream, const void *data, size_t len);
 
 typedef struct {
 	unsigned int version;
-	/* The environment, exactly: "K=V" strings, NULL-terminated (NULL =
+	/** The environment, exactly: "K=V" strings, NULL-terminated (NULL =
 	 * empty). The agent adds PATH and HOME only when absent. */
 	const char *const *env;
-	const char *cwd; /* NULL = "/" */
+	const char *cwd; /**< NULL = "/" */
 	uint32_t uid, gid;
-	const uint32_t *groups; /* supplementary groups */
+	const uint32_t *groups; /**< supplementary groups */
 	size_t n_groups;
-	/* Run on a new pseudo-terminal of tty_rows x tty_cols (0 = 24 x 80);
+	/** Run on a new pseudo-terminal of tty_rows x tty_cols (0 = 24 x 80);
 	 * everything it prints arrives as stdout. */
 	bool tty;
 	uint32_t tty_rows, tty_cols;
-	/* The guest kills the process group after this long (0 = never). */
+	/** The guest kills the process group after this long (0 = never). */
 	uint32_t timeout_ms;
-	/* stdin: read from stdin_fd until EOF and sent to the command;
+	/** stdin: read from stdin_fd until EOF and sent to the command;
 	 * -1 = the command's stdin is /dev/null, SV_EXEC_STDIN_CALLS = fed with
 	 * sv_exec_write_stdin / sv_exec_close_stdin. */
 	int stdin_fd;
-	/* Where output goes when on_output is NULL; -1 = discarded. Written
+	/** Where output goes when on_output is NULL; -1 = discarded. Written
 	 * with blocking writes: a slow reader slows the command down (flow
 	 * control), never grows memory. */
 	int stdout_fd, stderr_fd;
 	sv_exec_output_fn on_output;
 	void *ctx;
-	/* How long sv_exec_start waits for the agent (0 =
+	/** How long sv_exec_start waits for the agent (0 =
 	 * SV_AGENT_DEFAULT_TIMEOUT_MS). */
 	int agent_timeout_ms;
 } sv_exec_options;
@@ -105,7 +106,7 @@ typedef struct {
 	}
 #define SV_EXEC_STDIN_CALLS (-2)
 
-/* Starts argv (NULL-terminated, at least one element; argv[0] is looked up
+/** Starts argv (NULL-terminated, at least one element; argv[0] is looked up
  * in PATH when it has no '/') in the VM and waits until it started or could
  * not start. A command that cannot start (not found, not executable) is
  * not an error here: sv_exec_wait then reports status 127 or 126 and
@@ -113,7 +114,7 @@ typedef struct {
  * (defaults). *out is freed with sv_exec_free. */
 SV_EXTERN int sv_exec_start(sv_exec **out, sv_vm *vm, const char *const *argv, const sv_exec_options *opts);
 
-/* Moves data both ways until the command ended and all of its output was
+/** Moves data both ways until the command ended and all of its output was
  * delivered, or timeout_ms passed (< 0 = forever; SV_ETIMEOUT, call again).
  * *status (may be NULL) gets the shell-style status: the exit code, 128+N
  * after signal N, 127 when the command was not found, 126 when it could not
@@ -121,7 +122,7 @@ SV_EXTERN int sv_exec_start(sv_exec **out, sv_vm *vm, const char *const *argv, c
  * was lost (...)` when the VM or the agent went away meanwhile. */
 SV_EXTERN int sv_exec_wait(sv_exec *e, int timeout_ms, int *status);
 
-/* After sv_exec_wait returned 0: the exit code (-1 if a signal ended it),
+/** After sv_exec_wait returned 0: the exit code (-1 if a signal ended it),
  * the signal (0 if none), whether its timeout_ms killed it, and why it could
  * not start (NULL if it started; owned by e). */
 SV_EXTERN int sv_exec_exit_code(const sv_exec *e);
@@ -129,34 +130,34 @@ SV_EXTERN int sv_exec_term_signal(const sv_exec *e);
 SV_EXTERN bool sv_exec_timed_out(const sv_exec *e);
 SV_EXTERN const char *sv_exec_start_error(const sv_exec *e);
 
-/* The command's pid in the guest (0 if it did not start). */
+/** The command's pid in the guest (0 if it did not start). */
 SV_EXTERN int sv_exec_guest_pid(const sv_exec *e);
 
-/* Sends signal sig to the command's process group. */
+/** Sends signal sig to the command's process group. */
 SV_EXTERN int sv_exec_signal(sv_exec *e, int sig);
 
-/* Resizes the command's terminal (tty execs only). */
+/** Resizes the command's terminal (tty execs only). */
 SV_EXTERN int sv_exec_resize(sv_exec *e, uint32_t rows, uint32_t cols);
 
-/* With stdin_fd = SV_EXEC_STDIN_CALLS: sends len bytes of stdin, waiting at
+/** With stdin_fd = SV_EXEC_STDIN_CALLS: sends len bytes of stdin, waiting at
  * most timeout_ms (< 0 = forever) for the command to take them (output is
  * delivered meanwhile). SV_ETIMEOUT when not all went; *written (may be
  * NULL) says how many did. */
 SV_EXTERN int sv_exec_write_stdin(sv_exec *e, const void *data, size_t len, int timeout_ms, size_t *written);
-/* Ends stdin (the command reads EOF; with a tty, the terminal's EOF
+/** Ends stdin (the command reads EOF; with a tty, the terminal's EOF
  * character is sent). */
 SV_EXTERN int sv_exec_close_stdin(sv_exec *e);
 
-/* A descriptor that becomes readable when sv_exec_wait has something to
+/** A descriptor that becomes readable when sv_exec_wait has something to
  * do, for callers with their own poll loop (then call sv_exec_wait(e, 0,
  * ...)). Owned by e. */
 SV_EXTERN int sv_exec_poll_fd(const sv_exec *e);
 
-/* Frees e; a command still running is killed (SIGKILL to its process
+/** Frees e; a command still running is killed (SIGKILL to its process
  * group). NULL is fine. */
 SV_EXTERN void sv_exec_free(sv_exec *e);
 
-/* Runs argv to the end: sv_exec_start + sv_exec_wait(timeout_ms) +
+/** Runs argv to the end: sv_exec_start + sv_exec_wait(timeout_ms) +
  * sv_exec_free. On SV_ETIMEOUT the command is killed. */
 SV_EXTERN int sv_vm_exec(sv_vm *vm, const char *const *argv, const sv_exec_options *opts, int timeout_ms,
 			 int *status);
@@ -165,17 +166,17 @@ SV_EXTERN int sv_vm_exec(sv_vm *vm, const char *const *argv, const sv_exec_optio
 
 typedef struct {
 	unsigned int version;
-	/* Into the guest: the owner of what is created (default 0:0, like
+	/** Into the guest: the owner of what is created (default 0:0, like
 	 * `docker cp`). keep_owner: the host files' uid/gid instead. From the
 	 * guest: keep_owner chowns to the guest's uid/gid (root only); else
 	 * files belong to the caller. */
 	uint32_t uid, gid;
 	bool keep_owner;
-	/* From the guest: symlinks are copied as symlinks; one whose target is
+	/** From the guest: symlinks are copied as symlinks; one whose target is
 	 * absolute or climbs out of the copied tree is refused (SV_EUNSAFE)
 	 * unless this is set. */
 	bool allow_outside_links;
-	int agent_timeout_ms; /* 0 = SV_AGENT_DEFAULT_TIMEOUT_MS */
+	int agent_timeout_ms; /**< 0 = SV_AGENT_DEFAULT_TIMEOUT_MS */
 } sv_copy_options;
 
 #define SV_COPY_OPTIONS_VERSION 1
@@ -184,7 +185,7 @@ typedef struct {
 		.version = SV_COPY_OPTIONS_VERSION                                                           \
 	}
 
-/* Copies a host file, directory tree or symlink into the guest, as `docker
+/** Copies a host file, directory tree or symlink into the guest, as `docker
  * cp SRC ID:DST` does: when guest_dst is an existing directory, src goes
  * inside it under its own name; else it is created as guest_dst (whose
  * parent must exist). Regular files keep mode and mtime and are checked by
@@ -194,7 +195,7 @@ typedef struct {
 SV_EXTERN int sv_vm_copy_to(sv_vm *vm, const char *host_src, const char *guest_dst,
 			    const sv_copy_options *opts);
 
-/* Copies a guest file, directory tree or symlink to the host, as `docker
+/** Copies a guest file, directory tree or symlink to the host, as `docker
  * cp ID:SRC DST` does (same rule for an existing directory). Everything is
  * created relative to the destination directory's descriptor, never
  * following a symlink; names from the guest must be single components
@@ -214,12 +215,12 @@ typedef enum {
 typedef struct {
 	unsigned int version;
 	sv_guest_file_type type;
-	uint32_t mode; /* permission bits */
+	uint32_t mode; /**< permission bits */
 	uint32_t uid, gid;
 	uint64_t size;
 	int64_t mtime_sec;
 	uint32_t mtime_nsec;
-	char *link_target; /* symlinks; malloc'd, freed by sv_guest_stat_clear */
+	char *link_target; /**< symlinks; malloc'd, freed by sv_guest_stat_clear */
 } sv_guest_stat;
 
 #define SV_GUEST_STAT_VERSION 1
@@ -228,16 +229,16 @@ typedef struct {
 		.version = SV_GUEST_STAT_VERSION                                                             \
 	}
 
-/* stat (follow) or lstat of a guest path into *st (whose version the
+/** stat (follow) or lstat of a guest path into *st (whose version the
  * caller set). SV_ENOTFOUND when it does not exist. */
 SV_EXTERN int sv_vm_guest_stat(sv_vm *vm, const char *path, bool follow, sv_guest_stat *st);
 SV_EXTERN void sv_guest_stat_clear(sv_guest_stat *st);
 
 typedef struct {
 	unsigned int version;
-	uint32_t mode; /* 0 = 0755 */
+	uint32_t mode; /**< 0 = 0755 */
 	uint32_t uid, gid;
-	bool parents; /* mkdir -p: existing directories are fine */
+	bool parents; /**< mkdir -p: existing directories are fine */
 } sv_mkdir_options;
 
 #define SV_MKDIR_OPTIONS_VERSION 1
@@ -246,7 +247,7 @@ typedef struct {
 		.version = SV_MKDIR_OPTIONS_VERSION                                                          \
 	}
 
-/* Creates a directory in the guest. opts may be NULL. */
+/** Creates a directory in the guest. opts may be NULL. */
 SV_EXTERN int sv_vm_guest_mkdir(sv_vm *vm, const char *path, const sv_mkdir_options *opts);
 
 #ifdef __cplusplus
