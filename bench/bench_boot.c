@@ -17,7 +17,7 @@
 #include "bench.h"
 #include "bench_image.h"
 
-#include "../guest/guest_cmd.h"
+#include "guest_cmd.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include "vmm/vmm.h"

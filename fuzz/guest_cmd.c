@@ -1,9 +1,9 @@
-/* Fuzzes the smartvm.cmd= decoder (guest/guest_cmd.c), which the guest's
+/* Fuzzes the smartvm.cmd= decoder (proto/guest_cmd.c), which the guest's
  * init runs as PID 1 on its kernel command line. Oracle: whatever decodes
  * encodes back to a value that decodes to the same argument vector. */
 #include "fuzz.h"
 
-#include "../guest/guest_cmd.h"
+#include "guest_cmd.h"
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

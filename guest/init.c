@@ -14,7 +14,7 @@
  *   4b. starts the guest agent (init_agent.c) when the agent's port or vsock
  *      exists, unless smartvm.agent=off; with smartvm.exec=agent it then
  *      runs no command itself and stays up until powered off;
- *   5. runs the command from smartvm.cmd= (see guest_cmd.h for the encoding;
+ *   5. runs the command from smartvm.cmd= (see proto/guest_cmd.h for the encoding;
  *      default "uname -a") with stdin /dev/null and stdout+stderr through a pipe
  *      that this init copies to the console, between two markers:
  *          === smartvm: command start ===\n

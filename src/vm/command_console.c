@@ -1,5 +1,5 @@
 /* The host side of the guest command protocol (include/smartvm/command.h):
- * the smartvm.cmd= boot argument (encoded by guest/guest_cmd.c, the same
+ * the smartvm.cmd= boot argument (encoded by proto/guest_cmd.c, the same
  * source the guest's init decodes with) and the console reader.
  *
  * The console is entirely the guest's: anything in the guest can print a
@@ -17,7 +17,7 @@
  * chunk it was fed plus those few hundred bytes. Pure: no files, no VM. */
 #include <smartvm/command.h>
 
-#include "../../guest/guest_cmd.h"
+#include "guest_cmd.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include <smartvm/error.h>

@@ -5,7 +5,7 @@
 #ifndef SVTEST_QEMU_FIXTURE_H
 #define SVTEST_QEMU_FIXTURE_H
 
-#include "../../guest/guest_cmd.h"
+#include "guest_cmd.h"
 #include "vmm/qemu/qemu.h"
 #include <stdbool.h>
 #include <sys/types.h>

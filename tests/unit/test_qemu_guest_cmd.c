@@ -1,4 +1,4 @@
-/* The smartvm.cmd= encoding of the guest's command (guest/guest_cmd.h). */
+/* The smartvm.cmd= encoding of the guest's command (proto/guest_cmd.h). */
 #include "svtest.h"
 #include "qemu_fixture.h"
 
