@@ -392,7 +392,8 @@ void bench_agent(const bench_env *env, bench_report *rep)
 	c.dir = bench_mkdtemp("/var/tmp", "smartvm-bench-agent");
 	char *runtime = c.dir ? sv_path_join(c.dir, "runtime") : NULL;
 	char *data = c.dir ? sv_path_join(c.dir, "data") : NULL;
-	sv_manager_options o = {.data_dir = data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = data,
 				.runtime_dir = runtime,
 				.vmm = SV_VMM_QEMU,
 				.qemu_accel = "tcg",

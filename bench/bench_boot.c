@@ -176,7 +176,8 @@ void bench_boot(const bench_env *env, bench_report *rep)
 	char *data = dir ? sv_path_join(dir, "data") : NULL;
 	char *raw = dir ? sv_path_join(dir, "raw") : NULL;
 	sv_manager *mgr = NULL;
-	sv_manager_options o = {.data_dir = data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = data,
 				.runtime_dir = runtime,
 				.vmm = SV_VMM_QEMU,
 				.qemu_accel = "tcg",

@@ -363,7 +363,8 @@ static int setup(fixture *f)
 	    bench_make_sparse(f->scratch, 1 << 20, 64 << 10, 1) || bench_write_text(f->log, "") ||
 	    bench_write_text(f->metrics, ""))
 		return fail(f, "creating the fixture files in %s failed", f->dir);
-	sv_manager_options o = {.data_dir = f->data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->data,
 				.runtime_dir = f->runtime,
 				.vmm = SV_VMM_FIRECRACKER,
 				.firecracker_binary_path = f->env->fake_firecracker,

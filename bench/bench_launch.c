@@ -163,7 +163,8 @@ void bench_launch(const bench_env *env, bench_report *rep)
 	    bench_make_sparse(sh.drive, 64ull << 20, 1 << 20, 4))
 		setup_error = "creating the kernel and the 64 MiB sparse drive failed";
 	for (int i = 0; i < WORKERS && !setup_error; i++) {
-		sv_manager_options o = {.data_dir = sh.data,
+		sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+					.data_dir = sh.data,
 					.runtime_dir = sh.runtime,
 					.vmm = SV_VMM_FIRECRACKER,
 					.firecracker_binary_path = env->fake_firecracker,

@@ -37,7 +37,8 @@ void bench_memory(const bench_env *env, bench_report *rep)
 		bench_skip(rep, ID, NAME, "creating the fixture under /dev/shm failed");
 		goto out;
 	}
-	sv_manager_options o = {.data_dir = data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = data,
 				.runtime_dir = runtime,
 				.vmm = SV_VMM_FIRECRACKER,
 				.firecracker_binary_path = env->fake_firecracker,

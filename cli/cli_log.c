@@ -95,7 +95,7 @@ const sv_download_options *cli_download_options(cli_ctx *cli)
 {
 	bool on = cli->progress == CLI_PROGRESS_ALWAYS ||
 		  (cli->progress == CLI_PROGRESS_AUTO && isatty(STDERR_FILENO));
-	cli->download = (sv_download_options){0};
+	cli->download = (sv_download_options)SV_DOWNLOAD_OPTIONS_INIT;
 	if (on) {
 		cli->download.progress = draw_progress;
 		cli->download.progress_userdata = cli;

@@ -52,13 +52,15 @@ static int print_result(cli_ctx *cli, const char *path, sv_arch arch)
 
 static int binary_ensure(cli_ctx *cli, int argc, char **argv)
 {
-	sv_binary_options o = { .data_dir = cli->data_dir };
+	sv_binary_options o = {.version = SV_BINARY_OPTIONS_VERSION, .data_dir = cli->data_dir};
 	cli_opts p;
 	int c, code = 0;
 	cli_opts_begin(&p, cli, argc, argv, NULL, ensure_longopts);
 	while (code == 0 && (c = cli_opts_next(&p)) > 0) {
 		switch (c) {
-		case OPT_VERSION: o.version = p.optarg; break;
+		case OPT_VERSION:
+			o.firecracker_version = p.optarg;
+			break;
 		case OPT_ARCH:
 			if (sv_arch_parse(&o.arch, p.optarg) < 0)
 				code = cli_usage_error(cli, "--arch: \"%s\" is not x86_64 or aarch64", p.optarg);

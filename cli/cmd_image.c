@@ -28,6 +28,7 @@ static const struct option pull_longopts[] = {
 static sv_base_image_options cache_options(cli_ctx *cli)
 {
 	return (sv_base_image_options){
+	    .version = SV_BASE_IMAGE_OPTIONS_VERSION,
 	    .data_dir = cli->data_dir,
 	    .runtime_dir = cli->runtime_dir,
 	    .cache_dir = cli->opts.base_image_cache_dir,
@@ -49,7 +50,7 @@ static int print_bundle_json(const sv_base_image_bundle *b)
 
 static int image_pull(cli_ctx *cli, int argc, char **argv)
 {
-	sv_ensure_base_image_opts e = {0};
+	sv_ensure_base_image_opts e = SV_ENSURE_BASE_IMAGE_OPTS_INIT;
 	cli_opts p;
 	int c, code = 0;
 	cli_opts_begin(&p, cli, argc, argv, NULL, pull_longopts);

@@ -16,7 +16,7 @@ static const struct option minimal_longopts[] = {
 
 int cli_image_build_minimal(cli_ctx *cli, int argc, char **argv)
 {
-	sv_minimal_image_options mo = {0};
+	sv_minimal_image_options mo = SV_MINIMAL_IMAGE_OPTIONS_INIT;
 	cli_opts p;
 	int c;
 	cli_opts_begin(&p, cli, argc, argv, NULL, minimal_longopts);
@@ -30,6 +30,7 @@ int cli_image_build_minimal(cli_ctx *cli, int argc, char **argv)
 		return code;
 
 	sv_base_image_options o = {
+	    .version = SV_BASE_IMAGE_OPTIONS_VERSION,
 	    .data_dir = cli->data_dir,
 	    .runtime_dir = cli->runtime_dir,
 	    .cache_dir = cli->opts.base_image_cache_dir,

@@ -184,7 +184,7 @@ static int parse_admin(cli_ctx *cli, int argc, char **argv, sv_net_admin_options
 	sv_manager *mgr;
 	int c, rc;
 
-	*o = (sv_net_admin_options){0};
+	*o = (sv_net_admin_options)SV_NET_ADMIN_OPTIONS_INIT;
 	cli_opts_begin(&p, cli, argc, argv, NULL, longopts);
 	while ((c = cli_opts_next(&p)) > 0)
 		if (c == OPT_BRIDGE)

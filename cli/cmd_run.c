@@ -401,6 +401,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 	}
 	if (f.image) {
 		sv_base_image_options io = {
+		    .version = SV_BASE_IMAGE_OPTIONS_VERSION,
 		    .data_dir = cli->data_dir,
 		    .runtime_dir = cli->runtime_dir,
 		    .cache_dir = cli->opts.base_image_cache_dir,
@@ -437,7 +438,8 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		    asprintf(&beside, "%.*s/jailer", (int)(strrchr(fc, '/') ? strrchr(fc, '/') - fc : 1),
 			     strrchr(fc, '/') ? fc : ".") > 0)
 			jailer = beside;
-		sv_jail_options jo = {.jailer_binary = jailer,
+		sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,
+				      .jailer_binary = jailer,
 				      .uid = f.uid,
 				      .gid = f.gid,
 				      .chroot_base_dir = f.chroot_base,

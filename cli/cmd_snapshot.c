@@ -61,7 +61,7 @@ static const struct option restore_opts[] = {
 
 static int do_create(cli_ctx *cli, int argc, char **argv)
 {
-	snap_flags f = {0};
+	snap_flags f = {.create = SV_SNAPSHOT_CREATE_OPTIONS_INIT, .restore = SV_RESTORE_OPTIONS_INIT};
 	cli_opts p;
 	int rc = cli_live_parse(&p, cli, argc, argv, create_opts, on_opt, &f);
 	if (rc >= 0 || (rc = cli_live_args(&p, 2, "ID DIR")))
@@ -105,7 +105,8 @@ static int foreground(sv_vm **vms, size_t n)
 
 static int do_restore(cli_ctx *cli, int argc, char **argv)
 {
-	snap_flags f = { .clones = 1 };
+	snap_flags f = {
+	    .create = SV_SNAPSHOT_CREATE_OPTIONS_INIT, .restore = SV_RESTORE_OPTIONS_INIT, .clones = 1};
 	cli_opts p;
 	int rc = cli_live_parse(&p, cli, argc, argv, restore_opts, on_opt, &f);
 	if (rc >= 0 || (rc = cli_live_args(&p, 1, "DIR")))

@@ -175,7 +175,7 @@ static const struct option main_longopts[] = {
 
 int main(int argc, char **argv)
 {
-	cli_ctx cli = {0};
+	cli_ctx cli = {.opts = SV_MANAGER_OPTIONS_INIT};
 	int c, code;
 
 	/* A closed stdout must not kill us while we own a running VM: writes

@@ -26,8 +26,12 @@ static int show_progress(const sv_download_progress *p, void *userdata)
 
 int main(int argc, char **argv)
 {
-	sv_download_options download = {.progress = show_progress};
-	sv_binary_options o = {.version = argc > 1 ? argv[1] : NULL, .download = &download};
+	/* Options structs start from their _INIT: it sets the version field. */
+	sv_download_options download = SV_DOWNLOAD_OPTIONS_INIT;
+	download.progress = show_progress;
+	sv_binary_options o = SV_BINARY_OPTIONS_INIT;
+	o.firecracker_version = argc > 1 ? argv[1] : NULL;
+	o.download = &download;
 	char *path = NULL;
 	int rc = sv_ensure_binary(&path, &o);
 	if (rc != 0) {

@@ -28,8 +28,10 @@ int main(int argc, char **argv)
 	int rc = sv_base_image_open(&image, NULL, SV_MINIMAL_IMAGE_ID);
 	if (rc == 0)
 		rc = sv_base_image_vm_config(&cfg, &root, image);
+	sv_manager_options mo = SV_MANAGER_OPTIONS_INIT; /* sets the version field */
+	mo.vmm = SV_VMM_QEMU;
 	if (rc == 0)
-		rc = sv_manager_new(&mgr, &(sv_manager_options){.vmm = SV_VMM_QEMU});
+		rc = sv_manager_new(&mgr, &mo);
 	if (rc == 0)
 		rc = sv_manager_create_vm(&vm, mgr, &cfg);
 	if (rc == 0)

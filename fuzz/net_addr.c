@@ -58,8 +58,7 @@ static void egress(const char *text)
 	if (sv_egress_rule_parse(&rule, dest, text) != 0)
 		return;
 	FZ_CHECK(rule.destination == dest);
-	sv_manager_options opts;
-	memset(&opts, 0, sizeof(opts));
+	sv_manager_options opts = SV_MANAGER_OPTIONS_INIT;
 	opts.egress_rules = &rule;
 	opts.n_egress_rules = 1;
 	FZ_CHECK(sv_net_validate_options(&opts) == 0);

@@ -59,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = fz_cstr(data, size);
 	cli_ctx cli;
 	memset(&cli, 0, sizeof(cli));
+	cli.opts = (sv_manager_options)SV_MANAGER_OPTIONS_INIT;
 	flags f;
 	memset(&f, 0, sizeof(f));
 	size_t n_lines = 0;

@@ -52,6 +52,7 @@ typedef int (*sv_download_progress_fn)(const sv_download_progress *progress, voi
 
 /** How downloads behave. Zero fields mean the default. */
 typedef struct {
+	unsigned int version; /**< SV_DOWNLOAD_OPTIONS_VERSION */
 	int connect_timeout_ms;   /**< default 15000 */
 	int low_speed_time_s;     /**< abort a transfer slower than low_speed_limit
 	                             bytes/s for this many seconds; default 30 */
@@ -72,13 +73,25 @@ typedef struct {
 	                             default 30 min (SV_DEFAULT_DOWNLOAD_TIMEOUT_MS) */
 } sv_download_options;
 
+/** The version of sv_download_options this header describes. */
+#define SV_DOWNLOAD_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_DOWNLOAD_OPTIONS_INIT                                                                             \
+	{                                                                                                    \
+		.version = SV_DOWNLOAD_OPTIONS_VERSION                                                       \
+	}
+/** Sets *opts to SV_DOWNLOAD_OPTIONS_INIT of `version` (pass SV_DOWNLOAD_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_download_options_init(sv_download_options *opts, unsigned int version);
+
 #define SV_DEFAULT_MAX_DOWNLOAD_BYTES (4LL << 30)
 #define SV_DEFAULT_DOWNLOAD_TIMEOUT_MS (30 * 60 * 1000)
 
 /** Options of the Firecracker binary manager. */
 typedef struct {
+	unsigned int version; /**< SV_BINARY_OPTIONS_VERSION */
 	const char *data_dir;     /**< default as the manager's (env SMARTVM_DATA_DIR) */
-	const char *version;      /**< "latest" (default) or "vX.Y.Z" */
+	const char *firecracker_version; /**< "latest" (default) or "vX.Y.Z" */
 	sv_arch arch;             /**< default x86_64 */
 	const char *binary_path;  /**< firecrackerBinaryPath: returned as is when it is an
 	                             executable file; no lookup, no download */
@@ -86,6 +99,17 @@ typedef struct {
 	                             (env SMARTVM_RELEASES_URL) */
 	const sv_download_options *download; /**< NULL = defaults */
 } sv_binary_options;
+
+/** The version of sv_binary_options this header describes. */
+#define SV_BINARY_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_BINARY_OPTIONS_INIT                                                                               \
+	{                                                                                                    \
+		.version = SV_BINARY_OPTIONS_VERSION                                                         \
+	}
+/** Sets *opts to SV_BINARY_OPTIONS_INIT of `version` (pass SV_BINARY_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_binary_options_init(sv_binary_options *opts, unsigned int version);
 
 /** Returns the path of a verified firecracker binary (jailer next to it),
  * downloading and installing the release if it is not cached. "latest" is
@@ -110,6 +134,7 @@ typedef enum { SV_ROOTFS_EXT4 = 0, SV_ROOTFS_SQUASHFS = 1 } sv_rootfs_type;
 
 /** Options of the base-image manager: the cache, where it lives, where bundles come from. */
 typedef struct {
+	unsigned int version; /**< SV_BASE_IMAGE_OPTIONS_VERSION */
 	sv_arch arch;                     /**< default x86_64 */
 	const char *cache_dir;            /**< default `<data_dir>/base-images` */
 	unsigned max_stored_base_images;  /**< default 2 */
@@ -125,8 +150,20 @@ typedef struct {
 	const sv_download_options *download; /**< NULL = defaults */
 } sv_base_image_options;
 
+/** The version of sv_base_image_options this header describes. */
+#define SV_BASE_IMAGE_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_BASE_IMAGE_OPTIONS_INIT                                                                           \
+	{                                                                                                    \
+		.version = SV_BASE_IMAGE_OPTIONS_VERSION                                                     \
+	}
+/** Sets *opts to SV_BASE_IMAGE_OPTIONS_INIT of `version` (pass SV_BASE_IMAGE_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_base_image_options_init(sv_base_image_options *opts, unsigned int version);
+
 /** Which bundle sv_ensure_base_image gets, and how. */
 typedef struct {
+	unsigned int version; /**< SV_ENSURE_BASE_IMAGE_OPTS_VERSION */
 	sv_base_image_preset preset; /**< default latest */
 	bool override_arch;          /**< use arch below instead of the manager's */
 	sv_arch arch;
@@ -134,6 +171,17 @@ typedef struct {
 	const char *manifest_url;    /**< hosted manifest; overrides the preset */
 	const char *manifest_path;   /**< local hosted manifest; overrides the preset (wins over url) */
 } sv_ensure_base_image_opts;
+
+/** The version of sv_ensure_base_image_opts this header describes. */
+#define SV_ENSURE_BASE_IMAGE_OPTS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_ENSURE_BASE_IMAGE_OPTS_INIT                                                                       \
+	{                                                                                                    \
+		.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION                                                 \
+	}
+/** Sets *opts to SV_ENSURE_BASE_IMAGE_OPTS_INIT of `version` (pass SV_ENSURE_BASE_IMAGE_OPTS_VERSION), for
+ * callers that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_ensure_base_image_opts_init(sv_ensure_base_image_opts *opts, unsigned int version);
 
 typedef enum {
 	SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI = 0,

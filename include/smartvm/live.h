@@ -37,10 +37,22 @@ extern "C" {
 typedef enum { SV_SNAPSHOT_FULL = 0, SV_SNAPSHOT_DIFF = 1 } sv_snapshot_type;
 
 typedef struct {
+	unsigned int version; /**< SV_SNAPSHOT_CREATE_OPTIONS_VERSION */
 	sv_snapshot_type type;  /**< Diff needs machine_config.track_dirty_pages */
 	bool keep_paused;       /**< leave the VM paused afterwards (default: back to
 	                           the state it was in) */
 } sv_snapshot_create_options;
+
+/** The version of sv_snapshot_create_options this header describes. */
+#define SV_SNAPSHOT_CREATE_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_SNAPSHOT_CREATE_OPTIONS_INIT                                                                      \
+	{                                                                                                    \
+		.version = SV_SNAPSHOT_CREATE_OPTIONS_VERSION                                                \
+	}
+/** Sets *opts to SV_SNAPSHOT_CREATE_OPTIONS_INIT of `version` (pass SV_SNAPSHOT_CREATE_OPTIONS_VERSION), for
+ * callers that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_snapshot_create_options_init(sv_snapshot_create_options *opts, unsigned int version);
 
 /** Writes a snapshot of vm into dir (created; must not exist or be empty):
  *   vmstate        the VMM's state file (QEMU: its migration stream, which
@@ -68,6 +80,7 @@ typedef struct {
 } sv_net_override;
 
 typedef struct {
+	unsigned int version; /**< SV_RESTORE_OPTIONS_VERSION */
 	const char *id;              /**< the new VM's id; NULL = generated. For clones,
 	                                the prefix: "<id>-<n>" (n from 1) */
 	sv_mem_backend mem_backend;  /**< default File: the snapshot's memory file */
@@ -81,6 +94,17 @@ typedef struct {
 	size_t n_network_overrides;
 	const char *vsock_uds_path;  /**< default `<vm dir>/vsock.sock` when the snapshot has a vsock */
 } sv_restore_options;
+
+/** The version of sv_restore_options this header describes. */
+#define SV_RESTORE_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_RESTORE_OPTIONS_INIT                                                                              \
+	{                                                                                                    \
+		.version = SV_RESTORE_OPTIONS_VERSION                                                        \
+	}
+/** Sets *opts to SV_RESTORE_OPTIONS_INIT of `version` (pass SV_RESTORE_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_restore_options_init(sv_restore_options *opts, unsigned int version);
 
 /** Restores the snapshot in dir into a new VM owned by mgr, on the backend
  * that took the snapshot (a manager whose vmm option names the other backend
@@ -111,6 +135,7 @@ SV_EXTERN int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char
 
 /** Launching the VMM through Firecracker's jailer program. */
 typedef struct {
+	unsigned int version; /**< SV_JAIL_OPTIONS_VERSION */
 	const char *jailer_binary;     /**< required */
 	unsigned uid, gid;	       /**< the VMM runs as these (required, both non-zero) */
 	const char *chroot_base_dir;   /**< default `<runtime_dir>/.jail` */
@@ -126,6 +151,17 @@ typedef struct {
 	bool new_pid_ns;               /**< refused for now (the jailer's parent exits at once) */
 	bool daemonize;                /**< the jailer detaches the VMM from our session and stdio */
 } sv_jail_options;
+
+/** The version of sv_jail_options this header describes. */
+#define SV_JAIL_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_JAIL_OPTIONS_INIT                                                                                 \
+	{                                                                                                    \
+		.version = SV_JAIL_OPTIONS_VERSION                                                           \
+	}
+/** Sets *opts to SV_JAIL_OPTIONS_INIT of `version` (pass SV_JAIL_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_jail_options_init(sv_jail_options *opts, unsigned int version);
 
 /** Makes vm start through the jailer: the jail is
  * `<chroot_base_dir>/<firecracker binary name>/<jail id>/root`, the jail id

@@ -23,8 +23,10 @@ typedef struct sv_vm sv_vm;
 
 typedef enum { SV_VMM_AUTO = 0, SV_VMM_FIRECRACKER = 1, SV_VMM_QEMU = 2 } sv_vmm_kind;
 
-/** How a manager behaves. Every field is optional; zero means "default". */
+/** How a manager behaves. Start from SV_MANAGER_OPTIONS_INIT; every other field is
+ * optional, zero meaning "default". */
 typedef struct {
+	unsigned int version; /**< SV_MANAGER_OPTIONS_VERSION */
 	const char *data_dir;           /**< env SMARTVM_DATA_DIR, else /var/lib/smartvm as
 	                                   root, $XDG_DATA_HOME/smartvm (~/.local/share/
 	                                   smartvm) otherwise. Never a directory every
@@ -62,6 +64,17 @@ typedef struct {
 	int api_timeout_ms;             /**< per VMM API call, default 5000 */
 	int socket_timeout_ms;          /**< wait for the API socket, default 5000 */
 } sv_manager_options;
+
+/** The version of sv_manager_options this header describes. */
+#define SV_MANAGER_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_MANAGER_OPTIONS_INIT                                                                              \
+	{                                                                                                    \
+		.version = SV_MANAGER_OPTIONS_VERSION                                                        \
+	}
+/** Sets *opts to SV_MANAGER_OPTIONS_INIT of `version` (pass SV_MANAGER_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_manager_options_init(sv_manager_options *opts, unsigned int version);
 
 /** Creates a manager. opts may be NULL (all defaults). Creates no directories yet. */
 SV_EXTERN int sv_manager_new(sv_manager **out, const sv_manager_options *opts);

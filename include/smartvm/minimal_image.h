@@ -22,6 +22,7 @@ extern "C" {
 #define SV_MINIMAL_IMAGE_ID "minimal"
 
 typedef struct {
+	unsigned int version; /**< SV_MINIMAL_IMAGE_OPTIONS_VERSION */
 	const char *cache_dir;	  /**< the builder's downloads and output; default
 				     `<data_dir>/minimal-image` */
 	const char *builder_path; /**< default: smartvm-build-minimal-image next to the
@@ -32,6 +33,17 @@ typedef struct {
 	int timeout_ms;		  /**< for the builder; default 15 minutes (the first run
 				     downloads the kernel package) */
 } sv_minimal_image_options;
+
+/** The version of sv_minimal_image_options this header describes. */
+#define SV_MINIMAL_IMAGE_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_MINIMAL_IMAGE_OPTIONS_INIT                                                                        \
+	{                                                                                                    \
+		.version = SV_MINIMAL_IMAGE_OPTIONS_VERSION                                                  \
+	}
+/** Sets *opts to SV_MINIMAL_IMAGE_OPTIONS_INIT of `version` (pass SV_MINIMAL_IMAGE_OPTIONS_VERSION), for
+ * callers that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_minimal_image_options_init(sv_minimal_image_options *opts, unsigned int version);
 
 /** Runs the builder (which reuses what did not change), then imports the
  * hosted manifest it wrote through the base-image manager

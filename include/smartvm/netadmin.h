@@ -47,10 +47,22 @@ SV_EXTERN int sv_egress_rule_parse(sv_egress_rule *out, char *dest_buf, const ch
 SV_EXTERN int sv_egress_action_parse(sv_egress_action *out, const char *text);
 
 typedef struct {
+	unsigned int version; /**< SV_NET_ADMIN_OPTIONS_VERSION */
 	const char *data_dir;    /**< required (the manager's resolved value) */
 	const char *runtime_dir; /**< required: where VM directories live */
 	const char *bridge_name; /**< NULL = every bridge with smartvm state */
 } sv_net_admin_options;
+
+/** The version of sv_net_admin_options this header describes. */
+#define SV_NET_ADMIN_OPTIONS_VERSION 1
+/** Every field at its default, for this header's version. */
+#define SV_NET_ADMIN_OPTIONS_INIT                                                                            \
+	{                                                                                                    \
+		.version = SV_NET_ADMIN_OPTIONS_VERSION                                                      \
+	}
+/** Sets *opts to SV_NET_ADMIN_OPTIONS_INIT of `version` (pass SV_NET_ADMIN_OPTIONS_VERSION), for callers
+ * that cannot use the macro; SV_EINVAL for a version this library does not know. */
+SV_EXTERN int sv_net_admin_options_init(sv_net_admin_options *opts, unsigned int version);
 
 /** One address lease: which VM interface holds which address and device. */
 typedef struct {

@@ -19,6 +19,7 @@
 #include "images/release.h"
 #include "images/verify.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/file.h"
 #include "util/trusted_dir.h"
 #include "util/log.h"
@@ -569,11 +570,21 @@ static int ensure(sv_base_image_bundle **out, const env *v, plan *p, bool force)
 	return rc < 0 ? rc : 0;
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_base_image_options, SV_BASE_IMAGE_OPTIONS)
+SV_DEFINE_OPTIONS_INIT(sv_ensure_base_image_opts, SV_ENSURE_BASE_IMAGE_OPTS)
+
 int sv_ensure_base_image(sv_base_image_bundle **out, const sv_base_image_options *o,
 			 const sv_ensure_base_image_opts *e)
 {
 	sv_err_clear();
 	*out = NULL;
+	int vrc = SV_CHECK_OPTIONS(o, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (!vrc)
+		vrc = SV_CHECK_OPTIONS(e, sv_ensure_base_image_opts, SV_ENSURE_BASE_IMAGE_OPTS);
+	if (!vrc && o)
+		vrc = SV_CHECK_OPTIONS(o->download, sv_download_options, SV_DOWNLOAD_OPTIONS);
+	if (vrc)
+		return vrc;
 	static const sv_base_image_options no_options;
 	static const sv_ensure_base_image_opts no_ensure;
 	if (!o)

@@ -15,6 +15,7 @@
 #include "images/release.h"
 #include "images/verify.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/trusted_dir.h"
@@ -295,11 +296,19 @@ static int check_given_binary(const char *path)
 	return 0;
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_binary_options, SV_BINARY_OPTIONS)
+SV_DEFINE_OPTIONS_INIT(sv_download_options, SV_DOWNLOAD_OPTIONS)
+
 int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 {
 	sv_err_clear();
 	*path_out = NULL;
-	sv_binary_options none = {0};
+	int vrc = SV_CHECK_OPTIONS(o, sv_binary_options, SV_BINARY_OPTIONS);
+	if (!vrc && o)
+		vrc = SV_CHECK_OPTIONS(o->download, sv_download_options, SV_DOWNLOAD_OPTIONS);
+	if (vrc)
+		return vrc;
+	sv_binary_options none = SV_BINARY_OPTIONS_INIT;
 	if (!o)
 		o = &none;
 	if (o->binary_path && *o->binary_path) {
@@ -327,7 +336,7 @@ int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 	/* A binary found there runs as root: the directory must be ours. */
 	if ((rc = sv_trusted_dir("data_dir", bin_dir, 0755, NULL)))
 		goto out;
-	rc = sv_release_resolve(&tag, &c, releases, o->version);
+	rc = sv_release_resolve(&tag, &c, releases, o->firecracker_version);
 	if (rc == SV_EDOWNLOAD) {
 		/* Offline with "latest": the newest installed release still boots. */
 		sv_err_saved saved;
@@ -363,7 +372,11 @@ int sv_ensure_binary(char **path_out, const sv_binary_options *o)
 out:
 	if (rc)
 		sv_err_prefix("ensuring the Firecracker binary (%s, %s)",
-			      tag ? tag : (o->version && *o->version ? o->version : "latest"), arch);
+			      tag ? tag
+				  : (o->firecracker_version && *o->firecracker_version
+					 ? o->firecracker_version
+					 : "latest"),
+			      arch);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	free(lock_path);

@@ -14,6 +14,7 @@
 #include "images/manifest.h"
 #include "util/array.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/timestamp.h"
@@ -314,6 +315,9 @@ static int in_use(bool *used, const char *cache_dir, const char *runtime_dir, co
 int sv_base_image_in_use(bool *used, const sv_base_image_options *o, const char *bundle_id)
 {
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(o, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (vrc)
+		return vrc;
 	*used = true;
 	char *dir = sv_images_cache_dir(o);
 	int rc = dir ? in_use(used, dir, o ? o->runtime_dir : NULL, bundle_id, false)
@@ -411,6 +415,9 @@ char *sv_images_cache_dir(const sv_base_image_options *o)
 int sv_base_image_list(sv_base_image_bundle ***out, size_t *n, const sv_base_image_options *o)
 {
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(o, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (vrc)
+		return vrc;
 	char *dir = resolved_cache_dir(o);
 	if (!dir)
 		return sv_err(SV_ENOMEM, "out of memory");
@@ -423,6 +430,9 @@ int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *
 		       const char *bundle_id)
 {
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(o, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (vrc)
+		return vrc;
 	*out = NULL;
 	if (!sv_bundle_id_valid(bundle_id))
 		return sv_err(SV_EINVAL, "bundle id: \"%s\" may contain only A-Z a-z 0-9 . _ -",
@@ -460,6 +470,9 @@ int sv_base_image_open(sv_base_image_bundle **out, const sv_base_image_options *
 int sv_base_image_remove(const sv_base_image_options *o, const char *bundle_id)
 {
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(o, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (vrc)
+		return vrc;
 	if (!sv_bundle_id_valid(bundle_id))
 		return sv_err(SV_EINVAL, "bundle id: \"%s\" may contain only A-Z a-z 0-9 . _ -",
 			      bundle_id ? bundle_id : "");

@@ -11,7 +11,7 @@
 
 void sv_dl_config_resolve(sv_dl_config *out, const sv_download_options *o)
 {
-	sv_download_options d = {0};
+	sv_download_options d = SV_DOWNLOAD_OPTIONS_INIT;
 	if (o)
 		d = *o;
 	out->connect_timeout_ms = d.connect_timeout_ms > 0 ? d.connect_timeout_ms : 15000;

@@ -8,6 +8,7 @@
 #include "images/images_defaults.h"
 #include "sv_build_config.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/log.h"
 #include "util/file.h"
 #include "util/trusted_dir.h"
@@ -90,11 +91,20 @@ static int run_builder(const char *tool, const char *init, const char *cache_dir
 	return rc;
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_minimal_image_options, SV_MINIMAL_IMAGE_OPTIONS)
+
 int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_options *o,
 			   const sv_base_image_options *cache)
 {
 	sv_err_clear();
 	*out = NULL;
+	int vrc = SV_CHECK_OPTIONS(o, sv_minimal_image_options, SV_MINIMAL_IMAGE_OPTIONS);
+	if (!vrc)
+		vrc = SV_CHECK_OPTIONS(cache, sv_base_image_options, SV_BASE_IMAGE_OPTIONS);
+	if (!vrc && cache)
+		vrc = SV_CHECK_OPTIONS(cache->download, sv_download_options, SV_DOWNLOAD_OPTIONS);
+	if (vrc)
+		return vrc;
 	static const sv_minimal_image_options no_options;
 	static const sv_base_image_options no_cache;
 	if (!o)
@@ -126,7 +136,9 @@ int sv_minimal_image_build(sv_base_image_bundle **out, const sv_minimal_image_op
 	    (rc = run_builder(tool, init, cache_dir, o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS,
 			      &manifest)))
 		goto out;
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED, .manifest_path = manifest};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_HOSTED,
+				       .manifest_path = manifest};
 	rc = sv_ensure_base_image(out, cache, &e);
 out:
 	free(tool);

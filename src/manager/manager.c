@@ -7,6 +7,7 @@
 
 #include "config/config_paths.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/file.h"
 #include "util/ledger.h"
 #include "util/log.h"
@@ -53,7 +54,7 @@ static const char *first_set(const char *a, const char *b) { return (a && *a) ? 
 
 static int resolve_options(sv_manager *m, const sv_manager_options *in)
 {
-	sv_manager_options o = in ? *in : (sv_manager_options){0};
+	sv_manager_options o = in ? *in : (sv_manager_options)SV_MANAGER_OPTIONS_INIT;
 	sv_manager_options *r = &m->opts;
 	*r = o;
 	/* Option, else environment, else the default for our uid (one place:
@@ -121,10 +122,15 @@ static void free_strings(sv_manager *m)
 	free(m->egress_rules);
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_manager_options, SV_MANAGER_OPTIONS)
+
 int sv_manager_new(sv_manager **out, const sv_manager_options *opts)
 {
 	sv_err_clear();
 	*out = NULL;
+	int vrc = SV_CHECK_OPTIONS(opts, sv_manager_options, SV_MANAGER_OPTIONS);
+	if (vrc)
+		return vrc;
 	sv_manager *m = calloc(1, sizeof(*m));
 	if (!m)
 		return sv_err(SV_ENOMEM, "out of memory");

@@ -6,6 +6,7 @@
 #include "net/net_addr.h"
 
 #include "util/error.h"
+#include "util/options_version.h"
 #include <ctype.h>
 #include <errno.h>
 #include <smartvm/netadmin.h>
@@ -293,7 +294,7 @@ int sv_egress_rule_check(const sv_egress_rule *r, size_t i)
 
 int sv_net_plan_from_options(sv_net_plan *out, const sv_manager_options *opts)
 {
-	static const sv_manager_options none = { 0 };
+	static const sv_manager_options none = SV_MANAGER_OPTIONS_INIT;
 	if (!opts)
 		opts = &none;
 	sv_net_plan p = { 0 };
@@ -344,6 +345,9 @@ int sv_net_plan_from_options(sv_net_plan *out, const sv_manager_options *opts)
 int sv_net_validate_options(const sv_manager_options *opts)
 {
 	sv_err_clear();
+	int rc = SV_CHECK_OPTIONS(opts, sv_manager_options, SV_MANAGER_OPTIONS);
+	if (rc)
+		return rc;
 	sv_net_plan plan;
 	return sv_net_plan_from_options(&plan, opts);
 }

@@ -21,6 +21,7 @@
 #include "net/net_link.h"
 #include "net/net_undo.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
@@ -35,6 +36,9 @@ static int check_admin_options(const sv_net_admin_options *opts, const char *wha
 {
 	if (!opts || !opts->data_dir || !opts->runtime_dir)
 		return sv_err(SV_EINVAL, "%s: data_dir and runtime_dir are required", what);
+	int rc = SV_CHECK_OPTIONS(opts, sv_net_admin_options, SV_NET_ADMIN_OPTIONS);
+	if (rc)
+		return rc;
 	const char *why;
 	if (opts->bridge_name && !sv_ifname_valid(opts->bridge_name, &why))
 		return sv_err(SV_EINVAL, "%s: bridge_name \"%s\": %s", what, opts->bridge_name, why);
@@ -102,6 +106,8 @@ static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_l
 	info->vm_running = vm_running(runtime_dir, l);
 	info->pid = l->pid;
 }
+
+SV_DEFINE_OPTIONS_INIT(sv_net_admin_options, SV_NET_ADMIN_OPTIONS)
 
 int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_t *n_out)
 {

@@ -35,6 +35,7 @@
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/ledger.h"
@@ -112,9 +113,14 @@ static int jail_id_of(const char *vm_id, char **out)
 	return 0;
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_jail_options, SV_JAIL_OPTIONS)
+
 int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *in)
 {
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(in, sv_jail_options, SV_JAIL_OPTIONS);
+	if (vrc)
+		return vrc;
 	int rc = sv_vm__require_state(vm, "set jail", 1u << SV_VM_CREATED);
 	if (rc)
 		return rc;

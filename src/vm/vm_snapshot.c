@@ -55,6 +55,7 @@
 
 #include "manager/manager_internal.h"
 #include "util/error.h"
+#include "util/options_version.h"
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -381,10 +382,17 @@ static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_op
 	return rc;
 }
 
+SV_DEFINE_OPTIONS_INIT(sv_snapshot_create_options, SV_SNAPSHOT_CREATE_OPTIONS)
+SV_DEFINE_OPTIONS_INIT(sv_restore_options, SV_RESTORE_OPTIONS)
+
 int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts)
 {
-	sv_snapshot_create_options o = opts ? *opts : (sv_snapshot_create_options){ 0 };
+	sv_snapshot_create_options o =
+	    opts ? *opts : (sv_snapshot_create_options)SV_SNAPSHOT_CREATE_OPTIONS_INIT;
 	sv_err_clear();
+	int vrc = SV_CHECK_OPTIONS(opts, sv_snapshot_create_options, SV_SNAPSHOT_CREATE_OPTIONS);
+	if (vrc)
+		return vrc;
 	sv_vm__refresh(vm);
 	int rc = sv_vm__require_state(vm, "snapshot", (1u << SV_VM_RUNNING) | (1u << SV_VM_PAUSED));
 	if (rc)
@@ -817,8 +825,9 @@ static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
 static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, const sv_restore_options *opts,
 			 size_t count)
 {
-	*r =
-	    (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options){0}, .clone = count > 1, .dir_fd = -1};
+	*r = (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options)SV_RESTORE_OPTIONS_INIT,
+			     .clone = count > 1,
+			     .dir_fd = -1};
 	int rc = check_options(&r->opts, count);
 	if (rc)
 		return rc;
@@ -843,6 +852,9 @@ int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const s
 {
 	sv_err_clear();
 	*out = NULL;
+	int vrc = SV_CHECK_OPTIONS(opts, sv_restore_options, SV_RESTORE_OPTIONS);
+	if (vrc)
+		return vrc;
 	sv_vm_restore r;
 	int rc = begin_restore(&r, mgr, dir, opts, 1);
 	char generated[SV_VM_GENERATED_ID_LEN];
@@ -862,6 +874,9 @@ int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, siz
 {
 	sv_err_clear();
 	*vms_out = NULL;
+	int vrc = SV_CHECK_OPTIONS(opts, sv_restore_options, SV_RESTORE_OPTIONS);
+	if (vrc)
+		return vrc;
 	if (count == 0)
 		return sv_err(SV_EINVAL, "count: must be at least 1");
 	sv_vm_restore r;

@@ -183,8 +183,11 @@ static void test_minimal_command_runs_a_command_in_a_vm(void **state)
 	/* Import the test image as bundle "minimal" into the example's data dir. */
 	char *kernel = strdup(img->kernel);
 	char *manifest = sv_path_join(dirname(kernel), "manifest.json");
-	sv_base_image_options o = {.data_dir = f->data, .runtime_dir = f->runtime};
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED, .manifest_path = manifest};
+	sv_base_image_options o = {
+	    .version = SV_BASE_IMAGE_OPTIONS_VERSION, .data_dir = f->data, .runtime_dir = f->runtime};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_HOSTED,
+				       .manifest_path = manifest};
 	sv_base_image_bundle *b = NULL;
 	if (sv_ensure_base_image(&b, &o, &e) != 0)
 		fail_msg("importing the minimal image: %s", sv_last_error());

@@ -207,7 +207,8 @@ static svt_scope scope_of(const fixture *fx)
 
 static sv_manager *manager(const fixture *fx)
 {
-	sv_manager_options o = {.data_dir = fx->data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = fx->data,
 				.runtime_dir = fx->runtime,
 				.firecracker_binary_path = svt_fake_firecracker(),
 				.stop_timeout_ms = 3000};
@@ -255,7 +256,8 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .entropy = &entropy};
 	if (sv_manager_create_vm(out, m, &cfg))
 		return child_fail("create");
-	sv_jail_options jo = {.jailer_binary = getenv("SMARTVM_FAKE_JAILER"),
+	sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,
+			      .jailer_binary = getenv("SMARTVM_FAKE_JAILER"),
 			      .uid = JAIL_UID,
 			      .gid = JAIL_GID,
 			      .chroot_base_dir = fx->jail_base,
@@ -306,7 +308,8 @@ static int orchestrate(const fixture *fx, const fault_case *c, variant v)
 		rc = sv_vm_start(vm);
 		break;
 	case SC_RESTORE: {
-		sv_restore_options ro = {.id = VM_ID, .vsock_uds_path = fx->restored_sock};
+		sv_restore_options ro = {
+		    .version = SV_RESTORE_OPTIONS_VERSION, .id = VM_ID, .vsock_uds_path = fx->restored_sock};
 		rc = sv_manager_restore_vm(&vm, m, snapshot_src, &ro);
 		break;
 	}

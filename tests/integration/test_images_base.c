@@ -88,7 +88,8 @@ static void test_lts_preset_pins_v1_7_without_asking_for_latest(void **state)
 	char blob[1024] = {0};
 	svt_serve_bytes(f->http, "/bucket/firecracker-ci/v1.7/x86_64/vmlinux-5.10.217", blob, 1024);
 	svt_serve_bytes(f->http, "/bucket/firecracker-ci/v1.7/x86_64/ubuntu-22.04.ext4", blob, 1024);
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_LTS};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_LTS};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_hits(f->http, "/releases/latest"), 0);
@@ -109,7 +110,8 @@ static void test_listing_without_kernel_fails_naming_the_listing(void **state)
 	svt_http_route(f->http, "/bucket", NULL, &(svt_http_response){.body = xml, .body_len = strlen(xml)});
 	svb_pull_good(f);
 	char *before = svt_tree_fingerprint(f->cache);
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_LTS};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_LTS};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), SV_EBASE_IMAGE_RESOLVE_FAILED);
 	char expected[512];
@@ -169,7 +171,8 @@ static void test_hosted_manifest_path_with_relative_artifacts_needs_no_network(v
 		      "\"kernel\":{\"path\":\"vmlinux\"},"
 		      "\"rootfs\":{\"path\":\"disk.img\",\"fileName\":\"rootfs.ext4\",\"sizeBytes\":4096}}");
 	f->o.hosted_manifest_path = manifest;
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_HOSTED};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_total_hits(f->http), 0);
@@ -188,7 +191,8 @@ static void test_hosted_manifest_path_with_relative_artifacts_needs_no_network(v
 static void test_hosted_preset_without_manifest_is_refused(void **state)
 {
 	fixture *f = *state;
-	sv_ensure_base_image_opts e = {.preset = SV_BASE_IMAGE_PRESET_HOSTED};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .preset = SV_BASE_IMAGE_PRESET_HOSTED};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), SV_EINVAL);
 	assert_string_equal(sv_last_error(),
@@ -219,7 +223,8 @@ static void test_force_download_fetches_again(void **state)
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(svb_pull_url(f, url, &b), 0);
 	sv_base_image_bundle_free(b);
-	sv_ensure_base_image_opts e = {.manifest_url = url, .force_download = true};
+	sv_ensure_base_image_opts e = {
+	    .version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION, .manifest_url = url, .force_download = true};
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_int_equal(svt_http_hits(f->http, "/r/rootfs.ext4"), 2);
 	assert_int_equal(svt_dir_entries(f->cache), 3); /* b1, .lock, .b1.lock: no leftovers */
@@ -408,9 +413,12 @@ static void test_url_artifact_without_sha256_leaves_cache_unchanged(void **state
 /* The second process of the concurrency test: pulls and exits 0 on success. */
 static int child_pull(const char *cache, const char *runtime, const char *url)
 {
-	sv_download_options dl = {.max_retries = -1};
-	sv_base_image_options o = {.cache_dir = cache, .runtime_dir = runtime, .download = &dl};
-	sv_ensure_base_image_opts e = {.manifest_url = url};
+	sv_download_options dl = {.version = SV_DOWNLOAD_OPTIONS_VERSION, .max_retries = -1};
+	sv_base_image_options o = {.version = SV_BASE_IMAGE_OPTIONS_VERSION,
+				   .cache_dir = cache,
+				   .runtime_dir = runtime,
+				   .download = &dl};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION, .manifest_url = url};
 	sv_base_image_bundle *b = NULL;
 	int rc = sv_ensure_base_image(&b, &o, &e);
 	if (rc)

@@ -34,8 +34,12 @@ static int setup(void **state)
 	f->http = svt_http_start();
 	f->releases = svt_http_url(f->http, "/releases");
 	svt_release_tgz(TAG, "x86_64", &f->tgz, &f->tgz_len);
-	f->dl = (sv_download_options){.max_retries = -1, .low_speed_time_s = 2};
-	f->o = (sv_binary_options){.data_dir = f->dir, .releases_url = f->releases, .download = &f->dl};
+	f->dl = (sv_download_options){
+	    .version = SV_DOWNLOAD_OPTIONS_VERSION, .max_retries = -1, .low_speed_time_s = 2};
+	f->o = (sv_binary_options){.version = SV_BINARY_OPTIONS_VERSION,
+				   .data_dir = f->dir,
+				   .releases_url = f->releases,
+				   .download = &f->dl};
 	*state = f;
 	return 0;
 }
@@ -94,7 +98,7 @@ static void test_cached_version_needs_no_network(void **state)
 {
 	fixture *f = *state;
 	svt_serve_release(f->http, TAG, "x86_64", f->tgz, f->tgz_len, NULL);
-	f->o.version = TAG;
+	f->o.firecracker_version = TAG;
 	char *first = NULL, *second = NULL, *cached = NULL;
 	assert_int_equal(sv_ensure_binary(&first, &f->o), 0);
 	assert_int_equal(svt_http_total_hits(f->http), 2); /* .sha256.txt and .tgz, no "latest" */
@@ -142,7 +146,7 @@ static void test_latest_falls_back_to_the_newest_cached_release_offline(void **s
 static void test_explicit_version_is_validated(void **state)
 {
 	fixture *f = *state;
-	f->o.version = "1.9";
+	f->o.firecracker_version = "1.9";
 	char *path = NULL;
 	assert_int_equal(sv_ensure_binary(&path, &f->o), SV_EINVAL);
 	assert_string_equal(sv_last_error(),
@@ -279,7 +283,7 @@ static void test_endless_checksum_file_stops_at_its_limit(void **state)
 static void test_missing_release_is_a_clear_error(void **state)
 {
 	fixture *f = *state;
-	f->o.version = "v9.9.9";
+	f->o.firecracker_version = "v9.9.9";
 	char *path = NULL;
 	char expected[512];
 	snprintf(expected, sizeof(expected),
@@ -307,7 +311,7 @@ static void test_concurrent_callers_download_once(void **state)
 {
 	fixture *f = *state;
 	/* A slow answer keeps the first download in flight while the others wait. */
-	f->o.version = TAG;
+	f->o.firecracker_version = TAG;
 	char path[256];
 	snprintf(path, sizeof(path), "/releases/download/" TAG "/firecracker-" TAG "-x86_64.tgz");
 	svt_http_response slow = {.body = f->tgz, .body_len = f->tgz_len, .delay_ms = 300};

@@ -35,8 +35,9 @@ static int setup(void **state)
 	assert_int_equal(sv_mkdir_p(f->runtime, 0755), 0);
 	free(svt_write(f->src, "vmlinux", "kernel"));
 	free(svt_write(f->src, "rootfs.ext4", "rootfs"));
-	f->dl = (sv_download_options){.max_retries = -1};
-	f->o = (sv_base_image_options){.cache_dir = f->cache,
+	f->dl = (sv_download_options){.version = SV_DOWNLOAD_OPTIONS_VERSION, .max_retries = -1};
+	f->o = (sv_base_image_options){.version = SV_BASE_IMAGE_OPTIONS_VERSION,
+				       .cache_dir = f->cache,
 				       .runtime_dir = f->runtime,
 				       .max_stored_base_images = 2,
 				       .download = &f->dl};
@@ -68,7 +69,8 @@ static void pull(fixture *f, const char *id)
 	    "}",
 	    id);
 	char *manifest = svt_write(f->src, name, json);
-	sv_ensure_base_image_opts e = {.manifest_path = manifest};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .manifest_path = manifest};
 	sv_base_image_bundle *b = NULL;
 	assert_int_equal(sv_ensure_base_image(&b, &f->o, &e), 0);
 	assert_string_equal(b->bundle_id, id);

@@ -144,7 +144,8 @@ static char *local_manifest(fixture *f, const char *kernel_path, const char *roo
 
 static int pull_path(fixture *f, const char *manifest, sv_base_image_bundle **b)
 {
-	sv_ensure_base_image_opts e = {.manifest_path = manifest};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION,
+				       .manifest_path = manifest};
 	return sv_ensure_base_image(b, &f->o, &e);
 }
 
@@ -235,7 +236,8 @@ static void test_local_copy_is_never_more_readable_than_its_source(void **state)
 		char *k = write_bytes(f->dir, name, f->kernel, sizeof(f->kernel), modes[i]);
 		char *r = write_bytes(f->dir, "disk.img", f->rootfs, sizeof(f->rootfs), 0644);
 		char *m = local_manifest(f, k, r);
-		sv_ensure_base_image_opts e = {.manifest_path = m, .force_download = true};
+		sv_ensure_base_image_opts e = {
+		    .version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION, .manifest_path = m, .force_download = true};
 		sv_base_image_bundle *b = NULL;
 		if (sv_ensure_base_image(&b, &f->o, &e) != 0)
 			fail_msg("%s", sv_last_error());

@@ -109,9 +109,14 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 	if (!svt_is_root())
 		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
 	sv_vm *vm = create(f, "jailed_1");
-	sv_jail_options jo = { .jailer_binary = fake_jailer(), .uid = JAIL_UID, .gid = JAIL_GID,
-			       .chroot_base_dir = f->base, .cgroup_root = f->cgroups,
-			       .cgroup_cpu_max = "50000 100000", .cgroup_memory_max = "268435456" };
+	sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,
+			      .jailer_binary = fake_jailer(),
+			      .uid = JAIL_UID,
+			      .gid = JAIL_GID,
+			      .chroot_base_dir = f->base,
+			      .cgroup_root = f->cgroups,
+			      .cgroup_cpu_max = "50000 100000",
+			      .cgroup_memory_max = "268435456"};
 	assert_int_equal(sv_vm_set_jail(vm, &jo), 0);
 	if (sv_vm_start(vm))
 		fail_msg("start: %s", sv_last_error());
@@ -175,7 +180,8 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 
 static sv_jail_options jail_opts(fixture *f, unsigned uid)
 {
-	return (sv_jail_options){.jailer_binary = fake_jailer(),
+	return (sv_jail_options){.version = SV_JAIL_OPTIONS_VERSION,
+				 .jailer_binary = fake_jailer(),
 				 .uid = uid,
 				 .gid = uid == NOBODY ? NOBODY : JAIL_GID,
 				 .chroot_base_dir = f->base,
@@ -421,7 +427,8 @@ static void test_concurrent_starts_of_one_jail_id_leave_the_winner_running(void 
 	if (!svt_is_root())
 		svt_skip(SVT_NEED_ROOT, "needs root");
 	char *rt2 = sv_path_join(f->m.dir, "runtime2");
-	sv_manager_options o = {.data_dir = f->m.data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->m.data,
 				.runtime_dir = rt2,
 				.firecracker_binary_path = svt_fake_firecracker(),
 				.stop_timeout_ms = 3000};
@@ -559,7 +566,8 @@ static void test_jail_refusals(void **state)
 {
 	fixture *f = *state;
 	sv_vm *vm = create(f, "refused");
-	sv_jail_options jo = { .jailer_binary = fake_jailer(), .uid = 0, .gid = 0 };
+	sv_jail_options jo = {
+	    .version = SV_JAIL_OPTIONS_VERSION, .jailer_binary = fake_jailer(), .uid = 0, .gid = 0};
 	assert_int_equal(sv_vm_set_jail(vm, &jo), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "jail.uid: must not be 0 (the point of the jail is an unprivileged VMM)");
 	jo.uid = JAIL_UID;

@@ -115,7 +115,10 @@ static void test_failing_builder_message_is_in_the_error_not_stderr(void **state
 	svb_fixture *f = *state;
 	char *init = svt_write(f->dir, "init", "");
 	char *out = sv_path_join(f->dir, "minimal");
-	sv_minimal_image_options o = {.builder_path = "/bin/ls", .init_path = init, .cache_dir = out};
+	sv_minimal_image_options o = {.version = SV_MINIMAL_IMAGE_OPTIONS_VERSION,
+				      .builder_path = "/bin/ls",
+				      .init_path = init,
+				      .cache_dir = out};
 	sv_base_image_bundle *b = NULL;
 	svt_stderr_begin();
 	int rc = sv_minimal_image_build(&b, &o, &f->o);

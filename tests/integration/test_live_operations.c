@@ -297,7 +297,8 @@ static void assert_states(sv_vm *vm, const char *vmm, const char *file)
 
 static sv_manager *second_manager(fixture *f, int api_timeout_ms)
 {
-	sv_manager_options o = {.data_dir = f->m.data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->m.data,
 				.runtime_dir = f->m.runtime,
 				.firecracker_binary_path = svt_fake_firecracker(),
 				.stop_timeout_ms = 3000,
@@ -437,7 +438,8 @@ static void test_state_json_never_disagrees_with_the_vmm(void **state)
 	char *rt = sv_path_join(f->m.dir, "small");
 	assert_int_equal(mkdir(rt, 0700), 0);
 	assert_int_equal(mount("tmpfs", rt, "tmpfs", 0, "size=1m,mode=0700"), 0);
-	sv_manager_options o = {.data_dir = f->m.data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->m.data,
 				.runtime_dir = rt,
 				.firecracker_binary_path = svt_fake_firecracker(),
 				.stop_timeout_ms = 3000};
@@ -572,7 +574,8 @@ static void test_metrics_file_smartvm_owns_is_capped(void **state)
 	if (sv_vm_snapshot_create(src, snap, NULL))
 		fail_msg("snapshot: %s", sv_last_error());
 	assert_int_equal(sv_vm_stop(src, -1), 0);
-	sv_restore_options ro = {.id = "capped",
+	sv_restore_options ro = {.version = SV_RESTORE_OPTIONS_VERSION,
+				 .id = "capped",
 				 .network_overrides = (sv_net_override[]){{"eth0", "tap-cap0"}},
 				 .n_network_overrides = 1};
 	sv_vm *vm = NULL;

@@ -35,7 +35,7 @@ static void expect_refused(svn_dirs *e, const sv_manager_options *opts, sv_vm_co
 static void test_subnet_31_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .subnet = "10.0.0.0/31" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "10.0.0.0/31"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"10.0.0.0/31\": a /31 has no room for the gateway "
@@ -46,7 +46,7 @@ static void test_subnet_31_creates_nothing(void **state)
 static void test_subnet_0_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .subnet = "0.0.0.0/0" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "0.0.0.0/0"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"0.0.0.0/0\": prefix must be between 1 and 30");
@@ -56,7 +56,7 @@ static void test_subnet_0_creates_nothing(void **state)
 static void test_subnet_loopback_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .subnet = "127.0.0.0/8" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "127.0.0.0/8"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"127.0.0.0/8\": overlaps 127.0.0.0/8 (loopback): its "
@@ -67,7 +67,7 @@ static void test_subnet_loopback_creates_nothing(void **state)
 static void test_subnet_ipv6_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .subnet = "fd00:1::/64" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "fd00:1::/64"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"fd00:1::/64\": IPv6 is not supported, give an IPv4 "
@@ -78,7 +78,7 @@ static void test_subnet_ipv6_creates_nothing(void **state)
 static void test_subnet_garbage_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .subnet = "lots of addresses" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "lots of addresses"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVALID_SUBNET,
 		       "setting up networking of VM \"bad\": subnet \"lots of addresses\": not an IPv4 CIDR (a.b.c.d/prefix)");
@@ -88,7 +88,7 @@ static void test_subnet_garbage_creates_nothing(void **state)
 static void test_bridge_name_too_long_creates_nothing(void **state)
 {
 	svn_enter_fresh_netns();
-	sv_manager_options opts = { .bridge_name = "a-bridge-too-long" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "a-bridge-too-long"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	expect_refused(*state, &opts, cfg, SV_EINVAL,
 		       "setting up networking of VM \"bad\": bridge_name \"a-bridge-too-long\": at most 15 bytes");
@@ -161,7 +161,7 @@ static void test_full_subnet_is_a_clear_error(void **state)
 	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	/* A /29 has 5 guest addresses (.2 to .6). */
-	sv_manager_options opts = { .subnet = "192.168.50.0/29" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "192.168.50.0/29"};
 	sv_vm_config *cfg = svn_cfg_new(5, NULL);
 	svn_vm vm = svn_vm_open(e->runtime_dir, "filler");
 	sv_tap_device taps[5];
@@ -180,7 +180,7 @@ static void test_full_subnet_is_a_clear_error(void **state)
 	svn_assert_all_gone(e->data_dir, "svbr0");
 
 	/* Too many interfaces for an empty subnet: nothing is created at all. */
-	sv_manager_options tiny = { .subnet = "192.168.60.0/30" };
+	sv_manager_options tiny = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "192.168.60.0/30"};
 	sv_vm_config *two = svn_cfg_new(2, NULL);
 	expect_refused(e, &tiny, two, SV_EBUSY,
 		       "setting up networking of VM \"bad\": subnet 192.168.60.0/30: no free guest address (all 1 in use "
@@ -198,7 +198,7 @@ static void test_other_subnet_on_a_bridge_in_use_is_refused(void **state)
 	svn_vm vm = svn_vm_open(e->runtime_dir, "holder");
 	sv_tap_device tap;
 	svn_ok(sv_vm_net_setup(NULL, e->data_dir, "holder", vm.ledger, cfg, &tap));
-	sv_manager_options opts = { .subnet = "10.1.0.0/24" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = "10.1.0.0/24"};
 	sv_vm_config *other = svn_cfg_new(1, NULL);
 	svn_vm vm2 = svn_vm_open(e->runtime_dir, "other");
 	assert_int_equal(sv_vm_net_setup(&opts, e->data_dir, "other", vm2.ledger, other, &tap), SV_EBUSY);
@@ -247,13 +247,15 @@ static void test_host_dev_name_of_a_tap_of_another_bridge_is_refused(void **stat
 {
 	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
-	sv_manager_options one = { .bridge_name = "br1", .subnet = "10.81.0.0/24" };
+	sv_manager_options one = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "br1", .subnet = "10.81.0.0/24"};
 	sv_vm_config *first = svn_cfg_new(1, NULL);
 	svn_vm vm1 = svn_vm_open(e->runtime_dir, "first");
 	sv_tap_device tap;
 	svn_ok(sv_vm_net_setup(&one, e->data_dir, "first", vm1.ledger, first, &tap));
 
-	sv_manager_options two = { .bridge_name = "br2", .subnet = "10.82.0.0/24" };
+	sv_manager_options two = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "br2", .subnet = "10.82.0.0/24"};
 	sv_vm_config *second = svn_cfg_new(1, NULL);
 	((sv_net_iface_config *)second->network_interfaces)[0].host_dev_name = strdup(tap.tap_name);
 	char want[256];

@@ -48,7 +48,8 @@ static pid_t start_holder(holder_args *h)
 
 static size_t count_leases(const char *data_dir, const char *runtime_dir, size_t *running)
 {
-	sv_net_admin_options o = { .data_dir = data_dir, .runtime_dir = runtime_dir };
+	sv_net_admin_options o = {
+	    .version = SV_NET_ADMIN_OPTIONS_VERSION, .data_dir = data_dir, .runtime_dir = runtime_dir};
 	sv_net_lease_info *items = NULL;
 	size_t n = 0;
 	svn_ok(sv_net_list(&o, &items, &n));
@@ -84,7 +85,8 @@ static void test_net_gc_removes_what_a_killed_process_left(void **state)
 	assert_int_equal(running, 1);
 	assert_int_equal(svn_count_taps(), 3);
 
-	sv_net_admin_options o = { .data_dir = data_dir, .runtime_dir = runtime_dir };
+	sv_net_admin_options o = {
+	    .version = SV_NET_ADMIN_OPTIONS_VERSION, .data_dir = data_dir, .runtime_dir = runtime_dir};
 	size_t removed = 0;
 	svn_ok(sv_net_gc(&o, &removed));
 	assert_int_equal(removed, 2);
@@ -178,7 +180,8 @@ static void test_net_gc_keeps_a_vm_whose_vmm_still_runs(void **state)
 	svn_ok(sv_ledger_record(ledger, "pid", pid_text, start_text));
 	sv_ledger_close(ledger);
 
-	sv_net_admin_options o = { .data_dir = data_dir, .runtime_dir = runtime_dir };
+	sv_net_admin_options o = {
+	    .version = SV_NET_ADMIN_OPTIONS_VERSION, .data_dir = data_dir, .runtime_dir = runtime_dir};
 	size_t removed = 1;
 	svn_ok(sv_net_gc(&o, &removed));
 	assert_int_equal(removed, 0);

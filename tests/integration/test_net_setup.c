@@ -153,7 +153,8 @@ static void test_existing_bridge_is_reused_untouched(void **state)
 	svn_dirs *e = *state;
 	svn_enter_fresh_netns();
 	assert_int_equal(sv_nl_bridge_add("usrbr"), 0);
-	sv_manager_options opts = { .bridge_name = "usrbr", .subnet = "10.9.0.0/16" };
+	sv_manager_options opts = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "usrbr", .subnet = "10.9.0.0/16"};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	sv_tap_device tap;
 	svn_vm vm;
@@ -260,9 +261,12 @@ static void test_similar_bridge_names_get_separate_tables(void **state)
 	sv_tap_device taps[3];
 	char *want[3];
 	for (int i = 0; i < 3; i++) {
-		sv_manager_options opts = { .bridge_name = bridges[i], .subnet = subnets[i],
-					    .egress_rules = &deny_ssh, .n_egress_rules = i == 1 ? 1 : 0,
-					    .egress_default = defaults[i] };
+		sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION,
+					   .bridge_name = bridges[i],
+					   .subnet = subnets[i],
+					   .egress_rules = &deny_ssh,
+					   .n_egress_rules = i == 1 ? 1 : 0,
+					   .egress_default = defaults[i]};
 		char id[8];
 		snprintf(id, sizeof(id), "vm%d", i);
 		cfgs[i] = svn_cfg_new(1, NULL);

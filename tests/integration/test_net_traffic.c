@@ -326,7 +326,10 @@ static void test_egress_rules_allow_and_drop_with_nat(void **state)
 		  .port_to = 9999 },
 		{ .action = SV_EGRESS_ALLOW, .destination = "198.51.100.0/24", .protocol = SV_PROTO_UDP, .port_from = 5353 },
 	};
-	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 3, .egress_default = SV_EGRESS_DENY };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION,
+				   .egress_rules = rules,
+				   .n_egress_rules = 3,
+				   .egress_default = SV_EGRESS_DENY};
 	world w;
 	world_up(&w, &opts);
 
@@ -361,7 +364,10 @@ static void test_default_allow_passes_what_no_rule_denies(void **state)
 		{ .action = SV_EGRESS_DENY, .destination = OUTSIDE_IP "/32", .protocol = SV_PROTO_UDP },
 	};
 	/* The outbound interface is given explicitly this time. */
-	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 1, .outbound_interface = "vx0" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION,
+				   .egress_rules = rules,
+				   .n_egress_rules = 1,
+				   .outbound_interface = "vx0"};
 	world w;
 	world_up(&w, &opts);
 

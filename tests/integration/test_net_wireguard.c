@@ -127,7 +127,8 @@ static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 	/* Egress rules apply before the tunnel. */
 	sv_egress_rule deny = {
 	    .action = SV_EGRESS_DENY, .destination = PEER_IN "/32", .protocol = SV_PROTO_UDP};
-	sv_manager_options opts = {.egress_rules = &deny, .n_egress_rules = 1};
+	sv_manager_options opts = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .egress_rules = &deny, .n_egress_rules = 1};
 	sv_vm_config *cfg = svn_cfg_new(1, NULL);
 	((sv_net_iface_config *)cfg->network_interfaces)[0].host_dev_name = strdup("vh1");
 	cfg->net = &no;

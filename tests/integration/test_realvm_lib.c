@@ -365,7 +365,9 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 	assert_true(svr_wait_output(src, &acc, "tick 5\n", SVR_BOOT_TIMEOUT_MS));
 	char *dir = sv_path_join(scratch, "snap");
 	long long t0 = sv_now_ms();
-	if (sv_vm_snapshot_create(src, dir, &(sv_snapshot_create_options){.keep_paused = true}) != 0)
+	if (sv_vm_snapshot_create(src, dir,
+				  &(sv_snapshot_create_options){.version = SV_SNAPSHOT_CREATE_OPTIONS_VERSION,
+								.keep_paused = true}) != 0)
 		fail_msg("snapshot: %s", sv_last_error());
 	print_message("snapshot: %lld ms\n", sv_now_ms() - t0);
 	assert_int_equal(sv_vm_get_state(src), SV_VM_PAUSED);
@@ -386,7 +388,9 @@ static void test_snapshot_restores_into_a_new_vm_that_continues(void **state)
 
 	sv_vm *dst = NULL;
 	t0 = sv_now_ms();
-	if (sv_manager_restore_vm(&dst, e.mgr, dir, &(sv_restore_options){.id = "rv-snap-dst"}) != 0)
+	if (sv_manager_restore_vm(
+		&dst, e.mgr, dir,
+		&(sv_restore_options){.version = SV_RESTORE_OPTIONS_VERSION, .id = "rv-snap-dst"}) != 0)
 		fail_msg("restore: %s", sv_last_error());
 	print_message("restore: %lld ms\n", sv_now_ms() - t0);
 	assert_int_equal(sv_vm_get_state(dst), SV_VM_RUNNING);

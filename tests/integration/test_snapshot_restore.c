@@ -140,7 +140,8 @@ static void test_snapshot_keep_paused_and_diff_needs_dirty_tracking(void **state
 {
 	fixture *f = *state;
 	sv_vm *vm = boot(f, "diff", false, false, false);
-	sv_snapshot_create_options o = { .type = SV_SNAPSHOT_DIFF };
+	sv_snapshot_create_options o = {.version = SV_SNAPSHOT_CREATE_OPTIONS_VERSION,
+					.type = SV_SNAPSHOT_DIFF};
 	assert_int_equal(sv_vm_snapshot_create(vm, f->snap, &o), SV_EVMM);
 	assert_string_equal(sv_last_error(), "VM \"diff\": snapshot: PUT /snapshot/create: 400 Diff snapshots are not "
 					     "allowed on uVMs with dirty page tracking disabled.");
@@ -167,9 +168,12 @@ static void test_restore_gets_private_drives_overrides_and_resumes(void **state)
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_stop(src, -1), 0);
 
-	sv_net_override ov[] = { { .iface_id = "eth0", .host_dev_name = "tap-restored" } };
-	sv_restore_options o = { .id = "restored", .network_overrides = ov, .n_network_overrides = 1,
-				 .track_dirty_pages = true };
+	sv_net_override ov[] = {{.iface_id = "eth0", .host_dev_name = "tap-restored"}};
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION,
+				.id = "restored",
+				.network_overrides = ov,
+				.n_network_overrides = 1,
+				.track_dirty_pages = true};
 	sv_vm *vm = NULL;
 	if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
 		fail_msg("restore: %s", sv_last_error());
@@ -203,7 +207,7 @@ static void test_restore_can_stay_paused(void **state)
 	sv_vm *src = boot(f, "p", false, false, false);
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_kill(src), 0);
-	sv_restore_options o = { .id = "paused", .resume = SV_NO };
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION, .id = "paused", .resume = SV_NO};
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), 0);
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_PAUSED);
@@ -224,7 +228,10 @@ static void test_restore_with_uffd_hands_mappings_to_the_handler(void **state)
 	strcpy(sa.sun_path, path);
 	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(lfd, 1), 0);
-	sv_restore_options o = { .id = "uffd", .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = path };
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION,
+				.id = "uffd",
+				.mem_backend = SV_MEM_BACKEND_UFFD,
+				.uffd_socket_path = path};
 	sv_vm *vm = NULL;
 	if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
 		fail_msg("restore: %s", sv_last_error());
@@ -304,7 +311,7 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
 	free(want);
 	set_manifest(f, "arch", "x86_64");
 	set_manifest(f, "vmm_version", "1.15.0");
-	sv_restore_options o = { .id = "oldver" };
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION, .id = "oldver"};
 	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_EUNSUPPORTED);
 	assert_true(asprintf(&want, "restoring VM \"oldver\": snapshot %s: taken with firecracker 1.15.0, this VMM is "
 				    "firecracker 1.16.1",
@@ -319,8 +326,12 @@ static void test_restore_refuses_other_arch_and_other_vmm_version(void **state)
  * `took`, with the exact message and nothing created. */
 static void assert_refused_on(fixture *f, sv_vmm_kind only, const char *took, const char *runs)
 {
-	sv_manager_options o = { .data_dir = f->m.data, .runtime_dir = f->m.runtime, .vmm = only,
-				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->m.data,
+				.runtime_dir = f->m.runtime,
+				.vmm = only,
+				.firecracker_binary_path = svt_fake_firecracker(),
+				.stop_timeout_ms = 3000};
 	sv_manager *m = NULL;
 	assert_int_equal(sv_manager_new(&m, &o), 0);
 	char *real = realpath(f->snap, NULL), *want = NULL;
@@ -356,7 +367,9 @@ static void test_uffd_restore_of_a_qemu_snapshot_is_not_supported(void **state)
 	snapshot_ok(src, f->snap, NULL);
 	assert_int_equal(sv_vm_stop(src, -1), 0);
 	set_manifest(f, "vmm", "qemu");
-	sv_restore_options o = { .mem_backend = SV_MEM_BACKEND_UFFD, .uffd_socket_path = "/run/uffd.sock" };
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION,
+				.mem_backend = SV_MEM_BACKEND_UFFD,
+				.uffd_socket_path = "/run/uffd.sock"};
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_EUNSUPPORTED);
 	assert_string_equal(sv_last_error(), "mem_backend Uffd: not supported by the qemu backend");
@@ -592,7 +605,8 @@ static void test_restore_refuses_a_diff_snapshot_alone(void **state)
 {
 	fixture *f = *state;
 	sv_vm *src = boot(f, "diffsrc", false, false, true);
-	sv_snapshot_create_options o = {.type = SV_SNAPSHOT_DIFF};
+	sv_snapshot_create_options o = {.version = SV_SNAPSHOT_CREATE_OPTIONS_VERSION,
+					.type = SV_SNAPSHOT_DIFF};
 	snapshot_ok(src, f->snap, &o);
 	assert_int_equal(sv_vm_stop(src, -1), 0);
 	assert_restore_refused(
@@ -609,7 +623,7 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 	assert_int_equal(sv_vm_stop(src, -1), 0);
 
 	const size_t n = 20;
-	sv_restore_options o = { .id = "clone" };
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION, .id = "clone"};
 	sv_vm **vms = NULL;
 	long long t0 = sv_now_ms();
 	if (sv_manager_clone_vms(&vms, f->m.mgr, f->snap, n, &o))
@@ -643,8 +657,9 @@ static void test_clones_get_own_dirs_drives_and_sockets(void **state)
 	free(d2);
 	free(vms);
 	/* One TAP can't serve many clones. */
-	sv_net_override ov = { .iface_id = "eth0", .host_dev_name = "tap0" };
-	sv_restore_options bad = { .network_overrides = &ov, .n_network_overrides = 1 };
+	sv_net_override ov = {.iface_id = "eth0", .host_dev_name = "tap0"};
+	sv_restore_options bad = {
+	    .version = SV_RESTORE_OPTIONS_VERSION, .network_overrides = &ov, .n_network_overrides = 1};
 	assert_int_equal(sv_manager_clone_vms(&vms, f->m.mgr, f->snap, 2, &bad), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "network_overrides: one host device cannot serve 2 clones; leave them out "
 					     "and each clone gets its own");

@@ -24,9 +24,12 @@ typedef struct {
 
 static sv_manager *new_manager(fixture *f, int socket_timeout_ms)
 {
-	sv_manager_options o = { .data_dir = f->data, .runtime_dir = f->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(),
-				 .socket_timeout_ms = socket_timeout_ms, .stop_timeout_ms = 3000 };
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = f->data,
+				.runtime_dir = f->runtime,
+				.firecracker_binary_path = svt_fake_firecracker(),
+				.socket_timeout_ms = socket_timeout_ms,
+				.stop_timeout_ms = 3000};
 	sv_manager *m = NULL;
 	assert_int_equal(sv_manager_new(&m, &o), 0);
 	return m;

@@ -37,7 +37,8 @@ static int teardown(void **state)
 
 static sv_manager *manager(svt_fcmgr *m, int socket_timeout_ms)
 {
-	sv_manager_options o = {.data_dir = m->data,
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = m->data,
 				.runtime_dir = m->runtime,
 				.firecracker_binary_path = svt_fake_firecracker(),
 				.socket_timeout_ms = socket_timeout_ms,
@@ -161,8 +162,10 @@ static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
 	/* A 1000 KiB tmpfs as the runtime dir. */
 	char *small = svt_small_tmpfs(m->dir, "small", "1000k");
 	char *big = svt_write_data(m->dir, "big.img", 4 << 20);
-	sv_manager_options o = {
-	    .data_dir = m->data, .runtime_dir = small, .firecracker_binary_path = svt_fake_firecracker()};
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = m->data,
+				.runtime_dir = small,
+				.firecracker_binary_path = svt_fake_firecracker()};
 	sv_manager *mgr = NULL;
 	assert_int_equal(sv_manager_new(&mgr, &o), 0);
 	sv_drive_config drive = {.drive_id = "rootfs", .path_on_host = big, .is_root_device = true};

@@ -26,11 +26,13 @@ int svb_setup(void **state)
 	for (size_t i = 0; i < sizeof(f->rootfs); i++)
 		f->rootfs[i] = (char)(i * 31 % 251);
 	memset(f->initrd, 'i', sizeof(f->initrd));
-	f->dl = (sv_download_options){.max_retries = -1,
+	f->dl = (sv_download_options){.version = SV_DOWNLOAD_OPTIONS_VERSION,
+				      .max_retries = -1,
 				      .retry_backoff_ms = 10,
 				      .low_speed_time_s = 1,
 				      .max_redirects = 3};
-	f->o = (sv_base_image_options){.cache_dir = f->cache,
+	f->o = (sv_base_image_options){.version = SV_BASE_IMAGE_OPTIONS_VERSION,
+				       .cache_dir = f->cache,
 				       .runtime_dir = f->runtime,
 				       .releases_url = f->releases,
 				       .ci_bucket_url = f->bucket,
@@ -86,7 +88,7 @@ void svb_serve_raw_manifest(svb_fixture *f, const char *path, const char *json)
 
 int svb_pull_url(svb_fixture *f, const char *url, sv_base_image_bundle **out)
 {
-	sv_ensure_base_image_opts e = {.manifest_url = url};
+	sv_ensure_base_image_opts e = {.version = SV_ENSURE_BASE_IMAGE_OPTS_VERSION, .manifest_url = url};
 	return sv_ensure_base_image(out, &f->o, &e);
 }
 

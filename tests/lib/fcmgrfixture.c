@@ -18,8 +18,11 @@ void svt_fcmgr_init(svt_fcmgr *m)
 	m->rootfs = svt_write(m->dir, "rootfs.ext4", "root filesystem");
 	m->scratch = svt_write(m->dir, "scratch.img", "scratch data");
 	m->metrics = sv_path_join(m->dir, "metrics.json");
-	sv_manager_options o = { .data_dir = m->data, .runtime_dir = m->runtime,
-				 .firecracker_binary_path = svt_fake_firecracker(), .stop_timeout_ms = 3000 };
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = m->data,
+				.runtime_dir = m->runtime,
+				.firecracker_binary_path = svt_fake_firecracker(),
+				.stop_timeout_ms = 3000};
 	assert_int_equal(sv_manager_new(&m->mgr, &o), 0);
 }
 

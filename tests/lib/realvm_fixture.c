@@ -46,6 +46,7 @@ static void env_init(svr_env *e, bool netns, size_t runtime_bytes)
 	e->bridge = strdup("svrvbr0");
 	e->subnet = strdup("172.31.7.0/24");
 	sv_manager_options o = {
+	    .version = SV_MANAGER_OPTIONS_VERSION,
 	    .data_dir = e->data_dir,
 	    .runtime_dir = e->runtime_dir,
 	    .vmm = SV_VMM_QEMU,

@@ -13,7 +13,7 @@
 
 static void expect_subnet_error(const char *subnet, const char *message)
 {
-	sv_manager_options opts = { .subnet = subnet };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .subnet = subnet};
 	assert_int_equal(sv_net_validate_options(&opts), SV_EINVALID_SUBNET);
 	assert_string_equal(sv_last_error(), message);
 }
@@ -128,7 +128,7 @@ static void test_subnet_layout_puts_gateway_first_and_guests_after(void **state)
 static void test_bridge_name_too_long_is_rejected(void **state)
 {
 	(void)state;
-	sv_manager_options opts = { .bridge_name = "bridge-name-of-16" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "bridge-name-of-16"};
 	assert_int_equal(sv_net_validate_options(&opts), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "bridge_name \"bridge-name-of-16\": at most 15 bytes");
 	opts.bridge_name = "exactly15bytes.";
@@ -138,7 +138,7 @@ static void test_bridge_name_too_long_is_rejected(void **state)
 static void test_bridge_name_with_space_is_rejected(void **state)
 {
 	(void)state;
-	sv_manager_options opts = { .bridge_name = "my bridge" };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "my bridge"};
 	assert_int_equal(sv_net_validate_options(&opts), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "bridge_name \"my bridge\": only letters, digits, '_', '.' and '-' are allowed");
 	opts.bridge_name = "";
@@ -195,7 +195,8 @@ static void test_egress_rules_in_options_are_checked(void **state)
 		{ .action = SV_EGRESS_ALLOW, .destination = "10.0.0.0/8" },
 		{ .action = SV_EGRESS_DENY, .destination = "nowhere" },
 	};
-	sv_manager_options opts = { .egress_rules = rules, .n_egress_rules = 2 };
+	sv_manager_options opts = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .egress_rules = rules, .n_egress_rules = 2};
 	assert_int_equal(sv_net_validate_options(&opts), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "egress_rules[1].destination \"nowhere\": not an IPv4 CIDR (a.b.c.d/prefix)");
 	rules[1] = (sv_egress_rule){ .action = SV_EGRESS_DENY, .destination = "0.0.0.0/0", .protocol = SV_PROTO_ICMP,
@@ -261,8 +262,11 @@ static void test_nft_document_orders_rules_then_default(void **state)
 		  .port_to = 90 },
 		{ .action = SV_EGRESS_DENY, .destination = "0.0.0.0/0", .protocol = SV_PROTO_ICMP },
 	};
-	sv_manager_options opts = { .bridge_name = "br-x.1", .egress_rules = rules, .n_egress_rules = 2,
-				    .egress_default = SV_EGRESS_DENY };
+	sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION,
+				   .bridge_name = "br-x.1",
+				   .egress_rules = rules,
+				   .n_egress_rules = 2,
+				   .egress_default = SV_EGRESS_DENY};
 	sv_net_plan plan;
 	assert_int_equal(sv_net_plan_from_options(&plan, &opts), 0);
 	char *text = NULL;

@@ -25,7 +25,8 @@ static int setup(void **state)
 	char *data = NULL, *runtime = NULL;
 	assert_true(asprintf(&data, "%s/data", f->dir) > 0);
 	assert_true(asprintf(&runtime, "%s/runtime", f->dir) > 0);
-	sv_manager_options o = { .data_dir = data, .runtime_dir = runtime };
+	sv_manager_options o = {
+	    .version = SV_MANAGER_OPTIONS_VERSION, .data_dir = data, .runtime_dir = runtime};
 	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
 	free(data);
 	free(runtime);
@@ -163,7 +164,7 @@ static void test_defaults_follow_the_seed(void **state)
 	sv_manager_free(m);
 	unsetenv("SMARTVM_DATA_DIR");
 
-	sv_manager_options rel = { .data_dir = "relative/dir" };
+	sv_manager_options rel = {.version = SV_MANAGER_OPTIONS_VERSION, .data_dir = "relative/dir"};
 	assert_int_equal(sv_manager_new(&m, &rel), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "data_dir: must be an absolute path");
 	assert_null(m);
