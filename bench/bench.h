@@ -32,6 +32,7 @@ typedef struct {
 typedef struct {
 	json_t *rows;
 	json_t *skipped;
+	json_t *steps; /* per-step breakdowns: [{"id", "benchmark", "steps": [...]}] */
 } bench_report;
 
 typedef struct {
@@ -48,6 +49,8 @@ typedef struct {
 } bench_row;
 
 void bench_add(bench_report *r, const bench_row *row);
+/* A per-step breakdown (bench_steps.h), stolen; printed as a table of its own. */
+void bench_add_steps(bench_report *r, const char *id, const char *benchmark, json_t *steps);
 void bench_skip(bench_report *r, const char *id, const char *benchmark, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

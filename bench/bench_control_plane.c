@@ -20,6 +20,7 @@
  * every section (smartvm then also creates a TAP, a lease, the bridge and the nftables table). */
 #include "bench.h"
 #include "bench_raw_client.h"
+#include "bench_steps.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -50,6 +51,7 @@ typedef struct {
 	char *vsock; /* vsock sockets: the VMM binds them and nobody removes them */
 	char *kernel, *rootfs, *scratch, *log, *metrics;
 	sv_manager *mgr;
+	bench_steps *steps; /* NULL: no breakdown */
 	char err[2048];
 } fixture;
 
@@ -67,6 +69,25 @@ static int fail(fixture *f, const char *fmt, const char *what)
 }
 
 /* ---- smartvm ---- */
+
+/* A public call's wall and this process's CPU, for the breakdown. */
+typedef struct {
+	double wall, cpu, children;
+} call_timer;
+
+static void call_begin(call_timer *t)
+{
+	t->wall = bench_now_ms();
+	t->cpu = bench_cpu_ms(RUSAGE_SELF);
+	t->children = bench_cpu_ms(RUSAGE_CHILDREN);
+}
+
+static void call_end(fixture *f, const call_timer *t, const char *step)
+{
+	if (f->steps)
+		bench_steps_add(f->steps, step, bench_now_ms() - t->wall, bench_cpu_ms(RUSAGE_SELF) - t->cpu,
+				bench_cpu_ms(RUSAGE_CHILDREN) - t->children);
+}
 
 static int smartvm_lifecycle(fixture *f, int i, sample *s)
 {
@@ -105,15 +126,30 @@ static int smartvm_lifecycle(fixture *f, int i, sample *s)
 	    .entropy = &entropy,
 	};
 	double t0 = bench_now_ms(), c0 = bench_cpu_ms(RUSAGE_SELF), k0 = bench_cpu_ms(RUSAGE_CHILDREN);
+	call_timer ct;
 	sv_vm *vm = NULL;
+	call_begin(&ct);
 	if (sv_manager_create_vm(&vm, f->mgr, &cfg))
 		return fail(f, "smartvm: create: %s", sv_last_error());
+	call_end(f, &ct, "call:sv_manager_create_vm");
 	double ts = bench_now_ms();
+	call_begin(&ct);
 	if (sv_vm_start(vm))
 		return fail(f, "smartvm: start: %s", sv_last_error());
 	s->start = bench_now_ms() - ts;
-	if (sv_vm_pause(vm) || sv_vm_resume(vm) || sv_vm_stop(vm, -1))
-		return fail(f, "smartvm: pause/resume/stop: %s", sv_last_error());
+	call_end(f, &ct, "call:sv_vm_start(total)");
+	call_begin(&ct);
+	if (sv_vm_pause(vm))
+		return fail(f, "smartvm: pause: %s", sv_last_error());
+	call_end(f, &ct, "call:sv_vm_pause");
+	call_begin(&ct);
+	if (sv_vm_resume(vm))
+		return fail(f, "smartvm: resume: %s", sv_last_error());
+	call_end(f, &ct, "call:sv_vm_resume");
+	call_begin(&ct);
+	if (sv_vm_stop(vm, -1))
+		return fail(f, "smartvm: stop: %s", sv_last_error());
+	call_end(f, &ct, "call:sv_vm_stop(total)");
 	s->wall = bench_now_ms() - t0;
 	s->cpu = bench_cpu_ms(RUSAGE_SELF) - c0;
 	if (sv_vm_get_state(vm) != SV_VM_STOPPED || sv_path_exists(sv_vm_dir(vm)))
@@ -147,6 +183,10 @@ static int smartvm_lifecycle(fixture *f, int i, sample *s)
 	}
 	s->sup_cpu = own;
 	s->children_cpu = bench_cpu_ms(RUSAGE_CHILDREN) - k0;
+	if (f->steps) {
+		bench_steps_add(f->steps, "supervisor:second_half_cpu(total)", 0, own, 0);
+		bench_steps_collect(f->steps);
+	}
 	return 0;
 }
 
@@ -298,6 +338,13 @@ static json_t *load_records(const char *dir, const char *id)
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *r = json_loads(line, 0, NULL);
+		/* Reads change nothing: smartvm asks the VMM for its state before a
+		 * pause or resume (vm_live.c); that costs it, in the figures. */
+		const char *method = json_string_value(json_object_get(r, "method"));
+		if (method && !strcmp(method, "GET")) {
+			json_decref(r);
+			continue;
+		}
 		json_t *slim = json_pack("{s:O?, s:O?, s:O?}", "method", json_object_get(r, "method"), "path",
 					 json_object_get(r, "path"), "body", json_object_get(r, "body"));
 		mask_paths(json_object_get(slim, "body"));
@@ -477,12 +524,12 @@ static void report(bench_report *rep, const char *variant, const sample *sv, con
 	free(b);
 }
 
-static void run_variant(const bench_env *env, bench_report *rep, bool net)
+static void run_variant(const bench_env *env, bench_report *rep, bench_steps *steps, bool net)
 {
 	const char *variant = net ? "all sections" : "no network";
 	char name[64];
 	snprintf(name, sizeof(name), "%s (%s)", NAME, variant);
-	fixture f = {.env = env, .net = net};
+	fixture f = {.env = env, .net = net, .steps = steps};
 	size_t n = env->quick ? 10 : 200;
 	sample *sv = calloc(n, sizeof(*sv)), *raw = calloc(n, sizeof(*raw));
 	if (!sv || !raw || setup(&f)) {
@@ -502,6 +549,8 @@ static void run_variant(const bench_env *env, bench_report *rep, bool net)
 			goto out;
 		}
 	}
+	if (steps)
+		bench_steps_reset(steps);
 	/* Alternate which goes first so drift affects both alike. */
 	for (size_t i = 0; i < n; i++) {
 		int rc = i % 2
@@ -513,6 +562,8 @@ static void run_variant(const bench_env *env, bench_report *rep, bool net)
 		}
 	}
 	report(rep, variant, sv, raw, n, match);
+	if (steps)
+		bench_add_steps(rep, ID, name, bench_steps_json(steps, n));
 out:
 	teardown(&f);
 	free(sv);
@@ -527,16 +578,20 @@ void bench_control_plane(const bench_env *env, bench_report *rep)
 	}
 	/* Supervisors re-parent to us, so we can measure them before they go. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	run_variant(env, rep, false);
+	/* One trace file for both variants: the library opens it once. */
+	char *trace_dir = bench_mkdtemp("/dev/shm", "smartvm-bench-trace");
+	bench_steps *steps = trace_dir ? bench_steps_open(trace_dir) : NULL;
+	run_variant(env, rep, steps, false);
 	if (geteuid() != 0) {
 		bench_skip(rep, ID, NAME " (all sections)",
 			   "needs root: networking runs in a private network namespace");
-		return;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
+	} else if (unshare(CLONE_NEWNET) != 0) {
 		bench_skip(rep, ID, NAME " (all sections)", "unshare(CLONE_NEWNET) failed: %s",
 			   strerror(errno));
-		return;
+	} else {
+		run_variant(env, rep, steps, true);
 	}
-	run_variant(env, rep, true);
+	bench_steps_free(steps);
+	bench_rm_rf(trace_dir);
+	free(trace_dir);
 }

@@ -36,6 +36,7 @@
 
 #include "util/error.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -398,7 +399,10 @@ int sv_nft_run(const char *doc, const char *what)
 	static const char *const argv[] = {"nft", "-j", "-f", "-", NULL};
 	int exit_code = 0;
 	char *err = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	int rc = sv_run(argv, doc, NFT_TIMEOUT_MS, &exit_code, NULL, &err);
+	sv_trace_end(&step, "net:nft_process_apply");
 	if (rc) {
 		free(err);
 		return sv_err_prefix("%s", what);
@@ -454,7 +458,10 @@ static int count_tables(const char *name, const char *prefix, int *count)
 	const char *const argv[] = {"nft", "-j", "list", "tables", "ip", NULL};
 	int exit_code = 0;
 	char *out = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	int rc = sv_run(argv, NULL, NFT_TIMEOUT_MS, &exit_code, &out, NULL);
+	sv_trace_end(&step, "net:nft_process_list");
 	if (rc)
 		return sv_err_prefix("listing nftables tables");
 	json_error_t jerr;
