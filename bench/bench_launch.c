@@ -51,6 +51,7 @@ struct shared {
 	size_t n;
 	bool raw; /* this phase runs the raw client */
 	raw_launch_env raw_env;
+	int round; /* in the VMs' ids: a manager keeps a stopped VM's id */
 	atomic_size_t next;
 	atomic_int failed;
 	pthread_barrier_t go;
@@ -74,7 +75,7 @@ static void *start_vms(void *arg)
 			continue;
 		}
 		char id[32];
-		snprintf(id, sizeof(id), "launch-%zu", i);
+		snprintf(id, sizeof(id), "launch-%d-%zu", sh->round, i);
 		sv_drive_config drive = {
 		    .drive_id = "rootfs", .path_on_host = sh->drive, .is_root_device = true};
 		sv_net_iface_config nic = {.iface_id = "eth0"};
@@ -268,6 +269,7 @@ void bench_launch(const bench_env *env, bench_report *rep)
 	phase_figures sv_fig[ROUNDS] = {0}, raw_fig[ROUNDS] = {0};
 	const char *err = NULL;
 	for (int r = 0; r < rounds && !err; r++) {
+		sh.round = r;
 		for (int k = 0; k < 2 && !err; k++) {
 			sh.raw = (k + r) % 2 == 1; /* round 0: smartvm first, round 1: raw first */
 			err = run_phase(&sh, w, sh.raw ? &raw_fig[r] : &sv_fig[r]);
