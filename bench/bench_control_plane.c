@@ -17,9 +17,14 @@
  * for both clients, and the raw client's only child is the VMM, so its mean
  * is what is subtracted as "the VMM" from smartvm's total. Two variants: without networking (every
  * Firecracker section except network-interfaces and MMDS), and, as root in a private network namespace, with
- * every section (smartvm then also creates a TAP, a lease, the bridge and the nftables table). */
+ * every section: both clients then create and remove a TAP (the raw client by ioctl, bench_raw_launch.c);
+ * smartvm also a lease, the bridge, the nftables table and the VM's firewall elements.
+ *
+ * The per-step breakdown (bench_steps.c) comes from the lines libsmartvm and the supervisor write to
+ * SMARTVM_TRACE, plus this file's timing of each public call. */
 #include "bench.h"
 #include "bench_raw_client.h"
+#include "bench_raw_launch.h"
 #include "bench_steps.h"
 
 #include "util/file.h"
@@ -255,13 +260,18 @@ static int raw_lifecycle(fixture *f, int i, sample *s)
 {
 	char id[32], tap[16], dir[512], sock[600], console[600];
 	snprintf(id, sizeof(id), "raw-%d", i);
-	snprintf(tap, sizeof(tap), "svb%d", i); /* as smartvm's (which alone creates it) */
+	snprintf(tap, sizeof(tap), "rwb%d", i);
 	snprintf(dir, sizeof(dir), "%s/%s", f->raw, id);
 	snprintf(sock, sizeof(sock), "%s/firecracker.sock", dir);
 	snprintf(console, sizeof(console), "%s/console.log", dir);
 	double t0 = bench_now_ms(), c0 = bench_cpu_ms(RUSAGE_SELF), k0 = bench_cpu_ms(RUSAGE_CHILDREN);
 	if (mkdir(dir, 0700) != 0)
 		return fail(f, "raw client: mkdir %s failed", dir);
+	/* An interface needs a TAP, whoever starts the VM. */
+	if (f->net && raw_tap_create(tap) != 0) {
+		rmdir(dir);
+		return fail(f, "raw client: creating TAP %s failed", tap);
+	}
 	int out = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	const char *argv[] = {f->env->fake_firecracker, "--api-sock", sock, "--id", id, NULL};
 	sv_spawn_opts so = {.argv = argv, .stdin_fd = -1, .stdout_fd = out, .stderr_fd = out};
@@ -292,6 +302,8 @@ static int raw_lifecycle(fixture *f, int i, sample *s)
 	int status = 0;
 	sv_reap(pid, 5000, &status);
 	close(pidfd);
+	if (f->net && raw_tap_delete(tap) != 0 && !rc)
+		rc = fail(f, "raw client: removing TAP %s failed", tap);
 	if (sv_rm_rf(dir) != 0 && !rc)
 		rc = fail(f, "raw client: removing %s failed", dir);
 	s->wall = bench_now_ms() - t0;
@@ -308,7 +320,8 @@ static int raw_lifecycle(fixture *f, int i, sample *s)
 
 /* Replaces every file path with "<path>": absolute ones, and the staged
  * drives' paths, which smartvm gives relative to the VM directory (the VMM's
- * working directory): the two clients use different directories. */
+ * working directory): the two clients use different directories. TAP names
+ * too: each client makes its own. */
 static void mask_paths(json_t *v)
 {
 	const char *key;
@@ -317,7 +330,8 @@ static void mask_paths(json_t *v)
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, val)
 		{
-			if (json_is_string(val) && (json_string_value(val)[0] == '/' || !strcmp(key, "path_on_host")))
+			if (json_is_string(val) && (json_string_value(val)[0] == '/' || !strcmp(key, "path_on_host") ||
+						    !strcmp(key, "host_dev_name")))
 				json_string_set(val, "<path>");
 			else
 				mask_paths(val);

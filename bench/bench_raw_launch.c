@@ -32,6 +32,9 @@ static int tap_persist(const char *name, int persist)
 	return rc;
 }
 
+int raw_tap_create(const char *name) { return tap_persist(name, 1); }
+int raw_tap_delete(const char *name) { return tap_persist(name, 0); }
+
 /* A sparse copy: only the data extents are copied (as smartvm's staging). */
 static int copy_sparse(const char *from, const char *to)
 {

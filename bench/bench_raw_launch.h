@@ -25,6 +25,11 @@ typedef struct {
 	raw_conn conn;
 } raw_vm;
 
+/* A TAP as any client makes one for a VM's interface (ioctl on
+ * /dev/net/tun, persistent), and its removal. 0 or -1 (errno). */
+int raw_tap_create(const char *name);
+int raw_tap_delete(const char *name);
+
 /* Starts VM number i; 0, or -1 with err filled (and nothing left behind). */
 int raw_vm_start(const raw_launch_env *env, size_t i, raw_vm *vm, char *err, size_t err_size);
 /* Stops and removes it; 0 or -1 with err filled. */
