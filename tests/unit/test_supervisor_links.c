@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What a sanitizer build adds to every program. */
-static const char *const allowed_prefixes[] = {"libc.so.", "libmnl.so.", "libasan.so.", "libubsan.so.",
-					       "libm.so.",	"libgcc_s.so.", "libstdc++.so."};
+/* libc and libmnl; the dynamic loader, which every dynamic program loads
+ * anyway (a static libcrypto names it for __tls_get_addr); and what a
+ * sanitizer build adds to every program. */
+static const char *const allowed_prefixes[] = {"libc.so.",     "libmnl.so.", "ld-linux",	 "libasan.so.",
+					       "libubsan.so.", "libm.so.",   "libgcc_s.so.", "libstdc++.so."};
 
 static bool allowed(const char *name)
 {
