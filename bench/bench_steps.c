@@ -83,6 +83,12 @@ void bench_steps_reset(bench_steps *s)
 	s->n = 0;
 }
 
+void bench_steps_discard(bench_steps *s)
+{
+	if (ftruncate(s->fd, 0) != 0)
+		perror("bench: emptying the trace file");
+}
+
 void bench_steps_collect(bench_steps *s)
 {
 	FILE *f = fopen(s->path, "re");
@@ -107,8 +113,7 @@ void bench_steps_collect(bench_steps *s)
 	}
 	if (f)
 		fclose(f);
-	if (ftruncate(s->fd, 0) != 0)
-		perror("bench: emptying the trace file");
+	bench_steps_discard(s);
 }
 
 json_t *bench_steps_json(const bench_steps *s, size_t n)

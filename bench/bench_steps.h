@@ -18,6 +18,8 @@ void bench_steps_free(bench_steps *s);
 
 /* Drops what was traced so far (warm-up lifecycles, another variant). */
 void bench_steps_reset(bench_steps *s);
+/* Empties the trace file without counting it (a baseline's lifecycle). */
+void bench_steps_discard(bench_steps *s);
 /* One step timed by the benchmark itself, in ms. */
 void bench_steps_add(bench_steps *s, const char *step, double wall_ms, double cpu_ms, double children_ms);
 /* Reads and empties the trace file: the steps of one lifecycle. */

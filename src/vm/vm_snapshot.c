@@ -59,6 +59,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/trace.h"
 #include "util/spawn.h"
 #include "util/timestamp.h"
 #include "util/trusted_dir.h"
@@ -824,9 +825,12 @@ static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, con
 		return rc;
 	if (!(r->dir = absolute(dir)))
 		return sv_err(SV_ENOMEM, "out of memory");
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if ((rc = sv_trusted_dir_existing("snapshot directory", r->dir, &r->dir_fd)) ||
 	    (rc = load_manifest(r)) || (rc = verify_snapshot(r)))
 		return rc;
+	sv_trace_end(&step, "restore:manifest+sha256_checks");
 	return check_backend(r, mgr);
 }
 
