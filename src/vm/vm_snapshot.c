@@ -93,6 +93,7 @@ struct sv_vm_restore {
 	const sv_vmm_ops *backend; /* the one that took it */
 	sv_restore_options opts;
 	bool clone;
+	sv_manager *mgr; /* remembers the files it verified */
 };
 
 /* ---- helpers ---- */
@@ -490,8 +491,11 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	struct stat st;
 	char hex[65];
 	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
-	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) &&
-	    (rc = sv_sha256_fd(fd, name, hex, NULL)))
+	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) && sv_manager__verified(r->mgr, &st, want)) {
+		close(fd);
+		return 0;
+	}
+	if (!rc && (rc = sv_sha256_fd(fd, name, hex, NULL)))
 		sv_err_prefix("snapshot %s", r->dir);
 	if (fd >= 0)
 		close(fd);
@@ -501,6 +505,8 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 		    "snapshot %s: %s: SHA-256 mismatch (expected %s, found %s); the file changed after "
 		    "the snapshot was taken",
 		    r->dir, name, want, hex);
+	else if (!rc)
+		sv_manager__remember_verified(r->mgr, &st, want);
 	return rc;
 }
 
@@ -818,8 +824,8 @@ static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
 static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, const sv_restore_options *opts,
 			 size_t count)
 {
-	*r =
-	    (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options){0}, .clone = count > 1, .dir_fd = -1};
+	*r = (sv_vm_restore){
+	    .opts = opts ? *opts : (sv_restore_options){0}, .clone = count > 1, .dir_fd = -1, .mgr = mgr};
 	int rc = check_options(&r->opts, count);
 	if (rc)
 		return rc;
