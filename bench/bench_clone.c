@@ -4,10 +4,9 @@
  * writable 1 MiB drive, vsock) is started and snapshotted once. Then, in
  * turn: a plain lifecycle (create, start, stop) and a restore lifecycle
  * (sv_manager_restore_vm, which checks the snapshot's files each time and
- * their SHA-256 unless the manager verified the unchanged file before, stop); and once, sv_manager_clone_vms of a batch,
- * whose checks run once for all. Reported: the median wall from the call
- * to a running VM, the per-clone wall in the batch, and the per-step
- * breakdown of the restores (bench_steps.c). */
+ * their SHA-256 unless the manager verified the unchanged file before, stop); and once, sv_manager_clone_vms
+ * of a batch, whose checks run once for all. Reported: the median wall from the call to a running VM, the
+ * per-clone wall in the batch, and the per-step breakdown of the restores (bench_steps.c). */
 #include "bench.h"
 #include "bench_steps.h"
 

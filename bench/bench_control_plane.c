@@ -330,8 +330,9 @@ static void mask_paths(json_t *v)
 	if (json_is_object(v)) {
 		json_object_foreach(v, key, val)
 		{
-			if (json_is_string(val) && (json_string_value(val)[0] == '/' || !strcmp(key, "path_on_host") ||
-						    !strcmp(key, "host_dev_name")))
+			if (json_is_string(val) &&
+			    (json_string_value(val)[0] == '/' || !strcmp(key, "path_on_host") ||
+			     !strcmp(key, "host_dev_name")))
 				json_string_set(val, "<path>");
 			else
 				mask_paths(val);

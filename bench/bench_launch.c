@@ -280,12 +280,13 @@ void bench_launch(const bench_env *env, bench_report *rep)
 		goto out;
 	}
 	phase_figures sv = average(sv_fig, rounds), raw = average(raw_fig, rounds);
-	json_t *detail = json_pack("{s:I, s:i, s:i, s:o, s:o}", "vms", (json_int_t)sh.n, "workers", WORKERS,
-				   "rounds", rounds, "smartvm", figures_json(sv_fig, rounds), "raw",
-				   figures_json(raw_fig, rounds));
+	json_t *detail =
+	    json_pack("{s:I, s:i, s:i, s:o, s:o}", "vms", (json_int_t)sh.n, "workers", WORKERS, "rounds",
+		      rounds, "smartvm", figures_json(sv_fig, rounds), "raw", figures_json(raw_fig, rounds));
 	char metric[128];
-	snprintf(metric, sizeof(metric), "%zu VMs (TAP + 64 MiB staged drive) started, %d threads, mean of %d",
-		 sh.n, WORKERS, rounds);
+	snprintf(metric, sizeof(metric),
+		 "%zu VMs (TAP + 64 MiB staged drive) started, %d threads, mean of %d", sh.n, WORKERS,
+		 rounds);
 	bench_add(rep, &(bench_row){.id = ID,
 				    .benchmark = NAME,
 				    .metric = metric,

@@ -257,8 +257,8 @@ static void print_steps(json_t *all)
 	json_t *b, *st;
 	json_array_foreach(all, i, b)
 	{
-		printf("\nper-step breakdown, #%s %s (mean per VM; steps nest, see README):\n\n", str(b, "id"),
-		       str(b, "benchmark"));
+		printf("\nper-step breakdown, #%s %s (mean per VM; steps nest, see README):\n\n",
+		       str(b, "id"), str(b, "benchmark"));
 		printf("| %-40s | %6s | %9s | %9s | %13s |\n", "step", "per VM", "wall ms", "CPU ms",
 		       "children CPU");
 		printf("|%s|%s|%s|%s|%s|\n", "------------------------------------------", "--------",
@@ -338,9 +338,9 @@ int main(int argc, char **argv)
 	print_steps(all.steps);
 	int rc = 0;
 	if (json_path) {
-		json_t *doc =
-		    json_pack("{s:s, s:o, s:b, s:O, s:O, s:O}", "generated_at", when, "machine", machine_json(),
-			      "quick", env.quick, "results", all.rows, "skipped", all.skipped, "steps", all.steps);
+		json_t *doc = json_pack("{s:s, s:o, s:b, s:O, s:O, s:O}", "generated_at", when, "machine",
+					machine_json(), "quick", env.quick, "results", all.rows, "skipped",
+					all.skipped, "steps", all.steps);
 		if (!doc || json_dump_file(doc, json_path, JSON_INDENT(2)) != 0) {
 			fprintf(stderr, "smartvm-bench: writing %s failed\n", json_path);
 			rc = 1;

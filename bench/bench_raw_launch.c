@@ -114,8 +114,10 @@ int raw_vm_start(const raw_launch_env *env, size_t i, raw_vm *vm, char *err, siz
 		snprintf(err, err_size, "raw client: no API socket at %s", sock);
 		rc = -1;
 	}
-	snprintf(b, sizeof(b), "{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0 reboot=k panic=1 "
-		 "pci=off\"}", env->kernel);
+	snprintf(b, sizeof(b),
+		 "{\"kernel_image_path\":\"%s\",\"boot_args\":\"console=ttyS0 reboot=k panic=1 "
+		 "pci=off\"}",
+		 env->kernel);
 	if (!rc)
 		rc = put(vm, "/boot-source", b, err, err_size);
 	snprintf(b, sizeof(b),
@@ -143,7 +145,8 @@ int raw_vm_stop(raw_vm *vm, char *err, size_t err_size)
 	int rc = 0;
 	if (vm->pid > 0) {
 		if (vm->conn.fd < 0 ||
-		    raw_request(&vm->conn, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}") / 100 != 2 ||
+		    raw_request(&vm->conn, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}") / 100 !=
+			2 ||
 		    sv_pidfd_wait_exit(vm->pidfd, RAW_TIMEOUT_MS) != 0) {
 			kill(vm->pid, SIGKILL);
 			rc = -1;

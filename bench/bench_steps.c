@@ -102,7 +102,8 @@ void bench_steps_collect(bench_steps *s)
 	if (f)
 		rewind(f);
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %d %lld %lld %lld %lld", name, &pid, &start, &wall, &cpu, &children) != 6)
+		if (sscanf(line, "%63s %d %lld %lld %lld %lld", name, &pid, &start, &wall, &cpu, &children) !=
+		    6)
 			continue;
 		if (start == 0) { /* a process-start mark: wall is "now" */
 			if (!spawn_start)

@@ -207,12 +207,16 @@ void sv_manager__remember_verified(sv_manager *m, const struct stat *st, const c
 	 * could change again and keep its ctime: not remembered. */
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	long long age = (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_ctim.tv_nsec);
+	long long age =
+	    (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_ctim.tv_nsec);
 	if (age < VERIFIED_SETTLE_NS || strlen(sha256_hex) != 64 || sv_manager__verified(m, st, sha256_hex))
 		return;
 	verified_file *v = &m->verified[m->n_verified++ % VERIFIED_MAX];
-	*v = (verified_file){.dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
-			     .mtime = st->st_mtim, .ctime = st->st_ctim};
+	*v = (verified_file){.dev = st->st_dev,
+			     .ino = st->st_ino,
+			     .size = st->st_size,
+			     .mtime = st->st_mtim,
+			     .ctime = st->st_ctim};
 	memcpy(v->sha256, sha256_hex, 65);
 }
 

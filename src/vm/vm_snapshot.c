@@ -491,7 +491,8 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	struct stat st;
 	char hex[65];
 	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
-	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) && sv_manager__verified(r->mgr, &st, want)) {
+	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) &&
+	    sv_manager__verified(r->mgr, &st, want)) {
 		close(fd);
 		return 0;
 	}

@@ -13,7 +13,7 @@
 /* libc and libmnl; the dynamic loader, which every dynamic program loads
  * anyway (a static libcrypto names it for __tls_get_addr); and what a
  * sanitizer build adds to every program. */
-static const char *const allowed_prefixes[] = {"libc.so.",     "libmnl.so.", "ld-linux",	 "libasan.so.",
+static const char *const allowed_prefixes[] = {"libc.so.",     "libmnl.so.", "ld-linux",     "libasan.so.",
 					       "libubsan.so.", "libm.so.",   "libgcc_s.so.", "libstdc++.so."};
 
 static bool allowed(const char *name)
@@ -46,7 +46,8 @@ static char *read_all(const char *path, size_t *len)
 static int needed_libraries(const char *elf, size_t len, char **out)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
-	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
 		return -1;
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(elf + eh->e_shoff);
