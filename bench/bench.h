@@ -32,6 +32,7 @@ typedef struct {
 typedef struct {
 	json_t *rows;
 	json_t *skipped;
+	json_t *steps; /* per-step breakdowns: [{"id", "benchmark", "steps": [...]}] */
 } bench_report;
 
 typedef struct {
@@ -48,6 +49,8 @@ typedef struct {
 } bench_row;
 
 void bench_add(bench_report *r, const bench_row *row);
+/* A per-step breakdown (bench_steps.h), stolen; printed as a table of its own. */
+void bench_add_steps(bench_report *r, const char *id, const char *benchmark, json_t *steps);
 void bench_skip(bench_report *r, const char *id, const char *benchmark, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -55,6 +58,7 @@ void bench_skip(bench_report *r, const char *id, const char *benchmark, const ch
 typedef void bench_fn(const bench_env *env, bench_report *rep);
 bench_fn bench_control_plane, bench_launch, bench_memory, bench_staging, bench_sha256, bench_boot;
 bench_fn bench_agent; /* issue 12 */
+bench_fn bench_clone; /* issue 16 */
 
 /* Clocks: monotonic wall time and this process's (or its reaped children's)
  * user+system CPU time, both in milliseconds. */

@@ -45,6 +45,7 @@ static const bench_entry benches[] = {
     {"5", "image verification", bench_sha256},
     {"6", "real boot", bench_boot},
     {"12", "guest agent", bench_agent},
+    {"16", "snapshot clones", bench_clone},
 };
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))
 
@@ -54,7 +55,7 @@ static void usage(FILE *to)
 		    "  --json PATH  also write the results as JSON to PATH\n"
 		    "  --only LIST  run only these benchmarks (1 control plane, 2 launch throughput,\n"
 		    "               3 memory, 4 drive staging, 5 image verification, 6 real boot,\n"
-		    "               12 guest agent)\n"
+		    "               12 guest agent, 16 snapshot clones)\n"
 		    "  --quick      small counts: checks that everything runs; the figures mean little\n");
 }
 
@@ -120,9 +121,10 @@ static void run_one(const bench_entry *b, const bench_env *env, bench_report *al
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		bench_report rep = {json_array(), json_array()};
+		bench_report rep = {json_array(), json_array(), json_array()};
 		b->fn(env, &rep);
-		json_t *o = json_pack("{s:o, s:o}", "rows", rep.rows, "skipped", rep.skipped);
+		json_t *o = json_pack("{s:o, s:o, s:o}", "rows", rep.rows, "skipped", rep.skipped, "steps",
+				      rep.steps);
 		char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		size_t len = text ? strlen(text) : 0, off = 0;
 		while (off < len) {
@@ -151,6 +153,7 @@ static void run_one(const bench_entry *b, const bench_env *env, bench_report *al
 	}
 	json_array_extend(all->rows, json_object_get(o, "rows"));
 	json_array_extend(all->skipped, json_object_get(o, "skipped"));
+	json_array_extend(all->steps, json_object_get(o, "steps"));
 	json_decref(o);
 	fprintf(stderr, "bench: #%s %s done in %.1f s\n", b->id, b->name, (bench_now_ms() - t0) / 1e3);
 }
@@ -245,6 +248,33 @@ static void print_table(json_t *rows, json_t *skipped)
 		printf("\n");
 }
 
+/* Each breakdown as a Markdown table: mean per VM of every step. Steps
+ * nest (a call's total holds the library's steps inside it), so the
+ * columns are not meant to be summed. */
+static void print_steps(json_t *all)
+{
+	size_t i, j;
+	json_t *b, *st;
+	json_array_foreach(all, i, b)
+	{
+		printf("\nper-step breakdown, #%s %s (mean per VM; steps nest, see README):\n\n",
+		       str(b, "id"), str(b, "benchmark"));
+		printf("| %-40s | %6s | %9s | %9s | %13s |\n", "step", "per VM", "wall ms", "CPU ms",
+		       "children CPU");
+		printf("|%s|%s|%s|%s|%s|\n", "------------------------------------------", "--------",
+		       "-----------", "-----------", "---------------");
+		json_array_foreach(json_object_get(b, "steps"), j, st)
+		{
+			char w[32], c[32], k[32], n[32];
+			fmt_num(n, sizeof(n), num(st, "per_vm"));
+			fmt_num(w, sizeof(w), num(st, "wall_ms"));
+			fmt_num(c, sizeof(c), num(st, "cpu_ms"));
+			fmt_num(k, sizeof(k), num(st, "children_cpu_ms"));
+			printf("| %-40s | %6s | %9s | %9s | %13s |\n", str(st, "step"), n, w, c, k);
+		}
+	}
+}
+
 static json_t *machine_json(void)
 {
 	struct utsname u;
@@ -298,18 +328,19 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	char when[32];
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	bench_report all = {json_array(), json_array()};
+	bench_report all = {json_array(), json_array(), json_array()};
 	for (size_t i = 0; i < N_BENCHES; i++)
 		if (selected(only, benches[i].id))
 			run_one(&benches[i], &env, &all);
 
 	printf("\n");
 	print_table(all.rows, all.skipped);
+	print_steps(all.steps);
 	int rc = 0;
 	if (json_path) {
-		json_t *doc =
-		    json_pack("{s:s, s:o, s:b, s:O, s:O}", "generated_at", when, "machine", machine_json(),
-			      "quick", env.quick, "results", all.rows, "skipped", all.skipped);
+		json_t *doc = json_pack("{s:s, s:o, s:b, s:O, s:O, s:O}", "generated_at", when, "machine",
+					machine_json(), "quick", env.quick, "results", all.rows, "skipped",
+					all.skipped, "steps", all.steps);
 		if (!doc || json_dump_file(doc, json_path, JSON_INDENT(2)) != 0) {
 			fprintf(stderr, "smartvm-bench: writing %s failed\n", json_path);
 			rc = 1;
@@ -320,5 +351,6 @@ int main(int argc, char **argv)
 	}
 	json_decref(all.rows);
 	json_decref(all.skipped);
+	json_decref(all.steps);
 	return rc;
 }

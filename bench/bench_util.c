@@ -98,6 +98,13 @@ void bench_add(bench_report *r, const bench_row *row)
 		json_array_append_new(r->rows, o);
 }
 
+void bench_add_steps(bench_report *r, const char *id, const char *benchmark, json_t *steps)
+{
+	if (steps)
+		json_array_append_new(
+		    r->steps, json_pack("{s:s, s:s, s:o}", "id", id, "benchmark", benchmark, "steps", steps));
+}
+
 void bench_skip(bench_report *r, const char *id, const char *benchmark, const char *fmt, ...)
 {
 	char reason[512];

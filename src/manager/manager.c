@@ -30,6 +30,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#define VERIFIED_MAX 64
+/* A file must have been left alone this long before its hash is remembered. */
+#define VERIFIED_SETTLE_NS 1000000000LL
+
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	char sha256[65];
+} verified_file;
+
 struct sv_manager {
 	sv_manager_options opts; /* resolved; strings below are owned */
 	char *strings[16];
@@ -38,6 +50,8 @@ struct sv_manager {
 	sv_vm **vms;
 	size_t n_vms;
 	int inotify_fd; /* 0 = not created yet (fd 0 is never ours), -1 = unavailable */
+	verified_file verified[VERIFIED_MAX]; /* a ring */
+	size_t n_verified;
 };
 
 static const char *keep(sv_manager *m, const char *s)
@@ -174,6 +188,42 @@ int sv_manager__inotify_fd(sv_manager *m)
 		}
 	}
 	return m->inotify_fd;
+}
+
+static bool same_file(const verified_file *v, const struct stat *st, const char *sha256_hex)
+{
+	return v->dev == st->st_dev && v->ino == st->st_ino && v->size == st->st_size &&
+	       v->mtime.tv_sec == st->st_mtim.tv_sec && v->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       v->ctime.tv_sec == st->st_ctim.tv_sec && v->ctime.tv_nsec == st->st_ctim.tv_nsec &&
+	       !strcmp(v->sha256, sha256_hex);
+}
+
+bool sv_manager__verified(const sv_manager *m, const struct stat *st, const char *sha256_hex)
+{
+	size_t n = m->n_verified < VERIFIED_MAX ? m->n_verified : VERIFIED_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (same_file(&m->verified[i], st, sha256_hex))
+			return true;
+	return false;
+}
+
+void sv_manager__remember_verified(sv_manager *m, const struct stat *st, const char *sha256_hex)
+{
+	/* Written to within the timestamps' granularity of the hash, a file
+	 * could change again and keep its ctime: not remembered. */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long age =
+	    (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_ctim.tv_nsec);
+	if (age < VERIFIED_SETTLE_NS || strlen(sha256_hex) != 64 || sv_manager__verified(m, st, sha256_hex))
+		return;
+	verified_file *v = &m->verified[m->n_verified++ % VERIFIED_MAX];
+	*v = (verified_file){.dev = st->st_dev,
+			     .ino = st->st_ino,
+			     .size = st->st_size,
+			     .mtime = st->st_mtim,
+			     .ctime = st->st_ctim};
+	memcpy(v->sha256, sha256_hex, 65);
 }
 
 const sv_manager_options *sv_manager__opts(const sv_manager *m) { return &m->opts; }

@@ -167,9 +167,9 @@ int sv_net_release_unused(sv_lease_db *db, bool table, bool bridge)
 			unlink(path);
 		free(path);
 		bool any = true;
-		if ((rc = sv_nft_delete(db->bridge)) ||
+		if ((rc = sv_nft_delete(db->bridge, &any)) ||
 		    (rc = sv_net_route_localnet_restore(db->net_dir, db->bridge)) ||
-		    (rc = sv_nft_any_table(&any)) || (!any && (rc = sv_net_forwarding_restore(db->net_dir))))
+		    (!any && (rc = sv_net_forwarding_restore(db->net_dir))))
 			return rc;
 	}
 	if (!bridge)

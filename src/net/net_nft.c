@@ -36,6 +36,7 @@
 
 #include "util/error.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -393,12 +394,17 @@ int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound
 	return rc;
 }
 
-int sv_nft_run(const char *doc, const char *what)
+/* Runs doc through `nft -j -f -`; *out (may be NULL) gets what nft printed
+ * (the answers to list commands). */
+static int run_doc(const char *doc, const char *what, char **out)
 {
 	static const char *const argv[] = {"nft", "-j", "-f", "-", NULL};
 	int exit_code = 0;
 	char *err = NULL;
-	int rc = sv_run(argv, doc, NFT_TIMEOUT_MS, &exit_code, NULL, &err);
+	sv_trace_span step;
+	sv_trace_begin(&step);
+	int rc = sv_run(argv, doc, NFT_TIMEOUT_MS, &exit_code, out, &err);
+	sv_trace_end(&step, "net:nft_process_apply");
 	if (rc) {
 		free(err);
 		return sv_err_prefix("%s", what);
@@ -414,6 +420,8 @@ int sv_nft_run(const char *doc, const char *what)
 	return rc;
 }
 
+int sv_nft_run(const char *doc, const char *what) { return run_doc(doc, what, NULL); }
+
 int sv_nft_apply(const char *bridge, const char *doc)
 {
 	char table[32];
@@ -425,44 +433,16 @@ int sv_nft_apply(const char *bridge, const char *doc)
 	return sv_nft_run(doc, what);
 }
 
-int sv_nft_delete(const char *bridge)
+/* Counts, in nft's JSON listing `out`, the tables named exactly `name`
+ * or starting with `prefix`; -1 if out is not such a listing. */
+static int count_listed(const char *out, const char *name, const char *prefix, int *count)
 {
-	char table[32];
-	int rc = sv_nft_table_for(table, bridge);
-	if (rc)
-		return rc;
-	/* Adding first makes the delete succeed when a table is already gone. */
-	json_t *doc =
-	    json_pack("{s:[{s:o},{s:o},{s:o},{s:o}]}", "nftables", "add", sv_nft_table_obj("ip", table),
-		      "delete", sv_nft_table_obj("ip", table), "add", sv_nft_table_obj("bridge", table),
-		      "delete", sv_nft_table_obj("bridge", table));
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (!text)
-		return sv_err(SV_ENOMEM, "out of memory");
-	char what[64];
-	snprintf(what, sizeof(what), "deleting nftables tables %s", table);
-	rc = sv_nft_run(text, what);
-	free(text);
-	return rc;
-}
-
-/* Counts the ip family's tables named exactly `name`, or starting with
- * `prefix`. */
-static int count_tables(const char *name, const char *prefix, int *count)
-{
-	const char *const argv[] = {"nft", "-j", "list", "tables", "ip", NULL};
-	int exit_code = 0;
-	char *out = NULL;
-	int rc = sv_run(argv, NULL, NFT_TIMEOUT_MS, &exit_code, &out, NULL);
-	if (rc)
-		return sv_err_prefix("listing nftables tables");
 	json_error_t jerr;
-	json_t *doc = exit_code == 0 && out ? json_loads(out, 0, &jerr) : NULL;
-	free(out);
-	if (!doc)
-		return sv_err(SV_ENETWORK, "listing nftables tables: nft -j list tables failed (exit %d)",
-			      exit_code);
+	json_t *doc = out ? json_loads(out, 0, &jerr) : NULL;
+	if (!json_is_array(json_object_get(doc, "nftables"))) {
+		json_decref(doc);
+		return -1;
+	}
 	*count = 0;
 	size_t i;
 	json_t *item;
@@ -476,6 +456,60 @@ static int count_tables(const char *name, const char *prefix, int *count)
 	return 0;
 }
 
+int sv_nft_delete(const char *bridge, bool *any_left)
+{
+	char table[32];
+	int rc = sv_nft_table_for(table, bridge);
+	if (rc)
+		return rc;
+	/* Adding first makes the delete succeed when a table is already gone. */
+	json_t *doc =
+	    json_pack("{s:[{s:o},{s:o},{s:o},{s:o}]}", "nftables", "add", sv_nft_table_obj("ip", table),
+		      "delete", sv_nft_table_obj("ip", table), "add", sv_nft_table_obj("bridge", table),
+		      "delete", sv_nft_table_obj("bridge", table));
+	/* The listing in the same run sees the tables as the deletes left
+	 * them: one nft process instead of two. */
+	if (doc && any_left)
+		json_array_append_new(json_object_get(doc, "nftables"),
+				      json_pack("{s:{s:{s:s}}}", "list", "tables", "family", "ip"));
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return sv_err(SV_ENOMEM, "out of memory");
+	char what[64], *out = NULL;
+	snprintf(what, sizeof(what), "deleting nftables tables %s", table);
+	rc = run_doc(text, what, any_left ? &out : NULL);
+	free(text);
+	int n = 0;
+	if (!rc && any_left && count_listed(out, NULL, "smartvm_", &n) != 0)
+		rc = sv_err(SV_ENETWORK, "%s: nft listed no tables after the deletes", what);
+	if (any_left)
+		*any_left = n > 0;
+	free(out);
+	return rc;
+}
+
+/* Counts the ip family's tables named exactly `name`, or starting with
+ * `prefix`. */
+static int count_tables(const char *name, const char *prefix, int *count)
+{
+	const char *const argv[] = {"nft", "-j", "list", "tables", "ip", NULL};
+	int exit_code = 0;
+	char *out = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
+	int rc = sv_run(argv, NULL, NFT_TIMEOUT_MS, &exit_code, &out, NULL);
+	sv_trace_end(&step, "net:nft_process_list");
+	if (rc)
+		return sv_err_prefix("listing nftables tables");
+	rc = exit_code == 0 ? count_listed(out, name, prefix, count) : -1;
+	free(out);
+	if (rc)
+		return sv_err(SV_ENETWORK, "listing nftables tables: nft -j list tables failed (exit %d)",
+			      exit_code);
+	return 0;
+}
+
 int sv_nft_exists(const char *bridge, bool *exists)
 {
 	char table[32];
@@ -484,13 +518,5 @@ int sv_nft_exists(const char *bridge, bool *exists)
 	if (!rc)
 		rc = count_tables(table, NULL, &n);
 	*exists = n > 0;
-	return rc;
-}
-
-int sv_nft_any_table(bool *any)
-{
-	int n = 0;
-	int rc = count_tables(NULL, "smartvm_", &n);
-	*any = n > 0;
 	return rc;
 }

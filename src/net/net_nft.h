@@ -26,14 +26,12 @@ int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound
  * transaction). */
 int sv_nft_apply(const char *bridge, const char *doc);
 
-/* Deletes both tables; success when they do not exist. */
-int sv_nft_delete(const char *bridge);
+/* Deletes both tables; success when they do not exist. *any_left (may be
+ * NULL) then says whether any table of smartvm's (any bridge) is left. */
+int sv_nft_delete(const char *bridge, bool *any_left);
 
 /* Whether the bridge's ip table exists. */
 int sv_nft_exists(const char *bridge, bool *exists);
-
-/* Whether any table of smartvm's (any bridge) exists. */
-int sv_nft_any_table(bool *any);
 
 /* Runs one document through `nft -j -f -`; what prefixes the error. */
 int sv_nft_run(const char *doc, const char *what);

@@ -189,7 +189,7 @@ static int release_shared(const char *bridge, const char *net_dir, bool table, b
 	if (rc == SV_ENOTFOUND) {
 		/* No lease directory, so no lease on any bridge: the table is
 		 * unused. Without the state file nothing says the bridge is ours. */
-		return table ? sv_nft_delete(bridge) : 0;
+		return table ? sv_nft_delete(bridge, NULL) : 0;
 	}
 	if (rc)
 		return rc;

@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "util/pct.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include "util/trusted_dir.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -402,7 +403,12 @@ static int undo_entry(const replay_ctx *c, const entry *e)
 		sv_ledger_undo_fn undo = find_undo(e->kind);
 		if (!undo)
 			return sv_err(SV_EUNSUPPORTED, "no handler for ledger entry \"%s %s\"", e->kind, a1);
+		sv_trace_span step;
+		sv_trace_begin(&step);
 		rc = undo(a1, a2);
+		char name[48];
+		snprintf(name, sizeof(name), "replay:%s", e->kind);
+		sv_trace_end(&step, name);
 	}
 	return rc ? sv_err_prefix("undoing %s %s", e->kind, a1) : 0;
 }

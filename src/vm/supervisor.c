@@ -20,6 +20,7 @@
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include "vm/supervisor_agent.h"
 #include "vm/vm_internal.h"
 #include "vm/vmm_output.h"
@@ -275,6 +276,8 @@ int sv_supervisor_main(int argc, char **argv)
 	}
 	if (child > 0)
 		_exit(0);
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
 
 	/* agent.sock exists before the VMM does; a VM without it still runs. */
@@ -297,6 +300,7 @@ int sv_supervisor_main(int argc, char **argv)
 	}
 	unsigned long long start = sv_process_start_time(vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
+	sv_trace_end(&step, "supervisor:relay+vmm_spawn");
 
 	bool timed_out = false;
 	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out);
@@ -322,8 +326,10 @@ int sv_supervisor_main(int argc, char **argv)
 	free(err_tail);
 	free(con_tail);
 	sv_vmm_output_free(output);
+	sv_trace_begin(&step);
 	if (SV_FAULT_POINT("supervisor.cleanup") != 0 || sv_vm__cleanup_dir(a.vm_dir) != 0)
 		sv_warn("cleaning up after the VMM: %s", sv_last_error());
+	sv_trace_end(&step, "supervisor:ledger_replay");
 	if (a.status_fd >= 0)
 		close(a.status_fd);
 	return clean ? 0 : 1;

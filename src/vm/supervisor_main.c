@@ -4,6 +4,8 @@
  * callback, at the level SMARTVM_LOG names (default warning). */
 #include "vm/supervisor.h"
 
+#include "util/trace.h"
+
 #include <smartvm/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@ static void to_stderr(sv_log_severity severity, const char *message, void *userd
 
 int main(int argc, char **argv)
 {
+	sv_trace_process_start("supervisor:exec+dynamic_loading");
 	sv_log_severity level = SV_LOG_WARN;
 	const char *env = getenv("SMARTVM_LOG");
 	if (env && *env && sv_log_severity_parse(&level, env) != 0)

@@ -15,6 +15,7 @@
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include "util/trusted_dir.h"
 #include "util/vm_alive.h"
 #include "vm/vm_agent.h"
@@ -365,11 +366,15 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	const sv_manager_options *o = sv_manager__opts(vm->mgr);
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	int rc = SV_FAULT_POINT("launch.vm_dir");
 	if (rc || (rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir)))
 		goto out;
 	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
 		goto out;
+	sv_trace_end(&step, "start:ledger+config+state_files");
+	sv_trace_begin(&step);
 	/* Before anything reads the bundle's files (staging copies them). */
 	if ((rc = mark_base_image_in_use(vm)))
 		goto out;
@@ -385,6 +390,7 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		rc = sv_vm__stage_drives(vm, ledger, o->ephemeral_writable_drives != SV_NO);
 	if (rc)
 		goto out;
+	sv_trace_end(&step, "start:config_copy+staging");
 	if (vm->staged->n_network_interfaces) {
 		/* Networking may append ip=; start from what the VMM would use. */
 		if (!vm->staged->boot_source.boot_args && vm->backend->default_boot_args &&
@@ -398,32 +404,41 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 			goto out;
 		}
 		vm->n_taps = vm->staged->n_network_interfaces;
+		sv_trace_begin(&step);
 		rc = sv_vm_net_setup(o, o->data_dir, vm->id, ledger, vm->staged, vm->taps);
 		if (rc)
 			goto out;
+		sv_trace_end(&step, "start:network");
 	}
+	sv_trace_begin(&step);
 	if ((rc = create_output_files(vm->staged)))
 		goto out;
 	if (vm->jail && (rc = sv_vm__jail_prepare(vm, ledger)))
 		goto out;
 	if ((rc = sv_vm__save_state(vm)))
 		goto out;
+	sv_trace_end(&step, "start:output_files+state_file");
 	/* The ledger is complete for everything this process creates; the
 	 * supervisor appends the VMM's pid itself. */
 	sv_ledger_close(ledger);
 	ledger = NULL;
 	if ((rc = sv_vm__agent_record(vm)) || (rc = sv_vm__launch(vm, binary, accel, lock_fd, o->socket_timeout_ms)))
 		goto out;
+	sv_trace_begin(&step);
 	if ((rc = sv_vm__connect(vm)))
 		goto out;
 	if (restore) {
 		rc = sv_vm__restore_load(vm, restore);
+		sv_trace_end(&step, "start:api_snapshot_load");
 		goto out;
 	}
 	if ((rc = vm->backend->configure(vm->vmm, vm->staged)) ||
 	    (rc = SV_FAULT_POINT("launch.instance_start")))
 		goto out;
+	sv_trace_end(&step, "start:api_configure");
+	sv_trace_begin(&step);
 	rc = vm->backend->start(vm->vmm);
+	sv_trace_end(&step, "start:api_instance_start");
 out:
 	sv_ledger_close(ledger);
 	free(binary);
@@ -460,8 +475,11 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	if (!restore && (rc = sv_vm_config_validate(vm->cfg)))
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
 	int lock_fd = -1;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if ((rc = create_vm_dir(vm, &lock_fd)))
 		return sv_err_prefix("%s VM \"%s\"", what, vm->id);
+	sv_trace_end(&step, "start:vm_dir+lock");
 	vm->state = SV_VM_CONFIGURING;
 	rc = boot(vm, lock_fd, restore);
 	if (rc == 0)
@@ -469,8 +487,11 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	if (rc == 0) {
 		close(lock_fd); /* the supervisor holds it now */
 		vm->state = restore && !sv_vm__restore_resumes(restore) ? SV_VM_PAUSED : SV_VM_RUNNING;
-		if (sv_vm__save_state(vm) == 0)
+		sv_trace_begin(&step);
+		if (sv_vm__save_state(vm) == 0) {
+			sv_trace_end(&step, "start:state_file_running");
 			return 0;
+		}
 		lock_fd = -1;
 	}
 	/* Undo everything: the VMM (if launched) and every ledger entry. Our
@@ -518,12 +539,15 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);
 	sv_err_saved saved;
 	sv_err_save(&saved);
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	/* The supervisor has ended and cleaned up, or died: then whatever it
 	 * left, if the directory is still this VM's (a gc may have removed it
 	 * and a new VM taken the id since). */
 	int crc = SV_FAULT_POINT("stop.cleanup");
 	if (!crc && vm->dir_fd >= 0 && (crc = sv_vm__cleanup_if_dead(vm->dir_fd, vm->dir)) > 0)
 		crc = 0;
+	sv_trace_end(&step, "stop:leftovers_check");
 	vm->state = SV_VM_STOPPED;
 	if (rc) {
 		sv_err_restore(&saved);

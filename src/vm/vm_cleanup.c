@@ -5,7 +5,7 @@
 #include "vm/vm_internal.h"
 
 #include "util/ledger.h"
-#include "vm/vm_net.h"
+#include "net/net_undo.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/vm_alive.h"
@@ -35,7 +35,10 @@ static int undo_cgroup(const char *path, const char *unused)
 
 static void register_undo_once(void)
 {
-	sv_vm_net_register_undo();
+	/* net_undo.c directly, not vm_net.c: the supervisor links this file,
+	 * and vm_net.c's setup code would bring libcrypto (WireGuard keys)
+	 * into every supervisor's dynamic loading for nothing. */
+	sv_net_register_undo();
 	sv_ledger_register("cgroup", undo_cgroup); /* jailed VMs (vm_jail.c) */
 	sv_ledger_register("jail", sv_vm__undo_jail);
 }

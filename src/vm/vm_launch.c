@@ -15,6 +15,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/spawn.h"
+#include "util/trace.h"
 #include "vm/vm_net.h"
 #include "manager/manager_internal.h"
 #include <errno.h>
@@ -291,11 +292,14 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 				.qemu_accel = qemu_accel,
 				.incoming = vm->restore_backend != NULL};
 	sv_vmm_jail jail;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);
 	int rc = vm->backend->build_argv(&launch, &argv);
 	if (rc || (rc = write_launch_file(vm, argv, binary)))
 		goto out;
+	sv_trace_end(&step, "start:launch_file");
 	if (pipe2(status, O_CLOEXEC) || pipe2(control, O_CLOEXEC)) {
 		rc = sv_err_errno(SV_EIO, errno, "creating supervisor pipes");
 		goto out;
@@ -328,6 +332,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 			    .n_keep_fds = console >= 0 ? 4 : 3,
 			    .new_session = true};
 	pid_t first;
+	sv_trace_begin(&step);
 	rc = sup ? SV_FAULT_POINT("launch.supervisor") : 0;
 	if (sup && !rc)
 		rc = sv_vm_net_spawn(vm->staged, &so, &first);
@@ -341,6 +346,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	 * its first process exits at once and is reaped here. */
 	int first_status = 0;
 	sv_reap(first, 5000, &first_status);
+	sv_trace_end(&step, "start:supervisor_spawn+first_half");
 	close(status[1]);
 	close(control[0]);
 	if (console >= 0)
@@ -351,8 +357,10 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	status[0] = control[1] = -1;
 
 	socket_path = sv_vm__api_socket_path(vm);
+	sv_trace_begin(&step);
 	if (!(rc = SV_FAULT_POINT("launch.api_socket")))
 		rc = wait_for_socket(vm, socket_path, socket_timeout_ms);
+	sv_trace_end(&step, "start:api_socket_wait");
 out:
 	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
@@ -385,6 +393,8 @@ static bool wait_vmm_exit(int pidfd, int timeout_ms)
 
 int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 {
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	touch_stop_marker(vm);
 	/* A supervisor we started but have not heard from yet (a launch that
 	 * failed at once) is told through its control pipe: closed without a
@@ -419,6 +429,8 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	}
 	if (pidfd >= 0)
 		close(pidfd);
+	sv_trace_end(&step, "stop:shutdown_request+vmm_exit");
+	sv_trace_begin(&step);
 	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) &&
 	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
 		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id,
@@ -427,6 +439,7 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 			kill(vm->supervisor_pid, SIGKILL);
 		sv_vm__poll_supervisor(vm, 2000);
 	}
+	sv_trace_end(&step, "stop:supervisor_report+replay");
 	if (!gone)
 		return sv_err(SV_EPROCESS, "%s (pid %d) survived SIGKILL", vm->backend->name,
 			      (int)vm->vmm_pid);

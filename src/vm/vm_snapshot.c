@@ -60,6 +60,7 @@
 #include "util/file.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/trace.h"
 #include "util/spawn.h"
 #include "util/timestamp.h"
 #include "util/trusted_dir.h"
@@ -93,6 +94,7 @@ struct sv_vm_restore {
 	const sv_vmm_ops *backend; /* the one that took it */
 	sv_restore_options opts;
 	bool clone;
+	sv_manager *mgr; /* remembers the files it verified */
 };
 
 /* ---- helpers ---- */
@@ -498,7 +500,11 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	char hex[65];
 	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
 	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) &&
-	    (rc = sv_sha256_fd(fd, name, hex, NULL)))
+	    sv_manager__verified(r->mgr, &st, want)) {
+		close(fd);
+		return 0;
+	}
+	if (!rc && (rc = sv_sha256_fd(fd, name, hex, NULL)))
 		sv_err_prefix("snapshot %s", r->dir);
 	if (fd >= 0)
 		close(fd);
@@ -508,6 +514,8 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 		    "snapshot %s: %s: SHA-256 mismatch (expected %s, found %s); the file changed after "
 		    "the snapshot was taken",
 		    r->dir, name, want, hex);
+	else if (!rc)
+		sv_manager__remember_verified(r->mgr, &st, want);
 	return rc;
 }
 
@@ -827,15 +835,19 @@ static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, con
 {
 	*r = (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options)SV_RESTORE_OPTIONS_INIT,
 			     .clone = count > 1,
-			     .dir_fd = -1};
+			     .dir_fd = -1,
+			     .mgr = mgr};
 	int rc = check_options(&r->opts, count);
 	if (rc)
 		return rc;
 	if (!(r->dir = absolute(dir)))
 		return sv_err(SV_ENOMEM, "out of memory");
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if ((rc = sv_trusted_dir_existing("snapshot directory", r->dir, &r->dir_fd)) ||
 	    (rc = load_manifest(r)) || (rc = verify_snapshot(r)))
 		return rc;
+	sv_trace_end(&step, "restore:manifest+sha256_checks");
 	return check_backend(r, mgr);
 }
 

@@ -148,6 +148,31 @@ static void test_forwarding_is_switched_back_only_if_smartvm_switched_it(void **
 	}
 }
 
+/* The last VM of one bridge leaves forwarding on while another bridge's
+ * table is still there (the delete and the count are one nft run). */
+static void test_forwarding_stays_on_while_another_bridge_has_vms(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	write_ip_forward("0\n");
+	sv_manager_options other = { .version = SV_MANAGER_OPTIONS_VERSION, .bridge_name = "svbr7", .subnet = "10.77.0.0/24" };
+	sv_vm_config *c1 = svn_cfg_new(1, NULL), *c2 = svn_cfg_new(1, NULL);
+	sv_tap_device t1[1], t2[1];
+	svn_vm v1, v2;
+	svn_ok(net_setup(e, &v1, "fwd-a", c1, t1, NULL));
+	svn_ok(net_setup(e, &v2, "fwd-b", c2, t2, &other));
+	svn_ok(svn_vm_cleanup(&v1));
+	assert_false(svn_link_exists("svbr0"));
+	assert_false(svn_table_exists("svbr0"));
+	assert_true(svn_table_exists("svbr7"));
+	assert_int_equal(read_ip_forward(), '1');
+	svn_ok(svn_vm_cleanup(&v2));
+	svn_assert_all_gone(e->data_dir, "svbr7");
+	assert_int_equal(read_ip_forward(), '0');
+	svn_cfg_free(c1);
+	svn_cfg_free(c2);
+}
+
 static void test_existing_bridge_is_reused_untouched(void **state)
 {
 	svn_dirs *e = *state;
@@ -335,6 +360,9 @@ int main(void)
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_forwarding_is_switched_back_only_if_smartvm_switched_it,
 						svn_dirs_setup, svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_forwarding_stays_on_while_another_bridge_has_vms,
+						svn_dirs_setup,
+						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_existing_bridge_is_reused_untouched, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_boot_args_with_ip_are_kept, svn_dirs_setup,

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -283,6 +284,39 @@ static void test_restore_of_tampered_snapshot_is_refused(void **state)
 	free(mem);
 	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, NULL), SV_ECHECKSUM);
 	svt_assert_contains(sv_last_error(), ": memory is missing");
+}
+
+/* A manager skips hashing a snapshot file it verified before, only while
+ * the file is unchanged: a write after a good restore is still caught. */
+static void test_a_file_changed_after_a_good_restore_is_hashed_and_refused(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "again", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	/* Older than the timestamps' granularity, so that the good restore's
+	 * hashes are remembered. */
+	struct timespec settle = {1, 200000000};
+	nanosleep(&settle, NULL);
+	sv_vm *vm = NULL;
+	sv_restore_options o = {.version = SV_RESTORE_OPTIONS_VERSION, .id = "again-1"};
+	if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
+		fail_msg("restore: %s", sv_last_error());
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	char *mem = snap_file(f, "memory");
+	int fd = open(mem, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	char c = 0;
+	assert_int_equal(pread(fd, &c, 1, 4096), 1);
+	c ^= 0x5a; /* same size, other contents */
+	assert_int_equal(pwrite(fd, &c, 1, 4096), 1);
+	close(fd);
+	o.id = "again-2";
+	vm = NULL;
+	assert_int_equal(sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o), SV_ECHECKSUM);
+	svt_assert_contains(sv_last_error(), ": memory: SHA-256 mismatch (expected ");
+	assert_null(vm);
+	free(mem);
 }
 
 /* Rewrites one manifest field (the manifest is not itself checksummed:
@@ -681,6 +715,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_of_tampered_snapshot_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_file_changed_after_a_good_restore_is_hashed_and_refused,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_refuses_other_arch_and_other_vmm_version, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(

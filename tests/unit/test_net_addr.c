@@ -358,7 +358,7 @@ static void test_nft_document_refuses_unchecked_rules(void **state)
 	assert_int_equal(sv_nft_build_table(&doc, &plan, ""), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "nftables table of bridge \"a b\": only letters, digits, '_', '.' and '-' "
 					     "are allowed");
-	assert_int_equal(sv_nft_delete("../etc"), SV_EINVAL);
+	assert_int_equal(sv_nft_delete("../etc", NULL), SV_EINVAL);
 	assert_string_equal(sv_last_error(), "nftables table of bridge \"../etc\": only letters, digits, '_', '.' and "
 					     "'-' are allowed");
 }
