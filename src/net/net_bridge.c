@@ -59,6 +59,15 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 	} else {
 		return rc;
 	}
+	/* The gateway's MAC must not change under the guests: a bridge keeps a
+	 * MAC set by hand, where its own follows the lowest of its ports' and
+	 * changes when a VM's TAP comes or goes, and every running guest's ARP
+	 * entry for the gateway then points nowhere until it expires (measured
+	 * from a real guest: egress lost after another VM ended). Its first,
+	 * random MAC, set again, is kept. */
+	sv_nl_link created;
+	if ((rc = sv_nl_link_get(plan->bridge, &created)) || (rc = sv_nl_link_set_mac(plan->bridge, created.mac)))
+		return rc;
 	if ((rc = sv_nl_addr_add(plan->bridge, gw, plan->subnet.prefix)) ||
 	    (rc = sv_nl_link_set_up(plan->bridge)))
 		return rc;
