@@ -53,7 +53,9 @@ static int run(const char *const *argv, const char *input)
 	int rc = sv_run(argv, input, TOOL_MS, &code, NULL, &err);
 	if (rc || code) {
 		fprintf(stderr, "bench #14: %s %s: %s\n", argv[0], argv[1] ? argv[1] : "",
-			rc ? sv_last_error() : err ? err : "failed");
+			rc    ? sv_last_error()
+			: err ? err
+			      : "failed");
 		rc = -1;
 	}
 	free(err);
@@ -287,7 +289,8 @@ static void bench_setup_teardown(const bench_env *env, bench_report *rep)
 	} rows[] = {
 	    {"50 VMs' networking set up (TAP, lease, firewall)", bench_median(lib_s, rounds), rs,
 	     bench_stats_json(lib_s, rounds)},
-	    {"50 VMs' networking torn down", bench_median(lib_t, rounds), rt, bench_stats_json(lib_t, rounds)},
+	    {"50 VMs' networking torn down", bench_median(lib_t, rounds), rt,
+	     bench_stats_json(lib_t, rounds)},
 	    {"50 VMs set up, each publishing a port", bench_median(pub_s, rounds), rs,
 	     bench_stats_json(pub_s, rounds)},
 	    {"50 VMs torn down, each publishing a port", bench_median(pub_t, rounds), rt,
@@ -442,9 +445,10 @@ static int datapath_up(datapath *d, const sv_vm_net_options *no)
 	const char *vou[] = {"link", "set", "vo0", "up", NULL};
 	const char *olo[] = {"link", "set", "lo", "up", NULL};
 	const char *dflt[] = {"route", "add", "default", "via", "198.51.100.2", NULL};
-	const char *vh[] = {"link", "add", "vh0", "type", "veth", "peer", "name", "eth0", "netns", gpid, NULL};
-	if (ip_in(NULL, vx) || ip_in(NULL, vxa) || ip_in(NULL, vxu) || ip_in(&d->o, voa) || ip_in(&d->o, vou) ||
-	    ip_in(&d->o, olo) || ip_in(NULL, dflt) || ip_in(NULL, vh))
+	const char *vh[] = {"link", "add",  "vh0",   "type", "veth", "peer",
+			    "name", "eth0", "netns", gpid,   NULL};
+	if (ip_in(NULL, vx) || ip_in(NULL, vxa) || ip_in(NULL, vxu) || ip_in(&d->o, voa) ||
+	    ip_in(&d->o, vou) || ip_in(&d->o, olo) || ip_in(NULL, dflt) || ip_in(NULL, vh))
 		return -1;
 	d->dir = sv_path_join(d->root, "runtime/bench");
 	char *data = sv_path_join(d->root, "data");
@@ -497,7 +501,8 @@ static int wg_keys(datapath *d, const char *conf_path)
 	char *vm_pub = vm_key ? run_out(pubkey, vm_key) : NULL;
 	char *peer_pub = peer_key ? run_out(pubkey, peer_key) : NULL;
 	d->peer_key_path = sv_path_join(d->root, "peer.key");
-	int rc = vm_pub && peer_pub && d->peer_key_path && bench_write_text(d->peer_key_path, peer_key) == 0 &&
+	int rc = vm_pub && peer_pub && d->peer_key_path &&
+			 bench_write_text(d->peer_key_path, peer_key) == 0 &&
 			 chmod(d->peer_key_path, 0600) == 0
 		     ? 0
 		     : -1;
@@ -526,9 +531,9 @@ static int wg_peer_up(datapath *d)
 	int code = -1;
 	if (sv_run(go, NULL, TOOL_MS, &code, NULL, NULL) || code)
 		return -1;
-	const char *set[] = {"nsenter",	    d->o.nsenter, "wg",	  "set",     d->wg_peer,     "private-key",
-			     d->peer_key_path, "listen-port", "51820", "peer", d->vm_pub, "allowed-ips",
-			     "10.99.0.2/32",   NULL};
+	const char *set[] = {"nsenter",	    d->o.nsenter,     "wg",	      "set",   d->wg_peer,
+			     "private-key", d->peer_key_path, "listen-port",  "51820", "peer",
+			     d->vm_pub,	    "allowed-ips",    "10.99.0.2/32", NULL};
 	const char *addr[] = {"addr", "add", "10.99.0.1/24", "dev", d->wg_peer, NULL};
 	const char *up[] = {"link", "set", d->wg_peer, "up", NULL};
 	return run(set, NULL) || ip_in(&d->o, addr) || ip_in(&d->o, up) ? -1 : 0;
@@ -542,14 +547,15 @@ static double plain_transfer(long long bytes)
 	if (!held_ns_new(&a) && !held_ns_new(&b)) {
 		char bpid[16];
 		snprintf(bpid, sizeof(bpid), "%d", (int)b.pid);
-		const char *veth[] = {"link", "add", "pa", "type", "veth", "peer", "name", "pb", "netns", bpid, NULL};
+		const char *veth[] = {"link", "add", "pa",    "type", "veth", "peer",
+				      "name", "pb",  "netns", bpid,   NULL};
 		const char *aa[] = {"addr", "add", "10.77.0.1/24", "dev", "pa", NULL};
 		const char *au[] = {"link", "set", "pa", "up", NULL};
 		const char *ba[] = {"addr", "add", "10.77.0.2/24", "dev", "pb", NULL};
 		const char *bu[] = {"link", "set", "pb", "up", NULL};
 		const char *lo[] = {"link", "set", "lo", "up", NULL};
-		if (!ip_in(&a, veth) && !ip_in(&a, aa) && !ip_in(&a, au) && !ip_in(&a, lo) && !ip_in(&b, ba) &&
-		    !ip_in(&b, bu) && !ip_in(&b, lo))
+		if (!ip_in(&a, veth) && !ip_in(&a, aa) && !ip_in(&a, au) && !ip_in(&a, lo) &&
+		    !ip_in(&b, ba) && !ip_in(&b, bu) && !ip_in(&b, lo))
 			mbs = transfer(&a, &b, "10.77.0.2", 5001, bytes);
 	}
 	held_ns_free(&a);
@@ -581,7 +587,9 @@ static void bench_throughput(const bench_env *env, bench_report *rep)
 	for (int r = 0; r < rounds; r++) {
 		plain[r] = plain_transfer(bytes);
 		datapath d = {.root = bench_mkdtemp("/dev/shm", "smartvm-bench-net")};
-		nat[r] = d.root && datapath_up(&d, NULL) == 0 ? transfer(&d.g, &d.o, "198.51.100.2", 5001, bytes) : -1;
+		nat[r] = d.root && datapath_up(&d, NULL) == 0
+			     ? transfer(&d.g, &d.o, "198.51.100.2", 5001, bytes)
+			     : -1;
 		datapath_down(&d);
 		bench_rm_rf(d.root);
 		free(d.root);

@@ -66,7 +66,8 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 	 * from a real guest: egress lost after another VM ended). Its first,
 	 * random MAC, set again, is kept. */
 	sv_nl_link created;
-	if ((rc = sv_nl_link_get(plan->bridge, &created)) || (rc = sv_nl_link_set_mac(plan->bridge, created.mac)))
+	if ((rc = sv_nl_link_get(plan->bridge, &created)) ||
+	    (rc = sv_nl_link_set_mac(plan->bridge, created.mac)))
 		return rc;
 	if ((rc = sv_nl_addr_add(plan->bridge, gw, plan->subnet.prefix)) ||
 	    (rc = sv_nl_link_set_up(plan->bridge)))

@@ -60,7 +60,8 @@ typedef enum {
 	SC_NETNS,    /* start a VM whose TAP smartvm makes in the user's network namespace */
 } scenario;
 
-static const char *const scenario_names[] = {"launch", "restore", "snapshot", "stop", "gc", "publish", "wireguard", "netns"};
+static const char *const scenario_names[] = {"launch", "restore", "snapshot",  "stop",
+					     "gc",     "publish", "wireguard", "netns"};
 
 typedef enum { V_FAIL = 1, V_KILL_ORCH = 2, V_KILL_SUP = 4 } variant;
 #define V_ALL (V_FAIL | V_KILL_ORCH | V_KILL_SUP)
@@ -183,11 +184,12 @@ static void fixture_init(fixture *fx, bool port)
 	fx->vsock = join(fx->dir, "v.sock");
 	fx->restored_sock = join(fx->dir, "restored.sock");
 	/* SC_WG's tunnel: keys of no one, a peer that need not answer. */
-	fx->wg_conf = svt_write(fx->dir, "wg0.conf",
-				"[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
-				"Address = 10.99.0.2/24\n[Peer]\nPublicKey = "
-				"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nEndpoint = 198.51.100.2:51820\n"
-				"AllowedIPs = 0.0.0.0/0\n");
+	fx->wg_conf =
+	    svt_write(fx->dir, "wg0.conf",
+		      "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+		      "Address = 10.99.0.2/24\n[Peer]\nPublicKey = "
+		      "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nEndpoint = 198.51.100.2:51820\n"
+		      "AllowedIPs = 0.0.0.0/0\n");
 	chmod(fx->wg_conf, 0600);
 	/* The fake jailer's cgroup v1 host: a hierarchy per controller. */
 	const char *ctrls[] = {"cpu", "memory"};
@@ -253,8 +255,8 @@ static void fixture_free(fixture *fx)
 		sv_reap(fx->ns_holder, 5000, NULL);
 	}
 	sv_nl_link_del(PORT_DEV);
-	char **paths[] = {&fx->runtime,	  &fx->data,	&fx->kernel,	   &fx->rootfs, &fx->scratch,
-			  &fx->jail_base, &fx->cgroups, &fx->report,	   &fx->snap,	&fx->log,
+	char **paths[] = {&fx->runtime,	  &fx->data,	&fx->kernel,	    &fx->rootfs, &fx->scratch,
+			  &fx->jail_base, &fx->cgroups, &fx->report,	    &fx->snap,	 &fx->log,
 			  &fx->metrics,	  &fx->vsock,	&fx->restored_sock, &fx->wg_conf};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		free(*paths[i]);
@@ -327,7 +329,10 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .n_drives = 2,
 			    .network_interfaces = nics,
 			    .n_network_interfaces = jailed ? 2 : 1,
-			    .net = sc == SC_PUBLISH ? &pub : sc == SC_WG ? &wg : sc == SC_NETNS ? &netns : NULL,
+			    .net = sc == SC_PUBLISH ? &pub
+				   : sc == SC_WG    ? &wg
+				   : sc == SC_NETNS ? &netns
+						    : NULL,
 			    .vsock = jailed ? &vsock : NULL,
 			    .balloon = &balloon,
 			    .mmds = &mmds,
@@ -465,8 +470,7 @@ static void prepare(fixture *fx, const orch_arg *a)
 	scenario sc = a->c->sc;
 	if (sc == SC_NETNS)
 		user_netns_new(fx);
-	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG ||
-	    sc == SC_NETNS)
+	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS)
 		return;
 	int status = 0;
 	pid_t pid = fork_child(run_start_detached, fx, a);

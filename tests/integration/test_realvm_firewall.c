@@ -86,7 +86,8 @@ static int group_setup(void **state)
 		rvn_wait_agent(vm[i]);
 		read_identity(i);
 	}
-	rvn_bg_start(&web, vm[OPEN], (const char *const[]){"nc", "-ll", "-p", "80", "-e", "echo", "guest web", NULL});
+	rvn_bg_start(&web, vm[OPEN],
+		     (const char *const[]){"nc", "-ll", "-p", "80", "-e", "echo", "guest web", NULL});
 	return 0;
 }
 
@@ -116,7 +117,8 @@ static void send_datagram(int i, const char *before, const char *undo)
 {
 	char script[1024];
 	snprintf(script, sizeof(script),
-		 "%s || exit 9; nslookup -type=a -timeout=1 -retry=1 probe " RVN_OUTSIDE ":5353 >/dev/null; %s",
+		 "%s || exit 9; nslookup -type=a -timeout=1 -retry=1 probe " RVN_OUTSIDE
+		 ":5353 >/dev/null; %s",
 		 before, undo);
 	int status = -1;
 	char *out = rvn_sh(vm[i], script, &status);
@@ -190,14 +192,15 @@ static void test_guest_reaches_no_host_service_but_allowed_dns(void **state)
 	listener *resolver = start_listener(1, -1, 53, 53, "resolver");
 	int status = -1;
 	char *out = rvn_sh(vm[CLOSED],
-			   "nc -w 5 " GATEWAY " 8081 </dev/null; nc -w 5 " GATEWAY " 53 </dev/null; nc -w 5 " RVN_HOST_OUT
-			   " 8081 </dev/null",
+			   "nc -w 5 " GATEWAY " 8081 </dev/null; nc -w 5 " GATEWAY
+			   " 53 </dev/null; nc -w 5 " RVN_HOST_OUT " 8081 </dev/null",
 			   &status);
 	assert_string_equal(out, "nc: can't connect to remote host (" GATEWAY "): Connection refused\n"
 				 "nc: can't connect to remote host (" GATEWAY "): Connection refused\n"
 				 "nc: can't connect to remote host (" RVN_HOST_OUT "): Connection refused\n");
 	free(out);
-	out = rvn_sh(vm[DNS], "nc -w 5 " GATEWAY " 8081 </dev/null; nc -w 5 " GATEWAY " 53 </dev/null", &status);
+	out = rvn_sh(vm[DNS], "nc -w 5 " GATEWAY " 8081 </dev/null; nc -w 5 " GATEWAY " 53 </dev/null",
+		     &status);
 	assert_string_equal(out, "nc: can't connect to remote host (" GATEWAY "): Connection refused\n"
 				 "resolver");
 	free(out);
@@ -238,8 +241,8 @@ static void test_a_vm_that_does_not_allow_it_sees_nothing_of_another(void **stat
 	rvn_bg server;
 	rvn_bg_start(&server, vm[CLOSED], (const char *const[]){"nc", "-l", "-p", "8080", NULL});
 	char script[256];
-	snprintf(script, sizeof(script), "ping -c 2 -W 2 %s; echo x | nc -w 3 %s 8080; ip neigh show %s", ip[CLOSED],
-		 ip[CLOSED], ip[CLOSED]);
+	snprintf(script, sizeof(script), "ping -c 2 -W 2 %s; echo x | nc -w 3 %s 8080; ip neigh show %s",
+		 ip[CLOSED], ip[CLOSED], ip[CLOSED]);
 	int status = -1;
 	char *out = rvn_sh(vm[OPEN], script, &status);
 	/* Not refused: nothing answered, not even ARP (no link-layer address). */
@@ -352,9 +355,11 @@ static void test_published_port_is_gone_after_the_vm_ends(void **state)
 	listener *l = start_listener(0, outside, 8080, 5353, "outside");
 	char before[256], undo[256];
 	snprintf(before, sizeof(before),
-		 "ip addr add %s/32 dev eth0 && ip route add " RVN_OUTSIDE "/32 via " GATEWAY " dev eth0 src %s",
+		 "ip addr add %s/32 dev eth0 && ip route add " RVN_OUTSIDE "/32 via " GATEWAY
+		 " dev eth0 src %s",
 		 ip[OPEN], ip[OPEN]);
-	snprintf(undo, sizeof(undo), "ip route del " RVN_OUTSIDE "/32 && ip addr del %s/32 dev eth0", ip[OPEN]);
+	snprintf(undo, sizeof(undo), "ip route del " RVN_OUTSIDE "/32 && ip addr del %s/32 dev eth0",
+		 ip[OPEN]);
 	send_datagram(CLOSED, before, undo);
 	expect_nothing(l, ip[OPEN]);
 	send_datagram(CLOSED, "true", "true");
@@ -371,10 +376,11 @@ int main(void)
 	    cmocka_unit_test_teardown(test_guest_cannot_send_with_another_address_or_mac, stop_listeners),
 	    cmocka_unit_test_teardown(test_guest_reaches_no_host_service_but_allowed_dns, stop_listeners),
 	    cmocka_unit_test_teardown(test_vms_that_both_allow_it_talk_to_each_other, stop_listeners),
-	    cmocka_unit_test_teardown(test_a_vm_that_does_not_allow_it_sees_nothing_of_another, stop_listeners),
+	    cmocka_unit_test_teardown(test_a_vm_that_does_not_allow_it_sees_nothing_of_another,
+				      stop_listeners),
 	    cmocka_unit_test_teardown(test_published_port_reaches_the_guest_and_is_exclusive, stop_listeners),
 	    cmocka_unit_test_teardown(test_published_port_is_gone_after_the_vm_ends, stop_listeners),
 	};
-	return _cmocka_run_group_tests("realvm_firewall", tests, sizeof(tests) / sizeof(tests[0]), group_setup,
-				       group_teardown);
+	return _cmocka_run_group_tests("realvm_firewall", tests, sizeof(tests) / sizeof(tests[0]),
+				       group_setup, group_teardown);
 }

@@ -90,7 +90,8 @@ static char *guest_sends(sv_vm *vm, const char *ip)
 {
 	char script[256];
 	snprintf(script, sizeof(script),
-		 "nc -w 5 %s 8080 </dev/null; nslookup -type=a -timeout=1 -retry=1 probe %s:5353 >/dev/null", ip, ip);
+		 "nc -w 5 %s 8080 </dev/null; nslookup -type=a -timeout=1 -retry=1 probe %s:5353 >/dev/null",
+		 ip, ip);
 	return rvn_sh(vm, script, NULL);
 }
 
