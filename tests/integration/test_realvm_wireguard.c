@@ -71,6 +71,10 @@ static void vm_tunnel(const char *vm_id, char name[16])
 
 static peer p;
 static char vm_wg[16];
+/* What a failed check leaves, for the teardown. */
+static svr_env env;
+static sv_vm *vm;
+static int outside = -1;
 
 /* Kills a wireguard-go a failed check left (it would hold the namespace). */
 static void kill_wireguard_go(const char *ifname)
@@ -98,9 +102,8 @@ static char *guest_sends(sv_vm *vm, const char *ip)
 static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 {
 	(void)state;
-	svr_env env;
 	svr_env_init(&env, true);
-	int outside = rvn_outside_new();
+	outside = rvn_outside_new();
 	char *keys = svt_tmpdir();
 
 	const char *genkey[] = {"wg", "genkey", NULL}, *pubkey[] = {"wg", "pubkey", NULL};
@@ -121,7 +124,7 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	chmod(conf_path, 0600);
 	sv_vm_net_options no = SV_VM_NET_OPTIONS_INIT;
 	no.wireguard_config = conf_path;
-	sv_vm *vm = rvn_start(&env, "tunnelled", &no);
+	vm = rvn_start(&env, "tunnelled", &no);
 	vm_tunnel("tunnelled", vm_wg);
 	assert_true(vm_wg[0]);
 	rvn_wait_agent(vm);
@@ -167,6 +170,7 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	/* The VM ends: its tunnel, wireguard-go, socket and table go with it. */
 	assert_int_equal(sv_vm_stop(vm, 30000), 0);
 	sv_vm_free(vm);
+	vm = NULL;
 	assert_false(svn_link_exists(vm_wg));
 	char sock[64];
 	sv_wg_uapi_path(sock, vm_wg);
@@ -185,6 +189,7 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	unlink(peer_sock);
 	p.name[0] = '\0';
 	close(outside);
+	outside = -1;
 	svt_rm_tmpdir(keys);
 	free(conf_path);
 	free(key_path);
@@ -197,8 +202,18 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	if (vm) {
+		sv_vm_kill(vm);
+		sv_vm_free(vm);
+		vm = NULL;
+	}
+	if (env.mgr)
+		svr_env_done(&env); /* stops what is left */
 	kill_wireguard_go(p.name);
 	kill_wireguard_go(vm_wg);
+	if (outside >= 0)
+		close(outside);
+	outside = -1;
 	return 0;
 }
 
