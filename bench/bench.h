@@ -59,6 +59,7 @@ typedef void bench_fn(const bench_env *env, bench_report *rep);
 bench_fn bench_control_plane, bench_launch, bench_memory, bench_staging, bench_sha256, bench_boot;
 bench_fn bench_agent; /* issue 12 */
 bench_fn bench_clone; /* issue 16 */
+bench_fn bench_net;   /* issue 14 */
 
 /* Clocks: monotonic wall time and this process's (or its reaped children's)
  * user+system CPU time, both in milliseconds. */

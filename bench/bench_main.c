@@ -45,6 +45,7 @@ static const bench_entry benches[] = {
     {"5", "image verification", bench_sha256},
     {"6", "real boot", bench_boot},
     {"12", "guest agent", bench_agent},
+    {"14", "networking", bench_net},
     {"16", "snapshot clones", bench_clone},
 };
 #define N_BENCHES (sizeof(benches) / sizeof(benches[0]))
@@ -55,7 +56,7 @@ static void usage(FILE *to)
 		    "  --json PATH  also write the results as JSON to PATH\n"
 		    "  --only LIST  run only these benchmarks (1 control plane, 2 launch throughput,\n"
 		    "               3 memory, 4 drive staging, 5 image verification, 6 real boot,\n"
-		    "               12 guest agent, 16 snapshot clones)\n"
+		    "               12 guest agent, 14 networking, 16 snapshot clones)\n"
 		    "  --quick      small counts: checks that everything runs; the figures mean little\n");
 }
 

@@ -22,6 +22,20 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The gateway's MAC must not change under the guests: a bridge keeps a MAC
+ * set by hand, where its own follows the lowest of its ports' and changes
+ * when a VM's TAP comes or goes, and every running guest's ARP entry for the
+ * gateway then points nowhere until it expires (seen from a real guest:
+ * egress lost after another VM ended). Its first, random MAC, set again, is
+ * kept. Done before the bridge is marked as smartvm's, so a marked bridge is
+ * a pinned one. */
+static int pin_mac(const char *bridge)
+{
+	sv_nl_link created;
+	int rc = sv_nl_link_get(bridge, &created);
+	return rc ? rc : sv_nl_link_set_mac(bridge, created.mac);
+}
+
 int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 {
 	sv_nl_link link;
@@ -38,7 +52,8 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 		/* Ours and unmarked: setup stopped between creating and marking
 		 * it; the mark is what lets a cleanup delete it. */
 		if (db->bridge_created && strcmp(link.alias, SV_NET_BRIDGE_ALIAS) &&
-		    (rc = sv_nl_link_set_alias(plan->bridge, SV_NET_BRIDGE_ALIAS)))
+		    ((rc = pin_mac(plan->bridge)) ||
+		     (rc = sv_nl_link_set_alias(plan->bridge, SV_NET_BRIDGE_ALIAS))))
 			return rc;
 		if (!db->bridge_created) {
 			bool has = false;
@@ -54,6 +69,7 @@ int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan)
 		/* Ours: finish what a crashed setup may have left half done. */
 	} else if (rc == SV_ENOTFOUND) {
 		if ((rc = sv_lease_db_save_state(db, true, true)) || (rc = sv_nl_bridge_add(plan->bridge)) ||
+		    (rc = pin_mac(plan->bridge)) ||
 		    (rc = sv_nl_link_set_alias(plan->bridge, SV_NET_BRIDGE_ALIAS)))
 			return rc;
 	} else {

@@ -16,6 +16,7 @@
 #include "net/net_netns.h"
 #include "net/net_tap.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include <linux/if_tun.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,8 @@ static int create_tap(const byo *b, size_t i, const char *dev, const char *iface
 	int rc = sv_net_tap_alias(alias, b->vm_id, iface_id);
 	if (!rc)
 		rc = sv_ledger_record(b->ledger, "nstap", owner, b->no->netns_path);
+	if (!rc)
+		rc = SV_FAULT_POINT("launch.netns_tap");
 	if (!rc)
 		rc = sv_tap_create(dev, alias);
 	if (!rc)

@@ -277,6 +277,19 @@ int sv_nl_link_set_up(const char *name)
 	return 0;
 }
 
+int sv_nl_link_set_mac(const char *name, const unsigned char mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start_msg(buf, RTM_NEWLINK, 0);
+	put_ifinfo(nlh);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	int rc = nl_talk(nlh, NULL, NULL);
+	if (rc)
+		return sv_err_errno(SV_ENETWORK, -rc, "setting the MAC address of %s", name);
+	return 0;
+}
+
 int sv_nl_link_set_mtu(const char *name, uint32_t mtu)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -29,6 +29,10 @@ int sv_nl_bridge_add(const char *name);
  * is taken, SV_ENOTSUP when the kernel does not know the kind. */
 int sv_nl_link_add_kind(const char *name, const char *kind);
 int sv_nl_link_set_mtu(const char *name, uint32_t mtu);
+/* Sets the link's MAC address. On a bridge this also pins it: one set by
+ * hand is kept, where the kernel's own follows the lowest MAC among the
+ * ports and so changes as VMs come and go. */
+int sv_nl_link_set_mac(const char *name, const unsigned char mac[6]);
 /* Deletes a link; success when it is already gone. */
 int sv_nl_link_del(const char *name);
 /* Deletes the link l (by its index, so a device that took the name since l

@@ -14,6 +14,7 @@
 #include "net/net_route.h"
 #include "net/net_wg.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +31,7 @@ int sv_wg_egress_setup(sv_lease_db *db, sv_ledger *ledger, const char *vm_id, co
 	snprintf(owner, sizeof(owner), "%s,%s", name, vm_id);
 	sv_wg_alias(alias, vm_id);
 	if ((rc = sv_ledger_record(ledger, "wgif", owner, db->lease_path)) ||
-	    (rc = sv_wg_up(name, alias, cfg, &backend)))
+	    (rc = SV_FAULT_POINT("launch.wireguard")) || (rc = sv_wg_up(name, alias, cfg, &backend)))
 		return rc;
 	sv_debug("VM \"%s\": WireGuard interface %s (%s backend), table %u", vm_id, name, backend, table);
 	int len = snprintf(spec, sizeof(spec), "%s,%s", name, vm_id);
@@ -40,7 +41,7 @@ int sv_wg_egress_setup(sv_lease_db *db, sv_ledger *ledger, const char *vm_id, co
 		len += snprintf(spec + len, sizeof(spec) - (size_t)len, ",%s", ip);
 	}
 	if ((rc = sv_ledger_record(ledger, "wg", db->lease_path, spec)) ||
-	    (rc = sv_nl_table_default_add(table, NULL, SV_WG_UNREACHABLE_METRIC)) ||
+	    (rc = SV_FAULT_POINT("launch.wireguard_route")) || (rc = sv_nl_table_default_add(table, NULL, SV_WG_UNREACHABLE_METRIC)) ||
 	    (rc = sv_nl_table_default_add(table, name, 0)))
 		return rc;
 	for (size_t i = 0; i < n_ips; i++) {

@@ -259,7 +259,7 @@ static int setup_extras_locked(sv_lease_db *db, sv_ledger *ledger, const char *v
 			}
 			sv_port_rec_format(&rec, text);
 			if (!(rc = sv_ledger_record(ledger, "publish", db->lease_path, text)) &&
-			    !(rc = sv_ports_add(&ports, &rec)))
+			    !(rc = SV_FAULT_POINT("launch.publish")) && !(rc = sv_ports_add(&ports, &rec)))
 				sv_nft_batch_port(&x->batch, true, &rec.pub);
 		}
 		if (!rc)
@@ -298,6 +298,8 @@ static int setup_firewall(const char *lease_path, sv_ledger *ledger, const char 
 		if (!(rc = sv_ledger_record(ledger, "fw", lease_path, entry)))
 			sv_nft_batch_iface(&x->batch, true, &f);
 	}
+	if (!rc)
+		rc = SV_FAULT_POINT("launch.firewall");
 	return rc ? rc : sv_nft_batch_apply(&x->batch, false, "setting up the VM's firewall");
 }
 

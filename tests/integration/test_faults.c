@@ -19,12 +19,15 @@
 #include "leftovers.h"
 
 #include "net/net_link.h"
+#include "net/net_netns.h"
 #include "net/net_tap.h"
 #include "sv_build_config.h"
 #include "util/file.h"
 #include "util/spawn.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <jansson.h>
 #include <signal.h>
 #include <smartvm/smartvm.h>
@@ -52,9 +55,13 @@ typedef enum {
 	SC_SNAPSHOT, /* snapshot a detached VM with networking */
 	SC_STOP,     /* stop a detached jailed VM with networking */
 	SC_GC,	     /* gc the directory of a jailed VM whose supervisor was SIGKILLed */
+	SC_PUBLISH,  /* start a VM that publishes ports */
+	SC_WG,	     /* start a VM whose egress leaves through WireGuard */
+	SC_NETNS,    /* start a VM whose TAP smartvm makes in the user's network namespace */
 } scenario;
 
-static const char *const scenario_names[] = {"launch", "restore", "snapshot", "stop", "gc"};
+static const char *const scenario_names[] = {"launch", "restore", "snapshot",  "stop",
+					     "gc",     "publish", "wireguard", "netns"};
 
 typedef enum { V_FAIL = 1, V_KILL_ORCH = 2, V_KILL_SUP = 4 } variant;
 #define V_ALL (V_FAIL | V_KILL_ORCH | V_KILL_SUP)
@@ -116,6 +123,18 @@ static const fault_case cases[] = {
     {"cleanup.undo", SC_STOP, V_ALL, false, false, 6},
     {"cleanup.undo", SC_GC, V_NO_SUP, true, true, 0},
     {"cleanup.undo", SC_GC, V_NO_SUP, true, true, 6},
+    /* networking II: published ports, WireGuard, the user's namespace */
+    {"launch.publish", SC_PUBLISH, V_NO_SUP, true, false, 0},
+    {"launch.publish", SC_PUBLISH, V_NO_SUP, true, false, 2},
+    {"launch.firewall", SC_PUBLISH, V_NO_SUP, true, false, 0},
+    {"launch.instance_start", SC_PUBLISH, V_ALL, true, false, 0},
+    {"launch.wireguard", SC_WG, V_NO_SUP, true, false, 0},
+    {"launch.wireguard_route", SC_WG, V_NO_SUP, true, false, 0},
+    {"launch.firewall", SC_WG, V_NO_SUP, true, false, 0},
+    {"launch.instance_start", SC_WG, V_ALL, true, false, 0},
+    {"launch.netns_tap", SC_NETNS, V_NO_SUP, true, false, 0},
+    {"launch.supervisor", SC_NETNS, V_NO_SUP, true, false, 0},
+    {"launch.instance_start", SC_NETNS, V_ALL, true, false, 0},
     /* the second drive, the second interface */
     {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 2},
     {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 2},
@@ -131,7 +150,9 @@ static const char *variant_name(variant v)
 
 typedef struct {
 	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *jail_base, *cgroups;
-	char *report, *snap, *log, *metrics, *vsock, *restored_sock;
+	char *report, *snap, *log, *metrics, *vsock, *restored_sock, *wg_conf;
+	pid_t ns_holder;  /* SC_NETNS: the process holding the user's namespace */
+	char ns_path[64]; /* its /proc/PID/ns/net */
 } fixture;
 
 /* A snapshot (with networking, a staged drive and a vsock) to restore,
@@ -162,6 +183,14 @@ static void fixture_init(fixture *fx, bool port)
 	fx->metrics = join(fx->dir, "metrics.json");
 	fx->vsock = join(fx->dir, "v.sock");
 	fx->restored_sock = join(fx->dir, "restored.sock");
+	/* SC_WG's tunnel: keys of no one, a peer that need not answer. */
+	fx->wg_conf =
+	    svt_write(fx->dir, "wg0.conf",
+		      "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+		      "Address = 10.99.0.2/24\n[Peer]\nPublicKey = "
+		      "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\nEndpoint = 198.51.100.2:51820\n"
+		      "AllowedIPs = 0.0.0.0/0\n");
+	chmod(fx->wg_conf, 0600);
 	/* The fake jailer's cgroup v1 host: a hierarchy per controller. */
 	const char *ctrls[] = {"cpu", "memory"};
 	for (size_t i = 0; i < 2; i++) {
@@ -177,12 +206,58 @@ static void fixture_init(fixture *fx, bool port)
 		assert_int_equal(sv_tap_create(PORT_DEV, "a device of the test"), 0);
 }
 
+/* SC_NETNS: a network namespace of the user's, held by a child. */
+static void user_netns_new(fixture *fx)
+{
+	int ready[2];
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	fx->ns_holder = fork();
+	assert_true(fx->ns_holder >= 0);
+	if (fx->ns_holder == 0) {
+		alarm(300);
+		if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char r;
+	assert_int_equal(read(ready[0], &r, 1), 1);
+	close(ready[0]);
+	snprintf(fx->ns_path, sizeof(fx->ns_path), "/proc/%d/ns/net", (int)fx->ns_holder);
+}
+
+static int count_links_here(void *arg)
+{
+	(void)arg;
+	sv_nl_link *links = NULL;
+	size_t n = 0;
+	if (sv_nl_link_list(&links, &n) != 0)
+		return 100;
+	free(links);
+	return (int)n;
+}
+
+/* Links in the user's namespace (lo is one). */
+static int user_netns_links(const fixture *fx)
+{
+	int fd = open(fx->ns_path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	int n = sv_netns_run(fd, count_links_here, NULL);
+	close(fd);
+	return n;
+}
+
 static void fixture_free(fixture *fx)
 {
+	if (fx->ns_holder > 0) {
+		kill(fx->ns_holder, SIGKILL);
+		sv_reap(fx->ns_holder, 5000, NULL);
+	}
 	sv_nl_link_del(PORT_DEV);
-	char **paths[] = {&fx->runtime,	  &fx->data,	&fx->kernel,	   &fx->rootfs, &fx->scratch,
-			  &fx->jail_base, &fx->cgroups, &fx->report,	   &fx->snap,	&fx->log,
-			  &fx->metrics,	  &fx->vsock,	&fx->restored_sock};
+	char **paths[] = {&fx->runtime,	  &fx->data,	&fx->kernel,	    &fx->rootfs, &fx->scratch,
+			  &fx->jail_base, &fx->cgroups, &fx->report,	    &fx->snap,	 &fx->log,
+			  &fx->metrics,	  &fx->vsock,	&fx->restored_sock, &fx->wg_conf};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		free(*paths[i]);
 	svt_rm_tmpdir(fx->dir);
@@ -240,7 +315,14 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	sv_logger_config logger = {.log_path = fx->log};
 	sv_metrics_config metrics = {.metrics_path = fx->metrics};
 	sv_entropy_config entropy = {0};
-	bool jailed = sc != SC_SNAPSHOT;
+	static const char *const publish[] = {"8080:80", "5300:53/udp"};
+	sv_vm_net_options pub = SV_VM_NET_OPTIONS_INIT, wg = SV_VM_NET_OPTIONS_INIT,
+			  netns = SV_VM_NET_OPTIONS_INIT;
+	pub.publish = publish;
+	pub.n_publish = 2;
+	wg.wireguard_config = fx->wg_conf;
+	netns.netns_path = fx->ns_path;
+	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS;
 	sv_vm_config cfg = {.id = VM_ID,
 			    .boot_source = {.kernel_image_path = fx->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
@@ -248,6 +330,10 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .n_drives = 2,
 			    .network_interfaces = nics,
 			    .n_network_interfaces = jailed ? 2 : 1,
+			    .net = sc == SC_PUBLISH ? &pub
+				   : sc == SC_WG    ? &wg
+				   : sc == SC_NETNS ? &netns
+						    : NULL,
 			    .vsock = jailed ? &vsock : NULL,
 			    .balloon = &balloon,
 			    .mmds = &mmds,
@@ -303,6 +389,9 @@ static int orchestrate(const fixture *fx, const fault_case *c, variant v)
 	int rc = 0;
 	switch (c->sc) {
 	case SC_LAUNCH:
+	case SC_PUBLISH:
+	case SC_WG:
+	case SC_NETNS:
 		if ((rc = create_vm(fx, m, c->sc, &vm)))
 			break;
 		rc = sv_vm_start(vm);
@@ -382,7 +471,9 @@ static int run_orchestrate(const fixture *fx, const void *arg)
 static void prepare(fixture *fx, const orch_arg *a)
 {
 	scenario sc = a->c->sc;
-	if (sc == SC_LAUNCH || sc == SC_RESTORE)
+	if (sc == SC_NETNS)
+		user_netns_new(fx);
+	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS)
 		return;
 	int status = 0;
 	pid_t pid = fork_child(run_start_detached, fx, a);
@@ -503,9 +594,9 @@ static void run_case(const fault_case *c, variant v)
 	assert_non_null(fxp);
 	fixture_init(fxp, true);
 	live_fx = fxp;
-	fixture fx = *fxp;
 	orch_arg a = {c, v};
-	prepare(&fx, &a);
+	prepare(fxp, &a);
+	fixture fx = *fxp;
 	pid_t orch = live_orch = fork_child(run_orchestrate, &fx, &a);
 	int status = 0;
 	bool orch_killed = false;
@@ -546,6 +637,8 @@ static void run_case(const fault_case *c, variant v)
 		assert_nothing_left(&fx, "after the in-process cleanup", c, v);
 	gc(&fx);
 	assert_nothing_left(&fx, "after gc", c, v);
+	if (c->sc == SC_NETNS && user_netns_links(&fx) != 1)
+		fail_msg("%s (netns), %s: a TAP is left in the user's namespace", c->point, variant_name(v));
 	if (c->sc == SC_SNAPSHOT && v == V_KILL_ORCH) {
 		/* A snapshot cut short is never taken for one. */
 		char *manifest = join(fx.snap, "snapshot.json");

@@ -113,6 +113,38 @@ static void test_cleanup_is_idempotent(void **state)
 	svn_cfg_free(cfg);
 }
 
+/* The gateway's MAC stays what it was while VMs come and go: a running
+ * guest's ARP entry for its gateway must stay right (a bridge's own MAC
+ * follows the lowest of its ports'). */
+static void test_gateway_mac_stays_while_vms_come_and_go(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfgs[3];
+	svn_vm vms[3];
+	sv_tap_device taps[3];
+	const char *ids[3] = {"first", "second", "third"};
+	sv_nl_link br;
+	unsigned char mac[6];
+	for (int i = 0; i < 3; i++) {
+		cfgs[i] = svn_cfg_new(1, NULL);
+		svn_ok(net_setup(e, &vms[i], ids[i], cfgs[i], &taps[i], NULL));
+		assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
+		if (i == 0)
+			memcpy(mac, br.mac, 6);
+		assert_memory_equal(br.mac, mac, 6);
+	}
+	for (int i = 0; i < 2; i++) {
+		svn_ok(svn_vm_cleanup(&vms[i]));
+		assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
+		assert_memory_equal(br.mac, mac, 6);
+	}
+	svn_ok(svn_vm_cleanup(&vms[2]));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	for (int i = 0; i < 3; i++)
+		svn_cfg_free(cfgs[i]);
+}
+
 static char read_ip_forward(void)
 {
 	char *text = NULL;
@@ -357,6 +389,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_three_vms_get_taps_addresses_and_macs_on_the_bridge,
 						svn_dirs_setup, svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_is_idempotent, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_mac_stays_while_vms_come_and_go, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_forwarding_is_switched_back_only_if_smartvm_switched_it,
 						svn_dirs_setup, svn_dirs_teardown),
