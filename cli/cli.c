@@ -165,6 +165,11 @@ int cli_one_arg(cli_opts *p, const char *what, const char **out)
 	return 0;
 }
 
+int cli_some_args(cli_opts *p, const char *what)
+{
+	return p->optind < p->argc ? 0 : cli_usage_error(p->cli, "missing %s", what);
+}
+
 int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end = NULL;

@@ -113,6 +113,15 @@ int cli_no_args(cli_opts *p);
  * error ("missing ID"). *out points into argv. Returns 0 or CLI_EXIT_USAGE. */
 int cli_one_arg(cli_opts *p, const char *what, const char **out);
 
+/* After CLI_OPTS_DONE: at least one positional argument (p->argv[p->optind]
+ * to p->argv[p->argc - 1]), named `what` in the error. Returns 0 or
+ * CLI_EXIT_USAGE. */
+int cli_some_args(cli_opts *p, const char *what);
+
+/* Prints the ids a command acted on: one per line, or with --json a JSON
+ * array of strings. */
+void cli_print_ids(cli_ctx *cli, char *const *ids, size_t n);
+
 /* Parses a decimal integer flag value in [min, max]. Returns 0 or prints a
  * usage error naming the flag and returns CLI_EXIT_USAGE. */
 int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max,

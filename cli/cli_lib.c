@@ -58,3 +58,18 @@ int cli_print_json_text(const char *json_text)
 	fputc('\n', stdout);
 	return rc == 0 ? CLI_EXIT_OK : cli_error(CLI_EXIT_FAILURE, "writing to stdout failed");
 }
+
+void cli_print_ids(cli_ctx *cli, char *const *ids, size_t n)
+{
+	if (!cli->json) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", ids[i]);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_string(ids[i]));
+	json_dumpf(arr, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(arr);
+}
