@@ -285,11 +285,7 @@ void cli_print_help(const cli_command *cmd, FILE *f)
 
 static volatile sig_atomic_t stop_requested;
 
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+static void on_stop_signal(int sig) { stop_requested = sig; }
 
 void cli_catch_stop_signals(void)
 {
@@ -302,6 +298,8 @@ void cli_catch_stop_signals(void)
 }
 
 bool cli_stop_requested(void) { return stop_requested != 0; }
+
+int cli_stop_exit_code(void) { return 128 + (int)stop_requested; }
 
 int cli_copy_to_stdout(int fd)
 {

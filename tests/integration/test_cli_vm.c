@@ -538,7 +538,7 @@ static void test_foreground_run_streams_console_and_stops_on_sigint(void **state
 
 	wait_for_state(fx, "fg", "running");
 	assert_int_equal(kill(pid, SIGINT), 0);
-	assert_int_equal(reap_exit_code(pid), 0);
+	assert_int_equal(reap_exit_code(pid), 130); /* 128 + SIGINT, like any foreground program */
 
 	char *text = read_text(out_path);
 	svt_assert_contains(text, "Running Firecracker v");
@@ -557,7 +557,7 @@ static void test_foreground_run_stops_on_sigterm(void **state)
 	pid_t pid = spawn_cli(fx, out_path, args);
 	wait_for_state(fx, "ft", "running");
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(reap_exit_code(pid), 0);
+	assert_int_equal(reap_exit_code(pid), 143);
 	assert_ps_empty(fx);
 }
 
