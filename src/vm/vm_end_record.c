@@ -79,8 +79,8 @@ bool sv_vm__has_end_record(int dfd)
 	return fstatat(dfd, SV_VM_END_RECORD_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-/* state.json says the VM was detached (sv_vm_detach wrote it). */
-static bool was_detached(int dfd, const char *dir)
+/* state.json parsed, or NULL. */
+static json_t *read_state(int dfd, const char *dir)
 {
 	char *text = NULL;
 	json_t *o = NULL;
@@ -88,9 +88,7 @@ static bool was_detached(int dfd, const char *dir)
 		o = json_loads(text, 0, NULL);
 	free(text);
 	sv_err_clear();
-	bool yes = json_is_true(json_object_get(o, "detached"));
-	json_decref(o);
-	return yes;
+	return o;
 }
 
 bool sv_vm__keep_end_record(const char *dir)
@@ -101,17 +99,20 @@ bool sv_vm__keep_end_record(const char *dir)
 		return false;
 	}
 	bool keep = sv_vm__has_end_record(dfd);
-	if (!keep && was_detached(dfd, dir)) {
+	json_t *state = keep ? NULL : read_state(dfd, dir);
+	if (!keep && json_is_true(json_object_get(state, "detached"))) {
 		/* Its supervisor died before it could say how the VM ended. */
 		const char *slash = strrchr(dir, '/');
 		sv_vm_end e = {.id = slash ? slash + 1 : dir,
 			       .exit_code = -1,
-			       .reason = "ended (unknown status): its supervisor was killed before it could "
-					 "record how the VM ended"};
+			       .vmm = json_string_value(json_object_get(state, "vmm")),
+			       .reason = "its supervisor was killed before it could record how the VM "
+					 "ended"};
 		keep = sv_vm__write_end_record(dfd, dir, &e) == 0;
 		if (!keep)
 			sv_err_clear();
 	}
+	json_decref(state);
 	close(dfd);
 	return keep;
 }
