@@ -48,7 +48,7 @@ static int wait_one(cli_ctx *cli, const char *id, json_int_t *status)
 	if (json_is_integer(code)) {
 		*status = json_integer_value(code);
 		rc = CLI_EXIT_OK;
-	} else if (ended) {
+	} else if (ended || !strcmp(json_string_value(json_object_get(desc, "state")) ?: "", "error")) {
 		rc = cli_error(CLI_EXIT_FAILURE, "VM \"%s\" ended (unknown status)%s%s", id, why ? ": " : "",
 			       why ? why : "");
 	} else {
