@@ -13,6 +13,7 @@
 
 #include "util/error.h"
 #include "util/file.h"
+#include "util/timestamp.h"
 #include "util/trusted_dir.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_RECORD_BYTES (1 << 20)
@@ -38,11 +38,8 @@ static json_t *signal_name(int sig)
 
 int sv_vm__write_end_record(int dfd, const char *dir, const sv_vm_end *e)
 {
-	char when[32];
-	struct tm tm;
-	time_t now = time(NULL);
-	if (!gmtime_r(&now, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(when, sizeof(when), "unknown");
+	char when[SV_TIMESTAMP_LEN];
+	sv_utc_timestamp(when);
 	json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s?, s:O?, s:s?}", "id", e->id, "status",
 			      e->exit_code >= 0 ? "exited" : "unknown", "exit_code",
 			      e->exit_code >= 0 ? json_integer(e->exit_code) : json_null(), "signal",
