@@ -382,19 +382,27 @@ const cli_command cli_vm_commands[] = {
     {
 	.name = "ps",
 	.summary = "List VMs (any process's) in the runtime directory",
-	.usage = "[--json]",
-	.help = "Lists every VM directory under the runtime directory, whichever process\n"
-		"started it, sorted by id, as a table with the columns ID, STATE (created,\n"
-		"configuring, running, paused, stopped, error), PID (the VMM's; - when not\n"
-		"running), VMM (firecracker or qemu) and IP (the guests' addresses; -\n"
-		"without networking). A VM whose supervisor is gone, whose start was\n"
-		"killed early or whose cleanup failed shows as error ('smartvm gc' cleans\n"
-		"it up; inspect shows why). A directory that cannot be read is listed as\n"
-		"unknown, with the reason on stderr, and ps exits 1.\n"
+	.usage = "[-a] [--json]",
+	.help = "Lists the live VMs under the runtime directory, whichever process\n"
+		"started them, sorted by id, as a table with the columns ID, STATE\n"
+		"(created, configuring, running, paused, stopped, error), PID (the VMM's;\n"
+		"- when not running), VMM (firecracker or qemu) and IP (the guests'\n"
+		"addresses; - without networking). A VM whose supervisor is gone, whose\n"
+		"start was killed early or whose cleanup failed shows as error ('smartvm\n"
+		"gc' cleans it up; inspect shows why). A directory that cannot be read is\n"
+		"listed as unknown, with the reason on stderr, and ps exits 1.\n"
+		"\n"
+		"A VM started detached keeps an end record when it ends, until 'smartvm\n"
+		"rm': -a lists those too, as exited, with two more columns: EXIT (the\n"
+		"exit status: its command's for 'run -d -- CMD', else the VMM's; the\n"
+		"signal that ended the VMM in parentheses; unknown when its supervisor\n"
+		"was killed before recording it) and ENDED (when, UTC).\n"
 		"\n"
 		"Options:\n"
-		"  --json  print a JSON array with one object per VM (the same object\n"
-		"          'smartvm inspect --json' prints)\n",
+		"  -a, --all  also list VMs that have ended (their end records)\n"
+		"  --json     print a JSON array with one object per VM (the same object\n"
+		"             'smartvm inspect --json' prints; an ended VM's has \"ended\":\n"
+		"             {\"exit_code\", \"signal\", \"ended_at\", \"command\", ...})\n",
 	.handler = cmd_ps,
     },
     {
@@ -431,27 +439,35 @@ const cli_command cli_vm_commands[] = {
     },
     {
 	.name = "stop",
-	.summary = "Stop a VM gracefully and clean up",
-	.usage = "ID [--timeout S]",
-	.help = "Asks the guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
+	.summary = "Stop VMs gracefully and clean up",
+	.usage = "ID... [--timeout S] [--json]",
+	.help = "Asks each guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
 		"sends SIGTERM and finally SIGKILL to the VMM, and removes everything the\n"
 		"VM created on the host (runtime directory, staged drives, TAPs, leases).\n"
+		"A VM started detached keeps its end record ('smartvm ps -a') until\n"
+		"'smartvm rm'. A VM in error (its supervisor gone) gets the signals at\n"
+		"once. Prints the id of each VM stopped, one per line.\n"
 		"\n"
 		"Options:\n"
 		"  -t, --timeout S  seconds to wait for the guest before SIGTERM (may be\n"
 		"                   fractional; default: the library's, 10)\n"
+		"  --json           print the ids as a JSON array instead\n"
 		"\n"
-		"Exits 1 if there is no VM with that id or it is neither running nor\n"
-		"paused.\n",
+		"Exits 1 if there is no VM with an id or it is neither running, paused\n"
+		"nor in error (the others are still stopped).\n",
 	.handler = cmd_stop,
     },
     {
 	.name = "kill",
-	.summary = "Kill a VM's VMM at once and clean up",
-	.usage = "ID",
-	.help = "Sends SIGKILL to the VMM without asking the guest, then removes\n"
-		"everything the VM created on the host. Prints nothing on success.\n"
-		"Exits 1 if there is no VM with that id.\n",
+	.summary = "Kill VMs' VMMs at once and clean up",
+	.usage = "ID... [--json]",
+	.help = "Sends SIGTERM, then SIGKILL, to each VMM without asking the guest, then\n"
+		"removes everything the VM created on the host; also a VM in error or\n"
+		"still configuring. A VM started detached keeps its end record ('smartvm\n"
+		"ps -a') until 'smartvm rm'. Prints the id of each VM killed, one per\n"
+		"line (--json: a JSON array).\n"
+		"Exits 1 if there is no VM with an id or it has already ended (the\n"
+		"others are still killed).\n",
 	.handler = cmd_kill,
     },
     {
@@ -465,7 +481,9 @@ const cli_command cli_vm_commands[] = {
 		"rules) and removes its directory. Live VMs are not touched. What cannot\n"
 		"be undone is kept (the directory, with a ledger of just those entries)\n"
 		"and reported; the next gc retries it. Directories another user could\n"
-		"control are refused, never acted on.\n"
+		"control are refused, never acted on. The end record of a VM that\n"
+		"ended detached is kept ('smartvm rm' removes it); one whose supervisor\n"
+		"died gets one saying its status is unknown.\n"
 		"Prints \"removed N dead VMs\"; exits 1 if anything was refused or failed.\n"
 		"\n"
 		"Options:\n"
