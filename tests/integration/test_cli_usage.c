@@ -156,7 +156,7 @@ static void test_unknown_flag_exits_2_with_usage(void **state)
 	fixture *fx = *state;
 	assert_int_equal(cli(fx, "ps", "--bogus", NULL), 2);
 	assert_string_equal(first_line(fx->err), "smartvm ps: unknown option --bogus");
-	svt_assert_contains(fx->err, "Usage: smartvm ps [--json]");
+	svt_assert_contains(fx->err, "Usage: smartvm ps [-a] [--json]");
 	assert_string_equal(fx->out, "");
 
 	assert_int_equal(cli(fx, "logs", "-x", "vm1", NULL), 2);
