@@ -246,8 +246,9 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
 	if (cli->json && !f->detach)
-		return cli_usage_error(cli, "--json needs --detach: a foreground run prints the VM's console, "
-					    "not JSON");
+		return cli_usage_error(cli,
+				       "--json needs --detach: a foreground run prints the VM's console, "
+				       "not JSON");
 	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)) ||
 	    (rc = cli_run_agent_check(cli, &f->agent, f->cmd.argv != NULL, f->detach)))
 		return rc;
@@ -507,8 +508,9 @@ const cli_command cli_run_commands[] = {
 	    "\n"
 	    "In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
 	    "clean up, and the exit code is 128+N for signal N (130 for Ctrl-C);\n"
-	    "else it is 0 if the VM stopped normally and 1 if it ended in error. On a terminal the console's control characters and\n"
-	    "bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
+	    "else it is 0 if the VM stopped normally and 1 if it ended in error. On\n"
+	    "a terminal the console's control characters and bytes >= 0x80 are\n"
+	    "shown as \\xNN (the guest chose them). With `-- CMD`,\n"
 	    "only CMD's output is printed, exactly, and the exit code is CMD's\n"
 	    "(126/127 when it could not run, 128+N after signal N). On an image\n"
 	    "with the guest agent, CMD runs through it: its stdout and stderr stay\n"

@@ -104,8 +104,8 @@ static void print_ps_row(json_t *desc, int id_width, int ip_width, bool all)
 	format_ips(desc, ips, sizeof(ips));
 	const char *state = ended ? "exited" : str_or_dash(json_object_get(desc, "state"));
 	if (!all) {
-		printf("%-*s %-12s %-8s %-12s %s\n", id_width, str_or_dash(json_object_get(desc, "id")), state,
-		       pid, str_or_dash(json_object_get(desc, "vmm")), ips);
+		printf("%-*s %-12s %-8s %-12s %s\n", id_width, str_or_dash(json_object_get(desc, "id")),
+		       state, pid, str_or_dash(json_object_get(desc, "vmm")), ips);
 		return;
 	}
 	format_exit(ended, exit_text, sizeof(exit_text));

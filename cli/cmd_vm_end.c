@@ -19,7 +19,8 @@ static json_t *describe_vm(sv_vm *vm)
 	json_t *desc = rc < 0 ? NULL : json_loads(text, 0, NULL);
 	free(text);
 	if (!desc)
-		rc < 0 ? cli_fail(rc) : cli_error(CLI_EXIT_FAILURE, "VM \"%s\": unreadable description", sv_vm_id(vm));
+		rc < 0 ? cli_fail(rc)
+		       : cli_error(CLI_EXIT_FAILURE, "VM \"%s\": unreadable description", sv_vm_id(vm));
 	return desc;
 }
 
@@ -81,7 +82,8 @@ static int cmd_wait(cli_ctx *cli, int argc, char **argv)
 			continue;
 		}
 		if (all)
-			json_array_append_new(all, json_pack("{s:s, s:I}", "id", p.argv[i], "exit_code", status));
+			json_array_append_new(all,
+					      json_pack("{s:s, s:I}", "id", p.argv[i], "exit_code", status));
 		else
 			printf("%lld\n", (long long)status);
 		fflush(stdout); /* one line as each VM ends */

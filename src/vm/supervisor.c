@@ -299,8 +299,8 @@ static void keep_end_record(const char *vm_dir, const launch_info *info, int sta
 		return;
 	}
 	const char *slash = strrchr(vm_dir, '/');
-	sv_vm_end e = {.id = slash ? slash + 1 : vm_dir, .vmm = info->vmm, .command = info->command,
-		       .reason = reason};
+	sv_vm_end e = {
+	    .id = slash ? slash + 1 : vm_dir, .vmm = info->vmm, .command = info->command, .reason = reason};
 	bool powered_off = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	int cmd = info->command && powered_off ? command_status(dfd) : -1;
 	e.command_finished = cmd >= 0;

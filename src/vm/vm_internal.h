@@ -58,7 +58,7 @@ struct sv_vm {
 	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
 	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
 	const sv_vmm_ops *restore_backend;
-	bool agent_exec; /* vm_agent.c: boot with smartvm.exec=agent */
+	bool agent_exec;	   /* vm_agent.c: boot with smartvm.exec=agent */
 	struct json_t *end_record; /* ended.json once the VM ended detached; NULL else */
 };
 
@@ -99,12 +99,12 @@ struct json_t *sv_vm__taps_json(const sv_vm *vm);
 /* vm_end_record.c: ended.json. */
 typedef struct {
 	const char *id;
-	int exit_code;		 /* < 0: unknown (its supervisor was killed) */
-	int signal;		 /* the signal that ended the VMM, 0 none */
-	const char *vmm;	 /* backend name; NULL unknown */
-	struct json_t *command;	 /* the command's argv (array; borrowed); NULL none */
-	bool command_finished;	 /* exit_code is the command's */
-	const char *reason;	 /* how it ended, in words; NULL none */
+	int exit_code;		/* < 0: unknown (its supervisor was killed) */
+	int signal;		/* the signal that ended the VMM, 0 none */
+	const char *vmm;	/* backend name; NULL unknown */
+	struct json_t *command; /* the command's argv (array; borrowed); NULL none */
+	bool command_finished;	/* exit_code is the command's */
+	const char *reason;	/* how it ended, in words; NULL none */
 } sv_vm_end;
 int sv_vm__write_end_record(int dfd, const char *dir, const sv_vm_end *end);
 /* ended.json parsed (new reference); NULL when absent or unreadable. */

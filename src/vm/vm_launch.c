@@ -70,9 +70,10 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 		json_array_append_new(args, json_string(argv[i]));
 	const char *name = strrchr(binary, '/');
 	char *then_exe = vm->jail_root ? sv_path_join(vm->jail_root, name ? name + 1 : binary) : NULL;
-	json_t *o = json_pack("{s:o, s:s, s:s, s:I, s:s?, s:O?}", "argv", args, "console", vm->console_path,
-			      "vmm", vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm),
-			      "then_exe", then_exe, "command", sv_vm__command_argv(vm));
+	json_t *o =
+	    json_pack("{s:o, s:s, s:s, s:I, s:s?, s:O?}", "argv", args, "console", vm->console_path, "vmm",
+		      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm), "then_exe",
+		      then_exe, "command", sv_vm__command_argv(vm));
 	free(then_exe);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
@@ -215,7 +216,8 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 		}
 		sv_err_clear();
 	} else {
-		if (vm->supervisor_pidfd < 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+		if (vm->supervisor_pidfd < 0 &&
+		    sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
 			vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
 		if (vm->supervisor_pidfd >= 0 &&
 		    sv_pidfd_wait_exit(vm->supervisor_pidfd, timeout_ms) == SV_ETIMEOUT)

@@ -19,8 +19,8 @@ static bool dir_gone(const sv_vm *vm)
 {
 	struct stat locked, named;
 	return fstat(vm->dir_fd, &locked) != 0 || locked.st_nlink == 0 ||
-	       fstatat(AT_FDCWD, vm->dir, &named, AT_SYMLINK_NOFOLLOW) != 0 || locked.st_dev != named.st_dev ||
-	       locked.st_ino != named.st_ino;
+	       fstatat(AT_FDCWD, vm->dir, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+	       locked.st_dev != named.st_dev || locked.st_ino != named.st_ino;
 }
 
 int sv_vm_remove(sv_vm *vm, unsigned flags)
@@ -38,7 +38,8 @@ int sv_vm_remove(sv_vm *vm, unsigned flags)
 			return sv_err(SV_EINVALID_STATE,
 				      "VM \"%s\" is %s; stop it first (smartvm stop %s), or kill and remove "
 				      "it at once with force (smartvm rm -f %s)",
-				      vm->id, held && !sv_vm__is_live(vm) ? "running" : sv_vm_state_name(vm->state),
+				      vm->id,
+				      held && !sv_vm__is_live(vm) ? "running" : sv_vm_state_name(vm->state),
 				      vm->id, vm->id);
 		int rc = sv_vm_kill(vm);
 		if (rc)

@@ -173,10 +173,12 @@ static void test_ps_a_shows_an_ended_vm_with_its_status_until_rm(void **state)
 	json_decref(vm);
 
 	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
-	svt_assert_contains(fx->out, "ID                       STATE        PID      VMM          IP              "
-				     "EXIT           ENDED\n");
+	svt_assert_contains(fx->out,
+			    "ID                       STATE        PID      VMM          IP              "
+			    "EXIT           ENDED\n");
 	svt_assert_contains(fx->out, at);
-	svt_assert_contains(fx->out, "web                      exited       -        firecracker  -               0 ");
+	svt_assert_contains(fx->out,
+			    "web                      exited       -        firecracker  -               0 ");
 	/* Its console stays with the record. */
 	assert_int_equal(cli(fx, "logs", "web", NULL), 0);
 	svt_assert_contains(fx->out, "Successfully started microvm");
@@ -206,8 +208,9 @@ static void test_rm_refuses_a_running_vm_and_rm_f_kills_it(void **state)
 	run_detached(fx, "live");
 	assert_int_equal(cli(fx, "rm", "live", NULL), 1);
 	assert_string_equal(fx->out, "");
-	assert_string_equal(fx->err, "smartvm: VM \"live\" is running; stop it first (smartvm stop live), or kill "
-				     "and remove it at once with force (smartvm rm -f live)\n");
+	assert_string_equal(fx->err,
+			    "smartvm: VM \"live\" is running; stop it first (smartvm stop live), or kill "
+			    "and remove it at once with force (smartvm rm -f live)\n");
 	json_t *vm = ps_entry(fx, "live");
 	assert_string_equal(json_string_value(json_object_get(vm, "state")), "running");
 	json_decref(vm);
@@ -267,7 +270,8 @@ static void test_wait_prints_the_status_of_a_detached_command(void **state)
 	assert_string_equal(json_string_value(json_array_get(cmd, 2)), "exit 7");
 	json_decref(vm);
 	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
-	svt_assert_contains(fx->out, "job                      exited       -        firecracker  -               7 ");
+	svt_assert_contains(fx->out,
+			    "job                      exited       -        firecracker  -               7 ");
 
 	/* An unknown id: exit 1, the others still printed. */
 	assert_int_equal(cli(fx, "wait", "nope", "job", NULL), 1);
@@ -289,7 +293,8 @@ static void test_wait_on_a_killed_vm_prints_128_plus_the_signal(void **state)
 	assert_int_equal(cli(fx, "wait", "k", NULL), 0);
 	assert_string_equal(fx->out, "137\n");
 	vm = ps_entry(fx, "k");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(vm, "ended"), "signal")), "SIGKILL");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(vm, "ended"), "signal")),
+			    "SIGKILL");
 	json_decref(vm);
 	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
 	svt_assert_contains(fx->out, " 137 (SIGKILL) ");
@@ -354,8 +359,9 @@ static void test_an_ended_vms_id_is_in_use_until_rm(void **state)
 	assert_int_equal(cli(fx, "run", "--kernel", fx->kernel, "--id", "x", "--firecracker-bin",
 			     svt_fake_firecracker(), "--detach", NULL),
 			 1);
-	assert_string_equal(fx->err, "smartvm: id: the id \"x\" is in use by an ended VM, kept until it is removed; "
-				     "remove it first (smartvm rm x)\n");
+	assert_string_equal(fx->err,
+			    "smartvm: id: the id \"x\" is in use by an ended VM, kept until it is removed; "
+			    "remove it first (smartvm rm x)\n");
 	assert_int_equal(cli(fx, "rm", "x", NULL), 0);
 	run_detached(fx, "x");
 	assert_int_equal(cli(fx, "rm", "-f", "x", NULL), 0);
@@ -411,7 +417,8 @@ static void test_gc_keeps_end_records_and_cleans_up_everything_else(void **state
 		usleep(20000);
 	assert_false(svt_is_end_record_dir(fx->runtime_dir, "crashed")); /* its leftovers are there */
 	assert_int_equal(cli(fx, "wait", "crashed", NULL), 1);
-	svt_assert_contains(fx->err, "smartvm: VM \"crashed\" ended (unknown status): its supervisor is gone");
+	svt_assert_contains(fx->err,
+			    "smartvm: VM \"crashed\" ended (unknown status): its supervisor is gone");
 
 	assert_int_equal(cli(fx, "gc", NULL), 0);
 	assert_string_equal(fx->out, "removed 1 dead VM\n");
@@ -427,10 +434,12 @@ static void test_gc_keeps_end_records_and_cleans_up_everything_else(void **state
 	free(left);
 
 	assert_int_equal(cli(fx, "wait", "crashed", NULL), 1);
-	assert_string_equal(fx->err, "smartvm: VM \"crashed\" ended (unknown status): its supervisor was killed "
-				     "before it could record how the VM ended\n");
+	assert_string_equal(fx->err,
+			    "smartvm: VM \"crashed\" ended (unknown status): its supervisor was killed "
+			    "before it could record how the VM ended\n");
 	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
-	svt_assert_contains(fx->out, "crashed                  exited       -        firecracker  -               unknown ");
+	svt_assert_contains(
+	    fx->out, "crashed                  exited       -        firecracker  -               unknown ");
 	assert_int_equal(cli(fx, "rm", "kept", "crashed", NULL), 0);
 	free(record_path);
 	free(before);
@@ -460,10 +469,18 @@ static void test_every_json_output_has_snake_case_keys(void **state)
 	run_detached_env(fx, "cmd", env, "true");
 
 	const char *const cmds[][6] = {
-	    {"ps", "--json", NULL},	     {"ps", "-a", "--json", NULL},	{"inspect", "j", "--json", NULL},
-	    {"wait", "cmd", "--json", NULL}, {"inspect", "cmd", "--json", NULL}, {"stop", "j", "--json", NULL},
-	    {"ps", "-a", "--json", NULL},    {"inspect", "j", "--json", NULL},	{"gc", "--json", NULL},
-	    {"version", "--json", NULL},     {"image", "ls", "--json", NULL},	{"net", "ls", "--json", NULL},
+	    {"ps", "--json", NULL},
+	    {"ps", "-a", "--json", NULL},
+	    {"inspect", "j", "--json", NULL},
+	    {"wait", "cmd", "--json", NULL},
+	    {"inspect", "cmd", "--json", NULL},
+	    {"stop", "j", "--json", NULL},
+	    {"ps", "-a", "--json", NULL},
+	    {"inspect", "j", "--json", NULL},
+	    {"gc", "--json", NULL},
+	    {"version", "--json", NULL},
+	    {"image", "ls", "--json", NULL},
+	    {"net", "ls", "--json", NULL},
 	    {"rm", "j", "cmd", "--json", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -482,14 +499,18 @@ static void test_every_json_output_has_snake_case_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_ps_a_shows_an_ended_vm_with_its_status_until_rm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ps_a_shows_an_ended_vm_with_its_status_until_rm, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_foreground_run_keeps_no_end_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_refuses_a_running_vm_and_rm_f_kills_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rm_f_removes_a_vm_whose_supervisor_is_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wait_prints_the_status_of_a_detached_command, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wait_on_a_killed_vm_prints_128_plus_the_signal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wait_prints_the_status_of_a_detached_command, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_wait_on_a_killed_vm_prints_128_plus_the_signal, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_tail_prints_the_last_lines, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_stop_kill_and_rm_print_the_ids_they_acted_on, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_kill_and_rm_print_the_ids_they_acted_on, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_an_ended_vms_id_is_in_use_until_rm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_and_stop_end_a_vm_in_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gc_keeps_end_records_and_cleans_up_everything_else, setup,

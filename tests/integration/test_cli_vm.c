@@ -642,7 +642,8 @@ static void test_gc_cleans_up_after_supervisor_and_vmm_were_killed(void **state)
 	 * ended: gc left an end record with the status unknown, and nothing else. */
 	assert_true(svt_is_end_record_dir(fx->runtime_dir, "dead"));
 	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
-	svt_assert_contains(fx->out, "dead                     exited       -        firecracker  -               unknown ");
+	svt_assert_contains(
+	    fx->out, "dead                     exited       -        firecracker  -               unknown ");
 	assert_int_equal(cli(fx, "wait", "dead", NULL), 1);
 	assert_string_equal(fx->out, "");
 	svt_assert_contains(fx->err, "smartvm: VM \"dead\" ended (unknown status): its "
