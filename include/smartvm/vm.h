@@ -76,7 +76,9 @@ SV_EXTERN int sv_vm_stop(sv_vm *vm, int timeout_ms);
 SV_EXTERN int sv_vm_kill(sv_vm *vm);
 
 /** Leave the VM running when this process exits or the manager is freed: its
- * supervisor keeps watching the VMM and cleans up when it exits. */
+ * supervisor keeps watching the VMM and cleans up when it exits, keeping an
+ * end record (exit status, end time, command; its console log and config)
+ * in the VM's directory until sv_vm_remove, as `docker run -d` does. */
 SV_EXTERN int sv_vm_detach(sv_vm *vm);
 
 /** Waits until the VMM exits (timeout_ms < 0 = forever). SV_ETIMEOUT if it
@@ -114,7 +116,11 @@ SV_EXTERN int sv_vm_running_config(sv_vm *vm, char **out);
 /** Everything known about the VM as JSON text (*out malloc'd): id, state, pid,
  * dir, console, vmm, base_image, config (Firecracker format), network (one
  * object per interface: iface_id, tap_name, guest_ip, gateway_ip,
- * subnet_mask, mac). Works in every state, also for attached VMs. */
+ * subnet_mask, mac), end_reason once it ended, and for a VM that ended
+ * detached "ended": {id, status ("exited" | "unknown"), exit_code (null
+ * when unknown), signal ("SIGKILL" | null), ended_at, vmm, command (argv |
+ * null), reason, command_finished}. Works in every state, also for attached
+ * VMs. */
 SV_EXTERN int sv_vm_describe(sv_vm *vm, char **out);
 
 /** The host side of each network interface, in config order. Valid from

@@ -184,6 +184,7 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 		vm->detached = true;
 		vm->backend = sv_vm__backend_by_name(json_string_value(json_object_get(vm->end_record, "vmm")));
 		sv_vm__load_end_record(vm);
+		sv_vm__load_config(vm);
 		*out = vm;
 		return 0;
 	}

@@ -48,10 +48,11 @@ static void register_undo(void)
 	pthread_once(&once, register_undo_once);
 }
 
-/* What stays of a VM that ended detached: how it ended, what it printed, and
- * the lock that serializes its removal with a new VM claiming its id. */
+/* What stays of a VM that ended detached: how it ended, what it printed, its
+ * config as given (for inspect), and the lock that serializes its removal
+ * with a new VM claiming its id. */
 static const char *const end_record_files[] = {SV_VM_END_RECORD_FILE, SV_VM_LOCK_FILE, SV_VM_CONSOLE_FILE,
-					       NULL};
+					       SV_VM_CONFIG_FILE, NULL};
 
 int sv_vm__cleanup_dir(const char *dir)
 {

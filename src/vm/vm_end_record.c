@@ -1,5 +1,5 @@
-/* ended.json: how a detached VM ended, kept in its directory (with its lock
- * and console log, nothing else) after everything else is cleaned up, until
+/* ended.json: how a detached VM ended, kept in its directory (with its lock,
+ * console log and config, nothing else) after everything else is cleaned up, until
  * sv_vm_remove (`smartvm rm`). The Docker habit: a container started in the
  * background stays in `ps -a` with its exit status until `docker rm`.
  *

@@ -106,6 +106,17 @@ static void run_detached_env(fixture *fx, const char *id, const char *const *env
 
 static void run_detached(fixture *fx, const char *id) { run_detached_env(fx, id, NULL, NULL); }
 
+/* The supervisor of this test's VM id (never another test's: the needle is
+ * the VM's whole directory, which ends its command line). */
+static pid_t supervisor_of(fixture *fx, const char *id)
+{
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%s/%s", fx->runtime_dir, id);
+	pid_t pid = svt_find_process("smartvm-supervisor", dir);
+	assert_true(pid > 0);
+	return pid;
+}
+
 static json_t *ps_all_json(fixture *fx)
 {
 	assert_int_equal(cli(fx, "ps", "-a", "--json", NULL), 0);
@@ -179,7 +190,13 @@ static void test_ps_a_shows_an_ended_vm_with_its_status_until_rm(void **state)
 	svt_assert_contains(fx->out, at);
 	svt_assert_contains(fx->out,
 			    "web                      exited       -        firecracker  -               0 ");
-	/* Its console stays with the record. */
+	/* Its config and console stay with the record. */
+	assert_int_equal(cli(fx, "inspect", "web", NULL), 0);
+	svt_assert_contains(fx->out, "state: stopped\n");
+	svt_assert_contains(fx->out, "ended.exit_code: 0\n");
+	char line[600];
+	snprintf(line, sizeof(line), "config.boot-source.kernel_image_path: %s\n", fx->kernel);
+	svt_assert_contains(fx->out, line);
 	assert_int_equal(cli(fx, "logs", "web", NULL), 0);
 	svt_assert_contains(fx->out, "Successfully started microvm");
 
@@ -225,8 +242,7 @@ static void test_rm_f_removes_a_vm_whose_supervisor_is_gone(void **state)
 {
 	fixture *fx = *state;
 	run_detached(fx, "gone");
-	pid_t sup = svt_find_process("smartvm-supervisor", fx->runtime_dir);
-	assert_true(sup > 0);
+	pid_t sup = supervisor_of(fx, "gone");
 	assert_int_equal(kill(sup, SIGKILL), 0);
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
 		usleep(20000);
@@ -373,8 +389,7 @@ static void test_kill_and_stop_end_a_vm_in_error(void **state)
 	const char *ids[] = {"e1", "e2"};
 	for (size_t i = 0; i < 2; i++) {
 		run_detached(fx, ids[i]);
-		pid_t sup = svt_find_process("smartvm-supervisor", ids[i]);
-		assert_true(sup > 0);
+		pid_t sup = supervisor_of(fx, ids[i]);
 		assert_int_equal(kill(sup, SIGKILL), 0);
 	}
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
@@ -410,8 +425,7 @@ static void test_gc_keeps_end_records_and_cleans_up_everything_else(void **state
 	assert_int_equal(sv_read_file(record_path, 1 << 20, &before, NULL), 0);
 
 	run_detached(fx, "crashed");
-	pid_t sup = svt_find_process("smartvm-supervisor", "crashed");
-	assert_true(sup > 0);
+	pid_t sup = supervisor_of(fx, "crashed");
 	assert_int_equal(kill(sup, SIGKILL), 0);
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
 		usleep(20000);

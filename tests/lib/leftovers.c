@@ -146,7 +146,7 @@ bool svt_wait_stopped(pid_t pid, int timeout_ms)
 
 bool svt_is_end_record_dir(const char *runtime_dir, const char *name)
 {
-	static const char *const kept[] = {"ended.json", "lock", "console.log"};
+	static const char *const kept[] = {"ended.json", "lock", "console.log", "config.json"};
 	char *dir = sv_path_join(runtime_dir, name);
 	DIR *d = dir ? opendir(dir) : NULL;
 	bool only = d != NULL, record = false;

@@ -28,7 +28,7 @@ typedef struct {
 } svt_scope;
 
 /* runtime_dir/name holds nothing but the end record (ended.json naming
- * that id, its lock and console log) of a VM that ended detached: kept by
+ * that id, its lock, console log and config) of a VM that ended detached: kept by
  * contract until `smartvm rm`, never a leak. */
 bool svt_is_end_record_dir(const char *runtime_dir, const char *name);
 
