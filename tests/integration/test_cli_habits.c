@@ -340,6 +340,9 @@ static void test_logs_tail_prints_the_last_lines(void **state)
 	assert_string_equal(fx->out, "");
 	assert_int_equal(cli(fx, "logs", "-n", "100000", "t", NULL), 0);
 	assert_string_equal(fx->out, text);
+	/* With -f: from the last line on, until the (ended) VM is seen to have ended. */
+	assert_int_equal(cli(fx, "logs", "-f", "-n", "1", "t", NULL), 0);
+	assert_string_equal(fx->out, strchr(from, '\n') + 1); /* the last of the two lines */
 	assert_int_equal(cli(fx, "logs", "-n", "-1", "t", NULL), 2);
 	svt_assert_contains(fx->err, "smartvm logs: --tail: \"-1\" is not an integer from 0 to");
 	free(text);
@@ -482,7 +485,10 @@ static void test_every_json_output_has_snake_case_keys(void **state)
 	json_decref(v);
 	run_detached_env(fx, "cmd", env, "true");
 
+	char snap[600];
+	snprintf(snap, sizeof(snap), "%s/snap", fx->tmp);
 	const char *const cmds[][6] = {
+	    {"snapshot", "create", "j", snap, "--json", NULL},
 	    {"ps", "--json", NULL},
 	    {"ps", "-a", "--json", NULL},
 	    {"inspect", "j", "--json", NULL},
@@ -499,7 +505,7 @@ static void test_every_json_output_has_snake_case_keys(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		const char *const *c = cmds[i];
-		int code = cli(fx, c[0], c[1], c[2], c[3], NULL);
+		int code = cli(fx, c[0], c[1], c[2], c[3], c[4], NULL);
 		if (code != 0)
 			fail_msg("%s %s exited %d: %s", c[0], c[1], code, fx->err);
 		v = out_json(fx);
@@ -508,6 +514,7 @@ static void test_every_json_output_has_snake_case_keys(void **state)
 		assert_snake_case_keys(v, what);
 		json_decref(v);
 	}
+	assert_int_equal(sv_rm_rf(snap), 0);
 }
 
 int main(void)
