@@ -165,6 +165,11 @@ int cli_one_arg(cli_opts *p, const char *what, const char **out)
 	return 0;
 }
 
+int cli_some_args(cli_opts *p, const char *what)
+{
+	return p->optind < p->argc ? 0 : cli_usage_error(p->cli, "missing %s", what);
+}
+
 int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end = NULL;
@@ -280,11 +285,7 @@ void cli_print_help(const cli_command *cmd, FILE *f)
 
 static volatile sig_atomic_t stop_requested;
 
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
+static void on_stop_signal(int sig) { stop_requested = sig; }
 
 void cli_catch_stop_signals(void)
 {
@@ -297,6 +298,8 @@ void cli_catch_stop_signals(void)
 }
 
 bool cli_stop_requested(void) { return stop_requested != 0; }
+
+int cli_stop_exit_code(void) { return 128 + (int)stop_requested; }
 
 int cli_copy_to_stdout(int fd)
 {

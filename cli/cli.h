@@ -113,6 +113,15 @@ int cli_no_args(cli_opts *p);
  * error ("missing ID"). *out points into argv. Returns 0 or CLI_EXIT_USAGE. */
 int cli_one_arg(cli_opts *p, const char *what, const char **out);
 
+/* After CLI_OPTS_DONE: at least one positional argument (p->argv[p->optind]
+ * to p->argv[p->argc - 1]), named `what` in the error. Returns 0 or
+ * CLI_EXIT_USAGE. */
+int cli_some_args(cli_opts *p, const char *what);
+
+/* Prints the ids a command acted on: one per line, or with --json a JSON
+ * array of strings. */
+void cli_print_ids(cli_ctx *cli, char *const *ids, size_t n);
+
 /* Parses a decimal integer flag value in [min, max]. Returns 0 or prints a
  * usage error naming the flag and returns CLI_EXIT_USAGE. */
 int cli_parse_u32(cli_ctx *cli, const char *flag, const char *text, uint32_t min, uint32_t max,
@@ -159,6 +168,8 @@ extern const char cli_exit_codes_help[];
  * cli_stop_requested), so a command can stop its VM and clean up. */
 void cli_catch_stop_signals(void);
 bool cli_stop_requested(void);
+/* After a stop signal: the shell's code for it, 128 + N (130 for Ctrl-C). */
+int cli_stop_exit_code(void);
 
 /* Copies whatever fd has from its current offset to EOF to stdout. Returns 0,
  * or -1 if stdout is gone (EPIPE) or writing failed. Read errors end the copy. */
@@ -190,5 +201,10 @@ int cli_attach(cli_ctx *cli, const char *id, sv_vm **out);
 /* Prints JSON text to stdout, re-indented (2 spaces, keys in their order).
  * Returns 0 or an exit code (message printed) if the text isn't JSON. */
 int cli_print_json_text(const char *json_text);
+
+/* The same with every object key in snake_case ("bundleId" -> "bundle_id"),
+ * the one key style of --json output, for JSON whose file format is
+ * camelCase (bundle.json, from the seed). */
+int cli_print_json_snake(const char *json_text);
 
 #endif

@@ -99,6 +99,60 @@ int cli_console_pump(cli_console *c, bool from_previous)
 	return rc < 0 ? rc : c->fd >= 0 ? copy(c, c->fd) : 0;
 }
 
+/* Where the last `lines` lines of fd begin (a last line without its newline
+ * counts); *found gets how many there are, at most lines. */
+static off_t last_lines_start(int fd, unsigned lines, unsigned *found)
+{
+	struct stat st;
+	*found = 0;
+	if (fstat(fd, &st) != 0 || st.st_size == 0 || lines == 0)
+		return fstat(fd, &st) == 0 ? st.st_size : 0;
+	char buf[8192];
+	off_t end = st.st_size;
+	bool first = true; /* the file's very last byte: a newline there ends the last line */
+	unsigned newlines = 0;
+	while (end > 0) {
+		size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+		ssize_t r = pread(fd, buf, n, end - (off_t)n);
+		if (r != (ssize_t)n)
+			break;
+		for (size_t i = n; i-- > 0;) {
+			if (buf[i] == '\n' && !first && ++newlines == lines) {
+				*found = lines;
+				return end - (off_t)n + (off_t)i + 1;
+			}
+			first = false;
+		}
+		end -= (off_t)n;
+	}
+	*found = newlines + 1;
+	return 0;
+}
+
+int cli_console_tail(cli_console *c, unsigned lines)
+{
+	char *old = NULL;
+	ino_t ino = 0;
+	int prev = asprintf(&old, "%s.1", c->path) > 0 ? open_log(old, &ino) : -1;
+	free(old);
+	c->fd = open_log(c->path, &c->ino);
+	unsigned found = 0;
+	off_t from = c->fd >= 0 ? last_lines_start(c->fd, lines, &found) : 0;
+	int rc = 0;
+	/* Too few lines in the current log: the rest from the one before it. */
+	if (prev >= 0 && found < lines) {
+		unsigned more = 0;
+		off_t prev_from = last_lines_start(prev, lines - found, &more);
+		if (lseek(prev, prev_from, SEEK_SET) >= 0)
+			rc = copy(c, prev);
+	}
+	if (prev >= 0)
+		close(prev);
+	if (c->fd >= 0 && lseek(c->fd, from, SEEK_SET) < 0)
+		return -1;
+	return rc;
+}
+
 void cli_console_close(cli_console *c)
 {
 	if (c->escaper) {

@@ -24,6 +24,11 @@ void cli_console_init(cli_console *c, const char *path);
  * the previous generation (console.log.1), if any. -1 when stdout is gone. */
 int cli_console_pump(cli_console *c, bool from_previous);
 
+/* Before the first pump: prints the last `lines` lines that are in the log
+ * now (from console.log.1 too when console.log has fewer), so that the
+ * pumps go on from there. -1 when stdout is gone. */
+int cli_console_tail(cli_console *c, unsigned lines);
+
 /* True once the log could be opened. */
 bool cli_console_opened(const cli_console *c);
 

@@ -43,7 +43,7 @@ static int print_bundle_json(const sv_base_image_bundle *b)
 	int rc = sv_base_image_bundle_to_json(&json, b);
 	if (rc < 0)
 		return cli_fail(rc);
-	int code = cli_print_json_text(json);
+	int code = cli_print_json_snake(json);
 	free(json);
 	return code;
 }
@@ -109,7 +109,8 @@ static int print_list_json(sv_base_image_bundle **all, size_t n)
 	text[0] = '[';
 	for (size_t i = 0; i < n && code == CLI_EXIT_OK; i++) {
 		char *one = NULL;
-		int rc = sv_base_image_bundle_to_json(&one, all[i]);
+		/* The text's order: most recently used first. */
+		int rc = sv_base_image_bundle_to_json(&one, all[n - 1 - i]);
 		if (rc < 0) {
 			code = cli_fail(rc);
 			break;
@@ -131,7 +132,7 @@ static int print_list_json(sv_base_image_bundle **all, size_t n)
 	if (code == CLI_EXIT_OK) {
 		text[len++] = ']';
 		text[len] = '\0';
-		code = cli_print_json_text(text);
+		code = cli_print_json_snake(text);
 	}
 	free(text);
 	return code;
@@ -236,12 +237,13 @@ const cli_command cli_image_commands[] = {
 		"                      copy is never more readable than its source\n"
 		"  --arch A            x86_64 (default) or aarch64\n"
 		"  --force             download again even if cached\n"
-		"  --json              print the bundle (bundle.json)\n"
+		"  --json              print the bundle: bundle.json's fields with\n"
+		"                      snake_case keys, like every --json output\n"
 		"Every artifact is capped at its sizeBytes (else 4 GiB) and every\n"
 		"download must finish within 30 minutes, retries included.\n"
 		"\n"
 		"ls: lists cached bundles, most recently used first (--json: an array\n"
-		"of bundles, least recently used first).\n"
+		"of bundles in the same order).\n"
 		"\n"
 		"rm BUNDLE_ID: removes a cached bundle; refused while a running VM uses it.\n"
 		"\n" CLI_IMAGE_MINIMAL_HELP "\n"

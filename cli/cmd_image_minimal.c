@@ -45,7 +45,7 @@ int cli_image_build_minimal(cli_ctx *cli, int argc, char **argv)
 	if (cli->json) {
 		char *json = NULL;
 		rc = sv_base_image_bundle_to_json(&json, b);
-		code = rc < 0 ? cli_fail(rc) : cli_print_json_text(json);
+		code = rc < 0 ? cli_fail(rc) : cli_print_json_snake(json);
 		free(json);
 	} else {
 		printf("%s\t%s\n", b->bundle_id, b->bundle_dir);

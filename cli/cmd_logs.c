@@ -37,7 +37,7 @@ static bool vm_ended(sv_vm *vm)
 	return s == SV_VM_STOPPED || s == SV_VM_ERROR;
 }
 
-static int follow(cli_console *con, sv_vm *vm)
+static int follow(cli_console *con, sv_vm *vm, bool from_previous)
 {
 	const char *dir = sv_vm_dir(vm);
 
@@ -46,7 +46,7 @@ static int follow(cli_console *con, sv_vm *vm)
 		/* Check for the end before draining, so the last drain sees
 		 * everything written before the VM went away. */
 		bool gone = !path_exists(dir) || (round % FOLLOW_STATE_EVERY == 0 && vm_ended(vm));
-		if (cli_console_pump(con, round == 1) < 0)
+		if (cli_console_pump(con, round == 1 && from_previous) < 0)
 			return CLI_EXIT_OK; /* the reader went away (logs -f | head) */
 		if (gone || cli_stop_requested())
 			return CLI_EXIT_OK;
@@ -58,18 +58,25 @@ static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"follow", no_argument, NULL, 'f'},
+	    {"tail", required_argument, NULL, 'n'},
 	    {0},
 	};
+	uint32_t tail = 0;
+	bool has_tail = false;
 	cli_opts p;
 	const char *id = NULL;
 	sv_vm *vm = NULL;
 	bool follow_output = false;
 	int c, rc;
 
-	cli_opts_begin(&p, cli, argc, argv, "f", longopts);
-	while ((c = cli_opts_next(&p)) > 0)
+	cli_opts_begin(&p, cli, argc, argv, "fn:", longopts);
+	while ((c = cli_opts_next(&p)) > 0) {
 		if (c == 'f')
 			follow_output = true;
+		else if (c == 'n' && (has_tail = true) &&
+			 (rc = cli_parse_u32(cli, "--tail", p.optarg, 0, UINT32_MAX, &tail)))
+			return rc;
+	}
 	if (c == CLI_OPTS_EXIT)
 		return p.exit_code;
 	if ((rc = cli_one_arg(&p, "VM id (ID)", &id)) || (rc = cli_attach(cli, id, &vm)))
@@ -83,10 +90,12 @@ static int cmd_logs(cli_ctx *cli, int argc, char **argv)
 	close(fd);
 	cli_console con;
 	cli_console_init(&con, path);
-	if (follow_output) {
-		rc = follow(&con, vm);
+	if (has_tail && cli_console_tail(&con, tail) < 0) {
+		rc = cli_error(CLI_EXIT_FAILURE, "writing to stdout: %s", strerror(errno));
+	} else if (follow_output) {
+		rc = follow(&con, vm, !has_tail);
 	} else {
-		rc = cli_console_pump(&con, true) < 0
+		rc = cli_console_pump(&con, !has_tail) < 0
 			 ? cli_error(CLI_EXIT_FAILURE, "writing to stdout: %s", strerror(errno))
 			 : CLI_EXIT_OK;
 	}
@@ -98,17 +107,22 @@ const cli_command cli_logs_commands[] = {
     {
 	.name = "logs",
 	.summary = "Print a VM's console output",
-	.usage = "ID [-f]",
+	.usage = "ID [-f] [-n N]",
 	.help = "Prints the VM's console log (the guest's serial console, kept in\n"
 		"<runtime dir>/<ID>/console.log; at most 1 MiB, the 1 MiB before it in\n"
 		"console.log.1). On a terminal, control characters and bytes >= 0x80\n"
 		"are shown as \\xNN (the guest chose them); pipe the output for the\n"
 		"exact bytes.\n"
 		"\n"
+		"A VM that ended detached keeps its console log with its end record\n"
+		"until 'smartvm rm'.\n"
+		"\n"
 		"Options:\n"
 		"  -f, --follow  keep printing new output as it arrives, until the VM is\n"
-		"                gone (its runtime directory removed) or SIGINT/SIGTERM;\n"
-		"                exits 0 either way\n"
+		"                gone (its runtime directory removed), has ended, or\n"
+		"                SIGINT/SIGTERM; exits 0 either way\n"
+		"  -n, --tail N  start with the last N lines only (0: none, only what\n"
+		"                follows with -f)\n"
 		"\n"
 		"Exits 1 if there is no VM with that id or it has no console log.\n",
 	.handler = cmd_logs,

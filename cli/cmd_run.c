@@ -245,6 +245,10 @@ static int parse_run_flags(cli_ctx *cli, int argc, char **argv, run_flags *f)
 		return cli_usage_error(cli, "--uid, --gid, --jailer and --chroot-base need --jail");
 	if (f->jail && !f->uid)
 		return cli_usage_error(cli, "--jail needs --uid N (and --gid N): the VMM runs unprivileged");
+	if (cli->json && !f->detach)
+		return cli_usage_error(cli,
+				       "--json needs --detach: a foreground run prints the VM's console, "
+				       "not JSON");
 	if ((rc = cli_run_command_check(cli, &f->cmd, f->detach)) ||
 	    (rc = cli_run_agent_check(cli, &f->agent, f->cmd.argv != NULL, f->detach)))
 		return rc;
@@ -348,9 +352,11 @@ static int run_foreground(sv_vm *vm)
 	for (;;) {
 		pump_console(&con);
 		if (cli_stop_requested()) {
+			/* Stopped by us: the shell's code for the signal, like any
+			 * foreground program it ended (130 for Ctrl-C). */
 			rc = sv_vm_stop(vm, -1);
 			pump_console(&con);
-			code = rc < 0 ? cli_fail(rc) : ended_code(vm);
+			code = rc < 0 ? cli_fail(rc) : cli_stop_exit_code();
 			break;
 		}
 		rc = sv_vm_wait(vm, FOREGROUND_WAIT_MS);
@@ -503,9 +509,10 @@ const cli_command cli_run_commands[] = {
 	    "ends, or (--detach) leaves it running and prints its id.\n"
 	    "\n"
 	    "In the foreground, SIGINT/SIGTERM (Ctrl-C) stop the VM gracefully and\n"
-	    "clean up; the exit code is 0 if the VM stopped normally and 1 if it\n"
-	    "ended in error. On a terminal the console's control characters and\n"
-	    "bytes >= 0x80 are shown as \\xNN (the guest chose them). With `-- CMD`,\n"
+	    "clean up, and the exit code is 128+N for signal N (130 for Ctrl-C);\n"
+	    "else it is 0 if the VM stopped normally and 1 if it ended in error. On\n"
+	    "a terminal the console's control characters and bytes >= 0x80 are\n"
+	    "shown as \\xNN (the guest chose them). With `-- CMD`,\n"
 	    "only CMD's output is printed, exactly, and the exit code is CMD's\n"
 	    "(126/127 when it could not run, 128+N after signal N). On an image\n"
 	    "with the guest agent, CMD runs through it: its stdout and stderr stay\n"
@@ -537,9 +544,12 @@ const cli_command cli_run_commands[] = {
 	    "                     the Firecracker binary to use (default: the\n"
 	    "                     configured version, downloaded if needed)\n"
 	    "  -d, --detach       leave the VM running in the background and print\n"
-	    "                     its id\n"
+	    "                     its id; once it ends, it stays in 'smartvm ps -a'\n"
+	    "                     with its exit status (the command's, with -- CMD;\n"
+	    "                     'smartvm wait' prints it) until 'smartvm rm'\n"
 	    "  --json             with --detach, print the VM's description as JSON\n"
-	    "                     (as 'smartvm inspect --json') instead of its id\n"
+	    "                     (as 'smartvm inspect --json') instead of its id;\n"
+	    "                     without --detach it is a usage error\n"
 	    "\n"
 	    "  --jail             launch Firecracker through its jailer: chroot under\n"
 	    "                     --chroot-base (default <runtime dir>/.jail), the\n"

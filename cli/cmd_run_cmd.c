@@ -134,6 +134,10 @@ int cli_run_command_foreground(sv_vm *vm)
 		}
 	}
 	int status = 0;
+	/* Stopped by a signal to us: the shell's code for it (130 for Ctrl-C),
+	 * not the SIGTERM the guest's init ended the command with. */
+	if (stopping && rc >= 0)
+		return cli_stop_exit_code();
 	if (sv_vm_command_finished(vm, &status))
 		return status;
 	/* The message says why, quoting the VMM's and the console's last lines

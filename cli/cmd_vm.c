@@ -74,19 +74,44 @@ static void format_ips(json_t *desc, char *buf, size_t len)
 
 /* The ID column is at least this wide, and wider for longer ids (up to 64). */
 #define PS_ID_WIDTH 24
+/* The IP column, when more columns follow it (ps -a). */
+#define PS_IP_WIDTH 15
 
-static void print_ps_row(json_t *desc, int id_width)
+/* An ended VM's EXIT column: its exit code, with the signal that ended
+ * the VMM, or "unknown" when its supervisor died before recording it. */
+static void format_exit(json_t *ended, char *buf, size_t len)
 {
-	char pid[24], ips[128];
+	json_t *code = json_object_get(ended, "exit_code");
+	const char *sig = json_string_value(json_object_get(ended, "signal"));
+	if (!ended)
+		snprintf(buf, len, "-");
+	else if (!json_is_integer(code))
+		snprintf(buf, len, "unknown");
+	else
+		snprintf(buf, len, "%lld%s%s%s", (long long)json_integer_value(code), sig ? " (" : "",
+			 sig ? sig : "", sig ? ")" : "");
+}
+
+static void print_ps_row(json_t *desc, int id_width, int ip_width, bool all)
+{
+	char pid[24], ips[128], exit_text[48];
 	json_int_t p = json_integer_value(json_object_get(desc, "pid"));
+	json_t *ended = json_object_get(desc, "ended");
 	if (p > 0)
 		snprintf(pid, sizeof(pid), "%lld", (long long)p);
 	else
 		snprintf(pid, sizeof(pid), "-");
 	format_ips(desc, ips, sizeof(ips));
-	printf("%-*s %-12s %-8s %-12s %s\n", id_width, str_or_dash(json_object_get(desc, "id")),
-	       str_or_dash(json_object_get(desc, "state")), pid, str_or_dash(json_object_get(desc, "vmm")),
-	       ips);
+	const char *state = ended ? "exited" : str_or_dash(json_object_get(desc, "state"));
+	if (!all) {
+		printf("%-*s %-12s %-8s %-12s %s\n", id_width, str_or_dash(json_object_get(desc, "id")),
+		       state, pid, str_or_dash(json_object_get(desc, "vmm")), ips);
+		return;
+	}
+	format_exit(ended, exit_text, sizeof(exit_text));
+	printf("%-*s %-12s %-8s %-12s %-*s %-14s %s\n", id_width, str_or_dash(json_object_get(desc, "id")),
+	       state, pid, str_or_dash(json_object_get(desc, "vmm")), ip_width, ips, exit_text,
+	       str_or_dash(json_object_get(ended, "ended_at")));
 }
 
 static int cmd_ps(cli_ctx *cli, int argc, char **argv)
@@ -96,9 +121,14 @@ static int cmd_ps(cli_ctx *cli, int argc, char **argv)
 	char **ids = NULL;
 	int c, code = CLI_EXIT_OK;
 
-	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
+	static const struct option longopts[] = {
+	    {"all", no_argument, NULL, 'a'},
+	    {0},
+	};
+	bool all = false;
+	cli_opts_begin(&p, cli, argc, argv, "a", longopts);
 	while ((c = cli_opts_next(&p)) > 0)
-		;
+		all |= c == 'a';
 	if (c == CLI_OPTS_EXIT)
 		return p.exit_code;
 	int rc = cli_no_args(&p);
@@ -110,7 +140,7 @@ static int cmd_ps(cli_ctx *cli, int argc, char **argv)
 
 	/* One VM at a time, freed before the next: ps holds no fd per VM, so
 	 * no number of VMs makes it run out (and then hide some). */
-	json_t *all = json_array();
+	json_t *listed = json_array();
 	for (size_t i = 0; ids && ids[i]; i++) {
 		sv_vm *vm;
 		rc = sv_manager_attach_vm(&vm, mgr, ids[i]);
@@ -126,25 +156,36 @@ static int cmd_ps(cli_ctx *cli, int argc, char **argv)
 			if (rc < 0 && desc)
 				json_object_set_new(desc, "error", json_string(sv_last_error()));
 		}
-		if (desc)
-			json_array_append_new(all, desc);
+		/* An ended VM (its end record) only with -a, like docker ps. */
+		if (desc && !all && json_object_get(desc, "ended"))
+			json_decref(desc);
+		else if (desc)
+			json_array_append_new(listed, desc);
 	}
 	sv_strv_free(ids);
 
 	if (cli->json) {
-		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(listed, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {
-		int width = PS_ID_WIDTH;
-		for (size_t i = 0; i < json_array_size(all); i++) {
-			int len = (int)strlen(str_or_dash(json_object_get(json_array_get(all, i), "id")));
+		int width = PS_ID_WIDTH, ip_width = PS_IP_WIDTH;
+		for (size_t i = 0; i < json_array_size(listed); i++) {
+			json_t *desc = json_array_get(listed, i);
+			char ips[128];
+			int len = (int)strlen(str_or_dash(json_object_get(desc, "id")));
 			width = len > width ? len : width;
+			format_ips(desc, ips, sizeof(ips));
+			ip_width = (int)strlen(ips) > ip_width ? (int)strlen(ips) : ip_width;
 		}
-		printf("%-*s %-12s %-8s %-12s %s\n", width, "ID", "STATE", "PID", "VMM", "IP");
-		for (size_t i = 0; i < json_array_size(all); i++)
-			print_ps_row(json_array_get(all, i), width);
+		if (all)
+			printf("%-*s %-12s %-8s %-12s %-*s %-14s %s\n", width, "ID", "STATE", "PID", "VMM",
+			       ip_width, "IP", "EXIT", "ENDED");
+		else
+			printf("%-*s %-12s %-8s %-12s %s\n", width, "ID", "STATE", "PID", "VMM", "IP");
+		for (size_t i = 0; i < json_array_size(listed); i++)
+			print_ps_row(json_array_get(listed, i), width, ip_width, all);
 	}
-	json_decref(all);
+	json_decref(listed);
 	return code;
 }
 
@@ -222,7 +263,7 @@ static int cmd_inspect(cli_ctx *cli, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-/* ---- pause, resume, kill ---- */
+/* ---- pause, resume ---- */
 
 static int act_on_vm(cli_ctx *cli, int argc, char **argv, int (*action)(sv_vm *vm))
 {
@@ -245,7 +286,48 @@ static int cmd_resume(cli_ctx *cli, int argc, char **argv)
 	return act_on_vm(cli, argc, argv, sv_vm_resume);
 }
 
-static int cmd_kill(cli_ctx *cli, int argc, char **argv) { return act_on_vm(cli, argc, argv, sv_vm_kill); }
+/* ---- stop, kill: each ID in turn, printing those acted on ---- */
+
+static int end_each(cli_ctx *cli, cli_opts *p, int (*end)(sv_vm *vm, int timeout_ms), int timeout_ms)
+{
+	int rc = cli_some_args(p, "VM id (ID)");
+	if (rc)
+		return rc;
+	char **done = calloc((size_t)(p->argc - p->optind), sizeof(*done));
+	size_t n = 0;
+	int code = done ? CLI_EXIT_OK : cli_error(CLI_EXIT_FAILURE, "out of memory");
+	for (int i = p->optind; done && i < p->argc; i++) {
+		sv_vm *vm = NULL;
+		if ((rc = cli_attach(cli, p->argv[i], &vm))) {
+			code = rc;
+			continue;
+		}
+		if ((rc = end(vm, timeout_ms)) < 0)
+			code = cli_fail(rc);
+		else
+			done[n++] = p->argv[i];
+		sv_vm_free(vm);
+	}
+	cli_print_ids(cli, done, n);
+	free(done);
+	return code;
+}
+
+static int kill_vm(sv_vm *vm, int unused)
+{
+	(void)unused;
+	return sv_vm_kill(vm);
+}
+
+static int cmd_kill(cli_ctx *cli, int argc, char **argv)
+{
+	cli_opts p;
+	int c;
+	cli_opts_begin(&p, cli, argc, argv, NULL, NULL);
+	while ((c = cli_opts_next(&p)) > 0)
+		;
+	return c == CLI_OPTS_EXIT ? p.exit_code : end_each(cli, &p, kill_vm, 0);
+}
 
 /* ---- stop ---- */
 
@@ -258,8 +340,6 @@ static int cmd_stop(cli_ctx *cli, int argc, char **argv)
 	    {0},
 	};
 	cli_opts p;
-	const char *id = NULL;
-	sv_vm *vm = NULL;
 	int c, rc, timeout_ms = -1; /* < 0: the library's default */
 
 	cli_opts_begin(&p, cli, argc, argv, "t:", longopts);
@@ -270,10 +350,7 @@ static int cmd_stop(cli_ctx *cli, int argc, char **argv)
 	}
 	if (c == CLI_OPTS_EXIT)
 		return p.exit_code;
-	if ((rc = cli_one_arg(&p, "VM id (ID)", &id)) || (rc = cli_attach(cli, id, &vm)))
-		return rc;
-	rc = sv_vm_stop(vm, timeout_ms);
-	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+	return end_each(cli, &p, sv_vm_stop, timeout_ms);
 }
 
 /* ---- gc ---- */
@@ -305,19 +382,27 @@ const cli_command cli_vm_commands[] = {
     {
 	.name = "ps",
 	.summary = "List VMs (any process's) in the runtime directory",
-	.usage = "[--json]",
-	.help = "Lists every VM directory under the runtime directory, whichever process\n"
-		"started it, sorted by id, as a table with the columns ID, STATE (created,\n"
-		"configuring, running, paused, stopped, error), PID (the VMM's; - when not\n"
-		"running), VMM (firecracker or qemu) and IP (the guests' addresses; -\n"
-		"without networking). A VM whose supervisor is gone, whose start was\n"
-		"killed early or whose cleanup failed shows as error ('smartvm gc' cleans\n"
-		"it up; inspect shows why). A directory that cannot be read is listed as\n"
-		"unknown, with the reason on stderr, and ps exits 1.\n"
+	.usage = "[-a] [--json]",
+	.help = "Lists the live VMs under the runtime directory, whichever process\n"
+		"started them, sorted by id, as a table with the columns ID, STATE\n"
+		"(created, configuring, running, paused, stopped, error), PID (the VMM's;\n"
+		"- when not running), VMM (firecracker or qemu) and IP (the guests'\n"
+		"addresses; - without networking). A VM whose supervisor is gone, whose\n"
+		"start was killed early or whose cleanup failed shows as error ('smartvm\n"
+		"gc' cleans it up; inspect shows why). A directory that cannot be read is\n"
+		"listed as unknown, with the reason on stderr, and ps exits 1.\n"
+		"\n"
+		"A VM started detached keeps an end record when it ends, until 'smartvm\n"
+		"rm': -a lists those too, as exited, with two more columns: EXIT (the\n"
+		"exit status: its command's for 'run -d -- CMD', else the VMM's; the\n"
+		"signal that ended the VMM in parentheses; unknown when its supervisor\n"
+		"was killed before recording it) and ENDED (when, UTC).\n"
 		"\n"
 		"Options:\n"
-		"  --json  print a JSON array with one object per VM (the same object\n"
-		"          'smartvm inspect --json' prints)\n",
+		"  -a, --all  also list VMs that have ended (their end records)\n"
+		"  --json     print a JSON array with one object per VM (the same object\n"
+		"             'smartvm inspect --json' prints; an ended VM's has \"ended\":\n"
+		"             {\"exit_code\", \"signal\", \"ended_at\", \"command\", ...})\n",
 	.handler = cmd_ps,
     },
     {
@@ -354,27 +439,35 @@ const cli_command cli_vm_commands[] = {
     },
     {
 	.name = "stop",
-	.summary = "Stop a VM gracefully and clean up",
-	.usage = "ID [--timeout S]",
-	.help = "Asks the guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
+	.summary = "Stop VMs gracefully and clean up",
+	.usage = "ID... [--timeout S] [--json]",
+	.help = "Asks each guest to shut down (Ctrl-Alt-Del / ACPI powerdown), waits, then\n"
 		"sends SIGTERM and finally SIGKILL to the VMM, and removes everything the\n"
 		"VM created on the host (runtime directory, staged drives, TAPs, leases).\n"
+		"A VM started detached keeps its end record ('smartvm ps -a') until\n"
+		"'smartvm rm'. A VM in error (its supervisor gone) gets the signals at\n"
+		"once. Prints the id of each VM stopped, one per line.\n"
 		"\n"
 		"Options:\n"
 		"  -t, --timeout S  seconds to wait for the guest before SIGTERM (may be\n"
 		"                   fractional; default: the library's, 10)\n"
+		"  --json           print the ids as a JSON array instead\n"
 		"\n"
-		"Exits 1 if there is no VM with that id or it is neither running nor\n"
-		"paused.\n",
+		"Exits 1 if there is no VM with an id or it is neither running, paused\n"
+		"nor in error (the others are still stopped).\n",
 	.handler = cmd_stop,
     },
     {
 	.name = "kill",
-	.summary = "Kill a VM's VMM at once and clean up",
-	.usage = "ID",
-	.help = "Sends SIGKILL to the VMM without asking the guest, then removes\n"
-		"everything the VM created on the host. Prints nothing on success.\n"
-		"Exits 1 if there is no VM with that id.\n",
+	.summary = "Kill VMs' VMMs at once and clean up",
+	.usage = "ID... [--json]",
+	.help = "Sends SIGTERM, then SIGKILL, to each VMM without asking the guest, then\n"
+		"removes everything the VM created on the host; also a VM in error or\n"
+		"still configuring. A VM started detached keeps its end record ('smartvm\n"
+		"ps -a') until 'smartvm rm'. Prints the id of each VM killed, one per\n"
+		"line (--json: a JSON array).\n"
+		"Exits 1 if there is no VM with an id or it has already ended (the\n"
+		"others are still killed).\n",
 	.handler = cmd_kill,
     },
     {
@@ -388,7 +481,9 @@ const cli_command cli_vm_commands[] = {
 		"rules) and removes its directory. Live VMs are not touched. What cannot\n"
 		"be undone is kept (the directory, with a ledger of just those entries)\n"
 		"and reported; the next gc retries it. Directories another user could\n"
-		"control are refused, never acted on.\n"
+		"control are refused, never acted on. The end record of a VM that\n"
+		"ended detached is kept ('smartvm rm' removes it); one whose supervisor\n"
+		"died gets one saying its status is unknown.\n"
 		"Prints \"removed N dead VMs\"; exits 1 if anything was refused or failed.\n"
 		"\n"
 		"Options:\n"

@@ -40,6 +40,7 @@ static const cli_command cli_self_commands[] = {
 /* foundation */
 extern const cli_command cli_run_commands[];
 extern const cli_command cli_vm_commands[];
+extern const cli_command cli_vm_end_commands[];
 extern const cli_command cli_logs_commands[];
 
 /* images */
@@ -63,6 +64,7 @@ static const cli_command *const groups[] = {
     /* foundation */
     cli_run_commands,
     cli_vm_commands,
+    cli_vm_end_commands,
     cli_logs_commands,
 
     /* images */

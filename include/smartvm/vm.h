@@ -71,16 +71,36 @@ SV_EXTERN int sv_vm_resume(sv_vm *vm);
  * Cleans up. running|paused -> stopped. */
 SV_EXTERN int sv_vm_stop(sv_vm *vm, int timeout_ms);
 
-/** SIGKILL the VMM at once, then clean up. running|paused|configuring -> stopped. */
+/** SIGKILL the VMM at once, then clean up. running|paused|configuring|error
+ * -> stopped (sv_vm_stop also works in error: it goes straight to signals). */
 SV_EXTERN int sv_vm_kill(sv_vm *vm);
 
 /** Leave the VM running when this process exits or the manager is freed: its
- * supervisor keeps watching the VMM and cleans up when it exits. */
+ * supervisor keeps watching the VMM and cleans up when it exits, keeping an
+ * end record (exit status, end time, command; its console log and config)
+ * in the VM's directory until sv_vm_remove, as `docker run -d` does. */
 SV_EXTERN int sv_vm_detach(sv_vm *vm);
 
 /** Waits until the VMM exits (timeout_ms < 0 = forever). SV_ETIMEOUT if it
- * doesn't. Afterwards the state is stopped or error and all is cleaned up. */
+ * doesn't. Afterwards the state is stopped or error and all is cleaned up
+ * (but for the end record of a detached VM: sv_vm_remove). Works for VMs
+ * other processes started too: they end when their directory's lock is
+ * free. */
 SV_EXTERN int sv_vm_wait(sv_vm *vm, int timeout_ms);
+
+/** sv_vm_remove flag: kill a live VM (any state but created) first. */
+#define SV_VM_REMOVE_FORCE 1u
+
+/** Removes what is left of a VM that has ended: a VM that ended detached
+ * keeps a record of how it ended (its exit status, end time and command:
+ * "ended" in sv_vm_describe, `smartvm ps -a`) with its console log in its
+ * directory until this call, which also undoes anything a dead VM left
+ * behind (smartvm gc keeps end records). A live VM (its directory's lock is
+ * held) is refused with SV_EINVALID_STATE naming its state, unless flags has
+ * SV_VM_REMOVE_FORCE: then it is killed first (sv_vm_kill), also when stuck
+ * in configuring or error. Never touches a new VM that took the id after the
+ * old one's directory went. */
+SV_EXTERN int sv_vm_remove(sv_vm *vm, unsigned flags);
 
 /** Releases a VM and removes it from its manager's registry (a long-lived
  * orchestrator frees the VMs it is done with). A live VM this process owns
@@ -96,7 +116,11 @@ SV_EXTERN int sv_vm_running_config(sv_vm *vm, char **out);
 /** Everything known about the VM as JSON text (*out malloc'd): id, state, pid,
  * dir, console, vmm, base_image, config (Firecracker format), network (one
  * object per interface: iface_id, tap_name, guest_ip, gateway_ip,
- * subnet_mask, mac). Works in every state, also for attached VMs. */
+ * subnet_mask, mac), end_reason once it ended, and for a VM that ended
+ * detached "ended": {id, status ("exited" | "unknown"), exit_code (null
+ * when unknown), signal ("SIGKILL" | null), ended_at, vmm, command (argv |
+ * null), reason, command_finished}. Works in every state, also for attached
+ * VMs. */
 SV_EXTERN int sv_vm_describe(sv_vm *vm, char **out);
 
 /** The host side of each network interface, in config order. Valid from

@@ -276,10 +276,13 @@ static int check_id_free(sv_manager *m, const char *id)
 	char *dir = sv_path_join(m->opts.runtime_dir, id);
 	bool taken = dir && sv_path_exists(dir);
 	free(dir);
-	if (taken)
-		return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id,
-			      m->opts.runtime_dir);
-	return 0;
+	if (!taken)
+		return 0;
+	int rtfd = open(m->opts.runtime_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = sv_vm__id_taken(id, rtfd, m->opts.runtime_dir);
+	if (rtfd >= 0)
+		close(rtfd);
+	return rc;
 }
 
 int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
@@ -419,7 +422,9 @@ static int gc_one(sv_manager *m, const char *id)
 	char *dir = rc ? NULL : sv_path_join(m->opts.runtime_dir, id);
 	if (!rc && !dir)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	if (!rc && (rc = sv_vm__cleanup_if_dead(dfd, dir)) < 0)
+	if (!rc && sv_vm__only_end_record(dfd))
+		rc = 0; /* an ended VM: stays until sv_vm_remove */
+	else if (!rc && (rc = sv_vm__cleanup_if_dead(dfd, dir)) < 0)
 		rc = sv_err_prefix("cleaning up VM \"%s\"", id);
 	else if (rc == 1)
 		sv_info("gc: cleaned up the leftovers of VM \"%s\"", id);

@@ -120,6 +120,32 @@ static int rm_tree_at(int parent_fd, const char *name, dev_t dev, const char *to
 	return 0;
 }
 
+int sv_rm_contents_except(int dirfd, const char *dir_path, const char *const *keep)
+{
+	struct stat st;
+	if (fstat(dirfd, &st) != 0)
+		return sv_err_errno(SV_EIO, errno, "removing the contents of %s", dir_path);
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!dir) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return sv_err_errno(SV_EIO, e, "removing the contents of %s", dir_path);
+	}
+	int rc = 0;
+	for (struct dirent *de; (de = readdir(dir));) {
+		bool kept = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		for (size_t i = 0; keep && keep[i] && !kept; i++)
+			kept = !strcmp(de->d_name, keep[i]);
+		int r = kept ? 0 : rm_tree_at(dirfd, de->d_name, st.st_dev, dir_path);
+		if (r && !rc)
+			rc = r;
+	}
+	closedir(dir);
+	return rc;
+}
+
 int sv_rm_rf(const char *path)
 {
 	struct stat st;

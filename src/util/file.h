@@ -15,6 +15,11 @@ int sv_mkdir_p(const char *path, mode_t mode);
  * and never crosses into another filesystem (mount points are refused). */
 int sv_rm_rf(const char *path);
 
+/* Removes everything in the directory dirfd (rm -rf each entry, the same
+ * rules) but the entries named in keep (NULL-terminated). dir_path only
+ * names it in errors. */
+int sv_rm_contents_except(int dirfd, const char *dir_path, const char *const *keep);
+
 /* Writes data to path via a fresh temp file in the same directory (random
  * name, O_EXCL | O_NOFOLLOW) + fsync + rename + fsync(dir). A symlink at path
  * is replaced, never followed. */

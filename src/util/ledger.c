@@ -489,7 +489,9 @@ static int replay_text(const replay_ctx *c, char *text)
 	return rc;
 }
 
-int sv_ledger_replay(const char *vm_dir)
+int sv_ledger_replay(const char *vm_dir) { return sv_ledger_replay_keep(vm_dir, NULL); }
+
+int sv_ledger_replay_keep(const char *vm_dir, const char *const *keep)
 {
 	replay_ctx c = {.dfd = -1, .dir = vm_dir};
 	int rc = sv_trusted_dir_existing("VM directory", vm_dir, &c.dfd);
@@ -517,8 +519,10 @@ int sv_ledger_replay(const char *vm_dir)
 	}
 	rc = replay_text(&c, text);
 	free(text);
+	if (!rc && keep)
+		rc = sv_rm_contents_except(c.dfd, vm_dir, keep);
 	close(c.dfd);
-	if (rc)
+	if (rc || keep)
 		return rc;
 	return sv_rm_rf(vm_dir);
 }

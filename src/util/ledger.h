@@ -79,6 +79,10 @@ void sv_ledger_register(const char *kind, sv_ledger_undo_fn undo);
  * missing vm_dir or ledger is success. */
 int sv_ledger_replay(const char *vm_dir);
 
+/* The same, but when everything was undone vm_dir stays with just the
+ * entries named in keep (NULL-terminated; NULL: vm_dir goes, as above). */
+int sv_ledger_replay_keep(const char *vm_dir, const char *const *keep);
+
 /* True if the ledger in the directory dirfd names a process (pid with its
  * start time) that is still alive: a VMM that outlived its supervisor. */
 bool sv_ledger_names_live_process_at(int dirfd);

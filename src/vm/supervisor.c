@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/trace.h"
+#include <smartvm/command.h>
 #include "vm/supervisor_agent.h"
 #include "vm/vm_internal.h"
 #include "vm/vmm_output.h"
@@ -92,6 +93,8 @@ typedef struct {
 	long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none */
 	bool qemu;	       /* the VMM is QEMU */
 	char *then_exe;	       /* what the VMM execs in turn (the jailer's firecracker), or NULL */
+	char *vmm;	       /* the backend's name, for the end record */
+	json_t *command;       /* the command the VM runs (argv array), or NULL */
 } launch_info;
 
 /* argv, console path and the rest from launch.json. */
@@ -117,6 +120,9 @@ static int read_launch(const char *vm_dir, char ***argv, char **console, launch_
 	info->deadline_ms = json_integer_value(json_object_get(o, "deadline_ms"));
 	const char *vmm = json_string_value(json_object_get(o, "vmm"));
 	info->qemu = vmm && !strcmp(vmm, "qemu");
+	info->vmm = vmm ? strdup(vmm) : NULL;
+	json_t *command = json_object_get(o, "command");
+	info->command = json_is_array(command) ? json_incref(command) : NULL;
 	const char *then = json_string_value(json_object_get(o, "then_exe"));
 	*argv = calloc(n + 1, sizeof(char *));
 	*console = cons ? strdup(cons) : NULL;
@@ -203,7 +209,7 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
  * and the VM's deadline (monotonic ms, 0 = none): when it passes the VMM is
  * killed and *timed_out set. Returns the VMM's wait status. */
 static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay, long long deadline_ms,
-		 bool *timed_out)
+		 bool *timed_out, bool *detached_out)
 {
 	bool detached = false;
 	for (;;) {
@@ -243,6 +249,7 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay
 	sv_reap(vmm, -1, &status);
 	if (control_fd >= 0)
 		close(control_fd);
+	*detached_out = detached;
 	return status;
 }
 
@@ -253,6 +260,62 @@ static bool stop_was_requested(const char *vm_dir)
 	bool yes = path && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 	free(path);
 	return yes;
+}
+
+/* The end of the console log (the command's exit line is at its very end). */
+#define CONSOLE_TAIL_BYTES 8192
+
+/* The command's exit status from the console's last bytes, when its exit
+ * line is final (include/smartvm/command.h); -1 otherwise. */
+static int command_status(int dfd)
+{
+	int fd = openat(dfd, SV_VM_CONSOLE_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	off_t from = st.st_size > CONSOLE_TAIL_BYTES ? st.st_size - CONSOLE_TAIL_BYTES : 0;
+	char buf[CONSOLE_TAIL_BYTES];
+	ssize_t n = pread(fd, buf, sizeof(buf), from);
+	close(fd);
+	int status = -1;
+	char *output = NULL;
+	if (n > 0 && sv_command_parse_console(buf, (size_t)n, &output, NULL, &status) != 0)
+		status = -1;
+	free(output);
+	sv_err_clear();
+	return status;
+}
+
+/* ended.json for a detached VM (vm_end_record.c): the command's status when
+ * it finished and the VM powered off by itself, else the VMM's. */
+static void keep_end_record(const char *vm_dir, const launch_info *info, int status, bool timed_out,
+			    const char *reason)
+{
+	int dfd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		sv_warn("keeping the end record: opening %s: %s", vm_dir, strerror(errno));
+		return;
+	}
+	const char *slash = strrchr(vm_dir, '/');
+	sv_vm_end e = {
+	    .id = slash ? slash + 1 : vm_dir, .vmm = info->vmm, .command = info->command, .reason = reason};
+	bool powered_off = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	int cmd = info->command && powered_off ? command_status(dfd) : -1;
+	e.command_finished = cmd >= 0;
+	if (cmd >= 0) {
+		e.exit_code = cmd;
+	} else if (WIFSIGNALED(status)) {
+		e.signal = WTERMSIG(status);
+		e.exit_code = 128 + e.signal;
+	} else {
+		e.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+	}
+	if (sv_vm__write_end_record(dfd, vm_dir, &e) != 0)
+		sv_warn("%s", sv_last_error());
+	close(dfd);
 }
 
 int sv_supervisor_main(int argc, char **argv)
@@ -293,6 +356,8 @@ int sv_supervisor_main(int argc, char **argv)
 		rc = spawn_vmm(a.vm_dir, a.console_fd, &vmm, &vmm_pidfd, &output, &info);
 	free(info.then_exe);
 	if (rc) {
+		free(info.vmm);
+		json_decref(info.command);
 		report(a.status_fd, "exit error %s\n", sv_last_error());
 		sv_agent_relay_free(relay);
 		sv_vm__cleanup_dir(a.vm_dir);
@@ -302,8 +367,8 @@ int sv_supervisor_main(int argc, char **argv)
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 	sv_trace_end(&step, "supervisor:relay+vmm_spawn");
 
-	bool timed_out = false;
-	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out);
+	bool timed_out = false, detached = false;
+	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out, &detached);
 	close(vmm_pidfd);
 	sv_agent_relay_free(relay);
 	/* Everything it printed is relayed (and the console pipe closed) before
@@ -315,14 +380,23 @@ int sv_supervisor_main(int argc, char **argv)
 	bool err_lines = err_tail && *err_tail, con_lines = con_tail && *con_tail;
 	/* QEMU ends silently with 1 on a guest panic (-action panic=exit-failure). */
 	bool panic = info.qemu && !err_lines && WIFEXITED(status) && WEXITSTATUS(status) == 1;
-	report(a.status_fd, "exit %s the VMM %s%s%s%s%s%s%s%s\n", clean ? "stopped" : "error",
-	       sv_describe_wait_status(status), panic ? " (QEMU's exit on a guest kernel panic)" : "",
-	       timed_out   ? " when the VM's deadline passed"
-	       : requested ? " after a stop request"
-			   : "",
-	       err_lines ? "; its last messages:\n" : "", err_lines ? err_tail : "",
-	       con_lines ? (err_lines ? "\n" : "; ") : "", con_lines ? "last console lines:\n" : "",
-	       con_lines ? con_tail : "");
+	char *reason = NULL;
+	if (asprintf(&reason, "the VMM %s%s%s%s%s%s%s%s", sv_describe_wait_status(status),
+		     panic ? " (QEMU's exit on a guest kernel panic)" : "",
+		     timed_out	 ? " when the VM's deadline passed"
+		     : requested ? " after a stop request"
+				 : "",
+		     err_lines ? "; its last messages:\n" : "", err_lines ? err_tail : "",
+		     con_lines ? (err_lines ? "\n" : "; ") : "", con_lines ? "last console lines:\n" : "",
+		     con_lines ? con_tail : "") < 0)
+		reason = NULL;
+	/* Before the report: whoever hears it may look for the record at once. */
+	if (detached)
+		keep_end_record(a.vm_dir, &info, status, timed_out, reason);
+	report(a.status_fd, "exit %s %s\n", clean ? "stopped" : "error", reason ? reason : "the VMM ended");
+	free(reason);
+	free(info.vmm);
+	json_decref(info.command);
 	free(err_tail);
 	free(con_tail);
 	sv_vmm_output_free(output);

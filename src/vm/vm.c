@@ -21,6 +21,7 @@
 #include "vm/vm_agent.h"
 #include "vm/vm_net.h"
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -178,6 +179,16 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
 	if (!vm)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = sv_vm__open_dir(mgr, id, &vm->dir_fd);
+	/* A VM that ended detached: what is left is how it ended. */
+	if (!rc && (vm->end_record = sv_vm__read_end_record(vm->dir_fd, vm->dir))) {
+		vm->state = SV_VM_STOPPED;
+		vm->detached = true;
+		vm->backend = sv_vm__backend_by_name(json_string_value(json_object_get(vm->end_record, "vmm")));
+		sv_vm__load_end_record(vm);
+		sv_vm__load_config(vm);
+		*out = vm;
+		return 0;
+	}
 	/* Someone else's VM: we never stop it implicitly. Its directory lock is
 	 * held by its supervisor (or by the process still starting it); a free
 	 * lock means leftovers of a VM nobody watches any more. */
@@ -225,6 +236,7 @@ void sv_vm__free(sv_vm *vm)
 	sv_vm__command_free(vm->command);
 	free(vm->taps);
 	free(vm->end_reason);
+	json_decref(vm->end_record);
 	sv_buf_free(&vm->status);
 	free(vm->console_path);
 	free(vm->dir);
@@ -249,10 +261,23 @@ static int mark_base_image_in_use(sv_vm *vm)
 }
 
 /* "a VM with id ... already exists in ..." */
-static int id_taken(const sv_vm *vm)
+static int id_taken(const sv_vm *vm, int rtfd)
 {
-	return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", vm->id,
-		      sv_manager__opts(vm->mgr)->runtime_dir);
+	return sv_vm__id_taken(vm->id, rtfd, sv_manager__opts(vm->mgr)->runtime_dir);
+}
+
+int sv_vm__id_taken(const char *id, int rtfd, const char *runtime_dir)
+{
+	int dfd = rtfd < 0 ? -1 : openat(rtfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool ended = dfd >= 0 && sv_vm__has_end_record(dfd);
+	if (dfd >= 0)
+		close(dfd);
+	if (ended)
+		return sv_err(SV_EEXISTS,
+			      "id: the id \"%s\" is in use by an ended VM, kept until it is removed; remove it "
+			      "first (smartvm rm %s)",
+			      id, id);
+	return sv_err(SV_EEXISTS, "id: a VM with id \"%s\" already exists in %s", id, runtime_dir);
 }
 
 /* Gives the directory tmp its final name id, failing if id exists. Without
@@ -265,12 +290,12 @@ static int claim_id(sv_vm *vm, int rtfd, const char *tmp)
 	if (errno == EINVAL || errno == ENOSYS) {
 		struct stat st;
 		if (fstatat(rtfd, vm->id, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return id_taken(vm);
+			return id_taken(vm, rtfd);
 		if (renameat(rtfd, tmp, rtfd, vm->id) == 0)
 			return 0;
 	}
 	if (errno == EEXIST || errno == ENOTEMPTY || errno == ENOTDIR || errno == EISDIR)
-		return id_taken(vm);
+		return id_taken(vm, rtfd);
 	return sv_err_errno(SV_EIO, errno, "creating %s", vm->dir);
 }
 
@@ -531,9 +556,15 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 {
 	sv_err_clear();
 	sv_vm__refresh(vm);
-	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
+	/* Also a VM in error (its supervisor gone, or its start failed) and,
+	 * for kill, one still configuring: what is left of it is ended too. */
+	unsigned allowed = ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED) | ST(SV_VM_ERROR) |
+			   (graceful ? 0 : ST(SV_VM_CONFIGURING));
+	int rc = require_state(vm, action, allowed);
 	if (rc)
 		return rc;
+	if (vm->state == SV_VM_ERROR || vm->state == SV_VM_CONFIGURING)
+		graceful = false;
 	if (graceful && sv_vm__connect(vm) != 0)
 		graceful = false; /* no API: go straight to signals */
 	rc = sv_vm__terminate(vm, graceful, timeout_ms);

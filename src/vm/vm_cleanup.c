@@ -9,7 +9,9 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/vm_alive.h"
+#include <dirent.h>
 #include <errno.h>
+#include <string.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -43,10 +45,49 @@ static void register_undo_once(void)
 	sv_ledger_register("jail", sv_vm__undo_jail);
 }
 
-int sv_vm__cleanup_dir(const char *dir)
+static void register_undo(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, register_undo_once);
+}
+
+/* What stays of a VM that ended detached: how it ended, what it printed, its
+ * config as given (for inspect), and the lock that serializes its removal
+ * with a new VM claiming its id. */
+static const char *const end_record_files[] = {SV_VM_END_RECORD_FILE, SV_VM_LOCK_FILE, SV_VM_CONSOLE_FILE,
+					       SV_VM_CONFIG_FILE, NULL};
+
+int sv_vm__cleanup_dir(const char *dir)
+{
+	register_undo();
+	return sv_ledger_replay_keep(dir, sv_vm__keep_end_record(dir) ? end_record_files : NULL);
+}
+
+bool sv_vm__only_end_record(int dfd)
+{
+	if (!sv_vm__has_end_record(dfd))
+		return false;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	bool only = true;
+	for (struct dirent *de; only && (de = readdir(d));) {
+		bool known = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		for (size_t i = 0; end_record_files[i] && !known; i++)
+			known = !strcmp(de->d_name, end_record_files[i]);
+		only = known;
+	}
+	closedir(d);
+	return only;
+}
+
+int sv_vm__remove_dir(const char *dir)
+{
+	register_undo();
 	return sv_ledger_replay(dir);
 }
 
@@ -68,7 +109,7 @@ int sv_vm__take_dead_lock(int dfd, const char *dir, int *lock_fd)
 	return 1;
 }
 
-int sv_vm__cleanup_if_dead(int dfd, const char *dir)
+static int clean_if_dead(int dfd, const char *dir, int (*clean)(const char *dir))
 {
 	int lock = -1;
 	int rc = sv_vm__take_dead_lock(dfd, dir, &lock);
@@ -78,8 +119,11 @@ int sv_vm__cleanup_if_dead(int dfd, const char *dir)
 	if (fstat(dfd, &locked) != 0 || fstatat(AT_FDCWD, dir, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    locked.st_dev != named.st_dev || locked.st_ino != named.st_ino)
 		rc = 0;
-	else if ((rc = sv_vm__cleanup_dir(dir)) == 0)
+	else if ((rc = clean(dir)) == 0)
 		rc = 1;
 	close(lock);
 	return rc;
 }
+
+int sv_vm__cleanup_if_dead(int dfd, const char *dir) { return clean_if_dead(dfd, dir, sv_vm__cleanup_dir); }
+int sv_vm__remove_if_dead(int dfd, const char *dir) { return clean_if_dead(dfd, dir, sv_vm__remove_dir); }

@@ -17,6 +17,7 @@
 #include "util/spawn.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <smartvm/command.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@
 
 struct sv_vm_command {
 	char *boot_arg;	       /* smartvm.cmd=... */
+	json_t *argv;	       /* the command as given (an array), for the end record */
 	int timeout_ms;	       /* 0 = none */
 	long long deadline_ms; /* CLOCK_MONOTONIC; 0 = none; set at boot */
 	int console_fd;	       /* the console pipe's read end; -1 until launch */
@@ -61,6 +63,7 @@ void sv_vm__command_free(struct sv_vm_command *cmd)
 	if (cmd->console_fd >= 0)
 		close(cmd->console_fd);
 	sv_command_console_free(cmd->reader);
+	json_decref(cmd->argv);
 	free(cmd->boot_arg);
 	free(cmd->message);
 	sv_buf_free(&cmd->fresh);
@@ -87,6 +90,10 @@ int sv_vm_set_command_options(sv_vm *vm, const char *const *argv, const sv_comma
 		int rc = sv_command_boot_arg(&cmd->boot_arg, argv);
 		if (!rc)
 			rc = sv_command_console_new(&cmd->reader);
+		cmd->argv = json_array();
+		for (size_t i = 0; !rc && argv[i]; i++)
+			if (!cmd->argv || json_array_append_new(cmd->argv, json_string(argv[i])) != 0)
+				rc = sv_err(SV_ENOMEM, "out of memory");
 		if (rc) {
 			sv_vm__command_free(cmd);
 			return rc;
@@ -152,6 +159,8 @@ int sv_vm__command_apply(sv_vm *vm)
 	cmd->deadline_ms = cmd->timeout_ms > 0 ? sv_now_ms() + cmd->timeout_ms : 0;
 	return 0;
 }
+
+json_t *sv_vm__command_argv(const sv_vm *vm) { return vm->command ? vm->command->argv : NULL; }
 
 long long sv_vm__command_deadline(const sv_vm *vm) { return vm->command ? vm->command->deadline_ms : 0; }
 

@@ -28,6 +28,10 @@ int sv_vm_describe(sv_vm *vm, char **out)
 			      "config", config_json(vm), "network", sv_vm__taps_json(vm));
 	if (o && vm->end_reason && !live)
 		json_object_set_new(o, "end_reason", json_string(vm->end_reason));
+	/* A VM that ended detached: its end record (exit_code, signal, ended_at,
+	 * command, ...) until sv_vm_remove. */
+	if (o && vm->end_record)
+		json_object_set(o, "ended", vm->end_record);
 	*out = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return *out ? 0 : sv_err(SV_ENOMEM, "out of memory");

@@ -18,6 +18,8 @@
 #define SV_VM_VMM_LOG_FILE "vmm.log" /* the VMM's stderr and the supervisor's own messages */
 #define SV_VM_STOP_MARKER "stop-requested"
 #define SV_VM_DRIVES_DIR "drives"
+/* How a detached VM ended (vm_end_record.c); kept until sv_vm_remove. */
+#define SV_VM_END_RECORD_FILE "ended.json"
 /* A VM directory being created is ".<id>" SV_VM_NEW_DIR_INFIX "<random>"
  * until its id is claimed (vm.c); gc removes those whose lock is free. */
 #define SV_VM_NEW_DIR_INFIX ".new-"
@@ -56,7 +58,8 @@ struct sv_vm {
 	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
 	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
 	const sv_vmm_ops *restore_backend;
-	bool agent_exec; /* vm_agent.c: boot with smartvm.exec=agent */
+	bool agent_exec;	   /* vm_agent.c: boot with smartvm.exec=agent */
+	struct json_t *end_record; /* ended.json once the VM ended detached; NULL else */
 };
 
 /* Files inside a VM directory (live operations). */
@@ -76,6 +79,9 @@ int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id);
  * creating nothing: SV_ENOTFOUND "no VM with id ..." when it is absent. */
 int sv_vm__open_dir(sv_manager *mgr, const char *id, int *fd_out);
 void sv_vm__free(sv_vm *vm);
+/* SV_EEXISTS for an id in use in runtime_dir (its fd rtfd, or -1): the
+ * message says when it is an ended VM's, kept until `smartvm rm`. */
+int sv_vm__id_taken(const char *id, int rtfd, const char *runtime_dir);
 bool sv_vm__is_live(const sv_vm *vm);
 bool sv_vm__is_detached(const sv_vm *vm);
 
@@ -89,6 +95,27 @@ void sv_vm__load_config(sv_vm *vm);
 /* The TAP devices as a JSON array (state.json and sv_vm_describe). */
 struct json_t;
 struct json_t *sv_vm__taps_json(const sv_vm *vm);
+
+/* vm_end_record.c: ended.json. */
+typedef struct {
+	const char *id;
+	int exit_code;		/* < 0: unknown (its supervisor was killed) */
+	int signal;		/* the signal that ended the VMM, 0 none */
+	const char *vmm;	/* backend name; NULL unknown */
+	struct json_t *command; /* the command's argv (array; borrowed); NULL none */
+	bool command_finished;	/* exit_code is the command's */
+	const char *reason;	/* how it ended, in words; NULL none */
+} sv_vm_end;
+int sv_vm__write_end_record(int dfd, const char *dir, const sv_vm_end *end);
+/* ended.json parsed (new reference); NULL when absent or unreadable. */
+struct json_t *sv_vm__read_end_record(int dfd, const char *dir);
+bool sv_vm__has_end_record(int dfd);
+/* For the cleanup of dir (its lock held): true when an end record is to stay
+ * in it, writing one with an unknown status first for a VM that was detached
+ * (state.json) and has none: its supervisor died before writing it. */
+bool sv_vm__keep_end_record(const char *dir);
+/* vm->end_record (and end_reason) from the directory, when there is one. */
+void sv_vm__load_end_record(sv_vm *vm);
 
 /* vm_stage.c: private copies of drives. */
 int sv_vm__stage_drives(sv_vm *vm, sv_ledger *ledger, bool ephemeral_writable);
@@ -124,13 +151,22 @@ int sv_vm__command_apply(sv_vm *vm);
  * we keep the read end, *write_fd (O_CLOEXEC) is for the supervisor. -1
  * when the VM runs no command. */
 int sv_vm__command_console_pipe(sv_vm *vm, int *write_fd);
+/* The command as given (a JSON array owned by the VM), or NULL. */
+struct json_t *sv_vm__command_argv(const sv_vm *vm);
 /* The command's deadline (CLOCK_MONOTONIC ms) for the supervisor; 0 = none. */
 long long sv_vm__command_deadline(const sv_vm *vm);
 void sv_vm__command_free(struct sv_vm_command *cmd);
 
 /* Replays the VM's ledger (registering undo handlers first). Only for the
- * holder of the directory's lock; everyone else: sv_vm__cleanup_if_dead. */
+ * holder of the directory's lock; everyone else: sv_vm__cleanup_if_dead.
+ * The directory goes, but for a VM that ended detached: its end record, lock
+ * and console log stay (vm_end_record.c) until sv_vm__remove_dir. */
 int sv_vm__cleanup_dir(const char *dir);
+/* The same, removing the end record and the directory too (sv_vm_remove). */
+int sv_vm__remove_dir(const char *dir);
+/* The directory dfd holds an end record and nothing else a cleanup removes:
+ * an ended VM, not leftovers. */
+bool sv_vm__only_end_record(int dfd);
 
 /* Takes the lock of the VM directory dfd (path dir) without waiting: 1 and
  * *lock_fd when it was free (the VM is dead and stays ours while we hold
@@ -144,6 +180,8 @@ int sv_vm__take_dead_lock(int dfd, const char *dir, int *lock_fd);
  * (alive, or dir is another directory now), < 0 failed (ledger.h: what
  * failed stays for gc). */
 int sv_vm__cleanup_if_dead(int dfd, const char *dir);
+/* The same with sv_vm__remove_dir: nothing of the VM stays. */
+int sv_vm__remove_if_dead(int dfd, const char *dir);
 
 /* vm_live.c: one live operation that changes a VM at a time, across
  * processes (a flock in the VM dir, waited for at most the API timeout;

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/trace.h"
+#include "util/vm_alive.h"
 #include "vm/vm_net.h"
 #include "manager/manager_internal.h"
 #include <errno.h>
@@ -38,6 +39,8 @@
 #define TERM_WAIT_MS 3000
 #define KILL_WAIT_MS 3000
 #define SUPERVISOR_WAIT_MS 10000
+/* How often a VM of another process is looked at while waiting for its end. */
+#define LOCK_POLL_MS 50
 
 /* The installed supervisor, or the one next to the running program (build
  * tree), or $SMARTVM_SUPERVISOR. */
@@ -68,9 +71,10 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 		json_array_append_new(args, json_string(argv[i]));
 	const char *name = strrchr(binary, '/');
 	char *then_exe = vm->jail_root ? sv_path_join(vm->jail_root, name ? name + 1 : binary) : NULL;
-	json_t *o = json_pack("{s:o, s:s, s:s, s:I, s:s?}", "argv", args, "console", vm->console_path, "vmm",
-			      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm),
-			      "then_exe", then_exe);
+	json_t *o =
+	    json_pack("{s:o, s:s, s:s, s:I, s:s?, s:O?}", "argv", args, "console", vm->console_path, "vmm",
+		      vm->backend->name, "deadline_ms", (json_int_t)sv_vm__command_deadline(vm), "then_exe",
+		      then_exe, "command", sv_vm__command_argv(vm));
 	free(then_exe);
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
@@ -191,19 +195,39 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
 				parse_status_lines(vm, true);
 				clean_after_supervisor(vm);
+				sv_vm__load_end_record(vm);
 				return 1;
 			}
 			if (deadline >= 0 && sv_now_ms() >= deadline)
 				return 0;
 		}
 	}
-	/* A VM another process started: watch its supervisor's pid. */
-	if (vm->supervisor_pidfd < 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
-		vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
-	if (vm->supervisor_pidfd >= 0 && sv_pidfd_wait_exit(vm->supervisor_pidfd, timeout_ms) == SV_ETIMEOUT)
-		return 0;
-	bool leftovers = sv_path_exists(vm->dir);
+	/* A VM another process started: it lives while its directory's lock is
+	 * held (by the process starting it, then by its supervisor, which lets
+	 * go only once it has cleaned up and kept the end record). */
+	if (vm->dir_fd >= 0) {
+		for (;;) {
+			int held = sv_vm_lock_held_at(vm->dir_fd);
+			if (held <= 0)
+				break;
+			long long left = deadline < 0 ? LOCK_POLL_MS : deadline - sv_now_ms();
+			if (left <= 0)
+				return 0;
+			poll(NULL, 0, (int)(left < LOCK_POLL_MS ? left : LOCK_POLL_MS));
+		}
+		sv_err_clear();
+	} else {
+		if (vm->supervisor_pidfd < 0 &&
+		    sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+			vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
+		if (vm->supervisor_pidfd >= 0 &&
+		    sv_pidfd_wait_exit(vm->supervisor_pidfd, timeout_ms) == SV_ETIMEOUT)
+			return 0;
+	}
+	sv_vm__load_end_record(vm);
+	bool leftovers = !vm->end_record && sv_path_exists(vm->dir);
 	mark_ended(vm, leftovers, leftovers ? "the supervisor is gone and left its VM directory behind" : "");
+	sv_vm__load_end_record(vm); /* its reason, which mark_ended replaced */
 	return 1;
 }
 

@@ -55,6 +55,8 @@ typedef struct fake_fc {
 	long long poweroff_at_ms;   /* monotonic; -1 = none */
 	long long crash_after_ms;   /* from the environment; -1 = never */
 	long long crash_at_ms;      /* -1 = not armed */
+	long long guest_exit;       /* FAKE_FC_GUEST_EXIT: the command's status; -1 = no command guest */
+	long long command_at_ms;    /* -1 = not armed: when the command "ends" */
 
 	const char *stall_path;     /* requests to it are never answered */
 	const char *die_path;       /* a request to it: a message on stderr, exit 1 */

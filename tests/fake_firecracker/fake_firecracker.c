@@ -14,6 +14,12 @@
  *   FAKE_FC_NO_SOCKET=1              never create the socket; sleep until killed
  *   FAKE_FC_CRASH_AFTER_START_MS=ms  panic and abort() ms after InstanceStart
  *   FAKE_FC_IGNORE_CTRL_ALT_DEL=1    the guest ignores SendCtrlAltDel
+ *   FAKE_FC_GUEST_EXIT=N             a guest whose init runs a command: when the
+ *                                    boot args carry smartvm.cmd=, it prints the
+ *                                    command protocol's start line, a line of
+ *                                    output and "exit status N" on the console
+ *                                    FAKE_FC_GUEST_EXIT_MS (default 100) ms after
+ *                                    InstanceStart, then powers off (exit 0)
  *   FAKE_FC_STALL_PATH=/path         requests to /path are never answered
  *   FAKE_FC_LISTEN_DELAY_MS=ms       bind the API socket at its path (as the real
  *                                    Firecracker does), then wait ms before
@@ -270,6 +276,8 @@ int main(int argc, char **argv)
 		.poweroff_at_ms = -1,
 		.crash_at_ms = -1,
 		.crash_after_ms = env_ms("FAKE_FC_CRASH_AFTER_START_MS"),
+		.guest_exit = env_ms("FAKE_FC_GUEST_EXIT"),
+		.command_at_ms = -1,
 		.ignore_ctrl_alt_del = env_flag("FAKE_FC_IGNORE_CTRL_ALT_DEL"),
 		.stall_path = getenv("FAKE_FC_STALL_PATH"),
 		.die_path = getenv("FAKE_FC_DIE_ON_PATH"),

@@ -97,6 +97,11 @@ static void start_instance(fake_fc *fc, fc_reply *r)
 	fc->state = VM_RUNNING;
 	if (fc->crash_after_ms >= 0)
 		fc->crash_at_ms = fc_now_ms() + fc->crash_after_ms;
+	const char *args = json_string_value(json_object_get(fc->boot_source, "boot_args"));
+	if (fc->guest_exit >= 0 && args && strstr(args, "smartvm.cmd=")) {
+		const char *ms = getenv("FAKE_FC_GUEST_EXIT_MS");
+		fc->command_at_ms = fc_now_ms() + (ms ? atoll(ms) : 100);
+	}
 	fc_log(fc, "fc_api", "Successfully started microvm that was configured from the API");
 }
 
@@ -195,6 +200,15 @@ void fc_guest_tick(fake_fc *fc)
 	}
 	if (fc->crash_at_ms >= 0 && now >= fc->crash_at_ms)
 		crash(fc);
+	if (fc->command_at_ms >= 0 && now >= fc->command_at_ms) {
+		/* The guest init's command protocol (smartvm/command.h), then the
+		 * kernel's power-off: nothing else may follow the exit line. */
+		printf("=== smartvm: command start ===\nfake guest command\n\n=== smartvm: exit status %lld ===\n"
+		       "reboot: Power down\n",
+		       fc->guest_exit);
+		fflush(stdout);
+		fc_exit(fc, 0);
+	}
 	if (fc->poweroff_at_ms >= 0 && now >= fc->poweroff_at_ms) {
 		fc_log(fc, "fc_vcpu 0", "Received KVM_EXIT_SHUTDOWN signal");
 		fc_log(fc, "main", "Vmm is stopping.");
@@ -209,6 +223,8 @@ int fc_guest_next_timeout(fake_fc *fc)
 		next = fc->crash_at_ms;
 	if (fc->poweroff_at_ms >= 0 && (next < 0 || fc->poweroff_at_ms < next))
 		next = fc->poweroff_at_ms;
+	if (fc->command_at_ms >= 0 && (next < 0 || fc->command_at_ms < next))
+		next = fc->command_at_ms;
 	if (fc->exit_at_ms >= 0 && (next < 0 || fc->exit_at_ms < next))
 		next = fc->exit_at_ms;
 	if (next < 0)

@@ -61,7 +61,7 @@ static int teardown(void **state)
 		free(out);
 		free(err);
 	}
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_vm_dirs_left(f->runtime), 0);
 	assert_int_equal(svt_count_processes_with(f->runtime), 0);
 	free(f->runtime);
 	free(f->data);

@@ -39,7 +39,7 @@ static int teardown(void **state)
 {
 	fixture *fx = *state;
 	assert_int_equal(chdir(fx->cwd), 0);
-	int left = svt_dir_entries(fx->runtime), procs = svt_count_processes_with(fx->tmp);
+	int left = svt_vm_dirs_left(fx->runtime), procs = svt_count_processes_with(fx->tmp);
 	svt_rm_tmpdir(fx->tmp);
 	free(fx->data);
 	free(fx->runtime);

@@ -3,6 +3,7 @@
  * each ending with nothing left behind (no VM directory, no process naming
  * the test's directory). */
 #include "svtest.h"
+#include "leftovers.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -106,7 +107,7 @@ static int teardown(void **state)
 		for (size_t i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
 	}
-	int left = svt_dir_entries(fx->runtime_dir);
+	int left = svt_vm_dirs_left(fx->runtime_dir);
 	free(fx->out);
 	free(fx->err);
 	free(fx->kernel);
@@ -222,8 +223,10 @@ static void test_detached_vm_through_ps_inspect_pause_resume_stop(void **state)
 	assert_string_equal(state_of(fx, "web"), "running");
 
 	assert_int_equal(cli(fx, "stop", "web", "--timeout", "5", NULL), 0);
-	assert_string_equal(fx->out, "");
+	assert_string_equal(fx->out, "web\n"); /* the id of each VM acted on, like docker */
 	assert_ps_empty(fx);
+	assert_int_equal(cli(fx, "rm", "web", NULL), 0);
+	assert_string_equal(fx->out, "web\n");
 }
 
 static void test_run_detach_json_prints_the_description(void **state)
@@ -384,8 +387,13 @@ static void test_kill_ends_the_vm_and_cleans_up(void **state)
 	fixture *fx = *state;
 	run_detached(fx, "k1");
 	assert_int_equal(cli(fx, "kill", "k1", NULL), 0);
-	assert_string_equal(fx->out, "");
+	assert_string_equal(fx->out, "k1\n");
 	assert_ps_empty(fx);
+	/* Ended, its end record kept: killing it again is a state error. */
+	assert_int_equal(cli(fx, "kill", "k1", NULL), 1);
+	assert_string_equal(fx->out, "");
+	svt_assert_contains(fx->err, "smartvm: VM \"k1\" is stopped; kill is allowed when ");
+	assert_int_equal(cli(fx, "rm", "k1", NULL), 0);
 	assert_int_equal(cli(fx, "kill", "k1", NULL), 1);
 	assert_string_equal(fx->err, "smartvm: no VM with id \"k1\"\n");
 }
@@ -538,7 +546,7 @@ static void test_foreground_run_streams_console_and_stops_on_sigint(void **state
 
 	wait_for_state(fx, "fg", "running");
 	assert_int_equal(kill(pid, SIGINT), 0);
-	assert_int_equal(reap_exit_code(pid), 0);
+	assert_int_equal(reap_exit_code(pid), 130); /* 128 + SIGINT, like any foreground program */
 
 	char *text = read_text(out_path);
 	svt_assert_contains(text, "Running Firecracker v");
@@ -557,7 +565,7 @@ static void test_foreground_run_stops_on_sigterm(void **state)
 	pid_t pid = spawn_cli(fx, out_path, args);
 	wait_for_state(fx, "ft", "running");
 	assert_int_equal(kill(pid, SIGTERM), 0);
-	assert_int_equal(reap_exit_code(pid), 0);
+	assert_int_equal(reap_exit_code(pid), 143);
 	assert_ps_empty(fx);
 }
 
@@ -627,10 +635,21 @@ static void test_gc_cleans_up_after_supervisor_and_vmm_were_killed(void **state)
 	if (cli(fx, "gc", NULL) != 0)
 		fail_msg("gc: %s", fx->err);
 	assert_string_equal(fx->out, "removed 1 dead VM\n");
-	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
 	assert_ps_empty(fx);
 	assert_int_equal(cli(fx, "gc", "--json", NULL), 0);
 	assert_string_equal(fx->out, "{\"removed\": 0}\n");
+	/* It was detached and its supervisor died before it could say how it
+	 * ended: gc left an end record with the status unknown, and nothing else. */
+	assert_true(svt_is_end_record_dir(fx->runtime_dir, "dead"));
+	assert_int_equal(cli(fx, "ps", "-a", NULL), 0);
+	svt_assert_contains(
+	    fx->out, "dead                     exited       -        firecracker  -               unknown ");
+	assert_int_equal(cli(fx, "wait", "dead", NULL), 1);
+	assert_string_equal(fx->out, "");
+	svt_assert_contains(fx->err, "smartvm: VM \"dead\" ended (unknown status): its "
+				     "supervisor was killed before it could record how the VM ended\n");
+	assert_int_equal(cli(fx, "rm", "dead", NULL), 0);
+	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
 }
 
 static void test_gc_leaves_live_vms_alone(void **state)

@@ -112,7 +112,11 @@ static void test_image_pull_ls_rm_round_trip(void **state)
 	json_t *b = json_loads(out, 0, NULL);
 	assert_non_null(b);
 	const char *id = "firecracker-ci-v1.16-x86_64-vmlinux-6.1.102-ubuntu-24.04.ext4";
-	assert_string_equal(json_string_value(json_object_get(b, "bundleId")), id);
+	assert_string_equal(json_string_value(json_object_get(b, "bundle_id")), id);
+	/* --json speaks snake_case (bundle.json keeps the seed's camelCase). */
+	assert_null(json_object_get(b, "bundleId"));
+	assert_non_null(json_object_get(json_object_get(b, "sizes"), "rootfs_bytes"));
+	assert_non_null(json_object_get(b, "last_accessed_at"));
 	assert_string_equal(json_string_value(json_object_get(b, "preset")), "latest");
 	json_decref(b);
 	free(out);

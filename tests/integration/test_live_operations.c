@@ -484,7 +484,7 @@ static void test_state_json_never_disagrees_with_the_vmm(void **state)
 
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	sv_manager_free(m);
-	assert_int_equal(svt_dir_entries(rt), 0);
+	assert_int_equal(svt_vm_dirs_left(rt), 0);
 	assert_int_equal(umount(rt), 0);
 	free(filler);
 	free(rt);

@@ -26,7 +26,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	assert_int_equal(svt_dir_entries(runtime_dir), 0);
+	assert_int_equal(svt_vm_dirs_left(runtime_dir), 0);
 	svt_rm_tmpdir(data_dir);
 	svt_rm_tmpdir(runtime_dir);
 	free(data_flag);

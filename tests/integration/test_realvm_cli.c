@@ -121,7 +121,7 @@ static void test_dash_dash_without_a_command_is_a_usage_error(void **state)
 /* Ctrl-C: the command gets it as SIGINT through the guest agent (130, as
  * with docker run), that is smartvm's exit status, and the guest powers
  * off; nothing is left behind. (Without an agent the guest powers off at
- * once and the command ends by SIGTERM, 143.) */
+ * once and the command ends by SIGTERM, but smartvm still exits 130.) */
 static void test_ctrl_c_powers_the_guest_off(void **state)
 {
 	(void)state;

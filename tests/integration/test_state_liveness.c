@@ -178,7 +178,15 @@ static void test_stop_leaves_a_new_vm_with_the_same_id_alone(void **state)
 	assert_int_equal(rc, 0);
 	assert_true(svt_wait_stopped(stopper, 30000));
 
-	/* The old VM is gone with its directory: the id is free again. */
+	/* The old VM has ended, detached: its end record keeps the id until
+	 * rm; then the id is free again. */
+	assert_int_equal(cli_in(f, f->rt, run[0], run[1], run[2], run[3], run[4], run[5], run[6], run[7],
+				run[8], run[9], NULL),
+			 1);
+	svt_assert_contains(f->err, "is in use by an ended VM, kept until it is removed; remove it first "
+				    "(smartvm rm same)");
+	assert_int_equal(cli_in(f, f->rt, "rm", "same", NULL), 0);
+	assert_string_equal(f->out, "same\n");
 	assert_int_equal(cli_in(f, f->rt, run[0], run[1], run[2], run[3], run[4], run[5], run[6], run[7],
 				run[8], run[9], NULL),
 			 0);
@@ -192,6 +200,7 @@ static void test_stop_leaves_a_new_vm_with_the_same_id_alone(void **state)
 	assert_int_equal(cli_in(f, f->rt, "inspect", "same", NULL), 0);
 	svt_assert_contains(f->out, "state: running\n");
 	assert_int_equal(cli_in(f, f->rt, "stop", "same", NULL), 0);
+	assert_int_equal(cli_in(f, f->rt, "rm", "same", NULL), 0);
 }
 
 int main(void)

@@ -54,7 +54,7 @@ static int setup(void **state)
 
 static void assert_nothing_left(fixture *f)
 {
-	assert_int_equal(svt_dir_entries(f->runtime), 0);
+	assert_int_equal(svt_vm_dirs_left(f->runtime), 0);
 	assert_int_equal(svt_count_processes_with(f->runtime), 0);
 }
 

@@ -6,6 +6,7 @@
 #include "util/file.h"
 #include "util/spawn.h"
 #include <dirent.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,12 +144,43 @@ bool svt_wait_stopped(pid_t pid, int timeout_ms)
 	return false;
 }
 
-/* Entries of dir (none if it does not exist), each listed. */
+bool svt_is_end_record_dir(const char *runtime_dir, const char *name)
+{
+	static const char *const kept[] = {"ended.json", "lock", "console.log", "config.json"};
+	char *dir = sv_path_join(runtime_dir, name);
+	DIR *d = dir ? opendir(dir) : NULL;
+	bool only = d != NULL, record = false;
+	for (struct dirent *de; only && (de = readdir(d));) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+			known |= !strcmp(de->d_name, kept[i]);
+		only = known;
+	}
+	if (d)
+		closedir(d);
+	/* The record must be the VM's own: valid, naming this id. */
+	char *path = only && dir ? sv_path_join(dir, "ended.json") : NULL;
+	json_t *o = path ? json_load_file(path, 0, NULL) : NULL;
+	const char *id = json_string_value(json_object_get(o, "id"));
+	record = id && !strcmp(id, name) && json_object_get(o, "exit_code") && json_object_get(o, "ended_at");
+	json_decref(o);
+	free(path);
+	free(dir);
+	return only && record;
+}
+
+/* Entries of dir (none if it does not exist), each listed. In the runtime
+ * dir, the end record of a VM that ended detached is no leak: it stays until
+ * `smartvm rm`, as the user-facing contract says. */
 static void list_entries(FILE *out, const char *dir, const char *what)
 {
+	bool runtime = !strcmp(what, "runtime dir");
 	DIR *d = opendir(dir);
 	for (struct dirent *de; d && (de = readdir(d));)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !(runtime && svt_is_end_record_dir(dir, de->d_name)))
 			addf(out, "%s: %s/%s", what, dir, de->d_name);
 	if (d)
 		closedir(d);

@@ -27,6 +27,11 @@ typedef struct {
 	const char *const *gone_paths; /* NULL-terminated paths that must not exist; may be NULL */
 } svt_scope;
 
+/* runtime_dir/name holds nothing but the end record (ended.json naming
+ * that id, its lock, console log and config) of a VM that ended detached: kept by
+ * contract until `smartvm rm`, never a leak. */
+bool svt_is_end_record_dir(const char *runtime_dir, const char *name);
+
 /* The leftovers, one per line ("" when none); malloc'd. */
 char *svt_leftovers(const svt_scope *s);
 

@@ -1,5 +1,6 @@
 /* Shared test fixtures (see svtest.h). */
 #include "svtest.h"
+#include "leftovers.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -97,6 +98,20 @@ int svt_dir_entries(const char *path)
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+int svt_vm_dirs_left(const char *runtime_dir)
+{
+	DIR *d = opendir(runtime_dir);
+	if (!d)
+		return 0;
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !svt_is_end_record_dir(runtime_dir, de->d_name))
 			n++;
 	closedir(d);
 	return n;

@@ -42,6 +42,9 @@ int svt_count_processes_with(const char *needle);
 
 /* Number of entries in a directory (0 if it does not exist). */
 int svt_dir_entries(const char *path);
+/* The entries of a runtime dir but the end records of VMs that ended
+ * detached (leftovers.h: kept until `smartvm rm`, no leak). */
+int svt_vm_dirs_left(const char *runtime_dir);
 
 /* Runs the smartvm CLI with argv (NULL-terminated, without argv[0]) and the
  * given extra environment ("K=V" strings, NULL-terminated, may be NULL).

@@ -1,8 +1,8 @@
 /* The soak (issue 10): for a while, worker processes loop run / pause /
- * resume / snapshot / stop / kill / gc on a small shared set of VM ids, and
+ * resume / snapshot / stop / kill / rm / gc on a small shared set of VM ids, and
  * SIGKILL random smartvm processes (a CLI in flight, a supervisor, a VMM),
  * against the fake Firecracker or QEMU under TCG, in a private network
- * namespace. Then every VM left is killed and `gc` and `net gc` run, and
+ * namespace. Then every VM left is removed (rm -f) and `gc` and `net gc` run, and
  * nothing may be left (svt_leftovers: processes, runtime and network state
  * files, links, nftables tables).
  *
@@ -50,6 +50,7 @@ typedef enum {
 	OP_SIGKILL_SUP,
 	OP_SIGKILL_VMM,
 	OP_GC,
+	OP_RM,
 	OP_PS,
 	N_OPS
 } op_kind;
@@ -64,6 +65,7 @@ static const char *const op_names[N_OPS] = {"run -d",
 					    "SIGKILL supervisor",
 					    "SIGKILL VMM",
 					    "gc",
+					    "rm [-f]",
 					    "ps"};
 
 /* Counters every worker adds to (shared memory, atomics). */
@@ -202,39 +204,44 @@ static void worker(const soak_env *e, int index, long long deadline_ms)
 		snprintf(id, sizeof(id), "s%02u", rand_r(&seed) % N_IDS);
 		snprintf(vm_dir, sizeof(vm_dir), "%s/%s", e->runtime_flag + strlen("--runtime-dir="), id);
 		unsigned r = rand_r(&seed) % 100;
-		if (r < 30) {
+		if (r < 26) {
 			run_vm(e, id, &seed, false);
-		} else if (r < 38) {
+		} else if (r < 32) {
 			run_vm(e, id, &seed, true);
-		} else if (r < 46) {
+		} else if (r < 39) {
 			cli(e, OP_PAUSE, -1, (const char *[]){"pause", id, NULL});
-		} else if (r < 54) {
+		} else if (r < 46) {
 			cli(e, OP_RESUME, -1, (const char *[]){"resume", id, NULL});
-		} else if (r < 62) {
+		} else if (r < 53) {
 			snprintf(snap, sizeof(snap), "%s/w%d-%ld", e->snaps, index, round);
 			cli(e, OP_SNAPSHOT, -1, (const char *[]){"snapshot", "create", id, snap, NULL});
 			sv_rm_rf(snap);
-		} else if (r < 72) {
+		} else if (r < 61) {
 			cli(e, OP_STOP, -1, (const char *[]){"stop", id, NULL});
-		} else if (r < 78) {
+		} else if (r < 67) {
 			cli(e, OP_KILL_CMD, -1, (const char *[]){"kill", id, NULL});
-		} else if (r < 84) {
+		} else if (r < 72) {
 			sigkill_process(e, OP_SIGKILL_SUP, vm_dir, "supervisor");
-		} else if (r < 90) {
+		} else if (r < 77) {
 			sigkill_process(e, OP_SIGKILL_VMM, vm_dir, "vmm");
-		} else if (r < 96) {
+		} else if (r < 82) {
 			cli(e, OP_GC, -1, (const char *[]){"gc", NULL});
+		} else if (r < 92) {
+			/* Ended detached VMs keep their id until rm (-f: also live ones). */
+			cli(e, OP_RM, -1,
+			    r % 2 ? (const char *[]){"rm", id, NULL} : (const char *[]){"rm", "-f", id, NULL});
 		} else {
-			cli(e, OP_PS, -1, (const char *[]){"ps", NULL});
+			cli(e, OP_PS, -1, (const char *[]){"ps", "-a", NULL});
 		}
 	}
 }
 
-/* Kills every VM `ps --json` lists, then gc and net gc. */
+/* Removes every VM `ps -a --json` lists (rm -f: kills the live ones),
+ * then gc and net gc. */
 static void clean_up(const soak_env *e)
 {
 	char *out = NULL;
-	const char *argv[] = {e->cli, e->data_flag, e->runtime_flag, "ps", "--json", NULL};
+	const char *argv[] = {e->cli, e->data_flag, e->runtime_flag, "ps", "-a", "--json", NULL};
 	int code = -1;
 	if (sv_run(argv, NULL, OP_LIMIT_MS, &code, &out, NULL) == 0 && code == 0) {
 		json_t *list = json_loads(out ? out : "[]", 0, NULL);
@@ -244,7 +251,7 @@ static void clean_up(const soak_env *e)
 		{
 			const char *id = json_string_value(json_object_get(vm, "id"));
 			if (id)
-				cli(e, OP_KILL_CMD, -1, (const char *[]){"kill", id, NULL});
+				cli(e, OP_RM, -1, (const char *[]){"rm", "-f", id, NULL});
 		}
 		json_decref(list);
 	}

@@ -389,9 +389,51 @@ static void test_failed_entries_are_kept_for_the_next_replay(void **state)
 	free(vm_dir);
 }
 
+/* The end record of a detached VM (src/vm/vm_end_record.c): after a full
+ * replay only the named entries stay, with the directory; until then (an
+ * entry that could not be undone) everything stays for the next replay. */
+static void test_replay_keep_leaves_only_the_named_entries(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	char *drives = sv_path_join(vm_dir, "drives");
+	assert_int_equal(sv_mkdir_p(drives, 0700), 0);
+	free(svt_write(vm_dir, "ended.json", "{}"));
+	free(svt_write(vm_dir, "state.json", "{}"));
+	free(svt_write(drives, "rootfs.img", "x"));
+	char *link = sv_path_join(vm_dir, "to-outside");
+	assert_int_equal(symlink(dir, link), 0);
+	sv_ledger_register("test-flaky", undo_that_may_fail);
+	sv_ledger *l;
+	assert_int_equal(sv_ledger_open(&l, vm_dir), 0);
+	assert_int_equal(sv_ledger_record(l, "test-flaky", "tap0", NULL), 0);
+	sv_ledger_close(l);
+	const char *const keep[] = {"ended.json", "lock", NULL};
+
+	fail_undo = true;
+	assert_int_equal(sv_ledger_replay_keep(vm_dir, keep), SV_EIO);
+	assert_true(sv_path_exists(drives)); /* nothing goes before everything was undone */
+	fail_undo = false;
+	assert_int_equal(sv_ledger_replay_keep(vm_dir, keep), 0);
+	assert_int_equal(svt_dir_entries(vm_dir), 1);
+	char *record = sv_path_join(vm_dir, "ended.json");
+	assert_true(sv_path_exists(record));
+	assert_true(sv_path_exists(dir)); /* the link was removed, not followed */
+	/* Again (gc over an ended VM): nothing to do, the record stays. */
+	assert_int_equal(sv_ledger_replay_keep(vm_dir, keep), 0);
+	assert_true(sv_path_exists(record));
+	assert_int_equal(sv_ledger_replay(vm_dir), 0);
+	assert_false(sv_path_exists(vm_dir));
+	free(record);
+	free(link);
+	free(drives);
+	free(vm_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_replay_keep_leaves_only_the_named_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_entries_outside_the_vm_dir_are_refused_and_kept, setup,
 					    teardown),

@@ -72,8 +72,11 @@ static void test_pause_before_start_names_state(void **state)
 	assert_int_equal(sv_vm_resume(vm), SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), "VM \"web\" is created; resume is allowed when paused");
 	assert_int_equal(sv_vm_stop(vm, 0), SV_EINVALID_STATE);
-	assert_string_equal(sv_last_error(), "VM \"web\" is created; stop is allowed when running|paused");
+	assert_string_equal(sv_last_error(), "VM \"web\" is created; stop is allowed when running|paused|error");
 	assert_int_equal(sv_vm_kill(vm), SV_EINVALID_STATE);
+	assert_string_equal(sv_last_error(), "VM \"web\" is created; kill is allowed when configuring|running|paused|error");
+	assert_int_equal(sv_vm_remove(vm, SV_VM_REMOVE_FORCE), SV_EINVALID_STATE);
+	assert_string_equal(sv_last_error(), "VM \"web\" is created; there is nothing to remove");
 	assert_int_equal(sv_vm_detach(vm), SV_EINVALID_STATE);
 	char *info = NULL;
 	assert_int_equal(sv_vm_instance_info(vm, &info), SV_EINVALID_STATE);
