@@ -41,6 +41,7 @@ static const cli_command cli_self_commands[] = {
 extern const cli_command cli_run_commands[];
 extern const cli_command cli_vm_commands[];
 extern const cli_command cli_logs_commands[];
+extern const cli_command cli_attach_commands[];
 
 /* images */
 extern const cli_command cli_binary_commands[];
@@ -64,6 +65,7 @@ static const cli_command *const groups[] = {
     cli_run_commands,
     cli_vm_commands,
     cli_logs_commands,
+    cli_attach_commands,
 
     /* images */
     cli_binary_commands,
