@@ -280,7 +280,7 @@ static int cmd_attach(cli_ctx *cli, int argc, char **argv)
 	struct termios saved;
 	bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
 	if (raw) {
-		fprintf(stderr, "smartvm: attached to VM \"%s\"'s console; detach with %s\r\n", id, keys_desc);
+		fprintf(stderr, "smartvm: attached to VM \"%s\"'s console; detach with %s\n", id, keys_desc);
 		struct termios t = saved;
 		cfmakeraw(&t);
 		tcsetattr(STDIN_FILENO, TCSANOW, &t);

@@ -449,7 +449,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((code = cli_run_set_command(vm, &f.cmd)))
+	if ((code = cli_run_set_command(vm, &f.cmd, f.detach)))
 		goto out;
 	/* In the foreground the command goes through the agent when the image
 	 * has one (cmd_run_agent.c). */

@@ -461,6 +461,39 @@ static void test_cli_reports_the_vms_end(void **state)
 	free(err);
 }
 
+static void test_cli_a_signal_detaches_and_leaves_the_vm_running(void **state)
+{
+	fixture *f = *state;
+	cli_proc c = cli_start(f, (const char *const[]){"attach", "con", NULL});
+	/* Attached once its input comes back. */
+	const char *input = "signal-me\n";
+	assert_int_equal(write(c.in, input, strlen(input)), (ssize_t)strlen(input));
+	char buf[256];
+	size_t got = 0;
+	for (long long until = now_ms() + 10000; now_ms() < until && got < strlen(input);) {
+		struct pollfd p = {.fd = c.out, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = read(c.out, buf + got, sizeof(buf) - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+		}
+	}
+	buf[got] = '\0';
+	svt_assert_contains(buf, "signal-me");
+	kill(c.pid, SIGTERM);
+	char *out, *err;
+	c.in = -1;
+	int code = cli_finish(&c, &out, &err);
+	assert_int_equal(code, 128 + SIGTERM);
+	svt_assert_contains(err, "detached from VM \"con\" on signal 15 (it keeps running)");
+	free(out);
+	free(err);
+	assert_int_equal(sv_vm_get_state(f->vm), SV_VM_RUNNING);
+	int fd = attach_when_free(f->vm);
+	close(fd);
+}
+
 static void test_cli_bad_detach_keys_and_unknown_vm(void **state)
 {
 	fixture *f = *state;
@@ -495,6 +528,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cli_piped_input_is_echoed_then_it_detaches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_detach_keys_end_it_and_are_not_sent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_reports_the_vms_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_a_signal_detaches_and_leaves_the_vm_running, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_bad_detach_keys_and_unknown_vm, setup, teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
