@@ -16,6 +16,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@
  * state (the supervisor closes the console before it reports). */
 #define END_STATE_WAIT_MS 3000
 #define BUF 65536
+#define PENDING_MAX (2 * BUF)
+#define DETACH_FLUSH_MS 1000
 
 typedef struct {
 	unsigned char seq[DETACH_KEYS_MAX];
@@ -75,11 +78,13 @@ static int parse_detach_keys(cli_ctx *cli, const char *text, detach_keys *k)
 	}
 }
 
-static int write_all(int fd, const void *data, size_t len)
+/* Our output: blocking (a terminal or a pipe that stalls stalls us; the
+ * supervisor then drops us rather than wait). */
+static int write_stdout(const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
-		ssize_t w = fd == STDOUT_FILENO ? write(fd, p, len) : send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = write(STDOUT_FILENO, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -90,9 +95,48 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Sends input to the console, keeping back what may be the start of the
- * detach keys. True when they were typed (what came before them is sent). */
-static bool send_input(int sock, detach_keys *k, const unsigned char *in, size_t len, bool *send_failed)
+/* Input on its way to the console. The socket is non-blocking so that a
+ * guest that does not read its console never freezes us: the detach keys
+ * and the guest's output keep working. */
+typedef struct {
+	unsigned char data[PENDING_MAX];
+	size_t len;
+	bool failed; /* the connection refused input */
+} pending;
+
+static void pending_add(pending *q, const unsigned char *data, size_t len)
+{
+	/* Only a terminal is read while input is pending (for its detach
+	 * keys); a person typing beyond this into a guest that does not read
+	 * loses the excess. */
+	size_t room = sizeof(q->data) - q->len;
+	if (len > room)
+		len = room;
+	memcpy(q->data + q->len, data, len);
+	q->len += len;
+}
+
+static void pending_flush(pending *q, int sock)
+{
+	while (q->len > 0 && !q->failed) {
+		ssize_t w = send(sock, q->data, q->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) {
+			q->failed = true;
+			q->len = 0;
+			return;
+		}
+		memmove(q->data, q->data + w, q->len - (size_t)w);
+		q->len -= (size_t)w;
+	}
+}
+
+/* Queues input, keeping back what may be the start of the detach keys.
+ * True when they were typed (what came before them is queued). */
+static bool take_input(pending *q, detach_keys *k, const unsigned char *in, size_t len)
 {
 	unsigned char out[BUF + DETACH_KEYS_MAX];
 	size_t n = 0;
@@ -116,8 +160,7 @@ static bool send_input(int sock, detach_keys *k, const unsigned char *in, size_t
 			out[n++] = in[i];
 		}
 	}
-	if (n && write_all(sock, out, n) < 0)
-		*send_failed = true;
+	pending_add(q, out, n);
 	return detach;
 }
 
@@ -136,32 +179,38 @@ static bool vm_ended(sv_vm *vm)
 
 typedef enum { END_DETACHED, END_STDIN_DONE, END_CONSOLE_CLOSED, END_SIGNAL, END_OUTPUT_GONE } end_reason;
 
-/* The relay loop. */
-static end_reason relay(int sock, detach_keys *k, sv_term_filter *filter, int linger_ms)
+/* The relay loop. on_terminal: stdin is a terminal (read even while input
+ * is pending, for the detach keys). */
+static end_reason relay(int sock, detach_keys *k, sv_term_filter *filter, int linger_ms, bool on_terminal)
 {
 	static unsigned char in[BUF], out[BUF + SV_TERM_FILTER_SLACK];
-	bool stdin_open = true, send_failed = false;
+	static pending q;
+	bool stdin_open = true;
 	long long quiet_since = 0;
 	for (;;) {
 		if (stop_signal)
 			return END_SIGNAL;
 		int timeout = -1;
-		if (!stdin_open) {
+		if (!stdin_open && (q.len == 0 || q.failed)) {
 			long long left = quiet_since + linger_ms - now_ms();
 			if (left <= 0)
 				return END_STDIN_DONE;
 			timeout = (int)left;
 		}
-		struct pollfd p[2] = {{.fd = stdin_open && !send_failed ? STDIN_FILENO : -1, .events = POLLIN},
-				      {.fd = sock, .events = POLLIN}};
+		bool read_stdin = stdin_open && !q.failed && (on_terminal ? q.len < sizeof(q.data) : q.len == 0);
+		struct pollfd p[2] = {
+		    {.fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = sock, .events = (short)(POLLIN | (q.len && !q.failed ? POLLOUT : 0))}};
 		if (poll(p, 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return END_CONSOLE_CLOSED;
 		}
-		if (p[1].revents) {
+		if (p[1].revents & POLLOUT)
+			pending_flush(&q, sock);
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(sock, in, sizeof(in));
-			if (n < 0 && errno == EINTR)
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0)
 				return END_CONSOLE_CLOSED;
@@ -171,7 +220,7 @@ static end_reason relay(int sock, detach_keys *k, sv_term_filter *filter, int li
 				len = sv_term_filter_feed(filter, in, len, out);
 				show = out;
 			}
-			if (write_all(STDOUT_FILENO, show, len) < 0)
+			if (write_stdout(show, len) < 0)
 				return END_OUTPUT_GONE;
 			quiet_since = now_ms();
 		}
@@ -181,15 +230,21 @@ static end_reason relay(int sock, detach_keys *k, sv_term_filter *filter, int li
 				continue;
 			if (n <= 0) {
 				/* A partial detach sequence at the end was plain input. */
-				if (k->matched && write_all(sock, k->seq, k->matched) < 0)
-					send_failed = true;
+				pending_add(&q, k->seq, k->matched);
 				k->matched = 0;
 				stdin_open = false;
 				quiet_since = now_ms();
-				continue;
-			}
-			if (send_input(sock, k, in, (size_t)n, &send_failed))
+			} else if (take_input(&q, k, in, (size_t)n)) {
+				/* What came before the keys, if the guest takes it soon. */
+				for (long long until = now_ms() + DETACH_FLUSH_MS; q.len && !q.failed && now_ms() < until;) {
+					pending_flush(&q, sock);
+					struct pollfd w = {.fd = sock, .events = POLLOUT};
+					if (q.len)
+						poll(&w, 1, 50);
+				}
 				return END_DETACHED;
+			}
+			pending_flush(&q, sock);
 		}
 	}
 }
@@ -285,7 +340,8 @@ static int cmd_attach(cli_ctx *cli, int argc, char **argv)
 		cfmakeraw(&t);
 		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
-	end_reason why = relay(sock, &keys, filter, linger_ms);
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+	end_reason why = relay(sock, &keys, filter, linger_ms, raw);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	for (int i = 0; i < 3; i++)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <smartvm/console.h>
 #include <string.h>
@@ -48,10 +49,25 @@ static int read_hello(int fd, char *line, size_t size)
 	return 0;
 }
 
+/* The supervisor removes the socket (and stops accepting) once the VMM
+ * has exited, before it reports the end: a VM whose VMM is gone has ended,
+ * whatever its state says yet. */
+static bool vmm_gone(const sv_vm *vm)
+{
+	return vm->vmm_pid > 0 && kill(vm->vmm_pid, 0) != 0 && errno == ESRCH;
+}
+
+static int ended(const sv_vm *vm)
+{
+	return sv_err(SV_EINVALID_STATE, "VM \"%s\" has ended; attach needs it running", vm->id);
+}
+
 static int check_socket(sv_vm *vm)
 {
 	struct stat st;
 	if (fstatat(vm->dir_fd, SV_VM_CONSOLE_SOCKET, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT && vmm_gone(vm))
+			return ended(vm);
 		if (errno == ENOENT)
 			return sv_err(SV_EUNSUPPORTED,
 				      "VM \"%s\": attaching to the console: no %s/%s (a VM started before "
@@ -93,6 +109,8 @@ int sv_vm_console_attach(sv_vm *vm, int *fd_out)
 	if ((rc = check_socket(vm)))
 		return rc;
 	int fd = sv_agent_unix_connect_at(vm->dir_fd, SV_VM_CONSOLE_SOCKET, false);
+	if ((fd == -ECONNREFUSED || fd == -ENOENT) && vmm_gone(vm))
+		return ended(vm);
 	if (fd == -ECONNREFUSED)
 		return sv_err(SV_EINVALID_STATE, "VM \"%s\": attaching to the console: nobody listens on %s/%s "
 						 "(the VM is ending?)",

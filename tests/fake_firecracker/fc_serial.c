@@ -6,7 +6,9 @@
  *             "flood done\n" (writes block while the console is not read:
  *             a stalled reader stalls this fake guest and its API with it,
  *             which is what tests of the console relay watch for);
- *   poweroff  powers the guest off (exit 0), as Ctrl+Alt+Del would.
+ *   poweroff  powers the guest off (exit 0), as Ctrl+Alt+Del would;
+ *   deaf      stops reading the console for good (a guest whose serial
+ *             input is never drained: what is typed piles up on the host).
  * A stdin at end-of-file (/dev/null) is read no more. */
 #include "fake_fc.h"
 
@@ -20,7 +22,7 @@
 
 static char line[LINE_MAX_LEN];
 static size_t line_len;
-static bool stdin_done;
+static bool stdin_done, deaf;
 
 static void write_all(const char *p, size_t n)
 {
@@ -52,9 +54,11 @@ static void run_line(fake_fc *fc)
 		flood(atoll(line + 6));
 	else if (!strcmp(line, "poweroff"))
 		fc_exit(fc, 0);
+	else if (!strcmp(line, "deaf"))
+		deaf = true;
 }
 
-int fc_serial_fd(void) { return stdin_done ? -1 : STDIN_FILENO; }
+int fc_serial_fd(void) { return stdin_done || deaf ? -1 : STDIN_FILENO; }
 
 void fc_serial_read(fake_fc *fc)
 {
@@ -72,6 +76,8 @@ void fc_serial_read(fake_fc *fc)
 		if (c == '\n' || c == '\r') {
 			run_line(fc);
 			line_len = 0;
+			if (deaf)
+				return; /* the rest of the read is never looked at */
 		} else if (line_len + 1 < sizeof(line)) {
 			line[line_len++] = c;
 		}

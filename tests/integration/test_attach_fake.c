@@ -459,6 +459,90 @@ static void test_cli_reports_the_vms_end(void **state)
 	svt_assert_contains(err, "VM \"con\" has ended");
 	free(out);
 	free(err);
+	int fd = -1;
+	assert_int_equal(sv_vm_console_attach(f->vm, &fd), SV_EINVALID_STATE);
+	assert_int_equal(fd, -1);
+}
+
+/* The CLI alone: `run -d --name` (docker's word for --id), attach with
+ * piped input, stop; nothing left (the teardown checks). */
+static void test_cli_run_detached_by_name_then_attach_then_stop(void **state)
+{
+	fixture *f = *state;
+	char *out = NULL, *err = NULL;
+	int code = svt_run_cli((const char *const[]){"run", "--kernel", f->kernel, "--name", "clibox", "--firecracker-bin",
+						      svt_fake_firecracker(), "-d", "--runtime-dir", f->runtime,
+						      "--data-dir", f->data, NULL},
+			       NULL, &out, &err);
+	if (code != 0)
+		fail_msg("run -d exited %d: %s", code, err);
+	assert_string_equal(out, "clibox\n");
+	free(out);
+	free(err);
+	cli_proc c = cli_start(f, (const char *const[]){"attach", "--linger", "0.3", "clibox", NULL});
+	assert_int_equal(write(c.in, "via-cli\n", 8), 8);
+	code = cli_finish(&c, &out, &err);
+	assert_int_equal(code, 0);
+	svt_assert_contains(out, "via-cli\n");
+	free(out);
+	free(err);
+	code = svt_run_cli((const char *const[]){"stop", "clibox", "--runtime-dir", f->runtime, "--data-dir", f->data,
+						  NULL},
+			   NULL, &out, &err);
+	assert_int_equal(code, 0);
+	free(out);
+	free(err);
+	/* A stopped VM has no console to attach to. */
+	code = svt_run_cli((const char *const[]){"attach", "clibox", "--runtime-dir", f->runtime, "--data-dir",
+						  f->data, NULL},
+			   NULL, &out, &err);
+	assert_int_equal(code, 1);
+	free(out);
+	free(err);
+}
+
+/* A guest that never reads its serial input: what is typed piles up in
+ * bounded queues; neither the supervisor (the API still answers, output
+ * still flows) nor the CLI (a signal still ends it at once) is stuck. */
+static void test_a_guest_that_does_not_read_input_stalls_nothing(void **state)
+{
+	fixture *f = *state;
+	int fd = attach_ok(f->vm);
+	type(fd, "deaf\n");
+	free(read_until(fd, "deaf\n"));
+	close(fd);
+	cli_proc c = cli_start(f, (const char *const[]){"attach", "con", NULL});
+	/* 8 MiB of input, written from a child (our pipe to the CLI fills). */
+	pid_t writer = fork();
+	assert_true(writer >= 0);
+	if (writer == 0) {
+		static char block[65536];
+		memset(block, 'y', sizeof(block));
+		for (int i = 0; i < 128; i++)
+			if (write(c.in, block, sizeof(block)) < 0)
+				_exit(0);
+		_exit(0);
+	}
+	poll(NULL, 0, 1500);
+	assert_int_equal(sv_vm_pause(f->vm), 0);
+	assert_int_equal(sv_vm_resume(f->vm), 0);
+	long long t0 = now_ms();
+	kill(c.pid, SIGTERM);
+	char *out, *err;
+	close(c.in);
+	c.in = -1;
+	int code = cli_finish(&c, &out, &err);
+	assert_int_equal(code, 128 + SIGTERM);
+	assert_true(now_ms() - t0 < 5000);
+	free(out);
+	free(err);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	/* The next client is served (the queued input is its predecessor's
+	 * business: it went nowhere). */
+	fd = attach_when_free(f->vm);
+	close(fd);
+	assert_int_equal(sv_vm_get_state(f->vm), SV_VM_RUNNING);
 }
 
 static void test_cli_a_signal_detaches_and_leaves_the_vm_running(void **state)
@@ -529,6 +613,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cli_detach_keys_end_it_and_are_not_sent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_reports_the_vms_end, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_a_signal_detaches_and_leaves_the_vm_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_guest_that_does_not_read_input_stalls_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cli_run_detached_by_name_then_attach_then_stop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cli_bad_detach_keys_and_unknown_vm, setup, teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
