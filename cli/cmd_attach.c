@@ -35,6 +35,9 @@
 #define BUF 65536
 #define PENDING_MAX (2 * BUF)
 #define DETACH_FLUSH_MS 1000
+#define TERMINAL_RESET                                                                                       \
+	"\x1b[0m\x1b[?25h\x1b[?1047l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l"  \
+	"\x1b[?1l\x1b>"
 
 typedef struct {
 	unsigned char seq[DETACH_KEYS_MAX];
@@ -344,6 +347,11 @@ static int cmd_attach(cli_ctx *cli, int argc, char **argv)
 	end_reason why = relay(sock, &keys, filter, linger_ms, raw);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	/* Modes the guest may have switched on stay on in the terminal after
+	 * us: the alternate screen, a hidden cursor, mouse and focus reports,
+	 * bracketed paste, application keys, colours. Back to normal. */
+	if (filter)
+		write_stdout(TERMINAL_RESET, sizeof(TERMINAL_RESET) - 1);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	close(sock);

@@ -2,9 +2,9 @@
  * Attaching to a running VM's serial console (`smartvm attach`), and showing
  * it on a terminal without handing the terminal to the guest.
  *
- * Thread safety: sv_vm_console_attach may be called from any thread (it only
- * reads the sv_vm's id, directory and supervisor). An sv_term_filter is used
- * by one thread at a time.
+ * Thread safety: sv_vm_console_attach as the calls of smartvm/agent.h (it
+ * refreshes the sv_vm's state; the connection it returns is the caller's).
+ * An sv_term_filter is used by one thread at a time.
  */
 #ifndef SMARTVM_CONSOLE_H
 #define SMARTVM_CONSOLE_H

@@ -149,6 +149,11 @@ static void accept_clients(sv_console_hub *h)
 		int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return;
+		/* The attached client may have just left (its hangup not yet
+		 * seen): then the newcomer is not refused. */
+		struct pollfd alive = {.fd = h->client_fd, .events = POLLIN};
+		if (h->client_fd >= 0 && poll(&alive, 1, 0) > 0 && (alive.revents & (POLLHUP | POLLERR)))
+			drop_client(h, "it closed the connection");
 		if (h->client_fd >= 0) {
 			char line[SV_CONSOLE_HELLO_MAX];
 			int n = snprintf(line, sizeof(line), SV_CONSOLE_HELLO_BUSY " %d\n", (int)h->client_pid);
