@@ -9,8 +9,10 @@
  * memory is fixed whatever the guest sends.
  *
  * UTF-8 is tracked only far enough to tell a continuation byte (passes)
- * from a C1 control (0x80-0x9f outside a character: dropped, and the ones
- * that introduce sequences start the same dropping as their 7-bit forms).
+ * from a C1 control (0x80-0x9f outside a character, or encoded as U+0080-
+ * U+009F, 0xc2 0x80-0x9f, which terminals decode as controls too: dropped,
+ * and the ones that introduce sequences start the same dropping as their
+ * 7-bit forms). A 0xc2 is held until the next byte tells which it is.
  */
 #include "util/error.h"
 #include <smartvm/console.h>
@@ -23,6 +25,7 @@ typedef enum { S_GROUND, S_ESC, S_ESC_INTER, S_CSI, S_STRING, S_STRING_ESC } sta
 struct sv_term_filter {
 	state st;
 	unsigned utf8_left; /* continuation bytes still expected */
+	bool c2_held;	    /* a 0xc2 lead byte, held: with 0x80-0x9f it encodes a C1 control */
 	bool csi_8bit;	    /* the CSI began with 0x9b: dropped whatever it is */
 	bool overflow;	    /* the held sequence grew too long: drop it */
 	size_t held_len;
@@ -104,9 +107,38 @@ static size_t emit_held(sv_term_filter *f, uint8_t *out, size_t n, uint8_t last)
 	return n;
 }
 
+/* A C1 control (0x80-0x9f, raw or UTF-8 encoded): dropped; the sequence
+ * introducers start their 7-bit forms' dropping. */
+static void c1_control(sv_term_filter *f, uint8_t c)
+{
+	if (c == 0x9b) {
+		start(f, S_CSI);
+		f->csi_8bit = true;
+	} else if (c == 0x90 || c == 0x98 || c == 0x9d || c == 0x9e || c == 0x9f) {
+		start(f, S_STRING);
+	}
+}
+
 /* One byte in ground state. */
 static size_t ground(sv_term_filter *f, uint8_t c, uint8_t *out, size_t n)
 {
+	if (f->c2_held) {
+		/* Terminals decode U+0080-U+009F (0xc2 0x80-0x9f) as C1 controls
+		 * too: "\xc2\x9b" is a CSI. */
+		f->c2_held = false;
+		if (c >= 0x80 && c <= 0x9f) {
+			f->utf8_left = 0;
+			c1_control(f, c);
+			return n;
+		}
+		out[n++] = 0xc2;
+		if (c >= 0xa0 && c <= 0xbf) {
+			f->utf8_left = 0;
+			out[n++] = c;
+			return n;
+		}
+		f->utf8_left = 0; /* a stray lead byte; c starts afresh */
+	}
 	if (c >= 0x80 && c <= 0xbf && f->utf8_left > 0) {
 		f->utf8_left--;
 		out[n++] = c;
@@ -125,16 +157,14 @@ static size_t ground(sv_term_filter *f, uint8_t c, uint8_t *out, size_t n)
 		return n;
 	}
 	if (c <= 0x9f) {
-		/* C1 controls: the sequence introducers start their 7-bit forms' dropping. */
-		if (c == 0x9b) {
-			start(f, S_CSI);
-			f->csi_8bit = true;
-		} else if (c == 0x90 || c == 0x98 || c == 0x9d || c == 0x9e || c == 0x9f) {
-			start(f, S_STRING);
-		}
+		c1_control(f, c);
 		return n;
 	}
-	if (c >= 0xc2 && c <= 0xdf)
+	if (c == 0xc2) {
+		f->c2_held = true;
+		return n;
+	}
+	if (c >= 0xc3 && c <= 0xdf)
 		f->utf8_left = 1;
 	else if (c >= 0xe0 && c <= 0xef)
 		f->utf8_left = 2;

@@ -89,6 +89,13 @@ static void test_eight_bit_controls_are_dropped_with_their_sequences(void **stat
 	assert_filtered("a\x9d" "0;t\x9c" "b", "ab");  /* 8-bit OSC ... ST */
 	assert_filtered("a\x90$qm\x9c" "b", "ab");     /* 8-bit DCS */
 	assert_filtered("a\x85\x8d" "b", "ab");        /* other C1 controls */
+	/* The same controls encoded in UTF-8 (U+009B, U+009D, U+0085). */
+	assert_filtered("a\xc2\x9b" "6nb", "ab");
+	assert_filtered("a\xc2\x9d" "0;t\x07" "b", "ab");
+	assert_filtered("a\xc2\x85" "b", "ab");
+	assert_kept("\xc2\xa0\xc2\xbf");                /* U+00A0, U+00BF: text */
+	assert_filtered_pieces((const char *const[]){"a\xc2", "\x9b" "6n", "b", NULL}, "ab", 2);
+	assert_filtered_pieces((const char *const[]){"a\xc2", "x", NULL}, "a\xc2x", 3); /* stray lead kept */
 }
 
 static void test_sequences_split_across_reads_are_judged_whole(void **state)
