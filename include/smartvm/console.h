@@ -54,10 +54,11 @@ SV_EXTERN int sv_vm_console_attach(sv_vm *vm, int *fd_out);
  *    (*y), media copy (i), the kitty keyboard and xterm queries (?u, ?S,
  *    ?m); all other CSI sequences are kept (at most
  *    SV_TERM_FILTER_SLACK bytes long; longer ones are dropped);
- *  - ESC Z (DECID: identify), ENQ (0x05: answerback), and the 8-bit C1
- *    controls 0x80-0x9f (a terminal in UTF-8 mode ignores them, one that
- *    is not would start sequences with them). UTF-8 continuation bytes are
- *    not C1 controls and pass.
+ *  - ESC Z (DECID: identify), ENQ (0x05: answerback), and the C1 controls,
+ *    as raw bytes 0x80-0x9f or encoded in UTF-8 as U+0080-U+009F (0xc2
+ *    0x80-0x9f, which xterm and VTE decode as controls), the sequence
+ *    introducers among them with their sequences. UTF-8 continuation bytes
+ *    of other characters are not C1 controls and pass.
  * A sequence may be split across calls; a malformed one is dropped up to
  * where it ends. */
 typedef struct sv_term_filter sv_term_filter;
