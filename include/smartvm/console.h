@@ -45,14 +45,15 @@ SV_EXTERN int sv_vm_console_attach(sv_vm *vm, int *fd_out);
  * terminal:
  *  - OSC (ESC ], 0x9d: window title, clipboard, hyperlinks, palette), DCS
  *    (ESC P, 0x90: DECRQSS, XTGETTCAP, sixel), SOS/PM/APC (ESC X, ESC ^,
- *    ESC _ and 0x98/0x9e/0x9f), each up to its terminator (BEL, ST, or CAN
- *    / SUB), at any length;
+ *    ESC _ and 0x98/0x9e/0x9f) and screen's/tmux's title (ESC k), each up
+ *    to its terminator (BEL, ST, or CAN / SUB), at any length;
  *  - CSI sequences that ask the terminal to answer (its answer would be
  *    typed into the guest) or act outside the screen: DA (c, >c, =c), DSR
  *    and CPR (n, ?n), DECRQM ($p), DECRQPSR ($w), DECRQTSR ($u), window
  *    operations and reports (t), XTVERSION (>q), DECREQTPARM (x), DECRQCRA
- *    (*y), media copy (i), the kitty keyboard and xterm queries (?u, ?S,
- *    ?m); all other CSI sequences are kept (at most
+ *    (*y), media copy (i), XTSMGRAPHICS (?S), and the keyboard modes that
+ *    would outlast the session (kitty's >u <u =u ?u, XTMODKEYS >m, ?m);
+ *    all other CSI sequences are kept (at most
  *    SV_TERM_FILTER_SLACK bytes long; longer ones are dropped);
  *  - ESC Z (DECID: identify), ENQ (0x05: answerback), and the C1 controls,
  *    as raw bytes 0x80-0x9f or encoded in UTF-8 as U+0080-U+009F (0xc2

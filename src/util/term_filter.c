@@ -86,14 +86,19 @@ static bool csi_is_dropped(const sv_term_filter *f, uint8_t final)
 	case 'w':
 		return inter == '$'; /* DECRQPSR */
 	case 'u':
-		return inter == '$' || prefix == '?'; /* DECRQTSR, kitty keyboard query */
+		/* DECRQTSR; the kitty keyboard protocol (push, pop, set, query)
+		 * would outlast the session in the user's terminal */
+		return inter == '$' || prefix != 0;
 	case 'q':
 		return prefix == '>'; /* XTVERSION */
 	case 'y':
 		return inter == '*'; /* DECRQCRA */
 	case 'S':
+		return prefix == '?'; /* XTSMGRAPHICS */
 	case 'm':
-		return prefix == '?'; /* XTSMGRAPHICS, XTQMODKEYS queries */
+		/* SGR has no prefix; XTMODKEYS (>) would change how the user's
+		 * keys are sent after the session, XTQMODKEYS (?) asks */
+		return prefix != 0;
 	default:
 		return false;
 	}
@@ -183,7 +188,8 @@ static size_t step(sv_term_filter *f, uint8_t c, uint8_t *out, size_t n)
 		if (c == '[') {
 			f->st = S_CSI;
 			hold(f, c);
-		} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_') {
+		} else if (c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_' || c == 'k') {
+			/* ESC k: screen's and tmux's window-title string */
 			start(f, S_STRING);
 		} else if (c == CAN || c == SUB || c == 'Z') {
 			start(f, S_GROUND); /* cancelled; ESC Z (DECID) asks for an answer */

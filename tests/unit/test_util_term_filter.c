@@ -38,6 +38,7 @@ static void test_text_colours_and_cursor_movement_pass(void **state)
 	assert_kept("\x1b[1;24r\x1b(B\x1b)0\x1b" "7\x1b" "8\x1b" "M");  /* scroll region, charsets, save/restore */
 	assert_kept("\x1b[2 q");                                        /* DECSCUSR: cursor shape */
 	assert_kept("tab\there\b\a");                                   /* C0 controls that draw */
+	assert_kept("\x1b[s\x1b[u");                                    /* save/restore cursor */
 }
 
 static void test_utf8_passes_including_continuation_bytes_in_the_c1_range(void **state)
@@ -65,6 +66,7 @@ static void test_dcs_apc_pm_sos_are_dropped(void **state)
 	assert_filtered("\x1bP+q544e\x1b\\", "");          /* XTGETTCAP */
 	assert_filtered("\x1b_Gf=100;AAAA\x1b\\k", "k");   /* APC (kitty graphics) */
 	assert_filtered("\x1b^pm\x1b\\\x1bXsos\x1b\\z", "z");
+	assert_filtered("\x1bkwindow-name\x1b\\w", "w"); /* screen/tmux title */
 }
 
 static void test_queries_the_terminal_would_answer_are_dropped(void **state)
@@ -73,7 +75,9 @@ static void test_queries_the_terminal_would_answer_are_dropped(void **state)
 	const char *queries[] = {"\x1b[c",     "\x1b[0c",  "\x1b[>c",  "\x1b[=c", "\x1b[5n",	 "\x1b[6n",
 				 "\x1b[?6n",   "\x1b[?2026$p", "\x1b[2$p", "\x1b[14t", "\x1b[21t", "\x1b[>q",
 				 "\x1b[1x",    "\x1b[1;1;1;1;1*y", "\x1b[?u", "\x1b[?1;1S", "\x1b[?4m", "\x1b[1$w",
-				 "\x1b[1$u",   "\x1b[5i",  "\x1bZ",    "\x05"};
+				 "\x1b[1$u",   "\x1b[5i",  "\x1bZ",    "\x05",
+				 /* keyboard modes that would outlast the session */
+				 "\x1b[>1u", "\x1b[<u", "\x1b[=1;1u", "\x1b[>4;2m"};
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		char in[64];
 		snprintf(in, sizeof(in), "<%s>", queries[i]);
