@@ -62,6 +62,7 @@ static const struct option run_longopts[] = {
     {"vcpus", required_argument, NULL, OPT_VCPUS},
     {"mem", required_argument, NULL, OPT_MEM},
     {"id", required_argument, NULL, OPT_ID},
+    {"name", required_argument, NULL, OPT_ID}, /* docker's word for it */
     {"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
     {"detach", no_argument, NULL, 'd'},
     {"image", required_argument, NULL, OPT_IMAGE},
@@ -457,7 +458,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((code = cli_run_set_command(vm, &f.cmd)))
+	if ((code = cli_run_set_command(vm, &f.cmd, f.detach)))
 		goto out;
 	/* In the foreground the command goes through the agent when the image
 	 * has one (cmd_run_agent.c). */
@@ -538,15 +539,16 @@ const cli_command cli_run_commands[] = {
 	    "  --vcpus N          vCPU count, 1-32 (default 1)\n"
 	    "  --mem MIB          memory in MiB (default 128)\n"
 	    "  --id ID            VM id, [A-Za-z0-9_-] not starting with -, at most 64\n"
-	    "                     bytes\n"
-	    "                     (default: generated)\n"
+	    "                     bytes (default: generated); --name ID is the same\n"
 	    "  --firecracker-bin PATH\n"
 	    "                     the Firecracker binary to use (default: the\n"
 	    "                     configured version, downloaded if needed)\n"
 	    "  -d, --detach       leave the VM running in the background and print\n"
-	    "                     its id; once it ends, it stays in 'smartvm ps -a'\n"
-	    "                     with its exit status (the command's, with -- CMD;\n"
-	    "                     'smartvm wait' prints it) until 'smartvm rm'\n"
+	    "                     its id; with -- CMD, CMD gets the serial console as\n"
+	    "                     its terminal ('smartvm attach ID' reaches it); once\n"
+	    "                     it ends, it stays in 'smartvm ps -a' with its exit\n"
+	    "                     status (the command's, with -- CMD; 'smartvm wait'\n"
+	    "                     prints it) until 'smartvm rm'\n"
 	    "  --json             with --detach, print the VM's description as JSON\n"
 	    "                     (as 'smartvm inspect --json') instead of its id;\n"
 	    "                     without --detach it is a usage error\n"

@@ -76,12 +76,15 @@ int cli_run_command_check(cli_ctx *cli, const cli_run_cmd *cmd, bool detach)
 	return 0;
 }
 
-int cli_run_set_command(sv_vm *vm, const cli_run_cmd *cmd)
+int cli_run_set_command(sv_vm *vm, const cli_run_cmd *cmd, bool detach)
 {
 	if (!cmd->argv)
 		return 0;
 	sv_command_options o = SV_COMMAND_OPTIONS_INIT;
 	o.timeout_ms = cmd->timeout_ms;
+	/* Nobody reads a detached command's output: give it the console as its
+	 * terminal instead, for `smartvm attach` (run -d -- sh). */
+	o.console_terminal = detach;
 	int rc = sv_vm_set_command_options(vm, (const char *const *)cmd->argv, &o);
 	return rc < 0 ? cli_fail(rc) : 0;
 }

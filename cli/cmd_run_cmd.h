@@ -60,9 +60,10 @@ int cli_run_vmm_option(cli_ctx *cli, cli_run_cmd *cmd, int c, const char *arg);
  * command's end is nobody's to report). 0 or CLI_EXIT_USAGE. */
 int cli_run_command_check(cli_ctx *cli, const cli_run_cmd *cmd, bool detach);
 
-/* Gives vm the command and its options (nothing without a command).
+/* Gives vm the command and its options (nothing without a command); a
+ * detached one gets the console as its terminal (for `smartvm attach`).
  * Returns 0 or an exit code (message printed). */
-int cli_run_set_command(sv_vm *vm, const cli_run_cmd *cmd);
+int cli_run_set_command(sv_vm *vm, const cli_run_cmd *cmd, bool detach);
 
 /* Cuts argv at the first "--": *argc becomes the count before it and *cmd
  * the NULL-terminated words after it (pointing into argv), or NULL when

@@ -42,6 +42,7 @@ extern const cli_command cli_run_commands[];
 extern const cli_command cli_vm_commands[];
 extern const cli_command cli_vm_end_commands[];
 extern const cli_command cli_logs_commands[];
+extern const cli_command cli_attach_commands[];
 
 /* images */
 extern const cli_command cli_binary_commands[];
@@ -66,6 +67,7 @@ static const cli_command *const groups[] = {
     cli_vm_commands,
     cli_vm_end_commands,
     cli_logs_commands,
+    cli_attach_commands,
 
     /* images */
     cli_binary_commands,

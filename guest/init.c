@@ -16,7 +16,9 @@
  *      runs no command itself and stays up until powered off;
  *   5. runs the command from smartvm.cmd= (see proto/guest_cmd.h for the encoding;
  *      default "uname -a") with stdin /dev/null and stdout+stderr through a pipe
- *      that this init copies to the console, between two markers:
+ *      that this init copies to the console (with smartvm.console=tty: on the
+ *      console itself as its terminal, for `smartvm attach`), between two
+ *      markers:
  *          === smartvm: command start ===\n
  *          <output, byte for byte>\n
  *          === smartvm: exit status N ===\n
@@ -366,6 +368,33 @@ bool init_power_pressed(int fd)
 	return pressed;
 }
 
+/* In the command's process, with smartvm.console=tty: a session of its own
+ * whose controlling terminal is the serial console, in the usual cooked
+ * mode (echo, line editing, signals, CR-LF), as stdin, stdout and stderr. */
+static void take_console_terminal(void)
+{
+	setsid();
+	int fd = open("/dev/ttyS0", O_RDWR);
+	if (fd < 0)
+		fd = open("/dev/console", O_RDWR);
+	if (fd < 0)
+		return;
+	ioctl(fd, TIOCSCTTY, 1);
+	struct termios t;
+	if (tcgetattr(fd, &t) == 0) {
+		t.c_iflag |= ICRNL;
+		t.c_oflag |= OPOST | ONLCR;
+		t.c_lflag |= ICANON | ECHO | ECHOE | ECHOK | ISIG | IEXTEN;
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/* out_fd < 0: the console is the command's terminal. */
 static pid_t spawn_command(char **argv, bool in_root, int out_fd)
 {
 	pid_t pid = fork();
@@ -376,12 +405,16 @@ static pid_t spawn_command(char **argv, bool in_root, int out_fd)
 			setpgid(pid, pid);
 		return pid;
 	}
-	setpgid(0, 0);
-	int null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd >= 0)
-		dup2(null_fd, STDIN_FILENO);
-	dup2(out_fd, STDOUT_FILENO);
-	dup2(out_fd, STDERR_FILENO);
+	if (out_fd < 0) {
+		take_console_terminal();
+	} else {
+		setpgid(0, 0);
+		int null_fd = open("/dev/null", O_RDONLY);
+		if (null_fd >= 0)
+			dup2(null_fd, STDIN_FILENO);
+		dup2(out_fd, STDOUT_FILENO);
+		dup2(out_fd, STDERR_FILENO);
+	}
 	if (in_root && (chroot(NEWROOT) < 0 || chdir("/") < 0)) {
 		dprintf(STDERR_FILENO, "smartvm-init: chroot " NEWROOT ": %s\n", strerror(errno));
 		_exit(127);
@@ -410,10 +443,10 @@ static bool copy_output(int fd, bool *ended_with_newline)
 
 /* Runs argv with its output copied to the console; returns the exit status
  * as a shell would (128+signal). */
-static int run_command(char **argv, bool in_root)
+static int run_command(char **argv, bool in_root, bool on_terminal)
 {
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+	int pipefd[2] = { -1, -1 };
+	if (!on_terminal && pipe2(pipefd, O_CLOEXEC) < 0) {
 		say("smartvm-init: pipe: %s\n", strerror(errno));
 		return 127;
 	}
@@ -421,10 +454,12 @@ static int run_command(char **argv, bool in_root)
 	int n_evdev = init_open_power_buttons(evdev);
 	say("=== smartvm: command start ===\n");
 	pid_t child = spawn_command(argv, in_root, pipefd[1]);
-	close(pipefd[1]);
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	if (!on_terminal) {
+		close(pipefd[1]);
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	}
 	int status = -1;
-	bool output_open = true, ended_with_newline = true;
+	bool output_open = !on_terminal, ended_with_newline = true;
 	long long kill_at = -1, drain_until = -1;
 	while (child > 0 && (status < 0 || output_open)) {
 		struct pollfd p[MAX_EVDEV + 1];
@@ -456,7 +491,8 @@ static int run_command(char **argv, bool in_root)
 		if (status >= 0 && drain_until >= 0 && now_ms() >= drain_until)
 			output_open = false;
 	}
-	close(pipefd[0]);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
 	for (int i = 0; i < n_evdev; i++)
 		close(evdev[i]);
 	return child < 0 ? 127
@@ -544,9 +580,15 @@ int main(void)
 			power_off();
 		}
 	}
-	console_raw_output();
+	bool on_terminal = init_boot_flag(SV_GUEST_CONSOLE_TTY);
+	if (!on_terminal)
+		console_raw_output();
 	klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1);
-	int code = run_command(argv, in_root);
+	int code = run_command(argv, in_root, on_terminal);
+	/* The exit line goes out as it is, whatever the command left the
+	 * terminal in. */
+	if (on_terminal)
+		console_raw_output();
 	kill_everything();
 	say("\n=== smartvm: exit status %d ===\n", code);
 	free(decoded_block);

@@ -15,6 +15,10 @@
 #include <stddef.h>
 
 #define SV_GUEST_CMD_KEY "smartvm.cmd="
+/* With this word the init gives the command the serial console as its
+ * terminal (stdin, stdout, stderr, controlling tty) instead of /dev/null and
+ * a pipe: `smartvm attach` then reaches it. */
+#define SV_GUEST_CONSOLE_TTY "smartvm.console=tty"
 
 /* The encoded value for argv (NULL-terminated, at least one element), malloc'd;
  * NULL on OOM or an empty argv. */

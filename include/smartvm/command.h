@@ -75,14 +75,24 @@ typedef struct {
 	 * calls below fail with SV_ETIMEOUT "VM \"ID\": its command did not
 	 * finish within N s (timeout); the VM was killed". */
 	int timeout_ms;
+	/** Version 2: the command gets the serial console as its terminal
+	 * (stdin, stdout and stderr on ttyS0, its controlling terminal, with
+	 * the usual line discipline: echo, CR-LF) instead of /dev/null for
+	 * stdin and a pipe the init copies to the console, so that
+	 * sv_vm_console_attach (`smartvm attach`) reaches an interactive
+	 * command such as a shell. Boots with smartvm.console=tty (the minimal
+	 * image's init knows it; others ignore it). The console then also
+	 * carries what is typed and the terminal's CR-LF: the output the calls
+	 * below read is no longer the command's bytes exactly. Default false. */
+	bool console_terminal;
 } sv_command_options;
 
 /** The sv_command_options layout this header describes. */
-#define SV_COMMAND_OPTIONS_VERSION 1
+#define SV_COMMAND_OPTIONS_VERSION 2
 /** sv_command_options with its version set and every option at its default. */
 #define SV_COMMAND_OPTIONS_INIT                                                                              \
 	{                                                                                                    \
-		SV_COMMAND_OPTIONS_VERSION, 0                                                                \
+		SV_COMMAND_OPTIONS_VERSION, 0, false                                                         \
 	}
 
 /** The VM runs argv: at start its smartvm.cmd= is appended to the boot args

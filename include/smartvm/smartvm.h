@@ -13,6 +13,7 @@
 #include <smartvm/vm.h>
 #include <smartvm/command.h>
 #include <smartvm/escape.h>
+#include <smartvm/console.h>
 #include <smartvm/images.h>
 #include <smartvm/live.h>
 #include <smartvm/log.h>

@@ -162,15 +162,22 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 		     launch_info *info)
 {
 	char **argv = NULL, *console = NULL;
-	int out[2] = {-1, -1}, err[2] = {-1, -1};
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
 	int rc = read_launch(vm_dir, &argv, &console, info);
-	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)))
-		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's output pipes");
+	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(in, O_CLOEXEC)))
+		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's stdio pipes");
+	/* Its stdin is the guest's serial input: `smartvm attach` writes there
+	 * (console_hub.c). A VM whose hub cannot start still runs; its VMM
+	 * then reads end-of-file, as from /dev/null. */
+	sv_console_hub *hub = NULL;
+	if (!rc && sv_console_hub_open(&hub, vm_dir, in[1]) != 0)
+		sv_warn("smartvm attach will not work for this VM: %s", sv_last_error());
+	in[1] = -1;
 	/* The VMM runs in the VM directory: relative paths in its config (staged
 	 * drives) resolve there, which is what lets a snapshot be restored into
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
 	sv_spawn_opts so = {.argv = (const char *const *)argv,
-			    .stdin_fd = -1,
+			    .stdin_fd = in[0],
 			    .stdout_fd = out[1],
 			    .stderr_fd = err[1],
 			    .cwd = vm_dir};
@@ -188,12 +195,15 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 		close(out[1]);
 	if (err[1] >= 0)
 		close(err[1]);
+	if (in[0] >= 0)
+		close(in[0]);
 	if (rc) {
 		int fds[] = {out[0], err[0], console_pipe};
 		for (size_t i = 0; i < 3; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, vm_dir))) {
+		sv_console_hub_free(hub);
+	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir))) {
 		/* Nobody would read its output: it must not run. */
 		kill(*pid, SIGKILL);
 		sv_reap(*pid, 5000, NULL);

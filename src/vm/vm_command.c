@@ -12,6 +12,7 @@
  * which kills the VMM even if nobody reads. Every wait here is bounded. */
 #include "vm/vm_internal.h"
 
+#include "guest_cmd.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/spawn.h"
@@ -88,6 +89,17 @@ int sv_vm_set_command_options(sv_vm *vm, const char *const *argv, const sv_comma
 		if (opts && opts->version >= 1)
 			cmd->timeout_ms = opts->timeout_ms;
 		int rc = sv_command_boot_arg(&cmd->boot_arg, argv);
+		/* The init's word for "the console is the command's terminal"
+		 * (guest/init.c). */
+		char *with_tty = NULL;
+		if (!rc && opts && opts->version >= 2 && opts->console_terminal) {
+			if (asprintf(&with_tty, "%s " SV_GUEST_CONSOLE_TTY, cmd->boot_arg) < 0)
+				rc = sv_err(SV_ENOMEM, "out of memory");
+			else {
+				free(cmd->boot_arg);
+				cmd->boot_arg = with_tty;
+			}
+		}
 		if (!rc)
 			rc = sv_command_console_new(&cmd->reader);
 		cmd->argv = json_array();
@@ -109,7 +121,8 @@ int sv_vm_set_command(sv_vm *vm, const char *const *argv)
 	return sv_vm_set_command_options(vm, argv, NULL);
 }
 
-/* args without any smartvm.cmd= word, plus " " plus arg. malloc'd. */
+/* args without any smartvm.cmd= or smartvm.console=tty word, plus " " plus
+ * arg. malloc'd. */
 static char *replace_command_word(const char *args, const char *arg)
 {
 	size_t key_len = strlen("smartvm.cmd=");
@@ -121,7 +134,9 @@ static char *replace_command_word(const char *args, const char *arg)
 		while (*p == ' ')
 			p++;
 		const char *end = p + strcspn(p, " ");
-		if (end > p && strncmp(p, "smartvm.cmd=", key_len) != 0) {
+		bool tty_word = (size_t)(end - p) == strlen(SV_GUEST_CONSOLE_TTY) &&
+				!strncmp(p, SV_GUEST_CONSOLE_TTY, (size_t)(end - p));
+		if (end > p && strncmp(p, "smartvm.cmd=", key_len) != 0 && !tty_word) {
 			if (o > out)
 				*o++ = ' ';
 			memcpy(o, p, (size_t)(end - p));

@@ -17,6 +17,7 @@
 #define SV_VM_CONSOLE_FILE "console.log"
 #define SV_VM_VMM_LOG_FILE "vmm.log" /* the VMM's stderr and the supervisor's own messages */
 #define SV_VM_STOP_MARKER "stop-requested"
+#define SV_VM_CONSOLE_SOCKET "console.sock" /* `smartvm attach` (console_hub.c) */
 #define SV_VM_DRIVES_DIR "drives"
 /* How a detached VM ended (vm_end_record.c); kept until sv_vm_remove. */
 #define SV_VM_END_RECORD_FILE "ended.json"

@@ -22,6 +22,7 @@
 
 #include "util/error.h"
 #include "util/escape.h"
+#include "vm/console_hub.h"
 #include "vm/vm_internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,8 @@ struct sv_vmm_output {
 	int wake[2];
 	capped_log console, vmm_log;
 	tail console_tail, err_tail;
-	char *chunk; /* the console chunk being handed to the pipe */
+	sv_console_hub *hub; /* `smartvm attach`; NULL = none */
+	char *chunk;	     /* the console chunk being handed to the pipe */
 	size_t chunk_len, chunk_off;
 	_Atomic long long finish_by; /* monotonic ms; 0 until finish */
 };
@@ -185,6 +187,7 @@ static size_t read_console(sv_vmm_output *o)
 	}
 	log_write(&o->console, o->chunk, (size_t)n);
 	tail_add(&o->console_tail, o->chunk, (size_t)n);
+	sv_console_hub_output(o->hub, o->chunk, (size_t)n);
 	o->chunk_len = (size_t)n;
 	o->chunk_off = 0;
 	flush_chunk(o);
@@ -216,14 +219,21 @@ static void *relay(void *arg)
 		long long left = by ? by - now_ms() : -1;
 		if (by && left <= 0)
 			break;
-		struct pollfd p[4] = {
+		struct pollfd p[4 + SV_CONSOLE_HUB_POLLFDS] = {
 		    {.fd = handing_on ? -1 : o->out_fd, .events = POLLIN},
 		    {.fd = o->err_fd, .events = POLLIN},
 		    {.fd = handing_on ? o->pipe_fd : -1, .events = POLLOUT},
 		    {.fd = o->wake[0], .events = POLLIN},
 		};
-		if (poll(p, 4, left > 0 ? (int)left : -1) < 0 && errno != EINTR)
+		nfds_t np = 4;
+		if (o->hub) {
+			sv_console_hub_poll_prepare(o->hub, p + 4);
+			np += SV_CONSOLE_HUB_POLLFDS;
+		}
+		if (poll(p, np, left > 0 ? (int)left : -1) < 0 && errno != EINTR)
 			break;
+		if (o->hub)
+			sv_console_hub_poll_done(o->hub, p + 4);
 		if (p[3].revents) {
 			char drain[16];
 			while (read(o->wake[0], drain, sizeof(drain)) > 0)
@@ -242,12 +252,13 @@ static void *relay(void *arg)
 }
 
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
-			const char *vm_dir)
+			sv_console_hub *hub, const char *vm_dir)
 {
 	*out = NULL;
 	sv_vmm_output *o = calloc(1, sizeof(*o));
 	int rc = o ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	if (o) {
+		o->hub = hub;
 		o->out_fd = stdout_fd;
 		o->err_fd = stderr_fd;
 		o->pipe_fd = console_pipe;
@@ -279,6 +290,7 @@ int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int c
 			int fds[] = {stdout_fd, stderr_fd, console_pipe};
 			for (size_t i = 0; i < 3; i++)
 				close_fd(&fds[i]);
+			sv_console_hub_free(hub);
 		}
 		sv_vmm_output_free(o);
 		return rc;
@@ -316,6 +328,7 @@ void sv_vmm_output_free(sv_vmm_output *o)
 	close_fd(&o->out_fd);
 	close_fd(&o->err_fd);
 	close_fd(&o->pipe_fd);
+	sv_console_hub_free(o->hub);
 	close_fd(&o->wake[0]);
 	close_fd(&o->wake[1]);
 	log_free(&o->console);

@@ -5,6 +5,7 @@
 #ifndef SV_VM_VMM_OUTPUT_H
 #define SV_VM_VMM_OUTPUT_H
 
+#include "vm/console_hub.h"
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -20,9 +21,11 @@ typedef struct sv_vmm_output sv_vmm_output;
  * orchestrator reading a command's output; while it does not read, the VMM's
  * console waits, nothing is dropped); stderr_fd to <vm_dir>/vmm.log. The
  * logs are opened relative to the directory's fd, never through a link.
- * Takes ownership of the three fds (also on failure). */
+ * hub (may be NULL): `smartvm attach`'s clients, driven from the same
+ * thread, get the console too. Takes ownership of the three fds and the hub
+ * (also on failure). */
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
-			const char *vm_dir);
+			sv_console_hub *hub, const char *vm_dir);
 
 /* After the VMM ended: lets the relay read what is left and hand it on, for
  * at most drain_ms, then stops it and closes the console pipe. */

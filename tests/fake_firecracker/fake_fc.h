@@ -130,6 +130,10 @@ fc_handler fc_put_snapshot_create, fc_put_snapshot_load;
 void fc_vsock_accept(fake_fc *fc);
 void fc_vsock_reap(void);
 
+/* fc_serial.c: the guest's serial console on stdin/stdout. */
+int fc_serial_fd(void); /* -1 once stdin ended */
+void fc_serial_read(fake_fc *fc);
+
 /* fc_runtime.c */
 fc_handler fc_get_instance_info, fc_get_version, fc_get_vm_config, fc_put_actions, fc_patch_vm;
 /* Called by the event loop: the guest acts on due timers. */

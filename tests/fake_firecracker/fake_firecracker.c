@@ -32,6 +32,8 @@
  *                                    its jail root (the cwd) and absolute API
  *                                    paths resolve under it, as after chroot
  *
+ * The guest's serial console is stdin/stdout (fc_serial.c: it echoes input).
+ *
  * Under the (fake) jailer it also takes the arguments the real jailer adds:
  * `--start-time-us N --start-time-cpu-us N --parent-cpu-time-us N`.
  */
@@ -330,9 +332,9 @@ int main(int argc, char **argv)
 		MHD_UNSIGNED_LONG_LONG mhd_to;
 		if (MHD_get_timeout(daemon_, &mhd_to) == MHD_YES && (timeout < 0 || (long long)mhd_to < timeout))
 			timeout = (int)mhd_to;
-		struct pollfd p[3] = { { .fd = mhd_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
-				       { .fd = fc.vsock_fd, .events = POLLIN } };
-		if (poll(p, 3, timeout < 0 || timeout > 1000 ? 1000 : timeout) < 0 && errno != EINTR) {
+		struct pollfd p[4] = { { .fd = mhd_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+				       { .fd = fc.vsock_fd, .events = POLLIN }, { .fd = fc_serial_fd(), .events = POLLIN } };
+		if (poll(p, 4, timeout < 0 || timeout > 1000 ? 1000 : timeout) < 0 && errno != EINTR) {
 			fprintf(stderr, "fake-firecracker: poll: %s\n", strerror(errno));
 			fc_exit(&fc, 1);
 		}
@@ -346,6 +348,8 @@ int main(int argc, char **argv)
 		}
 		if (p[2].revents & POLLIN)
 			fc_vsock_accept(&fc);
+		if (p[3].revents)
+			fc_serial_read(&fc);
 		fc_vsock_reap();
 		MHD_run(daemon_);
 		fc_guest_tick(&fc);
