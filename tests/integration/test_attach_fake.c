@@ -499,6 +499,13 @@ static void test_cli_run_detached_by_name_then_attach_then_stop(void **state)
 	assert_int_equal(code, 1);
 	free(out);
 	free(err);
+	/* It ended detached: its end record stays (ps -a) until rm. */
+	code = svt_run_cli((const char *const[]){"rm", "clibox", "--runtime-dir", f->runtime, "--data-dir", f->data,
+						  NULL},
+			   NULL, &out, &err);
+	assert_int_equal(code, 0);
+	free(out);
+	free(err);
 }
 
 /* A guest that never reads its serial input: what is typed piles up in
