@@ -53,12 +53,16 @@ typedef struct {
 	const char *initrd_path;       /**< optional */
 } sv_boot_source;
 
+/** What backs guest memory (machine-config.huge_pages). */
+typedef enum { SV_HUGE_PAGES_NONE = 0, SV_HUGE_PAGES_2M = 1 } sv_huge_pages;
+
 typedef struct {
 	uint32_t vcpu_count;      /**< 1-32 */
 	uint32_t mem_size_mib;    /**< > 0 */
 	bool smt;                 /**< default false */
 	const char *cpu_template; /**< C3, T2, T2S, T2CL, T2A, V1N1, None; NULL = unset */
 	bool track_dirty_pages;   /**< default false */
+	sv_huge_pages huge_pages; /**< default None (not the qemu backend) */
 } sv_machine_config;
 
 typedef enum { SV_CACHE_UNSAFE = 0, SV_CACHE_WRITEBACK = 1 } sv_cache_type;
@@ -84,6 +88,8 @@ typedef struct {
 	const char *guest_mac;     /**< NULL = derived from (vm id, iface id) */
 	const sv_rate_limiter *rx_rate_limiter;
 	const sv_rate_limiter *tx_rate_limiter;
+	uint32_t mtu;              /**< advertised to the guest, 68-65535; 0 = not advertised
+	                              (not the qemu backend) */
 } sv_net_iface_config;
 
 typedef struct {
@@ -94,7 +100,9 @@ typedef struct {
 typedef struct {
 	uint32_t amount_mib;
 	bool deflate_on_oom;
-	uint32_t stats_polling_interval_s; /**< 0 = statistics disabled */
+	uint32_t stats_polling_interval_s; /**< 0 = statistics disabled; at most 65535 */
+	bool free_page_hinting;   /**< default false (not the qemu backend) */
+	bool free_page_reporting; /**< default false (not the qemu backend) */
 } sv_balloon_config;
 
 typedef enum { SV_MMDS_V1 = 0, SV_MMDS_V2 = 1 } sv_mmds_version;
@@ -104,6 +112,7 @@ typedef struct {
 	const char *const *network_interfaces; /**< iface ids, at least one */
 	size_t n_network_interfaces;
 	const char *ipv4_address;        /**< NULL = 169.254.169.254 */
+	bool imds_compat;                /**< answer text/plain whatever the Accept header, as EC2 IMDS */
 } sv_mmds_config;
 
 typedef enum {
@@ -121,6 +130,7 @@ typedef struct {
 	sv_log_level level;
 	bool show_level;
 	bool show_log_origin;
+	const char *module;        /**< only messages of this module path; NULL = all */
 } sv_logger_config;
 
 typedef struct {

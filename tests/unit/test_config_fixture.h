@@ -86,21 +86,28 @@ static inline cfg_fixture *fixture_new(void)
 	    .guest_mac = "06:00:ac:10:00:02",
 	    .rx_rate_limiter = &f->rl_rx,
 	    .tx_rate_limiter = &f->rl_tx,
+	    .mtu = 9000,
 	};
 	f->ifaces[1] = (sv_net_iface_config){.iface_id = "eth1"};
 	f->mmds_ifaces[0] = "eth0";
 	f->mmds_ifaces[1] = "eth1";
 	f->vsock = (sv_vsock_config){.guest_cid = 3, .uds_path = f->vsock_path};
 	f->balloon =
-	    (sv_balloon_config){.amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 5};
+	    (sv_balloon_config){.amount_mib = 64,
+				.deflate_on_oom = true,
+				.stats_polling_interval_s = 5,
+				.free_page_hinting = true,
+				.free_page_reporting = true};
 	f->mmds = (sv_mmds_config){.version = SV_MMDS_V2,
 				   .network_interfaces = f->mmds_ifaces,
 				   .n_network_interfaces = 2,
-				   .ipv4_address = "169.254.170.2"};
+				   .ipv4_address = "169.254.170.2",
+				   .imds_compat = true};
 	f->logger = (sv_logger_config){.log_path = f->log_path,
 				       .level = SV_LOG_LEVEL_DEBUG,
 				       .show_level = true,
-				       .show_log_origin = true};
+				       .show_log_origin = true,
+				       .module = "api_server::request"};
 	f->metrics = (sv_metrics_config){.metrics_path = f->metrics_path};
 	f->entropy = (sv_entropy_config){.rate_limiter = &f->rl_entropy};
 	f->cfg = (sv_vm_config){
@@ -113,7 +120,8 @@ static inline cfg_fixture *fixture_new(void)
 			       .mem_size_mib = 256,
 			       .smt = true,
 			       .cpu_template = "T2",
-			       .track_dirty_pages = true},
+			       .track_dirty_pages = true,
+			       .huge_pages = SV_HUGE_PAGES_2M},
 	    .drives = f->drives,
 	    .n_drives = 3,
 	    .network_interfaces = f->ifaces,
@@ -175,7 +183,7 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	const sv_machine_config *ma = &a->machine_config, *mb = &b->machine_config;
 	CFG_EQ(ma->vcpu_count == mb->vcpu_count && ma->mem_size_mib == mb->mem_size_mib &&
 		   ma->smt == mb->smt && ma->track_dirty_pages == mb->track_dirty_pages &&
-		   str_eq(ma->cpu_template, mb->cpu_template),
+		   str_eq(ma->cpu_template, mb->cpu_template) && ma->huge_pages == mb->huge_pages,
 	       "machine_config");
 	CFG_EQ(a->n_drives == b->n_drives, "n_drives");
 	for (size_t i = 0; i < a->n_drives; i++) {
@@ -191,7 +199,7 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	for (size_t i = 0; i < a->n_network_interfaces; i++) {
 		const sv_net_iface_config *x = &a->network_interfaces[i], *y = &b->network_interfaces[i];
 		CFG_EQ(str_eq(x->iface_id, y->iface_id) && str_eq(x->host_dev_name, y->host_dev_name) &&
-			   str_eq(x->guest_mac, y->guest_mac),
+			   str_eq(x->guest_mac, y->guest_mac) && x->mtu == y->mtu,
 		       "network_interfaces[i]");
 		CFG_EQ(rate_limiter_eq(x->rx_rate_limiter, y->rx_rate_limiter) &&
 			   rate_limiter_eq(x->tx_rate_limiter, y->tx_rate_limiter),
@@ -206,12 +214,15 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	if (a->balloon)
 		CFG_EQ(a->balloon->amount_mib == b->balloon->amount_mib &&
 			   a->balloon->deflate_on_oom == b->balloon->deflate_on_oom &&
-			   a->balloon->stats_polling_interval_s == b->balloon->stats_polling_interval_s,
+			   a->balloon->stats_polling_interval_s == b->balloon->stats_polling_interval_s &&
+			   a->balloon->free_page_hinting == b->balloon->free_page_hinting &&
+			   a->balloon->free_page_reporting == b->balloon->free_page_reporting,
 		       "balloon");
 	CFG_EQ(!a->mmds == !b->mmds, "mmds presence");
 	if (a->mmds) {
 		CFG_EQ(a->mmds->version == b->mmds->version &&
 			   str_eq(a->mmds->ipv4_address, b->mmds->ipv4_address) &&
+			   a->mmds->imds_compat == b->mmds->imds_compat &&
 			   a->mmds->n_network_interfaces == b->mmds->n_network_interfaces,
 		       "mmds");
 		for (size_t i = 0; i < a->mmds->n_network_interfaces; i++)
@@ -223,7 +234,8 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 		CFG_EQ(str_eq(a->logger->log_path, b->logger->log_path) &&
 			   a->logger->level == b->logger->level &&
 			   a->logger->show_level == b->logger->show_level &&
-			   a->logger->show_log_origin == b->logger->show_log_origin,
+			   a->logger->show_log_origin == b->logger->show_log_origin &&
+			   str_eq(a->logger->module, b->logger->module),
 		       "logger");
 	CFG_EQ(!a->metrics == !b->metrics, "metrics presence");
 	if (a->metrics)

@@ -385,11 +385,11 @@ static void test_amount_mib_beyond_u32(void **state)
 			"balloon.amount_mib: must be at most 4294967295");
 }
 
-static void test_huge_pages_2m_not_supported(void **state)
+static void test_huge_pages_bad(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1, \"huge_pages\": \"2M\"}}",
-			"machine-config.huge_pages: not supported by smartvm");
+	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1, \"huge_pages\": \"1G\"}}",
+			"machine-config.huge_pages: must be one of None, 2M");
 }
 
 static void test_smt_must_be_boolean(void **state)
@@ -453,11 +453,32 @@ static void test_token_bucket_unknown_key(void **state)
 			"entropy.rate_limiter.ops.rate: unknown field");
 }
 
-static void test_mtu_not_supported(void **state)
+static void test_mtu_must_be_integer(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mtu\": 9000}]}",
-			"network-interfaces[0].mtu: not supported by smartvm");
+	assert_bad_json("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mtu\": \"9000\"}]}",
+			"network-interfaces[0].mtu: must be an integer");
+}
+
+static void test_imds_compat_must_be_boolean(void **state)
+{
+	(void)state;
+	assert_bad_json("{\"mmds-config\": {\"network_interfaces\": [], \"imds_compat\": 1}}",
+			"mmds-config.imds_compat: must be a boolean");
+}
+
+static void test_logger_module_must_be_string(void **state)
+{
+	(void)state;
+	assert_bad_json("{\"logger\": {\"log_path\": \"/l\", \"module\": [\"vmm\"]}}",
+			"logger.module: must be a string");
+}
+
+static void test_pmem_not_supported(void **state)
+{
+	(void)state;
+	assert_bad_json("{" MINIMAL_BOOT "\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\"}]}",
+			"pmem: not supported by smartvm");
 }
 
 static void test_mmds_interface_must_be_string(void **state)
@@ -659,7 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_vcpu_count_real),
 	    cmocka_unit_test(test_mem_size_negative),
 	    cmocka_unit_test(test_amount_mib_beyond_u32),
-	    cmocka_unit_test(test_huge_pages_2m_not_supported),
+	    cmocka_unit_test(test_huge_pages_bad),
 	    cmocka_unit_test(test_smt_must_be_boolean),
 	    cmocka_unit_test(test_cache_type_is_case_sensitive),
 	    cmocka_unit_test(test_io_engine_bad),
@@ -669,7 +690,10 @@ int main(void)
 	    cmocka_unit_test(test_token_bucket_negative),
 	    cmocka_unit_test(test_rate_limiter_unknown_key),
 	    cmocka_unit_test(test_token_bucket_unknown_key),
-	    cmocka_unit_test(test_mtu_not_supported),
+	    cmocka_unit_test(test_mtu_must_be_integer),
+	    cmocka_unit_test(test_imds_compat_must_be_boolean),
+	    cmocka_unit_test(test_logger_module_must_be_string),
+	    cmocka_unit_test(test_pmem_not_supported),
 	    cmocka_unit_test(test_mmds_interface_must_be_string),
 	    cmocka_unit_test(test_mmds_version_bad),
 	    cmocka_unit_test(test_logger_level_bad),

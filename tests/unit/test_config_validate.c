@@ -335,6 +335,38 @@ static void test_tx_rate_limiter_checked(void **state)
 	assert_invalid(&f->cfg, "network_interfaces[0].tx_rate_limiter.ops.size: must be greater than 0");
 }
 
+static void test_mtu_out_of_range(void **state)
+{
+	cfg_fixture *f = *state;
+	f->ifaces[0].mtu = 67;
+	assert_invalid(&f->cfg, "network_interfaces[0].mtu: must be between 68 and 65535 (got 67)");
+	f->ifaces[0].mtu = 65536;
+	assert_invalid(&f->cfg, "network_interfaces[0].mtu: must be between 68 and 65535 (got 65536)");
+	f->ifaces[0].mtu = 0; /* not advertised */
+	assert_int_equal(sv_vm_config_validate(&f->cfg), 0);
+}
+
+static void test_huge_pages_out_of_range(void **state)
+{
+	cfg_fixture *f = *state;
+	f->cfg.machine_config.huge_pages = (sv_huge_pages)7;
+	assert_invalid(&f->cfg, "machine_config.huge_pages: must be one of None, 2M");
+}
+
+static void test_balloon_stats_interval_beyond_u16(void **state)
+{
+	cfg_fixture *f = *state;
+	f->balloon.stats_polling_interval_s = 65536;
+	assert_invalid(&f->cfg, "balloon.stats_polling_interval_s: must be at most 65535");
+}
+
+static void test_logger_module_empty(void **state)
+{
+	cfg_fixture *f = *state;
+	f->logger.module = "";
+	assert_invalid(&f->cfg, "logger.module: must not be empty");
+}
+
 static void test_vsock_cid_below_3(void **state)
 {
 	cfg_fixture *f = *state;
@@ -488,6 +520,10 @@ int main(void)
 	    T(test_guest_mac_not_hex),
 	    T(test_guest_mac_multicast),
 	    T(test_tx_rate_limiter_checked),
+	    T(test_mtu_out_of_range),
+	    T(test_huge_pages_out_of_range),
+	    T(test_balloon_stats_interval_beyond_u16),
+	    T(test_logger_module_empty),
 	    T(test_vsock_cid_below_3),
 	    T(test_vsock_uds_path_empty),
 	    T(test_vsock_uds_dir_missing),
