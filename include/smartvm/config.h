@@ -141,6 +141,24 @@ typedef struct {
 	const sv_rate_limiter *rate_limiter; /**< optional */
 } sv_entropy_config;
 
+/** A virtio-pmem device (pmem): a host file the guest sees as persistent
+ * memory. Not the qemu backend. */
+typedef struct {
+	const char *id;           /**< [A-Za-z0-9_-]+, unique among pmem devices */
+	const char *path_on_host; /**< a regular file */
+	bool root_device;         /**< boot from it; one root among drives and pmem */
+	bool read_only;
+	const sv_rate_limiter *rate_limiter; /**< optional */
+} sv_pmem_config;
+
+/** Hotpluggable memory, a virtio-mem device (memory-hotplug). Not the qemu
+ * backend. */
+typedef struct {
+	uint32_t total_size_mib; /**< > 0, a multiple of the slot size */
+	uint32_t slot_size_mib;  /**< 0 = 128; else at least 128, a multiple of the block size */
+	uint32_t block_size_mib; /**< 0 = 2; else at least 2, a power of two */
+} sv_memory_hotplug_config;
+
 /** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
 	const char *id;            /**< NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
@@ -160,6 +178,12 @@ typedef struct sv_vm_config {
 	const sv_entropy_config *entropy; /**< NULL = no entropy device */
 	const sv_vm_net_options *net;     /**< NULL = default networking (smartvm/net.h);
 	                                     config file: "smartvm": {"network": {...}} */
+	const sv_pmem_config *pmem;       /**< virtio-pmem devices */
+	size_t n_pmem;
+	const sv_memory_hotplug_config *memory_hotplug; /**< NULL = none */
+	/** Firecracker's custom CPU template (cpu-config) as JSON object text,
+	 * passed through as written; NULL = none. Not the qemu backend. */
+	const char *cpu_config;
 } sv_vm_config;
 
 /** Deep-copies cfg into a new allocation owned by the caller. */
@@ -175,12 +199,12 @@ SV_EXTERN void sv_vm_config_free(sv_vm_config *cfg);
 SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 
 /** Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
- * drives, network-interfaces, vsock, balloon, mmds-config, logger, metrics,
- * entropy). Unknown keys are rejected by their path. Does not validate rules
+ * cpu-config, drives, pmem, network-interfaces, vsock, balloon, mmds-config,
+ * logger, metrics, entropy, memory-hotplug). Unknown keys are rejected by their path. Does not validate rules
  * beyond types; call sv_vm_config_validate for that. */
 SV_EXTERN int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
 /** The same from a file (a regular file of at most 1 MiB). Relative host paths
- * in it (kernel, initrd, drives, vsock socket, logger, metrics) are made
+ * in it (kernel, initrd, drives, pmem, vsock socket, logger, metrics) are made
  * absolute against the file's directory, so the file means the same wherever
  * it is loaded from. */
 SV_EXTERN int sv_vm_config_load(sv_vm_config **out, const char *path);

@@ -24,6 +24,8 @@ SV_SECTION_JSON(sv_json_mmds_config, sv_mmds_config, sv_cs_mmds)
 SV_SECTION_JSON(sv_json_logger, sv_logger_config, sv_cs_logger)
 SV_SECTION_JSON(sv_json_metrics, sv_metrics_config, sv_cs_metrics)
 SV_SECTION_JSON(sv_json_entropy, sv_entropy_config, sv_cs_entropy)
+SV_SECTION_JSON(sv_json_pmem, sv_pmem_config, sv_cs_pmem)
+SV_SECTION_JSON(sv_json_memory_hotplug, sv_memory_hotplug_config, sv_cs_memory_hotplug)
 #undef SV_SECTION_JSON
 
 #endif

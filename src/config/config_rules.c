@@ -10,6 +10,8 @@
 #include "util/error.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,5 +282,55 @@ int sv_rule_mmds(const char *path, const void *obj, const sv_check_ctx *ctx)
 				      "%s.network_interfaces[%zu]: no network interface with iface_id \"%s\"",
 				      path, i, name);
 	}
+	return 0;
+}
+
+/* The text of a JSON object, passed through to the VMM as it is. */
+int sv_rule_json_object(const char *path, const void *value, const sv_check_ctx *ctx)
+{
+	(void)ctx;
+	if (!str(value))
+		return 0;
+	json_error_t jerr;
+	json_t *o = json_loads(str(value), JSON_REJECT_DUPLICATES, &jerr);
+	bool ok = json_is_object(o);
+	json_decref(o);
+	return ok ? 0 : sv_err(SV_EINVAL, "%s: must be the text of a JSON object", path);
+}
+
+/* Ids are unique among pmem devices; one root device among drives and pmem. */
+int sv_rule_pmem(const char *path, const void *obj, const sv_check_ctx *ctx)
+{
+	const sv_pmem_config *p = obj, *all = ctx->elems;
+	for (size_t j = 0; j < ctx->index; j++) {
+		if (strcmp(all[j].id, p->id) == 0)
+			return sv_err(SV_EINVAL, "%s.id: duplicate of pmem[%zu]", path, j);
+		if (p->root_device && all[j].root_device)
+			return sv_err(SV_EINVAL,
+				      "%s.root_device: only one root device allowed (pmem[%zu] is already root)", path,
+				      j);
+	}
+	for (size_t j = 0; p->root_device && j < ctx->cfg->n_drives; j++)
+		if (ctx->cfg->drives[j].is_root_device)
+			return sv_err(SV_EINVAL,
+				      "%s.root_device: only one root device allowed (drives[%zu] is already root)",
+				      path, j);
+	return 0;
+}
+
+/* virtio-mem's geometry: blocks of a power-of-two size make up slots, and
+ * slots the whole region. */
+int sv_rule_memory_hotplug(const char *path, const void *obj, const sv_check_ctx *ctx)
+{
+	(void)ctx;
+	const sv_memory_hotplug_config *m = obj;
+	uint32_t block = m->block_size_mib ? m->block_size_mib : 2;
+	uint32_t slot = m->slot_size_mib ? m->slot_size_mib : 128;
+	if (block & (block - 1))
+		return sv_err(SV_EINVAL, "%s.block_size_mib: must be a power of two (got %u)", path, block);
+	if (slot % block)
+		return sv_err(SV_EINVAL, "%s.slot_size_mib: must be a multiple of block_size_mib (%u)", path, block);
+	if (m->total_size_mib % slot)
+		return sv_err(SV_EINVAL, "%s.total_size_mib: must be a multiple of slot_size_mib (%u)", path, slot);
 	return 0;
 }

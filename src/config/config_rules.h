@@ -15,6 +15,7 @@ int sv_rule_ifname(const char *path, const void *value, const sv_check_ctx *ctx)
 int sv_rule_unicast_mac(const char *path, const void *value, const sv_check_ctx *ctx);
 int sv_rule_socket_dir(const char *path, const void *value, const sv_check_ctx *ctx);
 int sv_rule_mmds_address(const char *path, const void *value, const sv_check_ctx *ctx);
+int sv_rule_json_object(const char *path, const void *value, const sv_check_ctx *ctx);
 
 /* Section hooks: obj points at the section's struct. */
 int sv_rule_machine_config(const char *path, const void *obj, const sv_check_ctx *ctx);
@@ -22,5 +23,7 @@ int sv_rule_drive(const char *path, const void *obj, const sv_check_ctx *ctx);
 int sv_rule_net_iface(const char *path, const void *obj, const sv_check_ctx *ctx);
 int sv_rule_balloon(const char *path, const void *obj, const sv_check_ctx *ctx);
 int sv_rule_mmds(const char *path, const void *obj, const sv_check_ctx *ctx);
+int sv_rule_pmem(const char *path, const void *obj, const sv_check_ctx *ctx);
+int sv_rule_memory_hotplug(const char *path, const void *obj, const sv_check_ctx *ctx);
 
 #endif

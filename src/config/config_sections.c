@@ -137,6 +137,23 @@ static const sv_field entropy_fields[] = {
 };
 const sv_section sv_cs_entropy = SECTION(sv_entropy_config, entropy_fields);
 
+static const sv_field pmem_fields[] = {
+	F(sv_pmem_config, id, SV_FK_STRING, .flags = REQ | NONEMPTY, .check = sv_rule_id_chars),
+	F(sv_pmem_config, path_on_host, SV_FK_STRING, .flags = REQ | NONEMPTY | PATH, .check = sv_rule_regular_file),
+	F(sv_pmem_config, root_device, SV_FK_BOOL),
+	F(sv_pmem_config, read_only, SV_FK_BOOL),
+	F(sv_pmem_config, rate_limiter, SV_FK_SECTION, .sub = &sv_cs_rate_limiter),
+};
+const sv_section sv_cs_pmem = SECTION(sv_pmem_config, pmem_fields, .check = sv_rule_pmem);
+
+static const sv_field memory_hotplug_fields[] = {
+	F(sv_memory_hotplug_config, total_size_mib, SV_FK_U32, .min = 1),
+	F(sv_memory_hotplug_config, slot_size_mib, SV_FK_U32, .min = 128, .flags = UNSET0),
+	F(sv_memory_hotplug_config, block_size_mib, SV_FK_U32, .min = 2, .flags = UNSET0),
+};
+const sv_section sv_cs_memory_hotplug = SECTION(sv_memory_hotplug_config, memory_hotplug_fields,
+						.check = sv_rule_memory_hotplug);
+
 /* smartvm's own: "smartvm": {"network": {...}}; validated by the network
  * layer (sv_net_check_vm_options). */
 static const sv_field net_options_fields[] = {
@@ -157,8 +174,10 @@ static const sv_field vm_fields[] = {
 	F(sv_vm_config, base_image, SV_FK_STRING, .flags = SV_FF_SMARTVM),
 	FJ("boot-source", sv_vm_config, boot_source, SV_FK_INLINE, .sub = &sv_cs_boot_source),
 	FJ("machine-config", sv_vm_config, machine_config, SV_FK_INLINE, .sub = &sv_cs_machine_config),
+	FJ("cpu-config", sv_vm_config, cpu_config, SV_FK_JSON, .check = sv_rule_json_object),
 	FJ("drives", sv_vm_config, drives, SV_FK_ARRAY, .aux = offsetof(sv_vm_config, n_drives),
 	   .sub = &sv_cs_drive),
+	F(sv_vm_config, pmem, SV_FK_ARRAY, .aux = offsetof(sv_vm_config, n_pmem), .sub = &sv_cs_pmem, .flags = UNSET0),
 	FJ("network-interfaces", sv_vm_config, network_interfaces, SV_FK_ARRAY,
 	   .aux = offsetof(sv_vm_config, n_network_interfaces), .sub = &sv_cs_net_iface),
 	F(sv_vm_config, vsock, SV_FK_SECTION, .sub = &sv_cs_vsock),
@@ -167,10 +186,10 @@ static const sv_field vm_fields[] = {
 	F(sv_vm_config, logger, SV_FK_SECTION, .sub = &sv_cs_logger),
 	F(sv_vm_config, metrics, SV_FK_SECTION, .sub = &sv_cs_metrics),
 	F(sv_vm_config, entropy, SV_FK_SECTION, .sub = &sv_cs_entropy),
+	FJ("memory-hotplug", sv_vm_config, memory_hotplug, SV_FK_SECTION, .sub = &sv_cs_memory_hotplug),
 	F(sv_vm_config, net, SV_FK_SECTION, .sub = &sv_cs_net_options, .flags = SV_FF_SMARTVM),
 };
-static const char *const vm_refused[] = {"cpu-config", "memory-hotplug", "pmem", NULL};
-const sv_section sv_cs_vm = SECTION(sv_vm_config, vm_fields, .refused = vm_refused);
+const sv_section sv_cs_vm = SECTION(sv_vm_config, vm_fields);
 
 void sv_config_path(char dst[SV_CONFIG_PATH_LEN], const char *path, const char *name, size_t index)
 {

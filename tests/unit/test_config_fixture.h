@@ -11,7 +11,7 @@
 
 typedef struct {
 	char *dir;
-	char *kernel, *initrd, *rootfs, *data, *scratch;
+	char *kernel, *initrd, *rootfs, *data, *scratch, *pmem_file;
 	char *vsock_path, *log_path, *metrics_path;
 	sv_rate_limiter rl_drive, rl_rx, rl_tx, rl_entropy;
 	sv_drive_config drives[3];
@@ -23,6 +23,8 @@ typedef struct {
 	sv_logger_config logger;
 	sv_metrics_config metrics;
 	sv_entropy_config entropy;
+	sv_pmem_config pmem[1];
+	sv_memory_hotplug_config hotplug;
 	sv_vm_config cfg;
 } cfg_fixture;
 
@@ -32,6 +34,12 @@ static inline char *fixture_path(const char *dir, const char *name)
 	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
 	return p;
 }
+
+/* A custom CPU template, written as the reader keeps it (compact, in order). */
+#define FIXTURE_CPU_CONFIG                                                                                   \
+	"{\"kvm_capabilities\":[\"!56\"],\"cpuid_modifiers\":[{\"leaf\":\"0x1\",\"subleaf\":\"0x0\","     \
+	"\"flags\":0,\"modifiers\":[{\"register\":\"ecx\",\"bitmap\":"                                 \
+	"\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxx0001\"}]}]}"
 
 /* Every section and every optional field set, every value distinct from its
  * default, so a field lost anywhere shows up in a comparison. */
@@ -45,6 +53,7 @@ static inline cfg_fixture *fixture_new(void)
 	f->rootfs = svt_write(f->dir, "rootfs.ext4", "rootfs");
 	f->data = svt_write(f->dir, "data.img", "data");
 	f->scratch = svt_write(f->dir, "scratch.img", "scratch");
+	f->pmem_file = svt_write(f->dir, "pmem.img", "pmem");
 	f->vsock_path = fixture_path(f->dir, "v.sock");
 	f->log_path = fixture_path(f->dir, "fc.log");
 	f->metrics_path = fixture_path(f->dir, "fc.metrics");
@@ -110,6 +119,9 @@ static inline cfg_fixture *fixture_new(void)
 				       .module = "api_server::request"};
 	f->metrics = (sv_metrics_config){.metrics_path = f->metrics_path};
 	f->entropy = (sv_entropy_config){.rate_limiter = &f->rl_entropy};
+	f->pmem[0] = (sv_pmem_config){
+	    .id = "pm0", .path_on_host = f->pmem_file, .read_only = true, .rate_limiter = &f->rl_drive};
+	f->hotplug = (sv_memory_hotplug_config){.total_size_mib = 2048, .slot_size_mib = 256, .block_size_mib = 4};
 	f->cfg = (sv_vm_config){
 	    .id = "web-1",
 	    .base_image = "ubuntu-24.04",
@@ -132,6 +144,10 @@ static inline cfg_fixture *fixture_new(void)
 	    .logger = &f->logger,
 	    .metrics = &f->metrics,
 	    .entropy = &f->entropy,
+	    .pmem = f->pmem,
+	    .n_pmem = 1,
+	    .memory_hotplug = &f->hotplug,
+	    .cpu_config = FIXTURE_CPU_CONFIG,
 	};
 	return f;
 }
@@ -145,6 +161,7 @@ static inline void fixture_free(cfg_fixture *f)
 	free(f->rootfs);
 	free(f->data);
 	free(f->scratch);
+	free(f->pmem_file);
 	free(f->vsock_path);
 	free(f->log_path);
 	free(f->metrics_path);
@@ -240,6 +257,21 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	CFG_EQ(!a->metrics == !b->metrics, "metrics presence");
 	if (a->metrics)
 		CFG_EQ(str_eq(a->metrics->metrics_path, b->metrics->metrics_path), "metrics");
+	CFG_EQ(a->n_pmem == b->n_pmem, "n_pmem");
+	for (size_t i = 0; i < a->n_pmem; i++) {
+		const sv_pmem_config *x = &a->pmem[i], *y = &b->pmem[i];
+		CFG_EQ(str_eq(x->id, y->id) && str_eq(x->path_on_host, y->path_on_host) &&
+			   x->root_device == y->root_device && x->read_only == y->read_only &&
+			   rate_limiter_eq(x->rate_limiter, y->rate_limiter),
+		       "pmem[i]");
+	}
+	CFG_EQ(!a->memory_hotplug == !b->memory_hotplug, "memory_hotplug presence");
+	if (a->memory_hotplug)
+		CFG_EQ(a->memory_hotplug->total_size_mib == b->memory_hotplug->total_size_mib &&
+			   a->memory_hotplug->slot_size_mib == b->memory_hotplug->slot_size_mib &&
+			   a->memory_hotplug->block_size_mib == b->memory_hotplug->block_size_mib,
+		       "memory_hotplug");
+	CFG_EQ(str_eq(a->cpu_config, b->cpu_config), "cpu_config");
 	CFG_EQ(!a->entropy == !b->entropy, "entropy presence");
 	if (a->entropy)
 		CFG_EQ(rate_limiter_eq(a->entropy->rate_limiter, b->entropy->rate_limiter), "entropy");

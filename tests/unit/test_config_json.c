@@ -110,8 +110,8 @@ static void test_save_load_round_trips(void **state)
 	sv_vm_config *again = NULL;
 	assert_int_equal(sv_vm_config_from_json(&again, text), 0);
 	assert_true(config_eq(again, loaded));
-	/* 5 fixture files + vm.json: no temp file left behind */
-	assert_int_equal(svt_dir_entries(f->dir), 6);
+	/* 6 fixture files + vm.json: no temp file left behind */
+	assert_int_equal(svt_dir_entries(f->dir), 7);
 	free(text);
 	sv_vm_config_free(again);
 	sv_vm_config_free(loaded);
@@ -336,11 +336,22 @@ static void test_unknown_top_level_key(void **state)
 	assert_bad_json("{" MINIMAL_BOOT "\"boot_source\": {}}", "boot_source: unknown field");
 }
 
-static void test_cpu_config_not_supported(void **state)
+static void test_cpu_config_must_be_object(void **state)
 {
 	(void)state;
-	assert_bad_json("{" MINIMAL_BOOT "\"cpu-config\": {\"kvm_capabilities\": []}}",
-			"cpu-config: not supported by smartvm");
+	assert_bad_json("{" MINIMAL_BOOT "\"cpu-config\": [\"!56\"]}", "cpu-config: must be an object");
+}
+
+/* Passed through as written: what Firecracker checks, smartvm does not. */
+static void test_cpu_config_kept_as_json_text(void **state)
+{
+	(void)state;
+	sv_vm_config *cfg = NULL;
+	assert_int_equal(sv_vm_config_from_json(&cfg, "{\"cpu-config\": {\"kvm_capabilities\": [\"!56\"], "
+						      "\"msr_modifiers\": []}}"),
+			 0);
+	assert_string_equal(cfg->cpu_config, "{\"kvm_capabilities\":[\"!56\"],\"msr_modifiers\":[]}");
+	sv_vm_config_free(cfg);
 }
 
 static void test_unknown_drive_field(void **state)
@@ -474,11 +485,18 @@ static void test_logger_module_must_be_string(void **state)
 			"logger.module: must be a string");
 }
 
-static void test_pmem_not_supported(void **state)
+static void test_pmem_unknown_field(void **state)
 {
 	(void)state;
-	assert_bad_json("{" MINIMAL_BOOT "\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\"}]}",
-			"pmem: not supported by smartvm");
+	assert_bad_json("{" MINIMAL_BOOT "\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\", \"size\": 1}]}",
+			"pmem[0].size: unknown field");
+}
+
+static void test_memory_hotplug_negative(void **state)
+{
+	(void)state;
+	assert_bad_json("{" MINIMAL_BOOT "\"memory-hotplug\": {\"total_size_mib\": -1}}",
+			"memory-hotplug.total_size_mib: must not be negative");
 }
 
 static void test_mmds_interface_must_be_string(void **state)
@@ -673,7 +691,8 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_top_level_must_be_object),
 	    cmocka_unit_test(test_unknown_top_level_key),
-	    cmocka_unit_test(test_cpu_config_not_supported),
+	    cmocka_unit_test(test_cpu_config_must_be_object),
+	    cmocka_unit_test(test_cpu_config_kept_as_json_text),
 	    cmocka_unit_test(test_unknown_drive_field),
 	    cmocka_unit_test(test_vhost_user_socket_not_supported),
 	    cmocka_unit_test(test_vcpu_count_string),
@@ -693,7 +712,8 @@ int main(void)
 	    cmocka_unit_test(test_mtu_must_be_integer),
 	    cmocka_unit_test(test_imds_compat_must_be_boolean),
 	    cmocka_unit_test(test_logger_module_must_be_string),
-	    cmocka_unit_test(test_pmem_not_supported),
+	    cmocka_unit_test(test_pmem_unknown_field),
+	    cmocka_unit_test(test_memory_hotplug_negative),
 	    cmocka_unit_test(test_mmds_interface_must_be_string),
 	    cmocka_unit_test(test_mmds_version_bad),
 	    cmocka_unit_test(test_logger_level_bad),

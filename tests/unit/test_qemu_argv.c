@@ -294,6 +294,23 @@ static void test_balloon_free_page_hinting_is_refused(void **state)
 	assert_refused(&cfg, SV_EUNSUPPORTED, "balloon.free_page_hinting: not supported by the qemu backend");
 }
 
+static void test_pmem_hotplug_and_cpu_config_are_refused(void **state)
+{
+	(void)state;
+	sv_pmem_config pmem = { .id = "pm0", .path_on_host = "/vm/pmem.img" };
+	sv_memory_hotplug_config hotplug = { .total_size_mib = 1024 };
+	sv_vm_config cfg = base_config();
+	cfg.pmem = &pmem;
+	cfg.n_pmem = 1;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "pmem: not supported by the qemu backend");
+	cfg.n_pmem = 0;
+	cfg.memory_hotplug = &hotplug;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "memory_hotplug: not supported by the qemu backend");
+	cfg.memory_hotplug = NULL;
+	cfg.cpu_config = "{}";
+	assert_refused(&cfg, SV_EUNSUPPORTED, "cpu_config: not supported by the qemu backend");
+}
+
 static void test_net_rate_limiters_are_refused(void **state)
 {
 	(void)state;
@@ -371,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_template_is_refused_but_none_is_fine),
 		cmocka_unit_test(test_track_dirty_pages_is_refused),
 		cmocka_unit_test(test_huge_pages_2m_is_refused),
+		cmocka_unit_test(test_pmem_hotplug_and_cpu_config_are_refused),
 		cmocka_unit_test(test_balloon_free_page_hinting_is_refused),
 		cmocka_unit_test(test_net_rate_limiters_are_refused),
 		cmocka_unit_test(test_net_without_tap_or_mac_is_refused),

@@ -23,7 +23,9 @@
  *                      guest-driven hinting runs
  *   entropy            virtio-rng-device reading /dev/urandom; bandwidth limit as
  *                      max-bytes/period
- *   vsock, mmds, logger, metrics: refused
+ *   vsock, mmds, logger, metrics, pmem, memory_hotplug, cpu_config: refused
+ *                      (microvm has no PCI for virtio-pmem; virtio-mem and
+ *                      Firecracker's CPU templates have no QEMU equivalent here)
  * Every VM also gets the guest agent's port (qemu_agent_port.c).
  * QEMU starts frozen (-S) with QMP on <vm_dir>/qmp.sock; start() sends cont.
  * A restore (launch->incoming) adds "-incoming defer": the same devices,
@@ -186,6 +188,12 @@ static int check_supported(const sv_vm_config *cfg)
 		return unsupported("logger");
 	if (cfg->metrics)
 		return unsupported("metrics");
+	if (cfg->n_pmem)
+		return unsupported("pmem");
+	if (cfg->memory_hotplug)
+		return unsupported("memory_hotplug");
+	if (cfg->cpu_config)
+		return unsupported("cpu_config");
 	if (cfg->entropy && cfg->entropy->rate_limiter) {
 		const sv_rate_limiter *rl = cfg->entropy->rate_limiter;
 		if (rl->has_ops)
