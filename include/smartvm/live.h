@@ -80,6 +80,10 @@ typedef struct {
 	const sv_net_override *network_overrides;
 	size_t n_network_overrides;
 	const char *vsock_uds_path;  /**< default `<vm dir>/vsock.sock` when the snapshot has a vsock */
+	/** Advance the guest's kvmclock by the wall-clock time since the snapshot
+	 * (Firecracker's clock_realtime, x86_64); default no: the clock resumes
+	 * where it stopped. Not the qemu backend. */
+	bool clock_realtime;
 } sv_restore_options;
 
 /** Restores the snapshot in dir into a new VM owned by mgr, on the backend

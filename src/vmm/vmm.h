@@ -68,6 +68,7 @@ typedef struct {
 	const sv_vmm_net_override *net_overrides;
 	size_t n_net_overrides;
 	const char *vsock_uds_path;  /* NULL = keep the snapshot's */
+	bool clock_realtime;         /* advance kvmclock by the time since the snapshot */
 	const sv_vm_config *outputs; /* logger and metrics to configure first (may be NULL) */
 } sv_vmm_snapshot_load;
 

@@ -76,6 +76,8 @@ static json_t *load_body(const sv_vmm_snapshot_load *p)
 	json_decref(overrides);
 	if (body && p->vsock_uds_path)
 		json_object_set_new(body, "vsock_override", json_pack("{s:s}", "uds_path", p->vsock_uds_path));
+	if (body && p->clock_realtime)
+		json_object_set_new(body, "clock_realtime", json_true());
 	return body;
 }
 
