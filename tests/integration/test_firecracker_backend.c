@@ -331,6 +331,22 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	assert_true(json_is_true(json_object_get(b, "free_page_hinting")));
 	assert_true(json_is_true(json_object_get(b, "free_page_reporting")));
 	assert_true(json_is_true(json_object_get(json_object_get(got, "mmds-config"), "imds_compat")));
+	/* Firecracker's own answer (nulls for what is off) reads back as a config. */
+	char *answer = json_dumps(got, JSON_COMPACT);
+	sv_vm_config *back = NULL;
+	if (sv_vm_config_from_json(&back, answer))
+		fail_msg("GET /vm/config does not read back: %s", sv_last_error());
+	assert_int_equal(back->n_pmem, 1);
+	assert_string_equal(back->pmem[0].id, "pm0");
+	assert_int_equal(back->memory_hotplug->slot_size_mib, 256);
+	assert_int_equal(back->network_interfaces[0].mtu, 1400);
+	assert_int_equal(back->machine_config.huge_pages, SV_HUGE_PAGES_2M);
+	assert_true(back->balloon->free_page_reporting && back->mmds->imds_compat);
+	json_t *cpu = json_loads(back->cpu_config, 0, NULL);
+	assert_true(json_equal(cpu, json_object_get(got, "cpu-config")));
+	json_decref(cpu);
+	sv_vm_config_free(back);
+	free(answer);
 	json_decref(got);
 	free(pmem_file);
 }
