@@ -64,9 +64,14 @@ static json_t *field_json(const sv_field *f, const void *obj, bool *omit)
 	case SV_FK_STRING:
 		*omit = !*(const char *const *)p;
 		return *omit ? NULL : json_string(*(const char *const *)p);
-	case SV_FK_JSON:
-		*omit = !*(const char *const *)p;
-		return *omit ? NULL : json_loads(*(const char *const *)p, JSON_REJECT_DUPLICATES, NULL);
+	case SV_FK_JSON: {
+		const char *text = *(const char *const *)p;
+		*omit = !text;
+		json_t *v = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		/* Text that is not JSON is written as a string: the file stays
+		 * inspectable, and reading it back names the field. */
+		return v || !text ? v : json_string(text);
+	}
 	case SV_FK_BOOL:
 		*omit = unset0 && !*(const bool *)p;
 		return *omit ? NULL : json_boolean(*(const bool *)p);

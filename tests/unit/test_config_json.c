@@ -342,6 +342,18 @@ static void test_cpu_config_must_be_object(void **state)
 	assert_bad_json("{" MINIMAL_BOOT "\"cpu-config\": [\"!56\"]}", "cpu-config: must be an object");
 }
 
+/* A C caller's cpu_config that is not JSON is still written (the writer
+ * does not validate), as a string that reads back as an error naming it. */
+static void test_cpu_config_not_json_is_written_as_a_string(void **state)
+{
+	(void)state;
+	sv_vm_config cfg = {.cpu_config = "{\"kvm_capabilities\": ["};
+	char *text = NULL;
+	assert_int_equal(sv_vm_config_to_json(&text, &cfg), 0);
+	assert_bad_json(text, "cpu-config: must be an object");
+	free(text);
+}
+
 /* Passed through as written: what Firecracker checks, smartvm does not. */
 static void test_cpu_config_kept_as_json_text(void **state)
 {
@@ -693,6 +705,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_top_level_key),
 	    cmocka_unit_test(test_cpu_config_must_be_object),
 	    cmocka_unit_test(test_cpu_config_kept_as_json_text),
+	    cmocka_unit_test(test_cpu_config_not_json_is_written_as_a_string),
 	    cmocka_unit_test(test_unknown_drive_field),
 	    cmocka_unit_test(test_vhost_user_socket_not_supported),
 	    cmocka_unit_test(test_vcpu_count_string),
