@@ -6,6 +6,7 @@
  * Writing follows the table order; unset optional fields are left out so
  * Firecracker applies its own defaults, while fields whose C default is a
  * real value (drive flags, cache type, smt, ...) are always written.
+ * sv_config_path, at the end, spells the C field paths the walkers report.
  */
 #include "config/config_rules.h"
 #include "config/config_schema.h"

@@ -67,6 +67,10 @@ typedef struct fake_fc {
 	bool boot_configured;       /* a boot-specific resource was PUT (snapshot load refused) */
 	json_t *mmds_data;          /* NULL until the first PUT /mmds */
 	long long stats_updated_ms; /* balloon statistics: last guest report */
+	long long hint_host_cmd;    /* free page hinting: the host's last command (0 = none yet) */
+	long long hint_guest_cmd;   /* the guest's answer; -1 = none yet */
+	long long hint_last_run;    /* run ids start at 2 (0 = stop, 1 = done) */
+	long long hotplug_requested_mib; /* memory hotplug: the guest plugs at once */
 	long long exit_at_ms;       /* -1 = none; fatal error answered, exit 1 then */
 	bool jailed;                /* FAKE_FC_JAILED: absolute paths resolve under the cwd (the jail root) */
 } fake_fc;
@@ -121,7 +125,9 @@ fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_
 
 /* fc_live.c */
 fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_balloon,
-	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface;
+	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface,
+	fc_patch_balloon_hinting_start, fc_patch_balloon_hinting_stop, fc_get_balloon_hinting_status,
+	fc_patch_memory_hotplug, fc_get_memory_hotplug;
 
 /* fc_snapshot.c */
 fc_handler fc_put_snapshot_create, fc_put_snapshot_load;

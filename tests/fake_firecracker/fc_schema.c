@@ -195,6 +195,18 @@ static const fc_field cpu_config_fields[] = {
 };
 const fc_schema fc_schema_cpu_config = { "CustomCpuTemplate", cpu_config_fields, false };
 
+static const fc_field balloon_start_cmd_fields[] = {
+	BOOL("acknowledge_on_stop", false),
+	END,
+};
+const fc_schema fc_schema_balloon_start_cmd = { "StartHintingCmd", balloon_start_cmd_fields, false };
+
+static const fc_field memory_hotplug_update_fields[] = {
+	UINT("requested_size_mib", true, "usize", 0),
+	END,
+};
+const fc_schema fc_schema_memory_hotplug_update = { "MemoryHotplugSizeUpdate", memory_hotplug_update_fields, false };
+
 static const char *const action_types[] = { "FlushMetrics", "InstanceStart", "SendCtrlAltDel", NULL };
 static const fc_field action_fields[] = {
 	ENUM("action_type", true, action_types),

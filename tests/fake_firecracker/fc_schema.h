@@ -53,6 +53,8 @@ extern const fc_schema fc_schema_entropy;
 extern const fc_schema fc_schema_pmem;
 extern const fc_schema fc_schema_memory_hotplug;
 extern const fc_schema fc_schema_cpu_config;
+extern const fc_schema fc_schema_balloon_start_cmd;
+extern const fc_schema fc_schema_memory_hotplug_update;
 extern const fc_schema fc_schema_action;
 extern const fc_schema fc_schema_vm_state;
 extern const fc_schema fc_schema_mmds_contents;
