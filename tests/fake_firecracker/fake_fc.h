@@ -6,11 +6,12 @@
  *                     answers like Firecracker, records every request.
  * fc_schema.c         body validation against the API spec, with serde-style
  *                     messages (unknown fields, types, enums, minimums).
- * fc_preboot.c        pre-boot resources (boot-source, drives, ...).
+ * fc_preboot.c        pre-boot resources (boot-source, drives, pmem, cpu-config, ...).
  * fc_runtime.c        actions, PATCH /vm, GET /, /version, /vm/config and the
  *                     guest model (power-off after Ctrl+Alt+Del, crashes).
- * fc_live.c           post-boot operations: MMDS data store, balloon target
- *                     and statistics, PATCH of drives and interfaces.
+ * fc_live.c           post-boot operations: MMDS data store, balloon target,
+ *                     statistics and free page hinting runs, memory hotplug,
+ *                     PATCH of drives and interfaces.
  * fc_snapshot.c       PUT /snapshot/create and /snapshot/load.
  * fc_vsock.c          the vsock's hybrid CONNECT handshake, relayed to an agent.
  *
