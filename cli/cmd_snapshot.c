@@ -10,7 +10,7 @@
 #define FOREGROUND_WAIT_MS 100
 
 enum { OPT_DIFF = CLI_OPT_LONG_BASE, OPT_KEEP_PAUSED, OPT_ID, OPT_CLONES, OPT_DETACH, OPT_UFFD, OPT_PAUSED,
-       OPT_TRACK, OPT_FC_BIN, OPT_VSOCK };
+       OPT_TRACK, OPT_FC_BIN, OPT_VSOCK, OPT_CLOCK_REALTIME };
 
 typedef struct {
 	sv_snapshot_create_options create;
@@ -37,6 +37,7 @@ static int on_opt(cli_ctx *cli, int opt, const char *arg, void *ctx)
 	case OPT_TRACK: f->restore.track_dirty_pages = true; return 0;
 	case OPT_FC_BIN: cli->opts.firecracker_binary_path = arg; return 0;
 	case OPT_VSOCK: f->restore.vsock_uds_path = arg; return 0;
+	case OPT_CLOCK_REALTIME: f->restore.clock_realtime = true; return 0;
 	}
 	return 0;
 }
@@ -55,6 +56,7 @@ static const struct option restore_opts[] = {
 	{"paused", no_argument, NULL, OPT_PAUSED},
 	{"track-dirty-pages", no_argument, NULL, OPT_TRACK},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
+	{"clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME},
 	{"firecracker-bin", required_argument, NULL, OPT_FC_BIN},
 	{0},
 };
@@ -170,7 +172,8 @@ const cli_command cli_snapshot_commands[] = {
 	.summary = "Snapshot a VM, or restore / clone VMs from a snapshot",
 	.usage = "create ID DIR [--diff] [--keep-paused]\n"
 		 "restore DIR [--id NEW] [--clones N] [--detach] [--uffd SOCKET]\n"
-		 " [--paused] [--track-dirty-pages] [--vsock PATH] [--firecracker-bin PATH]",
+		 " [--paused] [--track-dirty-pages] [--vsock PATH] [--clock-realtime]\n"
+		 " [--firecracker-bin PATH]",
 	.help = "create: pauses the VM, writes its snapshot into DIR (must not exist or be\n"
 		"empty, yours and not writable by others): the VMM state, the guest memory,\n"
 		"copies of the staged drives and snapshot.json (config, VMM version, arch,\n"
@@ -196,6 +199,8 @@ const cli_command cli_snapshot_commands[] = {
 		"  --paused           leave the restored VMs paused\n"
 		"  --track-dirty-pages  enable dirty page tracking (for Diff snapshots later)\n"
 		"  --vsock PATH       the restored VM's vsock socket (default: in its runtime dir)\n"
+		"  --clock-realtime   advance the guest clock by the time since the snapshot\n"
+		"                     (Firecracker, x86_64; default: it resumes where it stopped)\n"
 		"  --firecracker-bin PATH  the Firecracker binary to use\n"
 		"\n"
 		"Exits 1 if the snapshot is refused (changed or foreign file, other arch or\n"

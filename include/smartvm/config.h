@@ -53,12 +53,16 @@ typedef struct {
 	const char *initrd_path;       /**< optional */
 } sv_boot_source;
 
+/** What backs guest memory (machine-config.huge_pages). */
+typedef enum { SV_HUGE_PAGES_NONE = 0, SV_HUGE_PAGES_2M = 1 } sv_huge_pages;
+
 typedef struct {
 	uint32_t vcpu_count;      /**< 1-32 */
 	uint32_t mem_size_mib;    /**< > 0 */
 	bool smt;                 /**< default false */
 	const char *cpu_template; /**< C3, T2, T2S, T2CL, T2A, V1N1, None; NULL = unset */
 	bool track_dirty_pages;   /**< default false */
+	sv_huge_pages huge_pages; /**< default None (not the qemu backend) */
 } sv_machine_config;
 
 typedef enum { SV_CACHE_UNSAFE = 0, SV_CACHE_WRITEBACK = 1 } sv_cache_type;
@@ -84,6 +88,8 @@ typedef struct {
 	const char *guest_mac;     /**< NULL = derived from (vm id, iface id) */
 	const sv_rate_limiter *rx_rate_limiter;
 	const sv_rate_limiter *tx_rate_limiter;
+	uint32_t mtu;              /**< advertised to the guest, 68-65535; 0 = not advertised
+	                              (not the qemu backend) */
 } sv_net_iface_config;
 
 typedef struct {
@@ -94,7 +100,9 @@ typedef struct {
 typedef struct {
 	uint32_t amount_mib;
 	bool deflate_on_oom;
-	uint32_t stats_polling_interval_s; /**< 0 = statistics disabled */
+	uint32_t stats_polling_interval_s; /**< 0 = statistics disabled; at most 65535 */
+	bool free_page_hinting;   /**< default false (not the qemu backend) */
+	bool free_page_reporting; /**< default false (not the qemu backend) */
 } sv_balloon_config;
 
 typedef enum { SV_MMDS_V1 = 0, SV_MMDS_V2 = 1 } sv_mmds_version;
@@ -104,6 +112,7 @@ typedef struct {
 	const char *const *network_interfaces; /**< iface ids, at least one */
 	size_t n_network_interfaces;
 	const char *ipv4_address;        /**< NULL = 169.254.169.254 */
+	bool imds_compat;                /**< answer text/plain whatever the Accept header, as EC2 IMDS */
 } sv_mmds_config;
 
 typedef enum {
@@ -121,6 +130,7 @@ typedef struct {
 	sv_log_level level;
 	bool show_level;
 	bool show_log_origin;
+	const char *module;        /**< only messages of this module path; NULL = all */
 } sv_logger_config;
 
 typedef struct {
@@ -130,6 +140,24 @@ typedef struct {
 typedef struct {
 	const sv_rate_limiter *rate_limiter; /**< optional */
 } sv_entropy_config;
+
+/** A virtio-pmem device (pmem): a host file the guest sees as persistent
+ * memory. Not the qemu backend. */
+typedef struct {
+	const char *id;           /**< [A-Za-z0-9_-]+, unique among pmem devices */
+	const char *path_on_host; /**< a regular file */
+	bool root_device;         /**< boot from it; one root among drives and pmem */
+	bool read_only;
+	const sv_rate_limiter *rate_limiter; /**< optional */
+} sv_pmem_config;
+
+/** Hotpluggable memory, a virtio-mem device (memory-hotplug). Not the qemu
+ * backend. */
+typedef struct {
+	uint32_t total_size_mib; /**< > 0, a multiple of the slot size */
+	uint32_t slot_size_mib;  /**< 0 = 128; else at least 128, a multiple of the block size */
+	uint32_t block_size_mib; /**< 0 = 2; else at least 2, a power of two */
+} sv_memory_hotplug_config;
 
 /** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
@@ -150,6 +178,12 @@ typedef struct sv_vm_config {
 	const sv_entropy_config *entropy; /**< NULL = no entropy device */
 	const sv_vm_net_options *net;     /**< NULL = default networking (smartvm/net.h);
 	                                     config file: "smartvm": {"network": {...}} */
+	const sv_pmem_config *pmem;       /**< virtio-pmem devices */
+	size_t n_pmem;
+	const sv_memory_hotplug_config *memory_hotplug; /**< NULL = none */
+	/** Firecracker's custom CPU template (cpu-config) as JSON object text,
+	 * passed through as written; NULL = none. Not the qemu backend. */
+	const char *cpu_config;
 } sv_vm_config;
 
 /** Deep-copies cfg into a new allocation owned by the caller. */
@@ -165,12 +199,12 @@ SV_EXTERN void sv_vm_config_free(sv_vm_config *cfg);
 SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 
 /** Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
- * drives, network-interfaces, vsock, balloon, mmds-config, logger, metrics,
- * entropy). Unknown keys are rejected by their path. Does not validate rules
+ * cpu-config, drives, pmem, network-interfaces, vsock, balloon, mmds-config,
+ * logger, metrics, entropy, memory-hotplug). Unknown keys are rejected by their path. Does not validate rules
  * beyond types; call sv_vm_config_validate for that. */
 SV_EXTERN int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
 /** The same from a file (a regular file of at most 1 MiB). Relative host paths
- * in it (kernel, initrd, drives, vsock socket, logger, metrics) are made
+ * in it (kernel, initrd, drives, pmem, vsock socket, logger, metrics) are made
  * absolute against the file's directory, so the file means the same wherever
  * it is loaded from. */
 SV_EXTERN int sv_vm_config_load(sv_vm_config **out, const char *path);

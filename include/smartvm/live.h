@@ -93,6 +93,10 @@ typedef struct {
 	const sv_net_override *network_overrides;
 	size_t n_network_overrides;
 	const char *vsock_uds_path;  /**< default `<vm dir>/vsock.sock` when the snapshot has a vsock */
+	/** Advance the guest's kvmclock by the wall-clock time since the snapshot
+	 * (Firecracker's clock_realtime, x86_64); default no: the clock resumes
+	 * where it stopped. Not the qemu backend. */
+	bool clock_realtime;
 } sv_restore_options;
 
 /** The version of sv_restore_options this header describes. */
@@ -205,6 +209,28 @@ SV_EXTERN int sv_vm_balloon_set_stats_interval(sv_vm *vm, uint32_t seconds);
  * and the guest's counters QEMU has (swap_in ... hugetlb_failures), each
  * left out until the guest has reported it. */
 SV_EXTERN int sv_vm_balloon_stats(sv_vm *vm, char **out);
+
+/** Starts a free page hinting run: the guest reports pages it does not use,
+ * which the host may then reclaim. acknowledge_on_stop: Firecracker answers
+ * the guest's "done" itself. Firecracker only, with the balloon's
+ * free_page_hinting set at boot; running|paused. */
+SV_EXTERN int sv_vm_balloon_hinting_start(sv_vm *vm, bool acknowledge_on_stop);
+/** Ends the current hinting run. */
+SV_EXTERN int sv_vm_balloon_hinting_stop(sv_vm *vm);
+/** Firecracker's BalloonHintingStatus ({"host_cmd": N, "guest_cmd": M}) as
+ * JSON text; *out is malloc'd. */
+SV_EXTERN int sv_vm_balloon_hinting_status(sv_vm *vm, char **out);
+
+/* ---- memory hotplug ---- */
+
+/** Asks the guest to plug (or unplug) hotpluggable memory until
+ * requested_size_mib of it is plugged (a multiple of the block size, at most
+ * the total size). Firecracker only, with a memory_hotplug section at boot;
+ * running|paused. The guest follows at its own pace: see the status. */
+SV_EXTERN int sv_vm_memory_hotplug_set(sv_vm *vm, uint32_t requested_size_mib);
+/** Firecracker's MemoryHotplugStatus (total, slot, block, plugged and
+ * requested sizes in MiB) as JSON text; *out is malloc'd. */
+SV_EXTERN int sv_vm_memory_hotplug_status(sv_vm *vm, char **out);
 
 /* ---- hot updates ---- */
 

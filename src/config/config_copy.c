@@ -9,11 +9,13 @@
  * (borrowed) configs: only ones produced here or by config_json_read.c.
  */
 #include "config/config_internal.h"
+#include "config/config_schema.h"
 #include <smartvm/config.h>
 
 #include "util/error.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,210 +64,166 @@ int sv_config_replace_rate_limiter(const sv_rate_limiter **field, const sv_rate_
 	return 0;
 }
 
-/* dst starts zeroed; scalars are copied one by one so that no pointer of src
- * is ever held by dst (a failure then never frees what src owns). */
-static bool copy_drive(sv_drive_config *dst, const sv_drive_config *src)
+#define AT(obj, off) ((char *)(obj) + (off))
+
+/* Clears every pointer (and its count) of a byte copy, so that dst never
+ * holds what src owns: a failure then frees only dst's own allocations. */
+static void clear_pointers(const sv_section *s, void *obj)
 {
-	dst->is_root_device = src->is_root_device;
-	dst->is_read_only = src->is_read_only;
-	dst->cache_type = src->cache_type;
-	dst->io_engine = src->io_engine;
-	dst->ephemeral = src->ephemeral;
-	return dup_string(&dst->drive_id, src->drive_id) &&
-	       dup_string(&dst->path_on_host, src->path_on_host) &&
-	       dup_string(&dst->partuuid, src->partuuid) &&
-	       dup_rate_limiter(&dst->rate_limiter, src->rate_limiter);
+	for (size_t i = 0; i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		if (f->kind == SV_FK_INLINE)
+			clear_pointers(f->sub, AT(obj, f->offset));
+		else if (f->kind == SV_FK_STRING || f->kind == SV_FK_JSON || f->kind == SV_FK_SECTION)
+			*(void **)AT(obj, f->offset) = NULL;
+		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV) {
+			*(void **)AT(obj, f->offset) = NULL;
+			*(size_t *)AT(obj, f->aux) = 0;
+		}
+	}
 }
 
-static bool copy_net_iface(sv_net_iface_config *dst, const sv_net_iface_config *src)
+/* Each element of dst's array starts as a byte copy with its pointers
+ * cleared, and counts are set together with their allocation. */
+static bool copy_array(const sv_field *f, void *dst, const void *src)
 {
-	return dup_string(&dst->iface_id, src->iface_id) &&
-	       dup_string(&dst->host_dev_name, src->host_dev_name) &&
-	       dup_string(&dst->guest_mac, src->guest_mac) &&
-	       dup_rate_limiter(&dst->rx_rate_limiter, src->rx_rate_limiter) &&
-	       dup_rate_limiter(&dst->tx_rate_limiter, src->tx_rate_limiter);
-}
-
-/* The per-element copies start from a zeroed array, so a failure at element i
- * leaves elements past i with nothing to free. */
-static bool copy_drives(sv_vm_config *dst, const sv_vm_config *src)
-{
-	dst->drives = NULL;
-	dst->n_drives = 0;
-	if (src->n_drives == 0)
+	size_t n = *(const size_t *)AT(src, f->aux);
+	const char *from = *(char *const *)AT(src, f->offset);
+	if (!n)
 		return true;
-	sv_drive_config *drives = calloc(src->n_drives, sizeof(*drives));
-	if (!drives)
+	size_t size = f->kind == SV_FK_STRV ? sizeof(char *) : f->sub->size;
+	char *to = calloc(n, size);
+	if (!to)
 		return false;
-	dst->drives = drives;
-	dst->n_drives = src->n_drives;
-	for (size_t i = 0; i < src->n_drives; i++)
-		if (!copy_drive(&drives[i], &src->drives[i]))
+	*(void **)AT(dst, f->offset) = to;
+	*(size_t *)AT(dst, f->aux) = n;
+	for (size_t i = 0; i < n; i++) {
+		if (f->kind == SV_FK_STRV) {
+			if (!dup_string((const char **)(to + i * size), *(char *const *)(from + i * size)))
+				return false;
+			continue;
+		}
+		memcpy(to + i * size, from + i * size, size);
+		clear_pointers(f->sub, to + i * size);
+		if (!sv_config_section_copy(f->sub, to + i * size, from + i * size))
 			return false;
+	}
 	return true;
 }
 
-static bool copy_net_ifaces(sv_vm_config *dst, const sv_vm_config *src)
+/* dst's pointers are clear; fills them from src. */
+static bool copy_pointers(const sv_section *s, void *dst, const void *src)
 {
-	dst->network_interfaces = NULL;
-	dst->n_network_interfaces = 0;
-	if (src->n_network_interfaces == 0)
-		return true;
-	sv_net_iface_config *ifaces = calloc(src->n_network_interfaces, sizeof(*ifaces));
-	if (!ifaces)
-		return false;
-	dst->network_interfaces = ifaces;
-	dst->n_network_interfaces = src->n_network_interfaces;
-	for (size_t i = 0; i < src->n_network_interfaces; i++)
-		if (!copy_net_iface(&ifaces[i], &src->network_interfaces[i]))
+	for (size_t i = 0; i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		const void *from = AT(src, f->offset);
+		void *to = AT(dst, f->offset);
+		bool ok = true;
+		if (f->kind == SV_FK_INLINE)
+			ok = sv_config_section_copy(f->sub, to, from);
+		else if (f->kind == SV_FK_STRING || f->kind == SV_FK_JSON)
+			ok = dup_string(to, *(const char *const *)from);
+		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV)
+			ok = copy_array(f, dst, src);
+		else if (f->kind == SV_FK_SECTION && *(const void *const *)from) {
+			void *sub = malloc(f->sub->size);
+			if (!sub)
+				return false;
+			memcpy(sub, *(const void *const *)from, f->sub->size);
+			clear_pointers(f->sub, sub);
+			*(void **)to = sub;
+			ok = sv_config_section_copy(f->sub, sub, *(const void *const *)from);
+		}
+		if (!ok)
 			return false;
+	}
 	return true;
 }
 
-static bool copy_mmds(const sv_mmds_config **dst, const sv_mmds_config *src)
+/* dst is a byte copy of src with its pointers cleared. A versioned struct
+ * is copied only as far as the caller's version has fields; the copy is of
+ * the current version. */
+bool sv_config_section_copy(const sv_section *s, void *dst, const void *src)
 {
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_mmds_config *m = calloc(1, sizeof(*m));
-	if (!m)
-		return false;
-	*dst = m;
-	m->version = src->version;
-	if (!dup_string(&m->ipv4_address, src->ipv4_address))
-		return false;
-	if (src->n_network_interfaces == 0)
-		return true;
-	const char **names = calloc(src->n_network_interfaces, sizeof(*names));
-	if (!names)
-		return false;
-	m->network_interfaces = names;
-	m->n_network_interfaces = src->n_network_interfaces;
-	for (size_t i = 0; i < src->n_network_interfaces; i++)
-		if (!dup_string(&names[i], src->network_interfaces[i]))
-			return false;
-	return true;
+	if (s->version) {
+		unsigned *version = (unsigned *)AT(dst, s->version_offset);
+		if (*version < 1) {
+			memset(dst, 0, s->size); /* refused by validation, which names the field */
+			*version = s->version;
+			return true;
+		}
+		*version = s->version;
+	}
+	return copy_pointers(s, dst, src);
 }
 
-/* Only the fields of the caller's version; the copy is of the current one. */
-static bool copy_net_options(const sv_vm_net_options **dst, const sv_vm_net_options *src)
+void sv_config_section_free(const sv_section *s, void *obj)
 {
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_vm_net_options *o = calloc(1, sizeof(*o));
-	if (!o)
-		return false;
-	*dst = o;
-	o->version = SV_VM_NET_OPTIONS_VERSION;
-	if (src->version < 1)
-		return true; /* refused by validation, which names the field */
-	o->existing_taps = src->existing_taps;
-	o->allow_vm_to_vm = src->allow_vm_to_vm;
-	o->allow_host_dns = src->allow_host_dns;
-	if (!dup_string(&o->wireguard_config, src->wireguard_config) || !dup_string(&o->netns_path, src->netns_path))
-		return false;
-	if (!src->n_publish || !src->publish)
-		return true;
-	const char **specs = calloc(src->n_publish, sizeof(*specs));
-	if (!specs)
-		return false;
-	o->publish = specs;
-	o->n_publish = src->n_publish;
-	for (size_t i = 0; i < src->n_publish; i++)
-		if (!dup_string(&specs[i], src->publish[i]))
-			return false;
-	return true;
+	for (size_t i = 0; i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		void *at = AT(obj, f->offset);
+		if (f->kind == SV_FK_INLINE)
+			sv_config_section_free(f->sub, at);
+		else if (f->kind == SV_FK_STRING || f->kind == SV_FK_JSON)
+			free_const(*(const char **)at);
+		else if (f->kind == SV_FK_SECTION && *(void **)at) {
+			sv_config_section_free(f->sub, *(void **)at);
+			free(*(void **)at);
+		} else if ((f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV) && *(void **)at) {
+			size_t n = *(size_t *)AT(obj, f->aux);
+			size_t size = f->kind == SV_FK_STRV ? sizeof(char *) : f->sub->size;
+			for (size_t k = 0; k < n; k++)
+				if (f->kind == SV_FK_STRV)
+					free_const(*(const char **)AT(*(void **)at, k * size));
+				else
+					sv_config_section_free(f->sub, AT(*(void **)at, k * size));
+			free(*(void **)at);
+		}
+	}
 }
 
-static bool copy_vsock(const sv_vsock_config **dst, const sv_vsock_config *src)
+static int check_arrays(const sv_section *s, const void *obj, const char *path);
+
+static int check_array_field(const sv_field *f, const void *obj, const char *p)
 {
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_vsock_config *v = calloc(1, sizeof(*v));
-	if (!v)
-		return false;
-	*dst = v;
-	v->guest_cid = src->guest_cid;
-	return dup_string(&v->uds_path, src->uds_path);
+	size_t n = *(const size_t *)AT(obj, f->aux);
+	const char *elems = *(const char *const *)AT(obj, f->offset);
+	if (n && !elems)
+		return sv_err(SV_EINVAL, "%s: NULL array with n_%s = %zu", p, sv_field_c(f), n);
+	int rc = 0;
+	for (size_t k = 0; !rc && k < n; k++) {
+		char e[SV_CONFIG_PATH_LEN];
+		sv_config_path(e, p, NULL, k);
+		if (f->kind == SV_FK_ARRAY)
+			rc = check_arrays(f->sub, elems + k * f->sub->size, e);
+		else if (!((const char *const *)elems)[k])
+			rc = sv_err(SV_EINVAL, "%s: is required", e);
+	}
+	return rc;
 }
 
-static bool copy_balloon(const sv_balloon_config **dst, const sv_balloon_config *src)
+/* Paths are C ones: "drives", "mmds.network_interfaces", "net.publish". */
+static int check_arrays(const sv_section *s, const void *obj, const char *path)
 {
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_balloon_config *b = malloc(sizeof(*b));
-	if (!b)
-		return false;
-	*b = *src; /* no pointers inside */
-	*dst = b;
-	return true;
+	if (s->version && *(const unsigned *)AT(obj, s->version_offset) < 1)
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		const void *at = AT(obj, f->offset);
+		char p[SV_CONFIG_PATH_LEN];
+		sv_config_path(p, path, sv_field_c(f), 0);
+		if (f->kind == SV_FK_INLINE)
+			rc = check_arrays(f->sub, at, p);
+		else if (f->kind == SV_FK_SECTION && *(const void *const *)at)
+			rc = check_arrays(f->sub, *(const void *const *)at, p);
+		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV)
+			rc = check_array_field(f, obj, p);
+	}
+	return rc;
 }
 
-static bool copy_logger(const sv_logger_config **dst, const sv_logger_config *src)
-{
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_logger_config *l = calloc(1, sizeof(*l));
-	if (!l)
-		return false;
-	*dst = l;
-	l->level = src->level;
-	l->show_level = src->show_level;
-	l->show_log_origin = src->show_log_origin;
-	return dup_string(&l->log_path, src->log_path);
-}
-
-static bool copy_metrics(const sv_metrics_config **dst, const sv_metrics_config *src)
-{
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_metrics_config *m = calloc(1, sizeof(*m));
-	if (!m)
-		return false;
-	*dst = m;
-	return dup_string(&m->metrics_path, src->metrics_path);
-}
-
-static bool copy_entropy(const sv_entropy_config **dst, const sv_entropy_config *src)
-{
-	*dst = NULL;
-	if (!src)
-		return true;
-	sv_entropy_config *e = calloc(1, sizeof(*e));
-	if (!e)
-		return false;
-	*dst = e;
-	return dup_rate_limiter(&e->rate_limiter, src->rate_limiter);
-}
-
-int sv_config_check_arrays(const sv_vm_config *cfg)
-{
-	if (cfg->n_drives && !cfg->drives)
-		return sv_err(SV_EINVAL, "drives: NULL array with n_drives = %zu", cfg->n_drives);
-	if (cfg->n_network_interfaces && !cfg->network_interfaces)
-		return sv_err(SV_EINVAL, "network_interfaces: NULL array with n_network_interfaces = %zu",
-			      cfg->n_network_interfaces);
-	if (cfg->mmds && cfg->mmds->n_network_interfaces && !cfg->mmds->network_interfaces)
-		return sv_err(SV_EINVAL,
-			      "mmds.network_interfaces: NULL array with n_network_interfaces = %zu",
-			      cfg->mmds->n_network_interfaces);
-	if (cfg->mmds)
-		for (size_t i = 0; i < cfg->mmds->n_network_interfaces; i++)
-			if (!cfg->mmds->network_interfaces[i])
-				return sv_err(SV_EINVAL, "mmds.network_interfaces[%zu]: is required", i);
-	if (cfg->net && cfg->net->version >= 1 && cfg->net->n_publish && !cfg->net->publish)
-		return sv_err(SV_EINVAL, "net.publish: NULL array with n_publish = %zu", cfg->net->n_publish);
-	if (cfg->net && cfg->net->version >= 1)
-		for (size_t i = 0; i < cfg->net->n_publish; i++)
-			if (!cfg->net->publish[i])
-				return sv_err(SV_EINVAL, "net.publish[%zu]: is required", i);
-	return 0;
-}
+int sv_config_check_arrays(const sv_vm_config *cfg) { return check_arrays(&sv_cs_vm, cfg, ""); }
 
 int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 {
@@ -277,22 +235,12 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 	int rc = sv_config_check_arrays(cfg);
 	if (rc)
 		return rc;
-	sv_vm_config *c = calloc(1, sizeof(*c));
+	sv_vm_config *c = malloc(sizeof(*c));
 	if (!c)
 		return sv_err(SV_ENOMEM, "copying config: out of memory");
-	/* Start from an all-NULL copy so a failure anywhere frees only what was made. */
-	c->machine_config = cfg->machine_config;
-	c->machine_config.cpu_template = NULL;
-	bool ok = dup_string(&c->id, cfg->id) && dup_string(&c->base_image, cfg->base_image) &&
-		  dup_string(&c->boot_source.kernel_image_path, cfg->boot_source.kernel_image_path) &&
-		  dup_string(&c->boot_source.boot_args, cfg->boot_source.boot_args) &&
-		  dup_string(&c->boot_source.initrd_path, cfg->boot_source.initrd_path) &&
-		  dup_string(&c->machine_config.cpu_template, cfg->machine_config.cpu_template) &&
-		  copy_drives(c, cfg) && copy_net_ifaces(c, cfg) && copy_vsock(&c->vsock, cfg->vsock) &&
-		  copy_balloon(&c->balloon, cfg->balloon) && copy_mmds(&c->mmds, cfg->mmds) &&
-		  copy_logger(&c->logger, cfg->logger) && copy_metrics(&c->metrics, cfg->metrics) &&
-		  copy_entropy(&c->entropy, cfg->entropy) && copy_net_options(&c->net, cfg->net);
-	if (!ok) {
+	memcpy(c, cfg, sizeof(*c));
+	clear_pointers(&sv_cs_vm, c);
+	if (!sv_config_section_copy(&sv_cs_vm, c, cfg)) {
 		sv_vm_config_free(c);
 		return sv_err(SV_ENOMEM, "copying config: out of memory");
 	}
@@ -300,80 +248,10 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 	return 0;
 }
 
-static void free_drive(const sv_drive_config *d)
-{
-	free_const(d->drive_id);
-	free_const(d->path_on_host);
-	free_const(d->partuuid);
-	free_const(d->rate_limiter);
-}
-
-static void free_net_iface(const sv_net_iface_config *n)
-{
-	free_const(n->iface_id);
-	free_const(n->host_dev_name);
-	free_const(n->guest_mac);
-	free_const(n->rx_rate_limiter);
-	free_const(n->tx_rate_limiter);
-}
-
-static void free_mmds(const sv_mmds_config *m)
-{
-	if (!m)
-		return;
-	if (m->network_interfaces)
-		for (size_t i = 0; i < m->n_network_interfaces; i++)
-			free_const(m->network_interfaces[i]);
-	free_const(m->network_interfaces);
-	free_const(m->ipv4_address);
-	free_const(m);
-}
-
-static void free_net_options(const sv_vm_net_options *o)
-{
-	if (!o)
-		return;
-	if (o->publish)
-		for (size_t i = 0; i < o->n_publish; i++)
-			free_const(o->publish[i]);
-	free_const(o->publish);
-	free_const(o->wireguard_config);
-	free_const(o->netns_path);
-	free_const(o);
-}
-
 void sv_vm_config_free(sv_vm_config *cfg)
 {
 	if (!cfg)
 		return;
-	free_const(cfg->id);
-	free_const(cfg->base_image);
-	free_const(cfg->boot_source.kernel_image_path);
-	free_const(cfg->boot_source.boot_args);
-	free_const(cfg->boot_source.initrd_path);
-	free_const(cfg->machine_config.cpu_template);
-	if (cfg->drives)
-		for (size_t i = 0; i < cfg->n_drives; i++)
-			free_drive(&cfg->drives[i]);
-	free_const(cfg->drives);
-	if (cfg->network_interfaces)
-		for (size_t i = 0; i < cfg->n_network_interfaces; i++)
-			free_net_iface(&cfg->network_interfaces[i]);
-	free_const(cfg->network_interfaces);
-	if (cfg->vsock)
-		free_const(cfg->vsock->uds_path);
-	free_const(cfg->vsock);
-	free_const(cfg->balloon);
-	free_mmds(cfg->mmds);
-	free_net_options(cfg->net);
-	if (cfg->logger)
-		free_const(cfg->logger->log_path);
-	free_const(cfg->logger);
-	if (cfg->metrics)
-		free_const(cfg->metrics->metrics_path);
-	free_const(cfg->metrics);
-	if (cfg->entropy)
-		free_const(cfg->entropy->rate_limiter);
-	free_const(cfg->entropy);
+	sv_config_section_free(&sv_cs_vm, cfg);
 	free(cfg);
 }

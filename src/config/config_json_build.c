@@ -1,252 +1,131 @@
-/* Firecracker JSON for each configuration section (see config_json.h).
+/* A config section as Firecracker JSON, walking its description
+ * (config_schema.h). The --config-file writer and the API client both send
+ * exactly what this returns, so they can never disagree on a field name.
  *
- * These builders are the single place that knows Firecracker's field names:
- * the --config-file writer and the API client both PUT exactly what they
- * return. Names come from firecracker-api-v1.16.1.yaml. Unset optional fields
- * (NULL strings, absent rate limiters, zero one_time_burst, UNSET log level)
- * are omitted so Firecracker applies its own defaults; fields whose C default
- * differs from nothing at all (drive flags, cache/io engine, smt,
- * track_dirty_pages, logger show_*) are always sent.
- *
- * Must never emit smartvm-only fields (drive ephemeral, VM id, base image):
- * Firecracker rejects unknown fields. Builders do not validate; they return a
- * new reference, or NULL only when memory runs out.
+ * Unset optional fields (NULL strings and sections, absent token buckets,
+ * SV_FF_ZERO_UNSET fields at zero, enum values below their spelled range) are
+ * omitted so Firecracker applies its own defaults. SV_FF_SMARTVM fields never
+ * appear: Firecracker rejects unknown fields. No validation here; NULL only
+ * when memory runs out.
  */
 #include "config/config_json.h"
+#include "config/config_schema.h"
 
 #include <stdint.h>
+#include <string.h>
+
+#define AT(obj, off) ((const char *)(obj) + (off))
 
 /* Steals val (jansson's *_set_new drops it even when the set fails); false if
  * val is NULL (a failed constructor) or the set fails. */
 static bool put(json_t *obj, const char *key, json_t *val)
 {
-	if (!val)
-		return false;
-	return json_object_set_new(obj, key, val) == 0;
+	return val && json_object_set_new(obj, key, val) == 0;
 }
 
-static bool put_string_if_set(json_t *obj, const char *key, const char *s)
+static json_t *strv_json(const char *const *v, size_t n)
 {
-	return !s || put(obj, key, json_string(s));
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
 }
 
-/* Token buckets are int64 on the wire; validation keeps values below 2^63. */
-static json_t *token_bucket(const sv_token_bucket *tb)
+static json_t *array_json(const sv_section *sub, const void *elems, size_t n)
 {
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put(o, "size", json_integer((json_int_t)tb->size)) &&
-		  put(o, "refill_time", json_integer((json_int_t)tb->refill_time)) &&
-		  (tb->one_time_burst == 0 ||
-		   put(o, "one_time_burst", json_integer((json_int_t)tb->one_time_burst)));
-	if (!ok) {
-		json_decref(o);
-		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, sv_config_section_json(sub, AT(elems, i * sub->size))) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static size_t name_count(const char *const *names)
+{
+	size_t n = 0;
+	while (names[n])
+		n++;
+	return n;
+}
+
+/* The field's value, or NULL with *omit set when it is left out (*omit
+ * clear and NULL: out of memory). */
+static json_t *field_json(const sv_field *f, const void *obj, bool *omit)
+{
+	const void *p = AT(obj, f->offset);
+	bool unset0 = f->flags & SV_FF_ZERO_UNSET;
+	*omit = false;
+	switch (f->kind) {
+	case SV_FK_STRING:
+		*omit = !*(const char *const *)p;
+		return *omit ? NULL : json_string(*(const char *const *)p);
+	case SV_FK_JSON: {
+		const char *text = *(const char *const *)p;
+		*omit = !text;
+		json_t *v = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		/* Text that is not JSON is written as a string: the file stays
+		 * inspectable, and reading it back names the field. */
+		return v || !text ? v : json_string(text);
 	}
-	return o;
-}
-
-json_t *sv_json_rate_limiter(const sv_rate_limiter *rl)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = (!rl->has_bandwidth || put(o, "bandwidth", token_bucket(&rl->bandwidth))) &&
-		  (!rl->has_ops || put(o, "ops", token_bucket(&rl->ops)));
-	if (!ok) {
-		json_decref(o);
-		return NULL;
+	case SV_FK_BOOL:
+		*omit = unset0 && !*(const bool *)p;
+		return *omit ? NULL : json_boolean(*(const bool *)p);
+	case SV_FK_U32:
+		*omit = unset0 && !*(const uint32_t *)p;
+		return *omit ? NULL : json_integer(*(const uint32_t *)p);
+	case SV_FK_U64: /* validation keeps these below 2^63 */
+		*omit = unset0 && !*(const uint64_t *)p;
+		return *omit ? NULL : json_integer((json_int_t) * (const uint64_t *)p);
+	case SV_FK_ENUM: {
+		int i = *(const int *)p - f->enum_base;
+		*omit = (unset0 && *(const int *)p == 0) || i < 0;
+		/* An out-of-range value writes the first spelling, the VMM default. */
+		return *omit ? NULL : json_string(f->names[(size_t)i < name_count(f->names) ? i : 0]);
 	}
-	return o;
-}
-
-static bool put_rate_limiter_if_set(json_t *obj, const char *key, const sv_rate_limiter *rl)
-{
-	return !rl || put(obj, key, sv_json_rate_limiter(rl));
-}
-
-json_t *sv_json_boot_source(const sv_boot_source *bs)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put_string_if_set(o, "kernel_image_path", bs->kernel_image_path) &&
-		  put_string_if_set(o, "boot_args", bs->boot_args) &&
-		  put_string_if_set(o, "initrd_path", bs->initrd_path);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_machine_config(const sv_machine_config *mc)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put(o, "vcpu_count", json_integer(mc->vcpu_count)) &&
-		  put(o, "mem_size_mib", json_integer(mc->mem_size_mib)) &&
-		  put(o, "smt", json_boolean(mc->smt)) &&
-		  put(o, "track_dirty_pages", json_boolean(mc->track_dirty_pages)) &&
-		  put_string_if_set(o, "cpu_template", mc->cpu_template);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static const char *cache_type_name(sv_cache_type t)
-{
-	return t == SV_CACHE_WRITEBACK ? "Writeback" : "Unsafe";
-}
-
-static const char *io_engine_name(sv_io_engine e) { return e == SV_IO_ENGINE_ASYNC ? "Async" : "Sync"; }
-
-json_t *sv_json_drive(const sv_drive_config *d)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put_string_if_set(o, "drive_id", d->drive_id) &&
-		  put_string_if_set(o, "path_on_host", d->path_on_host) &&
-		  put(o, "is_root_device", json_boolean(d->is_root_device)) &&
-		  put(o, "is_read_only", json_boolean(d->is_read_only)) &&
-		  put_string_if_set(o, "partuuid", d->partuuid) &&
-		  put(o, "cache_type", json_string(cache_type_name(d->cache_type))) &&
-		  put(o, "io_engine", json_string(io_engine_name(d->io_engine))) &&
-		  put_rate_limiter_if_set(o, "rate_limiter", d->rate_limiter);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_net_iface(const sv_net_iface_config *n)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put_string_if_set(o, "iface_id", n->iface_id) &&
-		  put_string_if_set(o, "host_dev_name", n->host_dev_name) &&
-		  put_string_if_set(o, "guest_mac", n->guest_mac) &&
-		  put_rate_limiter_if_set(o, "rx_rate_limiter", n->rx_rate_limiter) &&
-		  put_rate_limiter_if_set(o, "tx_rate_limiter", n->tx_rate_limiter);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_vsock(const sv_vsock_config *v)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok =
-	    put(o, "guest_cid", json_integer(v->guest_cid)) && put_string_if_set(o, "uds_path", v->uds_path);
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_balloon(const sv_balloon_config *b)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put(o, "amount_mib", json_integer(b->amount_mib)) &&
-		  put(o, "deflate_on_oom", json_boolean(b->deflate_on_oom)) &&
-		  (b->stats_polling_interval_s == 0 ||
-		   put(o, "stats_polling_interval_s", json_integer(b->stats_polling_interval_s)));
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_mmds_config(const sv_mmds_config *m)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	json_t *ifaces = json_array(); /* owned by o once put succeeds */
-	bool ok = put(o, "version", json_string(m->version == SV_MMDS_V2 ? "V2" : "V1")) &&
-		  put(o, "network_interfaces", ifaces) &&
-		  put_string_if_set(o, "ipv4_address", m->ipv4_address);
-	for (size_t i = 0; ok && i < m->n_network_interfaces; i++)
-		ok = json_array_append_new(ifaces, json_string(m->network_interfaces[i])) == 0;
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static const char *log_level_name(sv_log_level level)
-{
-	switch (level) {
-	case SV_LOG_LEVEL_ERROR:
-		return "Error";
-	case SV_LOG_LEVEL_WARNING:
-		return "Warning";
-	case SV_LOG_LEVEL_INFO:
-		return "Info";
-	case SV_LOG_LEVEL_DEBUG:
-		return "Debug";
-	case SV_LOG_LEVEL_TRACE:
-		return "Trace";
-	case SV_LOG_LEVEL_OFF:
-		return "Off";
-	case SV_LOG_LEVEL_UNSET:
+	case SV_FK_INLINE:
+		return sv_config_section_json(f->sub, p);
+	case SV_FK_SECTION:
+		*omit = !*(const void *const *)p;
+		return *omit ? NULL : sv_config_section_json(f->sub, *(const void *const *)p);
+	case SV_FK_ARRAY:
+		*omit = unset0 && !*(const size_t *)AT(obj, f->aux);
+		return *omit ? NULL
+			     : array_json(f->sub, *(const void *const *)p, *(const size_t *)AT(obj, f->aux));
+	case SV_FK_STRV:
+		*omit = unset0 && !*(const size_t *)AT(obj, f->aux);
+		return *omit ? NULL
+			     : strv_json(*(const char *const *const *)p, *(const size_t *)AT(obj, f->aux));
+	case SV_FK_TOKEN_BUCKET:
+		*omit = !*(const bool *)AT(obj, f->aux);
+		return *omit ? NULL : sv_config_section_json(f->sub, p);
+	case SV_FK_TRISTATE:
+	case SV_FK_IGNORED:
 		break;
 	}
+	*omit = true;
 	return NULL;
 }
 
-json_t *sv_json_logger(const sv_logger_config *l)
+json_t *sv_config_section_json(const sv_section *s, const void *obj)
 {
+	if (s->version && *(const unsigned *)AT(obj, s->version_offset) < 1)
+		return json_object(); /* a version-0 struct has no fields we may read */
 	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	bool ok = put_string_if_set(o, "log_path", l->log_path) &&
-		  put_string_if_set(o, "level", log_level_name(l->level)) &&
-		  put(o, "show_level", json_boolean(l->show_level)) &&
-		  put(o, "show_log_origin", json_boolean(l->show_log_origin));
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_metrics(const sv_metrics_config *m)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	if (!put_string_if_set(o, "metrics_path", m->metrics_path)) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *sv_json_entropy(const sv_entropy_config *e)
-{
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	if (!put_rate_limiter_if_set(o, "rate_limiter", e->rate_limiter)) {
-		json_decref(o);
-		return NULL;
+	for (size_t i = 0; o && i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		if (f->flags & SV_FF_SMARTVM)
+			continue;
+		bool omit;
+		json_t *v = field_json(f, obj, &omit);
+		if (!omit && !put(o, f->json, v)) {
+			json_decref(o);
+			return NULL;
+		}
 	}
 	return o;
 }

@@ -1,5 +1,6 @@
 /* sv_vm_config_from_json / sv_vm_config_load: Firecracker's --config-file
- * format (plus smartvm's own "smartvm" key) into an owned sv_vm_config.
+ * format (plus smartvm's own "smartvm" key) into an owned sv_vm_config, by
+ * walking the section tables (config_sections.c).
  *
  * The reader checks shape only: every key is known at its level, every value
  * has the right JSON type, enums are spelled right and unsigned fields are not
@@ -7,10 +8,10 @@
  * sv_vm_config_validate and are not checked here. Errors name the JSON path,
  * with the document's own key spelling: "drives[0].foo: unknown field",
  * "machine-config.vcpu_count: must be an integer". Firecracker fields smartvm
- * does not model are refused ("not supported by smartvm") rather than silently
- * dropped, unless they ask for nothing (null, or huge_pages "None"); the
- * deprecated vsock.vsock_id carries no meaning and is accepted and dropped. A JSON null counts as absent, as
- * in Firecracker's own GET /vm/config.
+ * does not model (a table's refused list) are refused ("not supported by
+ * smartvm") rather than silently dropped, unless they are null; the deprecated
+ * vsock.vsock_id carries no meaning and is accepted and dropped. A JSON null
+ * counts as absent, as in Firecracker's own GET /vm/config.
  *
  * The config is built directly in its final, owned form; on any error the
  * half-built config is released with sv_vm_config_free, which is safe because
@@ -19,6 +20,7 @@
 #include <smartvm/config.h>
 
 #include "config/config_paths.h"
+#include "config/config_schema.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -43,7 +45,8 @@ static void mark_truncated(char *dst, int n)
 /* "path.key", or just "key" at the top level. */
 static void join(char *dst, const char *path, const char *key)
 {
-	mark_truncated(dst, *path ? snprintf(dst, JPATH_LEN, "%s.%s", path, key) : snprintf(dst, JPATH_LEN, "%s", key));
+	mark_truncated(dst, *path ? snprintf(dst, JPATH_LEN, "%s.%s", path, key)
+				  : snprintf(dst, JPATH_LEN, "%s", key));
 }
 
 static void index_path(char *dst, const char *path, size_t i)
@@ -57,28 +60,6 @@ static bool in_list(const char *const *list, const char *key)
 		if (strcmp(*list, key) == 0)
 			return true;
 	return false;
-}
-
-/* known: keys we read; unsupported: Firecracker keys we refuse by name. */
-static int check_keys(json_t *obj, const char *path, const char *const *known, const char *const *unsupported)
-{
-	const char *key;
-	json_t *val;
-	json_object_foreach(obj, key, val)
-	{
-		if (in_list(known, key))
-			continue;
-		char p[JPATH_LEN];
-		join(p, path, key);
-		/* Firecracker's own GET /vm/config writes null for features it has
-		 * off; null asks for nothing we lack, so it is accepted. */
-		if (in_list(unsupported, key) && json_is_null(val))
-			continue;
-		if (in_list(unsupported, key))
-			return sv_err(SV_EINVAL, "%s: not supported by smartvm", p);
-		return sv_err(SV_EINVAL, "%s: unknown field", p);
-	}
-	return 0;
 }
 
 /* The value at obj[key], NULL when absent or JSON null. */
@@ -138,14 +119,6 @@ static int get_uint(json_t *obj, const char *path, const char *key, uint64_t max
 	return 0;
 }
 
-static int get_u32(json_t *obj, const char *path, const char *key, uint32_t *out)
-{
-	uint64_t v = *out;
-	int rc = get_uint(obj, path, key, UINT32_MAX, &v);
-	*out = (uint32_t)v;
-	return rc;
-}
-
 /* names[i] is the spelling of enum value i; accepted as written, or in any
  * case when fold_case (Firecracker's logger level is case-insensitive). */
 static int get_enum(json_t *obj, const char *path, const char *key, const char *const *names, size_t n,
@@ -195,125 +168,22 @@ static int get_array(json_t *obj, const char *path, const char *key, json_t **ou
 	return 0;
 }
 
-static int read_token_bucket(json_t *rl, const char *path, const char *key, bool *has, sv_token_bucket *tb)
+static int read_strv(json_t *a, const char *p, const char ***out, size_t *count)
 {
-	static const char *const known[] = {"size", "one_time_burst", "refill_time", NULL};
-	json_t *o;
-	int rc = get_object(rl, path, key, &o);
-	if (rc || !o)
-		return rc;
-	char p[JPATH_LEN];
-	join(p, path, key);
-	*has = true;
-	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_uint(o, p, "size", INT64_MAX, &tb->size)) ||
-	    (rc = get_uint(o, p, "one_time_burst", INT64_MAX, &tb->one_time_burst)) ||
-	    (rc = get_uint(o, p, "refill_time", INT64_MAX, &tb->refill_time)))
-		return rc;
-	return 0;
-}
-
-static int read_rate_limiter(json_t *obj, const char *path, const char *key, const sv_rate_limiter **out)
-{
-	static const char *const known[] = {"bandwidth", "ops", NULL};
-	json_t *o;
-	int rc = get_object(obj, path, key, &o);
-	if (rc || !o)
-		return rc;
-	sv_rate_limiter *rl = calloc(1, sizeof(*rl));
-	if (!rl)
+	if (json_array_size(a) == 0)
+		return 0;
+	const char **v = calloc(json_array_size(a), sizeof(*v));
+	if (!v)
 		return oom();
-	*out = rl;
-	char p[JPATH_LEN];
-	join(p, path, key);
-	if ((rc = check_keys(o, p, known, NULL)) ||
-	    (rc = read_token_bucket(o, p, "bandwidth", &rl->has_bandwidth, &rl->bandwidth)) ||
-	    (rc = read_token_bucket(o, p, "ops", &rl->has_ops, &rl->ops)))
-		return rc;
-	return 0;
-}
-
-static int read_boot_source(json_t *root, sv_boot_source *bs)
-{
-	static const char *const known[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
-	const char *p = "boot-source";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	if ((rc = check_keys(o, p, known, NULL)) ||
-	    (rc = get_string(o, p, "kernel_image_path", &bs->kernel_image_path)) ||
-	    (rc = get_string(o, p, "boot_args", &bs->boot_args)) ||
-	    (rc = get_string(o, p, "initrd_path", &bs->initrd_path)))
-		return rc;
-	return 0;
-}
-
-/* huge_pages "None" is Firecracker's default and asks for nothing. */
-static int check_huge_pages(json_t *o)
-{
-	json_t *v = field(o, "huge_pages");
-	if (v && !(json_is_string(v) && strcmp(json_string_value(v), "None") == 0))
-		return sv_err(SV_EINVAL, "machine-config.huge_pages: not supported by smartvm");
-	return 0;
-}
-
-static int read_machine_config(json_t *root, sv_machine_config *mc)
-{
-	static const char *const known[] = {"vcpu_count",	 "mem_size_mib", "smt", "cpu_template",
-					    "track_dirty_pages", "huge_pages",	 NULL};
-	const char *p = "machine-config";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	if ((rc = check_keys(o, p, known, NULL)) || (rc = check_huge_pages(o)) ||
-	    (rc = get_u32(o, p, "vcpu_count", &mc->vcpu_count)) ||
-	    (rc = get_u32(o, p, "mem_size_mib", &mc->mem_size_mib)) ||
-	    (rc = get_bool(o, p, "smt", &mc->smt)) ||
-	    (rc = get_string(o, p, "cpu_template", &mc->cpu_template)) ||
-	    (rc = get_bool(o, p, "track_dirty_pages", &mc->track_dirty_pages)))
-		return rc;
-	return 0;
-}
-
-static int read_drive(json_t *o, const char *p, sv_drive_config *d)
-{
-	static const char *const known[] = {"drive_id",	    "path_on_host", "is_root_device",
-					    "is_read_only", "partuuid",	    "cache_type",
-					    "io_engine",    "rate_limiter", NULL};
-	static const char *const unsupported[] = {"socket", NULL};
-	static const char *const cache_types[] = {"Unsafe", "Writeback"}; /* sv_cache_type order */
-	static const char *const io_engines[] = {"Sync", "Async"};	  /* sv_io_engine order */
-	int cache = SV_CACHE_UNSAFE, engine = SV_IO_ENGINE_SYNC;
-	int rc;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
-	    (rc = get_string(o, p, "drive_id", &d->drive_id)) ||
-	    (rc = get_string(o, p, "path_on_host", &d->path_on_host)) ||
-	    (rc = get_bool(o, p, "is_root_device", &d->is_root_device)) ||
-	    (rc = get_bool(o, p, "is_read_only", &d->is_read_only)) ||
-	    (rc = get_string(o, p, "partuuid", &d->partuuid)) ||
-	    (rc = get_enum(o, p, "cache_type", cache_types, 2, false, &cache)) ||
-	    (rc = get_enum(o, p, "io_engine", io_engines, 2, false, &engine)) ||
-	    (rc = read_rate_limiter(o, p, "rate_limiter", &d->rate_limiter)))
-		return rc;
-	d->cache_type = (sv_cache_type)cache;
-	d->io_engine = (sv_io_engine)engine;
-	return 0;
-}
-
-static int read_net_iface(json_t *o, const char *p, sv_net_iface_config *n)
-{
-	static const char *const known[] = {"iface_id",	       "host_dev_name",	  "guest_mac",
-					    "rx_rate_limiter", "tx_rate_limiter", NULL};
-	static const char *const unsupported[] = {"mtu", NULL};
-	int rc;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
-	    (rc = get_string(o, p, "iface_id", &n->iface_id)) ||
-	    (rc = get_string(o, p, "host_dev_name", &n->host_dev_name)) ||
-	    (rc = get_string(o, p, "guest_mac", &n->guest_mac)) ||
-	    (rc = read_rate_limiter(o, p, "rx_rate_limiter", &n->rx_rate_limiter)) ||
-	    (rc = read_rate_limiter(o, p, "tx_rate_limiter", &n->tx_rate_limiter)))
-		return rc;
+	*out = v;
+	*count = json_array_size(a);
+	for (size_t i = 0; i < *count; i++) {
+		json_t *s = json_array_get(a, i);
+		if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s))
+			return sv_err(SV_EINVAL, "%s[%zu]: must be a string", p, i);
+		if (!(v[i] = strdup(json_string_value(s))))
+			return oom();
+	}
 	return 0;
 }
 
@@ -333,199 +203,136 @@ static int check_elements_are_objects(json_t *a, const char *path)
 	return 0;
 }
 
-static int read_drives(json_t *root, sv_vm_config *cfg)
+static int read_array(const sv_section *sub, json_t *a, const char *path, void **out, size_t *count)
 {
-	json_t *a;
-	int rc = get_array(root, "", "drives", &a);
-	if (rc || !a || json_array_size(a) == 0)
+	int rc = 0;
+	if (json_array_size(a) == 0 || (rc = check_elements_are_objects(a, path)))
 		return rc;
-	if ((rc = check_elements_are_objects(a, "drives")))
-		return rc;
-	sv_drive_config *drives = calloc(json_array_size(a), sizeof(*drives));
-	if (!drives)
+	char *elems = calloc(json_array_size(a), sub->size);
+	if (!elems)
 		return oom();
-	cfg->drives = drives;
-	cfg->n_drives = json_array_size(a);
-	for (size_t i = 0; i < cfg->n_drives; i++) {
-		char p[JPATH_LEN];
-		index_path(p, "drives", i);
-		if ((rc = read_drive(json_array_get(a, i), p, &drives[i])))
-			return rc;
-	}
-	return 0;
-}
-
-static int read_net_ifaces(json_t *root, sv_vm_config *cfg)
-{
-	const char *path = "network-interfaces";
-	json_t *a;
-	int rc = get_array(root, "", path, &a);
-	if (rc || !a || json_array_size(a) == 0)
-		return rc;
-	if ((rc = check_elements_are_objects(a, path)))
-		return rc;
-	sv_net_iface_config *ifaces = calloc(json_array_size(a), sizeof(*ifaces));
-	if (!ifaces)
-		return oom();
-	cfg->network_interfaces = ifaces;
-	cfg->n_network_interfaces = json_array_size(a);
-	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
+	*out = elems;
+	*count = json_array_size(a);
+	for (size_t i = 0; i < *count; i++) {
 		char p[JPATH_LEN];
 		index_path(p, path, i);
-		if ((rc = read_net_iface(json_array_get(a, i), p, &ifaces[i])))
+		if ((rc = sv_config_section_read(sub, json_array_get(a, i), p, elems + i * sub->size)))
 			return rc;
 	}
 	return 0;
 }
 
-static int read_vsock(json_t *root, sv_vm_config *cfg)
+/* A section held by pointer: allocated before it is read, so that what is
+ * read is owned (and freed) even when a later field is wrong. */
+static int read_section(const sv_section *sub, json_t *o, const char *p, void **out)
 {
-	/* vsock_id is deprecated in Firecracker and ignored by it: accept, drop. */
-	static const char *const known[] = {"guest_cid", "uds_path", "vsock_id", NULL};
-	const char *p = "vsock";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_vsock_config *v = calloc(1, sizeof(*v));
-	if (!v)
+	void *obj = calloc(1, sub->size);
+	if (!obj)
 		return oom();
-	cfg->vsock = v;
-	json_t *id = field(o, "vsock_id");
-	if ((rc = check_keys(o, p, known, NULL)))
-		return rc;
-	if (id && !json_is_string(id))
-		return sv_err(SV_EINVAL, "vsock.vsock_id: must be a string");
-	if ((rc = get_u32(o, p, "guest_cid", &v->guest_cid)) ||
-	    (rc = get_string(o, p, "uds_path", &v->uds_path)))
-		return rc;
-	return 0;
+	*out = obj;
+	return sv_config_section_read(sub, o, p, obj);
 }
 
-static int read_balloon(json_t *root, sv_vm_config *cfg)
+static int read_json_text(json_t *o, const char **out)
 {
-	static const char *const known[] = {"amount_mib", "deflate_on_oom", "stats_polling_interval_s", NULL};
-	static const char *const unsupported[] = {"free_page_hinting", "free_page_reporting", NULL};
-	const char *p = "balloon";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_balloon_config *b = calloc(1, sizeof(*b));
-	if (!b)
-		return oom();
-	cfg->balloon = b;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
-	    (rc = get_u32(o, p, "amount_mib", &b->amount_mib)) ||
-	    (rc = get_bool(o, p, "deflate_on_oom", &b->deflate_on_oom)) ||
-	    (rc = get_u32(o, p, "stats_polling_interval_s", &b->stats_polling_interval_s)))
-		return rc;
-	return 0;
+	*out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	return *out ? 0 : oom();
 }
 
-static int read_mmds_interfaces(json_t *o, const char *p, sv_mmds_config *m)
+static int read_field(const sv_field *f, json_t *o, const char *path, void *obj)
 {
-	json_t *a;
-	int rc = get_array(o, p, "network_interfaces", &a);
-	if (rc || !a || json_array_size(a) == 0)
+	char *at = (char *)obj + f->offset;
+	json_t *v;
+	char p[JPATH_LEN];
+	join(p, path, f->json);
+	int rc;
+	switch (f->kind) {
+	case SV_FK_STRING:
+		return get_string(o, path, f->json, (const char **)at);
+	case SV_FK_BOOL:
+		return get_bool(o, path, f->json, (bool *)at);
+	case SV_FK_U32: {
+		uint64_t n = *(uint32_t *)at;
+		rc = get_uint(o, path, f->json, UINT32_MAX, &n);
+		*(uint32_t *)at = (uint32_t)n;
 		return rc;
-	const char **names = calloc(json_array_size(a), sizeof(*names));
-	if (!names)
-		return oom();
-	m->network_interfaces = names;
-	m->n_network_interfaces = json_array_size(a);
-	for (size_t i = 0; i < m->n_network_interfaces; i++) {
-		json_t *v = json_array_get(a, i);
-		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-			return sv_err(SV_EINVAL, "%s.network_interfaces[%zu]: must be a string", p, i);
-		if (!(names[i] = strdup(json_string_value(v))))
-			return oom();
+	}
+	case SV_FK_U64:
+		return get_uint(o, path, f->json, INT64_MAX, (uint64_t *)at);
+	case SV_FK_ENUM: {
+		size_t n = 0;
+		while (f->names[n])
+			n++;
+		int i = *(int *)at - f->enum_base;
+		rc = get_enum(o, path, f->json, f->names, n, f->flags & SV_FF_FOLD_CASE, &i);
+		*(int *)at = i + f->enum_base;
+		return rc;
+	}
+	case SV_FK_IGNORED:
+		v = field(o, f->json);
+		return v && !json_is_string(v) ? sv_err(SV_EINVAL, "%s: must be a string", p) : 0;
+	case SV_FK_INLINE:
+	case SV_FK_SECTION:
+	case SV_FK_TOKEN_BUCKET:
+	case SV_FK_JSON:
+		if ((rc = get_object(o, path, f->json, &v)) || !v)
+			return rc;
+		if (f->kind == SV_FK_INLINE)
+			return sv_config_section_read(f->sub, v, p, at);
+		if (f->kind == SV_FK_SECTION)
+			return read_section(f->sub, v, p, (void **)at);
+		if (f->kind == SV_FK_JSON)
+			return read_json_text(v, (const char **)at);
+		*(bool *)((char *)obj + f->aux) = true;
+		return sv_config_section_read(f->sub, v, p, at);
+	case SV_FK_ARRAY:
+	case SV_FK_STRV:
+		if ((rc = get_array(o, path, f->json, &v)) || !v)
+			return rc;
+		if (f->kind == SV_FK_STRV)
+			return read_strv(v, p, (const char ***)at, (size_t *)((char *)obj + f->aux));
+		return read_array(f->sub, v, p, (void **)at, (size_t *)((char *)obj + f->aux));
+	case SV_FK_TRISTATE:
+		break;
 	}
 	return 0;
 }
 
-static int read_mmds(json_t *root, sv_vm_config *cfg)
+/* Firecracker's own GET /vm/config writes null for features it has off;
+ * null asks for nothing we lack, so a refused key that is null is accepted. */
+static int check_keys(const sv_section *s, json_t *o, const char *path, const char *extra)
 {
-	static const char *const known[] = {"version", "network_interfaces", "ipv4_address", NULL};
-	static const char *const unsupported[] = {"imds_compat", NULL};
-	static const char *const versions[] = {"V1", "V2"}; /* sv_mmds_version order */
-	const char *p = "mmds-config";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_mmds_config *m = calloc(1, sizeof(*m));
-	if (!m)
-		return oom();
-	cfg->mmds = m;
-	int version = SV_MMDS_V1;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
-	    (rc = get_enum(o, p, "version", versions, 2, false, &version)) ||
-	    (rc = read_mmds_interfaces(o, p, m)) || (rc = get_string(o, p, "ipv4_address", &m->ipv4_address)))
-		return rc;
-	m->version = (sv_mmds_version)version;
+	const char *key;
+	json_t *val;
+	json_object_foreach(o, key, val)
+	{
+		bool known = extra && strcmp(key, extra) == 0;
+		for (size_t i = 0; !known && i < s->n_fields; i++)
+			known = !(s->fields[i].flags & SV_FF_SMARTVM) && strcmp(s->fields[i].json, key) == 0;
+		if (known || (in_list(s->refused, key) && json_is_null(val)))
+			continue;
+		char p[JPATH_LEN];
+		join(p, path, key);
+		return sv_err(SV_EINVAL, "%s: %s", p,
+			      in_list(s->refused, key) ? "not supported by smartvm" : "unknown field");
+	}
 	return 0;
 }
 
-static int read_logger(json_t *root, sv_vm_config *cfg)
+static int read_fields(const sv_section *s, json_t *o, const char *path, void *obj, const char *extra)
 {
-	static const char *const known[] = {"log_path", "level", "show_level", "show_log_origin", NULL};
-	static const char *const unsupported[] = {"module", NULL};
-	/* Offset by one: index 0 of sv_log_level is UNSET, which has no spelling. */
-	static const char *const levels[] = {"Error", "Warning", "Info", "Debug", "Trace", "Off"};
-	const char *p = "logger";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_logger_config *l = calloc(1, sizeof(*l));
-	if (!l)
-		return oom();
-	cfg->logger = l;
-	int level = -1;
-	if ((rc = check_keys(o, p, known, unsupported)) ||
-	    (rc = get_string(o, p, "log_path", &l->log_path)) ||
-	    (rc = get_enum(o, p, "level", levels, 6, true, &level)) ||
-	    (rc = get_bool(o, p, "show_level", &l->show_level)) ||
-	    (rc = get_bool(o, p, "show_log_origin", &l->show_log_origin)))
-		return rc;
-	l->level = (sv_log_level)(level + 1);
-	return 0;
+	int rc = check_keys(s, o, path, extra);
+	for (size_t i = 0; !rc && i < s->n_fields; i++)
+		if (!(s->fields[i].flags & SV_FF_SMARTVM))
+			rc = read_field(&s->fields[i], o, path, obj);
+	return rc;
 }
 
-static int read_metrics(json_t *root, sv_vm_config *cfg)
+int sv_config_section_read(const sv_section *s, json_t *o, const char *path, void *obj)
 {
-	static const char *const known[] = {"metrics_path", NULL};
-	const char *p = "metrics";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_metrics_config *m = calloc(1, sizeof(*m));
-	if (!m)
-		return oom();
-	cfg->metrics = m;
-	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "metrics_path", &m->metrics_path)))
-		return rc;
-	return 0;
-}
-
-static int read_entropy(json_t *root, sv_vm_config *cfg)
-{
-	static const char *const known[] = {"rate_limiter", NULL};
-	const char *p = "entropy";
-	json_t *o;
-	int rc = get_object(root, "", p, &o);
-	if (rc || !o)
-		return rc;
-	sv_entropy_config *e = calloc(1, sizeof(*e));
-	if (!e)
-		return oom();
-	cfg->entropy = e;
-	if ((rc = check_keys(o, p, known, NULL)) ||
-	    (rc = read_rate_limiter(o, p, "rate_limiter", &e->rate_limiter)))
-		return rc;
-	return 0;
+	if (s->version)
+		*(unsigned *)((char *)obj + s->version_offset) = s->version;
+	return read_fields(s, o, path, obj, NULL);
 }
 
 /* Runs after the drives are read: each key names a drive. */
@@ -557,76 +364,32 @@ static int read_ephemeral_drives(json_t *sv, sv_vm_config *cfg)
 	return 0;
 }
 
-/* smartvm.network: the VM's sv_vm_net_options. */
-static int read_network(json_t *sv, sv_vm_config *cfg)
-{
-	static const char *const known[] = {"wireguard",     "publish",	       "netns",
-					    "existing_taps", "allow_vm_to_vm", "allow_host_dns", NULL};
-	const char *p = "smartvm.network";
-	json_t *o, *a;
-	int rc = get_object(sv, "smartvm", "network", &o);
-	if (rc || !o)
-		return rc;
-	sv_vm_net_options *n = calloc(1, sizeof(*n));
-	if (!n)
-		return oom();
-	n->version = SV_VM_NET_OPTIONS_VERSION;
-	cfg->net = n;
-	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "wireguard", &n->wireguard_config)) ||
-	    (rc = get_string(o, p, "netns", &n->netns_path)) ||
-	    (rc = get_bool(o, p, "existing_taps", &n->existing_taps)) ||
-	    (rc = get_bool(o, p, "allow_vm_to_vm", &n->allow_vm_to_vm)) ||
-	    (rc = get_bool(o, p, "allow_host_dns", &n->allow_host_dns)) || (rc = get_array(o, p, "publish", &a)))
-		return rc;
-	if (!a || json_array_size(a) == 0)
-		return 0;
-	const char **specs = calloc(json_array_size(a), sizeof(*specs));
-	if (!specs)
-		return oom();
-	n->publish = specs;
-	n->n_publish = json_array_size(a);
-	for (size_t i = 0; i < n->n_publish; i++) {
-		json_t *v = json_array_get(a, i);
-		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-			return sv_err(SV_EINVAL, "%s.publish[%zu]: must be a string", p, i);
-		if (!(specs[i] = strdup(json_string_value(v))))
-			return oom();
-	}
-	return 0;
-}
-
 static int read_smartvm(json_t *root, sv_vm_config *cfg)
 {
 	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", NULL};
 	const char *p = "smartvm";
-	json_t *o;
+	json_t *o, *net;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
-	if ((rc = check_keys(o, p, known, NULL)) || (rc = get_string(o, p, "id", &cfg->id)) ||
+	const char *key;
+	json_t *val;
+	json_object_foreach(o, key, val)
+	{
+		if (!in_list(known, key))
+			return sv_err(SV_EINVAL, "smartvm.%s: unknown field", key);
+	}
+	if ((rc = get_string(o, p, "id", &cfg->id)) ||
 	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)) ||
-	    (rc = read_network(o, cfg)))
+	    (rc = get_object(o, p, "network", &net)) || !net)
 		return rc;
-	return 0;
+	return read_section(&sv_cs_net_options, net, "smartvm.network", (void **)&cfg->net);
 }
 
 static int read_config(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {
-	    "boot-source", "machine-config", "drives",	    "network-interfaces",
-	    "vsock",	   "balloon",	     "mmds-config", "logger",
-	    "metrics",	   "entropy",	     "smartvm",	    NULL};
-	static const char *const unsupported[] = {"cpu-config", "memory-hotplug", "pmem", NULL};
-	int rc;
-	if ((rc = check_keys(root, "", known, unsupported)) ||
-	    (rc = read_boot_source(root, &cfg->boot_source)) ||
-	    (rc = read_machine_config(root, &cfg->machine_config)) || (rc = read_drives(root, cfg)) ||
-	    (rc = read_net_ifaces(root, cfg)) || (rc = read_vsock(root, cfg)) ||
-	    (rc = read_balloon(root, cfg)) || (rc = read_mmds(root, cfg)) || (rc = read_logger(root, cfg)) ||
-	    (rc = read_metrics(root, cfg)) || (rc = read_entropy(root, cfg)) ||
-	    (rc = read_smartvm(root, cfg)))
-		return rc;
-	return 0;
+	int rc = read_fields(&sv_cs_vm, root, "", cfg, "smartvm");
+	return rc ? rc : read_smartvm(root, cfg);
 }
 
 int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)

@@ -1,7 +1,7 @@
 /* sv_vm_config_to_json / sv_vm_config_save: a config as a Firecracker
  * --config-file document.
  *
- * Every Firecracker section comes from the shared builders in
+ * Every Firecracker section comes from the shared builder in
  * config_json_build.c, so the file and the API client can never disagree on a
  * field name. smartvm-only fields (VM id, base image, per-drive ephemeral
  * choice) go under one extra top-level key, "smartvm", and only when one of
@@ -12,8 +12,8 @@
  */
 #include <smartvm/config.h>
 
-#include "config/config_json.h"
 #include "config/config_internal.h"
+#include "config/config_schema.h"
 #include "util/error.h"
 #include "util/file.h"
 
@@ -27,126 +27,49 @@ static bool put(json_t *obj, const char *key, json_t *val)
 	return json_object_set_new(obj, key, val) == 0;
 }
 
-static json_t *drives_array(const sv_vm_config *cfg)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < cfg->n_drives; i++)
-		if (json_array_append_new(a, sv_json_drive(&cfg->drives[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *net_ifaces_array(const sv_vm_config *cfg)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < cfg->n_network_interfaces; i++)
-		if (json_array_append_new(a, sv_json_net_iface(&cfg->network_interfaces[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-/* smartvm.network, or NULL when there are no options (or out of memory:
- * *ok says which). */
-static json_t *network_object(const sv_vm_net_options *n, bool *ok)
-{
-	*ok = true;
-	if (!n || n->version < 1)
-		return NULL;
-	json_t *o = json_object(), *pub = json_array();
-	*ok = o && pub && (!n->wireguard_config || put(o, "wireguard", json_string(n->wireguard_config))) &&
-	      (!n->netns_path || put(o, "netns", json_string(n->netns_path))) &&
-	      (!n->existing_taps || put(o, "existing_taps", json_true())) &&
-	      (!n->allow_vm_to_vm || put(o, "allow_vm_to_vm", json_true())) &&
-	      (!n->allow_host_dns || put(o, "allow_host_dns", json_true()));
-	for (size_t i = 0; *ok && i < n->n_publish; i++)
-		*ok = json_array_append_new(pub, json_string(n->publish[i])) == 0;
-	if (*ok && n->n_publish) {
-		*ok = put(o, "publish", pub);
-		pub = NULL;
-	}
-	json_decref(pub);
-	if (!*ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* The "smartvm" object, or a JSON null when there is nothing smartvm-only to
- * say (the caller then leaves the key out). */
-static json_t *smartvm_object(const sv_vm_config *cfg)
+/* Each drive's ephemeral choice, keyed by its drive id. */
+static bool put_ephemeral_drives(json_t *o, const sv_vm_config *cfg)
 {
 	json_t *ephemeral = json_object();
-	if (!ephemeral)
-		return NULL;
-	for (size_t i = 0; i < cfg->n_drives; i++) {
+	for (size_t i = 0; ephemeral && i < cfg->n_drives; i++) {
 		const sv_drive_config *d = &cfg->drives[i];
-		if (d->ephemeral == SV_UNSET || !d->drive_id)
-			continue;
-		if (!put(ephemeral, d->drive_id, json_boolean(d->ephemeral == SV_YES))) {
+		if (d->ephemeral != SV_UNSET && d->drive_id &&
+		    !put(ephemeral, d->drive_id, json_boolean(d->ephemeral == SV_YES))) {
 			json_decref(ephemeral);
-			return NULL;
+			return false;
 		}
 	}
-	bool ok;
-	json_t *network = network_object(cfg->net, &ok);
-	if (!ok) {
+	if (ephemeral && json_object_size(ephemeral) == 0) {
 		json_decref(ephemeral);
-		return NULL;
+		return true;
 	}
-	if (!cfg->id && !cfg->base_image && json_object_size(ephemeral) == 0 && !network) {
-		json_decref(ephemeral);
-		return json_null();
-	}
+	return put(o, "ephemeral_drives", ephemeral);
+}
+
+/* The "smartvm" object; left out of root when there is nothing smartvm-only
+ * to say. */
+static bool put_smartvm(json_t *root, const sv_vm_config *cfg)
+{
 	json_t *o = json_object();
-	ok = o && (!cfg->id || put(o, "id", json_string(cfg->id))) &&
-	     (!cfg->base_image || put(o, "base_image", json_string(cfg->base_image)));
-	if (ok && network) {
+	json_t *network = cfg->net ? sv_config_section_json(&sv_cs_net_options, cfg->net) : json_object();
+	bool ok = o && network && (!cfg->id || put(o, "id", json_string(cfg->id))) &&
+		  (!cfg->base_image || put(o, "base_image", json_string(cfg->base_image))) &&
+		  put_ephemeral_drives(o, cfg);
+	if (ok && json_object_size(network)) {
 		ok = put(o, "network", network);
 		network = NULL;
 	}
 	json_decref(network);
-	if (!ok) {
-		json_decref(o);
-		json_decref(ephemeral);
-		return NULL;
-	}
-	if (json_object_size(ephemeral) == 0)
-		json_decref(ephemeral);
-	else if (!put(o, "ephemeral_drives", ephemeral)) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	if (ok && json_object_size(o))
+		return put(root, "smartvm", o);
+	json_decref(o);
+	return ok;
 }
 
 static json_t *config_object(const sv_vm_config *cfg)
 {
-	json_t *root = json_object();
-	if (!root)
-		return NULL;
-	bool ok = put(root, "boot-source", sv_json_boot_source(&cfg->boot_source)) &&
-		  put(root, "machine-config", sv_json_machine_config(&cfg->machine_config)) &&
-		  put(root, "drives", drives_array(cfg)) &&
-		  put(root, "network-interfaces", net_ifaces_array(cfg)) &&
-		  (!cfg->vsock || put(root, "vsock", sv_json_vsock(cfg->vsock))) &&
-		  (!cfg->balloon || put(root, "balloon", sv_json_balloon(cfg->balloon))) &&
-		  (!cfg->mmds || put(root, "mmds-config", sv_json_mmds_config(cfg->mmds))) &&
-		  (!cfg->logger || put(root, "logger", sv_json_logger(cfg->logger))) &&
-		  (!cfg->metrics || put(root, "metrics", sv_json_metrics(cfg->metrics))) &&
-		  (!cfg->entropy || put(root, "entropy", sv_json_entropy(cfg->entropy)));
-	json_t *smartvm = ok ? smartvm_object(cfg) : NULL;
-	if (!smartvm) {
-		json_decref(root);
-		return NULL;
-	}
-	if (json_is_null(smartvm))
-		json_decref(smartvm);
-	else if (!put(root, "smartvm", smartvm)) {
+	json_t *root = sv_config_section_json(&sv_cs_vm, cfg);
+	if (root && !put_smartvm(root, cfg)) {
 		json_decref(root);
 		return NULL;
 	}

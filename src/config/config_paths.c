@@ -9,9 +9,11 @@
  * is run from (Firecracker itself would use its own cwd). Symlinks and ".."
  * are left to the kernel, as they would be for the relative path.
  *
- * Invariant: every host path field of sv_vm_config is listed here.
+ * Invariant: every host path field of sv_vm_config is marked SV_FF_HOST_PATH
+ * in config_sections.c.
  */
 #include "config/config_paths.h"
+#include "config/config_schema.h"
 
 #include "util/error.h"
 #include "util/file.h"
@@ -34,32 +36,37 @@ static int resolve(const char **slot, const char *base, const char *field)
 	return 0;
 }
 
+/* Every SV_FF_HOST_PATH string of the section, at any depth. */
+static int resolve_section(const sv_section *s, void *obj, const char *base, const char *path)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < s->n_fields; i++) {
+		const sv_field *f = &s->fields[i];
+		char *at = (char *)obj + f->offset;
+		char p[SV_CONFIG_PATH_LEN];
+		sv_config_path(p, path, sv_field_c(f), 0);
+		if (f->kind == SV_FK_STRING && (f->flags & SV_FF_HOST_PATH))
+			rc = resolve((const char **)at, base, p);
+		else if (f->kind == SV_FK_INLINE)
+			rc = resolve_section(f->sub, at, base, p);
+		else if (f->kind == SV_FK_SECTION && *(void **)at)
+			rc = resolve_section(f->sub, *(void **)at, base, p);
+		for (size_t k = 0; !rc && f->kind == SV_FK_ARRAY && k < *(size_t *)((char *)obj + f->aux);
+		     k++) {
+			char e[SV_CONFIG_PATH_LEN];
+			sv_config_path(e, p, NULL, k);
+			rc = resolve_section(f->sub, *(char **)at + k * f->sub->size, base, e);
+		}
+	}
+	return rc;
+}
+
 int sv_config_resolve_paths(sv_vm_config *cfg, const char *base_dir)
 {
 	char *cwd = NULL;
 	if (!base_dir && !(base_dir = cwd = getcwd(NULL, 0)))
 		return sv_err_errno(SV_EIO, errno, "resolving relative paths: the current directory");
-	int rc = resolve(&cfg->boot_source.kernel_image_path, base_dir, "boot_source.kernel_image_path");
-	if (!rc)
-		rc = resolve(&cfg->boot_source.initrd_path, base_dir, "boot_source.initrd_path");
-	for (size_t i = 0; !rc && i < cfg->n_drives; i++) {
-		char field[64];
-		snprintf(field, sizeof(field), "drives[%zu].path_on_host", i);
-		rc = resolve(&((sv_drive_config *)cfg->drives)[i].path_on_host, base_dir, field);
-	}
-	if (!rc && cfg->vsock)
-		rc = resolve(&((sv_vsock_config *)cfg->vsock)->uds_path, base_dir, "vsock.uds_path");
-	if (!rc && cfg->logger)
-		rc = resolve(&((sv_logger_config *)cfg->logger)->log_path, base_dir, "logger.log_path");
-	if (!rc && cfg->metrics)
-		rc = resolve(&((sv_metrics_config *)cfg->metrics)->metrics_path, base_dir,
-			     "metrics.metrics_path");
-	if (!rc && cfg->net) {
-		sv_vm_net_options *net = (sv_vm_net_options *)(uintptr_t)cfg->net;
-		rc = resolve(&net->wireguard_config, base_dir, "net.wireguard_config");
-		if (!rc)
-			rc = resolve(&net->netns_path, base_dir, "net.netns_path");
-	}
+	int rc = resolve_section(&sv_cs_vm, cfg, base_dir, "");
 	free(cwd);
 	return rc;
 }

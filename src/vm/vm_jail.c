@@ -3,7 +3,7 @@
  * The jail is <chroot_base>/<exec file name>/<jail id>/root, the layout the
  * jailer itself uses. Before the jailer runs, smartvm builds that directory
  * completely, as root, and puts in it everything the VMM will open: the
- * kernel and initrd, every drive, the metrics and log files. The staged
+ * kernel and initrd, every drive and pmem file, the metrics and log files. The staged
  * config is rewritten to the paths the jailed VMM sees ("/vmlinux",
  * "/drives/<name>", ...), and the API socket is looked for at
  * <root>/<socket name>.
@@ -418,6 +418,28 @@ static int place_output(builder *b, const char *field, const char **slot, bool c
 	return 0;
 }
 
+/* pmem files are never staged (the guest maps them whole): a writable one
+ * would be written in place, by a uid that does not own it. */
+static int place_pmem(builder *b, sv_vm_config *s)
+{
+	for (size_t i = 0; i < s->n_pmem; i++) {
+		sv_pmem_config *p = (sv_pmem_config *)&s->pmem[i];
+		if (!p->read_only)
+			return sv_err(SV_EUNSUPPORTED,
+				      "jail: pmem[%zu]: the VMM would write %s in place, which the jail's uid does not "
+				      "own; jailed VMs take read_only pmem devices only",
+				      i, p->path_on_host);
+		char *name = NULL;
+		if (asprintf(&name, "pmem-%s", p->id) < 0)
+			return sv_err(SV_ENOMEM, "out of memory");
+		int rc = place(b, &p->path_on_host, name, false);
+		free(name);
+		if (rc)
+			return sv_err_prefix("jail: pmem[%zu]", i);
+	}
+	return 0;
+}
+
 static int place_all(builder *b)
 {
 	sv_vm_config *s = b->vm->staged;
@@ -431,6 +453,8 @@ static int place_all(builder *b)
 		if (d->path_on_host && (rc = place(b, &d->path_on_host, d->drive_id, !d->is_read_only)))
 			return sv_err_prefix("jail: drives[%zu]", i);
 	}
+	if ((rc = place_pmem(b, s)))
+		return rc;
 	if (s->metrics && (rc = place_output(b, "metrics.metrics_path",
 					     &((sv_metrics_config *)s->metrics)->metrics_path, true)))
 		return rc;

@@ -262,6 +262,48 @@ int sv_vm_balloon_set_stats_interval(sv_vm *vm, uint32_t seconds)
 	return rc ? rc : live_end(vm, what, vm->backend->balloon_stats_interval(vm->vmm, seconds), lock);
 }
 
+int sv_vm_balloon_hinting_start(sv_vm *vm, bool acknowledge_on_stop)
+{
+	const char *what = "balloon hinting start";
+	int lock;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->balloon_hinting_start : NULL, &lock);
+	return rc ? rc : live_end(vm, what, vm->backend->balloon_hinting_start(vm->vmm, acknowledge_on_stop), lock);
+}
+
+int sv_vm_balloon_hinting_stop(sv_vm *vm)
+{
+	const char *what = "balloon hinting stop";
+	int lock;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->balloon_hinting_stop : NULL, &lock);
+	return rc ? rc : live_end(vm, what, vm->backend->balloon_hinting_stop(vm->vmm), lock);
+}
+
+int sv_vm_balloon_hinting_status(sv_vm *vm, char **out)
+{
+	*out = NULL;
+	const char *what = "balloon hinting status";
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->balloon_hinting_status : NULL, NULL);
+	return rc ? rc : live_end(vm, what, vm->backend->balloon_hinting_status(vm->vmm, out), -1);
+}
+
+/* ---- memory hotplug ---- */
+
+int sv_vm_memory_hotplug_set(sv_vm *vm, uint32_t requested_size_mib)
+{
+	const char *what = "memory hotplug set";
+	int lock;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->memory_hotplug_set : NULL, &lock);
+	return rc ? rc : live_end(vm, what, vm->backend->memory_hotplug_set(vm->vmm, requested_size_mib), lock);
+}
+
+int sv_vm_memory_hotplug_status(sv_vm *vm, char **out)
+{
+	*out = NULL;
+	const char *what = "memory hotplug status";
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->memory_hotplug_status : NULL, NULL);
+	return rc ? rc : live_end(vm, what, vm->backend->memory_hotplug_status(vm->vmm, out), -1);
+}
+
 int sv_vm_balloon_stats(sv_vm *vm, char **out)
 {
 	*out = NULL;

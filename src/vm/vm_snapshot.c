@@ -766,6 +766,7 @@ int sv_vm__restore_load(sv_vm *vm, const sv_vm_restore *r)
 		.net_overrides = ov,
 		.n_net_overrides = vm->n_taps,
 		.vsock_uds_path = vm->staged->vsock ? vm->staged->vsock->uds_path : NULL,
+		.clock_realtime = r->opts.clock_realtime,
 		.outputs = vm->staged,
 	};
 	rc = (state && (mem || !has_mem)) ? SV_FAULT_POINT("restore.load")

@@ -68,6 +68,7 @@ typedef struct {
 	const sv_vmm_net_override *net_overrides;
 	size_t n_net_overrides;
 	const char *vsock_uds_path;  /* NULL = keep the snapshot's */
+	bool clock_realtime;         /* advance kvmclock by the time since the snapshot */
 	const sv_vm_config *outputs; /* logger and metrics to configure first (may be NULL) */
 } sv_vmm_snapshot_load;
 
@@ -128,6 +129,13 @@ typedef struct sv_vmm_ops {
 	int (*drive_update)(sv_vmm *vmm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
 	int (*iface_update)(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter *rx, const sv_rate_limiter *tx);
 	int (*flush_metrics)(sv_vmm *vmm);
+	/* Free page hinting runs (balloon free_page_hinting); status as JSON text. */
+	int (*balloon_hinting_start)(sv_vmm *vmm, bool acknowledge_on_stop);
+	int (*balloon_hinting_stop)(sv_vmm *vmm);
+	int (*balloon_hinting_status)(sv_vmm *vmm, char **json_out);
+	/* Hotpluggable memory (memory_hotplug): the size asked of the guest; status as JSON text. */
+	int (*memory_hotplug_set)(sv_vmm *vmm, uint32_t requested_size_mib);
+	int (*memory_hotplug_status)(sv_vmm *vmm, char **json_out);
 } sv_vmm_ops;
 
 extern const sv_vmm_ops sv_vmm_firecracker_ops;

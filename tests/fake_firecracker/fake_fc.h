@@ -6,11 +6,12 @@
  *                     answers like Firecracker, records every request.
  * fc_schema.c         body validation against the API spec, with serde-style
  *                     messages (unknown fields, types, enums, minimums).
- * fc_preboot.c        pre-boot resources (boot-source, drives, ...).
+ * fc_preboot.c        pre-boot resources (boot-source, drives, pmem, cpu-config, ...).
  * fc_runtime.c        actions, PATCH /vm, GET /, /version, /vm/config and the
  *                     guest model (power-off after Ctrl+Alt+Del, crashes).
- * fc_live.c           post-boot operations: MMDS data store, balloon target
- *                     and statistics, PATCH of drives and interfaces.
+ * fc_live.c           post-boot operations: MMDS data store, balloon target,
+ *                     statistics and free page hinting runs, memory hotplug,
+ *                     PATCH of drives and interfaces.
  * fc_snapshot.c       PUT /snapshot/create and /snapshot/load.
  * fc_vsock.c          the vsock's hybrid CONNECT handshake, relayed to an agent.
  *
@@ -45,6 +46,9 @@ typedef struct fake_fc {
 	json_t *logger;
 	json_t *metrics;
 	json_t *entropy;
+	json_t *pmem;           /* array, in the order first PUT */
+	json_t *memory_hotplug;
+	json_t *cpu_config;
 	int log_fd;     /* -1 until PUT /logger: logs go to stdout */
 	int metrics_fd; /* -1 until PUT /metrics */
 	int vsock_fd;   /* the vsock's bound host socket; -1 = none */
@@ -66,6 +70,10 @@ typedef struct fake_fc {
 	bool boot_configured;       /* a boot-specific resource was PUT (snapshot load refused) */
 	json_t *mmds_data;          /* NULL until the first PUT /mmds */
 	long long stats_updated_ms; /* balloon statistics: last guest report */
+	long long hint_host_cmd;    /* free page hinting: the host's last command (0 = none yet) */
+	long long hint_guest_cmd;   /* the guest's answer; -1 = none yet */
+	long long hint_last_run;    /* run ids start at 2 (0 = stop, 1 = done) */
+	long long hotplug_requested_mib; /* memory hotplug: the guest plugs at once */
 	long long exit_at_ms;       /* -1 = none; fatal error answered, exit 1 then */
 	bool jailed;                /* FAKE_FC_JAILED: absolute paths resolve under the cwd (the jail root) */
 } fake_fc;
@@ -116,11 +124,13 @@ typedef void fc_handler(fake_fc *fc, const char *id, json_t *body, fc_reply *r);
 /* fc_preboot.c */
 fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_put_drive,
 	fc_put_net_iface, fc_put_vsock, fc_put_balloon, fc_put_mmds_config, fc_put_logger,
-	fc_put_metrics, fc_put_entropy;
+	fc_put_metrics, fc_put_entropy, fc_put_pmem, fc_put_memory_hotplug, fc_put_cpu_config;
 
 /* fc_live.c */
 fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_balloon,
-	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface;
+	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface,
+	fc_patch_balloon_hinting_start, fc_patch_balloon_hinting_stop, fc_get_balloon_hinting_status,
+	fc_patch_memory_hotplug, fc_get_memory_hotplug;
 
 /* fc_snapshot.c */
 fc_handler fc_put_snapshot_create, fc_put_snapshot_load;

@@ -233,7 +233,7 @@ void fc_exit(fake_fc *fc, int code)
 			close(fds[i]);
 	json_t **resources[] = { &fc->boot_source, &fc->machine_config, &fc->drives, &fc->net_ifaces,
 				 &fc->vsock, &fc->balloon, &fc->mmds_config, &fc->logger, &fc->metrics,
-				 &fc->entropy, &fc->mmds_data };
+				 &fc->entropy, &fc->mmds_data, &fc->pmem, &fc->memory_hotplug, &fc->cpu_config };
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
 		json_decref(*resources[i]);
 		*resources[i] = NULL;
@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 				      "track_dirty_pages", 0, "huge_pages", "None");
 	fc.drives = json_array();
 	fc.net_ifaces = json_array();
+	fc.pmem = json_array();
 	fc.record_fd = open_record_file(id);
 	char *sock_path = fc_host_path(&fc, api_sock);
 	listen_fd = open_api_socket(sock_path, env_ms("FAKE_FC_LISTEN_DELAY_MS"), sig_fd);

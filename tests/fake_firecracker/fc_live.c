@@ -239,3 +239,97 @@ void fc_patch_net_iface(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	}
 	fc_log(fc, "fc_api", "Network interface %s patched.", id);
 }
+
+/* Free page hinting: only with free_page_hinting set at boot, on a started
+ * VM. A run takes the next id (from 2: 0 is "stop", 1 "done"); the fake
+ * guest reports its free pages at once and answers with the run's id. */
+static bool hinting_ready(fake_fc *fc, fc_reply *r)
+{
+	if (!fc->balloon || !json_is_true(json_object_get(fc->balloon, "free_page_hinting"))) {
+		fc_fail(r, "The balloon free hinting was not enabled when the device was configured.");
+		return false;
+	}
+	if (fc->state == VM_NOT_STARTED) {
+		fc_fail(r, "Device is inactive, check balloon driver is enabled.");
+		return false;
+	}
+	return true;
+}
+
+void fc_patch_balloon_hinting_start(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	if (!hinting_ready(fc, r))
+		return;
+	fc->hint_last_run = fc->hint_last_run < 2 ? 2 : fc->hint_last_run + 1;
+	fc->hint_host_cmd = fc->hint_last_run;
+	fc->hint_guest_cmd = fc->hint_last_run;
+	/* Acknowledged on stop: the host answers the guest's "done" itself. */
+	if (json_is_true(json_object_get(body, "acknowledge_on_stop")))
+		fc->hint_host_cmd = 1;
+}
+
+void fc_patch_balloon_hinting_stop(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	(void)body;
+	if (hinting_ready(fc, r))
+		fc->hint_host_cmd = 1;
+}
+
+void fc_get_balloon_hinting_status(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	(void)body;
+	if (!hinting_ready(fc, r))
+		return;
+	json_t *s = json_pack("{s:I}", "host_cmd", (json_int_t)fc->hint_host_cmd);
+	if (fc->hint_last_run)
+		json_object_set_new(s, "guest_cmd", json_integer(fc->hint_guest_cmd));
+	fc_ok_json(r, s);
+}
+
+static long long hotplug_mib(fake_fc *fc, const char *key, long long dflt)
+{
+	json_t *v = json_object_get(fc->memory_hotplug, key);
+	return v ? json_integer_value(v) : dflt;
+}
+
+/* Memory hotplug: the request must fit the region and its blocks; the fake
+ * guest plugs what is asked at once. */
+void fc_patch_memory_hotplug(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	if (!fc->memory_hotplug) {
+		fc_fail(r, "The memory hotplug device was not configured.");
+		return;
+	}
+	if (fc->state == VM_NOT_STARTED) {
+		fc_fail(r, "The memory hotplug device is not active yet.");
+		return;
+	}
+	long long want = json_integer_value(json_object_get(body, "requested_size_mib"));
+	long long total = hotplug_mib(fc, "total_size_mib", 0), block = hotplug_mib(fc, "block_size_mib", 2);
+	if (want > total || want % block) {
+		fc_fail(r, "Invalid requested size %lld MiB: it must be a multiple of the block size (%lld MiB) and "
+			   "at most the total size (%lld MiB).", want, block, total);
+		return;
+	}
+	fc->hotplug_requested_mib = want;
+}
+
+void fc_get_memory_hotplug(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	(void)body;
+	if (!fc->memory_hotplug) {
+		fc_fail(r, "The memory hotplug device was not configured.");
+		return;
+	}
+	fc_ok_json(r, json_pack("{s:I, s:I, s:I, s:I, s:I}", "total_size_mib",
+				(json_int_t)hotplug_mib(fc, "total_size_mib", 0), "slot_size_mib",
+				(json_int_t)hotplug_mib(fc, "slot_size_mib", 128), "block_size_mib",
+				(json_int_t)hotplug_mib(fc, "block_size_mib", 2), "plugged_size_mib",
+				(json_int_t)fc->hotplug_requested_mib, "requested_size_mib",
+				(json_int_t)fc->hotplug_requested_mib));
+}

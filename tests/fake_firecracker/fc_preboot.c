@@ -411,3 +411,52 @@ void fc_put_entropy(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	keep(&fc->entropy, body);
 	fc->boot_configured = true;
 }
+
+void fc_put_pmem(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	if (strcmp(opt_str(body, "id"), id)) {
+		fc_fail(r, "The id from the path does not match the id from the body!");
+		return;
+	}
+	if (refuse_after_start(fc, r))
+		return;
+	const char *path = opt_str(body, "path_on_host");
+	int e = can_open(fc, path, opt_bool(body, "read_only") ? O_RDONLY : O_RDWR);
+	if (e) {
+		fc_fail(r, "Unable to open the pmem backing file: %s: %s", path, os_error(e));
+		return;
+	}
+	bool root = opt_bool(body, "root_device");
+	size_t i;
+	json_t *d;
+	json_array_foreach(fc->drives, i, d) {
+		if (root && opt_bool(d, "is_root_device")) {
+			fc_fail(r, "A root block device already exists!");
+			return;
+		}
+	}
+	json_t *kept = NULL;
+	keep(&kept, body);
+	long at = find_by(fc->pmem, "id", id);
+	if (at >= 0)
+		json_array_set_new(fc->pmem, (size_t)at, kept);
+	else
+		json_array_append_new(fc->pmem, kept);
+	fc->boot_configured = true;
+}
+
+void fc_put_memory_hotplug(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	if (refuse_after_start(fc, r))
+		return;
+	keep(&fc->memory_hotplug, body);
+}
+
+void fc_put_cpu_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	if (refuse_after_start(fc, r))
+		return;
+	keep(&fc->cpu_config, body);
+}

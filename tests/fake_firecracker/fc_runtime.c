@@ -64,7 +64,7 @@ void fc_get_vm_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	json_object_set_new(cfg, "balloon", copy_or_null(fc->balloon));
 	json_object_set_new(cfg, "drives", json_deep_copy(fc->drives));
 	json_object_set_new(cfg, "boot-source", copy_or_null(fc->boot_source));
-	json_object_set_new(cfg, "cpu-config", json_null());
+	json_object_set_new(cfg, "cpu-config", copy_or_null(fc->cpu_config));
 	json_object_set_new(cfg, "logger", json_null());
 	json_object_set_new(cfg, "machine-config", json_deep_copy(fc->machine_config));
 	json_object_set_new(cfg, "metrics", json_null());
@@ -72,6 +72,8 @@ void fc_get_vm_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	json_object_set_new(cfg, "network-interfaces", json_deep_copy(fc->net_ifaces));
 	json_object_set_new(cfg, "vsock", copy_or_null(fc->vsock));
 	json_object_set_new(cfg, "entropy", copy_or_null(fc->entropy));
+	json_object_set_new(cfg, "pmem", json_deep_copy(fc->pmem));
+	json_object_set_new(cfg, "memory-hotplug", copy_or_null(fc->memory_hotplug));
 	fc_ok_json(r, cfg);
 }
 

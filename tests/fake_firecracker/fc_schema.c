@@ -138,6 +138,75 @@ static const fc_field entropy_fields[] = {
 };
 const fc_schema fc_schema_entropy = { "EntropyDeviceConfig", entropy_fields, false };
 
+static const fc_field pmem_fields[] = {
+	STR("id", true),
+	STR("path_on_host", true),
+	BOOL("root_device", false),
+	BOOL("read_only", false),
+	STRUCT("rate_limiter", false, rate_limiter),
+	END,
+};
+const fc_schema fc_schema_pmem = { "PmemConfig", pmem_fields, false };
+
+static const fc_field memory_hotplug_fields[] = {
+	UINT("total_size_mib", true, "usize", 0),
+	UINT("slot_size_mib", false, "usize", 128),
+	UINT("block_size_mib", false, "usize", 2),
+	END,
+};
+const fc_schema fc_schema_memory_hotplug = { "MemoryHotplugConfig", memory_hotplug_fields, false };
+
+/* The custom CPU template (flags and index are i32 in the spec). */
+static const char *const cpuid_registers[] = { "eax", "ebx", "ecx", "edx", NULL };
+static const fc_field cpuid_register_fields[] = {
+	ENUM("register", true, cpuid_registers),
+	STR("bitmap", true),
+	END,
+};
+static const fc_schema cpuid_register = { "CpuidRegisterModifier", cpuid_register_fields, false };
+static const fc_field cpuid_leaf_fields[] = {
+	STR("leaf", true),
+	STR("subleaf", true),
+	UINT("flags", true, "i32", 0),
+	{ .name = "modifiers", .type = FT_STRUCT_ARRAY, .required = true, .schema = &cpuid_register },
+	END,
+};
+static const fc_schema cpuid_leaf = { "CpuidLeafModifier", cpuid_leaf_fields, false };
+static const fc_field addr_bitmap_fields[] = {
+	STR("addr", true),
+	STR("bitmap", true),
+	END,
+};
+static const fc_schema msr_modifier = { "MsrModifier", addr_bitmap_fields, false };
+static const fc_schema reg_modifier = { "ArmRegisterModifier", addr_bitmap_fields, false };
+static const fc_field vcpu_feature_fields[] = {
+	UINT("index", true, "i32", 0),
+	STR("bitmap", true),
+	END,
+};
+static const fc_schema vcpu_features = { "VcpuFeatures", vcpu_feature_fields, false };
+static const fc_field cpu_config_fields[] = {
+	{ .name = "kvm_capabilities", .type = FT_STRING_ARRAY },
+	{ .name = "cpuid_modifiers", .type = FT_STRUCT_ARRAY, .schema = &cpuid_leaf },
+	{ .name = "msr_modifiers", .type = FT_STRUCT_ARRAY, .schema = &msr_modifier },
+	{ .name = "reg_modifiers", .type = FT_STRUCT_ARRAY, .schema = &reg_modifier },
+	{ .name = "vcpu_features", .type = FT_STRUCT_ARRAY, .schema = &vcpu_features },
+	END,
+};
+const fc_schema fc_schema_cpu_config = { "CustomCpuTemplate", cpu_config_fields, false };
+
+static const fc_field balloon_start_cmd_fields[] = {
+	BOOL("acknowledge_on_stop", false),
+	END,
+};
+const fc_schema fc_schema_balloon_start_cmd = { "StartHintingCmd", balloon_start_cmd_fields, false };
+
+static const fc_field memory_hotplug_update_fields[] = {
+	UINT("requested_size_mib", true, "usize", 0),
+	END,
+};
+const fc_schema fc_schema_memory_hotplug_update = { "MemoryHotplugSizeUpdate", memory_hotplug_update_fields, false };
+
 static const char *const action_types[] = { "FlushMetrics", "InstanceStart", "SendCtrlAltDel", NULL };
 static const fc_field action_fields[] = {
 	ENUM("action_type", true, action_types),
@@ -327,9 +396,11 @@ static char *check_field(const fc_field *f, const json_t *v, const char *path)
 		if (!json_is_integer(v))
 			return invalid_type(path, v, f->rust_int);
 		long long n = json_integer_value(v);
-		if (n < 0 || (unsigned long long)n > rust_int_max(f->rust_int))
+		bool i32 = !strcmp(f->rust_int, "i32");
+		unsigned long long max = i32 ? INT32_MAX : rust_int_max(f->rust_int);
+		if (n < (i32 ? INT32_MIN : 0) || (n > 0 && (unsigned long long)n > max))
 			return at_path(path, fmt("invalid value: integer `%lld`, expected %s", n, f->rust_int));
-		if (n < f->minimum)
+		if (f->minimum && n < f->minimum)
 			return at_path(path, fmt("invalid value: integer `%lld`, expected a value of at least %lld",
 						 n, f->minimum));
 		return NULL;

@@ -23,7 +23,7 @@ typedef struct {
 	const char *name;
 	fc_ftype type;
 	bool required;
-	const char *rust_int;          /* FT_UINT: "u8", "u16", "u32", "u64", "usize" */
+	const char *rust_int;          /* FT_UINT: "u8", "u16", "u32", "u64", "usize", or "i32" */
 	long long minimum;             /* FT_UINT: the spec's minimum (0 = none) */
 	const char *const *variants;   /* FT_ENUM: NULL-terminated */
 	bool case_insensitive;         /* FT_ENUM */
@@ -50,6 +50,11 @@ extern const fc_schema fc_schema_mmds_config;
 extern const fc_schema fc_schema_logger;
 extern const fc_schema fc_schema_metrics;
 extern const fc_schema fc_schema_entropy;
+extern const fc_schema fc_schema_pmem;
+extern const fc_schema fc_schema_memory_hotplug;
+extern const fc_schema fc_schema_cpu_config;
+extern const fc_schema fc_schema_balloon_start_cmd;
+extern const fc_schema fc_schema_memory_hotplug_update;
 extern const fc_schema fc_schema_action;
 extern const fc_schema fc_schema_vm_state;
 extern const fc_schema fc_schema_mmds_contents;

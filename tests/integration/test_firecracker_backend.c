@@ -280,6 +280,77 @@ static void test_running_config_contains_what_was_put(void **state)
 	json_decref(got);
 }
 
+/* The fields and sections of v1.16.1 that came with the section tables:
+ * each reaches Firecracker (the fake checks every body against the spec) and
+ * reads back from GET /vm/config as it was given. */
+static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **state)
+{
+	fixture *x = *state;
+	char *pmem_file = svt_fakefc_file(x->f, "pmem.img", "pmem");
+	sv_pmem_config pmem[] = { { .id = "pm0", .path_on_host = pmem_file, .read_only = true, .rate_limiter = &rl_ops } };
+	sv_memory_hotplug_config hotplug = { .total_size_mib = 1024, .slot_size_mib = 256 };
+	sv_net_iface_config nets[] = { { .iface_id = "eth0", .host_dev_name = "tap-vm1", .mtu = 1400 } };
+	sv_balloon_config balloon = { .amount_mib = 16, .free_page_hinting = true, .free_page_reporting = true };
+	sv_mmds_config mmds = { .network_interfaces = mmds_ifaces, .n_network_interfaces = 1, .imds_compat = true };
+	sv_logger_config logger = { .log_path = x->log, .module = "api_server::request" };
+	sv_vm_config cfg = minimal_config(x);
+	cfg.machine_config.huge_pages = SV_HUGE_PAGES_2M;
+	cfg.cpu_config = "{\"kvm_capabilities\":[\"!56\"],\"cpuid_modifiers\":[{\"leaf\":\"0x1\",\"subleaf\":\"0x0\","
+			 "\"flags\":-1,\"modifiers\":[{\"register\":\"ecx\",\"bitmap\":\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxx0001\"}]}]}";
+	cfg.pmem = pmem;
+	cfg.n_pmem = 1;
+	cfg.memory_hotplug = &hotplug;
+	cfg.network_interfaces = nets;
+	cfg.n_network_interfaces = 1;
+	cfg.balloon = &balloon;
+	cfg.mmds = &mmds;
+	cfg.logger = &logger;
+	connect_to(x, 2000);
+	configure(x, &cfg);
+	char *text = NULL;
+	assert_int_equal(ops->running_config(x->vmm, &text), 0);
+	json_t *got = json_loads(text, 0, NULL);
+	assert_non_null(got);
+	free(text);
+	json_t *want = json_loads(cfg.cpu_config, 0, NULL);
+	assert_true(json_equal(json_object_get(got, "cpu-config"), want));
+	json_decref(want);
+	want = json_pack("[{s:s, s:s, s:b, s:b, s:{s:{s:i, s:i, s:i}}}]", "id", "pm0", "path_on_host", pmem_file,
+			 "root_device", 0, "read_only", 1, "rate_limiter", "ops", "size", 10, "refill_time", 100,
+			 "one_time_burst", 5);
+	assert_true(json_equal(json_object_get(got, "pmem"), want));
+	json_decref(want);
+	want = json_pack("{s:i, s:i}", "total_size_mib", 1024, "slot_size_mib", 256);
+	assert_true(json_equal(json_object_get(got, "memory-hotplug"), want));
+	json_decref(want);
+	json_t *mc = json_object_get(got, "machine-config");
+	assert_string_equal(json_string_value(json_object_get(mc, "huge_pages")), "2M");
+	json_t *net = json_array_get(json_object_get(got, "network-interfaces"), 0);
+	assert_int_equal(json_integer_value(json_object_get(net, "mtu")), 1400);
+	json_t *b = json_object_get(got, "balloon");
+	assert_true(json_is_true(json_object_get(b, "free_page_hinting")));
+	assert_true(json_is_true(json_object_get(b, "free_page_reporting")));
+	assert_true(json_is_true(json_object_get(json_object_get(got, "mmds-config"), "imds_compat")));
+	/* Firecracker's own answer (nulls for what is off) reads back as a config. */
+	char *answer = json_dumps(got, JSON_COMPACT);
+	sv_vm_config *back = NULL;
+	if (sv_vm_config_from_json(&back, answer))
+		fail_msg("GET /vm/config does not read back: %s", sv_last_error());
+	assert_int_equal(back->n_pmem, 1);
+	assert_string_equal(back->pmem[0].id, "pm0");
+	assert_int_equal(back->memory_hotplug->slot_size_mib, 256);
+	assert_int_equal(back->network_interfaces[0].mtu, 1400);
+	assert_int_equal(back->machine_config.huge_pages, SV_HUGE_PAGES_2M);
+	assert_true(back->balloon->free_page_reporting && back->mmds->imds_compat);
+	json_t *cpu = json_loads(back->cpu_config, 0, NULL);
+	assert_true(json_equal(cpu, json_object_get(got, "cpu-config")));
+	json_decref(cpu);
+	sv_vm_config_free(back);
+	free(answer);
+	json_decref(got);
+	free(pmem_file);
+}
+
 /* ---- lifecycle ---- */
 
 static const char *instance_state(fixture *x, json_t **keep)
@@ -462,6 +533,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_configure_puts_every_section_in_order_with_exact_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_configure_minimal_config_puts_only_present_sections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_configure_sends_pmem_hotplug_cpu_config_and_new_fields, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_running_config_contains_what_was_put, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_pause_resume_show_in_instance_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_shutdown_ends_the_process, setup, teardown),

@@ -562,6 +562,40 @@ static void test_unusable_cgroup_limits_are_refused(void **state)
 	free(want);
 }
 
+/* A read-only pmem file is copied into the jail like a read-only drive; a
+ * writable one would be written in place by a uid that does not own it, and
+ * is refused before anything is made. */
+static void test_jailed_pmem(void **state)
+{
+	fixture *f = *state;
+	if (!svt_is_root())
+		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
+	char *pmem_file = svt_write(f->m.dir, "pmem.img", "persistent memory");
+	sv_pmem_config pmem = { .id = "pm0", .path_on_host = pmem_file, .read_only = true };
+	sv_vm_config cfg = { .id = "pmem_1", .boot_source = { .kernel_image_path = f->m.kernel },
+			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .pmem = &pmem, .n_pmem = 1 };
+	sv_vm *vm = NULL;
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
+	sv_jail_options jo = jail_opts(f, JAIL_UID);
+	assert_int_equal(sv_vm_set_jail(vm, &jo), 0);
+	if (sv_vm_start(vm))
+		fail_msg("start: %s", sv_last_error());
+	char *running = NULL;
+	assert_int_equal(sv_vm_running_config(vm, &running), 0);
+	svt_assert_contains(running, "\"path_on_host\":\"/drives/pmem-pm0-pmem.img\"");
+	free(running);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+
+	pmem.read_only = false;
+	cfg.id = "pmem_2";
+	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
+	assert_int_equal(sv_vm_set_jail(vm, &jo), 0);
+	assert_int_equal(sv_vm_start(vm), SV_EUNSUPPORTED);
+	svt_assert_contains(sv_last_error(), "jail: pmem[0]: the VMM would write");
+	svt_assert_contains(sv_last_error(), "jailed VMs take read_only pmem devices only");
+	free(pmem_file);
+}
+
 static void test_jail_refusals(void **state)
 {
 	fixture *f = *state;
@@ -621,6 +655,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_jailed_pmem, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_jail_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_links_planted_by_the_jail_uid_are_never_followed, setup,
 					    teardown),

@@ -174,6 +174,78 @@ static void test_balloon_stats_without_interval_are_refused(void **state)
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 }
 
+/* A VM with a balloon (free page hinting as asked) and hotpluggable memory. */
+static sv_vm *boot_v1_16(fixture *f, const char *id, bool hinting, bool hotplug)
+{
+	sv_balloon_config balloon = { .amount_mib = 8, .free_page_hinting = hinting };
+	sv_memory_hotplug_config mem = { .total_size_mib = 1024, .slot_size_mib = 256, .block_size_mib = 4 };
+	sv_vm_config cfg = {
+		.id = id,
+		.boot_source = { .kernel_image_path = f->m.kernel },
+		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
+		.balloon = &balloon,
+		.memory_hotplug = hotplug ? &mem : NULL,
+	};
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, f->m.mgr, &cfg) || sv_vm_start(vm))
+		fail_msg("booting %s: %s", id, sv_last_error());
+	return vm;
+}
+
+static void test_balloon_hinting_runs(void **state)
+{
+	fixture *f = *state;
+	sv_vm *vm = boot_v1_16(f, "hinting", true, false);
+	char *out = NULL;
+	assert_int_equal(sv_vm_balloon_hinting_status(vm, &out), 0);
+	assert_string_equal(out, "{\"host_cmd\":0}");
+	free(out);
+	assert_int_equal(sv_vm_balloon_hinting_start(vm, false), 0);
+	assert_int_equal(sv_vm_balloon_hinting_status(vm, &out), 0);
+	assert_string_equal(out, "{\"host_cmd\":2,\"guest_cmd\":2}");
+	free(out);
+	assert_int_equal(sv_vm_balloon_hinting_stop(vm), 0);
+	assert_int_equal(sv_vm_balloon_hinting_status(vm, &out), 0);
+	assert_string_equal(out, "{\"host_cmd\":1,\"guest_cmd\":2}");
+	free(out);
+	assert_int_equal(sv_vm_balloon_hinting_start(vm, true), 0); /* the next run, acknowledged */
+	assert_int_equal(sv_vm_balloon_hinting_status(vm, &out), 0);
+	assert_string_equal(out, "{\"host_cmd\":1,\"guest_cmd\":3}");
+	free(out);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_balloon_hinting_needs_it_enabled_at_boot(void **state)
+{
+	fixture *f = *state;
+	sv_vm *vm = boot_v1_16(f, "nohint", false, false);
+	assert_int_equal(sv_vm_balloon_hinting_start(vm, false), SV_EVMM);
+	assert_string_equal(sv_last_error(), "VM \"nohint\": balloon hinting start: PATCH /balloon/hinting/start: 400 "
+					     "The balloon free hinting was not enabled when the device was configured.");
+	char *out = NULL;
+	assert_int_equal(sv_vm_memory_hotplug_status(vm, &out), SV_EVMM);
+	assert_null(out);
+	assert_string_equal(sv_last_error(), "VM \"nohint\": memory hotplug status: GET /hotplug/memory: 400 "
+					     "The memory hotplug device was not configured.");
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_memory_hotplug_set_and_status(void **state)
+{
+	fixture *f = *state;
+	sv_vm *vm = boot_v1_16(f, "hotplug", false, true);
+	assert_int_equal(sv_vm_memory_hotplug_set(vm, 512), 0);
+	char *out = NULL;
+	assert_int_equal(sv_vm_memory_hotplug_status(vm, &out), 0);
+	assert_string_equal(out, "{\"total_size_mib\":1024,\"slot_size_mib\":256,\"block_size_mib\":4,"
+				 "\"plugged_size_mib\":512,\"requested_size_mib\":512}");
+	free(out);
+	assert_int_equal(sv_vm_memory_hotplug_set(vm, 2048), SV_EVMM);
+	svt_assert_contains(sv_last_error(), "VM \"hotplug\": memory hotplug set: PATCH /hotplug/memory: 400 Invalid "
+					     "requested size 2048 MiB");
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
 static void test_drive_update_changes_backing_file_and_limiter(void **state)
 {
 	fixture *f = *state;
@@ -613,6 +685,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_live_calls_need_a_running_vm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_balloon_target_and_statistics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_balloon_stats_without_interval_are_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_balloon_hinting_runs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_balloon_hinting_needs_it_enabled_at_boot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_memory_hotplug_set_and_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_update_changes_backing_file_and_limiter, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_update_of_unknown_drive_is_refused, setup, teardown),

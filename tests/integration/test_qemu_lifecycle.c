@@ -114,7 +114,10 @@ static void test_restore_needs_a_qemu_started_for_it(void **state)
 	svq_config_init(&c, img, img->boot_args, false);
 	svq_vm vm;
 	svq_launch(&vm, &c.cfg, "vm-restore-wrong", false);
-	sv_vmm_snapshot_load load = { .state_path = "/nonexistent/vm.state" };
+	sv_vmm_snapshot_load load = { .state_path = "/nonexistent/vm.state", .clock_realtime = true };
+	assert_int_equal(sv_vmm_qemu_ops.snapshot_load(vm.vmm, &load), SV_EUNSUPPORTED);
+	assert_string_equal(sv_last_error(), "clock_realtime: not supported by the qemu backend");
+	load.clock_realtime = false;
 	assert_int_equal(sv_vmm_qemu_ops.snapshot_load(vm.vmm, &load), SV_EINVALID_STATE);
 	assert_string_equal(sv_last_error(), "restore from /nonexistent/vm.state: QEMU was not started to receive a "
 					     "snapshot (QEMU status prelaunch)");

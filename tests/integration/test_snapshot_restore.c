@@ -202,6 +202,44 @@ static void test_restore_gets_private_drives_overrides_and_resumes(void **state)
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 }
 
+/* clock_realtime reaches Firecracker's load request only when asked for
+ * (the fake checks the body against the v1.16.1 schema). */
+static void test_restore_clock_realtime_is_sent_with_the_load(void **state)
+{
+	fixture *f = *state;
+	sv_vm *src = boot(f, "orig", false, false, false);
+	snapshot_ok(src, f->snap, NULL);
+	assert_int_equal(sv_vm_stop(src, -1), 0);
+	char *records = sv_path_join(f->m.dir, "records");
+	assert_int_equal(sv_mkdir_p(records, 0700), 0);
+	setenv("FAKE_FC_RECORD_DIR", records, 1);
+	const char *ids[] = { "realtime", "resumed-clock" };
+	for (size_t k = 0; k < 2; k++) {
+		sv_restore_options o = { .version = SV_RESTORE_OPTIONS_VERSION, .id = ids[k], .clock_realtime = k == 0 };
+		sv_vm *vm = NULL;
+		if (sv_manager_restore_vm(&vm, f->m.mgr, f->snap, &o))
+			fail_msg("restore: %s", sv_last_error());
+		assert_int_equal(sv_vm_stop(vm, -1), 0);
+		char *path = NULL, *text = NULL;
+		assert_true(asprintf(&path, "%s/%s.jsonl", records, ids[k]) > 0);
+		assert_int_equal(sv_read_file(path, 1 << 20, &text, NULL), 0);
+		char *load = strstr(text, "\"/snapshot/load\"");
+		assert_non_null(load);
+		char *line_end = strchr(load, '\n');
+		if (line_end)
+			*line_end = '\0';
+		if (k == 0)
+			svt_assert_contains(load, "\"clock_realtime\":true");
+		else
+			assert_null(strstr(load, "clock_realtime"));
+		svt_assert_contains(load, "\"status\":204");
+		free(text);
+		free(path);
+	}
+	unsetenv("FAKE_FC_RECORD_DIR");
+	free(records);
+}
+
 static void test_restore_can_stay_paused(void **state)
 {
 	fixture *f = *state;
@@ -711,6 +749,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_gets_private_drives_overrides_and_resumes, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_clock_realtime_is_sent_with_the_load, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_can_stay_paused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_with_uffd_hands_mappings_to_the_handler, setup,
 					    teardown),

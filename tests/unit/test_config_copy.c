@@ -54,6 +54,13 @@ static void test_copy_shares_no_memory(void **state)
 	assert_ptr_not_equal(c->logger->log_path, f->log_path);
 	assert_ptr_not_equal(c->metrics->metrics_path, f->metrics_path);
 	assert_ptr_not_equal(c->entropy->rate_limiter, &f->rl_entropy);
+	assert_ptr_not_equal(c->logger->module, f->logger.module);
+	assert_ptr_not_equal(c->pmem, f->pmem);
+	assert_ptr_not_equal(c->pmem[0].id, f->pmem[0].id);
+	assert_ptr_not_equal(c->pmem[0].path_on_host, f->pmem_file);
+	assert_ptr_not_equal(c->pmem[0].rate_limiter, &f->rl_drive);
+	assert_ptr_not_equal(c->memory_hotplug, &f->hotplug);
+	assert_ptr_not_equal(c->cpu_config, f->cfg.cpu_config);
 	sv_vm_config_free(c);
 	fixture_free(f);
 }

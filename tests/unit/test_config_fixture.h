@@ -11,7 +11,7 @@
 
 typedef struct {
 	char *dir;
-	char *kernel, *initrd, *rootfs, *data, *scratch;
+	char *kernel, *initrd, *rootfs, *data, *scratch, *pmem_file;
 	char *vsock_path, *log_path, *metrics_path;
 	sv_rate_limiter rl_drive, rl_rx, rl_tx, rl_entropy;
 	sv_drive_config drives[3];
@@ -23,6 +23,8 @@ typedef struct {
 	sv_logger_config logger;
 	sv_metrics_config metrics;
 	sv_entropy_config entropy;
+	sv_pmem_config pmem[1];
+	sv_memory_hotplug_config hotplug;
 	sv_vm_config cfg;
 } cfg_fixture;
 
@@ -32,6 +34,12 @@ static inline char *fixture_path(const char *dir, const char *name)
 	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
 	return p;
 }
+
+/* A custom CPU template, written as the reader keeps it (compact, in order). */
+#define FIXTURE_CPU_CONFIG                                                                                   \
+	"{\"kvm_capabilities\":[\"!56\"],\"cpuid_modifiers\":[{\"leaf\":\"0x1\",\"subleaf\":\"0x0\","     \
+	"\"flags\":0,\"modifiers\":[{\"register\":\"ecx\",\"bitmap\":"                                 \
+	"\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxx0001\"}]}]}"
 
 /* Every section and every optional field set, every value distinct from its
  * default, so a field lost anywhere shows up in a comparison. */
@@ -45,6 +53,7 @@ static inline cfg_fixture *fixture_new(void)
 	f->rootfs = svt_write(f->dir, "rootfs.ext4", "rootfs");
 	f->data = svt_write(f->dir, "data.img", "data");
 	f->scratch = svt_write(f->dir, "scratch.img", "scratch");
+	f->pmem_file = svt_write(f->dir, "pmem.img", "pmem");
 	f->vsock_path = fixture_path(f->dir, "v.sock");
 	f->log_path = fixture_path(f->dir, "fc.log");
 	f->metrics_path = fixture_path(f->dir, "fc.metrics");
@@ -86,23 +95,33 @@ static inline cfg_fixture *fixture_new(void)
 	    .guest_mac = "06:00:ac:10:00:02",
 	    .rx_rate_limiter = &f->rl_rx,
 	    .tx_rate_limiter = &f->rl_tx,
+	    .mtu = 9000,
 	};
 	f->ifaces[1] = (sv_net_iface_config){.iface_id = "eth1"};
 	f->mmds_ifaces[0] = "eth0";
 	f->mmds_ifaces[1] = "eth1";
 	f->vsock = (sv_vsock_config){.guest_cid = 3, .uds_path = f->vsock_path};
 	f->balloon =
-	    (sv_balloon_config){.amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 5};
+	    (sv_balloon_config){.amount_mib = 64,
+				.deflate_on_oom = true,
+				.stats_polling_interval_s = 5,
+				.free_page_hinting = true,
+				.free_page_reporting = true};
 	f->mmds = (sv_mmds_config){.version = SV_MMDS_V2,
 				   .network_interfaces = f->mmds_ifaces,
 				   .n_network_interfaces = 2,
-				   .ipv4_address = "169.254.170.2"};
+				   .ipv4_address = "169.254.170.2",
+				   .imds_compat = true};
 	f->logger = (sv_logger_config){.log_path = f->log_path,
 				       .level = SV_LOG_LEVEL_DEBUG,
 				       .show_level = true,
-				       .show_log_origin = true};
+				       .show_log_origin = true,
+				       .module = "api_server::request"};
 	f->metrics = (sv_metrics_config){.metrics_path = f->metrics_path};
 	f->entropy = (sv_entropy_config){.rate_limiter = &f->rl_entropy};
+	f->pmem[0] = (sv_pmem_config){
+	    .id = "pm0", .path_on_host = f->pmem_file, .read_only = true, .rate_limiter = &f->rl_drive};
+	f->hotplug = (sv_memory_hotplug_config){.total_size_mib = 2048, .slot_size_mib = 256, .block_size_mib = 4};
 	f->cfg = (sv_vm_config){
 	    .id = "web-1",
 	    .base_image = "ubuntu-24.04",
@@ -113,7 +132,8 @@ static inline cfg_fixture *fixture_new(void)
 			       .mem_size_mib = 256,
 			       .smt = true,
 			       .cpu_template = "T2",
-			       .track_dirty_pages = true},
+			       .track_dirty_pages = true,
+			       .huge_pages = SV_HUGE_PAGES_2M},
 	    .drives = f->drives,
 	    .n_drives = 3,
 	    .network_interfaces = f->ifaces,
@@ -124,6 +144,10 @@ static inline cfg_fixture *fixture_new(void)
 	    .logger = &f->logger,
 	    .metrics = &f->metrics,
 	    .entropy = &f->entropy,
+	    .pmem = f->pmem,
+	    .n_pmem = 1,
+	    .memory_hotplug = &f->hotplug,
+	    .cpu_config = FIXTURE_CPU_CONFIG,
 	};
 	return f;
 }
@@ -137,6 +161,7 @@ static inline void fixture_free(cfg_fixture *f)
 	free(f->rootfs);
 	free(f->data);
 	free(f->scratch);
+	free(f->pmem_file);
 	free(f->vsock_path);
 	free(f->log_path);
 	free(f->metrics_path);
@@ -175,7 +200,7 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	const sv_machine_config *ma = &a->machine_config, *mb = &b->machine_config;
 	CFG_EQ(ma->vcpu_count == mb->vcpu_count && ma->mem_size_mib == mb->mem_size_mib &&
 		   ma->smt == mb->smt && ma->track_dirty_pages == mb->track_dirty_pages &&
-		   str_eq(ma->cpu_template, mb->cpu_template),
+		   str_eq(ma->cpu_template, mb->cpu_template) && ma->huge_pages == mb->huge_pages,
 	       "machine_config");
 	CFG_EQ(a->n_drives == b->n_drives, "n_drives");
 	for (size_t i = 0; i < a->n_drives; i++) {
@@ -191,7 +216,7 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	for (size_t i = 0; i < a->n_network_interfaces; i++) {
 		const sv_net_iface_config *x = &a->network_interfaces[i], *y = &b->network_interfaces[i];
 		CFG_EQ(str_eq(x->iface_id, y->iface_id) && str_eq(x->host_dev_name, y->host_dev_name) &&
-			   str_eq(x->guest_mac, y->guest_mac),
+			   str_eq(x->guest_mac, y->guest_mac) && x->mtu == y->mtu,
 		       "network_interfaces[i]");
 		CFG_EQ(rate_limiter_eq(x->rx_rate_limiter, y->rx_rate_limiter) &&
 			   rate_limiter_eq(x->tx_rate_limiter, y->tx_rate_limiter),
@@ -206,12 +231,15 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 	if (a->balloon)
 		CFG_EQ(a->balloon->amount_mib == b->balloon->amount_mib &&
 			   a->balloon->deflate_on_oom == b->balloon->deflate_on_oom &&
-			   a->balloon->stats_polling_interval_s == b->balloon->stats_polling_interval_s,
+			   a->balloon->stats_polling_interval_s == b->balloon->stats_polling_interval_s &&
+			   a->balloon->free_page_hinting == b->balloon->free_page_hinting &&
+			   a->balloon->free_page_reporting == b->balloon->free_page_reporting,
 		       "balloon");
 	CFG_EQ(!a->mmds == !b->mmds, "mmds presence");
 	if (a->mmds) {
 		CFG_EQ(a->mmds->version == b->mmds->version &&
 			   str_eq(a->mmds->ipv4_address, b->mmds->ipv4_address) &&
+			   a->mmds->imds_compat == b->mmds->imds_compat &&
 			   a->mmds->n_network_interfaces == b->mmds->n_network_interfaces,
 		       "mmds");
 		for (size_t i = 0; i < a->mmds->n_network_interfaces; i++)
@@ -223,11 +251,27 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 		CFG_EQ(str_eq(a->logger->log_path, b->logger->log_path) &&
 			   a->logger->level == b->logger->level &&
 			   a->logger->show_level == b->logger->show_level &&
-			   a->logger->show_log_origin == b->logger->show_log_origin,
+			   a->logger->show_log_origin == b->logger->show_log_origin &&
+			   str_eq(a->logger->module, b->logger->module),
 		       "logger");
 	CFG_EQ(!a->metrics == !b->metrics, "metrics presence");
 	if (a->metrics)
 		CFG_EQ(str_eq(a->metrics->metrics_path, b->metrics->metrics_path), "metrics");
+	CFG_EQ(a->n_pmem == b->n_pmem, "n_pmem");
+	for (size_t i = 0; i < a->n_pmem; i++) {
+		const sv_pmem_config *x = &a->pmem[i], *y = &b->pmem[i];
+		CFG_EQ(str_eq(x->id, y->id) && str_eq(x->path_on_host, y->path_on_host) &&
+			   x->root_device == y->root_device && x->read_only == y->read_only &&
+			   rate_limiter_eq(x->rate_limiter, y->rate_limiter),
+		       "pmem[i]");
+	}
+	CFG_EQ(!a->memory_hotplug == !b->memory_hotplug, "memory_hotplug presence");
+	if (a->memory_hotplug)
+		CFG_EQ(a->memory_hotplug->total_size_mib == b->memory_hotplug->total_size_mib &&
+			   a->memory_hotplug->slot_size_mib == b->memory_hotplug->slot_size_mib &&
+			   a->memory_hotplug->block_size_mib == b->memory_hotplug->block_size_mib,
+		       "memory_hotplug");
+	CFG_EQ(str_eq(a->cpu_config, b->cpu_config), "cpu_config");
 	CFG_EQ(!a->entropy == !b->entropy, "entropy presence");
 	if (a->entropy)
 		CFG_EQ(rate_limiter_eq(a->entropy->rate_limiter, b->entropy->rate_limiter), "entropy");

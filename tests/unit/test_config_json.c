@@ -110,8 +110,8 @@ static void test_save_load_round_trips(void **state)
 	sv_vm_config *again = NULL;
 	assert_int_equal(sv_vm_config_from_json(&again, text), 0);
 	assert_true(config_eq(again, loaded));
-	/* 5 fixture files + vm.json: no temp file left behind */
-	assert_int_equal(svt_dir_entries(f->dir), 6);
+	/* 6 fixture files + vm.json: no temp file left behind */
+	assert_int_equal(svt_dir_entries(f->dir), 7);
 	free(text);
 	sv_vm_config_free(again);
 	sv_vm_config_free(loaded);
@@ -336,11 +336,34 @@ static void test_unknown_top_level_key(void **state)
 	assert_bad_json("{" MINIMAL_BOOT "\"boot_source\": {}}", "boot_source: unknown field");
 }
 
-static void test_cpu_config_not_supported(void **state)
+static void test_cpu_config_must_be_object(void **state)
 {
 	(void)state;
-	assert_bad_json("{" MINIMAL_BOOT "\"cpu-config\": {\"kvm_capabilities\": []}}",
-			"cpu-config: not supported by smartvm");
+	assert_bad_json("{" MINIMAL_BOOT "\"cpu-config\": [\"!56\"]}", "cpu-config: must be an object");
+}
+
+/* A C caller's cpu_config that is not JSON is still written (the writer
+ * does not validate), as a string that reads back as an error naming it. */
+static void test_cpu_config_not_json_is_written_as_a_string(void **state)
+{
+	(void)state;
+	sv_vm_config cfg = {.cpu_config = "{\"kvm_capabilities\": ["};
+	char *text = NULL;
+	assert_int_equal(sv_vm_config_to_json(&text, &cfg), 0);
+	assert_bad_json(text, "cpu-config: must be an object");
+	free(text);
+}
+
+/* Passed through as written: what Firecracker checks, smartvm does not. */
+static void test_cpu_config_kept_as_json_text(void **state)
+{
+	(void)state;
+	sv_vm_config *cfg = NULL;
+	assert_int_equal(sv_vm_config_from_json(&cfg, "{\"cpu-config\": {\"kvm_capabilities\": [\"!56\"], "
+						      "\"msr_modifiers\": []}}"),
+			 0);
+	assert_string_equal(cfg->cpu_config, "{\"kvm_capabilities\":[\"!56\"],\"msr_modifiers\":[]}");
+	sv_vm_config_free(cfg);
 }
 
 static void test_unknown_drive_field(void **state)
@@ -385,11 +408,11 @@ static void test_amount_mib_beyond_u32(void **state)
 			"balloon.amount_mib: must be at most 4294967295");
 }
 
-static void test_huge_pages_2m_not_supported(void **state)
+static void test_huge_pages_bad(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1, \"huge_pages\": \"2M\"}}",
-			"machine-config.huge_pages: not supported by smartvm");
+	assert_bad_json("{\"machine-config\": {\"vcpu_count\": 1, \"huge_pages\": \"1G\"}}",
+			"machine-config.huge_pages: must be one of None, 2M");
 }
 
 static void test_smt_must_be_boolean(void **state)
@@ -453,11 +476,39 @@ static void test_token_bucket_unknown_key(void **state)
 			"entropy.rate_limiter.ops.rate: unknown field");
 }
 
-static void test_mtu_not_supported(void **state)
+static void test_mtu_must_be_integer(void **state)
 {
 	(void)state;
-	assert_bad_json("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mtu\": 9000}]}",
-			"network-interfaces[0].mtu: not supported by smartvm");
+	assert_bad_json("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mtu\": \"9000\"}]}",
+			"network-interfaces[0].mtu: must be an integer");
+}
+
+static void test_imds_compat_must_be_boolean(void **state)
+{
+	(void)state;
+	assert_bad_json("{\"mmds-config\": {\"network_interfaces\": [], \"imds_compat\": 1}}",
+			"mmds-config.imds_compat: must be a boolean");
+}
+
+static void test_logger_module_must_be_string(void **state)
+{
+	(void)state;
+	assert_bad_json("{\"logger\": {\"log_path\": \"/l\", \"module\": [\"vmm\"]}}",
+			"logger.module: must be a string");
+}
+
+static void test_pmem_unknown_field(void **state)
+{
+	(void)state;
+	assert_bad_json("{" MINIMAL_BOOT "\"pmem\": [{\"id\": \"p\", \"path_on_host\": \"/p\", \"size\": 1}]}",
+			"pmem[0].size: unknown field");
+}
+
+static void test_memory_hotplug_negative(void **state)
+{
+	(void)state;
+	assert_bad_json("{" MINIMAL_BOOT "\"memory-hotplug\": {\"total_size_mib\": -1}}",
+			"memory-hotplug.total_size_mib: must not be negative");
 }
 
 static void test_mmds_interface_must_be_string(void **state)
@@ -652,14 +703,16 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_key),
 	    cmocka_unit_test(test_top_level_must_be_object),
 	    cmocka_unit_test(test_unknown_top_level_key),
-	    cmocka_unit_test(test_cpu_config_not_supported),
+	    cmocka_unit_test(test_cpu_config_must_be_object),
+	    cmocka_unit_test(test_cpu_config_kept_as_json_text),
+	    cmocka_unit_test(test_cpu_config_not_json_is_written_as_a_string),
 	    cmocka_unit_test(test_unknown_drive_field),
 	    cmocka_unit_test(test_vhost_user_socket_not_supported),
 	    cmocka_unit_test(test_vcpu_count_string),
 	    cmocka_unit_test(test_vcpu_count_real),
 	    cmocka_unit_test(test_mem_size_negative),
 	    cmocka_unit_test(test_amount_mib_beyond_u32),
-	    cmocka_unit_test(test_huge_pages_2m_not_supported),
+	    cmocka_unit_test(test_huge_pages_bad),
 	    cmocka_unit_test(test_smt_must_be_boolean),
 	    cmocka_unit_test(test_cache_type_is_case_sensitive),
 	    cmocka_unit_test(test_io_engine_bad),
@@ -669,7 +722,11 @@ int main(void)
 	    cmocka_unit_test(test_token_bucket_negative),
 	    cmocka_unit_test(test_rate_limiter_unknown_key),
 	    cmocka_unit_test(test_token_bucket_unknown_key),
-	    cmocka_unit_test(test_mtu_not_supported),
+	    cmocka_unit_test(test_mtu_must_be_integer),
+	    cmocka_unit_test(test_imds_compat_must_be_boolean),
+	    cmocka_unit_test(test_logger_module_must_be_string),
+	    cmocka_unit_test(test_pmem_unknown_field),
+	    cmocka_unit_test(test_memory_hotplug_negative),
 	    cmocka_unit_test(test_mmds_interface_must_be_string),
 	    cmocka_unit_test(test_mmds_version_bad),
 	    cmocka_unit_test(test_logger_level_bad),

@@ -335,6 +335,100 @@ static void test_tx_rate_limiter_checked(void **state)
 	assert_invalid(&f->cfg, "network_interfaces[0].tx_rate_limiter.ops.size: must be greater than 0");
 }
 
+static void test_mtu_out_of_range(void **state)
+{
+	cfg_fixture *f = *state;
+	f->ifaces[0].mtu = 67;
+	assert_invalid(&f->cfg, "network_interfaces[0].mtu: must be between 68 and 65535 (got 67)");
+	f->ifaces[0].mtu = 65536;
+	assert_invalid(&f->cfg, "network_interfaces[0].mtu: must be between 68 and 65535 (got 65536)");
+	f->ifaces[0].mtu = 0; /* not advertised */
+	assert_int_equal(sv_vm_config_validate(&f->cfg), 0);
+}
+
+static void test_huge_pages_out_of_range(void **state)
+{
+	cfg_fixture *f = *state;
+	f->cfg.machine_config.huge_pages = (sv_huge_pages)7;
+	assert_invalid(&f->cfg, "machine_config.huge_pages: must be one of None, 2M");
+}
+
+static void test_balloon_stats_interval_beyond_u16(void **state)
+{
+	cfg_fixture *f = *state;
+	f->balloon.stats_polling_interval_s = 65536;
+	assert_invalid(&f->cfg, "balloon.stats_polling_interval_s: must be at most 65535");
+}
+
+static void test_logger_module_empty(void **state)
+{
+	cfg_fixture *f = *state;
+	f->logger.module = "";
+	assert_invalid(&f->cfg, "logger.module: must not be empty");
+}
+
+static void test_pmem_id_duplicate(void **state)
+{
+	cfg_fixture *f = *state;
+	sv_pmem_config two[] = {f->pmem[0], f->pmem[0]};
+	f->cfg.pmem = two;
+	f->cfg.n_pmem = 2;
+	assert_invalid(&f->cfg, "pmem[1].id: duplicate of pmem[0]");
+}
+
+static void test_pmem_second_root_device(void **state)
+{
+	cfg_fixture *f = *state;
+	f->pmem[0].root_device = true;
+	assert_invalid(&f->cfg, "pmem[0].root_device: only one root device allowed (drives[0] is already root)");
+	f->drives[0].is_root_device = false;
+	f->drives[0].partuuid = NULL;
+	assert_int_equal(sv_vm_config_validate(&f->cfg), 0);
+}
+
+static void test_pmem_file_missing(void **state)
+{
+	cfg_fixture *f = *state;
+	f->pmem[0].path_on_host = "/nonexistent/pmem.img";
+	assert_invalid(&f->cfg, "pmem[0].path_on_host: /nonexistent/pmem.img: no such file");
+}
+
+static void test_pmem_rate_limiter_checked(void **state)
+{
+	cfg_fixture *f = *state;
+	sv_rate_limiter rl = {.has_ops = true, .ops = {.size = 1}};
+	f->pmem[0].rate_limiter = &rl;
+	assert_invalid(&f->cfg, "pmem[0].rate_limiter.ops.refill_time: must be greater than 0");
+}
+
+static void test_memory_hotplug_geometry(void **state)
+{
+	cfg_fixture *f = *state;
+	f->hotplug.total_size_mib = 0;
+	assert_invalid(&f->cfg, "memory_hotplug.total_size_mib: must be greater than 0");
+	f->hotplug.total_size_mib = 1000;
+	assert_invalid(&f->cfg, "memory_hotplug.total_size_mib: must be a multiple of slot_size_mib (256)");
+	f->hotplug.total_size_mib = 1024;
+	f->hotplug.slot_size_mib = 64;
+	assert_invalid(&f->cfg, "memory_hotplug.slot_size_mib: must be at least 128 (got 64)");
+	f->hotplug.slot_size_mib = 0; /* Firecracker's default, 128 */
+	f->hotplug.block_size_mib = 6;
+	assert_invalid(&f->cfg, "memory_hotplug.block_size_mib: must be a power of two (got 6)");
+	f->hotplug.block_size_mib = 256;
+	assert_invalid(&f->cfg, "memory_hotplug.slot_size_mib: must be a multiple of block_size_mib (256)");
+	f->hotplug.block_size_mib = 0;
+	assert_int_equal(sv_vm_config_validate(&f->cfg), 0);
+}
+
+static void test_cpu_config_not_json(void **state)
+{
+	cfg_fixture *f = *state;
+	f->cfg.cpu_config = "[\"!56\"]";
+	assert_invalid(&f->cfg, "cpu_config: must be the text of a JSON object");
+	f->cfg.cpu_config = "{\"kvm_capabilities\": [";
+	assert_invalid(&f->cfg, "cpu_config: must be the text of a JSON object");
+}
+
 static void test_vsock_cid_below_3(void **state)
 {
 	cfg_fixture *f = *state;
@@ -488,6 +582,16 @@ int main(void)
 	    T(test_guest_mac_not_hex),
 	    T(test_guest_mac_multicast),
 	    T(test_tx_rate_limiter_checked),
+	    T(test_mtu_out_of_range),
+	    T(test_huge_pages_out_of_range),
+	    T(test_balloon_stats_interval_beyond_u16),
+	    T(test_logger_module_empty),
+	    T(test_pmem_id_duplicate),
+	    T(test_pmem_second_root_device),
+	    T(test_pmem_file_missing),
+	    T(test_pmem_rate_limiter_checked),
+	    T(test_memory_hotplug_geometry),
+	    T(test_cpu_config_not_json),
 	    T(test_vsock_cid_below_3),
 	    T(test_vsock_uds_path_empty),
 	    T(test_vsock_uds_dir_missing),

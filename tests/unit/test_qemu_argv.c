@@ -59,9 +59,9 @@ static void test_full_config_maps_to_exact_argv(void **state)
 		  .is_read_only = true },
 	};
 	sv_net_iface_config nets[] = {
-		{ .iface_id = "eth0", .host_dev_name = "svtap0", .guest_mac = "06:00:ac:1e:00:02" },
+		{ .iface_id = "eth0", .host_dev_name = "svtap0", .guest_mac = "06:00:ac:1e:00:02", .mtu = 1400 },
 	};
-	sv_balloon_config balloon = { .amount_mib = 64, .deflate_on_oom = true };
+	sv_balloon_config balloon = { .amount_mib = 64, .deflate_on_oom = true, .free_page_reporting = true };
 	sv_entropy_config entropy = { 0 };
 	sv_vm_config cfg = base_config();
 	cfg.drives = drives;
@@ -94,8 +94,8 @@ static void test_full_config_maps_to_exact_argv(void **state)
 			  "throttling.bps-total-max-length=1,throttling.iops-total=100",
 		"-device", "virtio-blk-device,drive=drive-data",
 		"-netdev", "tap,id=net-eth0,ifname=svtap0,script=no,downscript=no",
-		"-device", "virtio-net-device,netdev=net-eth0,mac=06:00:ac:1e:00:02",
-		"-device", "virtio-balloon-device,id=balloon0,deflate-on-oom=on",
+		"-device", "virtio-net-device,netdev=net-eth0,mac=06:00:ac:1e:00:02,host_mtu=1400",
+		"-device", "virtio-balloon-device,id=balloon0,deflate-on-oom=on,free-page-reporting=on",
 		"-object", "rng-random,id=rng0,filename=/dev/urandom",
 		"-device", "virtio-rng-device,rng=rng0",
 		"-device", "virtio-serial-device,max_ports=2",
@@ -277,6 +277,40 @@ static void test_track_dirty_pages_is_refused(void **state)
 	assert_refused(&cfg, SV_EUNSUPPORTED, "machine_config.track_dirty_pages: not supported by the qemu backend");
 }
 
+static void test_huge_pages_2m_is_refused(void **state)
+{
+	(void)state;
+	sv_vm_config cfg = base_config();
+	cfg.machine_config.huge_pages = SV_HUGE_PAGES_2M;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "machine_config.huge_pages: not supported by the qemu backend");
+}
+
+static void test_balloon_free_page_hinting_is_refused(void **state)
+{
+	(void)state;
+	sv_balloon_config balloon = { .amount_mib = 16, .free_page_hinting = true };
+	sv_vm_config cfg = base_config();
+	cfg.balloon = &balloon;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "balloon.free_page_hinting: not supported by the qemu backend");
+}
+
+static void test_pmem_hotplug_and_cpu_config_are_refused(void **state)
+{
+	(void)state;
+	sv_pmem_config pmem = { .id = "pm0", .path_on_host = "/vm/pmem.img" };
+	sv_memory_hotplug_config hotplug = { .total_size_mib = 1024 };
+	sv_vm_config cfg = base_config();
+	cfg.pmem = &pmem;
+	cfg.n_pmem = 1;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "pmem: not supported by the qemu backend");
+	cfg.n_pmem = 0;
+	cfg.memory_hotplug = &hotplug;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "memory_hotplug: not supported by the qemu backend");
+	cfg.memory_hotplug = NULL;
+	cfg.cpu_config = "{}";
+	assert_refused(&cfg, SV_EUNSUPPORTED, "cpu_config: not supported by the qemu backend");
+}
+
 static void test_net_rate_limiters_are_refused(void **state)
 {
 	(void)state;
@@ -353,6 +387,9 @@ int main(void)
 		cmocka_unit_test(test_logger_and_metrics_are_refused),
 		cmocka_unit_test(test_cpu_template_is_refused_but_none_is_fine),
 		cmocka_unit_test(test_track_dirty_pages_is_refused),
+		cmocka_unit_test(test_huge_pages_2m_is_refused),
+		cmocka_unit_test(test_pmem_hotplug_and_cpu_config_are_refused),
+		cmocka_unit_test(test_balloon_free_page_hinting_is_refused),
 		cmocka_unit_test(test_net_rate_limiters_are_refused),
 		cmocka_unit_test(test_net_without_tap_or_mac_is_refused),
 		cmocka_unit_test(test_entropy_ops_limiter_is_refused),

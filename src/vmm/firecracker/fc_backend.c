@@ -147,6 +147,13 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 	if ((rc = SV_FAULT_POINT("launch.api.machine_config")) ||
 	    (rc = put(vmm, "/machine-config", sv_json_machine_config(&cfg->machine_config))))
 		return rc;
+	/* The custom CPU template is the caller's JSON object, passed as written. */
+	if (cfg->cpu_config &&
+	    (rc = put(vmm, "/cpu-config", json_loads(cfg->cpu_config, JSON_REJECT_DUPLICATES, NULL))))
+		return rc;
+	if (cfg->memory_hotplug &&
+	    (rc = put(vmm, "/hotplug/memory", sv_json_memory_hotplug(cfg->memory_hotplug))))
+		return rc;
 	if ((rc = SV_FAULT_POINT("launch.api.boot_source")) ||
 	    (rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
 		return rc;
@@ -156,6 +163,9 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 		    (rc = put_by_id(vmm, "/drives", d->drive_id, sv_json_drive(d))))
 			return rc;
 	}
+	for (size_t i = 0; i < cfg->n_pmem; i++)
+		if ((rc = put_by_id(vmm, "/pmem", cfg->pmem[i].id, sv_json_pmem(&cfg->pmem[i]))))
+			return rc;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		const sv_net_iface_config *n = &cfg->network_interfaces[i];
 		if ((rc = SV_FAULT_POINT("launch.api.network_interface")) ||
@@ -248,6 +258,11 @@ const sv_vmm_ops sv_vmm_firecracker_ops = {
 	.balloon_set = sv_fc_balloon_set,
 	.balloon_stats_interval = sv_fc_balloon_stats_interval,
 	.balloon_stats = sv_fc_balloon_stats,
+	.balloon_hinting_start = sv_fc_balloon_hinting_start,
+	.balloon_hinting_stop = sv_fc_balloon_hinting_stop,
+	.balloon_hinting_status = sv_fc_balloon_hinting_status,
+	.memory_hotplug_set = sv_fc_memory_hotplug_set,
+	.memory_hotplug_status = sv_fc_memory_hotplug_status,
 	.drive_update = sv_fc_drive_update,
 	.iface_update = sv_fc_iface_update,
 	.flush_metrics = sv_fc_flush_metrics,

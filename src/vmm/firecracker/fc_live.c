@@ -1,8 +1,10 @@
 /* Firecracker's operations on a booted (or, for snapshot load, a fresh)
  * microVM, each one request through sv_fc_request: PUT /snapshot/create and
  * /snapshot/load, PUT/PATCH/GET /mmds, PATCH /balloon and
- * /balloon/statistics, GET /balloon/statistics, PATCH /drives/{id} and
- * /network-interfaces/{id}, and the FlushMetrics action.
+ * /balloon/statistics, GET /balloon/statistics, PATCH /balloon/hinting/start
+ * and /stop, GET /balloon/hinting/status, PATCH and GET /hotplug/memory,
+ * PATCH /drives/{id} and /network-interfaces/{id}, and the FlushMetrics
+ * action.
  *
  * Field names are those of firecracker-api-v1.16.1.yaml; rate limiters come
  * from the shared builder in config/config_json.h. MMDS contents pass through
@@ -76,6 +78,8 @@ static json_t *load_body(const sv_vmm_snapshot_load *p)
 	json_decref(overrides);
 	if (body && p->vsock_uds_path)
 		json_object_set_new(body, "vsock_override", json_pack("{s:s}", "uds_path", p->vsock_uds_path));
+	if (body && p->clock_realtime)
+		json_object_set_new(body, "clock_realtime", json_true());
 	return body;
 }
 
@@ -132,6 +136,33 @@ int sv_fc_balloon_stats_interval(sv_vmm *vmm, uint32_t seconds)
 int sv_fc_balloon_stats(sv_vmm *vmm, char **json_out)
 {
 	return sv_fc_request_text(vmm, "GET", "/balloon/statistics", NULL, json_out);
+}
+
+int sv_fc_balloon_hinting_start(sv_vmm *vmm, bool acknowledge_on_stop)
+{
+	return send_body(vmm, "PATCH", "/balloon/hinting/start",
+			 json_pack("{s:b}", "acknowledge_on_stop", acknowledge_on_stop));
+}
+
+int sv_fc_balloon_hinting_stop(sv_vmm *vmm)
+{
+	return sv_fc_request(vmm, "PATCH", "/balloon/hinting/stop", NULL, NULL);
+}
+
+int sv_fc_balloon_hinting_status(sv_vmm *vmm, char **json_out)
+{
+	return sv_fc_request_text(vmm, "GET", "/balloon/hinting/status", NULL, json_out);
+}
+
+int sv_fc_memory_hotplug_set(sv_vmm *vmm, uint32_t requested_size_mib)
+{
+	return send_body(vmm, "PATCH", "/hotplug/memory",
+			 json_pack("{s:I}", "requested_size_mib", (json_int_t)requested_size_mib));
+}
+
+int sv_fc_memory_hotplug_status(sv_vmm *vmm, char **json_out)
+{
+	return sv_fc_request_text(vmm, "GET", "/hotplug/memory", NULL, json_out);
 }
 
 int sv_fc_drive_update(sv_vmm *vmm, const char *drive_id, const char *path, const sv_rate_limiter *rl)

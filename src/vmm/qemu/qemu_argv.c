@@ -8,18 +8,24 @@
  *                      about half of TCG boots otherwise hang calibrating the TSC;
  *                      reboot=t unless the args choose a reboot= method)
  *   machine_config     -smp (smt: threads=2), -m; cpu_template other than
- *                      "None" and track_dirty_pages are refused
+ *                      "None", track_dirty_pages and huge_pages 2M are refused
  *   drives             -drive if=none,format=raw,readonly,cache,aio (+ throttling.*
  *                      for the rate limiter) and -device virtio-blk-device; the root
  *                      drive comes first and root=/dev/vda (or PARTUUID) ro|rw is
  *                      appended like Firecracker does unless the args set root=
  *   network_interfaces -netdev tap (the TAP the VM layer made) and
- *                      -device virtio-net-device with the MAC; rate limiters refused
- *   balloon            -device virtio-balloon-device (amount and statistics are
- *                      applied over QMP by configure())
+ *                      -device virtio-net-device with the MAC (and mtu as
+ *                      host_mtu); rate limiters refused
+ *   balloon            -device virtio-balloon-device, free_page_reporting as
+ *                      free-page-reporting (amount and statistics are applied
+ *                      over QMP by configure()); free_page_hinting refused: QEMU's
+ *                      free-page-hint is a migration aid, not Firecracker's
+ *                      guest-driven hinting runs
  *   entropy            virtio-rng-device reading /dev/urandom; bandwidth limit as
  *                      max-bytes/period
- *   vsock, mmds, logger, metrics: refused
+ *   vsock, mmds, logger, metrics, pmem, memory_hotplug, cpu_config: refused
+ *                      (microvm has no PCI for virtio-pmem; virtio-mem and
+ *                      Firecracker's CPU templates have no QEMU equivalent here)
  * Every VM also gets the guest agent's port (qemu_agent_port.c).
  * QEMU starts frozen (-S) with QMP on <vm_dir>/qmp.sock; start() sends cont.
  * A restore (launch->incoming) adds "-incoming defer": the same devices,
@@ -148,6 +154,10 @@ static int check_supported(const sv_vm_config *cfg)
 		return unsupported("machine_config.cpu_template");
 	if (cfg->machine_config.track_dirty_pages)
 		return unsupported("machine_config.track_dirty_pages");
+	if (cfg->machine_config.huge_pages != SV_HUGE_PAGES_NONE)
+		return unsupported("machine_config.huge_pages");
+	if (cfg->balloon && cfg->balloon->free_page_hinting)
+		return unsupported("balloon.free_page_hinting");
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		const sv_net_iface_config *n = &cfg->network_interfaces[i];
 		if (!n->host_dev_name)
@@ -178,6 +188,12 @@ static int check_supported(const sv_vm_config *cfg)
 		return unsupported("logger");
 	if (cfg->metrics)
 		return unsupported("metrics");
+	if (cfg->n_pmem)
+		return unsupported("pmem");
+	if (cfg->memory_hotplug)
+		return unsupported("memory_hotplug");
+	if (cfg->cpu_config)
+		return unsupported("cpu_config");
 	if (cfg->entropy && cfg->entropy->rate_limiter) {
 		const sv_rate_limiter *rl = cfg->entropy->rate_limiter;
 		if (rl->has_ops)
@@ -262,7 +278,11 @@ static void push_net(sv_strv_builder *argv, const sv_net_iface_config *n)
 		sv_strv_push(argv, NULL);
 	free(ifname);
 	sv_strv_push(argv, "-device");
-	sv_strv_pushf(argv, "virtio-net-device,netdev=net-%s,mac=%s", n->iface_id, n->guest_mac);
+	if (n->mtu)
+		sv_strv_pushf(argv, "virtio-net-device,netdev=net-%s,mac=%s,host_mtu=%u", n->iface_id, n->guest_mac,
+			      n->mtu);
+	else
+		sv_strv_pushf(argv, "virtio-net-device,netdev=net-%s,mac=%s", n->iface_id, n->guest_mac);
 }
 
 static void push_entropy(sv_strv_builder *argv, const sv_entropy_config *e)
@@ -351,8 +371,9 @@ int sv_qemu_argv(const sv_vmm_launch *launch, char ***argv_out)
 		push_net(&argv, &cfg->network_interfaces[i]);
 	if (cfg->balloon) {
 		sv_strv_push(&argv, "-device");
-		sv_strv_pushf(&argv, "virtio-balloon-device,id=balloon0,deflate-on-oom=%s",
-			      cfg->balloon->deflate_on_oom ? "on" : "off");
+		sv_strv_pushf(&argv, "virtio-balloon-device,id=balloon0,deflate-on-oom=%s%s",
+			      cfg->balloon->deflate_on_oom ? "on" : "off",
+			      cfg->balloon->free_page_reporting ? ",free-page-reporting=on" : "");
 	}
 	if (cfg->entropy)
 		push_entropy(&argv, cfg->entropy);

@@ -238,6 +238,8 @@ int sv_qemu_snapshot_load(sv_vmm *vmm, const sv_vmm_snapshot_load *params)
 		return rc;
 	if (params->uffd)
 		return sv_err(SV_EUNSUPPORTED, "memory backend Uffd: not supported by the qemu backend");
+	if (params->clock_realtime)
+		return sv_err(SV_EUNSUPPORTED, "clock_realtime: not supported by the qemu backend");
 	char *status = NULL;
 	if ((rc = sv_qemu_status(vmm, &status)))
 		return sv_err_prefix("restore from %s", params->state_path);
