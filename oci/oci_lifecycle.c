@@ -20,6 +20,7 @@
 #include <smartvm/error.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +132,25 @@ int oci_cmd_state(const oci_globals *g, int argc, char **argv)
 	return code;
 }
 
+/* Kills what is left of the container's VM and, with remove, deletes the
+ * container's directory; under the container's lock, since an engine may
+ * run kill and delete at once. Logs; returns the exit code. */
+static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, bool remove)
+{
+	int lock = -1, code = 0;
+	struct stat st;
+	if (oci_dir_lock(d, &lock) < 0)
+		return fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 /* another delete was first */
+			   ? 0
+			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
+	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && /* not removed meanwhile */
+	    (oci_vm_teardown(d, g) < 0 || (remove && oci_dir_remove(d) < 0)))
+		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of", id,
+				     sv_last_error());
+	close(lock);
+	return code;
+}
+
 int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
@@ -152,8 +172,8 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 		code = oci_log_error("%s", sv_last_error());
 	/* SIGKILL cannot be relayed: the container process died of it, and
 	 * its VM goes with it. */
-	if (code == 0 && sig == SIGKILL && oci_vm_teardown(&d, g) < 0)
-		code = oci_log_error("container \"%s\": stopping its VM: %s", s.id, sv_last_error());
+	if (code == 0 && sig == SIGKILL)
+		code = teardown_locked(&d, g, s.id, false);
 	oci_state_free(&s);
 	oci_dir_close(&d);
 	return code;
@@ -169,8 +189,8 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 	if (code)
 		return code;
 	const char *id = argv[optind];
-	if (oci_dir_open(&d, g->root, id) < 0)
-		return oci_log_error("%s", sv_last_error());
+	if (oci_dir_open(&d, g->root, id) < 0) /* runc: --force of what is gone is fine */
+		return force[0] && sv_last_error_code() == SV_ENOTFOUND ? 0 : oci_log_error("%s", sv_last_error());
 	/* A state file that cannot be read (a create killed before it wrote
 	 * one) still leaves a directory to remove. */
 	bool have_state = oci_state_load(&d, &s) == 0;
@@ -183,8 +203,7 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 		code = oci_log_error("%s", sv_last_error());
 		goto out;
 	}
-	if (oci_vm_teardown(&d, g) < 0 || oci_dir_remove(&d) < 0)
-		code = oci_log_error("deleting container \"%s\": %s", id, sv_last_error());
+	code = teardown_locked(&d, g, id, true);
 out:
 	if (have_state)
 		oci_state_free(&s);

@@ -98,6 +98,14 @@ void oci_dir_close(oci_dir *d)
 	*d = (oci_dir){.root_fd = -1, .fd = -1};
 }
 
+int oci_dir_lock(const oci_dir *d, int *fd_out)
+{
+	char *path = sv_path_join(d->dir, OCI_LOCK_FILE);
+	int rc = path ? sv_lock_file(path, OCI_LOCK_TIMEOUT_MS, fd_out) : sv_err(SV_ENOMEM, "out of memory");
+	free(path);
+	return rc;
+}
+
 int oci_dir_remove(oci_dir *d)
 {
 	return sv_rm_rf(d->dir);

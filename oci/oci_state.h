@@ -7,6 +7,8 @@
  *   rootfs.ext4   the VM's root disk built from the bundle's rootfs
  *   ctl.sock      the container process's control socket (`start`)
  *   vm/           the smartvm runtime dir of the container's VM
+ *   lock          flock()ed by kill and delete while they tear the VM down
+ *                 (the engine may run both at once)
  *
  * "stopped" is never written: it is what a container whose process is gone
  * is, whatever the file says. */
@@ -21,6 +23,7 @@
 #define OCI_ROOTFS_FILE "rootfs.ext4"
 #define OCI_CTL_SOCKET "ctl.sock"
 #define OCI_VM_DIR "vm"
+#define OCI_LOCK_FILE "lock"
 
 typedef enum { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED } oci_status;
 
@@ -52,6 +55,11 @@ int oci_dir_create(oci_dir *d, const char *root, const char *id);
  * does not exist"). */
 int oci_dir_open(oci_dir *d, const char *root, const char *id);
 void oci_dir_close(oci_dir *d);
+/* Takes the container's lock (waiting at most OCI_LOCK_TIMEOUT_MS); *fd_out
+ * holds it until closed. A fresh open each time: the container process
+ * inherits create's descriptors, so a lock on those would never be let go. */
+#define OCI_LOCK_TIMEOUT_MS 60000
+int oci_dir_lock(const oci_dir *d, int *fd_out);
 /* Removes the container's directory and everything in it. */
 int oci_dir_remove(oci_dir *d);
 

@@ -9,6 +9,10 @@
 #include <string.h>
 
 #define ROOT_DRIVE_ID "rootfs"
+/* The VM's id: its runtime dir is the container's own, so a short fixed
+ * id keeps the sockets in it under the 108 bytes of a unix socket path
+ * (<root>/<64-byte container id>/vm/vm/vport.sock). */
+#define VM_ID "vm"
 
 static int manager_for(sv_manager **out, const oci_dir *d, const oci_globals *g, char **runtime_dir)
 {
@@ -53,7 +57,7 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 				    };
 	if ((rc = sv_base_image_vm_config(&cfg, &image_root, image)) < 0)
 		goto fail;
-	cfg.id = id;
+	cfg.id = VM_ID;
 	cfg.drives = &root;
 	cfg.n_drives = 1;
 	cfg.machine_config.vcpu_count = b->vcpus;
