@@ -57,6 +57,7 @@ static int open_root(oci_dir *d, const char *root, bool create)
 int oci_dir_create(oci_dir *d, const char *root, const char *id)
 {
 	int rc;
+	*d = (oci_dir){.root_fd = -1, .fd = -1};
 	if ((rc = oci_check_id(id)) || (rc = open_root(d, root, true)))
 		goto fail;
 	if (mkdirat(d->root_fd, id, 0700) < 0) {
@@ -76,6 +77,7 @@ fail:
 int oci_dir_open(oci_dir *d, const char *root, const char *id)
 {
 	int rc;
+	*d = (oci_dir){.root_fd = -1, .fd = -1};
 	if ((rc = oci_check_id(id)) || (rc = open_root(d, root, false)) ||
 	    (rc = sv_trusted_subdir_existing("container directory", d->root_fd, root, id, &d->fd))) {
 		if (rc == SV_ENOTFOUND)
