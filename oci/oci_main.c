@@ -43,7 +43,8 @@ static const char usage[] =
     "  -v, --version      print the version\n"
     "\n"
     "Annotations io.smartvm.vcpus (default 1), io.smartvm.mem_mib (default\n"
-    "256) and io.smartvm.image (default minimal) size and boot the VM.\n";
+    "256) and io.smartvm.image (default minimal) size and boot the VM.\n"
+    "docs/oci.md has the details and the engines' configuration.\n";
 
 enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_SYSTEMD_CGROUP, OPT_DEBUG, OPT_DATA_DIR, OPT_VMM, OPT_ACCEL };
 
