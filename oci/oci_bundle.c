@@ -71,7 +71,8 @@ static int string_array(json_t *arr, const char *field, char ***out)
 	if (!v)
 		return sv_err(SV_ENOMEM, "out of memory");
 	json_t *item;
-	json_array_foreach(arr, i, item) {
+	json_array_foreach(arr, i, item)
+	{
 		if (!json_is_string(item)) {
 			char path[96];
 			snprintf(path, sizeof(path), "%s[%zu]", field, i);
@@ -187,8 +188,9 @@ static int annotation_u32(json_t *ann, const char *key, uint32_t min, uint32_t m
 	errno = 0;
 	unsigned long n = s && *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
 	if (!end || *end || errno || n < min || n > max)
-		return sv_err(SV_EINVAL, CONFIG_NAME ": annotations.\"%s\": \"%s\" is not a number from %u to %u",
-			      key, s ? s : "", min, max);
+		return sv_err(SV_EINVAL,
+			      CONFIG_NAME ": annotations.\"%s\": \"%s\" is not a number from %u to %u", key,
+			      s ? s : "", min, max);
 	*out = (uint32_t)n;
 	return 0;
 }
@@ -200,7 +202,8 @@ static int parse_annotations(oci_bundle *b, json_t *root)
 	int rc = get_typed(root, "annotations", "annotations", JSON_OBJECT, "an object", &ann);
 	if (rc)
 		return rc;
-	json_object_foreach(ann, key, v) {
+	json_object_foreach(ann, key, v)
+	{
 		if (!json_is_string(v)) {
 			char path[300];
 			snprintf(path, sizeof(path), "annotations.\"%.200s\"", key);
@@ -227,7 +230,8 @@ static int parse_linux(oci_bundle *b, json_t *root)
 		return rc;
 	if ((rc = get_typed(linux_, "namespaces", "linux.namespaces", JSON_ARRAY, "an array", &nss)))
 		return rc;
-	json_array_foreach(nss, i, ns) {
+	json_array_foreach(nss, i, ns)
+	{
 		char field[64];
 		const char *type, *path;
 		snprintf(field, sizeof(field), "linux.namespaces[%zu]", i);
@@ -281,13 +285,15 @@ int oci_bundle_load(oci_bundle *b, const char *bundle_dir)
 		goto out;
 	}
 	if (strncmp(version, "1.", 2) != 0) {
-		rc = sv_err(SV_EINVAL, CONFIG_NAME ": ociVersion: \"%s\" is not supported (major version 1 is)",
-			    version);
+		rc =
+		    sv_err(SV_EINVAL,
+			   CONFIG_NAME ": ociVersion: \"%s\" is not supported (major version 1 is)", version);
 		goto out;
 	}
 	const char *hostname;
-	if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) || (rc = parse_annotations(b, root)) ||
-	    (rc = parse_linux(b, root)) || (rc = get_string(root, "hostname", "hostname", &hostname)))
+	if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
+	    (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
+	    (rc = get_string(root, "hostname", "hostname", &hostname)))
 		goto out;
 	if (hostname && *hostname && !(b->hostname = strdup(hostname)))
 		rc = sv_err(SV_ENOMEM, "out of memory");

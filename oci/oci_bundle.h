@@ -29,8 +29,8 @@ typedef struct {
 	bool terminal;
 	char *hostname; /* NULL if unset */
 	uint32_t vcpus, mem_mib;
-	char *image; /* the base image with the kernel: default "minimal" */
-	bool netns_path; /* linux.namespaces has a network entry with a path */
+	char *image;		/* the base image with the kernel: default "minimal" */
+	bool netns_path;	/* linux.namespaces has a network entry with a path */
 	char *annotations_json; /* the annotations object as JSON text ("{}") */
 } oci_bundle;
 

@@ -105,9 +105,10 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		return oci_log_error("--console-socket given but config.json: process.terminal is not true");
 	}
 	if (b.netns_path)
-		oci_log_warn("container \"%s\": linux.namespaces: the network namespace is not wired into the "
-			     "VM yet; the container has no network",
-			     id);
+		oci_log_warn(
+		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
+		    "VM yet; the container has no network",
+		    id);
 	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
 		oci_bundle_free(&b);
 		return oci_log_error("%s", sv_last_error());
@@ -137,7 +138,8 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		char text[32];
 		int n = snprintf(text, sizeof(text), "%d", (int)pid);
 		char *abs = sv_path_absolute(pid_file, NULL);
-		rc = abs ? sv_write_file_atomic(abs, text, (size_t)n, 0644) : sv_err(SV_ENOMEM, "out of memory");
+		rc = abs ? sv_write_file_atomic(abs, text, (size_t)n, 0644)
+			 : sv_err(SV_ENOMEM, "out of memory");
 		free(abs);
 		if (rc < 0) {
 			sv_err_prefix("--pid-file");
@@ -191,6 +193,7 @@ int oci_cmd_create(const oci_globals *g, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return oci_log_error("usage: smartvm-oci create --bundle DIR [--pid-file F] [--console-socket S] ID");
+		return oci_log_error(
+		    "usage: smartvm-oci create --bundle DIR [--pid-file F] [--console-socket S] ID");
 	return create(g, argv[optind], bundle, pid_file, console);
 }

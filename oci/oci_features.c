@@ -16,11 +16,12 @@ int oci_cmd_features(const oci_globals *g, int argc, char **argv)
 	(void)g, (void)argv;
 	if (argc > 1)
 		return oci_log_error("usage: smartvm-oci features");
-	json_t *o = json_pack("{s:s, s:s, s:[], s:[], s:{s:s, s:s, s:s}}", "ociVersionMin", "1.0.0", "ociVersionMax",
-			      "1.2.1", "hooks", "mountOptions", "annotations", OCI_ANNOTATION_VCPUS,
-			      "vCPUs of the container's VM (default 1)", OCI_ANNOTATION_MEM,
-			      "memory of the container's VM in MiB (default 256)", OCI_ANNOTATION_IMAGE,
-			      "the base image whose kernel and initrd boot it (default minimal)");
+	json_t *o =
+	    json_pack("{s:s, s:s, s:[], s:[], s:{s:s, s:s, s:s}}", "ociVersionMin", "1.0.0", "ociVersionMax",
+		      "1.2.1", "hooks", "mountOptions", "annotations", OCI_ANNOTATION_VCPUS,
+		      "vCPUs of the container's VM (default 1)", OCI_ANNOTATION_MEM,
+		      "memory of the container's VM in MiB (default 256)", OCI_ANNOTATION_IMAGE,
+		      "the base image whose kernel and initrd boot it (default minimal)");
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	if (!text)

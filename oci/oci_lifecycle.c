@@ -117,9 +117,10 @@ int oci_cmd_state(const oci_globals *g, int argc, char **argv)
 	snprintf(created + n, sizeof(created) - n, ".%09lldZ", s.created_ns % 1000000000LL);
 	bool live = s.status == OCI_CREATED || s.status == OCI_RUNNING;
 	json_t *ann = json_loads(s.annotations_json, 0, NULL);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "ociVersion", OCI_SPEC_VERSION, "id", s.id,
-			      "status", oci_status_name(s.status), "pid", (json_int_t)(live ? s.pid : 0),
-			      "bundle", s.bundle, "created", created, "annotations", ann ? ann : json_object());
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "ociVersion", OCI_SPEC_VERSION, "id", s.id,
+		      "status", oci_status_name(s.status), "pid", (json_int_t)(live ? s.pid : 0), "bundle",
+		      s.bundle, "created", created, "annotations", ann ? ann : json_object());
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	if (text)
 		printf("%s\n", text);
@@ -145,8 +146,8 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && /* not removed meanwhile */
 	    (oci_vm_teardown(d, g) < 0 || (remove && oci_dir_remove(d) < 0)))
-		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of", id,
-				     sv_last_error());
+		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
+				     id, sv_last_error());
 	close(lock);
 	return code;
 }
@@ -162,12 +163,13 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 	const char *sig_text = optind + 1 < argc ? argv[optind + 1] : "TERM";
 	int sig = oci_signal_parse(sig_text);
 	if (!sig)
-		return oci_log_error("kill: \"%s\" is not a signal (a name like TERM or SIGTERM, or a number)",
-				     sig_text);
+		return oci_log_error(
+		    "kill: \"%s\" is not a signal (a name like TERM or SIGTERM, or a number)", sig_text);
 	if ((code = open_container(g, argv[optind], &d, &s)))
 		return code;
 	if (s.status != OCI_CREATED && s.status != OCI_RUNNING)
-		code = oci_log_error("container \"%s\" is %s: nothing to signal", s.id, oci_status_name(s.status));
+		code = oci_log_error("container \"%s\" is %s: nothing to signal", s.id,
+				     oci_status_name(s.status));
 	else if (signal_process(&s, sig) < 0)
 		code = oci_log_error("%s", sv_last_error());
 	/* SIGKILL cannot be relayed: the container process died of it, and
@@ -190,7 +192,9 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 		return code;
 	const char *id = argv[optind];
 	if (oci_dir_open(&d, g->root, id) < 0) /* runc: --force of what is gone is fine */
-		return force[0] && sv_last_error_code() == SV_ENOTFOUND ? 0 : oci_log_error("%s", sv_last_error());
+		return force[0] && sv_last_error_code() == SV_ENOTFOUND
+			   ? 0
+			   : oci_log_error("%s", sv_last_error());
 	/* A state file that cannot be read (a create killed before it wrote
 	 * one) still leaves a directory to remove. */
 	bool have_state = oci_state_load(&d, &s) == 0;

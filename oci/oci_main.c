@@ -13,40 +13,48 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: smartvm-oci [GLOBAL OPTIONS] COMMAND [ARGS]\n"
-    "\n"
-    "An OCI runtime: runs each container in its own smartvm VM.\n"
-    "\n"
-    "Commands:\n"
-    "  create --bundle DIR [--pid-file F] [--console-socket S] ID\n"
-    "                 boot the container's VM; its process waits for start\n"
-    "  start ID       run the bundle's process in the VM\n"
-    "  state ID       print the container's state (the spec's JSON)\n"
-    "  kill [--all] ID [SIGNAL]\n"
-    "                 signal the container's process (default TERM)\n"
-    "  delete [--force] ID\n"
-    "                 remove a stopped (with --force: any) container\n"
-    "  features       print the implemented features (JSON)\n"
-    "\n"
-    "Global options:\n"
-    "  --root DIR         state directories (default " OCI_DEFAULT_ROOT ")\n"
-    "  --log FILE         also write errors to FILE\n"
-    "  --log-format text|json\n"
-    "                     the --log file's format (default text)\n"
-    "  --systemd-cgroup   accepted; cgroups are not applied yet\n"
-    "  --data-dir DIR     smartvm's data dir, with the base image (default\n"
-    "                     $SMARTVM_DATA_DIR, else /var/lib/smartvm)\n"
-    "  --vmm auto|firecracker|qemu\n"
-    "  --accel auto|kvm|tcg\n"
-    "                     the VMM and QEMU's accelerator (default auto)\n"
-    "  -v, --version      print the version\n"
-    "\n"
-    "Annotations io.smartvm.vcpus (default 1), io.smartvm.mem_mib (default\n"
-    "256) and io.smartvm.image (default minimal) size and boot the VM.\n"
-    "docs/oci.md has the details and the engines' configuration.\n";
+static const char usage[] = "usage: smartvm-oci [GLOBAL OPTIONS] COMMAND [ARGS]\n"
+			    "\n"
+			    "An OCI runtime: runs each container in its own smartvm VM.\n"
+			    "\n"
+			    "Commands:\n"
+			    "  create --bundle DIR [--pid-file F] [--console-socket S] ID\n"
+			    "                 boot the container's VM; its process waits for start\n"
+			    "  start ID       run the bundle's process in the VM\n"
+			    "  state ID       print the container's state (the spec's JSON)\n"
+			    "  kill [--all] ID [SIGNAL]\n"
+			    "                 signal the container's process (default TERM)\n"
+			    "  delete [--force] ID\n"
+			    "                 remove a stopped (with --force: any) container\n"
+			    "  features       print the implemented features (JSON)\n"
+			    "\n"
+			    "Global options:\n"
+			    "  --root DIR         state directories (default " OCI_DEFAULT_ROOT ")\n"
+			    "  --log FILE         also write errors to FILE\n"
+			    "  --log-format text|json\n"
+			    "                     the --log file's format (default text)\n"
+			    "  --systemd-cgroup   accepted; cgroups are not applied yet\n"
+			    "  --data-dir DIR     smartvm's data dir, with the base image (default\n"
+			    "                     $SMARTVM_DATA_DIR, else /var/lib/smartvm)\n"
+			    "  --vmm auto|firecracker|qemu\n"
+			    "  --accel auto|kvm|tcg\n"
+			    "                     the VMM and QEMU's accelerator (default auto)\n"
+			    "  -v, --version      print the version\n"
+			    "\n"
+			    "Annotations io.smartvm.vcpus (default 1), io.smartvm.mem_mib (default\n"
+			    "256) and io.smartvm.image (default minimal) size and boot the VM.\n"
+			    "docs/oci.md has the details and the engines' configuration.\n";
 
-enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_SYSTEMD_CGROUP, OPT_DEBUG, OPT_DATA_DIR, OPT_VMM, OPT_ACCEL };
+enum {
+	OPT_ROOT = 256,
+	OPT_LOG,
+	OPT_LOG_FORMAT,
+	OPT_SYSTEMD_CGROUP,
+	OPT_DEBUG,
+	OPT_DATA_DIR,
+	OPT_VMM,
+	OPT_ACCEL
+};
 
 static const struct option global_opts[] = {
     {"root", required_argument, NULL, OPT_ROOT},
@@ -99,7 +107,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "firecracker"))
 				g.vmm = SV_VMM_FIRECRACKER;
 			else if (strcmp(optarg, "auto"))
-				return oci_log_error("--vmm: \"%s\" is not one of auto, firecracker, qemu", optarg);
+				return oci_log_error("--vmm: \"%s\" is not one of auto, firecracker, qemu",
+						     optarg);
 			break;
 		case OPT_ACCEL:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") && strcmp(optarg, "tcg"))
@@ -129,7 +138,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		if (!strcmp(argv[optind], commands[i].name))
 			return commands[i].run(&g, argc - optind, argv + optind);
-	return oci_log_error("unknown command \"%s\" (create, start, state, kill, delete, features; exec, ps, "
-			     "pause, resume and list are not implemented yet)",
-			     argv[optind]);
+	return oci_log_error(
+	    "unknown command \"%s\" (create, start, state, kill, delete, features; exec, ps, "
+	    "pause, resume and list are not implemented yet)",
+	    argv[optind]);
 }

@@ -31,7 +31,7 @@
  * meaning for this process (SIGKILL, SIGSTOP, faults) or are ignored
  * (SIGPIPE: a reader going away is an error on write, not a death). */
 static const int forwarded[] = {SIGHUP,	 SIGINT,  SIGQUIT, SIGUSR1, SIGUSR2,   SIGTERM, SIGALRM, SIGCONT,
-				SIGTSTP, SIGTTIN, SIGTTOU, SIGURG,  SIGVTALRM, SIGPROF, SIGIO,   SIGPWR};
+				SIGTSTP, SIGTTIN, SIGTTOU, SIGURG,  SIGVTALRM, SIGPROF, SIGIO,	 SIGPWR};
 
 static volatile sig_atomic_t pending[NSIG], winch;
 static int wake_pipe[2] = {-1, -1};
@@ -166,11 +166,13 @@ __attribute__((noreturn)) static void exit_like(int code, int sig)
 	_exit(code < 0 || code > 255 ? 1 : code);
 }
 
-static void say_ready(int fd, const char *text)
+/* False when create is gone (killed while the VM booted): then nobody
+ * will ever start or delete this container through us. */
+static bool say_ready(int fd, const char *text)
 {
-	if (write(fd, text, strlen(text)) < 0) { /* create is gone: nobody to tell */
-	}
+	bool told = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
 	close(fd);
+	return told;
 }
 
 /* Before start: waits for the request, a stop signal or the VM's end.
@@ -180,7 +182,8 @@ static int wait_for_start(int listen_fd, sv_vm *vm, int *sig)
 {
 	*sig = 0;
 	for (;;) {
-		struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
+				      {.fd = wake_pipe[0], .events = POLLIN}};
 		int n = poll(p, 2, WAIT_STEP_MS * 10);
 		int s;
 		while ((s = take_signal()) != 0)
@@ -221,8 +224,8 @@ static void run_process(sv_exec *e, const oci_relay_args *a, int *code, int *sig
 		dprintf(STDERR_FILENO, "smartvm-oci: container \"%s\": %s\n", a->id, sv_last_error());
 		*code = 255;
 	} else if (sv_exec_start_error(e)) {
-		dprintf(a->tty_fd >= 0 ? a->tty_fd : STDERR_FILENO, "smartvm-oci: %s: %s\n", a->bundle->args[0],
-			sv_exec_start_error(e));
+		dprintf(a->tty_fd >= 0 ? a->tty_fd : STDERR_FILENO, "smartvm-oci: %s: %s\n",
+			a->bundle->args[0], sv_exec_start_error(e));
 	} else if (sv_exec_term_signal(e) > 0) {
 		*sig = sv_exec_term_signal(e);
 	}
@@ -246,9 +249,9 @@ void oci_relay_main(const oci_relay_args *a)
 		say_ready(a->ready_fd, msg);
 		_exit(1);
 	}
-	say_ready(a->ready_fd, "ok");
-
-	int conn = wait_for_start(listen_fd, vm, &sig);
+	int conn = -1;
+	if (say_ready(a->ready_fd, "ok"))
+		conn = wait_for_start(listen_fd, vm, &sig);
 	close(listen_fd);
 	if (conn >= 0) {
 		sv_exec_options o = SV_EXEC_OPTIONS_INIT;
@@ -277,8 +280,8 @@ int oci_relay_request_start(const oci_dir *d, const char *id)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int rc = sv_err_errno(SV_EINVALID_STATE, errno,
-				      "container \"%s\": its process does not answer on %s/" OCI_CTL_SOCKET, id,
-				      d->dir);
+				      "container \"%s\": its process does not answer on %s/" OCI_CTL_SOCKET,
+				      id, d->dir);
 		if (fd >= 0)
 			close(fd);
 		return rc;
@@ -291,8 +294,8 @@ int oci_relay_request_start(const oci_dir *d, const char *id)
 	while (rc == 0 && n < sizeof(buf) - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, START_TIMEOUT_MS) != 1) {
-			rc = sv_err(SV_ETIMEOUT, "container \"%s\": its process did not start within %d s", id,
-				    START_TIMEOUT_MS / 1000);
+			rc = sv_err(SV_ETIMEOUT, "container \"%s\": its process did not start within %d s",
+				    id, START_TIMEOUT_MS / 1000);
 			break;
 		}
 		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);

@@ -55,7 +55,9 @@ static int run_tool(const char *const *argv, const char *what)
 	int rc = sv_run(argv, NULL, TOOL_TIMEOUT_MS, &code, &out, &err);
 	if (rc == 0 && code != 0)
 		rc = sv_err(SV_EPROCESS, "%s: %s failed (exit %d): %.*s", what, argv[0], code, MKFS_ERR_MAX,
-			    err && *err ? err : out ? out : "");
+			    err && *err ? err
+			    : out	? out
+					: "");
 	else if (rc < 0)
 		sv_err_prefix("%s", what);
 	free(out);
@@ -90,22 +92,34 @@ int oci_rootfs_build(int dirfd, const char *dir_path, const char *name, const ch
 	walk_bytes = walk_inodes = 0;
 	if (nftw(tree, count_entry, 32, FTW_PHYS | FTW_MOUNT) != 0)
 		return sv_err_errno(SV_EIO, errno, "reading the rootfs %s", tree);
-	unsigned long long bytes = walk_bytes + walk_bytes / 4 + walk_inodes * INODE_BYTES +
-				   OCI_ROOTFS_HEADROOM_MIB * MIB;
+	unsigned long long bytes =
+	    walk_bytes + walk_bytes / 4 + walk_inodes * INODE_BYTES + OCI_ROOTFS_HEADROOM_MIB * MIB;
 	bytes = (bytes + MIB - 1) / MIB * MIB;
 
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sv_err_errno(SV_EIO, errno, "creating %s/%s", dir_path, name);
-	int rc = ftruncate(fd, (off_t)bytes) == 0 ? 0
-						    : sv_err_errno(SV_EIO, errno, "sizing %s/%s", dir_path, name);
+	int rc = ftruncate(fd, (off_t)bytes) == 0
+		     ? 0
+		     : sv_err_errno(SV_EIO, errno, "sizing %s/%s", dir_path, name);
 	close(fd);
 	char image[PATH_MAX], mkfs[PATH_MAX];
 	snprintf(image, sizeof(image), "%s/%s", dir_path, name);
 	if (rc == 0) {
 		/* No journal: the image lives as long as the container. */
-		const char *argv[] = {tool("mkfs.ext4", mkfs, sizeof(mkfs)), "-q", "-F", "-m", "0", "-O",
-				      "^has_journal", "-L", "oci-root", "-d", tree, image, NULL};
+		const char *argv[] = {tool("mkfs.ext4", mkfs, sizeof(mkfs)),
+				      "-q",
+				      "-F",
+				      "-m",
+				      "0",
+				      "-O",
+				      "^has_journal",
+				      "-L",
+				      "oci-root",
+				      "-d",
+				      tree,
+				      image,
+				      NULL};
 		rc = run_tool(argv, "building the root image");
 	}
 	if (rc == 0)

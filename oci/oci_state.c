@@ -25,16 +25,14 @@
 
 static const char *const status_names[] = {"creating", "created", "running", "stopped"};
 
-const char *oci_status_name(oci_status s)
-{
-	return status_names[s];
-}
+const char *oci_status_name(oci_status s) { return status_names[s]; }
 
 int oci_check_id(const char *id)
 {
 	size_t n = strlen(id);
-	if (n == 0 || n > ID_MAX || id[0] == '-' || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-							     "0123456789_-") != n)
+	if (n == 0 || n > ID_MAX || id[0] == '-' ||
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		       "0123456789_-") != n)
 		return sv_err(SV_EINVAL,
 			      "container id \"%.80s\": must be 1 to 64 characters of A-Z a-z 0-9 _ -, not "
 			      "starting with -",
@@ -108,18 +106,15 @@ int oci_dir_lock(const oci_dir *d, int *fd_out)
 	return rc;
 }
 
-int oci_dir_remove(oci_dir *d)
-{
-	return sv_rm_rf(d->dir);
-}
+int oci_dir_remove(oci_dir *d) { return sv_rm_rf(d->dir); }
 
 int oci_state_write(const oci_dir *d, const oci_state *s)
 {
 	json_t *ann = json_loads(s->annotations_json ? s->annotations_json : "{}", 0, NULL);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", s->id, "bundle", s->bundle, "status",
-			      oci_status_name(s->status), "pid", (json_int_t)s->pid, "start_time",
-			      (json_int_t)s->start_time, "created_ns", (json_int_t)s->created_ns, "annotations",
-			      ann ? ann : json_object());
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", s->id, "bundle", s->bundle,
+			      "status", oci_status_name(s->status), "pid", (json_int_t)s->pid, "start_time",
+			      (json_int_t)s->start_time, "created_ns", (json_int_t)s->created_ns,
+			      "annotations", ann ? ann : json_object());
 	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
 	json_decref(o);
 	if (!text)
@@ -140,9 +135,10 @@ int oci_state_load(const oci_dir *d, oci_state *s)
 	free(text);
 	const char *id = NULL, *bundle = NULL, *status = NULL;
 	json_int_t pid = 0, start = 0, created = 0;
-	if (!o || json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", &id, "bundle", &bundle, "status",
-			      &status, "pid", &pid, "start_time", &start, "created_ns", &created, "annotations",
-			      &ann) != 0 ||
+	if (!o ||
+	    json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", &id, "bundle", &bundle, "status",
+			&status, "pid", &pid, "start_time", &start, "created_ns", &created, "annotations",
+			&ann) != 0 ||
 	    pid < 0 || pid > INT32_MAX) {
 		json_decref(o);
 		return sv_err(SV_EIO, "%s/" OCI_STATE_FILE ": not a state file smartvm-oci wrote", d->dir);

@@ -43,9 +43,11 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 	if ((rc = sv_base_image_open(&image, &io, b->image)) < 0) {
 		if (rc == SV_ENOTFOUND)
 			sv_err(rc,
-			       "base image \"%s\" (the kernel and initrd containers boot; annotation " OCI_ANNOTATION_IMAGE
+			       "base image \"%s\" (the kernel and initrd containers boot; "
+			       "annotation " OCI_ANNOTATION_IMAGE
 			       ") is not in smartvm's cache%s%s: run `smartvm image build-minimal` first",
-			       b->image, g->data_dir ? " under --data-dir " : "", g->data_dir ? g->data_dir : "");
+			       b->image, g->data_dir ? " under --data-dir " : "",
+			       g->data_dir ? g->data_dir : "");
 		goto fail;
 	}
 	sv_vm_config cfg = {0};

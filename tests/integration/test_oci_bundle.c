@@ -59,8 +59,8 @@ static void test_missing_config_json_is_named(void **state)
 {
 	(void)state;
 	char *want = NULL;
-	assert_true(asprintf(&want, "bundle %s: reading %s/config.json: No such file or directory", env.bundle,
-			     env.bundle) > 0);
+	assert_true(asprintf(&want, "bundle %s: reading %s/config.json: No such file or directory",
+			     env.bundle, env.bundle) > 0);
 	assert_refused(NULL, want);
 	free(want);
 }
@@ -72,7 +72,8 @@ static void test_wrong_oci_version_major_is_refused(void **state)
 		       "config.json: ociVersion: \"2.0.0\" is not supported (major version 1 is)");
 	assert_refused("{\"root\":{\"path\":\"rootfs\"},\"process\":" OK_PROCESS "}",
 		       "config.json: ociVersion: missing");
-	assert_refused("{\"ociVersion\":1,\"root\":{\"path\":\"rootfs\"}}", "config.json: ociVersion: expected a string");
+	assert_refused("{\"ociVersion\":1,\"root\":{\"path\":\"rootfs\"}}",
+		       "config.json: ociVersion: expected a string");
 }
 
 static void test_root_path_missing_or_absent_is_named(void **state)
@@ -81,14 +82,19 @@ static void test_root_path_missing_or_absent_is_named(void **state)
 	assert_refused("{\"ociVersion\":\"1.0.0\",\"process\":" OK_PROCESS "}", "config.json: root: missing");
 	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{},\"process\":" OK_PROCESS "}",
 		       "config.json: root.path: missing");
-	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":[\"rootfs\"]},\"process\":" OK_PROCESS "}",
+	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":[\"rootfs\"]},\"process\":" OK_PROCESS
+		       "}",
 		       "config.json: root.path: expected a string");
 	char *want = NULL;
-	assert_true(asprintf(&want, "config.json: root.path: %s/gone: No such file or directory", env.bundle) > 0);
-	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"gone\"},\"process\":" OK_PROCESS "}", want);
+	assert_true(
+	    asprintf(&want, "config.json: root.path: %s/gone: No such file or directory", env.bundle) > 0);
+	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"gone\"},\"process\":" OK_PROCESS "}",
+		       want);
 	free(want);
-	assert_true(asprintf(&want, "config.json: root.path: %s/config.json: not a directory", env.bundle) > 0);
-	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"config.json\"},\"process\":" OK_PROCESS "}",
+	assert_true(asprintf(&want, "config.json: root.path: %s/config.json: not a directory", env.bundle) >
+		    0);
+	assert_refused("{\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"config.json\"},\"process\":" OK_PROCESS
+		       "}",
 		       want);
 	free(want);
 }
@@ -97,7 +103,8 @@ static void test_process_args_empty_or_mistyped_is_named(void **state)
 {
 	(void)state;
 	char *c;
-	assert_refused(c = cfg("{\"args\":[],\"cwd\":\"/\"}", NULL), "config.json: process.args: must not be empty");
+	assert_refused(c = cfg("{\"args\":[],\"cwd\":\"/\"}", NULL),
+		       "config.json: process.args: must not be empty");
 	free(c);
 	assert_refused(c = cfg("{\"cwd\":\"/\"}", NULL), "config.json: process.args: must not be empty");
 	free(c);
@@ -115,8 +122,9 @@ static void test_other_mistyped_fields_are_named(void **state)
 {
 	(void)state;
 	char *c;
-	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":\"0\",\"gid\":0}}", NULL),
-		       "config.json: process.user.uid: expected an integer");
+	assert_refused(
+	    c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":\"0\",\"gid\":0}}", NULL),
+	    "config.json: process.user.uid: expected an integer");
 	free(c);
 	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"user\":{\"uid\":-1,\"gid\":0}}", NULL),
 		       "config.json: process.user.uid: out of range (0 to 4294967295)");
@@ -130,16 +138,19 @@ static void test_other_mistyped_fields_are_named(void **state)
 	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"terminal\":\"yes\"}", NULL),
 		       "config.json: process.terminal: expected a boolean");
 	free(c);
-	assert_refused(c = cfg(OK_PROCESS, ",\"annotations\":{\"io.smartvm.vcpus\":\"lots\"}"),
-		       "config.json: annotations.\"io.smartvm.vcpus\": \"lots\" is not a number from 1 to 32");
+	assert_refused(
+	    c = cfg(OK_PROCESS, ",\"annotations\":{\"io.smartvm.vcpus\":\"lots\"}"),
+	    "config.json: annotations.\"io.smartvm.vcpus\": \"lots\" is not a number from 1 to 32");
 	free(c);
-	assert_refused(c = cfg(OK_PROCESS, ",\"annotations\":{\"io.smartvm.mem_mib\":\"8\"}"),
-		       "config.json: annotations.\"io.smartvm.mem_mib\": \"8\" is not a number from 64 to 1048576");
+	assert_refused(
+	    c = cfg(OK_PROCESS, ",\"annotations\":{\"io.smartvm.mem_mib\":\"8\"}"),
+	    "config.json: annotations.\"io.smartvm.mem_mib\": \"8\" is not a number from 64 to 1048576");
 	free(c);
 	assert_refused(c = cfg(OK_PROCESS, ",\"linux\":{\"namespaces\":[{\"type\":7}]}"),
 		       "config.json: linux.namespaces[0].type: expected a string");
 	free(c);
-	assert_refused(c = cfg(OK_PROCESS, ",\"hostname\":false"), "config.json: hostname: expected a string");
+	assert_refused(c = cfg(OK_PROCESS, ",\"hostname\":false"),
+		       "config.json: hostname: expected a string");
 	free(c);
 	assert_refused("[1,2]", "config.json: expected a JSON object");
 }
@@ -159,8 +170,9 @@ static void test_bad_container_id_is_refused(void **state)
 	char *out, *err;
 	const char *args[] = {"create", "--bundle", env.bundle, "../escape", NULL};
 	assert_int_equal(svo_run(&env, args, &out, &err), 1);
-	assert_string_equal(err, "smartvm-oci: container id \"../escape\": must be 1 to 64 characters of A-Z a-z "
-				 "0-9 _ -, not starting with -\n");
+	assert_string_equal(err,
+			    "smartvm-oci: container id \"../escape\": must be 1 to 64 characters of A-Z a-z "
+			    "0-9 _ -, not starting with -\n");
 	assert_int_equal(svt_dir_entries(env.root), 0);
 	free(out);
 	free(err);
@@ -177,8 +189,9 @@ static void test_unknown_fields_pass_and_a_failed_boot_leaves_nothing(void **sta
 	assert_true(asprintf(&pid_file, "%s/pid", env.dir) > 0);
 	const char *args[] = {"create", "--bundle", env.bundle, "--pid-file", pid_file, "c1", NULL};
 	assert_int_equal(svo_run(&env, args, &out, &err), 1);
-	svt_assert_contains(err, "smartvm-oci: creating container \"c1\": booting the VM of container \"c1\": base "
-				 "image \"minimal\"");
+	svt_assert_contains(
+	    err, "smartvm-oci: creating container \"c1\": booting the VM of container \"c1\": base "
+		 "image \"minimal\"");
 	svt_assert_contains(err, "run `smartvm image build-minimal` first");
 	assert_int_equal(svt_dir_entries(env.root), 0);
 	assert_int_equal(access(pid_file, F_OK), -1);
@@ -199,8 +212,9 @@ static void test_requests_for_unknown_containers_and_signals_are_refused(void **
 	free(err);
 	const char *kill_args[] = {"kill", "nope", "NOPE", NULL};
 	assert_int_equal(svo_run(&env, kill_args, &out, &err), 1);
-	assert_string_equal(err, "smartvm-oci: kill: \"NOPE\" is not a signal (a name like TERM or SIGTERM, or a "
-				 "number)\n");
+	assert_string_equal(err,
+			    "smartvm-oci: kill: \"NOPE\" is not a signal (a name like TERM or SIGTERM, or a "
+			    "number)\n");
 	free(out);
 	free(err);
 	const char *delete_args[] = {"delete", "nope", NULL};
@@ -230,7 +244,8 @@ static void test_errors_go_to_the_json_log(void **state)
 	json_t *line = json_load_file(log, JSON_DISABLE_EOF_CHECK, &jerr);
 	assert_non_null(line);
 	assert_string_equal(json_string_value(json_object_get(line, "level")), "error");
-	assert_string_equal(json_string_value(json_object_get(line, "msg")), "container \"nope\" does not exist");
+	assert_string_equal(json_string_value(json_object_get(line, "msg")),
+			    "container \"nope\" does not exist");
 	assert_non_null(json_string_value(json_object_get(line, "time")));
 	json_decref(line);
 	free(out);
@@ -272,8 +287,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_container_id_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_fields_pass_and_a_failed_boot_leaves_nothing, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_requests_for_unknown_containers_and_signals_are_refused, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_requests_for_unknown_containers_and_signals_are_refused,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors_go_to_the_json_log, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_is_the_spec_json, setup, teardown),
 	};

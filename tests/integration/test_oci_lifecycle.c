@@ -27,7 +27,7 @@
 static svo_env env;
 
 typedef struct {
-	pid_t pid;	   /* the container process */
+	pid_t pid;	  /* the container process */
 	int out_r, err_r; /* its stdout and stderr, as create got them */
 } container;
 
@@ -79,8 +79,9 @@ static void create(container *c, const char *id, const char *stdin_data)
 	}
 	char *pid_file = NULL;
 	assert_true(asprintf(&pid_file, "%s/%s.pid", env.dir, id) > 0);
-	const char *argv[] = {svo_program(), "--root", env.root, "--data-dir", env.data, "--vmm", "qemu",
-			      "--accel", "tcg", "create", "--bundle", env.bundle, "--pid-file", pid_file, id, NULL};
+	const char *argv[] = {svo_program(), "--root",	env.root, "--data-dir", env.data,   "--vmm",
+			      "qemu",	     "--accel", "tcg",	  "create",	"--bundle", env.bundle,
+			      "--pid-file",  pid_file,	id,	  NULL};
 	sv_spawn_opts o = {.argv = argv, .stdin_fd = in[0], .stdout_fd = out[1], .stderr_fd = err[1]};
 	pid_t pid;
 	int status = -1;
@@ -151,9 +152,9 @@ static void delete_and_check_gone(const char *id, const char *const *flags)
 static void test_process_output_stdin_env_and_exit_code_pass_through(void **state)
 {
 	(void)state;
-	svo_write_config(&env,
-			 "[\"sh\",\"-c\",\"read x; echo \\\"got $x $GREETING $(pwd)\\\"; echo oops >&2; exit 7\"]",
-			 NULL);
+	svo_write_config(
+	    &env, "[\"sh\",\"-c\",\"read x; echo \\\"got $x $GREETING $(pwd)\\\"; echo oops >&2; exit 7\"]",
+	    NULL);
 	container c;
 	create(&c, "c1", "line\n");
 	assert_state("c1", "created", c.pid);
@@ -190,7 +191,8 @@ static void test_kill_term_reaches_the_guest_process(void **state)
 	char *o, *e;
 	const char *del[] = {"delete", "c2", NULL};
 	assert_int_equal(svo_run(&env, del, &o, &e), 1);
-	assert_string_equal(e, "smartvm-oci: container \"c2\" is running: stop it first, or delete --force\n");
+	assert_string_equal(e,
+			    "smartvm-oci: container \"c2\" is running: stop it first, or delete --force\n");
 	free(o);
 	free(e);
 	const char *term[] = {"kill", "c2", "SIGTERM", NULL};

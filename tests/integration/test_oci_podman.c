@@ -33,8 +33,9 @@ static int root_entries_before;
 
 static int run_podman(bool smartvm, const char *const *args, const char *stdin_data, char **out, char **err)
 {
-	const char *argv[64] = {"podman", "--root", store, "--runroot", run_root, "--tmpdir", tmp_dir,
-				"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
+	const char *argv[64] = {"podman", "--root",	      store,	  "--runroot",
+				run_root, "--tmpdir",	      tmp_dir,	  "--storage-driver",
+				"vfs",	  "--cgroup-manager", "cgroupfs", "--events-backend",
 				"none"};
 	size_t n = 13;
 	if (smartvm) {
@@ -64,8 +65,8 @@ static int run_podman(bool smartvm, const char *const *args, const char *stdin_d
 static int podman_run(bool smartvm, const char *const *opts, const char *const *cmd, const char *stdin_data,
 		      char **out, char **err)
 {
-	const char *args[40] = {"run", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit",
-				"nproc=1024:1024"};
+	const char *args[40] = {"run",	    "--network",      "none", "--ulimit", "nofile=1024:1024",
+				"--ulimit", "nproc=1024:1024"};
 	size_t n = 7;
 	for (size_t i = 0; opts && opts[i]; i++)
 		args[n++] = opts[i];
@@ -238,7 +239,8 @@ static int exit_code_of(const char *name)
 static void test_stop_sends_term_and_kill_sends_kill(void **state)
 {
 	(void)state;
-	const char *const detached[] = {"-d", "--name", "svstop", NULL}, *const cmd[] = {"sleep", "300", NULL};
+	const char *const detached[] = {"-d", "--name", "svstop", NULL}, *const cmd[] = {"sleep", "300",
+											 NULL};
 	char *out, *err;
 	assert_int_equal(podman_run(true, detached, cmd, NULL, &out, &err), 0);
 	free(out);
@@ -279,6 +281,7 @@ int main(void)
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "podman with smartvm-oci runs as root here");
 	if (access("/usr/bin/podman", X_OK) != 0 || access("/usr/sbin/runc", X_OK) != 0)
-		return svt_skip_program(SVT_NEED_PACKAGE, "podman or runc is not installed (make deps installs them)");
+		return svt_skip_program(SVT_NEED_PACKAGE,
+					"podman or runc is not installed (make deps installs them)");
 	return svt_run_group(tests, setup, teardown);
 }

@@ -59,19 +59,17 @@ void svo_env_init(svo_env *e)
 	free(etc);
 }
 
-void svo_need_image(svo_env *e)
-{
-	svr_cli_image(e->data);
-}
+void svo_need_image(svo_env *e) { svr_cli_image(e->data); }
 
 void svo_write_config(svo_env *e, const char *args_json, const char *extra)
 {
 	char *text = NULL;
-	assert_true(asprintf(&text,
-			     "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
-			     "\"process\":{\"args\":%s,\"env\":[\"PATH=/bin\",\"GREETING=hello\"],\"cwd\":\"/\","
-			     "\"user\":{\"uid\":0,\"gid\":0}}%s}",
-			     args_json, extra ? extra : "") > 0);
+	assert_true(
+	    asprintf(&text,
+		     "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+		     "\"process\":{\"args\":%s,\"env\":[\"PATH=/bin\",\"GREETING=hello\"],\"cwd\":\"/\","
+		     "\"user\":{\"uid\":0,\"gid\":0}}%s}",
+		     args_json, extra ? extra : "") > 0);
 	free(svt_write(e->bundle, "config.json", text));
 	free(text);
 }
