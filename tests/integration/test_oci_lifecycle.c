@@ -8,6 +8,7 @@
 #include "svtest.h"
 #include "ocifixture.h"
 
+#include "util/file.h"
 #include "util/spawn.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +267,109 @@ static void test_missing_executable_exits_127_with_a_message(void **state)
 	delete_and_check_gone("c5", NULL);
 }
 
+/* Receives the terminal's master that create sends to the console socket. */
+static int receive_master(int listen_fd)
+{
+	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(conn >= 0);
+	char name[128], control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	assert_true(recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) > 0);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	assert_non_null(c);
+	assert_int_equal(c->cmsg_type, SCM_RIGHTS);
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	close(conn);
+	return fd;
+}
+
+static void set_size(int fd, unsigned short rows, unsigned short cols)
+{
+	struct winsize ws = {.ws_row = rows, .ws_col = cols};
+	assert_int_equal(ioctl(fd, TIOCSWINSZ, &ws), 0);
+}
+
+/* process.terminal: create sends a terminal to --console-socket; the
+ * guest process runs on a terminal of that size, and a resize of it
+ * reaches the guest. */
+static void test_terminal_over_console_socket_follows_resizes(void **state)
+{
+	(void)state;
+	svo_write_config(&env,
+			 "[\"sh\",\"-c\",\"busybox stty size; while [ \\\"$(busybox stty size)\\\" = "
+			 "'30 100' ]; do sleep 0.2; done; busybox stty size; exit 4\"]",
+			 NULL);
+	char *cfg = NULL, *path = NULL;
+	size_t len;
+	assert_int_equal(sv_read_file(env.bundle_config, 1 << 20, &cfg, &len), 0);
+	char *at = strstr(cfg, "\"cwd\"");
+	assert_non_null(at);
+	char *with_tty = NULL;
+	assert_true(asprintf(&with_tty, "%.*s\"terminal\":true,%s", (int)(at - cfg), cfg, at) > 0);
+	free(svt_write(env.bundle, "config.json", with_tty));
+	assert_true(asprintf(&path, "%s/console.sock", env.dir) > 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+
+	char *pid_file = NULL;
+	assert_true(asprintf(&pid_file, "%s/t.pid", env.dir) > 0);
+	const char *argv[] = {svo_program(), "--root",	 env.root,     "--data-dir", env.data,
+			      "--vmm",	     "qemu",	 "--accel",    "tcg",	     "create",
+			      "--bundle",    env.bundle, "--pid-file", pid_file,     "--console-socket",
+			      path,	     "t1",	 NULL};
+	sv_spawn_opts o = {.argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	pid_t create_pid;
+	int status = -1;
+	assert_int_equal(sv_spawn(&o, &create_pid, NULL), 0);
+	int master = receive_master(lfd);
+	close(lfd);
+	set_size(master, 30, 100);
+	assert_int_equal(sv_reap(create_pid, CREATE_TIMEOUT_MS, &status), 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	container c = {.out_r = -1, .err_r = -1};
+	FILE *f = fopen(pid_file, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &c.pid), 1);
+	fclose(f);
+	const char *start[] = {"start", "t1", NULL};
+	run_ok(start);
+	/* Read until the first size is shown, then resize. */
+	char out[512] = "";
+	size_t n = 0;
+	long long until = sv_now_ms() + EXIT_TIMEOUT_MS;
+	bool resized = false;
+	while (sv_now_ms() < until && n < sizeof(out) - 1) {
+		struct pollfd p = {.fd = master, .events = POLLIN};
+		if (poll(&p, 1, 200) == 1) {
+			ssize_t r = read(master, out + n, sizeof(out) - 1 - n);
+			if (r <= 0)
+				break; /* EIO: the container process closed the terminal */
+			n += (size_t)r;
+			out[n] = '\0';
+		}
+		if (!resized && strstr(out, "30 100\r\n")) {
+			set_size(master, 50, 120);
+			resized = true;
+		}
+	}
+	assert_string_equal(out, "30 100\r\n50 120\r\n");
+	status = wait_exit(&c);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 4);
+	close(master);
+	delete_and_check_gone("t1", NULL);
+	free(cfg);
+	free(with_tty);
+	free(path);
+	free(pid_file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_kill_kill_ends_process_and_vm),
 	    cmocka_unit_test(test_delete_force_of_a_created_container),
 	    cmocka_unit_test(test_missing_executable_exits_127_with_a_message),
+	    cmocka_unit_test(test_terminal_over_console_socket_follows_resizes),
 	};
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "smartvm-oci boots VMs as root");

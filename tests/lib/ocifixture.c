@@ -37,6 +37,7 @@ void svo_env_init(svo_env *e)
 	e->data = join(e->dir, "data");
 	e->bundle = join(e->dir, "bundle");
 	e->rootfs = join(e->bundle, "rootfs");
+	e->bundle_config = join(e->bundle, "config.json");
 	assert_int_equal(mkdir(e->data, 0700), 0);
 	assert_int_equal(mkdir(e->bundle, 0755), 0);
 	assert_int_equal(mkdir(e->rootfs, 0755), 0);
@@ -99,5 +100,6 @@ void svo_env_done(svo_env *e)
 	free(e->data);
 	free(e->bundle);
 	free(e->rootfs);
+	free(e->bundle_config);
 	*e = (svo_env){0};
 }

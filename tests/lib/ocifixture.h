@@ -13,6 +13,7 @@ typedef struct {
 	char *data;   /* --data-dir (the minimal image, once svo_need_image ran) */
 	char *bundle; /* <dir>/bundle, with rootfs/ */
 	char *rootfs;
+	char *bundle_config; /* <bundle>/config.json */
 } svo_env;
 
 /* The smartvm-oci the build made ($SMARTVM_OCI). */
