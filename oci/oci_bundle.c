@@ -137,7 +137,10 @@ static int parse_process(oci_bundle *b, json_t *root)
 		return field_err("process.args[0]", "must not be empty");
 	if ((rc = get_typed(process, "env", "process.env", JSON_ARRAY, "an array", &env)))
 		return rc;
-	if ((rc = env ? string_array(env, "process.env", &b->env) : string_array(json_array(), "", &b->env)))
+	json_t *no_env = env ? NULL : json_array();
+	rc = string_array(env ? env : no_env, "process.env", &b->env);
+	json_decref(no_env);
+	if (rc)
 		return rc;
 	if ((rc = get_string(process, "cwd", "process.cwd", &cwd)))
 		return rc;
@@ -217,7 +220,7 @@ static int parse_annotations(oci_bundle *b, json_t *root)
 		return rc;
 	const char *image = json_string_value(json_object_get(ann, OCI_ANNOTATION_IMAGE));
 	b->image = strdup(image && *image ? image : "minimal");
-	b->annotations_json = json_dumps(ann ? ann : json_object(), JSON_COMPACT);
+	b->annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : strdup("{}");
 	return b->image && b->annotations_json ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
