@@ -170,8 +170,12 @@ static int parse_root(oci_bundle *b, json_t *root)
 		return rc;
 	b->root_readonly = ro && json_is_true(ro);
 	b->root_path = sv_path_absolute(path, b->bundle_dir);
-	if (!b->root_path)
-		return sv_err(SV_ENOMEM, "out of memory");
+	return b->root_path ? 0 : sv_err(SV_ENOMEM, "out of memory");
+}
+
+/* After parsing: root.path must be a directory on this host. */
+static int check_root_dir(const oci_bundle *b)
+{
 	struct stat st;
 	if (stat(b->root_path, &st) < 0)
 		return sv_err_errno(SV_EINVAL, errno, CONFIG_NAME ": root.path: %s", b->root_path);
@@ -254,58 +258,59 @@ static int parse_linux(oci_bundle *b, json_t *root)
 	return 0;
 }
 
-int oci_bundle_load(oci_bundle *b, const char *bundle_dir)
+/* The parse proper, on the text of the bundle's config.json. */
+static int parse_config(oci_bundle *b, const char *text)
 {
-	*b = (oci_bundle){0};
 	json_error_t jerr;
-	char *text = NULL;
-	json_t *root = NULL;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	int rc;
-	b->bundle_dir = sv_path_absolute(bundle_dir, NULL);
-	char *path = b->bundle_dir ? sv_path_join(b->bundle_dir, CONFIG_NAME) : NULL;
-	if (!path) {
-		rc = sv_err(SV_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = sv_read_file(path, CONFIG_MAX_BYTES, &text, NULL)) < 0) {
-		sv_err_prefix("bundle %s", b->bundle_dir);
-		goto out;
-	}
-	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		rc = sv_err(SV_EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
-		goto out;
-	}
+	if (!root)
+		return sv_err(SV_EINVAL, CONFIG_NAME ": line %d: %s", jerr.line, jerr.text);
+	const char *version, *hostname;
 	if (!json_is_object(root)) {
 		rc = sv_err(SV_EINVAL, CONFIG_NAME ": expected a JSON object");
-		goto out;
-	}
-	const char *version;
-	if ((rc = get_string(root, "ociVersion", "ociVersion", &version)))
-		goto out;
-	if (!version) {
+	} else if ((rc = get_string(root, "ociVersion", "ociVersion", &version))) {
+	} else if (!version) {
 		rc = field_err("ociVersion", "missing");
-		goto out;
-	}
-	if (strncmp(version, "1.", 2) != 0) {
+	} else if (strncmp(version, "1.", 2) != 0) {
 		rc =
 		    sv_err(SV_EINVAL,
 			   CONFIG_NAME ": ociVersion: \"%s\" is not supported (major version 1 is)", version);
-		goto out;
-	}
-	const char *hostname;
-	if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
-	    (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
-	    (rc = get_string(root, "hostname", "hostname", &hostname)))
-		goto out;
-	if (hostname && *hostname && !(b->hostname = strdup(hostname)))
+	} else if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
+		   (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
+		   (rc = get_string(root, "hostname", "hostname", &hostname))) {
+	} else if (hostname && *hostname && !(b->hostname = strdup(hostname))) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
-out:
+	}
 	json_decref(root);
-	free(text);
-	free(path);
+	return rc;
+}
+
+int oci_bundle_parse(oci_bundle *b, const char *bundle_dir, const char *text)
+{
+	*b = (oci_bundle){0};
+	b->bundle_dir = sv_path_absolute(bundle_dir, NULL);
+	int rc = b->bundle_dir ? parse_config(b, text) : sv_err(SV_ENOMEM, "out of memory");
 	if (rc < 0)
 		oci_bundle_free(b);
+	return rc;
+}
+
+int oci_bundle_load(oci_bundle *b, const char *bundle_dir)
+{
+	char *text = NULL, *abs = sv_path_absolute(bundle_dir, NULL);
+	char *path = abs ? sv_path_join(abs, CONFIG_NAME) : NULL;
+	int rc =
+	    path ? sv_read_file(path, CONFIG_MAX_BYTES, &text, NULL) : sv_err(SV_ENOMEM, "out of memory");
+	if (rc < 0) {
+		*b = (oci_bundle){0};
+		sv_err_prefix("bundle %s", abs ? abs : bundle_dir);
+	} else if ((rc = oci_bundle_parse(b, abs, text)) == 0 && (rc = check_root_dir(b)) < 0) {
+		oci_bundle_free(b);
+	}
+	free(text);
+	free(path);
+	free(abs);
 	return rc;
 }
 

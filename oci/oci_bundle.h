@@ -34,8 +34,12 @@ typedef struct {
 	char *annotations_json; /* the annotations object as JSON text ("{}") */
 } oci_bundle;
 
-/* Reads <bundle_dir>/config.json. 0, or an SV_E code with the message. */
+/* Reads <bundle_dir>/config.json and checks that root.path is a directory.
+ * 0, or an SV_E code with the message; on failure *b holds nothing. */
 int oci_bundle_load(oci_bundle *b, const char *bundle_dir);
+/* The parse alone, of config.json's text (root.path is resolved against
+ * bundle_dir, not looked at): what the fuzz harness feeds. */
+int oci_bundle_parse(oci_bundle *b, const char *bundle_dir, const char *text);
 void oci_bundle_free(oci_bundle *b);
 
 #endif
