@@ -1,0 +1,199 @@
+/* `create --bundle DIR [--pid-file F] [--console-socket S] ID`: the
+ * container's directory, its root image, and the container process (which
+ * boots the VM); returns once the guest agent answers, with the process's
+ * pid in the pid file. The engine's stdio fds stay with that process. On
+ * any failure nothing of the container is left (no process, VM, directory,
+ * pid file). */
+#include "oci_commands.h"
+
+#include "oci_bundle.h"
+#include "oci_console.h"
+#include "oci_log.h"
+#include "oci_relay.h"
+#include "oci_rootfs.h"
+#include "oci_state.h"
+#include "oci_vm.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <smartvm/error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READY_MAX 4096
+
+enum { OPT_BUNDLE = 256, OPT_PID_FILE, OPT_CONSOLE, OPT_IGNORED, OPT_PRESERVE_FDS };
+
+static const struct option create_opts[] = {
+    {"bundle", required_argument, NULL, 'b'},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"console-socket", required_argument, NULL, OPT_CONSOLE},
+    {"no-pivot", no_argument, NULL, OPT_IGNORED},
+    {"no-new-keyring", no_argument, NULL, OPT_IGNORED},
+    {"preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS},
+    {0},
+};
+
+/* Reads the container process's verdict: "ok" or its error (until EOF). */
+static void read_ready(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) != 0) {
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+}
+
+/* Forks the container process; returns its pid once it reported ready. */
+static int spawn_container_process(const oci_relay_args *a, pid_t *pid_out)
+{
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return sv_err_errno(SV_EIO, errno, "pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return sv_err_errno(SV_EIO, errno, "fork");
+	}
+	if (pid == 0) {
+		close(ready[0]);
+		oci_relay_args child = *a;
+		child.ready_fd = ready[1];
+		oci_relay_main(&child);
+	}
+	close(ready[1]);
+	char buf[READY_MAX];
+	read_ready(ready[0], buf, sizeof(buf));
+	close(ready[0]);
+	if (strcmp(buf, "ok") == 0) {
+		*pid_out = pid;
+		return 0;
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	return sv_err(SV_EPROCESS, "%s", buf[0] ? buf : "the container process died while it booted the VM");
+}
+
+static int create(const oci_globals *g, const char *id, const char *bundle_dir, const char *pid_file,
+		  const char *console_socket)
+{
+	oci_bundle b;
+	oci_dir d;
+	int tty = -1, rc;
+	bool made_dir = false;
+	if ((rc = oci_bundle_load(&b, bundle_dir)) < 0)
+		return oci_log_error("%s", sv_last_error());
+	if (b.terminal && !console_socket) {
+		oci_bundle_free(&b);
+		return oci_log_error("config.json: process.terminal is true: --console-socket is required");
+	}
+	if (!b.terminal && console_socket) {
+		oci_bundle_free(&b);
+		return oci_log_error("--console-socket given but config.json: process.terminal is not true");
+	}
+	if (b.netns_path)
+		oci_log_warn(
+		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
+		    "VM yet; the container has no network",
+		    id);
+	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
+		oci_bundle_free(&b);
+		return oci_log_error("%s", sv_last_error());
+	}
+	made_dir = true;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	oci_state st = {.id = (char *)id,
+			.bundle = b.bundle_dir,
+			.annotations_json = b.annotations_json,
+			.status = OCI_CREATING,
+			.created_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec};
+	pid_t pid = 0;
+	if ((rc = oci_state_write(&d, &st)) < 0 ||
+	    (rc = oci_rootfs_build(d.fd, d.dir, OCI_ROOTFS_FILE, b.root_path, NULL)) < 0 ||
+	    (console_socket && (rc = oci_console_setup(console_socket, &tty)) < 0))
+		goto fail;
+	oci_relay_args a = {.bundle = &b, .dir = &d, .globals = g, .id = id, .ready_fd = -1, .tty_fd = tty};
+	if ((rc = spawn_container_process(&a, &pid)) < 0)
+		goto fail;
+	st.pid = pid;
+	st.start_time = sv_process_start_time(pid);
+	st.status = OCI_CREATED;
+	if ((rc = oci_state_write(&d, &st)) < 0)
+		goto fail;
+	if (pid_file) {
+		char text[32];
+		int n = snprintf(text, sizeof(text), "%d", (int)pid);
+		char *abs = sv_path_absolute(pid_file, NULL);
+		rc = abs ? sv_write_file_atomic(abs, text, (size_t)n, 0644)
+			 : sv_err(SV_ENOMEM, "out of memory");
+		free(abs);
+		if (rc < 0) {
+			sv_err_prefix("--pid-file");
+			goto fail;
+		}
+	}
+	if (tty >= 0)
+		close(tty);
+	oci_dir_close(&d);
+	oci_bundle_free(&b);
+	return 0;
+fail:;
+	int code = oci_log_error("creating container \"%s\": %s", id, sv_last_error());
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (tty >= 0)
+		close(tty);
+	if (made_dir) {
+		oci_vm_teardown(&d, g);
+		oci_dir_remove(&d);
+	}
+	oci_dir_close(&d);
+	oci_bundle_free(&b);
+	return code;
+}
+
+int oci_cmd_create(const oci_globals *g, int argc, char **argv)
+{
+	const char *bundle = ".", *pid_file = NULL, *console = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+b:", create_opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			bundle = optarg;
+			break;
+		case OPT_PID_FILE:
+			pid_file = optarg;
+			break;
+		case OPT_CONSOLE:
+			console = optarg;
+			break;
+		case OPT_IGNORED:
+		case OPT_PRESERVE_FDS: /* the engine's extra fds are not passed into the guest */
+			break;
+		default:
+			return oci_log_error("create: unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return oci_log_error(
+		    "usage: smartvm-oci create --bundle DIR [--pid-file F] [--console-socket S] ID");
+	return create(g, argv[optind], bundle, pid_file, console);
+}
