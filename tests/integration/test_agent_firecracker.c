@@ -393,5 +393,5 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		tests[n++] = own[i];
-	return _cmocka_run_group_tests("agent_firecracker", tests, n, group_setup, group_teardown);
+	return svt__run_group("agent_firecracker", tests, n, group_setup, group_teardown);
 }

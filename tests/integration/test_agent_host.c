@@ -746,5 +746,5 @@ int main(void)
 		fprintf(stderr, "skipped: needs root (the agent runs commands as other users)\n");
 		return 77;
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -890,10 +890,10 @@ int main(int argc, char **argv)
 			return 1;
 		tests[n++] = (struct CMUnitTest){name, test_case, NULL, end_case, (void *)&cases[i]};
 	}
-	int failed = _cmocka_run_group_tests(launch ? "faults launch" : "faults live", tests, n,
-					     launch ? NULL : make_snapshot, launch ? NULL : drop_snapshot);
+	int code = svt__run_group(launch ? "faults launch" : "faults live", tests, n, launch ? NULL : make_snapshot,
+				  launch ? NULL : drop_snapshot);
 	/* The case names were asprintf'd above (LeakSanitizer counts them). */
 	for (size_t i = launch ? 0 : 3; i < n; i++)
 		free((char *)tests[i].name);
-	return svt__exit_code(failed);
+	return code;
 }

@@ -133,5 +133,5 @@ int main(void)
 		fprintf(stderr, "skipped: %s\n", why);
 		return 77;
 	}
-	return _cmocka_run_group_tests("realvm_agent", tests, n, group_setup, group_teardown);
+	return svt__run_group("realvm_agent", tests, n, group_setup, group_teardown);
 }

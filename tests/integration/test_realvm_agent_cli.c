@@ -159,5 +159,5 @@ int main(void)
 	    cmocka_unit_test(test_missing_command_exits_127_and_a_signal_128_plus_n),
 	    cmocka_unit_test(test_t_gives_the_command_a_terminal),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return svt_run_group(tests, setup, teardown);
 }

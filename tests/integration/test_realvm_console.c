@@ -305,5 +305,5 @@ int main(void)
 	/* SVT_TEST_FILTER=test_name runs one (these boot real VMs and are slow). */
 	if (getenv("SVT_TEST_FILTER"))
 		cmocka_set_test_filter(getenv("SVT_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

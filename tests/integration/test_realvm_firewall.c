@@ -381,6 +381,6 @@ int main(void)
 	    cmocka_unit_test_teardown(test_published_port_reaches_the_guest_and_is_exclusive, stop_listeners),
 	    cmocka_unit_test_teardown(test_published_port_is_gone_after_the_vm_ends, stop_listeners),
 	};
-	return _cmocka_run_group_tests("realvm_firewall", tests, sizeof(tests) / sizeof(tests[0]),
+	return svt__run_group("realvm_firewall", tests, sizeof(tests) / sizeof(tests[0]),
 				       group_setup, group_teardown);
 }

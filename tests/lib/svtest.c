@@ -125,7 +125,7 @@ int svt_run_cli(const char *const *args, const char *const *extra_env, char **ou
 int svt_run_program(const char *program, const char *const *args, const char *const *extra_env, char **out,
 		    char **err)
 {
-	sv_strv_builder argv = { 0 };
+	sv_strv_builder argv = {0};
 	sv_strv_push(&argv, program);
 	for (size_t i = 0; args[i]; i++)
 		sv_strv_push(&argv, args[i]);
@@ -165,8 +165,8 @@ int svt_run_program(const char *program, const char *const *args, const char *co
 	return code;
 }
 
-int svt_run_cli_dirs_v(const char *data_dir, const char *runtime_dir, const char *const *extra_env, char **out,
-		       char **err, va_list ap)
+int svt_run_cli_dirs_v(const char *data_dir, const char *runtime_dir, const char *const *extra_env,
+		       char **out, char **err, va_list ap)
 {
 	const char *args[64];
 	size_t n = 0;
@@ -202,10 +202,7 @@ bool svt_private_netns(void)
 	return true;
 }
 
-bool svt_is_root(void)
-{
-	return geteuid() == 0;
-}
+bool svt_is_root(void) { return geteuid() == 0; }
 
 void svt__assert_contains(const char *haystack, const char *needle, const char *file, int line)
 {
@@ -324,6 +321,32 @@ int svt_skip_program(svt_need need, const char *fmt, ...)
 	}
 	fprintf(stderr, "skipped: %s\n", why);
 	return SVT_EXIT_SKIP;
+}
+
+/* The group teardown, run through a wrapper that notices when it did not
+ * finish (a failed assert jumps out of it) or returned non-zero. */
+static CMFixtureFunction group_teardown;
+static bool group_teardown_failed;
+
+static int checked_group_teardown(void **state)
+{
+	group_teardown_failed = true;
+	int rc = group_teardown(state);
+	group_teardown_failed = rc != 0;
+	return rc;
+}
+
+int svt__run_group(const char *name, const struct CMUnitTest *tests, size_t n, CMFixtureFunction setup,
+		   CMFixtureFunction teardown)
+{
+	group_teardown = teardown;
+	group_teardown_failed = false;
+	int failed = _cmocka_run_group_tests(name, tests, n, setup, teardown ? checked_group_teardown : NULL);
+	if (group_teardown_failed) {
+		fprintf(stderr, "svtest: the group teardown of %s failed\n", name);
+		failed++;
+	}
+	return svt__exit_code(failed);
 }
 
 int svt__exit_code(int failed)

@@ -51,5 +51,5 @@ int main(void)
 	    cmocka_unit_test(test_plain_names),
 	    cmocka_unit_test(test_links_leaving_the_tree_are_caught),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

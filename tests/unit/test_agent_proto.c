@@ -358,5 +358,5 @@ int main(void)
 	    cmocka_unit_test(test_names_from_the_peer_are_one_component),
 	    cmocka_unit_test(test_every_structured_type_has_a_spec),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

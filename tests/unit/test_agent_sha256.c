@@ -50,5 +50,5 @@ int main(void)
 	    cmocka_unit_test(test_matches_openssl_for_every_length_and_split),
 	    cmocka_unit_test(test_known_vector),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

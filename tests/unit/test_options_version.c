@@ -94,5 +94,5 @@ int main(void)
 	    cmocka_unit_test(test_init_functions_match_the_macros),
 	    cmocka_unit_test(test_a_manager_from_init_works_and_reports_its_version),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -122,5 +122,5 @@ int main(void)
 	    cmocka_unit_test(test_the_supervisor_needs_only_libc_and_libmnl),
 	    cmocka_unit_test(test_the_reader_finds_what_a_program_needs),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -38,6 +38,19 @@ static void fails(void **state)
 	fail_msg("failing on purpose");
 }
 
+static int teardown_asserting(void **state)
+{
+	(void)state;
+	assert_int_equal(1, 2); /* a leftover check that finds something */
+	return 0;
+}
+
+static int teardown_returning_1(void **state)
+{
+	(void)state;
+	return 1;
+}
+
 static int child(const char *which)
 {
 	if (!strcmp(which, "all-pass")) {
@@ -62,6 +75,14 @@ static int child(const char *which)
 		const struct CMUnitTest t[] = {cmocka_unit_test(skips_needing_the_host),
 					       cmocka_unit_test(fails)};
 		return svt_run_group(t, NULL, NULL);
+	}
+	if (!strcmp(which, "teardown-assert")) {
+		const struct CMUnitTest t[] = {cmocka_unit_test(passes)};
+		return svt_run_group(t, NULL, teardown_asserting);
+	}
+	if (!strcmp(which, "teardown-1")) {
+		const struct CMUnitTest t[] = {cmocka_unit_test(passes)};
+		return svt_run_group(t, NULL, teardown_returning_1);
 	}
 	if (!strcmp(which, "program-root"))
 		return svt_skip_program(SVT_NEED_ROOT, "pretending not to be root");
@@ -154,6 +175,18 @@ static void test_a_failure_wins_over_a_skip(void **state)
 	free(out);
 }
 
+/* cmocka does not count a failed group teardown; svt_run_group does. */
+static void test_a_failed_group_teardown_fails_the_program(void **state)
+{
+	(void)state;
+	char *out = NULL;
+	assert_int_equal(run_child("teardown-assert", NULL, &out), 1);
+	svt_assert_contains(out, "the group teardown of t failed");
+	free(out);
+	assert_int_equal(run_child("teardown-1", NULL, &out), 1);
+	free(out);
+}
+
 static void test_a_program_that_cannot_run_exits_77_and_fails_in_ci(void **state)
 {
 	(void)state;
@@ -183,6 +216,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_in_ci_skipping_what_ci_provides_fails),
 	    cmocka_unit_test(test_in_ci_a_host_property_may_still_skip),
 	    cmocka_unit_test(test_a_failure_wins_over_a_skip),
+	    cmocka_unit_test(test_a_failed_group_teardown_fails_the_program),
 	    cmocka_unit_test(test_a_program_that_cannot_run_exits_77_and_fails_in_ci),
 	};
 	return svt_run_group(tests, NULL, NULL);

@@ -57,5 +57,5 @@ int main(void)
 	    cmocka_unit_test(test_room_left_returns_the_same_block),
 	    cmocka_unit_test(test_a_size_that_overflows_fails_and_leaves_the_array_alone),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

@@ -110,5 +110,5 @@ int main(void)
 	    cmocka_unit_test(test_tail_keeps_the_last_lines_within_the_byte_limit),
 	    cmocka_unit_test(test_public_escaper_streams_and_keeps_lines),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }

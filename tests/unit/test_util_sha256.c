@@ -85,5 +85,5 @@ int main(void)
 	    cmocka_unit_test(test_unreadable_fd_names_what_was_hashed),
 	    cmocka_unit_test(test_timestamp_is_utc_with_milliseconds),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return svt_run_group(tests, NULL, NULL);
 }
