@@ -6,6 +6,8 @@
  * everything else; a killed supervisor leaves "ended (unknown status)";
  * every --json output has snake_case keys. */
 #include "svtest.h"
+
+#include "clifixture.h"
 #include "leftovers.h"
 
 #include "util/file.h"
@@ -22,24 +24,11 @@
 
 #define WAIT_MS 10000
 
-typedef struct {
-	char *tmp;
-	char data_dir[512];
-	char runtime_dir[512];
-	char *kernel, *rootfs;
-	char *out, *err;
-} fixture;
+typedef svt_cli_fixture fixture;
 
 static int setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-	assert_non_null(fx);
-	fx->tmp = svt_tmpdir();
-	snprintf(fx->data_dir, sizeof(fx->data_dir), "%s/data", fx->tmp);
-	snprintf(fx->runtime_dir, sizeof(fx->runtime_dir), "%s/rt", fx->tmp);
-	fx->kernel = svt_write(fx->tmp, "vmlinux", "not really a kernel\n");
-	fx->rootfs = svt_write(fx->tmp, "rootfs.ext4", "not really a filesystem\n");
-	*state = fx;
+	*state = svt_cli_fixture_new();
 	return 0;
 }
 
@@ -54,12 +43,7 @@ static int teardown(void **state)
 		for (pid_t pids[16], i = 0, n = svt_scope_processes(fx->tmp, pids, 16); i < n; i++)
 			kill(pids[i], SIGKILL);
 	int dirs = svt_dir_entries(fx->runtime_dir);
-	free(fx->out);
-	free(fx->err);
-	free(fx->kernel);
-	free(fx->rootfs);
-	char *tmp = fx->tmp;
-	free(fx);
+	char *tmp = svt_cli_fixture_free(fx);
 	if (*left)
 		fail_msg("left behind:\n%s", left);
 	free(left);
@@ -68,25 +52,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int cli_env(fixture *fx, const char *const *env, ...)
-{
-	va_list ap;
-	va_start(ap, env);
-	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, env, &fx->out, &fx->err, ap);
-	va_end(ap);
-	return code;
-}
-
-#define cli(fx, ...) cli_env((fx), NULL, __VA_ARGS__)
-
-static json_t *out_json(fixture *fx)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(fx->out, 0, &jerr);
-	if (!v)
-		fail_msg("not JSON (%s):\n%s", jerr.text, fx->out);
-	return v;
-}
+#define cli svt_cli_run
+#define cli_env svt_cli_env
+#define out_json svt_cli_json
 
 /* `run --detach` (with env for the fake VMM, and an optional command). */
 static void run_detached_env(fixture *fx, const char *id, const char *const *env, const char *cmd)
@@ -244,6 +212,7 @@ static void test_rm_f_removes_a_vm_whose_supervisor_is_gone(void **state)
 	run_detached(fx, "gone");
 	pid_t sup = supervisor_of(fx, "gone");
 	assert_int_equal(kill(sup, SIGKILL), 0);
+	assert_true(svt_wait_exited(sup, 10000)); /* its lock released */
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
 		usleep(20000);
 	json_t *vm = ps_entry(fx, "gone");
@@ -394,6 +363,7 @@ static void test_kill_and_stop_end_a_vm_in_error(void **state)
 		run_detached(fx, ids[i]);
 		pid_t sup = supervisor_of(fx, ids[i]);
 		assert_int_equal(kill(sup, SIGKILL), 0);
+		assert_true(svt_wait_exited(sup, 10000)); /* its lock released */
 	}
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
 		usleep(20000);
@@ -430,6 +400,7 @@ static void test_gc_keeps_end_records_and_cleans_up_everything_else(void **state
 	run_detached(fx, "crashed");
 	pid_t sup = supervisor_of(fx, "crashed");
 	assert_int_equal(kill(sup, SIGKILL), 0);
+	assert_true(svt_wait_exited(sup, 10000)); /* its lock released */
 	for (int i = 0; i < 500 && svt_count_processes_with(fx->runtime_dir) > 0; i++)
 		usleep(20000);
 	assert_false(svt_is_end_record_dir(fx->runtime_dir, "crashed")); /* its leftovers are there */

@@ -3,6 +3,8 @@
  * unknown VM ids (exit 1), and that none of these leaves anything behind. */
 #include "svtest.h"
 
+#include "clifixture.h"
+
 #include <smartvm/smartvm.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,23 +14,11 @@
 
 #include "util/spawn.h"
 
-typedef struct {
-	char *tmp;
-	char data_dir[512];
-	char runtime_dir[512];
-	char *kernel;
-	char *out, *err; /* of the last cli() */
-} fixture;
+typedef svt_cli_fixture fixture;
 
 static int setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-	assert_non_null(fx);
-	fx->tmp = svt_tmpdir();
-	snprintf(fx->data_dir, sizeof(fx->data_dir), "%s/data", fx->tmp);
-	snprintf(fx->runtime_dir, sizeof(fx->runtime_dir), "%s/rt", fx->tmp);
-	fx->kernel = svt_write(fx->tmp, "vmlinux", "not really a kernel\n");
-	*state = fx;
+	*state = svt_cli_fixture_new();
 	return 0;
 }
 
@@ -38,24 +28,11 @@ static int teardown(void **state)
 	/* Nothing these commands do may leave a VM directory or a process. */
 	assert_int_equal(svt_vm_dirs_left(fx->runtime_dir), 0);
 	assert_int_equal(svt_count_processes_with(fx->tmp), 0);
-	free(fx->out);
-	free(fx->err);
-	free(fx->kernel);
-	svt_rm_tmpdir(fx->tmp);
-	free(fx);
+	svt_rm_tmpdir(svt_cli_fixture_free(fx));
 	return 0;
 }
 
-/* Runs smartvm with the given args (NULL-terminated) followed by the
- * fixture's --data-dir/--runtime-dir; returns the exit code. */
-static int cli(fixture *fx, ...)
-{
-	va_list ap;
-	va_start(ap, fx);
-	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, NULL, &fx->out, &fx->err, ap);
-	va_end(ap);
-	return code;
-}
+#define cli svt_cli_run
 
 /* The first line of text (static buffer). */
 static const char *first_line(const char *text)
@@ -206,8 +183,9 @@ static void test_run_needs_config_or_kernel(void **state)
 {
 	fixture *fx = *state;
 	assert_int_equal(cli(fx, "run", "--vcpus", "2", NULL), 2);
-	assert_string_equal(first_line(fx->err),
-			    "smartvm run: either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
+	assert_string_equal(
+	    first_line(fx->err),
+	    "smartvm run: either --config FILE, --kernel PATH or --image BUNDLE_ID is required");
 }
 
 static void test_bad_numbers_exit_2_naming_the_flag(void **state)

@@ -3,6 +3,8 @@
  * each ending with nothing left behind (no VM directory, no process naming
  * the test's directory). */
 #include "svtest.h"
+
+#include "clifixture.h"
 #include "leftovers.h"
 
 #include "util/file.h"
@@ -30,24 +32,11 @@
 /* How long a VM may take to reach a state or to vanish, polled every 20 ms. */
 #define WAIT_MS 10000
 
-typedef struct {
-	char *tmp;
-	char data_dir[512];
-	char runtime_dir[512];
-	char *kernel, *rootfs;
-	char *out, *err; /* of the last cli() */
-} fixture;
+typedef svt_cli_fixture fixture;
 
 static int setup(void **state)
 {
-	fixture *fx = calloc(1, sizeof(*fx));
-	assert_non_null(fx);
-	fx->tmp = svt_tmpdir();
-	snprintf(fx->data_dir, sizeof(fx->data_dir), "%s/data", fx->tmp);
-	snprintf(fx->runtime_dir, sizeof(fx->runtime_dir), "%s/rt", fx->tmp);
-	fx->kernel = svt_write(fx->tmp, "vmlinux", "not really a kernel\n");
-	fx->rootfs = svt_write(fx->tmp, "rootfs.ext4", "not really a filesystem\n");
-	*state = fx;
+	*state = svt_cli_fixture_new();
 	return 0;
 }
 
@@ -108,47 +97,16 @@ static int teardown(void **state)
 			kill(pids[i], SIGKILL);
 	}
 	int left = svt_vm_dirs_left(fx->runtime_dir);
-	free(fx->out);
-	free(fx->err);
-	free(fx->kernel);
-	free(fx->rootfs);
-	char *tmp = fx->tmp;
-	free(fx);
+	char *tmp = svt_cli_fixture_free(fx);
 	assert_true(gone);
 	assert_int_equal(left, 0);
 	svt_rm_tmpdir(tmp);
 	return 0;
 }
 
-/* Runs smartvm with args (NULL-terminated) followed by the fixture's global
- * options; extra_env as for svt_run_cli. Returns the exit code. */
-static int cli(fixture *fx, ...)
-{
-	va_list ap;
-	va_start(ap, fx);
-	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, NULL, &fx->out, &fx->err, ap);
-	va_end(ap);
-	return code;
-}
-
-static int cli_env(fixture *fx, const char *const *extra_env, ...)
-{
-	va_list ap;
-	va_start(ap, extra_env);
-	int code = svt_run_cli_dirs_v(fx->data_dir, fx->runtime_dir, extra_env, &fx->out, &fx->err, ap);
-	va_end(ap);
-	return code;
-}
-
-/* Parses the last cli() output as JSON. */
-static json_t *out_json(fixture *fx)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(fx->out, 0, &jerr);
-	if (!v)
-		fail_msg("not JSON (%s):\n%s", jerr.text, fx->out);
-	return v;
-}
+#define cli svt_cli_run
+#define cli_env svt_cli_env
+#define out_json svt_cli_json
 
 /* `inspect ID --json`'s state. */
 static const char *state_of(fixture *fx, const char *id)

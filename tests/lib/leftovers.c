@@ -125,6 +125,23 @@ pid_t svt_find_process(const char *needle1, const char *needle2)
 	return f.found;
 }
 
+bool svt_wait_exited(pid_t pid, int timeout_ms)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (long long end = sv_now_ms() + timeout_ms; sv_now_ms() < end; usleep(2000)) {
+		char *text = NULL;
+		if (sv_read_file(path, 4096, &text, NULL) != 0)
+			return true;
+		char *paren = strrchr(text, ')');
+		char state = paren && paren[1] ? paren[2] : '?';
+		free(text);
+		if (state == 'Z' || state == 'X')
+			return true;
+	}
+	return false;
+}
+
 bool svt_wait_stopped(pid_t pid, int timeout_ms)
 {
 	char path[64];

@@ -51,5 +51,9 @@ pid_t svt_find_process(const char *needle1, const char *needle2);
 /* Waits at most timeout_ms for pid to be stopped (SIGSTOP); false if it
  * exited or the time ran out. */
 bool svt_wait_stopped(pid_t pid, int timeout_ms);
+/* Waits until pid has exited: gone or a zombie, so its files (and the locks
+ * they hold) are closed; a killed process loses its command line earlier
+ * than that. False on timeout. */
+bool svt_wait_exited(pid_t pid, int timeout_ms);
 
 #endif
