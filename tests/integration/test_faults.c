@@ -17,6 +17,7 @@
  * `test_faults live` the others and the coverage check. */
 #include "svtest.h"
 #include "leftovers.h"
+#include "test_net_fixture.h"
 
 #include "net/net_link.h"
 #include "net/net_netns.h"
@@ -151,8 +152,7 @@ static const char *variant_name(variant v)
 typedef struct {
 	char *dir, *runtime, *data, *kernel, *rootfs, *scratch, *jail_base, *cgroups;
 	char *report, *snap, *log, *metrics, *vsock, *restored_sock, *wg_conf;
-	pid_t ns_holder;  /* SC_NETNS: the process holding the user's namespace */
-	char ns_path[64]; /* its /proc/PID/ns/net */
+	svn_user_ns user_ns; /* SC_NETNS: the user's namespace and the process holding it */
 } fixture;
 
 /* A snapshot (with networking, a staged drive and a vsock) to restore,
@@ -207,26 +207,6 @@ static void fixture_init(fixture *fx, bool port)
 }
 
 /* SC_NETNS: a network namespace of the user's, held by a child. */
-static void user_netns_new(fixture *fx)
-{
-	int ready[2];
-	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-	fx->ns_holder = fork();
-	assert_true(fx->ns_holder >= 0);
-	if (fx->ns_holder == 0) {
-		alarm(300);
-		if (unshare(CLONE_NEWNET) != 0 || write(ready[1], "r", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(ready[1]);
-	char r;
-	assert_int_equal(read(ready[0], &r, 1), 1);
-	close(ready[0]);
-	snprintf(fx->ns_path, sizeof(fx->ns_path), "/proc/%d/ns/net", (int)fx->ns_holder);
-}
-
 static int count_links_here(void *arg)
 {
 	(void)arg;
@@ -241,19 +221,13 @@ static int count_links_here(void *arg)
 /* Links in the user's namespace (lo is one). */
 static int user_netns_links(const fixture *fx)
 {
-	int fd = open(fx->ns_path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	int n = sv_netns_run(fd, count_links_here, NULL);
-	close(fd);
-	return n;
+	return sv_netns_run(fx->user_ns.fd, count_links_here, NULL);
 }
 
 static void fixture_free(fixture *fx)
 {
-	if (fx->ns_holder > 0) {
-		kill(fx->ns_holder, SIGKILL);
-		sv_reap(fx->ns_holder, 5000, NULL);
-	}
+	if (fx->user_ns.pid > 0)
+		svn_user_ns_free(&fx->user_ns);
 	sv_nl_link_del(PORT_DEV);
 	char **paths[] = {&fx->runtime,	  &fx->data,	&fx->kernel,	    &fx->rootfs, &fx->scratch,
 			  &fx->jail_base, &fx->cgroups, &fx->report,	    &fx->snap,	 &fx->log,
@@ -321,7 +295,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	pub.publish = publish;
 	pub.n_publish = 2;
 	wg.wireguard_config = fx->wg_conf;
-	netns.netns_path = fx->ns_path;
+	netns.netns_path = fx->user_ns.path;
 	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS;
 	sv_vm_config cfg = {.id = VM_ID,
 			    .boot_source = {.kernel_image_path = fx->kernel},
@@ -472,7 +446,7 @@ static void prepare(fixture *fx, const orch_arg *a)
 {
 	scenario sc = a->c->sc;
 	if (sc == SC_NETNS)
-		user_netns_new(fx);
+		fx->user_ns = svn_user_ns_new();
 	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS)
 		return;
 	int status = 0;
