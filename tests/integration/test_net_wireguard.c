@@ -11,6 +11,7 @@
  * H's default route, which VM traffic must never take. The same is checked
  * from a real guest in test_realvm_wireguard.c. */
 #include "test_net_fixture.h"
+#include "test_wg_peer.h"
 #include "test_net_probe.h"
 
 #include "net/net_route.h"
@@ -19,23 +20,7 @@
 
 #define PEER_OUT "198.51.100.2"
 #define HOST_OUT "198.51.100.1"
-#define PEER_IN "10.99.0.1"
-#define VM_IN "10.99.0.2"
 #define GATEWAY "172.30.0.1"
-
-static char *run_tool(const char *const *argv, const char *input)
-{
-	int code = -1;
-	char *out = NULL, *err = NULL;
-	assert_int_equal(sv_run(argv, input, 10000, &code, &out, &err), 0);
-	if (code != 0)
-		fail_msg("%s exited %d: %s", argv[0], code, err);
-	free(err);
-	size_t n = strlen(out);
-	while (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	return out;
-}
 
 /* wireguard-go instances this test started, killed by teardown if a failed
  * check left them (they would keep the test's namespaces alive). */
@@ -44,53 +29,11 @@ static char started[2][16];
 static int teardown(void **state)
 {
 	for (int i = 0; i < 2; i++) {
-		pid_t pid = 0;
-		if (started[i][0] && sv_wg_uapi_server_pid(started[i], &pid) == 0 && pid > 0) {
-			kill(pid, SIGKILL);
-			char sock[64];
-			sv_wg_uapi_path(sock, started[i]);
-			unlink(sock);
-		}
+		svw_kill_wireguard_go(started[i]);
 		started[i][0] = '\0';
 	}
 	return svn_dirs_teardown(state);
 }
-
-typedef struct {
-	char name[16];
-	char key_file[256];
-	char vm_pub[64];
-} peer;
-
-/* In O: wireguard-go for the peer, configured with wg (wireguard-tools). */
-static int peer_up(void *arg)
-{
-	peer *p = arg;
-	const char *go[] = {"wireguard-go", p->name, NULL};
-	const char *set[] = {"wg",    "set",  p->name,	 "private-key", p->key_file, "listen-port",
-			     "51820", "peer", p->vm_pub, "allowed-ips", VM_IN "/32", NULL};
-	int code = -1;
-	if (sv_run(go, NULL, 10000, &code, NULL, NULL) || code ||
-	    sv_run(set, NULL, 10000, &code, NULL, NULL) || code)
-		return 1;
-	return sv_nl_addr_add(p->name, svn_ip(PEER_IN), 24) || sv_nl_link_set_up(p->name) ? 2 : 0;
-}
-
-/* The name of the link marked with alias ("" if none). Names are picked
- * host-wide: another test run may hold svwg0. */
-static void link_with_alias(const char *alias, char name[16])
-{
-	sv_nl_link *links = NULL;
-	size_t n = 0;
-	assert_int_equal(sv_nl_link_list(&links, &n), 0);
-	name[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(links[i].alias, alias))
-			snprintf(name, 16, "%s", links[i].name);
-	free(links);
-}
-
-static int peer_delete(void *arg) { return sv_nl_link_del(arg) ? 1 : 0; }
 
 static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 {
@@ -104,24 +47,9 @@ static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 	assert_int_equal(configure(&host), 0);
 	assert_int_equal(svn_run_in(outside, configure, &out, 5000), 0);
 
-	/* Keys: the VM's and the peer's. */
-	const char *genkey[] = {"wg", "genkey", NULL}, *pubkey[] = {"wg", "pubkey", NULL};
-	char *vm_key = run_tool(genkey, NULL), *peer_key = run_tool(genkey, NULL);
-	char *vm_pub = run_tool(pubkey, vm_key), *peer_pub = run_tool(pubkey, peer_key);
-	peer p = {0};
-	snprintf(p.name, sizeof(p.name), "wgpeer%d", (int)(getpid() % 100000));
-	char *key_path = svt_write(e->data_dir, "peer.key", peer_key);
-	snprintf(p.key_file, sizeof(p.key_file), "%s", key_path);
-	snprintf(p.vm_pub, sizeof(p.vm_pub), "%s", vm_pub);
-	snprintf(started[0], sizeof(started[0]), "%s", p.name);
-	assert_int_equal(svn_run_in(outside, peer_up, &p, 20000), 0);
-
-	char conf[1024];
-	snprintf(conf, sizeof(conf),
-		 "[Interface]\nPrivateKey = %s\nAddress = " VM_IN "/24\n\n[Peer]\nPublicKey = %s\n"
-		 "Endpoint = " PEER_OUT ":51820\nAllowedIPs = 0.0.0.0/0\n",
-		 vm_key, peer_pub);
-	char *conf_path = svt_write(e->data_dir, "wg0.conf", conf);
+	/* Keys: the VM's and the peer's; the peer up in O. */
+	svw_peer p;
+	char *conf_path = svw_peer_start(&p, started[0], outside, e->data_dir, "wgpeer", PEER_OUT);
 	sv_vm_net_options no = SV_VM_NET_OPTIONS_INIT;
 	no.wireguard_config = conf_path;
 	/* Egress rules apply before the tunnel. */
@@ -141,7 +69,7 @@ static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 	/* The tunnel's interface: svwgN, marked as the VM's, up. */
 	char wg[16];
 	uint32_t n = 0;
-	link_with_alias("smartvm wg tunnelled", wg);
+	svw_link_with_alias("smartvm wg tunnelled", wg);
 	assert_true(sv_wg_name_number(wg, &n));
 	snprintf(started[1], sizeof(started[1]), "%s", wg);
 	char sock[64];
@@ -192,7 +120,7 @@ static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 	assert_false(used);
 	svn_assert_all_gone_but_taps(e->data_dir, "svbr0");
 
-	assert_int_equal(svn_run_in(outside, peer_delete, p.name, 5000), 0);
+	assert_int_equal(svn_run_in(outside, svw_peer_delete, p.name, 5000), 0);
 	char peer_sock[64];
 	sv_wg_uapi_path(peer_sock, p.name);
 	long long deadline = sv_now_ms() + 5000;
@@ -202,11 +130,6 @@ static void test_vm_egress_leaves_only_through_its_tunnel(void **state)
 	cfg->net = NULL;
 	svn_cfg_free(cfg);
 	free(conf_path);
-	free(key_path);
-	free(vm_key);
-	free(peer_key);
-	free(vm_pub);
-	free(peer_pub);
 	close(outside);
 	close(guest);
 }

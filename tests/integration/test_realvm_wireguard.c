@@ -9,6 +9,7 @@
  * The guest is driven through the agent (virtio-serial). The veth stand-in
  * for the same checks is test_net_wireguard.c. */
 #include "test_net_fixture.h"
+#include "test_wg_peer.h"
 #include "test_net_probe.h"
 #include "realvm_fixture.h"
 #include "leftovers.h"
@@ -16,77 +17,21 @@
 
 #include "net/net_wg.h"
 
-#define PEER_IN "10.99.0.1"
-#define VM_IN "10.99.0.2"
-
-static char *run_tool(const char *const *argv, const char *input)
-{
-	int code = -1;
-	char *out = NULL, *err = NULL;
-	assert_int_equal(sv_run(argv, input, 10000, &code, &out, &err), 0);
-	if (code != 0)
-		fail_msg("%s exited %d: %s", argv[0], code, err);
-	free(err);
-	size_t n = strlen(out);
-	while (n && out[n - 1] == '\n')
-		out[--n] = '\0';
-	return out;
-}
-
-typedef struct {
-	char name[16];
-	char key_file[256];
-	char vm_pub[64];
-} peer;
-
-static int peer_up(void *arg)
-{
-	peer *p = arg;
-	const char *go[] = {"wireguard-go", p->name, NULL};
-	const char *set[] = {"wg",    "set",  p->name,	 "private-key", p->key_file, "listen-port",
-			     "51820", "peer", p->vm_pub, "allowed-ips", VM_IN "/32", NULL};
-	int code = -1;
-	if (sv_run(go, NULL, 10000, &code, NULL, NULL) || code ||
-	    sv_run(set, NULL, 10000, &code, NULL, NULL) || code)
-		return 1;
-	return sv_nl_addr_add(p->name, svn_ip(PEER_IN), 24) || sv_nl_link_set_up(p->name) ? 2 : 0;
-}
-
-static int peer_delete(void *arg) { return sv_nl_link_del(arg) ? 1 : 0; }
 
 /* The VM's tunnel: the link marked with its alias. */
 static void vm_tunnel(const char *vm_id, char name[16])
 {
 	char alias[64];
 	snprintf(alias, sizeof(alias), "smartvm wg %s", vm_id);
-	sv_nl_link *links = NULL;
-	size_t n = 0;
-	assert_int_equal(sv_nl_link_list(&links, &n), 0);
-	name[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(links[i].alias, alias))
-			snprintf(name, 16, "%s", links[i].name);
-	free(links);
+	svw_link_with_alias(alias, name);
 }
 
-static peer p;
+static svw_peer p;
 static char vm_wg[16];
 /* What a failed check leaves, for the teardown. */
 static svr_env env;
 static sv_vm *vm;
 static int outside = -1;
-
-/* Kills a wireguard-go a failed check left (it would hold the namespace). */
-static void kill_wireguard_go(const char *ifname)
-{
-	pid_t pid = 0;
-	if (ifname[0] && sv_wg_uapi_server_pid(ifname, &pid) == 0 && pid > 0) {
-		kill(pid, SIGKILL);
-		char sock[64];
-		sv_wg_uapi_path(sock, ifname);
-		unlink(sock);
-	}
-}
 
 /* The guest's TCP connection to ip:8080 and one datagram to ip:5353 (a DNS
  * query: busybox nc has no UDP). */
@@ -106,21 +51,7 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	outside = rvn_outside_new();
 	char *keys = svt_tmpdir();
 
-	const char *genkey[] = {"wg", "genkey", NULL}, *pubkey[] = {"wg", "pubkey", NULL};
-	char *vm_key = run_tool(genkey, NULL), *peer_key = run_tool(genkey, NULL);
-	char *vm_pub = run_tool(pubkey, vm_key), *peer_pub = run_tool(pubkey, peer_key);
-	snprintf(p.name, sizeof(p.name), "wgrpeer%d", (int)(getpid() % 100000));
-	char *key_path = svt_write(keys, "peer.key", peer_key);
-	snprintf(p.key_file, sizeof(p.key_file), "%s", key_path);
-	snprintf(p.vm_pub, sizeof(p.vm_pub), "%s", vm_pub);
-	assert_int_equal(svn_run_in(outside, peer_up, &p, 20000), 0);
-
-	char conf[1024];
-	snprintf(conf, sizeof(conf),
-		 "[Interface]\nPrivateKey = %s\nAddress = " VM_IN "/24\n\n[Peer]\nPublicKey = %s\n"
-		 "Endpoint = " RVN_OUTSIDE ":51820\nAllowedIPs = 0.0.0.0/0\n",
-		 vm_key, peer_pub);
-	char *conf_path = svt_write(keys, "wg0.conf", conf);
+	char *conf_path = svw_peer_start(&p, NULL, outside, keys, "wgrpeer", RVN_OUTSIDE);
 	chmod(conf_path, 0600);
 	sv_vm_net_options no = SV_VM_NET_OPTIONS_INIT;
 	no.wireguard_config = conf_path;
@@ -181,7 +112,7 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	rvn_assert_nothing_left(&env);
 	svr_env_done(&env);
 
-	assert_int_equal(svn_run_in(outside, peer_delete, p.name, 5000), 0);
+	assert_int_equal(svn_run_in(outside, svw_peer_delete, p.name, 5000), 0);
 	char peer_sock[64];
 	sv_wg_uapi_path(peer_sock, p.name);
 	for (long long end = sv_now_ms() + 5000; sv_path_exists(peer_sock) && sv_now_ms() < end;)
@@ -192,11 +123,6 @@ static void test_guest_egress_leaves_only_through_its_tunnel(void **state)
 	outside = -1;
 	svt_rm_tmpdir(keys);
 	free(conf_path);
-	free(key_path);
-	free(vm_key);
-	free(peer_key);
-	free(vm_pub);
-	free(peer_pub);
 }
 
 static int teardown(void **state)
@@ -209,8 +135,8 @@ static int teardown(void **state)
 	}
 	if (env.mgr)
 		svr_env_done(&env); /* stops what is left */
-	kill_wireguard_go(p.name);
-	kill_wireguard_go(vm_wg);
+	svw_kill_wireguard_go(p.name);
+	svw_kill_wireguard_go(vm_wg);
 	if (outside >= 0)
 		close(outside);
 	outside = -1;
