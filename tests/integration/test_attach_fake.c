@@ -134,6 +134,22 @@ static char *vm_file(fixture *f, const char *name)
 	return p;
 }
 
+/* The VM's console.log once it holds needle (at most timeout_ms), else what
+ * it held last; NULL if it could not be read. */
+static char *console_log_with(fixture *f, const char *needle, int timeout_ms)
+{
+	char *log = vm_file(f, "console.log"), *text = NULL;
+	for (long long until = now_ms() + timeout_ms; now_ms() < until; poll(NULL, 0, 20)) {
+		free(text);
+		text = NULL;
+		sv_read_file(log, 2 << 20, &text, NULL);
+		if (text && strstr(text, needle))
+			break;
+	}
+	free(log);
+	return text;
+}
+
 static void test_input_reaches_the_guest_and_its_echo_comes_back(void **state)
 {
 	fixture *f = *state;
@@ -142,17 +158,9 @@ static void test_input_reaches_the_guest_and_its_echo_comes_back(void **state)
 	free(read_until(fd, "hello-through-stdin\n"));
 	close(fd);
 	/* The log has it too, and a client's leaving changed nothing. */
-	char *log = vm_file(f, "console.log"), *text = NULL;
-	for (long long until = now_ms() + 5000; now_ms() < until; poll(NULL, 0, 20)) {
-		free(text);
-		text = NULL;
-		sv_read_file(log, 1 << 20, &text, NULL);
-		if (text && strstr(text, "hello-through-stdin"))
-			break;
-	}
+	char *text = console_log_with(f, "hello-through-stdin", 5000);
 	svt_assert_contains(text ? text : "", "hello-through-stdin");
 	free(text);
-	free(log);
 	assert_int_equal(sv_vm_get_state(f->vm), SV_VM_RUNNING);
 	/* A new client gets what follows, not what was before. */
 	fd = attach_when_free(f->vm);
@@ -188,16 +196,9 @@ static void test_a_client_that_does_not_read_is_dropped_and_the_guest_goes_on(vo
 	int lazy = attach_ok(f->vm);
 	/* 8 MiB of console output, while this client reads nothing. */
 	type(lazy, "flood 8388608\n");
-	char *log = vm_file(f, "console.log"), *text = NULL;
-	bool done = false;
-	for (long long until = now_ms() + 60000; !done && now_ms() < until; poll(NULL, 0, 50)) {
-		free(text);
-		text = NULL;
-		sv_read_file(log, 2 << 20, &text, NULL);
-		done = text && strstr(text, "flood done");
-	}
+	char *text = console_log_with(f, "flood done", 60000);
+	bool done = text && strstr(text, "flood done");
 	free(text);
-	free(log);
 	assert_true(done); /* the guest was never held up by the client */
 	/* The VMM answers its API (it is not stuck writing its console). */
 	assert_int_equal(sv_vm_pause(f->vm), 0);
@@ -432,18 +433,10 @@ static void test_cli_detach_keys_end_it_and_are_not_sent(void **state)
 	type(fd, "-next\n");
 	free(read_until(fd, "-next\n"));
 	close(fd);
-	char *log = vm_file(f, "console.log"), *text = NULL;
-	for (long long until = now_ms() + 5000; now_ms() < until; poll(NULL, 0, 20)) {
-		free(text);
-		text = NULL;
-		sv_read_file(log, 1 << 20, &text, NULL);
-		if (text && strstr(text, "before-next"))
-			break;
-	}
+	char *text = console_log_with(f, "before-next", 5000);
 	svt_assert_contains(text ? text : "", "before-next\n");
 	assert_null(strstr(text, "after"));
 	free(text);
-	free(log);
 }
 
 static void test_cli_reports_the_vms_end(void **state)
