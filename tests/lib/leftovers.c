@@ -125,18 +125,26 @@ pid_t svt_find_process(const char *needle1, const char *needle2)
 	return f.found;
 }
 
-bool svt_wait_exited(pid_t pid, int timeout_ms)
+/* pid's state letter from /proc/PID/stat ('Z' a zombie, 'T' stopped, ...);
+ * 0 once the process is gone. */
+static char process_state(pid_t pid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *text = NULL;
+	if (sv_read_file(path, 4096, &text, NULL) != 0)
+		return 0;
+	char *paren = strrchr(text, ')');
+	char state = paren && paren[1] ? paren[2] : '?';
+	free(text);
+	return state;
+}
+
+bool svt_wait_exited(pid_t pid, int timeout_ms)
+{
 	for (long long end = sv_now_ms() + timeout_ms; sv_now_ms() < end; usleep(2000)) {
-		char *text = NULL;
-		if (sv_read_file(path, 4096, &text, NULL) != 0)
-			return true;
-		char *paren = strrchr(text, ')');
-		char state = paren && paren[1] ? paren[2] : '?';
-		free(text);
-		if (state == 'Z' || state == 'X')
+		char state = process_state(pid);
+		if (state == 0 || state == 'Z' || state == 'X')
 			return true;
 	}
 	return false;
@@ -144,18 +152,11 @@ bool svt_wait_exited(pid_t pid, int timeout_ms)
 
 bool svt_wait_stopped(pid_t pid, int timeout_ms)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	for (long long end = sv_now_ms() + timeout_ms; sv_now_ms() < end; usleep(2000)) {
-		char *text = NULL;
-		if (sv_read_file(path, 4096, &text, NULL) != 0)
-			return false;
-		char *paren = strrchr(text, ')');
-		char state = paren && paren[1] ? paren[2] : '?';
-		free(text);
+		char state = process_state(pid);
 		if (state == 'T' || state == 't')
 			return true;
-		if (state == 'Z' || state == 'X')
+		if (state == 0 || state == 'Z' || state == 'X')
 			return false;
 	}
 	return false;
