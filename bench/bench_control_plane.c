@@ -13,7 +13,7 @@
  * subreaper: the supervisor then exits as our zombie, we read its own run
  * time from /proc/<pid>/schedstat (JSON detail) and reap it, and
  * RUSAGE_CHILDREN then holds everything smartvm ran for the VM: both halves
- * of the supervisor, nft runs, and the VMM. The VMM answers the same requests
+ * of the supervisor (with its nftables work) and the VMM. The VMM answers the same requests
  * for both clients, and the raw client's only child is the VMM, so its mean
  * is what is subtracted as "the VMM" from smartvm's total. Two variants: without networking (every
  * Firecracker section except network-interfaces and MMDS), and, as root in a private network namespace, with
@@ -62,7 +62,7 @@ typedef struct {
 
 /* Per lifecycle, in ms: wall time; this process's CPU; the CPU of every
  * process it and its descendants reaped (for the raw client: the VMM alone;
- * for smartvm: supervisor, VMM, nft runs); the supervisor's own CPU. */
+ * for smartvm: supervisor, VMM); the supervisor's own CPU. */
 typedef struct {
 	double wall, cpu, start, children_cpu, sup_cpu;
 } sample;
@@ -162,8 +162,8 @@ static int smartvm_lifecycle(fixture *f, int i, sample *s)
 	unlink(uds);
 
 	/* The supervisor exited as our zombie (we are its subreaper): its own
-	 * run time before we reap it; the reap adds what it reaped (the VMM,
-	 * nft runs of its clean-up) to RUSAGE_CHILDREN. */
+	 * run time before we reap it; the reap adds what it reaped (the VMM)
+	 * to RUSAGE_CHILDREN. */
 	double own = 0;
 	for (int tries = 0; tries < 1000; tries++) {
 		siginfo_t si = {0};

@@ -104,7 +104,7 @@ int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_us
 	char *doc = NULL, *applied = NULL, *path = applied_path(net_dir, plan->bridge);
 	int rc = path ? sv_nft_build_table(&doc, plan, outbound) : sv_err(SV_ENOMEM, "out of memory");
 	/* Another VM on this bridge already applied this very table: each
-	 * `nft` run costs milliseconds under the lock every VM start takes. */
+	 * table apply costs milliseconds under the lock every VM start takes. */
 	if (!rc && in_use && sv_read_file(path, 1 << 20, &applied, NULL) == 0 && !strcmp(applied, doc))
 		goto out;
 	sv_err_clear();

@@ -29,23 +29,17 @@
  * refilled in one nft transaction, so no half-applied policy is ever visible
  * and the VMs' elements survive a policy change. The sets fail closed: a VM
  * port without its elements can send nothing, an address missing from
- * @vm_open reaches no other VM. Documents are built with jansson and fed to
- * `nft -j -f -` on stdin through sv_run (argv, no shell). This file never
- * touches links or leases. */
+ * @vm_open reaches no other VM. Documents are built with jansson and run
+ * in-process through libnftables (net_nft_lib.c), each as one transaction.
+ * This file never touches links or leases. */
 #include "net/net_nft.h"
 
+#include "net/net_nft_lib.h"
 #include "util/error.h"
-#include "util/spawn.h"
-#include "util/trace.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#define NFT_TIMEOUT_MS 10000
 
 void sv_nft_table_name(char out[32], const char *bridge)
 {
@@ -394,33 +388,7 @@ int sv_nft_build_table(char **out, const sv_net_plan *plan, const char *outbound
 	return rc;
 }
 
-/* Runs doc through `nft -j -f -`; *out (may be NULL) gets what nft printed
- * (the answers to list commands). */
-static int run_doc(const char *doc, const char *what, char **out)
-{
-	static const char *const argv[] = {"nft", "-j", "-f", "-", NULL};
-	int exit_code = 0;
-	char *err = NULL;
-	sv_trace_span step;
-	sv_trace_begin(&step);
-	int rc = sv_run(argv, doc, NFT_TIMEOUT_MS, &exit_code, out, &err);
-	sv_trace_end(&step, "net:nft_process_apply");
-	if (rc) {
-		free(err);
-		return sv_err_prefix("%s", what);
-	}
-	if (exit_code != 0) {
-		size_t n = err ? strlen(err) : 0;
-		while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
-			err[--n] = '\0';
-		rc = sv_err(SV_ENETWORK, "%s: nft -j -f - exited with %d: %s", what, exit_code,
-			    n ? err : "(no message)");
-	}
-	free(err);
-	return rc;
-}
-
-int sv_nft_run(const char *doc, const char *what) { return run_doc(doc, what, NULL); }
+int sv_nft_run(const char *doc, const char *what) { return sv_nft_lib_run(doc, what, NULL); }
 
 int sv_nft_apply(const char *bridge, const char *doc)
 {
@@ -467,8 +435,8 @@ int sv_nft_delete(const char *bridge, bool *any_left)
 	    json_pack("{s:[{s:o},{s:o},{s:o},{s:o}]}", "nftables", "add", sv_nft_table_obj("ip", table),
 		      "delete", sv_nft_table_obj("ip", table), "add", sv_nft_table_obj("bridge", table),
 		      "delete", sv_nft_table_obj("bridge", table));
-	/* The listing in the same run sees the tables as the deletes left
-	 * them: one nft process instead of two. */
+	/* The listing in the same transaction sees the tables as the deletes
+	 * left them: one run instead of two. */
 	if (doc && any_left)
 		json_array_append_new(json_object_get(doc, "nftables"),
 				      json_pack("{s:{s:{s:s}}}", "list", "tables", "family", "ip"));
@@ -478,7 +446,7 @@ int sv_nft_delete(const char *bridge, bool *any_left)
 		return sv_err(SV_ENOMEM, "out of memory");
 	char what[64], *out = NULL;
 	snprintf(what, sizeof(what), "deleting nftables tables %s", table);
-	rc = run_doc(text, what, any_left ? &out : NULL);
+	rc = sv_nft_lib_run(text, what, any_left ? &out : NULL);
 	free(text);
 	int n = 0;
 	if (!rc && any_left && count_listed(out, NULL, "smartvm_", &n) != 0)
@@ -493,21 +461,13 @@ int sv_nft_delete(const char *bridge, bool *any_left)
  * `prefix`. */
 static int count_tables(const char *name, const char *prefix, int *count)
 {
-	const char *const argv[] = {"nft", "-j", "list", "tables", "ip", NULL};
-	int exit_code = 0;
+	static const char list[] = "{\"nftables\":[{\"list\":{\"tables\":{\"family\":\"ip\"}}}]}";
 	char *out = NULL;
-	sv_trace_span step;
-	sv_trace_begin(&step);
-	int rc = sv_run(argv, NULL, NFT_TIMEOUT_MS, &exit_code, &out, NULL);
-	sv_trace_end(&step, "net:nft_process_list");
-	if (rc)
-		return sv_err_prefix("listing nftables tables");
-	rc = exit_code == 0 ? count_listed(out, name, prefix, count) : -1;
+	int rc = sv_nft_lib_run(list, "listing nftables tables", &out);
+	if (!rc && count_listed(out, name, prefix, count) != 0)
+		rc = sv_err(SV_ENETWORK, "listing nftables tables: libnftables listed no tables");
 	free(out);
-	if (rc)
-		return sv_err(SV_ENETWORK, "listing nftables tables: nft -j list tables failed (exit %d)",
-			      exit_code);
-	return 0;
+	return rc;
 }
 
 int sv_nft_exists(const char *bridge, bool *exists)

@@ -2,7 +2,7 @@
  * `smartvm_<bridge>`): NAT, published ports, the gateway's input, egress
  * policy, anti-spoofing and VM isolation (net_nft.c), and the per-VM
  * elements of their sets (net_nft_vm.c). Everything goes through
- * `nft -j -f -`. */
+ * libnftables, in-process (net_nft_lib.c). */
 #ifndef SV_NET_NET_NFT_H
 #define SV_NET_NET_NFT_H
 
@@ -33,7 +33,7 @@ int sv_nft_delete(const char *bridge, bool *any_left);
 /* Whether the bridge's ip table exists. */
 int sv_nft_exists(const char *bridge, bool *exists);
 
-/* Runs one document through `nft -j -f -`; what prefixes the error. */
+/* Runs one document as one nftables transaction; what prefixes the error. */
 int sv_nft_run(const char *doc, const char *what);
 
 /* JSON pieces shared by the builders. Each returns a new reference. */

@@ -1,6 +1,6 @@
 /* Element batches for a VM's share of the bridge's nftables tables (see
- * net_nft_vm.h). One batch is one `nft -j -f -` run, so setting up a VM's
- * firewall, ports and tunnel routing costs one nft process, whatever the
+ * net_nft_vm.h). One batch is one nftables transaction, so setting up a VM's
+ * firewall, ports and tunnel routing costs one nftables transaction, whatever the
  * number of interfaces. */
 #include "net/net_nft_vm.h"
 

@@ -7,8 +7,8 @@
  *   <step> <pid> <start_ns> <wall_ns> <cpu_ns> <children_cpu_ns>
  *
  * start and wall on CLOCK_MONOTONIC (comparable across processes), cpu the
- * calling thread's, children_cpu what the process reaped meanwhile (nft
- * runs, the supervisor's first half). Off, a step costs one load and a
+ * calling thread's, children_cpu what the process reaped meanwhile (the
+ * supervisor's first half). Off, a step costs one load and a
  * branch. Step names have no spaces. */
 #ifndef SV_UTIL_TRACE_H
 #define SV_UTIL_TRACE_H

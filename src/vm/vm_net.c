@@ -281,7 +281,7 @@ static int setup_extras_locked(sv_lease_db *db, sv_ledger *ledger, const char *v
 }
 
 /* Records every interface's firewall elements, then applies the VM's whole
- * batch (elements, ports, tunnel) in one nft run. */
+ * batch (elements, ports, tunnel) in one nftables transaction. */
 static int setup_firewall(const char *lease_path, sv_ledger *ledger, const char *vm_id, const iface_plan *ip,
 			  size_t n_ifaces, vm_extras *x)
 {

@@ -2,6 +2,7 @@
  * nft inside a network namespace each test creates. */
 #include "test_net_fixture.h"
 
+#include "imagesfixture.h"
 #include "net/net_names.h"
 
 static int net_setup(svn_dirs *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_tap_device *taps,
@@ -181,7 +182,7 @@ static void test_forwarding_is_switched_back_only_if_smartvm_switched_it(void **
 }
 
 /* The last VM of one bridge leaves forwarding on while another bridge's
- * table is still there (the delete and the count are one nft run). */
+ * table is still there (the delete and the count are one nftables transaction). */
 static void test_forwarding_stays_on_while_another_bridge_has_vms(void **state)
 {
 	svn_dirs *e = *state;
@@ -383,6 +384,39 @@ static void test_fifty_vms_set_up_and_torn_down(void **state)
 		svn_cfg_free(cfgs[i]);
 }
 
+/* nftables runs in-process (libnftables): a batch the kernel refuses comes
+ * back as the error, with nftables' own message, and nothing is printed
+ * (the library writes to no stream; its messages are buffered). A refused
+ * batch changes nothing: it is one transaction. */
+static void test_a_refused_nft_batch_is_the_error_and_prints_nothing(void **state)
+{
+	(void)state;
+	svn_enter_fresh_netns();
+	const char *doc = "{\"nftables\":[{\"add\":{\"table\":{\"family\":\"ip\",\"name\":\"smartvm_t\"}}},"
+			  "{\"add\":{\"element\":{\"family\":\"ip\",\"table\":\"smartvm_nosuch\","
+			  "\"name\":\"vm_open\",\"elem\":[\"10.0.0.2\"]}}}]}";
+	fflush(stdout);
+	int saved_stdout = dup(STDOUT_FILENO);
+	assert_true(saved_stdout >= 0);
+	assert_int_equal(dup2(STDERR_FILENO, STDOUT_FILENO), STDOUT_FILENO);
+	svt_stderr_begin(); /* stdout now goes to stderr, so both are captured */
+	int rc = sv_nft_run(doc, "adding a VM's elements");
+	fflush(stdout);
+	char *printed = svt_stderr_end();
+	assert_int_equal(dup2(saved_stdout, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved_stdout);
+	assert_string_equal(printed, "");
+	free(printed);
+	assert_int_equal(rc, SV_ENETWORK);
+	svt_assert_contains(sv_last_error(), "adding a VM's elements: nftables refused the batch: ");
+	svt_assert_contains(sv_last_error(), "No such file or directory");
+	/* The table of the same batch was not added. */
+	assert_false(svn_table_exists("t"));
+	/* A document that is not nft's JSON is refused the same way. */
+	assert_int_equal(sv_nft_run("{\"nftables\":[{\"add\":{\"bogus\":{}}}]}", "x"), SV_ENETWORK);
+	svt_assert_contains(sv_last_error(), "x: nftables refused the batch: ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +443,7 @@ int main(void)
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, svn_dirs_setup,
 						svn_dirs_teardown),
+		cmocka_unit_test(test_a_refused_nft_batch_is_the_error_and_prints_nothing),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
