@@ -69,6 +69,22 @@ typedef struct sv_exec sv_exec;
  * stops the exec (the command is killed) and is returned by sv_exec_wait. */
 typedef int (*sv_exec_output_fn)(void *ctx, int stream, const void *data, size_t len);
 
+/** One resource limit for sv_exec_options.rlimits. */
+typedef struct {
+	/** The Linux RLIMIT_* number (RLIMIT_NOFILE is 7); sv_rlimit_by_name
+	 * maps "nofile" or "RLIMIT_NOFILE" to it. */
+	int resource;
+	uint64_t soft, hard; /**< SV_RLIM_INFINITY = unlimited; soft <= hard */
+} sv_exec_rlimit;
+
+#define SV_RLIM_INFINITY UINT64_MAX
+/** Linux has 16 resources (RLIM_NLIMITS). */
+#define SV_EXEC_MAX_RLIMITS 16
+
+/** The RLIMIT_* number of a resource named as `ulimit`, docker and the OCI
+ * spec do ("nofile", "RLIMIT_NOFILE", case-insensitive), or -1. */
+SV_EXTERN int sv_rlimit_by_name(const char *name);
+
 typedef struct {
 	unsigned int version;
 	/** The environment, exactly: "K=V" strings, NULL-terminated (NULL =
@@ -97,9 +113,26 @@ typedef struct {
 	/** How long sv_exec_start waits for the agent (0 =
 	 * SV_AGENT_DEFAULT_TIMEOUT_MS). */
 	int agent_timeout_ms;
+
+	/* ---- version 2 (a version-1 caller's struct ends above; the
+	 * library reads only the fields the caller's version has) ---- */
+
+	/** Resource limits set (setrlimit) before the command runs, as
+	 * `ulimit`/`docker run --ulimit` do: at most SV_EXEC_MAX_RLIMITS, each
+	 * resource once. */
+	const sv_exec_rlimit *rlimits;
+	size_t n_rlimits;
+	/** PR_SET_NO_NEW_PRIVS before exec: setuid bits and file capabilities
+	 * of what it runs give nothing. */
+	bool no_new_privs;
+	/** chroot into this guest directory before cwd (NULL = none). */
+	const char *root;
+	/** Run in a UTS namespace of its own with this hostname (NULL = the
+	 * VM's). */
+	const char *hostname;
 } sv_exec_options;
 
-#define SV_EXEC_OPTIONS_VERSION 1
+#define SV_EXEC_OPTIONS_VERSION 2
 #define SV_EXEC_OPTIONS_INIT                                                                                 \
 	{                                                                                                    \
 		.version = SV_EXEC_OPTIONS_VERSION, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1         \
