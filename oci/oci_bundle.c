@@ -150,6 +150,8 @@ static int parse_process(oci_bundle *b, json_t *root)
 	if ((rc = get_typed(process, "terminal", "process.terminal", JSON_TRUE, "a boolean", &term)))
 		return rc;
 	b->terminal = term && json_is_true(term);
+	if ((rc = oci_rlimits_parse(&b->limits, process, "process")))
+		return rc;
 	return parse_user(b, process);
 }
 

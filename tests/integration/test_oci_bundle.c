@@ -155,6 +155,47 @@ static void test_other_mistyped_fields_are_named(void **state)
 	assert_refused("[1,2]", "config.json: expected a JSON object");
 }
 
+/* A process with these rlimits (the JSON array's items). */
+static void assert_rlimits_refused(const char *items, const char *want)
+{
+	char *process = NULL, *c;
+	assert_true(asprintf(&process, "{\"args\":[\"true\"],\"cwd\":\"/\",\"rlimits\":[%s]}", items) > 0);
+	assert_refused(c = cfg(process, NULL), want);
+	free(c);
+	free(process);
+}
+
+static void test_bad_rlimits_and_no_new_privileges_are_named(void **state)
+{
+	(void)state;
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":2},"
+			       "{\"type\":\"RLIMIT_FOO\",\"soft\":1,\"hard\":2}",
+			       "config.json: process.rlimits[1].type: \"RLIMIT_FOO\" is not a Linux resource "
+			       "limit (RLIMIT_NOFILE, ...)");
+	/* The spec's names only: `ulimit`'s short form is not one. */
+	assert_rlimits_refused("{\"type\":\"nofile\",\"soft\":1,\"hard\":2}",
+			       "config.json: process.rlimits[0].type: \"nofile\" is not a Linux resource limit "
+			       "(RLIMIT_NOFILE, ...)");
+	assert_rlimits_refused("{\"soft\":1,\"hard\":2}", "config.json: process.rlimits[0].type: missing");
+	assert_rlimits_refused("7", "config.json: process.rlimits[0]: expected an object");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":1}",
+			       "config.json: process.rlimits[0].hard: missing");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":\"1\",\"hard\":1}",
+			       "config.json: process.rlimits[0].soft: expected an integer from 0 (or -1: unlimited)");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":5,\"hard\":4}",
+			       "config.json: process.rlimits[0].soft: above hard");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0},"
+			       "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0}",
+			       "config.json: process.rlimits[1].type: RLIMIT_CORE is given twice");
+	char *c;
+	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"rlimits\":{}}", NULL),
+		       "config.json: process.rlimits: expected an array");
+	free(c);
+	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"noNewPrivileges\":1}", NULL),
+		       "config.json: process.noNewPrivileges: expected a boolean");
+	free(c);
+}
+
 static void test_terminal_needs_a_console_socket(void **state)
 {
 	(void)state;
@@ -283,6 +324,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_root_path_missing_or_absent_is_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_process_args_empty_or_mistyped_is_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_mistyped_fields_are_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_rlimits_and_no_new_privileges_are_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_terminal_needs_a_console_socket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_container_id_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_fields_pass_and_a_failed_boot_leaves_nothing, setup,
