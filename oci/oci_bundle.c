@@ -280,6 +280,7 @@ static int parse_config(oci_bundle *b, const char *text)
 			   CONFIG_NAME ": ociVersion: \"%s\" is not supported (major version 1 is)", version);
 	} else if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
 		   (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
+		   (rc = oci_mounts_parse(&b->mounts, root, b->bundle_dir)) ||
 		   (rc = get_string(root, "hostname", "hostname", &hostname))) {
 	} else if (hostname && *hostname && !(b->hostname = strdup(hostname))) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
@@ -307,7 +308,8 @@ int oci_bundle_load(oci_bundle *b, const char *bundle_dir)
 	if (rc < 0) {
 		*b = (oci_bundle){0};
 		sv_err_prefix("bundle %s", abs ? abs : bundle_dir);
-	} else if ((rc = oci_bundle_parse(b, abs, text)) == 0 && (rc = check_root_dir(b)) < 0) {
+	} else if ((rc = oci_bundle_parse(b, abs, text)) == 0 &&
+		   ((rc = check_root_dir(b)) < 0 || (rc = oci_mounts_check(&b->mounts)) < 0)) {
 		oci_bundle_free(b);
 	}
 	free(text);
@@ -334,5 +336,6 @@ void oci_bundle_free(oci_bundle *b)
 	free(b->hostname);
 	free(b->image);
 	free(b->annotations_json);
+	oci_mounts_free(&b->mounts);
 	*b = (oci_bundle){0};
 }

@@ -5,6 +5,7 @@
 #ifndef OCI_BUNDLE_H
 #define OCI_BUNDLE_H
 
+#include "oci_mounts.h"
 #include "oci_rlimits.h"
 
 #include <stdbool.h>
@@ -31,6 +32,7 @@ typedef struct {
 	bool terminal;
 	char *hostname; /* NULL if unset */
 	oci_process_limits limits; /* process.rlimits, noNewPrivileges */
+	oci_mounts mounts;
 	uint32_t vcpus, mem_mib;
 	char *image;		/* the base image with the kernel: default "minimal" */
 	bool netns_path;	/* linux.namespaces has a network entry with a path */

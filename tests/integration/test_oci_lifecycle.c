@@ -268,6 +268,60 @@ static void test_missing_executable_exits_127_with_a_message(void **state)
 }
 
 /* Receives the terminal's master that create sends to the console socket. */
+/* config.json with extra members of process and of root, and extra
+ * top-level members (each "" or text starting with ','). */
+static void write_config_with(const char *args_json, const char *process_extra, const char *root_extra,
+			      const char *top_extra)
+{
+	char *text = NULL;
+	assert_true(asprintf(&text,
+			     "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"%s},"
+			     "\"process\":{\"args\":%s,\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+			     "\"user\":{\"uid\":0,\"gid\":0}%s}%s}",
+			     root_extra, args_json, process_extra, top_extra) > 0);
+	free(svt_write(env.bundle, "config.json", text));
+	free(text);
+}
+
+/* Runs the configured container to its end; its stdout (*status: wait). */
+static char *run_container(const char *id, int *status)
+{
+	container c;
+	create(&c, id, NULL);
+	const char *start[] = {"start", id, NULL};
+	run_ok(start);
+	*status = wait_exit(&c);
+	char *out = read_all(c.out_r), *err = read_all(c.err_r);
+	if (err[0])
+		print_message("%s stderr: %s\n", id, err);
+	free(err);
+	delete_and_check_gone(id, NULL);
+	return out;
+}
+
+static void test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest(void **state)
+{
+	(void)state;
+	write_config_with("[\"sh\",\"-c\",\"ulimit -Sn; ulimit -Hn; grep NoNewPrivs /proc/self/status; "
+			  "busybox hostname; (echo x > /written) 2>/dev/null && echo WROTE || echo refused\"]",
+			  ",\"noNewPrivileges\":true,\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":123,"
+			  "\"hard\":456},{\"type\":\"RLIMIT_CORE\",\"soft\":-1,\"hard\":-1}]",
+			  ",\"readonly\":true", ",\"hostname\":\"boxy\"");
+	int status;
+	char *out = run_container("limits", &status);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(out, "123\n456\nNoNewPrivs:\t1\nboxy\nrefused\n");
+	free(out);
+	/* Without them: the defaults (no NoNewPrivs, a writable root). */
+	write_config_with("[\"sh\",\"-c\",\"grep NoNewPrivs /proc/self/status; "
+			  "(echo x > /written) 2>/dev/null && echo WROTE || echo refused\"]",
+			  "", "", "");
+	out = run_container("plain", &status);
+	assert_string_equal(out, "NoNewPrivs:\t0\nWROTE\n");
+	free(out);
+}
+
 static int receive_master(int listen_fd)
 {
 	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -379,6 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_delete_force_of_a_created_container),
 	    cmocka_unit_test(test_missing_executable_exits_127_with_a_message),
 	    cmocka_unit_test(test_terminal_over_console_socket_follows_resizes),
+	    cmocka_unit_test(test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest),
 	};
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "smartvm-oci boots VMs as root");
