@@ -113,8 +113,11 @@ static int mount_subpath(const mount_request *r, int target_fd, const char **sta
 	if (!mkdtemp(staging))
 		return -1;
 	int rc = -1, e = 0, src = -1;
+	/* Read-write whatever the bind asks: one filesystem serves several
+	 * binds, and a second mount of it with another read-only flag would
+	 * be EBUSY. The bind itself gets r->flags (remount_bind). */
 	*stage = "mounting the source";
-	if (mount(r->source, staging, r->fstype, r->flags, r->data) < 0)
+	if (mount(r->source, staging, r->fstype, MS_NOSUID | MS_NODEV, r->data) < 0)
 		goto out;
 	*stage = "the subpath";
 	int sdir = open(staging, O_PATH | O_DIRECTORY | O_CLOEXEC);

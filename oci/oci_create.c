@@ -9,6 +9,7 @@
 #include "oci_bundle.h"
 #include "oci_console.h"
 #include "oci_log.h"
+#include "oci_mount_drives.h"
 #include "oci_relay.h"
 #include "oci_rootfs.h"
 #include "oci_state.h"
@@ -109,6 +110,11 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
 		    "VM yet; the container has no network",
 		    id);
+	for (size_t i = 0; i < b.mounts.n; i++)
+		if (b.mounts.items[i].kind == OCI_MOUNT_CGROUP)
+			oci_log_info("container \"%s\": mounts[%zu]: cgroup on %s skipped (the VM's cgroups are "
+				     "its own)",
+				     id, i, b.mounts.items[i].destination);
 	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
 		oci_bundle_free(&b);
 		return oci_log_error("%s", sv_last_error());
@@ -124,6 +130,7 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 	pid_t pid = 0;
 	if ((rc = oci_state_write(&d, &st)) < 0 ||
 	    (rc = oci_rootfs_build(d.fd, d.dir, OCI_ROOTFS_FILE, b.root_path, NULL)) < 0 ||
+	    (rc = oci_mount_drives_build(&b.mounts, d.fd, d.dir)) < 0 ||
 	    (console_socket && (rc = oci_console_setup(console_socket, &tty)) < 0))
 		goto fail;
 	oci_relay_args a = {.bundle = &b, .dir = &d, .globals = g, .id = id, .ready_fd = -1, .tty_fd = tty};

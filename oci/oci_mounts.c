@@ -237,6 +237,8 @@ void oci_mounts_free(oci_mounts *m)
 		free(m->items[i].source);
 		free(m->items[i].data);
 	}
+	for (size_t i = 0; i < m->n_drives; i++)
+		free(m->drive_files[i]);
 	free(m->items);
 	*m = (oci_mounts){0};
 }

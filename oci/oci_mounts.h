@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Drives a container's bind mounts may take: one for all files, one per
+ * directory (vdb..vdr: the root is vda). */
+#define OCI_MAX_BIND_DRIVES 17
+
 typedef enum {
 	OCI_MOUNT_PROC,
 	OCI_MOUNT_SYSFS,
@@ -28,11 +32,18 @@ typedef struct {
 	unsigned long flags; /* MS_RDONLY, MS_NOSUID, ... (Linux numbers) */
 	char *data;	     /* the other options, comma-joined ("size=64k,mode=755"), or NULL */
 	bool is_dir;	     /* bind: the source is a directory (set by oci_mounts_check) */
+	/* bind, once oci_mount_drives_build ran: the extra drive holding the
+	 * copy (0 = the first after the root: the guest's /dev/vdb) and, for
+	 * a file, its name in that drive's filesystem. */
+	int drive;
+	char subpath[16];
 } oci_mount;
 
 typedef struct {
 	oci_mount *items;
 	size_t n;
+	char *drive_files[OCI_MAX_BIND_DRIVES]; /* names in the container dir */
+	size_t n_drives;
 } oci_mounts;
 
 /* The parse: types, options and destinations (no host access; a relative

@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -322,6 +323,78 @@ static void test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_gu
 	free(out);
 }
 
+static void test_mounts_and_binds_land_inside_the_root(void **state)
+{
+	(void)state;
+	char *hosts = svt_write(env.dir, "hosts", "bound-file\n");
+	char *rw = svt_write(env.dir, "rw", "rw-file\n");
+	char *data = NULL, *link = NULL, *config = NULL;
+	assert_true(asprintf(&data, "%s/datadir", env.dir) > 0);
+	assert_int_equal(mkdir(data, 0755), 0);
+	free(svt_write(data, "inner", "inner-file\n"));
+	/* A rootfs link pointing at / : a mount through it stays inside. */
+	assert_true(asprintf(&link, "%s/evil", env.rootfs) > 0);
+	assert_int_equal(symlink("/", link), 0);
+	assert_true(
+	    asprintf(&config,
+		     ",\"mounts\":["
+		     "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		     "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		     "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\"},"
+		     "{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+		     "\"options\":[\"nosuid\",\"size=1m\",\"mode=700\"]},"
+		     "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\"},"
+		     "{\"destination\":\"/myproc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		     "{\"destination\":\"/etc/bound\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+		     "{\"destination\":\"/etc/bound-rw\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]},"
+		     "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+		     "{\"destination\":\"/../../escape\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		     "{\"destination\":\"/evil/tmp2\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]",
+		     hosts, rw, data) > 0);
+	write_config_with(
+	    "[\"sh\",\"-c\",\"cat /etc/bound; (echo x > /etc/bound) 2>/dev/null && echo bound-writable || "
+	    "echo bound-ro; echo changed > /etc/bound-rw && cat /etc/bound-rw; cat /data/inner; ls /data; "
+	    "(echo x > /data/new) 2>/dev/null && echo data-writable || echo data-ro; "
+	    "test -r /myproc/self/status && echo myproc; echo t > /scratch/f && cat /scratch/f; "
+	    "for m in ' /scratch tmpfs rw,nosuid' ' /dev/mqueue mqueue ' ' /escape tmpfs ' ' /tmp2 tmpfs '; "
+	    "do busybox grep -q \\\"$m\\\" /proc/mounts && echo \\\"mounted$m\\\"; done; "
+	    "busybox grep -c cgroup /proc/mounts; test -c /dev/null && echo devices\"]",
+	    "", "", config);
+	int status;
+	char *out = run_container("mounts", &status);
+	assert_true(WIFEXITED(status));
+	assert_string_equal(out, "bound-file\nbound-ro\nchanged\ninner-file\ninner\ndata-ro\nmyproc\nt\n"
+				 "mounted /scratch tmpfs rw,nosuid\nmounted /dev/mqueue mqueue \n"
+				 "mounted /escape tmpfs \nmounted /tmp2 tmpfs \n0\ndevices\n");
+	free(out);
+	/* The binds were copies: the host's files are as they were. */
+	char *text = NULL;
+	assert_int_equal(sv_read_file(rw, 1024, &text, NULL), 0);
+	assert_string_equal(text, "rw-file\n");
+	free(text);
+
+	/* A destination resolving to the root itself is refused, and the
+	 * failed create leaves nothing. */
+	write_config_with("[\"true\"]", "", "",
+			  ",\"mounts\":[{\"destination\":\"/evil\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]");
+	const char *args[] = {"create", "--bundle", env.bundle, "refused", NULL};
+	char *o, *e;
+	assert_int_equal(svo_run(&env, args, &o, &e), 1);
+	if (!strstr(e, "config.json: mounts[0] (tmpfs on /evil): VM \"vm\": mount tmpfs on /evil: mount tmpfs "
+		       "on /evil: target (it resolves to the root itself): Device or resource busy"))
+		fail_msg("unexpected error: %s", e);
+	assert_int_equal(svt_dir_entries(env.root), 0);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	free(o);
+	free(e);
+	unlink(link);
+	free(link);
+	free(config);
+	free(data);
+	free(hosts);
+	free(rw);
+}
+
 static int receive_master(int listen_fd)
 {
 	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -434,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_executable_exits_127_with_a_message),
 	    cmocka_unit_test(test_terminal_over_console_socket_follows_resizes),
 	    cmocka_unit_test(test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest),
+	    cmocka_unit_test(test_mounts_and_binds_land_inside_the_root),
 	};
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "smartvm-oci boots VMs as root");
