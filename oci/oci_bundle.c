@@ -4,6 +4,8 @@
  * here; the rootfs builder reads it without following links out of it. */
 #include "oci_bundle.h"
 
+#include "oci_hooks.h"
+
 #include "util/error.h"
 #include "util/file.h"
 
@@ -281,6 +283,7 @@ static int parse_config(oci_bundle *b, const char *text)
 	} else if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
 		   (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
 		   (rc = oci_mounts_parse(&b->mounts, root, b->bundle_dir)) ||
+		   (rc = oci_hooks_parse(root, &b->hooks_json)) ||
 		   (rc = get_string(root, "hostname", "hostname", &hostname))) {
 	} else if (hostname && *hostname && !(b->hostname = strdup(hostname))) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
@@ -337,5 +340,6 @@ void oci_bundle_free(oci_bundle *b)
 	free(b->image);
 	free(b->annotations_json);
 	oci_mounts_free(&b->mounts);
+	free(b->hooks_json);
 	*b = (oci_bundle){0};
 }

@@ -33,6 +33,7 @@ typedef struct {
 	char *hostname; /* NULL if unset */
 	oci_process_limits limits; /* process.rlimits, noNewPrivileges */
 	oci_mounts mounts;
+	char *hooks_json; /* the hooks object (compact JSON), NULL if none */
 	uint32_t vcpus, mem_mib;
 	char *image;		/* the base image with the kernel: default "minimal" */
 	bool netns_path;	/* linux.namespaces has a network entry with a path */

@@ -8,6 +8,7 @@
 
 #include "oci_bundle.h"
 #include "oci_console.h"
+#include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_mount_drives.h"
 #include "oci_relay.h"
@@ -138,6 +139,10 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		goto fail;
 	st.pid = pid;
 	st.start_time = sv_process_start_time(pid);
+	if ((rc = oci_hooks_save(&d, b.hooks_json)) < 0 ||
+	    (rc = oci_hooks_run(b.hooks_json, "prestart", &st, OCI_CREATING)) < 0 ||
+	    (rc = oci_hooks_run(b.hooks_json, "createRuntime", &st, OCI_CREATING)) < 0)
+		goto fail;
 	st.status = OCI_CREATED;
 	if ((rc = oci_state_write(&d, &st)) < 0)
 		goto fail;

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The runtime spec version state and hooks report. */
+#define OCI_SPEC_VERSION "1.2.1"
 #define OCI_DEFAULT_ROOT "/run/smartvm-oci"
 #define OCI_STATE_FILE "state.json"
 #define OCI_ROOTFS_FILE "rootfs.ext4"

@@ -267,6 +267,31 @@ static void test_bad_mounts_are_named(void **state)
 	free(fifo);
 }
 
+static void test_bad_hooks_are_named(void **state)
+{
+	(void)state;
+	char *c;
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"poststop\":[{\"path\":\"bin/true\"}]}"),
+		       "config.json: hooks.poststop[0].path: must be an absolute path (hooks are not looked up "
+		       "in PATH)");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/true\",\"timeout\":0}]}"),
+		       "config.json: hooks.createRuntime[0].timeout: expected seconds from 1 to 86400");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\",\"args\":[\"true\",1]}]}"),
+		       "config.json: hooks.prestart[0].args[1]: expected a string");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"poststart\":[{\"args\":[\"x\"]}]}"),
+		       "config.json: hooks.poststart[0].path: missing");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"startContainer\":[{\"path\":\"/bin/true\"}]}"),
+		       "config.json: hooks.startContainer: runs inside the container, which is a VM here: "
+		       "smartvm-oci runs only prestart, createRuntime, poststart and poststop (on the host)");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":[]"), "config.json: hooks: expected an object");
+	free(c);
+}
+
 static void test_terminal_needs_a_console_socket(void **state)
 {
 	(void)state;
@@ -397,6 +422,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_other_mistyped_fields_are_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rlimits_and_no_new_privileges_are_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_mounts_are_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_hooks_are_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_terminal_needs_a_console_socket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_container_id_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_fields_pass_and_a_failed_boot_leaves_nothing, setup,

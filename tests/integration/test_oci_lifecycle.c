@@ -395,6 +395,99 @@ static void test_mounts_and_binds_land_inside_the_root(void **state)
 	free(rw);
 }
 
+/* A file a hook wrote (fails when absent), as JSON. */
+static json_t *hook_output(const char *name)
+{
+	char *path = sv_path_join(env.dir, name), *text = NULL;
+	assert_int_equal(sv_read_file(path, 1 << 16, &text, NULL), 0);
+	json_t *j = json_loads(text, 0, NULL);
+	if (!j)
+		fail_msg("%s: not JSON: %s", name, text);
+	free(text);
+	free(path);
+	return j;
+}
+
+static void test_hooks_run_on_the_host_with_the_state_on_stdin(void **state)
+{
+	(void)state;
+	char *hooks = NULL;
+	assert_true(asprintf(&hooks,
+			     ",\"hooks\":{"
+			     "\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			     "\"cat > %s/created.json && echo \\\"$HOOKVAR:$HOME\\\" > %s/env\"],"
+			     "\"env\":[\"HOOKVAR=x\"]}],"
+			     "\"poststart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s/started.json\"]}],"
+			     "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s/stopped.json\"],"
+			     "\"timeout\":30}]}",
+			     env.dir, env.dir, env.dir, env.dir) > 0);
+	write_config_with("[\"sleep\",\"2\"]", "", "", hooks);
+	free(hooks);
+	container c;
+	create(&c, "hooked", NULL);
+	json_t *j = hook_output("created.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "creating");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "hooked");
+	assert_string_equal(json_string_value(json_object_get(j, "bundle")), env.bundle);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), c.pid);
+	json_decref(j);
+	/* env exactly as given: HOOKVAR, and no HOME inherited. */
+	char *path = sv_path_join(env.dir, "env"), *text = NULL;
+	assert_int_equal(sv_read_file(path, 1024, &text, NULL), 0);
+	assert_string_equal(text, "x:\n");
+	free(text);
+	free(path);
+	const char *start[] = {"start", "hooked", NULL};
+	run_ok(start);
+	j = hook_output("started.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "running");
+	json_decref(j);
+	int status = wait_exit(&c);
+	assert_true(WIFEXITED(status));
+	close(c.out_r);
+	close(c.err_r);
+	delete_and_check_gone("hooked", NULL);
+	j = hook_output("stopped.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "stopped");
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), 0);
+	json_decref(j);
+}
+
+/* create must fail with a message containing want, leaving nothing. */
+static void assert_create_fails_with(const char *id, const char *want)
+{
+	const char *args[] = {"create", "--bundle", env.bundle, id, NULL};
+	char *o, *e;
+	assert_int_equal(svo_run(&env, args, &o, &e), 1);
+	if (!strstr(e, want))
+		fail_msg("create %s: wanted \"%s\" in: %s", id, want, e);
+	assert_int_equal(svt_dir_entries(env.root), 0);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	free(o);
+	free(e);
+}
+
+static void test_a_failing_or_hanging_create_hook_fails_create_and_leaves_nothing(void **state)
+{
+	(void)state;
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			  "\"echo broken >&2; exit 3\"]}]}");
+	assert_create_fails_with("failing", "creating container \"failing\": hooks.createRuntime[0] (/bin/sh): "
+					    "exited with status 3: broken");
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			  "\"sleep 297\"],\"timeout\":1}]}");
+	assert_create_fails_with("hanging", "hooks.prestart[0] (/bin/sh): timed out after 1 s (killed)");
+	/* Its whole process group went, the sleep too. */
+	assert_int_equal(svt_count_processes_with("sleep 297"), 0);
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"createRuntime\":[{\"path\":\"/nonexistent/hook\"}]}");
+	assert_create_fails_with("missing",
+				 "hooks.createRuntime[0] (/nonexistent/hook): exited with status 127: "
+				 "/nonexistent/hook: No such file or directory");
+}
+
 static int receive_master(int listen_fd)
 {
 	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -508,6 +601,8 @@ int main(void)
 	    cmocka_unit_test(test_terminal_over_console_socket_follows_resizes),
 	    cmocka_unit_test(test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest),
 	    cmocka_unit_test(test_mounts_and_binds_land_inside_the_root),
+	    cmocka_unit_test(test_hooks_run_on_the_host_with_the_state_on_stdin),
+	    cmocka_unit_test(test_a_failing_or_hanging_create_hook_fails_create_and_leaves_nothing),
 	};
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "smartvm-oci boots VMs as root");
