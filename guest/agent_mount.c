@@ -73,11 +73,14 @@ static int make_missing(int rootfd, const char *path, uint32_t create)
 		}
 		if (errno != ENOENT)
 			return -1;
+		/* A target without a leading '/' is relative to the root too. */
 		char *slash = strrchr(buf, '/');
-		const char *name = slash + 1;
-		*slash = '\0';
-		int parent = open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-		*slash = '/';
+		const char *name = slash ? slash + 1 : buf;
+		if (slash)
+			*slash = '\0';
+		int parent = open_in_root(rootfd, slash ? buf : "", O_PATH | O_DIRECTORY);
+		if (slash)
+			*slash = '/';
 		if (parent < 0)
 			return -1;
 		int rc;

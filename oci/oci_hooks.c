@@ -97,7 +97,11 @@ static int run_hook(json_t *h, const char *field, const char *state_json)
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
 	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-	int ready = pidfd >= 0 ? poll(&p, 1, timeout_s * 1000) : -1;
+	long long deadline = sv_now_ms() + (long long)timeout_s * 1000;
+	int ready = -1;
+	while (pidfd >= 0 && (ready = poll(&p, 1, (int)(deadline > sv_now_ms() ? deadline - sv_now_ms() : 0))) < 0 &&
+	       errno == EINTR)
+		;
 	bool timed_out = ready == 0;
 	if (ready <= 0)
 		kill(-pid, SIGKILL);

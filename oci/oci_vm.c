@@ -39,7 +39,7 @@ static void bind_drives(sv_drive_config *out, char ids[][16], char paths[][4200]
 			const oci_dir *d)
 {
 	for (size_t i = 0; i < b->mounts.n_drives; i++) {
-		snprintf(ids[i], 16, "bind%zu", i);
+		snprintf(ids[i], 16, "bind%u", (unsigned)i); /* i < OCI_MAX_BIND_DRIVES */
 		snprintf(paths[i], 4200, "%s/%s", d->dir, b->mounts.drive_files[i]);
 		out[i] = (sv_drive_config){.drive_id = ids[i], .path_on_host = paths[i]};
 	}
