@@ -256,6 +256,16 @@ static void test_bad_mounts_are_named(void **state)
 		free(entry);
 		free(want);
 	}
+	/* Not readable even by root: a write-only sysctl (where the kernel
+	 * has it). */
+	const char *wo = "/proc/sys/vm/compact_memory";
+	if (access(wo, F_OK) == 0) {
+		assert_true(asprintf(&entry, "{\"destination\":\"/x\",\"source\":\"%s\",\"options\":[\"bind\"]}", wo) > 0);
+		assert_true(asprintf(&want, "config.json: mounts[1].source: %s: Permission denied", wo) > 0);
+		assert_mount_refused(entry, want);
+		free(entry);
+		free(want);
+	}
 	/* A relative source is the bundle's: bundle/none does not exist. */
 	assert_true(asprintf(&want, "config.json: mounts[1].source: %s/none: No such file or directory",
 			     env.bundle) > 0);
