@@ -1,7 +1,8 @@
 /* `smartvm exec` and `smartvm cp`: a running VM through its guest agent
  * (<smartvm/agent.h>), as Docker users type them.
  *
- *   smartvm exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] ID [--] CMD [ARG]...
+ *   smartvm exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] [--ulimit NAME=SOFT[:HARD]]...
+ *                ID [--] CMD [ARG]...
  *   smartvm cp [-a] [--allow-outside-links] SRC ID:DST | ID:SRC DST
  *
  * exec's options come before ID; everything after ID (or after "--") is the
@@ -11,18 +12,22 @@
 #include "cmd_run_agent.h"
 #include "cmd_run_cmd.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
 	OPT_ALLOW_OUTSIDE = CLI_OPT_LONG_BASE + 0x1C0,
 	OPT_AGENT_TIMEOUT,
+	OPT_ULIMIT,
 };
 
 static const struct option exec_opts[] = {
     {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
     {"env", required_argument, NULL, 'e'},   {"workdir", required_argument, NULL, 'w'},
-    {"user", required_argument, NULL, 'u'},  {0},
+    {"user", required_argument, NULL, 'u'},  {"ulimit", required_argument, NULL, OPT_ULIMIT},
+    {0},
 };
 
 /* The options of exec that take a value (as typed, without "="), so the
@@ -30,7 +35,7 @@ static const struct option exec_opts[] = {
 static bool takes_value(const char *arg)
 {
 	static const char *const with_value[] = {
-	    "-e", "--env", "-w", "--workdir", "-u", "--user", "--data-dir", "--runtime-dir", NULL};
+	    "-e", "--env", "-w", "--workdir", "-u", "--user", "--ulimit", "--data-dir", "--runtime-dir", NULL};
 	for (size_t i = 0; with_value[i]; i++)
 		if (!strcmp(arg, with_value[i]))
 			return true;
@@ -74,6 +79,58 @@ static int parse_user(cli_ctx *cli, const char *arg, cli_run_agent *a)
 	return rc;
 }
 
+/* One limit value: a number, or "unlimited" / -1. */
+static int parse_limit(cli_ctx *cli, const char *arg, const char *text, uint64_t *out)
+{
+	if (!strcmp(text, "unlimited") || !strcmp(text, "-1")) {
+		*out = SV_RLIM_INFINITY;
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+	if (!end || *end || errno)
+		return cli_usage_error(cli, "--ulimit \"%s\": \"%s\" is not a number or \"unlimited\"", arg,
+				       text);
+	*out = v;
+	return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] as docker takes it (HARD defaults to SOFT). */
+static int parse_ulimit(cli_ctx *cli, const char *arg, sv_exec_rlimit *lims, size_t *n)
+{
+	char name[32], soft[32], hard[32] = "";
+	const char *eq = strchr(arg, '='), *colon = eq ? strchr(eq + 1, ':') : NULL;
+	size_t nlen = eq ? (size_t)(eq - arg) : 0, slen = eq ? (colon ? (size_t)(colon - eq - 1) : strlen(eq + 1)) : 0;
+	if (!eq || !nlen || nlen >= sizeof(name) || !slen || slen >= sizeof(soft) ||
+	    (colon && (!colon[1] || strlen(colon + 1) >= sizeof(hard))))
+		return cli_usage_error(cli, "--ulimit \"%s\": expected NAME=SOFT[:HARD] (e.g. nofile=1024:2048)",
+				       arg);
+	memcpy(name, arg, nlen);
+	name[nlen] = '\0';
+	memcpy(soft, eq + 1, slen);
+	soft[slen] = '\0';
+	snprintf(hard, sizeof(hard), "%s", colon ? colon + 1 : soft);
+	sv_exec_rlimit r = {.resource = sv_rlimit_by_name(name)};
+	if (r.resource < 0)
+		return cli_usage_error(cli,
+				       "--ulimit \"%s\": \"%s\" is not a resource limit (nofile, nproc, core, "
+				       "stack, memlock, ...)",
+				       arg, name);
+	int rc;
+	if ((rc = parse_limit(cli, arg, soft, &r.soft)) || (rc = parse_limit(cli, arg, hard, &r.hard)))
+		return rc;
+	if (r.soft > r.hard)
+		return cli_usage_error(cli, "--ulimit \"%s\": the soft limit is above the hard one", arg);
+	for (size_t i = 0; i < *n; i++)
+		if (lims[i].resource == r.resource) {
+			lims[i] = r; /* the last one wins, as in docker */
+			return 0;
+		}
+	lims[(*n)++] = r; /* at most one per resource: never more than SV_EXEC_MAX_RLIMITS */
+	return 0;
+}
+
 static int cmd_exec(cli_ctx *cli, int argc, char **argv)
 {
 	char **cmd = NULL;
@@ -82,6 +139,8 @@ static int cmd_exec(cli_ctx *cli, int argc, char **argv)
 	if (!cmd && (rc = cli_run_split_command(cli, &argc, argv, &cmd)))
 		return rc;
 	cli_run_agent a = {0};
+	sv_exec_rlimit lims[SV_EXEC_MAX_RLIMITS];
+	size_t n_lims = 0;
 	const char **env = calloc((size_t)argc + 1, sizeof(*env));
 	size_t n_env = 0;
 	if (!env)
@@ -113,6 +172,9 @@ static int cmd_exec(cli_ctx *cli, int argc, char **argv)
 		case 'u':
 			rc = parse_user(cli, p.optarg, &a);
 			break;
+		case OPT_ULIMIT:
+			rc = parse_ulimit(cli, p.optarg, lims, &n_lims);
+			break;
 		}
 	}
 	if (!rc && c == CLI_OPTS_EXIT)
@@ -126,6 +188,8 @@ static int cmd_exec(cli_ctx *cli, int argc, char **argv)
 		rc = cli_attach(cli, p.argv[p.optind], &vm);
 	if (!rc) {
 		a.env = env;
+		a.rlimits = lims;
+		a.n_rlimits = n_lims;
 		rc = cli_agent_exec(vm, cmd, &a);
 	}
 	free(env);
@@ -195,7 +259,8 @@ const cli_command cli_agent_commands[] = {
     {
 	.name = "exec",
 	.summary = "Run a command in a running VM (guest agent)",
-	.usage = "[-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] ID [--] CMD [ARG]...",
+	.usage = "[-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] [--ulimit NAME=SOFT[:HARD]]... ID [--] CMD "
+		 "[ARG]...",
 	.help = "Runs CMD in the running VM ID through its guest agent (images with\n"
 		"smartvm-agent: the minimal image, or any image it is installed in, see\n"
 		"guest/README.md). CMD and its arguments are passed exactly. Its stdout and\n"
@@ -212,6 +277,11 @@ const cli_command cli_agent_commands[] = {
 		"  -u, --user UID[:GID]\n"
 		"                     run CMD as this uid and gid (numbers; default 0:0; GID\n"
 		"                     defaults to UID)\n"
+		"  --ulimit NAME=SOFT[:HARD]\n"
+		"                     a resource limit of CMD, as docker run --ulimit takes\n"
+		"                     it (repeatable): nofile, nproc, core, stack, memlock,\n"
+		"                     ... (or RLIMIT_NOFILE...); numbers or \"unlimited\";\n"
+		"                     HARD defaults to SOFT\n"
 		"\n"
 		"Exits with CMD's status: 127 when it is not found, 126 when it cannot be\n"
 		"executed, 128+N after signal N; 1 when smartvm itself failed (no such VM,\n"

@@ -154,6 +154,8 @@ static int agent_exec(sv_vm *vm, char **argv, const cli_run_agent *a, bool drain
 	o.cwd = a->cwd;
 	o.uid = a->uid;
 	o.gid = a->gid;
+	o.rlimits = a->rlimits;
+	o.n_rlimits = a->n_rlimits;
 	if (a->tty) {
 		o.tty = true;
 		terminal_size(&o.tty_rows, &o.tty_cols);

@@ -13,6 +13,9 @@ typedef struct {
 	const char *const *env; /* NULL-terminated "K=V" */
 	const char *cwd;
 	uint32_t uid, gid;
+	/* exec's --ulimit */
+	const sv_exec_rlimit *rlimits;
+	size_t n_rlimits;
 } cli_run_agent;
 
 #define CLI_RUN_AGENT_SHORTOPTS "it"

@@ -8,6 +8,7 @@
  * agent_exec.c     EXEC channels: the child process, its pipes or
  *                  pseudo-terminal, signals, resize, timeout, exit.
  * agent_file.c     PUT, GET, STAT, MKDIR, READDIR, SYMLINK channels.
+ * agent_mount.c    MOUNT channels.
  * agent_sha256.c   SHA-256 for PUT/GET (the agent is static and libc only).
  *
  * One thread, one poll loop; nothing blocks except short local file and
@@ -109,6 +110,8 @@ void agent_exec_open(agent_channel *c, const sva_field *v, const uint8_t *payloa
 void agent_exec_frame(agent_channel *c, const sva_frame *f);
 void agent_file_open(agent_channel *c, const sva_frame *f, const sva_field *v);
 void agent_file_frame(agent_channel *c, const sva_frame *f);
+/* MOUNT (agent_mount.c): answers OK or ERROR at once; the channel ends. */
+void agent_mount(agent_channel *c, const sva_field *v);
 /* The host ended the channel (ERROR) or the session ended: stop its work
  * without sending anything. */
 void agent_exec_cancel(agent_channel *c);

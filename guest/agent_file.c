@@ -387,6 +387,9 @@ void agent_file_open(agent_channel *c, const sva_frame *f, const sva_field *v)
 	case SVA_SYMLINK:
 		do_symlink(c, v);
 		break;
+	case SVA_MOUNT:
+		agent_mount(c, v);
+		break;
 	}
 }
 

@@ -240,6 +240,7 @@ static int handle_hello(agent_session *s, const sva_frame *f)
 	sva_msg_u32(&m, 1, SVA_VERSION);
 	sva_msg_str(&m, 4, agent_version);
 	sva_msg_u32(&m, 5, s->window);
+	sva_msg_u32(&m, 6, SVA_FEATURE_MOUNT);
 	agent_send_msg(s, &m);
 	return 0;
 }

@@ -4,6 +4,8 @@
  * here; the rootfs builder reads it without following links out of it. */
 #include "oci_bundle.h"
 
+#include "oci_hooks.h"
+
 #include "util/error.h"
 #include "util/file.h"
 
@@ -150,6 +152,8 @@ static int parse_process(oci_bundle *b, json_t *root)
 	if ((rc = get_typed(process, "terminal", "process.terminal", JSON_TRUE, "a boolean", &term)))
 		return rc;
 	b->terminal = term && json_is_true(term);
+	if ((rc = oci_rlimits_parse(&b->limits, process, "process")))
+		return rc;
 	return parse_user(b, process);
 }
 
@@ -278,6 +282,8 @@ static int parse_config(oci_bundle *b, const char *text)
 			   CONFIG_NAME ": ociVersion: \"%s\" is not supported (major version 1 is)", version);
 	} else if ((rc = parse_root(b, root)) || (rc = parse_process(b, root)) ||
 		   (rc = parse_annotations(b, root)) || (rc = parse_linux(b, root)) ||
+		   (rc = oci_mounts_parse(&b->mounts, root, b->bundle_dir)) ||
+		   (rc = oci_hooks_parse(root, &b->hooks_json)) ||
 		   (rc = get_string(root, "hostname", "hostname", &hostname))) {
 	} else if (hostname && *hostname && !(b->hostname = strdup(hostname))) {
 		rc = sv_err(SV_ENOMEM, "out of memory");
@@ -305,7 +311,8 @@ int oci_bundle_load(oci_bundle *b, const char *bundle_dir)
 	if (rc < 0) {
 		*b = (oci_bundle){0};
 		sv_err_prefix("bundle %s", abs ? abs : bundle_dir);
-	} else if ((rc = oci_bundle_parse(b, abs, text)) == 0 && (rc = check_root_dir(b)) < 0) {
+	} else if ((rc = oci_bundle_parse(b, abs, text)) == 0 &&
+		   ((rc = check_root_dir(b)) < 0 || (rc = oci_mounts_check(&b->mounts)) < 0)) {
 		oci_bundle_free(b);
 	}
 	free(text);
@@ -332,5 +339,7 @@ void oci_bundle_free(oci_bundle *b)
 	free(b->hostname);
 	free(b->image);
 	free(b->annotations_json);
+	oci_mounts_free(&b->mounts);
+	free(b->hooks_json);
 	*b = (oci_bundle){0};
 }

@@ -5,6 +5,9 @@
 #ifndef OCI_BUNDLE_H
 #define OCI_BUNDLE_H
 
+#include "oci_mounts.h"
+#include "oci_rlimits.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +31,9 @@ typedef struct {
 	size_t n_groups;
 	bool terminal;
 	char *hostname; /* NULL if unset */
+	oci_process_limits limits; /* process.rlimits, noNewPrivileges */
+	oci_mounts mounts;
+	char *hooks_json; /* the hooks object (compact JSON), NULL if none */
 	uint32_t vcpus, mem_mib;
 	char *image;		/* the base image with the kernel: default "minimal" */
 	bool netns_path;	/* linux.namespaces has a network entry with a path */

@@ -8,7 +8,9 @@
 
 #include "oci_bundle.h"
 #include "oci_console.h"
+#include "oci_hooks.h"
 #include "oci_log.h"
+#include "oci_mount_drives.h"
 #include "oci_relay.h"
 #include "oci_rootfs.h"
 #include "oci_state.h"
@@ -109,6 +111,11 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
 		    "VM yet; the container has no network",
 		    id);
+	for (size_t i = 0; i < b.mounts.n; i++)
+		if (b.mounts.items[i].kind == OCI_MOUNT_CGROUP)
+			oci_log_info("container \"%s\": mounts[%zu]: cgroup on %s skipped (the VM's cgroups are "
+				     "its own)",
+				     id, i, b.mounts.items[i].destination);
 	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
 		oci_bundle_free(&b);
 		return oci_log_error("%s", sv_last_error());
@@ -124,6 +131,7 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 	pid_t pid = 0;
 	if ((rc = oci_state_write(&d, &st)) < 0 ||
 	    (rc = oci_rootfs_build(d.fd, d.dir, OCI_ROOTFS_FILE, b.root_path, NULL)) < 0 ||
+	    (rc = oci_mount_drives_build(&b.mounts, d.fd, d.dir)) < 0 ||
 	    (console_socket && (rc = oci_console_setup(console_socket, &tty)) < 0))
 		goto fail;
 	oci_relay_args a = {.bundle = &b, .dir = &d, .globals = g, .id = id, .ready_fd = -1, .tty_fd = tty};
@@ -131,6 +139,10 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		goto fail;
 	st.pid = pid;
 	st.start_time = sv_process_start_time(pid);
+	if ((rc = oci_hooks_save(&d, b.hooks_json)) < 0 ||
+	    (rc = oci_hooks_run(b.hooks_json, "prestart", &st, OCI_CREATING)) < 0 ||
+	    (rc = oci_hooks_run(b.hooks_json, "createRuntime", &st, OCI_CREATING)) < 0)
+		goto fail;
 	st.status = OCI_CREATED;
 	if ((rc = oci_state_write(&d, &st)) < 0)
 		goto fail;

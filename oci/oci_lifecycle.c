@@ -4,6 +4,7 @@
  * reused pid is never signalled). */
 #include "oci_commands.h"
 
+#include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_relay.h"
 #include "oci_signal.h"
@@ -25,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OCI_SPEC_VERSION "1.2.1"
 /* How long kill/delete wait for the container process to die of SIGKILL. */
 #define DEATH_TIMEOUT_MS 10000
 
@@ -98,6 +98,10 @@ int oci_cmd_start(const oci_globals *g, int argc, char **argv)
 		if (oci_state_write(&d, &s) < 0)
 			code = oci_log_error("%s", sv_last_error());
 	}
+	char *hooks = NULL;
+	if (code == 0 && (oci_hooks_load(&d, &hooks) < 0 || oci_hooks_run(hooks, "poststart", &s, OCI_RUNNING) < 0))
+		oci_log_warn("container \"%s\": %s", s.id, sv_last_error()); /* the spec: a warning */
+	free(hooks);
 	oci_state_free(&s);
 	oci_dir_close(&d);
 	return code;
@@ -207,7 +211,12 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 		code = oci_log_error("%s", sv_last_error());
 		goto out;
 	}
+	char *hooks = NULL;
+	bool hooks_ok = oci_hooks_load(&d, &hooks) == 0;
 	code = teardown_locked(&d, g, id, true);
+	if (!hooks_ok || (code == 0 && have_state && oci_hooks_run(hooks, "poststop", &s, OCI_STOPPED) < 0))
+		oci_log_warn("container \"%s\": %s", id, sv_last_error()); /* the spec: a warning */
+	free(hooks);
 out:
 	if (have_state)
 		oci_state_free(&s);

@@ -10,6 +10,7 @@
 #include <smartvm/error.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,8 @@ static void log_line(const char *level, const char *fmt, va_list ap)
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return;
-	fprintf(stderr, "smartvm-oci: %s%s\n", level[0] == 'w' ? "warning: " : "", msg);
+	if (strcmp(level, "info") != 0) /* notes go to the log only: stderr may be the container's */
+		fprintf(stderr, "smartvm-oci: %s%s\n", level[0] == 'w' ? "warning: " : "", msg);
 	if (log_fd >= 0) {
 		char when[40];
 		time_t now = time(NULL);
@@ -73,5 +75,13 @@ void oci_log_warn(const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	log_line("warning", fmt, ap);
+	va_end(ap);
+}
+
+void oci_log_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_line("info", fmt, ap);
 	va_end(ap);
 }

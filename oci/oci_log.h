@@ -13,5 +13,7 @@ int oci_log_open(const char *path, bool json);
 /* Logs msg at "error" and returns exit code 1. */
 int oci_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void oci_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A note for the --log file only (create's stderr is the container's). */
+void oci_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

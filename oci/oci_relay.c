@@ -133,6 +133,10 @@ static void exec_options(sv_exec_options *o, const oci_relay_args *a)
 	o->groups = b->groups;
 	o->n_groups = b->n_groups;
 	o->agent_timeout_ms = OCI_AGENT_TIMEOUT_MS;
+	oci_rlimits_apply(&b->limits, o);
+	/* The agent runs it in a UTS namespace of its own with this name; every
+	 * process of the container is given it, so all of them see it. */
+	o->hostname = b->hostname;
 	if (a->tty_fd >= 0) {
 		struct winsize ws = {0};
 		o->tty = true;

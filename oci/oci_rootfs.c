@@ -87,16 +87,18 @@ static int add_mount_points(const char *image, const char *tree)
 	return 0;
 }
 
-int oci_rootfs_build(int dirfd, const char *dir_path, const char *name, const char *tree, uint64_t *size_mib)
+/* The image of tree with headroom_mib to spare, labelled label. */
+static int build_image(int dirfd, const char *dir_path, const char *name, const char *tree,
+		       uint64_t headroom_mib, const char *label, unsigned long long *bytes_out)
 {
 	walk_bytes = walk_inodes = 0;
 	if (nftw(tree, count_entry, 32, FTW_PHYS | FTW_MOUNT) != 0)
 		return sv_err_errno(SV_EIO, errno, "reading the rootfs %s", tree);
-	unsigned long long bytes =
-	    walk_bytes + walk_bytes / 4 + walk_inodes * INODE_BYTES + OCI_ROOTFS_HEADROOM_MIB * MIB;
+	unsigned long long bytes = walk_bytes + walk_bytes / 4 + walk_inodes * INODE_BYTES + headroom_mib * MIB;
 	bytes = (bytes + MIB - 1) / MIB * MIB;
 
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	*bytes_out = 0;
 	if (fd < 0)
 		return sv_err_errno(SV_EIO, errno, "creating %s/%s", dir_path, name);
 	int rc = ftruncate(fd, (off_t)bytes) == 0
@@ -115,20 +117,45 @@ int oci_rootfs_build(int dirfd, const char *dir_path, const char *name, const ch
 				      "-O",
 				      "^has_journal",
 				      "-L",
-				      "oci-root",
+				      label,
 				      "-d",
 				      tree,
 				      image,
 				      NULL};
-		rc = run_tool(argv, "building the root image");
+		rc = run_tool(argv, "building the image");
 	}
-	if (rc == 0)
-		rc = add_mount_points(image, tree);
-	if (rc) {
+	if (rc)
 		unlinkat(dirfd, name, 0);
-		return rc;
-	}
-	if (size_mib)
+	*bytes_out = bytes;
+	return rc;
+}
+
+int oci_rootfs_build(int dirfd, const char *dir_path, const char *name, const char *tree, uint64_t *size_mib)
+{
+	unsigned long long bytes = 0;
+	char image[PATH_MAX];
+	snprintf(image, sizeof(image), "%s/%s", dir_path, name);
+	int rc = build_image(dirfd, dir_path, name, tree, OCI_ROOTFS_HEADROOM_MIB, "oci-root", &bytes);
+	if (rc == 0 && (rc = add_mount_points(image, tree)) != 0)
+		unlinkat(dirfd, name, 0);
+	if (rc == 0 && size_mib)
 		*size_mib = bytes / MIB;
-	return 0;
+	return rc;
+}
+
+int oci_ext4_build(int dirfd, const char *dir_path, const char *name, const char *tree, uint64_t headroom_mib)
+{
+	unsigned long long bytes = 0;
+	char image[PATH_MAX], dbg[PATH_MAX], path[PATH_MAX];
+	snprintf(image, sizeof(image), "%s/%s", dir_path, name);
+	int rc = build_image(dirfd, dir_path, name, tree, headroom_mib, "oci-bind", &bytes);
+	/* mkfs made a lost+found the tree does not have: not the tree's. */
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/lost+found", tree);
+	if (rc == 0 && lstat(path, &st) < 0) {
+		const char *argv[] = {tool("debugfs", dbg, sizeof(dbg)), "-w", "-R", "rmdir lost+found", image, NULL};
+		if ((rc = run_tool(argv, "building the image")) != 0)
+			unlinkat(dirfd, name, 0);
+	}
+	return rc;
 }

@@ -16,4 +16,8 @@
  * On failure the file is removed. *size_mib (may be NULL) gets the size. */
 int oci_rootfs_build(int dirfd, const char *dir_path, const char *name, const char *tree, uint64_t *size_mib);
 
+/* The same for a tree that is not a root (a bind mount's): no mount points
+ * added, no lost+found left that the tree lacks, headroom_mib to spare. */
+int oci_ext4_build(int dirfd, const char *dir_path, const char *name, const char *tree, uint64_t headroom_mib);
+
 #endif

@@ -6,6 +6,8 @@
  *                 the container's process, annotations; written atomically
  *   rootfs.ext4   the VM's root disk built from the bundle's rootfs
  *   ctl.sock      the container process's control socket (`start`)
+ *   hooks.json    config.json's hooks, for start and delete (oci_hooks.h)
+ *   bind*.ext4    the bind mounts' copies (oci_mount_drives.h)
  *   vm/           the smartvm runtime dir of the container's VM
  *   lock          flock()ed by kill and delete while they tear the VM down
  *                 (the engine may run both at once)
@@ -18,6 +20,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The runtime spec version state and hooks report. */
+#define OCI_SPEC_VERSION "1.2.1"
 #define OCI_DEFAULT_ROOT "/run/smartvm-oci"
 #define OCI_STATE_FILE "state.json"
 #define OCI_ROOTFS_FILE "rootfs.ext4"

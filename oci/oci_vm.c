@@ -1,10 +1,13 @@
 /* The container's VM (see oci_vm.h). */
 #include "oci_vm.h"
 
+#include "oci_mount_apply.h"
+
 #include "util/error.h"
 #include "util/file.h"
 
 #include <smartvm/images.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,19 @@ static int manager_for(sv_manager **out, const oci_dir *d, const oci_globals *g,
 	return sv_manager_new(out, &o);
 }
 
+/* The bind mounts' drives (oci_mount_drives.h), after the root. Writable
+ * in the VM: several binds share the files' drive, and a read-only bind
+ * is a read-only mount in the guest. */
+static void bind_drives(sv_drive_config *out, char ids[][16], char paths[][4200], const oci_bundle *b,
+			const oci_dir *d)
+{
+	for (size_t i = 0; i < b->mounts.n_drives; i++) {
+		snprintf(ids[i], 16, "bind%u", (unsigned)i); /* i < OCI_MAX_BIND_DRIVES */
+		snprintf(paths[i], 4200, "%s/%s", d->dir, b->mounts.drive_files[i]);
+		out[i] = (sv_drive_config){.drive_id = ids[i], .path_on_host = paths[i]};
+	}
+}
+
 int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const oci_dir *d,
 		const oci_globals *g, const char *id)
 {
@@ -36,6 +52,7 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 	sv_base_image_bundle *image = NULL;
 	char *runtime_dir = NULL, *disk = sv_path_join(d->dir, OCI_ROOTFS_FILE);
 	sv_vm *vm = NULL;
+	static char ids[OCI_MAX_BIND_DRIVES][16], files[OCI_MAX_BIND_DRIVES][4200];
 	int rc = disk ? manager_for(&mgr, d, g, &runtime_dir) : sv_err(SV_ENOMEM, "out of memory");
 	if (rc)
 		goto fail;
@@ -51,21 +68,23 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 		goto fail;
 	}
 	sv_vm_config cfg = {0};
-	sv_drive_config image_root, root = {
+	sv_drive_config image_root, drives[1 + OCI_MAX_BIND_DRIVES] = {{
 					.drive_id = ROOT_DRIVE_ID,
 					.path_on_host = disk,
 					.is_root_device = true,
 					.is_read_only = b->root_readonly,
-				    };
+				    }};
 	if ((rc = sv_base_image_vm_config(&cfg, &image_root, image)) < 0)
 		goto fail;
+	bind_drives(drives + 1, ids, files, b, d);
 	cfg.id = VM_ID;
-	cfg.drives = &root;
-	cfg.n_drives = 1;
+	cfg.drives = drives;
+	cfg.n_drives = 1 + b->mounts.n_drives;
 	cfg.machine_config.vcpu_count = b->vcpus;
 	cfg.machine_config.mem_size_mib = b->mem_mib;
 	if ((rc = sv_manager_create_vm(&vm, mgr, &cfg)) < 0 || (rc = sv_vm_set_agent_exec(vm, true)) < 0 ||
-	    (rc = sv_vm_start(vm)) < 0 || (rc = sv_vm_agent_wait(vm, OCI_AGENT_TIMEOUT_MS, NULL)) < 0)
+	    (rc = sv_vm_start(vm)) < 0 || (rc = sv_vm_agent_wait(vm, OCI_AGENT_TIMEOUT_MS, NULL)) < 0 ||
+	    (rc = oci_mounts_apply(vm, &b->mounts)) < 0)
 		goto fail;
 	sv_base_image_bundle_free(image);
 	free(runtime_dir);

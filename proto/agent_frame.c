@@ -30,7 +30,7 @@ void sva_put_u64(uint8_t *p, uint64_t v)
 	sva_put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static const char *const type_names[0x2b] = {
+static const char *const type_names[SVA_MOUNT + 1] = {
     [SVA_HELLO] = "HELLO",
     [SVA_HELLO_OK] = "HELLO_OK",
     [SVA_PING] = "PING",
@@ -57,6 +57,7 @@ static const char *const type_names[0x2b] = {
     [SVA_READDIR] = "READDIR",
     [SVA_DIRENT] = "DIRENT",
     [SVA_SYMLINK] = "SYMLINK",
+    [SVA_MOUNT] = "MOUNT",
 };
 
 const char *sva_type_name(uint8_t type)
@@ -74,6 +75,7 @@ bool sva_type_opens_channel(uint8_t type)
 	case SVA_MKDIR:
 	case SVA_READDIR:
 	case SVA_SYMLINK:
+	case SVA_MOUNT:
 		return true;
 	default:
 		return false;
@@ -285,7 +287,7 @@ bool sva_name_is_safe(const uint8_t *name, size_t len)
 	const size_t sva_spec_##name##_n = sizeof(sva_spec_##name) / sizeof(sva_spec)
 
 DEFINE_SPEC(hello, U32(1), U32(2), BYTES(3));
-DEFINE_SPEC(hello_ok, U32(1), BYTES(4), U32(5));
+DEFINE_SPEC(hello_ok, U32(1), BYTES(4), U32(5), U32(6));
 DEFINE_SPEC(error, U32(1), BYTES(2));
 DEFINE_SPEC(exec, {1, SVA_KIND_BYTES, true}, {2, SVA_KIND_BYTES, true}, BYTES(3), U32(4), U32(5),
 	    {6, SVA_KIND_U32, true}, U32(7), U32(8), U32(9), U32(10), {11, SVA_KIND_BYTES, true}, U32(12),
@@ -303,6 +305,7 @@ DEFINE_SPEC(stat, BYTES(1), U32(2));
 DEFINE_SPEC(mkdir, BYTES(1), U32(2), U32(3), U32(4), U32(5));
 DEFINE_SPEC(dirent, BYTES(1), U32(2));
 DEFINE_SPEC(symlink, BYTES(1), BYTES(2), U32(3), U32(4));
+DEFINE_SPEC(mount, BYTES(1), BYTES(2), BYTES(3), U32(4), BYTES(5), BYTES(6), U32(7), BYTES(8));
 
 const sva_spec *sva_spec_for(uint8_t type, size_t *n)
 {
@@ -329,6 +332,7 @@ const sva_spec *sva_spec_for(uint8_t type, size_t *n)
 		CASE(SVA_MKDIR, mkdir);
 		CASE(SVA_DIRENT, dirent);
 		CASE(SVA_SYMLINK, symlink);
+		CASE(SVA_MOUNT, mount);
 	default:
 		*n = 0;
 		return NULL;

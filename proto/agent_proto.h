@@ -53,7 +53,13 @@ enum {
 	SVA_READDIR = 0x28,
 	SVA_DIRENT = 0x29,
 	SVA_SYMLINK = 0x2a,
+	SVA_MOUNT = 0x2b, /* only to an agent whose HELLO_OK has SVA_FEATURE_MOUNT */
 };
+
+/* HELLO_OK's features bits (tag 6): what an agent has beyond version 1's
+ * first messages. A client sends such a message only when the bit is set,
+ * so a newer library with an older agent says why instead of waiting. */
+#define SVA_FEATURE_MOUNT 0x1u
 
 /* File types (§6). */
 enum { SVA_FT_REGULAR = 1, SVA_FT_DIR = 2, SVA_FT_SYMLINK = 3, SVA_FT_OTHER = 4 };
@@ -61,7 +67,7 @@ enum { SVA_FT_REGULAR = 1, SVA_FT_DIR = 2, SVA_FT_SYMLINK = 3, SVA_FT_OTHER = 4 
 /* "HELLO", "EXEC", ... or NULL for a type version 1 does not have. */
 const char *sva_type_name(uint8_t type);
 /* True for the types that open a new channel (EXEC, PUT, GET, STAT, MKDIR,
- * READDIR, SYMLINK). */
+ * READDIR, SYMLINK, MOUNT). */
 bool sva_type_opens_channel(uint8_t type);
 /* True for the data types that count against a window (STDIN, STDOUT,
  * STDERR, FILE_DATA). */
@@ -156,7 +162,7 @@ void sva_put_u64(uint8_t *p, uint64_t v);
 
 enum { SVA_F_HELLO_VMIN, SVA_F_HELLO_VMAX, SVA_F_HELLO_CLIENT, SVA_F_HELLO_N };
 SVA_SPEC(hello);
-enum { SVA_F_HELLO_OK_VERSION, SVA_F_HELLO_OK_AGENT, SVA_F_HELLO_OK_WINDOW, SVA_F_HELLO_OK_N };
+enum { SVA_F_HELLO_OK_VERSION, SVA_F_HELLO_OK_AGENT, SVA_F_HELLO_OK_WINDOW, SVA_F_HELLO_OK_FEATURES, SVA_F_HELLO_OK_N };
 SVA_SPEC(hello_ok);
 enum { SVA_F_ERROR_ERRNO, SVA_F_ERROR_MESSAGE, SVA_F_ERROR_N };
 SVA_SPEC(error);
@@ -247,6 +253,20 @@ enum { SVA_F_DIRENT_NAME, SVA_F_DIRENT_TYPE, SVA_F_DIRENT_N };
 SVA_SPEC(dirent);
 enum { SVA_F_SYMLINK_PATH, SVA_F_SYMLINK_TARGET, SVA_F_SYMLINK_UID, SVA_F_SYMLINK_GID, SVA_F_SYMLINK_N };
 SVA_SPEC(symlink);
+enum {
+	SVA_F_MOUNT_TARGET,
+	SVA_F_MOUNT_FSTYPE,
+	SVA_F_MOUNT_SOURCE,
+	SVA_F_MOUNT_FLAGS,
+	SVA_F_MOUNT_DATA,
+	SVA_F_MOUNT_ROOT,
+	SVA_F_MOUNT_CREATE,
+	SVA_F_MOUNT_SUBPATH,
+	SVA_F_MOUNT_N
+};
+SVA_SPEC(mount);
+/* MOUNT's create values: what the agent makes when the target is missing. */
+enum { SVA_MOUNT_CREATE_NONE = 0, SVA_MOUNT_CREATE_DIR = 1, SVA_MOUNT_CREATE_FILE = 2 };
 
 /* The spec of a structured message type, or NULL (data messages, PING,
  * PONG, STDIN_EOF, OK). */

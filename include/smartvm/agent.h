@@ -69,6 +69,22 @@ typedef struct sv_exec sv_exec;
  * stops the exec (the command is killed) and is returned by sv_exec_wait. */
 typedef int (*sv_exec_output_fn)(void *ctx, int stream, const void *data, size_t len);
 
+/** One resource limit for sv_exec_options.rlimits. */
+typedef struct {
+	/** The Linux RLIMIT_* number (RLIMIT_NOFILE is 7); sv_rlimit_by_name
+	 * maps "nofile" or "RLIMIT_NOFILE" to it. */
+	int resource;
+	uint64_t soft, hard; /**< SV_RLIM_INFINITY = unlimited; soft <= hard */
+} sv_exec_rlimit;
+
+#define SV_RLIM_INFINITY UINT64_MAX
+/** Linux has 16 resources (RLIM_NLIMITS). */
+#define SV_EXEC_MAX_RLIMITS 16
+
+/** The RLIMIT_* number of a resource named as `ulimit`, docker and the OCI
+ * spec do ("nofile", "RLIMIT_NOFILE", case-insensitive), or -1. */
+SV_EXTERN int sv_rlimit_by_name(const char *name);
+
 typedef struct {
 	unsigned int version;
 	/** The environment, exactly: "K=V" strings, NULL-terminated (NULL =
@@ -97,9 +113,26 @@ typedef struct {
 	/** How long sv_exec_start waits for the agent (0 =
 	 * SV_AGENT_DEFAULT_TIMEOUT_MS). */
 	int agent_timeout_ms;
+
+	/* ---- version 2 (a version-1 caller's struct ends above; the
+	 * library reads only the fields the caller's version has) ---- */
+
+	/** Resource limits set (setrlimit) before the command runs, as
+	 * `ulimit`/`docker run --ulimit` do: at most SV_EXEC_MAX_RLIMITS, each
+	 * resource once. */
+	const sv_exec_rlimit *rlimits;
+	size_t n_rlimits;
+	/** PR_SET_NO_NEW_PRIVS before exec: setuid bits and file capabilities
+	 * of what it runs give nothing. */
+	bool no_new_privs;
+	/** chroot into this guest directory before cwd (NULL = none). */
+	const char *root;
+	/** Run in a UTS namespace of its own with this hostname (NULL = the
+	 * VM's). */
+	const char *hostname;
 } sv_exec_options;
 
-#define SV_EXEC_OPTIONS_VERSION 1
+#define SV_EXEC_OPTIONS_VERSION 2
 #define SV_EXEC_OPTIONS_INIT                                                                                 \
 	{                                                                                                    \
 		.version = SV_EXEC_OPTIONS_VERSION, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1         \
@@ -249,6 +282,53 @@ typedef struct {
 
 /** Creates a directory in the guest. opts may be NULL. */
 SV_EXTERN int sv_vm_guest_mkdir(sv_vm *vm, const char *path, const sv_mkdir_options *opts);
+
+/* ---- mounts ---- */
+
+typedef enum {
+	SV_MOUNT_CREATE_NONE = 0, /**< the target must exist */
+	SV_MOUNT_CREATE_DIR = 1,  /**< missing directories are made (0755), the target as one */
+	SV_MOUNT_CREATE_FILE = 2, /**< missing directories are made, the target as an empty file */
+} sv_mount_create;
+
+typedef struct {
+	unsigned int version;
+	/** The filesystem type ("proc", "tmpfs", "mqueue", "ext4"...) and its
+	 * source ("tmpfs", or a guest block device such as "/dev/vdb");
+	 * both required. */
+	const char *fstype, *source;
+	/** mount(2)'s MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC,
+	 * MS_SYNCHRONOUS, MS_NOATIME, MS_NODIRATIME, MS_RELATIME,
+	 * MS_STRICTATIME; others are refused by the agent (EINVAL). */
+	unsigned long flags;
+	const char *data; /**< the filesystem's options ("size=64m,mode=1777"), or NULL */
+	/** The target is resolved inside this guest directory (NULL = "/"):
+	 * "..", absolute symlinks and symlinks climbing out stay inside it
+	 * (openat2 RESOLVE_IN_ROOT); a target resolving to root itself is
+	 * refused. */
+	const char *root;
+	sv_mount_create create;
+	/** Mount source on a private directory and bind only this entry of
+	 * it (one name: no '/', "." or "..") onto the target, with flags;
+	 * how a host file copied into a drive is bound into place. NULL =
+	 * mount the filesystem itself on the target. */
+	const char *subpath;
+	int agent_timeout_ms; /**< 0 = SV_AGENT_DEFAULT_TIMEOUT_MS */
+} sv_guest_mount_options;
+
+#define SV_GUEST_MOUNT_OPTIONS_VERSION 1
+#define SV_GUEST_MOUNT_OPTIONS_INIT                                                                          \
+	{                                                                                                    \
+		.version = SV_GUEST_MOUNT_OPTIONS_VERSION                                                    \
+	}
+
+/** Mounts a filesystem in the guest on target (an absolute path inside
+ * opts->root). The mount is the VM's: every later command sees it. Needs
+ * an agent that has MOUNT (this release's): an older one is refused with
+ * SV_EUNSUPPORTED before anything is sent. Errors carry the guest's errno
+ * text: `VM "x": mount tmpfs on /run: mount: Permission denied (guest
+ * errno 1)`. */
+SV_EXTERN int sv_vm_guest_mount(sv_vm *vm, const char *target, const sv_guest_mount_options *opts);
 
 #ifdef __cplusplus
 }

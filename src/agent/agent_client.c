@@ -209,6 +209,7 @@ int sva_client_open(sva_client *c, sv_vm *vm, const char *what, int timeout_ms)
 		rc = sv_err(SV_EIO, "VM \"%s\": %s: the agent's HELLO_OK is not valid", c->vm_id, what);
 	} else {
 		c->window = (uint32_t)v[SVA_F_HELLO_OK_WINDOW].num;
+		c->features = (uint32_t)v[SVA_F_HELLO_OK_FEATURES].num;
 		c->agent_version =
 		    strndup((const char *)v[SVA_F_HELLO_OK_AGENT].bytes, v[SVA_F_HELLO_OK_AGENT].len);
 		if (!c->agent_version)

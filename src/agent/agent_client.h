@@ -20,6 +20,7 @@ typedef struct {
 	sva_queue out; /* queued for the supervisor */
 	uint32_t window;
 	char *agent_version;
+	uint32_t features; /* SVA_FEATURE_* the agent has */
 	uint32_t next_channel;
 	bool eof;
 } sva_client;

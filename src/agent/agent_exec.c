@@ -7,6 +7,7 @@
  * while the agent's window has room. Start failures are results (status
  * 127 or 126, with the guest's reason), like a shell's. */
 #include "agent/agent_client.h"
+#include "agent/agent_exec_encode.h"
 
 #include "util/error.h"
 #include <errno.h>
@@ -46,15 +47,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads the options the caller's version has. */
-static void read_options(sv_exec_options *o, const sv_exec_options *given)
-{
-	sv_exec_options dflt = SV_EXEC_OPTIONS_INIT;
-	*o = dflt;
-	if (given && given->version >= 1)
-		*o = *given;
-}
-
 static int build_exec(sv_exec *e, const char *const *argv, const sv_exec_options *o)
 {
 	/* On the heap: thread-local buffers would be copied into every thread
@@ -64,29 +56,11 @@ static int build_exec(sv_exec *e, const char *const *argv, const sv_exec_options
 		return sv_err(SV_ENOMEM, "out of memory");
 	sva_msg m;
 	sva_msg_begin(&m, buf, SVA_MAX_FRAME, SVA_EXEC, e->ch);
-	for (size_t i = 0; argv[i]; i++)
-		sva_msg_str(&m, SVA_T_EXEC_ARG, argv[i]);
-	for (size_t i = 0; o->env && o->env[i]; i++)
-		sva_msg_str(&m, SVA_T_EXEC_ENV, o->env[i]);
-	if (o->cwd)
-		sva_msg_str(&m, SVA_T_EXEC_CWD, o->cwd);
-	sva_msg_u32(&m, SVA_T_EXEC_UID, o->uid);
-	sva_msg_u32(&m, SVA_T_EXEC_GID, o->gid);
-	for (size_t i = 0; o->groups && i < o->n_groups; i++)
-		sva_msg_u32(&m, SVA_T_EXEC_GROUPS, o->groups[i]);
-	if (o->tty) {
-		sva_msg_u32(&m, SVA_T_EXEC_TTY_ROWS, o->tty_rows ? o->tty_rows : 24);
-		sva_msg_u32(&m, SVA_T_EXEC_TTY_COLS, o->tty_cols ? o->tty_cols : 80);
-	}
-	if (o->timeout_ms)
-		sva_msg_u32(&m, SVA_T_EXEC_TIMEOUT, o->timeout_ms);
-	if (o->stdin_fd != -1)
-		sva_msg_u32(&m, SVA_T_EXEC_STDIN, 1);
-	int rc =
-	    sva_msg_end(&m) < 0
-		? sv_err(SV_EINVAL, "VM \"%s\": %s: the command, its environment and options exceed 64 KiB",
-			 e->c.vm_id, e->what)
-		: sva_client_send_msg(&e->c, &m);
+	int rc = sva_exec_encode(&m, argv, o);
+	if (rc)
+		sv_err_prefix("VM \"%s\": %s", e->c.vm_id, e->what);
+	else
+		rc = sva_client_send_msg(&e->c, &m);
 	free(buf);
 	return rc;
 }
@@ -111,7 +85,8 @@ int sv_exec_start(sv_exec **out, sv_vm *vm, const char *const *argv, const sv_ex
 	if (!argv || !argv[0])
 		return sv_err(SV_EINVAL, "VM \"%s\": exec: no command", sv_vm_id(vm));
 	sv_exec_options o;
-	read_options(&o, given);
+	if (sva_exec_read_options(&o, given))
+		return sv_err_prefix("VM \"%s\": exec", sv_vm_id(vm));
 	if (o.stdin_fd < -2)
 		return sv_err(SV_EINVAL,
 			      "VM \"%s\": exec: stdin_fd %d is not an fd, -1 or SV_EXEC_STDIN_CALLS",

@@ -13,9 +13,9 @@
 int sv_options_check_version(const char *type, unsigned int version, unsigned int known);
 
 /* The body of a public sv_..._init(opts, version): refuses a version the
- * library does not know, else sets *opts (size bytes) to template. Every
- * options struct is at version 1 so far, whose size is the library's
- * sizeof; a version 2 must copy only the caller's version's size. */
+ * library does not know, else sets *opts (size bytes) to template. A
+ * struct at version 2 or later must copy only the caller's version's size,
+ * as sva_exec_read_options (src/agent/agent_exec_encode.c) does. */
 int sv_options_init(void *opts, const void *template, size_t size, const char *type, unsigned int version,
 		    unsigned int known);
 

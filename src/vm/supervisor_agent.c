@@ -82,6 +82,7 @@ struct sv_agent_relay {
 	char vsock_line[VSOCK_LINE_MAX];
 	size_t vsock_len;
 	char *agent_version;
+	uint32_t features; /* the agent's HELLO_OK features, passed on to clients */
 	uint32_t window;
 	bool t_reading; /* EPOLLIN on tfd */
 	/* clients and channels */
@@ -180,6 +181,7 @@ static void answer_hello(sv_agent_relay *r, client *c)
 	sva_msg_u32(&m, 1, SVA_VERSION);
 	sva_msg_str(&m, 4, r->agent_version ? r->agent_version : "");
 	sva_msg_u32(&m, 5, r->window);
+	sva_msg_u32(&m, 6, r->features);
 	long n = sva_msg_end(&m);
 	if (n > 0)
 		to_client(c, SVA_HELLO_OK, 0, buf + SVA_HEADER_SIZE, (uint32_t)(n - SVA_HEADER_SIZE));
@@ -367,6 +369,7 @@ static void from_agent_control(sv_agent_relay *r, const sva_frame *f)
 		r->agent_version =
 		    strndup((const char *)v[SVA_F_HELLO_OK_AGENT].bytes, v[SVA_F_HELLO_OK_AGENT].len);
 		r->window = (uint32_t)v[SVA_F_HELLO_OK_WINDOW].num;
+		r->features = (uint32_t)v[SVA_F_HELLO_OK_FEATURES].num; /* 0 from an older agent */
 		r->state = T_UP;
 		for (client *c = r->clients; c; c = c->next)
 			if (c->hello_pending)

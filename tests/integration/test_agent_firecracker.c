@@ -214,6 +214,20 @@ static void test_cli_exec_passes_env_dir_user_and_the_status(void **state)
 			    "errno 2)\n");
 	assert_int_equal(cli(&out, &err, "exec", "nosuchvm", "true", NULL), 1);
 	assert_string_equal(err, "smartvm: no VM with id \"nosuchvm\"\n");
+	/* --ulimit reaches the command (setrlimit by the agent before exec). */
+	code = cli(&out, &err, "exec", "--ulimit", "nofile=64:128", "--ulimit", "RLIMIT_CORE=0", "agentvm", "sh",
+		   "-c", "ulimit -Sn; ulimit -Hn; ulimit -Sc", NULL);
+	if (code != 0)
+		fail_msg("exit %d, stderr: %s", code, err);
+	assert_string_equal(out, "64\n128\n0\n");
+	assert_int_equal(cli(&out, &err, "exec", "--ulimit", "nofiles=1", "agentvm", "true", NULL), 2);
+	svt_assert_contains(err, "smartvm exec: --ulimit \"nofiles=1\": \"nofiles\" is not a resource limit "
+				 "(nofile, nproc, core, stack, memlock, ...)\nUsage: smartvm exec");
+	assert_int_equal(cli(&out, &err, "exec", "--ulimit", "nofile=9:8", "agentvm", "true", NULL), 2);
+	svt_assert_contains(err, "smartvm exec: --ulimit \"nofile=9:8\": the soft limit is above the hard one\n");
+	assert_int_equal(cli(&out, &err, "exec", "--ulimit", "nofile", "agentvm", "true", NULL), 2);
+	svt_assert_contains(err,
+			    "smartvm exec: --ulimit \"nofile\": expected NAME=SOFT[:HARD] (e.g. nofile=1024:2048)\n");
 	free(out);
 	free(err);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static svo_env env;
@@ -155,6 +156,152 @@ static void test_other_mistyped_fields_are_named(void **state)
 	assert_refused("[1,2]", "config.json: expected a JSON object");
 }
 
+/* A process with these rlimits (the JSON array's items). */
+static void assert_rlimits_refused(const char *items, const char *want)
+{
+	char *process = NULL, *c;
+	assert_true(asprintf(&process, "{\"args\":[\"true\"],\"cwd\":\"/\",\"rlimits\":[%s]}", items) > 0);
+	assert_refused(c = cfg(process, NULL), want);
+	free(c);
+	free(process);
+}
+
+static void test_bad_rlimits_and_no_new_privileges_are_named(void **state)
+{
+	(void)state;
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":2},"
+			       "{\"type\":\"RLIMIT_FOO\",\"soft\":1,\"hard\":2}",
+			       "config.json: process.rlimits[1].type: \"RLIMIT_FOO\" is not a Linux resource "
+			       "limit (RLIMIT_NOFILE, ...)");
+	/* The spec's names only: `ulimit`'s short form is not one. */
+	assert_rlimits_refused("{\"type\":\"nofile\",\"soft\":1,\"hard\":2}",
+			       "config.json: process.rlimits[0].type: \"nofile\" is not a Linux resource limit "
+			       "(RLIMIT_NOFILE, ...)");
+	assert_rlimits_refused("{\"soft\":1,\"hard\":2}", "config.json: process.rlimits[0].type: missing");
+	assert_rlimits_refused("7", "config.json: process.rlimits[0]: expected an object");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":1}",
+			       "config.json: process.rlimits[0].hard: missing");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":\"1\",\"hard\":1}",
+			       "config.json: process.rlimits[0].soft: expected an integer from 0 (or -1: unlimited)");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_NPROC\",\"soft\":5,\"hard\":4}",
+			       "config.json: process.rlimits[0].soft: above hard");
+	assert_rlimits_refused("{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0},"
+			       "{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0}",
+			       "config.json: process.rlimits[1].type: RLIMIT_CORE is given twice");
+	char *c;
+	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"rlimits\":{}}", NULL),
+		       "config.json: process.rlimits: expected an array");
+	free(c);
+	assert_refused(c = cfg("{\"args\":[\"true\"],\"cwd\":\"/\",\"noNewPrivileges\":1}", NULL),
+		       "config.json: process.noNewPrivileges: expected a boolean");
+	free(c);
+}
+
+/* A config with this one mounts entry (JSON object text). */
+static void assert_mount_refused(const char *entry, const char *want)
+{
+	char *rest = NULL, *c;
+	assert_true(asprintf(&rest, ",\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\"},%s]", entry) > 0);
+	assert_refused(c = cfg(OK_PROCESS, rest), want);
+	free(c);
+	free(rest);
+}
+
+static void test_bad_mounts_are_named(void **state)
+{
+	(void)state;
+	assert_mount_refused("{\"destination\":\"/x\",\"type\":\"nfs\",\"source\":\"srv:/x\"}",
+			     "config.json: mounts[1].type: \"nfs\" is not a kind smartvm-oci mounts (proc, sysfs, "
+			     "devpts, tmpfs, mqueue, cgroup, bind)");
+	assert_mount_refused("{\"destination\":\"x\",\"type\":\"tmpfs\"}",
+			     "config.json: mounts[1].destination: must be an absolute path (it is resolved inside "
+			     "the container's root)");
+	assert_mount_refused("{\"type\":\"tmpfs\"}", "config.json: mounts[1].destination: missing");
+	assert_mount_refused("{\"destination\":\"/x\"}",
+			     "config.json: mounts[1].type: missing (and no bind option)");
+	assert_mount_refused("{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":[\"size=1k,exec\"]}",
+			     "config.json: mounts[1].options[0]: must be one option without a comma");
+	assert_mount_refused("{\"destination\":\"/x\",\"type\":\"tmpfs\",\"options\":\"ro\"}",
+			     "config.json: mounts[1].options: expected an array");
+	assert_mount_refused("{\"destination\":\"/x\",\"type\":\"bind\",\"options\":[\"rbind\"]}",
+			     "config.json: mounts[1].source: missing (a bind mount needs a host path)");
+	char *c;
+	assert_refused(c = cfg(OK_PROCESS, ",\"mounts\":{}"), "config.json: mounts: expected an array");
+	free(c);
+
+	/* Bind sources on the host: no links, devices, FIFOs, sockets, or
+	 * what is not there. */
+	char *link = NULL, *fifo = NULL, *want = NULL, *entry = NULL;
+	free(svt_write(env.dir, "hosts", "127.0.0.1 localhost\n"));
+	assert_true(asprintf(&link, "%s/hosts-link", env.dir) > 0);
+	assert_true(asprintf(&fifo, "%s/fifo", env.dir) > 0);
+	assert_int_equal(symlink("/etc/shadow", link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *sources[] = {link, fifo, "/dev/null", "/nonexistent/file"};
+	const char *whats[] = {"is a symlink", "is a FIFO", "is a character device", NULL};
+	for (int i = 0; i < 4; i++) {
+		assert_true(asprintf(&entry,
+				     "{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":\"%s\","
+				     "\"options\":[\"rbind\",\"ro\"]}",
+				     sources[i]) > 0);
+		if (whats[i])
+			assert_true(asprintf(&want,
+					     "config.json: mounts[1].source: %s %s (only regular files and "
+					     "directories are bound)",
+					     sources[i], whats[i]) > 0);
+		else
+			assert_true(asprintf(&want, "config.json: mounts[1].source: %s: No such file or directory",
+					     sources[i]) > 0);
+		assert_mount_refused(entry, want);
+		free(entry);
+		free(want);
+	}
+	/* Not readable even by root: a write-only sysctl (where the kernel
+	 * has it). */
+	const char *wo = "/proc/sys/vm/compact_memory";
+	if (access(wo, F_OK) == 0) {
+		assert_true(asprintf(&entry, "{\"destination\":\"/x\",\"source\":\"%s\",\"options\":[\"bind\"]}", wo) > 0);
+		assert_true(asprintf(&want, "config.json: mounts[1].source: %s: Permission denied", wo) > 0);
+		assert_mount_refused(entry, want);
+		free(entry);
+		free(want);
+	}
+	/* A relative source is the bundle's: bundle/none does not exist. */
+	assert_true(asprintf(&want, "config.json: mounts[1].source: %s/none: No such file or directory",
+			     env.bundle) > 0);
+	assert_mount_refused("{\"destination\":\"/x\",\"source\":\"none\",\"options\":[\"bind\"]}", want);
+	free(want);
+	unlink(link);
+	unlink(fifo);
+	free(link);
+	free(fifo);
+}
+
+static void test_bad_hooks_are_named(void **state)
+{
+	(void)state;
+	char *c;
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"poststop\":[{\"path\":\"bin/true\"}]}"),
+		       "config.json: hooks.poststop[0].path: must be an absolute path (hooks are not looked up "
+		       "in PATH)");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/true\",\"timeout\":0}]}"),
+		       "config.json: hooks.createRuntime[0].timeout: expected seconds from 1 to 86400");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\",\"args\":[\"true\",1]}]}"),
+		       "config.json: hooks.prestart[0].args[1]: expected a string");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"poststart\":[{\"args\":[\"x\"]}]}"),
+		       "config.json: hooks.poststart[0].path: missing");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":{\"startContainer\":[{\"path\":\"/bin/true\"}]}"),
+		       "config.json: hooks.startContainer: runs inside the container, which is a VM here: "
+		       "smartvm-oci runs only prestart, createRuntime, poststart and poststop (on the host)");
+	free(c);
+	assert_refused(c = cfg(OK_PROCESS, ",\"hooks\":[]"), "config.json: hooks: expected an object");
+	free(c);
+}
+
 static void test_terminal_needs_a_console_socket(void **state)
 {
 	(void)state;
@@ -283,6 +430,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_root_path_missing_or_absent_is_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_process_args_empty_or_mistyped_is_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_mistyped_fields_are_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_rlimits_and_no_new_privileges_are_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_mounts_are_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_hooks_are_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_terminal_needs_a_console_socket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_container_id_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_fields_pass_and_a_failed_boot_leaves_nothing, setup,

@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -268,6 +269,225 @@ static void test_missing_executable_exits_127_with_a_message(void **state)
 }
 
 /* Receives the terminal's master that create sends to the console socket. */
+/* config.json with extra members of process and of root, and extra
+ * top-level members (each "" or text starting with ','). */
+static void write_config_with(const char *args_json, const char *process_extra, const char *root_extra,
+			      const char *top_extra)
+{
+	char *text = NULL;
+	assert_true(asprintf(&text,
+			     "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"%s},"
+			     "\"process\":{\"args\":%s,\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+			     "\"user\":{\"uid\":0,\"gid\":0}%s}%s}",
+			     root_extra, args_json, process_extra, top_extra) > 0);
+	free(svt_write(env.bundle, "config.json", text));
+	free(text);
+}
+
+/* Runs the configured container to its end; its stdout (*status: wait). */
+static char *run_container(const char *id, int *status)
+{
+	container c;
+	create(&c, id, NULL);
+	const char *start[] = {"start", id, NULL};
+	run_ok(start);
+	*status = wait_exit(&c);
+	char *out = read_all(c.out_r), *err = read_all(c.err_r);
+	if (err[0])
+		print_message("%s stderr: %s\n", id, err);
+	free(err);
+	delete_and_check_gone(id, NULL);
+	return out;
+}
+
+static void test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest(void **state)
+{
+	(void)state;
+	write_config_with("[\"sh\",\"-c\",\"ulimit -Sn; ulimit -Hn; grep NoNewPrivs /proc/self/status; "
+			  "busybox hostname; (echo x > /written) 2>/dev/null && echo WROTE || echo refused\"]",
+			  ",\"noNewPrivileges\":true,\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":123,"
+			  "\"hard\":456},{\"type\":\"RLIMIT_CORE\",\"soft\":-1,\"hard\":-1}]",
+			  ",\"readonly\":true", ",\"hostname\":\"boxy\"");
+	int status;
+	char *out = run_container("limits", &status);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_string_equal(out, "123\n456\nNoNewPrivs:\t1\nboxy\nrefused\n");
+	free(out);
+	/* Without them: the defaults (no NoNewPrivs, a writable root). */
+	write_config_with("[\"sh\",\"-c\",\"grep NoNewPrivs /proc/self/status; "
+			  "(echo x > /written) 2>/dev/null && echo WROTE || echo refused\"]",
+			  "", "", "");
+	out = run_container("plain", &status);
+	assert_string_equal(out, "NoNewPrivs:\t0\nWROTE\n");
+	free(out);
+}
+
+static void test_mounts_and_binds_land_inside_the_root(void **state)
+{
+	(void)state;
+	char *hosts = svt_write(env.dir, "hosts", "bound-file\n");
+	char *rw = svt_write(env.dir, "rw", "rw-file\n");
+	char *data = NULL, *link = NULL, *config = NULL;
+	assert_true(asprintf(&data, "%s/datadir", env.dir) > 0);
+	assert_int_equal(mkdir(data, 0755), 0);
+	free(svt_write(data, "inner", "inner-file\n"));
+	/* A rootfs link pointing at / : a mount through it stays inside. */
+	assert_true(asprintf(&link, "%s/evil", env.rootfs) > 0);
+	assert_int_equal(symlink("/", link), 0);
+	assert_true(
+	    asprintf(&config,
+		     ",\"mounts\":["
+		     "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		     "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		     "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\"},"
+		     "{\"destination\":\"/scratch\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+		     "\"options\":[\"nosuid\",\"size=1m\",\"mode=700\"]},"
+		     "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\"},"
+		     "{\"destination\":\"/myproc\",\"type\":\"proc\",\"source\":\"proc\"},"
+		     "{\"destination\":\"/etc/bound\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+		     "{\"destination\":\"/etc/bound-rw\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"bind\"]},"
+		     "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"%s\",\"options\":[\"rbind\",\"ro\"]},"
+		     "{\"destination\":\"/../../escape\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},"
+		     "{\"destination\":\"/evil/tmp2\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]",
+		     hosts, rw, data) > 0);
+	write_config_with(
+	    "[\"sh\",\"-c\",\"cat /etc/bound; (echo x > /etc/bound) 2>/dev/null && echo bound-writable || "
+	    "echo bound-ro; echo changed > /etc/bound-rw && cat /etc/bound-rw; cat /data/inner; ls /data; "
+	    "(echo x > /data/new) 2>/dev/null && echo data-writable || echo data-ro; "
+	    "test -r /myproc/self/status && echo myproc; echo t > /scratch/f && cat /scratch/f; "
+	    "for m in ' /scratch tmpfs rw,nosuid' ' /dev/mqueue mqueue ' ' /escape tmpfs ' ' /tmp2 tmpfs '; "
+	    "do busybox grep -q \\\"$m\\\" /proc/mounts && echo \\\"mounted$m\\\"; done; "
+	    "busybox grep -c cgroup /proc/mounts; test -c /dev/null && echo devices\"]",
+	    "", "", config);
+	int status;
+	char *out = run_container("mounts", &status);
+	assert_true(WIFEXITED(status));
+	assert_string_equal(out, "bound-file\nbound-ro\nchanged\ninner-file\ninner\ndata-ro\nmyproc\nt\n"
+				 "mounted /scratch tmpfs rw,nosuid\nmounted /dev/mqueue mqueue \n"
+				 "mounted /escape tmpfs \nmounted /tmp2 tmpfs \n0\ndevices\n");
+	free(out);
+	/* The binds were copies: the host's files are as they were. */
+	char *text = NULL;
+	assert_int_equal(sv_read_file(rw, 1024, &text, NULL), 0);
+	assert_string_equal(text, "rw-file\n");
+	free(text);
+
+	/* A destination resolving to the root itself is refused, and the
+	 * failed create leaves nothing. */
+	write_config_with("[\"true\"]", "", "",
+			  ",\"mounts\":[{\"destination\":\"/evil\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]");
+	const char *args[] = {"create", "--bundle", env.bundle, "refused", NULL};
+	char *o, *e;
+	assert_int_equal(svo_run(&env, args, &o, &e), 1);
+	if (!strstr(e, "config.json: mounts[0] (tmpfs on /evil): VM \"vm\": mount tmpfs on /evil: mount tmpfs "
+		       "on /evil: target (it resolves to the root itself): Device or resource busy"))
+		fail_msg("unexpected error: %s", e);
+	assert_int_equal(svt_dir_entries(env.root), 0);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	free(o);
+	free(e);
+	unlink(link);
+	free(link);
+	free(config);
+	free(data);
+	free(hosts);
+	free(rw);
+}
+
+/* A file a hook wrote (fails when absent), as JSON. */
+static json_t *hook_output(const char *name)
+{
+	char *path = sv_path_join(env.dir, name), *text = NULL;
+	assert_int_equal(sv_read_file(path, 1 << 16, &text, NULL), 0);
+	json_t *j = json_loads(text, 0, NULL);
+	if (!j)
+		fail_msg("%s: not JSON: %s", name, text);
+	free(text);
+	free(path);
+	return j;
+}
+
+static void test_hooks_run_on_the_host_with_the_state_on_stdin(void **state)
+{
+	(void)state;
+	char *hooks = NULL;
+	assert_true(asprintf(&hooks,
+			     ",\"hooks\":{"
+			     "\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			     "\"cat > %s/created.json && echo \\\"$HOOKVAR:$HOME\\\" > %s/env\"],"
+			     "\"env\":[\"HOOKVAR=x\"]}],"
+			     "\"poststart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s/started.json\"]}],"
+			     "\"poststop\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat > %s/stopped.json\"],"
+			     "\"timeout\":30}]}",
+			     env.dir, env.dir, env.dir, env.dir) > 0);
+	write_config_with("[\"sleep\",\"2\"]", "", "", hooks);
+	free(hooks);
+	container c;
+	create(&c, "hooked", NULL);
+	json_t *j = hook_output("created.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "creating");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), "hooked");
+	assert_string_equal(json_string_value(json_object_get(j, "bundle")), env.bundle);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), c.pid);
+	json_decref(j);
+	/* env exactly as given: HOOKVAR, and no HOME inherited. */
+	char *path = sv_path_join(env.dir, "env"), *text = NULL;
+	assert_int_equal(sv_read_file(path, 1024, &text, NULL), 0);
+	assert_string_equal(text, "x:\n");
+	free(text);
+	free(path);
+	const char *start[] = {"start", "hooked", NULL};
+	run_ok(start);
+	j = hook_output("started.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "running");
+	json_decref(j);
+	int status = wait_exit(&c);
+	assert_true(WIFEXITED(status));
+	close(c.out_r);
+	close(c.err_r);
+	delete_and_check_gone("hooked", NULL);
+	j = hook_output("stopped.json");
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "stopped");
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")), 0);
+	json_decref(j);
+}
+
+/* create must fail with a message containing want, leaving nothing. */
+static void assert_create_fails_with(const char *id, const char *want)
+{
+	const char *args[] = {"create", "--bundle", env.bundle, id, NULL};
+	char *o, *e;
+	assert_int_equal(svo_run(&env, args, &o, &e), 1);
+	if (!strstr(e, want))
+		fail_msg("create %s: wanted \"%s\" in: %s", id, want, e);
+	assert_int_equal(svt_dir_entries(env.root), 0);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	free(o);
+	free(e);
+}
+
+static void test_a_failing_or_hanging_create_hook_fails_create_and_leaves_nothing(void **state)
+{
+	(void)state;
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			  "\"echo broken >&2; exit 3\"]}]}");
+	assert_create_fails_with("failing", "creating container \"failing\": hooks.createRuntime[0] (/bin/sh): "
+					    "exited with status 3: broken");
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"prestart\":[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+			  "\"sleep 297\"],\"timeout\":1}]}");
+	assert_create_fails_with("hanging", "hooks.prestart[0] (/bin/sh): timed out after 1 s (killed)");
+	/* Its whole process group went, the sleep too. */
+	assert_int_equal(svt_count_processes_with("sleep 297"), 0);
+	write_config_with("[\"true\"]", "", "",
+			  ",\"hooks\":{\"createRuntime\":[{\"path\":\"/nonexistent/hook\"}]}");
+	assert_create_fails_with("missing",
+				 "hooks.createRuntime[0] (/nonexistent/hook): exited with status 127: "
+				 "/nonexistent/hook: No such file or directory");
+}
+
 static int receive_master(int listen_fd)
 {
 	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -379,6 +599,10 @@ int main(void)
 	    cmocka_unit_test(test_delete_force_of_a_created_container),
 	    cmocka_unit_test(test_missing_executable_exits_127_with_a_message),
 	    cmocka_unit_test(test_terminal_over_console_socket_follows_resizes),
+	    cmocka_unit_test(test_rlimits_no_new_privs_hostname_and_readonly_root_apply_in_the_guest),
+	    cmocka_unit_test(test_mounts_and_binds_land_inside_the_root),
+	    cmocka_unit_test(test_hooks_run_on_the_host_with_the_state_on_stdin),
+	    cmocka_unit_test(test_a_failing_or_hanging_create_hook_fails_create_and_leaves_nothing),
 	};
 	if (!svt_is_root())
 		return svt_skip_program(SVT_NEED_ROOT, "smartvm-oci boots VMs as root");
