@@ -9,6 +9,7 @@
 #include "oci_bundle.h"
 #include "oci_console.h"
 #include "oci_log.h"
+#include "oci_net.h"
 #include "oci_relay.h"
 #include "oci_rootfs.h"
 #include "oci_state.h"
@@ -104,11 +105,11 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		oci_bundle_free(&b);
 		return oci_log_error("--console-socket given but config.json: process.terminal is not true");
 	}
-	if (b.netns_path)
-		oci_log_warn(
-		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
-		    "VM yet; the container has no network",
-		    id);
+	oci_net net;
+	if (b.netns_path && oci_net_prepare(&net, b.netns_path) < 0) {
+		oci_bundle_free(&b);
+		return oci_log_error("container \"%s\": %s", id, sv_last_error());
+	}
 	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
 		oci_bundle_free(&b);
 		return oci_log_error("%s", sv_last_error());
