@@ -4,6 +4,7 @@
  * reused pid is never signalled). */
 #include "oci_commands.h"
 
+#include "oci_cgroup.h"
 #include "oci_log.h"
 #include "oci_relay.h"
 #include "oci_signal.h"
@@ -145,7 +146,7 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 			   ? 0
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && /* not removed meanwhile */
-	    (oci_vm_teardown(d, g) < 0 || (remove && oci_dir_remove(d) < 0)))
+	    (oci_vm_teardown(d, g) < 0 || oci_cgroup_remove(d) < 0 || (remove && oci_dir_remove(d) < 0)))
 		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
 				     id, sv_last_error());
 	close(lock);
