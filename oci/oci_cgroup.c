@@ -5,6 +5,9 @@
 #include "oci_log.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/spawn.h"
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +24,7 @@
 #define CONFIG "config.json: "
 #define PATH_MAX_LEN 1024
 #define RECORD_MAX (64u << 10)
+#define REMOVE_WAIT_MS 5000
 
 /* The v1 controllers used, and the limits each carries. */
 static const char *const controllers[] = {"memory", "cpu", "pids"};
@@ -343,6 +347,35 @@ static bool record_line_ok(const char *line)
 	       !strstr(line, "/./") && strcmp(line + strlen(line) - 3, "/..") && strlen(line) < PATH_MAX_LEN + 64;
 }
 
+static bool has_subdirs(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	bool found = false;
+	while (dir && !found && (e = readdir(dir)))
+		found = e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/* rmdir, waiting while the cgroup is busy: the container process is gone,
+ * but a cgroup v1 keeps it until its parent (the engine) has reaped it. */
+static int remove_dir(const char *path)
+{
+	long long until = sv_now_ms() + REMOVE_WAIT_MS;
+	while (rmdir(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || sv_now_ms() > until)
+			return sv_err_errno(SV_EBUSY, errno,
+					    "removing cgroup %s (a process of the container not reaped yet?)",
+					    path);
+		usleep(20000);
+	}
+	return 0;
+}
+
 int oci_cgroup_remove(const oci_dir *d)
 {
 	char *text = NULL;
@@ -362,8 +395,8 @@ int oci_cgroup_remove(const oci_dir *d)
 		if (!record_line_ok(lines[i]))
 			rc = sv_err(SV_EINVAL, "%s/" OCI_CGROUP_RECORD ": \"%s\" is no cgroup directory", d->dir,
 				    lines[i]);
-		else if (rmdir(lines[i]) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
-			rc = sv_err_errno(SV_EIO, errno, "removing cgroup %s", lines[i]);
+		else if (!has_subdirs(lines[i])) /* else another container's cgroup is below it */
+			rc = remove_dir(lines[i]);
 	}
 	free(text);
 	if (!rc && unlinkat(d->fd, OCI_CGROUP_RECORD, 0) < 0 && errno != ENOENT)
