@@ -14,6 +14,7 @@
  * 4.3 here uses netavark, not CNI, so podman is not part of this test. */
 #include "svtest.h"
 #include "ocifixture.h"
+#include "leftovers.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -342,6 +343,42 @@ static void test_guest_answers_at_the_cni_address_and_delete_restores_the_namesp
 	free(links2);
 }
 
+/* Every process of the container killed at once (the runtime, the
+ * supervisor, the VMM: a crash nothing of smartvm saw): the namespace stays
+ * as the VM had it until delete replays the VM's ledger. */
+static void test_a_crash_is_undone_by_delete(void **state)
+{
+	(void)state;
+	cni_add();
+	write_config("[\"sleep\",\"600\"]", ns_path, NULL);
+	create_ok("n2", NULL);
+	pid_t pids[16];
+	int n = svt_scope_processes(env.dir, pids, 16);
+	assert_true(n >= 3); /* container process, supervisor, QEMU */
+	for (int i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		assert_true(svt_wait_exited(pids[i], 10000));
+	while (waitpid(-1, NULL, WNOHANG) > 0) {
+	}
+	char *during = ip_in_ns("-4", "addr", "show", "eth0"), *q = qdiscs();
+	if (strstr(during, cni_ip) || !strstr(q, "ingress"))
+		fail_msg("expected the VM's redirect still in place: %s %s", during, q);
+	delete_reaping("n2");
+	char *after = ip_in_ns("-4", "addr", "show", "eth0"), *q2 = qdiscs(),
+	     *links = ip_in_ns("-o", "link", "show", NULL);
+	svt_assert_contains(after, cni_ip);
+	if (strstr(q2, "ingress") || strstr(links, ": svt"))
+		fail_msg("left behind: %s %s", q2, links);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	cni_del();
+	free(during);
+	free(q);
+	free(after);
+	free(q2);
+	free(links);
+}
+
 /* create with netns must fail with want in its message, leaving nothing. */
 static void assert_refused(const char *netns, const char *linux_extra, const char *flag, const char *want)
 {
@@ -526,6 +563,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hostile_network_paths_are_refused),
 	    cmocka_unit_test(test_guest_answers_at_the_cni_address_and_delete_restores_the_namespace),
+	    cmocka_unit_test(test_a_crash_is_undone_by_delete),
 	    cmocka_unit_test(test_cgroup_limits_land_on_the_vmm_and_go_with_delete),
 	};
 	if (!svt_private_netns())
