@@ -108,6 +108,8 @@ int sv_net_check_vm_options(const sv_vm_config *cfg)
 	int rc;
 	if (byo && (rc = check_byo(o)))
 		return rc;
+	if ((rc = check_join(cfg)))
+		return rc;
 	if (o->existing_taps)
 		for (size_t i = 0; i < cfg->n_network_interfaces; i++)
 			if (!cfg->network_interfaces[i].host_dev_name)
@@ -124,8 +126,6 @@ int sv_net_check_vm_options(const sv_vm_config *cfg)
 			return rc;
 		close(fd);
 	}
-	if ((rc = check_join(cfg)))
-		return rc;
 	if ((rc = check_publish(o)))
 		return rc;
 	if (o->wireguard_config && o->n_publish)
