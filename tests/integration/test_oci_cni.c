@@ -558,6 +558,97 @@ static void test_cgroup_limits_land_on_the_vmm_and_go_with_delete(void **state)
 	free(limit2);
 }
 
+/* podman (Debian's 4.3, whose network backend here is netavark, not CNI)
+ * with its default network: its namespace path in config.json is joined
+ * the same way. Run in this test's own network namespace, so podman's
+ * bridge and firewall rules are made there. */
+static int podman(const char *const *args, char **out)
+{
+	char *store = NULL, *run_root = NULL, *tmp = NULL, *data_flag = NULL, *err = NULL;
+	assert_true(asprintf(&store, "%s/store", env.dir) > 0 && asprintf(&run_root, "%s/run", env.dir) > 0 &&
+		    asprintf(&tmp, "%s/podman-tmp", env.dir) > 0 &&
+		    asprintf(&data_flag, "data-dir=%s", env.data) > 0);
+	const char *argv[48] = {"podman",  "--root", store,    "--runroot", run_root, "--tmpdir", tmp,
+				"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
+				"none",	  "--runtime", svo_program(), "--runtime-flag", data_flag,
+				"--runtime-flag", "vmm=qemu", "--runtime-flag", "accel=tcg"};
+	size_t n = 21;
+	for (size_t i = 0; args[i] && n < 47; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	int code = -1;
+	char *o = NULL;
+	assert_int_equal(sv_run(argv, NULL, 300000, &code, &o, &err), 0);
+	if (code != 0)
+		fail_msg("podman %s: exit %d: %s", args[0], code, err ? err : "");
+	if (out)
+		*out = o ? o : strdup("");
+	else
+		free(o);
+	free(err);
+	free(store);
+	free(run_root);
+	free(tmp);
+	free(data_flag);
+	return code;
+}
+
+static void test_podman_default_network_reaches_the_guest(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/podman", X_OK) != 0)
+		svt_skip(SVT_NEED_PACKAGE, "no podman (a `make deps` package)");
+	char *tar = NULL, *out = NULL;
+	assert_true(asprintf(&tar, "%s/image.tar", env.dir) > 0);
+	const char *tar_argv[] = {"/usr/bin/tar", "-C", env.rootfs, "-cf", tar, ".", NULL};
+	run_ok(tar_argv);
+	const char *import[] = {"import", tar, "localhost/smartvm-oci-cni:1", NULL};
+	podman(import, NULL);
+	const char *run_args[] = {"run", "-d", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+				  "localhost/smartvm-oci-cni:1", "sh", "-c",
+				  "echo podman-ok | busybox nc -l -p 8080; sleep 600", NULL};
+	podman(run_args, &out);
+	char id[80];
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
+	const char *inspect[] = {"inspect", "-f", "{{.NetworkSettings.IPAddress}}", id, NULL};
+	podman(inspect, &out);
+	char ip[32];
+	snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
+	assert_true(ip[0] != '\0');
+	bool answered = false;
+	for (long long until = sv_now_ms() + ANSWER_TIMEOUT_MS; !answered && sv_now_ms() < until;)
+		answered = ping_once(ip);
+	assert_true(answered);
+	char *got = NULL;
+	for (long long until = sv_now_ms() + ANSWER_TIMEOUT_MS; !got && sv_now_ms() < until;)
+		if (!(got = tcp_read(ip, TCP_PORT)))
+			usleep(500000);
+	assert_non_null(got);
+	assert_string_equal(got, "podman-ok\n");
+	const char *rm[] = {"rm", "-f", "-t", "0", id, NULL};
+	podman(rm, NULL);
+	const char *ps[] = {"ps", "-a", "-q", NULL};
+	podman(ps, &out);
+	assert_string_equal(out, "");
+	free(out);
+	long long until = sv_now_ms() + 30000;
+	while (svt_count_processes_with(env.dir) > 0 && sv_now_ms() < until)
+		usleep(200000);
+	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	/* smartvm-oci's default root (podman's cleanup passes no --root). */
+	char state_dir[160];
+	struct stat st;
+	snprintf(state_dir, sizeof(state_dir), "/run/smartvm-oci/%s", id);
+	until = sv_now_ms() + 30000;
+	while (stat(state_dir, &st) == 0 && sv_now_ms() < until)
+		usleep(200000);
+	assert_int_equal(stat(state_dir, &st), -1);
+	free(got);
+	free(tar);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +656,7 @@ int main(void)
 	    cmocka_unit_test(test_guest_answers_at_the_cni_address_and_delete_restores_the_namespace),
 	    cmocka_unit_test(test_a_crash_is_undone_by_delete),
 	    cmocka_unit_test(test_cgroup_limits_land_on_the_vmm_and_go_with_delete),
+	    cmocka_unit_test(test_podman_default_network_reaches_the_guest),
 	};
 	if (!svt_private_netns())
 		return svt_skip_program(SVT_NEED_ROOT, "CNI namespaces and VMs need root");
