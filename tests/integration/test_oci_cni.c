@@ -10,8 +10,9 @@
  * land on the VMM's cgroup and the cgroup goes with delete.
  *
  * Everything runs in a network namespace of the test's own (the CNI bridge
- * is made there), plus the namespaces it makes with `ip netns add`. podman
- * 4.3 here uses netavark, not CNI, so podman is not part of this test. */
+ * is made there, and podman's), plus the namespaces it makes with `ip netns
+ * add`. podman 4.3 here uses netavark, not CNI: its default network is
+ * tested too, since its namespace reaches smartvm-oci the same way. */
 #include "svtest.h"
 #include "ocifixture.h"
 #include "leftovers.h"
