@@ -2,8 +2,9 @@
  * container's directory, its root image, and the container process (which
  * boots the VM); returns once the guest agent answers, with the process's
  * pid in the pid file. The engine's stdio fds stay with that process. On
- * any failure nothing of the container is left (no process, VM, directory,
- * pid file). */
+ * any failure nothing of the container is left (no process, VM, cgroup,
+ * network join, directory, pid file). The network namespace and cgroup
+ * fields are checked before anything is made (oci_net.h, oci_cgroup.h). */
 #include "oci_commands.h"
 
 #include "oci_bundle.h"
