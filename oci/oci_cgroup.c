@@ -69,7 +69,8 @@ static int parse_resources(oci_cgroup *c, const char *text)
 	int rc = res ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc && !(rc = section(res, "memory", &mem)) && !(rc = section(res, "cpu", &cpu)) &&
 	    !(rc = section(res, "pids", &pids)) &&
-	    !(rc = field_int(mem, "limit", "linux.resources.memory.limit", &c->has_memory, &c->memory_limit)) &&
+	    !(rc = field_int(mem, "limit", "linux.resources.memory.limit", &c->has_memory,
+			     &c->memory_limit)) &&
 	    !(rc = field_uint(cpu, "shares", "linux.resources.cpu.shares", &c->has_shares, &c->cpu_shares)) &&
 	    !(rc = field_int(cpu, "quota", "linux.resources.cpu.quota", &c->has_quota, &c->cpu_quota)) &&
 	    !(rc = field_uint(cpu, "period", "linux.resources.cpu.period", &c->has_period, &c->cpu_period)))
@@ -90,7 +91,8 @@ static int expand_slice(const char *slice, char *out, size_t size)
 			      slice);
 	out[0] = '\0';
 	for (const char *dash = slice; (dash = strchr(dash, '-')) && dash < slice + len - 6; dash++)
-		n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%.*s.slice/", (int)(dash - slice), slice);
+		n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%.*s.slice/", (int)(dash - slice),
+				      slice);
 	n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s", slice);
 	return n < size ? 0 : sv_err(SV_EINVAL, CONFIG "linux.cgroupsPath: too long");
 }
@@ -196,7 +198,9 @@ static bool is_v1(const char *controller)
 
 static bool wants(const oci_cgroup *c, int ctl)
 {
-	return ctl == 0 ? c->has_memory : ctl == 1 ? c->has_shares || c->has_quota || c->has_period : c->has_pids;
+	return ctl == 0	  ? c->has_memory
+	       : ctl == 1 ? c->has_shares || c->has_quota || c->has_period
+			  : c->has_pids;
 }
 
 static const char *limits_of(int ctl)
@@ -266,8 +270,8 @@ static int missing_dirs(const char *full, size_t base_len, char *rec, size_t rec
 			*slash = '\0';
 		struct stat st;
 		if (lstat(path, &st) < 0)
-			*rec_n += (size_t)snprintf(rec + *rec_n, *rec_n < rec_size ? rec_size - *rec_n : 0, "%s\n",
-						   path);
+			*rec_n += (size_t)snprintf(rec + *rec_n, *rec_n < rec_size ? rec_size - *rec_n : 0,
+						   "%s\n", path);
 		if (slash)
 			*slash = '/';
 		p = slash;
@@ -285,9 +289,10 @@ int oci_cgroup_setup(oci_cgroup *c, const oci_dir *d, const char *id)
 		return 0;
 	struct stat st;
 	if (stat(OCI_CGROUP_ROOT "/cgroup.controllers", &st) == 0) {
-		oci_log_warn("container \"%s\": cgroups: this host has cgroup v2 only, which smartvm-oci does "
-			     "not manage yet: linux.cgroupsPath and linux.resources are not applied",
-			     id);
+		oci_log_warn(
+		    "container \"%s\": cgroups: this host has cgroup v2 only, which smartvm-oci does "
+		    "not manage yet: linux.cgroupsPath and linux.resources are not applied",
+		    id);
 		return 0;
 	}
 	char full[N_CONTROLLERS][PATH_MAX_LEN + 64], rec[8192];
@@ -297,14 +302,14 @@ int oci_cgroup_setup(oci_cgroup *c, const oci_dir *d, const char *id)
 	for (int i = 0; i < N_CONTROLLERS && !rc; i++) {
 		if (!is_v1(controllers[i])) {
 			if (wants(c, i))
-				note(&w, "%s (no cgroup v1 %s controller under " OCI_CGROUP_ROOT ")", limits_of(i),
-				     controllers[i]);
+				note(&w, "%s (no cgroup v1 %s controller under " OCI_CGROUP_ROOT ")",
+				     limits_of(i), controllers[i]);
 			continue;
 		}
 		snprintf(full[i], sizeof(full[i]), OCI_CGROUP_ROOT "/%s/%s", controllers[i], c->path);
 		use[i] = true;
-		rc = missing_dirs(full[i], strlen(OCI_CGROUP_ROOT) + 1 + strlen(controllers[i]), rec, sizeof(rec),
-				  &rec_n);
+		rc = missing_dirs(full[i], strlen(OCI_CGROUP_ROOT) + 1 + strlen(controllers[i]), rec,
+				  sizeof(rec), &rec_n);
 	}
 	/* Recorded before anything is made, so delete finds all of it. */
 	if (rc || (rc = sv_write_file_atomic_at(d->fd, d->dir, OCI_CGROUP_RECORD, rec, rec_n, 0600)))
@@ -344,7 +349,8 @@ void oci_cgroup_enter(const oci_cgroup *c, pid_t pid)
 static bool record_line_ok(const char *line)
 {
 	return !strncmp(line, OCI_CGROUP_ROOT "/", strlen(OCI_CGROUP_ROOT) + 1) && !strstr(line, "/../") &&
-	       !strstr(line, "/./") && strcmp(line + strlen(line) - 3, "/..") && strlen(line) < PATH_MAX_LEN + 64;
+	       !strstr(line, "/./") && strcmp(line + strlen(line) - 3, "/..") &&
+	       strlen(line) < PATH_MAX_LEN + 64;
 }
 
 static bool has_subdirs(const char *path)
@@ -389,12 +395,13 @@ int oci_cgroup_remove(const oci_dir *d)
 	/* Innermost first: the lines run outermost first per controller. */
 	char *lines[256];
 	size_t n = 0;
-	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 256; l = strtok_r(NULL, "\n", &save))
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < 256;
+	     l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
 	for (size_t i = n; i-- > 0 && !rc;) {
 		if (!record_line_ok(lines[i]))
-			rc = sv_err(SV_EINVAL, "%s/" OCI_CGROUP_RECORD ": \"%s\" is no cgroup directory", d->dir,
-				    lines[i]);
+			rc = sv_err(SV_EINVAL, "%s/" OCI_CGROUP_RECORD ": \"%s\" is no cgroup directory",
+				    d->dir, lines[i]);
 		else if (!has_subdirs(lines[i])) /* else another container's cgroup is below it */
 			rc = remove_dir(lines[i]);
 	}

@@ -39,7 +39,7 @@ typedef struct {
 	bool has_memory, has_shares, has_quota, has_period, has_pids;
 	int64_t memory_limit; /* bytes; -1 = unlimited */
 	uint64_t cpu_shares, cpu_period;
-	int64_t cpu_quota; /* microseconds; -1 = unlimited */
+	int64_t cpu_quota;  /* microseconds; -1 = unlimited */
 	int64_t pids_limit; /* -1 (or 0 in runc's reading) = unlimited */
 	char **dirs;	    /* the container's cgroup directories, once set up */
 } oci_cgroup;

@@ -41,7 +41,7 @@ static int check_namespace(const char *path, int fd)
 	if (same_file(&st, "/proc/1/ns/net") || same_file(&st, "/proc/self/ns/net"))
 		return sv_err(SV_EINVAL,
 			      WHAT " %s: is the host's own network namespace; a container needs one of its "
-			      "own (the engine's network plugin makes it)",
+				   "own (the engine's network plugin makes it)",
 			      path);
 	int owner = ioctl(fd, NS_GET_USERNS);
 	if (owner < 0)
@@ -51,7 +51,7 @@ static int check_namespace(const char *path, int fd)
 	if (!ours)
 		return sv_err(SV_EUNSAFE,
 			      WHAT " %s: belongs to another user namespace (another user controls it); "
-			      "refused",
+				   "refused",
 			      path);
 	return 0;
 }
@@ -115,9 +115,10 @@ static int pick_dev(void *arg)
 	if (!rc && candidates != 1)
 		rc = sv_err(SV_ENOTFOUND,
 			    WHAT " %s: %s (the VM takes over " OCI_NET_DEFAULT_DEV
-			    ", or the only interface besides lo)",
-			    j->path, candidates ? "several interfaces and none is " OCI_NET_DEFAULT_DEV
-						: "has no interface besides lo; did the engine's network plugin run?");
+				 ", or the only interface besides lo)",
+			    j->path,
+			    candidates ? "several interfaces and none is " OCI_NET_DEFAULT_DEV
+				       : "has no interface besides lo; did the engine's network plugin run?");
 	if (!rc)
 		snprintf(j->n->dev, sizeof(j->n->dev), "%s", found->name);
 	free(links);
@@ -141,8 +142,9 @@ int oci_net_prepare(oci_net *n, const char *path)
 	int ns_fd;
 	if ((rc = sv_netns_open(WHAT, proc_path, &ns_fd))) {
 		close(fd);
-		return sv_err(rc, WHAT " %s: not a network namespace (give the engine's, such as "
-				  "/var/run/netns/NAME)",
+		return sv_err(rc,
+			      WHAT " %s: not a network namespace (give the engine's, such as "
+				   "/var/run/netns/NAME)",
 			      path);
 	}
 	close(ns_fd);

@@ -81,8 +81,9 @@ int sv_net_join_read(const char *dev, sv_net_join_info *out)
 	memset(out, 0, sizeof(*out));
 	int rc = sv_nl_link_get(dev, &link);
 	if (rc == SV_ENOTFOUND)
-		return sv_err(SV_ENOTFOUND, "%s: no such interface in the namespace (the engine's network "
-					    "plugin made none?)",
+		return sv_err(SV_ENOTFOUND,
+			      "%s: no such interface in the namespace (the engine's network "
+			      "plugin made none?)",
 			      dev);
 	if (rc)
 		return rc;
@@ -98,8 +99,8 @@ int sv_net_join_read(const char *dev, sv_net_join_info *out)
 	if ((rc = sv_nl_talk(NETLINK_ROUTE, nlh, first_addr_cb, &q)))
 		return sv_err_errno(SV_ENETWORK, -rc, "netlink: listing the addresses of %s", dev);
 	if (!q.found)
-		return sv_err(SV_EINVAL, "%s: has no IPv4 address to give the VM (the engine's IPAM gave it none)",
-			      dev);
+		return sv_err(SV_EINVAL,
+			      "%s: has no IPv4 address to give the VM (the engine's IPAM gave it none)", dev);
 	nlh = start_msg(buf, RTM_GETROUTE, NLM_F_DUMP);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
@@ -262,9 +263,10 @@ static int undo_join(const char *text, const char *netns)
 		  sv_ipv4_cidr_parse(addr, &e.addr, &e.prefix) &&
 		  (!strcmp(gw, "-") || sv_ipv4_parse(gw, &e.gateway));
 	if (!ok)
-		return sv_err(SV_EINVAL,
-			      "ledger entry for a joined interface: \"%s\" is not DEV,COOKIE,ADDR/PREFIX,GATEWAY",
-			      text ? text : "");
+		return sv_err(
+		    SV_EINVAL,
+		    "ledger entry for a joined interface: \"%s\" is not DEV,COOKIE,ADDR/PREFIX,GATEWAY",
+		    text ? text : "");
 	int fd;
 	if (sv_netns_open("namespace of the ledger entry", netns, &fd)) {
 		sv_debug("interface %s: %s; nothing left to undo", e.dev, sv_last_error());

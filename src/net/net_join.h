@@ -27,7 +27,7 @@ typedef struct {
 	int index;
 	char name[16];
 	unsigned char mac[6];
-	uint32_t addr;	  /* host byte order */
+	uint32_t addr; /* host byte order */
 	int prefix;
 	uint32_t gateway; /* the namespace's default route through it; 0 = none */
 } sv_net_join_info;

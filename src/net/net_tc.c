@@ -86,8 +86,8 @@ int sv_tc_redirect_add(int ifindex, const char *dev, int target_ifindex, const c
 	struct nlattr *act = mnl_attr_nest_start(nlh, 1); /* the first action */
 	mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
 	struct nlattr *aopts = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
-	struct tc_mirred parms = {.action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR,
-				  .ifindex = (uint32_t)target_ifindex};
+	struct tc_mirred parms = {
+	    .action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR, .ifindex = (uint32_t)target_ifindex};
 	mnl_attr_put(nlh, TCA_MIRRED_PARMS, sizeof(parms), &parms);
 	mnl_attr_nest_end(nlh, aopts);
 	mnl_attr_put(nlh, TCA_ACT_COOKIE, SV_TC_COOKIE_LEN, cookie);

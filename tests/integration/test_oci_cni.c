@@ -107,7 +107,8 @@ static int cni(const char *command, char **out, char **err)
 	char cmd[64], netns[200];
 	snprintf(cmd, sizeof(cmd), "CNI_COMMAND=%s", command);
 	snprintf(netns, sizeof(netns), "CNI_NETNS=%s", ns_path);
-	const char *envp[] = {cmd, "CNI_CONTAINERID=ocicni", netns, "CNI_IFNAME=eth0", "CNI_PATH=" CNI_DIR, NULL};
+	const char *envp[] = {cmd, "CNI_CONTAINERID=ocicni", netns, "CNI_IFNAME=eth0", "CNI_PATH=" CNI_DIR,
+			      NULL};
 	const char *argv[] = {CNI_DIR "/bridge", NULL};
 	return run(argv, envp, cni_conf, out, err);
 }
@@ -131,14 +132,16 @@ static int setup(void **state)
 	svo_need_image(&env);
 	struct stat st;
 	if (stat(CNI_DIR "/bridge", &st) != 0 || stat(CNI_DIR "/host-local", &st) != 0)
-		svt_skip(SVT_NEED_PACKAGE, "no CNI plugins in " CNI_DIR " (package containernetworking-plugins)");
+		svt_skip(SVT_NEED_PACKAGE,
+			 "no CNI plugins in " CNI_DIR " (package containernetworking-plugins)");
 	snprintf(ns_name, sizeof(ns_name), "svocicni%d", (int)getpid());
 	snprintf(ns_path, sizeof(ns_path), "/var/run/netns/%s", ns_name);
-	snprintf(cni_conf, sizeof(cni_conf),
-		 "{\"cniVersion\":\"1.0.0\",\"name\":\"svocicni\",\"type\":\"bridge\",\"bridge\":\"svocibr0\","
-		 "\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\","
-		 "\"subnet\":\"10.231.7.0/24\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dataDir\":\"%s/ipam\"}}",
-		 env.dir);
+	snprintf(
+	    cni_conf, sizeof(cni_conf),
+	    "{\"cniVersion\":\"1.0.0\",\"name\":\"svocicni\",\"type\":\"bridge\",\"bridge\":\"svocibr0\","
+	    "\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"host-local\","
+	    "\"subnet\":\"10.231.7.0/24\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"dataDir\":\"%s/ipam\"}}",
+	    env.dir);
 	return 0;
 }
 
@@ -161,7 +164,8 @@ static void cni_add(void)
 		fail_msg("CNI ADD: exit %d: %s %s", code, out, err);
 	json_t *r = json_loads(out, 0, NULL);
 	assert_non_null(r);
-	const char *addr = json_string_value(json_object_get(json_array_get(json_object_get(r, "ips"), 0), "address"));
+	const char *addr =
+	    json_string_value(json_object_get(json_array_get(json_object_get(r, "ips"), 0), "address"));
 	assert_non_null(addr);
 	snprintf(cni_ip, sizeof(cni_ip), "%.*s", (int)strcspn(addr, "/"), addr);
 	json_decref(r);
@@ -198,8 +202,8 @@ static int create(const char *id, const char *flag, char **err)
 	assert_true(asprintf(&err_path, "%s/create-%s.err", env.dir, id) > 0);
 	int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
-	const char *argv[20] = {svo_program(), "--root", env.root, "--data-dir", env.data, "--vmm", "qemu",
-				"--accel", "tcg"};
+	const char *argv[20] = {svo_program(), "--root", env.root,  "--data-dir", env.data,
+				"--vmm",       "qemu",	 "--accel", "tcg"};
 	size_t n = 9;
 	if (flag)
 		argv[n++] = flag;
@@ -297,14 +301,15 @@ static void test_guest_answers_at_the_cni_address_and_delete_restores_the_namesp
 	char *before = ip_in_ns("-4", "addr", "show", "eth0");
 	svt_assert_contains(before, cni_ip);
 	char *cmd = NULL;
-	assert_true(asprintf(&cmd, "[\"sh\",\"-c\",\"echo cni-ok | busybox nc -l -p %d; sleep 600\"]",
-			     TCP_PORT) > 0);
+	assert_true(
+	    asprintf(&cmd, "[\"sh\",\"-c\",\"echo cni-ok | busybox nc -l -p %d; sleep 600\"]", TCP_PORT) > 0);
 	write_config(cmd, ns_path, NULL);
 	create_ok("n1", NULL);
 	oci_ok("start", "n1", NULL);
 
 	/* While it runs: eth0 redirects to the VM's TAP and owns no address. */
-	char *q = qdiscs(), *addr = ip_in_ns("-4", "addr", "show", "eth0"), *links = ip_in_ns("-o", "link", "show", NULL);
+	char *q = qdiscs(), *addr = ip_in_ns("-4", "addr", "show", "eth0"),
+	     *links = ip_in_ns("-o", "link", "show", NULL);
 	svt_assert_contains(q, "qdisc ingress ffff: dev eth0");
 	svt_assert_contains(links, ": svt");
 	if (strstr(addr, cni_ip))
@@ -440,17 +445,22 @@ static void test_hostile_network_paths_are_refused(void **state)
 	assert_refused(link, NULL, NULL, msg);
 	free(msg);
 	/* The runtime's own (the test's, here): the host's, for an engine. */
-	assert_refused("/proc/self/ns/net", NULL, NULL,
-		       "linux.namespaces: network path /proc/self/ns/net: is the host's own network namespace");
-	assert_refused("relative/ns", NULL, NULL, "linux.namespaces: network path \"relative/ns\": must be an absolute path");
+	assert_refused(
+	    "/proc/self/ns/net", NULL, NULL,
+	    "linux.namespaces: network path /proc/self/ns/net: is the host's own network namespace");
+	assert_refused("relative/ns", NULL, NULL,
+		       "linux.namespaces: network path \"relative/ns\": must be an absolute path");
 	/* The engine's plugin made nothing there. */
-	assert_true(asprintf(&msg, "linux.namespaces: network path %s: has no interface besides lo", ns_path) > 0);
+	assert_true(
+	    asprintf(&msg, "linux.namespaces: network path %s: has no interface besides lo", ns_path) > 0);
 	assert_refused(ns_path, NULL, NULL, msg);
 	free(msg);
 	/* An eth0 without an address. */
-	const char *veth[] = {"/usr/sbin/ip", "-n", ns_name, "link", "add", "name", "eth0", "type", "veth", "peer", "name", "peer0", NULL};
+	const char *veth[] = {"/usr/sbin/ip", "-n",   ns_name, "link", "add",	"name", "eth0",
+			      "type",	      "veth", "peer",  "name", "peer0", NULL};
 	run_ok(veth);
-	assert_true(asprintf(&msg, "linux.namespaces: network path %s: eth0: has no IPv4 address", ns_path) > 0);
+	assert_true(asprintf(&msg, "linux.namespaces: network path %s: eth0: has no IPv4 address", ns_path) >
+		    0);
 	assert_refused(ns_path, NULL, NULL, msg);
 	free(msg);
 	netns_del(ns_name);
@@ -459,7 +469,8 @@ static void test_hostile_network_paths_are_refused(void **state)
 	pid_t holder = hold_namespace(0);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)holder);
-	assert_true(asprintf(&msg, "linux.namespaces: network path %s: belongs to another user namespace", path) > 0);
+	assert_true(
+	    asprintf(&msg, "linux.namespaces: network path %s: belongs to another user namespace", path) > 0);
 	assert_refused(path, NULL, NULL, msg);
 	free(msg);
 	release(holder);
@@ -488,7 +499,8 @@ static bool holds_vmm(const char *dir)
 	assert_true(asprintf(&path, "%s/cgroup.procs", dir) > 0);
 	bool found = false;
 	if (sv_read_file(path, 1 << 20, &procs, NULL) == 0) {
-		for (char *save = NULL, *l = strtok_r(procs, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save)) {
+		for (char *save = NULL, *l = strtok_r(procs, "\n", &save); l && !found;
+		     l = strtok_r(NULL, "\n", &save)) {
 			char comm_path[64], *comm = NULL;
 			snprintf(comm_path, sizeof(comm_path), "/proc/%s/comm", l);
 			if (sv_read_file(comm_path, 256, &comm, NULL) == 0)
@@ -515,7 +527,8 @@ static void test_cgroup_limits_land_on_the_vmm_and_go_with_delete(void **state)
 	(void)state;
 	struct stat st;
 	if (stat("/sys/fs/cgroup/memory/tasks", &st) != 0)
-		svt_skip(SVT_NEED_HOST, "no cgroup v1 memory controller at /sys/fs/cgroup/memory on this host");
+		svt_skip(SVT_NEED_HOST,
+			 "no cgroup v1 memory controller at /sys/fs/cgroup/memory on this host");
 	char top[64], extra[512], mem[128], pids[128], cpu[128];
 	snprintf(top, sizeof(top), "/sys/fs/cgroup/memory/svocitest%d", (int)getpid());
 	snprintf(extra, sizeof(extra),
@@ -541,12 +554,14 @@ static void test_cgroup_limits_land_on_the_vmm_and_go_with_delete(void **state)
 	assert_int_equal(svt_dir_entries(env.root), 0);
 
 	/* systemd's form: slice:prefix:name, a-b.slice under a.slice. */
-	snprintf(extra, sizeof(extra),
-		 ",\"cgroupsPath\":\"svoci-t%d.slice:svoci:g2\",\"resources\":{\"memory\":{\"limit\":805306368}}",
-		 (int)getpid());
+	snprintf(
+	    extra, sizeof(extra),
+	    ",\"cgroupsPath\":\"svoci-t%d.slice:svoci:g2\",\"resources\":{\"memory\":{\"limit\":805306368}}",
+	    (int)getpid());
 	write_config("[\"sleep\",\"600\"]", NULL, extra);
 	create_ok("g2", "--systemd-cgroup");
-	snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/svoci.slice/svoci-t%d.slice/svoci-g2.scope", (int)getpid());
+	snprintf(mem, sizeof(mem), "/sys/fs/cgroup/memory/svoci.slice/svoci-t%d.slice/svoci-g2.scope",
+		 (int)getpid());
 	assert_true(holds_vmm(mem));
 	char *limit2 = read_text(mem, "memory.limit_in_bytes");
 	assert_string_equal(limit2, "805306368\n");
@@ -569,10 +584,11 @@ static int podman(const char *const *args, char **out)
 	assert_true(asprintf(&store, "%s/store", env.dir) > 0 && asprintf(&run_root, "%s/run", env.dir) > 0 &&
 		    asprintf(&tmp, "%s/podman-tmp", env.dir) > 0 &&
 		    asprintf(&data_flag, "data-dir=%s", env.data) > 0);
-	const char *argv[48] = {"podman",  "--root", store,    "--runroot", run_root, "--tmpdir", tmp,
-				"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
-				"none",	  "--runtime", svo_program(), "--runtime-flag", data_flag,
-				"--runtime-flag", "vmm=qemu", "--runtime-flag", "accel=tcg"};
+	const char *argv[48] = {
+	    "podman",	"--root",	    store,	   "--runroot",	       run_root,   "--tmpdir",
+	    tmp,	"--storage-driver", "vfs",	   "--cgroup-manager", "cgroupfs", "--events-backend",
+	    "none",	"--runtime",	    svo_program(), "--runtime-flag",   data_flag,  "--runtime-flag",
+	    "vmm=qemu", "--runtime-flag",   "accel=tcg"};
 	size_t n = 21;
 	for (size_t i = 0; args[i] && n < 47; i++)
 		argv[n++] = args[i];
@@ -605,9 +621,17 @@ static void test_podman_default_network_reaches_the_guest(void **state)
 	run_ok(tar_argv);
 	const char *import[] = {"import", tar, "localhost/smartvm-oci-cni:1", NULL};
 	podman(import, NULL);
-	const char *run_args[] = {"run", "-d", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-				  "localhost/smartvm-oci-cni:1", "sh", "-c",
-				  "echo podman-ok | busybox nc -l -p 8080; sleep 600", NULL};
+	const char *run_args[] = {"run",
+				  "-d",
+				  "--ulimit",
+				  "nofile=1024:1024",
+				  "--ulimit",
+				  "nproc=1024:1024",
+				  "localhost/smartvm-oci-cni:1",
+				  "sh",
+				  "-c",
+				  "echo podman-ok | busybox nc -l -p 8080; sleep 600",
+				  NULL};
 	podman(run_args, &out);
 	char id[80];
 	snprintf(id, sizeof(id), "%.*s", (int)strcspn(out, "\n"), out);

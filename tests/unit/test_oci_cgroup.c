@@ -61,25 +61,29 @@ static void test_systemd_paths_are_systemds(void **state)
 	assert_path("a-b-c.slice:p:n", true, "a.slice/a-b.slice/a-b-c.slice/p-n.scope");
 	assert_path(":cri-containerd:id1", true, "system.slice/cri-containerd-id1.scope");
 	assert_path("user.slice:p:x.slice", true, "user.slice/x.slice");
-	assert_refused("/a/b", NULL, true,
-		       "config.json: linux.cgroupsPath: \"/a/b\" is not slice:prefix:name (--systemd-cgroup)");
+	assert_refused(
+	    "/a/b", NULL, true,
+	    "config.json: linux.cgroupsPath: \"/a/b\" is not slice:prefix:name (--systemd-cgroup)");
 	assert_refused("machine:p:n", NULL, true,
 		       "config.json: linux.cgroupsPath: \"machine\" is not a slice name (NAME.slice)");
 	assert_refused("-x.slice:p:n", NULL, true,
 		       "config.json: linux.cgroupsPath: \"-x.slice\" is not a slice name (NAME.slice)");
 	/* A name cannot climb out of its slice. */
-	assert_refused("a.slice:p:x/../../../y", NULL, true,
-		       "config.json: linux.cgroupsPath: \"a.slice/p-x/../../../y.scope\": a component is empty, "
-		       "\".\", \"..\" or too long");
+	assert_refused(
+	    "a.slice:p:x/../../../y", NULL, true,
+	    "config.json: linux.cgroupsPath: \"a.slice/p-x/../../../y.scope\": a component is empty, "
+	    "\".\", \"..\" or too long");
 }
 
 static void test_bad_paths_and_resources_are_refused_naming_the_field(void **state)
 {
 	(void)state;
-	assert_refused("/a/../b", NULL, false,
-		       "config.json: linux.cgroupsPath: \"a/../b\": a component is empty, \".\", \"..\" or too long");
-	assert_refused("/a//b", NULL, false,
-		       "config.json: linux.cgroupsPath: \"a//b\": a component is empty, \".\", \"..\" or too long");
+	assert_refused(
+	    "/a/../b", NULL, false,
+	    "config.json: linux.cgroupsPath: \"a/../b\": a component is empty, \".\", \"..\" or too long");
+	assert_refused(
+	    "/a//b", NULL, false,
+	    "config.json: linux.cgroupsPath: \"a//b\": a component is empty, \".\", \"..\" or too long");
 	assert_refused("/", NULL, false, "config.json: linux.cgroupsPath: \"\": names the root cgroup");
 	assert_refused("/a/\x01", NULL, false, "config.json: linux.cgroupsPath: a control character");
 	assert_refused(NULL, "{\"memory\":{\"limit\":\"1G\"}}", false,
@@ -89,7 +93,8 @@ static void test_bad_paths_and_resources_are_refused_naming_the_field(void **sta
 	assert_refused(NULL, "{\"cpu\":{\"shares\":-1}}", false,
 		       "config.json: linux.resources.cpu.shares: must not be negative");
 	assert_refused(NULL, "{\"cpu\":[]}", false, "config.json: linux.resources.cpu: expected an object");
-	oci_cgroup c = parse_ok("/x", "{\"memory\":{\"limit\":-1},\"cpu\":{\"quota\":-1,\"period\":100000}}", false);
+	oci_cgroup c =
+	    parse_ok("/x", "{\"memory\":{\"limit\":-1},\"cpu\":{\"quota\":-1,\"period\":100000}}", false);
 	assert_true(c.has_memory && c.memory_limit == -1 && c.has_quota && c.cpu_quota == -1 && c.has_period);
 	assert_false(c.has_shares || c.has_pids);
 	oci_cgroup_free(&c);
