@@ -145,11 +145,29 @@ static int setup(void **state)
 	return 0;
 }
 
+static void netns_del(const char *name);
+
+/* What a failed case may have left of the test's own (its namespace, its
+ * cgroups), removed before the leftover check that fails the program. */
+static void remove_own_cgroups(void)
+{
+	static const char *const ctl[] = {"memory", "cpu", "pids"};
+	for (size_t i = 0; i < 3; i++) {
+		char dir[128], leaf[160];
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/svocitest%d", ctl[i], (int)getpid());
+		snprintf(leaf, sizeof(leaf), "%s/c1", dir);
+		rmdir(leaf);
+		rmdir(dir);
+	}
+}
+
 static int teardown(void **state)
 {
 	(void)state;
 	while (waitpid(-1, NULL, WNOHANG) > 0) {
 	}
+	netns_del(ns_name);
+	remove_own_cgroups();
 	svo_env_done(&env);
 	return 0;
 }
