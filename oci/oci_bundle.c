@@ -232,6 +232,21 @@ static int parse_annotations(oci_bundle *b, json_t *root)
 	return b->image && b->annotations_json ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
+/* cgroupsPath and resources, kept for oci_cgroup.c (which checks them). */
+static int parse_cgroups(oci_bundle *b, json_t *linux_)
+{
+	const char *path;
+	json_t *res;
+	int rc;
+	if ((rc = get_string(linux_, "cgroupsPath", "linux.cgroupsPath", &path)) ||
+	    (rc = get_typed(linux_, "resources", "linux.resources", JSON_OBJECT, "an object", &res)))
+		return rc;
+	if ((path && *path && !(b->cgroups_path = strdup(path))) ||
+	    (res && !(b->resources_json = json_dumps(res, JSON_COMPACT))))
+		return sv_err(SV_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int parse_linux(oci_bundle *b, json_t *root)
 {
 	json_t *linux_, *nss, *ns;
@@ -256,10 +271,11 @@ static int parse_linux(oci_bundle *b, json_t *root)
 		snprintf(field, sizeof(field), "linux.namespaces[%zu].path", i);
 		if ((rc = get_string(ns, "path", field, &path)))
 			return rc;
-		if (!strcmp(type, "network") && path && *path)
-			b->netns_path = true;
+		if (!strcmp(type, "network") && path && *path && !b->netns_path &&
+		    !(b->netns_path = strdup(path)))
+			return sv_err(SV_ENOMEM, "out of memory");
 	}
-	return 0;
+	return parse_cgroups(b, linux_);
 }
 
 /* The parse proper, on the text of the bundle's config.json. */
@@ -341,5 +357,8 @@ void oci_bundle_free(oci_bundle *b)
 	free(b->annotations_json);
 	oci_mounts_free(&b->mounts);
 	free(b->hooks_json);
+	free(b->netns_path);
+	free(b->cgroups_path);
+	free(b->resources_json);
 	*b = (oci_bundle){0};
 }

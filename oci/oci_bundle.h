@@ -36,7 +36,9 @@ typedef struct {
 	char *hooks_json; /* the hooks object (compact JSON), NULL if none */
 	uint32_t vcpus, mem_mib;
 	char *image;		/* the base image with the kernel: default "minimal" */
-	bool netns_path;	/* linux.namespaces has a network entry with a path */
+	char *netns_path;	/* linux.namespaces' network entry's path (NULL: none) */
+	char *cgroups_path;	/* linux.cgroupsPath (NULL: none) */
+	char *resources_json;	/* linux.resources as JSON text (NULL: none); oci_cgroup.c reads it */
 	char *annotations_json; /* the annotations object as JSON text ("{}") */
 } oci_bundle;
 

@@ -2,15 +2,18 @@
  * container's directory, its root image, and the container process (which
  * boots the VM); returns once the guest agent answers, with the process's
  * pid in the pid file. The engine's stdio fds stay with that process. On
- * any failure nothing of the container is left (no process, VM, directory,
- * pid file). */
+ * any failure nothing of the container is left (no process, VM, cgroup,
+ * network join, directory, pid file). The network namespace and cgroup
+ * fields are checked before anything is made (oci_net.h, oci_cgroup.h). */
 #include "oci_commands.h"
 
 #include "oci_bundle.h"
+#include "oci_cgroup.h"
 #include "oci_console.h"
 #include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_mount_drives.h"
+#include "oci_net.h"
 #include "oci_relay.h"
 #include "oci_rootfs.h"
 #include "oci_state.h"
@@ -58,7 +61,7 @@ static void read_ready(int fd, char *buf, size_t len)
 }
 
 /* Forks the container process; returns its pid once it reported ready. */
-static int spawn_container_process(const oci_relay_args *a, pid_t *pid_out)
+static int spawn_container_process(const oci_relay_args *a, const oci_cgroup *cg, pid_t *pid_out)
 {
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -72,6 +75,8 @@ static int spawn_container_process(const oci_relay_args *a, pid_t *pid_out)
 	}
 	if (pid == 0) {
 		close(ready[0]);
+		/* Before the VM boots: its supervisor and VMM inherit the cgroup. */
+		oci_cgroup_enter(cg, getpid());
 		oci_relay_args child = *a;
 		child.ready_fd = ready[1];
 		oci_relay_main(&child);
@@ -106,17 +111,20 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 		oci_bundle_free(&b);
 		return oci_log_error("--console-socket given but config.json: process.terminal is not true");
 	}
-	if (b.netns_path)
-		oci_log_warn(
-		    "container \"%s\": linux.namespaces: the network namespace is not wired into the "
-		    "VM yet; the container has no network",
-		    id);
 	for (size_t i = 0; i < b.mounts.n; i++)
 		if (b.mounts.items[i].kind == OCI_MOUNT_CGROUP)
 			oci_log_info("container \"%s\": mounts[%zu]: cgroup on %s skipped (the VM's cgroups are "
 				     "its own)",
 				     id, i, b.mounts.items[i].destination);
+	oci_net net;
+	oci_cgroup cg = {0};
+	if ((b.netns_path && oci_net_prepare(&net, b.netns_path) < 0) ||
+	    oci_cgroup_parse(&cg, &b, g->systemd_cgroup, id) < 0) {
+		oci_bundle_free(&b);
+		return oci_log_error("container \"%s\": %s", id, sv_last_error());
+	}
 	if ((rc = oci_dir_create(&d, g->root, id)) < 0) {
+		oci_cgroup_free(&cg);
 		oci_bundle_free(&b);
 		return oci_log_error("%s", sv_last_error());
 	}
@@ -129,13 +137,13 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 			.status = OCI_CREATING,
 			.created_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec};
 	pid_t pid = 0;
-	if ((rc = oci_state_write(&d, &st)) < 0 ||
+	if ((rc = oci_state_write(&d, &st)) < 0 || (rc = oci_cgroup_setup(&cg, &d, id)) < 0 ||
 	    (rc = oci_rootfs_build(d.fd, d.dir, OCI_ROOTFS_FILE, b.root_path, NULL)) < 0 ||
 	    (rc = oci_mount_drives_build(&b.mounts, d.fd, d.dir)) < 0 ||
 	    (console_socket && (rc = oci_console_setup(console_socket, &tty)) < 0))
 		goto fail;
 	oci_relay_args a = {.bundle = &b, .dir = &d, .globals = g, .id = id, .ready_fd = -1, .tty_fd = tty};
-	if ((rc = spawn_container_process(&a, &pid)) < 0)
+	if ((rc = spawn_container_process(&a, &cg, &pid)) < 0)
 		goto fail;
 	st.pid = pid;
 	st.start_time = sv_process_start_time(pid);
@@ -161,6 +169,7 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 	if (tty >= 0)
 		close(tty);
 	oci_dir_close(&d);
+	oci_cgroup_free(&cg);
 	oci_bundle_free(&b);
 	return 0;
 fail:;
@@ -173,9 +182,11 @@ fail:;
 		close(tty);
 	if (made_dir) {
 		oci_vm_teardown(&d, g);
+		oci_cgroup_remove(&d);
 		oci_dir_remove(&d);
 	}
 	oci_dir_close(&d);
+	oci_cgroup_free(&cg);
 	oci_bundle_free(&b);
 	return code;
 }

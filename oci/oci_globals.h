@@ -11,6 +11,7 @@ typedef struct {
 	const char *data_dir; /* --data-dir: smartvm's data dir (base images) */
 	sv_vmm_kind vmm;      /* --vmm */
 	const char *accel;    /* --accel (QEMU): kvm, tcg, auto */
+	bool systemd_cgroup;  /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
 } oci_globals;
 
 #endif

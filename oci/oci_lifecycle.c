@@ -5,6 +5,7 @@
 #include "oci_commands.h"
 
 #include "oci_hooks.h"
+#include "oci_cgroup.h"
 #include "oci_log.h"
 #include "oci_relay.h"
 #include "oci_signal.h"
@@ -138,8 +139,10 @@ int oci_cmd_state(const oci_globals *g, int argc, char **argv)
 }
 
 /* Kills what is left of the container's VM and, with remove, deletes the
- * container's directory; under the container's lock, since an engine may
- * run kill and delete at once. Logs; returns the exit code. */
+ * container's cgroup and directory (kill leaves the cgroup: it stays busy
+ * until the engine reaps the process kill just ended); under the
+ * container's lock, since an engine may run kill and delete at once. Logs;
+ * returns the exit code. */
 static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, bool remove)
 {
 	int lock = -1, code = 0;
@@ -149,7 +152,7 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 			   ? 0
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && /* not removed meanwhile */
-	    (oci_vm_teardown(d, g) < 0 || (remove && oci_dir_remove(d) < 0)))
+	    (oci_vm_teardown(d, g) < 0 || (remove && (oci_cgroup_remove(d) < 0 || oci_dir_remove(d) < 0))))
 		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
 				     id, sv_last_error());
 	close(lock);

@@ -33,7 +33,7 @@ static const char usage[] = "usage: smartvm-oci [GLOBAL OPTIONS] COMMAND [ARGS]\
 			    "  --log FILE         also write errors to FILE\n"
 			    "  --log-format text|json\n"
 			    "                     the --log file's format (default text)\n"
-			    "  --systemd-cgroup   accepted; cgroups are not applied yet\n"
+			    "  --systemd-cgroup   linux.cgroupsPath is systemd's slice:prefix:name\n"
 			    "  --data-dir DIR     smartvm's data dir, with the base image (default\n"
 			    "                     $SMARTVM_DATA_DIR, else /var/lib/smartvm)\n"
 			    "  --vmm auto|firecracker|qemu\n"
@@ -96,6 +96,8 @@ int main(int argc, char **argv)
 			log_format = optarg;
 			break;
 		case OPT_SYSTEMD_CGROUP:
+			g.systemd_cgroup = true;
+			break;
 		case OPT_DEBUG:
 			break;
 		case OPT_DATA_DIR:

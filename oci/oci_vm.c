@@ -2,6 +2,7 @@
 #include "oci_vm.h"
 
 #include "oci_mount_apply.h"
+#include "oci_net.h"
 
 #include "util/error.h"
 #include "util/file.h"
@@ -82,6 +83,12 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 	cfg.n_drives = 1 + b->mounts.n_drives;
 	cfg.machine_config.vcpu_count = b->vcpus;
 	cfg.machine_config.mem_size_mib = b->mem_mib;
+	oci_net net;
+	if (b->netns_path) {
+		if ((rc = oci_net_prepare(&net, b->netns_path)) < 0)
+			goto fail;
+		oci_net_apply(&net, &cfg);
+	}
 	if ((rc = sv_manager_create_vm(&vm, mgr, &cfg)) < 0 || (rc = sv_vm_set_agent_exec(vm, true)) < 0 ||
 	    (rc = sv_vm_start(vm)) < 0 || (rc = sv_vm_agent_wait(vm, OCI_AGENT_TIMEOUT_MS, NULL)) < 0 ||
 	    (rc = oci_mounts_apply(vm, &b->mounts)) < 0)

@@ -1,6 +1,8 @@
 /* The container's VM: booted from the base image's kernel and initrd (the
  * minimal image by default) with the container's ext4 as its root disk and
- * the guest agent running commands chrooted into it; no network interface.
+ * the guest agent running commands chrooted into it. Its one network
+ * interface, when config.json names a network namespace, is oci_net.h's;
+ * without one it has none.
  * Its smartvm runtime dir is <container dir>/vm, so everything of it lives
  * in the container's directory. */
 #ifndef OCI_VM_H

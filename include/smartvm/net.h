@@ -72,12 +72,23 @@ typedef struct sv_vm_net_options {
 	/** This VM may reach port 53 (DNS) on the host; every other service of
 	 * the host is closed to guests. */
 	bool allow_host_dns;
+	/** (version 2) With netns_path: an interface of that namespace made by
+	 * someone else (CNI's eth0, a veth) that the VM takes over. The VM's
+	 * one TAP is joined to it by tc redirect both ways (an ingress qdisc
+	 * and a redirect filter on each, as tc-redirect-tap does); the guest
+	 * gets its MAC and its IPv4 address, prefix and default gateway (an
+	 * ip= boot argument unless boot_args has one); the address is moved
+	 * off it while the VM lives and put back, with the default route,
+	 * when the VM is cleaned up. Needs exactly one network interface, a
+	 * TAP smartvm creates (not existing_taps) and no guest_mac other than
+	 * the interface's. */
+	const char *join_dev;
 } sv_vm_net_options;
 
 /** The version of sv_vm_net_options this header describes. */
-#define SV_VM_NET_OPTIONS_VERSION 1
+#define SV_VM_NET_OPTIONS_VERSION 2
 /** sv_vm_net_options with every default: begin with it. */
-#define SV_VM_NET_OPTIONS_INIT { SV_VM_NET_OPTIONS_VERSION, NULL, NULL, 0, NULL, false, false, false }
+#define SV_VM_NET_OPTIONS_INIT { SV_VM_NET_OPTIONS_VERSION, NULL, NULL, 0, NULL, false, false, false, NULL }
 
 #ifdef __cplusplus
 }

@@ -111,11 +111,23 @@ static bool copy_array(const sv_field *f, void *dst, const void *src)
 	return true;
 }
 
+/* How many bytes of src (a caller's struct of section s) exist: an older
+ * version's struct ends before the fields later versions added. */
+static size_t caller_size(const sv_section *s, const void *src)
+{
+	if (s->version && s->v1_size && *(const unsigned *)AT(src, s->version_offset) < 2)
+		return s->v1_size;
+	return s->size;
+}
+
 /* dst's pointers are clear; fills them from src. */
 static bool copy_pointers(const sv_section *s, void *dst, const void *src)
 {
+	size_t have = caller_size(s, src);
 	for (size_t i = 0; i < s->n_fields; i++) {
 		const sv_field *f = &s->fields[i];
+		if (f->offset >= have)
+			continue;
 		const void *from = AT(src, f->offset);
 		void *to = AT(dst, f->offset);
 		bool ok = true;
@@ -126,10 +138,10 @@ static bool copy_pointers(const sv_section *s, void *dst, const void *src)
 		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV)
 			ok = copy_array(f, dst, src);
 		else if (f->kind == SV_FK_SECTION && *(const void *const *)from) {
-			void *sub = malloc(f->sub->size);
+			void *sub = calloc(1, f->sub->size);
 			if (!sub)
 				return false;
-			memcpy(sub, *(const void *const *)from, f->sub->size);
+			memcpy(sub, *(const void *const *)from, caller_size(f->sub, *(const void *const *)from));
 			clear_pointers(f->sub, sub);
 			*(void **)to = sub;
 			ok = sv_config_section_copy(f->sub, sub, *(const void *const *)from);

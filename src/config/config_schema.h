@@ -75,6 +75,10 @@ struct sv_section {
 	const char *const *refused; /* Firecracker keys smartvm does not model: refused by path */
 	size_t version_offset;	    /* versioned options structs: their unsigned version field */
 	unsigned version;	    /* 0 = not versioned */
+	/* versioned: the struct's size at version 1 when later versions added
+	 * fields (0 = unchanged): what a version-1 caller gave is read only
+	 * this far */
+	size_t v1_size;
 	/* validate: rules across the section's fields, after each field's own */
 	int (*check)(const char *path, const void *obj, const sv_check_ctx *ctx);
 };

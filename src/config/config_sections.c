@@ -164,10 +164,12 @@ static const sv_field net_options_fields[] = {
 	F(sv_vm_net_options, allow_vm_to_vm, SV_FK_BOOL, .flags = UNSET0),
 	F(sv_vm_net_options, allow_host_dns, SV_FK_BOOL, .flags = UNSET0),
 	F(sv_vm_net_options, publish, SV_FK_STRV, .aux = offsetof(sv_vm_net_options, n_publish), .flags = UNSET0),
+	F(sv_vm_net_options, join_dev, SV_FK_STRING),
 };
 const sv_section sv_cs_net_options = SECTION(sv_vm_net_options, net_options_fields,
 					     .version_offset = offsetof(sv_vm_net_options, version),
-					     .version = SV_VM_NET_OPTIONS_VERSION);
+					     .version = SV_VM_NET_OPTIONS_VERSION,
+					     .v1_size = offsetof(sv_vm_net_options, join_dev));
 
 /* The whole VM, in the order its sections are read, checked and written. */
 static const sv_field vm_fields[] = {

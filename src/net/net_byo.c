@@ -11,6 +11,7 @@
 
 #include "config/config_internal.h"
 #include "net/net_addr.h"
+#include "net/net_join.h"
 #include "net/net_link.h"
 #include "net/net_names.h"
 #include "net/net_netns.h"
@@ -30,6 +31,8 @@ typedef struct {
 	const sv_vm_config *cfg;
 	char (*devs)[16];
 	char (*macs)[18];
+	const char *join_dev; /* net.join_dev (version 2), or NULL */
+	sv_net_join_info join;
 } byo;
 
 static const char *where(const byo *b) { return b->no->netns_path ? "in net.netns_path" : "on the host"; }
@@ -89,9 +92,26 @@ static int create_tap(const byo *b, size_t i, const char *dev, const char *iface
 	return rc;
 }
 
+/* The MAC of interface 0 when it takes over join_dev: that device's, so
+ * that frames need no rewriting. */
+static int join_mac(const byo *b, const char *given, char out[18])
+{
+	const unsigned char *m = b->join.mac;
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	if (given && strcasecmp(given, out))
+		return sv_err(SV_EINVAL,
+			      "network_interfaces[0].guest_mac \"%s\": must be %s's (%s) or unset with "
+			      "net.join_dev",
+			      given, b->join_dev, out);
+	return 0;
+}
+
 static int setup_all(void *arg)
 {
-	const byo *b = arg;
+	byo *b = arg;
+	int jrc;
+	if (b->join_dev && (jrc = sv_net_join_read(b->join_dev, &b->join)))
+		return sv_err_prefix("net.join_dev");
 	for (size_t i = 0; i < b->cfg->n_network_interfaces; i++) {
 		const sv_net_iface_config *nic = &b->cfg->network_interfaces[i];
 		const char *why;
@@ -110,7 +130,10 @@ static int setup_all(void *arg)
 					      "network_interfaces[%zu].host_dev_name \"%s\": also used by "
 					      "network_interfaces[%zu]",
 					      i, b->devs[i], j);
-		if (nic->guest_mac) {
+		if (b->join_dev && i == 0) {
+			if ((rc = join_mac(b, nic->guest_mac, b->macs[i])))
+				return rc;
+		} else if (nic->guest_mac) {
 			if (!sv_mac_valid(nic->guest_mac, &why))
 				return sv_err(SV_EINVAL, "network_interfaces[%zu].guest_mac \"%s\": %s", i,
 					      nic->guest_mac, why);
@@ -120,6 +143,8 @@ static int setup_all(void *arg)
 		}
 		rc = b->no->existing_taps ? check_existing_tap(b, i, b->devs[i])
 					  : create_tap(b, i, b->devs[i], nic->iface_id);
+		if (!rc && b->join_dev && i == 0)
+			rc = sv_net_join(b->ledger, b->no->netns_path, &b->join, b->devs[i]);
 		if (rc)
 			return rc;
 	}
@@ -138,7 +163,8 @@ int sv_net_iface_fill(sv_net_iface_config *nic, const char *dev, const char *mac
 int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv_tap_device *taps)
 {
 	size_t n = cfg->n_network_interfaces;
-	byo b = {cfg->net, vm_id, ledger, cfg, calloc(n, 16), calloc(n, 18)};
+	byo b = {cfg->net, vm_id, ledger, cfg, calloc(n, 16), calloc(n, 18),
+		 cfg->net->version >= 2 ? cfg->net->join_dev : NULL, {0}};
 	int rc = b.devs && b.macs ? 0 : sv_err(SV_ENOMEM, "out of memory");
 	if (!rc)
 		rc = b.no->netns_path ? sv_netns_run_at("net.netns_path", b.no->netns_path, setup_all, &b)
@@ -153,6 +179,8 @@ int sv_net_byo_setup(const char *vm_id, sv_ledger *ledger, sv_vm_config *cfg, sv
 		if ((rc = sv_net_iface_fill(&nics[i], b.devs[i], b.macs[i])))
 			break;
 	}
+	if (!rc && b.join_dev)
+		rc = sv_net_join_guest(cfg, &b.join, &taps[0]);
 	free(b.devs);
 	free(b.macs);
 	return rc;

@@ -99,13 +99,13 @@ static int collect_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static void parse_attrs(const struct nlmsghdr *nlh, size_t hdr_len, const struct nlattr **tb, int max)
+void sv_nl_parse_attrs(const struct nlmsghdr *nlh, size_t hdr_len, const struct nlattr **tb, int max)
 {
 	const void *ctx[2] = {tb, (void *)(intptr_t)max};
 	mnl_attr_parse(nlh, (unsigned)hdr_len, collect_attr, ctx);
 }
 
-static void parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max)
+void sv_nl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max)
 {
 	const void *ctx[2] = {tb, (void *)(intptr_t)max};
 	mnl_attr_parse_nested(nest, collect_attr, ctx);
@@ -115,7 +115,7 @@ static void parse_link(const struct nlmsghdr *nlh, sv_nl_link *l)
 {
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFLA_MAX + 1] = {0};
-	parse_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
+	sv_nl_parse_attrs(nlh, sizeof(*ifm), tb, IFLA_MAX);
 	memset(l, 0, sizeof(*l));
 	l->index = ifm->ifi_index;
 	l->flags = ifm->ifi_flags;
@@ -130,12 +130,12 @@ static void parse_link(const struct nlmsghdr *nlh, sv_nl_link *l)
 			 (const char *)mnl_attr_get_payload(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_LINKINFO]) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1] = {0};
-		parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
+		sv_nl_parse_nested(tb[IFLA_LINKINFO], info, IFLA_INFO_MAX);
 		if (info[IFLA_INFO_KIND])
 			snprintf(l->kind, sizeof(l->kind), "%s", mnl_attr_get_str(info[IFLA_INFO_KIND]));
 		if (!strcmp(l->kind, "tun") && info[IFLA_INFO_DATA]) {
 			const struct nlattr *tun[IFLA_TUN_MAX + 1] = {0};
-			parse_nested(info[IFLA_INFO_DATA], tun, IFLA_TUN_MAX);
+			sv_nl_parse_nested(info[IFLA_INFO_DATA], tun, IFLA_TUN_MAX);
 			if (tun[IFLA_TUN_TYPE])
 				l->tun_type = mnl_attr_get_u8(tun[IFLA_TUN_TYPE]);
 		}
@@ -364,7 +364,7 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != q->index)
 		return MNL_CB_OK;
 	const struct nlattr *tb[IFA_MAX + 1] = {0};
-	parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
+	sv_nl_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX);
 	const struct nlattr *a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (a && mnl_attr_get_payload_len(a) == 4 && mnl_attr_get_u32(a) == q->addr_be)
 		q->found = true;
@@ -393,7 +393,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	    rtm->rtm_type != RTN_UNICAST)
 		return MNL_CB_OK;
 	const struct nlattr *tb[RTA_MAX + 1] = {0};
-	parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
+	sv_nl_parse_attrs(nlh, sizeof(*rtm), tb, RTA_MAX);
 	uint32_t table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table != RT_TABLE_MAIN)
 		return MNL_CB_OK;

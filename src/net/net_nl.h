@@ -11,4 +11,9 @@
  * kernel's NLMSG_ERROR or a socket call. Never prints, never retries. */
 int sv_nl_talk(int bus, struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 
+/* tb[type] = the attribute of that type (types above max ignored), after a
+ * header of hdr_len bytes, or inside nest. tb must hold max + 1 NULLs. */
+void sv_nl_parse_attrs(const struct nlmsghdr *nlh, size_t hdr_len, const struct nlattr **tb, int max);
+void sv_nl_parse_nested(const struct nlattr *nest, const struct nlattr **tb, int max);
+
 #endif

@@ -3,6 +3,7 @@
  * (smartvm.network.<key>) and the CLI's flags map onto them one to one. */
 #include "net/net_options.h"
 
+#include "net/net_addr.h"
 #include "net/net_netns.h"
 #include "net/net_ports.h"
 #include "net/net_wgconf.h"
@@ -71,6 +72,25 @@ static int check_wireguard(const char *path)
 	return rc ? sv_err_prefix("net.wireguard_config") : 0;
 }
 
+static int check_join(const sv_vm_config *cfg)
+{
+	const sv_vm_net_options *o = cfg->net;
+	const char *dev = o->version >= 2 ? o->join_dev : NULL, *why;
+	if (!dev)
+		return 0;
+	if (!sv_ifname_valid(dev, &why))
+		return sv_err(SV_EINVAL, "net.join_dev \"%s\": %s", dev, why);
+	if (!o->netns_path)
+		return sv_err(SV_EINVAL, "net.join_dev: needs net.netns_path (the namespace %s is in)", dev);
+	if (o->existing_taps)
+		return sv_err(SV_EINVAL, "net.join_dev: not with net.existing_taps (the joined TAP is smartvm's "
+					 "own)");
+	if (cfg->n_network_interfaces != 1)
+		return sv_err(SV_EINVAL, "net.join_dev: needs exactly one network interface (the VM has %zu)",
+			      cfg->n_network_interfaces);
+	return 0;
+}
+
 int sv_net_check_vm_options(const sv_vm_config *cfg)
 {
 	const sv_vm_net_options *o = cfg->net;
@@ -87,6 +107,8 @@ int sv_net_check_vm_options(const sv_vm_config *cfg)
 		    "net: the networking options need a network interface (network_interfaces is empty)");
 	int rc;
 	if (byo && (rc = check_byo(o)))
+		return rc;
+	if ((rc = check_join(cfg)))
 		return rc;
 	if (o->existing_taps)
 		for (size_t i = 0; i < cfg->n_network_interfaces; i++)

@@ -11,6 +11,8 @@
  *   wgif    NAME,VM LEASES               a WireGuard interface (and its wireguard-go)
  *   wg      LEASES NAME,VM,IP[,IP...]    routing and firewall of a VM's tunnel
  *   nstap   NAME,VM/IFACE NETNS_PATH     a TAP made in someone else's namespace
+ *   join    DEV,COOKIE,ADDR/PREFIX,GW NETNS_PATH
+ *                                        a TAP joined to DEV there (net_join.h)
  * Each handler checks the identity of what it is about to remove and refuses
  * (SV_EUNSAFE or SV_EINVAL, with a message naming the object) anything that is
  * not smartvm's: the entry is then kept for a later gc, the object left alone.

@@ -13,6 +13,7 @@
 #include "net/net_undo.h"
 
 #include "net/net_addr.h"
+#include "net/net_join.h"
 #include "net/net_lease.h"
 #include "net/net_link.h"
 #include "net/net_netns.h"
@@ -258,4 +259,5 @@ void sv_net_register_undo_vm(void)
 	sv_ledger_register("wgif", undo_wgif);
 	sv_ledger_register("wg", undo_wg);
 	sv_ledger_register("nstap", undo_nstap);
+	sv_net_register_undo_join();
 }

@@ -25,6 +25,7 @@
 #include "net/net_addr.h"
 #include "net/net_bridge.h"
 #include "net/net_byo.h"
+#include "net/net_join.h"
 #include "net/net_forward.h"
 #include "net/net_lease.h"
 #include "net/net_link.h"
@@ -59,14 +60,6 @@ typedef struct {
 	bool attach;	/* an existing device with no master: we attach it */
 	sv_lease lease; /* ip filled once allocated */
 } iface_plan;
-
-static bool has_ip_arg(const char *args)
-{
-	for (const char *p = args; p && (p = strstr(p, "ip=")); p += 3)
-		if (p == args || p[-1] == ' ')
-			return true;
-	return false;
-}
 
 static bool is_another_vms_tap(const sv_nl_link *link, const char *vm_id, const char *iface_id)
 {
@@ -349,7 +342,7 @@ static int fill_results(const sv_net_plan *plan, sv_vm_config *cfg, const iface_
 			return rc;
 	}
 	const char *args = cfg->boot_source.boot_args;
-	if (has_ip_arg(args))
+	if (sv_boot_args_have_ip(args))
 		return 0;
 	char *joined = NULL;
 	/* The kernel's ip= syntax: client::gateway:netmask:hostname:device:autoconf. */

@@ -22,6 +22,8 @@
 #include "net/net_link.h"
 #include "net/net_netns.h"
 #include "net/net_tap.h"
+#include "net/net_tc.h"
+#include "util/error.h"
 #include "sv_build_config.h"
 #include "util/file.h"
 #include "util/spawn.h"
@@ -59,10 +61,11 @@ typedef enum {
 	SC_PUBLISH,  /* start a VM that publishes ports */
 	SC_WG,	     /* start a VM whose egress leaves through WireGuard */
 	SC_NETNS,    /* start a VM whose TAP smartvm makes in the user's network namespace */
+	SC_JOIN,     /* the same, its TAP joined to the namespace's eth0 (net.join_dev) */
 } scenario;
 
 static const char *const scenario_names[] = {"launch", "restore", "snapshot",  "stop",
-					     "gc",     "publish", "wireguard", "netns"};
+					     "gc",     "publish", "wireguard", "netns", "join"};
 
 typedef enum { V_FAIL = 1, V_KILL_ORCH = 2, V_KILL_SUP = 4 } variant;
 #define V_ALL (V_FAIL | V_KILL_ORCH | V_KILL_SUP)
@@ -136,6 +139,8 @@ static const fault_case cases[] = {
     {"launch.netns_tap", SC_NETNS, V_NO_SUP, true, false, 0},
     {"launch.supervisor", SC_NETNS, V_NO_SUP, true, false, 0},
     {"launch.instance_start", SC_NETNS, V_ALL, true, false, 0},
+    {"launch.join", SC_JOIN, V_NO_SUP, true, false, 0},
+    {"launch.instance_start", SC_JOIN, V_ALL, true, false, 0},
     /* the second drive, the second interface */
     {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 2},
     {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 2},
@@ -224,6 +229,33 @@ static int user_netns_links(const fixture *fx)
 	return sv_netns_run(fx->user_ns.fd, count_links_here, NULL);
 }
 
+/* SC_JOIN: the user's eth0 (a veth, its peer beside it) with an address. */
+#define JOIN_DEV "eth0"
+#define JOIN_ADDR 0x0a4d0002u /* 10.77.0.2/24 */
+static int make_join_dev(void *arg)
+{
+	const fixture *fx = arg;
+	svn_veth_add(JOIN_DEV, "joinpeer0", fx->user_ns.fd);
+	int rc = sv_nl_link_set_up(JOIN_DEV);
+	return rc ? rc : sv_nl_addr_add(JOIN_DEV, JOIN_ADDR, 24);
+}
+
+/* eth0 has its address back and no ingress qdisc (adding one succeeds). */
+static int join_dev_as_made(void *arg)
+{
+	(void)arg;
+	sv_nl_link l;
+	bool has = false;
+	int rc = sv_nl_link_get(JOIN_DEV, &l);
+	if (!rc)
+		rc = sv_nl_addr_has(l.index, JOIN_ADDR, &has);
+	if (!rc && !has)
+		rc = sv_err(SV_EINVAL, "eth0 lost its address");
+	if (!rc && !(rc = sv_tc_ingress_add(l.index, JOIN_DEV)))
+		rc = sv_tc_ingress_del(l.index, JOIN_DEV);
+	return rc;
+}
+
 static void fixture_free(fixture *fx)
 {
 	if (fx->user_ns.pid > 0)
@@ -296,7 +328,9 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	pub.n_publish = 2;
 	wg.wireguard_config = fx->wg_conf;
 	netns.netns_path = fx->user_ns.path;
-	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS;
+	sv_vm_net_options join = netns;
+	join.join_dev = JOIN_DEV;
+	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS && sc != SC_JOIN;
 	sv_vm_config cfg = {.id = VM_ID,
 			    .boot_source = {.kernel_image_path = fx->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
@@ -307,6 +341,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .net = sc == SC_PUBLISH ? &pub
 				   : sc == SC_WG    ? &wg
 				   : sc == SC_NETNS ? &netns
+				   : sc == SC_JOIN  ? &join
 						    : NULL,
 			    .vsock = jailed ? &vsock : NULL,
 			    .balloon = &balloon,
@@ -366,6 +401,7 @@ static int orchestrate(const fixture *fx, const fault_case *c, variant v)
 	case SC_PUBLISH:
 	case SC_WG:
 	case SC_NETNS:
+	case SC_JOIN:
 		if ((rc = create_vm(fx, m, c->sc, &vm)))
 			break;
 		rc = sv_vm_start(vm);
@@ -445,9 +481,12 @@ static int run_orchestrate(const fixture *fx, const void *arg)
 static void prepare(fixture *fx, const orch_arg *a)
 {
 	scenario sc = a->c->sc;
-	if (sc == SC_NETNS)
+	if (sc == SC_NETNS || sc == SC_JOIN)
 		fx->user_ns = svn_user_ns_new();
-	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS)
+	if (sc == SC_JOIN)
+		assert_int_equal(sv_netns_run(fx->user_ns.fd, make_join_dev, fx), 0);
+	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS ||
+	    sc == SC_JOIN)
 		return;
 	int status = 0;
 	pid_t pid = fork_child(run_start_detached, fx, a);
@@ -612,6 +651,9 @@ static void run_case(const fault_case *c, variant v)
 	assert_nothing_left(&fx, "after gc", c, v);
 	if (c->sc == SC_NETNS && user_netns_links(&fx) != 1)
 		fail_msg("%s (netns), %s: a TAP is left in the user's namespace", c->point, variant_name(v));
+	if (c->sc == SC_JOIN && (user_netns_links(&fx) != 3 || sv_netns_run(fx.user_ns.fd, join_dev_as_made, NULL)))
+		fail_msg("%s (join), %s: the user's namespace is not as it was: %s", c->point, variant_name(v),
+			 sv_last_error());
 	if (c->sc == SC_SNAPSHOT && v == V_KILL_ORCH) {
 		/* A snapshot cut short is never taken for one. */
 		char *manifest = join(fx.snap, "snapshot.json");

@@ -177,8 +177,54 @@ static void test_bad_namespaces_and_combinations_are_refused(void **state)
 	no = (sv_vm_net_options)SV_VM_NET_OPTIONS_INIT;
 	no.version = 7;
 	assert_int_equal(check(&no, 1), SV_EINVAL);
-	assert_string_equal(sv_last_error(), "net.version: 7 is not a version this library knows (1 to 1)");
+	assert_string_equal(sv_last_error(), "net.version: 7 is not a version this library knows (1 to 2)");
 	free(plain);
+}
+
+static void test_join_dev_needs_a_namespace_and_one_tap_of_ours(void **state)
+{
+	(void)state;
+	sv_vm_net_options no = SV_VM_NET_OPTIONS_INIT;
+	no.join_dev = "eth0";
+	assert_int_equal(check(&no, 1), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "net.join_dev: needs net.netns_path (the namespace eth0 is in)");
+	no.netns_path = "/proc/self/ns/net";
+	no.existing_taps = true;
+	assert_int_equal(check(&no, 1), SV_EINVAL);
+	assert_string_equal(sv_last_error(),
+			    "net.join_dev: not with net.existing_taps (the joined TAP is smartvm's own)");
+	no.existing_taps = false;
+	assert_int_equal(check(&no, 2), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "net.join_dev: needs exactly one network interface (the VM has 2)");
+	no.join_dev = "bad/name";
+	assert_int_equal(check(&no, 1), SV_EINVAL);
+	svt_assert_contains(sv_last_error(), "net.join_dev \"bad/name\": ");
+	no.join_dev = "eth0";
+	assert_int_equal(check(&no, 1), 0);
+}
+
+/* A caller built against version 1 gave a struct that ends before
+ * join_dev: the copy reads no further (ASan sees any read past it). */
+static void test_a_version_1_caller_is_read_only_as_far_as_its_struct_goes(void **state)
+{
+	(void)state;
+	size_t v1 = offsetof(sv_vm_net_options, join_dev);
+	sv_vm_net_options full = SV_VM_NET_OPTIONS_INIT;
+	full.version = 1;
+	full.allow_host_dns = true;
+	void *old = malloc(v1);
+	assert_non_null(old);
+	memcpy(old, &full, v1);
+	sv_vm_config *cfg = svn_cfg_new(1, NULL), *copy = NULL;
+	cfg->net = old;
+	assert_int_equal(sv_vm_config_copy(&copy, cfg), 0);
+	assert_int_equal(copy->net->version, SV_VM_NET_OPTIONS_VERSION);
+	assert_true(copy->net->allow_host_dns);
+	assert_null(copy->net->join_dev);
+	cfg->net = NULL;
+	sv_vm_config_free(copy);
+	svn_cfg_free(cfg);
+	free(old);
 }
 
 int main(void)
@@ -190,6 +236,8 @@ int main(void)
 					    svn_dirs_setup, svn_dirs_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_namespaces_and_combinations_are_refused, svn_dirs_setup,
 					    svn_dirs_teardown),
+	    cmocka_unit_test(test_join_dev_needs_a_namespace_and_one_tap_of_ours),
+	    cmocka_unit_test(test_a_version_1_caller_is_read_only_as_far_as_its_struct_goes),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
