@@ -186,18 +186,20 @@ static int build_process(oci_bundle *p, const exec_opts *o, const oci_state *s, 
 	return 0;
 }
 
-/* Tells the waiting parent (detach) or reports itself (foreground). */
-static void verdict(int ready_fd, const char *text)
+/* Tells the waiting parent (detach) or reports itself (foreground). False
+ * when the parent is gone: nobody learnt the relay's pid, so nobody would
+ * wait for it. */
+static bool verdict(int ready_fd, const char *text)
 {
 	if (ready_fd < 0) {
 		if (strcmp(text, "ok"))
 			oci_log_error("%s", text);
 		fflush(NULL); /* the caller _exits */
-		return;
+		return true;
 	}
-	if (write(ready_fd, text, strlen(text)) < 0) { /* the parent is gone: nobody to tell */
-	}
+	bool told = write(ready_fd, text, strlen(text)) == (ssize_t)strlen(text);
 	close(ready_fd);
+	return told;
 }
 
 /* The relay standing for the guest process; never returns. */
@@ -209,8 +211,11 @@ __attribute__((noreturn)) static void relay(oci_relay_args *a, int ready_fd)
 	int code = 1, sig = 0;
 	char msg[VERDICT_MAX];
 
-	if (setsid() >= 0 && a->tty_fd >= 0)
-		ioctl(a->tty_fd, TIOCSCTTY, 0); /* its resizes become our SIGWINCH */
+	/* A detached relay leaves the caller's session, as runc's does; in the
+	 * foreground only a terminal of our own needs one (its resizes become
+	 * our SIGWINCH), else the caller's terminal signals still reach us. */
+	if ((ready_fd >= 0 || a->tty_fd >= 0) && setsid() >= 0 && a->tty_fd >= 0)
+		ioctl(a->tty_fd, TIOCSCTTY, 0);
 	oci_relay_catch_signals();
 	if (oci_vm_attach(&mgr, &vm, a->dir, a->globals) < 0 || oci_execs_add(a->dir, a->bundle->args[0]) < 0) {
 		snprintf(msg, sizeof(msg), "exec in container \"%s\": %s", a->id, sv_last_error());
@@ -227,7 +232,12 @@ __attribute__((noreturn)) static void relay(oci_relay_args *a, int ready_fd)
 		sv_manager_free(mgr);
 		_exit(1);
 	}
-	verdict(ready_fd, "ok");
+	if (!verdict(ready_fd, "ok")) {
+		sv_exec_free(e); /* the agent ends a process whose client went */
+		oci_execs_remove(a->dir);
+		sv_manager_free(mgr);
+		_exit(1);
+	}
 	oci_relay_run_process(e, a, &code, &sig);
 	sv_exec_free(e);
 	oci_execs_remove(a->dir);

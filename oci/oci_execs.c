@@ -141,7 +141,7 @@ void oci_execs_free(oci_exec_record *r, size_t n)
 	free(r);
 }
 
-void oci_execs_kill_all(const oci_dir *d)
+void oci_execs_signal_all(const oci_dir *d, int sig)
 {
 	oci_exec_record *r;
 	size_t n;
@@ -151,13 +151,15 @@ void oci_execs_kill_all(const oci_dir *d)
 		int pidfd = (int)syscall(SYS_pidfd_open, r[i].pid, 0);
 		/* The start time is checked after the open: a reused pid is never signalled. */
 		if (pidfd >= 0 && sv_process_start_time(r[i].pid) == r[i].start_time &&
-		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+		    syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 && sig == SIGKILL)
 			sv_pidfd_wait_exit(pidfd, DEATH_TIMEOUT_MS);
 		if (pidfd >= 0)
 			close(pidfd);
-		char name[64];
-		record_name(name, sizeof(name), r[i].pid);
-		unlinkat(d->fd, name, 0);
+		if (sig == SIGKILL) { /* dead: its record goes */
+			char name[64];
+			record_name(name, sizeof(name), r[i].pid);
+			unlinkat(d->fd, name, 0);
+		}
 	}
 	oci_execs_free(r, n);
 }

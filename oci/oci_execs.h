@@ -2,7 +2,8 @@
  * has a host process standing for it (the foreground `exec` itself, or the
  * relay `exec --detach` forks), recorded in the container's directory as
  * exec-PID.json (pid, start time, the command) while it runs. `ps` lists
- * them, `delete` and `kill KILL` kill them with the VM. A record whose
+ * them, `kill --all` signals them too, `delete` and `kill KILL` kill them
+ * with the VM. A record whose
  * process is gone (a relay killed with SIGKILL) is ignored and removed by
  * the next listing. */
 #ifndef OCI_EXECS_H
@@ -26,8 +27,9 @@ void oci_execs_remove(const oci_dir *d);
 /* The live relays, ordered by pid; *out is freed with oci_execs_free. */
 int oci_execs_list(const oci_dir *d, oci_exec_record **out, size_t *n);
 void oci_execs_free(oci_exec_record *r, size_t n);
-/* SIGKILLs every live relay (through a pidfd, after checking its start
- * time) and waits for each to die. */
-void oci_execs_kill_all(const oci_dir *d);
+/* Sends sig to every live relay (through a pidfd, after checking its start
+ * time; they forward it to their guest processes). SIGKILL: waits for each
+ * to die and drops its record. */
+void oci_execs_signal_all(const oci_dir *d, int sig);
 
 #endif

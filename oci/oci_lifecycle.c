@@ -142,7 +142,7 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 			   ? 0
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) /* not removed meanwhile */
-		oci_execs_kill_all(d); /* the exec relays go with the VM */
+		oci_execs_signal_all(d, SIGKILL); /* the exec relays go with the VM */
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    (oci_vm_teardown(d, g) < 0 || (remove && oci_dir_remove(d) < 0)))
 		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
@@ -154,9 +154,10 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	bool all[1] = {false};
 	oci_dir d;
 	oci_state s;
-	int code = parse(argc, argv, opts, "+a", NULL, 2, "kill [--all] ID [SIGNAL]");
+	int code = parse(argc, argv, opts, "+a", all, 2, "kill [--all] ID [SIGNAL]");
 	if (code)
 		return code;
 	const char *sig_text = optind + 1 < argc ? argv[optind + 1] : "TERM";
@@ -171,6 +172,8 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 				     oci_status_name(s.status));
 	else if (signal_process(&s, sig) < 0)
 		code = oci_log_error("%s", sv_last_error());
+	else if (all[0]) /* runc: every process of the container, exec's too */
+		oci_execs_signal_all(&d, sig);
 	/* SIGKILL cannot be relayed: the container process died of it, and
 	 * its VM goes with it. */
 	if (code == 0 && sig == SIGKILL)

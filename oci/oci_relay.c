@@ -127,7 +127,10 @@ static bool read_request(int conn, char *buf, size_t len)
  * one client). Never blocks on a client longer than CTL_IO_TIMEOUT_MS. */
 static void serve_control(int listen_fd, sv_vm *vm)
 {
-	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	if (poll(&p, 1, 0) != 1)
+		return;
+	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (conn < 0)
 		return;
 	char req[64], msg[CTL_MSG_MAX];

@@ -556,7 +556,7 @@ static void test_exec_output_exit_codes_user_env_and_process_files(void **state)
 /* --detach: a relay stands for the process (its pid in --pid-file, its
  * exit status the process's); ps lists it; a relay killed with SIGKILL
  * takes its guest process along and leaves no record; the container goes
- * on; delete takes the relays left. */
+ * on; kill --all signals the relays too; kill KILL ends it all. */
 static void test_exec_detach_relays_ps_and_sigkill_of_a_relay(void **state)
 {
 	(void)state;
@@ -620,18 +620,34 @@ static void test_exec_detach_relays_ps_and_sigkill_of_a_relay(void **state)
 	free(out);
 	free(err);
 
-	/* delete --force takes a relay still running with the VM. */
-	const char *held_cmd[] = {"sleep", "303", NULL};
-	pid_t held = exec_detached("e2", "held", held_cmd);
-	const char *const force[] = {"--force", NULL};
-	delete_and_check_gone("e2", force);
-	assert_int_equal(sv_reap(held, EXIT_TIMEOUT_MS, &status), 0);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
+	/* kill --all reaches the exec'd processes too, as runc's does: URG
+	 * ends the exec'd shell (its trap) and leaves the container's sleep
+	 * (which ignores it) running. */
+	const char *trap_cmd[] = {"sh", "-c", "trap 'exit 42' URG; echo > /tmp/trapped; while :; do sleep 1; done",
+				  NULL};
+	pid_t trapper = exec_detached("e2", "trapper", trap_cmd);
+	const char *trapped[] = {"exec", "e2", "cat", "/tmp/trapped", NULL};
+	until = sv_now_ms() + EXIT_TIMEOUT_MS;
+	while (exec_fg(trapped, &out, &err) != 0 && sv_now_ms() < until) { /* the trap is set */
+		free(out);
+		free(err);
+		usleep(200000);
+	}
+	free(out);
+	free(err);
+	const char *all[] = {"kill", "--all", "e2", "URG", NULL};
+	run_ok(all);
+	assert_int_equal(sv_reap(trapper, EXIT_TIMEOUT_MS, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
+	assert_state("e2", "running", c.pid);
+	const char *kill9[] = {"kill", "e2", "KILL", NULL};
+	run_ok(kill9);
 	status = wait_exit(&c);
 	assert_true(WIFSIGNALED(status));
 	close(c.out_r);
 	close(c.err_r);
+	delete_and_check_gone("e2", NULL);
 }
 
 /* exec --tty: the terminal goes to --console-socket, the guest process
@@ -786,10 +802,16 @@ static void test_pause_resume_and_list(void **state)
 	free(out);
 	free(err);
 
-	/* delete --force of a paused container leaves nothing. */
+	/* delete --force of a paused container takes its exec relays and
+	 * leaves nothing. */
+	const char *held_cmd[] = {"sleep", "303", NULL};
+	pid_t held = exec_detached("p1", "held", held_cmd);
 	run_ok(pause);
 	const char *const force[] = {"--force", NULL};
 	delete_and_check_gone("p1", force);
+	assert_int_equal(sv_reap(held, EXIT_TIMEOUT_MS, &wstatus), 0);
+	assert_true(WIFSIGNALED(wstatus));
+	assert_int_equal(WTERMSIG(wstatus), SIGKILL);
 	int status = wait_exit(&c);
 	assert_true(WIFSIGNALED(status));
 	close(c.out_r);
