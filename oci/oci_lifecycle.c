@@ -205,6 +205,9 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 				     oci_status_name(s.status));
 		goto out;
 	}
+	/* The exec relays first: killed after the container process they
+	 * would see their VM go and exit on their own, not of SIGKILL. */
+	oci_execs_signal_all(&d, SIGKILL);
 	if (have_state && oci_state_process_alive(&s) && signal_process(&s, SIGKILL) < 0 &&
 	    oci_state_process_alive(&s)) {
 		code = oci_log_error("%s", sv_last_error());

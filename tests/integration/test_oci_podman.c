@@ -333,8 +333,8 @@ static void logs_hold(const char *name, const char *want)
 }
 
 /* podman ps states (created, running, exited), podman exec (output, exit
- * code, stdin, a terminal), podman logs, and podman kill -s with a signal
- * the process handles. */
+ * code, stdin, a terminal), podman pause/unpause, podman logs, and podman
+ * kill -s with a signal the process handles. */
 static void test_exec_logs_ps_states_and_kill_s(void **state)
 {
 	(void)state;
@@ -378,6 +378,20 @@ static void test_exec_logs_ps_states_and_kill_s(void **state)
 	assert_int_equal(run_podman(true, ex_missing, NULL, &out, &err), 127);
 	free(out);
 	free(err);
+
+	/* podman pause/unpause: smartvm-oci pause/resume of the VM. */
+	const char *pause[] = {"pause", "svexec", NULL}, *unpause[] = {"unpause", "svexec", NULL};
+	podman_ok(pause, NULL);
+	st = status_of("svexec");
+	assert_string_equal(st, "paused\n");
+	free(st);
+	assert_int_not_equal(run_podman(true, ex, NULL, &out, &err), 0); /* exec into a paused one */
+	free(out);
+	free(err);
+	podman_ok(unpause, NULL);
+	st = status_of("svexec");
+	assert_string_equal(st, "running\n");
+	free(st);
 
 	logs_hold("svexec", "logged\n");
 	const char *kill[] = {"kill", "-s", "USR1", "svexec", NULL};
