@@ -2,7 +2,8 @@
  * writes the file, but its fields come from images and users. Oracles: a
  * parse that succeeds gives what the runtime relies on (a non-empty
  * args[0], an absolute cwd and root, VM sizes in range, annotations as a
- * JSON object); one that fails names config.json and leaves nothing. */
+ * JSON object); one that fails names config.json and leaves nothing. The
+ * same for exec --process's process object (oci_process_parse). */
 #include "fuzz.h"
 
 #include "oci_bundle.h"
@@ -30,6 +31,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FZ_CHECK(strncmp(sv_last_error(), "config.json: ", 13) == 0);
 		FZ_CHECK(b.args == NULL && b.bundle_dir == NULL);
+	}
+	/* The same text as exec --process's file: a process object alone. */
+	if (oci_process_parse(&b, "p.json", text) == 0) {
+		FZ_CHECK(b.args && b.args[0] && b.args[0][0]);
+		FZ_CHECK(b.env);
+		FZ_CHECK(b.cwd && b.cwd[0] == '/');
+		FZ_CHECK(b.root_path == NULL && b.annotations_json == NULL);
+		oci_bundle_free(&b);
+	} else {
+		FZ_CHECK(strncmp(sv_last_error(), "p.json: ", 8) == 0);
+		FZ_CHECK(b.args == NULL && b.env == NULL && b.cwd == NULL);
 	}
 	free(text);
 	return 0;

@@ -120,15 +120,13 @@ static int parse_user(oci_bundle *b, json_t *process)
 	return 0;
 }
 
-static int parse_process(oci_bundle *b, json_t *root)
+/* The process object's fields (config.json's process, or exec --process's
+ * whole file): fields are named process.* either way. */
+static int parse_process_object(oci_bundle *b, json_t *process)
 {
-	json_t *process, *args, *env, *term;
+	json_t *args, *env, *term;
 	const char *cwd;
-	int rc = get_typed(root, "process", "process", JSON_OBJECT, "an object", &process);
-	if (rc)
-		return rc;
-	if (!process)
-		return field_err("process", "missing (a container needs a process to run)");
+	int rc;
 	if ((rc = get_typed(process, "args", "process.args", JSON_ARRAY, "an array", &args)))
 		return rc;
 	if (!args || json_array_size(args) == 0)
@@ -155,6 +153,17 @@ static int parse_process(oci_bundle *b, json_t *root)
 	if ((rc = oci_rlimits_parse(&b->limits, process, "process")))
 		return rc;
 	return parse_user(b, process);
+}
+
+static int parse_process(oci_bundle *b, json_t *root)
+{
+	json_t *process;
+	int rc = get_typed(root, "process", "process", JSON_OBJECT, "an object", &process);
+	if (rc)
+		return rc;
+	if (!process)
+		return field_err("process", "missing (a container needs a process to run)");
+	return parse_process_object(b, process);
 }
 
 static int parse_root(oci_bundle *b, json_t *root)
@@ -315,6 +324,27 @@ int oci_bundle_parse(oci_bundle *b, const char *bundle_dir, const char *text)
 	int rc = b->bundle_dir ? parse_config(b, text) : sv_err(SV_ENOMEM, "out of memory");
 	if (rc < 0)
 		oci_bundle_free(b);
+	return rc;
+}
+
+int oci_process_parse(oci_bundle *b, const char *source, const char *text)
+{
+	json_error_t jerr;
+	*b = (oci_bundle){0};
+	json_t *process = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	int rc = !process		 ? sv_err(SV_EINVAL, "line %d: %s", jerr.line, jerr.text)
+		 : !json_is_object(process) ? sv_err(SV_EINVAL, "expected a JSON object (the spec's process)")
+					    : parse_process_object(b, process);
+	json_decref(process);
+	if (rc < 0) {
+		/* Name the file the caller gave, not config.json. */
+		const char *msg = sv_last_error(), *prefix = CONFIG_NAME ": ";
+		const char *field = strncmp(msg, prefix, strlen(prefix)) ? msg : msg + strlen(prefix);
+		char *copy = strdup(field);
+		rc = sv_err(rc, "%s: %s", source, copy ? copy : field);
+		free(copy);
+		oci_bundle_free(b);
+	}
 	return rc;
 }
 

@@ -48,6 +48,10 @@ int oci_bundle_load(oci_bundle *b, const char *bundle_dir);
 /* The parse alone, of config.json's text (root.path is resolved against
  * bundle_dir, not looked at): what the fuzz harness feeds. */
 int oci_bundle_parse(oci_bundle *b, const char *bundle_dir, const char *text);
+/* A process object alone (runc exec --process FILE): fills b's process
+ * fields (args, env, cwd, user, terminal) and nothing else. Errors are
+ * "SOURCE: process.args: must not be empty". */
+int oci_process_parse(oci_bundle *b, const char *source, const char *text);
 void oci_bundle_free(oci_bundle *b);
 
 #endif

@@ -47,8 +47,7 @@ static const struct option create_opts[] = {
     {0},
 };
 
-/* Reads the container process's verdict: "ok" or its error (until EOF). */
-static void read_ready(int fd, char *buf, size_t len)
+void oci_read_verdict(int fd, char *buf, size_t len)
 {
 	size_t n = 0;
 	ssize_t r;
@@ -83,7 +82,7 @@ static int spawn_container_process(const oci_relay_args *a, const oci_cgroup *cg
 	}
 	close(ready[1]);
 	char buf[READY_MAX];
-	read_ready(ready[0], buf, sizeof(buf));
+	oci_read_verdict(ready[0], buf, sizeof(buf));
 	close(ready[0]);
 	if (strcmp(buf, "ok") == 0) {
 		*pid_out = pid;
@@ -154,18 +153,8 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 	st.status = OCI_CREATED;
 	if ((rc = oci_state_write(&d, &st)) < 0)
 		goto fail;
-	if (pid_file) {
-		char text[32];
-		int n = snprintf(text, sizeof(text), "%d", (int)pid);
-		char *abs = sv_path_absolute(pid_file, NULL);
-		rc = abs ? sv_write_file_atomic(abs, text, (size_t)n, 0644)
-			 : sv_err(SV_ENOMEM, "out of memory");
-		free(abs);
-		if (rc < 0) {
-			sv_err_prefix("--pid-file");
-			goto fail;
-		}
-	}
+	if (pid_file && (rc = oci_pid_file_write(pid_file, pid)) < 0)
+		goto fail;
 	if (tty >= 0)
 		close(tty);
 	oci_dir_close(&d);

@@ -4,8 +4,9 @@
  * reused pid is never signalled). */
 #include "oci_commands.h"
 
-#include "oci_hooks.h"
 #include "oci_cgroup.h"
+#include "oci_execs.h"
+#include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_relay.h"
 #include "oci_signal.h"
@@ -30,8 +31,7 @@
 /* How long kill/delete wait for the container process to die of SIGKILL. */
 #define DEATH_TIMEOUT_MS 10000
 
-/* Opens the container's directory and state; logs and returns 1 on error. */
-static int open_container(const oci_globals *g, const char *id, oci_dir *d, oci_state *s)
+int oci_container_open(const oci_globals *g, const char *id, oci_dir *d, oci_state *s)
 {
 	if (oci_dir_open(d, g->root, id) < 0)
 		return oci_log_error("%s", sv_last_error());
@@ -88,7 +88,7 @@ int oci_cmd_start(const oci_globals *g, int argc, char **argv)
 	oci_dir d;
 	oci_state s;
 	int code = parse(argc, argv, NULL, "+", NULL, 1, "start ID");
-	if (code || (code = open_container(g, argv[optind], &d, &s)))
+	if (code || (code = oci_container_open(g, argv[optind], &d, &s)))
 		return code;
 	if (s.status != OCI_CREATED)
 		code = oci_log_error("container \"%s\" is %s, not created", s.id, oci_status_name(s.status));
@@ -113,14 +113,11 @@ int oci_cmd_state(const oci_globals *g, int argc, char **argv)
 	oci_dir d;
 	oci_state s;
 	int code = parse(argc, argv, NULL, "+", NULL, 1, "state ID");
-	if (code || (code = open_container(g, argv[optind], &d, &s)))
+	if (code || (code = oci_container_open(g, argv[optind], &d, &s)))
 		return code;
 	char created[64];
-	time_t secs = (time_t)(s.created_ns / 1000000000LL);
-	struct tm tm;
-	size_t n = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", gmtime_r(&secs, &tm));
-	snprintf(created + n, sizeof(created) - n, ".%09lldZ", s.created_ns % 1000000000LL);
-	bool live = s.status == OCI_CREATED || s.status == OCI_RUNNING;
+	oci_state_created_text(&s, created, sizeof(created));
+	bool live = oci_status_live(s.status);
 	json_t *ann = json_loads(s.annotations_json, 0, NULL);
 	json_t *o =
 	    json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "ociVersion", OCI_SPEC_VERSION, "id", s.id,
@@ -151,7 +148,9 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 		return fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 /* another delete was first */
 			   ? 0
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
-	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && /* not removed meanwhile */
+	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) /* not removed meanwhile */
+		oci_execs_signal_all(d, SIGKILL); /* the exec relays go with the VM */
+	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    (oci_vm_teardown(d, g) < 0 || (remove && (oci_cgroup_remove(d) < 0 || oci_dir_remove(d) < 0))))
 		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
 				     id, sv_last_error());
@@ -162,9 +161,10 @@ static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, boo
 int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	bool all[1] = {false};
 	oci_dir d;
 	oci_state s;
-	int code = parse(argc, argv, opts, "+a", NULL, 2, "kill [--all] ID [SIGNAL]");
+	int code = parse(argc, argv, opts, "+a", all, 2, "kill [--all] ID [SIGNAL]");
 	if (code)
 		return code;
 	const char *sig_text = optind + 1 < argc ? argv[optind + 1] : "TERM";
@@ -172,13 +172,15 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 	if (!sig)
 		return oci_log_error(
 		    "kill: \"%s\" is not a signal (a name like TERM or SIGTERM, or a number)", sig_text);
-	if ((code = open_container(g, argv[optind], &d, &s)))
+	if ((code = oci_container_open(g, argv[optind], &d, &s)))
 		return code;
-	if (s.status != OCI_CREATED && s.status != OCI_RUNNING)
+	if (!oci_status_live(s.status))
 		code = oci_log_error("container \"%s\" is %s: nothing to signal", s.id,
 				     oci_status_name(s.status));
 	else if (signal_process(&s, sig) < 0)
 		code = oci_log_error("%s", sv_last_error());
+	else if (all[0]) /* runc: every process of the container, exec's too */
+		oci_execs_signal_all(&d, sig);
 	/* SIGKILL cannot be relayed: the container process died of it, and
 	 * its VM goes with it. */
 	if (code == 0 && sig == SIGKILL)
@@ -205,10 +207,14 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 	/* A state file that cannot be read (a create killed before it wrote
 	 * one) still leaves a directory to remove. */
 	bool have_state = oci_state_load(&d, &s) == 0;
-	if (have_state && s.status == OCI_RUNNING && !force[0]) {
-		code = oci_log_error("container \"%s\" is running: stop it first, or delete --force", id);
+	if (have_state && (s.status == OCI_RUNNING || s.status == OCI_PAUSED) && !force[0]) {
+		code = oci_log_error("container \"%s\" is %s: stop it first, or delete --force", id,
+				     oci_status_name(s.status));
 		goto out;
 	}
+	/* The exec relays first: killed after the container process they
+	 * would see their VM go and exit on their own, not of SIGKILL. */
+	oci_execs_signal_all(&d, SIGKILL);
 	if (have_state && oci_state_process_alive(&s) && signal_process(&s, SIGKILL) < 0 &&
 	    oci_state_process_alive(&s)) {
 		code = oci_log_error("%s", sv_last_error());

@@ -1,7 +1,8 @@
 /* smartvm-oci: an OCI runtime (runc's command line) that runs each
  * container in a smartvm VM. This file parses the global options and hands
  * the rest to the command; the commands are in oci_create.c,
- * oci_lifecycle.c and oci_features.c. docs/oci.md is the user's guide. */
+ * oci_lifecycle.c, oci_exec.c, oci_ps.c, oci_pause.c, oci_list.c and
+ * oci_features.c. docs/oci.md is the user's guide. */
 #include "oci_commands.h"
 #include "oci_log.h"
 #include "oci_state.h"
@@ -23,9 +24,19 @@ static const char usage[] = "usage: smartvm-oci [GLOBAL OPTIONS] COMMAND [ARGS]\
 			    "  start ID       run the bundle's process in the VM\n"
 			    "  state ID       print the container's state (the spec's JSON)\n"
 			    "  kill [--all] ID [SIGNAL]\n"
-			    "                 signal the container's process (default TERM)\n"
+			    "                 signal the container's process (default TERM); --all:\n"
+			    "                 exec's processes too\n"
 			    "  delete [--force] ID\n"
 			    "                 remove a stopped (with --force: any) container\n"
+			    "  exec [--process FILE] [-t] [--console-socket S] [--pid-file F] [-d]\n"
+			    "       [--cwd D] [-e K=V] [-u UID[:GID]] [--ignore-paused] ID [ARGS...]\n"
+			    "                 run another process in the container's VM\n"
+			    "  ps [--format table|json] ID\n"
+			    "                 the host pids standing for the container's processes\n"
+			    "  pause ID       pause the container's VM\n"
+			    "  resume ID      resume it\n"
+			    "  list [--format table|json] [-q]\n"
+			    "                 the containers under --root\n"
 			    "  features       print the implemented features (JSON)\n"
 			    "\n"
 			    "Global options:\n"
@@ -76,6 +87,8 @@ static const struct {
 } commands[] = {
     {"create", oci_cmd_create}, {"start", oci_cmd_start},   {"state", oci_cmd_state},
     {"kill", oci_cmd_kill},	{"delete", oci_cmd_delete}, {"features", oci_cmd_features},
+    {"exec", oci_cmd_exec},	{"ps", oci_cmd_ps},	    {"pause", oci_cmd_pause},
+    {"resume", oci_cmd_resume}, {"list", oci_cmd_list},
 };
 
 int main(int argc, char **argv)
@@ -140,8 +153,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		if (!strcmp(argv[optind], commands[i].name))
 			return commands[i].run(&g, argc - optind, argv + optind);
-	return oci_log_error(
-	    "unknown command \"%s\" (create, start, state, kill, delete, features; exec, ps, "
-	    "pause, resume and list are not implemented yet)",
-	    argv[optind]);
+	return oci_log_error("unknown command \"%s\" (create, start, state, kill, delete, exec, ps, pause, "
+			     "resume, list, features)",
+			     argv[optind]);
 }

@@ -48,7 +48,7 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void catch_signals(void)
+void oci_relay_catch_signals(void)
 {
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		wake_pipe[0] = wake_pipe[1] = -1;
@@ -104,15 +104,14 @@ static void reply(int conn, const char *text)
 }
 
 /* Reads one request line from a fresh connection (bounded in time and size). */
-static bool read_request(int conn, const char *want)
+static bool read_request(int conn, char *buf, size_t len)
 {
-	char buf[64];
 	size_t n = 0;
-	while (n < sizeof(buf) - 1) {
+	while (n < len - 1) {
 		struct pollfd p = {.fd = conn, .events = POLLIN};
 		if (poll(&p, 1, CTL_IO_TIMEOUT_MS) != 1)
 			return false;
-		ssize_t r = read(conn, buf + n, sizeof(buf) - 1 - n);
+		ssize_t r = read(conn, buf + n, len - 1 - n);
 		if (r <= 0)
 			return false;
 		n += (size_t)r;
@@ -120,10 +119,36 @@ static bool read_request(int conn, const char *want)
 			break;
 	}
 	buf[n] = '\0';
-	return strcmp(buf, want) == 0;
+	return true;
 }
 
-static void exec_options(sv_exec_options *o, const oci_relay_args *a)
+/* While the process runs: pause and resume requests (oci_pause.c), served
+ * here because this process holds the VM's VMM connection (QEMU's QMP takes
+ * one client). Never blocks on a client longer than CTL_IO_TIMEOUT_MS. */
+static void serve_control(int listen_fd, sv_vm *vm)
+{
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	if (poll(&p, 1, 0) != 1)
+		return;
+	int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (conn < 0)
+		return;
+	char req[64], msg[CTL_MSG_MAX];
+	if (read_request(conn, req, sizeof(req))) {
+		bool pause = !strcmp(req, "pause\n"), resume = !strcmp(req, "resume\n");
+		if (!pause && !resume)
+			reply(conn, "error: the container is already running\n");
+		else if ((pause ? sv_vm_pause(vm) : sv_vm_resume(vm)) < 0) {
+			snprintf(msg, sizeof(msg), "error: %s\n", sv_last_error());
+			reply(conn, msg);
+		} else {
+			reply(conn, "ok\n");
+		}
+	}
+	close(conn);
+}
+
+void oci_relay_exec_options(sv_exec_options *o, const oci_relay_args *a)
 {
 	const oci_bundle *b = a->bundle;
 	o->env = (const char *const *)b->env;
@@ -153,8 +178,7 @@ static void exec_options(sv_exec_options *o, const oci_relay_args *a)
 	o->stderr_fd = fcntl(STDERR_FILENO, F_GETFD) >= 0 ? STDERR_FILENO : -1;
 }
 
-/* Ends this process the way the guest process ended. */
-__attribute__((noreturn)) static void exit_like(int code, int sig)
+void oci_relay_exit_like(int code, int sig)
 {
 	if (sig > 0 && sig < NSIG) {
 		struct rlimit no_core = {0, 0};
@@ -197,8 +221,12 @@ static int wait_for_start(int listen_fd, sv_vm *vm, int *sig)
 			}
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn >= 0 && read_request(conn, "start\n"))
-				return conn;
+			char req[64];
+			if (conn >= 0 && read_request(conn, req, sizeof(req))) {
+				if (!strcmp(req, "start\n"))
+					return conn;
+				reply(conn, "error: the container is not running yet\n");
+			}
 			if (conn >= 0)
 				close(conn);
 		}
@@ -207,14 +235,15 @@ static int wait_for_start(int listen_fd, sv_vm *vm, int *sig)
 	}
 }
 
-/* Runs the process; returns when it ended (*code, *sig set). */
-static void run_process(sv_exec *e, const oci_relay_args *a, int *code, int *sig)
+void oci_relay_run_process(sv_exec *e, const oci_relay_args *a, int *code, int *sig)
 {
 	int status = 1, rc;
 	while ((rc = sv_exec_wait(e, WAIT_STEP_MS, &status)) == SV_ETIMEOUT) {
 		int s;
 		while ((s = take_signal()) != 0)
 			sv_exec_signal(e, s);
+		if (a->ctl_fd >= 0 && a->vm)
+			serve_control(a->ctl_fd, a->vm);
 		if (winch && a->tty_fd >= 0) {
 			winch = 0;
 			struct winsize ws = {0};
@@ -246,7 +275,7 @@ void oci_relay_main(const oci_relay_args *a)
 	setsid();
 	if (a->tty_fd >= 0)
 		ioctl(a->tty_fd, TIOCSCTTY, 0); /* its resizes become our SIGWINCH */
-	catch_signals();
+	oci_relay_catch_signals();
 	int listen_fd = ctl_listen(a->dir);
 	if (listen_fd < 0 || oci_vm_boot(&mgr, &vm, a->bundle, a->dir, a->globals, a->id) < 0) {
 		snprintf(msg, sizeof(msg), "%s", sv_last_error());
@@ -256,10 +285,12 @@ void oci_relay_main(const oci_relay_args *a)
 	int conn = -1;
 	if (say_ready(a->ready_fd, "ok"))
 		conn = wait_for_start(listen_fd, vm, &sig);
-	close(listen_fd);
+	oci_relay_args self = *a;
+	self.ctl_fd = listen_fd;
+	self.vm = vm;
 	if (conn >= 0) {
 		sv_exec_options o = SV_EXEC_OPTIONS_INIT;
-		exec_options(&o, a);
+		oci_relay_exec_options(&o, a);
 		int rc = sv_exec_start(&e, vm, (const char *const *)a->bundle->args, &o);
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "error: %s\n", sv_last_error());
@@ -269,15 +300,21 @@ void oci_relay_main(const oci_relay_args *a)
 		}
 		close(conn);
 		if (rc == 0)
-			run_process(e, a, &code, &sig);
+			oci_relay_run_process(e, &self, &code, &sig);
 	}
+	close(listen_fd);
 	sv_exec_free(e);
 	sv_vm_kill(vm);
 	sv_manager_free(mgr);
-	exit_like(code, sig);
+	oci_relay_exit_like(code, sig);
 }
 
 int oci_relay_request_start(const oci_dir *d, const char *id)
+{
+	return oci_relay_request(d, id, "start", START_TIMEOUT_MS);
+}
+
+int oci_relay_request(const oci_dir *d, const char *id, const char *request, int timeout_ms)
 {
 	struct sockaddr_un sa;
 	ctl_address(&sa, d->fd);
@@ -293,13 +330,15 @@ int oci_relay_request_start(const oci_dir *d, const char *id)
 	char buf[CTL_MSG_MAX];
 	size_t n = 0;
 	int rc = 0;
-	if (write(fd, "start\n", 6) != 6)
-		rc = sv_err_errno(SV_EIO, errno, "container \"%s\": asking its process to start", id);
+	char line[64];
+	int len = snprintf(line, sizeof(line), "%s\n", request);
+	if (write(fd, line, (size_t)len) != len)
+		rc = sv_err_errno(SV_EIO, errno, "container \"%s\": asking its process to %s", id, request);
 	while (rc == 0 && n < sizeof(buf) - 1) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, START_TIMEOUT_MS) != 1) {
-			rc = sv_err(SV_ETIMEOUT, "container \"%s\": its process did not start within %d s",
-				    id, START_TIMEOUT_MS / 1000);
+		if (poll(&p, 1, timeout_ms) != 1) {
+			rc = sv_err(SV_ETIMEOUT, "container \"%s\": its process did not %s within %d s", id,
+				    request, timeout_ms / 1000);
 			break;
 		}
 		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
@@ -312,6 +351,6 @@ int oci_relay_request_start(const oci_dir *d, const char *id)
 	if (rc == 0 && strcmp(buf, "ok\n") != 0)
 		rc = sv_err(SV_EPROCESS, "container \"%s\": %s", id,
 			    n > 7 && !strncmp(buf, "error: ", 7) ? strtok(buf + 7, "\n")
-								 : "its process ended before it started");
+								 : "its process ended before it answered");
 	return rc;
 }

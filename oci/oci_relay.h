@@ -16,6 +16,8 @@
 #include "oci_globals.h"
 #include "oci_state.h"
 
+#include <smartvm/agent.h>
+
 typedef struct {
 	const oci_bundle *bundle;
 	const oci_dir *dir;
@@ -23,10 +25,30 @@ typedef struct {
 	const char *id;
 	int ready_fd; /* "ok" or the error text, then closed */
 	int tty_fd;   /* the pty slave for process.terminal, else -1 */
+	/* The container process sets these for itself while the process runs:
+	 * its control socket and VM, for pause and resume. Else -1 and NULL. */
+	int ctl_fd;
+	sv_vm *vm;
 } oci_relay_args;
 
 /* Runs in the child; never returns. */
 void oci_relay_main(const oci_relay_args *a) __attribute__((noreturn));
+
+/* The pieces exec's relay shares (oci_exec.c), for one process each:
+ * forwarded signals are caught (to a wake-up pipe, once per process); the
+ * sv_exec options of a->bundle's process with the engine's stdio or
+ * a->tty_fd; the wait that forwards signals and resizes until the guest
+ * process ends (*code, *sig); and the end of this process the way the
+ * guest process ended. */
+void oci_relay_catch_signals(void);
+void oci_relay_exec_options(sv_exec_options *o, const oci_relay_args *a);
+void oci_relay_run_process(sv_exec *e, const oci_relay_args *a, int *code, int *sig);
+void oci_relay_exit_like(int code, int sig) __attribute__((noreturn));
+
+/* Sends request ("pause", "resume") to the container process on its
+ * control socket and waits at most timeout_ms for its answer. 0 when it
+ * did it; SV_EPROCESS with its message otherwise. */
+int oci_relay_request(const oci_dir *d, const char *id, const char *request, int timeout_ms);
 
 /* For `start`: asks the container process in d to run the process. 0 once
  * it runs; SV_EINVALID_STATE etc. with the relay's message otherwise. */

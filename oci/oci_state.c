@@ -18,14 +18,25 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATE_MAX_BYTES (1u << 20)
 #define ID_MAX 64
 
-static const char *const status_names[] = {"creating", "created", "running", "stopped"};
+static const char *const status_names[] = {"creating", "created", "running", "stopped", "paused"};
 
 const char *oci_status_name(oci_status s) { return status_names[s]; }
+
+bool oci_status_live(oci_status s) { return s == OCI_CREATED || s == OCI_RUNNING || s == OCI_PAUSED; }
+
+void oci_state_created_text(const oci_state *s, char *buf, size_t len)
+{
+	time_t secs = (time_t)(s->created_ns / 1000000000LL);
+	struct tm tm;
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", gmtime_r(&secs, &tm));
+	snprintf(buf + n, len - n, ".%09lldZ", s->created_ns % 1000000000LL);
+}
 
 int oci_check_id(const char *id)
 {
@@ -188,4 +199,16 @@ void oci_state_free(oci_state *s)
 	free(s->bundle);
 	free(s->annotations_json);
 	*s = (oci_state){0};
+}
+
+int oci_pid_file_write(const char *path, pid_t pid)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d", (int)pid);
+	char *abs = sv_path_absolute(path, NULL);
+	int rc = abs ? sv_write_file_atomic(abs, text, (size_t)n, 0644) : sv_err(SV_ENOMEM, "out of memory");
+	free(abs);
+	if (rc < 0)
+		sv_err_prefix("--pid-file");
+	return rc;
 }

@@ -9,6 +9,8 @@
  *   hooks.json    config.json's hooks, for start and delete (oci_hooks.h)
  *   bind*.ext4    the bind mounts' copies (oci_mount_drives.h)
  *   vm/           the smartvm runtime dir of the container's VM
+ *   exec-PID.json an exec relay standing for a process exec started
+ *                 (oci_execs.h)
  *   lock          flock()ed by kill and delete while they tear the VM down
  *                 (the engine may run both at once)
  *
@@ -29,7 +31,7 @@
 #define OCI_VM_DIR "vm"
 #define OCI_LOCK_FILE "lock"
 
-typedef enum { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED } oci_status;
+typedef enum { OCI_CREATING, OCI_CREATED, OCI_RUNNING, OCI_STOPPED, OCI_PAUSED } oci_status;
 
 typedef struct {
 	char *id;
@@ -73,6 +75,14 @@ void oci_state_free(oci_state *s);
 
 /* The spec's name of a status. */
 const char *oci_status_name(oci_status s);
+/* True for the statuses whose VM runs: created, running, paused. */
+bool oci_status_live(oci_status s);
+
+/* s->created_ns as RFC 3339 with nanoseconds, UTC. */
+void oci_state_created_text(const oci_state *s, char *buf, size_t len);
+
+/* Writes pid to an engine's --pid-file (atomically; errors say --pid-file). */
+int oci_pid_file_write(const char *path, pid_t pid);
 
 /* True while the container's process (pid + start time) lives. */
 bool oci_state_process_alive(const oci_state *s);

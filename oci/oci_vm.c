@@ -132,3 +132,19 @@ int oci_vm_teardown(const oci_dir *d, const oci_globals *g)
 	free(runtime_dir);
 	return rc ? rc : first;
 }
+
+int oci_vm_attach(sv_manager **mgr_out, sv_vm **vm_out, const oci_dir *d, const oci_globals *g)
+{
+	char *runtime_dir = NULL;
+	sv_manager *mgr = NULL;
+	int rc = manager_for(&mgr, d, g, &runtime_dir);
+	if (rc == 0 && (rc = sv_manager_attach_vm(vm_out, mgr, VM_ID)) == SV_ENOTFOUND)
+		rc = sv_err(SV_EINVALID_STATE, "its VM is gone");
+	free(runtime_dir);
+	if (rc < 0) {
+		sv_manager_free(mgr);
+		return rc;
+	}
+	*mgr_out = mgr;
+	return 0;
+}

@@ -23,6 +23,11 @@
 int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const oci_dir *d,
 		const oci_globals *g, const char *id);
 
+/* Attaches to the VM of the container in d that its container process
+ * booted (for exec, pause, resume). sv_manager_free(*mgr_out) leaves it
+ * running. */
+int oci_vm_attach(sv_manager **mgr_out, sv_vm **vm_out, const oci_dir *d, const oci_globals *g);
+
 /* Kills the container's VM if one still runs (its owner died) and cleans up
  * what it left, so that the directory can go. */
 int oci_vm_teardown(const oci_dir *d, const oci_globals *g);

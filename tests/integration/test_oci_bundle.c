@@ -375,7 +375,12 @@ static void test_requests_for_unknown_containers_and_signals_are_refused(void **
 	free(err);
 	const char *exec_args[] = {"exec", "nope", "true", NULL};
 	assert_int_equal(svo_run(&env, exec_args, &out, &err), 1);
-	svt_assert_contains(err, "unknown command \"exec\"");
+	assert_string_equal(err, "smartvm-oci: container \"nope\" does not exist\n");
+	free(out);
+	free(err);
+	const char *unknown_args[] = {"checkpoint", "nope", NULL};
+	assert_int_equal(svo_run(&env, unknown_args, &out, &err), 1);
+	svt_assert_contains(err, "unknown command \"checkpoint\"");
 	free(out);
 	free(err);
 }

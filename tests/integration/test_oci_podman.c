@@ -1,8 +1,9 @@
 /* podman runs containers in smartvm VMs through smartvm-oci (--runtime),
  * on a busybox image imported offline, with its storage, run state and
  * smartvm-oci's state all under this test's directory: output, exit codes,
- * stdin (-i), a terminal (-t), `podman stop` and `podman kill`, and nothing
- * left behind (containers, state dirs, processes, mounts, loop devices).
+ * stdin (-i), a terminal (-t), `podman stop` (also of a process that
+ * ignores SIGTERM) and `podman kill [-s]`, `podman exec`, `podman ps`
+ * states, `podman logs`, and nothing left behind (containers, state dirs, processes, mounts, loop devices).
  * The same commands under runc show what podman expects.
  *
  * smartvm-oci's state root stays the default one (/run/smartvm-oci): podman
@@ -17,6 +18,7 @@
 
 #include "util/spawn.h"
 #include <glob.h>
+#include <jansson.h>
 #include <smartvm/error.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +281,161 @@ static void test_stop_sends_term_and_kill_sends_kill(void **state)
 	podman_ok(rm2, NULL);
 }
 
+
+/* podman inspect NAME's status (created, running, exited). */
+static char *status_of(const char *name)
+{
+	char *out;
+	const char *args[] = {"inspect", "--format", "{{.State.Status}}", name, NULL};
+	podman_ok(args, &out);
+	return out;
+}
+
+/* NAME's State in podman ps -a --format json (podman 4.3's {{.State}}
+ * template is the human "Up 2 seconds"). */
+static char *ps_state_of(const char *name)
+{
+	char *out;
+	const char *args[] = {"ps", "-a", "--format", "json", NULL};
+	podman_ok(args, &out);
+	json_t *a = json_loads(out, 0, NULL), *c;
+	size_t i;
+	char *state = NULL;
+	json_array_foreach(a, i, c)
+	{
+		if (!strcmp(json_string_value(json_array_get(json_object_get(c, "Names"), 0)) ?: "", name))
+			state = strdup(json_string_value(json_object_get(c, "State")) ?: "(no State)");
+	}
+	if (!state)
+		fail_msg("podman ps -a has no %s: %s", name, out);
+	json_decref(a);
+	free(out);
+	return state;
+}
+
+/* podman logs NAME holds want, within PODMAN_TIMEOUT_MS (the guest writes
+ * at its own pace under TCG). */
+static void logs_hold(const char *name, const char *want)
+{
+	long long until = sv_now_ms() + PODMAN_TIMEOUT_MS;
+	char *out = NULL;
+	const char *logs[] = {"logs", name, NULL};
+	for (;;) {
+		podman_ok(logs, &out);
+		if (strstr(out, want) || sv_now_ms() > until)
+			break;
+		free(out);
+		usleep(500000);
+	}
+	if (!strstr(out, want))
+		fail_msg("podman logs %s: \"%s\" has no \"%s\"", name, out, want);
+	free(out);
+}
+
+/* podman ps states (created, running, exited), podman exec (output, exit
+ * code, stdin, a terminal), podman pause/unpause, podman logs, and podman
+ * kill -s with a signal the process handles. */
+static void test_exec_logs_ps_states_and_kill_s(void **state)
+{
+	(void)state;
+	const char *create[] = {"create", "--name", "svexec", "--network", "none", "--ulimit", "nofile=1024:1024",
+				"--ulimit", "nproc=1024:1024", IMAGE, "sh", "-c",
+				"echo logged; trap 'echo got-usr1; exit 5' USR1; while true; do sleep 1; done",
+				NULL};
+	podman_ok(create, NULL);
+	char *st = status_of("svexec");
+	assert_string_equal(st, "created\n");
+	free(st);
+	st = ps_state_of("svexec");
+	assert_string_equal(st, "created");
+	free(st);
+	const char *start[] = {"start", "svexec", NULL};
+	podman_ok(start, NULL);
+	st = status_of("svexec");
+	assert_string_equal(st, "running\n");
+	free(st);
+	st = ps_state_of("svexec");
+	assert_string_equal(st, "running");
+	free(st);
+	char *out, *err;
+
+	const char *ex[] = {"exec", "svexec", "sh", "-c", "echo in-exec $HOME; exit 4", NULL};
+	assert_int_equal(run_podman(true, ex, NULL, &out, &err), 4);
+	assert_string_equal(out, "in-exec /root\n");
+	free(out);
+	free(err);
+	const char *ex_i[] = {"exec", "-i", "svexec", "cat", NULL};
+	assert_int_equal(run_podman(true, ex_i, "to exec\n", &out, &err), 0);
+	assert_string_equal(out, "to exec\n");
+	free(out);
+	free(err);
+	const char *ex_t[] = {"exec", "-t", "svexec", "sh", "-c", "tty; exit 2", NULL};
+	assert_int_equal(run_podman(true, ex_t, NULL, &out, &err), 2);
+	assert_int_equal(strncmp(out, "/dev/pts/", 9), 0);
+	free(out);
+	free(err);
+	const char *ex_missing[] = {"exec", "svexec", "/bin/no-such", NULL};
+	assert_int_equal(run_podman(true, ex_missing, NULL, &out, &err), 127);
+	free(out);
+	free(err);
+
+	/* podman pause/unpause: smartvm-oci pause/resume of the VM. */
+	const char *pause[] = {"pause", "svexec", NULL}, *unpause[] = {"unpause", "svexec", NULL};
+	podman_ok(pause, NULL);
+	st = status_of("svexec");
+	assert_string_equal(st, "paused\n");
+	free(st);
+	assert_int_not_equal(run_podman(true, ex, NULL, &out, &err), 0); /* exec into a paused one */
+	free(out);
+	free(err);
+	podman_ok(unpause, NULL);
+	st = status_of("svexec");
+	assert_string_equal(st, "running\n");
+	free(st);
+
+	logs_hold("svexec", "logged\n");
+	const char *kill[] = {"kill", "-s", "USR1", "svexec", NULL};
+	podman_ok(kill, NULL);
+	const char *wait[] = {"wait", "svexec", NULL};
+	podman_ok(wait, &out);
+	assert_string_equal(out, "5\n");
+	free(out);
+	logs_hold("svexec", "got-usr1\n");
+	st = status_of("svexec");
+	assert_string_equal(st, "exited\n");
+	free(st);
+	st = ps_state_of("svexec");
+	assert_string_equal(st, "exited");
+	free(st);
+	/* exec into an exited container is refused. */
+	const char *late[] = {"exec", "svexec", "true", NULL};
+	assert_int_not_equal(run_podman(true, late, NULL, &out, &err), 0);
+	free(out);
+	free(err);
+	const char *rm[] = {"rm", "svexec", NULL};
+	podman_ok(rm, NULL);
+}
+
+/* podman stop of a process that ignores SIGTERM: SIGKILL after --time, so
+ * the container ends killed (137), as under runc. */
+static void test_stop_kills_a_process_that_ignores_term(void **state)
+{
+	(void)state;
+	const char *const detached[] = {"-d", "--name", "svignore", NULL},
+			  *const cmd[] = {"sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done",
+					  NULL};
+	char *out, *err;
+	assert_int_equal(podman_run(true, detached, cmd, NULL, &out, &err), 0);
+	free(out);
+	free(err);
+	logs_hold("svignore", "ready\n"); /* the trap is set */
+	const char *stop[] = {"stop", "-t", "3", "svignore", NULL};
+	podman_ok(stop, NULL);
+	assert_int_equal(exit_code_of("svignore"), 137);
+	const char *rm[] = {"rm", "svignore", NULL};
+	podman_ok(rm, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +444,8 @@ int main(void)
 	    cmocka_unit_test(test_stdin_reaches_the_process_with_i),
 	    cmocka_unit_test(test_terminal_with_t),
 	    cmocka_unit_test(test_stop_sends_term_and_kill_sends_kill),
+	    cmocka_unit_test(test_exec_logs_ps_states_and_kill_s),
+	    cmocka_unit_test(test_stop_kills_a_process_that_ignores_term),
 	    cmocka_unit_test(test_nothing_is_left_behind),
 	};
 	if (!svt_is_root())
