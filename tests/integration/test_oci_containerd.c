@@ -251,9 +251,35 @@ static int setup(void **state)
 	return 0;
 }
 
+/* After a failed test: its task's shim would outlive containerd. Kills
+ * and deletes every task, then removes every container. */
+static void remove_all_containers(void)
+{
+	if (containerd <= 0)
+		return;
+	char *out = NULL, *err = NULL;
+	const char *ls[] = {"container", "ls", "-q", NULL};
+	if (run_ctr(ls, &out, &err) == 0)
+		for (char *save = NULL, *id = strtok_r(out, "\n", &save); id; id = strtok_r(NULL, "\n", &save)) {
+			const char *kill_task[] = {"task", "kill", "-s", "SIGKILL", id, NULL},
+				   *del_task[] = {"task", "delete", "--force", id, NULL},
+				   *del[] = {"container", "rm", id, NULL};
+			const char *const *steps[] = {kill_task, del_task, del};
+			for (size_t i = 0; i < 3; i++) {
+				char *o, *e;
+				run_ctr(steps[i], &o, &e);
+				free(o);
+				free(e);
+			}
+		}
+	free(out);
+	free(err);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	remove_all_containers();
 	stop_containerd();
 	svo_env_done(&env);
 	free(address);
