@@ -60,12 +60,13 @@ static bool run_ok(ctx *c, const char *const *argv)
  * (smartvm-oci or runc), then args; timed; < 0 on failure (why filled). */
 static double podman(ctx *c, bool smartvm, const char *const *args)
 {
-	const char *argv[64] = {"podman",    "--root",	      c->store,	   "--runroot",	      c->run_root,
-				"--tmpdir",  c->tmp,	      "--storage-driver", "vfs",	      "--cgroup-manager",
-				"cgroupfs", "--events-backend", "none",	   "--runtime"};
+	const char *argv[64] = {"podman",    "--root",		 c->store,   "--runroot",
+				c->run_root, "--tmpdir",	 c->tmp,     "--storage-driver",
+				"vfs",	     "--cgroup-manager", "cgroupfs", "--events-backend",
+				"none",	     "--runtime"};
 	size_t n = 14;
 	if (smartvm) {
-		const char *rt[] = {BENCH_SMARTVM_OCI, "--runtime-flag", c->data_flag,   "--runtime-flag",
+		const char *rt[] = {BENCH_SMARTVM_OCI, "--runtime-flag", c->data_flag, "--runtime-flag",
 				    "vmm=qemu",	       "--runtime-flag", "accel=tcg"};
 		for (size_t i = 0; i < sizeof(rt) / sizeof(*rt); i++)
 			argv[n++] = rt[i];
@@ -84,16 +85,26 @@ static double podman(ctx *c, bool smartvm, const char *const *args)
 
 static double podman_run_true(ctx *c, bool smartvm)
 {
-	const char *args[] = {"run",	  "--rm",	      "--network", "none", "--ulimit", "nofile=1024:1024",
-			      "--ulimit", "nproc=1024:1024", IMAGE,	   "true", NULL};
+	const char *args[] = {
+	    "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+	    IMAGE, "true", NULL};
 	return podman(c, smartvm, args);
 }
 
 static double smartvm_run_true(ctx *c, const bench_env *env)
 {
-	const char *argv[] = {env->smartvm_cli, "run",	  c->data_dir_flag, c->runtime_dir_flag,
-			      "--image",	"minimal", "--vmm",	    "qemu",
-			      "--accel",	"tcg",	   "--",	    "true",
+	const char *argv[] = {env->smartvm_cli,
+			      "run",
+			      c->data_dir_flag,
+			      c->runtime_dir_flag,
+			      "--image",
+			      "minimal",
+			      "--vmm",
+			      "qemu",
+			      "--accel",
+			      "tcg",
+			      "--",
+			      "true",
 			      NULL};
 	const char *why = NULL;
 	double ms = bench_run_timed(argv, RUN_TIMEOUT_MS, &why);
@@ -108,8 +119,8 @@ static bool prepare(ctx *c, const bench_env *env)
 	const char *cache = getenv("SMARTVM_TEST_IMAGE_DIR");
 	if (!cache || !*cache)
 		cache = "/var/tmp/smartvm-test-images";
-	const char *image[] = {env->smartvm_cli, "image", "build-minimal", "--cache-dir", cache, c->data_dir_flag,
-			       NULL};
+	const char *image[] = {env->smartvm_cli, "image", "build-minimal", "--cache-dir", cache,
+			       c->data_dir_flag, NULL};
 	if (!run_ok(c, image))
 		return false;
 	char *rootfs = join(c->dir, "image-rootfs"), *bin = join(rootfs, "bin"), *bb = join(bin, "busybox"),
@@ -243,17 +254,19 @@ static void measure_rootfs(const bench_env *env, bench_report *rep, ctx *c)
 		}
 	}
 	close(dirfd);
-	json_t *detail = json_pack("{s:o, s:o, s:f}", "build_ms_per_100mib", bench_stats_json(build, (size_t)runs),
-				   "cp_ms_per_100mib", bench_stats_json(copy, (size_t)runs), "tree_mib", bytes / MIB);
-	bench_add(rep, &(bench_row){.id = ID,
-				    .benchmark = name,
-				    .metric = "rootfs dir -> ext4 (mkfs.ext4 -d) per 100 MiB of tree (median)",
-				    .unit = "ms",
-				    .value = bench_median(build, (size_t)runs),
-				    .baseline = bench_median(copy, (size_t)runs),
-				    .baseline_name = "cp -a of the same tree",
-				    .target_met = -1,
-				    .detail = detail});
+	json_t *detail =
+	    json_pack("{s:o, s:o, s:f}", "build_ms_per_100mib", bench_stats_json(build, (size_t)runs),
+		      "cp_ms_per_100mib", bench_stats_json(copy, (size_t)runs), "tree_mib", bytes / MIB);
+	bench_add(rep,
+		  &(bench_row){.id = ID,
+			       .benchmark = name,
+			       .metric = "rootfs dir -> ext4 (mkfs.ext4 -d) per 100 MiB of tree (median)",
+			       .unit = "ms",
+			       .value = bench_median(build, (size_t)runs),
+			       .baseline = bench_median(copy, (size_t)runs),
+			       .baseline_name = "cp -a of the same tree",
+			       .target_met = -1,
+			       .detail = detail});
 }
 
 static void measure_podman(const bench_env *env, bench_report *rep, ctx *c)
@@ -275,9 +288,9 @@ static void measure_podman(const bench_env *env, bench_report *rep, ctx *c)
 		}
 	}
 	double oci_med = bench_median(oci, (size_t)runs), plain_med = bench_median(plain, (size_t)runs);
-	json_t *detail = json_pack("{s:o, s:o, s:o}", "podman_smartvm_oci", bench_stats_json(oci, (size_t)runs),
-				   "podman_runc", bench_stats_json(runc, (size_t)runs), "smartvm_run",
-				   bench_stats_json(plain, (size_t)runs));
+	json_t *detail = json_pack(
+	    "{s:o, s:o, s:o}", "podman_smartvm_oci", bench_stats_json(oci, (size_t)runs), "podman_runc",
+	    bench_stats_json(runc, (size_t)runs), "smartvm_run", bench_stats_json(plain, (size_t)runs));
 	bench_add(rep, &(bench_row){.id = ID,
 				    .benchmark = NAME,
 				    .metric = "podman run --rm true with smartvm-oci vs smartvm run (median)",

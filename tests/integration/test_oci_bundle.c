@@ -264,8 +264,8 @@ static void test_runc_global_options_are_accepted(void **state)
 {
 	(void)state;
 	char *out, *err;
-	const char *args[] = {"--criu",	 "/usr/sbin/criu", "--rootless=false", "--systemd-cgroup",
-			      "--debug", "features",	   NULL};
+	const char *args[] = {
+	    "--criu", "/usr/sbin/criu", "--rootless=false", "--systemd-cgroup", "--debug", "features", NULL};
 	assert_int_equal(svo_run(&env, args, &out, &err), 0);
 	svt_assert_contains(out, "ociVersionMax");
 	free(out);
