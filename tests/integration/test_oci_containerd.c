@@ -14,19 +14,23 @@
  * smartvm-oci through containerd's environment (SMARTVM_DATA_DIR, which the
  * shim and smartvm-oci inherit) and the VMM is smartvm-oci's default (auto).
  * containerd 1.6 puts its shims' sockets in /run/containerd/s whatever its
- * state dir: the test checks that it holds no more entries at the end than
- * at the start. */
+ * state dir, named by a hash of the address, namespace and id: the test
+ * checks that none of its containers' is left. */
 #include "svtest.h"
 #include "ocifixture.h"
 
 #include "util/file.h"
+#include "util/sha256.h"
 #include "util/spawn.h"
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <smartvm/error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,13 +44,30 @@ static svo_env env;
 static char *address, *runc_root, *fifo_dir, *ns_root, *log_path;
 static pid_t containerd = -1;
 static const char *snapshotter = "overlayfs";
-static int shim_sockets_before;
+/* Every container id the tests use (their shims' sockets are named after
+ * them). */
+static const char *const ids[] = {"svecho", "svexit", "svtty", "svterm", "svkill", "svbad", NULL};
 
 static char *under(const char *name)
 {
 	char *p = NULL;
 	assert_true(asprintf(&p, "%s/%s", env.dir, name) > 0);
 	return p;
+}
+
+/* containerd 1.6 names a shim's socket SHIM_SOCKETS/sha256(address/ns/id). */
+static char *shim_socket(const char *id)
+{
+	char *key = NULL, hex[65], *path = NULL;
+	assert_true(asprintf(&key, "%s/%s/%s", address, NAMESPACE, id) > 0);
+	sv_sha256 h;
+	assert_int_equal(sv_sha256_init(&h), 0);
+	sv_sha256_update(&h, key, strlen(key));
+	sv_sha256_final_hex(&h, hex);
+	sv_sha256_free(&h);
+	assert_true(asprintf(&path, "%s/%s", SHIM_SOCKETS, hex) > 0);
+	free(key);
+	return path;
 }
 
 static void write_config(void)
@@ -246,6 +267,8 @@ static void pick_snapshotter(void)
 	for (char *save = NULL, *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		if (strstr(line, "io.containerd.snapshotter.v1") && strstr(line, " overlayfs ")) {
 			size_t n = strlen(line);
+			while (n > 0 && line[n - 1] == ' ') /* ctr pads its columns */
+				line[--n] = '\0';
 			overlay_ok = n >= 2 && !strcmp(line + n - 2, "ok");
 		}
 	free(out);
@@ -265,7 +288,6 @@ static int setup(void **state)
 	fifo_dir = under("fifo");
 	log_path = under("containerd.log");
 	assert_true(asprintf(&ns_root, "%s/%s", runc_root, NAMESPACE) > 0);
-	shim_sockets_before = svt_dir_entries(SHIM_SOCKETS);
 	write_config();
 	start_containerd();
 	pick_snapshotter();
@@ -299,11 +321,45 @@ static void remove_all_containers(void)
 	free(err);
 }
 
+/* After a failed test, the rest of what it left: processes naming the
+ * directory (a shim stuck in a runtime call), their sockets, mounts under
+ * the directory (deepest first). */
+static void remove_leftovers(void)
+{
+	for (int i = 0; i < 50 && svt_kill_processes_with(env.dir) > 0; i++)
+		usleep(100000);
+	for (size_t i = 0; ids[i]; i++) {
+		char *sock = shim_socket(ids[i]);
+		unlink(sock);
+		free(sock);
+	}
+	for (bool again = true; again;) {
+		again = false;
+		char *line = NULL, *last = NULL;
+		size_t len;
+		FILE *f = fopen("/proc/self/mountinfo", "r");
+		while (f && getline(&line, &len, f) > 0) {
+			char mnt[4096];
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strstr(mnt, env.dir) == mnt) {
+				free(last);
+				last = strdup(mnt);
+			}
+		}
+		if (f)
+			fclose(f);
+		free(line);
+		if (last && umount2(last, MNT_DETACH) == 0)
+			again = true;
+		free(last);
+	}
+}
+
 static int teardown(void **state)
 {
 	(void)state;
 	remove_all_containers();
 	stop_containerd();
+	remove_leftovers();
 	svo_env_done(&env);
 	free(address);
 	free(runc_root);
@@ -335,6 +391,57 @@ static void test_exit_code_passes_through(void **state)
 	assert_string_equal(out, "out\n");
 	free(out);
 	free(err);
+}
+
+/* ctr run -t wants a terminal of its own: a pseudo-terminal's slave as its
+ * stdio. The shim hands smartvm-oci a --console-socket and gets the host
+ * side of the container's terminal back; the guest's line discipline turns
+ * \n into \r\n. */
+static void test_terminal_with_t(void **state)
+{
+	(void)state;
+	int master, slave;
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	const char *argv[48];
+	const char *const opts[] = {"--rm", "-t", NULL}, *const cmd[] = {"sh", "-c", "tty; exit 3", NULL};
+	run_args(argv, 48, opts, "svtty", cmd);
+	sv_spawn_opts o = {.argv = argv,
+			   .search_path = true,
+			   .stdin_fd = slave,
+			   .stdout_fd = slave,
+			   .stderr_fd = slave,
+			   .new_session = true};
+	pid_t pid;
+	assert_int_equal(sv_spawn(&o, &pid, NULL), 0);
+	close(slave);
+	char out[4096];
+	size_t len = 0;
+	int status = -1;
+	long long deadline = sv_now_ms() + CTR_TIMEOUT_MS;
+	for (bool ended = false; !ended;) {
+		struct pollfd p = {.fd = master, .events = POLLIN};
+		if (poll(&p, 1, 100) == 1) {
+			ssize_t n = read(master, out + len, sizeof(out) - 1 - len);
+			if (n > 0)
+				len += (size_t)n;
+		}
+		ended = sv_reap(pid, 0, &status) == 0;
+		if (!ended && sv_now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			sv_reap(pid, 10000, NULL);
+			fail_msg("ctr run -t did not end within %d ms", CTR_TIMEOUT_MS);
+		}
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK); /* what is left, without waiting */
+	for (ssize_t n; (n = read(master, out + len, sizeof(out) - 1 - len)) > 0;)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(master);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 3)
+		fail_msg("ctr run -t: exit %d: %s", WEXITSTATUS(status), out);
+	svt_assert_contains(out, "/dev/pts/");
+	svt_assert_contains(out, "\r\n");
 }
 
 /* ctr run ID sleep 300 in the background, `ctr task kill -s SIG` once the
@@ -439,7 +546,12 @@ static void test_nothing_is_left_behind(void **state)
 	stop_containerd();
 	assert_int_equal(svt_dir_entries(ns_root), 0);
 	assert_int_equal(svt_count_processes_with(env.dir), 0);
-	assert_int_equal(svt_dir_entries(SHIM_SOCKETS), shim_sockets_before);
+	for (size_t i = 0; ids[i]; i++) {
+		char *sock = shim_socket(ids[i]);
+		if (access(sock, F_OK) == 0)
+			fail_msg("the shim socket of %s is left: %s", ids[i], sock);
+		free(sock);
+	}
 	char *line = NULL;
 	size_t len;
 	FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -456,6 +568,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_echo_prints_hi),
 	    cmocka_unit_test(test_exit_code_passes_through),
+	    cmocka_unit_test(test_terminal_with_t),
 	    cmocka_unit_test(test_task_kill_term_ends_the_task),
 	    cmocka_unit_test(test_task_kill_all_kill_ends_the_task),
 	    cmocka_unit_test(test_bad_annotation_is_refused_by_name),
