@@ -16,7 +16,7 @@ DEB_PACKAGES = gcc pkg-config meson ninja-build \
 	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev libnftables-dev \
 	libcmocka-dev libmicrohttpd-dev \
 	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
-	wireguard-go wireguard-tools containernetworking-plugins podman runc \
+	wireguard-go wireguard-tools containernetworking-plugins podman runc containerd \
 	clang libclang-rt-14-dev \
 	abigail-tools doxygen \
 	$(STATIC_LINK_PACKAGES)

@@ -60,6 +60,7 @@ bench_fn bench_control_plane, bench_launch, bench_memory, bench_staging, bench_s
 bench_fn bench_agent; /* issue 12 */
 bench_fn bench_clone; /* issue 16 */
 bench_fn bench_net;   /* issue 14 */
+bench_fn bench_oci;   /* issue 13 */
 
 /* Clocks: monotonic wall time and this process's (or its reaped children's)
  * user+system CPU time, both in milliseconds. */

@@ -45,6 +45,7 @@ static const bench_entry benches[] = {
     {"5", "image verification", bench_sha256},
     {"6", "real boot", bench_boot},
     {"12", "guest agent", bench_agent},
+    {"13", "OCI runtime", bench_oci},
     {"14", "networking", bench_net},
     {"16", "snapshot clones", bench_clone},
 };

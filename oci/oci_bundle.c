@@ -235,6 +235,9 @@ static int parse_annotations(oci_bundle *b, json_t *root)
 	if ((rc = annotation_u32(ann, OCI_ANNOTATION_VCPUS, 1, MAX_VCPUS, &b->vcpus)) ||
 	    (rc = annotation_u32(ann, OCI_ANNOTATION_MEM, MIN_MEM_MIB, MAX_MEM_MIB, &b->mem_mib)))
 		return rc;
+	const char *cri = json_string_value(json_object_get(ann, OCI_ANNOTATION_CRI_TYPE)),
+		   *crio = json_string_value(json_object_get(ann, OCI_ANNOTATION_CRIO_TYPE));
+	b->pod_sandbox = (cri && !strcmp(cri, "sandbox")) || (crio && !strcmp(crio, "sandbox"));
 	const char *image = json_string_value(json_object_get(ann, OCI_ANNOTATION_IMAGE));
 	b->image = strdup(image && *image ? image : "minimal");
 	b->annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : strdup("{}");
@@ -280,7 +283,7 @@ static int parse_linux(oci_bundle *b, json_t *root)
 		snprintf(field, sizeof(field), "linux.namespaces[%zu].path", i);
 		if ((rc = get_string(ns, "path", field, &path)))
 			return rc;
-		if (!strcmp(type, "network") && path && *path && !b->netns_path &&
+		if (!strcmp(type, "network") && path && *path && !b->pod_sandbox && !b->netns_path &&
 		    !(b->netns_path = strdup(path)))
 			return sv_err(SV_ENOMEM, "out of memory");
 	}

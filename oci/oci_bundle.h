@@ -18,6 +18,8 @@
 #define OCI_ANNOTATION_VCPUS "io.smartvm.vcpus"
 #define OCI_ANNOTATION_MEM "io.smartvm.mem_mib"
 #define OCI_ANNOTATION_IMAGE "io.smartvm.image"
+#define OCI_ANNOTATION_CRI_TYPE "io.kubernetes.cri.container-type"
+#define OCI_ANNOTATION_CRIO_TYPE "io.kubernetes.cri-o.ContainerType"
 
 typedef struct {
 	char *bundle_dir; /* absolute */
@@ -36,6 +38,10 @@ typedef struct {
 	char *hooks_json; /* the hooks object (compact JSON), NULL if none */
 	uint32_t vcpus, mem_mib;
 	char *image;		/* the base image with the kernel: default "minimal" */
+	/* A pod's sandbox ("pause") container, as containerd and CRI-O mark it:
+	 * it only holds the pod's namespaces, so its VM does not take the pod's
+	 * network over (the pod's first other container does). */
+	bool pod_sandbox;
 	char *netns_path;	/* linux.namespaces' network entry's path (NULL: none) */
 	char *cgroups_path;	/* linux.cgroupsPath (NULL: none) */
 	char *resources_json;	/* linux.resources as JSON text (NULL: none); oci_cgroup.c reads it */

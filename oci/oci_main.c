@@ -45,6 +45,8 @@ static const char usage[] = "usage: smartvm-oci [GLOBAL OPTIONS] COMMAND [ARGS]\
 			    "  --log-format text|json\n"
 			    "                     the --log file's format (default text)\n"
 			    "  --systemd-cgroup   linux.cgroupsPath is systemd's slice:prefix:name\n"
+			    "  --criu PATH, --rootless true|false|auto\n"
+			    "                     accepted (runc's; containerd's shim may pass them)\n"
 			    "  --data-dir DIR     smartvm's data dir, with the base image (default\n"
 			    "                     $SMARTVM_DATA_DIR, else /var/lib/smartvm)\n"
 			    "  --vmm auto|firecracker|qemu\n"
@@ -64,7 +66,9 @@ enum {
 	OPT_DEBUG,
 	OPT_DATA_DIR,
 	OPT_VMM,
-	OPT_ACCEL
+	OPT_ACCEL,
+	OPT_CRIU,
+	OPT_ROOTLESS
 };
 
 static const struct option global_opts[] = {
@@ -76,6 +80,8 @@ static const struct option global_opts[] = {
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"vmm", required_argument, NULL, OPT_VMM},
     {"accel", required_argument, NULL, OPT_ACCEL},
+    {"criu", required_argument, NULL, OPT_CRIU},
+    {"rootless", required_argument, NULL, OPT_ROOTLESS},
     {"version", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {0},
@@ -112,6 +118,12 @@ int main(int argc, char **argv)
 			g.systemd_cgroup = true;
 			break;
 		case OPT_DEBUG:
+		case OPT_CRIU: /* containerd's shim passes its CriuPath option; no checkpoints here */
+			break;
+		case OPT_ROOTLESS:
+			if (strcmp(optarg, "true") && strcmp(optarg, "false") && strcmp(optarg, "auto"))
+				return oci_log_error("--rootless: \"%s\" is not one of true, false, auto",
+						     optarg);
 			break;
 		case OPT_DATA_DIR:
 			g.data_dir = optarg;

@@ -273,8 +273,18 @@ void oci_relay_main(const oci_relay_args *a)
 	char msg[CTL_MSG_MAX];
 
 	setsid();
-	if (a->tty_fd >= 0)
+	if (a->tty_fd >= 0) {
 		ioctl(a->tty_fd, TIOCSCTTY, 0); /* its resizes become our SIGWINCH */
+		/* The terminal is the container's stdio: create's own (which
+		 * containerd's shim reads to EOF before it goes on) is let go,
+		 * as runc's container process does. */
+		int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = STDIN_FILENO; null_fd >= 0 && fd <= STDERR_FILENO; fd++)
+			if (fd != a->tty_fd && fd != a->ready_fd && fd != null_fd)
+				dup2(null_fd, fd);
+		if (null_fd > STDERR_FILENO)
+			close(null_fd);
+	}
 	oci_relay_catch_signals();
 	int listen_fd = ctl_listen(a->dir);
 	if (listen_fd < 0 || oci_vm_boot(&mgr, &vm, a->bundle, a->dir, a->globals, a->id) < 0) {

@@ -410,6 +410,25 @@ static void test_errors_go_to_the_json_log(void **state)
 	free(log);
 }
 
+/* The global options runc takes and containerd's shim may pass (go-runc:
+ * --criu with its CriuPath option, --rootless, --systemd-cgroup, --debug). */
+static void test_runc_global_options_are_accepted(void **state)
+{
+	(void)state;
+	char *out, *err;
+	const char *args[] = {
+	    "--criu", "/usr/sbin/criu", "--rootless=false", "--systemd-cgroup", "--debug", "features", NULL};
+	assert_int_equal(svo_run(&env, args, &out, &err), 0);
+	svt_assert_contains(out, "ociVersionMax");
+	free(out);
+	free(err);
+	const char *bad[] = {"--rootless", "maybe", "features", NULL};
+	assert_int_equal(svo_run(&env, bad, &out, &err), 1);
+	assert_string_equal(err, "smartvm-oci: --rootless: \"maybe\" is not one of true, false, auto\n");
+	free(out);
+	free(err);
+}
+
 static void test_features_is_the_spec_json(void **state)
 {
 	(void)state;
@@ -445,6 +464,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_requests_for_unknown_containers_and_signals_are_refused,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors_go_to_the_json_log, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_runc_global_options_are_accepted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_features_is_the_spec_json, setup, teardown),
 	};
 	if (!svt_is_root())

@@ -275,7 +275,11 @@ static void delete_reaping(const char *id)
 	alarm(0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(svt_dir_entries(env.root), 0);
+	char *dir = NULL;
+	struct stat st;
+	assert_true(asprintf(&dir, "%s/%s", env.root, id) > 0);
+	assert_int_equal(lstat(dir, &st), -1); /* its state dir is gone */
+	free(dir);
 }
 
 static bool ping_once(const char *ip)
@@ -367,6 +371,49 @@ static void test_guest_answers_at_the_cni_address_and_delete_restores_the_namesp
 	free(links2);
 }
 
+/* A Kubernetes pod: the engine creates the sandbox ("pause") container in
+ * the pod's namespace first, then the app container in the same one. The
+ * sandbox's VM leaves the namespace alone; the app's takes its interface. */
+static void test_a_pod_sandbox_leaves_the_network_to_the_pods_container(void **state)
+{
+	(void)state;
+	cni_add();
+	char *extra = NULL;
+	assert_true(asprintf(&extra,
+			     ",\"annotations\":{\"io.kubernetes.cri.container-type\":\"sandbox\"},"
+			     "\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"%s\"}]}",
+			     ns_path) > 0);
+	svo_write_config(&env, "[\"sleep\",\"600\"]", extra);
+	create_ok("pause", NULL);
+	oci_ok("start", "pause", NULL);
+	char *q = qdiscs(), *addr = ip_in_ns("-4", "addr", "show", "eth0");
+	if (strstr(q, "ingress"))
+		fail_msg("the sandbox container took the pod's interface: %s", q);
+	svt_assert_contains(addr, cni_ip);
+
+	write_config("[\"sleep\",\"600\"]", ns_path, NULL);
+	create_ok("app", NULL);
+	oci_ok("start", "app", NULL);
+	bool answered = false;
+	for (long long until = sv_now_ms() + ANSWER_TIMEOUT_MS; !answered && sv_now_ms() < until;)
+		answered = ping_once(cni_ip);
+	assert_true(answered);
+
+	delete_reaping("app");
+	delete_reaping("pause");
+	assert_int_equal(svt_dir_entries(env.root), 0);
+	char *q2 = qdiscs(), *after = ip_in_ns("-4", "addr", "show", "eth0");
+	if (strstr(q2, "ingress"))
+		fail_msg("left behind: %s", q2);
+	svt_assert_contains(after, cni_ip);
+	cni_del();
+	free(extra);
+	free(q);
+	free(addr);
+	free(q2);
+	free(after);
+}
+
 /* Every process of the container killed at once (the runtime, the
  * supervisor, the VMM: a crash nothing of smartvm saw): the namespace stays
  * as the VM had it until delete replays the VM's ledger. */
@@ -389,6 +436,7 @@ static void test_a_crash_is_undone_by_delete(void **state)
 	if (strstr(during, cni_ip) || !strstr(q, "ingress"))
 		fail_msg("expected the VM's redirect still in place: %s %s", during, q);
 	delete_reaping("n2");
+	assert_int_equal(svt_dir_entries(env.root), 0);
 	char *after = ip_in_ns("-4", "addr", "show", "eth0"), *q2 = qdiscs(),
 	     *links = ip_in_ns("-o", "link", "show", NULL);
 	svt_assert_contains(after, cni_ip);
@@ -584,6 +632,7 @@ static void test_cgroup_limits_land_on_the_vmm_and_go_with_delete(void **state)
 	char *limit2 = read_text(mem, "memory.limit_in_bytes");
 	assert_string_equal(limit2, "805306368\n");
 	delete_reaping("g2");
+	assert_int_equal(svt_dir_entries(env.root), 0);
 	assert_int_equal(stat("/sys/fs/cgroup/memory/svoci.slice", &st), -1);
 	free(limit);
 	free(pmax);
@@ -698,6 +747,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_network_paths_are_refused),
 	    cmocka_unit_test(test_guest_answers_at_the_cni_address_and_delete_restores_the_namespace),
 	    cmocka_unit_test(test_a_crash_is_undone_by_delete),
+	    cmocka_unit_test(test_a_pod_sandbox_leaves_the_network_to_the_pods_container),
 	    cmocka_unit_test(test_cgroup_limits_land_on_the_vmm_and_go_with_delete),
 	    cmocka_unit_test(test_podman_default_network_reaches_the_guest),
 	};

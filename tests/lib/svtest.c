@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <smartvm/manager.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,9 @@ const char *svt_fake_firecracker(void) { return env_or_fail("SMARTVM_FAKE_FIRECR
 const char *svt_cli(void) { return env_or_fail("SMARTVM_CLI"); }
 const char *svt_source_root(void) { return env_or_fail("SMARTVM_SOURCE_ROOT"); }
 
-int svt_count_processes_with(const char *needle)
+/* Counts (and with sig, signals) the processes whose command line holds
+ * needle. */
+static int processes_with(const char *needle, int sig)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -81,13 +84,20 @@ int svt_count_processes_with(const char *needle)
 			if (text[i] == '\0')
 				text[i] = ' ';
 		/* Zombies have an empty cmdline and don't count. */
-		if (len && strstr(text, needle))
+		if (len && strstr(text, needle)) {
 			count++;
+			if (sig)
+				kill(pid, sig);
+		}
 		free(text);
 	}
 	closedir(d);
 	return count;
 }
+
+int svt_count_processes_with(const char *needle) { return processes_with(needle, 0); }
+
+int svt_kill_processes_with(const char *needle) { return processes_with(needle, SIGKILL); }
 
 int svt_dir_entries(const char *path)
 {

@@ -39,6 +39,8 @@ const char *svt_source_root(void);
 /* Number of processes whose command line contains needle (e.g. a test's
  * runtime dir); the test process itself never counts. */
 int svt_count_processes_with(const char *needle);
+/* SIGKILLs those processes (a failed test's leftovers); returns how many. */
+int svt_kill_processes_with(const char *needle);
 
 /* Number of entries in a directory (0 if it does not exist). */
 int svt_dir_entries(const char *path);
