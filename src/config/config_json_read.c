@@ -19,6 +19,7 @@
  */
 #include <smartvm/config.h>
 
+#include "config/config_internal.h"
 #include "config/config_paths.h"
 #include "config/config_schema.h"
 #include "util/error.h"
@@ -392,7 +393,7 @@ static int read_config(json_t *root, sv_vm_config *cfg)
 	return rc ? rc : read_smartvm(root, cfg);
 }
 
-int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
+int sv_config_from_json_current(sv_vm_config **out, const char *json_text)
 {
 	sv_err_clear();
 	*out = NULL;
@@ -411,6 +412,7 @@ int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
 		json_decref(root);
 		return oom();
 	}
+	cfg->version = SV_VM_CONFIG_VERSION;
 	int rc = read_config(root, cfg);
 	json_decref(root);
 	if (rc) {
@@ -421,7 +423,7 @@ int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
 	return 0;
 }
 
-int sv_vm_config_load(sv_vm_config **out, const char *path)
+int sv_config_load_current(sv_vm_config **out, const char *path)
 {
 	sv_err_clear();
 	*out = NULL;
@@ -429,7 +431,7 @@ int sv_vm_config_load(sv_vm_config **out, const char *path)
 	int rc = sv_read_file(path, MAX_CONFIG_BYTES, &text, NULL);
 	if (rc)
 		return rc; /* sv_read_file's message already names the path */
-	rc = sv_vm_config_from_json(out, text);
+	rc = sv_config_from_json_current(out, text);
 	free(text);
 	if (rc)
 		return sv_err_prefix("%s", path);

@@ -76,13 +76,13 @@ static json_t *config_object(const sv_vm_config *cfg)
 	return root;
 }
 
-int sv_vm_config_to_json(char **out, const sv_vm_config *cfg)
+int sv_config_to_json_current(char **out, const sv_vm_config *cfg)
 {
 	sv_err_clear();
 	*out = NULL;
 	if (!cfg)
 		return sv_err(SV_EINVAL, "config: NULL");
-	int rc = sv_config_check_arrays(cfg);
+	int rc = sv_config_check_arrays(&sv_cs_vm, cfg);
 	if (rc)
 		return rc;
 	json_t *root = config_object(cfg);

@@ -18,6 +18,7 @@
 #include "images/manifest.h"
 #include "images/release.h"
 #include "images/verify.h"
+#include "config/config_versions.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/file.h"
@@ -68,19 +69,26 @@ int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive, cons
 	sv_err_clear();
 	if (!cfg || !root_drive || !b || !b->kernel_image_path || !b->rootfs_path)
 		return sv_err(SV_EINVAL, "base image: bundle, config and root drive are required");
-	cfg->base_image = b->bundle_id;
-	cfg->boot_source.kernel_image_path = b->kernel_image_path;
-	cfg->boot_source.boot_args = b->boot_args;
-	cfg->boot_source.initrd_path = b->initrd_path;
-	*root_drive = (sv_drive_config){
-	    .drive_id = "rootfs",
-	    .path_on_host = b->rootfs_path,
-	    .is_root_device = true,
-	    .is_read_only = b->rootfs_is_read_only,
-	};
-	if (!cfg->drives || cfg->n_drives == 0) {
-		cfg->drives = root_drive;
-		cfg->n_drives = 1;
+	/* cfg is in the caller's layout: reach its members through it. */
+	size_t *n_drives = NULL, drive_size = 0;
+	const char **base_image = sv_config_member(cfg, "base_image", NULL, NULL);
+	sv_boot_source *boot = sv_config_member(cfg, "boot_source", NULL, NULL);
+	const sv_drive_config **drives = sv_config_member(cfg, "drives", &n_drives, &drive_size);
+	if (!base_image || !boot || !drives || !n_drives)
+		return sv_options_check_version("sv_vm_config", 0, SV_VM_CONFIG_VERSION);
+	*base_image = b->bundle_id;
+	boot->kernel_image_path = b->kernel_image_path;
+	boot->boot_args = b->boot_args;
+	boot->initrd_path = b->initrd_path;
+	/* root_drive has the caller's version's size; these members lead every one. */
+	memset(root_drive, 0, drive_size);
+	root_drive->drive_id = "rootfs";
+	root_drive->path_on_host = b->rootfs_path;
+	root_drive->is_root_device = true;
+	root_drive->is_read_only = b->rootfs_is_read_only;
+	if (!*drives || *n_drives == 0) {
+		*drives = root_drive;
+		*n_drives = 1;
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  * state file in vm_state_file.c. */
 #include "vm/vm_internal.h"
 
+#include "config/config_versions.h"
 #include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
@@ -43,7 +44,12 @@ const char *sv_vm_state_name(sv_vm_state s)
 }
 
 const char *sv_vm_id(const sv_vm *vm) { return vm->id; }
-const sv_vm_config *sv_vm_config_get(const sv_vm *vm) { return vm->cfg; }
+int sv_vm_config_get(sv_vm_config **out, const sv_vm *vm, unsigned int version)
+{
+	sv_err_clear();
+	*out = NULL;
+	return sv_config_convert((void **)out, version, vm->cfg, SV_VM_CONFIG_VERSION);
+}
 const char *sv_vm_dir(const sv_vm *vm) { return vm->dir; }
 const char *sv_vm_console_path(const sv_vm *vm) { return vm->console_path; }
 pid_t sv_vm_pid(const sv_vm *vm) { return sv_vm__is_live(vm) ? vm->vmm_pid : 0; }

@@ -297,7 +297,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	wg.wireguard_config = fx->wg_conf;
 	netns.netns_path = fx->user_ns.path;
 	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS;
-	sv_vm_config cfg = {.id = VM_ID,
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = VM_ID,
 			    .boot_source = {.kernel_image_path = fx->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = drives,
@@ -744,7 +744,7 @@ static int make_snapshot(void **state)
 	sv_drive_config drives[] = {{.drive_id = "scratch", .path_on_host = src_fx.scratch}};
 	sv_net_iface_config nics[] = {{.iface_id = "eth0"}};
 	sv_vsock_config vsock = {.guest_cid = 3, .uds_path = src_fx.vsock};
-	sv_vm_config cfg = {.id = "src",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "src",
 			    .boot_source = {.kernel_image_path = src_fx.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = drives,

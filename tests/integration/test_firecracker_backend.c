@@ -116,7 +116,7 @@ static void make_full_config(full_config *c, const fixture *x)
 					.show_log_origin = true };
 	c->metrics = (sv_metrics_config){ .metrics_path = x->metrics };
 	c->entropy = (sv_entropy_config){ .rate_limiter = &rl_ops };
-	c->cfg = (sv_vm_config){
+	c->cfg = (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.id = "vm-1",
 		.boot_source = { .kernel_image_path = x->kernel, .boot_args = "console=ttyS0 reboot=k panic=1",
 				 .initrd_path = x->initrd },
@@ -131,7 +131,7 @@ static void make_full_config(full_config *c, const fixture *x)
 
 static sv_vm_config minimal_config(const fixture *x)
 {
-	return (sv_vm_config){
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.id = "vm-1",
 		.boot_source = { .kernel_image_path = x->kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 128 },
@@ -334,7 +334,7 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	/* Firecracker's own answer (nulls for what is off) reads back as a config. */
 	char *answer = json_dumps(got, JSON_COMPACT);
 	sv_vm_config *back = NULL;
-	if (sv_vm_config_from_json(&back, answer))
+	if (sv_vm_config_from_json(&back, SV_VM_CONFIG_VERSION, answer))
 		fail_msg("GET /vm/config does not read back: %s", sv_last_error());
 	assert_int_equal(back->n_pmem, 1);
 	assert_string_equal(back->pmem[0].id, "pm0");

@@ -288,7 +288,7 @@ static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(voi
 	size_t n = 0;
 	assert_int_equal(sv_base_image_list(&all, &n, &f->o), 0);
 	assert_int_equal(n, 1);
-	sv_vm_config cfg = {.machine_config = {.vcpu_count = 1, .mem_size_mib = 128}};
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .machine_config = {.vcpu_count = 1, .mem_size_mib = 128}};
 	sv_drive_config root;
 	assert_int_equal(sv_base_image_vm_config(&cfg, &root, all[0]), 0);
 	assert_string_equal(cfg.base_image, "a");

@@ -67,7 +67,7 @@ static sv_vm *boot(fixture *f, const char *id, uint32_t stats_s, bool with_mmds)
 	sv_mmds_config mmds = { .version = SV_MMDS_V2, .network_interfaces = ifaces, .n_network_interfaces = 1 };
 	sv_metrics_config met = { .metrics_path = f->m.metrics };
 	sv_entropy_config entropy = { 0 };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = id,
 		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
@@ -131,7 +131,7 @@ static void test_live_calls_need_a_running_vm(void **state)
 {
 	fixture *f = *state;
 	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = "idle", .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "idle", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 }, .drives = &d, .n_drives = 1 };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
@@ -179,7 +179,7 @@ static sv_vm *boot_v1_16(fixture *f, const char *id, bool hinting, bool hotplug)
 {
 	sv_balloon_config balloon = { .amount_mib = 8, .free_page_hinting = hinting };
 	sv_memory_hotplug_config mem = { .total_size_mib = 1024, .slot_size_mib = 256, .block_size_mib = 4 };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = id,
 		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
@@ -519,7 +519,7 @@ static void test_state_json_never_disagrees_with_the_vmm(void **state)
 	assert_int_equal(sv_manager_new(&m, &o), 0);
 	sv_drive_config d = {
 	    .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true, .is_read_only = true};
-	sv_vm_config cfg = {.id = "full",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "full",
 			    .boot_source = {.kernel_image_path = f->m.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = &d,

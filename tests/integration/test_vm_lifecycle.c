@@ -159,7 +159,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 	sv_logger_config logger = { .log_path = log, .level = SV_LOG_LEVEL_DEBUG, .show_level = true };
 	sv_metrics_config met = { .metrics_path = metrics };
 	sv_entropy_config entropy = { .rate_limiter = &rl };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = "full",
 		.boot_source = { .kernel_image_path = f->kernel, .boot_args = "console=ttyS0 reboot=k" },
 		.machine_config = { .vcpu_count = 2, .mem_size_mib = 256, .smt = true, .track_dirty_pages = true },
@@ -248,7 +248,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 static sv_vm_config minimal_config(fixture *f, const char *id, sv_drive_config *drive)
 {
 	*drive = (sv_drive_config){ .drive_id = "scratch", .path_on_host = f->scratch };
-	return (sv_vm_config){ .id = id, .boot_source = { .kernel_image_path = f->kernel },
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,  .id = id, .boot_source = { .kernel_image_path = f->kernel },
 			       .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 }, .drives = drive,
 			       .n_drives = 1 };
 }
@@ -275,7 +275,10 @@ static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
 			    "i8042.dumbkbd ip=172.30.0.2::172.30.0.1:255.255.255.0::eth0:off");
 	json_decref(reqs);
 	/* The config as given is untouched. */
-	assert_null(sv_vm_config_get(vm)->boot_source.boot_args);
+	sv_vm_config *given = NULL;
+	assert_int_equal(sv_vm_config_get(&given, vm, SV_VM_CONFIG_VERSION), 0);
+	assert_null(given->boot_source.boot_args);
+	sv_vm_config_free(given);
 }
 
 static void test_vmm_crash_mid_run_is_error_and_cleaned(void **state)

@@ -122,7 +122,7 @@ static inline cfg_fixture *fixture_new(void)
 	f->pmem[0] = (sv_pmem_config){
 	    .id = "pm0", .path_on_host = f->pmem_file, .read_only = true, .rate_limiter = &f->rl_drive};
 	f->hotplug = (sv_memory_hotplug_config){.total_size_mib = 2048, .slot_size_mib = 256, .block_size_mib = 4};
-	f->cfg = (sv_vm_config){
+	f->cfg = (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 	    .id = "web-1",
 	    .base_image = "ubuntu-24.04",
 	    .boot_source = {.kernel_image_path = f->kernel,

@@ -12,7 +12,7 @@
 
 static sv_vm_config base_config(void)
 {
-	return (sv_vm_config){
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.boot_source = { .kernel_image_path = "/img/vmlinuz", .initrd_path = "/img/initrd.img",
 				 .boot_args = "console=ttyS0 quiet" },
 		.machine_config = { .vcpu_count = 2, .mem_size_mib = 256 },
