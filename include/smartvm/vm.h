@@ -125,9 +125,10 @@ SV_EXTERN int sv_vm_running_config(sv_vm *vm, char **out);
  * VMs. */
 SV_EXTERN int sv_vm_describe(sv_vm *vm, char **out);
 
-/** The host side of each network interface, in config order. Valid from
- * start until cleanup; owned by the VM. */
-SV_EXTERN int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n);
+/** The host side of network interface `index` (config order); NULL past the
+ * last one, or before start and after cleanup. Owned by the VM, valid until
+ * cleanup. One at a time, so sv_tap_device may grow at its end. */
+SV_EXTERN const sv_tap_device *sv_vm_tap_device(const sv_vm *vm, size_t index);
 
 #ifdef __cplusplus
 }

@@ -60,11 +60,9 @@ bool sv_vm__is_live(const sv_vm *vm)
 	return vm->state == SV_VM_CONFIGURING || vm->state == SV_VM_RUNNING || vm->state == SV_VM_PAUSED;
 }
 
-int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n)
+const sv_tap_device *sv_vm_tap_device(const sv_vm *vm, size_t index)
 {
-	*taps = vm->taps;
-	*n = vm->n_taps;
-	return 0;
+	return vm->taps && index < vm->n_taps ? &vm->taps[index] : NULL;
 }
 
 /* "VM \"web\" is paused; pause is allowed when running". */

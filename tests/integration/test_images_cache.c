@@ -170,6 +170,7 @@ static void test_list_is_least_recently_used_first(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(all[0]->bundle_id, "y");
 	assert_string_equal(all[1]->bundle_id, "x");
+	assert_int_equal(all[1]->version, SV_BASE_IMAGE_BUNDLE_VERSION); /* read from bundle.json */
 	sv_base_image_bundles_free(all, n);
 }
 

@@ -96,21 +96,28 @@ static old_program *old_program_new(void)
 	p->kernel = svt_write(p->dir, "vmlinux", "kernel");
 	p->rootfs = svt_write(p->dir, "rootfs.ext4", "rootfs");
 	p->data = svt_write(p->dir, "data.img", "data");
-	p->drives[0] = (sv_drive_config){.drive_id = "rootfs", .path_on_host = p->rootfs, .is_root_device = true};
+	p->drives[0] =
+	    (sv_drive_config){.drive_id = "rootfs", .path_on_host = p->rootfs, .is_root_device = true};
 	p->drives[1] = (sv_drive_config){.drive_id = "data", .path_on_host = p->data, .is_read_only = true};
 	p->nets[0] = (old_net_iface_config){.iface_id = "eth0", .host_dev_name = "tap0"};
-	p->nets[1] = (old_net_iface_config){.iface_id = "eth1", .host_dev_name = "tap1",
-					    .guest_mac = "06:00:00:00:00:02"};
-	p->balloon = (old_balloon_config){.amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 5};
+	p->nets[1] = (old_net_iface_config){
+	    .iface_id = "eth1", .host_dev_name = "tap1", .guest_mac = "06:00:00:00:00:02"};
+	p->balloon =
+	    (old_balloon_config){.amount_mib = 64, .deflate_on_oom = true, .stats_polling_interval_s = 5};
 	p->mmds_ifaces[0] = "eth1";
-	p->mmds = (old_mmds_config){.version = SV_MMDS_V2, .network_interfaces = p->mmds_ifaces,
-				    .n_network_interfaces = 1, .ipv4_address = "169.254.170.2"};
-	p->logger = (old_logger_config){.log_path = "/tmp/fc.log", .level = SV_LOG_LEVEL_DEBUG, .show_level = true};
+	p->mmds = (old_mmds_config){.version = SV_MMDS_V2,
+				    .network_interfaces = p->mmds_ifaces,
+				    .n_network_interfaces = 1,
+				    .ipv4_address = "169.254.170.2"};
+	p->logger =
+	    (old_logger_config){.log_path = "/tmp/fc.log", .level = SV_LOG_LEVEL_DEBUG, .show_level = true};
 	p->cfg = (old_vm_config){
 	    .version = 1,
 	    .id = "old-program",
 	    .boot_source = {.kernel_image_path = p->kernel, .boot_args = "console=ttyS0"},
-	    .machine_config = {.vcpu_count = 2, .mem_size_mib = 256, .cpu_template = "T2",
+	    .machine_config = {.vcpu_count = 2,
+			       .mem_size_mib = 256,
+			       .cpu_template = "T2",
 			       .track_dirty_pages = true},
 	    .drives = p->drives,
 	    .n_drives = 2,
@@ -242,9 +249,10 @@ static void test_version_1_refuses_a_field_it_lacks(void **state)
 {
 	(void)state;
 	sv_vm_config *out = NULL;
-	const char *json = "{\"boot-source\":{\"kernel_image_path\":\"/k\"},"
-			   "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128},"
-			   "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"t\",\"mtu\":1400}]}";
+	const char *json =
+	    "{\"boot-source\":{\"kernel_image_path\":\"/k\"},"
+	    "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":128},"
+	    "\"network-interfaces\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"t\",\"mtu\":1400}]}";
 	assert_int_equal(sv_vm_config_from_json(&out, 1, json), SV_EINVAL);
 	assert_null(out);
 	assert_string_equal(sv_last_error(), "network_interfaces[0].mtu: not in sv_vm_config version 1");
@@ -261,8 +269,11 @@ static void test_version_1_filled_from_a_bundle(void **state)
 	old_program *p = old_program_new();
 	p->cfg.drives = NULL;
 	p->cfg.n_drives = 0;
-	sv_base_image_bundle b = {.bundle_id = "b1", .kernel_image_path = "/k2", .rootfs_path = "/r2",
-				  .boot_args = "quiet", .rootfs_is_read_only = true};
+	sv_base_image_bundle b = {.bundle_id = "b1",
+				  .kernel_image_path = "/k2",
+				  .rootfs_path = "/r2",
+				  .boot_args = "quiet",
+				  .rootfs_is_read_only = true};
 	sv_drive_config root;
 	memset(&root, 0xff, sizeof(root));
 	assert_int_equal(sv_base_image_vm_config((sv_vm_config *)&p->cfg, &root, &b), 0);
