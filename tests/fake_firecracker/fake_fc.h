@@ -128,7 +128,7 @@ fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_
 
 /* fc_live.c */
 fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_balloon,
-	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface,
+	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface, fc_patch_pmem,
 	fc_patch_balloon_hinting_start, fc_patch_balloon_hinting_stop, fc_get_balloon_hinting_status,
 	fc_patch_memory_hotplug, fc_get_memory_hotplug;
 

@@ -65,6 +65,7 @@ static const fc_route routes[] = {
 	{ "GET", "/hotplug/memory", false, NULL, fc_get_memory_hotplug },
 	{ "PATCH", "/drives", true, &fc_schema_partial_drive, fc_patch_drive },
 	{ "PATCH", "/network-interfaces", true, &fc_schema_partial_net_iface, fc_patch_net_iface },
+	{ "PATCH", "/pmem", true, &fc_schema_partial_pmem, fc_patch_pmem },
 	{ "PUT", "/snapshot/create", false, &fc_schema_snapshot_create, fc_put_snapshot_create },
 	{ "PUT", "/snapshot/load", false, &fc_schema_snapshot_load, fc_put_snapshot_load },
 };

@@ -252,6 +252,13 @@ static const fc_field partial_net_iface_fields[] = {
 };
 const fc_schema fc_schema_partial_net_iface = { "NetworkInterfaceUpdateConfig", partial_net_iface_fields, false };
 
+static const fc_field partial_pmem_fields[] = {
+	STR("id", true),
+	STRUCT("rate_limiter", false, rate_limiter),
+	END,
+};
+const fc_schema fc_schema_partial_pmem = { "PartialPmem", partial_pmem_fields, false };
+
 static const char *const snapshot_types[] = { "Full", "Diff", NULL };
 static const fc_field snapshot_create_fields[] = {
 	ENUM("snapshot_type", false, snapshot_types),

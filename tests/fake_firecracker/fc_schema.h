@@ -62,6 +62,7 @@ extern const fc_schema fc_schema_balloon_update;
 extern const fc_schema fc_schema_balloon_stats_update;
 extern const fc_schema fc_schema_partial_drive;
 extern const fc_schema fc_schema_partial_net_iface;
+extern const fc_schema fc_schema_partial_pmem;
 extern const fc_schema fc_schema_snapshot_create;
 extern const fc_schema fc_schema_snapshot_load;
 

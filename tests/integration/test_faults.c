@@ -96,8 +96,11 @@ static const fault_case cases[] = {
     {"launch.api.logger", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.machine_config", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.cpu_config", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.memory_hotplug", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.boot_source", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.pmem", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.vsock", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.balloon", SC_LAUNCH, V_ALL, true, false, 0},
@@ -289,6 +292,9 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	sv_logger_config logger = {.log_path = fx->log};
 	sv_metrics_config metrics = {.metrics_path = fx->metrics};
 	sv_entropy_config entropy = {0};
+	/* Firecracker v1.16's devices, so that their PUTs are steps too. */
+	sv_pmem_config pmem = {.id = "pm0", .path_on_host = fx->rootfs, .read_only = true};
+	sv_memory_hotplug_config hotplug = {.total_size_mib = 1024};
 	static const char *const publish[] = {"8080:80", "5300:53/udp"};
 	sv_vm_net_options pub = SV_VM_NET_OPTIONS_INIT, wg = SV_VM_NET_OPTIONS_INIT,
 			  netns = SV_VM_NET_OPTIONS_INIT;
@@ -313,7 +319,11 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .mmds = &mmds,
 			    .logger = &logger,
 			    .metrics = &metrics,
-			    .entropy = &entropy};
+			    .entropy = &entropy,
+			    .pmem = &pmem,
+			    .n_pmem = 1,
+			    .memory_hotplug = &hotplug,
+			    .cpu_config = "{\"kvm_capabilities\":[\"!56\"]}"};
 	if (sv_manager_create_vm(out, m, &cfg))
 		return child_fail("create");
 	sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,
