@@ -170,6 +170,18 @@ typedef struct {
 	uint32_t block_size_mib; /**< 0 = 2; else at least 2, a power of two */
 } sv_memory_hotplug_config;
 
+/** The serial console (serial): where the guest's serial output goes, and
+ * how fast. Not the qemu backend. */
+typedef struct {
+	/** A file or named pipe the VMM writes the guest's serial output to;
+	 * NULL = its stdout, which smartvm keeps as the console log (logs,
+	 * attach). With a path, the console log and attach see no output. A
+	 * jailed VM writes a file of that name in its jail. */
+	const char *serial_out_path;
+	bool has_rate_limiter;        /**< rate_limiter is set */
+	sv_token_bucket rate_limiter; /**< bytes; output beyond it is dropped (has_rate_limiter) */
+} sv_serial_config;
+
 /** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
 	unsigned int version; /**< SV_VM_CONFIG_VERSION: the layout of this struct and all it holds */
@@ -196,12 +208,13 @@ typedef struct sv_vm_config {
 	/** Firecracker's custom CPU template (cpu-config) as JSON object text,
 	 * passed through as written; NULL = none. Not the qemu backend. */
 	const char *cpu_config;
+	const sv_serial_config *serial; /**< NULL = the VMM's default serial console */
 } sv_vm_config;
 
 /** The version of sv_vm_config (and of every section struct above) this
  * header describes. 1: before Firecracker v1.16.1's fields (huge_pages, mtu,
  * free_page_hinting/_reporting, imds_compat, logger module, pmem,
- * memory_hotplug, cpu_config); 2: with them. */
+ * memory_hotplug, cpu_config, serial); 2: with them. */
 #define SV_VM_CONFIG_VERSION 2
 /** An empty config of this header's version: begin with it. */
 #define SV_VM_CONFIG_INIT                                                                                    \
@@ -229,7 +242,7 @@ SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 
 /** Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
  * cpu-config, drives, pmem, network-interfaces, vsock, balloon, mmds-config,
- * logger, metrics, entropy, memory-hotplug). Unknown keys are rejected by their path. Does not validate rules
+ * logger, metrics, entropy, memory-hotplug, serial). Unknown keys are rejected by their path. Does not validate rules
  * beyond types; call sv_vm_config_validate for that. *out has the layout of
  * `version` (pass SV_VM_CONFIG_VERSION); a field that version does not have
  * is refused by its path rather than dropped. */

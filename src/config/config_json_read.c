@@ -367,9 +367,9 @@ static int read_ephemeral_drives(json_t *sv, sv_vm_config *cfg)
 
 static int read_smartvm(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", NULL};
+	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", "serial", NULL};
 	const char *p = "smartvm";
-	json_t *o, *net;
+	json_t *o, *net, *serial;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
@@ -382,9 +382,11 @@ static int read_smartvm(json_t *root, sv_vm_config *cfg)
 	}
 	if ((rc = get_string(o, p, "id", &cfg->id)) ||
 	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)) ||
-	    (rc = get_object(o, p, "network", &net)) || !net)
+	    (rc = get_object(o, p, "network", &net)) || (rc = get_object(o, p, "serial", &serial)))
 		return rc;
-	return read_section(&sv_cs_net_options, net, "smartvm.network", (void **)&cfg->net);
+	if (net && (rc = read_section(&sv_cs_net_options, net, "smartvm.network", (void **)&cfg->net)))
+		return rc;
+	return serial ? read_section(&sv_cs_serial, serial, "smartvm.serial", (void **)&cfg->serial) : 0;
 }
 
 static int read_config(json_t *root, sv_vm_config *cfg)

@@ -60,6 +60,8 @@ static bool put_smartvm(json_t *root, const sv_vm_config *cfg)
 		network = NULL;
 	}
 	json_decref(network);
+	if (ok && cfg->serial)
+		ok = put(o, "serial", sv_config_section_json(&sv_cs_serial, cfg->serial));
 	if (ok && json_object_size(o))
 		return put(root, "smartvm", o);
 	json_decref(o);

@@ -81,7 +81,7 @@ struct sv_section {
 
 extern const sv_section sv_cs_vm, sv_cs_rate_limiter, sv_cs_boot_source, sv_cs_machine_config, sv_cs_drive,
     sv_cs_net_iface, sv_cs_vsock, sv_cs_balloon, sv_cs_mmds, sv_cs_logger, sv_cs_metrics, sv_cs_entropy,
-    sv_cs_net_options, sv_cs_pmem, sv_cs_memory_hotplug;
+    sv_cs_net_options, sv_cs_pmem, sv_cs_memory_hotplug, sv_cs_serial;
 /* sv_vm_config version 1's layout (config_layout_v1.c). */
 extern const sv_section sv_cs_vm_v1;
 

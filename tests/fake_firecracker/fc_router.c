@@ -48,6 +48,7 @@ static const fc_route routes[] = {
 	{ "PUT", "/entropy", false, &fc_schema_entropy, fc_put_entropy },
 	{ "PUT", "/pmem", true, &fc_schema_pmem, fc_put_pmem },
 	{ "PUT", "/hotplug/memory", false, &fc_schema_memory_hotplug, fc_put_memory_hotplug },
+	{ "PUT", "/serial", false, &fc_schema_serial, fc_put_serial },
 	{ "PUT", "/cpu-config", false, &fc_schema_cpu_config, fc_put_cpu_config },
 	{ "PUT", "/actions", false, &fc_schema_action, fc_put_actions },
 	{ "PATCH", "/vm", false, &fc_schema_vm_state, fc_patch_vm },

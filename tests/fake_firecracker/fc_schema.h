@@ -52,6 +52,7 @@ extern const fc_schema fc_schema_metrics;
 extern const fc_schema fc_schema_entropy;
 extern const fc_schema fc_schema_pmem;
 extern const fc_schema fc_schema_memory_hotplug;
+extern const fc_schema fc_schema_serial;
 extern const fc_schema fc_schema_cpu_config;
 extern const fc_schema fc_schema_balloon_start_cmd;
 extern const fc_schema fc_schema_memory_hotplug_update;

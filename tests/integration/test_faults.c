@@ -98,6 +98,7 @@ static const fault_case cases[] = {
     {"launch.api.machine_config", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.cpu_config", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.memory_hotplug", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.serial", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.boot_source", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.pmem", SC_LAUNCH, V_ALL, true, false, 0},
@@ -295,6 +296,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	/* Firecracker v1.16's devices, so that their PUTs are steps too. */
 	sv_pmem_config pmem = {.id = "pm0", .path_on_host = fx->rootfs, .read_only = true};
 	sv_memory_hotplug_config hotplug = {.total_size_mib = 1024};
+	sv_serial_config serial = {.has_rate_limiter = true, .rate_limiter = {.size = 4096, .refill_time = 100}};
 	static const char *const publish[] = {"8080:80", "5300:53/udp"};
 	sv_vm_net_options pub = SV_VM_NET_OPTIONS_INIT, wg = SV_VM_NET_OPTIONS_INIT,
 			  netns = SV_VM_NET_OPTIONS_INIT;
@@ -323,6 +325,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .pmem = &pmem,
 			    .n_pmem = 1,
 			    .memory_hotplug = &hotplug,
+			    .serial = &serial,
 			    .cpu_config = "{\"kvm_capabilities\":[\"!56\"]}"};
 	if (sv_manager_create_vm(out, m, &cfg))
 		return child_fail("create");

@@ -165,6 +165,11 @@ static void test_full_config_uses_firecracker_field_names(void **state)
 	assert_non_null(json_object_get(dig(root, "entropy", "rate_limiter"), "ops"));
 	assert_string_equal(json_string_value(dig(root, "smartvm", "id")), "web-1");
 	assert_string_equal(json_string_value(dig(root, "smartvm", "base_image")), "ubuntu-24.04");
+	/* PUT /serial has no --config-file key in Firecracker v1.16.1: smartvm's own. */
+	assert_null(json_object_get(root, "serial"));
+	assert_string_equal(json_string_value(json_object_get(dig(root, "smartvm", "serial"), "serial_out_path")),
+			    f->serial_path);
+	assert_int_equal(json_integer_value(dig(dig(root, "smartvm", "serial"), "rate_limiter", "size")), 4096);
 	json_t *eph = dig(root, "smartvm", "ephemeral_drives");
 	assert_int_equal(json_object_size(eph), 2); /* scratch-2 is UNSET */
 	assert_true(json_is_false(json_object_get(eph, "rootfs")));

@@ -154,6 +154,9 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 	if (cfg->memory_hotplug && ((rc = SV_FAULT_POINT("launch.api.memory_hotplug")) ||
 				    (rc = put(vmm, "/hotplug/memory", sv_json_memory_hotplug(cfg->memory_hotplug)))))
 		return rc;
+	if (cfg->serial &&
+	    ((rc = SV_FAULT_POINT("launch.api.serial")) || (rc = put(vmm, "/serial", sv_json_serial(cfg->serial)))))
+		return rc;
 	if ((rc = SV_FAULT_POINT("launch.api.boot_source")) ||
 	    (rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
 		return rc;
