@@ -74,8 +74,8 @@ int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive, cons
 	const char **base_image = sv_config_member(cfg, "base_image", NULL, NULL);
 	sv_boot_source *boot = sv_config_member(cfg, "boot_source", NULL, NULL);
 	const sv_drive_config **drives = sv_config_member(cfg, "drives", &n_drives, &drive_size);
-	if (!base_image || !boot || !drives || !n_drives)
-		return sv_options_check_version("sv_vm_config", 0, SV_VM_CONFIG_VERSION);
+	if (!base_image || !boot || !drives || !n_drives) /* only a version this library does not know */
+		return sv_options_check_version("sv_vm_config", cfg->version, SV_VM_CONFIG_VERSION);
 	*base_image = b->bundle_id;
 	boot->kernel_image_path = b->kernel_image_path;
 	boot->boot_args = b->boot_args;

@@ -262,6 +262,10 @@ static void test_unknown_versions_are_refused_by_name(void **state)
 		sv_vm_config cfg;
 		assert_int_equal(sv_vm_config_init(&cfg, bad[i]), SV_EINVAL);
 		assert_string_equal(sv_last_error(), want);
+		sv_base_image_bundle b = {.bundle_id = "b", .kernel_image_path = "/k", .rootfs_path = "/r"};
+		sv_drive_config root;
+		assert_int_equal(sv_base_image_vm_config((sv_vm_config *)&p->cfg, &root, &b), SV_EINVAL);
+		assert_string_equal(sv_last_error(), want);
 	}
 	old_program_free(p);
 }
