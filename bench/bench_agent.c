@@ -51,7 +51,7 @@ static sv_vm *boot(ctx *c, const char *extra_args, const char *const *cmd, bool 
 		return NULL;
 	sv_drive_config root = {
 	    .drive_id = "rootfs", .path_on_host = c->im.rootfs, .is_root_device = true, .is_read_only = true};
-	sv_vm_config cfg = {.id = id,
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = id,
 			    .boot_source = {.kernel_image_path = c->im.kernel,
 					    .initrd_path = c->im.initrd,
 					    .boot_args = args},

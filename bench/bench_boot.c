@@ -59,7 +59,7 @@ static sv_vm_config vm_config(const image *im, sv_drive_config *root)
 {
 	*root = (sv_drive_config){
 	    .drive_id = "rootfs", .path_on_host = im->rootfs, .is_root_device = true, .is_read_only = true};
-	return (sv_vm_config){.boot_source = {.kernel_image_path = im->kernel,
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION, .boot_source = {.kernel_image_path = im->kernel,
 					      .initrd_path = im->initrd,
 					      .boot_args = im->boot_args},
 			      .machine_config = {.vcpu_count = 1, .mem_size_mib = 256},

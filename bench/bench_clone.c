@@ -40,7 +40,7 @@ static sv_vm_config vm_config(fixture *f, const char *id, sv_drive_config drives
 	drives[1] = (sv_drive_config){.drive_id = "scratch", .path_on_host = f->scratch};
 	snprintf(uds, uds_size, "%s/%s.vsock", f->dir, id);
 	*vsock = (sv_vsock_config){.guest_cid = 3, .uds_path = uds};
-	return (sv_vm_config){.id = id,
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION, .id = id,
 			      .boot_source = {.kernel_image_path = f->kernel},
 			      .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 			      .drives = drives,

@@ -114,7 +114,7 @@ static int smartvm_lifecycle(fixture *f, int i, sample *s)
 	sv_logger_config logger = {.log_path = f->log, .level = SV_LOG_LEVEL_INFO};
 	sv_metrics_config metrics = {.metrics_path = f->metrics};
 	sv_entropy_config entropy = {0};
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 	    .id = id,
 	    .boot_source = {.kernel_image_path = f->kernel,
 			    .boot_args = f->net ? BOOT_ARGS IP_ARG : BOOT_ARGS},

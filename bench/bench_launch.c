@@ -79,7 +79,7 @@ static void *start_vms(void *arg)
 		sv_drive_config drive = {
 		    .drive_id = "rootfs", .path_on_host = sh->drive, .is_root_device = true};
 		sv_net_iface_config nic = {.iface_id = "eth0"};
-		sv_vm_config cfg = {.id = id,
+		sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = id,
 				    .boot_source = {.kernel_image_path = sh->kernel},
 				    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 				    .drives = &drive,

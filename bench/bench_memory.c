@@ -53,7 +53,7 @@ void bench_memory(const bench_env *env, bench_report *rep)
 			char id[32];
 			snprintf(id, sizeof(id), "mem-%zu", running);
 			sv_drive_config d = {.drive_id = "scratch", .path_on_host = drive};
-			sv_vm_config cfg = {.id = id,
+			sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = id,
 					    .boot_source = {.kernel_image_path = kernel},
 					    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 					    .drives = &d,

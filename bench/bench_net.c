@@ -453,7 +453,7 @@ static int datapath_up(datapath *d, const sv_vm_net_options *no)
 	d->dir = sv_path_join(d->root, "runtime/bench");
 	char *data = sv_path_join(d->root, "data");
 	d->nic = (sv_net_iface_config){.iface_id = strdup("eth0"), .host_dev_name = strdup("vh0")};
-	d->cfg = (sv_vm_config){.network_interfaces = &d->nic, .n_network_interfaces = 1, .net = no};
+	d->cfg = (sv_vm_config){.version = SV_VM_CONFIG_VERSION, .network_interfaces = &d->nic, .n_network_interfaces = 1, .net = no};
 	sv_tap_device t;
 	int rc = sv_mkdir_p(d->dir, 0700) || sv_ledger_open(&d->ledger, d->dir) ? -1 : 0;
 	if (!rc && (rc = sv_vm_net_setup(NULL, data, "bench", d->ledger, &d->cfg, &t)))

@@ -1,5 +1,7 @@
 /* `smartvm drive update ID DRIVE [--path P] [--bandwidth S:R[:B]] [--ops S:R[:B]]`:
- * a new backing file and/or rate limiter for a running VM's drive. */
+ * a new backing file and/or rate limiter for a running VM's drive;
+ * `smartvm pmem update ID PMEM --bandwidth ... --ops ...`: a new rate limiter
+ * for its pmem device. */
 #include "cli_live.h"
 
 #include <string.h>
@@ -53,6 +55,29 @@ static int cmd_drive(cli_ctx *cli, int argc, char **argv)
 	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
+static int cmd_pmem(cli_ctx *cli, int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		cli_print_help(cli->cmd, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "update"))
+		return cli_usage_error(cli, argc < 2 ? "missing subcommand: update" : "unknown subcommand \"%s\" (expected update)",
+				       argc < 2 ? "" : argv[1]);
+	drive_flags f = {0};
+	cli_opts p;
+	int rc = cli_live_parse(&p, cli, argc - 1, argv + 1, drive_opts + 1 /* not --path */, on_opt, &f);
+	if (rc >= 0 || (rc = cli_live_args(&p, 2, "ID PMEM")))
+		return rc;
+	if (!f.rl.has_bandwidth && !f.rl.has_ops)
+		return cli_usage_error(cli, "give --bandwidth, --ops or both");
+	sv_vm *vm;
+	if ((rc = cli_attach(cli, p.argv[p.optind], &vm)))
+		return rc;
+	rc = sv_vm_pmem_update(vm, p.argv[p.optind + 1], &f.rl);
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
 const cli_command cli_drive_commands[] = {
     {
 	.name = "drive",
@@ -68,6 +93,17 @@ const cli_command cli_drive_commands[] = {
 		"  --bandwidth S:R[:B]  bytes: bucket size, refill time in ms, one-time burst\n"
 		"  --ops S:R[:B]      operations, same shape\n",
 	.handler = cmd_drive,
+    },
+    {
+	.name = "pmem",
+	.summary = "Set a running VM's pmem device rate limiter",
+	.usage = "update ID PMEM [--bandwidth SIZE:REFILL_MS[:BURST]] [--ops SIZE:REFILL_MS[:BURST]]",
+	.help = "Sets a new rate limiter for pmem device PMEM of a running VM (PATCH\n"
+		"/pmem/PMEM); it replaces the one in force, and `inspect` shows it.\n"
+		"Firecracker only. Waits for another live operation on the VM to finish.\n"
+		"  --bandwidth S:R[:B]  bytes: bucket size, refill time in ms, one-time burst\n"
+		"  --ops S:R[:B]      operations, same shape\n",
+	.handler = cmd_pmem,
     },
     {0},
 };

@@ -164,7 +164,7 @@ static int image_ls(cli_ctx *cli, int argc, char **argv)
 		for (size_t i = n; i-- > 0;) { /* most recently used first */
 			const sv_base_image_bundle *b = all[i];
 			double mib =
-			    (double)(b->sizes.kernel_bytes + b->sizes.rootfs_bytes + b->sizes.initrd_bytes) /
+			    (double)(b->kernel_bytes + b->rootfs_bytes + b->initrd_bytes) /
 			    (1024.0 * 1024.0);
 			printf("%-48s %-7s %-9s %-8s %10.1f  %s\n", b->bundle_id,
 			       sv_base_image_preset_name(b->preset), b->firecracker_version,

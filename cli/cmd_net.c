@@ -212,7 +212,7 @@ static int net_ls(cli_ctx *cli, int argc, char **argv)
 	int code = parse_admin(cli, argc, argv, &o);
 	if (code >= 0)
 		return code;
-	sv_net_lease_info *items = NULL;
+	sv_net_lease_info **items = NULL;
 	size_t n = 0;
 	int rc = sv_net_list(&o, &items, &n);
 	if (rc < 0)
@@ -220,7 +220,7 @@ static int net_ls(cli_ctx *cli, int argc, char **argv)
 	if (cli->json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, lease_json(&items[i]));
+			json_array_append_new(arr, lease_json(items[i]));
 		char *text = json_dumps(arr, JSON_COMPACT);
 		json_decref(arr);
 		code = text ? cli_print_json_text(text) : cli_error(CLI_EXIT_FAILURE, "out of memory");
@@ -229,14 +229,14 @@ static int net_ls(cli_ctx *cli, int argc, char **argv)
 		printf("%-15s %-15s %-24s %-8s %-15s %-17s %s\n", "BRIDGE", "IP", "VM", "IFACE", "TAP", "MAC",
 		       "STATE");
 		for (size_t i = 0; i < n; i++) {
-			const sv_net_lease_info *l = &items[i];
+			const sv_net_lease_info *l = items[i];
 			printf("%-15s %-15s %-24s %-8s %-15s %-17s %s%s\n", l->bridge, l->guest_ip, l->vm_id,
 			       l->iface_id, l->dev, l->mac, l->vm_running ? "running" : "dead",
 			       l->dev_present ? "" : " (no tap)");
 		}
 		code = CLI_EXIT_OK;
 	}
-	free(items);
+	sv_net_lease_infos_free(items, n);
 	return code;
 }
 

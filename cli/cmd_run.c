@@ -263,7 +263,7 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, cons
 {
 	/* --image: kernel, boot args, initrd and the root drive from the bundle;
 	 * the flags below still override them. */
-	sv_vm_config from_image = {0};
+	sv_vm_config from_image = SV_VM_CONFIG_INIT;
 	sv_drive_config image_root = {0};
 	bool has_image_root = false;
 	if (image) {
@@ -275,7 +275,7 @@ static int assemble_config(sv_vm_config *cfg, sv_drive_config **drives_out, cons
 	if (loaded) {
 		*cfg = *loaded;
 	} else {
-		*cfg = (sv_vm_config){0};
+		*cfg = (sv_vm_config)SV_VM_CONFIG_INIT;
 		cfg->machine_config.vcpu_count = DEFAULT_VCPUS;
 		cfg->machine_config.mem_size_mib = DEFAULT_MEM_MIB;
 	}
@@ -401,7 +401,7 @@ static int cmd_run(cli_ctx *cli, int argc, char **argv)
 		goto out;
 
 	/* A config file that can't be read or parsed is a configuration error. */
-	if (f.config_path && (rc = sv_vm_config_load(&loaded, f.config_path)) < 0) {
+	if (f.config_path && (rc = sv_vm_config_load(&loaded, SV_VM_CONFIG_VERSION, f.config_path)) < 0) {
 		cli_fail(rc);
 		code = CLI_EXIT_USAGE;
 		goto out;

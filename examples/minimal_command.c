@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	/* The image's kernel, initrd, boot args and root drive as a config. */
-	sv_vm_config cfg = {.machine_config = {.vcpu_count = 1, .mem_size_mib = 256}};
+	sv_vm_config cfg = SV_VM_CONFIG_INIT; /* sets the version field */
+	cfg.machine_config = (sv_machine_config){.vcpu_count = 1, .mem_size_mib = 256};
 	sv_drive_config root;
 	int rc = sv_base_image_open(&image, NULL, SV_MINIMAL_IMAGE_ID);
 	if (rc == 0)

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	sv_vm_config *cfg = NULL;
 	sv_manager *mgr = NULL;
 	sv_vm *vm = NULL;
-	int rc = sv_vm_config_load(&cfg, argv[1]);
+	int rc = sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, argv[1]);
 	if (rc == 0)
 		rc = sv_manager_new(&mgr, NULL); /* NULL: every option at its default */
 	if (rc == 0)

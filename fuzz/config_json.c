@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fz_cstr(data, size);
 	sv_vm_config *cfg = NULL;
-	if (sv_vm_config_from_json(&cfg, text) == 0) {
+	if (sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, text) == 0) {
 		FZ_CHECK(cfg != NULL);
 		sv_vm_config_validate(cfg);
 		sv_vm_config *copy = NULL;
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *once = NULL, *twice = NULL;
 		FZ_CHECK(sv_vm_config_to_json(&once, copy) == 0);
 		sv_vm_config *again = NULL;
-		FZ_CHECK(sv_vm_config_from_json(&again, once) == 0);
+		FZ_CHECK(sv_vm_config_from_json(&again, SV_VM_CONFIG_VERSION, once) == 0);
 		FZ_CHECK(sv_vm_config_to_json(&twice, again) == 0);
 		FZ_CHECK(strcmp(once, twice) == 0);
 		free(once);

@@ -76,8 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(dest && f.rule_texts[i]);
 		FZ_CHECK(strstr(f.rule_texts[i], dest) != NULL);
 	}
-	sv_vm_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	sv_vm_config cfg = SV_VM_CONFIG_INIT;
 	cfg.drives = f.drives;
 	cfg.n_drives = f.n_drives;
 	cli_run_net_apply(&cli, &f.net, &cfg);

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		char *cfg_text = json_dumps(json_object_get(m, "config"), JSON_COMPACT);
 		sv_vm_config *cfg = NULL;
-		if (cfg_text && sv_vm_config_from_json(&cfg, cfg_text) == 0)
+		if (cfg_text && sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, cfg_text) == 0)
 			sv_vm_config_validate(cfg);
 		sv_vm_config_free(cfg);
 		free(cfg_text);

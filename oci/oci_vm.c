@@ -68,7 +68,7 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
 			       g->data_dir ? g->data_dir : "");
 		goto fail;
 	}
-	sv_vm_config cfg = {0};
+	sv_vm_config cfg = SV_VM_CONFIG_INIT;
 	sv_drive_config image_root, drives[1 + OCI_MAX_BIND_DRIVES] = {{
 					.drive_id = ROOT_DRIVE_ID,
 					.path_on_host = disk,

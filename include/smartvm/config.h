@@ -3,10 +3,21 @@
  * configuration, with the fields and defaults of Firecracker's --config-file
  * JSON.
  *
- * Callers fill these with designated initialisers; strings are borrowed
- * (const char *) and the library copies whatever it keeps. Configs the library
- * hands out (sv_vm_config_load, sv_vm_config_copy) are deep copies that the
- * caller releases with sv_vm_config_free().
+ * Callers start from SV_VM_CONFIG_INIT and fill the rest with designated
+ * initialisers; strings are borrowed (const char *) and the library copies
+ * whatever it keeps. Configs the library hands out (sv_vm_config_load,
+ * sv_vm_config_copy, ...) are deep copies in the layout of the version the
+ * caller asked for, released with sv_vm_config_free().
+ *
+ * ABI: sv_vm_config.version names the layout of the whole tree: the
+ * sv_vm_config itself, the sections it embeds (boot_source, machine_config)
+ * or points at, and the element stride of its arrays (drives, pmem,
+ * network_interfaces). A new Firecracker field is appended to its struct and
+ * moves SV_VM_CONFIG_VERSION; the library keeps the layout of every earlier
+ * version and converts a caller's config from it (and its answers to it), so
+ * a program built against an older header keeps working unchanged. A version
+ * this library does not know (0, or a newer header's) is refused with
+ * SV_EINVAL naming sv_vm_config.version.
  *
  * Optional sections are pointers (NULL = absent). Optional booleans that have a
  * non-false default use sv_tristate.
@@ -159,8 +170,21 @@ typedef struct {
 	uint32_t block_size_mib; /**< 0 = 2; else at least 2, a power of two */
 } sv_memory_hotplug_config;
 
+/** The serial console (serial): where the guest's serial output goes, and
+ * how fast. Not the qemu backend. */
+typedef struct {
+	/** A file or named pipe the VMM writes the guest's serial output to;
+	 * NULL = its stdout, which smartvm keeps as the console log (logs,
+	 * attach). With a path, the console log and attach see no output. A
+	 * jailed VM writes a file of that name in its jail. */
+	const char *serial_out_path;
+	bool has_rate_limiter;        /**< rate_limiter is set */
+	sv_token_bucket rate_limiter; /**< bytes; output beyond it is dropped (has_rate_limiter) */
+} sv_serial_config;
+
 /** A whole VM: every section of its Firecracker configuration. */
 typedef struct sv_vm_config {
+	unsigned int version; /**< SV_VM_CONFIG_VERSION: the layout of this struct and all it holds */
 	const char *id;            /**< NULL = generated; [A-Za-z0-9_-], at most 64 bytes */
 	const char *base_image;    /**< bundle id this VM boots from (keeps it from cache
 	                              eviction while the VM runs); NULL = none */
@@ -184,12 +208,30 @@ typedef struct sv_vm_config {
 	/** Firecracker's custom CPU template (cpu-config) as JSON object text,
 	 * passed through as written; NULL = none. Not the qemu backend. */
 	const char *cpu_config;
+	const sv_serial_config *serial; /**< NULL = the VMM's default serial console */
 } sv_vm_config;
 
-/** Deep-copies cfg into a new allocation owned by the caller. */
+/** The version of sv_vm_config (and of every section struct above) this
+ * header describes. 1: before Firecracker v1.16.1's fields (huge_pages, mtu,
+ * free_page_hinting/_reporting, imds_compat, logger module, pmem,
+ * memory_hotplug, cpu_config, serial); 2: with them. */
+#define SV_VM_CONFIG_VERSION 2
+/** An empty config of this header's version: begin with it. */
+#define SV_VM_CONFIG_INIT                                                                                    \
+	{                                                                                                    \
+		.version = SV_VM_CONFIG_VERSION                                                              \
+	}
+/** Sets *cfg to SV_VM_CONFIG_INIT of `version` (pass SV_VM_CONFIG_VERSION), for
+ * callers that cannot use the macro; SV_EINVAL for a version this library does
+ * not know. */
+SV_EXTERN int sv_vm_config_init(sv_vm_config *cfg, unsigned int version);
+
+/** Deep-copies cfg into a new allocation owned by the caller, in cfg's
+ * version's layout. */
 SV_EXTERN int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg);
 
-/** Frees a config returned by sv_vm_config_copy / _load / _from_json. NULL is fine. */
+/** Frees a config returned by sv_vm_config_copy / _load / _from_json /
+ * sv_vm_config_get (of whichever version it is). NULL is fine. */
 SV_EXTERN void sv_vm_config_free(sv_vm_config *cfg);
 
 /** Checks every rule without touching the host except to test that the files the
@@ -200,14 +242,16 @@ SV_EXTERN int sv_vm_config_validate(const sv_vm_config *cfg);
 
 /** Parses Firecracker's --config-file JSON (keys boot-source, machine-config,
  * cpu-config, drives, pmem, network-interfaces, vsock, balloon, mmds-config,
- * logger, metrics, entropy, memory-hotplug). Unknown keys are rejected by their path. Does not validate rules
- * beyond types; call sv_vm_config_validate for that. */
-SV_EXTERN int sv_vm_config_from_json(sv_vm_config **out, const char *json_text);
+ * logger, metrics, entropy, memory-hotplug, serial). Unknown keys are rejected by their path. Does not validate rules
+ * beyond types; call sv_vm_config_validate for that. *out has the layout of
+ * `version` (pass SV_VM_CONFIG_VERSION); a field that version does not have
+ * is refused by its path rather than dropped. */
+SV_EXTERN int sv_vm_config_from_json(sv_vm_config **out, unsigned int version, const char *json_text);
 /** The same from a file (a regular file of at most 1 MiB). Relative host paths
  * in it (kernel, initrd, drives, pmem, vsock socket, logger, metrics) are made
  * absolute against the file's directory, so the file means the same wherever
  * it is loaded from. */
-SV_EXTERN int sv_vm_config_load(sv_vm_config **out, const char *path);
+SV_EXTERN int sv_vm_config_load(sv_vm_config **out, unsigned int version, const char *path);
 
 /** Serialises cfg in Firecracker's --config-file format. *out is malloc'd. */
 SV_EXTERN int sv_vm_config_to_json(char **out, const sv_vm_config *cfg);

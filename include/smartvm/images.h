@@ -190,8 +190,15 @@ typedef enum {
 
 /** A cached bundle, as its bundle.json records it. Every string is malloc'd and
  * owned by the struct; optional ones are NULL when absent, sizes 0 when unknown.
- * initrd_* are set for bundles whose kernel needs an initrd. */
+ * initrd_* are set for bundles whose kernel needs an initrd.
+ *
+ * Only the library allocates it (sv_ensure_base_image, _open, _list) and it is
+ * flat: new fields are appended, so a program built against an older header
+ * reads the fields it knows at the offsets it knows. Use it through the
+ * pointer; never copy it by value (its size grows). */
 typedef struct {
+	unsigned int version;      /**< SV_BASE_IMAGE_BUNDLE_VERSION of the library that filled it:
+	                              the fields it has */
 	sv_base_image_preset preset;
 	sv_arch arch;
 	char *ci_version;          /**< "v1.16"; for hosted bundles vMAJOR.MINOR of firecracker_version */
@@ -204,22 +211,21 @@ typedef struct {
 	sv_rootfs_type rootfs_type;
 	bool rootfs_is_read_only;
 	char *boot_args;
-	struct {
-		sv_base_image_source_type type;
-		char *bucket_url, *kernel_key, *rootfs_key;          /**< CI */
-		char *manifest_url, *manifest_path;                  /**< hosted */
-		char *kernel_url, *rootfs_url, *initrd_url;
-		char *kernel_source_path, *rootfs_source_path, *initrd_source_path;
-	} source;
-	struct {
-		char *kernel_sha256, *rootfs_sha256, *initrd_sha256;
-	} checksums;
-	struct {
-		uint64_t kernel_bytes, rootfs_bytes, initrd_bytes;
-	} sizes;
+	/* where it came from */
+	sv_base_image_source_type source_type;
+	char *bucket_url, *kernel_key, *rootfs_key;          /**< CI */
+	char *manifest_url, *manifest_path;                  /**< hosted */
+	char *kernel_url, *rootfs_url, *initrd_url;
+	char *kernel_source_path, *rootfs_source_path, *initrd_source_path;
+	/* what it must hash to and weigh */
+	char *kernel_sha256, *rootfs_sha256, *initrd_sha256;
+	uint64_t kernel_bytes, rootfs_bytes, initrd_bytes;
 	char *created_at;          /**< ISO 8601 UTC, e.g. "2025-01-31T12:00:00.000Z" */
 	char *last_accessed_at;
 } sv_base_image_bundle;
+
+/** The version of sv_base_image_bundle this header describes. */
+#define SV_BASE_IMAGE_BUNDLE_VERSION 1
 
 /** Resolves, downloads (if needed) and verifies a bundle, records the access and
  * evicts least recently used bundles beyond max_stored_base_images (never the

@@ -249,6 +249,12 @@ SV_EXTERN int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *pa
 SV_EXTERN int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx,
 				     const sv_rate_limiter *tx);
 
+/** A new rate limiter for pmem device pmem_id (PATCH /pmem/{id}; required:
+ * the limiter given replaces the one in force). The VM's config shows it
+ * afterwards. Firecracker only; running|paused; waits for another live
+ * operation like sv_vm_drive_update. */
+SV_EXTERN int sv_vm_pmem_update(sv_vm *vm, const char *pmem_id, const sv_rate_limiter *rl);
+
 /* ---- metrics ---- */
 
 /** Asks the VMM to flush its metrics (flush = true), then reads the end of

@@ -79,9 +79,12 @@ typedef struct {
 	pid_t pid;        /**< process that set the interface up */
 } sv_net_lease_info;
 
-/** Lists every lease (of one bridge or all). *out is malloc'd (free with
- * free()); *n_out its length. */
-SV_EXTERN int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_t *n_out);
+/** Lists every lease (of one bridge or all): *out is a malloc'd array of
+ * *n_out leases, each its own allocation (so sv_net_lease_info may grow at
+ * its end); free it with sv_net_lease_infos_free. */
+SV_EXTERN int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info ***out, size_t *n_out);
+/** Frees what sv_net_list returned. NULL is fine. */
+SV_EXTERN void sv_net_lease_infos_free(sv_net_lease_info **leases, size_t n);
 
 /** Removes the networking of VMs that no longer run: a lease's VM still runs
  * while the process that set its networking up is alive, or while it has a

@@ -41,8 +41,10 @@ SV_EXTERN const char *sv_vm_id(const sv_vm *vm);
  * records "error" (or "stopped" after a requested stop) and cleans up. */
 SV_EXTERN sv_vm_state sv_vm_get_state(sv_vm *vm);
 
-/** The VM's config as it was given (not staged). Owned by the VM. */
-SV_EXTERN const sv_vm_config *sv_vm_config_get(const sv_vm *vm);
+/** A copy of the VM's config as it was given (not staged), in the layout of
+ * `version` (pass SV_VM_CONFIG_VERSION); free it with sv_vm_config_free. A
+ * field that version does not have must be unset (SV_EINVAL naming it). */
+SV_EXTERN int sv_vm_config_get(sv_vm_config **out, const sv_vm *vm, unsigned int version);
 
 /** `<runtime_dir>/<id>`, and the console log in it. Owned by the VM. */
 SV_EXTERN const char *sv_vm_dir(const sv_vm *vm);
@@ -123,9 +125,10 @@ SV_EXTERN int sv_vm_running_config(sv_vm *vm, char **out);
  * VMs. */
 SV_EXTERN int sv_vm_describe(sv_vm *vm, char **out);
 
-/** The host side of each network interface, in config order. Valid from
- * start until cleanup; owned by the VM. */
-SV_EXTERN int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n);
+/** The host side of network interface `index` (config order); NULL past the
+ * last one, or before start and after cleanup. Owned by the VM, valid until
+ * cleanup. One at a time, so sv_tap_device may grow at its end. */
+SV_EXTERN const sv_tap_device *sv_vm_tap_device(const sv_vm *vm, size_t index);
 
 #ifdef __cplusplus
 }

@@ -66,53 +66,135 @@ int sv_config_replace_rate_limiter(const sv_rate_limiter **field, const sv_rate_
 
 #define AT(obj, off) ((char *)(obj) + (off))
 
-/* Clears every pointer (and its count) of a byte copy, so that dst never
- * holds what src owns: a failure then frees only dst's own allocations. */
-static void clear_pointers(const sv_section *s, void *obj)
+static size_t scalar_size(sv_field_kind k)
 {
-	for (size_t i = 0; i < s->n_fields; i++) {
-		const sv_field *f = &s->fields[i];
-		if (f->kind == SV_FK_INLINE)
-			clear_pointers(f->sub, AT(obj, f->offset));
-		else if (f->kind == SV_FK_STRING || f->kind == SV_FK_JSON || f->kind == SV_FK_SECTION)
-			*(void **)AT(obj, f->offset) = NULL;
-		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV) {
-			*(void **)AT(obj, f->offset) = NULL;
-			*(size_t *)AT(obj, f->aux) = 0;
-		}
+	switch (k) {
+	case SV_FK_BOOL:
+		return sizeof(bool);
+	case SV_FK_U32:
+		return sizeof(uint32_t);
+	case SV_FK_U64:
+		return sizeof(uint64_t);
+	case SV_FK_ENUM:
+	case SV_FK_TRISTATE:
+		return sizeof(int);
+	case SV_FK_TOKEN_BUCKET:
+		return sizeof(sv_token_bucket);
+	default:
+		return 0;
 	}
 }
 
-/* Each element of dst's array starts as a byte copy with its pointers
- * cleared, and counts are set together with their allocation. */
-static bool copy_array(const sv_field *f, void *dst, const void *src)
+static const sv_field *field_named(const sv_section *s, const sv_field *like)
+{
+	for (size_t i = 0; i < s->n_fields; i++)
+		if (s->fields[i].kind == like->kind && !strcmp(sv_field_c(&s->fields[i]), sv_field_c(like)))
+			return &s->fields[i];
+	return NULL;
+}
+
+static bool field_is_set(const sv_field *f, const void *obj)
+{
+	const char *at = AT(obj, f->offset);
+	switch (f->kind) {
+	case SV_FK_INLINE:
+		for (size_t i = 0; i < f->sub->n_fields; i++)
+			if (field_is_set(&f->sub->fields[i], at))
+				return true;
+		return false;
+	case SV_FK_STRING:
+	case SV_FK_JSON:
+	case SV_FK_SECTION:
+		return *(const void *const *)at != NULL;
+	case SV_FK_ARRAY:
+	case SV_FK_STRV:
+		return *(const size_t *)AT(obj, f->aux) != 0;
+	case SV_FK_TOKEN_BUCKET:
+		return *(const bool *)AT(obj, f->aux);
+	case SV_FK_IGNORED:
+		return false;
+	default:
+		for (size_t k = 0; k < scalar_size(f->kind); k++)
+			if (at[k])
+				return true;
+		return false;
+	}
+}
+
+static int no_memory(const char *path) { return sv_err(SV_ENOMEM, "%s: out of memory", *path ? path : "config"); }
+
+static int dup_into(const char **dst, const char *src, const char *path)
+{
+	return dup_string(dst, src) ? 0 : no_memory(path);
+}
+
+/* An array of sub objects (ARRAY) or of strings (STRV); the count is set
+ * together with its allocation, so a failure midway frees what was made. */
+static int convert_array(const sv_field *g, void *dst, const sv_field *f, const void *src, const char *path,
+			 unsigned to_version)
 {
 	size_t n = *(const size_t *)AT(src, f->aux);
 	const char *from = *(char *const *)AT(src, f->offset);
 	if (!n)
-		return true;
-	size_t size = f->kind == SV_FK_STRV ? sizeof(char *) : f->sub->size;
-	char *to = calloc(n, size);
+		return 0;
+	if (!from)
+		return sv_err(SV_EINVAL, "%s: NULL array with n_%s = %zu", path, sv_field_c(f), n);
+	bool strv = f->kind == SV_FK_STRV;
+	size_t to_size = strv ? sizeof(char *) : g->sub->size, from_size = strv ? sizeof(char *) : f->sub->size;
+	char *to = calloc(n, to_size);
 	if (!to)
-		return false;
-	*(void **)AT(dst, f->offset) = to;
-	*(size_t *)AT(dst, f->aux) = n;
-	for (size_t i = 0; i < n; i++) {
-		if (f->kind == SV_FK_STRV) {
-			if (!dup_string((const char **)(to + i * size), *(char *const *)(from + i * size)))
-				return false;
-			continue;
-		}
-		memcpy(to + i * size, from + i * size, size);
-		clear_pointers(f->sub, to + i * size);
-		if (!sv_config_section_copy(f->sub, to + i * size, from + i * size))
-			return false;
+		return no_memory(path);
+	*(void **)AT(dst, g->offset) = to;
+	*(size_t *)AT(dst, g->aux) = n;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		char e[SV_CONFIG_PATH_LEN];
+		sv_config_path(e, path, NULL, i);
+		if (strv)
+			rc = dup_into((const char **)(to + i * to_size), *(char *const *)(from + i * from_size), e);
+		else
+			rc = sv_config_section_convert(g->sub, to + i * to_size, f->sub, from + i * from_size, e,
+						       to_version);
 	}
-	return true;
+	return rc;
 }
 
-/* How many bytes of src (a caller's struct of section s) exist: an older
- * version's struct ends before the fields later versions added. */
+/* Copies field f of src into field g of dst (same C name and kind). */
+static int convert_field(const sv_field *g, void *dst, const sv_field *f, const void *src, const char *path,
+			 unsigned to_version)
+{
+	const void *from = AT(src, f->offset);
+	void *to = AT(dst, g->offset);
+	switch (f->kind) {
+	case SV_FK_INLINE:
+		return sv_config_section_convert(g->sub, to, f->sub, from, path, to_version);
+	case SV_FK_STRING:
+	case SV_FK_JSON:
+		return dup_into(to, *(const char *const *)from, path);
+	case SV_FK_ARRAY:
+	case SV_FK_STRV:
+		return convert_array(g, dst, f, src, path, to_version);
+	case SV_FK_SECTION: {
+		const void *obj = *(const void *const *)from;
+		if (!obj)
+			return 0;
+		void *sub = calloc(1, g->sub->size);
+		if (!sub)
+			return no_memory(path);
+		*(void **)to = sub;
+		return sv_config_section_convert(g->sub, sub, f->sub, obj, path, to_version);
+	}
+	case SV_FK_TOKEN_BUCKET:
+		*(bool *)AT(dst, g->aux) = *(const bool *)AT(src, f->aux);
+		/* fall through */
+	default:
+		memcpy(to, from, scalar_size(f->kind));
+		return 0;
+	}
+}
+
+/* How many bytes of src (a caller's struct of section s) exist: an options
+ * struct of an older version ends before the fields later versions added. */
 static size_t caller_size(const sv_section *s, const void *src)
 {
 	if (s->version && s->v1_size && *(const unsigned *)AT(src, s->version_offset) < 2)
@@ -120,53 +202,32 @@ static size_t caller_size(const sv_section *s, const void *src)
 	return s->size;
 }
 
-/* dst's pointers are clear; fills them from src. */
-static bool copy_pointers(const sv_section *s, void *dst, const void *src)
+int sv_config_section_convert(const sv_section *ds, void *dst, const sv_section *ss, const void *src,
+			      const char *path, unsigned to_version)
 {
-	size_t have = caller_size(s, src);
-	for (size_t i = 0; i < s->n_fields; i++) {
-		const sv_field *f = &s->fields[i];
-		if (f->offset >= have)
+	if (ss->version) {
+		/* A versioned options struct (sv_vm_net_options) inside the config:
+		 * the copy is of the library's version; one that never started from
+		 * its _INIT stays empty (its validation names it). */
+		*(unsigned *)AT(dst, ds->version_offset) = ds->version;
+		if (*(const unsigned *)AT(src, ss->version_offset) < 1)
+			return 0;
+	}
+	int rc = 0;
+	size_t have = caller_size(ss, src);
+	for (size_t i = 0; !rc && i < ss->n_fields; i++) {
+		const sv_field *f = &ss->fields[i];
+		if (f->kind == SV_FK_IGNORED || f->offset >= have)
 			continue;
-		const void *from = AT(src, f->offset);
-		void *to = AT(dst, f->offset);
-		bool ok = true;
-		if (f->kind == SV_FK_INLINE)
-			ok = sv_config_section_copy(f->sub, to, from);
-		else if (f->kind == SV_FK_STRING || f->kind == SV_FK_JSON)
-			ok = dup_string(to, *(const char *const *)from);
-		else if (f->kind == SV_FK_ARRAY || f->kind == SV_FK_STRV)
-			ok = copy_array(f, dst, src);
-		else if (f->kind == SV_FK_SECTION && *(const void *const *)from) {
-			void *sub = calloc(1, f->sub->size);
-			if (!sub)
-				return false;
-			memcpy(sub, *(const void *const *)from, caller_size(f->sub, *(const void *const *)from));
-			clear_pointers(f->sub, sub);
-			*(void **)to = sub;
-			ok = sv_config_section_copy(f->sub, sub, *(const void *const *)from);
-		}
-		if (!ok)
-			return false;
+		char p[SV_CONFIG_PATH_LEN];
+		sv_config_path(p, path, sv_field_c(f), 0);
+		const sv_field *g = field_named(ds, f);
+		if (g)
+			rc = convert_field(g, dst, f, src, p, to_version);
+		else if (field_is_set(f, src))
+			rc = sv_err(SV_EINVAL, "%s: not in sv_vm_config version %u", p, to_version);
 	}
-	return true;
-}
-
-/* dst is a byte copy of src with its pointers cleared. A versioned struct
- * is copied only as far as the caller's version has fields; the copy is of
- * the current version. */
-bool sv_config_section_copy(const sv_section *s, void *dst, const void *src)
-{
-	if (s->version) {
-		unsigned *version = (unsigned *)AT(dst, s->version_offset);
-		if (*version < 1) {
-			memset(dst, 0, s->size); /* refused by validation, which names the field */
-			*version = s->version;
-			return true;
-		}
-		*version = s->version;
-	}
-	return copy_pointers(s, dst, src);
+	return rc;
 }
 
 void sv_config_section_free(const sv_section *s, void *obj)
@@ -235,7 +296,7 @@ static int check_arrays(const sv_section *s, const void *obj, const char *path)
 	return rc;
 }
 
-int sv_config_check_arrays(const sv_vm_config *cfg) { return check_arrays(&sv_cs_vm, cfg, ""); }
+int sv_config_check_arrays(const sv_section *layout, const void *cfg) { return check_arrays(layout, cfg, ""); }
 
 int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 {
@@ -243,27 +304,16 @@ int sv_vm_config_copy(sv_vm_config **out, const sv_vm_config *cfg)
 	*out = NULL;
 	if (!cfg)
 		return sv_err(SV_EINVAL, "config: NULL");
-	/* Counts without arrays can't be copied; say so rather than crash. */
-	int rc = sv_config_check_arrays(cfg);
-	if (rc)
-		return rc;
-	sv_vm_config *c = malloc(sizeof(*c));
-	if (!c)
-		return sv_err(SV_ENOMEM, "copying config: out of memory");
-	memcpy(c, cfg, sizeof(*c));
-	clear_pointers(&sv_cs_vm, c);
-	if (!sv_config_section_copy(&sv_cs_vm, c, cfg)) {
-		sv_vm_config_free(c);
-		return sv_err(SV_ENOMEM, "copying config: out of memory");
-	}
-	*out = c;
-	return 0;
+	return sv_config_convert((void **)out, cfg->version, cfg, cfg->version);
 }
 
 void sv_vm_config_free(sv_vm_config *cfg)
 {
 	if (!cfg)
 		return;
-	sv_config_section_free(&sv_cs_vm, cfg);
+	/* Only configs of a known version come from the library. */
+	const sv_section *layout = sv_config_layout(cfg->version);
+	if (layout)
+		sv_config_section_free(layout, cfg);
 	free(cfg);
 }

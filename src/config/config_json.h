@@ -26,6 +26,7 @@ SV_SECTION_JSON(sv_json_metrics, sv_metrics_config, sv_cs_metrics)
 SV_SECTION_JSON(sv_json_entropy, sv_entropy_config, sv_cs_entropy)
 SV_SECTION_JSON(sv_json_pmem, sv_pmem_config, sv_cs_pmem)
 SV_SECTION_JSON(sv_json_memory_hotplug, sv_memory_hotplug_config, sv_cs_memory_hotplug)
+SV_SECTION_JSON(sv_json_serial, sv_serial_config, sv_cs_serial)
 #undef SV_SECTION_JSON
 
 #endif

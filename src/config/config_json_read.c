@@ -19,6 +19,7 @@
  */
 #include <smartvm/config.h>
 
+#include "config/config_internal.h"
 #include "config/config_paths.h"
 #include "config/config_schema.h"
 #include "util/error.h"
@@ -366,9 +367,9 @@ static int read_ephemeral_drives(json_t *sv, sv_vm_config *cfg)
 
 static int read_smartvm(json_t *root, sv_vm_config *cfg)
 {
-	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", NULL};
+	static const char *const known[] = {"id", "base_image", "ephemeral_drives", "network", "serial", NULL};
 	const char *p = "smartvm";
-	json_t *o, *net;
+	json_t *o, *net, *serial;
 	int rc = get_object(root, "", p, &o);
 	if (rc || !o)
 		return rc;
@@ -381,9 +382,11 @@ static int read_smartvm(json_t *root, sv_vm_config *cfg)
 	}
 	if ((rc = get_string(o, p, "id", &cfg->id)) ||
 	    (rc = get_string(o, p, "base_image", &cfg->base_image)) || (rc = read_ephemeral_drives(o, cfg)) ||
-	    (rc = get_object(o, p, "network", &net)) || !net)
+	    (rc = get_object(o, p, "network", &net)) || (rc = get_object(o, p, "serial", &serial)))
 		return rc;
-	return read_section(&sv_cs_net_options, net, "smartvm.network", (void **)&cfg->net);
+	if (net && (rc = read_section(&sv_cs_net_options, net, "smartvm.network", (void **)&cfg->net)))
+		return rc;
+	return serial ? read_section(&sv_cs_serial, serial, "smartvm.serial", (void **)&cfg->serial) : 0;
 }
 
 static int read_config(json_t *root, sv_vm_config *cfg)
@@ -392,7 +395,7 @@ static int read_config(json_t *root, sv_vm_config *cfg)
 	return rc ? rc : read_smartvm(root, cfg);
 }
 
-int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
+int sv_config_from_json_current(sv_vm_config **out, const char *json_text)
 {
 	sv_err_clear();
 	*out = NULL;
@@ -411,6 +414,7 @@ int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
 		json_decref(root);
 		return oom();
 	}
+	cfg->version = SV_VM_CONFIG_VERSION;
 	int rc = read_config(root, cfg);
 	json_decref(root);
 	if (rc) {
@@ -421,7 +425,7 @@ int sv_vm_config_from_json(sv_vm_config **out, const char *json_text)
 	return 0;
 }
 
-int sv_vm_config_load(sv_vm_config **out, const char *path)
+int sv_config_load_current(sv_vm_config **out, const char *path)
 {
 	sv_err_clear();
 	*out = NULL;
@@ -429,7 +433,7 @@ int sv_vm_config_load(sv_vm_config **out, const char *path)
 	int rc = sv_read_file(path, MAX_CONFIG_BYTES, &text, NULL);
 	if (rc)
 		return rc; /* sv_read_file's message already names the path */
-	rc = sv_vm_config_from_json(out, text);
+	rc = sv_config_from_json_current(out, text);
 	free(text);
 	if (rc)
 		return sv_err_prefix("%s", path);

@@ -60,6 +60,8 @@ static bool put_smartvm(json_t *root, const sv_vm_config *cfg)
 		network = NULL;
 	}
 	json_decref(network);
+	if (ok && cfg->serial)
+		ok = put(o, "serial", sv_config_section_json(&sv_cs_serial, cfg->serial));
 	if (ok && json_object_size(o))
 		return put(root, "smartvm", o);
 	json_decref(o);
@@ -76,13 +78,13 @@ static json_t *config_object(const sv_vm_config *cfg)
 	return root;
 }
 
-int sv_vm_config_to_json(char **out, const sv_vm_config *cfg)
+int sv_config_to_json_current(char **out, const sv_vm_config *cfg)
 {
 	sv_err_clear();
 	*out = NULL;
 	if (!cfg)
 		return sv_err(SV_EINVAL, "config: NULL");
-	int rc = sv_config_check_arrays(cfg);
+	int rc = sv_config_check_arrays(&sv_cs_vm, cfg);
 	if (rc)
 		return rc;
 	json_t *root = config_object(cfg);

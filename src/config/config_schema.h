@@ -85,7 +85,13 @@ struct sv_section {
 
 extern const sv_section sv_cs_vm, sv_cs_rate_limiter, sv_cs_boot_source, sv_cs_machine_config, sv_cs_drive,
     sv_cs_net_iface, sv_cs_vsock, sv_cs_balloon, sv_cs_mmds, sv_cs_logger, sv_cs_metrics, sv_cs_entropy,
-    sv_cs_net_options, sv_cs_pmem, sv_cs_memory_hotplug;
+    sv_cs_net_options, sv_cs_pmem, sv_cs_memory_hotplug, sv_cs_serial;
+/* sv_vm_config version 1's layout (config_layout_v1.c). */
+extern const sv_section sv_cs_vm_v1;
+
+/* The description of sv_vm_config at `version`, NULL for one this library
+ * does not know. */
+const sv_section *sv_config_layout(unsigned version);
 
 /* C field paths ("drives[1].rate_limiter.bandwidth"): dst = path.name, or
  * path[index] when name is NULL; a path too long ends in "...". */
@@ -103,9 +109,13 @@ json_t *sv_config_section_json(const sv_section *s, const void *obj);
  * path `path`; on error obj holds what was read so far, all owned. */
 int sv_config_section_read(const sv_section *s, json_t *o, const char *path, void *obj);
 
-/* dst (s->size bytes) becomes a deep copy of src; false when memory runs out,
- * with dst holding only what it owns. */
-bool sv_config_section_copy(const sv_section *s, void *dst, const void *src);
+/* dst (ds->size bytes, zeroed) becomes a deep copy of src, read through ss:
+ * the same section for a copy, or the same section of another sv_vm_config
+ * version, fields matched by C name (config_layout_v1.c). A field of src that
+ * dst's layout lacks must be unset, else SV_EINVAL "<path>: not in
+ * sv_vm_config version <to_version>". On failure dst holds only what it owns. */
+int sv_config_section_convert(const sv_section *ds, void *dst, const sv_section *ss, const void *src,
+			      const char *path, unsigned to_version);
 /* Frees what obj points at (not obj itself). */
 void sv_config_section_free(const sv_section *s, void *obj);
 

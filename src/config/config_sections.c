@@ -155,6 +155,13 @@ static const sv_field memory_hotplug_fields[] = {
 const sv_section sv_cs_memory_hotplug = SECTION(sv_memory_hotplug_config, memory_hotplug_fields,
 						.check = sv_rule_memory_hotplug);
 
+static const sv_field serial_fields[] = {
+	F(sv_serial_config, serial_out_path, SV_FK_STRING, .flags = NONEMPTY | PATH),
+	F(sv_serial_config, rate_limiter, SV_FK_TOKEN_BUCKET, .aux = offsetof(sv_serial_config, has_rate_limiter),
+	  .sub = &token_bucket),
+};
+const sv_section sv_cs_serial = SECTION(sv_serial_config, serial_fields);
+
 /* smartvm's own: "smartvm": {"network": {...}}; validated by the network
  * layer (sv_net_check_vm_options). */
 static const sv_field net_options_fields[] = {
@@ -190,6 +197,9 @@ static const sv_field vm_fields[] = {
 	F(sv_vm_config, metrics, SV_FK_SECTION, .sub = &sv_cs_metrics),
 	F(sv_vm_config, entropy, SV_FK_SECTION, .sub = &sv_cs_entropy),
 	FJ("memory-hotplug", sv_vm_config, memory_hotplug, SV_FK_SECTION, .sub = &sv_cs_memory_hotplug),
+	/* PUT /serial has no key in Firecracker's --config-file (nor in GET
+	 * /vm/config): a file carries it as "smartvm": {"serial": {...}}. */
+	F(sv_vm_config, serial, SV_FK_SECTION, .sub = &sv_cs_serial, .flags = SV_FF_SMARTVM),
 	F(sv_vm_config, net, SV_FK_SECTION, .sub = &sv_cs_net_options, .flags = SV_FF_SMARTVM),
 };
 const sv_section sv_cs_vm = SECTION(sv_vm_config, vm_fields);

@@ -8,6 +8,7 @@
  * with the C (= Firecracker) snake_case path, e.g.
  * "drives[1].rate_limiter.bandwidth.size: must be greater than 0".
  */
+#include "config/config_internal.h"
 #include "config/config_schema.h"
 #include "net/net_options.h"
 #include <smartvm/config.h>
@@ -157,7 +158,7 @@ static int check_section(const sv_section *s, const void *obj, const char *path,
 	return rc;
 }
 
-int sv_vm_config_validate(const sv_vm_config *cfg)
+int sv_config_validate_current(const sv_vm_config *cfg)
 {
 	sv_err_clear();
 	if (!cfg)

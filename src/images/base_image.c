@@ -18,6 +18,7 @@
 #include "images/manifest.h"
 #include "images/release.h"
 #include "images/verify.h"
+#include "config/config_versions.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/file.h"
@@ -68,19 +69,26 @@ int sv_base_image_vm_config(sv_vm_config *cfg, sv_drive_config *root_drive, cons
 	sv_err_clear();
 	if (!cfg || !root_drive || !b || !b->kernel_image_path || !b->rootfs_path)
 		return sv_err(SV_EINVAL, "base image: bundle, config and root drive are required");
-	cfg->base_image = b->bundle_id;
-	cfg->boot_source.kernel_image_path = b->kernel_image_path;
-	cfg->boot_source.boot_args = b->boot_args;
-	cfg->boot_source.initrd_path = b->initrd_path;
-	*root_drive = (sv_drive_config){
-	    .drive_id = "rootfs",
-	    .path_on_host = b->rootfs_path,
-	    .is_root_device = true,
-	    .is_read_only = b->rootfs_is_read_only,
-	};
-	if (!cfg->drives || cfg->n_drives == 0) {
-		cfg->drives = root_drive;
-		cfg->n_drives = 1;
+	/* cfg is in the caller's layout: reach its members through it. */
+	size_t *n_drives = NULL, drive_size = 0;
+	const char **base_image = sv_config_member(cfg, "base_image", NULL, NULL);
+	sv_boot_source *boot = sv_config_member(cfg, "boot_source", NULL, NULL);
+	const sv_drive_config **drives = sv_config_member(cfg, "drives", &n_drives, &drive_size);
+	if (!base_image || !boot || !drives || !n_drives) /* only a version this library does not know */
+		return sv_options_check_version("sv_vm_config", cfg->version, SV_VM_CONFIG_VERSION);
+	*base_image = b->bundle_id;
+	boot->kernel_image_path = b->kernel_image_path;
+	boot->boot_args = b->boot_args;
+	boot->initrd_path = b->initrd_path;
+	/* root_drive has the caller's version's size; these members lead every one. */
+	memset(root_drive, 0, drive_size);
+	root_drive->drive_id = "rootfs";
+	root_drive->path_on_host = b->rootfs_path;
+	root_drive->is_root_device = true;
+	root_drive->is_read_only = b->rootfs_is_read_only;
+	if (!*drives || *n_drives == 0) {
+		*drives = root_drive;
+		*n_drives = 1;
 	}
 	return 0;
 }
@@ -185,19 +193,19 @@ static int plan_ci(plan *p, const env *v, sv_base_image_preset preset)
 	}
 	b->rootfs_is_read_only = b->rootfs_type == SV_ROOTFS_SQUASHFS;
 	b->boot_args = strdup(SV_DEFAULT_BOOT_ARGS);
-	b->source.type = SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI;
-	b->source.bucket_url = strdup(v->bucket_url);
-	b->source.kernel_key = strdup(k->key);
-	b->source.rootfs_key = strdup(r->key);
+	b->source_type = SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI;
+	b->bucket_url = strdup(v->bucket_url);
+	b->kernel_key = strdup(k->key);
+	b->rootfs_key = strdup(r->key);
 	char *kurl = NULL, *rurl = NULL;
 	if (asprintf(&kurl, "%s/%s", v->bucket_url, k->key) < 0)
 		kurl = NULL;
 	if (asprintf(&rurl, "%s/%s", v->bucket_url, r->key) < 0)
 		rurl = NULL;
-	b->source.kernel_url = dup_or_null(kurl);
-	b->source.rootfs_url = dup_or_null(rurl);
-	if (!b->boot_args || !b->source.bucket_url || !b->source.kernel_key || !b->source.rootfs_key ||
-	    !b->source.kernel_url || !b->source.rootfs_url) {
+	b->kernel_url = dup_or_null(kurl);
+	b->rootfs_url = dup_or_null(rurl);
+	if (!b->boot_args || !b->bucket_url || !b->kernel_key || !b->rootfs_key ||
+	    !b->kernel_url || !b->rootfs_url) {
 		free(kurl);
 		free(rurl);
 		rc = sv_err(SV_ENOMEM, "out of memory");
@@ -270,22 +278,22 @@ static int plan_hosted(plan *p, const env *v, const char *manifest_url, const ch
 	b->boot_args = strdup(m.boot_args);
 	b->rootfs_type = m.rootfs_type;
 	b->rootfs_is_read_only = m.rootfs_is_read_only;
-	b->source.type = SV_BASE_IMAGE_SOURCE_HOSTED_MANIFEST;
-	b->source.manifest_url = manifest_path ? NULL : dup_or_null(manifest_url);
-	b->source.manifest_path = dup_or_null(manifest_path);
+	b->source_type = SV_BASE_IMAGE_SOURCE_HOSTED_MANIFEST;
+	b->manifest_url = manifest_path ? NULL : dup_or_null(manifest_url);
+	b->manifest_path = dup_or_null(manifest_path);
 	if (!b->bundle_id || !b->firecracker_version || !b->boot_args ||
 	    (rc = sv_release_ci_version(&b->ci_version, m.firecracker_version))) {
 		rc = rc ? rc : sv_err(SV_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = plan_hosted_artifact(p, &m.kernel, "kernel", manifest_path, &b->source.kernel_url,
-				       &b->source.kernel_source_path)) ||
-	    (rc = plan_hosted_artifact(p, &m.rootfs, "rootfs", manifest_path, &b->source.rootfs_url,
-				       &b->source.rootfs_source_path)))
+	if ((rc = plan_hosted_artifact(p, &m.kernel, "kernel", manifest_path, &b->kernel_url,
+				       &b->kernel_source_path)) ||
+	    (rc = plan_hosted_artifact(p, &m.rootfs, "rootfs", manifest_path, &b->rootfs_url,
+				       &b->rootfs_source_path)))
 		goto out;
 	if (m.has_initrd)
-		rc = plan_hosted_artifact(p, &m.initrd, "initrd", manifest_path, &b->source.initrd_url,
-					  &b->source.initrd_source_path);
+		rc = plan_hosted_artifact(p, &m.initrd, "initrd", manifest_path, &b->initrd_url,
+					  &b->initrd_source_path);
 out:
 	sv_manifest_clear(&m);
 	return rc;
@@ -294,19 +302,19 @@ out:
 static char **checksum_slot(sv_base_image_bundle *b, const char *role)
 {
 	if (!strcmp(role, "kernel"))
-		return &b->checksums.kernel_sha256;
+		return &b->kernel_sha256;
 	if (!strcmp(role, "rootfs"))
-		return &b->checksums.rootfs_sha256;
-	return &b->checksums.initrd_sha256;
+		return &b->rootfs_sha256;
+	return &b->initrd_sha256;
 }
 
 static uint64_t *size_slot(sv_base_image_bundle *b, const char *role)
 {
 	if (!strcmp(role, "kernel"))
-		return &b->sizes.kernel_bytes;
+		return &b->kernel_bytes;
 	if (!strcmp(role, "rootfs"))
-		return &b->sizes.rootfs_bytes;
-	return &b->sizes.initrd_bytes;
+		return &b->rootfs_bytes;
+	return &b->initrd_bytes;
 }
 
 static char **path_slot(sv_base_image_bundle *b, const char *role)
@@ -602,6 +610,7 @@ int sv_ensure_base_image(sv_base_image_bundle **out, const sv_base_image_options
 	if (rc)
 		goto out;
 	bool hosted = manifest_url || manifest_path;
+	p.b->version = SV_BASE_IMAGE_BUNDLE_VERSION;
 	p.b->preset = hosted ? SV_BASE_IMAGE_PRESET_HOSTED : e->preset;
 	p.b->arch = v.arch;
 	rc = hosted ? plan_hosted(&p, &v, manifest_url, manifest_path) : plan_ci(&p, &v, e->preset);

@@ -29,20 +29,20 @@ void sv_base_image_bundle_free(sv_base_image_bundle *b)
 	    &b->rootfs_path,
 	    &b->initrd_path,
 	    &b->boot_args,
-	    &b->source.bucket_url,
-	    &b->source.kernel_key,
-	    &b->source.rootfs_key,
-	    &b->source.manifest_url,
-	    &b->source.manifest_path,
-	    &b->source.kernel_url,
-	    &b->source.rootfs_url,
-	    &b->source.initrd_url,
-	    &b->source.kernel_source_path,
-	    &b->source.rootfs_source_path,
-	    &b->source.initrd_source_path,
-	    &b->checksums.kernel_sha256,
-	    &b->checksums.rootfs_sha256,
-	    &b->checksums.initrd_sha256,
+	    &b->bucket_url,
+	    &b->kernel_key,
+	    &b->rootfs_key,
+	    &b->manifest_url,
+	    &b->manifest_path,
+	    &b->kernel_url,
+	    &b->rootfs_url,
+	    &b->initrd_url,
+	    &b->kernel_source_path,
+	    &b->rootfs_source_path,
+	    &b->initrd_source_path,
+	    &b->kernel_sha256,
+	    &b->rootfs_sha256,
+	    &b->initrd_sha256,
 	    &b->created_at,
 	    &b->last_accessed_at,
 	};
@@ -98,26 +98,26 @@ int sv_bundle_to_json(char **out, const sv_base_image_bundle *b)
 	json_object_set_new(o, "rootfsIsReadOnly", json_boolean(b->rootfs_is_read_only));
 	set_str(o, "bootArgs", b->boot_args);
 	set_str(src, "type",
-		b->source.type == SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI ? "firecracker-ci" : "hosted-manifest");
-	set_str(src, "bucketUrl", b->source.bucket_url);
-	set_str(src, "kernelKey", b->source.kernel_key);
-	set_str(src, "rootfsKey", b->source.rootfs_key);
-	set_str(src, "manifestUrl", b->source.manifest_url);
-	set_str(src, "manifestPath", b->source.manifest_path);
-	set_str(src, "kernelUrl", b->source.kernel_url);
-	set_str(src, "rootfsUrl", b->source.rootfs_url);
-	set_str(src, "initrdUrl", b->source.initrd_url);
-	set_str(src, "kernelSourcePath", b->source.kernel_source_path);
-	set_str(src, "rootfsSourcePath", b->source.rootfs_source_path);
-	set_str(src, "initrdSourcePath", b->source.initrd_source_path);
+		b->source_type == SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI ? "firecracker-ci" : "hosted-manifest");
+	set_str(src, "bucketUrl", b->bucket_url);
+	set_str(src, "kernelKey", b->kernel_key);
+	set_str(src, "rootfsKey", b->rootfs_key);
+	set_str(src, "manifestUrl", b->manifest_url);
+	set_str(src, "manifestPath", b->manifest_path);
+	set_str(src, "kernelUrl", b->kernel_url);
+	set_str(src, "rootfsUrl", b->rootfs_url);
+	set_str(src, "initrdUrl", b->initrd_url);
+	set_str(src, "kernelSourcePath", b->kernel_source_path);
+	set_str(src, "rootfsSourcePath", b->rootfs_source_path);
+	set_str(src, "initrdSourcePath", b->initrd_source_path);
 	json_object_set_new(o, "source", src);
-	set_str(sums, "kernelSha256", b->checksums.kernel_sha256);
-	set_str(sums, "rootfsSha256", b->checksums.rootfs_sha256);
-	set_str(sums, "initrdSha256", b->checksums.initrd_sha256);
+	set_str(sums, "kernelSha256", b->kernel_sha256);
+	set_str(sums, "rootfsSha256", b->rootfs_sha256);
+	set_str(sums, "initrdSha256", b->initrd_sha256);
 	json_object_set_new(o, "checksums", sums);
-	set_size(sizes, "kernelBytes", b->sizes.kernel_bytes);
-	set_size(sizes, "rootfsBytes", b->sizes.rootfs_bytes);
-	set_size(sizes, "initrdBytes", b->sizes.initrd_bytes);
+	set_size(sizes, "kernelBytes", b->kernel_bytes);
+	set_size(sizes, "rootfsBytes", b->rootfs_bytes);
+	set_size(sizes, "initrdBytes", b->initrd_bytes);
 	json_object_set_new(o, "sizes", sizes);
 	set_str(o, "createdAt", b->created_at);
 	set_str(o, "lastAccessedAt", b->last_accessed_at);
@@ -221,25 +221,25 @@ static int from_json(sv_base_image_bundle *b, json_t *o, int dfd, const char *di
 	b->created_at = dup_str(o, "createdAt");
 	b->last_accessed_at = dup_str(o, "lastAccessedAt");
 	const char *stype = json_string_value(json_object_get(src, "type"));
-	b->source.type = stype && !strcmp(stype, "firecracker-ci") ? SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI
+	b->source_type = stype && !strcmp(stype, "firecracker-ci") ? SV_BASE_IMAGE_SOURCE_FIRECRACKER_CI
 								   : SV_BASE_IMAGE_SOURCE_HOSTED_MANIFEST;
-	b->source.bucket_url = dup_str(src, "bucketUrl");
-	b->source.kernel_key = dup_str(src, "kernelKey");
-	b->source.rootfs_key = dup_str(src, "rootfsKey");
-	b->source.manifest_url = dup_str(src, "manifestUrl");
-	b->source.manifest_path = dup_str(src, "manifestPath");
-	b->source.kernel_url = dup_str(src, "kernelUrl");
-	b->source.rootfs_url = dup_str(src, "rootfsUrl");
-	b->source.initrd_url = dup_str(src, "initrdUrl");
-	b->source.kernel_source_path = dup_str(src, "kernelSourcePath");
-	b->source.rootfs_source_path = dup_str(src, "rootfsSourcePath");
-	b->source.initrd_source_path = dup_str(src, "initrdSourcePath");
-	b->checksums.kernel_sha256 = dup_str(sums, "kernelSha256");
-	b->checksums.rootfs_sha256 = dup_str(sums, "rootfsSha256");
-	b->checksums.initrd_sha256 = dup_str(sums, "initrdSha256");
-	b->sizes.kernel_bytes = get_size(sizes, "kernelBytes");
-	b->sizes.rootfs_bytes = get_size(sizes, "rootfsBytes");
-	b->sizes.initrd_bytes = get_size(sizes, "initrdBytes");
+	b->bucket_url = dup_str(src, "bucketUrl");
+	b->kernel_key = dup_str(src, "kernelKey");
+	b->rootfs_key = dup_str(src, "rootfsKey");
+	b->manifest_url = dup_str(src, "manifestUrl");
+	b->manifest_path = dup_str(src, "manifestPath");
+	b->kernel_url = dup_str(src, "kernelUrl");
+	b->rootfs_url = dup_str(src, "rootfsUrl");
+	b->initrd_url = dup_str(src, "initrdUrl");
+	b->kernel_source_path = dup_str(src, "kernelSourcePath");
+	b->rootfs_source_path = dup_str(src, "rootfsSourcePath");
+	b->initrd_source_path = dup_str(src, "initrdSourcePath");
+	b->kernel_sha256 = dup_str(sums, "kernelSha256");
+	b->rootfs_sha256 = dup_str(sums, "rootfsSha256");
+	b->initrd_sha256 = dup_str(sums, "initrdSha256");
+	b->kernel_bytes = get_size(sizes, "kernelBytes");
+	b->rootfs_bytes = get_size(sizes, "rootfsBytes");
+	b->initrd_bytes = get_size(sizes, "initrdBytes");
 	if (!b->bundle_id || !b->firecracker_version || !b->kernel_image_path || !b->rootfs_path ||
 	    !b->boot_args || !b->created_at || !b->last_accessed_at || !b->bundle_dir || !b->ci_version)
 		return sv_err(SV_EINVAL, "%s: a required field is missing", path);
@@ -283,8 +283,10 @@ int sv_bundle_load(sv_base_image_bundle **out, const char *bundle_dir)
 		rc = sv_err(SV_EINVAL, "%s: invalid JSON: %s", path, jerr.text);
 	else if (!b)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	else
+	else {
+		b->version = SV_BASE_IMAGE_BUNDLE_VERSION;
 		rc = from_json(b, o, dfd, bundle_dir, path);
+	}
 	json_decref(o);
 	close(dfd);
 	free(path);

@@ -6,6 +6,7 @@
 #include "manager/manager_internal.h"
 
 #include "config/config_paths.h"
+#include "config/config_versions.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/file.h"
@@ -285,10 +286,9 @@ static int check_id_free(sv_manager *m, const char *id)
 	return rc;
 }
 
-int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
+/* cfg is of the library's version. */
+static int create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 {
-	sv_err_clear();
-	*out = NULL;
 	char generated[SV_VM_GENERATED_ID_LEN];
 	const char *id = cfg->id;
 	if (!id) {
@@ -311,6 +311,19 @@ int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 	}
 	*out = vm;
 	return 0;
+}
+
+int sv_manager_create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
+{
+	sv_err_clear();
+	*out = NULL;
+	const sv_vm_config *cur;
+	sv_vm_config *converted;
+	int rc = sv_config_accept(&cur, &converted, cfg);
+	if (!rc)
+		rc = create_vm(out, m, cur);
+	sv_vm_config_free(converted);
+	return rc;
 }
 
 int sv_manager__register_vm(sv_manager *m, sv_vm *vm)

@@ -109,7 +109,14 @@ static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_l
 
 SV_DEFINE_OPTIONS_INIT(sv_net_admin_options, SV_NET_ADMIN_OPTIONS)
 
-int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_t *n_out)
+void sv_net_lease_infos_free(sv_net_lease_info **leases, size_t n)
+{
+	for (size_t i = 0; leases && i < n; i++)
+		free(leases[i]);
+	free(leases);
+}
+
+int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info ***out, size_t *n_out)
 {
 	sv_err_clear();
 	int rc = check_admin_options(opts, "listing leases");
@@ -117,21 +124,26 @@ int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info **out, size_
 		return rc;
 	char *net_dir = NULL;
 	char **bridges = NULL;
-	sv_net_lease_info *items = NULL;
+	sv_net_lease_info **items = NULL;
 	size_t n = 0;
+	*out = NULL;
+	*n_out = 0;
 	if ((rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
 		goto out;
 	for (char **b = bridges; *b && !rc; b++) {
 		sv_lease_db db;
 		if ((rc = sv_lease_db_open(&db, net_dir, *b)))
 			break;
-		sv_net_lease_info *grown = db.n ? realloc(items, (n + db.n) * sizeof(*items)) : items;
-		if (!grown) {
+		sv_net_lease_info **grown = db.n ? realloc(items, (n + db.n) * sizeof(*items)) : items;
+		if (!grown)
 			rc = sv_err(SV_ENOMEM, "out of memory");
-		} else {
+		else
 			items = grown;
-			for (size_t i = 0; i < db.n; i++)
-				fill_info(&items[n++], &db, &db.items[i], opts->runtime_dir);
+		for (size_t i = 0; grown && !rc && i < db.n; i++) {
+			if (!(items[n] = calloc(1, sizeof(**items))))
+				rc = sv_err(SV_ENOMEM, "out of memory");
+			else
+				fill_info(items[n++], &db, &db.items[i], opts->runtime_dir);
 		}
 		sv_lease_db_close(&db);
 	}
@@ -139,7 +151,7 @@ out:
 	free(net_dir);
 	sv_strv_free(bridges);
 	if (rc) {
-		free(items);
+		sv_net_lease_infos_free(items, n);
 		return sv_err_prefix("listing leases");
 	}
 	*out = items;

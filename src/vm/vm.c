@@ -7,6 +7,7 @@
  * state file in vm_state_file.c. */
 #include "vm/vm_internal.h"
 
+#include "config/config_versions.h"
 #include "images/cache.h"
 #include "manager/manager_internal.h"
 #include "util/error.h"
@@ -43,7 +44,12 @@ const char *sv_vm_state_name(sv_vm_state s)
 }
 
 const char *sv_vm_id(const sv_vm *vm) { return vm->id; }
-const sv_vm_config *sv_vm_config_get(const sv_vm *vm) { return vm->cfg; }
+int sv_vm_config_get(sv_vm_config **out, const sv_vm *vm, unsigned int version)
+{
+	sv_err_clear();
+	*out = NULL;
+	return sv_config_convert((void **)out, version, vm->cfg, SV_VM_CONFIG_VERSION);
+}
 const char *sv_vm_dir(const sv_vm *vm) { return vm->dir; }
 const char *sv_vm_console_path(const sv_vm *vm) { return vm->console_path; }
 pid_t sv_vm_pid(const sv_vm *vm) { return sv_vm__is_live(vm) ? vm->vmm_pid : 0; }
@@ -54,11 +60,9 @@ bool sv_vm__is_live(const sv_vm *vm)
 	return vm->state == SV_VM_CONFIGURING || vm->state == SV_VM_RUNNING || vm->state == SV_VM_PAUSED;
 }
 
-int sv_vm_tap_devices(const sv_vm *vm, const sv_tap_device **taps, size_t *n)
+const sv_tap_device *sv_vm_tap_device(const sv_vm *vm, size_t index)
 {
-	*taps = vm->taps;
-	*n = vm->n_taps;
-	return 0;
+	return vm->taps && index < vm->n_taps ? &vm->taps[index] : NULL;
 }
 
 /* "VM \"web\" is paused; pause is allowed when running". */

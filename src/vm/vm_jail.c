@@ -464,6 +464,9 @@ static int place_all(builder *b)
 	if (s->vsock &&
 	    (rc = place_output(b, "vsock.uds_path", &((sv_vsock_config *)s->vsock)->uds_path, false)))
 		return rc;
+	if (s->serial && s->serial->serial_out_path &&
+	    (rc = place_output(b, "serial.serial_out_path", &((sv_serial_config *)s->serial)->serial_out_path, true)))
+		return rc;
 	return 0;
 }
 

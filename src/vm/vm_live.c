@@ -520,6 +520,39 @@ int sv_vm_drive_update(sv_vm *vm, const char *drive_id, const char *path, const 
 	return live_end(vm, what, rc, lock);
 }
 
+static sv_pmem_config *config_pmem(const sv_vm_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->n_pmem; i++)
+		if (!strcmp(cfg->pmem[i].id, id))
+			return (sv_pmem_config *)(uintptr_t)&cfg->pmem[i];
+	return NULL;
+}
+
+int sv_vm_pmem_update(sv_vm *vm, const char *pmem_id, const sv_rate_limiter *rl)
+{
+	const char *what = "pmem update";
+	int lock = -1;
+	int rc = live_begin(vm, what, vm->backend ? vm->backend->pmem_update : NULL, &lock);
+	if (rc)
+		return rc;
+	sv_pmem_config *p = pmem_id && *pmem_id ? config_pmem(vm->cfg, pmem_id) : NULL;
+	if (!pmem_id || !*pmem_id)
+		rc = sv_err(SV_EINVAL, "pmem_id: required");
+	else if (!rl)
+		rc = sv_err(SV_EINVAL, "give a rate limiter");
+	else if (!p)
+		rc = sv_err(SV_ENOTFOUND, "pmem \"%s\": the VM has no such pmem device", pmem_id);
+	else
+		rc = vm->backend->pmem_update(vm->vmm, pmem_id, rl);
+	/* The VM's config (inspect, config.json) shows the limiter in force. */
+	if (!rc && !(rc = sv_config_replace_rate_limiter(&p->rate_limiter, rl))) {
+		char *path = sv_path_join(vm->dir, SV_VM_CONFIG_FILE);
+		rc = path ? sv_vm_config_save(vm->cfg, path) : sv_err(SV_ENOMEM, "out of memory");
+		free(path);
+	}
+	return live_end(vm, what, rc, lock);
+}
+
 int sv_vm_net_iface_update(sv_vm *vm, const char *iface_id, const sv_rate_limiter *rx,
 			   const sv_rate_limiter *tx)
 {

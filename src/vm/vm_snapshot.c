@@ -462,7 +462,7 @@ static int load_manifest(sv_vm_restore *r)
 	if (rc)
 		return rc;
 	char *cfg_text = json_dumps(json_object_get(r->manifest, "config"), JSON_COMPACT);
-	rc = cfg_text ? sv_vm_config_from_json(&r->cfg, cfg_text) : sv_err(SV_ENOMEM, "out of memory");
+	rc = cfg_text ? sv_vm_config_from_json(&r->cfg, SV_VM_CONFIG_VERSION, cfg_text) : sv_err(SV_ENOMEM, "out of memory");
 	free(cfg_text);
 	return rc ? sv_err_prefix("snapshot %s: its VM config", r->dir) : 0;
 }

@@ -135,7 +135,7 @@ void sv_vm__load_config(sv_vm *vm)
 	char *text = NULL;
 	if (!vm->cfg &&
 	    sv_read_file_at(vm->dir_fd, vm->dir, SV_VM_CONFIG_FILE, MAX_STATE_BYTES, &text, NULL) == 0 &&
-	    sv_vm_config_from_json(&vm->cfg, text) != 0)
+	    sv_vm_config_from_json(&vm->cfg, SV_VM_CONFIG_VERSION, text) != 0)
 		vm->cfg = NULL;
 	free(text);
 	sv_err_clear();

@@ -128,6 +128,8 @@ typedef struct sv_vmm_ops {
 	/* path NULL = keep; rl NULL = keep. */
 	int (*drive_update)(sv_vmm *vmm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
 	int (*iface_update)(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter *rx, const sv_rate_limiter *tx);
+	/* A pmem device's new rate limiter (required). */
+	int (*pmem_update)(sv_vmm *vmm, const char *pmem_id, const sv_rate_limiter *rl);
 	int (*flush_metrics)(sv_vmm *vmm);
 	/* Free page hinting runs (balloon free_page_hinting); status as JSON text. */
 	int (*balloon_hinting_start)(sv_vmm *vmm, bool acknowledge_on_stop);

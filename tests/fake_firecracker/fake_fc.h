@@ -48,6 +48,7 @@ typedef struct fake_fc {
 	json_t *entropy;
 	json_t *pmem;           /* array, in the order first PUT */
 	json_t *memory_hotplug;
+	json_t *serial; /* PUT /serial's body (not part of GET /vm/config, as in v1.16.1) */
 	json_t *cpu_config;
 	int log_fd;     /* -1 until PUT /logger: logs go to stdout */
 	int metrics_fd; /* -1 until PUT /metrics */
@@ -124,11 +125,11 @@ typedef void fc_handler(fake_fc *fc, const char *id, json_t *body, fc_reply *r);
 /* fc_preboot.c */
 fc_handler fc_put_boot_source, fc_put_machine_config, fc_get_machine_config, fc_put_drive,
 	fc_put_net_iface, fc_put_vsock, fc_put_balloon, fc_put_mmds_config, fc_put_logger,
-	fc_put_metrics, fc_put_entropy, fc_put_pmem, fc_put_memory_hotplug, fc_put_cpu_config;
+	fc_put_metrics, fc_put_entropy, fc_put_pmem, fc_put_memory_hotplug, fc_put_cpu_config, fc_put_serial;
 
 /* fc_live.c */
 fc_handler fc_put_mmds, fc_patch_mmds, fc_get_mmds, fc_get_balloon, fc_patch_balloon,
-	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface,
+	fc_patch_balloon_stats, fc_get_balloon_stats, fc_patch_drive, fc_patch_net_iface, fc_patch_pmem,
 	fc_patch_balloon_hinting_start, fc_patch_balloon_hinting_stop, fc_get_balloon_hinting_status,
 	fc_patch_memory_hotplug, fc_get_memory_hotplug;
 

@@ -233,7 +233,7 @@ void fc_exit(fake_fc *fc, int code)
 			close(fds[i]);
 	json_t **resources[] = { &fc->boot_source, &fc->machine_config, &fc->drives, &fc->net_ifaces,
 				 &fc->vsock, &fc->balloon, &fc->mmds_config, &fc->logger, &fc->metrics,
-				 &fc->entropy, &fc->mmds_data, &fc->pmem, &fc->memory_hotplug, &fc->cpu_config };
+				 &fc->entropy, &fc->mmds_data, &fc->pmem, &fc->memory_hotplug, &fc->cpu_config, &fc->serial };
 	for (size_t i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
 		json_decref(*resources[i]);
 		*resources[i] = NULL;

@@ -240,6 +240,29 @@ void fc_patch_net_iface(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 	fc_log(fc, "fc_api", "Network interface %s patched.", id);
 }
 
+/* A pmem device's rate limiter, after start only (its file and flags are
+ * fixed at boot). */
+void fc_patch_pmem(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	if (strcmp(json_string_value(json_object_get(body, "id")), id)) {
+		fc_fail(r, "The id from the path does not match the id from the body!");
+		return;
+	}
+	if (fc->state == VM_NOT_STARTED) {
+		fc_fail(r, FC_MSG_NOT_BEFORE_START);
+		return;
+	}
+	json_t *pmem = find_member(fc->pmem, "id", id);
+	if (!pmem) {
+		fc_fail(r, "Unable to update the pmem device: Device manager error: Device not found");
+		return;
+	}
+	json_t *rl = json_object_get(body, "rate_limiter");
+	if (rl && !json_is_null(rl))
+		json_object_set(pmem, "rate_limiter", rl);
+	fc_log(fc, "fc_api", "Pmem %s patched.", id);
+}
+
 /* Free page hinting: only with free_page_hinting set at boot, on a started
  * VM. A run takes the next id (from 2: 0 is "stop", 1 "done"); the fake
  * guest reports its free pages at once and answers with the run's id. */

@@ -453,6 +453,27 @@ void fc_put_memory_hotplug(fake_fc *fc, const char *id, json_t *body, fc_reply *
 	keep(&fc->memory_hotplug, body);
 }
 
+/* The serial console's output file: the VMM must be able to create or open
+ * it for appending (a file or a named pipe). */
+void fc_put_serial(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
+{
+	(void)id;
+	if (refuse_after_start(fc, r))
+		return;
+	const char *path = json_string_value(json_object_get(body, "serial_out_path"));
+	char *host = path ? fc_host_path(fc, path) : NULL;
+	int fd = host ? open(host, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0600) : -1;
+	int e = path && fd < 0 ? (host ? errno : ENOMEM) : 0;
+	free(host);
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		fc_fail(r, "Unable to open the serial output file: %s: %s", path, os_error(e));
+		return;
+	}
+	keep(&fc->serial, body);
+}
+
 void fc_put_cpu_config(fake_fc *fc, const char *id, json_t *body, fc_reply *r)
 {
 	(void)id;

@@ -48,6 +48,7 @@ static const fc_route routes[] = {
 	{ "PUT", "/entropy", false, &fc_schema_entropy, fc_put_entropy },
 	{ "PUT", "/pmem", true, &fc_schema_pmem, fc_put_pmem },
 	{ "PUT", "/hotplug/memory", false, &fc_schema_memory_hotplug, fc_put_memory_hotplug },
+	{ "PUT", "/serial", false, &fc_schema_serial, fc_put_serial },
 	{ "PUT", "/cpu-config", false, &fc_schema_cpu_config, fc_put_cpu_config },
 	{ "PUT", "/actions", false, &fc_schema_action, fc_put_actions },
 	{ "PATCH", "/vm", false, &fc_schema_vm_state, fc_patch_vm },
@@ -65,6 +66,7 @@ static const fc_route routes[] = {
 	{ "GET", "/hotplug/memory", false, NULL, fc_get_memory_hotplug },
 	{ "PATCH", "/drives", true, &fc_schema_partial_drive, fc_patch_drive },
 	{ "PATCH", "/network-interfaces", true, &fc_schema_partial_net_iface, fc_patch_net_iface },
+	{ "PATCH", "/pmem", true, &fc_schema_partial_pmem, fc_patch_pmem },
 	{ "PUT", "/snapshot/create", false, &fc_schema_snapshot_create, fc_put_snapshot_create },
 	{ "PUT", "/snapshot/load", false, &fc_schema_snapshot_load, fc_put_snapshot_load },
 };

@@ -148,6 +148,13 @@ static const fc_field pmem_fields[] = {
 };
 const fc_schema fc_schema_pmem = { "PmemConfig", pmem_fields, false };
 
+static const fc_field serial_fields[] = {
+	STR("serial_out_path", false),
+	STRUCT("rate_limiter", false, token_bucket),
+	END,
+};
+const fc_schema fc_schema_serial = { "SerialDevice", serial_fields, false };
+
 static const fc_field memory_hotplug_fields[] = {
 	UINT("total_size_mib", true, "usize", 0),
 	UINT("slot_size_mib", false, "usize", 128),
@@ -251,6 +258,13 @@ static const fc_field partial_net_iface_fields[] = {
 	END,
 };
 const fc_schema fc_schema_partial_net_iface = { "NetworkInterfaceUpdateConfig", partial_net_iface_fields, false };
+
+static const fc_field partial_pmem_fields[] = {
+	STR("id", true),
+	STRUCT("rate_limiter", false, rate_limiter),
+	END,
+};
+const fc_schema fc_schema_partial_pmem = { "PartialPmem", partial_pmem_fields, false };
 
 static const char *const snapshot_types[] = { "Full", "Diff", NULL };
 static const fc_field snapshot_create_fields[] = {

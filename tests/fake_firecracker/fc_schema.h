@@ -52,6 +52,7 @@ extern const fc_schema fc_schema_metrics;
 extern const fc_schema fc_schema_entropy;
 extern const fc_schema fc_schema_pmem;
 extern const fc_schema fc_schema_memory_hotplug;
+extern const fc_schema fc_schema_serial;
 extern const fc_schema fc_schema_cpu_config;
 extern const fc_schema fc_schema_balloon_start_cmd;
 extern const fc_schema fc_schema_memory_hotplug_update;
@@ -62,6 +63,7 @@ extern const fc_schema fc_schema_balloon_update;
 extern const fc_schema fc_schema_balloon_stats_update;
 extern const fc_schema fc_schema_partial_drive;
 extern const fc_schema fc_schema_partial_net_iface;
+extern const fc_schema fc_schema_partial_pmem;
 extern const fc_schema fc_schema_snapshot_create;
 extern const fc_schema fc_schema_snapshot_load;
 

@@ -52,7 +52,7 @@ static sv_vm *boot(fixture *f, const char *id)
 {
 	sv_drive_config d = {
 	    .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true, .is_read_only = true};
-	sv_vm_config cfg = {.id = id,
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = id,
 			    .boot_source = {.kernel_image_path = f->m.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
 			    .drives = &d,

@@ -52,7 +52,7 @@ static int setup(void **state)
 				.stop_timeout_ms = 3000};
 	assert_int_equal(sv_manager_new(&f->mgr, &o), 0);
 	sv_drive_config drive = {.drive_id = "scratch", .path_on_host = f->scratch};
-	sv_vm_config cfg = {.id = "con",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "con",
 			    .boot_source = {.kernel_image_path = f->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 			    .drives = &drive,

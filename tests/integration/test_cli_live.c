@@ -54,8 +54,8 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	/* Detached VMs outlive a failed test: kill them before checking. */
-	const char *ids[] = { "cli-vm", "copy" };
-	for (size_t i = 0; i < 2; i++) {
+	const char *ids[] = { "cli-vm", "copy", "cli-mem" };
+	for (size_t i = 0; i < 3; i++) {
 		char *out = NULL, *err = NULL;
 		svt_run_cli((const char *const[]){ "kill", ids[i], NULL }, f->env, &out, &err);
 		free(out);
@@ -130,6 +130,47 @@ static void test_live_commands_end_to_end(void **state)
 	CLI(2, NULL, "unknown subcommand \"frobnicate\"", "snapshot", "frobnicate");
 }
 
+/* Firecracker v1.16's memory devices from the command line: free page
+ * hinting runs, hotpluggable memory, a pmem device's rate limiter. */
+static void test_memory_device_commands(void **state)
+{
+	fixture *f = *state;
+	char *kernel = svt_write(f->dir, "vmlinux", "k"), *pm = svt_write(f->dir, "pmem.img", "p"), *text = NULL;
+	assert_true(asprintf(&text,
+			     "{\"boot-source\":{\"kernel_image_path\":\"%s\"},"
+			     "\"machine-config\":{\"vcpu_count\":1,\"mem_size_mib\":8},"
+			     "\"balloon\":{\"amount_mib\":1,\"deflate_on_oom\":false,\"free_page_hinting\":true},"
+			     "\"memory-hotplug\":{\"total_size_mib\":1024,\"slot_size_mib\":256,\"block_size_mib\":4},"
+			     "\"pmem\":[{\"id\":\"pm0\",\"path_on_host\":\"%s\",\"read_only\":true}]}",
+			     kernel, pm) > 0);
+	char *config = svt_write(f->dir, "mem.json", text);
+	free(text);
+	free(kernel);
+	free(pm);
+	CLI(0, "cli-mem", NULL, "run", "--config", config, "--id", "cli-mem", "--firecracker-bin",
+	    svt_fake_firecracker(), "--detach");
+	free(config);
+	CLI(0, "host_cmd             0", NULL, "balloon", "hint-status", "cli-mem");
+	CLI(0, NULL, NULL, "balloon", "hint-start", "cli-mem", "--ack-on-stop");
+	CLI(0, "\"guest_cmd\": 2", NULL, "balloon", "hint-status", "cli-mem", "--json");
+	CLI(0, NULL, NULL, "balloon", "hint-stop", "cli-mem");
+	CLI(0, "host_cmd             1", NULL, "balloon", "hint-status", "cli-mem");
+	CLI(2, NULL, "unknown subcommand \"hint\"", "balloon", "hint", "cli-mem");
+	CLI(0, NULL, NULL, "memory", "set", "cli-mem", "512");
+	CLI(0, "plugged_size_mib     512", NULL, "memory", "status", "cli-mem");
+	CLI(0, "\"requested_size_mib\": 512", NULL, "memory", "status", "cli-mem", "--json");
+	CLI(1, NULL, "smartvm: VM \"cli-mem\": memory hotplug set: PATCH /hotplug/memory: 400 Invalid requested size",
+	    "memory", "set", "cli-mem", "4096");
+	CLI(2, NULL, "missing arguments: expected ID MIB", "memory", "set", "cli-mem");
+	CLI(0, NULL, NULL, "pmem", "update", "cli-mem", "pm0", "--ops", "100:1000");
+	CLI(0, "config.pmem[0].rate_limiter.ops.refill_time: 1000", NULL, "inspect", "cli-mem");
+	CLI(1, NULL, "smartvm: VM \"cli-mem\": pmem update: pmem \"pm9\": the VM has no such pmem device", "pmem",
+	    "update", "cli-mem", "pm9", "--ops", "100:1000");
+	CLI(2, NULL, "give --bandwidth, --ops or both", "pmem", "update", "cli-mem", "pm0");
+	CLI(2, NULL, "smartvm pmem: unknown option --path", "pmem", "update", "cli-mem", "pm0", "--path", "/x");
+	CLI(0, NULL, NULL, "stop", "cli-mem");
+}
+
 int main(void)
 {
 	/* The VMs here have network interfaces: keep their TAPs off the host. */
@@ -137,6 +178,7 @@ int main(void)
 		return svt_skip_program(SVT_NEED_ROOT, "needs root for a private network namespace");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_live_commands_end_to_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_device_commands, setup, teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }

@@ -137,7 +137,7 @@ static void test_list_vms_shows_the_running_vms(void **state)
 	svt_fcmgr m;
 	svt_fcmgr_init(&m);
 	sv_drive_config root = {.drive_id = "rootfs", .path_on_host = m.rootfs, .is_root_device = true};
-	sv_vm_config cfg = {.id = "listed",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "listed",
 			    .boot_source = {.kernel_image_path = m.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 			    .drives = &root,

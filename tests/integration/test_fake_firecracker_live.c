@@ -88,6 +88,39 @@ static void test_patch_of_unknown_drive_and_iface(void **state)
 	       "{\"fault_message\":\"Unable to update the net device: Device manager error: Device not found\"}");
 }
 
+/* PATCH /pmem/{id} (PartialPmem): after start only, a known device, the
+ * path's id in the body, no field but id and rate_limiter. */
+static void test_patch_of_pmem(void **state)
+{
+	(void)state;
+	fc = svt_fakefc_start("pmem", NULL);
+	char *file = svt_fakefc_file(fc, "pmem.img", "p"), *body = NULL;
+	assert_true(asprintf(&body, "{\"id\":\"pm0\",\"path_on_host\":\"%s\",\"read_only\":true}", file) > 0);
+	expect("PUT", "/pmem/pm0", body, 204, NULL);
+	free(body);
+	free(file);
+	const char *rl = "{\"id\":\"pm0\",\"rate_limiter\":{\"ops\":{\"size\":10,\"refill_time\":100}}}";
+	expect("PATCH", "/pmem/pm0", rl, 400,
+	       "{\"fault_message\":\"The requested operation is not supported before starting the microVM.\"}");
+	char *kernel = svt_fakefc_file(fc, "vmlinux", "k");
+	assert_true(asprintf(&body, "{\"kernel_image_path\":\"%s\"}", kernel) > 0);
+	expect("PUT", "/boot-source", body, 204, NULL);
+	free(body);
+	free(kernel);
+	expect("PUT", "/machine-config", "{\"vcpu_count\":1,\"mem_size_mib\":8}", 204, NULL);
+	expect("PUT", "/actions", "{\"action_type\":\"InstanceStart\"}", 204, NULL);
+	expect("PATCH", "/pmem/pm0", rl, 204, NULL);
+	expect("PATCH", "/pmem/pm1", "{\"id\":\"pm0\"}", 400,
+	       "{\"fault_message\":\"The id from the path does not match the id from the body!\"}");
+	expect("PATCH", "/pmem/pm1", "{\"id\":\"pm1\"}", 400,
+	       "{\"fault_message\":\"Unable to update the pmem device: Device manager error: Device not found\"}");
+	expect("PATCH", "/pmem/pm0", "{\"id\":\"pm0\",\"read_only\":false}", 400, NULL);
+	char *cfg = NULL;
+	assert_int_equal(svt_fakefc_http(fc, "GET", "/vm/config", NULL, &cfg), 200);
+	svt_assert_contains(cfg, "\"rate_limiter\":{\"ops\":{\"size\":10,\"refill_time\":100}}");
+	free(cfg);
+}
+
 static void test_snapshot_load_refused_on_a_configured_vmm(void **state)
 {
 	(void)state;
@@ -143,6 +176,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_mmds_get_before_put_answers_empty_object, teardown),
 		cmocka_unit_test_teardown(test_balloon_statistics_only_with_an_interval, teardown),
 		cmocka_unit_test_teardown(test_patch_of_unknown_drive_and_iface, teardown),
+		cmocka_unit_test_teardown(test_patch_of_pmem, teardown),
 		cmocka_unit_test_teardown(test_snapshot_load_refused_on_a_configured_vmm, teardown),
 		cmocka_unit_test_teardown(test_snapshot_create_needs_pause_and_round_trips, teardown),
 	};

@@ -99,8 +99,12 @@ static const fault_case cases[] = {
     {"launch.api.logger", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.machine_config", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.cpu_config", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.memory_hotplug", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.serial", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.boot_source", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.drive", SC_LAUNCH, V_ALL, true, false, 0},
+    {"launch.api.pmem", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.network_interface", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.vsock", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.balloon", SC_LAUNCH, V_ALL, true, false, 0},
@@ -321,6 +325,10 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	sv_logger_config logger = {.log_path = fx->log};
 	sv_metrics_config metrics = {.metrics_path = fx->metrics};
 	sv_entropy_config entropy = {0};
+	/* Firecracker v1.16's devices, so that their PUTs are steps too. */
+	sv_pmem_config pmem = {.id = "pm0", .path_on_host = fx->rootfs, .read_only = true};
+	sv_memory_hotplug_config hotplug = {.total_size_mib = 1024};
+	sv_serial_config serial = {.has_rate_limiter = true, .rate_limiter = {.size = 4096, .refill_time = 100}};
 	static const char *const publish[] = {"8080:80", "5300:53/udp"};
 	sv_vm_net_options pub = SV_VM_NET_OPTIONS_INIT, wg = SV_VM_NET_OPTIONS_INIT,
 			  netns = SV_VM_NET_OPTIONS_INIT;
@@ -331,7 +339,7 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 	sv_vm_net_options join = netns;
 	join.join_dev = JOIN_DEV;
 	bool jailed = sc != SC_SNAPSHOT && sc != SC_PUBLISH && sc != SC_WG && sc != SC_NETNS && sc != SC_JOIN;
-	sv_vm_config cfg = {.id = VM_ID,
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = VM_ID,
 			    .boot_source = {.kernel_image_path = fx->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = drives,
@@ -348,7 +356,12 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .mmds = &mmds,
 			    .logger = &logger,
 			    .metrics = &metrics,
-			    .entropy = &entropy};
+			    .entropy = &entropy,
+			    .pmem = &pmem,
+			    .n_pmem = 1,
+			    .memory_hotplug = &hotplug,
+			    .serial = &serial,
+			    .cpu_config = "{\"kvm_capabilities\":[\"!56\"]}"};
 	if (sv_manager_create_vm(out, m, &cfg))
 		return child_fail("create");
 	sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,
@@ -786,7 +799,7 @@ static int make_snapshot(void **state)
 	sv_drive_config drives[] = {{.drive_id = "scratch", .path_on_host = src_fx.scratch}};
 	sv_net_iface_config nics[] = {{.iface_id = "eth0"}};
 	sv_vsock_config vsock = {.guest_cid = 3, .uds_path = src_fx.vsock};
-	sv_vm_config cfg = {.id = "src",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "src",
 			    .boot_source = {.kernel_image_path = src_fx.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = drives,

@@ -116,7 +116,7 @@ static void make_full_config(full_config *c, const fixture *x)
 					.show_log_origin = true };
 	c->metrics = (sv_metrics_config){ .metrics_path = x->metrics };
 	c->entropy = (sv_entropy_config){ .rate_limiter = &rl_ops };
-	c->cfg = (sv_vm_config){
+	c->cfg = (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.id = "vm-1",
 		.boot_source = { .kernel_image_path = x->kernel, .boot_args = "console=ttyS0 reboot=k panic=1",
 				 .initrd_path = x->initrd },
@@ -131,7 +131,7 @@ static void make_full_config(full_config *c, const fixture *x)
 
 static sv_vm_config minimal_config(const fixture *x)
 {
-	return (sv_vm_config){
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.id = "vm-1",
 		.boot_source = { .kernel_image_path = x->kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 128 },
@@ -293,7 +293,11 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	sv_balloon_config balloon = { .amount_mib = 16, .free_page_hinting = true, .free_page_reporting = true };
 	sv_mmds_config mmds = { .network_interfaces = mmds_ifaces, .n_network_interfaces = 1, .imds_compat = true };
 	sv_logger_config logger = { .log_path = x->log, .module = "api_server::request" };
+	char *serial_out = svt_fakefc_file(x->f, "serial.out", "");
+	sv_serial_config serial = { .serial_out_path = serial_out, .has_rate_limiter = true,
+				    .rate_limiter = { .size = 4096, .refill_time = 100 } };
 	sv_vm_config cfg = minimal_config(x);
+	cfg.serial = &serial;
 	cfg.machine_config.huge_pages = SV_HUGE_PAGES_2M;
 	cfg.cpu_config = "{\"kvm_capabilities\":[\"!56\"],\"cpuid_modifiers\":[{\"leaf\":\"0x1\",\"subleaf\":\"0x0\","
 			 "\"flags\":-1,\"modifiers\":[{\"register\":\"ecx\",\"bitmap\":\"0bxxxxxxxxxxxxxxxxxxxxxxxxxxxx0001\"}]}]}";
@@ -323,6 +327,20 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	want = json_pack("{s:i, s:i}", "total_size_mib", 1024, "slot_size_mib", 256);
 	assert_true(json_equal(json_object_get(got, "memory-hotplug"), want));
 	json_decref(want);
+	/* PUT /serial, which GET /vm/config does not show. */
+	json_t *records = svt_fakefc_records(x->f), *req;
+	size_t i, n_serial = 0;
+	want = json_pack("{s:s, s:{s:i, s:i}}", "serial_out_path", serial_out, "rate_limiter", "size", 4096,
+			 "refill_time", 100);
+	json_array_foreach(records, i, req)
+		if (!strcmp(json_string_value(json_object_get(req, "path")), "/serial")) {
+			assert_true(json_equal(json_object_get(req, "body"), want));
+			assert_int_equal(json_integer_value(json_object_get(req, "status")), 204);
+			n_serial++;
+		}
+	assert_int_equal(n_serial, 1);
+	json_decref(want);
+	json_decref(records);
 	json_t *mc = json_object_get(got, "machine-config");
 	assert_string_equal(json_string_value(json_object_get(mc, "huge_pages")), "2M");
 	json_t *net = json_array_get(json_object_get(got, "network-interfaces"), 0);
@@ -334,7 +352,7 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	/* Firecracker's own answer (nulls for what is off) reads back as a config. */
 	char *answer = json_dumps(got, JSON_COMPACT);
 	sv_vm_config *back = NULL;
-	if (sv_vm_config_from_json(&back, answer))
+	if (sv_vm_config_from_json(&back, SV_VM_CONFIG_VERSION, answer))
 		fail_msg("GET /vm/config does not read back: %s", sv_last_error());
 	assert_int_equal(back->n_pmem, 1);
 	assert_string_equal(back->pmem[0].id, "pm0");
@@ -349,6 +367,7 @@ static void test_configure_sends_pmem_hotplug_cpu_config_and_new_fields(void **s
 	free(answer);
 	json_decref(got);
 	free(pmem_file);
+	free(serial_out);
 }
 
 /* ---- lifecycle ---- */

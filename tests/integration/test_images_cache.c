@@ -170,6 +170,7 @@ static void test_list_is_least_recently_used_first(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(all[0]->bundle_id, "y");
 	assert_string_equal(all[1]->bundle_id, "x");
+	assert_int_equal(all[1]->version, SV_BASE_IMAGE_BUNDLE_VERSION); /* read from bundle.json */
 	sv_base_image_bundles_free(all, n);
 }
 
@@ -288,7 +289,7 @@ static void test_vm_config_takes_kernel_rootfs_and_boot_args_from_the_bundle(voi
 	size_t n = 0;
 	assert_int_equal(sv_base_image_list(&all, &n, &f->o), 0);
 	assert_int_equal(n, 1);
-	sv_vm_config cfg = {.machine_config = {.vcpu_count = 1, .mem_size_mib = 128}};
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .machine_config = {.vcpu_count = 1, .mem_size_mib = 128}};
 	sv_drive_config root;
 	assert_int_equal(sv_base_image_vm_config(&cfg, &root, all[0]), 0);
 	assert_string_equal(cfg.base_image, "a");

@@ -86,10 +86,10 @@ static void test_remote_manifest_relative_urls_resolve_against_its_url(void **st
 	char *kurl = svt_http_url(f->http, "/k/vmlinux");
 	char *rurl = svt_http_url(f->http, "/r/rootfs.ext4");
 	char *iurl = svt_http_url(f->http, "/i/initrd.cpio");
-	assert_string_equal(b->source.kernel_url, kurl);
-	assert_string_equal(b->source.rootfs_url, rurl);
-	assert_string_equal(b->source.initrd_url, iurl);
-	assert_string_equal(b->checksums.kernel_sha256, ksha);
+	assert_string_equal(b->kernel_url, kurl);
+	assert_string_equal(b->rootfs_url, rurl);
+	assert_string_equal(b->initrd_url, iurl);
+	assert_string_equal(b->kernel_sha256, ksha);
 	assert_int_equal(svt_http_hits(f->http, "/k/vmlinux"), 1);
 	sv_base_image_bundle_free(b);
 	free(kurl);
@@ -168,11 +168,11 @@ static void test_local_manifest_takes_absolute_paths_and_paths_relative_to_its_d
 	sv_base_image_bundle *b = NULL;
 	if (pull_path(f, m, &b) != 0)
 		fail_msg("%s", sv_last_error());
-	assert_string_equal(b->source.kernel_source_path, k);
+	assert_string_equal(b->kernel_source_path, k);
 	char *expected = NULL;
 	assert_true(asprintf(&expected, "%s/src/../other/disk.img", f->dir) > 0);
-	assert_string_equal(b->source.rootfs_source_path, expected);
-	assert_int_equal(b->sizes.rootfs_bytes, sizeof(f->rootfs));
+	assert_string_equal(b->rootfs_source_path, expected);
+	assert_int_equal(b->rootfs_bytes, sizeof(f->rootfs));
 	sv_base_image_bundle_free(b);
 	free(expected);
 	free(m);

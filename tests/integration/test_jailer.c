@@ -82,7 +82,7 @@ static sv_vm *create(fixture *f, const char *id)
 				       .is_read_only = true };
 	drives[1] = (sv_drive_config){ .drive_id = "scratch", .path_on_host = f->m.scratch };
 	sv_metrics_config met = { .metrics_path = f->m.metrics };
-	sv_vm_config cfg = { .id = id, .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = id, .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = drives, .n_drives = 2,
 			     .metrics = &met };
 	sv_vm *vm = NULL;
@@ -447,7 +447,7 @@ static void test_concurrent_starts_of_one_jail_id_leave_the_winner_running(void 
 					     .is_root_device = true,
 					     .is_read_only = true};
 			sv_metrics_config met = {.metrics_path = f->m.metrics};
-			sv_vm_config cfg = {.id = "race",
+			sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "race",
 					    .boot_source = {.kernel_image_path = f->m.kernel},
 					    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 					    .drives = &d,
@@ -572,7 +572,7 @@ static void test_jailed_pmem(void **state)
 		svt_skip(SVT_NEED_ROOT, "the jailer needs root (chown, setuid)");
 	char *pmem_file = svt_write(f->m.dir, "pmem.img", "persistent memory");
 	sv_pmem_config pmem = { .id = "pm0", .path_on_host = pmem_file, .read_only = true };
-	sv_vm_config cfg = { .id = "pmem_1", .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "pmem_1", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .pmem = &pmem, .n_pmem = 1 };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);

@@ -67,7 +67,7 @@ static sv_vm *boot(fixture *f, const char *id, uint32_t stats_s, bool with_mmds)
 	sv_mmds_config mmds = { .version = SV_MMDS_V2, .network_interfaces = ifaces, .n_network_interfaces = 1 };
 	sv_metrics_config met = { .metrics_path = f->m.metrics };
 	sv_entropy_config entropy = { 0 };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = id,
 		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
@@ -131,7 +131,7 @@ static void test_live_calls_need_a_running_vm(void **state)
 {
 	fixture *f = *state;
 	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = "idle", .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "idle", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 64 }, .drives = &d, .n_drives = 1 };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
@@ -179,7 +179,7 @@ static sv_vm *boot_v1_16(fixture *f, const char *id, bool hinting, bool hotplug)
 {
 	sv_balloon_config balloon = { .amount_mib = 8, .free_page_hinting = hinting };
 	sv_memory_hotplug_config mem = { .total_size_mib = 1024, .slot_size_mib = 256, .block_size_mib = 4 };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = id,
 		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 64 },
@@ -311,6 +311,36 @@ static void test_iface_update_sets_rate_limiters(void **state)
 	assert_int_equal(sv_vm_net_iface_update(vm, "eth9", &rx, NULL), SV_EVMM);
 	assert_string_equal(sv_last_error(), "VM \"net\": network interface update: PATCH /network-interfaces/eth9: 400 "
 					     "Unable to update the net device: Device manager error: Device not found");
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+}
+
+static void test_pmem_update_sets_its_rate_limiter(void **state)
+{
+	fixture *f = *state;
+	sv_pmem_config pmem = { .id = "pm0", .path_on_host = f->other, .read_only = true };
+	sv_vm_config cfg = SV_VM_CONFIG_INIT;
+	cfg.id = "pmem";
+	cfg.boot_source.kernel_image_path = f->m.kernel;
+	cfg.machine_config = (sv_machine_config){ .vcpu_count = 1, .mem_size_mib = 64 };
+	cfg.pmem = &pmem;
+	cfg.n_pmem = 1;
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, f->m.mgr, &cfg) || sv_vm_start(vm))
+		fail_msg("booting pmem: %s", sv_last_error());
+	sv_rate_limiter rl = { .has_bandwidth = true, .bandwidth = { .size = 8192, .refill_time = 100 } };
+	assert_int_equal(sv_vm_pmem_update(vm, "pm0", &rl), 0);
+	char *text = NULL;
+	assert_int_equal(sv_vm_running_config(vm, &text), 0);
+	svt_assert_contains(text, "\"rate_limiter\":{\"bandwidth\":{\"size\":8192,\"refill_time\":100}}");
+	free(text);
+	/* The VM's own record shows it too. */
+	assert_int_equal(sv_vm_describe(vm, &text), 0);
+	svt_assert_contains(text, "\"refill_time\": 100");
+	free(text);
+	assert_int_equal(sv_vm_pmem_update(vm, "pm9", &rl), SV_ENOTFOUND);
+	assert_string_equal(sv_last_error(), "VM \"pmem\": pmem update: pmem \"pm9\": the VM has no such pmem device");
+	assert_int_equal(sv_vm_pmem_update(vm, "pm0", NULL), SV_EINVAL);
+	assert_string_equal(sv_last_error(), "VM \"pmem\": pmem update: give a rate limiter");
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 }
 
@@ -519,7 +549,7 @@ static void test_state_json_never_disagrees_with_the_vmm(void **state)
 	assert_int_equal(sv_manager_new(&m, &o), 0);
 	sv_drive_config d = {
 	    .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true, .is_read_only = true};
-	sv_vm_config cfg = {.id = "full",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "full",
 			    .boot_source = {.kernel_image_path = f->m.kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8},
 			    .drives = &d,
@@ -692,6 +722,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_drive_update_of_unknown_drive_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_iface_update_sets_rate_limiters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pmem_update_sets_its_rate_limiter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_flush_and_parse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_live_operation_in_another_process_makes_others_busy, setup,
 					    teardown),

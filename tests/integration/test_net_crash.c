@@ -50,13 +50,13 @@ static size_t count_leases(const char *data_dir, const char *runtime_dir, size_t
 {
 	sv_net_admin_options o = {
 	    .version = SV_NET_ADMIN_OPTIONS_VERSION, .data_dir = data_dir, .runtime_dir = runtime_dir};
-	sv_net_lease_info *items = NULL;
+	sv_net_lease_info **items = NULL;
 	size_t n = 0;
 	svn_ok(sv_net_list(&o, &items, &n));
 	*running = 0;
 	for (size_t i = 0; i < n; i++)
-		*running += items[i].vm_running;
-	free(items);
+		*running += items[i]->vm_running;
+	sv_net_lease_infos_free(items, n);
 	return n;
 }
 

@@ -169,11 +169,10 @@ static void test_read_only_root_stays_read_only_in_the_guest(void **state)
 
 static const char *tap_ip(sv_vm *vm)
 {
-	const sv_tap_device *taps = NULL;
-	size_t n = 0;
-	assert_int_equal(sv_vm_tap_devices(vm, &taps, &n), 0);
-	assert_int_equal(n, 1);
-	return taps[0].guest_ip;
+	const sv_tap_device *tap = sv_vm_tap_device(vm, 0);
+	assert_non_null(tap);
+	assert_null(sv_vm_tap_device(vm, 1));
+	return tap->guest_ip;
 }
 
 /* Three networked VMs at once, each pinging the gateway from the address
@@ -287,11 +286,10 @@ static void test_killed_qemu_gives_error_state_and_full_cleanup(void **state)
 	c.cfg.n_network_interfaces = 1;
 	const char *cmd[] = {"sh", "-c", "echo ready; exec sleep 600", NULL};
 	sv_vm *vm = svr_start(&e, &c.cfg, "rv-killed", cmd);
-	const sv_tap_device *taps = NULL;
-	size_t n = 0;
-	assert_int_equal(sv_vm_tap_devices(vm, &taps, &n), 0);
+	const sv_tap_device *dev = sv_vm_tap_device(vm, 0);
+	assert_non_null(dev);
 	char tap[16];
-	snprintf(tap, sizeof(tap), "%s", taps[0].tap_name);
+	snprintf(tap, sizeof(tap), "%s", dev->tap_name);
 	assert_true(link_exists(tap));
 	char *acc = NULL;
 	assert_true(svr_wait_output(vm, &acc, "ready", SVR_BOOT_TIMEOUT_MS));

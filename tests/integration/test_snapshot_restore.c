@@ -61,7 +61,7 @@ static sv_vm *boot(fixture *f, const char *id, bool with_net, bool with_vsock, b
 	char *uds = sv_path_join(f->m.dir, "orig-vsock.sock");
 	sv_vsock_config vsock = { .guest_cid = 3, .uds_path = uds };
 	sv_metrics_config met = { .metrics_path = f->m.metrics };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = id,
 		.boot_source = { .kernel_image_path = f->m.kernel },
 		.machine_config = { .vcpu_count = 1, .mem_size_mib = 8, .track_dirty_pages = track },
@@ -457,7 +457,7 @@ static void test_snapshot_needs_a_live_vm_and_an_empty_dir(void **state)
 {
 	fixture *f = *state;
 	sv_drive_config d = { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true };
-	sv_vm_config cfg = { .id = "never", .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "never", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = &d, .n_drives = 1 };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);
@@ -473,7 +473,7 @@ static void test_snapshot_refuses_writable_drive_used_in_place(void **state)
 	fixture *f = *state;
 	sv_drive_config drives[] = { { .drive_id = "rootfs", .path_on_host = f->m.rootfs, .is_root_device = true,
 				       .ephemeral = SV_NO } };
-	sv_vm_config cfg = { .id = "inplace", .boot_source = { .kernel_image_path = f->m.kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "inplace", .boot_source = { .kernel_image_path = f->m.kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 8 }, .drives = drives, .n_drives = 1 };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->m.mgr, &cfg), 0);

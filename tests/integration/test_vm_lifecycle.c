@@ -2,6 +2,7 @@
  * lifecycle, staging, crashes, timeouts, refusals — and after every test no
  * runtime directory, staged drive or process remains. */
 #include "svtest.h"
+#include "config_v1_header.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -131,6 +132,50 @@ static json_t *find_request(json_t *reqs, const char *method, const char *path)
 	return NULL;
 }
 
+/* A program built against the version 1 header (sv_vm_config before
+ * Firecracker v1.16.1's fields): its config, in that layout, boots a VM
+ * whose every section reaches the VMM, and it reads the VM's config back in
+ * its layout. */
+static void test_version_1_program_boots_a_vm(void **state)
+{
+	fixture *f = *state;
+	sv_drive_config drives[] = {
+	    {.drive_id = "rootfs", .path_on_host = f->rootfs, .is_root_device = true, .is_read_only = true},
+	    {.drive_id = "scratch", .path_on_host = f->scratch, .cache_type = SV_CACHE_WRITEBACK}};
+	old_balloon_config balloon = {.amount_mib = 16, .deflate_on_oom = true, .stats_polling_interval_s = 3};
+	old_vm_config cfg = {.version = 1,
+			     .id = "oldprog",
+			     .boot_source = {.kernel_image_path = f->kernel, .boot_args = "console=ttyS0"},
+			     .machine_config = {.vcpu_count = 2, .mem_size_mib = 128, .track_dirty_pages = true},
+			     .drives = drives,
+			     .n_drives = 2,
+			     .balloon = &balloon};
+	sv_vm *vm = create(f, NULL, (const sv_vm_config *)&cfg);
+	start_ok(vm);
+	sv_vm_config *back = NULL;
+	assert_int_equal(sv_vm_config_get(&back, vm, 1), 0);
+	const old_vm_config *old = (const old_vm_config *)back;
+	assert_int_equal(old->version, 1);
+	assert_int_equal(old->machine_config.vcpu_count, 2);
+	assert_true(old->machine_config.track_dirty_pages);
+	assert_int_equal(old->n_drives, 2);
+	assert_string_equal(old->drives[1].drive_id, "scratch");
+	assert_int_equal(old->balloon->stats_polling_interval_s, 3);
+	sv_vm_config_free(back);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	json_t *reqs = recorded(f, "oldprog");
+	json_t *mc = json_object_get(find_request(reqs, "PUT", "/machine-config"), "body");
+	assert_int_equal(json_integer_value(json_object_get(mc, "vcpu_count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(mc, "mem_size_mib")), 128);
+	assert_true(json_is_true(json_object_get(mc, "track_dirty_pages")));
+	json_t *d = json_object_get(find_request(reqs, "PUT", "/drives/scratch"), "body");
+	assert_string_equal(json_string_value(json_object_get(d, "cache_type")), "Writeback");
+	json_t *b = json_object_get(find_request(reqs, "PUT", "/balloon"), "body");
+	assert_int_equal(json_integer_value(json_object_get(b, "stats_polling_interval_s")), 3);
+	assert_null(json_object_get(b, "free_page_hinting"));
+	json_decref(reqs);
+}
+
 static void test_full_config_goes_through_whole_lifecycle(void **state)
 {
 	fixture *f = *state;
@@ -159,7 +204,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 	sv_logger_config logger = { .log_path = log, .level = SV_LOG_LEVEL_DEBUG, .show_level = true };
 	sv_metrics_config met = { .metrics_path = metrics };
 	sv_entropy_config entropy = { .rate_limiter = &rl };
-	sv_vm_config cfg = {
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
 		.id = "full",
 		.boot_source = { .kernel_image_path = f->kernel, .boot_args = "console=ttyS0 reboot=k" },
 		.machine_config = { .vcpu_count = 2, .mem_size_mib = 256, .smt = true, .track_dirty_pages = true },
@@ -248,7 +293,7 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 static sv_vm_config minimal_config(fixture *f, const char *id, sv_drive_config *drive)
 {
 	*drive = (sv_drive_config){ .drive_id = "scratch", .path_on_host = f->scratch };
-	return (sv_vm_config){ .id = id, .boot_source = { .kernel_image_path = f->kernel },
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,  .id = id, .boot_source = { .kernel_image_path = f->kernel },
 			       .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 }, .drives = drive,
 			       .n_drives = 1 };
 }
@@ -275,7 +320,10 @@ static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
 			    "i8042.dumbkbd ip=172.30.0.2::172.30.0.1:255.255.255.0::eth0:off");
 	json_decref(reqs);
 	/* The config as given is untouched. */
-	assert_null(sv_vm_config_get(vm)->boot_source.boot_args);
+	sv_vm_config *given = NULL;
+	assert_int_equal(sv_vm_config_get(&given, vm, SV_VM_CONFIG_VERSION), 0);
+	assert_null(given->boot_source.boot_args);
+	sv_vm_config_free(given);
 }
 
 static void test_vmm_crash_mid_run_is_error_and_cleaned(void **state)
@@ -521,6 +569,7 @@ static void test_gc_leaves_running_vms_alone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_version_1_program_boots_a_vm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_config_goes_through_whole_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_without_boot_args_keeps_vmm_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_crash_mid_run_is_error_and_cleaned, setup, teardown),

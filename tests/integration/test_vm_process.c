@@ -52,7 +52,7 @@ static sv_vm *create(svt_fcmgr *m, sv_manager *mgr, const char *id)
 {
 	static sv_drive_config drive;
 	drive = (sv_drive_config){.drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true};
-	sv_vm_config cfg = {.id = id,
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = id,
 			    .boot_source = {.kernel_image_path = m->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
 			    .drives = &drive,
@@ -169,7 +169,7 @@ static void test_staging_into_a_full_runtime_dir_says_no_space(void **state)
 	sv_manager *mgr = NULL;
 	assert_int_equal(sv_manager_new(&mgr, &o), 0);
 	sv_drive_config drive = {.drive_id = "rootfs", .path_on_host = big, .is_root_device = true};
-	sv_vm_config cfg = {.id = "full",
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .id = "full",
 			    .boot_source = {.kernel_image_path = m->kernel},
 			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
 			    .drives = &drive,

@@ -189,6 +189,7 @@ char *svq_boot_args(const svq_image *img, const char *const *cmd, const char *ex
 void svq_config_init(svq_config *c, const svq_image *img, const char *boot_args, bool with_root)
 {
 	memset(c, 0, sizeof(*c));
+	c->cfg.version = SV_VM_CONFIG_VERSION;
 	c->cfg.boot_source.kernel_image_path = img->kernel;
 	c->cfg.boot_source.initrd_path = img->initrd;
 	c->cfg.boot_source.boot_args = boot_args;

@@ -102,7 +102,7 @@ static void test_copy_of_copy_is_equal(void **state)
 static void test_copy_of_minimal_config_keeps_sections_absent(void **state)
 {
 	(void)state;
-	sv_vm_config min = {
+	sv_vm_config min = {.version = SV_VM_CONFIG_VERSION,
 	    .boot_source = {.kernel_image_path = "/k"},
 	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};
@@ -124,7 +124,7 @@ static void test_copy_of_minimal_config_keeps_sections_absent(void **state)
 static void test_copy_rejects_count_without_array(void **state)
 {
 	(void)state;
-	sv_vm_config bad = {.n_network_interfaces = 2};
+	sv_vm_config bad = {.version = SV_VM_CONFIG_VERSION, .n_network_interfaces = 2};
 	sv_vm_config *c = (sv_vm_config *)&bad;
 	assert_int_equal(sv_vm_config_copy(&c, &bad), SV_EINVAL);
 	assert_null(c);

@@ -25,6 +25,8 @@ typedef struct {
 	sv_entropy_config entropy;
 	sv_pmem_config pmem[1];
 	sv_memory_hotplug_config hotplug;
+	sv_serial_config serial;
+	char *serial_path;
 	sv_vm_config cfg;
 } cfg_fixture;
 
@@ -122,7 +124,11 @@ static inline cfg_fixture *fixture_new(void)
 	f->pmem[0] = (sv_pmem_config){
 	    .id = "pm0", .path_on_host = f->pmem_file, .read_only = true, .rate_limiter = &f->rl_drive};
 	f->hotplug = (sv_memory_hotplug_config){.total_size_mib = 2048, .slot_size_mib = 256, .block_size_mib = 4};
-	f->cfg = (sv_vm_config){
+	f->serial_path = fixture_path(f->dir, "serial.out");
+	f->serial = (sv_serial_config){.serial_out_path = f->serial_path,
+				       .has_rate_limiter = true,
+				       .rate_limiter = {.size = 4096, .refill_time = 100}};
+	f->cfg = (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 	    .id = "web-1",
 	    .base_image = "ubuntu-24.04",
 	    .boot_source = {.kernel_image_path = f->kernel,
@@ -148,6 +154,7 @@ static inline cfg_fixture *fixture_new(void)
 	    .n_pmem = 1,
 	    .memory_hotplug = &f->hotplug,
 	    .cpu_config = FIXTURE_CPU_CONFIG,
+	    .serial = &f->serial,
 	};
 	return f;
 }
@@ -158,6 +165,7 @@ static inline void fixture_free(cfg_fixture *f)
 		return;
 	free(f->kernel);
 	free(f->initrd);
+	free(f->serial_path);
 	free(f->rootfs);
 	free(f->data);
 	free(f->scratch);
@@ -272,6 +280,13 @@ static inline bool config_eq(const sv_vm_config *a, const sv_vm_config *b)
 			   a->memory_hotplug->block_size_mib == b->memory_hotplug->block_size_mib,
 		       "memory_hotplug");
 	CFG_EQ(str_eq(a->cpu_config, b->cpu_config), "cpu_config");
+	CFG_EQ(!a->serial == !b->serial, "serial presence");
+	if (a->serial)
+		CFG_EQ(str_eq(a->serial->serial_out_path, b->serial->serial_out_path) &&
+			   a->serial->has_rate_limiter == b->serial->has_rate_limiter &&
+			   (!a->serial->has_rate_limiter ||
+			    !memcmp(&a->serial->rate_limiter, &b->serial->rate_limiter, sizeof(sv_token_bucket))),
+		       "serial");
 	CFG_EQ(!a->entropy == !b->entropy, "entropy presence");
 	if (a->entropy)
 		CFG_EQ(rate_limiter_eq(a->entropy->rate_limiter, b->entropy->rate_limiter), "entropy");

@@ -14,7 +14,7 @@
 static void assert_bad_json(const char *text, const char *message)
 {
 	sv_vm_config *cfg = (sv_vm_config *)&cfg; /* poisoned: must become NULL */
-	assert_int_equal(sv_vm_config_from_json(&cfg, text), SV_EINVAL);
+	assert_int_equal(sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, text), SV_EINVAL);
 	assert_null(cfg);
 	assert_string_equal(sv_last_error(), message);
 }
@@ -29,7 +29,7 @@ static void test_full_config_round_trips(void **state)
 	char *text = NULL;
 	assert_int_equal(sv_vm_config_to_json(&text, &f->cfg), 0);
 	sv_vm_config *back = NULL;
-	assert_int_equal(sv_vm_config_from_json(&back, text), 0);
+	assert_int_equal(sv_vm_config_from_json(&back, SV_VM_CONFIG_VERSION, text), 0);
 	assert_true(config_eq(back, &f->cfg));
 	assert_int_equal(sv_vm_config_validate(back), 0);
 	/* And the second generation serialises to the same text. */
@@ -53,7 +53,7 @@ static void test_network_options_round_trip(void **state)
 	    "true, "
 	    "\"allow_vm_to_vm\": true, \"allow_host_dns\": true}}}";
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_from_json(&cfg, text), 0);
+	assert_int_equal(sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, text), 0);
 	const sv_vm_net_options *n = cfg->net;
 	assert_non_null(n);
 	assert_int_equal(n->version, SV_VM_NET_OPTIONS_VERSION);
@@ -78,7 +78,7 @@ static void test_network_options_round_trip(void **state)
 	char *dir = svt_tmpdir();
 	char *file = svt_write(dir, "vm.json",
 			       "{" MINIMAL_BOOT "\"smartvm\": {\"network\": {\"wireguard\": \"wg0.conf\"}}}");
-	assert_int_equal(sv_vm_config_load(&cfg, file), 0);
+	assert_int_equal(sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, file), 0);
 	char *want = sv_path_join(dir, "wg0.conf");
 	assert_string_equal(cfg->net->wireguard_config, want);
 	free(want);
@@ -102,13 +102,13 @@ static void test_save_load_round_trips(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	sv_vm_config *loaded = NULL;
-	assert_int_equal(sv_vm_config_load(&loaded, path), 0);
+	assert_int_equal(sv_vm_config_load(&loaded, SV_VM_CONFIG_VERSION, path), 0);
 	assert_true(config_eq(loaded, &f->cfg));
 	/* load -> to_json -> from_json is equal too */
 	char *text = NULL;
 	assert_int_equal(sv_vm_config_to_json(&text, loaded), 0);
 	sv_vm_config *again = NULL;
-	assert_int_equal(sv_vm_config_from_json(&again, text), 0);
+	assert_int_equal(sv_vm_config_from_json(&again, SV_VM_CONFIG_VERSION, text), 0);
 	assert_true(config_eq(again, loaded));
 	/* 6 fixture files + vm.json: no temp file left behind */
 	assert_int_equal(svt_dir_entries(f->dir), 7);
@@ -165,6 +165,11 @@ static void test_full_config_uses_firecracker_field_names(void **state)
 	assert_non_null(json_object_get(dig(root, "entropy", "rate_limiter"), "ops"));
 	assert_string_equal(json_string_value(dig(root, "smartvm", "id")), "web-1");
 	assert_string_equal(json_string_value(dig(root, "smartvm", "base_image")), "ubuntu-24.04");
+	/* PUT /serial has no --config-file key in Firecracker v1.16.1: smartvm's own. */
+	assert_null(json_object_get(root, "serial"));
+	assert_string_equal(json_string_value(json_object_get(dig(root, "smartvm", "serial"), "serial_out_path")),
+			    f->serial_path);
+	assert_int_equal(json_integer_value(dig(dig(root, "smartvm", "serial"), "rate_limiter", "size")), 4096);
 	json_t *eph = dig(root, "smartvm", "ephemeral_drives");
 	assert_int_equal(json_object_size(eph), 2); /* scratch-2 is UNSET */
 	assert_true(json_is_false(json_object_get(eph, "rootfs")));
@@ -177,7 +182,7 @@ static void test_full_config_uses_firecracker_field_names(void **state)
 static void test_minimal_config_writes_no_smartvm_key(void **state)
 {
 	(void)state;
-	sv_vm_config min = {
+	sv_vm_config min = {.version = SV_VM_CONFIG_VERSION,
 	    .boot_source = {.kernel_image_path = "/k"},
 	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};
@@ -196,7 +201,7 @@ static void test_minimal_config_writes_no_smartvm_key(void **state)
 	assert_string_equal(keys, "boot-source machine-config drives network-interfaces ");
 	json_decref(root);
 	sv_vm_config *back = NULL;
-	assert_int_equal(sv_vm_config_from_json(&back, text), 0);
+	assert_int_equal(sv_vm_config_from_json(&back, SV_VM_CONFIG_VERSION, text), 0);
 	assert_true(config_eq(back, &min));
 	sv_vm_config_free(back);
 	free(text);
@@ -254,7 +259,7 @@ static void test_parses_firecracker_config_file(void **state)
 	char *dir = svt_tmpdir();
 	char *path = svt_write(dir, "vm_config.json", firecracker_config);
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_load(&cfg, path), 0);
+	assert_int_equal(sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, path), 0);
 	assert_null(cfg->id);
 	/* Relative paths are taken from the config file's directory. */
 	char *expect = NULL;
@@ -347,7 +352,7 @@ static void test_cpu_config_must_be_object(void **state)
 static void test_cpu_config_not_json_is_written_as_a_string(void **state)
 {
 	(void)state;
-	sv_vm_config cfg = {.cpu_config = "{\"kvm_capabilities\": ["};
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION, .cpu_config = "{\"kvm_capabilities\": ["};
 	char *text = NULL;
 	assert_int_equal(sv_vm_config_to_json(&text, &cfg), 0);
 	assert_bad_json(text, "cpu-config: must be an object");
@@ -359,7 +364,7 @@ static void test_cpu_config_kept_as_json_text(void **state)
 {
 	(void)state;
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_from_json(&cfg, "{\"cpu-config\": {\"kvm_capabilities\": [\"!56\"], "
+	assert_int_equal(sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, "{\"cpu-config\": {\"kvm_capabilities\": [\"!56\"], "
 						      "\"msr_modifiers\": []}}"),
 			 0);
 	assert_string_equal(cfg->cpu_config, "{\"kvm_capabilities\":[\"!56\"],\"msr_modifiers\":[]}");
@@ -566,7 +571,7 @@ static void test_smartvm_section_sets_id_and_ephemeral(void **state)
 	(void)state;
 	sv_vm_config *cfg = NULL;
 	assert_int_equal(
-	    sv_vm_config_from_json(&cfg, "{\"drives\": [{\"drive_id\": \"a\"}, {\"drive_id\": \"b\"}], "
+	    sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, "{\"drives\": [{\"drive_id\": \"a\"}, {\"drive_id\": \"b\"}], "
 					 "\"smartvm\": {\"id\": \"vm-7\", \"base_image\": \"lts\", "
 					 "\"ephemeral_drives\": {\"b\": false}}}"),
 	    0);
@@ -582,7 +587,7 @@ static void test_from_json_does_not_validate_rules(void **state)
 	(void)state;
 	sv_vm_config *cfg = NULL;
 	assert_int_equal(
-	    sv_vm_config_from_json(&cfg, "{\"machine-config\": {\"vcpu_count\": 99, \"mem_size_mib\": 0}, "
+	    sv_vm_config_from_json(&cfg, SV_VM_CONFIG_VERSION, "{\"machine-config\": {\"vcpu_count\": 99, \"mem_size_mib\": 0}, "
 					 "\"vsock\": {\"guest_cid\": 1, \"uds_path\": \"\"}}"),
 	    0);
 	assert_int_equal(cfg->machine_config.vcpu_count, 99);
@@ -609,7 +614,7 @@ static void test_load_resolves_relative_paths_against_the_files_directory(void *
 	char *cwd = getcwd(NULL, 0);
 	assert_int_equal(chdir(dir), 0);
 	sv_vm_config *cfg = NULL;
-	int rc = sv_vm_config_load(&cfg, "conf/vm.json");
+	int rc = sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, "conf/vm.json");
 	assert_int_equal(chdir(cwd), 0);
 	assert_int_equal(rc, 0);
 	char *expect = NULL;
@@ -637,7 +642,7 @@ static void test_load_prefixes_errors_with_path(void **state)
 	char *dir = svt_tmpdir();
 	char *path = svt_write(dir, "bad.json", "{\"drives\": [{\"drive_id\": \"r\", \"foo\": 1}]}");
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_load(&cfg, path), SV_EINVAL);
+	assert_int_equal(sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, path), SV_EINVAL);
 	assert_null(cfg);
 	char *msg = NULL;
 	assert_true(asprintf(&msg, "%s: drives[0].foo: unknown field", path) > 0);
@@ -651,7 +656,7 @@ static void test_load_missing_file(void **state)
 {
 	(void)state;
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_load(&cfg, "/nonexistent/vm.json"), SV_ENOTFOUND);
+	assert_int_equal(sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, "/nonexistent/vm.json"), SV_ENOTFOUND);
 	assert_null(cfg);
 	assert_string_equal(sv_last_error(), "reading /nonexistent/vm.json: No such file or directory");
 }
@@ -667,7 +672,7 @@ static void test_load_refuses_files_over_1mib(void **state)
 	char *path = svt_write(dir, "big.json", big);
 	free(big);
 	sv_vm_config *cfg = NULL;
-	assert_int_equal(sv_vm_config_load(&cfg, path), SV_EINVAL);
+	assert_int_equal(sv_vm_config_load(&cfg, SV_VM_CONFIG_VERSION, path), SV_EINVAL);
 	char *msg = NULL;
 	assert_true(asprintf(&msg, "reading %s: larger than 1048576 bytes", path) > 0);
 	assert_string_equal(sv_last_error(), msg);
@@ -679,11 +684,11 @@ static void test_load_refuses_files_over_1mib(void **state)
 static void test_save_names_path_on_error(void **state)
 {
 	(void)state;
-	sv_vm_config bad = {.n_drives = 1};
+	sv_vm_config bad = {.version = SV_VM_CONFIG_VERSION, .n_drives = 1};
 	assert_int_equal(sv_vm_config_save(&bad, "/nonexistent/vm.json"), SV_EINVAL);
 	assert_string_equal(sv_last_error(),
 			    "saving config to /nonexistent/vm.json: drives: NULL array with n_drives = 1");
-	sv_vm_config ok = {.boot_source = {.kernel_image_path = "/k"}};
+	sv_vm_config ok = {.version = SV_VM_CONFIG_VERSION, .boot_source = {.kernel_image_path = "/k"}};
 	assert_int_not_equal(sv_vm_config_save(&ok, "/nonexistent/vm.json"), 0);
 	assert_non_null(strstr(sv_last_error(), "/nonexistent/vm.json"));
 }

@@ -44,7 +44,7 @@ static void test_full_config_is_valid(void **state)
 static void test_minimal_config_is_valid(void **state)
 {
 	cfg_fixture *f = *state;
-	sv_vm_config min = {
+	sv_vm_config min = {.version = SV_VM_CONFIG_VERSION,
 	    .boot_source = {.kernel_image_path = f->kernel},
 	    .machine_config = {.vcpu_count = 1, .mem_size_mib = 128},
 	};

@@ -9,7 +9,7 @@
 static void test_argv_names_the_api_socket_in_the_vm_dir_and_the_id(void **state)
 {
 	(void)state;
-	sv_vm_config cfg = { 0 };
+	sv_vm_config cfg = SV_VM_CONFIG_INIT;
 	sv_vmm_launch l = { .vm_id = "web-1", .vm_dir = "/run/smartvm/web-1", .binary = "/opt/fc/firecracker", .cfg = &cfg };
 	char **argv = NULL;
 	assert_int_equal(sv_vmm_firecracker_ops.build_argv(&l, &argv), 0);

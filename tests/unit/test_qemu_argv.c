@@ -12,7 +12,7 @@
 
 static sv_vm_config base_config(void)
 {
-	return (sv_vm_config){
+	return (sv_vm_config){.version = SV_VM_CONFIG_VERSION,
 		.boot_source = { .kernel_image_path = "/img/vmlinuz", .initrd_path = "/img/initrd.img",
 				 .boot_args = "console=ttyS0 quiet" },
 		.machine_config = { .vcpu_count = 2, .mem_size_mib = 256 },
@@ -294,7 +294,7 @@ static void test_balloon_free_page_hinting_is_refused(void **state)
 	assert_refused(&cfg, SV_EUNSUPPORTED, "balloon.free_page_hinting: not supported by the qemu backend");
 }
 
-static void test_pmem_hotplug_and_cpu_config_are_refused(void **state)
+static void test_pmem_hotplug_cpu_config_and_serial_are_refused(void **state)
 {
 	(void)state;
 	sv_pmem_config pmem = { .id = "pm0", .path_on_host = "/vm/pmem.img" };
@@ -309,6 +309,10 @@ static void test_pmem_hotplug_and_cpu_config_are_refused(void **state)
 	cfg.memory_hotplug = NULL;
 	cfg.cpu_config = "{}";
 	assert_refused(&cfg, SV_EUNSUPPORTED, "cpu_config: not supported by the qemu backend");
+	cfg.cpu_config = NULL;
+	sv_serial_config serial = { .serial_out_path = "/tmp/serial.out" };
+	cfg.serial = &serial;
+	assert_refused(&cfg, SV_EUNSUPPORTED, "serial: not supported by the qemu backend");
 }
 
 static void test_net_rate_limiters_are_refused(void **state)
@@ -388,7 +392,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_template_is_refused_but_none_is_fine),
 		cmocka_unit_test(test_track_dirty_pages_is_refused),
 		cmocka_unit_test(test_huge_pages_2m_is_refused),
-		cmocka_unit_test(test_pmem_hotplug_and_cpu_config_are_refused),
+		cmocka_unit_test(test_pmem_hotplug_cpu_config_and_serial_are_refused),
 		cmocka_unit_test(test_balloon_free_page_hinting_is_refused),
 		cmocka_unit_test(test_net_rate_limiters_are_refused),
 		cmocka_unit_test(test_net_without_tap_or_mac_is_refused),

@@ -46,7 +46,7 @@ static int teardown(void **state)
 
 static sv_vm *make_vm(fixture *f, const char *id)
 {
-	sv_vm_config cfg = { .id = id, .boot_source = { .kernel_image_path = f->kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = id, .boot_source = { .kernel_image_path = f->kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), 0);
@@ -88,7 +88,7 @@ static void test_duplicate_id_is_refused(void **state)
 {
 	fixture *f = *state;
 	make_vm(f, "web");
-	sv_vm_config cfg = { .id = "web", .boot_source = { .kernel_image_path = f->kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "web", .boot_source = { .kernel_image_path = f->kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), SV_EEXISTS);
@@ -99,7 +99,7 @@ static void test_duplicate_id_is_refused(void **state)
 static void test_invalid_config_is_refused_at_create(void **state)
 {
 	fixture *f = *state;
-	sv_vm_config cfg = { .id = "bad id", .boot_source = { .kernel_image_path = f->kernel },
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,  .id = "bad id", .boot_source = { .kernel_image_path = f->kernel },
 			     .machine_config = { .vcpu_count = 1, .mem_size_mib = 128 } };
 	sv_vm *vm = NULL;
 	assert_int_equal(sv_manager_create_vm(&vm, f->mgr, &cfg), SV_EINVAL);
@@ -115,7 +115,10 @@ static void test_generated_ids_are_unique_and_valid(void **state)
 	assert_int_equal(strncmp(sv_vm_id(a), "vm-", 3), 0);
 	assert_int_equal(strspn(sv_vm_id(a), "abcdefghijklmnopqrstuvwxyz0123456789-"), strlen(sv_vm_id(a)));
 	assert_ptr_equal(sv_manager_get_vm(f->mgr, sv_vm_id(b)), b);
-	assert_string_equal(sv_vm_config_get(a)->id, sv_vm_id(a));
+	sv_vm_config *given = NULL;
+	assert_int_equal(sv_vm_config_get(&given, a, SV_VM_CONFIG_VERSION), 0);
+	assert_string_equal(given->id, sv_vm_id(a));
+	sv_vm_config_free(given);
 }
 
 static void test_attach_refuses_unknown_and_traversal_ids(void **state)

@@ -148,11 +148,14 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 	    (rc = put(vmm, "/machine-config", sv_json_machine_config(&cfg->machine_config))))
 		return rc;
 	/* The custom CPU template is the caller's JSON object, passed as written. */
-	if (cfg->cpu_config &&
-	    (rc = put(vmm, "/cpu-config", json_loads(cfg->cpu_config, JSON_REJECT_DUPLICATES, NULL))))
+	if (cfg->cpu_config && ((rc = SV_FAULT_POINT("launch.api.cpu_config")) ||
+				(rc = put(vmm, "/cpu-config", json_loads(cfg->cpu_config, JSON_REJECT_DUPLICATES, NULL)))))
 		return rc;
-	if (cfg->memory_hotplug &&
-	    (rc = put(vmm, "/hotplug/memory", sv_json_memory_hotplug(cfg->memory_hotplug))))
+	if (cfg->memory_hotplug && ((rc = SV_FAULT_POINT("launch.api.memory_hotplug")) ||
+				    (rc = put(vmm, "/hotplug/memory", sv_json_memory_hotplug(cfg->memory_hotplug)))))
+		return rc;
+	if (cfg->serial &&
+	    ((rc = SV_FAULT_POINT("launch.api.serial")) || (rc = put(vmm, "/serial", sv_json_serial(cfg->serial)))))
 		return rc;
 	if ((rc = SV_FAULT_POINT("launch.api.boot_source")) ||
 	    (rc = put(vmm, "/boot-source", sv_json_boot_source(&cfg->boot_source))))
@@ -164,7 +167,8 @@ static int fc_configure(sv_vmm *vmm, const sv_vm_config *cfg)
 			return rc;
 	}
 	for (size_t i = 0; i < cfg->n_pmem; i++)
-		if ((rc = put_by_id(vmm, "/pmem", cfg->pmem[i].id, sv_json_pmem(&cfg->pmem[i]))))
+		if ((rc = SV_FAULT_POINT("launch.api.pmem")) ||
+		    (rc = put_by_id(vmm, "/pmem", cfg->pmem[i].id, sv_json_pmem(&cfg->pmem[i]))))
 			return rc;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		const sv_net_iface_config *n = &cfg->network_interfaces[i];
@@ -265,5 +269,6 @@ const sv_vmm_ops sv_vmm_firecracker_ops = {
 	.memory_hotplug_status = sv_fc_memory_hotplug_status,
 	.drive_update = sv_fc_drive_update,
 	.iface_update = sv_fc_iface_update,
+	.pmem_update = sv_fc_pmem_update,
 	.flush_metrics = sv_fc_flush_metrics,
 };

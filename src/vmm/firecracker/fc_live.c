@@ -191,6 +191,18 @@ int sv_fc_iface_update(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter 
 	return rc;
 }
 
+/* PATCH /pmem/{id} with a PartialPmem: only the rate limiter changes after boot. */
+int sv_fc_pmem_update(sv_vmm *vmm, const char *pmem_id, const sv_rate_limiter *rl)
+{
+	char *ep = by_id("/pmem", pmem_id);
+	json_t *body = json_pack("{s:s}", "id", pmem_id);
+	if (body)
+		json_object_set_new(body, "rate_limiter", sv_json_rate_limiter(rl));
+	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_err(SV_ENOMEM, "out of memory"));
+	free(ep);
+	return rc;
+}
+
 int sv_fc_flush_metrics(sv_vmm *vmm)
 {
 	return send_body(vmm, "PUT", "/actions", json_pack("{s:s}", "action_type", "FlushMetrics"));

@@ -22,6 +22,7 @@ int sv_fc_memory_hotplug_set(sv_vmm *vmm, uint32_t requested_size_mib);
 int sv_fc_memory_hotplug_status(sv_vmm *vmm, char **json_out);
 int sv_fc_drive_update(sv_vmm *vmm, const char *drive_id, const char *path, const sv_rate_limiter *rl);
 int sv_fc_iface_update(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter *rx, const sv_rate_limiter *tx);
+int sv_fc_pmem_update(sv_vmm *vmm, const char *pmem_id, const sv_rate_limiter *rl);
 int sv_fc_flush_metrics(sv_vmm *vmm);
 
 #endif

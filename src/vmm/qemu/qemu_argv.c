@@ -23,7 +23,7 @@
  *                      guest-driven hinting runs
  *   entropy            virtio-rng-device reading /dev/urandom; bandwidth limit as
  *                      max-bytes/period
- *   vsock, mmds, logger, metrics, pmem, memory_hotplug, cpu_config: refused
+ *   vsock, mmds, logger, metrics, pmem, memory_hotplug, cpu_config, serial: refused
  *                      (microvm has no PCI for virtio-pmem; virtio-mem and
  *                      Firecracker's CPU templates have no QEMU equivalent here)
  * Every VM also gets the guest agent's port (qemu_agent_port.c).
@@ -194,6 +194,8 @@ static int check_supported(const sv_vm_config *cfg)
 		return unsupported("memory_hotplug");
 	if (cfg->cpu_config)
 		return unsupported("cpu_config");
+	if (cfg->serial)
+		return unsupported("serial");
 	if (cfg->entropy && cfg->entropy->rate_limiter) {
 		const sv_rate_limiter *rl = cfg->entropy->rate_limiter;
 		if (rl->has_ops)
