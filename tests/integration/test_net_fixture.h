@@ -240,6 +240,7 @@ SVN_UNUSED static sv_vm_config *svn_cfg_new(size_t n, const char *boot_args)
 {
 	sv_vm_config *cfg = calloc(1, sizeof(*cfg));
 	assert_non_null(cfg);
+	cfg->version = SV_VM_CONFIG_VERSION;
 	cfg->boot_source.boot_args = boot_args ? strdup(boot_args) : NULL;
 	sv_net_iface_config *nics = calloc(n ? n : 1, sizeof(*nics));
 	assert_non_null(nics);
