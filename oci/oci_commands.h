@@ -21,7 +21,5 @@ int oci_cmd_list(const oci_globals *g, int argc, char **argv);
 /* Shared by the commands: opens the container's directory and state
  * (oci_state.h); logs and returns 1 on error. */
 int oci_container_open(const oci_globals *g, const char *id, oci_dir *d, oci_state *s);
-/* Reads a child's verdict from fd until EOF: "ok" or its error text. */
-void oci_read_verdict(int fd, char *buf, size_t len);
 
 #endif

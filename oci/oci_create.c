@@ -10,6 +10,7 @@
 #include "oci_bundle.h"
 #include "oci_cgroup.h"
 #include "oci_console.h"
+#include "oci_fork.h"
 #include "oci_hooks.h"
 #include "oci_log.h"
 #include "oci_mount_drives.h"
@@ -47,49 +48,34 @@ static const struct option create_opts[] = {
     {0},
 };
 
-void oci_read_verdict(int fd, char *buf, size_t len)
+typedef struct {
+	const oci_relay_args *args;
+	const oci_cgroup *cg;
+} container_ctx;
+
+static void container_process(void *ctx, int ready_fd)
 {
-	size_t n = 0;
-	ssize_t r;
-	while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) != 0) {
-		if (r < 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
+	const container_ctx *c = ctx;
+	/* Before the VM boots: its supervisor and VMM inherit the cgroup. */
+	oci_cgroup_enter(c->cg, getpid());
+	oci_relay_args child = *c->args;
+	child.ready_fd = ready_fd;
+	oci_relay_main(&child);
 }
 
 /* Forks the container process; returns its pid once it reported ready. */
 static int spawn_container_process(const oci_relay_args *a, const oci_cgroup *cg, pid_t *pid_out)
 {
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return sv_err_errno(SV_EIO, errno, "pipe");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(ready[0]);
-		close(ready[1]);
-		return sv_err_errno(SV_EIO, errno, "fork");
-	}
-	if (pid == 0) {
-		close(ready[0]);
-		/* Before the VM boots: its supervisor and VMM inherit the cgroup. */
-		oci_cgroup_enter(cg, getpid());
-		oci_relay_args child = *a;
-		child.ready_fd = ready[1];
-		oci_relay_main(&child);
-	}
-	close(ready[1]);
+	container_ctx c = {.args = a, .cg = cg};
 	char buf[READY_MAX];
-	oci_read_verdict(ready[0], buf, sizeof(buf));
-	close(ready[0]);
+	pid_t pid;
+	if (oci_fork_reporting(container_process, &c, &pid, buf, sizeof(buf)) < 0)
+		return -1;
 	if (strcmp(buf, "ok") == 0) {
 		*pid_out = pid;
 		return 0;
 	}
-	int status;
-	waitpid(pid, &status, 0);
+	waitpid(pid, NULL, 0);
 	return sv_err(SV_EPROCESS, "%s", buf[0] ? buf : "the container process died while it booted the VM");
 }
 

@@ -15,6 +15,7 @@
 #include "oci_bundle.h"
 #include "oci_console.h"
 #include "oci_execs.h"
+#include "oci_fork.h"
 #include "oci_log.h"
 #include "oci_relay.h"
 #include "oci_vm.h"
@@ -245,28 +246,19 @@ __attribute__((noreturn)) static void relay(oci_relay_args *a, int ready_fd)
 	oci_relay_exit_like(code, sig);
 }
 
+static void relay_child(void *ctx, int ready_fd)
+{
+	relay(ctx, ready_fd);
+}
+
 /* --detach: forks the relay, returns once the guest process runs, with the
  * relay's pid in --pid-file. */
 static int detach(oci_relay_args *a, const char *pid_file)
 {
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return sv_err_errno(SV_EIO, errno, "pipe");
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(ready[0]);
-		close(ready[1]);
-		return sv_err_errno(SV_EIO, errno, "fork");
-	}
-	if (pid == 0) {
-		close(ready[0]);
-		relay(a, ready[1]);
-	}
-	close(ready[1]);
 	char buf[VERDICT_MAX];
-	oci_read_verdict(ready[0], buf, sizeof(buf));
-	close(ready[0]);
+	pid_t pid;
+	if (oci_fork_reporting(relay_child, a, &pid, buf, sizeof(buf)) < 0)
+		return -1;
 	int rc = 0;
 	if (strcmp(buf, "ok") != 0)
 		rc = sv_err(SV_EPROCESS, "%s", buf[0] ? buf : "the exec relay died before the process started");
