@@ -27,6 +27,7 @@
 #include "sv_build_config.h"
 #include "util/file.h"
 #include "util/spawn.h"
+#include "util/vm_alive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -515,6 +516,14 @@ static void prepare(fixture *fx, const orch_arg *a)
 	/* Exited, not only nameless: its lock on the VM dir is released only
 	 * once its files are closed, and gc leaves a locked VM alone. */
 	assert_true(svt_wait_exited(sup, SETTLE_MS));
+	/* And with all its threads: a killed process's files close when its
+	 * last thread is gone, which can be after its leader shows as a zombie
+	 * (seen under ASan in CI). */
+	char *lock = join(vm_dir, SV_VM_LOCK_FILE);
+	int lfd = -1;
+	assert_int_equal(sv_lock_file(lock, SETTLE_MS, &lfd), 0);
+	close(lfd);
+	free(lock);
 	free(vm_dir);
 }
 
