@@ -10,38 +10,28 @@
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/file.h"
+#include "util/inotify_once.h"
 #include "util/ledger.h"
 #include "util/log.h"
 #include "util/state_dirs.h"
 #include "util/strv.h"
 #include "util/trusted_dir.h"
+#include "util/verified_files.h"
 #include "util/vm_alive.h"
 #include "vm/vm_internal.h"
 #include "vm/vm_net.h"
 #include <smartvm/netadmin.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define VERIFIED_MAX 64
-/* A file must have been left alone this long before its hash is remembered. */
-#define VERIFIED_SETTLE_NS 1000000000LL
-
-typedef struct {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	char sha256[65];
-} verified_file;
 
 struct sv_manager {
 	sv_manager_options opts; /* resolved; strings below are owned */
@@ -50,9 +40,9 @@ struct sv_manager {
 	sv_egress_rule *egress_rules;
 	sv_vm **vms;
 	size_t n_vms;
-	int inotify_fd; /* 0 = not created yet (fd 0 is never ours), -1 = unavailable */
-	verified_file verified[VERIFIED_MAX]; /* a ring */
-	size_t n_verified;
+	sv_vm_host host; /* handed to every VM; points into this struct */
+	sv_inotify_once inotify;
+	sv_verified_files verified;
 };
 
 static const char *keep(sv_manager *m, const char *s)
@@ -157,6 +147,7 @@ int sv_manager_new(sv_manager **out, const sv_manager_options *opts)
 		free(m);
 		return rc;
 	}
+	m->host = (sv_vm_host){.opts = &m->opts, .inotify = &m->inotify, .verified = &m->verified};
 	*out = m;
 	return 0;
 }
@@ -172,62 +163,12 @@ void sv_manager_free(sv_manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		sv_vm__free(m->vms[i]);
 	free(m->vms);
-	if (m->inotify_fd > 0)
-		close(m->inotify_fd);
+	sv_inotify_once_close(&m->inotify);
 	free_strings(m);
 	free(m);
 }
 
-int sv_manager__inotify_fd(sv_manager *m)
-{
-	if (m->inotify_fd == 0) {
-		m->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (m->inotify_fd == 0) { /* stdin was closed: keep 0 free for "unset" */
-			int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
-			close(0);
-			m->inotify_fd = fd;
-		}
-	}
-	return m->inotify_fd;
-}
-
-static bool same_file(const verified_file *v, const struct stat *st, const char *sha256_hex)
-{
-	return v->dev == st->st_dev && v->ino == st->st_ino && v->size == st->st_size &&
-	       v->mtime.tv_sec == st->st_mtim.tv_sec && v->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       v->ctime.tv_sec == st->st_ctim.tv_sec && v->ctime.tv_nsec == st->st_ctim.tv_nsec &&
-	       !strcmp(v->sha256, sha256_hex);
-}
-
-bool sv_manager__verified(const sv_manager *m, const struct stat *st, const char *sha256_hex)
-{
-	size_t n = m->n_verified < VERIFIED_MAX ? m->n_verified : VERIFIED_MAX;
-	for (size_t i = 0; i < n; i++)
-		if (same_file(&m->verified[i], st, sha256_hex))
-			return true;
-	return false;
-}
-
-void sv_manager__remember_verified(sv_manager *m, const struct stat *st, const char *sha256_hex)
-{
-	/* Written to within the timestamps' granularity of the hash, a file
-	 * could change again and keep its ctime: not remembered. */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	long long age =
-	    (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_ctim.tv_nsec);
-	if (age < VERIFIED_SETTLE_NS || strlen(sha256_hex) != 64 || sv_manager__verified(m, st, sha256_hex))
-		return;
-	verified_file *v = &m->verified[m->n_verified++ % VERIFIED_MAX];
-	*v = (verified_file){.dev = st->st_dev,
-			     .ino = st->st_ino,
-			     .size = st->st_size,
-			     .mtime = st->st_mtim,
-			     .ctime = st->st_ctim};
-	memcpy(v->sha256, sha256_hex, 65);
-}
-
-const sv_manager_options *sv_manager__opts(const sv_manager *m) { return &m->opts; }
+const sv_vm_host *sv_manager__host(const sv_manager *m) { return &m->host; }
 const sv_manager_options *sv_manager_options_get(const sv_manager *m) { return &m->opts; }
 const char *sv_manager_data_dir(const sv_manager *m) { return m->opts.data_dir; }
 const char *sv_manager_runtime_dir(const sv_manager *m) { return m->opts.runtime_dir; }
@@ -244,7 +185,8 @@ void sv_vm_free(sv_vm *vm)
 {
 	if (!vm)
 		return;
-	sv_manager *m = vm->mgr;
+	/* A VM's host is its manager's own member. */
+	sv_manager *m = (sv_manager *)((char *)vm->host - offsetof(sv_manager, host));
 	sv_err_saved saved;
 	sv_err_save(&saved);
 	if (!sv_vm__is_detached(vm) && sv_vm__is_live(vm))
@@ -301,7 +243,7 @@ static int create_vm(sv_vm **out, sv_manager *m, const sv_vm_config *cfg)
 	if ((rc = check_id_free(m, id)))
 		return rc;
 	sv_vm *vm;
-	rc = sv_vm__new(&vm, m, cfg, id);
+	rc = sv_vm__new(&vm, &m->host, cfg, id);
 	if (rc)
 		return rc;
 	/* The VMM runs elsewhere: relative paths mean the caller's cwd now. */
@@ -342,7 +284,7 @@ int sv_manager_attach_vm(sv_vm **out, sv_manager *m, const char *id)
 		return 0;
 	}
 	sv_vm *vm;
-	int rc = sv_vm__open_existing(&vm, m, id);
+	int rc = sv_vm__open_existing(&vm, &m->host, id);
 	if (rc)
 		return rc;
 	if ((rc = add_vm(m, vm))) {
@@ -427,7 +369,7 @@ int sv_manager_cleanup(sv_manager *m)
 static int gc_one(sv_manager *m, const char *id)
 {
 	int dfd = -1;
-	int rc = sv_vm__open_dir(m, id, &dfd);
+	int rc = sv_vm__open_dir(&m->host, id, &dfd);
 	if (rc == SV_ENOTFOUND) {
 		sv_err_clear();
 		return 0; /* vanished meanwhile */

@@ -1,26 +1,13 @@
-/* Manager internals used by src/vm. */
+/* What the files of src/manager share; nothing outside src/manager includes
+ * this (src/vm gets what it needs through vm/vm_host.h). */
 #ifndef SV_MANAGER_MANAGER_INTERNAL_H
 #define SV_MANAGER_MANAGER_INTERNAL_H
 
+#include "vm/vm_host.h"
 #include <smartvm/manager.h>
-#include <stdbool.h>
 
-/* Resolved options: every default applied, strings owned by the manager. */
-const sv_manager_options *sv_manager__opts(const sv_manager *mgr);
-
-/* A non-blocking inotify instance for this manager's waits (created on first
- * use, closed with the manager); -1 if inotify is unavailable. */
-int sv_manager__inotify_fd(sv_manager *mgr);
-
-/* Snapshot files this manager hashed and found as their manifest says
- * (vm_snapshot.c): restoring an unchanged file again skips the hash, which
- * for a memory file is most of a restore. A file is the same when its
- * device, inode, size, mtime and ctime are (a write changes ctime; a file
- * changed just before it was hashed is not remembered, as timestamps are
- * coarse). Bounded; forgotten with the manager. */
-struct stat;
-bool sv_manager__verified(const sv_manager *mgr, const struct stat *st, const char *sha256_hex);
-void sv_manager__remember_verified(sv_manager *mgr, const struct stat *st, const char *sha256_hex);
+/* What this manager hands its VMs; it lives as long as the manager. */
+const sv_vm_host *sv_manager__host(const sv_manager *mgr);
 
 /* Adds a VM made by src/vm (a restore) to the registry; SV_EEXISTS if its id
  * is taken here or in runtime_dir. The manager owns it afterwards. */

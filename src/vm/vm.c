@@ -9,7 +9,6 @@
 
 #include "config/config_versions.h"
 #include "images/cache.h"
-#include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/file.h"
@@ -93,17 +92,17 @@ int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_m
 
 static int vm_paths(sv_vm *vm)
 {
-	vm->dir = sv_path_join(sv_manager__opts(vm->mgr)->runtime_dir, vm->id);
+	vm->dir = sv_path_join(vm->host->opts->runtime_dir, vm->id);
 	vm->console_path = vm->dir ? sv_path_join(vm->dir, SV_VM_CONSOLE_FILE) : NULL;
 	return vm->console_path ? 0 : sv_err(SV_ENOMEM, "out of memory");
 }
 
-static sv_vm *vm_alloc(sv_manager *mgr, const char *id)
+static sv_vm *vm_alloc(const sv_vm_host *host, const char *id)
 {
 	sv_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
-	vm->mgr = mgr;
+	vm->host = host;
 	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = vm->dir_fd = -1;
 	vm->id = strdup(id);
 	if (!vm->id || vm_paths(vm)) {
@@ -118,9 +117,9 @@ void sv_vm__generate_id(char out[SV_VM_GENERATED_ID_LEN])
 	snprintf(out, SV_VM_GENERATED_ID_LEN, "vm-%012llx", sv_random_u64() & 0xffffffffffffULL);
 }
 
-int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id)
+int sv_vm__new(sv_vm **out, const sv_vm_host *host, const sv_vm_config *cfg, const char *id)
 {
-	sv_vm *vm = vm_alloc(mgr, id);
+	sv_vm *vm = vm_alloc(host, id);
 	if (!vm)
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = sv_vm_config_copy(&vm->cfg, cfg);
@@ -141,9 +140,9 @@ int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char
 
 /* Opens <runtime_dir>/<id>, checking the runtime dir and the VM dir (owned by
  * us, not a symlink, not writable by others) without creating anything. */
-int sv_vm__open_dir(sv_manager *mgr, const char *id, int *fd_out)
+int sv_vm__open_dir(const sv_vm_host *host, const char *id, int *fd_out)
 {
-	const char *rt = sv_manager__opts(mgr)->runtime_dir;
+	const char *rt = host->opts->runtime_dir;
 	int rtfd = -1;
 	int rc = sv_trusted_dir_existing("runtime_dir", rt, &rtfd);
 	if (!rc) {
@@ -175,14 +174,14 @@ static char *unsupervised_reason(const sv_vm *vm, bool has_state)
 	return reason;
 }
 
-int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id)
+int sv_vm__open_existing(sv_vm **out, const sv_vm_host *host, const char *id)
 {
 	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
 		return sv_err(SV_ENOTFOUND, "no VM with id \"%s\"", id);
-	sv_vm *vm = vm_alloc(mgr, id);
+	sv_vm *vm = vm_alloc(host, id);
 	if (!vm)
 		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = sv_vm__open_dir(mgr, id, &vm->dir_fd);
+	int rc = sv_vm__open_dir(host, id, &vm->dir_fd);
 	/* A VM that ended detached: what is left is how it ended. */
 	if (!rc && (vm->end_record = sv_vm__read_end_record(vm->dir_fd, vm->dir))) {
 		vm->state = SV_VM_STOPPED;
@@ -260,14 +259,14 @@ static int mark_base_image_in_use(sv_vm *vm)
 		return 0;
 	int rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_CACHE_VM_BUNDLE_FILE, id, strlen(id), 0644);
 	if (!rc)
-		rc = sv_cache_mark_in_use(sv_manager__opts(vm->mgr)->base_image_cache_dir, id, vm->dir);
+		rc = sv_cache_mark_in_use(vm->host->opts->base_image_cache_dir, id, vm->dir);
 	return rc ? sv_err_prefix("base_image \"%s\"", id) : 0;
 }
 
 /* "a VM with id ... already exists in ..." */
 static int id_taken(const sv_vm *vm, int rtfd)
 {
-	return sv_vm__id_taken(vm->id, rtfd, sv_manager__opts(vm->mgr)->runtime_dir);
+	return sv_vm__id_taken(vm->id, rtfd, vm->host->opts->runtime_dir);
 }
 
 int sv_vm__id_taken(const char *id, int rtfd, const char *runtime_dir)
@@ -310,7 +309,7 @@ static int claim_id(sv_vm *vm, int rtfd, const char *tmp)
  * lock free while it starts (gc would take it for a dead VM's leftovers). */
 static int create_vm_dir(sv_vm *vm, int *lock_fd)
 {
-	const sv_manager_options *o = sv_manager__opts(vm->mgr);
+	const sv_manager_options *o = vm->host->opts;
 	int rtfd = -1, dfd = -1, lfd = -1;
 	int rc = sv_trusted_dir("runtime_dir", o->runtime_dir, 0700, &rtfd);
 	if (rc)
@@ -367,7 +366,7 @@ int sv_vm__connect(sv_vm *vm)
 	char *socket_path = sv_vm__api_socket_path(vm);
 	if (!socket_path)
 		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = vm->backend->connect(&vm->vmm, socket_path, sv_manager__opts(vm->mgr)->api_timeout_ms);
+	int rc = vm->backend->connect(&vm->vmm, socket_path, vm->host->opts->api_timeout_ms);
 	free(socket_path);
 	return rc;
 }
@@ -392,7 +391,7 @@ static int create_output_files(const sv_vm_config *cfg)
 
 static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 {
-	const sv_manager_options *o = sv_manager__opts(vm->mgr);
+	const sv_manager_options *o = vm->host->opts;
 	sv_ledger *ledger = NULL;
 	char *binary = NULL, *accel = NULL;
 	sv_trace_span step;
@@ -595,7 +594,7 @@ static int end_vm(sv_vm *vm, const char *action, bool graceful, int timeout_ms)
 int sv_vm_stop(sv_vm *vm, int timeout_ms)
 {
 	if (timeout_ms < 0)
-		timeout_ms = sv_manager__opts(vm->mgr)->stop_timeout_ms;
+		timeout_ms = vm->host->opts->stop_timeout_ms;
 	return end_vm(vm, "stop", true, timeout_ms);
 }
 

@@ -7,7 +7,6 @@
  * Never downloads anything: a missing binary is an error naming the option. */
 #include "vm/vm_internal.h"
 
-#include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/file.h"
 #include <smartvm/images.h>
@@ -87,7 +86,7 @@ int sv_vm__backend_allowed(const sv_manager_options *o, const sv_vmm_ops *b, con
 
 int sv_vm__pick_backend(sv_vm *vm, char **binary_out, char **accel_out)
 {
-	const sv_manager_options *o = sv_manager__opts(vm->mgr);
+	const sv_manager_options *o = vm->host->opts;
 	*binary_out = *accel_out = NULL;
 	sv_vmm_kind kind = o->vmm;
 	if (vm->restore_backend) {

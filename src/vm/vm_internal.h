@@ -5,6 +5,7 @@
 
 #include "util/buf.h"
 #include "util/ledger.h"
+#include "vm/vm_host.h"
 #include "vmm/vmm.h"
 #include <smartvm/smartvm.h>
 #include <stdbool.h>
@@ -26,7 +27,7 @@
 #define SV_VM_NEW_DIR_INFIX ".new-"
 
 struct sv_vm {
-	sv_manager *mgr;
+	const sv_vm_host *host; /* the manager's; it outlives its VMs */
 	char *id;
 	char *dir;
 	int dir_fd; /* the checked VM dir; -1 until created or opened */
@@ -74,11 +75,11 @@ typedef struct sv_vm_restore sv_vm_restore;
  * digits (the manager's creates and the snapshot restores and clones). */
 #define SV_VM_GENERATED_ID_LEN 16
 void sv_vm__generate_id(char out[SV_VM_GENERATED_ID_LEN]);
-int sv_vm__new(sv_vm **out, sv_manager *mgr, const sv_vm_config *cfg, const char *id);
-int sv_vm__open_existing(sv_vm **out, sv_manager *mgr, const char *id);
+int sv_vm__new(sv_vm **out, const sv_vm_host *host, const sv_vm_config *cfg, const char *id);
+int sv_vm__open_existing(sv_vm **out, const sv_vm_host *host, const char *id);
 /* Opens <runtime_dir>/<id> after checking both (sv_trusted_dir rules),
  * creating nothing: SV_ENOTFOUND "no VM with id ..." when it is absent. */
-int sv_vm__open_dir(sv_manager *mgr, const char *id, int *fd_out);
+int sv_vm__open_dir(const sv_vm_host *host, const char *id, int *fd_out);
 void sv_vm__free(sv_vm *vm);
 /* SV_EEXISTS for an id in use in runtime_dir (its fd rtfd, or -1): the
  * message says when it is an ended VM's, kept until `smartvm rm`. */
@@ -211,6 +212,17 @@ char *sv_vm__api_socket_path(const sv_vm *vm);
  * jailed. malloc'd. */
 char *sv_vm__host_path(const sv_vm *vm, const char *vmm_path);
 
+/* vm_snapshot.c: a restore or clone, driven by the manager, which registers
+ * the VMs: begin (options, manifest, SHA-256 checks, backend; count > 1 is a
+ * clone), then per VM new (a VM in state created, the snapshot's config
+ * adapted) and boot, then end (also after a failed begin). */
+int sv_vm__restore_begin(sv_vm_restore **out, const sv_vm_host *host, const char *dir,
+			 const sv_restore_options *opts, size_t count);
+/* The id (a clone's prefix) the options ask for; NULL to generate one. */
+const char *sv_vm__restore_id(const sv_vm_restore *r);
+int sv_vm__restore_new(sv_vm **out, const sv_vm_restore *r, const char *id);
+int sv_vm__restore_boot(sv_vm *vm, const sv_vm_restore *r);
+void sv_vm__restore_end(sv_vm_restore *r);
 /* vm_snapshot.c: the restore steps sv_vm__boot calls. */
 /* Stages the snapshot's drives, vsock and output files into vm->staged. */
 int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r);

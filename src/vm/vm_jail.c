@@ -33,7 +33,6 @@
  * caller gave. */
 #include "vm/vm_internal.h"
 
-#include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/fault.h"
@@ -154,7 +153,7 @@ int sv_vm_set_jail(sv_vm *vm, const sv_jail_options *in)
 	/* Default: <runtime_dir>/.jail, inside smartvm's own checked directory
 	 * (next to it would be /run/jail for root) but not inside a VM
 	 * directory; ids contain no '.', so it is never taken for a VM. */
-	char *base = in->chroot_base_dir ? NULL : sv_path_join(sv_manager__opts(vm->mgr)->runtime_dir, ".jail");
+	char *base = in->chroot_base_dir ? NULL : sv_path_join(vm->host->opts->runtime_dir, ".jail");
 	j->o.jailer_binary = own(j, 0, in->jailer_binary);
 	j->o.chroot_base_dir = own(j, 1, in->chroot_base_dir ? in->chroot_base_dir : base);
 	j->o.cgroup_cpu_max = own(j, 2, in->cgroup_cpu_max);

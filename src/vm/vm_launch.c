@@ -13,12 +13,12 @@
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/file.h"
+#include "util/inotify_once.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/trace.h"
 #include "util/vm_alive.h"
 #include "vm/vm_net.h"
-#include "manager/manager_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -255,7 +255,7 @@ static int probe_connect(const char *path)
  * kernel an RCU grace period (10-20 ms), far more than the whole wait. */
 static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 {
-	int ino = sv_manager__inotify_fd(vm->mgr);
+	int ino = sv_inotify_once_fd(vm->host->inotify);
 	char *dir = strdup(socket_path);
 	int wd = ino >= 0 && dir ? inotify_add_watch(ino, dirname(dir), IN_CREATE | IN_MOVED_TO) : -1;
 	free(dir);

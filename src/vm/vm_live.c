@@ -23,7 +23,6 @@
  *     inspect shows (config.json) names the new file. */
 #include "vm/vm_internal.h"
 
-#include "manager/manager_internal.h"
 #include "config/config_internal.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -50,7 +49,7 @@ int sv_vm__live_lock(sv_vm *vm, const char *what, int *fd_out)
 	char *path = sv_path_join(vm->dir, LIVE_LOCK_FILE);
 	if (!path)
 		return sv_err(SV_ENOMEM, "out of memory");
-	int wait_ms = sv_manager__opts(vm->mgr)->api_timeout_ms;
+	int wait_ms = vm->host->opts->api_timeout_ms;
 	int rc = sv_lock_file(path, wait_ms, fd_out);
 	if (rc == SV_ETIMEOUT) {
 		char *holder = NULL;
@@ -401,7 +400,7 @@ static int fresh_name(const char *drive_id, char **out)
 /* The staging rules of a boot (vm_stage.c) for the new file abs of drive d. */
 static int stage_new_backing(sv_vm *vm, const sv_drive_config *d, const char *abs, new_backing *n)
 {
-	bool stage = sv_vm__should_stage(d, sv_manager__opts(vm->mgr)->ephemeral_writable_drives != SV_NO);
+	bool stage = sv_vm__should_stage(d, vm->host->opts->ephemeral_writable_drives != SV_NO);
 	if (!stage && !d->is_read_only && vm->jail_root)
 		return sv_err(SV_EUNSUPPORTED,
 			      "drive \"%s\": the VMM would write %s in place (ephemeral = no), which "

@@ -53,7 +53,6 @@
  * the VM is. */
 #include "vm/vm_internal.h"
 
-#include "manager/manager_internal.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/fault.h"
@@ -64,6 +63,7 @@
 #include "util/spawn.h"
 #include "util/timestamp.h"
 #include "util/trusted_dir.h"
+#include "util/verified_files.h"
 #include "vm/vm_snapshot_manifest.h"
 #include <dirent.h>
 #include <errno.h>
@@ -94,7 +94,7 @@ struct sv_vm_restore {
 	const sv_vmm_ops *backend; /* the one that took it */
 	sv_restore_options opts;
 	bool clone;
-	sv_manager *mgr; /* remembers the files it verified */
+	const sv_vm_host *host; /* its verified-file cache is kept */
 };
 
 /* ---- helpers ---- */
@@ -500,7 +500,7 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 	char hex[65];
 	int rc = open_member(r->dir_fd, r->dir, name, &fd, &st);
 	if (!rc && !(rc = check_size(r, backend, name, st.st_size)) &&
-	    sv_manager__verified(r->mgr, &st, want)) {
+	    sv_verified_files_has(r->host->verified, &st, want)) {
 		close(fd);
 		return 0;
 	}
@@ -515,7 +515,7 @@ static int verify_file(const sv_vm_restore *r, const sv_vmm_ops *backend, const 
 		    "the snapshot was taken",
 		    r->dir, name, want, hex);
 	else if (!rc)
-		sv_manager__remember_verified(r->mgr, &st, want);
+		sv_verified_files_add(r->host->verified, &st, want);
 	return rc;
 }
 
@@ -796,32 +796,31 @@ static int check_options(const sv_restore_options *o, size_t count)
 	return 0;
 }
 
-static int restore_one(sv_vm **out, sv_manager *mgr, sv_vm_restore *r, const char *id)
+int sv_vm__restore_new(sv_vm **out, const sv_vm_restore *r, const char *id)
 {
 	*out = NULL;
 	sv_vm *vm = NULL;
-	int rc = sv_vm__new(&vm, mgr, r->cfg, id);
-	if (rc)
-		return rc;
-	if ((rc = adapt_config(vm, r)) || (rc = sv_manager__register_vm(mgr, vm))) {
+	int rc = sv_vm__new(&vm, r->host, r->cfg, id);
+	if (!rc && (rc = adapt_config(vm, r)))
 		sv_vm__free(vm);
-		return rc;
-	}
+	else if (!rc)
+		*out = vm;
+	return rc;
+}
+
+int sv_vm__restore_boot(sv_vm *vm, const sv_vm_restore *r)
+{
 	vm->restore_backend = r->backend;
-	rc = sv_vm__boot(vm, r);
-	if (rc)
-		return rc; /* the VM stays registered, in state error, like a failed start */
-	*out = vm;
-	return 0;
+	return sv_vm__boot(vm, r);
 }
 
 /* What the manager and the options ask of the snapshot's backend. */
-static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
+static int check_backend(const sv_vm_restore *r)
 {
 	char *what = NULL;
 	if (asprintf(&what, "snapshot %s", r->dir) < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
-	int rc = sv_vm__backend_allowed(sv_manager__opts(mgr), r->backend, what);
+	int rc = sv_vm__backend_allowed(r->host->opts, r->backend, what);
 	free(what);
 	if (rc)
 		return rc;
@@ -831,13 +830,16 @@ static int check_backend(const sv_vm_restore *r, sv_manager *mgr)
 	return 0;
 }
 
-static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, const sv_restore_options *opts,
-			 size_t count)
+int sv_vm__restore_begin(sv_vm_restore **out, const sv_vm_host *host, const char *dir,
+			 const sv_restore_options *opts, size_t count)
 {
+	sv_vm_restore *r = calloc(1, sizeof(*r));
+	if (!(*out = r))
+		return sv_err(SV_ENOMEM, "out of memory");
 	*r = (sv_vm_restore){.opts = opts ? *opts : (sv_restore_options)SV_RESTORE_OPTIONS_INIT,
 			     .clone = count > 1,
 			     .dir_fd = -1,
-			     .mgr = mgr};
+			     .host = host};
 	int rc = check_options(&r->opts, count);
 	if (rc)
 		return rc;
@@ -849,82 +851,19 @@ static int begin_restore(sv_vm_restore *r, sv_manager *mgr, const char *dir, con
 	    (rc = load_manifest(r)) || (rc = verify_snapshot(r)))
 		return rc;
 	sv_trace_end(&step, "restore:manifest+sha256_checks");
-	return check_backend(r, mgr);
+	return check_backend(r);
 }
 
-static void end_restore(sv_vm_restore *r)
+const char *sv_vm__restore_id(const sv_vm_restore *r) { return r->opts.id; }
+
+void sv_vm__restore_end(sv_vm_restore *r)
 {
+	if (!r)
+		return;
 	if (r->dir_fd >= 0)
 		close(r->dir_fd);
 	json_decref(r->manifest);
 	sv_vm_config_free(r->cfg);
 	free((void *)r->dir);
-}
-
-int sv_manager_restore_vm(sv_vm **out, sv_manager *mgr, const char *dir, const sv_restore_options *opts)
-{
-	sv_err_clear();
-	*out = NULL;
-	int vrc = SV_CHECK_OPTIONS(opts, sv_restore_options, SV_RESTORE_OPTIONS);
-	if (vrc)
-		return vrc;
-	sv_vm_restore r;
-	int rc = begin_restore(&r, mgr, dir, opts, 1);
-	char generated[SV_VM_GENERATED_ID_LEN];
-	const char *id = r.opts.id;
-	if (!id) {
-		sv_vm__generate_id(generated);
-		id = generated;
-	}
-	if (!rc)
-		rc = restore_one(out, mgr, &r, id);
-	end_restore(&r);
-	return rc;
-}
-
-int sv_manager_clone_vms(sv_vm ***vms_out, sv_manager *mgr, const char *dir, size_t count,
-			 const sv_restore_options *opts)
-{
-	sv_err_clear();
-	*vms_out = NULL;
-	int vrc = SV_CHECK_OPTIONS(opts, sv_restore_options, SV_RESTORE_OPTIONS);
-	if (vrc)
-		return vrc;
-	if (count == 0)
-		return sv_err(SV_EINVAL, "count: must be at least 1");
-	sv_vm_restore r;
-	int rc = begin_restore(&r, mgr, dir, opts, count);
-	sv_vm **vms = rc ? NULL : calloc(count, sizeof(*vms));
-	if (!rc && !vms)
-		rc = sv_err(SV_ENOMEM, "out of memory");
-	char prefix[SV_VM_GENERATED_ID_LEN];
-	if (!r.opts.id)
-		sv_vm__generate_id(prefix);
-	size_t made = 0;
-	for (; !rc && made < count; made++) {
-		char *id = NULL;
-		if (asprintf(&id, "%s-%zu", r.opts.id ? r.opts.id : prefix, made + 1) < 0) {
-			rc = sv_err(SV_ENOMEM, "out of memory");
-			break;
-		}
-		rc = restore_one(&vms[made], mgr, &r, id);
-		if (rc)
-			sv_err_prefix("clone %zu of %zu", made + 1, count);
-		free(id);
-		if (rc)
-			break;
-	}
-	if (rc && vms) {
-		sv_err_saved saved;
-		sv_err_save(&saved);
-		for (size_t i = 0; i < count; i++)
-			if (vms[i])
-				sv_vm_kill(vms[i]);
-		sv_err_restore(&saved);
-		free(vms);
-		vms = NULL;
-	}
-	end_restore(&r);
-	*vms_out = vms;
-	return rc;
+	free(r);
 }
