@@ -139,7 +139,7 @@ static int cmd_exec(cli_ctx *cli, int argc, char **argv)
 	if (!cmd && (rc = cli_run_split_command(cli, &argc, argv, &cmd)))
 		return rc;
 	cli_run_agent a = {0};
-	sv_exec_rlimit lims[SV_EXEC_MAX_RLIMITS];
+	sv_exec_rlimit lims[SV_EXEC_MAX_RLIMITS] = {{0}};
 	size_t n_lims = 0;
 	const char **env = calloc((size_t)argc + 1, sizeof(*env));
 	size_t n_env = 0;

@@ -326,7 +326,10 @@ int oci_cgroup_setup(oci_cgroup *c, const oci_dir *d, const char *id)
 				note(&w, "%s (%s)", limits_of(i), sv_last_error());
 			continue;
 		}
-		c->dirs[n_dirs++] = strdup(full[i]);
+		/* dirs ends at its first NULL (oci_cgroup_free). */
+		if (!(c->dirs[n_dirs] = strdup(full[i])))
+			return sv_err(SV_ENOMEM, "out of memory");
+		n_dirs++;
 	}
 	if (w.n)
 		oci_log_warn("container \"%s\": cgroups: not applied on this host: %s; the container runs "

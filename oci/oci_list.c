@@ -8,6 +8,7 @@
 
 #include "oci_bundle.h"
 #include "oci_log.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/trusted_dir.h"
 
@@ -114,14 +115,12 @@ static int read_rows(const oci_globals *g, row **out, size_t *n)
 	while ((ent = readdir(dir)) != NULL) {
 		if (ent->d_name[0] == '.' || oci_check_id(ent->d_name) < 0)
 			continue;
-		if (*n == cap) {
-			row *grown = realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(**out));
-			if (!grown) {
-				rc = sv_err(SV_ENOMEM, "out of memory");
-				break;
-			}
-			*out = grown;
+		row *grown = sv_array_grow(*out, &cap, *n, sizeof(**out), 8);
+		if (!grown) {
+			rc = sv_err(SV_ENOMEM, "out of memory");
+			break;
 		}
+		*out = grown;
 		if (read_row(g, ent->d_name, &(*out)[*n]))
 			(*n)++;
 	}
@@ -155,7 +154,7 @@ static int print_json(const row *rows, size_t n)
 static void print_table(const row *rows, size_t n)
 {
 	static const char *const head[] = {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"};
-	int w[6];
+	int w[6] = {0};
 	for (int c = 0; c < 6; c++)
 		w[c] = (int)strlen(head[c]);
 	for (size_t i = 0; i < n; i++) {
@@ -195,8 +194,10 @@ int oci_cmd_list(const oci_globals *g, int argc, char **argv)
 		return oci_log_error("list --format: \"%s\" is not one of table, json", format);
 	row *rows;
 	size_t n;
-	if (read_rows(g, &rows, &n) < 0)
+	if (read_rows(g, &rows, &n) < 0) {
+		free_rows(rows, n);
 		return oci_log_error("list: %s", sv_last_error());
+	}
 	int code = 0;
 	if (quiet)
 		for (size_t i = 0; i < n; i++)

@@ -185,8 +185,10 @@ int oci_mounts_parse(oci_mounts *m, json_t *root, const char *bundle_dir)
 	{
 		m->n = i + 1; /* so that free sees what this entry allocated */
 		int rc = parse_one(&m->items[i], e, i, bundle_dir);
-		if (rc)
+		if (rc) {
+			oci_mounts_free(m); /* nothing half-parsed is left to the caller */
 			return rc;
+		}
 	}
 	return 0;
 }

@@ -51,6 +51,7 @@
  * Live operations are serialised per VM (vm_live.c's lock): a snapshot
  * holds it from the pause to the resume, and state.json says paused while
  * the VM is. */
+#include "config/config_internal.h"
 #include "vm/vm_internal.h"
 
 #include "util/error.h"
@@ -158,10 +159,13 @@ static char *fd_path(int fd)
 	return asprintf(&p, "/proc/self/fd/%d", fd) < 0 ? NULL : p;
 }
 
-static void replace_str(const char **slot, const char *value)
+/* Points a field of a config the VM owns at a copy of path, which the
+ * caller made (NULL: it ran out of memory) and which is freed here. */
+static int replace_with(const char **slot, char *path)
 {
-	free((void *)*slot);
-	*slot = value ? strdup(value) : NULL;
+	int rc = path ? sv_config_replace_string(slot, path) : sv_err(SV_ENOMEM, "out of memory");
+	free(path);
+	return rc;
 }
 
 /* ---- create ---- */
@@ -630,29 +634,29 @@ static const char *manifest_mac(json_t *m, const char *iface_id)
 static int adapt_config(sv_vm *vm, const sv_vm_restore *r)
 {
 	sv_vm_config *c = vm->cfg;
-	char *p = NULL;
-	for (size_t i = 0; i < c->n_drives; i++) {
+	int rc = 0;
+	for (size_t i = 0; !rc && i < c->n_drives; i++) {
 		sv_drive_config *d = (sv_drive_config *)&c->drives[i];
 		json_t *md = manifest_drive(r->manifest, d->drive_id);
 		const char *file = json_string_value(json_object_get(md, "file"));
-		if (file) { /* its contents come from the snapshot */
-			p = sv_path_join(r->dir, file);
-			replace_str(&d->path_on_host, p);
-			free(p);
-		}
+		if (file) /* its contents come from the snapshot */
+			rc = replace_with(&d->path_on_host, sv_path_join(r->dir, file));
 	}
-	for (size_t i = 0; i < c->n_network_interfaces; i++) {
+	for (size_t i = 0; !rc && i < c->n_network_interfaces; i++) {
 		sv_net_iface_config *n = (sv_net_iface_config *)&c->network_interfaces[i];
 		/* The guest keeps the MAC it had: the new TAP must serve that MAC. */
 		const char *mac = manifest_mac(r->manifest, n->iface_id);
 		if (!n->guest_mac && mac)
-			replace_str(&n->guest_mac, mac);
-		if (r->clone)
-			replace_str(&n->host_dev_name, NULL);
-		for (size_t o = 0; o < r->opts.n_network_overrides; o++)
+			rc = sv_config_replace_string(&n->guest_mac, mac);
+		if (!rc && r->clone)
+			rc = sv_config_replace_string(&n->host_dev_name, NULL);
+		for (size_t o = 0; !rc && o < r->opts.n_network_overrides; o++)
 			if (!strcmp(r->opts.network_overrides[o].iface_id, n->iface_id))
-				replace_str(&n->host_dev_name, r->opts.network_overrides[o].host_dev_name);
+				rc = sv_config_replace_string(&n->host_dev_name,
+							      r->opts.network_overrides[o].host_dev_name);
 	}
+	if (rc)
+		return rc;
 	for (size_t o = 0; o < r->opts.n_network_overrides; o++) {
 		bool found = false;
 		for (size_t i = 0; i < c->n_network_interfaces; i++)
@@ -662,22 +666,16 @@ static int adapt_config(sv_vm *vm, const sv_vm_restore *r)
 				      r->opts.network_overrides[o].iface_id);
 	}
 	/* Each restored VM has its own vsock socket, metrics and log files. */
-	if (c->vsock) {
-		char *uds = r->opts.vsock_uds_path ? strdup(r->opts.vsock_uds_path) : sv_path_join(vm->dir, "vsock.sock");
-		replace_str(&((sv_vsock_config *)c->vsock)->uds_path, uds);
-		free(uds);
-	}
-	if (c->metrics) {
-		p = sv_path_join(vm->dir, "metrics.json");
-		replace_str(&((sv_metrics_config *)c->metrics)->metrics_path, p);
-		free(p);
-	}
-	if (c->logger) {
-		p = sv_path_join(vm->dir, "firecracker.log");
-		replace_str(&((sv_logger_config *)c->logger)->log_path, p);
-		free(p);
-	}
-	return 0;
+	if (c->vsock)
+		rc = replace_with(&((sv_vsock_config *)c->vsock)->uds_path,
+				  r->opts.vsock_uds_path ? strdup(r->opts.vsock_uds_path)
+							 : sv_path_join(vm->dir, "vsock.sock"));
+	if (!rc && c->metrics)
+		rc = replace_with(&((sv_metrics_config *)c->metrics)->metrics_path,
+				  sv_path_join(vm->dir, "metrics.json"));
+	if (!rc && c->logger)
+		rc = replace_with(&((sv_logger_config *)c->logger)->log_path, sv_path_join(vm->dir, "firecracker.log"));
+	return rc;
 }
 
 int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
@@ -713,9 +711,10 @@ int sv_vm__restore_stage(sv_vm *vm, sv_ledger *ledger, const sv_vm_restore *r)
 		free(src);
 		free(dst);
 		free(parent);
+		if (!rc)
+			rc = sv_config_replace_string(&d->path_on_host, vp);
 		if (rc)
 			return sv_err_prefix("staging drive \"%s\" from the snapshot", d->drive_id);
-		replace_str(&d->path_on_host, vp);
 	}
 	if (s->vsock && strncmp(s->vsock->uds_path, vm->dir, strlen(vm->dir)) != 0) {
 		/* Outside the VM directory: Firecracker leaves its socket behind. A
