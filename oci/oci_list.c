@@ -67,6 +67,15 @@ static bool read_row(const oci_globals *g, const char *id, row *r)
 		   .rootfs = strdup(have_bundle ? b.root_path : ""),
 		   .owner = owner_name(d.fd),
 		   .annotations = strdup(s.annotations_json)};
+	bool whole = r->id && r->bundle && r->rootfs && r->owner && r->annotations;
+	if (!whole) {
+		oci_log_warn("list: container \"%s\": out of memory", id);
+		free(r->id);
+		free(r->bundle);
+		free(r->rootfs);
+		free(r->owner);
+		free(r->annotations);
+	}
 	snprintf(r->status, sizeof(r->status), "%s", oci_status_name(s.status));
 	snprintf(r->pid, sizeof(r->pid), "%d", oci_status_live(s.status) ? (int)s.pid : 0);
 	oci_state_created_text(&s, r->created, sizeof(r->created));
@@ -74,7 +83,7 @@ static bool read_row(const oci_globals *g, const char *id, row *r)
 		oci_bundle_free(&b);
 	oci_state_free(&s);
 	oci_dir_close(&d);
-	return true;
+	return whole;
 }
 
 static void free_rows(row *rows, size_t n)
