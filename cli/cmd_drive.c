@@ -31,7 +31,10 @@ static int on_opt(cli_ctx *cli, int opt, const char *arg, void *ctx)
 	return 0;
 }
 
-static int cmd_drive(cli_ctx *cli, int argc, char **argv)
+/* `drive|pmem update ID NAME [flags]`: --help, the one subcommand, the flags
+ * and both operands. -1 when the command goes on, else its exit code. */
+static int parse_update(cli_ctx *cli, int argc, char **argv, const struct option *opts, const char *operands,
+			drive_flags *f, cli_opts *p)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		cli_print_help(cli->cmd, stdout);
@@ -40,10 +43,18 @@ static int cmd_drive(cli_ctx *cli, int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "update"))
 		return cli_usage_error(cli, argc < 2 ? "missing subcommand: update" : "unknown subcommand \"%s\" (expected update)",
 				       argc < 2 ? "" : argv[1]);
+	int rc = cli_live_parse(p, cli, argc - 1, argv + 1, opts, on_opt, f);
+	if (rc >= 0 || (rc = cli_live_args(p, 2, operands)))
+		return rc;
+	return -1;
+}
+
+static int cmd_drive(cli_ctx *cli, int argc, char **argv)
+{
 	drive_flags f = {0};
 	cli_opts p;
-	int rc = cli_live_parse(&p, cli, argc - 1, argv + 1, drive_opts, on_opt, &f);
-	if (rc >= 0 || (rc = cli_live_args(&p, 2, "ID DRIVE")))
+	int rc = parse_update(cli, argc, argv, drive_opts, "ID DRIVE", &f, &p);
+	if (rc >= 0)
 		return rc;
 	bool limit = f.rl.has_bandwidth || f.rl.has_ops;
 	if (!f.path && !limit)
@@ -57,17 +68,10 @@ static int cmd_drive(cli_ctx *cli, int argc, char **argv)
 
 static int cmd_pmem(cli_ctx *cli, int argc, char **argv)
 {
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		cli_print_help(cli->cmd, stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "update"))
-		return cli_usage_error(cli, argc < 2 ? "missing subcommand: update" : "unknown subcommand \"%s\" (expected update)",
-				       argc < 2 ? "" : argv[1]);
 	drive_flags f = {0};
 	cli_opts p;
-	int rc = cli_live_parse(&p, cli, argc - 1, argv + 1, drive_opts + 1 /* not --path */, on_opt, &f);
-	if (rc >= 0 || (rc = cli_live_args(&p, 2, "ID PMEM")))
+	int rc = parse_update(cli, argc, argv, drive_opts + 1 /* not --path */, "ID PMEM", &f, &p);
+	if (rc >= 0)
 		return rc;
 	if (!f.rl.has_bandwidth && !f.rl.has_ops)
 		return cli_usage_error(cli, "give --bandwidth, --ops or both");
