@@ -287,6 +287,7 @@ static svt_scope scope_of(const fixture *fx)
 			   .jail_exec_name = EXEC_NAME,
 			   .cgroup_root = fx->cgroups,
 			   .netns = true,
+			   .net_down = true,
 			   .keep_links = keep,
 			   .gone_paths = gone};
 }
