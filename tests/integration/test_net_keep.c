@@ -7,6 +7,9 @@
 
 #include "net/net_names.h"
 #include "util/fault.h"
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 static int net_setup(svn_dirs *e, svn_vm *vm, const char *id, sv_vm_config *cfg, sv_tap_device *taps)
@@ -284,6 +287,37 @@ static void test_a_crash_between_vm_steps_leaves_nothing_of_the_vm_after_replay(
 	svn_cfg_free(cfg);
 }
 
+/* The nftables context is kept between batches: its netlink socket must
+ * not reach the programs smartvm starts (VMMs, supervisors). */
+static void test_the_kept_nftables_socket_is_close_on_exec(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "cloexec", cfg, &tap));
+	int found = 0;
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	for (struct dirent *de; (de = readdir(d));) {
+		int fd = atoi(de->d_name), domain = 0, proto = 0;
+		socklen_t len = sizeof(int);
+		if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) || domain != AF_NETLINK)
+			continue;
+		len = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) || proto != NETLINK_NETFILTER)
+			continue;
+		found++;
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	}
+	closedir(d);
+	assert_int_equal(found, 1); /* kept, and only one */
+	svn_ok(svn_vm_cleanup(&vm));
+	svn_assert_all_gone(e->data_dir, "svbr0");
+	svn_cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +331,8 @@ int main(void)
 					    svn_dirs_setup, svn_dirs_teardown),
 	    cmocka_unit_test_setup_teardown(test_a_crash_between_vm_steps_leaves_nothing_of_the_vm_after_replay,
 					    svn_dirs_setup, svn_dirs_teardown),
+	    cmocka_unit_test_setup_teardown(test_the_kept_nftables_socket_is_close_on_exec, svn_dirs_setup,
+					    svn_dirs_teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
