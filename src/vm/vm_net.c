@@ -15,9 +15,10 @@
  *     leaves a record that down/gc act on, never an unrecorded bridge.
  *  3. The bridge, the table and the leases change under one flock hold, so
  *     `net down` can't remove the bridge between our ensuring it and our
- *     lease being written (down refuses while a lease exists). Published ports are checked against the
- *     host-wide registry and a WireGuard tunnel's name is picked under the
- *     same hold.
+ *     lease being written (down refuses while a lease exists). Published
+ *     ports are checked against the host-wide registry and a WireGuard
+ *     tunnel's name is picked under the same hold. TAPs are made after the
+ *     lock is released: nothing shared depends on them.
  *  4. The VM's share of the firewall (anti-spoofing, isolation, gateway
  *     services, published ports, tunnel routing) is one nft batch of set
  *     elements, applied once its TAPs exist and before its VMM starts.
@@ -294,6 +295,8 @@ static int apply_vm_batch(const sv_net_plan *plan, const char *net_dir, vm_extra
 	bool exists = true;
 	if (sv_nft_exists(plan->bridge, &exists) != 0 || exists)
 		return sv_err_restore(&saved);
+	sv_err_restore(&saved); /* frees it: the retry's outcome is the error */
+	sv_err_clear();
 	sv_lease_db db;
 	if ((rc = sv_lease_db_open(&db, net_dir, plan->bridge)))
 		return rc;
