@@ -294,8 +294,7 @@ static int cmd_net(cli_ctx *cli, int argc, char **argv)
 const cli_command cli_net_commands[] = {
     {
 	.name = "net",
-	.summary = "List address leases and TAPs; remove dead VMs' networking; take bridges down; set rate "
-		   "limits",
+	.summary = "List leases; remove dead VMs' networking; take bridges down; set rate limits",
 	.usage = "ls [--bridge NAME] [--json]\n"
 		 "gc [--bridge NAME] [--json]\n"
 		 "down [--bridge NAME] [--json]\n"

@@ -271,7 +271,9 @@ static int down_bridge(const char *net_dir, const char *bridge, size_t *n_down)
 			    bridge, who ? who : "VMs", db.n == 1 ? "it" : "them");
 		free(who);
 	} else if (db.has_state) {
-		if (!(rc = sv_net_release_unused(&db, true, true)))
+		/* A bridge other devices still use is kept, with its state
+		 * (warned about): not counted as taken down. */
+		if (!(rc = sv_net_release_unused(&db, true, true)) && !db.has_state)
 			++*n_down;
 	}
 	sv_lease_db_close(&db);

@@ -6,6 +6,7 @@
 #include "test_net_fixture.h"
 
 #include "net/net_names.h"
+#include "net/net_tap.h"
 #include "util/fault.h"
 #include <dirent.h>
 #include <linux/netlink.h>
@@ -188,6 +189,39 @@ static void test_net_gc_takes_down_an_idle_bridge_only(void **state)
 	svn_cfg_free(c2);
 }
 
+/* A device smartvm does not know, on the bridge after the last VM: down
+ * keeps the bridge (and says so by not counting it), and takes it once the
+ * device is gone. */
+static void test_net_down_keeps_a_bridge_a_foreign_device_uses(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	sv_vm_config *cfg = svn_cfg_new(1, NULL);
+	sv_tap_device tap;
+	svn_vm vm;
+	svn_ok(net_setup(e, &vm, "one", cfg, &tap));
+	svn_ok(svn_vm_cleanup(&vm));
+	sv_nl_link br;
+	assert_int_equal(sv_nl_link_get("svbr0", &br), 0);
+	assert_int_equal(sv_tap_create("usertap", "a device of the user"), 0);
+	assert_int_equal(sv_nl_link_set_master("usertap", br.index), 0);
+
+	sv_net_admin_options o = SV_NET_ADMIN_OPTIONS_INIT;
+	o.data_dir = e->data_dir;
+	size_t n_down = 99;
+	svn_ok(sv_net_down(&o, &n_down));
+	assert_int_equal(n_down, 0);
+	assert_true(svn_link_exists("svbr0"));
+	assert_true(net_file_exists(e->data_dir, "svbr0.bridge"));
+	assert_true(svn_link_exists("usertap"));
+
+	assert_int_equal(sv_nl_link_del("usertap"), 0);
+	svn_ok(sv_net_down(&o, &n_down));
+	assert_int_equal(n_down, 1);
+	svn_assert_nothing_made(e->data_dir, "svbr0");
+	svn_cfg_free(cfg);
+}
+
 /* A table removed behind smartvm's back (`nft flush ruleset`) while the
  * record says it is applied: the next VM's batch fails, the table is
  * applied again and the batch retried. */
@@ -326,6 +360,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_net_down_refuses_while_vms_hold_leases_and_names_them,
 					    svn_dirs_setup, svn_dirs_teardown),
 	    cmocka_unit_test_setup_teardown(test_net_gc_takes_down_an_idle_bridge_only, svn_dirs_setup,
+					    svn_dirs_teardown),
+	    cmocka_unit_test_setup_teardown(test_net_down_keeps_a_bridge_a_foreign_device_uses, svn_dirs_setup,
 					    svn_dirs_teardown),
 	    cmocka_unit_test_setup_teardown(test_a_table_removed_behind_our_back_is_applied_again,
 					    svn_dirs_setup, svn_dirs_teardown),
