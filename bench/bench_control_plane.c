@@ -18,7 +18,8 @@
  * is what is subtracted as "the VMM" from smartvm's total. Two variants: without networking (every
  * Firecracker section except network-interfaces and MMDS), and, as root in a private network namespace, with
  * every section: both clients then create and remove a TAP (the raw client by ioctl, bench_raw_launch.c);
- * smartvm also a lease, the bridge, the nftables table and the VM's firewall elements.
+ * smartvm also a lease and the VM's firewall elements (one nft batch each way); the bridge and its
+ * nftables table are made by the first VM and persist after each VM (until `net down`), as in use.
  *
  * The per-step breakdown (bench_steps.c) comes from the lines libsmartvm and the supervisor write to
  * SMARTVM_TRACE, plus this file's timing of each public call. */

@@ -1,8 +1,8 @@
-/* `smartvm net ls` and `smartvm net gc`, and the networking flags of
+/* `smartvm net ls`, `net gc` and `net down`, and the networking flags of
  * `smartvm run` (see cmd_net.h).
  *
  * Everything here goes through the public API (smartvm/netadmin.h): ls prints
- * the leases sv_net_list reports, gc calls sv_net_gc. The directories come
+ * the leases sv_net_list reports, gc calls sv_net_gc, down sv_net_down. The directories come
  * from the manager, so --data-dir / --runtime-dir and the environment apply
  * exactly as for every other command. No logic of its own beyond printing.
  */
@@ -168,7 +168,7 @@ void cli_run_net_free(cli_run_net *n)
 	free(n->ifaces);
 }
 
-/* ---- net ls / net gc ---- */
+/* ---- net ls / net gc / net down ---- */
 
 enum { OPT_BRIDGE = CLI_OPT_LONG_BASE };
 
@@ -255,6 +255,21 @@ static int net_gc(cli_ctx *cli, int argc, char **argv)
 	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
+static int net_down(cli_ctx *cli, int argc, char **argv)
+{
+	sv_net_admin_options o;
+	int code = parse_admin(cli, argc, argv, &o);
+	if (code >= 0)
+		return code;
+	size_t down = 0;
+	int rc = sv_net_down(&o, &down);
+	if (cli->json)
+		printf("{\"down\": %zu}\n", down);
+	else
+		printf("took down %zu bridge%s\n", down, down == 1 ? "" : "s");
+	return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
 static int cmd_net(cli_ctx *cli, int argc, char **argv)
 {
 	/* The subcommand comes first; the rest is its own to parse. */
@@ -263,23 +278,26 @@ static int cmd_net(cli_ctx *cli, int argc, char **argv)
 			cli_print_help(cli->cmd, stdout);
 			return CLI_EXIT_OK;
 		}
-		return cli_usage_error(cli, "missing subcommand (ls, gc or limit)");
+		return cli_usage_error(cli, "missing subcommand (ls, gc, down or limit)");
 	}
 	if (!strcmp(argv[1], "ls"))
 		return net_ls(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return net_gc(cli, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "down"))
+		return net_down(cli, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "limit"))
 		return cli_net_limit(cli, argc - 1, argv + 1);
-	return cli_usage_error(cli, "unknown subcommand \"%s\" (expected ls, gc or limit)", argv[1]);
+	return cli_usage_error(cli, "unknown subcommand \"%s\" (expected ls, gc, down or limit)", argv[1]);
 }
 
 const cli_command cli_net_commands[] = {
     {
 	.name = "net",
-	.summary = "List address leases and TAPs; remove dead VMs' networking; set rate limits",
+	.summary = "List leases; remove dead VMs' networking; take bridges down; set rate limits",
 	.usage = "ls [--bridge NAME] [--json]\n"
 		 "gc [--bridge NAME] [--json]\n"
+		 "down [--bridge NAME] [--json]\n"
 		 "limit ID IFACE [--rx-bandwidth S:R[:B]] [--tx-bandwidth S:R[:B]]\n"
 		 " [--rx-ops S:R[:B]] [--tx-ops S:R[:B]]",
 	.help = "net ls  lists every address lease: bridge, guest IP, VM id, interface,\n"
@@ -288,11 +306,17 @@ const cli_command cli_net_commands[] = {
 		"net gc  removes the TAPs and leases of VMs that no longer run (nobody\n"
 		"        holds their VM directory's lock and no VMM of theirs is alive,\n"
 		"        whatever --runtime-dir they were started with; e.g. after the\n"
-		"        orchestrator was SIGKILLed), then the nftables table and the\n"
-		"        bridge (if smartvm created it) of a bridge nobody uses. When that\n"
-		"        cannot be told, the lease is kept. Rewrites a lease file without\n"
-		"        lines it cannot read (warned about by every command that reads it).\n"
-		"        Prints how many leases it removed.\n"
+		"        orchestrator was SIGKILLed), then takes down, as 'net down' does,\n"
+		"        every bridge nobody uses. When whether a VM runs cannot be told,\n"
+		"        its lease is kept. Rewrites a lease file without lines it cannot\n"
+		"        read (warned about by every command that reads it). Prints how\n"
+		"        many leases it removed.\n"
+		"net down  takes down a bridge's shared networking, which stays after\n"
+		"        its last VM stops so the next VM starts faster (like Docker's\n"
+		"        docker0): its nftables tables, forwarding if smartvm switched it\n"
+		"        on, and the bridge if smartvm created it (a bridge that existed\n"
+		"        before is never deleted). Refuses, naming them, while VMs hold\n"
+		"        leases on it. Prints how many bridges it took down.\n"
 		"net limit  sets new rate limiters on interface IFACE of a running VM\n"
 		"        (PATCH /network-interfaces/IFACE). Each bucket is\n"
 		"        SIZE:REFILL_MS[:BURST]; bandwidth in bytes, ops in operations.\n"

@@ -5,8 +5,10 @@
  *
  * Host state lives under `<data_dir>/net`: per bridge a lease file
  * (`<bridge>.leases`) and a state file (`<bridge>.bridge`), guarded by flock on
- * the directory. A VM creates its networking when it starts; these
- * functions only read it or remove leftovers.
+ * the directory. A VM creates its networking when it starts: the bridge and
+ * its nftables tables the first time, and they stay after the last VM stops
+ * until sv_net_down or sv_net_gc take them down; these functions read that
+ * state, take bridges down or remove leftovers.
  *
  * Thread safety: every function here may be called from several threads and
  * processes at once (the host state is guarded with flock).
@@ -89,10 +91,26 @@ SV_EXTERN void sv_net_lease_infos_free(sv_net_lease_info **leases, size_t n);
 /** Removes the networking of VMs that no longer run: a lease's VM still runs
  * while the process that set its networking up is alive, or while it has a
  * directory under runtime_dir whose ledger names a live process (its VMM);
- * otherwise (e.g. after a SIGKILL) it is dead. Removes their TAPs (those smartvm created) and leases; then, for
- * a bridge without leases, the nftables table and the bridge if smartvm
- * created it. *n_removed (may be NULL) counts the leases removed. */
+ * otherwise (e.g. after a SIGKILL) it is dead. Removes their TAPs (those
+ * smartvm created) and leases; then takes down every bridge left without a
+ * lease, as sv_net_down does (like `docker network prune`). *n_removed (may
+ * be NULL) counts the leases removed. */
 SV_EXTERN int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed);
+
+/** Takes down a bridge's shared networking (opts->bridge_name, or every
+ * bridge with smartvm state): the bridge, its gateway address and its
+ * nftables tables persist after the last VM on them stops, so that the next
+ * VM starts without creating them again (as Docker's docker0 does). This
+ * removes the tables, puts back IPv4 forwarding and route_localnet if
+ * smartvm switched them on and nothing else needs them, deletes the bridge
+ * if smartvm created it (a bridge that existed before is never deleted or
+ * changed), and forgets the bridge's state. A bridge on which any lease is
+ * held is refused with SV_EBUSY, the message naming the VMs (and
+ * interfaces) holding them; leases of VMs that no longer run are removed
+ * by sv_net_gc, not here. A bridge without smartvm state is nothing to do.
+ * runtime_dir is not used (may be NULL). *n_down (may be NULL) counts the
+ * bridges taken down. */
+SV_EXTERN int sv_net_down(const sv_net_admin_options *opts, size_t *n_down);
 
 #ifdef __cplusplus
 }

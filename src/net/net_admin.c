@@ -20,6 +20,7 @@
 #include "net/net_lease.h"
 #include "net/net_link.h"
 #include "net/net_undo.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/options_version.h"
 #include "util/file.h"
@@ -32,10 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_admin_options(const sv_net_admin_options *opts, const char *what)
+static int check_admin_options(const sv_net_admin_options *opts, const char *what, bool need_runtime_dir)
 {
-	if (!opts || !opts->data_dir || !opts->runtime_dir)
-		return sv_err(SV_EINVAL, "%s: data_dir and runtime_dir are required", what);
+	if (!opts || !opts->data_dir || (need_runtime_dir && !opts->runtime_dir))
+		return sv_err(SV_EINVAL, "%s: data_dir%s required", what,
+			      need_runtime_dir ? " and runtime_dir are" : " is");
 	int rc = SV_CHECK_OPTIONS(opts, sv_net_admin_options, SV_NET_ADMIN_OPTIONS);
 	if (rc)
 		return rc;
@@ -119,7 +121,7 @@ void sv_net_lease_infos_free(sv_net_lease_info **leases, size_t n)
 int sv_net_list(const sv_net_admin_options *opts, sv_net_lease_info ***out, size_t *n_out)
 {
 	sv_err_clear();
-	int rc = check_admin_options(opts, "listing leases");
+	int rc = check_admin_options(opts, "listing leases", true);
 	if (rc)
 		return rc;
 	char *net_dir = NULL;
@@ -205,7 +207,7 @@ static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, cons
 int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed)
 {
 	sv_err_clear();
-	int rc = check_admin_options(opts, "collecting network leftovers");
+	int rc = check_admin_options(opts, "collecting network leftovers", true);
 	if (rc)
 		return rc;
 	size_t removed = 0;
@@ -229,4 +231,79 @@ out:
 	if (n_removed)
 		*n_removed = removed;
 	return rc ? sv_err_prefix("collecting network leftovers") : 0;
+}
+
+/* "VM "a" (eth0), VM "b" (eth0)": who holds db's leases, for the refusal. */
+static char *lease_holders(const sv_lease_db *db)
+{
+	sv_buf buf = {0};
+	int rc = 0;
+	for (size_t i = 0; i < db->n && !rc; i++) {
+		char item[160];
+		int n = snprintf(item, sizeof(item), "%sVM \"%s\" (%s)", i ? ", " : "", db->items[i].vm_id,
+				 db->items[i].iface_id);
+		rc = sv_buf_append(&buf, item, (size_t)n);
+	}
+	if (!rc)
+		rc = sv_buf_append(&buf, "", 1);
+	if (rc) {
+		sv_buf_free(&buf);
+		return NULL;
+	}
+	return buf.data;
+}
+
+static int down_bridge(const char *net_dir, const char *bridge, size_t *n_down)
+{
+	sv_lease_db db;
+	int rc = sv_lease_db_open_existing(&db, net_dir, bridge);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0; /* no net directory: nothing of smartvm's on any bridge */
+	}
+	if (rc)
+		return rc;
+	if (db.n > 0) {
+		char *who = lease_holders(&db);
+		rc = sv_err(SV_EBUSY,
+			    "bridge %s: still in use by %s; stop %s first (`smartvm net gc` removes the "
+			    "leases of VMs that no longer run)",
+			    bridge, who ? who : "VMs", db.n == 1 ? "it" : "them");
+		free(who);
+	} else if (db.has_state) {
+		/* A bridge other devices still use is kept, with its state
+		 * (warned about): not counted as taken down. */
+		if (!(rc = sv_net_release_unused(&db, true, true)) && !db.has_state)
+			++*n_down;
+	}
+	sv_lease_db_close(&db);
+	return rc;
+}
+
+int sv_net_down(const sv_net_admin_options *opts, size_t *n_down)
+{
+	sv_err_clear();
+	size_t down = 0;
+	int rc = check_admin_options(opts, "taking down bridges", false);
+	char *net_dir = NULL;
+	char **bridges = NULL;
+	if (rc || (rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
+		goto out;
+	int first = 0;
+	sv_err_saved saved = {0};
+	for (char **b = bridges; *b; b++) {
+		int r = down_bridge(net_dir, *b, &down);
+		if (r && !first) {
+			first = r;
+			sv_err_save(&saved);
+		}
+	}
+	if (first)
+		rc = sv_err_restore(&saved);
+out:
+	free(net_dir);
+	sv_strv_free(bridges);
+	if (n_down)
+		*n_down = down;
+	return rc ? sv_err_prefix("taking down bridges") : 0;
 }

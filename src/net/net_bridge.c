@@ -91,7 +91,7 @@ static char *applied_path(const char *net_dir, const char *bridge)
 	return path;
 }
 
-int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_use)
+int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool force)
 {
 	char outbound[16];
 	snprintf(outbound, sizeof(outbound), "%s", plan->outbound);
@@ -103,9 +103,9 @@ int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_us
 		outbound[0] = '\0';
 	char *doc = NULL, *applied = NULL, *path = applied_path(net_dir, plan->bridge);
 	int rc = path ? sv_nft_build_table(&doc, plan, outbound) : sv_err(SV_ENOMEM, "out of memory");
-	/* Another VM on this bridge already applied this very table: each
+	/* An earlier VM on this bridge already applied this very table: each
 	 * table apply costs milliseconds under the lock every VM start takes. */
-	if (!rc && in_use && sv_read_file(path, 1 << 20, &applied, NULL) == 0 && !strcmp(applied, doc))
+	if (!rc && !force && sv_read_file(path, 1 << 20, &applied, NULL) == 0 && !strcmp(applied, doc))
 		goto out;
 	sv_err_clear();
 	if (!rc && !(rc = sv_net_forwarding_on(net_dir)) && !(rc = sv_nft_apply(plan->bridge, doc)))

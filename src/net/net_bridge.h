@@ -14,9 +14,10 @@
 int sv_net_bridge_ensure(sv_lease_db *db, const sv_net_plan *plan);
 
 /* Enables forwarding and (re)applies the bridge's nftables table; outbound
- * "" picks the default route's interface. When in_use (other VMs hold leases
- * on the bridge) and the document equals the one last applied, nothing runs. */
-int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool in_use);
+ * "" picks the default route's interface. The table persists after the last
+ * VM: unless force, when the document equals the one last applied (recorded
+ * in <net_dir>/<bridge>.nft, removed with the table) nothing runs. */
+int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool force);
 
 /* When the bridge has no lease left: deletes its nftables table (table) and,
  * when no smartvm table is left at all, puts IPv4 forwarding back if smartvm

@@ -14,18 +14,32 @@
  * The library is silent: output and errors go to its buffers (never to our
  * stdout/stderr). Its first context initializes process-wide state (GMP's
  * allocators, xtables) without a lock, so every use is serialized by one
- * mutex; the kernel serializes nf_tables transactions anyway. A context is
- * made per run: nothing cached (the rule-set cache) outlives a call. */
+ * mutex; the kernel serializes nf_tables transactions anyway.
+ *
+ * One context is kept per process and network namespace: freeing a context
+ * closes its netlink socket, and that close waits for the kernel to release
+ * the last commit (an RCU grace period: 5-15 ms of wall for no CPU, most of
+ * a batch's cost). A fork or a move to another namespace (the tests do) gets
+ * a fresh one. libnftables opens the socket without close-on-exec; it is set
+ * here, so no VMM or supervisor inherits a socket that changes the firewall.
+ * The rule-set cache inside the context is checked against the kernel's
+ * generation at each run, so nothing stale is used. */
 #include "net/net_nft_lib.h"
 
 #include "util/error.h"
 #include "util/trace.h"
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define NFT_SONAME "libnftables.so.1"
 
@@ -88,6 +102,59 @@ static char *dup_trimmed(const char *text)
 	return n ? strndup(text, n) : NULL;
 }
 
+/* Sets close-on-exec on every nf_tables netlink socket of the process:
+ * libnftables opens its socket without it, and only libnftables opens such
+ * sockets here. */
+static void cloexec_netfilter_sockets(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *de; d && (de = readdir(d));) {
+		int fd = atoi(de->d_name), domain = 0, proto = 0;
+		socklen_t len = sizeof(int);
+		if (fd <= 2 || fd == dirfd(d) || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
+		    domain != AF_NETLINK || (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len)) ||
+		    proto != NETLINK_NETFILTER)
+			continue;
+		int flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The process's context, under run_lock; remade after a fork or in another
+ * network namespace. */
+static struct nft_ctx *kept_ctx;
+static pid_t kept_pid;
+static dev_t kept_ns_dev;
+static ino_t kept_ns_ino;
+
+static struct nft_ctx *context(void)
+{
+	struct stat ns;
+	if (stat("/proc/thread-self/ns/net", &ns) != 0)
+		ns.st_dev = 0, ns.st_ino = 0;
+	if (kept_ctx && kept_pid == getpid() && ns.st_ino && kept_ns_ino == ns.st_ino &&
+	    kept_ns_dev == ns.st_dev)
+		return kept_ctx;
+	if (kept_ctx)
+		api.ctx_free(kept_ctx); /* in a child, closes only its copy */
+	kept_ctx = api.ctx_new(NFT_CTX_DEFAULT);
+	if (!kept_ctx)
+		return NULL;
+	cloexec_netfilter_sockets();
+	api.output_set_flags(kept_ctx, NFT_CTX_OUTPUT_JSON);
+	if (api.buffer_output(kept_ctx) || api.buffer_error(kept_ctx)) {
+		api.ctx_free(kept_ctx);
+		return kept_ctx = NULL;
+	}
+	kept_pid = getpid();
+	kept_ns_dev = ns.st_dev;
+	kept_ns_ino = ns.st_ino;
+	return kept_ctx;
+}
+
 int sv_nft_lib_run(const char *doc, const char *what, char **out)
 {
 	if (out)
@@ -99,16 +166,14 @@ int sv_nft_lib_run(const char *doc, const char *what, char **out)
 	sv_trace_span step;
 	sv_trace_begin(&step);
 	pthread_mutex_lock(&run_lock);
-	struct nft_ctx *ctx = api.ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx = context();
 	if (!ctx) {
 		pthread_mutex_unlock(&run_lock);
 		return sv_err(SV_ENOMEM, "%s: libnftables: out of memory", what);
 	}
-	api.output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
 	int rc = 0;
-	if (api.buffer_output(ctx) || api.buffer_error(ctx)) {
-		rc = sv_err(SV_ENOMEM, "%s: libnftables could not buffer its messages", what);
-	} else if (api.run_cmd_from_buffer(ctx, doc) != 0) {
+	/* Reading a buffer also empties it for the next run. */
+	if (api.run_cmd_from_buffer(ctx, doc) != 0) {
 		char *msg = dup_trimmed(api.get_error_buffer(ctx));
 		rc = sv_err(SV_ENETWORK, "%s: nftables refused the batch: %s", what,
 			    msg ? msg : "(no message)");
@@ -118,7 +183,8 @@ int sv_nft_lib_run(const char *doc, const char *what, char **out)
 		if (!(*out = strdup(text ? text : "")))
 			rc = sv_err(SV_ENOMEM, "out of memory");
 	}
-	api.ctx_free(ctx);
+	api.get_output_buffer(ctx);
+	api.get_error_buffer(ctx);
 	pthread_mutex_unlock(&run_lock);
 	sv_trace_end(&step, out ? "net:nft_run_listing" : "net:nft_run");
 	return rc;

@@ -116,8 +116,8 @@ int sv_nft_batch_apply(sv_nft_batch *b, bool removing, const char *what)
 	int rc = sv_nft_run(text, what);
 	free(text);
 	if (rc && removing) {
-		/* Removing from tables that are gone (the last VM took them
-		 * along) has nothing left to do. */
+		/* Removing from tables that are gone (taken down by `net
+		 * down` or gc, or flushed by hand) has nothing left to do. */
 		sv_err_saved saved;
 		sv_err_save(&saved);
 		bool exists = true;

@@ -208,6 +208,10 @@ static int undo_bridge(const char *bridge, const char *net_dir)
 	return release_shared(bridge, net_dir, false, true);
 }
 
+/* "bridge" and "nft" entries are no longer written (the bridge and its
+ * table outlive their VMs until `net down` / `net gc`); ledgers written
+ * before that still hold them, and their replay takes an unused bridge
+ * down as it always did. */
 static void register_all(void)
 {
 	sv_ledger_register("bridge", undo_bridge);

@@ -6,14 +6,19 @@
  *  1. Everything that can be checked without the host is checked first, and
  *     addresses are allocated in memory under the lease lock before anything
  *     is created, so bad input and a full subnet leave nothing behind.
- *  2. Each resource is written to the ledger before it is created; the ledger
- *     then reads bridge, nft, lease..., tap/port..., so a backwards replay
- *     removes devices, then leases, then (if unused) the table and bridge.
+ *  2. Each resource of the VM's is written to the ledger before it is
+ *     created; the ledger reads lease..., tap/port..., fw..., so a backwards
+ *     replay removes firewall elements, devices, then leases. The bridge and
+ *     its table are shared and persist after the last VM (as Docker's
+ *     docker0 does) until `smartvm net down` or `net gc` (net_admin.c): the
+ *     bridge's state file records them before they are created, so a crash
+ *     leaves a record that down/gc act on, never an unrecorded bridge.
  *  3. The bridge, the table and the leases change under one flock hold, so
- *     another VM's cleanup can't remove the bridge between our creating it
- *     and our lease being written. Published ports are checked against the
- *     host-wide registry and a WireGuard tunnel's name is picked under the
- *     same hold.
+ *     `net down` can't remove the bridge between our ensuring it and our
+ *     lease being written (down refuses while a lease exists). Published
+ *     ports are checked against the host-wide registry and a WireGuard
+ *     tunnel's name is picked under the same hold. TAPs are made after the
+ *     lock is released: nothing shared depends on them.
  *  4. The VM's share of the firewall (anti-spoofing, isolation, gateway
  *     services, published ports, tunnel routing) is one nft batch of set
  *     elements, applied once its TAPs exist and before its VMM starts.
@@ -30,6 +35,7 @@
 #include "net/net_lease.h"
 #include "net/net_link.h"
 #include "net/net_names.h"
+#include "net/net_nft.h"
 #include "net/net_nft_vm.h"
 #include "net/net_options.h"
 #include "net/net_ports.h"
@@ -167,10 +173,11 @@ static int setup_shared(sv_lease_db *db, const sv_net_plan *plan, const char *ne
 			return rc;
 		}
 	}
-	if ((rc = sv_ledger_record(ledger, "bridge", plan->bridge, net_dir)) ||
-	    (rc = SV_FAULT_POINT("launch.bridge")) || (rc = sv_net_bridge_ensure(db, plan)) ||
-	    (rc = sv_ledger_record(ledger, "nft", plan->bridge, net_dir)) ||
-	    (rc = SV_FAULT_POINT("launch.nft")) || (rc = sv_net_table_ensure(plan, net_dir, n_before > 0)))
+	/* The bridge and table are the bridge's, not the VM's: they outlive it
+	 * (until `net down` or `net gc`), recorded by the state file, so the
+	 * VM's ledger holds no entry for them. */
+	if ((rc = SV_FAULT_POINT("launch.bridge")) || (rc = sv_net_bridge_ensure(db, plan)) ||
+	    (rc = SV_FAULT_POINT("launch.nft")) || (rc = sv_net_table_ensure(plan, net_dir, false)))
 		return rc;
 	for (size_t i = 0; i < cfg->n_network_interfaces; i++) {
 		char key[160], ip_text[16];
@@ -273,10 +280,36 @@ static int setup_extras_locked(sv_lease_db *db, sv_ledger *ledger, const char *v
 	return rc;
 }
 
+/* The table is applied only when its document changed (it persists between
+ * VMs), so one removed behind smartvm's back (`nft flush ruleset`) shows as
+ * a failing VM batch: then, with the table gone, it is applied again under
+ * the lock and the batch retried once. */
+static int apply_vm_batch(const sv_net_plan *plan, const char *net_dir, vm_extras *x)
+{
+	const char *what = "setting up the VM's firewall";
+	int rc = sv_nft_batch_apply(&x->batch, false, what);
+	if (!rc)
+		return 0;
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	bool exists = true;
+	if (sv_nft_exists(plan->bridge, &exists) != 0 || exists)
+		return sv_err_restore(&saved);
+	sv_err_restore(&saved); /* frees it: the retry's outcome is the error */
+	sv_err_clear();
+	sv_lease_db db;
+	if ((rc = sv_lease_db_open(&db, net_dir, plan->bridge)))
+		return rc;
+	rc = sv_net_table_ensure(plan, net_dir, true);
+	sv_lease_db_close(&db);
+	return rc ? rc : sv_nft_batch_apply(&x->batch, false, what);
+}
+
 /* Records every interface's firewall elements, then applies the VM's whole
  * batch (elements, ports, tunnel) in one nftables transaction. */
-static int setup_firewall(const char *lease_path, sv_ledger *ledger, const char *vm_id, const iface_plan *ip,
-			  size_t n_ifaces, vm_extras *x)
+static int setup_firewall(const sv_net_plan *plan, const char *net_dir, const char *lease_path,
+			  sv_ledger *ledger, const char *vm_id, const iface_plan *ip, size_t n_ifaces,
+			  vm_extras *x)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n_ifaces && !rc; i++) {
@@ -293,7 +326,7 @@ static int setup_firewall(const char *lease_path, sv_ledger *ledger, const char 
 	}
 	if (!rc)
 		rc = SV_FAULT_POINT("launch.firewall");
-	return rc ? rc : sv_nft_batch_apply(&x->batch, false, "setting up the VM's firewall");
+	return rc ? rc : apply_vm_batch(plan, net_dir, x);
 }
 
 static int setup_device(const iface_plan *p, const char *bridge, int bridge_index, sv_ledger *ledger,
@@ -414,7 +447,8 @@ int sv_vm_net_setup(const sv_manager_options *opts, const char *data_dir, const 
 		rc = setup_device(&ip[i], plan.bridge, br.index, ledger, i,
 				  cfg->network_interfaces[i].host_dev_name != NULL);
 	if (!rc)
-		rc = setup_firewall(lease_path, ledger, vm_id, ip, cfg->n_network_interfaces, &x);
+		rc = setup_firewall(&plan, net_dir, lease_path, ledger, vm_id, ip, cfg->n_network_interfaces,
+				    &x);
 	if (!rc)
 		rc = fill_results(&plan, cfg, ip, taps);
 out:

@@ -287,6 +287,7 @@ static svt_scope scope_of(const fixture *fx)
 			   .jail_exec_name = EXEC_NAME,
 			   .cgroup_root = fx->cgroups,
 			   .netns = true,
+			   .net_down = true,
 			   .keep_links = keep,
 			   .gone_paths = gone};
 }
@@ -821,6 +822,9 @@ static int make_snapshot(void **state)
 	    sv_vm_snapshot_create(vm, src_fx.snap, NULL) || sv_vm_stop(vm, -1))
 		fail_msg("making the snapshot to restore: %s", sv_last_error());
 	sv_manager_free(m);
+	/* Its bridge outlives the VM: taken down, so that the cases' own data
+	 * dir creates (and must remove) svbr0 rather than find another's. */
+	svn_net_down(src_fx.data, "svbr0");
 	snapshot_src = src_fx.snap;
 	return 0;
 }

@@ -27,7 +27,7 @@ static void expect_refused(svn_dirs *e, const sv_manager_options *opts, sv_vm_co
 	assert_int_equal(ledger_size(&vm), 0);
 	const char *bridge = opts && opts->bridge_name ? opts->bridge_name : "svbr0";
 	if (strlen(bridge) < 16 && !strchr(bridge, ' '))
-		svn_assert_all_gone(e->data_dir, bridge);
+		svn_assert_nothing_made(e->data_dir, bridge);
 	assert_int_equal(svn_count_taps(), 0);
 	svn_ok(svn_vm_cleanup(&vm));
 }

@@ -90,10 +90,26 @@ static void test_run_net_gives_the_vm_a_tap_address_and_mac(void **state)
 		fail_msg("net ls:\n%s", out);
 	free(out);
 
+	/* `net down` refuses while the VM holds its lease, naming it. */
+	const char *down[] = { "--data-dir", e->data_dir, "--runtime-dir", e->runtime_dir, "net", "down", NULL };
+	char *err = NULL;
+	assert_int_equal(svt_run_cli(down, NULL, &out, &err), 1);
+	assert_string_equal(out, "took down 0 bridges\n");
+	svt_assert_contains(err, "bridge svbr0: still in use by VM \"netvm\" (eth0); stop it first");
+	free(out);
+	free(err);
+	assert_true(svn_table_exists("svbr0"));
+
 	const char *stop[] = { "stop", "netvm", NULL };
 	assert_int_equal(cli(e, &out, stop), 0);
 	free(out);
-	svn_assert_all_gone(e->data_dir, "svbr0");
+	/* The bridge stays after the last VM, until `net down`. */
+	assert_true(svn_link_exists("svbr0"));
+	const char *down_json[] = { "net", "down", "--bridge", "svbr0", "--json", NULL };
+	assert_int_equal(cli(e, &out, down_json), 0);
+	assert_string_equal(out, "{\"down\": 1}\n");
+	free(out);
+	svn_assert_nothing_made(e->data_dir, "svbr0");
 }
 
 /* --egress-rule is repeatable: every rule reaches the table, in the order

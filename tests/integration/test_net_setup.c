@@ -195,6 +195,10 @@ static void test_forwarding_stays_on_while_another_bridge_has_vms(void **state)
 	svn_ok(net_setup(e, &v1, "fwd-a", c1, t1, NULL));
 	svn_ok(net_setup(e, &v2, "fwd-b", c2, t2, &other));
 	svn_ok(svn_vm_cleanup(&v1));
+	/* The shared pieces outlive the VM until `net down`. */
+	assert_true(svn_link_exists("svbr0"));
+	assert_true(svn_table_exists("svbr0"));
+	svn_net_down(e->data_dir, "svbr0");
 	assert_false(svn_link_exists("svbr0"));
 	assert_false(svn_table_exists("svbr0"));
 	assert_true(svn_table_exists("svbr7"));
@@ -229,11 +233,28 @@ static void test_existing_bridge_is_reused_untouched(void **state)
 	assert_int_equal(t.master, br.index);
 
 	svn_ok(svn_vm_cleanup(&vm));
-	assert_true(svn_link_exists("usrbr"));
-	assert_false(svn_table_exists("usrbr"));
-	assert_int_equal(svn_count_taps(), 0);
+	assert_true(svn_table_exists("usrbr"));
+	/* Taking it down, by down and by gc, removes smartvm's table only. */
 	char *net_dir = sv_path_join(e->data_dir, "net");
-	assert_int_equal(svt_dir_entries(net_dir), 0);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) {
+			svn_ok(net_setup(e, &vm, "reuse", cfg, &tap, &opts));
+			svn_ok(svn_vm_cleanup(&vm));
+			sv_net_admin_options o = SV_NET_ADMIN_OPTIONS_INIT;
+			o.data_dir = e->data_dir;
+			o.runtime_dir = e->runtime_dir;
+			svn_ok(sv_net_gc(&o, NULL));
+		} else {
+			svn_net_down(e->data_dir, "usrbr");
+		}
+		sv_nl_link after;
+		assert_int_equal(sv_nl_link_get("usrbr", &after), 0);
+		assert_int_equal(after.index, br.index);
+		assert_string_equal(after.alias, "");
+		assert_false(svn_table_exists("usrbr"));
+		assert_int_equal(svn_count_taps(), 0);
+		assert_int_equal(svt_dir_entries(net_dir), 0);
+	}
 	free(net_dir);
 	svn_cfg_free(cfg);
 }
@@ -336,8 +357,10 @@ static void test_similar_bridge_names_get_separate_tables(void **state)
 				     "iifname \"sv_a\" ip saddr 10.71.2.0/24 accept\n");
 	assert_string_equal(want[2], "iifname \"sv.a\" ip saddr 10.71.3.0/24 drop\n");
 
-	/* Cleanup of the middle one takes its table only. */
+	/* Taking the middle one down takes its table only. */
 	svn_ok(svn_vm_cleanup(&vms[1]));
+	assert_true(svn_table_exists("sv_a"));
+	svn_net_down(e->data_dir, "sv_a");
 	assert_false(svn_table_exists("sv_a"));
 	for (int i = 0; i < 3; i += 2) {
 		char *now = svn_forward_rules(bridges[i]);
@@ -349,8 +372,10 @@ static void test_similar_bridge_names_get_separate_tables(void **state)
 	assert_string_equal(last, want[2]);
 	free(last);
 	svn_ok(svn_vm_cleanup(&vms[2]));
+	for (int i = 0; i < 3; i++)
+		svn_net_down(e->data_dir, bridges[i]);
 	for (int i = 0; i < 3; i++) {
-		svn_assert_all_gone(e->data_dir, bridges[i]);
+		svn_assert_nothing_made(e->data_dir, bridges[i]);
 		svn_cfg_free(cfgs[i]);
 		free(want[i]);
 	}

@@ -7,6 +7,8 @@
 #include "util/spawn.h"
 #include <dirent.h>
 #include <jansson.h>
+#include <smartvm/error.h>
+#include <smartvm/netadmin.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,6 +274,12 @@ char *svt_leftovers(const svt_scope *s)
 		for_each_process(in_scope, &ps);
 	if (s->runtime_dir)
 		list_entries(out, s->runtime_dir, "runtime dir");
+	if (s->net_down && s->data_dir) {
+		sv_net_admin_options down = SV_NET_ADMIN_OPTIONS_INIT;
+		down.data_dir = s->data_dir;
+		if (sv_net_down(&down, NULL) != 0)
+			addf(out, "net down: %s", sv_last_error());
+	}
 	if (s->data_dir) {
 		char *net = sv_path_join(s->data_dir, "net");
 		list_entries(out, net, "lease dir");

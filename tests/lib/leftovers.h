@@ -17,6 +17,11 @@ typedef struct {
 	const char *root;
 	const char *runtime_dir;    /* must be empty (VM dirs, unclaimed dirs) */
 	const char *data_dir;	    /* <data_dir>/net must be empty (leases, bridge state) */
+	/* Take every bridge of data_dir down first (sv_net_down: the bridge and
+	 * its table persist after the last VM by design). Down refuses while a
+	 * lease is left and keeps a bridge a TAP of smartvm's is still on: its
+	 * error is then reported as a leftover. */
+	bool net_down;
 	const char *jail_base;	    /* NULL, or <base>/<exec name>/ must be empty */
 	const char *jail_exec_name; /* e.g. "fake-firecracker" */
 	const char *cgroup_root;    /* NULL, or no <root>[/<ctrl>]/<exec name>/<id> dirs */

@@ -160,6 +160,7 @@ SVN_UNUSED static void rvn_assert_nothing_left(const svr_env *env)
 		       .runtime_dir = env->runtime_dir,
 		       .data_dir = env->data_dir,
 		       .netns = true,
+		       .net_down = true,
 		       .keep_links = keep};
 	char *left = svt_leftovers_settled(&s, 10000);
 	if (*left)

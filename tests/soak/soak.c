@@ -407,7 +407,8 @@ int main(int argc, char **argv)
 		waitpid(pids[i], NULL, 0);
 	clean_up(&e);
 
-	svt_scope scope = {.root = dir, .runtime_dir = runtime, .data_dir = data, .netns = true};
+	svt_scope scope = {.root = dir, .runtime_dir = runtime, .data_dir = data, .netns = true,
+			   .net_down = true};
 	char *left = svt_leftovers_settled(&scope, SETTLE_MS);
 	long total = 0;
 	printf("%-24s %8s %8s\n", "operation", "done", "ok");
