@@ -29,33 +29,25 @@ static void set_log_level(void)
 	sv_set_log_callback(to_stderr, NULL, level);
 }
 
-/* The fork server's command line, which its forks share: rewritten in
- * place so that `ps` (and whoever looks for a VM's supervisor by its
- * directory) tells them apart. The manager passes a blank argument long
+/* The fork server's command line, which its forks inherit: rewritten in
+ * place before and after each fork so that `ps` (and whoever looks for a
+ * VM's supervisor by its directory) tells them apart. The manager passes a blank argument long
  * enough for any VM directory (SV_FORK_SERVER_TITLE_ROOM). */
 static char *title_start;
 static size_t title_room;
 
-static void set_title(const char *a, const char *b, const char *c)
+static char *program, server_fd[16];
+
+static void set_title(const char *vm_dir)
 {
-	if (!title_room)
-		return;
-	size_t la = strlen(a) + 1, lb = strlen(b) + 1, lc = strlen(c) + 1;
+	const char *b = vm_dir ? "--forked-for" : SV_FORK_SERVER_ARG, *c = vm_dir ? vm_dir : server_fd;
+	size_t la = strlen(program) + 1, lb = strlen(b) + 1, lc = strlen(c) + 1;
 	memset(title_start, 0, title_room);
 	if (la + lb + lc > title_room)
 		return;
-	memcpy(title_start, a, la);
+	memcpy(title_start, program, la);
 	memcpy(title_start + la, b, lb);
 	memcpy(title_start + la + lb, c, lc);
-}
-
-static char *program;
-
-/* In every supervisor the fork server forks: its SMARTVM_LOG is its VM's. */
-static void forked_supervisor_init(const char *vm_dir)
-{
-	set_title(program, "--forked-for", vm_dir);
-	set_log_level();
 }
 
 int main(int argc, char **argv)
@@ -73,11 +65,11 @@ int main(int argc, char **argv)
 			fputs("smartvm-supervisor: " SV_FORK_SERVER_ARG ": not an fd\n", stderr);
 			return SV_SUPERVISOR_USAGE;
 		}
-		char fd_text[16];
-		snprintf(fd_text, sizeof(fd_text), "%ld", fd);
-		set_title(program, SV_FORK_SERVER_ARG, fd_text);
+		snprintf(server_fd, sizeof(server_fd), "%ld", fd);
+		set_title(NULL);
 		set_log_level();
-		return sv_supervisor_server_main((int)fd, forked_supervisor_init);
+		const sv_fork_server_hooks hooks = {.set_title = set_title, .child_init = set_log_level};
+		return sv_supervisor_server_main((int)fd, &hooks);
 	}
 	sv_trace_process_start("supervisor:exec+dynamic_loading");
 	set_log_level();

@@ -97,7 +97,7 @@ static int receive(int sock, request *r)
 /* The forked child: the VM's supervisor, in the state the exec path leaves
  * one in (default signals, nothing blocked, its own session, its stderr the
  * VM's vmm.log, the environment the manager had when it asked). */
-static _Noreturn void become_supervisor(int sock, request *r, void (*child_init)(const char *vm_dir))
+static _Noreturn void become_supervisor(int sock, request *r, const sv_fork_server_hooks *hooks)
 {
 	close(sock);
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -116,8 +116,7 @@ static _Noreturn void become_supervisor(int sock, request *r, void (*child_init)
 		if (strchr(e, '='))
 			putenv(e); /* r->env lives as long as we do */
 	sv_trace_reopen();
-	if (child_init)
-		child_init(r->dir);
+	hooks->child_init();
 	sv_supervisor_fds a = {.status_fd = r->fds[SV_FORK_FD_STATUS],
 			       .control_fd = r->fds[SV_FORK_FD_CONTROL],
 			       .lock_fd = r->fds[SV_FORK_FD_LOCK],
@@ -132,7 +131,7 @@ static void reply(int sock, const sv_fork_reply *rep)
 	(void)send(sock, rep, sizeof(*rep), MSG_NOSIGNAL);
 }
 
-int sv_supervisor_server_main(int sock, void (*child_init)(const char *vm_dir))
+int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 {
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
@@ -155,9 +154,11 @@ int sv_supervisor_server_main(int sock, void (*child_init)(const char *vm_dir))
 		sv_trace_span step;
 		sv_trace_begin(&step);
 		SV_FAULT_POINT("fork_server.request");
+		hooks->set_title(r.dir);
 		pid_t pid = fork();
 		if (pid == 0)
-			become_supervisor(sock, &r, child_init);
+			become_supervisor(sock, &r, hooks);
+		hooks->set_title(NULL);
 		sv_fork_reply rep = {.err = pid < 0 ? errno : 0, .pid = pid > 0 ? pid : 0};
 		request_free(&r);
 		if (pid > 0)

@@ -43,10 +43,19 @@ typedef struct {
 	uint64_t start_time; /* its start time (util/spawn.h) */
 } sv_fork_reply;
 
+/* What the program does around each fork. */
+typedef struct {
+	/* Before each fork the command line is made the supervisor's (the child
+	 * has it from its first instant, for whoever looks for it), after it the
+	 * server's again (vm_dir NULL). */
+	void (*set_title)(const char *vm_dir);
+	/* In every forked supervisor once its environment is the VM's (the
+	 * program sets its log level from it). */
+	void (*child_init)(void);
+} sv_fork_server_hooks;
+
 /* The server's life on the socket fd: returns when the manager is gone (the
- * program's exit status). child_init runs in every forked supervisor once its
- * environment is the VM's (the program sets its log level from it and its
- * command line). */
-int sv_supervisor_server_main(int sock, void (*child_init)(const char *vm_dir));
+ * program's exit status). */
+int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks);
 
 #endif
