@@ -153,7 +153,7 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 		}
 		sv_trace_span step;
 		sv_trace_begin(&step);
-		SV_FAULT_POINT("fork_server.request");
+		(void)SV_FAULT_POINT("fork_server.request"); /* for the tests: "kill" */
 		hooks->set_title(r.dir);
 		pid_t pid = fork();
 		if (pid == 0)
@@ -163,7 +163,7 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 		request_free(&r);
 		if (pid > 0)
 			rep.start_time = sv_process_start_time(pid);
-		SV_FAULT_POINT("fork_server.reply");
+		(void)SV_FAULT_POINT("fork_server.reply");
 		reply(sock, &rep);
 		sv_trace_end(&step, "supervisor:fork_server_request");
 	}
