@@ -168,9 +168,12 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	 * (console_hub.c). A VM whose hub cannot start still runs; its VMM
 	 * then reads end-of-file, as from /dev/null. */
 	sv_console_hub *hub = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if (!rc && sv_console_hub_open(&hub, vm_dir, in[1]) != 0)
 		sv_warn("smartvm attach will not work for this VM: %s", sv_last_error());
 	in[1] = -1;
+	sv_trace_end(&step, "supervisor:console_hub_open");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
 	 * drives) resolve there, which is what lets a snapshot be restored into
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
@@ -187,8 +190,10 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	vmm_record r = {vm_dir, argv ? argv[0] : NULL, info->then_exe};
 	so.before_exec = record_vmm_pid;
 	so.before_exec_arg = &r;
+	sv_trace_begin(&step);
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
+	sv_trace_end(&step, "supervisor:vmm_fork+pid_record+exec");
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err[1] >= 0)
@@ -201,12 +206,16 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 			if (fds[i] >= 0)
 				close(fds[i]);
 		sv_console_hub_free(hub);
-	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir))) {
-		/* Nobody would read its output: it must not run. */
-		kill(*pid, SIGKILL);
-		sv_reap(*pid, 5000, NULL);
-		close(*pidfd);
-		*pidfd = -1;
+	} else {
+		sv_trace_begin(&step);
+		rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir);
+		sv_trace_end(&step, "supervisor:output_relay_start");
+		if (rc) { /* nobody would read its output: it must not run */
+			kill(*pid, SIGKILL);
+			sv_reap(*pid, 5000, NULL);
+			close(*pidfd);
+			*pidfd = -1;
+		}
 	}
 	free(console);
 	sv_strv_free(argv);
@@ -358,8 +367,11 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 
 	/* agent.sock exists before the VMM does; a VM without it still runs. */
 	sv_agent_relay *relay = NULL;
+	sv_trace_span relay_step;
+	sv_trace_begin(&relay_step);
 	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
 		sv_warn("the guest agent's socket: %s", sv_last_error());
+	sv_trace_end(&relay_step, "supervisor:agent_relay_open");
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
