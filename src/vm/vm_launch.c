@@ -1,5 +1,6 @@
-/* The VMM process, seen from the orchestrator: spawning the per-VM
- * supervisor (which spawns the VMM and outlives us), waiting for the API
+/* The VMM process, seen from the orchestrator: starting the per-VM
+ * supervisor (which spawns the VMM and outlives us; forked by the manager's
+ * fork server, vm_fork_server.h, or spawned), waiting for the API
  * socket, following the supervisor's status pipe, and stopping the VMM with
  * escalating signals. The supervisor's side of the protocol is supervisor.c.
  *
