@@ -5,7 +5,8 @@
  * leaves exactly one supervisor; the environment reaches each VM's
  * supervisor as it was at that VM's start; an orchestrator killed outright
  * leaves its detached VM running and its attached one stopped; a forked copy
- * of the manager's process starts its VMs by exec. */
+ * of the manager's process, or a thread in another mount namespace, starts
+ * its VMs by exec. */
 #include "svtest.h"
 #include "fcmgrfixture.h"
 #include "leftovers.h"
@@ -14,6 +15,9 @@
 #include "util/file.h"
 #include "util/spawn.h"
 #include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <smartvm/smartvm.h>
 #include <stdio.h>
@@ -384,6 +388,51 @@ static void test_a_forked_process_starts_its_vms_by_exec(void **state)
 	assert_int_equal(sv_vm_stop(b, -1), 0);
 }
 
+typedef struct {
+	svt_fcmgr *m;
+	sv_vm *vm;
+	int unshared; /* errno of unshare, 0 */
+} ns_start;
+
+static void *start_in_own_mount_namespace(void *arg)
+{
+	ns_start *a = arg;
+	a->unshared = unshare(CLONE_NEWNS) == 0 ? 0 : errno;
+	if (!a->unshared && sv_vm_start(a->vm))
+		fail_msg("start: %s", sv_last_error());
+	return NULL;
+}
+
+/* A thread in another mount namespace than the server's gets what an exec
+ * from there gives: a supervisor in its namespace, by exec. */
+static void test_a_start_from_another_namespace_goes_by_exec(void **state)
+{
+	svt_fcmgr *m = *state;
+	if (!svt_is_root())
+		skip();
+	sv_vm *a = start(m, m->mgr, "here");
+	ns_start arg = {m, create(m, m->mgr, "there"), 0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, start_in_own_mount_namespace, &arg), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(arg.unshared, 0);
+	pid_t sup = supervisor_of(m, "there");
+	assert_true(cmdline_has(sup, "--status-fd"));
+	char ours[64], theirs[64], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sup);
+	ssize_t n = readlink(path, theirs, sizeof(theirs) - 1);
+	ssize_t k = readlink("/proc/thread-self/ns/mnt", ours, sizeof(ours) - 1);
+	assert_true(n > 0 && k > 0);
+	theirs[n] = ours[k] = '\0';
+	assert_string_not_equal(ours, theirs);
+	/* This thread's starts still go to the server. */
+	sv_vm *b = start(m, m->mgr, "here2");
+	assert_int_equal(server_of(m, "here2"), server_of(m, "here"));
+	assert_int_equal(sv_vm_stop(arg.vm, -1), 0);
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +449,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup, teardown),
 	};
 	return svt_run_group_name("fork_server", tests, NULL, NULL);
 }
