@@ -219,8 +219,10 @@ static sv_manager *manager_with_server_fault(svt_fcmgr *m, const char *spec)
 
 static void test_a_server_dying_before_it_forks_leaves_the_start_to_exec(void **state)
 {
-	if (!SV_FAULT_INJECTION)
-		skip();
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
 	svt_fcmgr *m = *state;
 	sv_manager *mgr = manager_with_server_fault(m, "fork_server.request:kill");
 	sv_vm *vm = create(m, mgr, "lost");
@@ -245,8 +247,10 @@ static void test_a_server_dying_before_it_forks_leaves_the_start_to_exec(void **
 
 static void test_a_server_dying_after_it_forked_leaves_that_supervisor(void **state)
 {
-	if (!SV_FAULT_INJECTION)
-		skip();
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
 	svt_fcmgr *m = *state;
 	sv_manager *mgr = manager_with_server_fault(m, "fork_server.reply:kill");
 	sv_vm *vm = create(m, mgr, "orphan");
@@ -269,8 +273,10 @@ static void test_a_server_dying_after_it_forked_leaves_that_supervisor(void **st
  * that VM's supervisor only. */
 static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **state)
 {
-	if (!SV_FAULT_INJECTION)
-		skip();
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
 	svt_fcmgr *m = *state;
 	sv_vm *first = start(m, m->mgr, "e1");
 	setenv("SMARTVM_FAULT", "supervisor.spawn_vmm:fail", 1);
@@ -408,8 +414,10 @@ static void *start_in_own_mount_namespace(void *arg)
 static void test_a_start_from_another_namespace_goes_by_exec(void **state)
 {
 	svt_fcmgr *m = *state;
-	if (!svt_is_root())
-		skip();
+	if (!svt_is_root()) {
+		svt_skip(SVT_NEED_ROOT, "unshare(CLONE_NEWNS) needs root");
+		return;
+	}
 	sv_vm *a = start(m, m->mgr, "here");
 	ns_start arg = {m, create(m, m->mgr, "there"), 0};
 	pthread_t t;
