@@ -65,11 +65,15 @@ void sv_fork_server_init(sv_fork_server *s)
 	pthread_mutex_init(&s->lock, NULL);
 }
 
-/* Closes our end and waits for the server to go (it ends at EOF). */
+/* Ends our connection and waits for the server to go (it ends at EOF).
+ * shutdown, not only close: a child that fork()ed a copy of our socket
+ * without exec'ing must not keep the server (and us, waiting) alive. */
 static void server_end(sv_fork_server *s)
 {
-	if (s->sock >= 0)
+	if (s->sock >= 0) {
+		shutdown(s->sock, SHUT_RDWR);
 		close(s->sock);
+	}
 	if (s->pidfd >= 0) {
 		if (sv_pidfd_wait_exit(s->pidfd, SERVER_EXIT_MS) != 0)
 			syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
@@ -86,8 +90,9 @@ static void server_end(sv_fork_server *s)
 
 void sv_fork_server_stop(sv_fork_server *s)
 {
-	/* A forked copy of the manager closes its copy of the socket and leaves
-	 * the server to the process that started it. */
+	/* A forked copy of the manager closes its copy of the socket (no
+	 * shutdown: that would end the original's connection) and leaves the
+	 * server to the process that started it. */
 	if (s->owner != getpid()) {
 		if (s->sock >= 0)
 			close(s->sock);
