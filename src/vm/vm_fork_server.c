@@ -70,6 +70,9 @@ void sv_fork_server_init(sv_fork_server *s)
  * without exec'ing must not keep the server (and us, waiting) alive. */
 static void server_end(sv_fork_server *s)
 {
+	/* A caller's error (a failed start being cleaned up) must survive. */
+	sv_err_saved saved;
+	sv_err_save(&saved);
 	if (s->sock >= 0) {
 		shutdown(s->sock, SHUT_RDWR);
 		close(s->sock);
@@ -81,7 +84,7 @@ static void server_end(sv_fork_server *s)
 		sv_reap(s->pid, SERVER_EXIT_MS, NULL);
 		close(s->pidfd);
 	}
-	sv_err_clear();
+	sv_err_restore(&saved);
 	free(s->program);
 	s->program = NULL;
 	s->sock = s->pidfd = -1;

@@ -292,6 +292,25 @@ static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **
 	assert_int_equal(sv_vm_stop(third, -1), 0);
 }
 
+/* A start that failed, then the manager freed (smartvm-oci's create does
+ * that before it reports): ending the server keeps the start's error. */
+static void test_ending_the_server_keeps_the_callers_error(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "supervisor.spawn_vmm:fail");
+	sv_vm *vm = create(m, mgr, "failing");
+	int rc = sv_vm_start(vm);
+	unsetenv("SMARTVM_FAULT");
+	assert_int_not_equal(rc, 0);
+	sv_manager_free(mgr);
+	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
+		fail_msg("after sv_manager_free: \"%s\"", sv_last_error());
+}
+
 /* The orchestrator, in a child: a detached VM and an attached one, then it
  * waits to be killed. Writes the fork server's pid to fd. */
 static void orchestrate(svt_fcmgr *m, int fd)
@@ -454,6 +473,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
