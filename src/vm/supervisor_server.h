@@ -28,7 +28,14 @@
 #define SV_FORK_REQUEST_MAX_ENV (4u << 20)
 
 /* The fds of a request, in this order; the console is optional (last). */
-enum { SV_FORK_FD_STATUS, SV_FORK_FD_CONTROL, SV_FORK_FD_LOCK, SV_FORK_FD_LOG, SV_FORK_FD_CONSOLE, SV_FORK_FDS };
+enum {
+	SV_FORK_FD_STATUS,
+	SV_FORK_FD_CONTROL,
+	SV_FORK_FD_LOCK,
+	SV_FORK_FD_LOG,
+	SV_FORK_FD_CONSOLE,
+	SV_FORK_FDS
+};
 
 typedef struct {
 	uint32_t magic;
@@ -38,8 +45,8 @@ typedef struct {
 } sv_fork_request;
 
 typedef struct {
-	int32_t err; /* 0, or the errno of the failed fork */
-	int32_t pid; /* the supervisor */
+	int32_t err;	     /* 0, or the errno of the failed fork */
+	int32_t pid;	     /* the supervisor */
 	uint64_t start_time; /* its start time (util/spawn.h) */
 } sv_fork_reply;
 

@@ -28,8 +28,8 @@ extern char **environ;
 #define SERVER_REPLY_MS 10000
 #define SERVER_EXIT_MS 2000
 
-static const char *const namespaces[SV_FORK_NAMESPACES] = {"net", "mnt",    "user",  "pid_for_children",
-							     "uts", "ipc", "cgroup"};
+static const char *const namespaces[SV_FORK_NAMESPACES] = {"net", "mnt", "user",  "pid_for_children",
+							   "uts", "ipc", "cgroup"};
 
 static void capture_identity(sv_fork_identity *id)
 {
@@ -264,7 +264,8 @@ static int read_reply(int sock, sv_fork_reply *rep)
 }
 
 static int request_locked(sv_fork_server *s, const char *program, const int fds[SV_FORK_FDS],
-			  const char *vm_dir, sv_fork_outcome *outcome, pid_t *pid, unsigned long long *start_time)
+			  const char *vm_dir, sv_fork_outcome *outcome, pid_t *pid,
+			  unsigned long long *start_time)
 {
 	*outcome = SV_FORK_NOT_SERVED;
 	/* The server forks what the starter was when it started: another

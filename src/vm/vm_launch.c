@@ -311,8 +311,8 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
  * nobody's child but init's; its first process exits at once and is reaped
  * here. Also the path of a VM whose supervisor starts in another network
  * namespace (sv_vm_net_spawn), which the fork server cannot enter. */
-static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], const int control[2], int console,
-			    int lock_fd, int log_fd)
+static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], const int control[2],
+			    int console, int lock_fd, int log_fd)
 {
 	sv_trace_span step;
 	sv_trace_begin(&step);
@@ -365,8 +365,9 @@ static int supervisor_forked_before_loss(sv_vm *vm, int status[2], int control[2
 		return 1;
 	}
 	if (r < 0)
-		return sv_err(SV_EPROCESS, "the supervisor fork server died starting the supervisor, "
-					   "which has not answered in %d ms",
+		return sv_err(SV_EPROCESS,
+			      "the supervisor fork server died starting the supervisor, "
+			      "which has not answered in %d ms",
 			      SUPERVISOR_WAIT_MS);
 	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
@@ -386,8 +387,8 @@ static int supervisor_forked_before_loss(sv_vm *vm, int status[2], int control[2
  * started the server, other credentials, namespaces or cgroup; a server
  * that cannot start) spawned. On return status[1] may be -1 (already
  * closed). */
-static int start_supervisor(sv_vm *vm, const char *sup, int status[2], int control[2], int console, int lock_fd,
-			    int log_fd)
+static int start_supervisor(sv_vm *vm, const char *sup, int status[2], int control[2], int console,
+			    int lock_fd, int log_fd)
 {
 	const sv_vm_net_options *net = vm->staged->net;
 	bool in_netns = net && net->version >= 1 && net->netns_path;

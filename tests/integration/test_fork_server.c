@@ -465,19 +465,20 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_supervisors_are_forked_by_one_server_and_share_nothing_of_it,
 					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_killed_server_is_replaced_and_its_supervisors_live_on, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_a_server_dying_before_it_forks_leaves_the_start_to_exec, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_killed_server_is_replaced_and_its_supervisors_live_on,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_server_dying_before_it_forks_leaves_the_start_to_exec,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_server_dying_after_it_forked_leaves_that_supervisor, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup,
+					    teardown),
 	};
 	return svt_run_group_name("fork_server", tests, NULL, NULL);
 }
