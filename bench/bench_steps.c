@@ -1,8 +1,8 @@
 /* Per-step breakdown (see bench_steps.h). The trace file's lines are
- * "<step> <pid> <start_ns> <wall_ns> <cpu_ns> <children_cpu_ns>"; the one
- * line with start 0 is a process-start mark (the supervisor's main): its
- * wall is an absolute time, turned into the time since the spawn step
- * began. */
+ * "<step> <pid> <start_ns> <wall_ns> <cpu_ns> <children_cpu_ns>"; a line
+ * with start 0 is a process-start mark (a program's main: the exec'd
+ * supervisor's, the fork server's): its wall is an absolute time, turned
+ * into the time since the step that spawned it began. */
 #include "bench_steps.h"
 #include "bench.h"
 
@@ -13,7 +13,13 @@
 #include <unistd.h>
 
 #define MAX_STEPS 64
-#define SPAWN_STEP "start:supervisor_spawn+first_half"
+
+/* Which step spawned the process of a start mark. */
+static const struct {
+	const char *mark, *spawn;
+} spawns[] = {{"supervisor:exec+dynamic_loading", "start:supervisor_spawn+first_half"},
+	      {"supervisor:fork_server_start", "start:fork_server_spawn"}};
+#define N_SPAWNS (sizeof(spawns) / sizeof(spawns[0]))
 
 typedef struct {
 	char name[64];
@@ -94,11 +100,13 @@ void bench_steps_collect(bench_steps *s)
 	FILE *f = fopen(s->path, "re");
 	char line[256], name[64];
 	int pid;
-	long long start, wall, cpu, children, spawn_start = 0;
-	/* The mark is written before the spawn step ends: find the step first. */
+	long long start, wall, cpu, children, spawn_start[N_SPAWNS] = {0};
+	/* A mark is written before its spawn step ends: find the steps first. */
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %d %lld", name, &pid, &start) == 3 && !strcmp(name, SPAWN_STEP))
-			spawn_start = start;
+		if (sscanf(line, "%63s %d %lld", name, &pid, &start) == 3)
+			for (size_t i = 0; i < N_SPAWNS; i++)
+				if (!strcmp(name, spawns[i].spawn))
+					spawn_start[i] = start;
 	if (f)
 		rewind(f);
 	while (f && fgets(line, sizeof(line), f)) {
@@ -106,15 +114,44 @@ void bench_steps_collect(bench_steps *s)
 		    6)
 			continue;
 		if (start == 0) { /* a process-start mark: wall is "now" */
-			if (!spawn_start)
+			long long from = 0;
+			for (size_t i = 0; i < N_SPAWNS; i++)
+				if (!strcmp(name, spawns[i].mark))
+					from = spawn_start[i];
+			if (!from)
 				continue;
-			wall -= spawn_start;
+			wall -= from;
 		}
 		bench_steps_add(s, name, wall / 1e6, cpu / 1e6, children / 1e6);
 	}
 	if (f)
 		fclose(f);
 	bench_steps_discard(s);
+}
+
+bool bench_steps_unreaped_cpu(bench_steps *s, double *supervisor_ms, double *children_ms, double *server_ms)
+{
+	*supervisor_ms = *children_ms = *server_ms = 0;
+	FILE *f = fopen(s->path, "re");
+	char line[256], name[64];
+	int pid;
+	long long start, wall, cpu, children;
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %d %lld %lld %lld %lld", name, &pid, &start, &wall, &cpu, &children) !=
+		    6)
+			continue;
+		if (!strcmp(name, "supervisor:process_total")) {
+			*supervisor_ms += cpu / 1e6;
+			*children_ms += children / 1e6;
+			found = true;
+		} else if (!strcmp(name, "supervisor:fork_server_request")) {
+			*server_ms += cpu / 1e6;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
 }
 
 json_t *bench_steps_json(const bench_steps *s, size_t n)

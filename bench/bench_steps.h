@@ -7,6 +7,7 @@
 #define SV_BENCH_STEPS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct bench_steps bench_steps;
@@ -24,6 +25,13 @@ void bench_steps_discard(bench_steps *s);
 void bench_steps_add(bench_steps *s, const char *step, double wall_ms, double cpu_ms, double children_ms);
 /* Reads and empties the trace file: the steps of one lifecycle. */
 void bench_steps_collect(bench_steps *s);
+
+/* The CPU, in ms, of the processes no one of ours reaps, from the trace file
+ * so far (not emptied): supervisors forked by the fork server (their own,
+ * and their children's: the VMM) and the server's work for each request.
+ * False when the trace holds none (the exec path: those supervisors are our
+ * zombies, measured at the reaping). */
+bool bench_steps_unreaped_cpu(bench_steps *s, double *supervisor_ms, double *children_ms, double *server_ms);
 
 /* [{"step", "per_vm", "wall_ms", "cpu_ms", "children_cpu_ms"}], means over
  * n lifecycles; per_vm is how often the step ran per lifecycle. */

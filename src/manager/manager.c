@@ -19,6 +19,7 @@
 #include "util/verified_files.h"
 #include "util/vm_alive.h"
 #include "vm/vm_internal.h"
+#include "vm/vm_fork_server.h"
 #include "vm/vm_net.h"
 #include <smartvm/netadmin.h>
 #include <dirent.h>
@@ -43,6 +44,7 @@ struct sv_manager {
 	sv_vm_host host; /* handed to every VM; points into this struct */
 	sv_inotify_once inotify;
 	sv_verified_files verified;
+	sv_fork_server fork_server; /* started at the first VM start */
 };
 
 static const char *keep(sv_manager *m, const char *s)
@@ -147,7 +149,11 @@ int sv_manager_new(sv_manager **out, const sv_manager_options *opts)
 		free(m);
 		return rc;
 	}
-	m->host = (sv_vm_host){.opts = &m->opts, .inotify = &m->inotify, .verified = &m->verified};
+	sv_fork_server_init(&m->fork_server);
+	m->host = (sv_vm_host){.opts = &m->opts,
+			       .inotify = &m->inotify,
+			       .verified = &m->verified,
+			       .fork_server = &m->fork_server};
 	*out = m;
 	return 0;
 }
@@ -163,6 +169,8 @@ void sv_manager_free(sv_manager *m)
 	for (size_t i = 0; i < m->n_vms; i++)
 		sv_vm__free(m->vms[i]);
 	free(m->vms);
+	/* Its supervisors (detached VMs) live on. */
+	sv_fork_server_stop(&m->fork_server);
 	sv_inotify_once_close(&m->inotify);
 	free_strings(m);
 	free(m);

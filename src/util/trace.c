@@ -83,3 +83,18 @@ void sv_trace_process_start(const char *step)
 	if (trace_on())
 		emit(step, 0, clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_PROCESS_CPUTIME_ID), 0);
 }
+
+void sv_trace_process_total(const char *step)
+{
+	if (trace_on())
+		emit(step, clock_ns(CLOCK_MONOTONIC), 0, clock_ns(CLOCK_PROCESS_CPUTIME_ID), children_cpu_ns());
+}
+
+void sv_trace_reopen(void)
+{
+	pthread_once(&trace_once, open_trace);
+	if (trace_fd >= 0)
+		close(trace_fd);
+	trace_fd = -1;
+	open_trace();
+}

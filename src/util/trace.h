@@ -28,5 +28,14 @@ void sv_trace_end(sv_trace_span *s, const char *step);
  * the CPU it has used so far (for the supervisor: fork, exec and dynamic
  * loading). start_ns is 0: the reader pairs it with the spawner's step. */
 void sv_trace_process_start(const char *step);
+/* For a process no smartvm process reaps (a supervisor forked by the fork
+ * server, which the kernel reaps): a line with the whole process's CPU so
+ * far (all threads) and what it reaped (its VMM), wall 0, so that a reader
+ * can charge them to the VM. */
+void sv_trace_process_total(const char *step);
+/* In a child forked from a single-threaded process whose environment was
+ * then replaced (the fork server's supervisors): forget the inherited trace
+ * file and open the one SMARTVM_TRACE names now. */
+void sv_trace_reopen(void);
 
 #endif

@@ -1,5 +1,8 @@
-/* The per-VM supervisor (the conmon / containerd-shim pattern). It forks once
- * so that init, not the orchestrator, is its parent; spawns the VMM with its
+/* The per-VM supervisor (the conmon / containerd-shim pattern). Exec'd, it
+ * forks once so that init, not the orchestrator, is its parent; forked by the
+ * manager's fork server (supervisor_server.c), it is that server's child,
+ * reaped by the kernel, and re-parented the same way once the server ends.
+ * It spawns the VMM with its
  * stdout (the console) and stderr relayed by vmm_output.c; and waits. When the VMM exits for any reason
  * it reports how (to the orchestrator, if one is still listening), replays
  * the VM's ledger and exits. If the orchestrator disappears without having
@@ -42,14 +45,9 @@
  * the console pipe. Less than the orchestrator's wait for our report. */
 #define OUTPUT_DRAIN_MS 5000
 
-typedef struct {
-	int status_fd, control_fd, lock_fd, console_fd;
-	const char *vm_dir;
-} sup_args;
-
-static int parse_args(int argc, char **argv, sup_args *a)
+static int parse_args(int argc, char **argv, sv_supervisor_fds *a)
 {
-	*a = (sup_args){-1, -1, -1, -1, NULL};
+	*a = (sv_supervisor_fds){-1, -1, -1, -1, NULL};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--status-fd") && i + 1 < argc)
 			a->status_fd = atoi(argv[++i]);
@@ -170,9 +168,12 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	 * (console_hub.c). A VM whose hub cannot start still runs; its VMM
 	 * then reads end-of-file, as from /dev/null. */
 	sv_console_hub *hub = NULL;
+	sv_trace_span step;
+	sv_trace_begin(&step);
 	if (!rc && sv_console_hub_open(&hub, vm_dir, in[1]) != 0)
 		sv_warn("smartvm attach will not work for this VM: %s", sv_last_error());
 	in[1] = -1;
+	sv_trace_end(&step, "supervisor:console_hub_open");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
 	 * drives) resolve there, which is what lets a snapshot be restored into
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
@@ -189,8 +190,10 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	vmm_record r = {vm_dir, argv ? argv[0] : NULL, info->then_exe};
 	so.before_exec = record_vmm_pid;
 	so.before_exec_arg = &r;
+	sv_trace_begin(&step);
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
+	sv_trace_end(&step, "supervisor:vmm_fork+pid_record+exec");
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err[1] >= 0)
@@ -203,12 +206,16 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 			if (fds[i] >= 0)
 				close(fds[i]);
 		sv_console_hub_free(hub);
-	} else if ((rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir))) {
-		/* Nobody would read its output: it must not run. */
-		kill(*pid, SIGKILL);
-		sv_reap(*pid, 5000, NULL);
-		close(*pidfd);
-		*pidfd = -1;
+	} else {
+		sv_trace_begin(&step);
+		rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir);
+		sv_trace_end(&step, "supervisor:output_relay_start");
+		if (rc) { /* nobody would read its output: it must not run */
+			kill(*pid, SIGKILL);
+			sv_reap(*pid, 5000, NULL);
+			close(*pidfd);
+			*pidfd = -1;
+		}
 	}
 	free(console);
 	sv_strv_free(argv);
@@ -330,17 +337,9 @@ static void keep_end_record(const char *vm_dir, const launch_info *info, int sta
 
 int sv_supervisor_main(int argc, char **argv)
 {
-	sup_args a;
+	sv_supervisor_fds a;
 	if (parse_args(argc, argv, &a) != 0)
 		return SV_SUPERVISOR_USAGE;
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	set_cloexec(a.status_fd);
-	set_cloexec(a.control_fd);
-	set_cloexec(a.lock_fd);
-	set_cloexec(a.console_fd);
-
 	/* Leave the orchestrator's process tree: it must not have to reap us. */
 	pid_t child = fork();
 	if (child < 0) {
@@ -349,14 +348,30 @@ int sv_supervisor_main(int argc, char **argv)
 	}
 	if (child > 0)
 		_exit(0);
+	return sv_supervisor_run(&a, false);
+}
+
+int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
+{
+	sv_supervisor_fds a = *fds;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	set_cloexec(a.status_fd);
+	set_cloexec(a.control_fd);
+	set_cloexec(a.lock_fd);
+	set_cloexec(a.console_fd);
 	sv_trace_span step;
 	sv_trace_begin(&step);
 	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
 
 	/* agent.sock exists before the VMM does; a VM without it still runs. */
 	sv_agent_relay *relay = NULL;
+	sv_trace_span relay_step;
+	sv_trace_begin(&relay_step);
 	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
 		sv_warn("the guest agent's socket: %s", sv_last_error());
+	sv_trace_end(&relay_step, "supervisor:agent_relay_open");
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
@@ -414,6 +429,11 @@ int sv_supervisor_main(int argc, char **argv)
 	if (SV_FAULT_POINT("supervisor.cleanup") != 0 || sv_vm__cleanup_dir(a.vm_dir) != 0)
 		sv_warn("cleaning up after the VMM: %s", sv_last_error());
 	sv_trace_end(&step, "supervisor:ledger_replay");
+	/* Nobody reaps us who could count our CPU and our VMM's (the fork
+	 * server's children are reaped by the kernel): say it, before the
+	 * status pipe's EOF tells the orchestrator we are done. */
+	if (reaped_by_kernel)
+		sv_trace_process_total("supervisor:process_total");
 	if (a.status_fd >= 0)
 		close(a.status_fd);
 	return clean ? 0 : 1;

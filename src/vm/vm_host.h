@@ -12,6 +12,7 @@ typedef struct sv_vm_host {
 	const sv_manager_options *opts; /* resolved: every default applied */
 	sv_inotify_once *inotify;	/* for the VMs' waits on their directories */
 	sv_verified_files *verified;	/* snapshot files hashed by this manager's restores */
+	struct sv_fork_server *fork_server; /* forks the VMs' supervisors (vm_fork_server.h) */
 } sv_vm_host;
 
 #endif

@@ -1,5 +1,6 @@
-/* The VMM process, seen from the orchestrator: spawning the per-VM
- * supervisor (which spawns the VMM and outlives us), waiting for the API
+/* The VMM process, seen from the orchestrator: starting the per-VM
+ * supervisor (which spawns the VMM and outlives us; forked by the manager's
+ * fork server, vm_fork_server.h, or spawned), waiting for the API
  * socket, following the supervisor's status pipe, and stopping the VMM with
  * escalating signals. The supervisor's side of the protocol is supervisor.c.
  *
@@ -18,6 +19,7 @@
 #include "util/spawn.h"
 #include "util/trace.h"
 #include "util/vm_alive.h"
+#include "vm/vm_fork_server.h"
 #include "vm/vm_net.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -305,6 +307,118 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 	return rc;
 }
 
+/* The exec path: spawn smartvm-supervisor, which forks once so that it is
+ * nobody's child but init's; its first process exits at once and is reaped
+ * here. Also the path of a VM whose supervisor starts in another network
+ * namespace (sv_vm_net_spawn), which the fork server cannot enter. */
+static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], const int control[2],
+			    int console, int lock_fd, int log_fd)
+{
+	sv_trace_span step;
+	sv_trace_begin(&step);
+	char sfd[16], cfd[16], lfd[16], kfd[16];
+	snprintf(sfd, sizeof(sfd), "%d", status[1]);
+	snprintf(cfd, sizeof(cfd), "%d", control[0]);
+	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
+	snprintf(kfd, sizeof(kfd), "%d", console);
+	const char *sargv[] = {sup, "--status-fd",  sfd, "--control-fd", cfd, "--lock-fd",
+			       lfd, "--console-fd", kfd, vm->dir,	 NULL};
+	if (console < 0)
+		memmove(&sargv[7], &sargv[9], 2 * sizeof(*sargv));
+	const int keep[] = {status[1], control[0], lock_fd, console};
+	sv_spawn_opts so = {.argv = sargv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = log_fd,
+			    .keep_fds = keep,
+			    .n_keep_fds = console >= 0 ? 4 : 3,
+			    .new_session = true};
+	pid_t first;
+	int rc = sv_vm_net_spawn(vm->staged, &so, &first);
+	if (rc)
+		return rc;
+	int first_status = 0;
+	sv_reap(first, 5000, &first_status);
+	sv_trace_end(&step, "start:supervisor_spawn+first_half");
+	return 0;
+}
+
+/* After the fork server died holding our request: did it fork the
+ * supervisor first? That supervisor holds the status pipe's write end and
+ * says "sup" at once; without one the pipe reads EOF once ours is closed.
+ * 1: it runs (what it said is in vm->status); 0: it does not, and the
+ * pipes are new ones for another try. */
+static int supervisor_forked_before_loss(sv_vm *vm, int status[2], int control[2])
+{
+	close(status[1]);
+	status[1] = -1;
+	struct pollfd p = {.fd = status[0], .events = POLLIN};
+	int n;
+	while ((n = poll(&p, 1, SUPERVISOR_WAIT_MS)) < 0 && errno == EINTR)
+		;
+	char chunk[512];
+	ssize_t r = n == 1 ? read(status[0], chunk, sizeof(chunk)) : -1;
+	if (r > 0) {
+		if (sv_buf_append(&vm->status, chunk, (size_t)r) != 0)
+			return sv_err(SV_ENOMEM, "out of memory");
+		parse_status_lines(vm, false);
+		return 1;
+	}
+	if (r < 0)
+		return sv_err(SV_EPROCESS,
+			      "the supervisor fork server died starting the supervisor, "
+			      "which has not answered in %d ms",
+			      SUPERVISOR_WAIT_MS);
+	for (int i = 0; i < 2; i++) {
+		if (status[i] >= 0)
+			close(status[i]);
+		close(control[i]);
+		status[i] = control[i] = -1;
+	}
+	if (pipe2(status, O_CLOEXEC) || pipe2(control, O_CLOEXEC))
+		return sv_err_errno(SV_EIO, errno, "creating supervisor pipes");
+	return 0;
+}
+
+/* Starts the VM's supervisor with the write end of status, the read end of
+ * control, the lock, the console pipe (-1: none) and log_fd as its stderr:
+ * forked by the manager's fork server, or (where the server cannot stand in
+ * for an exec: another network namespace; a process other than the one that
+ * started the server, other credentials, namespaces or cgroup; a server
+ * that cannot start) spawned. On return status[1] may be -1 (already
+ * closed). */
+static int start_supervisor(sv_vm *vm, const char *sup, int status[2], int control[2], int console,
+			    int lock_fd, int log_fd)
+{
+	const sv_vm_net_options *net = vm->staged->net;
+	bool in_netns = net && net->version >= 1 && net->netns_path;
+	if (!in_netns && vm->host->fork_server && log_fd >= 0) {
+		sv_trace_span step;
+		sv_trace_begin(&step);
+		int fds[SV_FORK_FDS] = {[SV_FORK_FD_STATUS] = status[1],
+					[SV_FORK_FD_CONTROL] = control[0],
+					[SV_FORK_FD_LOCK] = lock_fd,
+					[SV_FORK_FD_LOG] = log_fd,
+					[SV_FORK_FD_CONSOLE] = console};
+		sv_fork_outcome outcome;
+		pid_t pid = 0;
+		unsigned long long start = 0;
+		int rc = sv_fork_server_start_supervisor(vm->host->fork_server, sup, fds, vm->dir, &outcome,
+							 &pid, &start);
+		if (rc)
+			return rc;
+		if (outcome == SV_FORK_STARTED) {
+			vm->supervisor_pid = pid;
+			vm->supervisor_start_time = start;
+			sv_trace_end(&step, "start:supervisor_fork_request");
+			return 0;
+		}
+		if (outcome == SV_FORK_LOST && (rc = supervisor_forked_before_loss(vm, status, control)) != 0)
+			return rc < 0 ? rc : 0;
+	}
+	return spawn_supervisor(vm, sup, status, control, console, lock_fd, log_fd);
+}
+
 int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int lock_fd, int socket_timeout_ms)
 {
 	char **argv = NULL, *sup = NULL, *socket_path = NULL, *vmm_log = NULL;
@@ -332,46 +446,23 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	if ((rc = sv_vm__command_console_pipe(vm, &console)))
 		goto out;
 	sup = supervisor_path();
-	char sfd[16], cfd[16], lfd[16], kfd[16];
-	snprintf(sfd, sizeof(sfd), "%d", status[1]);
-	snprintf(cfd, sizeof(cfd), "%d", control[0]);
-	snprintf(lfd, sizeof(lfd), "%d", lock_fd);
-	snprintf(kfd, sizeof(kfd), "%d", console);
-	const char *sargv[] = {sup, "--status-fd",  sfd, "--control-fd", cfd, "--lock-fd",
-			       lfd, "--console-fd", kfd, vm->dir,	 NULL};
-	if (console < 0)
-		memmove(&sargv[7], &sargv[9], 2 * sizeof(*sargv));
-	const int keep[] = {status[1], control[0], lock_fd, console};
 	/* The supervisor outlives us (detached VMs): its diagnostics go to the
 	 * VMM log, never to our stderr, which may be a pipe our caller reads to
 	 * EOF, nor to the guest's console. */
 	vmm_log = sv_path_join(vm->dir, SV_VM_VMM_LOG_FILE);
 	int sup_err =
 	    vmm_log ? open(vmm_log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644) : -1;
-	sv_spawn_opts so = {.argv = sargv,
-			    .stdin_fd = -1,
-			    .stdout_fd = -1,
-			    .stderr_fd = sup_err,
-			    .keep_fds = keep,
-			    .n_keep_fds = console >= 0 ? 4 : 3,
-			    .new_session = true};
-	pid_t first;
-	sv_trace_begin(&step);
-	rc = sup ? SV_FAULT_POINT("launch.supervisor") : 0;
-	if (sup && !rc)
-		rc = sv_vm_net_spawn(vm->staged, &so, &first);
+	rc = sup ? SV_FAULT_POINT("launch.supervisor") : sv_err(SV_ENOMEM, "out of memory");
+	if (!rc)
+		rc = start_supervisor(vm, sup, status, control, console, lock_fd, sup_err);
 	if (sup_err >= 0)
 		close(sup_err);
-	if (!sup || rc) {
-		rc = rc ? sv_err_prefix("starting the supervisor") : sv_err(SV_ENOMEM, "out of memory");
+	if (rc) {
+		rc = sv_err_prefix("starting the supervisor");
 		goto out;
 	}
-	/* The supervisor forks once so that it is nobody's child but init's;
-	 * its first process exits at once and is reaped here. */
-	int first_status = 0;
-	sv_reap(first, 5000, &first_status);
-	sv_trace_end(&step, "start:supervisor_spawn+first_half");
-	close(status[1]);
+	if (status[1] >= 0)
+		close(status[1]);
 	close(control[0]);
 	if (console >= 0)
 		close(console);

@@ -94,6 +94,11 @@ static const fault_case cases[] = {
     {"launch.jail", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.cgroup", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.supervisor", SC_LAUNCH, V_NO_SUP, true, false, 0},
+    /* In the fork server (its own process, "kill supervisor" kills it),
+     * holding the request: before its fork (the start then goes by exec),
+     * after it (the forked supervisor goes on). "fail" changes nothing. */
+    {"fork_server.request", SC_LAUNCH, V_ALL, false, false, 0},
+    {"fork_server.reply", SC_LAUNCH, V_ALL, false, false, 0},
     {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
     {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api_socket", SC_LAUNCH, V_ALL, true, false, 0},

@@ -1,0 +1,68 @@
+/* The supervisor fork server: one smartvm-supervisor per manager, started
+ * with --fork-server FD on one end of a socket pair (nothing on the
+ * filesystem: only the manager's process can reach it), that forks a
+ * supervisor per VM instead of the manager spawning and exec'ing one. The
+ * server side is supervisor_server.c, the manager's side vm_fork_server.c.
+ *
+ * The protocol, on a SOCK_STREAM socket pair: the server writes one byte
+ * SV_FORK_SERVER_READY once it is up. Then per VM the manager sends an
+ * sv_fork_request header, with the fds (SV_FORK_FD_*) attached to it as
+ * SCM_RIGHTS, followed by dir_len bytes of the VM directory and env_len bytes
+ * of the environment ("NAME=VALUE\0" each). The server forks a supervisor
+ * that takes the fds and the environment, closes its copies and answers with
+ * an sv_fork_reply. EOF on the socket ends the server (its supervisors live
+ * on). */
+#ifndef SV_VM_SUPERVISOR_SERVER_H
+#define SV_VM_SUPERVISOR_SERVER_H
+
+#include <stdint.h>
+
+#define SV_FORK_SERVER_ARG "--fork-server"
+#define SV_FORK_SERVER_READY 'R'
+/* The server's last argument: blanks that make room for its supervisors'
+ * command lines ("PROGRAM --forked-for VM_DIR"). */
+#define SV_FORK_SERVER_TITLE_ROOM (SV_FORK_REQUEST_MAX_DIR + 256)
+#define SV_FORK_REQUEST_MAGIC 0x73766b31u /* "svk1" */
+/* Bounds the server holds a request to (the manager never comes near). */
+#define SV_FORK_REQUEST_MAX_DIR 4096u
+#define SV_FORK_REQUEST_MAX_ENV (4u << 20)
+
+/* The fds of a request, in this order; the console is optional (last). */
+enum {
+	SV_FORK_FD_STATUS,
+	SV_FORK_FD_CONTROL,
+	SV_FORK_FD_LOCK,
+	SV_FORK_FD_LOG,
+	SV_FORK_FD_CONSOLE,
+	SV_FORK_FDS
+};
+
+typedef struct {
+	uint32_t magic;
+	uint32_t n_fds; /* SV_FORK_FDS, or one less without a console */
+	uint32_t dir_len;
+	uint32_t env_len;
+} sv_fork_request;
+
+typedef struct {
+	int32_t err;	     /* 0, or the errno of the failed fork */
+	int32_t pid;	     /* the supervisor */
+	uint64_t start_time; /* its start time (util/spawn.h) */
+} sv_fork_reply;
+
+/* What the program does around each fork. */
+typedef struct {
+	/* Before each fork the command line is made the supervisor's (the child
+	 * has it from its first instant, for whoever looks for it), after it the
+	 * server's again (vm_dir NULL). */
+	void (*set_title)(const char *vm_dir);
+	/* In every forked supervisor once its environment is the VM's (the
+	 * program sets its log level from it). */
+	void (*child_init)(void);
+} sv_fork_server_hooks;
+
+/* The server's life on the socket fd: returns when the manager is gone (the
+ * program's exit status). */
+int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks);
+
+#endif

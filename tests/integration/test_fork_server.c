@@ -1,0 +1,484 @@
+/* The supervisor fork server (src/vm/supervisor_server.c,
+ * vm_fork_server.c), against the fake Firecracker: every VM's supervisor is
+ * forked by one server per manager and holds nothing of the server's; a
+ * killed server is replaced; a server that dies holding a request still
+ * leaves exactly one supervisor; the environment reaches each VM's
+ * supervisor as it was at that VM's start; an orchestrator killed outright
+ * leaves its detached VM running and its attached one stopped; a forked copy
+ * of the manager's process, or a thread in another mount namespace, starts
+ * its VMs by exec. */
+#include "svtest.h"
+#include "fcmgrfixture.h"
+#include "leftovers.h"
+
+#include "sv_build_config.h"
+#include "util/file.h"
+#include "util/spawn.h"
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <smartvm/smartvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int setup(void **state)
+{
+	svt_fcmgr *m = calloc(1, sizeof(*m));
+	svt_fcmgr_init(m);
+	*state = m;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	svt_fcmgr *m = *state;
+	unsetenv("SMARTVM_FAULT");
+	svt_fcmgr_close(m);
+	svt_fcmgr_free(m);
+	free(m);
+	return 0;
+}
+
+static sv_vm *create(svt_fcmgr *m, sv_manager *mgr, const char *id)
+{
+	static sv_drive_config drive;
+	drive = (sv_drive_config){.drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true};
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
+			    .id = id,
+			    .boot_source = {.kernel_image_path = m->kernel},
+			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
+			    .drives = &drive,
+			    .n_drives = 1};
+	sv_vm *vm = NULL;
+	if (sv_manager_create_vm(&vm, mgr, &cfg))
+		fail_msg("create %s: %s", id, sv_last_error());
+	return vm;
+}
+
+static sv_vm *start(svt_fcmgr *m, sv_manager *mgr, const char *id)
+{
+	sv_vm *vm = create(m, mgr, id);
+	if (sv_vm_start(vm))
+		fail_msg("start %s: %s", id, sv_last_error());
+	return vm;
+}
+
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	int ppid = 0;
+	char state;
+	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+		return 0;
+	return ppid;
+}
+
+/* The command line, NULs as spaces. */
+static char *cmdline(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	char *text = NULL;
+	size_t len = 0;
+	if (sv_read_file(path, 1 << 16, &text, &len) != 0)
+		return strdup("");
+	for (size_t i = 0; i < len; i++)
+		if (!text[i])
+			text[i] = ' ';
+	return text;
+}
+
+static bool cmdline_has(pid_t pid, const char *needle)
+{
+	char *c = cmdline(pid);
+	bool yes = strstr(c, needle) != NULL;
+	free(c);
+	return yes;
+}
+
+static pid_t supervisor_of(svt_fcmgr *m, const char *id)
+{
+	pid_t sup = svt_vm_state_pid(m->runtime, id, "supervisor_pid");
+	assert_true(sup > 0);
+	return sup;
+}
+
+/* The fork server of our manager: the parent of a VM's supervisor. */
+static pid_t server_of(svt_fcmgr *m, const char *id)
+{
+	pid_t server = parent_of(supervisor_of(m, id));
+	if (server <= 1 || !cmdline_has(server, "--fork-server"))
+		fail_msg("VM %s: its supervisor's parent %d is not a fork server", id, (int)server);
+	assert_int_equal(parent_of(server), getpid());
+	return server;
+}
+
+/* The fds of pid as their link texts ("pipe:[N]", "socket:[N]", paths). */
+static int fd_links(pid_t pid, char links[][128], int max)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) && n < max;) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[384];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		ssize_t k = readlink(path, links[n], sizeof(links[n]) - 1);
+		if (k > 0)
+			links[n++][k] = '\0';
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_supervisors_are_forked_by_one_server_and_share_nothing_of_it(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *a = start(m, m->mgr, "fa");
+	sv_vm *b = start(m, m->mgr, "fb");
+	pid_t server = server_of(m, "fa");
+	assert_int_equal(server_of(m, "fb"), server);
+	/* Told apart by their command lines, which name their VM. */
+	char *dir = NULL;
+	assert_true(asprintf(&dir, "--forked-for %s/fa", m->runtime) > 0);
+	assert_true(cmdline_has(supervisor_of(m, "fa"), dir));
+	free(dir);
+	/* The server holds stdio (/dev/null) and its socket, no VM's fd. */
+	char links[64][128];
+	int n = fd_links(server, links, 64);
+	char socket[128] = "";
+	for (int i = 0; i < n; i++) {
+		if (!strncmp(links[i], "socket:", 7)) {
+			if (socket[0])
+				fail_msg("the server holds a second socket: %s", links[i]);
+			strcpy(socket, links[i]);
+		} else if (strcmp(links[i], "/dev/null")) {
+			fail_msg("the server holds %s", links[i]);
+		}
+	}
+	assert_true(socket[0]);
+	/* Neither a supervisor nor a VMM holds the server's socket. */
+	pid_t procs[] = {supervisor_of(m, "fa"), sv_vm_pid(a), supervisor_of(m, "fb"), sv_vm_pid(b)};
+	for (size_t p = 0; p < 4; p++) {
+		n = fd_links(procs[p], links, 64);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(links[i], socket))
+				fail_msg("process %d holds the fork server's socket", (int)procs[p]);
+	}
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
+static void test_a_killed_server_is_replaced_and_its_supervisors_live_on(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *a = start(m, m->mgr, "ka");
+	pid_t server = server_of(m, "ka");
+	assert_int_equal(kill(server, SIGKILL), 0);
+	assert_true(svt_wait_exited(server, 5000));
+	sv_vm *b = start(m, m->mgr, "kb");
+	pid_t second = server_of(m, "kb");
+	assert_int_not_equal(second, server);
+	/* The first VM's supervisor outlived its server and still does its job. */
+	assert_int_equal(sv_vm_get_state(a), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_pause(a), 0);
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_get_state(a), SV_VM_STOPPED);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
+/* SMARTVM_FAULT in the server's environment (it inherits ours when it
+ * starts) kills it at the point named; a new manager starts a new one. */
+static sv_manager *manager_with_server_fault(svt_fcmgr *m, const char *spec)
+{
+	setenv("SMARTVM_FAULT", spec, 1);
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = m->data,
+				.runtime_dir = m->runtime,
+				.firecracker_binary_path = svt_fake_firecracker(),
+				.stop_timeout_ms = 10000};
+	sv_manager *mgr = NULL;
+	assert_int_equal(sv_manager_new(&mgr, &o), 0);
+	return mgr;
+}
+
+static void test_a_server_dying_before_it_forks_leaves_the_start_to_exec(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "fork_server.request:kill");
+	sv_vm *vm = create(m, mgr, "lost");
+	int rc = sv_vm_start(vm);
+	unsetenv("SMARTVM_FAULT");
+	if (rc)
+		fail_msg("start: %s", sv_last_error());
+	/* Exactly one supervisor, the exec path's. */
+	pid_t sup = supervisor_of(m, "lost");
+	assert_true(cmdline_has(sup, "--status-fd"));
+	char *dir = NULL;
+	assert_true(asprintf(&dir, "%s/lost", m->runtime) > 0);
+	assert_int_equal(svt_count_processes_with(dir), 2); /* the supervisor and its VMM */
+	free(dir);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	/* The next start has a server again. */
+	sv_vm *next = start(m, mgr, "after");
+	server_of(m, "after");
+	assert_int_equal(sv_vm_stop(next, -1), 0);
+	sv_manager_free(mgr);
+}
+
+static void test_a_server_dying_after_it_forked_leaves_that_supervisor(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "fork_server.reply:kill");
+	sv_vm *vm = create(m, mgr, "orphan");
+	int rc = sv_vm_start(vm);
+	unsetenv("SMARTVM_FAULT");
+	if (rc)
+		fail_msg("start: %s", sv_last_error());
+	pid_t sup = supervisor_of(m, "orphan");
+	assert_true(cmdline_has(sup, "--forked-for"));
+	char *dir = NULL;
+	assert_true(asprintf(&dir, "%s/orphan", m->runtime) > 0);
+	assert_int_equal(svt_count_processes_with(dir), 2);
+	free(dir);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_STOPPED);
+	sv_manager_free(mgr);
+}
+
+/* The server started unarmed; a fault armed for one VM's start fires in
+ * that VM's supervisor only. */
+static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_vm *first = start(m, m->mgr, "e1");
+	setenv("SMARTVM_FAULT", "supervisor.spawn_vmm:fail", 1);
+	sv_vm *armed = create(m, m->mgr, "e2");
+	int rc = sv_vm_start(armed);
+	unsetenv("SMARTVM_FAULT");
+	assert_int_not_equal(rc, 0);
+	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
+		fail_msg("start e2: %s", sv_last_error());
+	sv_vm *third = start(m, m->mgr, "e3");
+	assert_int_equal(server_of(m, "e3"), server_of(m, "e1"));
+	assert_int_equal(sv_vm_stop(first, -1), 0);
+	assert_int_equal(sv_vm_stop(third, -1), 0);
+}
+
+/* A start that failed, then the manager freed (smartvm-oci's create does
+ * that before it reports): ending the server keeps the start's error. */
+static void test_ending_the_server_keeps_the_callers_error(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "supervisor.spawn_vmm:fail");
+	sv_vm *vm = create(m, mgr, "failing");
+	int rc = sv_vm_start(vm);
+	unsetenv("SMARTVM_FAULT");
+	assert_int_not_equal(rc, 0);
+	sv_manager_free(mgr);
+	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
+		fail_msg("after sv_manager_free: \"%s\"", sv_last_error());
+}
+
+/* The orchestrator, in a child: a detached VM and an attached one, then it
+ * waits to be killed. Writes the fork server's pid to fd. */
+static void orchestrate(svt_fcmgr *m, int fd)
+{
+	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
+				.data_dir = m->data,
+				.runtime_dir = m->runtime,
+				.firecracker_binary_path = svt_fake_firecracker()};
+	sv_manager *mgr = NULL;
+	if (sv_manager_new(&mgr, &o))
+		_exit(2);
+	sv_drive_config drive = {.drive_id = "rootfs", .path_on_host = m->rootfs, .is_root_device = true};
+	const char *ids[] = {"kept", "owned"};
+	for (int i = 0; i < 2; i++) {
+		sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
+				    .id = ids[i],
+				    .boot_source = {.kernel_image_path = m->kernel},
+				    .machine_config = {.vcpu_count = 1, .mem_size_mib = 64},
+				    .drives = &drive,
+				    .n_drives = 1};
+		sv_vm *vm = NULL;
+		if (sv_manager_create_vm(&vm, mgr, &cfg) || sv_vm_start(vm) || (i == 0 && sv_vm_detach(vm)))
+			_exit(3);
+	}
+	pid_t server = parent_of(svt_vm_state_pid(m->runtime, "owned", "supervisor_pid"));
+	if (write(fd, &server, sizeof(server)) != sizeof(server))
+		_exit(4);
+	pause();
+	_exit(0);
+}
+
+static void test_a_killed_orchestrator_leaves_its_detached_vm_only(void **state)
+{
+	svt_fcmgr *m = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(p[0]);
+		orchestrate(m, p[1]);
+	}
+	close(p[1]);
+	pid_t server = 0;
+	ssize_t got = read(p[0], &server, sizeof(server));
+	close(p[0]);
+	if (got != sizeof(server)) {
+		int status = 0;
+		sv_reap(child, 5000, &status);
+		fail_msg("the orchestrator failed: %s", sv_describe_wait_status(status));
+	}
+	pid_t owned_vmm = svt_vm_state_pid(m->runtime, "owned", "vmm_pid");
+	bool is_server = server > 1 && cmdline_has(server, "--fork-server");
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(sv_reap(child, 5000, NULL), 0);
+	assert_true(is_server && owned_vmm > 0);
+	/* The server sees its manager go and ends; the attached VM's supervisor
+	 * kills its VMM and cleans up; the detached one runs on. */
+	assert_true(svt_wait_exited(server, 5000));
+	assert_true(svt_wait_exited(owned_vmm, 5000));
+	char *owned = NULL;
+	assert_true(asprintf(&owned, "%s/owned", m->runtime) > 0);
+	for (int i = 0; i < 500 && sv_path_exists(owned); i++)
+		usleep(10000);
+	assert_false(sv_path_exists(owned));
+	free(owned);
+	sv_vm *kept = NULL;
+	assert_int_equal(sv_manager_attach_vm(&kept, m->mgr, "kept"), 0);
+	assert_int_equal(sv_vm_get_state(kept), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_stop(kept, -1), 0);
+}
+
+/* A copy of the process made by fork() after the manager must not talk to
+ * the original's server: it starts its VM by exec. */
+static void test_a_forked_process_starts_its_vms_by_exec(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *a = start(m, m->mgr, "parent");
+	pid_t server = server_of(m, "parent");
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		sv_vm *vm = create(m, m->mgr, "child");
+		int rc = sv_vm_start(vm) ? 3 : 0;
+		pid_t sup = rc ? 0 : svt_vm_state_pid(m->runtime, "child", "supervisor_pid");
+		if (!rc && (!cmdline_has(sup, "--status-fd") || parent_of(sup) == server))
+			rc = 4;
+		if (sv_vm_stop(vm, -1))
+			rc = rc ? rc : 5;
+		_exit(rc);
+	}
+	int status = 0;
+	assert_int_equal(sv_reap(child, 30000, &status), 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the forked process: %s", sv_describe_wait_status(status));
+	/* The original's server serves on. */
+	sv_vm *b = start(m, m->mgr, "parent2");
+	assert_int_equal(server_of(m, "parent2"), server);
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
+typedef struct {
+	svt_fcmgr *m;
+	sv_vm *vm;
+	int unshared; /* errno of unshare, 0 */
+} ns_start;
+
+static void *start_in_own_mount_namespace(void *arg)
+{
+	ns_start *a = arg;
+	a->unshared = unshare(CLONE_NEWNS) == 0 ? 0 : errno;
+	if (!a->unshared && sv_vm_start(a->vm))
+		fail_msg("start: %s", sv_last_error());
+	return NULL;
+}
+
+/* A thread in another mount namespace than the server's gets what an exec
+ * from there gives: a supervisor in its namespace, by exec. */
+static void test_a_start_from_another_namespace_goes_by_exec(void **state)
+{
+	svt_fcmgr *m = *state;
+	if (!svt_is_root()) {
+		svt_skip(SVT_NEED_ROOT, "unshare(CLONE_NEWNS) needs root");
+		return;
+	}
+	sv_vm *a = start(m, m->mgr, "here");
+	ns_start arg = {m, create(m, m->mgr, "there"), 0};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, start_in_own_mount_namespace, &arg), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(arg.unshared, 0);
+	pid_t sup = supervisor_of(m, "there");
+	assert_true(cmdline_has(sup, "--status-fd"));
+	char ours[64], theirs[64], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sup);
+	ssize_t n = readlink(path, theirs, sizeof(theirs) - 1);
+	ssize_t k = readlink("/proc/thread-self/ns/mnt", ours, sizeof(ours) - 1);
+	assert_true(n > 0 && k > 0);
+	theirs[n] = ours[k] = '\0';
+	assert_string_not_equal(ours, theirs);
+	/* This thread's starts still go to the server. */
+	sv_vm *b = start(m, m->mgr, "here2");
+	assert_int_equal(server_of(m, "here2"), server_of(m, "here"));
+	assert_int_equal(sv_vm_stop(arg.vm, -1), 0);
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_supervisors_are_forked_by_one_server_and_share_nothing_of_it,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_killed_server_is_replaced_and_its_supervisors_live_on,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_server_dying_before_it_forks_leaves_the_start_to_exec,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_server_dying_after_it_forked_leaves_that_supervisor, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup,
+					    teardown),
+	};
+	return svt_run_group_name("fork_server", tests, NULL, NULL);
+}
