@@ -83,8 +83,17 @@ int sv_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_tree_at(int parent_fd, const char *name, dev_t dev, const char *top)
+/* type is the entry's d_type from readdir (DT_UNKNOWN: not known). A
+ * non-directory is unlinked without a stat first; if it has become a
+ * directory meanwhile, unlinkat says so (EISDIR) and the stat decides. */
+static int rm_tree_at(int parent_fd, const char *name, unsigned char type, dev_t dev, const char *top)
 {
+	if (type != DT_UNKNOWN && type != DT_DIR) {
+		if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EISDIR)
+			return sv_err_errno(SV_EIO, errno, "removing %s/%s", top, name);
+	}
 	struct stat st;
 	if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing %s", top);
@@ -108,7 +117,7 @@ static int rm_tree_at(int parent_fd, const char *name, dev_t dev, const char *to
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		int r = rm_tree_at(dirfd(dir), de->d_name, dev, top);
+		int r = rm_tree_at(dirfd(dir), de->d_name, de->d_type, dev, top);
 		if (r && !rc)
 			rc = r;
 	}
@@ -138,7 +147,7 @@ int sv_rm_contents_except(int dirfd, const char *dir_path, const char *const *ke
 		bool kept = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 		for (size_t i = 0; keep && keep[i] && !kept; i++)
 			kept = !strcmp(de->d_name, keep[i]);
-		int r = kept ? 0 : rm_tree_at(dirfd, de->d_name, st.st_dev, dir_path);
+		int r = kept ? 0 : rm_tree_at(dirfd, de->d_name, de->d_type, st.st_dev, dir_path);
 		if (r && !rc)
 			rc = r;
 	}
@@ -151,7 +160,7 @@ int sv_rm_rf(const char *path)
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : sv_err_errno(SV_EIO, errno, "removing %s", path);
-	return rm_tree_at(AT_FDCWD, path, st.st_dev, path);
+	return rm_tree_at(AT_FDCWD, path, DT_UNKNOWN, st.st_dev, path);
 }
 
 static long long now_ns(void)

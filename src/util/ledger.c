@@ -493,16 +493,24 @@ int sv_ledger_replay(const char *vm_dir) { return sv_ledger_replay_keep(vm_dir, 
 
 int sv_ledger_replay_keep(const char *vm_dir, const char *const *keep)
 {
-	replay_ctx c = {.dfd = -1, .dir = vm_dir};
-	int rc = sv_trusted_dir_existing("VM directory", vm_dir, &c.dfd);
+	int dfd = -1;
+	int rc = sv_trusted_dir_existing("VM directory", vm_dir, &dfd);
 	if (rc == SV_ENOTFOUND) {
 		sv_err_clear();
 		return 0;
 	}
 	if (rc)
 		return rc;
+	rc = sv_ledger_replay_keep_at(dfd, vm_dir, keep);
+	close(dfd);
+	return rc;
+}
+
+int sv_ledger_replay_keep_at(int dfd, const char *vm_dir, const char *const *keep)
+{
+	replay_ctx c = {.dfd = dfd, .dir = vm_dir};
 	char *text = NULL;
-	rc = sv_read_file_at(c.dfd, vm_dir, LEDGER_NAME, MAX_LEDGER_BYTES, &text, NULL);
+	int rc = sv_read_file_at(c.dfd, vm_dir, LEDGER_NAME, MAX_LEDGER_BYTES, &text, NULL);
 	if (rc == SV_ENOTFOUND)
 		rc = 0;
 	else if (rc) {
@@ -514,14 +522,12 @@ int sv_ledger_replay_keep(const char *vm_dir, const char *const *keep)
 			sv_write_file_atomic_at(c.dfd, vm_dir, SV_LEDGER_CLEANUP_ERROR, line, strlen(line),
 						0600);
 		free(line);
-		close(c.dfd);
 		return sv_err_restore(&saved);
 	}
 	rc = replay_text(&c, text);
 	free(text);
 	if (!rc && keep)
 		rc = sv_rm_contents_except(c.dfd, vm_dir, keep);
-	close(c.dfd);
 	if (rc || keep)
 		return rc;
 	return sv_rm_rf(vm_dir);

@@ -83,6 +83,10 @@ int sv_ledger_replay(const char *vm_dir);
  * entries named in keep (NULL-terminated; NULL: vm_dir goes, as above). */
 int sv_ledger_replay_keep(const char *vm_dir, const char *const *keep);
 
+/* The same, on vm_dir already checked and open as dfd (borrowed): for a
+ * caller that reads the directory first and need not walk it twice. */
+int sv_ledger_replay_keep_at(int dfd, const char *vm_dir, const char *const *keep);
+
 /* True if the ledger in the directory dirfd names a process (pid with its
  * start time) that is still alive: a VMM that outlived its supervisor. */
 bool sv_ledger_names_live_process_at(int dirfd);

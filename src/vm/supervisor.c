@@ -394,11 +394,14 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 
 	bool timed_out = false, detached = false;
 	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out, &detached);
+	sv_trace_begin(&step);
 	close(vmm_pidfd);
 	sv_agent_relay_free(relay);
 	/* Everything it printed is relayed (and the console pipe closed) before
 	 * the report, so a reader has the whole console once the VM has ended. */
 	sv_vmm_output_finish(output, OUTPUT_DRAIN_MS);
+	sv_trace_end(&step, "supervisor:output_drain");
+	sv_trace_begin(&step);
 	bool requested = stop_was_requested(a.vm_dir);
 	bool clean = !timed_out && (requested || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
 	char *err_tail = sv_vmm_output_stderr_tail(output), *con_tail = sv_vmm_output_console_tail(output);
@@ -419,6 +422,7 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 	if (detached)
 		keep_end_record(a.vm_dir, &info, status, timed_out, reason);
 	report(a.status_fd, "exit %s %s\n", clean ? "stopped" : "error", reason ? reason : "the VMM ended");
+	sv_trace_end(&step, "supervisor:report");
 	free(reason);
 	free(info.vmm);
 	json_decref(info.command);

@@ -8,6 +8,7 @@
 #include "net/net_undo.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/trusted_dir.h"
 #include "util/vm_alive.h"
 #include <dirent.h>
 #include <errno.h>
@@ -60,7 +61,19 @@ static const char *const end_record_files[] = {SV_VM_END_RECORD_FILE, SV_VM_LOCK
 int sv_vm__cleanup_dir(const char *dir)
 {
 	register_undo();
-	return sv_ledger_replay_keep(dir, sv_vm__keep_end_record(dir) ? end_record_files : NULL);
+	/* One checked walk to the directory for both the end record and the
+	 * replay. */
+	int dfd = -1;
+	int rc = sv_trusted_dir_existing("VM directory", dir, &dfd);
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = sv_ledger_replay_keep_at(dfd, dir, sv_vm__keep_end_record_at(dfd, dir) ? end_record_files : NULL);
+	close(dfd);
+	return rc;
 }
 
 bool sv_vm__only_end_record(int dfd)

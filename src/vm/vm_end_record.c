@@ -14,7 +14,6 @@
 #include "util/error.h"
 #include "util/file.h"
 #include "util/timestamp.h"
-#include "util/trusted_dir.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -88,13 +87,8 @@ static json_t *read_state(int dfd, const char *dir)
 	return o;
 }
 
-bool sv_vm__keep_end_record(const char *dir)
+bool sv_vm__keep_end_record_at(int dfd, const char *dir)
 {
-	int dfd = -1;
-	if (sv_trusted_dir_existing("VM directory", dir, &dfd) != 0) {
-		sv_err_clear(); /* the replay that follows says why */
-		return false;
-	}
 	bool keep = sv_vm__has_end_record(dfd);
 	json_t *state = keep ? NULL : read_state(dfd, dir);
 	if (!keep && json_is_true(json_object_get(state, "detached"))) {
@@ -110,7 +104,6 @@ bool sv_vm__keep_end_record(const char *dir)
 			sv_err_clear();
 	}
 	json_decref(state);
-	close(dfd);
 	return keep;
 }
 

@@ -112,10 +112,11 @@ int sv_vm__write_end_record(int dfd, const char *dir, const sv_vm_end *end);
 /* ended.json parsed (new reference); NULL when absent or unreadable. */
 struct json_t *sv_vm__read_end_record(int dfd, const char *dir);
 bool sv_vm__has_end_record(int dfd);
-/* For the cleanup of dir (its lock held): true when an end record is to stay
- * in it, writing one with an unknown status first for a VM that was detached
- * (state.json) and has none: its supervisor died before writing it. */
-bool sv_vm__keep_end_record(const char *dir);
+/* For the cleanup of dir, open as dfd (its lock held): true when an end
+ * record is to stay in it, writing one with an unknown status first for a VM
+ * that was detached (state.json) and has none: its supervisor died before
+ * writing it. */
+bool sv_vm__keep_end_record_at(int dfd, const char *dir);
 /* vm->end_record (and end_reason) from the directory, when there is one. */
 void sv_vm__load_end_record(sv_vm *vm);
 

@@ -193,11 +193,16 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 				left = 0;
 			if (read_status(vm, left) == 1) {
 				/* EOF comes just before the supervisor exits; let it finish. */
+				sv_trace_span st;
+				sv_trace_begin(&st);
 				if (vm->supervisor_pidfd >= 0)
 					sv_pidfd_wait_exit(vm->supervisor_pidfd, SUPERVISOR_WAIT_MS);
+				sv_trace_end(&st, "stop:supervisor_exit_wait");
+				sv_trace_begin(&st);
 				parse_status_lines(vm, true);
 				clean_after_supervisor(vm);
 				sv_vm__load_end_record(vm);
+				sv_trace_end(&st, "stop:report_parse+end_record");
 				return 1;
 			}
 			if (deadline >= 0 && sv_now_ms() >= deadline)

@@ -208,6 +208,16 @@ static void read_stderr(sv_vmm_output *o)
 	tail_add(&o->err_tail, buf, (size_t)n);
 }
 
+/* The pause after a short console read. The wake pipe cuts it short: a VMM
+ * that printed its last lines just before it exited (the guest's shutdown
+ * messages) must not hold the report back by the whole pause. */
+static void coalesce_wait(sv_vmm_output *o)
+{
+	struct pollfd p = {.fd = o->wake[0], .events = POLLIN};
+	struct timespec pause = {0, COALESCE_US * 1000L};
+	ppoll(&p, 1, &pause, NULL);
+}
+
 static void *relay(void *arg)
 {
 	sv_vmm_output *o = arg;
@@ -245,7 +255,7 @@ static void *relay(void *arg)
 		if (p[1].revents)
 			read_stderr(o);
 		if (got && got < SHORT_READ && !atomic_load(&o->finish_by))
-			usleep(COALESCE_US);
+			coalesce_wait(o);
 	}
 	close_fd(&o->pipe_fd);
 	return NULL;

@@ -3,8 +3,11 @@
 #include "svtest.h"
 #include "test_config_fixture.h"
 
+#include "config/config_schema.h"
+
 #include <smartvm/error.h>
 #include <stdint.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -401,6 +404,38 @@ static void test_pmem_rate_limiter_checked(void **state)
 	assert_invalid(&f->cfg, "pmem[0].rate_limiter.ops.refill_time: must be greater than 0");
 }
 
+/* The field paths every walk spells (and every message names): indexes of
+ * any width, and a path longer than the buffer cut with "..." at its end. */
+static void test_field_paths(void **state)
+{
+	(void)state;
+	char p[SV_CONFIG_PATH_LEN];
+	sv_config_path(p, "", "drives", 0);
+	assert_string_equal(p, "drives");
+	sv_config_path(p, "drives", NULL, 0);
+	assert_string_equal(p, "drives[0]");
+	sv_config_path(p, "drives[10]", "rate_limiter", 7);
+	assert_string_equal(p, "drives[10].rate_limiter");
+	sv_config_path(p, "a", NULL, SIZE_MAX);
+	assert_string_equal(p, "a[18446744073709551615]");
+
+	char longest[SV_CONFIG_PATH_LEN + 16];
+	memset(longest, 'x', sizeof(longest));
+	longest[SV_CONFIG_PATH_LEN - 3] = '\0'; /* + ".y" fills the buffer exactly */
+	sv_config_path(p, longest, "y", 0);
+	assert_int_equal(strlen(p), SV_CONFIG_PATH_LEN - 1);
+	assert_string_equal(p + SV_CONFIG_PATH_LEN - 3, ".y");
+	longest[SV_CONFIG_PATH_LEN - 3] = 'x'; /* one more: cut */
+	longest[SV_CONFIG_PATH_LEN - 2] = '\0';
+	sv_config_path(p, longest, "y", 0);
+	assert_int_equal(strlen(p), SV_CONFIG_PATH_LEN - 1);
+	assert_string_equal(p + SV_CONFIG_PATH_LEN - 4, "...");
+	assert_int_equal(strspn(p, "x"), SV_CONFIG_PATH_LEN - 4);
+	longest[sizeof(longest) - 1] = '\0';
+	sv_config_path(p, longest, NULL, 3);
+	assert_string_equal(p + SV_CONFIG_PATH_LEN - 4, "...");
+}
+
 static void test_memory_hotplug_geometry(void **state)
 {
 	cfg_fixture *f = *state;
@@ -586,6 +621,7 @@ int main(void)
 	    T(test_huge_pages_out_of_range),
 	    T(test_balloon_stats_interval_beyond_u16),
 	    T(test_logger_module_empty),
+	    T(test_field_paths),
 	    T(test_pmem_id_duplicate),
 	    T(test_pmem_second_root_device),
 	    T(test_pmem_file_missing),

@@ -132,9 +132,11 @@ static bool set_request(sv_fc_http *h, const char *method, const char *url, cons
 		ok = ok && curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK;
 	} else {
+		/* Not copied: libcurl reads the body only during this transfer,
+		 * which sv_fc_http_send finishes before returning to its owner. */
 		const char *data = body ? body : "";
 		ok = ok && curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(data)) == CURLE_OK &&
-		     curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, data) == CURLE_OK &&
+		     curl_easy_setopt(c, CURLOPT_POSTFIELDS, data) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
 	}
 	return ok;
