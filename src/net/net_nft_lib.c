@@ -155,6 +155,11 @@ static struct nft_ctx *context(void)
 	return kept_ctx;
 }
 
+void sv_nft_lib_preload(void)
+{
+	pthread_once(&load_once, load_library);
+}
+
 int sv_nft_lib_run(const char *doc, const char *what, char **out)
 {
 	if (out)

@@ -6,7 +6,8 @@
  * supervisor as it was at that VM's start; an orchestrator killed outright
  * leaves its detached VM running and its attached one stopped; a forked copy
  * of the manager's process, or a thread in another mount namespace, starts
- * its VMs by exec. */
+ * its VMs by exec; supervisors forked after the first find libnftables
+ * loaded. */
 #include "svtest.h"
 #include "fcmgrfixture.h"
 #include "leftovers.h"
@@ -460,6 +461,38 @@ static void test_a_start_from_another_namespace_goes_by_exec(void **state)
 	assert_int_equal(sv_vm_stop(b, -1), 0);
 }
 
+/* True once pid has libnftables mapped. */
+static bool maps_libnftables(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	char *text = NULL;
+	if (sv_read_file(path, 16 << 20, &text, NULL) != 0)
+		return false;
+	bool yes = strstr(text, "libnftables") != NULL;
+	free(text);
+	return yes;
+}
+
+/* After its first fork the server loads libnftables, so a supervisor
+ * replaying a VM's firewall finds it loaded instead of loading it again. */
+static void test_supervisors_forked_later_find_libnftables_loaded(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *a = start(m, m->mgr, "na");
+	pid_t server = server_of(m, "na");
+	/* The load follows the reply: wait for it. */
+	for (int i = 0; i < 1000 && !maps_libnftables(server); i++)
+		usleep(10 * 1000);
+	if (!maps_libnftables(server))
+		fail_msg("the fork server %d did not load libnftables after its first fork", (int)server);
+	sv_vm *b = start(m, m->mgr, "nb");
+	/* A VM without networking: its supervisor has it only from the server. */
+	assert_true(maps_libnftables(supervisor_of(m, "nb")));
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +508,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_supervisors_forked_later_find_libnftables_loaded, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup,
