@@ -112,7 +112,8 @@ static void cloexec_netfilter_sockets(void)
 		int fd = atoi(de->d_name), domain = 0, proto = 0;
 		socklen_t len = sizeof(int);
 		if (fd <= 2 || fd == dirfd(d) || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) ||
-		    domain != AF_NETLINK || (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len)) ||
+		    domain != AF_NETLINK ||
+		    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len)) ||
 		    proto != NETLINK_NETFILTER)
 			continue;
 		int flags = fcntl(fd, F_GETFD);
@@ -155,10 +156,7 @@ static struct nft_ctx *context(void)
 	return kept_ctx;
 }
 
-void sv_nft_lib_preload(void)
-{
-	pthread_once(&load_once, load_library);
-}
+void sv_nft_lib_preload(void) { pthread_once(&load_once, load_library); }
 
 int sv_nft_lib_run(const char *doc, const char *what, char **out)
 {
