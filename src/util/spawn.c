@@ -84,13 +84,7 @@ static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, in
 			goto fail;
 		}
 	}
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sv_reset_signals();
 	if (opts->new_session && setsid() < 0) {
 		e = errno;
 		goto fail;
@@ -246,6 +240,17 @@ static int spawn_posix(const sv_spawn_opts *opts, char *const *argv, char *const
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return err;
+}
+
+void sv_reset_signals(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)

@@ -36,6 +36,10 @@ typedef struct {
 	void *before_exec_arg;
 } sv_spawn_opts;
 
+/* In a freshly forked child, before it runs something else: every signal
+ * at its default action, none blocked (async-signal-safe). */
+void sv_reset_signals(void);
+
 /* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd
  * for it (O_CLOEXEC). */
 int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out);

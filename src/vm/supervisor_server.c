@@ -103,13 +103,7 @@ static int receive(int sock, request *r)
 static _Noreturn void become_supervisor(int sock, request *r, const sv_fork_server_hooks *hooks)
 {
 	close(sock);
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sv_reset_signals();
 	setsid();
 	if (dup2(r->fds[SV_FORK_FD_LOG], STDERR_FILENO) < 0)
 		_exit(127);
