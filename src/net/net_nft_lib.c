@@ -6,9 +6,10 @@
  * The library is loaded with dlopen the first time a process needs it, not
  * linked: libnftables pulls libnftnl, libxtables, libgmp and a second
  * jansson, and every program that links libsmartvm (the CLI for `smartvm
- * ps`, the per-VM supervisor, which is exec'd for every VM and whose link
- * line tests/unit/test_supervisor_links.c holds) would map and relocate
- * them at each start, networking or not. The header is still compiled in,
+ * ps`, the supervisor, whose link line tests/unit/test_supervisor_links.c
+ * holds) would map and relocate them at each start, networking or not. The
+ * supervisor fork server loads it once after its first fork, so the
+ * supervisors it forks find it loaded (sv_nft_lib_preload). The header is still compiled in,
  * so each symbol's type is checked against the installed libnftables.
  *
  * The library is silent: output and errors go to its buffers (never to our
