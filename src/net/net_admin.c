@@ -89,7 +89,36 @@ static int lease_bridges(const sv_net_admin_options *opts, char **net_dir, char 
 	return 0;
 }
 
-static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_lease *l, const char *runtime_dir)
+/* One bridge's work for each_bridge; *count is what it counts. */
+typedef int bridge_fn(const sv_net_admin_options *opts, const char *net_dir, const char *bridge,
+		      size_t *count);
+
+/* Runs fn on every bridge lease_bridges selects, each even after another
+ * failed (one bridge's trouble must not keep the others as they are); the
+ * first failure is the error. */
+static int each_bridge(const sv_net_admin_options *opts, bridge_fn *fn, size_t *count)
+{
+	char *net_dir = NULL;
+	char **bridges = NULL;
+	int rc = lease_bridges(opts, &net_dir, &bridges);
+	int first = 0;
+	sv_err_saved saved = {0};
+	for (char **b = bridges; !rc && b && *b; b++) {
+		int r = fn(opts, net_dir, *b, count);
+		if (r && !first) {
+			first = r;
+			sv_err_save(&saved);
+		}
+	}
+	if (first)
+		rc = sv_err_restore(&saved);
+	free(net_dir);
+	sv_strv_free(bridges);
+	return rc;
+}
+
+static void fill_info(sv_net_lease_info *info, const sv_lease_db *db, const sv_lease *l,
+		      const char *runtime_dir)
 {
 	memset(info, 0, sizeof(*info));
 	char net[16];
@@ -161,14 +190,15 @@ out:
 	return 0;
 }
 
-static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, const char *bridge, size_t *removed)
+static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, const char *bridge,
+		     size_t *removed)
 {
 	sv_lease_db db;
 	int rc = sv_lease_db_open(&db, net_dir, bridge);
 	if (rc)
 		return rc;
 	int first = 0;
-	sv_err_saved saved = { 0 };
+	sv_err_saved saved = {0};
 	size_t before = db.n;
 	for (size_t i = 0; i < db.n;) {
 		sv_lease *l = &db.items[i];
@@ -204,6 +234,13 @@ static int gc_bridge(const sv_net_admin_options *opts, const char *net_dir, cons
 	return first ? sv_err_restore(&saved) : 0;
 }
 
+/* gc_bridge with the bridge's name in its error. */
+static int gc_named_bridge(const sv_net_admin_options *opts, const char *net_dir, const char *bridge,
+			   size_t *removed)
+{
+	return gc_bridge(opts, net_dir, bridge, removed) ? sv_err_prefix("bridge %s", bridge) : 0;
+}
+
 int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed)
 {
 	sv_err_clear();
@@ -211,23 +248,7 @@ int sv_net_gc(const sv_net_admin_options *opts, size_t *n_removed)
 	if (rc)
 		return rc;
 	size_t removed = 0;
-	char *net_dir = NULL;
-	char **bridges = NULL;
-	if ((rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
-		goto out;
-	int first = 0;
-	sv_err_saved saved = { 0 };
-	for (char **b = bridges; *b; b++) {
-		if (gc_bridge(opts, net_dir, *b, &removed) && !first) {
-			first = sv_err_prefix("bridge %s", *b);
-			sv_err_save(&saved);
-		}
-	}
-	if (first)
-		rc = sv_err_restore(&saved);
-out:
-	free(net_dir);
-	sv_strv_free(bridges);
+	rc = each_bridge(opts, gc_named_bridge, &removed);
 	if (n_removed)
 		*n_removed = removed;
 	return rc ? sv_err_prefix("collecting network leftovers") : 0;
@@ -253,8 +274,10 @@ static char *lease_holders(const sv_lease_db *db)
 	return buf.data;
 }
 
-static int down_bridge(const char *net_dir, const char *bridge, size_t *n_down)
+static int down_bridge(const sv_net_admin_options *opts, const char *net_dir, const char *bridge,
+		       size_t *n_down)
 {
+	(void)opts;
 	sv_lease_db db;
 	int rc = sv_lease_db_open_existing(&db, net_dir, bridge);
 	if (rc == SV_ENOTFOUND) {
@@ -285,24 +308,8 @@ int sv_net_down(const sv_net_admin_options *opts, size_t *n_down)
 	sv_err_clear();
 	size_t down = 0;
 	int rc = check_admin_options(opts, "taking down bridges", false);
-	char *net_dir = NULL;
-	char **bridges = NULL;
-	if (rc || (rc = lease_bridges(opts, &net_dir, &bridges)) || !bridges)
-		goto out;
-	int first = 0;
-	sv_err_saved saved = {0};
-	for (char **b = bridges; *b; b++) {
-		int r = down_bridge(net_dir, *b, &down);
-		if (r && !first) {
-			first = r;
-			sv_err_save(&saved);
-		}
-	}
-	if (first)
-		rc = sv_err_restore(&saved);
-out:
-	free(net_dir);
-	sv_strv_free(bridges);
+	if (!rc)
+		rc = each_bridge(opts, down_bridge, &down);
 	if (n_down)
 		*n_down = down;
 	return rc ? sv_err_prefix("taking down bridges") : 0;
