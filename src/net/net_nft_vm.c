@@ -79,14 +79,24 @@ static void put_ip(field_buf *k, uint32_t ip, bool concat)
 	put(k, &net, sizeof(net), padded(sizeof(net), concat), text);
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "xx:xx:xx:xx:xx:xx" exactly (no sign, no space, no short byte). */
 static void put_mac(field_buf *k, const char *mac, bool concat)
 {
-	uint8_t bytes[6];
-	int end = 0;
-	if (sscanf(mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &bytes[0], &bytes[1], &bytes[2], &bytes[3],
-		   &bytes[4], &bytes[5], &end) != 6 ||
-	    end != 17 || mac[end])
-		k->bad = true;
+	uint8_t bytes[6] = {0};
+	for (int i = 0; i < 6; i++) {
+		const char *p = mac + 3 * i;
+		int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+		if (lo < 0 || p[2] != (i < 5 ? ':' : '\0')) {
+			k->bad = true;
+			break;
+		}
+		bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
 	put(k, bytes, sizeof(bytes), padded(sizeof(bytes), concat), mac);
 }
 
