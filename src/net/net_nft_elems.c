@@ -1,8 +1,11 @@
 /* A VM's set elements as one nf_tables transaction (see net_nft_elems.h):
  * a batch of NEWSETELEM/DELSETELEM messages, one per element in the
- * caller's order, each acknowledged, so a refusal points at its element.
- * The kernel handles the whole batch inside sendmsg, so every answer is
- * queued when it returns.
+ * caller's order. The kernel handles the whole batch inside sendmsg and then
+ * queues its answers in the messages' order: an error for each refused
+ * message (its sequence number points at the element) and an
+ * acknowledgement of the last one, which only it asks for (one answer per
+ * element would fill the socket's receive buffer on a large batch). So the
+ * batch committed when that acknowledgement came with no error before it.
  *
  * One socket is kept per process and network namespace, opened
  * close-on-exec (no VMM or supervisor inherits a socket that changes the
@@ -14,6 +17,7 @@
 #include "util/error.h"
 #include "util/trace.h"
 #include <errno.h>
+#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
@@ -74,7 +78,8 @@ static struct mnl_socket *nl_socket(void)
 /* What the kernel answered to messages first..last. */
 typedef struct {
 	uint32_t first, last;
-	size_t acks;        /* acknowledgements, refusals included */
+	uint32_t acked_seq; /* the message whose answer ends the answers */
+	bool acked;
 	uint32_t error_seq; /* the earliest refused message */
 	int error;          /* its errno; 0 = none */
 	bool got_table;     /* a NEWTABLE answer came */
@@ -88,7 +93,8 @@ static void take(answers *a, const struct nlmsghdr *nlh)
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
 			return;
 		const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-		a->acks++;
+		if (nlh->nlmsg_seq == a->acked_seq)
+			a->acked = true;
 		if (err->error && (!a->error || nlh->nlmsg_seq < a->error_seq)) {
 			a->error = -err->error;
 			a->error_seq = nlh->nlmsg_seq;
@@ -98,11 +104,11 @@ static void take(answers *a, const struct nlmsghdr *nlh)
 	}
 }
 
-/* Reads answers until `want` acknowledgements came (or a refusal: the
- * transaction is then void). -1 with errno when the socket fails. */
-static int read_answers(struct mnl_socket *nl, answers *a, size_t want)
+/* Reads answers until acked_seq's came (or a refusal: the transaction is
+ * then void). -1 with errno when the socket fails. */
+static int read_answers(struct mnl_socket *nl, answers *a)
 {
-	while (a->acks < want) {
+	while (!a->acked) {
 		ssize_t got = recv(mnl_socket_get_fd(nl), answer_buf, sizeof(answer_buf), MSG_DONTWAIT);
 		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			if (a->error)
@@ -125,11 +131,28 @@ static int read_answers(struct mnl_socket *nl, answers *a, size_t want)
 	return 0;
 }
 
+/* The whole batch must fit the socket's send buffer (one sendmsg is one
+ * transaction): grown when not, as nft does, as root past wmem_max. */
+static void fit_send_buffer(int fd, size_t len)
+{
+	int have = 0;
+	socklen_t size = sizeof(have);
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &size) == 0 && (size_t)have >= len)
+		return;
+	int want = len > INT_MAX / 2 ? INT_MAX / 2 : (int)len;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+}
+
 static int send_batch(struct mnl_socket *nl, struct nftnl_batch *batch)
 {
 	int n = nftnl_batch_iovec_len(batch);
 	struct iovec iov[n];
 	nftnl_batch_iovec(batch, iov, (uint32_t)n);
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	fit_send_buffer(mnl_socket_get_fd(nl), len);
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 	struct msghdr msg = {
 	    .msg_name = &kernel, .msg_namelen = sizeof(kernel), .msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -137,7 +160,8 @@ static int send_batch(struct mnl_socket *nl, struct nftnl_batch *batch)
 }
 
 /* Appends e's message; false when out of memory. */
-static bool put_elem(struct nftnl_batch *batch, const char *table, const sv_nft_elem *e, uint32_t seq)
+static bool put_elem(struct nftnl_batch *batch, const char *table, const sv_nft_elem *e, uint32_t seq,
+		     bool ack)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
@@ -152,7 +176,7 @@ static bool put_elem(struct nftnl_batch *batch, const char *table, const sv_nft_
 	nftnl_set_elem_add(s, el); /* s owns it now */
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
 	    nftnl_batch_buffer(batch), e->add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-	    e->bridge_family ? NFPROTO_BRIDGE : NFPROTO_IPV4, (e->add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+	    e->bridge_family ? NFPROTO_BRIDGE : NFPROTO_IPV4, (e->add ? NLM_F_CREATE : 0) | (ack ? NLM_F_ACK : 0), seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	return nftnl_batch_update(batch) == 0;
@@ -186,12 +210,12 @@ int sv_nft_elems_apply(const char *table, const sv_nft_elem *elems, size_t n, co
 		rc = sv_err(SV_ENETWORK, "%s: opening an nf_tables netlink socket: %s", what, strerror(errno));
 		goto out;
 	}
-	answers a = {.first = next_seq};
+	answers a = {.first = next_seq, .acked_seq = next_seq + (uint32_t)n};
 	uint32_t seq = next_seq;
 	nftnl_batch_begin(nftnl_batch_buffer(batch), seq++);
 	bool built = nftnl_batch_update(batch) == 0;
 	for (size_t i = 0; i < n && built; i++)
-		built = put_elem(batch, table, &elems[i], seq++);
+		built = put_elem(batch, table, &elems[i], seq++, i == n - 1);
 	if (built) {
 		nftnl_batch_end(nftnl_batch_buffer(batch), seq++);
 		built = nftnl_batch_update(batch) == 0;
@@ -200,7 +224,7 @@ int sv_nft_elems_apply(const char *table, const sv_nft_elem *elems, size_t n, co
 	a.last = seq - 1;
 	if (!built)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	else if (send_batch(nl, batch) != 0 || read_answers(nl, &a, n) != 0)
+	else if (send_batch(nl, batch) != 0 || read_answers(nl, &a) != 0)
 		rc = sv_err(SV_ENETWORK, "%s: nf_tables netlink: %s", what, strerror(errno));
 	else if (a.error)
 		rc = refused(what, table, elems, n, &a);
@@ -223,12 +247,12 @@ int sv_nft_elems_table_exists(const char *table, bool *exists)
 	pthread_mutex_lock(&nl_lock);
 	int rc = 0;
 	struct mnl_socket *nl = nl_socket();
-	answers a = {.first = next_seq, .last = next_seq};
+	answers a = {.first = next_seq, .last = next_seq, .acked_seq = next_seq};
 	if (nl) {
 		struct nlmsghdr *nlh =
 		    nftnl_nlmsg_build_hdr(request, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, next_seq++);
 		nftnl_table_nlmsg_build_payload(nlh, t);
-		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 || read_answers(nl, &a, 1) != 0)
+		if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 || read_answers(nl, &a) != 0)
 			nl = NULL;
 	}
 	if (!nl)

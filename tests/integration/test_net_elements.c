@@ -289,6 +289,37 @@ static void test_bad_keys_are_refused_before_sending(void **state)
 	assert_int_equal(sv_nft_batch_init(&b, "bad/name"), SV_EINVAL);
 }
 
+
+/* A batch far larger than a VM's (several pages of messages, more answers
+ * than a socket buffer holds if each were acknowledged) is still one
+ * transaction that commits, and its removal empties the sets. */
+static void test_a_large_batch_is_one_transaction(void **state)
+{
+	(void)state;
+	svn_enter_fresh_netns();
+	make_tables(NEW);
+	for (int pass = 0; pass < 2; pass++) {
+		sv_nft_batch b;
+		svn_ok(sv_nft_batch_init(&b, NEW));
+		for (int i = 0; i < 400; i++) {
+			char dev[16], mac[18], ip[16];
+			snprintf(dev, sizeof(dev), "tap-big%d", i);
+			snprintf(mac, sizeof(mac), "52:54:00:00:%02x:%02x", i >> 8, i & 0xff);
+			snprintf(ip, sizeof(ip), "172.31.%d.%d", 1 + i / 200, 2 + i % 200);
+			sv_nft_vm_iface f = iface(dev, mac, ip, true, true);
+			sv_nft_batch_iface(&b, pass == 0, &f);
+		}
+		int rc = sv_nft_batch_apply(&b, pass == 1, "big");
+		if (rc)
+			fail_msg("pass %d: %s", pass, sv_last_error());
+		sv_nft_batch_free(&b);
+		size_t n = 0;
+		free(listed(NEW, &sets[1], &n));
+		assert_int_equal(n, pass == 0 ? 400 : 0);
+	}
+	assert_all_empty(NEW);
+}
+
 /* nf_tables netlink sockets of this process, failing on one without
  * close-on-exec. */
 static int netfilter_sockets(void)
@@ -365,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_elements_are_what_nft_makes_of_the_json_document),
 		cmocka_unit_test(test_a_refusal_names_its_element_and_leaves_nothing),
 		cmocka_unit_test(test_bad_keys_are_refused_before_sending),
+		cmocka_unit_test(test_a_large_batch_is_one_transaction),
 		cmocka_unit_test(test_one_socket_per_process_and_namespace),
 	};
 	return svt_run_group(tests, NULL, NULL);
