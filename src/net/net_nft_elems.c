@@ -81,21 +81,21 @@ typedef struct {
 	uint32_t acked_seq; /* the message whose answer ends the answers */
 	bool acked;
 	uint32_t error_seq; /* the earliest refused message */
-	int error;          /* its errno; 0 = none */
-	bool got_table;     /* a NEWTABLE answer came */
+	int error;	    /* its errno; 0 = none */
+	bool got_table;	    /* a NEWTABLE answer came */
 } answers;
 
 static void take(answers *a, const struct nlmsghdr *nlh)
 {
-	if (nlh->nlmsg_seq < a->first || nlh->nlmsg_seq > a->last)
-		return; /* an earlier batch's */
+	if (nlh->nlmsg_seq - a->first > a->last - a->first)
+		return; /* an earlier batch's (unsigned: right across a wrap) */
 	if (nlh->nlmsg_type == NLMSG_ERROR) {
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)))
 			return;
 		const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
 		if (nlh->nlmsg_seq == a->acked_seq)
 			a->acked = true;
-		if (err->error && (!a->error || nlh->nlmsg_seq < a->error_seq)) {
+		if (err->error && (!a->error || nlh->nlmsg_seq - a->first < a->error_seq - a->first)) {
 			a->error = -err->error;
 			a->error_seq = nlh->nlmsg_seq;
 		}
@@ -174,16 +174,16 @@ static bool put_elem(struct nftnl_batch *batch, const char *table, const sv_nft_
 		return false;
 	}
 	nftnl_set_elem_add(s, el); /* s owns it now */
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
-	    nftnl_batch_buffer(batch), e->add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-	    e->bridge_family ? NFPROTO_BRIDGE : NFPROTO_IPV4, (e->add ? NLM_F_CREATE : 0) | (ack ? NLM_F_ACK : 0), seq);
+	struct nlmsghdr *nlh =
+	    nftnl_nlmsg_build_hdr(nftnl_batch_buffer(batch), e->add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+				  e->bridge_family ? NFPROTO_BRIDGE : NFPROTO_IPV4,
+				  (e->add ? NLM_F_CREATE : 0) | (ack ? NLM_F_ACK : 0), seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	return nftnl_batch_update(batch) == 0;
 }
 
-static int refused(const char *what, const char *table, const sv_nft_elem *elems, size_t n,
-		   const answers *a)
+static int refused(const char *what, const char *table, const sv_nft_elem *elems, size_t n, const answers *a)
 {
 	size_t i = a->error_seq - a->first - 1; /* the batch's begin is first */
 	if (a->error_seq == a->first || i >= n)
@@ -207,7 +207,8 @@ int sv_nft_elems_apply(const char *table, const sv_nft_elem *elems, size_t n, co
 	int rc = 0;
 	struct mnl_socket *nl = nl_socket();
 	if (!nl) {
-		rc = sv_err(SV_ENETWORK, "%s: opening an nf_tables netlink socket: %s", what, strerror(errno));
+		rc =
+		    sv_err(SV_ENETWORK, "%s: opening an nf_tables netlink socket: %s", what, strerror(errno));
 		goto out;
 	}
 	answers a = {.first = next_seq, .acked_seq = next_seq + (uint32_t)n};

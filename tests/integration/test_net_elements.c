@@ -25,10 +25,10 @@ typedef struct {
 } set_info;
 
 static const set_info sets[] = {
-    {"bridge", "ports", false, 2},      {"bridge", "addrs", false, 2},        {"bridge", "open", false, 1},
-    {"ip", "vm_open", false, 1},        {"ip", "dns_ok", false, 1},           {"ip", "wg_ifs", false, 1},
-    {"ip", "wg_routes", false, 1},      {"ip", "wg_vms", false, 1},           {"ip", "pub_any_addr", true, 2},
-    {"ip", "pub_any_port", true, 2},    {"ip", "pub_ip_addr", true, 2},       {"ip", "pub_ip_port", true, 2},
+    {"bridge", "ports", false, 2},   {"bridge", "addrs", false, 2},  {"bridge", "open", false, 1},
+    {"ip", "vm_open", false, 1},     {"ip", "dns_ok", false, 1},     {"ip", "wg_ifs", false, 1},
+    {"ip", "wg_routes", false, 1},   {"ip", "wg_vms", false, 1},     {"ip", "pub_any_addr", true, 2},
+    {"ip", "pub_any_port", true, 2}, {"ip", "pub_ip_addr", true, 2}, {"ip", "pub_ip_port", true, 2},
 };
 
 static uint32_t ip_of(const char *text)
@@ -75,18 +75,17 @@ static void fill(sv_nft_batch *b, bool add)
 	sv_nft_batch_iface(b, add, &a);
 	sv_nft_batch_iface(b, add, &c);
 	sv_nft_batch_wg(b, add, ip_of("172.31.0.2"), "smwg-el");
-	sv_port_pub p[] = {port(false, NULL, 8080, "172.31.0.2", 80),
-			   port(true, NULL, 258, "172.31.0.3", 513),
-			   port(true, "127.0.0.1", 5353, "172.31.0.3", 53),
-			   port(false, "10.9.8.7", 65535, "172.31.0.2", 1)};
+	sv_port_pub p[] = {
+	    port(false, NULL, 8080, "172.31.0.2", 80), port(true, NULL, 258, "172.31.0.3", 513),
+	    port(true, "127.0.0.1", 5353, "172.31.0.3", 53), port(false, "10.9.8.7", 65535, "172.31.0.2", 1)};
 	for (size_t i = 0; i < sizeof(p) / sizeof(*p); i++)
 		sv_nft_batch_port(b, add, &p[i]);
 }
 
 static void ref_add(json_t *cmds, const char *family, const char *set, json_t *elem)
 {
-	json_array_append_new(cmds, json_pack("{s:{s:{s:s,s:s,s:s,s:[o]}}}", "add", "element", "family", family,
-					      "table", "smartvm_" REF, "name", set, "elem", elem));
+	json_array_append_new(cmds, json_pack("{s:{s:{s:s,s:s,s:s,s:[o]}}}", "add", "element", "family",
+					      family, "table", "smartvm_" REF, "name", set, "elem", elem));
 }
 
 /* The same elements as the JSON document libnftables was given. */
@@ -95,7 +94,8 @@ static void add_reference(void)
 	json_t *cmds = json_array();
 	ref_add(cmds, "bridge", "ports", json_string("tap-el1"));
 	ref_add(cmds, "bridge", "ports", json_string("fifteen-chars-x"));
-	ref_add(cmds, "bridge", "addrs", json_pack("{s:[s,s,s]}", "concat", "tap-el1", "52:54:00:ab:cd:01", "172.31.0.2"));
+	ref_add(cmds, "bridge", "addrs",
+		json_pack("{s:[s,s,s]}", "concat", "tap-el1", "52:54:00:ab:cd:01", "172.31.0.2"));
 	ref_add(cmds, "bridge", "addrs",
 		json_pack("{s:[s,s,s]}", "concat", "fifteen-chars-x", "fe:00:00:00:00:ff", "172.31.0.3"));
 	ref_add(cmds, "bridge", "open", json_string("tap-el1"));
@@ -110,10 +110,12 @@ static void add_reference(void)
 	ref_add(cmds, "ip", "pub_any_port", json_pack("[{s:[s,i]},i]", "concat", "udp", 258, 513));
 	ref_add(cmds, "ip", "pub_ip_addr",
 		json_pack("[{s:[s,s,i]},s]", "concat", "127.0.0.1", "udp", 5353, "172.31.0.3"));
-	ref_add(cmds, "ip", "pub_ip_port", json_pack("[{s:[s,s,i]},i]", "concat", "127.0.0.1", "udp", 5353, 53));
+	ref_add(cmds, "ip", "pub_ip_port",
+		json_pack("[{s:[s,s,i]},i]", "concat", "127.0.0.1", "udp", 5353, 53));
 	ref_add(cmds, "ip", "pub_ip_addr",
 		json_pack("[{s:[s,s,i]},s]", "concat", "10.9.8.7", "tcp", 65535, "172.31.0.2"));
-	ref_add(cmds, "ip", "pub_ip_port", json_pack("[{s:[s,s,i]},i]", "concat", "10.9.8.7", "tcp", 65535, 1));
+	ref_add(cmds, "ip", "pub_ip_port",
+		json_pack("[{s:[s,s,i]},i]", "concat", "10.9.8.7", "tcp", 65535, 1));
 	json_t *doc = json_pack("{s:o}", "nftables", cmds);
 	char *text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -128,7 +130,9 @@ static int by_text(const void *a, const void *b) { return strcmp(*(char *const *
 static char *listed(const char *bridge, const set_info *s, size_t *count)
 {
 	char doc[256], *out = NULL;
-	snprintf(doc, sizeof(doc), "{\"nftables\":[{\"list\":{\"%s\":{\"family\":\"%s\",\"table\":\"smartvm_%s\",\"name\":\"%s\"}}}]}",
+	snprintf(doc, sizeof(doc),
+		 "{\"nftables\":[{\"list\":{\"%s\":{\"family\":\"%s\",\"table\":\"smartvm_%s\",\"name\":\"%"
+		 "s\"}}}]}",
 		 s->map ? "map" : "set", s->family, bridge, s->name);
 	svn_ok(sv_nft_lib_run(doc, "listing", &out));
 	json_t *list = json_loads(out, 0, NULL);
@@ -143,7 +147,8 @@ static char *listed(const char *bridge, const set_info *s, size_t *count)
 	}
 	*count = json_array_size(elems);
 	char **texts = calloc(*count + 1, sizeof(*texts));
-	json_array_foreach(elems, i, item) texts[i] = json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_array_foreach(elems, i, item) texts[i] =
+	    json_dumps(item, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	qsort(texts, *count, sizeof(*texts), by_text);
 	size_t len = 1;
 	for (i = 0; i < *count; i++)
@@ -193,8 +198,9 @@ static void test_elements_are_what_nft_makes_of_the_json_document(void **state)
 		size_t n_new = 0, n_ref = 0;
 		char *got = listed(NEW, &sets[i], &n_new), *want = listed(REF, &sets[i], &n_ref);
 		if (strcmp(got, want) || n_new != sets[i].count)
-			fail_msg("%s %s: libnftnl path gave (%zu)\n%swanted (%zu, nft from the JSON document)\n%s",
-				 sets[i].family, sets[i].name, n_new, got, sets[i].count, want);
+			fail_msg(
+			    "%s %s: libnftnl path gave (%zu)\n%swanted (%zu, nft from the JSON document)\n%s",
+			    sets[i].family, sets[i].name, n_new, got, sets[i].count, want);
 		free(got);
 		free(want);
 	}
@@ -230,18 +236,20 @@ static void test_a_refusal_names_its_element_and_leaves_nothing(void **state)
 {
 	(void)state;
 	svn_enter_fresh_netns();
-	svn_ok(sv_nft_lib_run("{\"nftables\":[{\"add\":{\"table\":{\"family\":\"bridge\",\"name\":\"smartvm_part\"}}},"
-			      "{\"add\":{\"set\":{\"family\":\"bridge\",\"table\":\"smartvm_part\",\"name\":\"ports\","
-			      "\"type\":\"ifname\"}}},"
-			      "{\"add\":{\"table\":{\"family\":\"ip\",\"name\":\"smartvm_part\"}}}]}",
-			      "partial table", NULL));
+	svn_ok(sv_nft_lib_run(
+	    "{\"nftables\":[{\"add\":{\"table\":{\"family\":\"bridge\",\"name\":\"smartvm_part\"}}},"
+	    "{\"add\":{\"set\":{\"family\":\"bridge\",\"table\":\"smartvm_part\",\"name\":\"ports\","
+	    "\"type\":\"ifname\"}}},"
+	    "{\"add\":{\"table\":{\"family\":\"ip\",\"name\":\"smartvm_part\"}}}]}",
+	    "partial table", NULL));
 	sv_nft_batch b;
 	svn_ok(sv_nft_batch_init(&b, "part"));
 	sv_nft_vm_iface f = iface("tap-p1", "52:54:00:00:00:07", "172.31.0.9", false, false);
 	sv_nft_batch_iface(&b, true, &f);
 	assert_int_equal(sv_nft_batch_apply(&b, false, "setting up"), SV_ENETWORK);
-	svt_assert_contains(sv_last_error(), "setting up: adding element tap-p1 . 52:54:00:00:00:07 . 172.31.0.9 "
-					     "to set bridge smartvm_part addrs: No such file or directory");
+	svt_assert_contains(sv_last_error(),
+			    "setting up: adding element tap-p1 . 52:54:00:00:00:07 . 172.31.0.9 "
+			    "to set bridge smartvm_part addrs: No such file or directory");
 	sv_nft_batch_free(&b);
 	size_t n = 9;
 	free(listed("part", &sets[0], &n));
@@ -256,8 +264,9 @@ static void test_a_refusal_names_its_element_and_leaves_nothing(void **state)
 	sv_port_pub p = port(false, "127.0.0.1", 8443, "172.31.0.9", 443);
 	sv_nft_batch_port(&b, true, &p);
 	assert_int_equal(sv_nft_batch_apply(&b, false, "publishing"), SV_ENETWORK);
-	svt_assert_contains(sv_last_error(), "publishing: adding element 127.0.0.1 . tcp . 8443 : 172.31.0.9 to set "
-					     "ip smartvm_part pub_ip_addr: No such file or directory");
+	svt_assert_contains(sv_last_error(),
+			    "publishing: adding element 127.0.0.1 . tcp . 8443 : 172.31.0.9 to set "
+			    "ip smartvm_part pub_ip_addr: No such file or directory");
 	sv_nft_batch_free(&b);
 }
 
@@ -267,8 +276,8 @@ static void test_bad_keys_are_refused_before_sending(void **state)
 	(void)state;
 	svn_enter_fresh_netns();
 	make_tables(NEW);
-	static const char *const macs[] = {"52:54:00:ab:cd", "52:54:00:ab:cd:1", "52:54:00:ab:cd:0g", "+2:54:00:ab:cd:01",
-					   "52-54-00-ab-cd-01", ""};
+	static const char *const macs[] = {"52:54:00:ab:cd",	"52:54:00:ab:cd:1",  "52:54:00:ab:cd:0g",
+					   "+2:54:00:ab:cd:01", "52-54-00-ab-cd-01", ""};
 	for (size_t i = 0; i < sizeof(macs) / sizeof(*macs); i++) {
 		sv_nft_batch b;
 		svn_ok(sv_nft_batch_init(&b, NEW));
@@ -283,12 +292,12 @@ static void test_bad_keys_are_refused_before_sending(void **state)
 	svn_ok(sv_nft_batch_init(&b, NEW));
 	sv_nft_batch_wg(&b, true, ip_of("172.31.0.2"), "sixteen-chars-xx");
 	assert_int_equal(sv_nft_batch_apply(&b, false, "tunnel"), SV_EINVAL);
-	svt_assert_contains(sv_last_error(), "tunnel: element sixteen-chars-xx of set wg_ifs: not a valid key");
+	svt_assert_contains(sv_last_error(),
+			    "tunnel: element sixteen-chars-xx of set wg_ifs: not a valid key");
 	sv_nft_batch_free(&b);
 	assert_all_empty(NEW);
 	assert_int_equal(sv_nft_batch_init(&b, "bad/name"), SV_EINVAL);
 }
-
 
 /* A batch far larger than a VM's (several pages of messages, more answers
  * than a socket buffer holds if each were acknowledged) is still one
@@ -393,11 +402,11 @@ static void test_one_socket_per_process_and_namespace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_elements_are_what_nft_makes_of_the_json_document),
-		cmocka_unit_test(test_a_refusal_names_its_element_and_leaves_nothing),
-		cmocka_unit_test(test_bad_keys_are_refused_before_sending),
-		cmocka_unit_test(test_a_large_batch_is_one_transaction),
-		cmocka_unit_test(test_one_socket_per_process_and_namespace),
+	    cmocka_unit_test(test_elements_are_what_nft_makes_of_the_json_document),
+	    cmocka_unit_test(test_a_refusal_names_its_element_and_leaves_nothing),
+	    cmocka_unit_test(test_bad_keys_are_refused_before_sending),
+	    cmocka_unit_test(test_a_large_batch_is_one_transaction),
+	    cmocka_unit_test(test_one_socket_per_process_and_namespace),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
