@@ -125,7 +125,7 @@ static void element(sv_nft_batch *b, bool add, bool bridge_family, const char *s
 {
 	if (b->error)
 		return;
-	if (key->bad || (data && data->bad)) {
+	if (key->bad || (data && (data->bad || data->len > sizeof(b->elems->data)))) {
 		b->error = SV_EINVAL;
 		snprintf(b->error_text, sizeof(b->error_text), "element %s of set %s: not a valid key",
 			 key->text, set);
