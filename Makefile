@@ -13,7 +13,7 @@ MESON_TEST  = meson test --print-errorlogs --num-processes 2
 
 # Every Debian package the build, the tests and the demo need.
 DEB_PACKAGES = gcc pkg-config meson ninja-build \
-	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev libnftables-dev \
+	libcurl4-openssl-dev libjansson-dev libssl-dev libarchive-dev libxml2-dev libmnl-dev libnftnl-dev libnftables-dev \
 	libcmocka-dev libmicrohttpd-dev \
 	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
 	wireguard-go wireguard-tools containernetworking-plugins podman runc containerd \

@@ -30,10 +30,12 @@
  * and the VMs' elements survive a policy change. The sets fail closed: a VM
  * port without its elements can send nothing, an address missing from
  * @vm_open reaches no other VM. Documents are built with jansson and run
- * in-process through libnftables (net_nft_lib.c), each as one transaction.
+ * in-process through libnftables (net_nft_lib.c), each as one transaction;
+ * the per-VM elements go as netlink messages (net_nft_elems.c).
  * This file never touches links or leases. */
 #include "net/net_nft.h"
 
+#include "net/net_nft_elems.h"
 #include "net/net_nft_lib.h"
 #include "util/error.h"
 #include <jansson.h>
@@ -457,26 +459,12 @@ int sv_nft_delete(const char *bridge, bool *any_left)
 	return rc;
 }
 
-/* Counts the ip family's tables named exactly `name`, or starting with
- * `prefix`. */
-static int count_tables(const char *name, const char *prefix, int *count)
-{
-	static const char list[] = "{\"nftables\":[{\"list\":{\"tables\":{\"family\":\"ip\"}}}]}";
-	char *out = NULL;
-	int rc = sv_nft_lib_run(list, "listing nftables tables", &out);
-	if (!rc && count_listed(out, name, prefix, count) != 0)
-		rc = sv_err(SV_ENETWORK, "listing nftables tables: libnftables listed no tables");
-	free(out);
-	return rc;
-}
-
 int sv_nft_exists(const char *bridge, bool *exists)
 {
+	/* One netlink lookup, not a listing through libnftables: the
+	 * supervisor's replay asks this for every VM it removes. */
 	char table[32];
-	int n = 0;
+	*exists = false;
 	int rc = sv_nft_table_for(table, bridge);
-	if (!rc)
-		rc = count_tables(table, NULL, &n);
-	*exists = n > 0;
-	return rc;
+	return rc ? rc : sv_nft_elems_table_exists(table, exists);
 }

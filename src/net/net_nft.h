@@ -1,8 +1,9 @@
 /* The nftables tables smartvm owns per bridge (family ip and bridge, both
  * `smartvm_<bridge>`): NAT, published ports, the gateway's input, egress
  * policy, anti-spoofing and VM isolation (net_nft.c), and the per-VM
- * elements of their sets (net_nft_vm.c). Everything goes through
- * libnftables, in-process (net_nft_lib.c). */
+ * elements of their sets (net_nft_vm.c). The tables go through
+ * libnftables, in-process (net_nft_lib.c); the elements, and the lookup of
+ * a table, as nf_tables netlink messages (net_nft_elems.c). */
 #ifndef SV_NET_NET_NFT_H
 #define SV_NET_NET_NFT_H
 
@@ -30,7 +31,7 @@ int sv_nft_apply(const char *bridge, const char *doc);
  * NULL) then says whether any table of smartvm's (any bridge) is left. */
 int sv_nft_delete(const char *bridge, bool *any_left);
 
-/* Whether the bridge's ip table exists. */
+/* Whether the bridge's ip table exists (one netlink lookup). */
 int sv_nft_exists(const char *bridge, bool *exists);
 
 /* Runs one document as one nftables transaction; what prefixes the error. */

@@ -7,10 +7,12 @@
  * linked: libnftables pulls libnftnl, libxtables, libgmp and a second
  * jansson, and every program that links libsmartvm (the CLI for `smartvm
  * ps`, the supervisor, whose link line tests/unit/test_supervisor_links.c
- * holds) would map and relocate them at each start, networking or not. The
- * supervisor fork server loads it once after its first fork, so the
- * supervisors it forks find it loaded (sv_nft_lib_preload). The header is still compiled in,
- * so each symbol's type is checked against the installed libnftables.
+ * holds) would map and relocate them at each start, networking or not. A
+ * VM's elements do not come here (net_nft_elems.c), so a supervisor loads
+ * it only to take down tables an old ledger names; the fork server does not
+ * preload it (mapped, it made every fork cost ~45 us more CPU). The header
+ * is still compiled in, so each symbol's type is checked against the
+ * installed libnftables.
  *
  * The library is silent: output and errors go to its buffers (never to our
  * stdout/stderr). Its first context initializes process-wide state (GMP's
@@ -156,8 +158,6 @@ static struct nft_ctx *context(void)
 	kept_ns_ino = ns.st_ino;
 	return kept_ctx;
 }
-
-void sv_nft_lib_preload(void) { pthread_once(&load_once, load_library); }
 
 int sv_nft_lib_run(const char *doc, const char *what, char **out)
 {

@@ -9,9 +9,4 @@
  * "" when nothing was listed). */
 int sv_nft_lib_run(const char *doc, const char *what, char **out);
 
-/* Loads the library now (once per process) so that processes forked later
- * find it mapped and resolved: the supervisor fork server does, after its
- * first fork, instead of every VM's supervisor loading it for its replay. */
-void sv_nft_lib_preload(void);
-
 #endif

@@ -1,15 +1,17 @@
 /* A VM's share of its bridge's nftables tables: elements of their sets and
- * maps (see net_nft.c), added and removed in one nft transaction per batch.
+ * maps (see net_nft.c), added and removed in one nf_tables transaction per
+ * batch, sent as netlink messages (net_nft_elems.c), not through libnftables.
  * Removing adds each element first and then deletes it, so a batch removing
  * what is already gone succeeds; removing from tables that are gone is
  * success too. Callers decide whether an element is still theirs to remove
  * (an address may have been leased to another VM since): this file only
- * writes the documents. */
+ * writes the elements: their keys and data laid out as the sets' types in
+ * net_nft.c store them. */
 #ifndef SV_NET_NET_NFT_VM_H
 #define SV_NET_NET_NFT_VM_H
 
+#include "net/net_nft_elems.h"
 #include "net/net_ports.h"
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,10 +25,12 @@ typedef struct {
 } sv_nft_vm_iface;
 
 typedef struct {
-	json_t *cmds;
+	sv_nft_elem *elems; /* in the order they are sent */
+	size_t n, cap;
+	int error; /* the first failure while adding (SV_ENOMEM, SV_EINVAL), reported by apply */
+	char error_text[128];
 	char bridge[16];
 	char table[32];
-	size_t n;
 } sv_nft_batch;
 
 /* SV_EINVAL when bridge is not an interface name. */
@@ -45,9 +49,6 @@ void sv_nft_batch_wg(sv_nft_batch *b, bool add, uint32_t ip, const char *wg_if);
 void sv_nft_batch_wg_name_parts(sv_nft_batch *b, bool add, uint32_t ip, const char *wg_if);
 void sv_nft_batch_wg_ip(sv_nft_batch *b, bool add, uint32_t ip);
 void sv_nft_batch_port(sv_nft_batch *b, bool add, const sv_port_pub *p);
-
-/* The document (malloc'd), for tests. */
-char *sv_nft_batch_text(const sv_nft_batch *b);
 
 /* Applies the batch (nothing to do: success). A removing batch succeeds
  * when the tables are gone. what prefixes errors. */

@@ -8,7 +8,6 @@
  * forking. */
 #include "vm/supervisor_server.h"
 
-#include "net/net_nft_lib.h"
 #include "util/fault.h"
 #include "util/spawn.h"
 #include "util/trace.h"
@@ -139,7 +138,6 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	sv_trace_process_start("supervisor:fork_server_start");
-	bool preloaded = false;
 	char ready = SV_FORK_SERVER_READY;
 	if (send(sock, &ready, 1, MSG_NOSIGNAL) != 1)
 		return 1;
@@ -164,13 +162,5 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 		(void)SV_FAULT_POINT("fork_server.reply");
 		reply(sock, &rep);
 		sv_trace_end(&step, "supervisor:fork_server_request");
-		/* Once, off the first start's path: every supervisor that
-		 * replays a VM's firewall then finds libnftables loaded
-		 * (0.8 ms of CPU each otherwise). A load that fails here
-		 * would fail in them too; the run that needs it reports it. */
-		if (!preloaded) {
-			preloaded = true;
-			sv_nft_lib_preload();
-		}
 	}
 }

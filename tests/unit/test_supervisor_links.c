@@ -1,8 +1,9 @@
 /* The supervisor is exec'd for every VM: each shared library it needs is
  * mapped and relocated at every VM start (issue 16). It may need libc and
- * libmnl (the network undo's netlink) and nothing else; jansson and
- * libcrypto are linked into it statically (meson.build). Read from the
- * binary's DT_NEEDED entries, as the dynamic loader reads them. */
+ * libmnl (the network undo's netlink) and nothing else; jansson,
+ * libcrypto and libnftnl (the VM's firewall elements, which it removes)
+ * are linked into it statically (meson.build). Read from the binary's
+ * DT_NEEDED entries, as the dynamic loader reads them. */
 #include "svtest.h"
 
 #include <elf.h>
