@@ -80,7 +80,8 @@ static int highest_kept(const sv_spawn_opts *opts)
 
 #if defined(__x86_64__)
 #define SV_SPAWN_CLONE 1
-static inline __attribute__((always_inline)) long raw_syscall(long n, long a, long b, long c, long d, long e)
+static inline __attribute__((always_inline, no_sanitize("address", "undefined"))) long
+raw_syscall(long n, long a, long b, long c, long d, long e)
 {
 	long ret;
 	register long r10 __asm__("r10") = d;
@@ -93,7 +94,8 @@ static inline __attribute__((always_inline)) long raw_syscall(long n, long a, lo
 }
 #elif defined(__aarch64__)
 #define SV_SPAWN_CLONE 1
-static inline __attribute__((always_inline)) long raw_syscall(long n, long a, long b, long c, long d, long e)
+static inline __attribute__((always_inline, no_sanitize("address", "undefined"))) long
+raw_syscall(long n, long a, long b, long c, long d, long e)
 {
 	register long x8 __asm__("x8") = n;
 	register long x0 __asm__("x0") = a;

@@ -27,7 +27,9 @@ typedef struct {
 	 * should; 0 = none. Uses a clone of its own sharing our memory, as
 	 * posix_spawn's does, whose child makes system calls only (spawn.c),
 	 * instead of posix_spawn. The kernel drops the signal when the child
-	 * changes credentials (e.g. the jailer). */
+	 * changes credentials (e.g. the jailer). As with posix_spawn, the
+	 * child reads opts, argv and envp (or environ) until it has exec'd:
+	 * no other thread may change them meanwhile. */
 	int parent_death_signal;
 	/* Called in the parent with the child's pid before the child may exec
 	 * (on the same clone as parent_death_signal); the child waits for it,
