@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -33,7 +35,8 @@ static int pidfd_open_for(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static bool is_kept(const sv_spawn_opts *opts, int fd)
+/* Also called by the clone child (below): no sanitizer, no libc. */
+__attribute__((no_sanitize("address", "undefined"))) static bool is_kept(const sv_spawn_opts *opts, int fd)
 {
 	for (int i = 0; i < opts->n_keep_fds; i++)
 		if (opts->keep_fds[i] == fd)
@@ -55,124 +58,267 @@ static int highest_kept(const sv_spawn_opts *opts)
 	return top;
 }
 
-/* The child's side of a forked spawn (a parent-death signal needs code
- * between fork and exec, which posix_spawn has no room for). Async-signal-safe
- * calls only: another thread of the parent may hold any lock. Reports the
- * errno of what failed on err_fd and exits. */
-static void forked_child(const sv_spawn_opts *opts, pid_t parent, int err_fd, int gate_fd, char *const *argv,
-			 char *const *envp)
+/* ---- the child of a cloned spawn ----
+ *
+ * A parent-death signal and a before_exec step need code between the new
+ * process and its exec, which posix_spawn has no room for. fork() would copy
+ * our page tables only for exec to drop them (a supervisor's mm: a third of
+ * the VMM spawn's CPU). So the child is a clone sharing our memory (CLONE_VM,
+ * like posix_spawn's), on a stack of its own, but without CLONE_VFORK: we
+ * must run before_exec while it waits at the gate.
+ *
+ * What makes that safe: the child has no thread pointer of its own, it uses
+ * the spawning thread's. Every libc call may touch what hangs off it (errno,
+ * cancellation state, locks another thread holds), and it runs while that
+ * thread does too. So the child makes system calls itself (raw_syscall: the
+ * result or -errno, no errno) and calls nothing else; it only reads the
+ * parent's memory, which the parent keeps unchanged until the child has
+ * exec'd or exited (spawn_cloned waits for that before returning). Signals
+ * are blocked from before the clone until the child has reset every handler:
+ * a handler of ours running in the child would share our memory. Sanitizers
+ * are off in it: their runtime lives in TLS too. */
+
+#if defined(__x86_64__)
+#define SV_SPAWN_CLONE 1
+static inline __attribute__((always_inline, no_sanitize("address", "undefined"))) long
+raw_syscall(long n, long a, long b, long c, long d, long e)
 {
-	int e = 0;
-	/* The parent may have died before the prctl, leaving us init's. */
-	if (prctl(PR_SET_PDEATHSIG, opts->parent_death_signal) != 0) {
-		e = errno;
-		goto fail;
-	}
-	if (getppid() != parent) {
-		e = ESRCH;
-		goto fail;
-	}
-	/* Until the parent has done what it must before we run (before_exec):
-	 * one byte to go on, EOF (refused, or the parent died) to give up. */
-	if (gate_fd >= 0) {
-		char go = 0;
-		ssize_t n;
-		while ((n = read(gate_fd, &go, 1)) < 0 && errno == EINTR)
-			;
-		if (n != 1) {
-			e = ECANCELED;
-			goto fail;
-		}
-	}
-	sv_reset_signals();
-	if (opts->new_session && setsid() < 0) {
-		e = errno;
-		goto fail;
-	}
-	const int sources[3] = {opts->stdin_fd, opts->stdout_fd, opts->stderr_fd};
-	for (int i = 0; i < 3; i++) {
-		int fd = sources[i];
-		if (fd < 0 && (fd = open("/dev/null", i == 0 ? O_RDONLY : O_WRONLY)) < 0) {
-			e = errno;
-			goto fail;
-		}
-		if (fd != i && dup2(fd, i) < 0) {
-			e = errno;
-			goto fail;
-		}
-		if (sources[i] < 0 && fd != i)
-			close(fd);
-	}
-	for (int i = 0; i < opts->n_keep_fds; i++)
-		if (fcntl(opts->keep_fds[i], F_SETFD, 0) != 0) {
-			e = errno;
-			goto fail;
-		}
-	/* Not err_fd: it is close-on-exec, and still needed until then. */
-	int top = highest_kept(opts);
-	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
-		if (fd != err_fd && !is_kept(opts, fd))
-			close(fd);
-	if (err_fd > top) {
-		if (err_fd > top + 1)
-			close_range((unsigned)top + 1, (unsigned)err_fd - 1, 0);
-		close_range((unsigned)err_fd + 1, ~0U, 0);
-	} else {
-		close_range((unsigned)top + 1, ~0U, 0);
-	}
-	if (opts->cwd && chdir(opts->cwd) != 0) {
-		e = errno;
-		goto fail;
-	}
-	if (opts->search_path)
-		execvpe(argv[0], argv, envp);
-	else
-		execve(argv[0], argv, envp);
-	e = errno;
-fail:
-	if (write(err_fd, &e, sizeof(e)) < 0) {
-		/* nobody left to tell */
-	}
-	_exit(127);
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__aarch64__)
+#define SV_SPAWN_CLONE 1
+static inline __attribute__((always_inline, no_sanitize("address", "undefined"))) long
+raw_syscall(long n, long a, long b, long c, long d, long e)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory", "cc");
+	return x0;
+}
+#else
+/* Elsewhere the child is a fork (a private copy of everything, errno
+ * included), so libc's syscall() is safe in it. */
+#define SV_SPAWN_CLONE 0
+static long raw_syscall(long n, long a, long b, long c, long d, long e)
+{
+	long r = syscall(n, a, b, c, d, e);
+	return r < 0 ? -errno : r;
+}
+#endif
+
+#define SYSCALL_NOSAN __attribute__((no_sanitize("address", "undefined"), noinline))
+
+/* The kernel's sigset (rt_sigaction, rt_sigprocmask): 64 signals. */
+#define KERNEL_SIGSET_BYTES 8
+
+typedef struct {
+	const sv_spawn_opts *opts;
+	char *const *argv, *const *envp;
+	char *const *paths; /* the programs to try in turn, NULL-terminated */
+	pid_t parent;
+	int err_fd, err_peer, gate_fd, gate_peer;
+} child_args;
+
+/* Reports the (positive) errno on err_fd and ends the child. */
+static SYSCALL_NOSAN _Noreturn void child_fail(int err_fd, long e)
+{
+	int code = (int)e;
+	(void)raw_syscall(SYS_write, err_fd, (long)&code, sizeof(code), 0, 0);
+	for (;;)
+		(void)raw_syscall(SYS_exit_group, 127, 0, 0, 0, 0);
 }
 
-/* fork + exec, for a parent-death signal or a before_exec step. Returns 0
- * or an errno; ECANCELED with *gate_rc set when before_exec refused. */
-static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out,
+/* The child: nothing but system calls (see above). */
+static SYSCALL_NOSAN int cloned_child(void *arg)
+{
+	const child_args *c = arg;
+	const sv_spawn_opts *opts = c->opts;
+	long r;
+	(void)raw_syscall(SYS_close, c->err_peer, 0, 0, 0, 0);
+	if (c->gate_peer >= 0)
+		(void)raw_syscall(SYS_close, c->gate_peer, 0, 0, 0, 0);
+	/* The parent may have died before the prctl, leaving us init's. */
+	if (opts->parent_death_signal &&
+	    (r = raw_syscall(SYS_prctl, PR_SET_PDEATHSIG, opts->parent_death_signal, 0, 0, 0)) < 0)
+		child_fail(c->err_fd, -r);
+	if (raw_syscall(SYS_getppid, 0, 0, 0, 0, 0) != c->parent)
+		child_fail(c->err_fd, ESRCH);
+	/* Until the parent has done what it must before we run (before_exec):
+	 * one byte to go on, EOF (refused, or the parent died) to give up. */
+	if (c->gate_fd >= 0) {
+		char go = 0;
+		while ((r = raw_syscall(SYS_read, c->gate_fd, (long)&go, 1, 0, 0)) == -EINTR)
+			;
+		if (r != 1)
+			child_fail(c->err_fd, ECANCELED);
+	}
+	/* Every signal at its default action, then none blocked. */
+	const unsigned long dfl[4] = {0}; /* the kernel's sigaction: SIG_DFL, no flags, restorer, mask */
+	for (long sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, KERNEL_SIGSET_BYTES, 0);
+	const unsigned long none = 0;
+	(void)raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, KERNEL_SIGSET_BYTES, 0);
+	if (opts->new_session && (r = raw_syscall(SYS_setsid, 0, 0, 0, 0, 0)) < 0)
+		child_fail(c->err_fd, -r);
+	const int sources[3] = {opts->stdin_fd, opts->stdout_fd, opts->stderr_fd};
+	for (int i = 0; i < 3; i++) {
+		long fd = sources[i];
+		if (fd < 0 && (fd = raw_syscall(SYS_openat, AT_FDCWD, (long)"/dev/null", i == 0 ? O_RDONLY : O_WRONLY,
+					       0, 0)) < 0)
+			child_fail(c->err_fd, -fd);
+		if (fd != i && (r = raw_syscall(SYS_dup3, fd, i, 0, 0, 0)) < 0)
+			child_fail(c->err_fd, -r);
+		if (sources[i] < 0 && fd != i)
+			(void)raw_syscall(SYS_close, fd, 0, 0, 0, 0);
+	}
+	int top = STDERR_FILENO;
+	for (int i = 0; i < opts->n_keep_fds; i++) {
+		if ((r = raw_syscall(SYS_fcntl, opts->keep_fds[i], F_SETFD, 0, 0, 0)) < 0)
+			child_fail(c->err_fd, -r);
+		if (opts->keep_fds[i] > top)
+			top = opts->keep_fds[i];
+	}
+	/* Not err_fd: it is close-on-exec, and still needed until then. */
+	for (int fd = STDERR_FILENO + 1; fd < top; fd++)
+		if (fd != c->err_fd && !is_kept(opts, fd))
+			(void)raw_syscall(SYS_close, fd, 0, 0, 0, 0);
+	if (c->err_fd > top) {
+		if (c->err_fd > top + 1)
+			(void)raw_syscall(SYS_close_range, top + 1, c->err_fd - 1, 0, 0, 0);
+		(void)raw_syscall(SYS_close_range, c->err_fd + 1, ~0U, 0, 0, 0);
+	} else {
+		(void)raw_syscall(SYS_close_range, top + 1, ~0U, 0, 0, 0);
+	}
+	if (opts->cwd && (r = raw_syscall(SYS_chdir, (long)opts->cwd, 0, 0, 0, 0)) < 0)
+		child_fail(c->err_fd, -r);
+	/* execvpe's rule for a PATH search: a candidate that is not there (or
+	 * not a directory) passes to the next; EACCES is kept, unless a later
+	 * one runs; anything else stops. No shell for ENOEXEC. */
+	long e = -ENOENT;
+	bool denied = false;
+	for (char *const *p = c->paths; *p; p++) {
+		e = raw_syscall(SYS_execve, (long)*p, (long)c->argv, (long)c->envp, 0, 0);
+		if (e == -EACCES)
+			denied = true;
+		else if (e != -ENOENT && e != -ENOTDIR && e != -ESTALE && e != -ENODEV && e != -ETIMEDOUT)
+			break;
+	}
+	child_fail(c->err_fd, denied && (e == -ENOENT || e == -ENOTDIR) ? EACCES : -e);
+}
+
+/* The candidates for argv[0]: itself, or with search_path and no slash in
+ * it, each PATH entry joined with it (an empty entry is the working
+ * directory, as for execvp). One malloc'd block, NULL-terminated. */
+static char **exec_candidates(const sv_spawn_opts *opts, const char *prog)
+{
+	const char *path = opts->search_path && !strchr(prog, '/') ? getenv("PATH") : NULL;
+	if (opts->search_path && !strchr(prog, '/') && !path)
+		path = "/usr/local/bin:/bin:/usr/bin"; /* glibc's default */
+	size_t n = 1, bytes = 0;
+	for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+		n++;
+		bytes += strcspn(d, ":") + 2 + strlen(prog) + 1;
+	}
+	if (!path)
+		bytes = strlen(prog) + 1;
+	char **list = malloc((n + 1) * sizeof(char *) + bytes);
+	if (!list)
+		return NULL;
+	char *at = (char *)(list + n + 1);
+	size_t k = 0;
+	if (!path) {
+		list[k++] = strcpy(at, prog);
+	} else {
+		for (const char *d = path; d; d = strchr(d, ':') ? strchr(d, ':') + 1 : NULL) {
+			int len = (int)strcspn(d, ":");
+			list[k++] = at;
+			at += sprintf(at, "%.*s%s%s", len ? len : 1, len ? d : ".", "/", prog) + 1;
+		}
+	}
+	list[k] = NULL;
+	return list;
+}
+
+/* The child's stack: a little for its frames (no libc), a guard page below. */
+#define CHILD_STACK_BYTES (64 * 1024)
+
+/* The spawn for a parent-death signal or a before_exec step. Returns 0 or an
+ * errno; ECANCELED with *gate_rc set when before_exec refused. */
+static int spawn_cloned(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out,
 			int *gate_rc)
 {
 	int p[2], gate[2] = {-1, -1};
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return errno;
+	char **paths = exec_candidates(opts, argv[0]);
+	if (!paths)
+		return ENOMEM;
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		int e = errno;
+		free(paths);
+		return e;
+	}
 	/* A socket pair, not a pipe: sending to a child that already failed
 	 * must not raise SIGPIPE in the caller. */
 	if (opts->before_exec && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gate) != 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		free(paths);
 		return e;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		if (gate[0] >= 0) {
-			close(gate[0]);
-			close(gate[1]);
+	child_args c = {.opts = opts, .argv = argv, .envp = envp, .paths = paths,
+			.parent = getpid(), .err_fd = p[1], .err_peer = p[0], .gate_fd = gate[0], .gate_peer = gate[1]};
+	pid_t pid = -1;
+	int e = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char *stack = NULL;
+	if (SV_SPAWN_CLONE) {
+		stack = mmap(NULL, CHILD_STACK_BYTES + page, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED || mprotect(stack, page, PROT_NONE) != 0) {
+			e = errno;
+			if (stack != MAP_FAILED)
+				munmap(stack, CHILD_STACK_BYTES + page);
+			stack = NULL;
 		}
-		return e;
 	}
-	if (pid == 0) {
+	if (!e) {
+		/* Every signal blocked, glibc's own too (hence no
+		 * pthread_sigmask): the child unblocks them once it has reset
+		 * the handlers it inherits. */
+		unsigned long all = ~0UL, old = 0;
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, KERNEL_SIGSET_BYTES);
+		if (SV_SPAWN_CLONE) {
+			pid = clone(cloned_child, stack + page + CHILD_STACK_BYTES, CLONE_VM | SIGCHLD, &c);
+		} else if ((pid = fork()) == 0) {
+			cloned_child(&c);
+		}
+		if (pid < 0)
+			e = errno;
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, KERNEL_SIGSET_BYTES);
+	}
+	close(p[1]);
+	if (gate[0] >= 0)
+		close(gate[0]);
+	if (e) {
 		close(p[0]);
 		if (gate[1] >= 0)
 			close(gate[1]);
-		forked_child(opts, parent, p[1], gate[0], argv, envp);
+		free(paths);
+		return e;
 	}
-	close(p[1]);
-	if (gate[0] >= 0) {
-		close(gate[0]);
+	if (gate[1] >= 0) {
 		*gate_rc = opts->before_exec(pid, opts->before_exec_arg);
 		/* Without the byte the child gives up. One that cannot take it
 		 * failed already and says why on p. */
@@ -180,8 +326,8 @@ static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *cons
 			(void)send(gate[1], "g", 1, MSG_NOSIGNAL);
 		close(gate[1]);
 	}
-	/* EOF: the exec succeeded (the pipe was close-on-exec). */
-	int e = 0;
+	/* EOF: the exec succeeded (the pipe was close-on-exec; the kernel
+	 * closes it after the child has left our memory), or the child died. */
 	ssize_t n;
 	while ((n = read(p[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
@@ -189,10 +335,17 @@ static int spawn_forked(const sv_spawn_opts *opts, char *const *argv, char *cons
 	if (n == (ssize_t)sizeof(e)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		return e ? e : EIO;
+		e = e ? e : EIO;
+	} else {
+		e = 0;
+		*pid_out = pid;
 	}
-	*pid_out = pid;
-	return 0;
+	/* Now the child runs its program or is gone: nothing uses the stack,
+	 * the args or the paths any more. */
+	if (stack)
+		munmap(stack, CHILD_STACK_BYTES + page);
+	free(paths);
+	return e;
 }
 
 static int spawn_posix(const sv_spawn_opts *opts, char *const *argv, char *const *envp, pid_t *pid_out)
@@ -260,7 +413,7 @@ int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 	char *const *envp = opts->envp ? (char *const *)opts->envp : environ;
 	int gate_rc = 0;
 	int err = opts->parent_death_signal || opts->before_exec
-		      ? spawn_forked(opts, argv, envp, &pid, &gate_rc)
+		      ? spawn_cloned(opts, argv, envp, &pid, &gate_rc)
 		      : spawn_posix(opts, argv, envp, &pid);
 	if (gate_rc != 0)
 		return gate_rc;
@@ -489,11 +642,19 @@ static int read_start_time(pid_t pid, unsigned long long *start)
 	*start = 0;
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	/* No stdio: the fork server asks right after a fork, when each page
+	 * malloc touches is one more to copy. The kernel makes the line in
+	 * one read. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return errno == ESRCH ? ENOENT : errno;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		;
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return e == ESRCH ? ENOENT : e;
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: fields resume after the last ')'. */
 	char *p = strrchr(buf, ')');

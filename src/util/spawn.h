@@ -1,5 +1,7 @@
 /* Child processes without a shell: an argument vector, chosen stdio, a pidfd
- * to wait on with a timeout. Every child is reaped by whoever spawned it. */
+ * to wait on with a timeout. search_path follows execvp's PATH rules, with
+ * no shell for a file that is not a binary. Every child is reaped by whoever
+ * spawned it. */
 #ifndef SV_UTIL_SPAWN_H
 #define SV_UTIL_SPAWN_H
 
@@ -22,13 +24,16 @@ typedef struct {
 	/* Sent to the child when the *thread* that spawned it ends
 	 * (PR_SET_PDEATHSIG; the child dies at once if the parent died before it
 	 * could ask), so spawn from a thread that lives as long as the child
-	 * should; 0 = none. Uses fork + exec (the child makes only
-	 * async-signal-safe calls) instead of posix_spawn. The kernel drops it
-	 * when the child changes credentials (e.g. the jailer). */
+	 * should; 0 = none. Uses a clone of its own sharing our memory, as
+	 * posix_spawn's does, whose child makes system calls only (spawn.c),
+	 * instead of posix_spawn. The kernel drops the signal when the child
+	 * changes credentials (e.g. the jailer). As with posix_spawn, the
+	 * child reads opts, argv and envp (or environ) until it has exec'd:
+	 * no other thread may change them meanwhile. */
 	int parent_death_signal;
 	/* Called in the parent with the child's pid before the child may exec
-	 * (which makes it a fork + exec, like parent_death_signal); the child
-	 * waits for it. A non-zero return (an SV_E code with its message set)
+	 * (on the same clone as parent_death_signal); the child waits for it,
+	 * and runs meanwhile none of our code. A non-zero return (an SV_E code with its message set)
 	 * makes the child exit without running anything, and sv_spawn fail with
 	 * it; so does the parent's death meanwhile. Lets the caller record the
 	 * pid (a ledger) before the program runs. NULL = none. */

@@ -193,7 +193,7 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	sv_trace_begin(&step);
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
-	sv_trace_end(&step, "supervisor:vmm_fork+pid_record+exec");
+	sv_trace_end(&step, "supervisor:vmm_spawn+pid_record+exec");
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err[1] >= 0)

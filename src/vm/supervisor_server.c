@@ -5,7 +5,8 @@
  * supervisor's exit status tells nobody anything (it reports on its status
  * pipe), and when the server ends they are re-parented like the exec path's
  * supervisors. The server holds a VM's fds only between receiving them and
- * forking. */
+ * answering. After a fork every page the server writes is copied (its child
+ * shares them): a request's work there is kept to the answer. */
 #include "vm/supervisor_server.h"
 
 #include "util/fault.h"
@@ -101,6 +102,11 @@ static int receive(int sock, request *r)
  * VM's vmm.log, the environment the manager had when it asked). */
 static _Noreturn void become_supervisor(int sock, request *r, const sv_fork_server_hooks *hooks)
 {
+	/* Here, not in the server: its command line is a page it shares with
+	 * every supervisor it forked, so a write there (and to anything else)
+	 * after a fork costs it a copy of the page. Set before the supervisor
+	 * reports, so before the start that asked for it returns. */
+	hooks->set_title(r->dir);
 	close(sock);
 	sv_reset_signals();
 	setsid();
@@ -150,17 +156,17 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 		sv_trace_span step;
 		sv_trace_begin(&step);
 		(void)SV_FAULT_POINT("fork_server.request"); /* for the tests: "kill" */
-		hooks->set_title(r.dir);
 		pid_t pid = fork();
 		if (pid == 0)
 			become_supervisor(sock, &r, hooks);
-		hooks->set_title(NULL);
+		/* The answer first, the request's memory after: the manager
+		 * (and every start queued behind this one) waits for it. */
 		sv_fork_reply rep = {.err = pid < 0 ? errno : 0, .pid = pid > 0 ? pid : 0};
-		request_free(&r);
 		if (pid > 0)
 			rep.start_time = sv_process_start_time(pid);
 		(void)SV_FAULT_POINT("fork_server.reply");
 		reply(sock, &rep);
+		request_free(&r);
 		sv_trace_end(&step, "supervisor:fork_server_request");
 	}
 }

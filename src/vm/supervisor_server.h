@@ -52,9 +52,9 @@ typedef struct {
 
 /* What the program does around each fork. */
 typedef struct {
-	/* Before each fork the command line is made the supervisor's (the child
-	 * has it from its first instant, for whoever looks for it), after it the
-	 * server's again (vm_dir NULL). */
+	/* Called in each forked supervisor first: its command line names its
+	 * VM (before it reports anything, so before the start that asked for
+	 * it returns). The server's own stays as the program set it. */
 	void (*set_title)(const char *vm_dir);
 	/* In every forked supervisor once its environment is the VM's (the
 	 * program sets its log level from it). */

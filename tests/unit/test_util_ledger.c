@@ -217,6 +217,60 @@ static void test_a_child_whose_pid_cannot_be_recorded_never_runs(void **state)
 	free(marker);
 }
 
+/* Run as the program of a spawn (main's --find-own-pid-entry): exits 0 when
+ * VM_DIR's ledger already has a pid entry for this very process (its pid
+ * and start time), 3 when not. The first thing it does after exec. */
+static int find_own_pid_entry(const char *vm_dir)
+{
+	char *path = sv_path_join(vm_dir, "ledger"), want[64];
+	snprintf(want, sizeof(want), "pid %d %llu ", (int)getpid(), sv_process_start_time(getpid()));
+	FILE *f = path ? fopen(path, "re") : NULL;
+	free(path);
+	bool found = false;
+	char line[8192];
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, want, strlen(want));
+	if (f)
+		fclose(f);
+	return found ? 0 : 3;
+}
+
+static int spawn_finder(const char *vm_dir, bool record)
+{
+	char *self = realpath("/proc/self/exe", NULL);
+	assert_non_null(self);
+	const char *argv[] = {self, "--find-own-pid-entry", vm_dir, NULL};
+	child_record r = {vm_dir, self, NULL};
+	sv_spawn_opts so = {.argv = argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = -1,
+			    .parent_death_signal = SIGKILL,
+			    .before_exec = record ? record_before_exec : NULL,
+			    .before_exec_arg = &r};
+	pid_t pid;
+	assert_int_equal(sv_spawn(&so, &pid, NULL), 0);
+	int status = 0;
+	assert_int_equal(sv_reap(pid, 10000, &status), 0);
+	free(self);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* The supervisor's VMM spawn (a clone sharing its memory, waiting at a gate
+ * while the parent records it): the pid entry, with the start time the
+ * process has, is in the ledger before its program's first instruction.
+ * The same spawn without the record, afterwards, shows that the check can fail. */
+static void test_pid_entry_is_written_before_the_program_runs(void **state)
+{
+	(void)state;
+	char *vm_dir = sv_path_join(dir, "vm");
+	assert_int_equal(sv_mkdir_p(vm_dir, 0700), 0);
+	assert_int_equal(spawn_finder(vm_dir, true), 0);
+	assert_int_equal(spawn_finder(vm_dir, false), 3); /* the ledger has another process's entry */
+	free(vm_dir);
+}
+
 /* An executable replaced or removed while it runs (an upgrade, a jail
  * removed around its VMM) reads "<path> (deleted)": still the recorded one. */
 static void test_pid_entry_kills_a_process_whose_executable_was_removed(void **state)
@@ -430,8 +484,10 @@ static void test_replay_keep_leaves_only_the_named_entries(void **state)
 	free(vm_dir);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--find-own-pid-entry"))
+		return find_own_pid_entry(argv[2]);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_replay_keep_leaves_only_the_named_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_undoes_newest_first_and_removes_dir, setup, teardown),
@@ -449,6 +505,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_child_whose_pid_cannot_be_recorded_never_runs, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pid_entry_is_written_before_the_program_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pid_entry_kills_a_process_whose_executable_was_removed,
 					    setup, teardown),
 	};

@@ -3,6 +3,7 @@
 #include "svtest.h"
 
 #include "util/error.h"
+#include "util/file.h"
 #include "util/spawn.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -224,6 +225,105 @@ static void test_parent_death_signal_keeps_spawn_errors(void **state)
 	assert_string_equal(sv_last_error(), "starting /nonexistent/program: No such file or directory");
 }
 
+static int note_pid(pid_t pid, void *arg)
+{
+	*(pid_t *)arg = pid;
+	return 0;
+}
+
+/* The VMM's spawn (a clone sharing our memory, signals blocked around it):
+ * the program starts with nothing blocked or ignored whatever the parent
+ * had, and the parent's own mask and dispositions are as they were. */
+static void test_cloned_child_starts_clean_and_leaves_the_parent_as_it_was(void **state)
+{
+	(void)state;
+	sigset_t usr1, before, after;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr1, &before), 0);
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_usr2, now_usr2;
+	assert_int_equal(sigaction(SIGUSR2, &ign, &old_usr2), 0);
+	int out[2];
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	const char *argv[] = {"/bin/grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status", NULL};
+	pid_t seen = 0, pid = 0;
+	sv_spawn_opts so = {.argv = argv,
+			    .stdin_fd = -1,
+			    .stdout_fd = out[1],
+			    .stderr_fd = -1,
+			    .parent_death_signal = SIGKILL,
+			    .before_exec = note_pid,
+			    .before_exec_arg = &seen};
+	int rc = sv_spawn(&so, &pid, NULL);
+	close(out[1]);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, NULL, &after), 0);
+	assert_int_equal(sigaction(SIGUSR2, &old_usr2, &now_usr2), 0);
+	assert_int_equal(rc, 0);
+	char text[256] = "";
+	size_t got = 0;
+	for (ssize_t n; got < sizeof(text) - 1 && (n = read(out[0], text + got, sizeof(text) - 1 - got)) > 0;)
+		got += (size_t)n;
+	text[got] = '\0';
+	close(out[0]);
+	int status = 0;
+	assert_int_equal(sv_reap(pid, 5000, &status), 0);
+	assert_int_equal(seen, pid);
+	assert_string_equal(text, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	assert_true(sigismember(&after, SIGUSR1));
+	assert_false(sigismember(&after, SIGTERM));
+	assert_true(now_usr2.sa_handler == SIG_IGN);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &before, NULL), 0);
+}
+
+/* search_path through the cloned spawn, which searches PATH itself (no
+ * libc in its child): a file there that is not executable is passed over
+ * for a later one, and named when it was the only one. */
+static void test_cloned_spawn_searches_path_like_execvp(void **state)
+{
+	(void)state;
+	char *fake = sv_path_join(dir, "true");
+	int fd = open(fake, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	const char *saved = getenv("PATH");
+	char *saved_copy = saved ? strdup(saved) : NULL, *path = NULL;
+	assert_true(asprintf(&path, "%s::/usr/bin:/bin", dir) > 0);
+	const char *argv[] = {"true", NULL};
+	sv_spawn_opts so = {.argv = argv,
+			    .search_path = true,
+			    .stdin_fd = -1,
+			    .stdout_fd = -1,
+			    .stderr_fd = -1,
+			    .parent_death_signal = SIGKILL};
+	setenv("PATH", path, 1);
+	pid_t pid = 0;
+	int ran = sv_spawn(&so, &pid, NULL), status = -1;
+	if (ran == 0)
+		sv_reap(pid, 5000, &status);
+	setenv("PATH", dir, 1);
+	int denied = sv_spawn(&so, &pid, NULL);
+	char *denied_msg = strdup(sv_last_error());
+	const char *missing_argv[] = {"no-such-program-anywhere", NULL};
+	so.argv = missing_argv;
+	int missing = sv_spawn(&so, &pid, NULL);
+	char *missing_msg = strdup(sv_last_error());
+	if (saved_copy)
+		setenv("PATH", saved_copy, 1);
+	else
+		unsetenv("PATH");
+	assert_int_equal(ran, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(denied, SV_EPROCESS);
+	assert_string_equal(denied_msg, "starting true: Permission denied");
+	assert_int_equal(missing, SV_EPROCESS);
+	assert_string_equal(missing_msg, "starting no-such-program-anywhere: No such file or directory");
+	free(denied_msg);
+	free(missing_msg);
+	free(saved_copy);
+	free(path);
+	free(fake);
+}
+
 /* A child that closes its output (so sv_run sees EOF) and stays: the wait
  * for its exit must still end at the deadline. */
 static void test_run_deadline_covers_a_child_that_closed_its_output(void **state)
@@ -290,6 +390,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_only_stdio_and_kept_fds_reach_the_child, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_child_dies_with_its_parent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_parent_death_signal_keeps_spawn_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cloned_child_starts_clean_and_leaves_the_parent_as_it_was,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cloned_spawn_searches_path_like_execvp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_run_deadline_covers_a_child_that_closed_its_output, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_process_alive_fails_closed_when_out_of_fds, setup, teardown),
