@@ -399,7 +399,11 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	int rc = SV_FAULT_POINT("launch.vm_dir");
 	if (rc || (rc = sv_ledger_open_at(&ledger, vm->dir_fd, vm->dir)))
 		goto out;
-	if ((rc = sv_vm__save_config(vm)) || (rc = sv_vm__save_state(vm)))
+	/* No state.json yet: until the one written before the supervisor
+	 * starts, the held lock alone says "configuring" (sv_vm__open_existing),
+	 * and a crash before it reads as a start interrupted before its state
+	 * was saved, which it is. */
+	if ((rc = sv_vm__save_config(vm)))
 		goto out;
 	sv_trace_end(&step, "start:ledger+config+state_files");
 	sv_trace_begin(&step);

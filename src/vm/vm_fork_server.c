@@ -31,17 +31,28 @@ extern char **environ;
 static const char *const namespaces[SV_FORK_NAMESPACES] = {"net", "mnt", "user",  "pid_for_children",
 							   "uts", "ipc", "cgroup"};
 
-static void capture_identity(sv_fork_identity *id)
+/* keep: NULL, or where to keep each namespace open (-1: could not). Kept
+ * open, a namespace keeps its nsfs dentry, which otherwise each request's
+ * lookup would build and drop again: the per-request check costs half. */
+static void capture_identity(sv_fork_identity *id, int keep[SV_FORK_NAMESPACES])
 {
 	memset(id, 0, sizeof(*id));
 	id->euid = geteuid();
 	id->egid = getegid();
+	/* One walk to the directory, then a lookup per name. An unreadable
+	 * name reads 0. */
+	int ns_dir = open("/proc/thread-self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (int i = 0; i < SV_FORK_NAMESPACES; i++) {
-		char path[64];
 		struct stat st;
-		snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", namespaces[i]);
-		id->ns[i] = stat(path, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+		int fd = keep && ns_dir >= 0 ? openat(ns_dir, namespaces[i], O_RDONLY | O_CLOEXEC) : -1;
+		if (keep)
+			keep[i] = fd;
+		bool known = fd >= 0 ? fstat(fd, &st) == 0
+				     : ns_dir >= 0 && fstatat(ns_dir, namespaces[i], &st, 0) == 0;
+		id->ns[i] = known ? (unsigned long long)st.st_ino : 0;
 	}
+	if (ns_dir >= 0)
+		close(ns_dir);
 	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, id->cgroup, sizeof(id->cgroup) - 1) : -1;
 	if (fd >= 0)
@@ -50,11 +61,20 @@ static void capture_identity(sv_fork_identity *id)
 	id->cgroup[n > 0 && (size_t)n < sizeof(id->cgroup) - 1 ? n : 0] = '\0';
 }
 
+static void close_namespaces(sv_fork_server *s)
+{
+	for (int i = 0; i < SV_FORK_NAMESPACES; i++) {
+		if (s->ns_fds[i] >= 0)
+			close(s->ns_fds[i]);
+		s->ns_fds[i] = -1;
+	}
+}
+
 /* Would a supervisor the server forks start out where one we spawn would? */
 static bool same_identity(const sv_fork_identity *server)
 {
 	sv_fork_identity now;
-	capture_identity(&now);
+	capture_identity(&now, NULL);
 	return now.cgroup[0] && !strcmp(now.cgroup, server->cgroup) && now.euid == server->euid &&
 	       now.egid == server->egid && !memcmp(now.ns, server->ns, sizeof(now.ns));
 }
@@ -62,6 +82,8 @@ static bool same_identity(const sv_fork_identity *server)
 void sv_fork_server_init(sv_fork_server *s)
 {
 	*s = (sv_fork_server){.owner = getpid(), .sock = -1, .pidfd = -1};
+	for (int i = 0; i < SV_FORK_NAMESPACES; i++)
+		s->ns_fds[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
 }
 
@@ -87,6 +109,7 @@ static void server_end(sv_fork_server *s)
 	sv_err_restore(&saved);
 	free(s->program);
 	s->program = NULL;
+	close_namespaces(s);
 	s->sock = s->pidfd = -1;
 	s->pid = 0;
 }
@@ -101,6 +124,7 @@ void sv_fork_server_stop(sv_fork_server *s)
 			close(s->sock);
 		if (s->pidfd >= 0)
 			close(s->pidfd);
+		close_namespaces(s);
 		free(s->program);
 		return;
 	}
@@ -167,7 +191,7 @@ static int server_start(sv_fork_server *s, const char *program)
 	s->sock = sp[0];
 	s->pid = pid;
 	s->pidfd = pidfd;
-	capture_identity(&s->identity);
+	capture_identity(&s->identity, s->ns_fds);
 	sv_trace_end(&step, "start:fork_server_spawn");
 	return 0;
 }

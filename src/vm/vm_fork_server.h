@@ -29,6 +29,7 @@ typedef struct sv_fork_server {
 	int pidfd;
 	char *program; /* the smartvm-supervisor it runs */
 	sv_fork_identity identity;
+	int ns_fds[SV_FORK_NAMESPACES]; /* the server's namespaces, held open (-1: not) */
 } sv_fork_server;
 
 void sv_fork_server_init(sv_fork_server *s);

@@ -41,6 +41,8 @@
 #define TERM_WAIT_MS 3000
 #define KILL_WAIT_MS 3000
 #define SUPERVISOR_WAIT_MS 10000
+/* The longest a wait for the API socket sleeps without a wake-up. */
+#define MAX_SOCKET_WAKE_MS 50
 /* How often a VM of another process is looked at while waiting for its end. */
 #define LOCK_POLL_MS 50
 
@@ -255,22 +257,27 @@ static int probe_connect(const char *path)
 	return e;
 }
 
-/* Waits until the API socket accepts connections (the file's creation wakes
- * us through inotify on the VM dir, so there is no polling delay; between
- * bind and listen we retry every few ms), the VMM ends, or the timeout
- * passes. The inotify instance belongs to the manager: closing one costs the
- * kernel an RCU grace period (10-20 ms), far more than the whole wait. */
+/* Waits until the API socket accepts connections, the VMM ends, or the
+ * timeout passes. Until the supervisor's pid line (the VMM spawned) only the
+ * status pipe is waited on: the supervisor's own files in the VM directory
+ * would wake us for nothing. Then the directory is watched (inotify), so the
+ * socket's creation wakes us at once; between bind and listen we retry after
+ * a short back-off. The inotify instance belongs to the manager: closing one
+ * costs the kernel an RCU grace period (10-20 ms), far more than the wait. */
 static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 {
-	int ino = sv_inotify_once_fd(vm->host->inotify);
-	char *dir = strdup(socket_path);
-	int wd = ino >= 0 && dir ? inotify_add_watch(ino, dirname(dir), IN_CREATE | IN_MOVED_TO) : -1;
-	free(dir);
-	if (wd < 0)
-		ino = -1; /* fall back to short polls */
-	long long deadline = sv_now_ms() + timeout_ms;
+	int ino = sv_inotify_once_fd(vm->host->inotify), wd = -1;
+	long long deadline = sv_now_ms() + timeout_ms, backoff_us = 100;
 	int rc = 0, refused = 0; /* connect's errno once the file exists */
 	for (;;) {
+		if (vm->vmm_pid > 0 && ino >= 0 && wd < 0) {
+			/* Before the stat below: a socket made in between wakes us. */
+			char *dir = strdup(socket_path);
+			wd = dir ? inotify_add_watch(ino, dirname(dir), IN_CREATE | IN_MOVED_TO) : -1;
+			free(dir);
+			if (wd < 0)
+				ino = -1; /* fall back to short polls */
+		}
 		struct stat st;
 		if (vm->vmm_pid > 0 && stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
 		    (refused = probe_connect(socket_path)) == 0)
@@ -287,16 +294,28 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 					    vm->backend->name, socket_path, timeout_ms);
 			break;
 		}
-		struct pollfd p[2] = {{.fd = vm->status_fd, .events = POLLIN}, {.fd = ino, .events = POLLIN}};
-		/* The pid line may arrive after the socket, and a bound socket may
-		 * not listen yet: keep the wait short then. */
-		int wait_ms = ino < 0 || vm->vmm_pid <= 0 || refused ? 5 : (int)(left < 1000 ? left : 1000);
-		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+		struct pollfd p[2] = {{.fd = vm->status_fd, .events = POLLIN},
+				      {.fd = wd >= 0 ? ino : -1, .events = POLLIN}};
+		/* Each wake-up has a cause: the status pipe (the pid line; the
+		 * end) or the directory (a file created). Only a socket bound
+		 * but not yet listening, or a VMM without inotify, is looked at
+		 * again unasked: after a back-off from 0.1 ms (listen follows
+		 * bind at once) doubling to 5 ms. The inotify instance is shared
+		 * by the threads starting VMs: one of them may take our event
+		 * between our stat and our poll, so no wait is longer than
+		 * MAX_SOCKET_WAKE_MS. */
+		bool recheck = refused || (vm->vmm_pid > 0 && ino < 0);
+		long long wait_us =
+		    recheck ? backoff_us : (left < MAX_SOCKET_WAKE_MS ? left : MAX_SOCKET_WAKE_MS) * 1000;
+		if (recheck)
+			backoff_us = backoff_us * 2 > 5000 ? 5000 : backoff_us * 2;
+		struct timespec ts = {.tv_sec = wait_us / 1000000, .tv_nsec = (wait_us % 1000000) * 1000};
+		if (ppoll(p, 2, &ts, NULL) < 0 && errno != EINTR)
 			continue;
+		/* One read takes every queued event (they are only a wake-up). */
 		if (p[1].revents) {
 			char drain[4096];
-			while (read(ino, drain, sizeof(drain)) > 0)
-				;
+			(void)!read(ino, drain, sizeof(drain));
 		}
 		if (p[0].revents && read_status(vm, 0) == 1) {
 			if (vm->supervisor_pidfd >= 0)
@@ -307,8 +326,12 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
 			break;
 		}
 	}
-	if (wd >= 0)
+	if (wd >= 0) {
+		/* Taken now, the IN_IGNORED this queues does not wake the next wait. */
+		char drain[4096];
 		inotify_rm_watch(ino, wd);
+		(void)!read(ino, drain, sizeof(drain));
+	}
 	return rc;
 }
 

@@ -414,6 +414,42 @@ static void test_a_forked_process_starts_its_vms_by_exec(void **state)
 	assert_int_equal(sv_vm_stop(b, -1), 0);
 }
 
+/* Namespaces (links like "net:[4026531840]") among pid's open fds. */
+static int namespace_fds(pid_t pid)
+{
+	static const char *const kinds[] = {"net:[", "mnt:[", "user:[", "pid:[", "uts:[", "ipc:[", "cgroup:["};
+	static char links[256][128];
+	int n = fd_links(pid, links, 256), found = 0;
+	for (int i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (!strncmp(links[i], kinds[k], strlen(kinds[k])))
+				found++;
+	return found;
+}
+
+/* The manager keeps the server's seven namespaces open (each start's
+ * identity check is cheaper then): only in the manager's process, which
+ * lets go of them with the server. */
+static void test_the_servers_namespaces_are_held_by_the_manager_alone_and_let_go(void **state)
+{
+	svt_fcmgr *m = *state;
+	int before = namespace_fds(getpid());
+	sv_vm *a = start(m, m->mgr, "nsa");
+	assert_int_equal(namespace_fds(getpid()), before + 7);
+	pid_t procs[] = {server_of(m, "nsa"), supervisor_of(m, "nsa"), sv_vm_pid(a)};
+	for (size_t p = 0; p < 3; p++)
+		if (namespace_fds(procs[p]))
+			fail_msg("process %d holds a namespace fd of the manager's", (int)procs[p]);
+	/* A second start checks against them and still forks. */
+	sv_vm *b = start(m, m->mgr, "nsb");
+	assert_int_equal(server_of(m, "nsb"), procs[0]);
+	assert_int_equal(namespace_fds(getpid()), before + 7);
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+	svt_fcmgr_close(m);
+	assert_int_equal(namespace_fds(getpid()), before);
+}
+
 typedef struct {
 	svt_fcmgr *m;
 	sv_vm *vm;
@@ -513,6 +549,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_the_server_does_not_load_libnftables, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_servers_namespaces_are_held_by_the_manager_alone_and_let_go,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup,
 					    teardown),
 	};
