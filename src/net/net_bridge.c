@@ -14,12 +14,16 @@
 #include "net/net_link.h"
 #include "net/net_names.h"
 #include "net/net_nft.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The gateway's MAC must not change under the guests: a bridge keeps a MAC
@@ -91,6 +95,81 @@ static char *applied_path(const char *net_dir, const char *bridge)
 	return path;
 }
 
+/* What the table document is made of (the plan, its egress rules, the
+ * resolved outbound interface, where it is recorded), as text: equal keys
+ * build equal documents. malloc'd; NULL when out of memory. */
+static char *table_key(const sv_net_plan *plan, const char *outbound, const char *path)
+{
+	sv_buf b = {0};
+	char item[160];
+	int n = snprintf(item, sizeof(item), "%s|%s|%u/%d|%d|%s|%zu|", plan->bridge, plan->subnet_text,
+			 (unsigned)plan->subnet.network, plan->subnet.prefix, (int)plan->default_action,
+			 outbound, plan->n_rules);
+	int rc = sv_buf_append(&b, item, (size_t)n);
+	for (size_t i = 0; i < plan->n_rules && !rc; i++) {
+		const sv_egress_rule *r = &plan->rules[i];
+		n = snprintf(item, sizeof(item), "%d,%d,%u,%u,", (int)r->action, (int)r->protocol,
+			     (unsigned)r->port_from, (unsigned)r->port_to);
+		const char *dest = r->destination ? r->destination : "";
+		if (!(rc = sv_buf_append(&b, item, (size_t)n)) &&
+		    !(rc = sv_buf_append(&b, dest, strlen(dest))))
+			rc = sv_buf_append(&b, ";", 1);
+	}
+	if (!rc)
+		rc = sv_buf_append(&b, path, strlen(path) + 1);
+	if (rc) {
+		sv_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The last document this process found recorded as applied: its key and
+ * the record file as it was then. Building the document (hundreds of JSON
+ * nodes) and reading the record back was a third of a networked start's
+ * network CPU; a start whose key and record file are unchanged (same inode,
+ * size, change time: the record is only ever replaced by a rename) skips
+ * both. Another process's apply or `net down` replaces or removes the file,
+ * which makes the next start here check again. Shared by the threads of
+ * the process (one manager each), hence the lock. */
+static struct {
+	pthread_mutex_t lock;
+	char *key;
+	struct stat record;
+} seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static bool seen_before(const char *key, const char *path)
+{
+	struct stat st;
+	if (!key || fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	pthread_mutex_lock(&seen.lock);
+	bool yes = seen.key && !strcmp(seen.key, key) && same_file(&seen.record, &st);
+	pthread_mutex_unlock(&seen.lock);
+	return yes;
+}
+
+/* Called with the record file just written or found equal. key is stolen. */
+static void remember(char *key, const char *path)
+{
+	struct stat st;
+	bool ok = key && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	pthread_mutex_lock(&seen.lock);
+	free(seen.key);
+	seen.key = ok ? key : NULL;
+	if (ok)
+		seen.record = st;
+	pthread_mutex_unlock(&seen.lock);
+	if (!ok)
+		free(key);
+}
+
 int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool force)
 {
 	char outbound[16];
@@ -102,6 +181,12 @@ int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool force
 	if (!strcmp(outbound, plan->bridge))
 		outbound[0] = '\0';
 	char *doc = NULL, *applied = NULL, *path = applied_path(net_dir, plan->bridge);
+	char *key = path ? table_key(plan, outbound, path) : NULL;
+	if (!force && path && seen_before(key, path)) {
+		free(key);
+		free(path);
+		return 0;
+	}
 	int rc = path ? sv_nft_build_table(&doc, plan, outbound) : sv_err(SV_ENOMEM, "out of memory");
 	/* An earlier VM on this bridge already applied this very table: each
 	 * table apply costs milliseconds under the lock every VM start takes. */
@@ -111,6 +196,10 @@ int sv_net_table_ensure(const sv_net_plan *plan, const char *net_dir, bool force
 	if (!rc && !(rc = sv_net_forwarding_on(net_dir)) && !(rc = sv_nft_apply(plan->bridge, doc)))
 		rc = sv_write_file_atomic(path, doc, strlen(doc), 0644);
 out:
+	if (!rc)
+		remember(key, path);
+	else
+		free(key);
 	free(applied);
 	free(doc);
 	free(path);

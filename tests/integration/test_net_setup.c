@@ -381,6 +381,61 @@ static void test_similar_bridge_names_get_separate_tables(void **state)
 	}
 }
 
+/* One process starting VMs one after another on the same bridge: each
+ * start whose policy differs from the table's applies its own, however
+ * recently this process found the table current (it remembers the last
+ * table it saw, to skip rebuilding it), and one whose record `net down`
+ * removed makes the table again. */
+static void test_each_start_with_another_policy_applies_it(void **state)
+{
+	svn_dirs *e = *state;
+	svn_enter_fresh_netns();
+	sv_egress_rule deny[2] = {{.action = SV_EGRESS_DENY,
+				   .destination = "192.0.2.0/24",
+				   .protocol = SV_PROTO_TCP,
+				   .port_from = 22},
+				  {.action = SV_EGRESS_DENY,
+				   .destination = "192.0.2.0/24",
+				   .protocol = SV_PROTO_TCP,
+				   .port_from = 23}};
+	/* Policies: allow but ssh, deny all, allow all, allow but telnet. */
+	const char *const want[4] = {
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 192.0.2.0/24 tcp dport 22 drop\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 accept\n",
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 drop\n",
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 accept\n",
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 ip daddr 192.0.2.0/24 tcp dport 23 drop\n"
+	    "iifname \"svbr0\" ip saddr 172.30.0.0/24 accept\n"};
+	/* Each change alone: a rule's port, rules and default, default, rules; one
+	 * unchanged; after `net down` (at -1) the table made again. */
+	const int order[] = {0, 3, 1, 2, 3, 3, -1, 1, 0};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int k = order[i];
+		if (k < 0) {
+			svn_net_down(e->data_dir, "svbr0");
+			assert_false(svn_table_exists("svbr0"));
+			continue;
+		}
+		sv_manager_options opts = {.version = SV_MANAGER_OPTIONS_VERSION,
+					   .egress_rules = &deny[k == 3],
+					   .n_egress_rules = k == 0 || k == 3 ? 1 : 0,
+					   .egress_default = k == 1 ? SV_EGRESS_DENY : SV_EGRESS_ALLOW};
+		char id[8];
+		snprintf(id, sizeof(id), "vm%zu", i);
+		sv_vm_config *cfg = svn_cfg_new(1, NULL);
+		sv_tap_device tap;
+		svn_vm vm;
+		svn_ok(net_setup(e, &vm, id, cfg, &tap, &opts));
+		char *now = svn_forward_rules("svbr0");
+		assert_string_equal(now, want[k]);
+		free(now);
+		svn_ok(svn_vm_cleanup(&vm));
+		svn_cfg_free(cfg);
+	}
+	svn_net_down(e->data_dir, "svbr0");
+	svn_assert_nothing_made(e->data_dir, "svbr0");
+}
+
 static void test_fifty_vms_set_up_and_torn_down(void **state)
 {
 	svn_dirs *e = *state;
@@ -465,6 +520,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_existing_host_dev_is_attached_and_kept, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_similar_bridge_names_get_separate_tables, svn_dirs_setup,
+						svn_dirs_teardown),
+		cmocka_unit_test_setup_teardown(test_each_start_with_another_policy_applies_it, svn_dirs_setup,
 						svn_dirs_teardown),
 		cmocka_unit_test_setup_teardown(test_fifty_vms_set_up_and_torn_down, svn_dirs_setup,
 						svn_dirs_teardown),
