@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -88,4 +89,21 @@ int sv_netns_run_at(const char *what, const char *path, int (*fn)(void *), void 
 	rc = sv_netns_run(fd, fn, arg);
 	close(fd);
 	return rc;
+}
+
+sv_netns_owner sv_netns_owner_now(void)
+{
+	sv_netns_owner o = {.pid = getpid()};
+	struct stat ns;
+	if (stat("/proc/thread-self/ns/net", &ns) == 0) {
+		o.ns_dev = ns.st_dev;
+		o.ns_ino = ns.st_ino;
+	}
+	return o;
+}
+
+bool sv_netns_owner_same(const sv_netns_owner *kept, const sv_netns_owner *now)
+{
+	return kept->ns_ino && kept->pid == now->pid && kept->ns_dev == now->ns_dev &&
+	       kept->ns_ino == now->ns_ino;
 }

@@ -14,6 +14,7 @@
  * batch is never taken for this one's. */
 #include "net/net_nft_elems.h"
 
+#include "net/net_netns.h"
 #include "util/error.h"
 #include "util/trace.h"
 #include <errno.h>
@@ -44,19 +45,14 @@ static char answer_buf[16384];
 
 static pthread_mutex_t nl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mnl_socket *kept_nl;
-static pid_t kept_pid;
-static dev_t kept_ns_dev;
-static ino_t kept_ns_ino;
+static sv_netns_owner kept_owner;
 static uint32_t next_seq;
 
 /* The process's socket for its current namespace, under nl_lock. */
 static struct mnl_socket *nl_socket(void)
 {
-	struct stat ns;
-	if (stat("/proc/thread-self/ns/net", &ns) != 0)
-		ns.st_dev = 0, ns.st_ino = 0;
-	if (kept_nl && kept_pid == getpid() && ns.st_ino && kept_ns_ino == ns.st_ino &&
-	    kept_ns_dev == ns.st_dev)
+	sv_netns_owner now = sv_netns_owner_now();
+	if (kept_nl && sv_netns_owner_same(&kept_owner, &now))
 		return kept_nl;
 	if (kept_nl)
 		mnl_socket_close(kept_nl); /* in a child, closes only its copy */
@@ -69,9 +65,7 @@ static struct mnl_socket *nl_socket(void)
 		return NULL;
 	if (!next_seq)
 		next_seq = (uint32_t)time(NULL);
-	kept_pid = getpid();
-	kept_ns_dev = ns.st_dev;
-	kept_ns_ino = ns.st_ino;
+	kept_owner = now;
 	return kept_nl;
 }
 

@@ -29,6 +29,7 @@
  * generation at each run, so nothing stale is used. */
 #include "net/net_nft_lib.h"
 
+#include "net/net_netns.h"
 #include "util/error.h"
 #include "util/trace.h"
 #include <dirent.h>
@@ -130,17 +131,12 @@ static void cloexec_netfilter_sockets(void)
 /* The process's context, under run_lock; remade after a fork or in another
  * network namespace. */
 static struct nft_ctx *kept_ctx;
-static pid_t kept_pid;
-static dev_t kept_ns_dev;
-static ino_t kept_ns_ino;
+static sv_netns_owner kept_owner;
 
 static struct nft_ctx *context(void)
 {
-	struct stat ns;
-	if (stat("/proc/thread-self/ns/net", &ns) != 0)
-		ns.st_dev = 0, ns.st_ino = 0;
-	if (kept_ctx && kept_pid == getpid() && ns.st_ino && kept_ns_ino == ns.st_ino &&
-	    kept_ns_dev == ns.st_dev)
+	sv_netns_owner now = sv_netns_owner_now();
+	if (kept_ctx && sv_netns_owner_same(&kept_owner, &now))
 		return kept_ctx;
 	if (kept_ctx)
 		api.ctx_free(kept_ctx); /* in a child, closes only its copy */
@@ -153,9 +149,7 @@ static struct nft_ctx *context(void)
 		api.ctx_free(kept_ctx);
 		return kept_ctx = NULL;
 	}
-	kept_pid = getpid();
-	kept_ns_dev = ns.st_dev;
-	kept_ns_ino = ns.st_ino;
+	kept_owner = now;
 	return kept_ctx;
 }
 
