@@ -27,6 +27,10 @@ SV_SECTION_JSON(sv_json_entropy, sv_entropy_config, sv_cs_entropy)
 SV_SECTION_JSON(sv_json_pmem, sv_pmem_config, sv_cs_pmem)
 SV_SECTION_JSON(sv_json_memory_hotplug, sv_memory_hotplug_config, sv_cs_memory_hotplug)
 SV_SECTION_JSON(sv_json_serial, sv_serial_config, sv_cs_serial)
+/* Every Firecracker section of a VM, none of smartvm's own: the body of
+ * Firecracker's --config-file (whose "cpu-config" is a file's path, not this
+ * object: callers leave a config with one to the API). */
+SV_SECTION_JSON(sv_json_vm_sections, sv_vm_config, sv_cs_vm)
 #undef SV_SECTION_JSON
 
 #endif

@@ -464,6 +464,12 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 		sv_trace_end(&step, "start:api_snapshot_load");
 		goto out;
 	}
+	if (vm->booting_from_file) {
+		if (!(rc = SV_FAULT_POINT("launch.instance_start")) && !(rc = vm->backend->boot_wait(vm->vmm)))
+			vm->booting_from_file = false;
+		sv_trace_end(&step, "start:api_boot_wait");
+		goto out;
+	}
 	if ((rc = vm->backend->configure(vm->vmm, vm->staged)) ||
 	    (rc = SV_FAULT_POINT("launch.instance_start")))
 		goto out;
@@ -537,7 +543,13 @@ int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore)
 	if (lock_fd >= 0)
 		close(lock_fd);
 	vm->state = SV_VM_ERROR;
-	if (vmm_ended && vm->end_reason && *vm->end_reason && saved.message) {
+	if (vmm_ended && vm->end_reason && *vm->end_reason && saved.message && vm->booting_from_file) {
+		/* Not the request's transport error: a refused config file ends
+		 * the VMM, and its last words name the section. */
+		sv_err(SV_EPROCESS, "%s ended while booting from its config file; %s", vm->backend->name,
+		       vm->end_reason);
+		free(saved.message);
+	} else if (vmm_ended && vm->end_reason && *vm->end_reason && saved.message) {
 		sv_err(saved.code, "%s; %s", saved.message, vm->end_reason);
 		free(saved.message);
 	} else {

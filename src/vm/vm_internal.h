@@ -15,6 +15,8 @@
 #define SV_VM_CONFIG_FILE "config.json"
 #define SV_VM_STATE_FILE "state.json"
 #define SV_VM_LAUNCH_FILE "launch.json"
+/* The VMM's own configuration, when it boots from a file (config_document). */
+#define SV_VM_VMM_CONFIG_FILE "vmm-config.json"
 #define SV_VM_CONSOLE_FILE "console.log"
 #define SV_VM_VMM_LOG_FILE "vmm.log" /* the VMM's stderr and the supervisor's own messages */
 #define SV_VM_STOP_MARKER "stop-requested"
@@ -60,6 +62,7 @@ struct sv_vm {
 	/* Set by a restore (vm_snapshot.c) before the boot: the backend the
 	 * snapshot was taken on. Its VMM is launched waiting for the snapshot. */
 	const sv_vmm_ops *restore_backend;
+	bool booting_from_file;	   /* launched with SV_VM_VMM_CONFIG_FILE, boot_wait not yet answered */
 	bool agent_exec;	   /* vm_agent.c: boot with smartvm.exec=agent */
 	struct json_t *end_record; /* ended.json once the VM ended detached; NULL else */
 };

@@ -89,6 +89,30 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 	return rc;
 }
 
+/* A fresh VM whose backend can take its whole configuration as one file
+ * (not a restore, not jailed: the jail would need the file inside its root)
+ * gets it written here; *path_out stays NULL otherwise. The file is the
+ * VMM's to read once; the VM directory's cleanup removes it. */
+static int write_vmm_config(sv_vm *vm, const sv_vmm_launch *launch, char **path_out)
+{
+	*path_out = NULL;
+	if (launch->incoming || vm->jail || !vm->backend->config_document)
+		return 0;
+	char *text = NULL;
+	int rc = vm->backend->config_document(vm->staged, &text);
+	if (rc || !text)
+		return rc;
+	if (!(rc = SV_FAULT_POINT("launch.config_file")))
+		rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_VMM_CONFIG_FILE, text, strlen(text), 0600);
+	free(text);
+	if (rc)
+		return rc;
+	if (!(*path_out = sv_path_join(vm->dir, SV_VM_VMM_CONFIG_FILE)))
+		return sv_err(SV_ENOMEM, "out of memory");
+	vm->booting_from_file = true;
+	return 0;
+}
+
 static void mark_ended(sv_vm *vm, bool error, const char *reason)
 {
 	vm->state = error ? SV_VM_ERROR : SV_VM_STOPPED;
@@ -449,7 +473,7 @@ static int start_supervisor(sv_vm *vm, const char *sup, int status[2], int contr
 
 int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int lock_fd, int socket_timeout_ms)
 {
-	char **argv = NULL, *sup = NULL, *socket_path = NULL, *vmm_log = NULL;
+	char **argv = NULL, *sup = NULL, *socket_path = NULL, *vmm_log = NULL, *vmm_config = NULL;
 	int status[2] = {-1, -1}, control[2] = {-1, -1}, console = -1;
 	sv_vmm_launch launch = {.vm_id = vm->id,
 				.vm_dir = vm->dir,
@@ -462,7 +486,10 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	sv_trace_begin(&step);
 	if (vm->jail)
 		sv_vm__jail_launch(vm, &launch, &jail);
-	int rc = vm->backend->build_argv(&launch, &argv);
+	int rc = write_vmm_config(vm, &launch, &vmm_config);
+	launch.config_file = vmm_config;
+	if (!rc)
+		rc = vm->backend->build_argv(&launch, &argv);
 	if (rc || (rc = write_launch_file(vm, argv, binary)))
 		goto out;
 	sv_trace_end(&step, "start:launch_file");
@@ -517,6 +544,7 @@ out:
 	free(sup);
 	free(socket_path);
 	free(vmm_log);
+	free(vmm_config);
 	return rc;
 }
 

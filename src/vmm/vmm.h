@@ -3,7 +3,8 @@
  *
  * Life of a backend: build_argv() gives the command line the supervisor
  * spawns; once <vm_dir>/<api_socket_name> exists the VM layer calls
- * connect(), then configure() (pre-boot sections) and start(). Process
+ * connect(), then configure() (pre-boot sections) and start(), or, when the
+ * VMM booted from config_document's file, boot_wait(). Process
  * management (waiting, signals, reaping) is the VM layer's job, not the
  * backend's.
  */
@@ -44,6 +45,8 @@ typedef struct {
 	const char *api_socket;     /* the API socket path as the VMM sees it; NULL = <vm_dir>/<name> */
 	bool incoming;              /* a restore: snapshot_load follows instead of configure()
 	                               and start() (QEMU must be told at launch) */
+	const char *config_file;    /* the VMM boots from this document (config_document)
+	                               instead of configure() and start(); NULL = none */
 } sv_vmm_launch;
 
 /* Snapshot parameters, paths as the VMM sees them. */
@@ -97,6 +100,14 @@ typedef struct sv_vmm_ops {
 	/* Sends every configured pre-boot section of cfg (staged). */
 	int (*configure)(sv_vmm *vmm, const sv_vm_config *cfg);
 	int (*start)(sv_vmm *vmm);
+	/* Optional, with boot_wait: cfg (staged) as one document the VMM boots
+	 * from at launch, which saves an API request per section; *text_out is
+	 * NULL (and 0 returned) when cfg has a section the document cannot
+	 * carry, and the VM layer configures through the API instead. */
+	int (*config_document)(const sv_vm_config *cfg, char **text_out);
+	/* After a launch with a config_file: waits until the VMM has booted
+	 * from it and checks that the guest runs. */
+	int (*boot_wait)(sv_vmm *vmm);
 	int (*pause)(sv_vmm *vmm);
 	int (*resume)(sv_vmm *vmm);
 	/* Asks the guest to power off (SendCtrlAltDel / system_powerdown). */

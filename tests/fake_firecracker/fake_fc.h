@@ -13,6 +13,7 @@
  *                     statistics and free page hinting runs, memory hotplug,
  *                     PATCH of drives and interfaces.
  * fc_snapshot.c       PUT /snapshot/create and /snapshot/load.
+ * fc_config_file.c    --config-file: configured and started from one document.
  * fc_vsock.c          the vsock's hybrid CONNECT handshake, relayed to an agent.
  *
  * Everything runs on one thread (MHD driven from our own poll loop), so
@@ -77,6 +78,7 @@ typedef struct fake_fc {
 	long long hotplug_requested_mib; /* memory hotplug: the guest plugs at once */
 	long long exit_at_ms;       /* -1 = none; fatal error answered, exit 1 then */
 	bool jailed;                /* FAKE_FC_JAILED: absolute paths resolve under the cwd (the jail root) */
+	bool from_file;             /* configured by --config-file, not by the API */
 } fake_fc;
 
 /* A handler's answer: 204 unless status/body say otherwise. */
@@ -115,6 +117,9 @@ const char *fc_os_error(int e);
 /* fc_router.c */
 struct MHD_Daemon;
 struct MHD_Daemon *fc_router_start(fake_fc *fc, int listen_fd);
+/* Appends one line to $FAKE_FC_RECORD_DIR/<id>.jsonl (when recording):
+ * {"method", "path", "body", "status"}; status 0 is written as null. */
+void fc_record(const char *method, const char *url, json_t *body, int status);
 /* Resumes stalled connections (MHD refuses to stop otherwise) and stops. */
 void fc_router_stop(struct MHD_Daemon *d);
 
@@ -144,6 +149,10 @@ void fc_vsock_reap(void);
 /* fc_serial.c: the guest's serial console on stdin/stdout. */
 int fc_serial_fd(void); /* -1 once stdin ended */
 void fc_serial_read(fake_fc *fc);
+
+/* fc_config_file.c: configures and starts the VM from --config-file's
+ * document, or logs why not and exits with code 152. */
+void fc_boot_from_file(fake_fc *fc, const char *path);
 
 /* fc_runtime.c */
 fc_handler fc_get_instance_info, fc_get_version, fc_get_vm_config, fc_put_actions, fc_patch_vm;

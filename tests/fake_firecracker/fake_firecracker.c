@@ -245,6 +245,7 @@ int main(int argc, char **argv)
 {
 	const char *api_sock = "/run/firecracker.socket";
 	const char *id = "anonymous-instance";
+	const char *config_file = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version")) {
 			printf("Firecracker v%s\n", FAKE_FC_VERSION);
@@ -255,13 +256,16 @@ int main(int argc, char **argv)
 			if (i + 1 >= argc || (strtoull(argv[i + 1], &end, 10), *end) || !argv[i + 1][0])
 				usage_error("The argument '%s' requires a number", argv[i]);
 			i++;
-		} else if (!strcmp(argv[i], "--api-sock") || !strcmp(argv[i], "--id")) {
+		} else if (!strcmp(argv[i], "--api-sock") || !strcmp(argv[i], "--id") ||
+			   !strcmp(argv[i], "--config-file")) {
 			if (i + 1 >= argc)
 				usage_error("The argument '%s' requires a value but none was supplied", argv[i]);
 			if (!strcmp(argv[i], "--api-sock"))
 				api_sock = argv[++i];
-			else
+			else if (!strcmp(argv[i], "--id"))
 				id = argv[++i];
+			else
+				config_file = argv[++i];
 		} else {
 			usage_error("Found argument '%s' which wasn't expected, or isn't valid in this context.",
 				    argv[i]);
@@ -327,6 +331,10 @@ int main(int argc, char **argv)
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
 	int mhd_fd = info ? info->epoll_fd : -1;
 	fc_log(&fc, "main", "Listening on API socket (\"%s\").", api_sock);
+	if (config_file) {
+		fc.from_file = true;
+		fc_boot_from_file(&fc, config_file);
+	}
 
 	for (;;) {
 		int timeout = fc_guest_next_timeout(&fc);

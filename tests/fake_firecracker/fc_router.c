@@ -145,7 +145,7 @@ static const fc_route *find_route(const char *method, const char *url, const cha
 	return NULL;
 }
 
-static void record(const char *method, const char *url, json_t *body, int status)
+void fc_record(const char *method, const char *url, json_t *body, int status)
 {
 	if (the_fc->record_fd < 0)
 		return;
@@ -282,7 +282,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (the_fc->stall_path && !strcmp(url, the_fc->stall_path)) {
 		json_t *body = req->len && !req->too_big ? json_loadb(req->buf, req->len, JSON_DECODE_ANY, NULL) : NULL;
-		record(method, url, body, 0);
+		fc_record(method, url, body, 0);
 		json_decref(body);
 		struct MHD_Connection **ns = realloc(stalled, (n_stalled + 1) * sizeof(*ns));
 		if (!ns)
@@ -296,7 +296,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	fc_reply r = { .status = 400 };
 	json_t *body = NULL;
 	dispatch(method, url, req, &body, &r);
-	record(method, url, body, r.status);
+	fc_record(method, url, body, r.status);
 	enum MHD_Result ret = send_reply(c, &r);
 	json_decref(body);
 	json_decref(r.body);

@@ -104,7 +104,10 @@ static void start_instance(fake_fc *fc, fc_reply *r)
 		const char *ms = getenv("FAKE_FC_GUEST_EXIT_MS");
 		fc->command_at_ms = fc_now_ms() + (ms ? atoll(ms) : 100);
 	}
-	fc_log(fc, "fc_api", "Successfully started microvm that was configured from the API");
+	if (fc->from_file)
+		fc_log(fc, "main", "Successfully started microvm that was configured from one single json");
+	else
+		fc_log(fc, "fc_api", "Successfully started microvm that was configured from the API");
 }
 
 static void send_ctrl_alt_del(fake_fc *fc, fc_reply *r)

@@ -140,6 +140,8 @@ static const fault_case cases[] = {
     /* networking II: published ports, WireGuard, the user's namespace */
     {"launch.publish", SC_PUBLISH, V_NO_SUP, true, false, 0},
     {"launch.publish", SC_PUBLISH, V_NO_SUP, true, false, 2},
+    /* this VM boots from a config file (no serial, no CPU template, not jailed) */
+    {"launch.config_file", SC_PUBLISH, V_NO_SUP, true, false, 0},
     {"launch.firewall", SC_PUBLISH, V_NO_SUP, true, false, 0},
     {"launch.instance_start", SC_PUBLISH, V_ALL, true, false, 0},
     {"launch.wireguard", SC_WG, V_NO_SUP, true, false, 0},
@@ -367,8 +369,10 @@ static int create_vm(const fixture *fx, sv_manager *m, scenario sc, sv_vm **out)
 			    .pmem = &pmem,
 			    .n_pmem = 1,
 			    .memory_hotplug = &hotplug,
-			    .serial = &serial,
-			    .cpu_config = "{\"kvm_capabilities\":[\"!56\"]}"};
+			    /* Unjailed VMs without these two boot from a config file
+			     * (launch.config_file); the jailed ones take the API. */
+			    .serial = jailed ? &serial : NULL,
+			    .cpu_config = jailed ? "{\"kvm_capabilities\":[\"!56\"]}" : NULL};
 	if (sv_manager_create_vm(out, m, &cfg))
 		return child_fail("create");
 	sv_jail_options jo = {.version = SV_JAIL_OPTIONS_VERSION,

@@ -132,6 +132,43 @@ static json_t *find_request(json_t *reqs, const char *method, const char *path)
 	return NULL;
 }
 
+/* The body the VMM was given for a pre-boot resource ("/drives/scratch"):
+ * its PUT, or its section of the config file the VMM booted from (which the
+ * fake records as one "CONFIG-FILE" line). */
+static json_t *vmm_got(json_t *reqs, const char *path)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(reqs, i, r)
+	{
+		const char *method = json_string_value(json_object_get(r, "method"));
+		if (!strcmp(method, "PUT") && !strcmp(json_string_value(json_object_get(r, "path")), path))
+			return json_object_get(r, "body");
+		if (strcmp(method, "CONFIG-FILE"))
+			continue;
+		json_t *doc = json_object_get(r, "body");
+		if (!strcmp(path, "/mmds/config"))
+			return json_object_get(doc, "mmds-config");
+		const char *slash = strchr(path + 1, '/');
+		char *key = strndup(path + 1, slash ? (size_t)(slash - path - 1) : strlen(path + 1));
+		json_t *section = json_object_get(doc, key);
+		free(key);
+		if (!slash)
+			return section;
+		size_t j;
+		json_t *e;
+		json_array_foreach(section, j, e)
+		{
+			const char *id = json_string_value(json_object_get(e, "drive_id"));
+			id = id ? id : json_string_value(json_object_get(e, "iface_id"));
+			if (id && !strcmp(id, slash + 1))
+				return e;
+		}
+	}
+	fail_msg("the VMM was given no %s", path);
+	return NULL;
+}
+
 /* A program built against the version 1 header (sv_vm_config before
  * Firecracker v1.16.1's fields): its config, in that layout, boots a VM
  * whose every section reaches the VMM, and it reads the VM's config back in
@@ -164,13 +201,13 @@ static void test_version_1_program_boots_a_vm(void **state)
 	sv_vm_config_free(back);
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	json_t *reqs = recorded(f, "oldprog");
-	json_t *mc = json_object_get(find_request(reqs, "PUT", "/machine-config"), "body");
+	json_t *mc = vmm_got(reqs, "/machine-config");
 	assert_int_equal(json_integer_value(json_object_get(mc, "vcpu_count")), 2);
 	assert_int_equal(json_integer_value(json_object_get(mc, "mem_size_mib")), 128);
 	assert_true(json_is_true(json_object_get(mc, "track_dirty_pages")));
-	json_t *d = json_object_get(find_request(reqs, "PUT", "/drives/scratch"), "body");
+	json_t *d = vmm_got(reqs, "/drives/scratch");
 	assert_string_equal(json_string_value(json_object_get(d, "cache_type")), "Writeback");
-	json_t *b = json_object_get(find_request(reqs, "PUT", "/balloon"), "body");
+	json_t *b = vmm_got(reqs, "/balloon");
 	assert_int_equal(json_integer_value(json_object_get(b, "stats_polling_interval_s")), 3);
 	assert_null(json_object_get(b, "free_page_hinting"));
 	json_decref(reqs);
@@ -252,36 +289,52 @@ static void test_full_config_goes_through_whole_lifecycle(void **state)
 
 	/* Every section reached the VMM with Firecracker's field names. */
 	json_t *reqs = recorded(f, "full");
-	json_t *d = json_object_get(find_request(reqs, "PUT", "/drives/scratch"), "body");
+	/* ... in one config file it booted from, not request by request. */
+	char *vmm_config = NULL;
+	assert_true(asprintf(&vmm_config, "%s/full/vmm-config.json", f->runtime) > 0);
+	find_request(reqs, "CONFIG-FILE", vmm_config);
+	assert_false(sv_path_exists(vmm_config)); /* gone with the VM */
+	free(vmm_config);
+	size_t i;
+	json_t *r;
+	json_array_foreach(reqs, i, r)
+	{
+		const char *path = json_string_value(json_object_get(r, "path"));
+		const char *action = json_string_value(json_object_get(json_object_get(r, "body"), "action_type"));
+		bool preboot = (action && !strcmp(action, "InstanceStart")) || !strcmp(path, "/boot-source") ||
+			       !strcmp(path, "/machine-config") || !strncmp(path, "/drives/", 8);
+		if (!strcmp(json_string_value(json_object_get(r, "method")), "PUT") && preboot)
+			fail_msg("PUT %s: the VMM should have booted from its config file", path);
+	}
+	json_t *d = vmm_got(reqs, "/drives/scratch");
 	/* Relative to the VMM's working directory (the VM dir), so snapshots restore elsewhere. */
 	assert_string_equal(json_string_value(json_object_get(d, "path_on_host")), "drives/scratch-scratch.img");
 	assert_string_equal(json_string_value(json_object_get(d, "cache_type")), "Writeback");
 	assert_string_equal(json_string_value(json_object_get(d, "io_engine")), "Async");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(d, "rate_limiter"), "ops"),
 							    "one_time_burst")), 10);
-	d = json_object_get(find_request(reqs, "PUT", "/drives/rootfs"), "body");
+	d = vmm_got(reqs, "/drives/rootfs");
 	assert_string_equal(json_string_value(json_object_get(d, "path_on_host")), f->rootfs);
 	assert_true(json_is_true(json_object_get(d, "is_root_device")));
-	json_t *mc = json_object_get(find_request(reqs, "PUT", "/machine-config"), "body");
+	json_t *mc = vmm_got(reqs, "/machine-config");
 	assert_int_equal(json_integer_value(json_object_get(mc, "vcpu_count")), 2);
 	assert_true(json_is_true(json_object_get(mc, "track_dirty_pages")));
-	json_t *net = json_object_get(find_request(reqs, "PUT", "/network-interfaces/eth0"), "body");
+	json_t *net = vmm_got(reqs, "/network-interfaces/eth0");
 	assert_string_equal(json_string_value(json_object_get(net, "host_dev_name")), "tap-test0");
 	assert_string_equal(json_string_value(json_object_get(net, "guest_mac")), "06:00:ac:10:00:02");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(find_request(reqs, "PUT", "/vsock"), "body"),
+	assert_int_equal(json_integer_value(json_object_get(vmm_got(reqs, "/vsock"),
 							    "guest_cid")), 3);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(find_request(reqs, "PUT", "/balloon"), "body"),
+	assert_int_equal(json_integer_value(json_object_get(vmm_got(reqs, "/balloon"),
 							    "amount_mib")), 64);
 	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(find_request(reqs, "PUT", "/mmds/config"), "body"), "version")),
+				    vmm_got(reqs, "/mmds/config"), "version")),
 			    "V2");
 	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(find_request(reqs, "PUT", "/logger"), "body"), "level")),
+				    vmm_got(reqs, "/logger"), "level")),
 			    "Debug");
-	find_request(reqs, "PUT", "/metrics");
-	find_request(reqs, "PUT", "/entropy");
-	find_request(reqs, "PUT", "/boot-source");
-	find_request(reqs, "PUT", "/actions");
+	vmm_got(reqs, "/metrics");
+	vmm_got(reqs, "/entropy");
+	vmm_got(reqs, "/boot-source");
 	find_request(reqs, "PATCH", "/vm");
 	json_decref(reqs);
 	free(staged);
@@ -314,7 +367,7 @@ static void test_network_without_boot_args_keeps_vmm_defaults(void **state)
 	start_ok(vm);
 	assert_int_equal(sv_vm_stop(vm, -1), 0);
 	json_t *reqs = recorded(f, "netdefaults");
-	json_t *bs = json_object_get(find_request(reqs, "PUT", "/boot-source"), "body");
+	json_t *bs = vmm_got(reqs, "/boot-source");
 	assert_string_equal(json_string_value(json_object_get(bs, "boot_args")),
 			    "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux i8042.nopnp "
 			    "i8042.dumbkbd ip=172.30.0.2::172.30.0.1:255.255.255.0::eth0:off");
@@ -385,13 +438,17 @@ static void test_vmm_exiting_before_socket_reports_status_and_console(void **sta
 }
 
 /* A VMM that dies during the start-up requests: the request's error alone
- * ("Server returned nothing") does not say why; its stderr does, escaped. */
+ * ("Server returned nothing") does not say why; its stderr does, escaped.
+ * (A serial section has no place in Firecracker's config file: this VM is
+ * configured request by request.) */
 static void test_vmm_dying_during_start_says_why_in_its_own_words(void **state)
 {
 	fixture *f = *state;
 	setenv("FAKE_FC_DIE_ON_PATH", "/machine-config", 1);
 	sv_drive_config drive;
+	sv_serial_config serial = {0};
 	sv_vm_config cfg = minimal_config(f, "dies", &drive);
+	cfg.serial = &serial;
 	sv_vm *vm = create(f, NULL, &cfg);
 	assert_int_equal(sv_vm_start(vm), SV_EIO);
 	svt_assert_contains(sv_last_error(), "starting VM \"dies\": PUT /machine-config: ");
@@ -405,6 +462,24 @@ static void test_vmm_dying_during_start_says_why_in_its_own_words(void **state)
 	assert_nothing_left(f);
 }
 
+/* The same VMM booting from its config file dies while it is asked whether
+ * the guest runs: the error is the VMM's end, in its own words. */
+static void test_vmm_dying_while_booting_from_its_file_says_why(void **state)
+{
+	fixture *f = *state;
+	setenv("FAKE_FC_DIE_ON_PATH", "/", 1);
+	sv_drive_config drive;
+	sv_vm_config cfg = minimal_config(f, "diesfile", &drive);
+	sv_vm *vm = create(f, NULL, &cfg);
+	assert_int_equal(sv_vm_start(vm), SV_EPROCESS);
+	svt_assert_contains(sv_last_error(),
+			    "starting VM \"diesfile\": firecracker ended while booting from its config file; the "
+			    "VMM exited with status 1; its last messages:\n"
+			    "  | Error: injected fatal error on GET / (FAKE_FC_DIE_ON_PATH)\n");
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
+	assert_nothing_left(f);
+}
+
 static void test_vmm_refusal_surfaces_fault_message(void **state)
 {
 	fixture *f = *state;
@@ -412,12 +487,37 @@ static void test_vmm_refusal_surfaces_fault_message(void **state)
 	char *uds = svt_write(f->dir, "taken.sock", "");
 	sv_vsock_config vsock = { .guest_cid = 3, .uds_path = uds };
 	sv_drive_config drive;
+	sv_serial_config serial = {0};
 	sv_vm_config cfg = minimal_config(f, "refused", &drive);
 	cfg.vsock = &vsock;
+	cfg.serial = &serial; /* configured request by request */
 	sv_vm *vm = create(f, NULL, &cfg);
 	assert_int_equal(sv_vm_start(vm), SV_EVMM);
 	svt_assert_contains(sv_last_error(), "starting VM \"refused\": PUT /vsock: 400 Cannot create backend "
 						"for vsock device");
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
+	assert_nothing_left(f);
+	free(uds);
+}
+
+/* The same refusal of a config file: the VMM logs it and exits with
+ * Firecracker's BadConfiguration code (152); nothing is left. */
+static void test_vmm_refusing_its_config_file_says_which_section(void **state)
+{
+	fixture *f = *state;
+	char *uds = svt_write(f->dir, "taken.sock", "");
+	sv_vsock_config vsock = { .guest_cid = 3, .uds_path = uds };
+	sv_drive_config drive;
+	sv_vm_config cfg = minimal_config(f, "refusedfile", &drive);
+	cfg.vsock = &vsock;
+	sv_vm *vm = create(f, NULL, &cfg);
+	assert_int_equal(sv_vm_start(vm), SV_EPROCESS);
+	/* Firecracker logs to its stdout, the console, when no logger is set. */
+	/* (It may end before its socket is seen, or while it is asked.) */
+	svt_assert_contains(sv_last_error(), "starting VM \"refusedfile\": firecracker ended ");
+	svt_assert_contains(sv_last_error(), "the VMM exited with status 152; last console lines:\n");
+	svt_assert_contains(sv_last_error(),
+			    "Configuration for VMM from one single json failed: Cannot create backend for vsock device");
 	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
 	assert_nothing_left(f);
 	free(uds);
@@ -577,6 +677,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vmm_exiting_before_socket_reports_status_and_console, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_dying_during_start_says_why_in_its_own_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vmm_refusal_surfaces_fault_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_dying_while_booting_from_its_file_says_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vmm_refusing_its_config_file_says_which_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graceful_stop_falls_back_to_signals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detached_vm_is_controlled_from_another_manager, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orchestrator_death_takes_its_attached_vm_along, setup, teardown),
