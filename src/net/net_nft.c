@@ -403,9 +403,9 @@ int sv_nft_apply(const char *bridge, const char *doc)
 	return sv_nft_run(doc, what);
 }
 
-/* Counts, in nft's JSON listing `out`, the tables named exactly `name`
- * or starting with `prefix`; -1 if out is not such a listing. */
-static int count_listed(const char *out, const char *name, const char *prefix, int *count)
+/* Counts, in nft's JSON listing `out`, the tables whose name starts with
+ * `prefix`; -1 if out is not such a listing. */
+static int count_listed(const char *out, const char *prefix, int *count)
 {
 	json_error_t jerr;
 	json_t *doc = out ? json_loads(out, 0, &jerr) : NULL;
@@ -419,7 +419,7 @@ static int count_listed(const char *out, const char *name, const char *prefix, i
 	json_array_foreach(json_object_get(doc, "nftables"), i, item)
 	{
 		const char *t = json_string_value(json_object_get(json_object_get(item, "table"), "name"));
-		if (t && ((name && !strcmp(t, name)) || (prefix && !strncmp(t, prefix, strlen(prefix)))))
+		if (t && !strncmp(t, prefix, strlen(prefix)))
 			(*count)++;
 	}
 	json_decref(doc);
@@ -451,7 +451,7 @@ int sv_nft_delete(const char *bridge, bool *any_left)
 	rc = sv_nft_lib_run(text, what, any_left ? &out : NULL);
 	free(text);
 	int n = 0;
-	if (!rc && any_left && count_listed(out, NULL, "smartvm_", &n) != 0)
+	if (!rc && any_left && count_listed(out, "smartvm_", &n) != 0)
 		rc = sv_err(SV_ENETWORK, "%s: nft listed no tables after the deletes", what);
 	if (any_left)
 		*any_left = n > 0;

@@ -141,10 +141,9 @@ static void log_free(capped_log *l)
 
 static void tail_add(tail *t, const char *data, size_t len)
 {
-	if (len >= TAIL_KEEP) {
-		memcpy(t->data, data + len - TAIL_KEEP, TAIL_KEEP);
-		t->len = TAIL_KEEP;
-		return;
+	if (len >= TAIL_KEEP) { /* only its last TAIL_KEEP bytes stay */
+		data += len - TAIL_KEEP;
+		len = TAIL_KEEP;
 	}
 	if (t->len + len > TAIL_KEEP) {
 		size_t drop = t->len + len - TAIL_KEEP;
