@@ -241,6 +241,10 @@ void sv_vm__jail_free(struct sv_vm_jail *jail);
  * jail's uid last, and rewrites vm->staged's paths to the jail's view.
  * Everything in the ledger first. */
 int sv_vm__jail_prepare(sv_vm *vm, sv_ledger *ledger);
+/* Writes the VMM's config file (text) into the jail's root, before the
+ * jailer has run (the root is still root's), handed to the jail's uid with
+ * mode 0600; *jail_path_out is the VMM's view of it (malloc'd). */
+int sv_vm__jail_put_vmm_config(sv_vm *vm, const char *text, char **jail_path_out);
 /* Fills the launch's jail fields (pointers into vm->jail). */
 void sv_vm__jail_launch(const sv_vm *vm, sv_vmm_launch *launch, sv_vmm_jail *jail_out);
 /* Puts host_path into the running VM's jail as /drives/<name> (a new name):

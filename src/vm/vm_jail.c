@@ -249,6 +249,30 @@ static int open_jail_root(const sv_vm *vm, int *root_out, struct stat *root_st)
 	return 0;
 }
 
+int sv_vm__jail_put_vmm_config(sv_vm *vm, const char *text, char **jail_path_out)
+{
+	*jail_path_out = NULL;
+	int root = -1;
+	struct stat st;
+	int rc = open_jail_root(vm, &root, &st);
+	if (rc)
+		return rc;
+	/* build() made it and the jailer hands it over when it runs, after this. */
+	if (st.st_uid != geteuid())
+		rc = sv_err(SV_EUNSAFE, "jail %s: not the directory smartvm made", vm->jail_root);
+	if (!rc)
+		rc = sv_write_file_atomic_at(root, vm->jail_root, SV_VM_VMM_CONFIG_FILE, text, strlen(text),
+					     0600);
+	if (!rc)
+		rc = hand_over(root, vm->jail_root, SV_VM_VMM_CONFIG_FILE, vm->jail->o.uid, vm->jail->o.gid);
+	close(root);
+	if (!rc && asprintf(jail_path_out, "/%s", SV_VM_VMM_CONFIG_FILE) < 0) {
+		*jail_path_out = NULL;
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
 int sv_vm__jail_open(const sv_vm *vm, const char *name, int flags, int *fd_out)
 {
 	*fd_out = -1;

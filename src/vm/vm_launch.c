@@ -90,25 +90,30 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 }
 
 /* A fresh VM whose backend can take its whole configuration as one file
- * (not a restore, not jailed: the jail would need the file inside its root)
- * gets it written here; *path_out stays NULL otherwise. The file is the
- * VMM's to read once; the VM directory's cleanup removes it. */
+ * (not a restore) gets it written here: in the VM directory, or, jailed, in
+ * the jail's root, where the VMM will find it after its chroot (the jail's
+ * cleanup removes it there). *path_out, the VMM's view of it, stays NULL
+ * otherwise. The file is the VMM's to read once. */
 static int write_vmm_config(sv_vm *vm, const sv_vmm_launch *launch, char **path_out)
 {
 	*path_out = NULL;
-	if (launch->incoming || vm->jail || !vm->backend->config_document)
+	if (launch->incoming || !vm->backend->config_document)
 		return 0;
 	char *text = NULL;
 	int rc = vm->backend->config_document(vm->staged, &text);
 	if (rc || !text)
 		return rc;
-	if (!(rc = SV_FAULT_POINT("launch.config_file")))
-		rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_VMM_CONFIG_FILE, text, strlen(text), 0600);
+	if (!(rc = SV_FAULT_POINT("launch.config_file"))) {
+		if (vm->jail)
+			rc = sv_vm__jail_put_vmm_config(vm, text, path_out);
+		else if (!(rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_VMM_CONFIG_FILE, text,
+							 strlen(text), 0600)) &&
+			 !(*path_out = sv_path_join(vm->dir, SV_VM_VMM_CONFIG_FILE)))
+			rc = sv_err(SV_ENOMEM, "out of memory");
+	}
 	free(text);
 	if (rc)
 		return rc;
-	if (!(*path_out = sv_path_join(vm->dir, SV_VM_VMM_CONFIG_FILE)))
-		return sv_err(SV_ENOMEM, "out of memory");
 	vm->booting_from_file = true;
 	return 0;
 }

@@ -126,6 +126,7 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 	assert_int_equal(proc_uid(sv_vm_pid(vm)), JAIL_UID);
 
 	struct stat st;
+	char *text = NULL;
 	char *p = sv_path_join(root, "drives/scratch-scratch.img");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_uid, JAIL_UID);
@@ -146,6 +147,18 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_uid, 0); /* the jail's uid can't replace what is in it */
 	free(p);
+	/* It booted from its config file, which the VMM reads inside its jail
+	 * (its own and nobody else's: the boot args may hold secrets). */
+	p = sv_path_join(root, SV_VM_VMM_CONFIG_FILE);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, JAIL_UID);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(p);
+	p = sv_path_join(sv_vm_dir(vm), SV_VM_LAUNCH_FILE);
+	assert_int_equal(sv_read_file(p, 1 << 16, &text, NULL), 0);
+	svt_assert_contains(text, "\"--config-file\",\n    \"/" SV_VM_VMM_CONFIG_FILE "\"");
+	free(text);
+	free(p);
 	const char *in_root[] = { "fake-firecracker", "vmlinux", "firecracker.sock", "metrics.json" };
 	for (size_t i = 0; i < 4; i++) {
 		p = sv_path_join(root, in_root[i]);
@@ -154,7 +167,6 @@ static void test_jailed_vm_runs_unprivileged_in_its_jail_and_cleans_up(void **st
 		free(p);
 	}
 	p = sv_path_join(cg, "cpu.max");
-	char *text = NULL;
 	assert_int_equal(sv_read_file(p, 100, &text, NULL), 0);
 	assert_string_equal(text, "50000 100000");
 	free(text);
