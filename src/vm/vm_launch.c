@@ -89,6 +89,15 @@ static int write_launch_file(sv_vm *vm, char **argv, const char *binary)
 	return rc;
 }
 
+/* The unjailed VMM's config file, in the VM directory; *path_out its path. */
+static int put_vmm_config(sv_vm *vm, const char *text, char **path_out)
+{
+	int rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_VMM_CONFIG_FILE, text, strlen(text), 0600);
+	if (!rc && !(*path_out = sv_path_join(vm->dir, SV_VM_VMM_CONFIG_FILE)))
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	return rc;
+}
+
 /* A fresh VM whose backend can take its whole configuration as one file
  * (not a restore) gets it written here: in the VM directory, or, jailed, in
  * the jail's root, where the VMM will find it after its chroot (the jail's
@@ -103,14 +112,8 @@ static int write_vmm_config(sv_vm *vm, const sv_vmm_launch *launch, char **path_
 	int rc = vm->backend->config_document(vm->staged, &text);
 	if (rc || !text)
 		return rc;
-	if (!(rc = SV_FAULT_POINT("launch.config_file"))) {
-		if (vm->jail)
-			rc = sv_vm__jail_put_vmm_config(vm, text, path_out);
-		else if (!(rc = sv_write_file_atomic_at(vm->dir_fd, vm->dir, SV_VM_VMM_CONFIG_FILE, text,
-							 strlen(text), 0600)) &&
-			 !(*path_out = sv_path_join(vm->dir, SV_VM_VMM_CONFIG_FILE)))
-			rc = sv_err(SV_ENOMEM, "out of memory");
-	}
+	if (!(rc = SV_FAULT_POINT("launch.config_file")))
+		rc = vm->jail ? sv_vm__jail_put_vmm_config(vm, text, path_out) : put_vmm_config(vm, text, path_out);
 	free(text);
 	if (rc)
 		return rc;
