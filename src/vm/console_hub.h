@@ -1,5 +1,5 @@
 /* The supervisor's end of `smartvm attach` (console_hub.c): <vm dir>/console.sock
- * and the VMM's stdin. Driven by the console relay's thread (vmm_output.c). */
+ * and the VMM's stdin. Driven by the console relay (vmm_output.c), in the supervisor's poll loop. */
 #ifndef SV_VM_CONSOLE_HUB_H
 #define SV_VM_CONSOLE_HUB_H
 

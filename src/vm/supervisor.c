@@ -3,7 +3,8 @@
  * manager's fork server (supervisor_server.c), it is that server's child,
  * reaped by the kernel, and re-parented the same way once the server ends.
  * It spawns the VMM with its
- * stdout (the console) and stderr relayed by vmm_output.c; and waits. When the VMM exits for any reason
+ * stdout (the console) and stderr relayed by vmm_output.c, in its one poll
+ * loop; and waits. When the VMM exits for any reason
  * it reports how (to the orchestrator, if one is still listening), replays
  * the VM's ledger and exits. If the orchestrator disappears without having
  * detached the VM (its control pipe closes without a 'D'), it kills the VMM:
@@ -222,11 +223,18 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	return rc;
 }
 
-/* Waits for the VMM; handles the control pipe, relays for the guest agent,
- * and the VM's deadline (monotonic ms, 0 = none): when it passes the VMM is
- * killed and *timed_out set. Returns the VMM's wait status. */
-static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay, long long deadline_ms,
-		 bool *timed_out, bool *detached_out)
+/* The shorter of two poll timeouts in ms (-1: none). */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* Waits for the VMM; handles the control pipe, relays its output and for
+ * the guest agent, and the VM's deadline (monotonic ms, 0 = none): when it
+ * passes the VMM is killed and *timed_out set. Returns the VMM's wait
+ * status. */
+static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay, sv_vmm_output *output,
+		 long long deadline_ms, bool *timed_out, bool *detached_out)
 {
 	bool detached = false;
 	for (;;) {
@@ -240,13 +248,15 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay
 			wait_ms = left <= 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left;
 		}
 		/* A negative fd (no control pipe, no relay) is ignored by poll. */
-		struct pollfd p[3] = {{.fd = vmm_pidfd, .events = POLLIN},
-				      {.fd = control_fd, .events = POLLIN},
-				      {.fd = sv_agent_relay_fd(relay), .events = POLLIN}};
-		if (poll(p, 3, wait_ms) < 0 && errno != EINTR)
+		struct pollfd p[3 + SV_VMM_OUTPUT_POLLFDS] = {{.fd = vmm_pidfd, .events = POLLIN},
+							      {.fd = control_fd, .events = POLLIN},
+							      {.fd = sv_agent_relay_fd(relay), .events = POLLIN}};
+		wait_ms = sooner(wait_ms, sv_vmm_output_poll_prepare(output, p + 3));
+		if (poll(p, 3 + SV_VMM_OUTPUT_POLLFDS, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
-			break;
+			break; /* what it printed last: sv_vmm_output_finish */
+		sv_vmm_output_poll_done(output, p + 3);
 		if (p[2].revents)
 			sv_agent_relay_run(relay);
 		if (control_fd >= 0 && p[1].revents) {
@@ -393,7 +403,7 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 	sv_trace_end(&step, "supervisor:relay+vmm_spawn");
 
 	bool timed_out = false, detached = false;
-	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, info.deadline_ms, &timed_out, &detached);
+	int status = watch(vmm, vmm_pidfd, a.control_fd, relay, output, info.deadline_ms, &timed_out, &detached);
 	sv_trace_begin(&step);
 	close(vmm_pidfd);
 	sv_agent_relay_free(relay);

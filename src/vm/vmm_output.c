@@ -16,19 +16,21 @@
  * pipe. The last few KiB of each stream are kept in memory for the exit
  * report, which must not depend on the runtime fs either.
  *
- * One thread with one poll loop; the supervisor's main thread only starts it,
- * asks it to finish after the VMM ended, and reads the tails. */
+ * No thread of its own: the supervisor's one poll loop drives it (with the
+ * VMM's pidfd, the control pipe and the agent relay), then, once the VMM has
+ * ended, finish drains what is left. A thread cost every VM its creation
+ * on the start's path and a join on the stop's, and the exit of a process
+ * with two threads. */
 #include "vm/vmm_output.h"
 
 #include "util/error.h"
 #include "util/escape.h"
+#include "util/spawn.h"
 #include "vm/console_hub.h"
 #include "vm/vm_internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +39,10 @@
 
 #define CHUNK 65536
 /* A serial port under emulation hands its bytes over one write at a time:
- * after a short read, wait this long so the next read takes many at once
- * (measured: 5 MB of console cost the relay 7-12 s of CPU without it). */
-#define COALESCE_US 2000
+ * after a short read, the console is not read for this long so the next read
+ * takes many at once (measured: 5 MB of console cost the relay 7-12 s of CPU
+ * without it); the other fds are served meanwhile. */
+#define COALESCE_MS 2
 #define SHORT_READ 4096
 #define TAIL_KEEP 16384
 #define TAIL_LINES 20
@@ -63,25 +66,16 @@ typedef struct {
 } tail;
 
 struct sv_vmm_output {
-	pthread_t thread;
-	bool running;
+	bool finishing; /* draining after the VMM ended: no more pauses */
+	long long console_resumes_at; /* monotonic ms: end of a coalescing pause; 0 = none */
 	int out_fd, err_fd, pipe_fd;
 	int dir_fd; /* the VM directory */
-	int wake[2];
 	capped_log console, vmm_log;
 	tail console_tail, err_tail;
 	sv_console_hub *hub; /* `smartvm attach`; NULL = none */
 	char *chunk;	     /* the console chunk being handed to the pipe */
 	size_t chunk_len, chunk_off;
-	_Atomic long long finish_by; /* monotonic ms; 0 until finish */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -207,57 +201,34 @@ static void read_stderr(sv_vmm_output *o)
 	tail_add(&o->err_tail, buf, (size_t)n);
 }
 
-/* The pause after a short console read. The wake pipe cuts it short: a VMM
- * that printed its last lines just before it exited (the guest's shutdown
- * messages) must not hold the report back by the whole pause. */
-static void coalesce_wait(sv_vmm_output *o)
+int sv_vmm_output_poll_prepare(sv_vmm_output *o, struct pollfd *p)
 {
-	struct pollfd p = {.fd = o->wake[0], .events = POLLIN};
-	struct timespec pause = {0, COALESCE_US * 1000L};
-	ppoll(&p, 1, &pause, NULL);
+	bool handing_on = o->chunk_len > 0;
+	long long pause_left = o->console_resumes_at ? o->console_resumes_at - sv_now_ms() : 0;
+	if (pause_left <= 0 || o->finishing)
+		o->console_resumes_at = pause_left = 0;
+	p[0] = (struct pollfd){.fd = handing_on || pause_left ? -1 : o->out_fd, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = o->err_fd, .events = POLLIN};
+	p[2] = (struct pollfd){.fd = handing_on ? o->pipe_fd : -1, .events = POLLOUT};
+	if (o->hub)
+		sv_console_hub_poll_prepare(o->hub, p + 3);
+	else
+		for (int i = 0; i < SV_CONSOLE_HUB_POLLFDS; i++)
+			p[3 + i] = (struct pollfd){.fd = -1};
+	return pause_left > 0 ? (int)pause_left : -1;
 }
 
-static void *relay(void *arg)
+void sv_vmm_output_poll_done(sv_vmm_output *o, const struct pollfd *p)
 {
-	sv_vmm_output *o = arg;
-	for (;;) {
-		bool handing_on = o->chunk_len > 0;
-		if (o->out_fd < 0 && o->err_fd < 0 && !handing_on)
-			break;
-		long long by = atomic_load(&o->finish_by);
-		long long left = by ? by - now_ms() : -1;
-		if (by && left <= 0)
-			break;
-		struct pollfd p[4 + SV_CONSOLE_HUB_POLLFDS] = {
-		    {.fd = handing_on ? -1 : o->out_fd, .events = POLLIN},
-		    {.fd = o->err_fd, .events = POLLIN},
-		    {.fd = handing_on ? o->pipe_fd : -1, .events = POLLOUT},
-		    {.fd = o->wake[0], .events = POLLIN},
-		};
-		nfds_t np = 4;
-		if (o->hub) {
-			sv_console_hub_poll_prepare(o->hub, p + 4);
-			np += SV_CONSOLE_HUB_POLLFDS;
-		}
-		if (poll(p, np, left > 0 ? (int)left : -1) < 0 && errno != EINTR)
-			break;
-		if (o->hub)
-			sv_console_hub_poll_done(o->hub, p + 4);
-		if (p[3].revents) {
-			char drain[16];
-			while (read(o->wake[0], drain, sizeof(drain)) > 0)
-				;
-		}
-		if (p[2].revents)
-			flush_chunk(o);
-		size_t got = p[0].revents ? read_console(o) : 0;
-		if (p[1].revents)
-			read_stderr(o);
-		if (got && got < SHORT_READ && !atomic_load(&o->finish_by))
-			coalesce_wait(o);
-	}
-	close_fd(&o->pipe_fd);
-	return NULL;
+	if (o->hub)
+		sv_console_hub_poll_done(o->hub, p + 3);
+	if (p[2].revents)
+		flush_chunk(o);
+	size_t got = p[0].revents ? read_console(o) : 0;
+	if (p[1].revents)
+		read_stderr(o);
+	if (got && got < SHORT_READ && !o->finishing)
+		o->console_resumes_at = sv_now_ms() + COALESCE_MS;
 }
 
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
@@ -271,7 +242,6 @@ int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int c
 		o->out_fd = stdout_fd;
 		o->err_fd = stderr_fd;
 		o->pipe_fd = console_pipe;
-		o->wake[0] = o->wake[1] = -1;
 		o->console.fd = o->vmm_log.fd = -1;
 		o->dir_fd = open(vm_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (o->dir_fd < 0)
@@ -282,17 +252,10 @@ int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int c
 	if (!rc && ((rc = log_init(&o->console, o->dir_fd, SV_VM_CONSOLE_FILE)) ||
 		    (rc = log_init(&o->vmm_log, o->dir_fd, SV_VM_VMM_LOG_FILE))))
 		rc = sv_err_prefix("relaying the VMM's output");
-	if (!rc && pipe2(o->wake, O_CLOEXEC | O_NONBLOCK) != 0)
-		rc = sv_err_errno(SV_EIO, errno, "relaying the VMM's output: pipe");
 	if (!rc) {
 		if (console_pipe >= 0)
 			fcntl(console_pipe, F_SETFL, fcntl(console_pipe, F_GETFL) | O_NONBLOCK);
 		log_open(&o->console); /* `smartvm logs` finds the console from the start */
-		int e = pthread_create(&o->thread, NULL, relay, o);
-		if (e)
-			rc = sv_err_errno(SV_EIO, e, "relaying the VMM's output: starting a thread");
-		else
-			o->running = true;
 	}
 	if (rc) {
 		if (!o) {
@@ -310,14 +273,19 @@ int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int c
 
 void sv_vmm_output_finish(sv_vmm_output *o, int drain_ms)
 {
-	if (!o || !o->running)
+	if (!o || o->finishing)
 		return;
-	atomic_store(&o->finish_by, now_ms() + (drain_ms > 0 ? drain_ms : 1));
-	if (write(o->wake[1], "f", 1) < 0) {
-		/* The relay also wakes up from its own fds; the deadline still holds. */
+	o->finishing = true;
+	long long by = sv_now_ms() + (drain_ms > 0 ? drain_ms : 1);
+	while (o->out_fd >= 0 || o->err_fd >= 0 || o->chunk_len > 0) {
+		long long left = by - sv_now_ms();
+		struct pollfd p[SV_VMM_OUTPUT_POLLFDS];
+		sv_vmm_output_poll_prepare(o, p);
+		if (left <= 0 || (poll(p, SV_VMM_OUTPUT_POLLFDS, (int)left) < 0 && errno != EINTR))
+			break;
+		sv_vmm_output_poll_done(o, p);
 	}
-	pthread_join(o->thread, NULL);
-	o->running = false;
+	close_fd(&o->pipe_fd);
 }
 
 static char *quote_tail(const tail *t)
@@ -338,8 +306,6 @@ void sv_vmm_output_free(sv_vmm_output *o)
 	close_fd(&o->err_fd);
 	close_fd(&o->pipe_fd);
 	sv_console_hub_free(o->hub);
-	close_fd(&o->wake[0]);
-	close_fd(&o->wake[1]);
 	log_free(&o->console);
 	log_free(&o->vmm_log);
 	close_fd(&o->dir_fd);

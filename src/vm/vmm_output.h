@@ -6,6 +6,7 @@
 #define SV_VM_VMM_OUTPUT_H
 
 #include "vm/console_hub.h"
+#include <poll.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -16,19 +17,30 @@
 
 typedef struct sv_vmm_output sv_vmm_output;
 
-/* Starts relaying on a thread of its own: stdout_fd (read end of the VMM's
+/* Sets up the relay, which the caller's poll loop then drives (below): stdout_fd (read end of the VMM's
  * stdout) to <vm_dir>/console.log, and to console_pipe when >= 0 (the
  * orchestrator reading a command's output; while it does not read, the VMM's
  * console waits, nothing is dropped); stderr_fd to <vm_dir>/vmm.log. The
  * logs are opened relative to the directory's fd, never through a link.
  * hub (may be NULL): `smartvm attach`'s clients, driven from the same
- * thread, get the console too. Takes ownership of the three fds and the hub
+ * loop, get the console too. Takes ownership of the three fds and the hub
  * (also on failure). */
 int sv_vmm_output_start(sv_vmm_output **out, int stdout_fd, int stderr_fd, int console_pipe,
 			sv_console_hub *hub, const char *vm_dir);
 
-/* After the VMM ended: lets the relay read what is left and hand it on, for
- * at most drain_ms, then stops it and closes the console pipe. */
+/* How many pollfds sv_vmm_output_poll_prepare fills. */
+#define SV_VMM_OUTPUT_POLLFDS (3 + SV_CONSOLE_HUB_POLLFDS)
+
+/* Fills p[0..SV_VMM_OUTPUT_POLLFDS) with what the relay waits for (fd -1 for
+ * nothing) and returns how long the caller's poll may wait at most for it,
+ * in ms (-1: no limit; the end of a pause that lets the console's bytes
+ * gather). After poll, sv_vmm_output_poll_done does what is ready without
+ * blocking. */
+int sv_vmm_output_poll_prepare(sv_vmm_output *o, struct pollfd *p);
+void sv_vmm_output_poll_done(sv_vmm_output *o, const struct pollfd *p);
+
+/* After the VMM ended: reads what is left and hands it on, for at most
+ * drain_ms, then closes the console pipe. */
 void sv_vmm_output_finish(sv_vmm_output *o, int drain_ms);
 
 /* The last lines of the console / of the VMM's stderr, escaped and indented
