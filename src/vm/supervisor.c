@@ -165,16 +165,7 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	int rc = read_launch(vm_dir, &argv, &console, info);
 	if (!rc && (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(in, O_CLOEXEC)))
 		rc = sv_err_errno(SV_EIO, errno, "creating the VMM's stdio pipes");
-	/* Its stdin is the guest's serial input: `smartvm attach` writes there
-	 * (console_hub.c). A VM whose hub cannot start still runs; its VMM
-	 * then reads end-of-file, as from /dev/null. */
-	sv_console_hub *hub = NULL;
 	sv_trace_span step;
-	sv_trace_begin(&step);
-	if (!rc && sv_console_hub_open(&hub, vm_dir, in[1]) != 0)
-		sv_warn("smartvm attach will not work for this VM: %s", sv_last_error());
-	in[1] = -1;
-	sv_trace_end(&step, "supervisor:console_hub_open");
 	/* The VMM runs in the VM directory: relative paths in its config (staged
 	 * drives) resolve there, which is what lets a snapshot be restored into
 	 * another VM directory (Firecracker re-opens drives at the stored paths). */
@@ -202,12 +193,22 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	if (in[0] >= 0)
 		close(in[0]);
 	if (rc) {
-		int fds[] = {out[0], err[0], console_pipe};
-		for (size_t i = 0; i < 3; i++)
+		int fds[] = {out[0], err[0], console_pipe, in[1]};
+		for (size_t i = 0; i < 4; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-		sv_console_hub_free(hub);
 	} else {
+		/* While the VMM execs and sets up (milliseconds), not before:
+		 * the start waits for its API socket, and for our pid report,
+		 * which follows. Its stdin is the guest's serial input: `smartvm
+		 * attach` writes there (console_hub.c). A VM whose hub cannot
+		 * start still runs; its VMM then reads end-of-file, as from
+		 * /dev/null. */
+		sv_console_hub *hub = NULL;
+		sv_trace_begin(&step);
+		if (sv_console_hub_open(&hub, vm_dir, in[1]) != 0)
+			sv_warn("smartvm attach will not work for this VM: %s", sv_last_error());
+		sv_trace_end(&step, "supervisor:console_hub_open");
 		sv_trace_begin(&step);
 		rc = sv_vmm_output_start(output, out[0], err[0], console_pipe, hub, vm_dir);
 		sv_trace_end(&step, "supervisor:output_relay_start");
@@ -375,13 +376,6 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 	sv_trace_begin(&step);
 	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
 
-	/* agent.sock exists before the VMM does; a VM without it still runs. */
-	sv_agent_relay *relay = NULL;
-	sv_trace_span relay_step;
-	sv_trace_begin(&relay_step);
-	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
-		sv_warn("the guest agent's socket: %s", sv_last_error());
-	sv_trace_end(&relay_step, "supervisor:agent_relay_open");
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;
 	sv_vmm_output *output = NULL;
@@ -394,10 +388,18 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 		free(info.vmm);
 		json_decref(info.command);
 		report(a.status_fd, "exit error %s\n", sv_last_error());
-		sv_agent_relay_free(relay);
 		sv_vm__cleanup_dir(a.vm_dir);
 		return 1;
 	}
+	/* agent.sock exists before the start returns (it waits for the pid
+	 * report below); made while the VMM starts, off the start's path. A
+	 * VM without it still runs. */
+	sv_agent_relay *relay = NULL;
+	sv_trace_span relay_step;
+	sv_trace_begin(&relay_step);
+	if (sv_agent_relay_open(&relay, a.vm_dir) != 0)
+		sv_warn("the guest agent's socket: %s", sv_last_error());
+	sv_trace_end(&relay_step, "supervisor:agent_relay_open");
 	unsigned long long start = sv_process_start_time(vmm);
 	report(a.status_fd, "pid %d %llu\n", (int)vmm, start);
 	sv_trace_end(&step, "supervisor:relay+vmm_spawn");
