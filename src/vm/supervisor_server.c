@@ -1,12 +1,16 @@
-/* The fork server's side (see supervisor_server.h): receive a VM's fds and
- * environment, fork, let the child become the VM's supervisor, answer with
- * its pid. Single-threaded, so the fork is plain and the child may call
- * anything. The children are reaped by the kernel (SA_NOCLDWAIT): a
- * supervisor's exit status tells nobody anything (it reports on its status
- * pipe), and when the server ends they are re-parented like the exec path's
- * supervisors. The server holds a VM's fds only between receiving them and
- * answering. After a fork every page the server writes is copied (its child
- * shares them): a request's work there is kept to the answer. */
+/* The fork server's side (see supervisor_server.h). It keeps one spare
+ * forked ahead of the next request: the spare takes that request (the VM's
+ * fds and environment) off the socket itself, answers with its own pid and
+ * becomes the VM's supervisor, so no fork is on a start's path; once it says
+ * it has answered, the server forks the next spare. Only one process reads
+ * the socket at a time: the server does not while a spare waits. The server
+ * is single-threaded, so the fork is plain and the child may call anything.
+ * The children are reaped by the kernel (SA_NOCLDWAIT): a supervisor's exit
+ * status tells nobody anything (it reports on its status pipe), and when the
+ * server ends they are re-parented like the exec path's supervisors. The
+ * server never holds a VM's fds (only when it could not fork a spare, to
+ * answer with the error). After a fork every page the server writes is
+ * copied (its child shares them): its work between forks is kept small. */
 #include "vm/supervisor_server.h"
 
 #include "util/fault.h"
@@ -18,7 +22,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct {
@@ -27,6 +33,9 @@ typedef struct {
 	char *env; /* env_len bytes, NUL-terminated strings */
 	size_t env_len;
 } request;
+
+/* How long the server waits for a spare that is ending to be gone. */
+#define SPARE_EXIT_MS 2000
 
 static void request_free(request *r)
 {
@@ -97,19 +106,17 @@ static int receive(int sock, request *r)
 	return 0;
 }
 
-/* The forked child: the VM's supervisor, in the state the exec path leaves
- * one in (default signals, nothing blocked, its own session, its stderr the
- * VM's vmm.log, the environment the manager had when it asked). */
-static _Noreturn void become_supervisor(int sock, request *r, const sv_fork_server_hooks *hooks)
+/* The spare, once it has answered: the VM's supervisor, in the state the
+ * exec path leaves one in (default signals, nothing blocked, its own
+ * session, its stderr the VM's vmm.log, the environment the manager had
+ * when it asked). */
+static _Noreturn void become_supervisor(request *r, const sv_fork_server_hooks *hooks)
 {
 	/* Here, not in the server: its command line is a page it shares with
 	 * every supervisor it forked, so a write there (and to anything else)
 	 * after a fork costs it a copy of the page. Set before the supervisor
 	 * reports, so before the start that asked for it returns. */
 	hooks->set_title(r->dir);
-	close(sock);
-	sv_reset_signals();
-	setsid();
 	if (dup2(r->fds[SV_FORK_FD_LOG], STDERR_FILENO) < 0)
 		_exit(127);
 	close(r->fds[SV_FORK_FD_LOG]);
@@ -133,6 +140,69 @@ static void reply(int sock, const sv_fork_reply *rep)
 	(void)send(sock, rep, sizeof(*rep), MSG_NOSIGNAL);
 }
 
+/* The spare's life: what does not depend on the request first, while no
+ * start waits; then the request, a byte on `served` for the server, the
+ * answer, and the supervisor. At EOF (the manager is gone) or on a request
+ * that breaks the protocol it ends without that byte, which ends the
+ * server. It dies with the server until it has a request: a spare left
+ * behind by a killed server must not answer the manager, which starts a
+ * new server once it sees the old one gone. */
+static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_fork_server_hooks *hooks)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != server)
+		_exit(0);
+	sv_reset_signals();
+	setsid();
+	sv_fork_reply rep = {.pid = getpid(), .start_time = sv_process_start_time(getpid())};
+	request r;
+	if (receive(sock, &r) != 0)
+		_exit(0);
+	(void)SV_FAULT_POINT("fork_server.request"); /* for the tests: "kill" */
+	/* From here on a supervisor outlives its server. One that died
+	 * meanwhile cannot take the byte (SIGPIPE ends us): the manager then
+	 * sees no answer and the status pipe's EOF, and starts by exec. */
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (getppid() != server || write(served, "S", 1) != 1)
+		_exit(1);
+	close(served);
+	reply(sock, &rep);
+	close(sock);
+	become_supervisor(&r, hooks);
+}
+
+/* Without a spare (the fork failed): the request is ours to answer with
+ * that error. -1 at EOF or on a broken request. */
+static int refuse_one(int sock, int err)
+{
+	request r;
+	int rc = receive(sock, &r);
+	if (rc == 0) {
+		sv_fork_reply rep = {.err = err};
+		reply(sock, &rep);
+	}
+	request_free(&r);
+	return rc;
+}
+
+/* Until the spare has answered a request (true) or ended without one
+ * (false: the manager is gone, or the spare died). */
+static bool spare_served(pid_t spare, int served)
+{
+	/* Open before the wait: the pid cannot be reused until the spare has
+	 * ended and been reaped. */
+	int pidfd = (int)syscall(SYS_pidfd_open, spare, 0);
+	char b = 0;
+	ssize_t n;
+	while ((n = read(served, &b, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1 && pidfd >= 0) /* let it finish ending before we do */
+		sv_pidfd_wait_exit(pidfd, SPARE_EXIT_MS);
+	if (pidfd >= 0)
+		close(pidfd);
+	return n == 1;
+}
+
 int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 {
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
@@ -148,25 +218,25 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 	if (send(sock, &ready, 1, MSG_NOSIGNAL) != 1)
 		return 1;
 	for (;;) {
-		request r;
-		if (receive(sock, &r) != 0) {
-			request_free(&r);
-			return 0;
-		}
+		/* The next VM's supervisor, forked while no start waits for it. */
 		sv_trace_span step;
 		sv_trace_begin(&step);
-		(void)SV_FAULT_POINT("fork_server.request"); /* for the tests: "kill" */
-		pid_t pid = fork();
-		if (pid == 0)
-			become_supervisor(sock, &r, hooks);
-		/* The answer first, the request's memory after: the manager
-		 * (and every start queued behind this one) waits for it. */
-		sv_fork_reply rep = {.err = pid < 0 ? errno : 0, .pid = pid > 0 ? pid : 0};
-		if (pid > 0)
-			rep.start_time = sv_process_start_time(pid);
-		(void)SV_FAULT_POINT("fork_server.reply");
-		reply(sock, &rep);
-		request_free(&r);
+		int served[2] = {-1, -1};
+		pid_t self = getpid();
+		pid_t spare = pipe2(served, O_CLOEXEC) == 0 ? fork() : -1;
+		int err = errno;
+		if (spare == 0) {
+			close(served[0]);
+			run_spare(sock, served[1], self, hooks);
+		}
+		if (served[1] >= 0)
+			close(served[1]);
 		sv_trace_end(&step, "supervisor:fork_server_request");
+		bool go_on = spare > 0 ? spare_served(spare, served[0]) : refuse_one(sock, err) == 0;
+		if (served[0] >= 0)
+			close(served[0]);
+		if (!go_on)
+			return 0;
+		(void)SV_FAULT_POINT("fork_server.reply"); /* for the tests: "kill" */
 	}
 }

@@ -8,10 +8,11 @@
  * SV_FORK_SERVER_READY once it is up. Then per VM the manager sends an
  * sv_fork_request header, with the fds (SV_FORK_FD_*) attached to it as
  * SCM_RIGHTS, followed by dir_len bytes of the VM directory and env_len bytes
- * of the environment ("NAME=VALUE\0" each). The server forks a supervisor
- * that takes the fds and the environment, closes its copies and answers with
- * an sv_fork_reply. EOF on the socket ends the server (its supervisors live
- * on). */
+ * of the environment ("NAME=VALUE\0" each). A supervisor the server forked
+ * before the request arrived (its spare) reads it, answers with an
+ * sv_fork_reply and takes the fds and the environment; the server then
+ * forks the next spare. EOF on the socket ends the server (its supervisors
+ * live on). */
 #ifndef SV_VM_SUPERVISOR_SERVER_H
 #define SV_VM_SUPERVISOR_SERVER_H
 

@@ -302,6 +302,12 @@ static int request_locked(sv_fork_server *s, const char *program, const int fds[
 		return sv_err(SV_ENOMEM, "out of memory");
 	int rc = 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
+		/* A server found dead is replaced before the request: the spare
+		 * it had forked may not have ended yet. */
+		if (s->sock >= 0 && sv_pidfd_wait_exit(s->pidfd, 0) == 0) {
+			sv_debug("the supervisor fork server (pid %d) is gone; restarting it", (int)s->pid);
+			server_end(s);
+		}
 		if (s->sock < 0 && server_start(s, program) != 0) {
 			sv_debug("the supervisor fork server: %s; starting the supervisor by exec",
 				 sv_last_error());

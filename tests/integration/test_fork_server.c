@@ -126,6 +126,22 @@ static pid_t server_of(svt_fcmgr *m, const char *id)
 	return server;
 }
 
+/* The server's spare: its child still under the server's command line
+ * (a supervisor's names its VM). 0 if there is none. */
+static pid_t spare_of(pid_t server)
+{
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	pid_t found = 0;
+	for (struct dirent *e; !found && (e = readdir(d));) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid > 0 && parent_of(pid) == server && cmdline_has(pid, "--fork-server"))
+			found = pid;
+	}
+	closedir(d);
+	return found;
+}
+
 /* The fds of pid as their link texts ("pipe:[N]", "socket:[N]", paths). */
 static int fd_links(pid_t pid, char links[][128], int max)
 {
@@ -159,27 +175,38 @@ static void test_supervisors_are_forked_by_one_server_and_share_nothing_of_it(vo
 	assert_true(asprintf(&dir, "--forked-for %s/fa", m->runtime) > 0);
 	assert_true(cmdline_has(supervisor_of(m, "fa"), dir));
 	free(dir);
-	/* The server holds stdio (/dev/null) and its socket, no VM's fd. */
+	/* The server holds stdio (/dev/null), its socket, the pipe on which
+	 * its spare (forked for the next VM) will say it took a request and
+	 * the spare's pidfd: no VM's fd. */
 	char links[64][128];
 	int n = fd_links(server, links, 64);
-	char socket[128] = "";
+	char socket[128] = "", pipe[128] = "";
 	for (int i = 0; i < n; i++) {
-		if (!strncmp(links[i], "socket:", 7)) {
-			if (socket[0])
-				fail_msg("the server holds a second socket: %s", links[i]);
-			strcpy(socket, links[i]);
-		} else if (strcmp(links[i], "/dev/null")) {
+		if (!strncmp(links[i], "socket:", 7) || !strncmp(links[i], "pipe:", 5)) {
+			char *slot = links[i][0] == 's' ? socket : pipe;
+			if (slot[0])
+				fail_msg("the server holds a second %s", links[i]);
+			strcpy(slot, links[i]);
+		} else if (strcmp(links[i], "/dev/null") && strcmp(links[i], "anon_inode:[pidfd]")) {
 			fail_msg("the server holds %s", links[i]);
 		}
 	}
 	assert_true(socket[0]);
-	/* Neither a supervisor nor a VMM holds the server's socket. */
+	assert_true(pipe[0]);
+	pid_t spare = spare_of(server);
+	assert_true(spare > 0);
+	bool spare_has_pipe = false;
+	n = fd_links(spare, links, 64);
+	for (int i = 0; i < n; i++)
+		spare_has_pipe |= !strcmp(links[i], pipe);
+	assert_true(spare_has_pipe);
+	/* Neither a supervisor nor a VMM holds the server's socket or pipe. */
 	pid_t procs[] = {supervisor_of(m, "fa"), sv_vm_pid(a), supervisor_of(m, "fb"), sv_vm_pid(b)};
 	for (size_t p = 0; p < 4; p++) {
 		n = fd_links(procs[p], links, 64);
 		for (int i = 0; i < n; i++)
-			if (!strcmp(links[i], socket))
-				fail_msg("process %d holds the fork server's socket", (int)procs[p]);
+			if (!strcmp(links[i], socket) || !strcmp(links[i], pipe))
+				fail_msg("process %d holds the fork server's %s", (int)procs[p], links[i]);
 	}
 	assert_int_equal(sv_vm_stop(a, -1), 0);
 	assert_int_equal(sv_vm_stop(b, -1), 0);
@@ -190,8 +217,13 @@ static void test_a_killed_server_is_replaced_and_its_supervisors_live_on(void **
 	svt_fcmgr *m = *state;
 	sv_vm *a = start(m, m->mgr, "ka");
 	pid_t server = server_of(m, "ka");
+	pid_t spare = spare_of(server);
+	assert_true(spare > 0);
 	assert_int_equal(kill(server, SIGKILL), 0);
 	assert_true(svt_wait_exited(server, 5000));
+	/* Its spare goes with it: left behind, it would answer the next
+	 * request on the old socket in place of a server. */
+	assert_true(svt_wait_exited(spare, 5000));
 	sv_vm *b = start(m, m->mgr, "kb");
 	pid_t second = server_of(m, "kb");
 	assert_int_not_equal(second, server);
