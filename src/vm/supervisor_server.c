@@ -141,12 +141,14 @@ static void reply(int sock, const sv_fork_reply *rep)
 }
 
 /* The spare's life: what does not depend on the request first, while no
- * start waits; then the request, a byte on `served` for the server, the
- * answer, and the supervisor. At EOF (the manager is gone) or on a request
+ * start waits; then the request, the answer, a byte on `served` for the
+ * server, and the supervisor. At EOF (the manager is gone) or on a request
  * that breaks the protocol it ends without that byte, which ends the
  * server. It dies with the server until it has a request: a spare left
  * behind by a killed server must not answer the manager, which starts a
- * new server once it sees the old one gone. */
+ * new server once it sees the old one gone. Killed holding a request, it
+ * leaves the manager no answer: the server, left without the byte, ends,
+ * and the manager sees EOF. */
 static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_fork_server_hooks *hooks)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -159,15 +161,14 @@ static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_for
 	if (receive(sock, &r) != 0)
 		_exit(0);
 	(void)SV_FAULT_POINT("fork_server.request"); /* for the tests: "kill" */
-	/* From here on a supervisor outlives its server. One that died
-	 * meanwhile cannot take the byte (SIGPIPE ends us): the manager then
-	 * sees no answer and the status pipe's EOF, and starts by exec. */
+	/* From here on a supervisor outlives its server, like those it forked
+	 * before: a server gone now just misses the byte. */
 	prctl(PR_SET_PDEATHSIG, 0);
-	if (getppid() != server || write(served, "S", 1) != 1)
-		_exit(1);
-	close(served);
 	reply(sock, &rep);
 	close(sock);
+	signal(SIGPIPE, SIG_IGN); /* as the supervisor has it */
+	(void)!write(served, "S", 1);
+	close(served);
 	become_supervisor(&r, hooks);
 }
 
