@@ -102,14 +102,21 @@ static void test_last_lines_reach_logs_pipe_and_tail(void **state)
 	sv_vmm_output_free(o);
 }
 
-static void test_writer_that_never_closes_does_not_hold_finish(void **state)
+/* A relay on fresh stdout and stderr pipes, without a console pipe. */
+static sv_vmm_output *start_relay(int out[2], int err[2])
 {
-	(void)state;
-	int out[2], err[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
 	sv_vmm_output *o = NULL;
 	assert_int_equal(sv_vmm_output_start(&o, out[0], err[0], -1, NULL, dir), 0);
+	return o;
+}
+
+static void test_writer_that_never_closes_does_not_hold_finish(void **state)
+{
+	(void)state;
+	int out[2], err[2];
+	sv_vmm_output *o = start_relay(out, err);
 	write_str(out[1], "still here\n");
 	/* out[1] and err[1] stay open: only the deadline ends the relay. */
 	sv_vmm_output_finish(o, 200);
@@ -128,10 +135,7 @@ static void test_short_read_pauses_only_the_console(void **state)
 {
 	(void)state;
 	int out[2], err[2];
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-	sv_vmm_output *o = NULL;
-	assert_int_equal(sv_vmm_output_start(&o, out[0], err[0], -1, NULL, dir), 0);
+	sv_vmm_output *o = start_relay(out, err);
 	struct pollfd p[SV_VMM_OUTPUT_POLLFDS];
 	assert_int_equal(sv_vmm_output_poll_prepare(o, p), -1);
 	assert_int_equal(p[0].fd, out[0]);
