@@ -94,9 +94,11 @@ static const fault_case cases[] = {
     {"launch.jail", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.cgroup", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.supervisor", SC_LAUNCH, V_NO_SUP, true, false, 0},
-    /* In the fork server (its own process, "kill supervisor" kills it),
-     * holding the request: before its fork (the start then goes by exec),
-     * after it (the forked supervisor goes on). "fail" changes nothing. */
+    /* In the fork server's processes ("kill supervisor" kills the one
+     * that hits it): its spare holding the request, before it answers (the
+     * server then ends and the start goes by exec); the server once that
+     * spare has answered (the forked supervisor goes on, the next start
+     * gets a new server). "fail" changes nothing. */
     {"fork_server.request", SC_LAUNCH, V_ALL, false, false, 0},
     {"fork_server.reply", SC_LAUNCH, V_ALL, false, false, 0},
     {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
