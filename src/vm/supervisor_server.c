@@ -169,6 +169,7 @@ static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_for
 	signal(SIGPIPE, SIG_IGN); /* as the supervisor has it */
 	(void)!write(served, "S", 1);
 	close(served);
+	(void)SV_FAULT_POINT("fork_server.answered"); /* for the tests: "kill" */
 	become_supervisor(&r, hooks);
 }
 

@@ -146,8 +146,11 @@ static void mark_ended(sv_vm *vm, bool error, const char *reason)
 static void parse_status_lines(sv_vm *vm, bool eof)
 {
 	char *buf = vm->status.data;
-	if (!buf)
+	if (!buf) { /* not a line: it died before its first */
+		if (eof)
+			mark_ended(vm, true, "the supervisor ended without a report");
 		return;
+	}
 	char *exit_line = strstr(buf, "exit ");
 	if (exit_line && exit_line != buf && exit_line[-1] != '\n')
 		exit_line = NULL;

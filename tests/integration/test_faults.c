@@ -101,6 +101,9 @@ static const fault_case cases[] = {
      * gets a new server). "fail" changes nothing. */
     {"fork_server.request", SC_LAUNCH, V_ALL, false, false, 0},
     {"fork_server.reply", SC_LAUNCH, V_ALL, false, false, 0},
+    /* The spare once it has answered, before it is the supervisor: killed
+     * there, the start fails ("the supervisor ended without a report"). */
+    {"fork_server.answered", SC_LAUNCH, V_ALL, false, false, 0},
     {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
     {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api_socket", SC_LAUNCH, V_ALL, true, false, 0},

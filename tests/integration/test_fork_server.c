@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <smartvm/smartvm.h>
 #include <stdio.h>
@@ -309,6 +310,33 @@ static void test_a_server_dying_after_its_spare_answered_leaves_that_supervisor(
 	sv_manager_free(mgr);
 }
 
+/* A supervisor killed between its spare's answer and its first report: the
+ * start says so, and nothing of the VM is left. */
+static void test_a_spare_killed_after_it_answered_fails_the_start_cleanly(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "fork_server.answered:kill");
+	sv_vm *vm = create(m, mgr, "silent");
+	int rc = sv_vm_start(vm);
+	unsetenv("SMARTVM_FAULT");
+	assert_int_not_equal(rc, 0);
+	if (!strstr(sv_last_error(), "the supervisor ended without a report"))
+		fail_msg("start: %s", sv_last_error());
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_ERROR);
+	char *dir = NULL;
+	assert_true(asprintf(&dir, "%s/silent", m->runtime) > 0);
+	struct stat st;
+	if (stat(dir, &st) == 0)
+		fail_msg("%s is left behind", dir);
+	assert_int_equal(svt_count_processes_with(dir), 0);
+	free(dir);
+	sv_manager_free(mgr);
+}
+
 /* The server started unarmed; a fault armed for one VM's start fires in
  * that VM's supervisor only. */
 static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **state)
@@ -578,6 +606,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_spare_dying_with_the_request_leaves_the_start_to_exec,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_spare_killed_after_it_answered_fails_the_start_cleanly, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_server_dying_after_its_spare_answered_leaves_that_supervisor, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start,
