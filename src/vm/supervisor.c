@@ -48,7 +48,7 @@
 
 static int parse_args(int argc, char **argv, sv_supervisor_fds *a)
 {
-	*a = (sv_supervisor_fds){-1, -1, -1, -1, NULL};
+	*a = (sv_supervisor_fds){-1, -1, -1, -1, NULL, 0};
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--status-fd") && i + 1 < argc)
 			a->status_fd = atoi(argv[++i]);
@@ -374,7 +374,8 @@ int sv_supervisor_run(const sv_supervisor_fds *fds, bool reaped_by_kernel)
 	set_cloexec(a.console_fd);
 	sv_trace_span step;
 	sv_trace_begin(&step);
-	report(a.status_fd, "sup %d %llu\n", (int)getpid(), sv_process_start_time(getpid()));
+	report(a.status_fd, "sup %d %llu\n", (int)getpid(),
+	       a.start_time ? a.start_time : sv_process_start_time(getpid()));
 
 	pid_t vmm = 0;
 	int vmm_pidfd = -1;

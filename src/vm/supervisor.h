@@ -13,10 +13,12 @@ int sv_supervisor_main(int argc, char **argv);
 
 /* What a supervisor is handed: the write end of the status pipe, the read
  * end of the control pipe, the VM directory's lock, the console pipe's write
- * end (-1: none); the VM directory. */
+ * end (-1: none); the VM directory; its own start time when its starter
+ * has read it already (0: it reads it). */
 typedef struct {
 	int status_fd, control_fd, lock_fd, console_fd;
 	const char *vm_dir;
+	unsigned long long start_time;
 } sv_supervisor_fds;
 
 /* The supervisor's life once it is nobody's child but its starter's that

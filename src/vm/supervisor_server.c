@@ -110,7 +110,8 @@ static int receive(int sock, request *r)
  * exec path leaves one in (default signals, nothing blocked, its own
  * session, its stderr the VM's vmm.log, the environment the manager had
  * when it asked). */
-static _Noreturn void become_supervisor(request *r, const sv_fork_server_hooks *hooks)
+static _Noreturn void become_supervisor(request *r, unsigned long long start_time,
+					const sv_fork_server_hooks *hooks)
 {
 	/* Here, not in the server: its command line is a page it shares with
 	 * every supervisor it forked, so a write there (and to anything else)
@@ -130,7 +131,8 @@ static _Noreturn void become_supervisor(request *r, const sv_fork_server_hooks *
 			       .control_fd = r->fds[SV_FORK_FD_CONTROL],
 			       .lock_fd = r->fds[SV_FORK_FD_LOCK],
 			       .console_fd = r->fds[SV_FORK_FD_CONSOLE],
-			       .vm_dir = r->dir};
+			       .vm_dir = r->dir,
+			       .start_time = start_time};
 	exit(sv_supervisor_run(&a, true));
 }
 
@@ -170,7 +172,7 @@ static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_for
 	(void)!write(served, "S", 1);
 	close(served);
 	(void)SV_FAULT_POINT("fork_server.answered"); /* for the tests: "kill" */
-	become_supervisor(&r, hooks);
+	become_supervisor(&r, rep.start_time, hooks);
 }
 
 /* Without a spare (the fork failed): the request is ours to answer with
@@ -191,8 +193,9 @@ static int refuse_one(int sock, int err)
  * (false: the manager is gone, or the spare died). */
 static bool spare_served(pid_t spare, int served)
 {
-	/* Open before the wait: the pid cannot be reused until the spare has
-	 * ended and been reaped. */
+	/* Right after the fork, while the spare waits on the socket: one that
+	 * has ended already (reaped at once, SA_NOCLDWAIT) fails the open, and
+	 * there is nothing to wait for. */
 	int pidfd = (int)syscall(SYS_pidfd_open, spare, 0);
 	char b = 0;
 	ssize_t n;
