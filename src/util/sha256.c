@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,19 @@ void sv_sha256_free(sv_sha256 *h)
 {
 	EVP_MD_CTX_free(h->ctx);
 	h->ctx = NULL;
+}
+
+void sv_sha256_prepare(void)
+{
+	/* Without its clean-up at exit: each child would run it, to free what
+	 * the kernel frees anyway. Only the first initialisation decides. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	sv_sha256 h;
+	char hex[65];
+	if (sv_sha256_init(&h) == 0)
+		sv_sha256_final_hex(&h, hex);
+	else
+		sv_err_clear(); /* the child that needs a digest reports it */
 }
 
 bool sv_sha256_is_hex(const char *s)

@@ -20,6 +20,14 @@ void sv_sha256_update(sv_sha256 *h, const void *data, size_t len);
 void sv_sha256_final_hex(sv_sha256 *h, char out[65]);
 void sv_sha256_free(sv_sha256 *h);
 
+/* Makes one digest and drops it. OpenSSL sets itself up (its configuration,
+ * its providers and tables) at a process's first digest; a process that
+ * forks many hashing children calls this first, so that they inherit that
+ * set-up instead of each building its own. Called before any other use of
+ * OpenSSL in the process, it also leaves out OpenSSL's clean-up at exit,
+ * which every child would run. */
+void sv_sha256_prepare(void);
+
 /* True for exactly 64 hex digits. */
 bool sv_sha256_is_hex(const char *s);
 

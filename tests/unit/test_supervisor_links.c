@@ -3,7 +3,8 @@
  * libmnl (the network undo's netlink) and nothing else; jansson,
  * libcrypto and libnftnl (the VM's firewall elements, which it removes)
  * are linked into it statically (meson.build). Read from the binary's
- * DT_NEEDED entries, as the dynamic loader reads them. */
+ * DT_NEEDED entries, as the dynamic loader reads them. And it binds its
+ * symbols when it starts, which the fork server's children inherit. */
 #include "svtest.h"
 
 #include <elf.h>
@@ -43,8 +44,15 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-/* The DT_NEEDED names of an ELF64 file, newline-separated, in *out (malloc'd). */
-static int needed_libraries(const char *elf, size_t len, char **out)
+typedef struct {
+	const char *strtab; /* the dynamic section's string table */
+	size_t strtab_len;
+	const Elf64_Dyn *dyn;
+	size_t n;
+} dynamic_section;
+
+/* The first dynamic section of an ELF64 file; -1 if it is not one. */
+static int find_dynamic(const char *elf, size_t len, dynamic_section *out)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)elf;
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
@@ -52,39 +60,75 @@ static int needed_libraries(const char *elf, size_t len, char **out)
 	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len)
 		return -1;
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(elf + eh->e_shoff);
-	size_t cap = 1, used = 0;
-	*out = calloc(1, 1);
 	for (int i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_DYNAMIC || sh[i].sh_link >= eh->e_shnum)
 			continue;
 		const Elf64_Shdr *strtab = &sh[sh[i].sh_link];
 		if (sh[i].sh_offset + sh[i].sh_size > len || strtab->sh_offset + strtab->sh_size > len)
 			return -1;
-		const Elf64_Dyn *d = (const Elf64_Dyn *)(elf + sh[i].sh_offset);
-		for (size_t k = 0; k < sh[i].sh_size / sizeof(*d) && d[k].d_tag != DT_NULL; k++) {
-			if (d[k].d_tag != DT_NEEDED || d[k].d_un.d_val >= strtab->sh_size)
-				continue;
-			const char *name = elf + strtab->sh_offset + d[k].d_un.d_val;
-			size_t n = strnlen(name, strtab->sh_size - d[k].d_un.d_val);
-			cap += n + 1;
-			*out = realloc(*out, cap);
-			memcpy(*out + used, name, n);
-			used += n;
-			(*out)[used++] = '\n';
-			(*out)[used] = '\0';
-		}
+		*out = (dynamic_section){.strtab = elf + strtab->sh_offset,
+					 .strtab_len = strtab->sh_size,
+					 .dyn = (const Elf64_Dyn *)(elf + sh[i].sh_offset),
+					 .n = sh[i].sh_size / sizeof(Elf64_Dyn)};
+		return 0;
+	}
+	return -1;
+}
+
+/* The DT_NEEDED names of an ELF64 file, newline-separated, in *out (malloc'd). */
+static int needed_libraries(const char *elf, size_t len, char **out)
+{
+	dynamic_section ds;
+	if (find_dynamic(elf, len, &ds) != 0)
+		return -1;
+	size_t cap = 1, used = 0;
+	*out = calloc(1, 1);
+	for (size_t k = 0; k < ds.n && ds.dyn[k].d_tag != DT_NULL; k++) {
+		if (ds.dyn[k].d_tag != DT_NEEDED || ds.dyn[k].d_un.d_val >= ds.strtab_len)
+			continue;
+		const char *name = ds.strtab + ds.dyn[k].d_un.d_val;
+		size_t n = strnlen(name, ds.strtab_len - ds.dyn[k].d_un.d_val);
+		cap += n + 1;
+		*out = realloc(*out, cap);
+		memcpy(*out + used, name, n);
+		used += n;
+		(*out)[used++] = '\n';
+		(*out)[used] = '\0';
 	}
 	return 0;
+}
+
+/* Whether the dynamic loader binds all of the file's symbols when it
+ * loads it (-z now: DF_BIND_NOW or DF_1_NOW) instead of at each
+ * function's first call. */
+static bool binds_now(const char *elf, size_t len)
+{
+	dynamic_section ds;
+	if (find_dynamic(elf, len, &ds) != 0)
+		return false;
+	for (size_t k = 0; k < ds.n && ds.dyn[k].d_tag != DT_NULL; k++)
+		if ((ds.dyn[k].d_tag == DT_FLAGS && (ds.dyn[k].d_un.d_val & DF_BIND_NOW)) ||
+		    (ds.dyn[k].d_tag == DT_FLAGS_1 && (ds.dyn[k].d_un.d_val & DF_1_NOW)))
+			return true;
+	return false;
+}
+
+/* The supervisor's binary, whole; *path gets where it is. */
+static char *read_supervisor(const char **path, size_t *len)
+{
+	*path = getenv("SMARTVM_SUPERVISOR");
+	assert_non_null(*path);
+	char *elf = read_all(*path, len);
+	assert_non_null(elf);
+	return elf;
 }
 
 static void test_the_supervisor_needs_only_libc_and_libmnl(void **state)
 {
 	(void)state;
-	const char *path = getenv("SMARTVM_SUPERVISOR");
-	assert_non_null(path);
+	const char *path;
 	size_t len = 0;
-	char *elf = read_all(path, &len);
-	assert_non_null(elf);
+	char *elf = read_supervisor(&path, &len);
 	char *names = NULL;
 	assert_int_equal(needed_libraries(elf, len, &names), 0);
 	bool has_libc = false;
@@ -101,6 +145,19 @@ static void test_the_supervisor_needs_only_libc_and_libmnl(void **state)
 	free(elf);
 }
 
+/* The fork server binds them once; a supervisor it forks that had to look
+ * up each function at its first call would do it again, for every VM. */
+static void test_the_supervisor_binds_its_symbols_when_it_starts(void **state)
+{
+	(void)state;
+	const char *path;
+	size_t len = 0;
+	char *elf = read_supervisor(&path, &len);
+	if (!binds_now(elf, len))
+		fail_msg("%s binds its symbols lazily: link it with -z now (meson.build)", path);
+	free(elf);
+}
+
 static void test_the_reader_finds_what_a_program_needs(void **state)
 {
 	(void)state;
@@ -111,6 +168,9 @@ static void test_the_reader_finds_what_a_program_needs(void **state)
 	char *names = NULL;
 	assert_int_equal(needed_libraries(elf, len, &names), 0);
 	assert_non_null(strstr(names, "libcmocka.so."));
+	/* Test programs are linked as meson links them, without -z now: the
+	 * bind check can tell the two apart. */
+	assert_false(binds_now(elf, len));
 	assert_false(allowed("libcmocka.so.0"));
 	assert_false(allowed("libcrypto.so.3"));
 	free(names);
@@ -121,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_the_supervisor_needs_only_libc_and_libmnl),
+	    cmocka_unit_test(test_the_supervisor_binds_its_symbols_when_it_starts),
 	    cmocka_unit_test(test_the_reader_finds_what_a_program_needs),
 	};
 	return svt_run_group(tests, NULL, NULL);
