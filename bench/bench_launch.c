@@ -12,9 +12,12 @@
  * manager and takes VM numbers from a shared counter. Reported: VMs per
  * second from the first start call to the last VM running, and this
  * process's CPU per VM over that span. Then all VMs are stopped (timed too,
- * for the JSON) and the scratch directory is removed. */
+ * for the JSON) and the scratch directory is removed. smartvm's rounds are
+ * traced (SMARTVM_TRACE, as #1's lifecycles are), and their per-step
+ * breakdown, means per VM over its starts and stops, is printed. */
 #include "bench.h"
 #include "bench_raw_launch.h"
+#include "bench_steps.h"
 
 #include "util/file.h"
 #include <errno.h>
@@ -51,6 +54,7 @@ struct shared {
 	size_t n;
 	bool raw; /* this phase runs the raw client */
 	raw_launch_env raw_env;
+	bench_steps *steps; /* NULL: no breakdown */
 	int round; /* in the VMs' ids: a manager keeps a stopped VM's id */
 	atomic_size_t next;
 	atomic_int failed;
@@ -176,6 +180,10 @@ static const char *run_phase(shared *sh, worker *w, phase_figures *fig)
 	for (int i = 0; i < WORKERS; i++)
 		running += w[i].n_vms;
 	double stop_wall = run_workers(sh, w, stop_vms);
+	if (sh->steps && sh->raw)
+		bench_steps_discard(sh->steps);
+	else if (sh->steps)
+		bench_steps_collect(sh->steps);
 	for (int i = 0; i < WORKERS; i++)
 		if (w[i].err[0])
 			return w[i].err;
@@ -236,6 +244,8 @@ void bench_launch(const bench_env *env, bench_report *rep)
 	sh.data = sv_path_join(sh.dir, "data");
 	sh.kernel = sv_path_join(sh.dir, "vmlinux");
 	sh.drive = sv_path_join(sh.dir, "disk.img");
+	/* Before the first start: the library and the fork servers open it once. */
+	sh.steps = bench_steps_open(sh.dir);
 	char *raw_dir = sv_path_join(sh.dir, "raw");
 	sh.raw_env = (raw_launch_env){.fake_firecracker = env->fake_firecracker,
 				      .dir = raw_dir,
@@ -322,7 +332,11 @@ void bench_launch(const bench_env *env, bench_report *rep)
 				    .baseline = raw.stop_rate,
 				    .baseline_name = "raw client",
 				    .target_met = -1});
+	if (sh.steps)
+		bench_add_steps(rep, ID, NAME " (all VMs' starts and stops)",
+				bench_steps_json(sh.steps, (size_t)rounds * sh.n));
 out:
+	bench_steps_free(sh.steps);
 	for (int i = 0; i < WORKERS; i++) {
 		sv_manager_free(w[i].mgr);
 		free(w[i].vms);

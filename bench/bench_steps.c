@@ -101,12 +101,17 @@ void bench_steps_collect(bench_steps *s)
 	char line[256], name[64];
 	int pid;
 	long long start, wall, cpu, children, spawn_start[N_SPAWNS] = {0};
-	/* A mark is written before its spawn step ends: find the steps first. */
+	int spawn_count[N_SPAWNS] = {0};
+	/* A mark is written before its spawn step ends: find the steps first.
+	 * Several spawns of a kind (#2's managers each start a fork server)
+	 * cannot be told apart: their marks are left out. */
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%63s %d %lld", name, &pid, &start) == 3)
 			for (size_t i = 0; i < N_SPAWNS; i++)
-				if (!strcmp(name, spawns[i].spawn))
+				if (!strcmp(name, spawns[i].spawn)) {
 					spawn_start[i] = start;
+					spawn_count[i]++;
+				}
 	if (f)
 		rewind(f);
 	while (f && fgets(line, sizeof(line), f)) {
@@ -116,7 +121,7 @@ void bench_steps_collect(bench_steps *s)
 		if (start == 0) { /* a process-start mark: wall is "now" */
 			long long from = 0;
 			for (size_t i = 0; i < N_SPAWNS; i++)
-				if (!strcmp(name, spawns[i].mark))
+				if (!strcmp(name, spawns[i].mark) && spawn_count[i] == 1)
 					from = spawn_start[i];
 			if (!from)
 				continue;
