@@ -87,11 +87,11 @@ static pid_t parent_of(pid_t pid)
 	return ppid;
 }
 
-/* The command line, NULs as spaces. */
-static char *cmdline(pid_t pid)
+/* /proc/PID/<file> (cmdline, environ), NULs as spaces. */
+static char *proc_strings(pid_t pid, const char *file)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	char *text = NULL;
 	size_t len = 0;
 	if (sv_read_file(path, 1 << 16, &text, &len) != 0)
@@ -102,13 +102,15 @@ static char *cmdline(pid_t pid)
 	return text;
 }
 
-static bool cmdline_has(pid_t pid, const char *needle)
+static bool proc_strings_have(pid_t pid, const char *file, const char *needle)
 {
-	char *c = cmdline(pid);
+	char *c = proc_strings(pid, file);
 	bool yes = strstr(c, needle) != NULL;
 	free(c);
 	return yes;
 }
+
+static bool cmdline_has(pid_t pid, const char *needle) { return proc_strings_have(pid, "cmdline", needle); }
 
 static pid_t supervisor_of(svt_fcmgr *m, const char *id)
 {
@@ -358,6 +360,30 @@ static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **
 	assert_int_equal(server_of(m, "e3"), server_of(m, "e1"));
 	assert_int_equal(sv_vm_stop(first, -1), 0);
 	assert_int_equal(sv_vm_stop(third, -1), 0);
+}
+
+/* The other way round: armed when the server started, unset for a later
+ * start. That VM's supervisor has the start's environment instead of the
+ * server's, not the two merged. */
+static void test_the_servers_own_environment_does_not_reach_a_later_supervisor(void **state)
+{
+	if (!SV_FAULT_INJECTION) {
+		svt_skip(SVT_NEED_FAULTS, "arms SMARTVM_FAULT: this build has no fault injection");
+		return;
+	}
+	svt_fcmgr *m = *state;
+	sv_manager *mgr = manager_with_server_fault(m, "supervisor.spawn_vmm:fail");
+	sv_vm *armed = create(m, mgr, "armed");
+	assert_int_not_equal(sv_vm_start(armed), 0);
+	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
+		fail_msg("start armed: %s", sv_last_error());
+	unsetenv("SMARTVM_FAULT");
+	sv_vm *later = start(m, mgr, "later");
+	/* A fork server forked it, and that server is still armed. */
+	assert_true(proc_strings_have(server_of(m, "later"), "environ",
+				      "SMARTVM_FAULT=supervisor.spawn_vmm:fail"));
+	assert_int_equal(sv_vm_stop(later, -1), 0);
+	sv_manager_free(mgr);
 }
 
 /* A start that failed, then the manager freed (smartvm-oci's create does
@@ -611,6 +637,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_a_server_dying_after_its_spare_answered_leaves_that_supervisor, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_the_environment_reaches_each_supervisor_as_at_its_start,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_servers_own_environment_does_not_reach_a_later_supervisor,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
