@@ -122,6 +122,21 @@ static long raw_syscall(long n, long a, long b, long c, long d, long e)
 /* The kernel's sigset (rt_sigaction, rt_sigprocmask): 64 signals. */
 #define KERNEL_SIGSET_BYTES 8
 
+/* Every signal at its default action, then none blocked, through the kernel:
+ * glibc's sigaction refuses its own internal signals (32 and 33), which its
+ * posix_spawn leaves ignored in every child it makes (glibc installs its
+ * handlers for them when it needs them). System calls only: the cloned
+ * child calls it too. */
+static SYSCALL_NOSAN void reset_signals_raw(void)
+{
+	const unsigned long dfl[4] = {0}; /* the kernel's sigaction: SIG_DFL, no flags, restorer, mask */
+	for (long sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, KERNEL_SIGSET_BYTES, 0);
+	const unsigned long none = 0;
+	(void)raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, KERNEL_SIGSET_BYTES, 0);
+}
+
 typedef struct {
 	const sv_spawn_opts *opts;
 	char *const *argv, *const *envp;
@@ -163,13 +178,7 @@ static SYSCALL_NOSAN int cloned_child(void *arg)
 		if (r != 1)
 			child_fail(c->err_fd, ECANCELED);
 	}
-	/* Every signal at its default action, then none blocked. */
-	const unsigned long dfl[4] = {0}; /* the kernel's sigaction: SIG_DFL, no flags, restorer, mask */
-	for (long sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)raw_syscall(SYS_rt_sigaction, sig, (long)dfl, 0, KERNEL_SIGSET_BYTES, 0);
-	const unsigned long none = 0;
-	(void)raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, KERNEL_SIGSET_BYTES, 0);
+	reset_signals_raw();
 	if (opts->new_session && (r = raw_syscall(SYS_setsid, 0, 0, 0, 0, 0)) < 0)
 		child_fail(c->err_fd, -r);
 	const int sources[3] = {opts->stdin_fd, opts->stdout_fd, opts->stderr_fd};
@@ -395,16 +404,7 @@ static int spawn_posix(const sv_spawn_opts *opts, char *const *argv, char *const
 	return err;
 }
 
-void sv_reset_signals(void)
-{
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
+void sv_reset_signals(void) { reset_signals_raw(); }
 
 int sv_spawn(const sv_spawn_opts *opts, pid_t *pid_out, int *pidfd_out)
 {

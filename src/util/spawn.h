@@ -42,7 +42,8 @@ typedef struct {
 } sv_spawn_opts;
 
 /* In a freshly forked child, before it runs something else: every signal
- * at its default action, none blocked (async-signal-safe). */
+ * at its default action (glibc's internal ones too, which posix_spawn
+ * leaves ignored), none blocked (async-signal-safe). */
 void sv_reset_signals(void);
 
 /* Starts the program. *pid_out is its pid, *pidfd_out (may be NULL) a pidfd

@@ -162,6 +162,10 @@ static void reply(int sock, const sv_fork_reply *rep)
 	(void)send(sock, rep, sizeof(*rep), MSG_NOSIGNAL);
 }
 
+/* The signals whose disposition the server sets (below); it starts with
+ * all of them at their default. */
+static const int server_signals[] = {SIGPIPE, SIGCHLD, SIGINT, SIGHUP};
+
 /* The spare's life: what does not depend on the request first, while no
  * start waits; then the request, the answer, a byte on `served` for the
  * server, and the supervisor. At EOF (the manager is gone) or on a request
@@ -176,7 +180,11 @@ static _Noreturn void run_spare(int sock, int served, pid_t server, const sv_for
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != server)
 		_exit(0);
-	sv_reset_signals();
+	/* The server's own dispositions, back to the default the others have
+	 * (SIGCHLD's SA_NOCLDWAIT above all: the supervisor reaps its VMM). */
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (size_t i = 0; i < sizeof(server_signals) / sizeof(*server_signals); i++)
+		sigaction(server_signals[i], &dfl, NULL);
 	setsid();
 	sv_fork_reply rep = {.pid = getpid(), .start_time = sv_process_start_time(getpid())};
 	request r;
@@ -231,6 +239,9 @@ static bool spare_served(pid_t spare, int served)
 int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 {
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	/* Every signal at its default and none blocked, whatever our spawner
+	 * left us, so that a spare has only server_signals to put back. */
+	sv_reset_signals();
 	signal(SIGPIPE, SIG_IGN);
 	/* Our children (supervisors) are reaped by the kernel. */
 	struct sigaction nowait = {.sa_handler = SIG_IGN, .sa_flags = SA_NOCLDWAIT};

@@ -215,6 +215,48 @@ static void test_supervisors_are_forked_by_one_server_and_share_nothing_of_it(vo
 	assert_int_equal(sv_vm_stop(b, -1), 0);
 }
 
+/* The hex mask of a "Sig...:" line of /proc/PID/status. */
+static unsigned long long signal_mask(pid_t pid, const char *field)
+{
+	char *status = proc_strings(pid, "status"), *line = strstr(status, field);
+	unsigned long long mask = ~0ULL;
+	if (line)
+		mask = strtoull(line + strlen(field), NULL, 16);
+	free(status);
+	return mask;
+}
+
+/* A forked supervisor's signals are what the exec path's are: SIGPIPE,
+ * SIGINT and SIGHUP ignored (it sets them), nothing else ignored, nothing
+ * blocked, and SIGCHLD back at its default (the server's SA_NOCLDWAIT would
+ * reap its VMM behind its back), whatever the manager's process had. */
+static void test_a_supervisor_has_the_signals_the_exec_path_gives(void **state)
+{
+	svt_fcmgr *m = *state;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old_usr1, old_term;
+	sigset_t usr2, old_mask;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	assert_int_equal(sigaction(SIGUSR1, &ign, &old_usr1), 0);
+	assert_int_equal(sigaction(SIGTERM, &ign, &old_term), 0);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr2, &old_mask), 0);
+	sv_vm *a = start(m, m->mgr, "sa");
+	sv_vm *b = start(m, m->mgr, "sb"); /* the spare forked after the first */
+	assert_int_equal(sigaction(SIGUSR1, &old_usr1, NULL), 0);
+	assert_int_equal(sigaction(SIGTERM, &old_term, NULL), 0);
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old_mask, NULL), 0);
+	unsigned long long want = 1ULL << (SIGPIPE - 1) | 1ULL << (SIGINT - 1) | 1ULL << (SIGHUP - 1);
+	const char *ids[] = {"sa", "sb"};
+	for (int i = 0; i < 2; i++) {
+		pid_t sup = supervisor_of(m, ids[i]);
+		if (signal_mask(sup, "SigIgn:") != want || signal_mask(sup, "SigBlk:") != 0)
+			fail_msg("VM %s's supervisor: SigIgn %llx (want %llx), SigBlk %llx", ids[i],
+				 signal_mask(sup, "SigIgn:"), want, signal_mask(sup, "SigBlk:"));
+	}
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	assert_int_equal(sv_vm_stop(b, -1), 0);
+}
+
 static void test_a_killed_server_is_replaced_and_its_supervisors_live_on(void **state)
 {
 	svt_fcmgr *m = *state;
@@ -380,8 +422,8 @@ static void test_the_servers_own_environment_does_not_reach_a_later_supervisor(v
 	unsetenv("SMARTVM_FAULT");
 	sv_vm *later = start(m, mgr, "later");
 	/* A fork server forked it, and that server is still armed. */
-	assert_true(proc_strings_have(server_of(m, "later"), "environ",
-				      "SMARTVM_FAULT=supervisor.spawn_vmm:fail"));
+	assert_true(
+	    proc_strings_have(server_of(m, "later"), "environ", "SMARTVM_FAULT=supervisor.spawn_vmm:fail"));
 	assert_int_equal(sv_vm_stop(later, -1), 0);
 	sv_manager_free(mgr);
 }
@@ -628,6 +670,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_supervisors_are_forked_by_one_server_and_share_nothing_of_it,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_supervisor_has_the_signals_the_exec_path_gives, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_server_is_replaced_and_its_supervisors_live_on,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_spare_dying_with_the_request_leaves_the_start_to_exec,
