@@ -296,6 +296,19 @@ static sv_manager *manager_with_server_fault(svt_fcmgr *m, const char *spec)
 	return mgr;
 }
 
+/* Starts VM id under a new manager whose fork server has SMARTVM_FAULT=spec,
+ * as this start has; SMARTVM_FAULT is unset again once the start has
+ * returned. The start's result in *rc. */
+static sv_manager *start_under_server_fault(svt_fcmgr *m, const char *spec, const char *id, sv_vm **vm,
+					    int *rc)
+{
+	sv_manager *mgr = manager_with_server_fault(m, spec);
+	*vm = create(m, mgr, id);
+	*rc = sv_vm_start(*vm);
+	unsetenv("SMARTVM_FAULT");
+	return mgr;
+}
+
 static void test_a_spare_dying_with_the_request_leaves_the_start_to_exec(void **state)
 {
 	if (!SV_FAULT_INJECTION) {
@@ -337,10 +350,9 @@ static void test_a_server_dying_after_its_spare_answered_leaves_that_supervisor(
 		return;
 	}
 	svt_fcmgr *m = *state;
-	sv_manager *mgr = manager_with_server_fault(m, "fork_server.reply:kill");
-	sv_vm *vm = create(m, mgr, "orphan");
-	int rc = sv_vm_start(vm);
-	unsetenv("SMARTVM_FAULT");
+	sv_vm *vm;
+	int rc;
+	sv_manager *mgr = start_under_server_fault(m, "fork_server.reply:kill", "orphan", &vm, &rc);
 	if (rc)
 		fail_msg("start: %s", sv_last_error());
 	pid_t sup = supervisor_of(m, "orphan");
@@ -363,10 +375,9 @@ static void test_a_spare_killed_after_it_answered_fails_the_start_cleanly(void *
 		return;
 	}
 	svt_fcmgr *m = *state;
-	sv_manager *mgr = manager_with_server_fault(m, "fork_server.answered:kill");
-	sv_vm *vm = create(m, mgr, "silent");
-	int rc = sv_vm_start(vm);
-	unsetenv("SMARTVM_FAULT");
+	sv_vm *vm;
+	int rc;
+	sv_manager *mgr = start_under_server_fault(m, "fork_server.answered:kill", "silent", &vm, &rc);
 	assert_int_not_equal(rc, 0);
 	if (!strstr(sv_last_error(), "the supervisor ended without a report"))
 		fail_msg("start: %s", sv_last_error());
@@ -414,12 +425,12 @@ static void test_the_servers_own_environment_does_not_reach_a_later_supervisor(v
 		return;
 	}
 	svt_fcmgr *m = *state;
-	sv_manager *mgr = manager_with_server_fault(m, "supervisor.spawn_vmm:fail");
-	sv_vm *armed = create(m, mgr, "armed");
-	assert_int_not_equal(sv_vm_start(armed), 0);
+	sv_vm *armed;
+	int rc;
+	sv_manager *mgr = start_under_server_fault(m, "supervisor.spawn_vmm:fail", "armed", &armed, &rc);
+	assert_int_not_equal(rc, 0);
 	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
 		fail_msg("start armed: %s", sv_last_error());
-	unsetenv("SMARTVM_FAULT");
 	sv_vm *later = start(m, mgr, "later");
 	/* A fork server forked it, and that server is still armed. */
 	assert_true(
@@ -437,10 +448,9 @@ static void test_ending_the_server_keeps_the_callers_error(void **state)
 		return;
 	}
 	svt_fcmgr *m = *state;
-	sv_manager *mgr = manager_with_server_fault(m, "supervisor.spawn_vmm:fail");
-	sv_vm *vm = create(m, mgr, "failing");
-	int rc = sv_vm_start(vm);
-	unsetenv("SMARTVM_FAULT");
+	sv_vm *vm;
+	int rc;
+	sv_manager *mgr = start_under_server_fault(m, "supervisor.spawn_vmm:fail", "failing", &vm, &rc);
 	assert_int_not_equal(rc, 0);
 	sv_manager_free(mgr);
 	if (!strstr(sv_last_error(), "fault injected at supervisor.spawn_vmm"))
