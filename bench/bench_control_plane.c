@@ -516,6 +516,44 @@ static void column(const sample *s, size_t n, size_t offset, double *out)
 		out[i] = *(const double *)((const char *)&s[i] + offset);
 }
 
+/* What one more process costs on this machine: an empty child forked,
+ * ended and reaped, its CPU and ours, mean of n. smartvm has one process
+ * per VM that the raw client has not (the supervisor): this is its floor,
+ * against the raw client's CPU per lifecycle. -1 if a fork failed. */
+static double process_cpu_ms(size_t n)
+{
+	double self0 = bench_cpu_ms(RUSAGE_SELF), kids0 = bench_cpu_ms(RUSAGE_CHILDREN);
+	for (size_t i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return -1;
+		waitpid(pid, NULL, 0);
+	}
+	return (bench_cpu_ms(RUSAGE_SELF) - self0 + bench_cpu_ms(RUSAGE_CHILDREN) - kids0) / (double)n;
+}
+
+static void report_process_floor(bench_report *rep, double cpu_raw, size_t n)
+{
+	double floor_ms = process_cpu_ms(n);
+	if (floor_ms < 0) {
+		bench_skip(rep, ID, NAME " (one process)", "fork failed: %s", strerror(errno));
+		return;
+	}
+	char metric[128];
+	snprintf(metric, sizeof(metric), "CPU of one more process (fork, exit, wait of an empty child), mean of %zu",
+		 n);
+	bench_add(rep, &(bench_row){.id = ID,
+				    .benchmark = NAME " (one process)",
+				    .metric = metric,
+				    .unit = "ms",
+				    .value = floor_ms,
+				    .baseline = cpu_raw,
+				    .baseline_name = "raw client's own, per lifecycle",
+				    .target_met = -1});
+}
+
 static void report(bench_report *rep, const char *variant, bool net, const sample *sv, const sample *raw,
 		   size_t n, bool requests_match)
 {
@@ -602,49 +640,10 @@ static void report(bench_report *rep, const char *variant, bool net, const sampl
 							bench_stats_json(a, n), "smartvm_descendants",
 							children, "supervisor_own", bench_stats_json(b, n),
 							"vmm_from_raw_client", vmm_stats)});
+	if (!net)
+		report_process_floor(rep, cpu_raw, n);
 	free(a);
 	free(b);
-}
-
-/* What one more process costs on this machine: an empty child forked,
- * ended and reaped, its CPU and ours, mean of n. smartvm has one process
- * per VM that the raw client has not (the supervisor): this is its floor,
- * against the raw client's CPU per lifecycle. -1 if a fork failed. */
-static double process_cpu_ms(size_t n)
-{
-	double self0 = bench_cpu_ms(RUSAGE_SELF), kids0 = bench_cpu_ms(RUSAGE_CHILDREN);
-	for (size_t i = 0; i < n; i++) {
-		pid_t pid = fork();
-		if (pid == 0)
-			_exit(0);
-		if (pid < 0)
-			return -1;
-		waitpid(pid, NULL, 0);
-	}
-	return (bench_cpu_ms(RUSAGE_SELF) - self0 + bench_cpu_ms(RUSAGE_CHILDREN) - kids0) / (double)n;
-}
-
-static void report_process_floor(bench_report *rep, const sample *raw, size_t n)
-{
-	double cpu_raw = 0;
-	for (size_t i = 0; i < n; i++)
-		cpu_raw += raw[i].cpu / (double)n;
-	double floor_ms = process_cpu_ms(n);
-	if (floor_ms < 0) {
-		bench_skip(rep, ID, NAME " (one process)", "fork failed: %s", strerror(errno));
-		return;
-	}
-	char metric[128];
-	snprintf(metric, sizeof(metric), "CPU of one more process (fork, exit, wait of an empty child), mean of %zu",
-		 n);
-	bench_add(rep, &(bench_row){.id = ID,
-				    .benchmark = NAME " (one process)",
-				    .metric = metric,
-				    .unit = "ms",
-				    .value = floor_ms,
-				    .baseline = cpu_raw,
-				    .baseline_name = "raw client's own, per lifecycle",
-				    .target_met = -1});
 }
 
 static void run_variant(const bench_env *env, bench_report *rep, bench_steps *steps, bool net)
@@ -685,8 +684,6 @@ static void run_variant(const bench_env *env, bench_report *rep, bench_steps *st
 		}
 	}
 	report(rep, variant, net, sv, raw, n, match);
-	if (!net)
-		report_process_floor(rep, raw, n);
 	if (steps)
 		bench_add_steps(rep, ID, name, bench_steps_json(steps, n));
 out:
