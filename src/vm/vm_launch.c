@@ -264,8 +264,9 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 		 * of cleanup; the process ends after it (in a sanitizer build,
 		 * after a leak check that takes a while under load). Whoever ends
 		 * a VM expects its processes gone, so it has ended once that one
-		 * has. */
-		int pidfd = sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time)
+		 * has. Only a supervisor known by its start time too: a bare pid
+		 * may name another process by now. */
+		int pidfd = vm->supervisor_start_time && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time)
 				? (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0)
 				: -1;
 		long long left = deadline < 0 ? -1 : deadline - sv_now_ms();
