@@ -14,7 +14,6 @@
 #include "util/ledger.h"
 #include "util/ledger_parse.h"
 
-#include "util/buf.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/file.h"
@@ -144,24 +143,29 @@ static const char *inside(const char *dir, const char *path)
 
 static int record(sv_ledger *l, const char *kind, const char *const *args, int n_args)
 {
-	/* One line, built in a buffer that grows to its size (open_memstream
-	 * calloc'd 8 KiB: two page faults for a forked supervisor's one entry). */
-	sv_buf line = {0};
-	int rc = sv_buf_append(&line, kind, strlen(kind));
-	for (int i = 0; i < n_args && !rc; i++) {
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&line, &len);
+	if (!f)
+		return sv_err(SV_ENOMEM, "out of memory");
+	fputs(kind, f);
+	bool ok = true;
+	for (int i = 0; i < n_args; i++) {
 		char *enc = sv_pct_encode(args[i]);
-		rc = enc ? sv_buf_append(&line, " ", 1) : SV_ENOMEM;
-		if (!rc)
-			rc = sv_buf_append(&line, enc, strlen(enc));
+		ok = ok && enc;
+		if (enc)
+			fprintf(f, " %s", enc);
 		free(enc);
 	}
-	if (!rc)
-		rc = sv_buf_append(&line, "\n", 1);
-	if (rc)
-		rc = sv_err(SV_ENOMEM, "out of memory");
-	else if (write(l->fd, line.data, line.len) != (ssize_t)line.len || fdatasync(l->fd) != 0)
+	fputc('\n', f);
+	if (fclose(f) != 0 || !ok) {
+		free(line);
+		return sv_err(SV_ENOMEM, "out of memory");
+	}
+	int rc = 0;
+	if (write(l->fd, line, len) != (ssize_t)len || fdatasync(l->fd) != 0)
 		rc = sv_err_errno(SV_EIO, errno, "writing ledger %s/%s", l->dir, LEDGER_NAME);
-	sv_buf_free(&line);
+	free(line);
 	return rc;
 }
 
@@ -249,36 +253,28 @@ typedef struct {
 } replay_ctx;
 
 /* Unlinks rel (a path below the VM directory) walking one component at a
- * time with O_NOFOLLOW: a symlink anywhere on the way is refused. Its
- * buffers are sized to the path, on the heap: a forked supervisor runs this
- * at every stop, and each page of stack it touches costs it a page fault. */
+ * time with O_NOFOLLOW: a symlink anywhere on the way is refused. */
 static int undo_file(const replay_ctx *c, const char *arg)
 {
 	const char *rel = arg[0] == '/' ? inside(c->dir, arg) : arg;
-	if (!rel || strlen(rel) >= PATH_MAX)
+	char buf[PATH_MAX];
+	if (!rel || snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf))
 		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-	size_t shown_size = strlen(c->dir) + strlen(rel) + 2;
-	char *buf = strdup(rel), *shown = malloc(shown_size);
-	if (!buf || !shown) {
-		free(buf);
-		free(shown);
-		return sv_err(SV_ENOMEM, "out of memory");
-	}
 	char *save = NULL, *names[64];
-	int n = 0, rc = 0;
-	for (char *name = strtok_r(buf, "/", &save); name && !rc; name = strtok_r(NULL, "/", &save)) {
+	int n = 0;
+	for (char *name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(name, "..") || !strcmp(name, ".") || n == 64)
-			rc = sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-		else
-			names[n++] = name;
+			return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+		names[n++] = name;
 	}
-	if (!rc && !n)
-		rc = sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-	int fd = c->dfd;
-	snprintf(shown, shown_size, "%s", c->dir);
+	if (!n)
+		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+	int fd = c->dfd, rc = 0;
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof(shown), "%s", c->dir);
 	for (int i = 0; i < n - 1 && !rc; i++) {
 		size_t used = strlen(shown);
-		snprintf(shown + used, shown_size - used, "/%s", names[i]);
+		snprintf(shown + used, sizeof(shown) - used, "/%s", names[i]);
 		int next = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT)
 			rc = 1; /* already gone */
@@ -294,8 +290,6 @@ static int undo_file(const replay_ctx *c, const char *arg)
 		rc = sv_err_errno(SV_EIO, errno, "removing %s/%s", shown, names[n - 1]);
 	if (fd >= 0 && fd != c->dfd)
 		close(fd);
-	free(buf);
-	free(shown);
 	return rc == 1 ? 0 : rc;
 }
 

@@ -260,22 +260,6 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 			poll(NULL, 0, (int)(left < LOCK_POLL_MS ? left : LOCK_POLL_MS));
 		}
 		sv_err_clear();
-		/* The lock goes with the VM directory, the supervisor's last step
-		 * of cleanup; the process ends after it (in a sanitizer build,
-		 * after a leak check that takes a while under load). Whoever ends
-		 * a VM expects its processes gone, so it has ended once that one
-		 * has. Only a supervisor known by its start time too: a bare pid
-		 * may name another process by now. */
-		int pidfd = vm->supervisor_start_time && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time)
-				? (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0)
-				: -1;
-		long long left = deadline < 0 ? -1 : deadline - sv_now_ms();
-		int waited = pidfd < 0 ? 0 : sv_pidfd_wait_exit(pidfd, left < 0 && deadline >= 0 ? 0 : (int)left);
-		if (pidfd >= 0)
-			close(pidfd);
-		if (waited == SV_ETIMEOUT)
-			return 0;
-		sv_err_clear();
 	} else {
 		if (vm->supervisor_pidfd < 0 &&
 		    sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
