@@ -149,6 +149,9 @@ static int create(const oci_globals *g, const char *id, const char *bundle_dir, 
 	return 0;
 fail:;
 	int code = oci_log_error("creating container \"%s\": %s", id, sv_last_error());
+	oci_vm_hold held = {0};
+	if (made_dir)
+		oci_vm_hold_all(&held, &d, g); /* before its owner dies: see oci_vm_hold */
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -156,7 +159,7 @@ fail:;
 	if (tty >= 0)
 		close(tty);
 	if (made_dir) {
-		oci_vm_teardown(&d, g);
+		oci_vm_teardown(&held, &d, g);
 		oci_cgroup_remove(&d);
 		oci_dir_remove(&d);
 	}

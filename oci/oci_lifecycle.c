@@ -135,23 +135,29 @@ int oci_cmd_state(const oci_globals *g, int argc, char **argv)
 	return code;
 }
 
-/* Kills what is left of the container's VM and, with remove, deletes the
- * container's cgroup and directory (kill leaves the cgroup: it stays busy
- * until the engine reaps the process kill just ended); under the
- * container's lock, since an engine may run kill and delete at once. Logs;
+/* Kills what is left of the container's VM (held: attached before its
+ * container process was killed) and, with remove, deletes the container's
+ * cgroup and directory (kill leaves the cgroup: it stays busy until the
+ * engine reaps the process kill just ended); under the container's lock,
+ * since an engine may run kill and delete at once. Releases held. Logs;
  * returns the exit code. */
-static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, bool remove)
+static int teardown_locked(oci_dir *d, const oci_globals *g, const char *id, oci_vm_hold *held, bool remove)
 {
 	int lock = -1, code = 0;
 	struct stat st;
-	if (oci_dir_lock(d, &lock) < 0)
-		return fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 /* another delete was first */
+	if (oci_dir_lock(d, &lock) < 0) {
+		code = fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) < 0 /* another delete was first */
 			   ? 0
 			   : oci_log_error("container \"%s\": %s", id, sv_last_error());
+		oci_vm_release(held);
+		return code;
+	}
 	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0) /* not removed meanwhile */
 		oci_execs_signal_all(d, SIGKILL); /* the exec relays go with the VM */
-	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    (oci_vm_teardown(d, g) < 0 || (remove && (oci_cgroup_remove(d) < 0 || oci_dir_remove(d) < 0))))
+	if (fstatat(d->root_fd, id, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		oci_vm_release(held);
+	else if (oci_vm_teardown(held, d, g) < 0 ||
+		 (remove && (oci_cgroup_remove(d) < 0 || oci_dir_remove(d) < 0)))
 		code = oci_log_error("%s container \"%s\": %s", remove ? "deleting" : "stopping the VM of",
 				     id, sv_last_error());
 	close(lock);
@@ -174,6 +180,9 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 		    "kill: \"%s\" is not a signal (a name like TERM or SIGTERM, or a number)", sig_text);
 	if ((code = oci_container_open(g, argv[optind], &d, &s)))
 		return code;
+	oci_vm_hold held = {0};
+	if (sig == SIGKILL) /* before its owner dies: see oci_vm_hold */
+		oci_vm_hold_all(&held, &d, g);
 	if (!oci_status_live(s.status))
 		code = oci_log_error("container \"%s\" is %s: nothing to signal", s.id,
 				     oci_status_name(s.status));
@@ -184,7 +193,8 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 	/* SIGKILL cannot be relayed: the container process died of it, and
 	 * its VM goes with it. */
 	if (code == 0 && sig == SIGKILL)
-		code = teardown_locked(&d, g, s.id, false);
+		code = teardown_locked(&d, g, s.id, &held, false);
+	oci_vm_release(&held);
 	oci_state_free(&s);
 	oci_dir_close(&d);
 	return code;
@@ -212,17 +222,20 @@ int oci_cmd_delete(const oci_globals *g, int argc, char **argv)
 				     oci_status_name(s.status));
 		goto out;
 	}
+	oci_vm_hold held;
+	oci_vm_hold_all(&held, &d, g); /* before its owner dies: see oci_vm_hold */
 	/* The exec relays first: killed after the container process they
 	 * would see their VM go and exit on their own, not of SIGKILL. */
 	oci_execs_signal_all(&d, SIGKILL);
 	if (have_state && oci_state_process_alive(&s) && signal_process(&s, SIGKILL) < 0 &&
 	    oci_state_process_alive(&s)) {
 		code = oci_log_error("%s", sv_last_error());
+		oci_vm_release(&held);
 		goto out;
 	}
 	char *hooks = NULL;
 	bool hooks_ok = oci_hooks_load(&d, &hooks) == 0;
-	code = teardown_locked(&d, g, id, true);
+	code = teardown_locked(&d, g, id, &held, true);
 	if (!hooks_ok || (code == 0 && have_state && oci_hooks_run(hooks, "poststop", &s, OCI_STOPPED) < 0))
 		oci_log_warn("container \"%s\": %s", id, sv_last_error()); /* the spec: a warning */
 	free(hooks);

@@ -6,6 +6,7 @@
 
 #include "util/error.h"
 #include "util/file.h"
+#include "util/strv.h"
 
 #include <smartvm/images.h>
 #include <stdio.h>
@@ -108,27 +109,70 @@ fail:
 	return rc;
 }
 
-int oci_vm_teardown(const oci_dir *d, const oci_globals *g)
+void oci_vm_hold_all(oci_vm_hold *h, const oci_dir *d, const oci_globals *g)
 {
 	char *runtime_dir = NULL, **ids = NULL;
-	sv_manager *mgr = NULL;
-	int rc = manager_for(&mgr, d, g, &runtime_dir), first = 0;
-	if (rc == 0)
-		rc = sv_manager_list_vm_ids(mgr, &ids);
-	for (size_t i = 0; rc == 0 && ids && ids[i]; i++) {
-		sv_vm *vm = NULL;
-		int r = sv_manager_attach_vm(&vm, mgr, ids[i]);
-		sv_vm_state st = r == 0 ? sv_vm_get_state(vm) : SV_VM_ERROR;
-		if (r == 0 && (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING))
-			r = sv_vm_kill(vm);
+	*h = (oci_vm_hold){0};
+	if (manager_for(&h->mgr, d, g, &runtime_dir) == 0 && sv_manager_list_vm_ids(h->mgr, &ids) == 0) {
+		sv_strv_builder b = {0};
+		for (size_t i = 0; ids && ids[i]; i++) {
+			sv_vm *vm = NULL;
+			if (sv_manager_attach_vm(&vm, h->mgr, ids[i]) == 0)
+				sv_strv_push(&b, ids[i]);
+		}
+		if (sv_strv_finish(&b, &h->ids) < 0)
+			h->ids = NULL; /* then teardown finds them again */
+	}
+	sv_err_clear(); /* teardown says what went wrong */
+	sv_strv_free(ids);
+	free(runtime_dir);
+}
+
+void oci_vm_release(oci_vm_hold *h)
+{
+	sv_strv_free(h->ids);
+	sv_manager_free(h->mgr); /* attached VMs are left running */
+	*h = (oci_vm_hold){0};
+}
+
+/* Kills the VM if it still runs and waits for its supervisor; one gone
+ * meanwhile is fine. */
+static int end_vm(sv_manager *mgr, const char *id)
+{
+	sv_vm *vm = NULL;
+	int rc = sv_manager_attach_vm(&vm, mgr, id); /* a held one is that one */
+	if (rc == SV_ENOTFOUND) {
+		sv_err_clear();
+		return 0;
+	}
+	sv_vm_state st = rc == 0 ? sv_vm_get_state(vm) : SV_VM_ERROR;
+	if (rc == 0 && (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING))
+		rc = sv_vm_kill(vm);
+	sv_vm_free(vm);
+	return rc;
+}
+
+int oci_vm_teardown(oci_vm_hold *h, const oci_dir *d, const oci_globals *g)
+{
+	char *runtime_dir = NULL, **ids = NULL;
+	int rc = h->mgr ? 0 : manager_for(&h->mgr, d, g, &runtime_dir), first = 0;
+	/* The held ones first: their directories may be gone already. */
+	for (size_t i = 0; rc == 0 && h->ids && h->ids[i]; i++) {
+		int r = end_vm(h->mgr, h->ids[i]);
 		if (r < 0 && !first)
 			first = r;
-		sv_vm_free(vm);
 	}
 	if (rc == 0)
-		rc = sv_manager_gc(mgr, NULL);
+		rc = sv_manager_list_vm_ids(h->mgr, &ids);
+	for (size_t i = 0; rc == 0 && ids && ids[i]; i++) {
+		int r = end_vm(h->mgr, ids[i]);
+		if (r < 0 && !first)
+			first = r;
+	}
+	if (rc == 0)
+		rc = sv_manager_gc(h->mgr, NULL);
 	sv_strv_free(ids);
-	sv_manager_free(mgr);
+	oci_vm_release(h);
 	free(runtime_dir);
 	return rc ? rc : first;
 }

@@ -28,8 +28,25 @@ int oci_vm_boot(sv_manager **mgr_out, sv_vm **vm_out, const oci_bundle *b, const
  * running. */
 int oci_vm_attach(sv_manager **mgr_out, sv_vm **vm_out, const oci_dir *d, const oci_globals *g);
 
-/* Kills the container's VM if one still runs (its owner died) and cleans up
- * what it left, so that the directory can go. */
-int oci_vm_teardown(const oci_dir *d, const oci_globals *g);
+/* The container's VMs, attached before its container process (their
+ * owner) is killed: once it is, their supervisors clean up and remove their
+ * directories at once, and only a VM attached before is seen to end when
+ * its supervisor has exited, not when its directory went. */
+typedef struct {
+	sv_manager *mgr; /* NULL: nothing held */
+	char **ids;	 /* the VMs attached */
+} oci_vm_hold;
+
+/* Attaches every VM of the container in d that can be; what cannot is left
+ * to oci_vm_teardown, which reports it. */
+void oci_vm_hold_all(oci_vm_hold *h, const oci_dir *d, const oci_globals *g);
+
+/* Kills the container's VMs that still run (their owner died), held or
+ * found now, waits for their supervisors to exit and cleans up what they
+ * left, so that the directory can go. Releases h. */
+int oci_vm_teardown(oci_vm_hold *h, const oci_dir *d, const oci_globals *g);
+
+/* Lets go of the VMs held, leaving them as they are. */
+void oci_vm_release(oci_vm_hold *h);
 
 #endif

@@ -101,7 +101,10 @@ SV_EXTERN int sv_manager_create_vm(sv_vm **out, sv_manager *mgr, const sv_vm_con
  * directory exists, SV_EUNSAFE if it (or the runtime dir) is one another user
  * could control. A VM nobody supervises any more (its directory's lock is
  * free: supervisor killed, start killed before its first state, or a cleanup
- * that failed) is in state error, with the reason in sv_vm_describe. */
+ * that failed) is in state error, with the reason in sv_vm_describe. It holds
+ * two fds (the directory and its lock file) until sv_vm_free, so that
+ * stopping, killing or waiting for it returns once its supervisor process
+ * has exited, also when its directory is gone by then. */
 SV_EXTERN int sv_manager_attach_vm(sv_vm **out, sv_manager *mgr, const char *id);
 
 /** The VM with this id in the registry, or NULL. */

@@ -8,6 +8,18 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+int sv_vm_lock_fd_held(int lock_fd)
+{
+	for (;;) {
+		if (flock(lock_fd, LOCK_SH | LOCK_NB) == 0) {
+			flock(lock_fd, LOCK_UN); /* an instant only: gc takes it exclusively */
+			return 0;
+		}
+		if (errno != EINTR)
+			return errno == EWOULDBLOCK ? 1 : sv_err_errno(SV_EIO, errno, "probing the VM lock");
+	}
+}
+
 int sv_vm_lock_held_at(int dirfd)
 {
 	int fd = openat(dirfd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -17,14 +29,8 @@ int sv_vm_lock_held_at(int dirfd)
 		return errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
 				      : sv_err_errno(SV_EIO, errno, "opening the VM lock");
 	}
-	int held = 0;
-	while (flock(fd, LOCK_SH | LOCK_NB) != 0) {
-		if (errno == EINTR)
-			continue;
-		held = errno == EWOULDBLOCK ? 1 : sv_err_errno(SV_EIO, errno, "probing the VM lock");
-		break;
-	}
-	close(fd); /* drops the shared lock if we got it */
+	int held = sv_vm_lock_fd_held(fd);
+	close(fd);
 	return held;
 }
 

@@ -15,6 +15,12 @@
  * for an instant when it is free. */
 int sv_vm_lock_held_at(int dirfd);
 
+/* The same for a lock file already open (lock_fd): it answers for the
+ * supervisor that locked that file, also once the file is unlinked, so its
+ * holder learns when that process has exited (the lock goes with its last
+ * fd), not only when its directory was cleaned up. */
+int sv_vm_lock_fd_held(int lock_fd);
+
 /* 1 when the VM at vm_dir is alive (its lock is held, or its ledger names a
  * live process), 0 when not (also when vm_dir does not exist), < 0 (error
  * set) when that cannot be told: callers that destroy must treat that as

@@ -103,7 +103,7 @@ static sv_vm *vm_alloc(const sv_vm_host *host, const char *id)
 	if (!vm)
 		return NULL;
 	vm->host = host;
-	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = vm->dir_fd = -1;
+	vm->supervisor_pidfd = vm->status_fd = vm->control_fd = vm->dir_fd = vm->lock_fd = -1;
 	vm->id = strdup(id);
 	if (!vm->id || vm_paths(vm)) {
 		sv_vm__free(vm);
@@ -174,6 +174,18 @@ static char *unsupervised_reason(const sv_vm *vm, bool has_state)
 	return reason;
 }
 
+/* Keeps the lock file of someone else's VM open, so that its end is seen
+ * when its supervisor has exited (see vm->lock_fd); 1 when it is held. */
+static int open_lock(sv_vm *vm)
+{
+	vm->lock_fd = openat(vm->dir_fd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (vm->lock_fd < 0)
+		return errno == ENOENT ? 0
+		       : errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
+					: sv_err_errno(SV_EIO, errno, "opening the VM lock");
+	return sv_vm_lock_fd_held(vm->lock_fd);
+}
+
 int sv_vm__open_existing(sv_vm **out, const sv_vm_host *host, const char *id)
 {
 	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, ".."))
@@ -195,7 +207,7 @@ int sv_vm__open_existing(sv_vm **out, const sv_vm_host *host, const char *id)
 	/* Someone else's VM: we never stop it implicitly. Its directory lock is
 	 * held by its supervisor (or by the process still starting it); a free
 	 * lock means leftovers of a VM nobody watches any more. */
-	int held = rc ? 0 : sv_vm_lock_held_at(vm->dir_fd);
+	int held = rc ? 0 : open_lock(vm);
 	if (!rc && held < 0)
 		rc = sv_err_prefix("VM \"%s\"", id);
 	bool has_state = true;
@@ -234,6 +246,8 @@ void sv_vm__free(sv_vm *vm)
 		close(vm->control_fd); /* without a prior 'D' this makes the supervisor kill the VM */
 	if (vm->dir_fd >= 0)
 		close(vm->dir_fd);
+	if (vm->lock_fd >= 0)
+		close(vm->lock_fd);
 	sv_vm_config_free(vm->cfg);
 	sv_vm_config_free(vm->staged);
 	sv_vm__command_free(vm->command);

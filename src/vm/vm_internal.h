@@ -33,6 +33,9 @@ struct sv_vm {
 	char *id;
 	char *dir;
 	int dir_fd; /* the checked VM dir; -1 until created or opened */
+	/* An attached VM's lock file as it was at attach (-1: none then): held
+	 * until its supervisor has exited, after its directory is gone. */
+	int lock_fd;
 	char *console_path;
 	sv_vm_config *cfg;    /* as given (deep copy) */
 	sv_vm_config *staged; /* what the VMM gets: staged drives, TAPs, boot args */

@@ -247,11 +247,13 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 		}
 	}
 	/* A VM another process started: it lives while its directory's lock is
-	 * held (by the process starting it, then by its supervisor, which lets
-	 * go only once it has cleaned up and kept the end record). */
+	 * held (by the process starting it, then by its supervisor, until it
+	 * exits, after its cleanup). Probed on the lock file found at attach:
+	 * the cleanup unlinks it before the supervisor has exited. */
 	if (vm->dir_fd >= 0) {
 		for (;;) {
-			int held = sv_vm_lock_held_at(vm->dir_fd);
+			int held = vm->lock_fd >= 0 ? sv_vm_lock_fd_held(vm->lock_fd)
+						    : sv_vm_lock_held_at(vm->dir_fd);
 			if (held <= 0)
 				break;
 			long long left = deadline < 0 ? LOCK_POLL_MS : deadline - sv_now_ms();
@@ -613,7 +615,7 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 		close(pidfd);
 	sv_trace_end(&step, "stop:shutdown_request+vmm_exit");
 	sv_trace_begin(&step);
-	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0) &&
+	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0 || vm->lock_fd >= 0) &&
 	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
 		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id,
 			(int)vm->supervisor_pid);

@@ -62,6 +62,22 @@ const char *svt_source_root(void) { return env_or_fail("SMARTVM_SOURCE_ROOT"); }
 
 /* Counts (and with sig, signals) the processes whose command line holds
  * needle. */
+static int parent_of(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *text = NULL;
+	size_t len = 0;
+	int ppid = -1;
+	if (sv_read_file(path, 4096, &text, &len) == 0) {
+		const char *end = strrchr(text, ')'); /* the name may hold anything */
+		if (end)
+			sscanf(end + 1, " %*c %d", &ppid);
+		free(text);
+	}
+	return ppid;
+}
+
 static int processes_with(const char *needle, int sig)
 {
 	DIR *d = opendir("/proc");
@@ -88,6 +104,8 @@ static int processes_with(const char *needle, int sig)
 			count++;
 			if (sig)
 				kill(pid, sig);
+			else /* says which, for the failure that follows */
+				fprintf(stderr, "# left: pid %d (parent %d): %s\n", (int)pid, parent_of(pid), text);
 		}
 		free(text);
 	}
