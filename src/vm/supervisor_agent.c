@@ -90,7 +90,10 @@ struct sv_agent_relay {
 	channel *channels;
 	size_t n_channels, cap_channels;
 	uint32_t next_id;
-	client *pings[MAX_PENDING_PINGS]; /* FIFO of whom each PONG goes to */
+	/* FIFO of whom each PONG goes to; allocated at the first PING. Kept
+	 * out of the struct, which is calloc'd: zeroing 32 KiB cost a forked
+	 * supervisor eight page faults whether its VM is pinged or not. */
+	client **pings;
 	size_t ping_head, ping_len;
 };
 
@@ -493,7 +496,9 @@ static void from_client(sv_agent_relay *r, client *c, const sva_frame *f)
 		return;
 	}
 	if (f->channel == 0) {
-		if (f->type == SVA_PING && f->length <= SVA_PING_MAX && r->ping_len < MAX_PENDING_PINGS) {
+		if (f->type == SVA_PING && !r->pings)
+			r->pings = malloc(MAX_PENDING_PINGS * sizeof(*r->pings)); /* NULL: answered below */
+		if (f->type == SVA_PING && f->length <= SVA_PING_MAX && r->pings && r->ping_len < MAX_PENDING_PINGS) {
 			r->pings[(r->ping_head + r->ping_len++) % MAX_PENDING_PINGS] = c;
 			to_agent(r, SVA_PING, 0, f->payload, f->length);
 		} else if (f->type == SVA_PING && f->length <= SVA_PING_MAX) {
@@ -679,6 +684,7 @@ void sv_agent_relay_free(sv_agent_relay *r)
 	sv_agent_transport_clear(&r->transport);
 	free(r->trbuf);
 	free(r->channels);
+	free(r->pings);
 	free(r->agent_version);
 	free(r->vm_dir);
 	free(r);
