@@ -253,28 +253,36 @@ typedef struct {
 } replay_ctx;
 
 /* Unlinks rel (a path below the VM directory) walking one component at a
- * time with O_NOFOLLOW: a symlink anywhere on the way is refused. */
+ * time with O_NOFOLLOW: a symlink anywhere on the way is refused. Its
+ * buffers are sized to the path, on the heap: a forked supervisor runs this
+ * at every stop, and each page of stack it touches costs it a page fault. */
 static int undo_file(const replay_ctx *c, const char *arg)
 {
 	const char *rel = arg[0] == '/' ? inside(c->dir, arg) : arg;
-	char buf[PATH_MAX];
-	if (!rel || snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf))
+	if (!rel || strlen(rel) >= PATH_MAX)
 		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-	char *save = NULL, *names[64];
-	int n = 0;
-	for (char *name = strtok_r(buf, "/", &save); name; name = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(name, "..") || !strcmp(name, ".") || n == 64)
-			return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-		names[n++] = name;
+	size_t shown_size = strlen(c->dir) + strlen(rel) + 2;
+	char *buf = strdup(rel), *shown = malloc(shown_size);
+	if (!buf || !shown) {
+		free(buf);
+		free(shown);
+		return sv_err(SV_ENOMEM, "out of memory");
 	}
-	if (!n)
-		return sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
-	int fd = c->dfd, rc = 0;
-	char shown[PATH_MAX];
-	snprintf(shown, sizeof(shown), "%s", c->dir);
+	char *save = NULL, *names[64];
+	int n = 0, rc = 0;
+	for (char *name = strtok_r(buf, "/", &save); name && !rc; name = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(name, "..") || !strcmp(name, ".") || n == 64)
+			rc = sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+		else
+			names[n++] = name;
+	}
+	if (!rc && !n)
+		rc = sv_err(SV_EUNSAFE, "not inside the VM directory; not removed");
+	int fd = c->dfd;
+	snprintf(shown, shown_size, "%s", c->dir);
 	for (int i = 0; i < n - 1 && !rc; i++) {
 		size_t used = strlen(shown);
-		snprintf(shown + used, sizeof(shown) - used, "/%s", names[i]);
+		snprintf(shown + used, shown_size - used, "/%s", names[i]);
 		int next = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT)
 			rc = 1; /* already gone */
@@ -290,6 +298,8 @@ static int undo_file(const replay_ctx *c, const char *arg)
 		rc = sv_err_errno(SV_EIO, errno, "removing %s/%s", shown, names[n - 1]);
 	if (fd >= 0 && fd != c->dfd)
 		close(fd);
+	free(buf);
+	free(shown);
 	return rc == 1 ? 0 : rc;
 }
 

@@ -33,32 +33,30 @@ static int refuse(const walk_ctx *w, const char *why, const char *fix)
 
 /* The checks for a directory we hold an O_PATH fd of. `last` is the
  * directory asked for (it must be ours); the others are ancestors (root's or
- * ours, and sticky if others may write). */
+ * ours, and sticky if others may write). Messages are formatted by sv_err,
+ * not in buffers here: a forked supervisor walks its VM directory at every
+ * stop, and each page of stack it touches costs it a page fault. */
 static int check_dir(const walk_ctx *w, int fd, const char *shown, bool last)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return sv_err_errno(SV_EIO, errno, "%s %s: checking %s", w->what, w->path, shown);
-	char why[PATH_MAX + 96], fix[PATH_MAX + 96];
 	const char *it = strcmp(shown, w->path) ? shown : "it";
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(why, sizeof(why), "%s is not a directory", it);
-		return refuse(w, why, "choose another directory");
-	}
+	if (!S_ISDIR(st.st_mode))
+		return sv_err(SV_EUNSAFE, "%s %s: %s is not a directory; choose another directory", w->what, w->path,
+			      it);
 	uid_t me = geteuid();
-	if (last ? st.st_uid != me : (st.st_uid != 0 && st.st_uid != me)) {
-		snprintf(why, sizeof(why), "%s is owned by uid %u, not by uid %u%s", it, (unsigned)st.st_uid,
-			 (unsigned)me, last ? "" : " or root");
-		snprintf(fix, sizeof(fix), "remove %s or choose another directory", shown);
-		return refuse(w, why, fix);
-	}
+	if (last ? st.st_uid != me : (st.st_uid != 0 && st.st_uid != me))
+		return sv_err(SV_EUNSAFE,
+			      "%s %s: %s is owned by uid %u, not by uid %u%s; "
+			      "remove %s or choose another directory",
+			      w->what, w->path, it, (unsigned)st.st_uid, (unsigned)me, last ? "" : " or root", shown);
 	bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-	if (others_write && (last || !(st.st_mode & S_ISVTX))) {
-		snprintf(why, sizeof(why), "%s is writable by group or others (mode %04o)", it,
-			 (unsigned)(st.st_mode & 07777));
-		snprintf(fix, sizeof(fix), "run `chmod go-w %s` or choose another directory", shown);
-		return refuse(w, why, fix);
-	}
+	if (others_write && (last || !(st.st_mode & S_ISVTX)))
+		return sv_err(SV_EUNSAFE,
+			      "%s %s: %s is writable by group or others (mode %04o); "
+			      "run `chmod go-w %s` or choose another directory",
+			      w->what, w->path, it, (unsigned)(st.st_mode & 07777), shown);
 	return 0;
 }
 
@@ -76,44 +74,83 @@ static void show_path(char *out, size_t size, const char *prefix, const char *na
 static int follow_symlink(walk_ctx *w, int parent, const char *prefix, const char *name, const char *rest,
 			  int *fd_out)
 {
-	char shown[PATH_MAX], why[PATH_MAX + 64];
-	show_path(shown, sizeof(shown), prefix, name);
-	if (!*rest) {
-		snprintf(why, sizeof(why), "%s is a symlink", shown);
-		return refuse(w, why, "smartvm does not follow a symlink to its own directory; give the real path");
-	}
+	char *shown = NULL, *target = NULL, *next = NULL;
+	if (asprintf(&shown, "%s/%s", strcmp(prefix, "/") ? prefix : "", name) < 0)
+		return sv_err(SV_ENOMEM, "out of memory");
 	struct stat st;
-	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return sv_err_errno(SV_EIO, errno, "%s %s: checking %s", w->what, w->path, shown);
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(why, sizeof(why), "%s is a symlink owned by uid %u", shown, (unsigned)st.st_uid);
-		return refuse(w, why, "give the real path or choose another directory");
+	ssize_t n = -1;
+	int rc = 0;
+	if (!*rest)
+		rc = sv_err(SV_EUNSAFE,
+			    "%s %s: %s is a symlink; "
+			    "smartvm does not follow a symlink to its own directory; give the real path",
+			    w->what, w->path, shown);
+	else if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		rc = sv_err_errno(SV_EIO, errno, "%s %s: checking %s", w->what, w->path, shown);
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		rc = sv_err(SV_EUNSAFE,
+			    "%s %s: %s is a symlink owned by uid %u; "
+			    "give the real path or choose another directory",
+			    w->what, w->path, shown, (unsigned)st.st_uid);
+	else if (++w->symlinks > MAX_SYMLINKS)
+		rc = sv_err(SV_EINVAL, "%s %s: too many symlinks", w->what, w->path);
+	else if (!(target = malloc(PATH_MAX)))
+		rc = sv_err(SV_ENOMEM, "out of memory");
+	else if ((n = readlinkat(parent, name, target, PATH_MAX - 1)) < 0)
+		rc = sv_err_errno(SV_EIO, errno, "%s %s: reading symlink %s", w->what, w->path, shown);
+	if (!rc) {
+		target[n] = '\0';
+		int len = target[0] == '/' ? asprintf(&next, "%s/%s", target, rest)
+					   : asprintf(&next, "%s/%s/%s", prefix, target, rest);
+		if (len < 0) {
+			next = NULL;
+			rc = sv_err(SV_ENOMEM, "out of memory");
+		} else if (len >= PATH_MAX)
+			rc = sv_err(SV_EINVAL, "%s %s: path too long", w->what, w->path);
 	}
-	if (++w->symlinks > MAX_SYMLINKS)
-		return sv_err(SV_EINVAL, "%s %s: too many symlinks", w->what, w->path);
-	char target[PATH_MAX];
-	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
-	if (n < 0)
-		return sv_err_errno(SV_EIO, errno, "%s %s: reading symlink %s", w->what, w->path, shown);
-	target[n] = '\0';
-	char next[PATH_MAX];
-	int len = target[0] == '/' ? snprintf(next, sizeof(next), "%s/%s", target, rest)
-				   : snprintf(next, sizeof(next), "%s/%s/%s", prefix, target, rest);
-	if (len < 0 || len >= (int)sizeof(next))
-		return sv_err(SV_EINVAL, "%s %s: path too long", w->what, w->path);
-	return walk(w, next, fd_out);
+	free(shown);
+	free(target);
+	if (!rc)
+		rc = walk(w, next, fd_out);
+	free(next);
+	return rc;
 }
 
+/* A ".." component anywhere: refused before the walk creates anything. */
+static bool has_dot_dot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || !p[2]))
+			return true;
+	return false;
+}
+
+/* Its buffers are sized to the path and on the heap, its messages formatted
+ * by sv_err: see check_dir. */
 static int walk(walk_ctx *w, const char *path, int *fd_out)
 {
 	if (path[0] != '/')
 		return sv_err(SV_EINVAL, "%s %s: must be an absolute path", w->what, w->path);
-	char buf[PATH_MAX], prefix[PATH_MAX] = "/";
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+	if (has_dot_dot(path))
+		return sv_err(SV_EINVAL, "%s %s: must not contain \"..\"", w->what, w->path);
+	size_t len = strlen(path);
+	if (len >= PATH_MAX)
 		return sv_err(SV_EINVAL, "%s %s: path too long", w->what, w->path);
+	/* The path's copy that strtok_r cuts, the part of it checked so far
+	 * and, for messages, the component being checked: the last two are
+	 * components of the first joined by single slashes, never longer. */
+	size_t size = len + 2;
+	char *mem = malloc(3 * size);
+	if (!mem)
+		return sv_err(SV_ENOMEM, "out of memory");
+	char *buf = mem, *prefix = mem + size, *shown = mem + 2 * size;
+	memcpy(buf, path, len + 1);
+	strcpy(prefix, "/");
 	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		free(mem);
 		return sv_err_errno(SV_EIO, errno, "%s %s: opening /", w->what, w->path);
+	}
 	int rc = check_dir(w, fd, "/", false);
 	char *save = NULL;
 	for (char *name = strtok_r(buf, "/", &save); !rc && name; name = strtok_r(NULL, "/", &save)) {
@@ -122,10 +159,7 @@ static int walk(walk_ctx *w, const char *path, int *fd_out)
 			rest++;
 		if (!strcmp(name, "."))
 			continue;
-		if (!strcmp(name, ".."))
-			return close(fd), sv_err(SV_EINVAL, "%s %s: must not contain \"..\"", w->what, w->path);
-		char shown[PATH_MAX];
-		show_path(shown, sizeof(shown), prefix, name);
+		show_path(shown, size, prefix, name);
 		bool last = *rest == '\0';
 		int child = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (child < 0 && errno == ENOENT && w->create) {
@@ -140,17 +174,14 @@ static int walk(walk_ctx *w, const char *path, int *fd_out)
 			int e = errno;
 			struct stat st;
 			if (e == ENOTDIR && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-				char pfx[PATH_MAX];
-				snprintf(pfx, sizeof(pfx), "%s", prefix);
-				rc = follow_symlink(w, fd, pfx, name, rest, fd_out);
+				rc = follow_symlink(w, fd, prefix, name, rest, fd_out);
 				close(fd);
+				free(mem);
 				return rc;
 			}
-			if (e == ENOTDIR) {
-				char why[PATH_MAX + 32];
-				snprintf(why, sizeof(why), "%s is not a directory", shown);
-				rc = refuse(w, why, "choose another directory");
-			}
+			if (e == ENOTDIR)
+				rc = sv_err(SV_EUNSAFE, "%s %s: %s is not a directory; choose another directory", w->what,
+					    w->path, shown);
 			else if (e == ENOENT)
 				rc = sv_err(SV_ENOTFOUND, "%s %s: %s does not exist", w->what, w->path, shown);
 			else
@@ -159,7 +190,7 @@ static int walk(walk_ctx *w, const char *path, int *fd_out)
 		}
 		close(fd);
 		fd = child;
-		snprintf(prefix, sizeof(prefix), "%s", shown);
+		memcpy(prefix, shown, strlen(shown) + 1);
 		rc = check_dir(w, fd, shown, last);
 	}
 	if (!rc && !strcmp(prefix, "/"))
@@ -173,6 +204,7 @@ static int walk(walk_ctx *w, const char *path, int *fd_out)
 			*fd_out = dfd;
 	}
 	close(fd);
+	free(mem);
 	return rc;
 }
 

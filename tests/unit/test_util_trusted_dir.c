@@ -8,6 +8,7 @@
 #include "util/file.h"
 #include "util/trusted_dir.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,41 @@ static void test_read_at_refuses_a_symlink(void **state)
 	free(link);
 }
 
+static void test_a_file_on_the_way_is_refused_by_name(void **state)
+{
+	(void)state;
+	char *file = svt_write(dir, "file", "x");
+	char *below = at("file/runtime");
+	assert_int_equal(sv_trusted_dir("runtime directory", below, 0700, NULL), SV_EUNSAFE);
+	char *expected = NULL;
+	assert_true(asprintf(&expected, "runtime directory %s: %s is not a directory; choose another directory",
+			     below, file) > 0);
+	assert_string_equal(sv_last_error(), expected);
+	free(expected);
+	free(below);
+	free(file);
+}
+
+static void test_dot_dot_and_overlong_paths_are_refused(void **state)
+{
+	(void)state;
+	char *up = at("a/../b");
+	assert_int_equal(sv_trusted_dir("runtime directory", up, 0700, NULL), SV_EINVAL);
+	svt_assert_contains(sv_last_error(), "must not contain \"..\"");
+	char *made = at("a");
+	assert_false(sv_path_exists(made)); /* refused before anything was created */
+	char *long_path = malloc(PATH_MAX + 16);
+	assert_non_null(long_path);
+	memset(long_path, 'x', PATH_MAX + 15);
+	long_path[0] = '/';
+	long_path[PATH_MAX + 15] = '\0';
+	assert_int_equal(sv_trusted_dir("runtime directory", long_path, 0700, NULL), SV_EINVAL);
+	svt_assert_contains(sv_last_error(), "path too long");
+	free(long_path);
+	free(made);
+	free(up);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +348,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_refuses_fifo_and_devices_without_blocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_refuses_a_too_large_file_before_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_at_refuses_a_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_file_on_the_way_is_refused_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dot_dot_and_overlong_paths_are_refused, setup, teardown),
 	};
 	return svt_run_group(tests, NULL, NULL);
 }
