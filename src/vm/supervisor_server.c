@@ -14,6 +14,7 @@
 #include "vm/supervisor_server.h"
 
 #include "util/fault.h"
+#include "util/fork_code_pages.h"
 #include "util/sha256.h"
 #include "util/spawn.h"
 #include "util/trace.h"
@@ -254,9 +255,12 @@ int sv_supervisor_server_main(int sock, const sv_fork_server_hooks *hooks)
 	 * supervisor forked after inherits it. OpenSSL's set-up at the first
 	 * digest (the network undo hashes TAP names) cost each networked VM's
 	 * supervisor more CPU than the rest of its replay; jansson's hash seed
-	 * (read from /dev/urandom) is the launch file's first object. */
+	 * (read from /dev/urandom) is the launch file's first object. Last, the
+	 * code and constants all of that mapped: each supervisor forked after
+	 * inherits them mapped instead of faulting them in again. */
 	sv_sha256_prepare();
 	json_object_seed(0);
+	sv_fork_code_pages_share();
 	char ready = SV_FORK_SERVER_READY;
 	if (send(sock, &ready, 1, MSG_NOSIGNAL) != 1)
 		return 1;
