@@ -20,15 +20,20 @@ int sv_vm_lock_fd_held(int lock_fd)
 	}
 }
 
+int sv_vm_lock_open_at(int dirfd, int *fd)
+{
+	*fd = openat(dirfd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd >= 0 || errno == ENOENT)
+		return 0;
+	return errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
+			      : sv_err_errno(SV_EIO, errno, "opening the VM lock");
+}
+
 int sv_vm_lock_held_at(int dirfd)
 {
-	int fd = openat(dirfd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
-				      : sv_err_errno(SV_EIO, errno, "opening the VM lock");
-	}
+	int fd, rc = sv_vm_lock_open_at(dirfd, &fd);
+	if (rc < 0 || fd < 0)
+		return rc;
 	int held = sv_vm_lock_fd_held(fd);
 	close(fd);
 	return held;

@@ -15,6 +15,10 @@
  * for an instant when it is free. */
 int sv_vm_lock_held_at(int dirfd);
 
+/* Opens the lock file of the VM directory dirfd for probing (*fd; -1 when
+ * there is none); < 0 (error set) when it cannot be opened or is a symlink. */
+int sv_vm_lock_open_at(int dirfd, int *fd);
+
 /* The same for a lock file already open (lock_fd): it answers for the
  * supervisor that locked that file, also once the file is unlinked, so its
  * holder learns when that process has exited (the lock goes with its last

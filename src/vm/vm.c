@@ -178,12 +178,8 @@ static char *unsupervised_reason(const sv_vm *vm, bool has_state)
  * when its supervisor has exited (see vm->lock_fd); 1 when it is held. */
 static int open_lock(sv_vm *vm)
 {
-	vm->lock_fd = openat(vm->dir_fd, SV_VM_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (vm->lock_fd < 0)
-		return errno == ENOENT ? 0
-		       : errno == ELOOP ? sv_err(SV_EUNSAFE, "VM lock: is a symlink")
-					: sv_err_errno(SV_EIO, errno, "opening the VM lock");
-	return sv_vm_lock_fd_held(vm->lock_fd);
+	int rc = sv_vm_lock_open_at(vm->dir_fd, &vm->lock_fd);
+	return rc < 0 || vm->lock_fd < 0 ? rc : sv_vm_lock_fd_held(vm->lock_fd);
 }
 
 int sv_vm__open_existing(sv_vm **out, const sv_vm_host *host, const char *id)
