@@ -453,7 +453,7 @@ static void test_closing_the_stream_kills_the_commands(void **state)
 	pid_t pid = (pid_t)sat_u32(&c, SVA_F_STARTED_PID);
 	assert_int_equal(kill(pid, 0), 0);
 	sat_close(&c); /* waits for the agent to exit */
-	assert_int_equal(svt_count_processes_with("sleep 1234.5"), 0);
+	svt_assert_no_processes_with("sleep 1234.5");
 }
 
 static void test_host_error_cancels_an_exec(void **state)
@@ -473,7 +473,7 @@ static void test_host_error_cancels_an_exec(void **state)
 	long long deadline = sv_now_ms() + T;
 	while (svt_count_processes_with("sleep 1235.5") && sv_now_ms() < deadline)
 		usleep(20000);
-	assert_int_equal(svt_count_processes_with("sleep 1235.5"), 0);
+	svt_assert_no_processes_with("sleep 1235.5");
 	sat_close(&c);
 }
 

@@ -68,7 +68,7 @@ static int teardown(void **state)
 	fixture *f = *state;
 	sv_manager_free(f->mgr); /* stops the VM */
 	assert_int_equal(svt_dir_entries(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_assert_no_processes_with(f->runtime);
 	free(f->runtime);
 	free(f->data);
 	free(f->kernel);

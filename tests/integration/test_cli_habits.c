@@ -203,7 +203,7 @@ static void test_rm_refuses_a_running_vm_and_rm_f_kills_it(void **state)
 	assert_int_equal(cli(fx, "rm", "-f", "live", NULL), 0);
 	assert_string_equal(fx->out, "live\n");
 	assert_int_equal(svt_dir_entries(fx->runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(fx->runtime_dir), 0);
+	svt_assert_no_processes_with(fx->runtime_dir);
 }
 
 static void test_rm_f_removes_a_vm_whose_supervisor_is_gone(void **state)

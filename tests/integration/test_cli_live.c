@@ -62,7 +62,7 @@ static int teardown(void **state)
 		free(err);
 	}
 	assert_int_equal(svt_vm_dirs_left(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_assert_no_processes_with(f->runtime);
 	free(f->runtime);
 	free(f->data);
 	free(f->config);

@@ -27,7 +27,7 @@ static int teardown(void **state)
 	fixture *fx = *state;
 	/* Nothing these commands do may leave a VM directory or a process. */
 	assert_int_equal(svt_vm_dirs_left(fx->runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(fx->tmp), 0);
+	svt_assert_no_processes_with(fx->tmp);
 	svt_rm_tmpdir(svt_cli_fixture_free(fx));
 	return 0;
 }

@@ -387,7 +387,7 @@ static void test_a_spare_killed_after_it_answered_fails_the_start_cleanly(void *
 	struct stat st;
 	if (stat(dir, &st) == 0)
 		fail_msg("%s is left behind", dir);
-	assert_int_equal(svt_count_processes_with(dir), 0);
+	svt_assert_no_processes_with(dir);
 	free(dir);
 	sv_manager_free(mgr);
 }

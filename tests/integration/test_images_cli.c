@@ -226,7 +226,7 @@ static void test_run_image_boots_the_bundle_and_keeps_it_in_use(void **state)
 	free(err);
 	for (int i = 0; i < 100 && svt_count_processes_with(rt) > 0; i++)
 		usleep(50000);
-	assert_int_equal(svt_count_processes_with(rt), 0);
+	svt_assert_no_processes_with(rt);
 	free(rt);
 	free(manifest);
 	free(src);

@@ -58,7 +58,7 @@ static int teardown(void **state)
 {
 	fixture *f = *state;
 	svt_fcmgr_close(&f->m);
-	assert_int_equal(svt_count_processes_with(f->base), 0);
+	svt_assert_no_processes_with(f->base);
 	char *jails = sv_path_join(f->base, "fake-firecracker"), *cgs = sv_path_join(f->cgroups, "fake-firecracker");
 	assert_int_equal(svt_dir_entries(jails), 0); /* no jail left */
 	assert_int_equal(svt_dir_entries(cgs), 0);   /* no cgroup left */

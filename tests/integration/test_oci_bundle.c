@@ -342,7 +342,7 @@ static void test_unknown_fields_pass_and_a_failed_boot_leaves_nothing(void **sta
 	svt_assert_contains(err, "run `smartvm image build-minimal` first");
 	assert_int_equal(svt_dir_entries(env.root), 0);
 	assert_int_equal(access(pid_file, F_OK), -1);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	free(pid_file);
 	free(out);
 	free(err);

@@ -350,7 +350,7 @@ static void test_guest_answers_at_the_cni_address_and_delete_restores_the_namesp
 
 	delete_reaping("n1");
 	assert_int_equal(svt_dir_entries(env.root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	/* As CNI left it: the address and default route back, no qdisc, no TAP. */
 	char *after = ip_in_ns("-4", "addr", "show", "eth0"), *route = ip_in_ns("-4", "route", "show", NULL),
 	     *q2 = qdiscs(), *links2 = ip_in_ns("-o", "link", "show", NULL);
@@ -442,7 +442,7 @@ static void test_a_crash_is_undone_by_delete(void **state)
 	svt_assert_contains(after, cni_ip);
 	if (strstr(q2, "ingress") || strstr(links, ": svt"))
 		fail_msg("left behind: %s %s", q2, links);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	cni_del();
 	free(during);
 	free(q);
@@ -460,7 +460,7 @@ static void assert_refused(const char *netns, const char *linux_extra, const cha
 	svt_assert_contains(err, want);
 	free(err);
 	assert_int_equal(svt_dir_entries(env.root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 }
 
 /* A child (running as uid) in a user and network namespace of its own. */
@@ -728,7 +728,7 @@ static void test_podman_default_network_reaches_the_guest(void **state)
 	long long until = sv_now_ms() + 30000;
 	while (svt_count_processes_with(env.dir) > 0 && sv_now_ms() < until)
 		usleep(200000);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	/* smartvm-oci's default root (podman's cleanup passes no --root). */
 	char state_dir[160];
 	struct stat st;

@@ -545,7 +545,7 @@ static void test_nothing_is_left_behind(void **state)
 	ctr_ok(rmi, NULL);
 	stop_containerd();
 	assert_int_equal(svt_dir_entries(ns_root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	for (size_t i = 0; ids[i]; i++) {
 		char *sock = shim_socket(ids[i]);
 		if (access(sock, F_OK) == 0)

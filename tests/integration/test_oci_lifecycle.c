@@ -154,7 +154,7 @@ static void delete_and_check_gone(const char *id, const char *const *flags)
 	const char *args[] = {"delete", flags ? flags[0] : id, flags ? id : NULL, NULL};
 	run_ok(args);
 	assert_int_equal(svt_dir_entries(env.root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 }
 
 static void test_process_output_stdin_env_and_exit_code_pass_through(void **state)
@@ -231,7 +231,7 @@ static void test_kill_kill_ends_process_and_vm(void **state)
 	 * while the container's directory is still there. */
 	while (waitpid(-1, NULL, WNOHANG) > 0) {
 	}
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	close(c.out_r);
 	close(c.err_r);
 	assert_state("c3", "stopped", 0);
@@ -386,7 +386,7 @@ static void test_mounts_and_binds_land_inside_the_root(void **state)
 		       "on /evil: target (it resolves to the root itself): Device or resource busy"))
 		fail_msg("unexpected error: %s", e);
 	assert_int_equal(svt_dir_entries(env.root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	free(o);
 	free(e);
 	unlink(link);
@@ -464,7 +464,7 @@ static void assert_create_fails_with(const char *id, const char *want)
 	if (!strstr(e, want))
 		fail_msg("create %s: wanted \"%s\" in: %s", id, want, e);
 	assert_int_equal(svt_dir_entries(env.root), 0);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	free(o);
 	free(e);
 }
@@ -482,7 +482,7 @@ static void test_a_failing_or_hanging_create_hook_fails_create_and_leaves_nothin
 			  "\"sleep 297\"],\"timeout\":1}]}");
 	assert_create_fails_with("hanging", "hooks.prestart[0] (/bin/sh): timed out after 1 s (killed)");
 	/* Its whole process group went, the sleep too. */
-	assert_int_equal(svt_count_processes_with("sleep 297"), 0);
+	svt_assert_no_processes_with("sleep 297");
 	write_config_with("[\"true\"]", "", "",
 			  ",\"hooks\":{\"createRuntime\":[{\"path\":\"/nonexistent/hook\"}]}");
 	assert_create_fails_with("missing",

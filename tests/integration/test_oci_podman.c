@@ -139,7 +139,7 @@ static void test_nothing_is_left_behind(void **state)
 	assert_string_equal(out, "");
 	free(out);
 	assert_int_equal(svt_dir_entries(DEFAULT_ROOT), root_entries_before);
-	assert_int_equal(svt_count_processes_with(env.dir), 0);
+	svt_assert_no_processes_with(env.dir);
 	char *mounts = NULL;
 	size_t len;
 	FILE *f = fopen("/proc/self/mountinfo", "r");

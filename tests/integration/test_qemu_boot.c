@@ -231,7 +231,7 @@ static void test_killed_qemu_is_reaped_and_the_api_says_so(void **state)
 	assert_int_equal(sv_vmm_qemu_ops.instance_info(vm.vmm, &text), SV_EPROCESS);
 	assert_null(text);
 	assert_non_null(strstr(sv_last_error(), "QEMU closed the connection"));
-	assert_int_equal(svt_count_processes_with(vm.dir), 0);
+	svt_assert_no_processes_with(vm.dir);
 	svq_destroy(&vm);
 	free(args);
 }

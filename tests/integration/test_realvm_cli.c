@@ -163,7 +163,7 @@ static void test_ctrl_c_powers_the_guest_off(void **state)
 	assert_int_equal(WEXITSTATUS(status), 128 + SIGINT);
 	close(pipefd[0]);
 	assert_int_equal(svt_dir_entries(E.runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(E.runtime_dir), 0);
+	svt_assert_no_processes_with(E.runtime_dir);
 }
 
 int main(void)

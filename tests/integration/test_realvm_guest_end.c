@@ -29,7 +29,7 @@ static int run(const char *const *opts, const char *const *cmd) { return svr_cli
 static void assert_nothing_left(void)
 {
 	assert_int_equal(svt_vm_dirs_left(E.runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(E.runtime_dir), 0);
+	svt_assert_no_processes_with(E.runtime_dir);
 }
 
 /* "smartvm: VM \"<generated id>\"<rest>" is E.err's first line. */

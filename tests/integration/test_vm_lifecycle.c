@@ -56,7 +56,7 @@ static int setup(void **state)
 static void assert_nothing_left(fixture *f)
 {
 	assert_int_equal(svt_vm_dirs_left(f->runtime), 0);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_assert_no_processes_with(f->runtime);
 }
 
 static int teardown(void **state)
@@ -610,7 +610,7 @@ static void test_gc_cleans_after_supervisor_was_killed(void **state)
 	for (int i = 0; i < 100 && (sv_process_alive(sup, 0) || svt_count_processes_with(f->runtime) > 0);
 	     i++)
 		usleep(20000);
-	assert_int_equal(svt_count_processes_with(f->runtime), 0);
+	svt_assert_no_processes_with(f->runtime);
 	assert_int_equal(svt_dir_entries(f->runtime), 1);
 
 	sv_manager *other = new_manager(f, 5000);

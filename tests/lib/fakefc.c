@@ -213,7 +213,7 @@ void svt_fakefc_stop(svt_fakefc *f)
 	}
 	if (f->pidfd >= 0)
 		close(f->pidfd);
-	assert_int_equal(svt_count_processes_with(f->dir), 0);
+	svt_assert_no_processes_with(f->dir);
 	char *dir = strdup(f->dir);
 	svt_rm_tmpdir(f->dir);
 	assert_false(sv_path_exists(dir));

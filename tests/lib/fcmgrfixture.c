@@ -31,7 +31,7 @@ void svt_fcmgr_close(svt_fcmgr *m)
 	sv_manager_free(m->mgr);
 	m->mgr = NULL;
 	assert_int_equal(svt_vm_dirs_left(m->runtime), 0);
-	assert_int_equal(svt_count_processes_with(m->runtime), 0);
+	svt_assert_no_processes_with(m->runtime);
 }
 
 void svt_fcmgr_free(svt_fcmgr *m)

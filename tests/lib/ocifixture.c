@@ -94,7 +94,7 @@ int svo_run(svo_env *e, const char *const *args, char **out, char **err)
 void svo_env_done(svo_env *e)
 {
 	assert_int_equal(svt_dir_entries(e->root), 0);
-	assert_int_equal(svt_count_processes_with(e->dir), 0);
+	svt_assert_no_processes_with(e->dir);
 	svt_rm_tmpdir(e->dir);
 	free(e->root);
 	free(e->data);

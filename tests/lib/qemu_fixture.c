@@ -340,7 +340,7 @@ void svq_destroy(svq_vm *vm)
 	vm->pidfd = -1;
 	char *dir = vm->dir;
 	if (dir)
-		assert_int_equal(svt_count_processes_with(dir), 0);
+		svt_assert_no_processes_with(dir);
 	free(vm->console);
 	if (dir)
 		untrack_dir(dir);

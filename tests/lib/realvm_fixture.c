@@ -69,7 +69,7 @@ void svr_env_done(svr_env *e)
 	e->mgr = NULL;
 	if (e->runtime_dir) {
 		assert_int_equal(svt_vm_dirs_left(e->runtime_dir), 0);
-		assert_int_equal(svt_count_processes_with(e->runtime_dir), 0);
+		svt_assert_no_processes_with(e->runtime_dir);
 		if (e->runtime_tmpfs)
 			umount2(e->runtime_dir, MNT_DETACH);
 	}
@@ -165,7 +165,7 @@ void svr_cli_init(svr_cli *c)
 void svr_cli_done(svr_cli *c)
 {
 	assert_int_equal(svt_vm_dirs_left(c->runtime_dir), 0);
-	assert_int_equal(svt_count_processes_with(c->runtime_dir), 0);
+	svt_assert_no_processes_with(c->runtime_dir);
 	svt_rm_tmpdir(c->data_dir);
 	svt_rm_tmpdir(c->runtime_dir);
 	free(c->data_flag);

@@ -78,7 +78,7 @@ static int parent_of(pid_t pid)
 	return ppid;
 }
 
-static int processes_with(const char *needle, int sig)
+static int processes_with(const char *needle, int sig, bool say)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -104,8 +104,8 @@ static int processes_with(const char *needle, int sig)
 			count++;
 			if (sig)
 				kill(pid, sig);
-			else /* says which, for the failure that follows */
-				fprintf(stderr, "# left: pid %d (parent %d): %s\n", (int)pid, parent_of(pid), text);
+			if (say)
+				print_message("left: pid %d (parent %d): %s\n", (int)pid, parent_of(pid), text);
 		}
 		free(text);
 	}
@@ -113,9 +113,16 @@ static int processes_with(const char *needle, int sig)
 	return count;
 }
 
-int svt_count_processes_with(const char *needle) { return processes_with(needle, 0); }
+int svt_count_processes_with(const char *needle) { return processes_with(needle, 0, false); }
 
-int svt_kill_processes_with(const char *needle) { return processes_with(needle, SIGKILL); }
+int svt_kill_processes_with(const char *needle) { return processes_with(needle, SIGKILL, false); }
+
+void svt_assert_no_processes_with(const char *needle)
+{
+	int n = processes_with(needle, 0, true);
+	if (n)
+		fail_msg("%d process(es) with \"%s\" in their command line left", n, needle);
+}
 
 int svt_dir_entries(const char *path)
 {

@@ -39,6 +39,9 @@ const char *svt_source_root(void);
 /* Number of processes whose command line contains needle (e.g. a test's
  * runtime dir); the test process itself never counts. */
 int svt_count_processes_with(const char *needle);
+/* Fails naming each process (pid, parent, command line) with needle in its
+ * command line. */
+void svt_assert_no_processes_with(const char *needle);
 /* SIGKILLs those processes (a failed test's leftovers); returns how many. */
 int svt_kill_processes_with(const char *needle);
 
