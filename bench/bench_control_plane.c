@@ -609,7 +609,7 @@ static void report(bench_report *rep, const char *variant, bool net, const sampl
 				    .metric = "orchestrator process CPU per VM, mean",
 				    .unit = "ms",
 				    .value = cpu_sv,
-				    .baseline = bench_mean(b, n),
+				    .baseline = cpu_raw,
 				    .baseline_name = "raw client",
 				    .target_met = -1,
 				    .detail = json_pack("{s:o, s:o}", "smartvm", bench_stats_json(a, n),

@@ -5,22 +5,22 @@
 #include "net/net_names.h"
 
 #include "util/error.h"
-#include <openssl/evp.h>
+#include "util/sha256.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 static int hash_ids(unsigned char digest[32], const char *vm_id, const char *iface_id)
 {
-	unsigned int len = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	sv_sha256 h;
+	if (sv_sha256_init(&h) != 0)
+		return sv_err(SV_EIO, "hashing interface id \"%s/%s\": SHA-256 failed", vm_id, iface_id);
 	/* The separator keeps ("a/b", "c") apart from ("a", "b/c") only because
 	 * ids cannot contain '/'. */
-	bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		  EVP_DigestUpdate(ctx, vm_id, strlen(vm_id)) && EVP_DigestUpdate(ctx, "/", 1) &&
-		  EVP_DigestUpdate(ctx, iface_id, strlen(iface_id)) && EVP_DigestFinal_ex(ctx, digest, &len);
-	EVP_MD_CTX_free(ctx);
-	if (!ok || len != 32)
+	sv_sha256_update(&h, vm_id, strlen(vm_id));
+	sv_sha256_update(&h, "/", 1);
+	sv_sha256_update(&h, iface_id, strlen(iface_id));
+	if (sv_sha256_final(&h, digest) != 0)
 		return sv_err(SV_EIO, "hashing interface id \"%s/%s\": SHA-256 failed", vm_id, iface_id);
 	return 0;
 }

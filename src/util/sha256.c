@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int sv_sha256_init(sv_sha256 *h)
@@ -23,15 +24,23 @@ int sv_sha256_init(sv_sha256 *h)
 
 void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
 
-void sv_sha256_final_hex(sv_sha256 *h, char out[65])
+int sv_sha256_final(sv_sha256 *h, unsigned char out[32])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &n);
-	for (unsigned i = 0; i < n && i < 32; i++)
+	bool ok = EVP_DigestFinal_ex(h->ctx, md, &n) == 1 && n == 32;
+	sv_sha256_free(h);
+	memcpy(out, md, 32);
+	return ok ? 0 : sv_err(SV_EIO, "SHA-256 failed");
+}
+
+void sv_sha256_final_hex(sv_sha256 *h, char out[65])
+{
+	unsigned char md[32] = {0};
+	sv_sha256_final(h, md);
+	for (unsigned i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	out[64] = '\0';
-	sv_sha256_free(h);
 }
 
 void sv_sha256_free(sv_sha256 *h)

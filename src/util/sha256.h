@@ -16,6 +16,8 @@ typedef struct {
 
 int sv_sha256_init(sv_sha256 *h);
 void sv_sha256_update(sv_sha256 *h, const void *data, size_t len);
+/* The 32 bytes of the digest; frees the context. */
+int sv_sha256_final(sv_sha256 *h, unsigned char out[32]);
 /* Writes 64 lowercase hex digits + NUL and frees the context. */
 void sv_sha256_final_hex(sv_sha256 *h, char out[65]);
 void sv_sha256_free(sv_sha256 *h);

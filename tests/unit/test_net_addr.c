@@ -220,6 +220,10 @@ static void test_tap_names_are_short_unique_and_stable(void **state)
 	assert_int_equal(strncmp(a, "svt", 3), 0);
 	assert_int_equal(sv_net_tap_name(c, long_a, "eth1"), 0);
 	assert_string_not_equal(a, c);
+	/* Stable across versions (gc finds the TAPs of VMs an older smartvm
+	 * started): SHA-256 of "vm1/eth0", its first six bytes. */
+	assert_int_equal(sv_net_tap_name(a, "vm1", "eth0"), 0);
+	assert_string_equal(a, "svt4a7c7b5a6ade");
 }
 
 static void test_macs_are_locally_administered_unicast_and_stable(void **state)
@@ -231,6 +235,8 @@ static void test_macs_are_locally_administered_unicast_and_stable(void **state)
 	assert_int_equal(sv_net_guest_mac(m3, "web", "eth1"), 0);
 	assert_string_equal(m1, m2);
 	assert_string_not_equal(m1, m3);
+	assert_int_equal(sv_net_guest_mac(m3, "vm1", "eth0"), 0);
+	assert_string_equal(m3, "06:19:04:9d:10:2d"); /* bytes 6-10 of that digest */
 	assert_int_equal(strlen(m1), 17);
 	assert_int_equal(strncmp(m1, "06:", 3), 0);
 	const char *why;
