@@ -602,9 +602,17 @@ static void assert_nothing_left(const fixture *fx, const char *when, const fault
 {
 	svt_scope s = scope_of(fx);
 	char *left = svt_leftovers_settled(&s, SETTLE_MS);
-	if (*left)
+	if (*left) {
+		/* What its supervisor said, if it left its log. */
+		char *log_path = join(fx->runtime, VM_ID "/vmm.log"), *log = NULL;
+		size_t len = 0;
+		if (sv_read_file(log_path, 1 << 16, &log, &len) == 0)
+			print_message("%s:\n%s\n", log_path, log);
+		free(log);
+		free(log_path);
 		fail_msg("%s (%s), %s, %s: left behind:\n%s", c->point ? c->point : "no fault",
 			 scenario_names[c->sc], variant_name(v), when, left);
+	}
 	free(left);
 }
 
@@ -649,8 +657,9 @@ static void run_case(const fault_case *c, variant v)
 	pid_t orch = live_orch = fork_child(run_orchestrate, &fx, &a);
 	int status = 0;
 	bool orch_killed = false;
+	pid_t p = 0;
 	if (v != V_FAIL) {
-		pid_t p = wait_report(&fx, orch);
+		p = wait_report(&fx, orch);
 		if (!p) {
 			reap_or_fail(orch, "the orchestrator", &status);
 			fail_msg("%s (%s): the fault point was never reached", c->point,
@@ -671,6 +680,13 @@ static void run_case(const fault_case *c, variant v)
 	}
 	reap_or_fail(orch, "the orchestrator", &status);
 	live_orch = 0;
+	/* What the fault stopped, when not the orchestrator, goes on: the spare
+	 * or the supervisor of a VM whose owner is gone ends it and cleans up,
+	 * a server whose manager is gone ends. Waited for here: until a spare
+	 * has taken its VM's title, nothing tells it belongs to this test. */
+	if (orch_killed && p != orch && !svt_wait_exited(p, SETTLE_MS))
+		fail_msg("%s (%s): process %d, stopped at the fault, outlived the orchestrator", c->point,
+			 scenario_names[c->sc], (int)p);
 	if (!orch_killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		fail_msg("%s (%s): the orchestrator %s", c->point, scenario_names[c->sc],
 			 sv_describe_wait_status(status));
