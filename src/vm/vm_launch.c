@@ -617,11 +617,15 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	sv_trace_begin(&step);
 	if ((vm->supervisor_pid > 0 || vm->status_fd >= 0 || vm->lock_fd >= 0) &&
 	    sv_vm__poll_supervisor(vm, SUPERVISOR_WAIT_MS) == 0) {
-		sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id,
-			(int)vm->supervisor_pid);
-		if (vm->supervisor_pid > 0 && sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
-			kill(vm->supervisor_pid, SIGKILL);
-		sv_vm__poll_supervisor(vm, 2000);
+		if (vm->supervisor_pid > 0) {
+			sv_warn("VM \"%s\": supervisor %d did not finish; killing it", vm->id,
+				(int)vm->supervisor_pid);
+			if (sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
+				kill(vm->supervisor_pid, SIGKILL);
+			sv_vm__poll_supervisor(vm, 2000);
+		} else { /* an attached VM another process is still starting */
+			sv_warn("VM \"%s\": the process starting it still holds its lock", vm->id);
+		}
 	}
 	sv_trace_end(&step, "stop:supervisor_report+replay");
 	if (!gone)
