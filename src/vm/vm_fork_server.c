@@ -158,7 +158,8 @@ static int server_start(sv_fork_server *s, const char *program)
 			    .stderr_fd = -1,
 			    .keep_fds = &sp[1],
 			    .n_keep_fds = 1,
-			    .new_session = true};
+			    .new_session = true,
+			    .cwd = SV_SUPERVISOR_CWD};
 	pid_t pid;
 	int pidfd = -1;
 	int rc = sv_spawn(&so, &pid, &pidfd);

@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Supervisors and the fork server run from the root: in the caller's
+ * directory they would keep its mount busy for as long as a detached VM
+ * runs. */
+#define SV_SUPERVISOR_CWD "/"
+
 /* What the supervisors inherit from the process that starts them and the
  * server could not give them when the starter has changed since the server
  * started: credentials, namespaces, cgroup. */

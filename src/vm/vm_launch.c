@@ -47,12 +47,12 @@
 #define LOCK_POLL_MS 50
 
 /* The installed supervisor, or the one next to the running program (build
- * tree), or $SMARTVM_SUPERVISOR. */
+ * tree), or $SMARTVM_SUPERVISOR (absolute: it runs from "/"). */
 static char *supervisor_path(void)
 {
 	const char *env = getenv("SMARTVM_SUPERVISOR");
 	if (env && *env)
-		return strdup(env);
+		return sv_path_absolute(env, NULL);
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
@@ -397,7 +397,8 @@ static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], con
 			    .stderr_fd = log_fd,
 			    .keep_fds = keep,
 			    .n_keep_fds = console >= 0 ? 4 : 3,
-			    .new_session = true};
+			    .new_session = true,
+			    .cwd = SV_SUPERVISOR_CWD};
 	pid_t first;
 	int rc = sv_vm_net_spawn(vm->staged, &so, &first);
 	if (rc)

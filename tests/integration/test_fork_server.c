@@ -559,6 +559,60 @@ static void test_a_forked_process_starts_its_vms_by_exec(void **state)
 	assert_int_equal(sv_vm_stop(b, -1), 0);
 }
 
+static bool runs_from(pid_t pid, const char *dir)
+{
+	char path[64], link[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, dir);
+}
+
+/* No process of a VM keeps the working directory of the process that
+ * started it (its mount would stay busy while a detached VM runs): the
+ * server, the supervisors it forks and one started by exec (from a relative
+ * $SMARTVM_SUPERVISOR) run from "/", the VMM from its VM directory. */
+static void test_no_vm_process_keeps_the_callers_directory(void **state)
+{
+	svt_fcmgr *m = *state;
+	char *here = svt_tmpdir(), old[PATH_MAX];
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_int_equal(chdir(here), 0);
+	sv_vm *a = start(m, m->mgr, "wa");
+	pid_t server = server_of(m, "wa");
+	assert_true(runs_from(server, "/"));
+	assert_true(runs_from(supervisor_of(m, "wa"), "/"));
+	char *vm_dir = NULL;
+	assert_true(asprintf(&vm_dir, "%s/wa", m->runtime) > 0);
+	assert_true(runs_from(sv_vm_pid(a), vm_dir));
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) { /* a forked process starts by exec */
+		char *sup = strdup(getenv("SMARTVM_SUPERVISOR")), *slash = strrchr(sup, '/');
+		*slash = '\0';
+		if (chdir(sup) != 0 || setenv("SMARTVM_SUPERVISOR", "./smartvm-supervisor", 1) != 0)
+			_exit(2);
+		sv_vm *vm = create(m, m->mgr, "wb");
+		int rc = sv_vm_start(vm) ? 3 : 0;
+		pid_t pid = rc ? 0 : svt_vm_state_pid(m->runtime, "wb", "supervisor_pid");
+		if (!rc && (parent_of(pid) == server || !runs_from(pid, "/")))
+			rc = 4;
+		if (sv_vm_stop(vm, -1))
+			rc = rc ? rc : 5;
+		_exit(rc);
+	}
+	int status = 0;
+	assert_int_equal(sv_reap(child, 30000, &status), 0);
+	assert_int_equal(chdir(old), 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fail_msg("the forked process: %s", sv_describe_wait_status(status));
+	assert_int_equal(sv_vm_stop(a, -1), 0);
+	free(vm_dir);
+	svt_rm_tmpdir(here);
+}
+
 /* Namespaces (links like "net:[4026531840]") among pid's open fds. */
 static int namespace_fds(pid_t pid)
 {
@@ -700,6 +754,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_the_server_does_not_load_libnftables, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_forked_process_starts_its_vms_by_exec, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_vm_process_keeps_the_callers_directory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_the_servers_namespaces_are_held_by_the_manager_alone_and_let_go,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_start_from_another_namespace_goes_by_exec, setup,
