@@ -181,7 +181,7 @@ int oci_cmd_kill(const oci_globals *g, int argc, char **argv)
 	if ((code = oci_container_open(g, argv[optind], &d, &s)))
 		return code;
 	oci_vm_hold held = {0};
-	if (sig == SIGKILL) /* before its owner dies: see oci_vm_hold */
+	if (sig == SIGKILL && oci_status_live(s.status)) /* before its owner dies: see oci_vm_hold */
 		oci_vm_hold_all(&held, &d, g);
 	if (!oci_status_live(s.status))
 		code = oci_log_error("container \"%s\" is %s: nothing to signal", s.id,

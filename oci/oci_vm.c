@@ -136,39 +136,33 @@ void oci_vm_release(oci_vm_hold *h)
 }
 
 /* Kills the VM if it still runs and waits for its supervisor; one gone
- * meanwhile is fine. */
-static int end_vm(sv_manager *mgr, const char *id)
+ * meanwhile is fine. Keeps the first error in *first. */
+static void end_vms(sv_manager *mgr, char **ids, int *first)
 {
-	sv_vm *vm = NULL;
-	int rc = sv_manager_attach_vm(&vm, mgr, id); /* a held one is that one */
-	if (rc == SV_ENOTFOUND) {
-		sv_err_clear();
-		return 0;
+	for (size_t i = 0; ids && ids[i]; i++) {
+		sv_vm *vm = NULL;
+		int rc = sv_manager_attach_vm(&vm, mgr, ids[i]); /* a held one is that one */
+		if (rc == SV_ENOTFOUND) {
+			sv_err_clear();
+			continue;
+		}
+		sv_vm_state st = rc == 0 ? sv_vm_get_state(vm) : SV_VM_ERROR;
+		if (rc == 0 && (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING))
+			rc = sv_vm_kill(vm);
+		sv_vm_free(vm);
+		if (rc < 0 && !*first)
+			*first = rc;
 	}
-	sv_vm_state st = rc == 0 ? sv_vm_get_state(vm) : SV_VM_ERROR;
-	if (rc == 0 && (st == SV_VM_RUNNING || st == SV_VM_PAUSED || st == SV_VM_CONFIGURING))
-		rc = sv_vm_kill(vm);
-	sv_vm_free(vm);
-	return rc;
 }
 
 int oci_vm_teardown(oci_vm_hold *h, const oci_dir *d, const oci_globals *g)
 {
 	char *runtime_dir = NULL, **ids = NULL;
 	int rc = h->mgr ? 0 : manager_for(&h->mgr, d, g, &runtime_dir), first = 0;
-	/* The held ones first: their directories may be gone already. */
-	for (size_t i = 0; rc == 0 && h->ids && h->ids[i]; i++) {
-		int r = end_vm(h->mgr, h->ids[i]);
-		if (r < 0 && !first)
-			first = r;
-	}
-	if (rc == 0)
-		rc = sv_manager_list_vm_ids(h->mgr, &ids);
-	for (size_t i = 0; rc == 0 && ids && ids[i]; i++) {
-		int r = end_vm(h->mgr, ids[i]);
-		if (r < 0 && !first)
-			first = r;
-	}
+	if (rc == 0) /* the held ones first: their directories may be gone already */
+		end_vms(h->mgr, h->ids, &first);
+	if (rc == 0 && (rc = sv_manager_list_vm_ids(h->mgr, &ids)) == 0)
+		end_vms(h->mgr, ids, &first);
 	if (rc == 0)
 		rc = sv_manager_gc(h->mgr, NULL);
 	sv_strv_free(ids);

@@ -26,7 +26,7 @@ void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUp
 
 int sv_sha256_final(sv_sha256 *h, unsigned char out[32])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char md[EVP_MAX_MD_SIZE] = {0};
 	unsigned int n = 0;
 	bool ok = EVP_DigestFinal_ex(h->ctx, md, &n) == 1 && n == 32;
 	sv_sha256_free(h);

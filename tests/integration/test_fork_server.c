@@ -531,18 +531,21 @@ static void test_a_killed_orchestrator_leaves_its_detached_vm_only(void **state)
 
 /* A copy of the process made by fork() after the manager must not talk to
  * the original's server: it starts its VM by exec. */
-static void test_a_forked_process_starts_its_vms_by_exec(void **state)
+/* In a forked copy of the manager's process: prepare (may be NULL) runs,
+ * VM id starts, check judges its supervisor (server: the original's), the
+ * VM stops; any of these failing fails the test. */
+static void start_in_a_fork(svt_fcmgr *m, const char *id, pid_t server, bool (*prepare)(void),
+			    bool (*check)(pid_t sup, pid_t server))
 {
-	svt_fcmgr *m = *state;
-	sv_vm *a = start(m, m->mgr, "parent");
-	pid_t server = server_of(m, "parent");
 	pid_t child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
-		sv_vm *vm = create(m, m->mgr, "child");
+		if (prepare && !prepare())
+			_exit(2);
+		sv_vm *vm = create(m, m->mgr, id);
 		int rc = sv_vm_start(vm) ? 3 : 0;
-		pid_t sup = rc ? 0 : svt_vm_state_pid(m->runtime, "child", "supervisor_pid");
-		if (!rc && (!cmdline_has(sup, "--status-fd") || parent_of(sup) == server))
+		pid_t sup = rc ? 0 : svt_vm_state_pid(m->runtime, id, "supervisor_pid");
+		if (!rc && !check(sup, server))
 			rc = 4;
 		if (sv_vm_stop(vm, -1))
 			rc = rc ? rc : 5;
@@ -552,6 +555,21 @@ static void test_a_forked_process_starts_its_vms_by_exec(void **state)
 	assert_int_equal(sv_reap(child, 30000, &status), 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		fail_msg("the forked process: %s", sv_describe_wait_status(status));
+}
+
+/* Spawned and exec'd (its command line has the exec path's arguments), not
+ * forked by the server. */
+static bool exec_path_supervisor(pid_t sup, pid_t server)
+{
+	return cmdline_has(sup, "--status-fd") && parent_of(sup) != server;
+}
+
+static void test_a_forked_process_starts_its_vms_by_exec(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *a = start(m, m->mgr, "parent");
+	pid_t server = server_of(m, "parent");
+	start_in_a_fork(m, "child", server, NULL, exec_path_supervisor);
 	/* The original's server serves on. */
 	sv_vm *b = start(m, m->mgr, "parent2");
 	assert_int_equal(server_of(m, "parent2"), server);
@@ -568,6 +586,19 @@ static bool runs_from(pid_t pid, const char *dir)
 		return false;
 	link[n] = '\0';
 	return !strcmp(link, dir);
+}
+
+/* In the supervisor's directory, with $SMARTVM_SUPERVISOR relative to it. */
+static bool run_from_the_supervisors_directory(void)
+{
+	char *sup = strdup(getenv("SMARTVM_SUPERVISOR")), *slash = strrchr(sup, '/');
+	*slash = '\0';
+	return chdir(sup) == 0 && setenv("SMARTVM_SUPERVISOR", "./smartvm-supervisor", 1) == 0;
+}
+
+static bool exec_path_supervisor_from_root(pid_t sup, pid_t server)
+{
+	return parent_of(sup) != server && runs_from(sup, "/");
 }
 
 /* No process of a VM keeps the working directory of the process that
@@ -587,27 +618,8 @@ static void test_no_vm_process_keeps_the_callers_directory(void **state)
 	char *vm_dir = NULL;
 	assert_true(asprintf(&vm_dir, "%s/wa", m->runtime) > 0);
 	assert_true(runs_from(sv_vm_pid(a), vm_dir));
-	pid_t child = fork();
-	assert_true(child >= 0);
-	if (child == 0) { /* a forked process starts by exec */
-		char *sup = strdup(getenv("SMARTVM_SUPERVISOR")), *slash = strrchr(sup, '/');
-		*slash = '\0';
-		if (chdir(sup) != 0 || setenv("SMARTVM_SUPERVISOR", "./smartvm-supervisor", 1) != 0)
-			_exit(2);
-		sv_vm *vm = create(m, m->mgr, "wb");
-		int rc = sv_vm_start(vm) ? 3 : 0;
-		pid_t pid = rc ? 0 : svt_vm_state_pid(m->runtime, "wb", "supervisor_pid");
-		if (!rc && (parent_of(pid) == server || !runs_from(pid, "/")))
-			rc = 4;
-		if (sv_vm_stop(vm, -1))
-			rc = rc ? rc : 5;
-		_exit(rc);
-	}
-	int status = 0;
-	assert_int_equal(sv_reap(child, 30000, &status), 0);
 	assert_int_equal(chdir(old), 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		fail_msg("the forked process: %s", sv_describe_wait_status(status));
+	start_in_a_fork(m, "wb", server, run_from_the_supervisors_directory, exec_path_supervisor_from_root);
 	assert_int_equal(sv_vm_stop(a, -1), 0);
 	free(vm_dir);
 	svt_rm_tmpdir(here);
