@@ -18,15 +18,7 @@ DEB_PACKAGES = gcc pkg-config meson ninja-build \
 	nftables iproute2 qemu-system-x86 busybox-static cpio e2fsprogs util-linux \
 	wireguard-go wireguard-tools containernetworking-plugins podman runc containerd \
 	clang libclang-rt-14-dev \
-	abigail-tools doxygen \
-	$(STATIC_LINK_PACKAGES)
-
-# What `pkg-config --static --libs smartvm` names beyond our direct
-# dependencies: libcurl's and libarchive's own (their Libs.private), whose
-# development files Debian's libcurl4-openssl-dev and libarchive-dev do not
-# pull in. Needed to link libsmartvm.a into a program (README, .ci/check-install).
-STATIC_LINK_PACKAGES = libacl1-dev libkrb5-dev libldap2-dev liblz4-dev libnghttp2-dev libpsl-dev \
-	librtmp-dev libssh2-1-dev libzstd-dev
+	abigail-tools doxygen
 
 # apt-get that waits for another apt/dpkg to let go of its locks.
 APT_GET = $(CURDIR)/.ci/apt-get-wait

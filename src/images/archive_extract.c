@@ -7,6 +7,7 @@
 #include "images/archive_extract.h"
 
 #include "util/error.h"
+#include "util/lazy_lib.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
@@ -15,6 +16,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* libarchive, loaded at the first extraction (util/lazy_lib.h says why). */
+#define ARCHIVE_FUNCTIONS(X, T)                                                                              \
+	X(T, read_new, archive_read_new)                                                                     \
+	X(T, support_filter_gzip, archive_read_support_filter_gzip)                                          \
+	X(T, support_format_tar, archive_read_support_format_tar)                                            \
+	X(T, open_filename, archive_read_open_filename)                                                      \
+	X(T, next_header, archive_read_next_header)                                                          \
+	X(T, data_block, archive_read_data_block)                                                            \
+	X(T, read_free, archive_read_free)                                                                   \
+	X(T, error_string, archive_error_string)                                                             \
+	X(T, entry_size_is_set, archive_entry_size_is_set)                                                   \
+	X(T, entry_size, archive_entry_size)                                                                 \
+	X(T, entry_pathname, archive_entry_pathname)                                                         \
+	X(T, entry_hardlink, archive_entry_hardlink)                                                         \
+	X(T, entry_filetype, archive_entry_filetype)
+
+SV_LAZY_TABLE(ARCHIVE_FUNCTIONS, archive_api);
+
+static archive_api ar;
+
+static const sv_lazy_symbol archive_symbols[] = SV_LAZY_SYMBOLS(ARCHIVE_FUNCTIONS, archive_api);
+
+static sv_lazy_lib archive_lib =
+    SV_LAZY_LIB_INIT("libarchive.so.13", "libarchive13", archive_symbols, &ar, NULL);
 
 /* "./a/b" and "a/b" name the same entry. */
 static const char *normalise(const char *path)
@@ -44,15 +70,14 @@ static int check_path(const char *archive_path, const char *name)
 static int check_wanted(const char *archive_path, struct archive_entry *e, const char *name,
 			uint64_t max_bytes)
 {
-	if (archive_entry_hardlink(e))
+	if (ar.entry_hardlink(e))
 		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is a hard link", archive_path, name);
-	mode_t type = archive_entry_filetype(e);
+	mode_t type = ar.entry_filetype(e);
 	if (type == AE_IFLNK)
 		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is a symbolic link", archive_path, name);
 	if (type != AE_IFREG)
 		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is not a regular file", archive_path, name);
-	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0 ||
-	    (uint64_t)archive_entry_size(e) > max_bytes)
+	if (!ar.entry_size_is_set(e) || ar.entry_size(e) < 0 || (uint64_t)ar.entry_size(e) > max_bytes)
 		return sv_err(SV_EARCHIVE, "%s: entry \"%s\" is larger than %llu bytes", archive_path, name,
 			      (unsigned long long)max_bytes);
 	return 0;
@@ -70,12 +95,12 @@ static int write_entry(struct archive *a, const char *archive_path, const char *
 		const void *buf;
 		size_t size;
 		la_int64_t offset;
-		int r = archive_read_data_block(a, &buf, &size, &offset);
+		int r = ar.data_block(a, &buf, &size, &offset);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
 			rc = sv_err(SV_EARCHIVE, "%s: reading entry \"%s\": %s", archive_path, name,
-				    archive_error_string(a));
+				    ar.error_string(a));
 			break;
 		}
 		total += size;
@@ -117,11 +142,13 @@ static int write_entry(struct archive *a, const char *archive_path, const char *
 int sv_extract_entries(const char *archive_path, const sv_extract_item *items, size_t n,
 		       uint64_t max_entry_bytes)
 {
-	struct archive *a = archive_read_new();
+	if (sv_lazy_lib_load(&archive_lib) != 0)
+		return sv_err_prefix("extracting %s", archive_path);
+	struct archive *a = ar.read_new();
 	if (!a)
 		return sv_err(SV_ENOMEM, "out of memory");
-	archive_read_support_filter_gzip(a);
-	archive_read_support_format_tar(a);
+	ar.support_filter_gzip(a);
+	ar.support_format_tar(a);
 	bool *done = calloc(n ? n : 1, sizeof(bool));
 	int rc = 0;
 	uint64_t total = 0;
@@ -130,18 +157,18 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 	size_t entries = 0;
 	if (!done)
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	else if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK)
-		rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, archive_error_string(a));
+	else if (ar.open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK)
+		rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, ar.error_string(a));
 	while (!rc) {
 		struct archive_entry *e;
-		int r = archive_read_next_header(a, &e);
+		int r = ar.next_header(a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, archive_error_string(a));
+			rc = sv_err(SV_EARCHIVE, "%s: %s", archive_path, ar.error_string(a));
 			break;
 		}
-		const char *raw = archive_entry_pathname(e);
+		const char *raw = ar.entry_pathname(e);
 		if (!raw) {
 			rc = sv_err(SV_EARCHIVE, "%s: entry without a path", archive_path);
 			break;
@@ -154,7 +181,7 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 				    SV_EXTRACT_MAX_ENTRIES);
 			break;
 		}
-		la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		la_int64_t size = ar.entry_size_is_set(e) ? ar.entry_size(e) : 0;
 		total += size > 0 ? (uint64_t)size : 0;
 		if (size < 0 || total > max_total) {
 			rc = sv_err(SV_EARCHIVE,
@@ -172,7 +199,7 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 				rc =
 				    sv_err(SV_EARCHIVE, "%s: entry \"%s\" appears twice", archive_path, name);
 			else if (!(rc = check_wanted(archive_path, e, name, max_entry_bytes)))
-				rc = write_entry(a, archive_path, name, archive_entry_size(e), &items[i],
+				rc = write_entry(a, archive_path, name, ar.entry_size(e), &items[i],
 						 max_entry_bytes);
 			if (!rc)
 				done[i] = true;
@@ -186,6 +213,6 @@ int sv_extract_entries(const char *archive_path, const sv_extract_item *items, s
 			if (done[i])
 				unlink(items[i].dest);
 	free(done);
-	archive_read_free(a);
+	ar.read_free(a);
 	return rc;
 }

@@ -177,7 +177,7 @@ static int plan_ci(plan *p, const env *v, sv_base_image_preset preset)
 	}
 	listing = sv_ci_listing_url(v->bucket_url, prefix);
 	if (!listing) {
-		rc = sv_err(SV_ENOMEM, "out of memory");
+		rc = sv_last_error_code();
 		goto out;
 	}
 	size_t ki, ri;

@@ -6,12 +6,12 @@
 
 #include "images/download.h"
 #include "util/array.h"
+#include "util/curl_lib.h"
 #include "util/error.h"
+#include "util/lazy_lib.h"
 #include <ctype.h>
-#include <curl/curl.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +49,45 @@ static int push_object(sv_ci_objects *objs, const char *key, int64_t size, const
 	return 0;
 }
 
+/* libxml2, loaded at the first listing (util/lazy_lib.h says why). Its
+ * xmlFree is a variable, reached through a function where libxml2 keeps
+ * one per thread. */
+#if defined(LIBXML_THREAD_ENABLED) && defined(LIBXML_THREAD_ALLOC_ENABLED)
+#define XML_FREE(X, T) X(T, free_address, __xmlFree)
+#else
+#define XML_FREE(X, T) X(T, free_variable, xmlFree)
+#endif
+#define XML_FUNCTIONS(X, T)                                                                                  \
+	X(T, init_parser, xmlInitParser)                                                                     \
+	X(T, read_memory, xmlReadMemory)                                                                     \
+	X(T, root_element, xmlDocGetRootElement)                                                             \
+	X(T, node_content, xmlNodeGetContent)                                                                \
+	X(T, free_doc, xmlFreeDoc)                                                                           \
+	XML_FREE(X, T)
+
+SV_LAZY_TABLE(XML_FUNCTIONS, xml_api);
+
+static xml_api xml;
+
+static const sv_lazy_symbol xml_symbols[] = SV_LAZY_SYMBOLS(XML_FUNCTIONS, xml_api);
+
+static const char *init_xml(void *table)
+{
+	((xml_api *)table)->init_parser();
+	return NULL;
+}
+
+static sv_lazy_lib xml_lib = SV_LAZY_LIB_INIT("libxml2.so.2", "libxml2", xml_symbols, &xml, init_xml);
+
+static void xml_free(void *p)
+{
+#if defined(LIBXML_THREAD_ENABLED) && defined(LIBXML_THREAD_ALLOC_ENABLED)
+	(*xml.free_address())(p);
+#else
+	(*xml.free_variable)(p);
+#endif
+}
+
 static bool named(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
@@ -56,9 +95,9 @@ static bool named(const xmlNode *n, const char *name)
 
 static char *text_of(const xmlNode *n)
 {
-	xmlChar *t = xmlNodeGetContent(n);
+	xmlChar *t = xml.node_content(n);
 	char *s = strdup(t ? (const char *)t : "");
-	xmlFree(t);
+	xml_free(t);
 	return s;
 }
 
@@ -82,23 +121,20 @@ static int parse_contents(sv_ci_objects *objs, const xmlNode *contents, const ch
 	return rc;
 }
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void init_xml(void) { xmlInitParser(); }
-
-int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len, const char *url)
+int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *text, size_t len, const char *url)
 {
 	*next_token = NULL;
 	if (len > MAX_PAGE_BYTES)
 		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: page larger than %u bytes", url,
 			      MAX_PAGE_BYTES);
-	pthread_once(&xml_once, init_xml);
-	xmlDoc *doc = xmlReadMemory(xml, (int)len, url, NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int rc = sv_lazy_lib_load(&xml_lib);
+	if (rc)
+		return sv_err_prefix("listing %s", url);
+	xmlDoc *doc = xml.read_memory(text, (int)len, url, NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return sv_err(SV_EBASE_IMAGE_RESOLVE_FAILED, "listing %s: response is not XML", url);
-	const xmlNode *root = xmlDocGetRootElement(doc);
-	int rc = 0;
+	const xmlNode *root = xml.root_element(doc);
 	bool truncated = false;
 	char *token = NULL;
 	if (!root || !named(root, "ListBucketResult")) {
@@ -130,23 +166,31 @@ int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, si
 	}
 out:
 	free(token);
-	xmlFreeDoc(doc);
+	xml.free_doc(doc);
 	return rc;
 }
 
+/* NULL with the error set. */
 static char *escape(const char *s)
 {
-	char *e = curl_easy_escape(NULL, s, 0);
+	if (sv_curl_load() != 0)
+		return NULL;
+	const sv_curl_api *curl = sv_curl();
+	char *e = curl->easy_escape(NULL, s, 0);
 	char *copy = e ? strdup(e) : NULL;
-	curl_free(e);
+	curl->free(e);
+	if (!copy)
+		sv_err(SV_ENOMEM, "out of memory");
 	return copy;
 }
 
 char *sv_ci_listing_url(const char *bucket_url, const char *prefix)
 {
 	char *p = escape(prefix), *url = NULL;
-	if (p && asprintf(&url, "%s?list-type=2&prefix=%s", bucket_url, p) < 0)
+	if (p && asprintf(&url, "%s?list-type=2&prefix=%s", bucket_url, p) < 0) {
 		url = NULL;
+		sv_err(SV_ENOMEM, "out of memory");
+	}
 	free(p);
 	return url;
 }
@@ -155,7 +199,7 @@ int sv_ci_list(sv_ci_objects *objs, const sv_dl_config *c, const char *bucket_ur
 {
 	char *base = sv_ci_listing_url(bucket_url, prefix);
 	if (!base)
-		return sv_err(SV_ENOMEM, "out of memory");
+		return sv_last_error_code();
 	char *token = NULL;
 	int rc = 0;
 	for (int page = 0; !rc; page++) {

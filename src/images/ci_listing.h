@@ -30,9 +30,10 @@ void sv_ci_objects_clear(sv_ci_objects *objs);
  * (SV_EBASE_IMAGE_RESOLVE_FAILED past SV_CI_MAX_OBJECTS in objs, or for a key
  * longer than 1024 bytes). *next_token is the NextContinuationToken
  * (malloc'd) when IsTruncated is true, else NULL. */
-int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *xml, size_t len, const char *url);
+int sv_ci_parse_page(sv_ci_objects *objs, char **next_token, const char *text, size_t len, const char *url);
 
-/* "<bucket>?list-type=2&prefix=<prefix>" (malloc'd; prefix URL-encoded). */
+/* "<bucket>?list-type=2&prefix=<prefix>" (malloc'd; prefix URL-encoded), or
+ * NULL with the error set (out of memory, libcurl not loadable). */
 char *sv_ci_listing_url(const char *bucket_url, const char *prefix);
 
 /* Lists every object under prefix, all pages (at most SV_CI_MAX_OBJECTS / 100

@@ -13,22 +13,16 @@
 #include "images/download.h"
 
 #include "images/verify.h"
+#include "util/curl_lib.h"
 #include "util/error.h"
 #include "util/log.h"
-#include <curl/curl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_DISCARD_BYTES (64u << 10)
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void init_curl(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 typedef enum { SINK_NONE, SINK_FILE, SINK_MEMORY } sink_kind;
 
@@ -70,7 +64,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 	transfer *t = userp;
 	size_t len = size * nmemb;
 	long status = 0;
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	sv_curl()->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (!is_success_status(status) || t->kind == SINK_NONE) {
 		/* Never stored, and not read for ever either. */
 		t->discarded += len;
@@ -157,30 +151,31 @@ static bool is_transient(CURLcode cc)
 static void setup_handle(transfer *t, CURL *h, bool follow, char *errbuf, long long time_left_ms)
 {
 	const sv_dl_config *c = t->cfg;
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "smartvm");
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, c->max_redirects);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)time_left_ms);
+	const sv_curl_api *curl = sv_curl();
+	curl->easy_setopt(h, CURLOPT_URL, t->url);
+	curl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl->easy_setopt(h, CURLOPT_USERAGENT, "smartvm");
+	curl->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl->easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+	curl->easy_setopt(h, CURLOPT_MAXREDIRS, c->max_redirects);
+	curl->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
+	curl->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_time_s);
+	curl->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)time_left_ms);
 	if (t->kind == SINK_FILE && (t->file->limit || t->file->limit_is_stated))
-		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->file->limit);
+		curl->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->file->limit);
 	else if (t->kind == SINK_MEMORY)
-		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->mem_max);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+		curl->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->mem_max);
+	curl->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl->easy_setopt(h, CURLOPT_WRITEDATA, t);
 	if (c->progress && t->kind == SINK_FILE) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+		curl->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl->easy_setopt(h, CURLOPT_XFERINFODATA, t);
 	}
 }
 
@@ -212,10 +207,9 @@ static int deadline_passed(const transfer *t)
  * status and, when location_out is given, *location_out the redirect target. */
 static int perform(transfer *t, bool follow, long *status_out, char **location_out)
 {
-	pthread_once(&curl_once, init_curl);
-	if (curl_init_rc != CURLE_OK)
-		return sv_err(SV_EDOWNLOAD, "downloading %s: initialising libcurl: %s", t->url,
-			      curl_easy_strerror(curl_init_rc));
+	if (sv_curl_load() != 0)
+		return sv_err_prefix("downloading %s", t->url);
+	const sv_curl_api *curl = sv_curl();
 	const sv_dl_config *c = t->cfg;
 	int attempts = c->max_retries + 1;
 	t->deadline_ms = mono_ms() + c->timeout_ms;
@@ -226,34 +220,34 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 		int rc = reset_sink(t);
 		if (rc)
 			return rc;
-		CURL *h = curl_easy_init();
+		CURL *h = curl->easy_init();
 		if (!h)
 			return sv_err(SV_ENOMEM, "downloading %s: curl_easy_init failed", t->url);
 		char errbuf[CURL_ERROR_SIZE] = "";
 		t->curl = h;
 		setup_handle(t, h, follow, errbuf, left);
-		CURLcode cc = curl_easy_perform(h);
+		CURLcode cc = curl->easy_perform(h);
 		if (cc == CURLE_WRITE_ERROR && t->discard_cut)
 			cc = CURLE_OK; /* an endless error page: its status says it all */
 		long status = 0;
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		curl->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		end_progress(t);
 		char why[CURL_ERROR_SIZE + 64];
 		bool transient = false;
 		if (t->sink_rc) {
-			curl_easy_cleanup(h);
+			curl->easy_cleanup(h);
 			return t->sink_rc;
 		} else if (cc == CURLE_ABORTED_BY_CALLBACK && t->cancelled) {
-			curl_easy_cleanup(h);
+			curl->easy_cleanup(h);
 			return sv_err(SV_EDOWNLOAD, "downloading %s: cancelled by the progress callback", t->url);
 		} else if (cc == CURLE_FILESIZE_EXCEEDED) {
-			curl_easy_cleanup(h);
+			curl->easy_cleanup(h);
 			return t->kind == SINK_FILE ? sv_sink_too_large(t->file) : memory_too_large(t);
 		} else if (cc == CURLE_OPERATION_TIMEDOUT && mono_ms() + DEADLINE_SLACK_MS >= t->deadline_ms) {
-			curl_easy_cleanup(h);
+			curl->easy_cleanup(h);
 			return deadline_passed(t);
 		} else if (cc != CURLE_OK) {
-			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl->easy_strerror(cc));
 			transient = is_transient(cc);
 		} else if (status >= 500) {
 			snprintf(why, sizeof(why), "HTTP %ld", status);
@@ -261,16 +255,16 @@ static int perform(transfer *t, bool follow, long *status_out, char **location_o
 		} else if (is_success_status(status) || (!follow && status >= 300 && status < 400)) {
 			if (location_out) {
 				char *loc = NULL;
-				curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
+				curl->easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
 				*location_out = loc ? strdup(loc) : NULL;
 			}
 			*status_out = status;
-			curl_easy_cleanup(h);
+			curl->easy_cleanup(h);
 			return 0;
 		} else {
 			snprintf(why, sizeof(why), "HTTP %ld", status);
 		}
-		curl_easy_cleanup(h);
+		curl->easy_cleanup(h);
 		t->curl = NULL;
 		if (!transient || attempt >= attempts) {
 			if (attempt > 1)

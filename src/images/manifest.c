@@ -9,9 +9,9 @@
 #include "images/images_defaults.h"
 #include "images/release.h"
 #include "images/verify.h"
+#include "util/curl_lib.h"
 #include "util/error.h"
 #include <ctype.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,30 +111,33 @@ static char *basename_of(const char *s)
 static int resolve_url(const ctx *c, const char *field, const char *ref, char **out)
 {
 	*out = NULL;
-	CURLU *u = curl_url();
+	int rc = sv_curl_load();
+	if (rc)
+		return rc;
+	const sv_curl_api *curl = sv_curl();
+	CURLU *u = curl->url();
 	if (!u)
 		return sv_err(SV_ENOMEM, "out of memory");
 	char *scheme = NULL, *host = NULL, *full = NULL;
-	CURLUcode uc = c->remote ? curl_url_set(u, CURLUPART_URL, c->source, 0) : CURLUE_OK;
-	int rc = 0;
+	CURLUcode uc = c->remote ? curl->url_set(u, CURLUPART_URL, c->source, 0) : CURLUE_OK;
 	if (uc == CURLUE_OK)
-		uc = curl_url_set(u, CURLUPART_URL, ref, 0);
+		uc = curl->url_set(u, CURLUPART_URL, ref, 0);
 	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+		uc = curl->url_get(u, CURLUPART_SCHEME, &scheme, 0);
 	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+		uc = curl->url_get(u, CURLUPART_HOST, &host, 0);
 	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_URL, &full, 0);
+		uc = curl->url_get(u, CURLUPART_URL, &full, 0);
 	if (uc == CURLUE_OUT_OF_MEMORY)
 		rc = sv_err(SV_ENOMEM, "out of memory");
 	else if (uc != CURLUE_OK || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || !*host)
 		rc = bad(c, field, "\"%s\" is not an http or https URL", ref);
 	else if (!(*out = strdup(full)))
 		rc = sv_err(SV_ENOMEM, "out of memory");
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(full);
-	curl_url_cleanup(u);
+	curl->free(scheme);
+	curl->free(host);
+	curl->free(full);
+	curl->url_cleanup(u);
 	return rc;
 }
 

@@ -1,10 +1,17 @@
-/* The supervisor is exec'd for every VM: each shared library it needs is
+/* What smartvm's programs load when they start.
+ *
+ * The supervisor is exec'd for every VM: each shared library it needs is
  * mapped and relocated at every VM start (issue 16). It may need libc and
  * libmnl (the network undo's netlink) and nothing else; jansson,
  * libcrypto and libnftnl (the VM's firewall elements, which it removes)
  * are linked into it statically (meson.build). Read from the binary's
  * DT_NEEDED entries, as the dynamic loader reads them. And it binds its
- * symbols when it starts, which the fork server's children inherit. */
+ * symbols when it starts, which the fork server's children inherit.
+ *
+ * The CLI, the OCI runtime and the shared library load libcurl, libarchive
+ * and libxml2 only when they use them (util/lazy_lib.h): linked, each start
+ * of `smartvm ps` or of an OCI `state` loaded them and the libraries they
+ * pull in. */
 #include "svtest.h"
 
 #include <elf.h>
@@ -158,6 +165,44 @@ static void test_the_supervisor_binds_its_symbols_when_it_starts(void **state)
 	free(elf);
 }
 
+/* Loaded at their first use, never linked. */
+static const char *const lazy_prefixes[] = {"libcurl.so.", "libarchive.so.", "libxml2.so."};
+
+static void assert_links_no_lazy_library(const char *path)
+{
+	size_t len = 0;
+	char *elf = read_all(path, &len);
+	if (!elf)
+		fail_msg("cannot read %s", path);
+	char *names = NULL;
+	assert_int_equal(needed_libraries(elf, len, &names), 0);
+	assert_non_null(strstr(names, "libc.so."));
+	for (size_t i = 0; i < sizeof(lazy_prefixes) / sizeof(*lazy_prefixes); i++)
+		if (strstr(names, lazy_prefixes[i]))
+			fail_msg(
+			    "%s links %s*: every start would load it and what it pulls in (libsmartvm "
+			    "takes it by its headers only and loads it at its first use; see meson.build)",
+			    path, lazy_prefixes[i]);
+	free(names);
+	free(elf);
+}
+
+static void test_the_cli_runtime_and_library_load_curl_archive_and_xml_only_when_used(void **state)
+{
+	(void)state;
+	const char *cli = getenv("SMARTVM_CLI"), *oci = getenv("SMARTVM_OCI"),
+		   *build = getenv("SMARTVM_BUILD_ROOT");
+	assert_non_null(cli);
+	assert_non_null(oci);
+	assert_non_null(build);
+	assert_links_no_lazy_library(cli);
+	assert_links_no_lazy_library(oci);
+	char *shared = NULL;
+	assert_true(asprintf(&shared, "%s/libsmartvm.so", build) > 0);
+	assert_links_no_lazy_library(shared);
+	free(shared);
+}
+
 static void test_the_reader_finds_what_a_program_needs(void **state)
 {
 	(void)state;
@@ -182,6 +227,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_the_supervisor_needs_only_libc_and_libmnl),
 	    cmocka_unit_test(test_the_supervisor_binds_its_symbols_when_it_starts),
+	    cmocka_unit_test(test_the_cli_runtime_and_library_load_curl_archive_and_xml_only_when_used),
 	    cmocka_unit_test(test_the_reader_finds_what_a_program_needs),
 	};
 	return svt_run_group(tests, NULL, NULL);

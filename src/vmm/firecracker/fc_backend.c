@@ -7,12 +7,12 @@
  * Process management is the VM layer's job: nothing here waits or signals.
  */
 #include "config/config_json.h"
+#include "util/curl_lib.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/strv.h"
 #include "vmm/firecracker/fc_api.h"
 #include "vmm/firecracker/fc_live.h"
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,15 +124,21 @@ static int put(sv_vmm *vmm, const char *path, json_t *body)
  * restricts them to URL-safe characters. */
 static int put_by_id(sv_vmm *vmm, const char *collection, const char *id, json_t *body)
 {
-	char *escaped = curl_easy_escape(NULL, id ? id : "", 0);
+	int rc = sv_curl_load();
+	if (rc) {
+		json_decref(body);
+		return rc;
+	}
+	const sv_curl_api *curl = sv_curl();
+	char *escaped = curl->easy_escape(NULL, id ? id : "", 0);
 	char *path = NULL;
 	if (!escaped || asprintf(&path, "%s/%s", collection, escaped) < 0) {
-		curl_free(escaped);
+		curl->free(escaped);
 		json_decref(body);
 		return sv_err(SV_ENOMEM, "PUT %s/%s: out of memory", collection, id);
 	}
-	curl_free(escaped);
-	int rc = put(vmm, path, body);
+	curl->free(escaped);
+	rc = put(vmm, path, body);
 	free(path);
 	return rc;
 }

@@ -8,9 +8,8 @@
  */
 #include "vmm/firecracker/fc_http.h"
 
+#include "util/curl_lib.h"
 #include "util/error.h"
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +30,6 @@ typedef struct {
 	size_t len;
 	bool overflow;
 } response_buf;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-/* curl_global_init is not thread-safe; every user in the library goes
- * through a once-guard like this (curl counts the calls). */
-static void init_curl(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -63,9 +52,9 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 int sv_fc_http_open(sv_fc_http **out, const char *socket_path, int timeout_ms)
 {
 	*out = NULL;
-	pthread_once(&curl_once, init_curl);
-	if (curl_init_result != CURLE_OK)
-		return sv_err(SV_EIO, "initialising libcurl: %s", curl_easy_strerror(curl_init_result));
+	if (sv_curl_load() != 0)
+		return sv_err_prefix("the API client for %s", socket_path);
+	const sv_curl_api *curl = sv_curl();
 	if (timeout_ms <= 0)
 		return sv_err(SV_EINVAL, "API timeout: must be greater than 0 ms (got %d)", timeout_ms);
 
@@ -74,28 +63,28 @@ int sv_fc_http_open(sv_fc_http **out, const char *socket_path, int timeout_ms)
 		return sv_err(SV_ENOMEM, "out of memory");
 	h->socket_path = strdup(socket_path);
 	h->timeout_ms = timeout_ms;
-	h->curl = curl_easy_init();
+	h->curl = curl->easy_init();
 	/* An empty "Expect:" stops curl from waiting for 100-continue on large bodies. */
-	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	h->headers = curl->slist_append(NULL, "Content-Type: application/json");
 	if (h->headers)
-		h->headers = curl_slist_append(h->headers, "Accept: application/json");
+		h->headers = curl->slist_append(h->headers, "Accept: application/json");
 	if (h->headers)
-		h->headers = curl_slist_append(h->headers, "Expect:");
+		h->headers = curl->slist_append(h->headers, "Expect:");
 	if (!h->socket_path || !h->curl || !h->headers) {
 		sv_fc_http_close(h);
 		return sv_err(SV_ENOMEM, "out of memory");
 	}
 	CURL *c = h->curl;
-	bool ok = curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->socket_path) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK;
+	bool ok = curl->easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, h->socket_path) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK;
 	if (!ok) {
 		sv_fc_http_close(h);
 		return sv_err(SV_EIO, "configuring libcurl for %s", socket_path);
@@ -113,9 +102,11 @@ void sv_fc_http_close(sv_fc_http *h)
 {
 	if (!h)
 		return;
+	/* A handle exists only once libcurl is loaded. */
 	if (h->curl)
-		curl_easy_cleanup(h->curl);
-	curl_slist_free_all(h->headers);
+		sv_curl()->easy_cleanup(h->curl);
+	if (h->headers)
+		sv_curl()->slist_free_all(h->headers);
 	free(h->socket_path);
 	free(h);
 }
@@ -124,20 +115,21 @@ void sv_fc_http_close(sv_fc_http *h)
 static bool set_request(sv_fc_http *h, const char *method, const char *url, const char *body,
 			response_buf *rb)
 {
+	const sv_curl_api *curl = sv_curl();
 	CURL *c = h->curl;
-	bool ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_WRITEDATA, rb) == CURLE_OK;
+	bool ok = curl->easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
+		  curl->easy_setopt(c, CURLOPT_WRITEDATA, rb) == CURLE_OK;
 	if (!strcmp(method, "GET")) {
 		/* HTTPGET also undoes a previous request's body. */
-		ok = ok && curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
-		     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK;
+		ok = ok && curl->easy_setopt(c, CURLOPT_HTTPGET, 1L) == CURLE_OK &&
+		     curl->easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL) == CURLE_OK;
 	} else {
 		/* Not copied: libcurl reads the body only during this transfer,
 		 * which sv_fc_http_send finishes before returning to its owner. */
 		const char *data = body ? body : "";
-		ok = ok && curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(data)) == CURLE_OK &&
-		     curl_easy_setopt(c, CURLOPT_POSTFIELDS, data) == CURLE_OK &&
-		     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
+		ok = ok && curl->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(data)) == CURLE_OK &&
+		     curl->easy_setopt(c, CURLOPT_POSTFIELDS, data) == CURLE_OK &&
+		     curl->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
 	}
 	return ok;
 }
@@ -150,20 +142,21 @@ int sv_fc_http_send(sv_fc_http *h, const char *method, const char *path, const c
 	char *url = NULL;
 	if (asprintf(&url, "http://localhost%s", path) < 0)
 		return sv_err(SV_ENOMEM, "out of memory");
+	const sv_curl_api *curl = sv_curl();
 	response_buf rb = { 0 };
 	h->errbuf[0] = '\0';
 	if (!set_request(h, method, url, body, &rb)) {
 		free(url);
 		return sv_err(SV_EIO, "%s %s: configuring the request failed", method, path);
 	}
-	CURLcode res = curl_easy_perform(h->curl);
+	CURLcode res = curl->easy_perform(h->curl);
 	free(url);
 	long opened = 0;
-	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK)
+	if (curl->easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK)
 		h->connections += opened;
 	if (res != CURLE_OK) {
 		free(rb.data);
-		const char *detail = h->errbuf[0] ? h->errbuf : curl_easy_strerror(res);
+		const char *detail = h->errbuf[0] ? h->errbuf : curl->easy_strerror(res);
 		if (res == CURLE_OPERATION_TIMEDOUT)
 			return sv_err(SV_ETIMEOUT, "%s %s: no answer from %s within %d ms (%s)", method, path,
 				      h->socket_path, h->timeout_ms, detail);
@@ -175,7 +168,7 @@ int sv_fc_http_send(sv_fc_http *h, const char *method, const char *path, const c
 				      MAX_RESPONSE_BYTES);
 		return sv_err(SV_EIO, "%s %s: %s (via %s)", method, path, detail, h->socket_path);
 	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, status_out);
+	curl->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, status_out);
 	*body_out = rb.data ? rb.data : strdup("");
 	if (!*body_out)
 		return sv_err(SV_ENOMEM, "out of memory");

@@ -13,9 +13,9 @@
 #include "vmm/firecracker/fc_live.h"
 
 #include "config/config_json.h"
+#include "util/curl_lib.h"
 #include "util/error.h"
 #include "vmm/firecracker/fc_api.h"
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +30,19 @@ static int send_body(sv_vmm *vmm, const char *method, const char *path, json_t *
 	return rc;
 }
 
-/* "<collection>/<escaped id>", malloc'd. */
+/* "<collection>/<escaped id>", malloc'd; NULL with the error set. */
 static char *by_id(const char *collection, const char *id)
 {
-	char *escaped = curl_easy_escape(NULL, id, 0);
+	if (sv_curl_load() != 0)
+		return NULL;
+	const sv_curl_api *curl = sv_curl();
+	char *escaped = curl->easy_escape(NULL, id, 0);
 	char *path = NULL;
-	if (!escaped || asprintf(&path, "%s/%s", collection, escaped) < 0)
+	if (!escaped || asprintf(&path, "%s/%s", collection, escaped) < 0) {
 		path = NULL;
-	curl_free(escaped);
+		sv_err(SV_ENOMEM, "out of memory");
+	}
+	curl->free(escaped);
 	return path;
 }
 
@@ -173,7 +178,7 @@ int sv_fc_drive_update(sv_vmm *vmm, const char *drive_id, const char *path, cons
 		json_object_set_new(body, "path_on_host", json_string(path));
 	if (body && rl)
 		json_object_set_new(body, "rate_limiter", sv_json_rate_limiter(rl));
-	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_err(SV_ENOMEM, "out of memory"));
+	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_last_error_code());
 	free(ep);
 	return rc;
 }
@@ -186,7 +191,7 @@ int sv_fc_iface_update(sv_vmm *vmm, const char *iface_id, const sv_rate_limiter 
 		json_object_set_new(body, "rx_rate_limiter", sv_json_rate_limiter(rx));
 	if (body && tx)
 		json_object_set_new(body, "tx_rate_limiter", sv_json_rate_limiter(tx));
-	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_err(SV_ENOMEM, "out of memory"));
+	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_last_error_code());
 	free(ep);
 	return rc;
 }
@@ -198,7 +203,7 @@ int sv_fc_pmem_update(sv_vmm *vmm, const char *pmem_id, const sv_rate_limiter *r
 	json_t *body = json_pack("{s:s}", "id", pmem_id);
 	if (body)
 		json_object_set_new(body, "rate_limiter", sv_json_rate_limiter(rl));
-	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_err(SV_ENOMEM, "out of memory"));
+	int rc = ep ? send_body(vmm, "PATCH", ep, body) : (json_decref(body), sv_last_error_code());
 	free(ep);
 	return rc;
 }
