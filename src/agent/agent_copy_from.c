@@ -21,9 +21,9 @@
 #include "util/array.h"
 #include "util/error.h"
 #include "util/file.h"
+#include "util/sha256.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <smartvm/agent.h>
 #include <smartvm/error.h>
 #include <stdio.h>
@@ -86,15 +86,13 @@ static int apply_meta(copy_from *x, int fd, const sva_fs_info *info, const char 
  * FILE_END digest. */
 static int receive_data(copy_from *x, uint32_t ch, int fd, const sva_fs_info *info, const char *guest_path)
 {
-	EVP_MD_CTX *sha = EVP_MD_CTX_new();
-	if (!sha || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(sha);
-		return sv_err(SV_ENOMEM, "SHA-256: cannot initialise");
-	}
+	sv_sha256 sha;
+	int rc = sv_sha256_init(&sha);
+	if (rc)
+		return rc;
 	sva_recv_window w;
 	sva_recv_init(&w, x->c->window);
 	uint64_t got = 0;
-	int rc;
 	for (;;) {
 		sva_frame f;
 		if ((rc = sva_fs_answer(x->c, x->what, ch, &f)))
@@ -118,14 +116,14 @@ static int receive_data(copy_from *x, uint32_t ch, int fd, const sva_fs_info *in
 			if (rc)
 				break;
 			got += f.length;
-			EVP_DigestUpdate(sha, f.payload, f.length);
+			sv_sha256_update(&sha, f.payload, f.length);
 			if ((rc = sva_client_grant(x->c, ch, sva_recv_consumed(&w, f.length))))
 				break;
 		} else if (f.type == SVA_FILE_END) {
 			sva_field v[SVA_F_END_N];
 			uint8_t digest[32];
-			unsigned int len = sizeof(digest);
-			EVP_DigestFinal_ex(sha, digest, &len);
+			if ((rc = sv_sha256_final(&sha, digest)))
+				break;
 			if (sva_tlv_parse(f.payload, f.length, sva_spec_file_end, sva_spec_file_end_n, v) !=
 				0 ||
 			    v[0].len != 32 || memcmp(v[0].bytes, digest, 32) != 0)
@@ -144,7 +142,7 @@ static int receive_data(copy_from *x, uint32_t ch, int fd, const sva_fs_info *in
 			break;
 		}
 	}
-	EVP_MD_CTX_free(sha);
+	sv_sha256_free(&sha);
 	return rc;
 }
 

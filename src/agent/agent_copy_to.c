@@ -9,10 +9,10 @@
 #include "agent/agent_copy.h"
 
 #include "util/error.h"
+#include "util/sha256.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <smartvm/agent.h>
 #include <smartvm/error.h>
 #include <stdio.h>
@@ -79,9 +79,9 @@ static int put_file(copy_to *x, int fd, const struct stat *st, const char *guest
 	sva_msg_u32(&m, 6, (uint32_t)st->st_mtim.tv_nsec);
 	sva_msg_u64(&m, 7, (uint64_t)st->st_size);
 	int rc = sva_client_send_msg(x->c, &m);
-	EVP_MD_CTX *sha = EVP_MD_CTX_new();
-	if (!sha || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1)
-		rc = rc ? rc : sv_err(SV_ENOMEM, "SHA-256: cannot initialise");
+	sv_sha256 sha = {0};
+	if (!rc)
+		rc = sv_sha256_init(&sha);
 	sva_send_window w = {.credit = x->c->window};
 	uint8_t *buf = malloc(SVA_MAX_PAYLOAD);
 	if (!buf)
@@ -102,7 +102,7 @@ static int put_file(copy_to *x, int fd, const struct stat *st, const char *guest
 			break;
 		sva_send_take(&w, (size_t)n);
 		sent += (uint64_t)n;
-		EVP_DigestUpdate(sha, buf, (size_t)n);
+		sv_sha256_update(&sha, buf, (size_t)n);
 		if ((rc = sva_client_send(x->c, SVA_FILE_DATA, ch, buf, (size_t)n)))
 			break;
 		/* Send as it goes; read WINDOWs as they come. */
@@ -118,16 +118,16 @@ static int put_file(copy_to *x, int fd, const struct stat *st, const char *guest
 		rc = sv_err(SV_EIO, "%s: %s changed size while it was read", x->what, host_path);
 	if (!rc) {
 		uint8_t digest[32];
-		unsigned int len = sizeof(digest);
-		EVP_DigestFinal_ex(sha, digest, &len);
+		rc = sv_sha256_final(&sha, digest);
 		sva_msg_begin(&m, head, sizeof(head), SVA_FILE_END, ch);
 		sva_msg_bytes(&m, 1, digest, sizeof(digest));
 		sva_frame f;
-		rc = sva_client_send_msg(x->c, &m);
+		if (!rc)
+			rc = sva_client_send_msg(x->c, &m);
 		while (!rc && !(rc = sva_fs_answer(x->c, x->what, ch, &f)) && f.type != SVA_OK)
 			;
 	}
-	EVP_MD_CTX_free(sha);
+	sv_sha256_free(&sha);
 	free(buf);
 	return rc;
 }

@@ -7,10 +7,10 @@
 #include "net/net_wgconf.h"
 
 #include "net/net_addr.h"
+#include "util/crypto_lib.h"
 #include "util/error.h"
 #include "util/file.h"
 #include <ctype.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +59,8 @@ bool sv_wg_key_from_base64(uint8_t key[SV_WG_KEY_LEN], const char *text)
 	if ((strchr(alphabet, text[42]) - alphabet) & 3)
 		return false;
 	unsigned char buf[33];
-	if (EVP_DecodeBlock(buf, (const unsigned char *)text, 44) != 33)
+	/* sv_wg_config_parse loaded libcrypto. */
+	if (sv_crypto()->decode_block(buf, (const unsigned char *)text, 44) != 33)
 		return false;
 	memcpy(key, buf, SV_WG_KEY_LEN);
 	return true;
@@ -324,6 +325,8 @@ int sv_wg_config_parse(sv_wg_config *out, const char *text, size_t len, const ch
 		return sv_err(SV_EINVAL, "%s: larger than %d bytes", origin, SV_WG_CONFIG_MAX_BYTES);
 	if (memchr(text, '\0', len))
 		return sv_err(SV_EINVAL, "%s: contains a NUL byte (not a text file)", origin);
+	if (sv_crypto_load() != 0) /* its keys' base64 */
+		return sv_err_prefix("%s", origin);
 	parser p = {.origin = origin};
 	bool has_private = false;
 	char line[LINE_MAX_BYTES + 1];
@@ -360,7 +363,7 @@ int sv_wg_config_load(sv_wg_config *out, const char *path)
 	if (rc)
 		return sv_err_prefix("WireGuard config");
 	rc = sv_wg_config_parse(out, text, len, path);
-	OPENSSL_cleanse(text, len);
+	explicit_bzero(text, len);
 	free(text);
 	return rc;
 }

@@ -32,6 +32,19 @@ static void load_locked(sv_lazy_lib *l)
 		snprintf(l->error, sizeof(l->error), "%s", why);
 }
 
+void sv_lazy_lib_use(sv_lazy_lib *l, const void *linked, size_t table_size)
+{
+	pthread_mutex_lock(&l->lock);
+	if (!l->tried) {
+		l->tried = true;
+		memcpy(l->table, linked, table_size);
+		const char *why = l->init ? l->init(l->table) : NULL;
+		if (why)
+			snprintf(l->error, sizeof(l->error), "%s", why);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 int sv_lazy_lib_load(sv_lazy_lib *l)
 {
 	pthread_mutex_lock(&l->lock);

@@ -36,6 +36,13 @@
 	{                                                                                                    \
 		FUNCTIONS(SV_LAZY_SYMBOL_, type)                                                             \
 	}
+/* The initialiser of a table from the functions themselves, for a program
+ * that links the library (see sv_lazy_lib_use). */
+#define SV_LAZY_LINKED(FUNCTIONS, type)                                                                      \
+	{                                                                                                    \
+		FUNCTIONS(SV_LAZY_LINKED_, type)                                                             \
+	}
+#define SV_LAZY_LINKED_(type, member, symbol) .member = symbol,
 #define SV_LAZY_MEMBER_(type, member, symbol) __typeof__(symbol) *member;
 #define SV_LAZY_SYMBOL_(type, member, symbol) {#symbol, offsetof(type, member)},
 
@@ -71,5 +78,11 @@ typedef struct {
  * naming the library, why, and the package to install; a failed load is
  * not retried. Thread-safe. */
 int sv_lazy_lib_load(sv_lazy_lib *l);
+
+/* For a program that links the library itself (the supervisor links
+ * libcrypto statically): its own functions, a whole table of l's type,
+ * stand for the library from now on and nothing is loaded. Call it before
+ * any use of l; a load before it wins. */
+void sv_lazy_lib_use(sv_lazy_lib *l, const void *linked, size_t table_size);
 
 #endif

@@ -1,34 +1,41 @@
 /* SHA-256 (see sha256.h). */
 #include "util/sha256.h"
 
+#include "util/crypto_lib.h"
 #include "util/error.h"
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* Every function after a successful init uses the table: a context exists
+ * only once libcrypto is loaded. */
 int sv_sha256_init(sv_sha256 *h)
 {
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(h->ctx);
-		h->ctx = NULL;
+	h->ctx = NULL;
+	if (sv_crypto_load() != 0)
+		return sv_err_prefix("SHA-256");
+	const sv_crypto_api *c = sv_crypto();
+	h->ctx = c->md_ctx_new();
+	if (!h->ctx || c->digest_init(h->ctx, c->sha256(), NULL) != 1) {
+		sv_sha256_free(h);
 		return sv_err(SV_ENOMEM, "initialising SHA-256");
 	}
 	return 0;
 }
 
-void sv_sha256_update(sv_sha256 *h, const void *data, size_t len) { EVP_DigestUpdate(h->ctx, data, len); }
+void sv_sha256_update(sv_sha256 *h, const void *data, size_t len)
+{
+	sv_crypto()->digest_update(h->ctx, data, len);
+}
 
 int sv_sha256_final(sv_sha256 *h, unsigned char out[32])
 {
 	unsigned char md[EVP_MAX_MD_SIZE] = {0};
 	unsigned int n = 0;
-	bool ok = EVP_DigestFinal_ex(h->ctx, md, &n) == 1 && n == 32;
+	bool ok = h->ctx && sv_crypto()->digest_final(h->ctx, md, &n) == 1 && n == 32;
 	sv_sha256_free(h);
 	memcpy(out, md, 32);
 	return ok ? 0 : sv_err(SV_EIO, "SHA-256 failed");
@@ -45,7 +52,8 @@ void sv_sha256_final_hex(sv_sha256 *h, char out[65])
 
 void sv_sha256_free(sv_sha256 *h)
 {
-	EVP_MD_CTX_free(h->ctx);
+	if (h->ctx)
+		sv_crypto()->md_ctx_free(h->ctx);
 	h->ctx = NULL;
 }
 
@@ -53,7 +61,11 @@ void sv_sha256_prepare(void)
 {
 	/* Without its clean-up at exit: each child would run it, to free what
 	 * the kernel frees anyway. Only the first initialisation decides. */
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	if (sv_crypto_load() != 0) {
+		sv_err_clear(); /* the child that needs a digest reports it */
+		return;
+	}
+	sv_crypto()->init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	sv_sha256 h;
 	char hex[65];
 	if (sv_sha256_init(&h) == 0)

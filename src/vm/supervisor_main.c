@@ -7,6 +7,7 @@
 #include "vm/supervisor.h"
 #include "vm/supervisor_server.h"
 
+#include "util/crypto_lib.h"
 #include "util/trace.h"
 
 #include <smartvm/log.h>
@@ -50,8 +51,13 @@ static void set_title(const char *vm_dir)
 	memcpy(title_start + la + lb, c, lc);
 }
 
+/* libcrypto is linked into this program statically (meson.build): the
+ * library uses it instead of loading the shared one. */
+static const sv_crypto_api linked_crypto = SV_LAZY_LINKED(SV_CRYPTO_FUNCTIONS, sv_crypto_api);
+
 int main(int argc, char **argv)
 {
+	sv_crypto_use_linked(&linked_crypto);
 	if (argc == 4 && !strcmp(argv[1], SV_FORK_SERVER_ARG)) {
 		/* argv's strings lie end to end: one area to rewrite. */
 		title_start = argv[0];

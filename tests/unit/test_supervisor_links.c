@@ -8,8 +8,8 @@
  * DT_NEEDED entries, as the dynamic loader reads them. And it binds its
  * symbols when it starts, which the fork server's children inherit.
  *
- * The CLI, the OCI runtime and the shared library load libcurl, libarchive
- * and libxml2 only when they use them (util/lazy_lib.h): linked, each start
+ * The CLI, the OCI runtime and the shared library load libcurl, libarchive,
+ * libxml2 and libcrypto only when they use them (util/lazy_lib.h): linked, each start
  * of `smartvm ps` or of an OCI `state` loaded them and the libraries they
  * pull in. */
 #include "svtest.h"
@@ -166,7 +166,7 @@ static void test_the_supervisor_binds_its_symbols_when_it_starts(void **state)
 }
 
 /* Loaded at their first use, never linked. */
-static const char *const lazy_prefixes[] = {"libcurl.so.", "libarchive.so.", "libxml2.so."};
+static const char *const lazy_prefixes[] = {"libcurl.so.", "libarchive.so.", "libxml2.so.", "libcrypto.so."};
 
 static void assert_links_no_lazy_library(const char *path)
 {
@@ -187,7 +187,7 @@ static void assert_links_no_lazy_library(const char *path)
 	free(elf);
 }
 
-static void test_the_cli_runtime_and_library_load_curl_archive_and_xml_only_when_used(void **state)
+static void test_the_cli_runtime_and_library_load_curl_archive_xml_and_crypto_only_when_used(void **state)
 {
 	(void)state;
 	const char *cli = getenv("SMARTVM_CLI"), *oci = getenv("SMARTVM_OCI"),
@@ -227,7 +227,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_the_supervisor_needs_only_libc_and_libmnl),
 	    cmocka_unit_test(test_the_supervisor_binds_its_symbols_when_it_starts),
-	    cmocka_unit_test(test_the_cli_runtime_and_library_load_curl_archive_and_xml_only_when_used),
+	    cmocka_unit_test(test_the_cli_runtime_and_library_load_curl_archive_xml_and_crypto_only_when_used),
 	    cmocka_unit_test(test_the_reader_finds_what_a_program_needs),
 	};
 	return svt_run_group(tests, NULL, NULL);

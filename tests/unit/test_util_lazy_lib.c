@@ -66,6 +66,25 @@ static void test_a_missing_symbol_fails_the_load(void **state)
 	assert_int_equal(init_calls, 0);
 }
 
+/* A program that links the library hands its own functions over: the
+ * soname is never looked for (here it does not exist). */
+static void test_a_linked_table_stands_for_the_library(void **state)
+{
+	(void)state;
+	static libc_api api;
+	static sv_lazy_lib lib =
+	    SV_LAZY_LIB_INIT("libsmartvm-test-absent.so.9", "smartvm-absent", libc_symbols, &api, count_init);
+	static const libc_api linked = SV_LAZY_LINKED(LIBC_FUNCTIONS, libc_api);
+	init_calls = 0;
+	sv_lazy_lib_use(&lib, &linked, sizeof(linked));
+	assert_int_equal(init_calls, 1);
+	assert_int_equal(sv_lazy_lib_load(&lib), 0);
+	assert_int_equal(api.pid(), getpid());
+	/* Handed over twice: the first stays, and init ran once. */
+	sv_lazy_lib_use(&lib, &linked, sizeof(linked));
+	assert_int_equal(init_calls, 1);
+}
+
 static const char *failing_init(void *table)
 {
 	(void)table;
@@ -88,6 +107,7 @@ int main(void)
 	    cmocka_unit_test(test_a_library_is_loaded_once_and_its_table_works),
 	    cmocka_unit_test(test_a_missing_library_names_itself_and_its_package),
 	    cmocka_unit_test(test_a_missing_symbol_fails_the_load),
+	    cmocka_unit_test(test_a_linked_table_stands_for_the_library),
 	    cmocka_unit_test(test_a_failed_init_fails_the_load_for_good),
 	};
 	return svt_run_group(tests, NULL, NULL);
