@@ -24,8 +24,9 @@ static void load_locked(sv_lazy_lib *l)
 			return;
 		}
 		/* POSIX makes dlsym's answer a function's address when the
-		 * symbol is one; stored as the member's own pointer type. */
-		memcpy((char *)l->table + l->symbols[i].offset, &address, sizeof(address));
+		 * symbol is one; stored the way its dlsym page shows
+		 * (`*(void **)(&fptr) = dlsym(...)`). */
+		*(void **)((char *)l->table + l->symbols[i].offset) = address;
 	}
 	const char *why = l->init ? l->init(l->table) : NULL;
 	if (why)
