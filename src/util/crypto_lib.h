@@ -19,8 +19,7 @@
 	X(T, digest_update, EVP_DigestUpdate)                                                                \
 	X(T, digest_final, EVP_DigestFinal_ex)                                                               \
 	X(T, sha256, EVP_sha256)                                                                             \
-	X(T, decode_block, EVP_DecodeBlock)                                                                  \
-	X(T, cleanse, OPENSSL_cleanse)
+	X(T, decode_block, EVP_DecodeBlock)
 
 SV_LAZY_TABLE(SV_CRYPTO_FUNCTIONS, sv_crypto_api);
 

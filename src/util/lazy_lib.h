@@ -1,11 +1,11 @@
 /* A shared library loaded with dlopen at its first use instead of linked.
  *
  * Every library a program links is mapped and relocated at each of its
- * starts, used or not: libcurl, libxml2 and libarchive (with what they pull:
- * GnuTLS, Kerberos, LDAP, ICU, libstdc++, a dozen compressors) made each
- * start of the CLI or of smartvm-oci cost ~11 ms of CPU and ~460 page
- * faults on the development machine, for `smartvm ps` or an OCI `state`
- * that use none of them (bench #1's "program start" row).
+ * starts, used or not: libcurl, libxml2, libarchive and libcrypto (with what
+ * they pull: GnuTLS, Kerberos, LDAP, ICU, libstdc++, a dozen compressors)
+ * made each start of the CLI or of smartvm-oci cost ~13 ms of CPU and ~590
+ * page faults on the development machine, for `smartvm ps` or an OCI
+ * `state` that use none of them (bench #1's "program start" row).
  *
  * A library's functions are a table of typed pointers, listed once:
  *
