@@ -60,7 +60,8 @@ int sv_wg_config_parse(sv_wg_config *out, const char *text, size_t len, const ch
 /* Reads (a regular file of at most SV_WG_CONFIG_MAX_BYTES) and parses path. */
 int sv_wg_config_load(sv_wg_config *out, const char *path);
 
-/* Decodes standard base64 of exactly 32 bytes (44 characters, one '='). */
+/* Decodes standard base64 of exactly 32 bytes (44 characters, one '=');
+ * false also when libcrypto cannot be loaded (the error says so). */
 bool sv_wg_key_from_base64(uint8_t key[SV_WG_KEY_LEN], const char *text);
 
 #endif

@@ -23,6 +23,17 @@ static void assert_refused(const char *text, const char *msg)
 	assert_string_equal(sv_last_error(), msg);
 }
 
+/* First in this process, before any parse: the decoder loads libcrypto
+ * itself (util/crypto_lib.h) and needs no parse to have done it. */
+static void test_a_key_decodes_before_any_config_is_parsed(void **state)
+{
+	(void)state;
+	uint8_t key[SV_WG_KEY_LEN], zero[SV_WG_KEY_LEN] = {0};
+	assert_true(sv_wg_key_from_base64(key, PUB));
+	assert_memory_not_equal(key, zero, SV_WG_KEY_LEN);
+	assert_false(sv_wg_key_from_base64(key, "not a key"));
+}
+
 static void test_full_config_is_read(void **state)
 {
 	(void)state;
@@ -205,6 +216,7 @@ static void test_failed_parse_leaves_no_key_material(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_a_key_decodes_before_any_config_is_parsed),
 	    cmocka_unit_test(test_full_config_is_read),
 	    cmocka_unit_test(test_keys_and_sections_are_case_insensitive),
 	    cmocka_unit_test(test_hooks_are_refused),
