@@ -8,6 +8,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The library's own set-up, once its table is filled, however it was. */
+static void init_locked(sv_lazy_lib *l)
+{
+	const char *why = l->init ? l->init(l->table) : NULL;
+	if (why)
+		snprintf(l->error, sizeof(l->error), "%s", why);
+}
+
 static void load_locked(sv_lazy_lib *l)
 {
 	void *lib = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
@@ -28,9 +36,7 @@ static void load_locked(sv_lazy_lib *l)
 		 * (`*(void **)(&fptr) = dlsym(...)`). */
 		*(void **)((char *)l->table + l->symbols[i].offset) = address;
 	}
-	const char *why = l->init ? l->init(l->table) : NULL;
-	if (why)
-		snprintf(l->error, sizeof(l->error), "%s", why);
+	init_locked(l);
 }
 
 void sv_lazy_lib_use(sv_lazy_lib *l, const void *linked, size_t table_size)
@@ -39,9 +45,7 @@ void sv_lazy_lib_use(sv_lazy_lib *l, const void *linked, size_t table_size)
 	if (!l->tried) {
 		l->tried = true;
 		memcpy(l->table, linked, table_size);
-		const char *why = l->init ? l->init(l->table) : NULL;
-		if (why)
-			snprintf(l->error, sizeof(l->error), "%s", why);
+		init_locked(l);
 	}
 	pthread_mutex_unlock(&l->lock);
 }
