@@ -54,8 +54,10 @@ static int push_object(sv_ci_objects *objs, const char *key, int64_t size, const
  * one per thread. */
 #if defined(LIBXML_THREAD_ENABLED) && defined(LIBXML_THREAD_ALLOC_ENABLED)
 #define XML_FREE(X, T) X(T, free_address, __xmlFree)
+#define XML_FREE_FUNCTION (*xml.free_address())
 #else
 #define XML_FREE(X, T) X(T, free_variable, xmlFree)
+#define XML_FREE_FUNCTION (*xml.free_variable)
 #endif
 #define XML_FUNCTIONS(X, T)                                                                                  \
 	X(T, init_parser, xmlInitParser)                                                                     \
@@ -79,15 +81,6 @@ static const char *init_xml(void *table)
 
 static sv_lazy_lib xml_lib = SV_LAZY_LIB_INIT("libxml2.so.2", "libxml2", xml_symbols, &xml, init_xml);
 
-static void xml_free(void *p)
-{
-#if defined(LIBXML_THREAD_ENABLED) && defined(LIBXML_THREAD_ALLOC_ENABLED)
-	(*xml.free_address())(p);
-#else
-	(*xml.free_variable)(p);
-#endif
-}
-
 static bool named(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
@@ -97,7 +90,7 @@ static char *text_of(const xmlNode *n)
 {
 	xmlChar *t = xml.node_content(n);
 	char *s = strdup(t ? (const char *)t : "");
-	xml_free(t);
+	XML_FREE_FUNCTION(t);
 	return s;
 }
 
