@@ -15,6 +15,7 @@
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/inotify_once.h"
+#include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/trace.h"
@@ -581,6 +582,13 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	sv_trace_span step;
 	sv_trace_begin(&step);
 	touch_stop_marker(vm);
+	/* A VM another process is still starting (we know no VMM of it): a VMM
+	 * spawned already is in its ledger, killed here, so that the start
+	 * fails and cleans up; one not spawned yet never runs, since its
+	 * supervisor looks for the marker once its pid is in the ledger
+	 * (supervisor.c, record_vmm_pid). */
+	if (vm->vmm_pid <= 0 && vm->status_fd < 0 && vm->control_fd < 0 && vm->dir_fd >= 0)
+		sv_ledger_kill_processes_at(vm->dir_fd);
 	/* A supervisor we started but have not heard from yet (a launch that
 	 * failed at once) is told through its control pipe: closed without a
 	 * detach, it kills the VMM itself, then cleans up and ends. */
