@@ -154,7 +154,9 @@ static bool stop_was_requested(const char *vm_dir)
  * cleans up after us kills that process and no other. Then, a kill of the
  * VM while it was starting: sv_vm__terminate leaves the stop marker before
  * it kills what the ledger names, so either it finds this pid or we find
- * its marker, and the VMM never runs. */
+ * its marker here, and the VMM never runs; or it found the pid before the
+ * exec, still running our binary, and let it be (ledger.c kills only the
+ * recorded program): then spawn_vmm finds the marker after the exec. */
 static int record_vmm_pid(pid_t pid, void *arg)
 {
 	const vmm_record *r = arg;
@@ -166,7 +168,7 @@ static int record_vmm_pid(pid_t pid, void *arg)
 	sv_ledger_close(ledger);
 	if (!rc && stop_was_requested(r->vm_dir))
 		rc = sv_err(SV_EPROCESS, "killed while it was starting (smartvm kill or sv_vm_kill)");
-	return rc;
+	return rc ? rc : SV_FAULT_POINT("supervisor.vmm_exec");
 }
 
 /* The VMM with its stdout and stderr on pipes that *output relays (the
@@ -200,6 +202,8 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
 	sv_trace_end(&step, "supervisor:vmm_spawn+pid_record+exec");
+	if (!rc && stop_was_requested(vm_dir))
+		kill(*pid, SIGKILL); /* a kill raced our exec (record_vmm_pid): ends as killed */
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err[1] >= 0)

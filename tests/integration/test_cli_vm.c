@@ -545,6 +545,51 @@ static void test_kill_before_the_vmm_exists_keeps_it_from_running(void **state)
 	assert_ps_empty(fx);
 }
 
+/* The kill's marker appearing between the supervisor's look for it and the
+ * VMM's exec (a kill that read the ledger then found the VMM's pid still
+ * running the supervisor's binary, and let it be): the supervisor looks
+ * again once the VMM has exec'd, and kills it. */
+static void test_a_kill_racing_the_vmm_exec_still_ends_the_vm(void **state)
+{
+#if !SV_FAULT_INJECTION
+	svt_skip(SVT_NEED_FAULTS, "this build has no fault injection (-Dfault_injection)");
+#endif
+	fixture *fx = *state;
+	char out_path[600], err_path[600], report[600], marker[700];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
+	snprintf(report, sizeof(report), "%s/fault", fx->tmp);
+	snprintf(marker, sizeof(marker), "%s/racy/stop-requested", fx->runtime_dir);
+	const char *args[] = {"run",  "--kernel",	   fx->kernel, "--id", "racy", "--firecracker-bin",
+			      svt_fake_firecracker(), "--detach", NULL};
+	setenv("SMARTVM_FAULT", "supervisor.vmm_exec:stop", 1);
+	setenv("SMARTVM_FAULT_REPORT", report, 1);
+	pid_t run = spawn_cli_err(fx, out_path, err_path, args);
+	unsetenv("SMARTVM_FAULT");
+	unsetenv("SMARTVM_FAULT_REPORT");
+	wait_for_file(report, "the fault report");
+	char *line = NULL;
+	long long deadline = sv_now_ms() + WAIT_MS;
+	while (!(line = read_text(report))[0]) { /* written before the process stops */
+		free(line);
+		if (sv_now_ms() > deadline)
+			fail_msg("the fault report stayed empty");
+		usleep(10000);
+	}
+	int supervisor = 0;
+	assert_int_equal(sscanf(line, "supervisor.vmm_exec stop %d", &supervisor), 1);
+	free(line);
+	free(svt_write(fx->runtime_dir, "racy/stop-requested", ""));
+	assert_true(sv_path_exists(marker));
+	assert_int_equal(kill(supervisor, SIGCONT), 0);
+	assert_int_equal(reap_exit_code(run), 1);
+	char *err = read_text(err_path);
+	svt_assert_contains(err, "smartvm: starting VM \"racy\": firecracker ended before its API socket appeared");
+	svt_assert_contains(err, "after a stop request");
+	free(err);
+	assert_ps_empty(fx);
+}
+
 static void test_logs_follow_ends_when_the_vm_is_gone(void **state)
 {
 	fixture *fx = *state;
@@ -945,6 +990,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_kill_ends_the_vm_and_cleans_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_ends_a_vm_another_process_is_starting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_before_the_vmm_exists_keeps_it_from_running, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_kill_racing_the_vmm_exec_still_ends_the_vm, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_prints_the_console, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_follow_ends_when_the_vm_is_gone, setup, teardown),

@@ -106,6 +106,7 @@ static const fault_case cases[] = {
     {"fork_server.answered", SC_LAUNCH, V_ALL, false, false, 0},
     {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
     {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false, 0},
+    {"supervisor.vmm_exec", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api_socket", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.logger", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false, 0},
