@@ -31,6 +31,7 @@
  * SMARTVM_TRACE, plus this file's timing of each public call. */
 #include "bench.h"
 #include "bench_raw_client.h"
+#include "bench_cli_lifecycle.h"
 #include "bench_program_start.h"
 #include "bench_raw_launch.h"
 #include "bench_steps.h"
@@ -706,6 +707,7 @@ void bench_control_plane(const bench_env *env, bench_report *rep)
 	bench_steps *steps = trace_dir ? bench_steps_open(trace_dir) : NULL;
 	run_variant(env, rep, steps, false);
 	bench_program_start(env, rep);
+	bench_cli_lifecycle(env, rep);
 	if (geteuid() != 0) {
 		bench_skip(rep, ID, NAME " (all sections)",
 			   "needs root: networking runs in a private network namespace");

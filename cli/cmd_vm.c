@@ -463,9 +463,10 @@ const cli_command cli_vm_commands[] = {
 	.usage = "ID... [--json]",
 	.help = "Sends SIGTERM, then SIGKILL, to each VMM without asking the guest, then\n"
 		"removes everything the VM created on the host; also a VM in error or\n"
-		"still configuring. A VM started detached keeps its end record ('smartvm\n"
-		"ps -a') until 'smartvm rm'. Prints the id of each VM killed, one per\n"
-		"line (--json: a JSON array).\n"
+		"still configuring (a start in another process then fails, saying so).\n"
+		"A VM started detached keeps its end record ('smartvm ps -a') until\n"
+		"'smartvm rm'. Prints the id of each VM killed, one per line (--json: a\n"
+		"JSON array).\n"
 		"Exits 1 if there is no VM with an id or it has already ended (the\n"
 		"others are still killed).\n",
 	.handler = cmd_kill,

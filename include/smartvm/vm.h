@@ -74,7 +74,10 @@ SV_EXTERN int sv_vm_resume(sv_vm *vm);
 SV_EXTERN int sv_vm_stop(sv_vm *vm, int timeout_ms);
 
 /** SIGKILL the VMM at once, then clean up. running|paused|configuring|error
- * -> stopped (sv_vm_stop also works in error: it goes straight to signals). */
+ * -> stopped (sv_vm_stop also works in error: it goes straight to signals).
+ * A VM another process is still configuring is ended too: that process's
+ * sv_vm_start fails with SV_EPROCESS and cleans up, and this call returns
+ * once it has. */
 SV_EXTERN int sv_vm_kill(sv_vm *vm);
 
 /** Leave the VM running when this process exits or the manager is freed: its

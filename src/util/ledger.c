@@ -539,20 +539,41 @@ int sv_ledger_replay_keep_at(int dfd, const char *vm_dir, const char *const *kee
 	return sv_rm_rf(vm_dir);
 }
 
-bool sv_ledger_names_live_process_at(int dirfd)
+/* Calls fn on each pid entry of the ledger in dirfd until it returns true;
+ * whether one did. An unreadable ledger has none. */
+static bool any_pid_entry(int dirfd, bool (*fn)(const entry *e))
 {
 	char *text = NULL;
-	bool live = false;
+	bool found = false;
 	if (sv_read_file_at(dirfd, "VM directory", LEDGER_NAME, MAX_LEDGER_BYTES, &text, NULL) == 0) {
-		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !live;
+		for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !found;
 		     line = strtok_r(NULL, "\n", &save)) {
-			long pid;
-			unsigned long long start;
-			if (sscanf(line, "pid %ld %llu", &pid, &start) == 2 && pid > 1 && start)
-				live = sv_process_alive((pid_t)pid, start);
+			entry e;
+			if (sv_ledger_parse_entry(&e, line) == 0 && !strcmp(e.kind, "pid") && e.n_args >= 2)
+				found = fn(&e);
+			entry_free(&e);
 		}
 	}
 	free(text);
 	sv_err_clear();
-	return live;
+	return found;
 }
+
+static bool names_live_process(const entry *e)
+{
+	long pid = strtol(e->args[0], NULL, 10);
+	unsigned long long start = strtoull(e->args[1], NULL, 10);
+	return pid > 1 && start && sv_process_alive((pid_t)pid, start);
+}
+
+bool sv_ledger_names_live_process_at(int dirfd) { return any_pid_entry(dirfd, names_live_process); }
+
+static bool kill_process(const entry *e)
+{
+	if (undo_pid(e->args[0], e->args[1], e->n_args > 2 ? e->args[2] : NULL,
+		     e->n_args > 3 ? e->args[3] : NULL))
+		sv_debug("ledger: pid %s: %s", e->args[0], sv_last_error());
+	return false; /* on to the next one */
+}
+
+void sv_ledger_kill_processes_at(int dirfd) { any_pid_entry(dirfd, kill_process); }

@@ -91,4 +91,10 @@ int sv_ledger_replay_keep_at(int dfd, const char *vm_dir, const char *const *kee
  * start time) that is still alive: a VMM that outlived its supervisor. */
 bool sv_ledger_names_live_process_at(int dirfd);
 
+/* SIGKILLs every process the ledger in dirfd names that is still the one
+ * recorded (as the replay does), leaving the ledger as it is: the kill of a
+ * VM another process is still starting, whose start then fails and cleans
+ * up. */
+void sv_ledger_kill_processes_at(int dirfd);
+
 #endif

@@ -140,9 +140,23 @@ typedef struct {
 	const char *vm_dir, *exe, *then_exe;
 } vmm_record;
 
+static bool stop_was_requested(const char *vm_dir)
+{
+	char *path = sv_path_join(vm_dir, SV_VM_STOP_MARKER);
+	struct stat st;
+	bool yes = path && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	free(path);
+	return yes;
+}
+
 /* Before the VMM runs (sv_spawn's before_exec): its pid in the ledger, with
  * the program it runs and the one that execs in turn, so that whoever
- * cleans up after us kills that process and no other. */
+ * cleans up after us kills that process and no other. Then, a kill of the
+ * VM while it was starting: sv_vm__terminate leaves the stop marker before
+ * it kills what the ledger names, so either it finds this pid or we find
+ * its marker here, and the VMM never runs; or it found the pid before the
+ * exec, still running our binary, and let it be (ledger.c kills only the
+ * recorded program): then spawn_vmm finds the marker after the exec. */
 static int record_vmm_pid(pid_t pid, void *arg)
 {
 	const vmm_record *r = arg;
@@ -152,7 +166,9 @@ static int record_vmm_pid(pid_t pid, void *arg)
 		return rc;
 	rc = sv_ledger_record_child(ledger, pid, r->exe, r->then_exe);
 	sv_ledger_close(ledger);
-	return rc;
+	if (!rc && stop_was_requested(r->vm_dir))
+		rc = sv_err(SV_EPROCESS, "killed while it was starting (smartvm kill or sv_vm_kill)");
+	return rc ? rc : SV_FAULT_POINT("supervisor.vmm_exec");
 }
 
 /* The VMM with its stdout and stderr on pipes that *output relays (the
@@ -186,6 +202,8 @@ static int spawn_vmm(const char *vm_dir, int console_pipe, pid_t *pid, int *pidf
 	if (!rc)
 		rc = sv_spawn(&so, pid, pidfd);
 	sv_trace_end(&step, "supervisor:vmm_spawn+pid_record+exec");
+	if (!rc && stop_was_requested(vm_dir))
+		kill(*pid, SIGKILL); /* a kill raced our exec (record_vmm_pid): ends as killed */
 	if (out[1] >= 0)
 		close(out[1]);
 	if (err[1] >= 0)
@@ -279,15 +297,6 @@ static int watch(pid_t vmm, int vmm_pidfd, int control_fd, sv_agent_relay *relay
 		close(control_fd);
 	*detached_out = detached;
 	return status;
-}
-
-static bool stop_was_requested(const char *vm_dir)
-{
-	char *path = sv_path_join(vm_dir, SV_VM_STOP_MARKER);
-	struct stat st;
-	bool yes = path && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-	free(path);
-	return yes;
 }
 
 /* The end of the console log (the command's exit line is at its very end). */

@@ -297,6 +297,10 @@ static int request_locked(sv_fork_server *s, const char *program, const int fds[
 	 * program, other credentials, namespaces or cgroup get the exec path. */
 	if (s->sock >= 0 && (strcmp(program, s->program) || !same_identity(&s->identity)))
 		return 0;
+	if (s->sock < 0 && !s->asked_before) {
+		s->asked_before = true; /* the first start: by exec (vm_fork_server.h) */
+		return 0;
+	}
 	size_t env_len = 0;
 	char *env = pack_environment(&env_len);
 	if (!env)

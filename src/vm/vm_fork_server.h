@@ -1,7 +1,11 @@
 /* The manager's side of the supervisor fork server (supervisor_server.h):
- * started at the manager's first VM start, ended with the manager. Starting
+ * started at the manager's second VM start, ended with the manager. Starting
  * a VM's supervisor through it costs a fork in the server instead of a
- * spawn, an exec with its dynamic loading, and a first-half fork. */
+ * spawn, an exec with its dynamic loading, and a first-half fork. The first
+ * start goes by exec: a manager that starts one VM (every `smartvm run`,
+ * every `smartvm-oci create`) would pay for the server's own exec and
+ * set-up, and for the spare it forks for a next start that never comes,
+ * more than the exec it saves. */
 #ifndef SV_VM_VM_FORK_SERVER_H
 #define SV_VM_VM_FORK_SERVER_H
 
@@ -35,6 +39,7 @@ typedef struct sv_fork_server {
 	char *program; /* the smartvm-supervisor it runs */
 	sv_fork_identity identity;
 	int ns_fds[SV_FORK_NAMESPACES]; /* the server's namespaces, held open (-1: not) */
+	bool asked_before;		/* a start went by exec for want of a server */
 } sv_fork_server;
 
 void sv_fork_server_init(sv_fork_server *s);
@@ -49,7 +54,8 @@ typedef enum {
 } sv_fork_outcome;
 
 /* Starts the supervisor of vm_dir through the server of s (started first if
- * need be, restarted once if it was found dead). fds: SV_FORK_FDS of them in
+ * need be, from the second request on; restarted once if it was found
+ * dead). fds: SV_FORK_FDS of them in
  * that order, the console -1 for none; they stay ours. Returns 0 with
  * *outcome, or an error (the server could not fork). */
 int sv_fork_server_start_supervisor(sv_fork_server *s, const char *program, const int fds[SV_FORK_FDS],

@@ -15,6 +15,7 @@
 #include "util/fault.h"
 #include "util/file.h"
 #include "util/inotify_once.h"
+#include "util/ledger.h"
 #include "util/log.h"
 #include "util/spawn.h"
 #include "util/trace.h"
@@ -251,15 +252,20 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 	 * exits, after its cleanup). Probed on the lock file found at attach:
 	 * the cleanup unlinks it before the supervisor has exited. */
 	if (vm->dir_fd >= 0) {
+		/* Looked at again after a nap from 1 ms doubling to LOCK_POLL_MS:
+		 * a supervisor's end after its VMM's takes a few milliseconds,
+		 * which `smartvm stop` of a detached VM waited out in 50 ms naps. */
+		int nap_ms = 1;
 		for (;;) {
 			int held = vm->lock_fd >= 0 ? sv_vm_lock_fd_held(vm->lock_fd)
 						    : sv_vm_lock_held_at(vm->dir_fd);
 			if (held <= 0)
 				break;
-			long long left = deadline < 0 ? LOCK_POLL_MS : deadline - sv_now_ms();
+			long long left = deadline < 0 ? nap_ms : deadline - sv_now_ms();
 			if (left <= 0)
 				return 0;
-			poll(NULL, 0, (int)(left < LOCK_POLL_MS ? left : LOCK_POLL_MS));
+			poll(NULL, 0, (int)(left < nap_ms ? left : nap_ms));
+			nap_ms = nap_ms * 2 > LOCK_POLL_MS ? LOCK_POLL_MS : nap_ms * 2;
 		}
 		sv_err_clear();
 	} else {
@@ -581,6 +587,13 @@ int sv_vm__terminate(sv_vm *vm, bool graceful, int timeout_ms)
 	sv_trace_span step;
 	sv_trace_begin(&step);
 	touch_stop_marker(vm);
+	/* A VM another process is still starting (we know no VMM of it): a VMM
+	 * spawned already is in its ledger, killed here, so that the start
+	 * fails and cleans up; one not spawned yet never runs, since its
+	 * supervisor looks for the marker once its pid is in the ledger
+	 * (supervisor.c, record_vmm_pid). */
+	if (vm->vmm_pid <= 0 && vm->status_fd < 0 && vm->control_fd < 0 && vm->dir_fd >= 0)
+		sv_ledger_kill_processes_at(vm->dir_fd);
 	/* A supervisor we started but have not heard from yet (a launch that
 	 * failed at once) is told through its control pipe: closed without a
 	 * detach, it kills the VMM itself, then cleans up and ends. */

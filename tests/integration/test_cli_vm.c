@@ -6,6 +6,7 @@
 
 #include "clifixture.h"
 #include "leftovers.h"
+#include "sv_build_config.h"
 
 #include "util/file.h"
 #include "util/spawn.h"
@@ -444,6 +445,151 @@ static int reap_exit_code(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/* Waits until path exists (a file another process makes). */
+static void wait_for_file(const char *path, const char *what)
+{
+	long long deadline = sv_now_ms() + WAIT_MS;
+	while (!sv_path_exists(path)) {
+		if (sv_now_ms() > deadline)
+			fail_msg("%s (%s) never appeared", what, path);
+		usleep(10000);
+	}
+}
+
+/* True once the VM directory's ledger names the VMM's pid. */
+static bool ledger_has_pid(fixture *fx, const char *id)
+{
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s/ledger", fx->runtime_dir, id);
+	FILE *f = fopen(path, "re");
+	char line[512];
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "pid ", 4);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* A kill of a VM another process is still starting ends it: the VMM, which
+ * has not opened its API yet, is killed; the start fails, saying so, and
+ * cleans up. (It once waited 10 s for the start's lock, printed the id,
+ * exited 0 and left the VM running.) */
+static void test_kill_ends_a_vm_another_process_is_starting(void **state)
+{
+	fixture *fx = *state;
+	char out_path[600], err_path[600];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
+	const char *args[] = {"run",  "--kernel",	   fx->kernel, "--id", "slow", "--firecracker-bin",
+			      svt_fake_firecracker(), "--detach", NULL};
+	/* Its socket bound but not listening for a minute: the start waits. */
+	setenv("FAKE_FC_LISTEN_DELAY_MS", "60000", 1);
+	pid_t run = spawn_cli_err(fx, out_path, err_path, args);
+	unsetenv("FAKE_FC_LISTEN_DELAY_MS");
+	long long deadline = sv_now_ms() + WAIT_MS;
+	while (!ledger_has_pid(fx, "slow")) {
+		if (sv_now_ms() > deadline)
+			fail_msg("the VMM of VM \"slow\" was never recorded");
+		usleep(10000);
+	}
+	assert_string_equal(state_of(fx, "slow"), "configuring");
+
+	assert_int_equal(cli(fx, "kill", "slow", NULL), 0);
+	assert_string_equal(fx->out, "slow\n");
+	assert_string_equal(fx->err, "");
+	assert_int_equal(reap_exit_code(run), 1);
+	char *err = read_text(err_path);
+	svt_assert_contains(err, "smartvm: starting VM \"slow\": firecracker ended before its API socket appeared");
+	svt_assert_contains(err, "after a stop request");
+	free(err);
+	assert_ps_empty(fx);
+}
+
+/* The same kill before the VMM exists (the start stopped before it asks for
+ * the supervisor): the kill leaves its marker and waits; the supervisor,
+ * once the VMM's pid is in the ledger, sees the marker and never lets the
+ * VMM run. */
+static void test_kill_before_the_vmm_exists_keeps_it_from_running(void **state)
+{
+#if !SV_FAULT_INJECTION
+	svt_skip(SVT_NEED_FAULTS, "this build has no fault injection (-Dfault_injection)");
+#endif
+	fixture *fx = *state;
+	char out_path[600], err_path[600], kill_out[600], marker[700];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
+	snprintf(kill_out, sizeof(kill_out), "%s/kill.out", fx->tmp);
+	snprintf(marker, sizeof(marker), "%s/early/stop-requested", fx->runtime_dir);
+	const char *args[] = {"run",  "--kernel",	   fx->kernel, "--id", "early", "--firecracker-bin",
+			      svt_fake_firecracker(), "--detach", NULL};
+	setenv("SMARTVM_FAULT", "launch.supervisor:stop", 1);
+	pid_t run = spawn_cli_err(fx, out_path, err_path, args);
+	unsetenv("SMARTVM_FAULT");
+	siginfo_t si = {0};
+	assert_int_equal(waitid(P_PID, (id_t)run, &si, WSTOPPED), 0);
+	assert_string_equal(state_of(fx, "early"), "configuring");
+
+	const char *kill_args[] = {"kill", "early", NULL};
+	pid_t killer = spawn_cli(fx, kill_out, kill_args);
+	wait_for_file(marker, "the kill's stop marker");
+	assert_int_equal(kill(run, SIGCONT), 0);
+	assert_int_equal(reap_exit_code(run), 1);
+	assert_int_equal(reap_exit_code(killer), 0);
+	char *err = read_text(err_path);
+	svt_assert_contains(err, "killed while it was starting");
+	free(err);
+	char *out = read_text(kill_out);
+	assert_string_equal(out, "early\n");
+	free(out);
+	assert_ps_empty(fx);
+}
+
+/* The kill's marker appearing between the supervisor's look for it and the
+ * VMM's exec (a kill that read the ledger then found the VMM's pid still
+ * running the supervisor's binary, and let it be): the supervisor looks
+ * again once the VMM has exec'd, and kills it. */
+static void test_a_kill_racing_the_vmm_exec_still_ends_the_vm(void **state)
+{
+#if !SV_FAULT_INJECTION
+	svt_skip(SVT_NEED_FAULTS, "this build has no fault injection (-Dfault_injection)");
+#endif
+	fixture *fx = *state;
+	char out_path[600], err_path[600], report[600], marker[700];
+	snprintf(out_path, sizeof(out_path), "%s/run.out", fx->tmp);
+	snprintf(err_path, sizeof(err_path), "%s/run.err", fx->tmp);
+	snprintf(report, sizeof(report), "%s/fault", fx->tmp);
+	snprintf(marker, sizeof(marker), "%s/racy/stop-requested", fx->runtime_dir);
+	const char *args[] = {"run",  "--kernel",	   fx->kernel, "--id", "racy", "--firecracker-bin",
+			      svt_fake_firecracker(), "--detach", NULL};
+	setenv("SMARTVM_FAULT", "supervisor.vmm_exec:stop", 1);
+	setenv("SMARTVM_FAULT_REPORT", report, 1);
+	pid_t run = spawn_cli_err(fx, out_path, err_path, args);
+	unsetenv("SMARTVM_FAULT");
+	unsetenv("SMARTVM_FAULT_REPORT");
+	wait_for_file(report, "the fault report");
+	char *line = NULL;
+	long long deadline = sv_now_ms() + WAIT_MS;
+	while (!(line = read_text(report))[0]) { /* written before the process stops */
+		free(line);
+		if (sv_now_ms() > deadline)
+			fail_msg("the fault report stayed empty");
+		usleep(10000);
+	}
+	int supervisor = 0;
+	assert_int_equal(sscanf(line, "supervisor.vmm_exec stop %d", &supervisor), 1);
+	free(line);
+	free(svt_write(fx->runtime_dir, "racy/stop-requested", ""));
+	assert_true(sv_path_exists(marker));
+	assert_int_equal(kill(supervisor, SIGCONT), 0);
+	assert_int_equal(reap_exit_code(run), 1);
+	char *err = read_text(err_path);
+	svt_assert_contains(err, "smartvm: starting VM \"racy\": firecracker ended before its API socket appeared");
+	svt_assert_contains(err, "after a stop request");
+	free(err);
+	assert_ps_empty(fx);
+}
+
 static void test_logs_follow_ends_when_the_vm_is_gone(void **state)
 {
 	fixture *fx = *state;
@@ -842,6 +988,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_run_detach_json_prints_the_description, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_flags_override_a_loaded_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill_ends_the_vm_and_cleans_up, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_ends_a_vm_another_process_is_starting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill_before_the_vmm_exists_keeps_it_from_running, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_a_kill_racing_the_vmm_exec_still_ends_the_vm, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_prints_the_console, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_follow_ends_when_the_vm_is_gone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_follow_stops_on_sigint, setup, teardown),

@@ -63,10 +63,12 @@ typedef enum {
 	SC_WG,	     /* start a VM whose egress leaves through WireGuard */
 	SC_NETNS,    /* start a VM whose TAP smartvm makes in the user's network namespace */
 	SC_JOIN,     /* the same, its TAP joined to the namespace's eth0 (net.join_dev) */
+	SC_LAUNCH2,  /* SC_LAUNCH as the manager's second start: its supervisor forked by the
+			fork server (a manager's first goes by exec, vm_fork_server.h) */
 } scenario;
 
-static const char *const scenario_names[] = {"launch", "restore", "snapshot",  "stop",
-					     "gc",     "publish", "wireguard", "netns", "join"};
+static const char *const scenario_names[] = {"launch", "restore", "snapshot", "stop",	  "gc",
+					     "publish", "wireguard", "netns",	 "join", "second launch"};
 
 typedef enum { V_FAIL = 1, V_KILL_ORCH = 2, V_KILL_SUP = 4 } variant;
 #define V_ALL (V_FAIL | V_KILL_ORCH | V_KILL_SUP)
@@ -94,18 +96,9 @@ static const fault_case cases[] = {
     {"launch.jail", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.cgroup", SC_LAUNCH, V_NO_SUP, true, false, 0},
     {"launch.supervisor", SC_LAUNCH, V_NO_SUP, true, false, 0},
-    /* In the fork server's processes ("kill supervisor" kills the one
-     * that hits it): its spare holding the request, before it answers (the
-     * server then ends and the start goes by exec); the server once that
-     * spare has answered (the forked supervisor goes on, the next start
-     * gets a new server). "fail" changes nothing. */
-    {"fork_server.request", SC_LAUNCH, V_ALL, false, false, 0},
-    {"fork_server.reply", SC_LAUNCH, V_ALL, false, false, 0},
-    /* The spare once it has answered, before it is the supervisor: killed
-     * there, the start fails ("the supervisor ended without a report"). */
-    {"fork_server.answered", SC_LAUNCH, V_ALL, false, false, 0},
     {"supervisor.spawn_vmm", SC_LAUNCH, V_ALL, true, false, 0},
     {"supervisor.vmm_pid", SC_LAUNCH, V_ALL, true, false, 0},
+    {"supervisor.vmm_exec", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api_socket", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.logger", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.api.metrics", SC_LAUNCH, V_ALL, true, false, 0},
@@ -123,6 +116,20 @@ static const fault_case cases[] = {
     {"launch.api.entropy", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.instance_start", SC_LAUNCH, V_ALL, true, false, 0},
     {"launch.started", SC_LAUNCH, V_ALL, true, false, 0},
+    /* the same start as a manager's second, its supervisor forked. In the
+     * fork server's processes ("kill supervisor" kills the one that hits
+     * it): its spare holding the request, before it answers (the server
+     * then ends and the start goes by exec); the server once that spare
+     * has answered (the forked supervisor goes on, the next start gets a
+     * new server). "fail" changes nothing. */
+    {"fork_server.request", SC_LAUNCH2, V_ALL, false, false, 0},
+    {"fork_server.reply", SC_LAUNCH2, V_ALL, false, false, 0},
+    /* The spare once it has answered, before it is the supervisor: killed
+     * there, the start fails ("the supervisor ended without a report"). */
+    {"fork_server.answered", SC_LAUNCH2, V_ALL, false, false, 0},
+    {"supervisor.spawn_vmm", SC_LAUNCH2, V_ALL, true, false, 0},
+    {"supervisor.vmm_exec", SC_LAUNCH2, V_ALL, true, false, 0},
+    {"launch.started", SC_LAUNCH2, V_ALL, true, false, 0},
     /* restore: the launch steps it shares are the launch cases' */
     {"restore.stage_drive", SC_RESTORE, V_NO_SUP, true, false, 0},
     {"restore.load", SC_RESTORE, V_ALL, true, false, 0},
@@ -417,16 +424,31 @@ static void arm(const fixture *fx, const fault_case *c, variant v)
 
 /* The scenario's operation, with the fault armed. 0 when it went as the
  * variant expects (the fault's message, if it must fail), else 3. */
+/* SC_LAUNCH2: a VM started and stopped first, unarmed, so that the
+ * scenario's start is the manager's second. Nonzero on failure. */
+static int start_and_stop_a_first_vm(const fixture *fx, sv_manager *m)
+{
+	sv_vm_config cfg = {.version = SV_VM_CONFIG_VERSION,
+			    .id = "first",
+			    .boot_source = {.kernel_image_path = fx->kernel},
+			    .machine_config = {.vcpu_count = 1, .mem_size_mib = 8}};
+	sv_vm *vm = NULL;
+	return sv_manager_create_vm(&vm, m, &cfg) || sv_vm_start(vm) || sv_vm_stop(vm, -1);
+}
+
 static int orchestrate(const fixture *fx, const fault_case *c, variant v)
 {
-	arm(fx, c, v);
 	sv_manager *m = manager(fx);
 	if (!m)
 		return child_fail("manager");
+	if (c->sc == SC_LAUNCH2 && start_and_stop_a_first_vm(fx, m))
+		return child_fail("the first VM");
+	arm(fx, c, v);
 	sv_vm *vm = NULL;
 	int rc = 0;
 	switch (c->sc) {
 	case SC_LAUNCH:
+	case SC_LAUNCH2:
 	case SC_PUBLISH:
 	case SC_WG:
 	case SC_NETNS:
@@ -514,8 +536,8 @@ static void prepare(fixture *fx, const orch_arg *a)
 		fx->user_ns = svn_user_ns_new();
 	if (sc == SC_JOIN)
 		assert_int_equal(sv_netns_run(fx->user_ns.fd, make_join_dev, fx), 0);
-	if (sc == SC_LAUNCH || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG || sc == SC_NETNS ||
-	    sc == SC_JOIN)
+	if (sc == SC_LAUNCH || sc == SC_LAUNCH2 || sc == SC_RESTORE || sc == SC_PUBLISH || sc == SC_WG ||
+	    sc == SC_NETNS || sc == SC_JOIN)
 		return;
 	int status = 0;
 	pid_t pid = fork_child(run_start_detached, fx, a);
@@ -953,7 +975,7 @@ int main(int argc, char **argv)
 		    test_vmm_runs_only_once_its_pid_is_in_the_ledger, end_case);
 	}
 	for (size_t i = 0; i < N_CASES; i++) {
-		if ((cases[i].sc == SC_LAUNCH) != launch)
+		if ((cases[i].sc == SC_LAUNCH || cases[i].sc == SC_LAUNCH2) != launch)
 			continue;
 		char *name = NULL;
 		if (asprintf(&name, "%s%s%.0d (%s)", cases[i].point, cases[i].nth ? "#" : "", cases[i].nth,

@@ -1,6 +1,7 @@
 /* The supervisor fork server (src/vm/supervisor_server.c,
  * vm_fork_server.c), against the fake Firecracker: every VM's supervisor is
- * forked by one server per manager and holds nothing of the server's; a
+ * forked by one server per manager (from its second start: the first goes
+ * by exec and starts no server) and holds nothing of the server's; a
  * killed server is replaced; a server that dies holding a request still
  * leaves exactly one supervisor; the environment reaches each VM's
  * supervisor as it was at that VM's start; an orchestrator killed outright
@@ -28,11 +29,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static void first_start_by_exec(svt_fcmgr *m, sv_manager *mgr);
+
 static int setup(void **state)
 {
 	svt_fcmgr *m = calloc(1, sizeof(*m));
 	svt_fcmgr_init(m);
 	*state = m;
+	first_start_by_exec(m, m->mgr);
 	return 0;
 }
 
@@ -127,6 +131,30 @@ static pid_t server_of(svt_fcmgr *m, const char *id)
 		fail_msg("VM %s: its supervisor's parent %d is not a fork server", id, (int)server);
 	assert_int_equal(parent_of(server), getpid());
 	return server;
+}
+
+/* A manager's first start goes by exec and starts no server (one VM's
+ * supervisor costs less that way, vm_fork_server.h): the tests start and
+ * stop one VM first, so that their starts are a manager's second and later. */
+static void first_start_by_exec(svt_fcmgr *m, sv_manager *mgr)
+{
+	static int n;
+	char id[32];
+	snprintf(id, sizeof(id), "first%d", n++);
+	sv_vm *vm = start(m, mgr, id);
+	pid_t parent = parent_of(supervisor_of(m, id));
+	if (parent > 1 && cmdline_has(parent, "--fork-server"))
+		fail_msg("VM %s, the manager's first, was forked by a server (%d)", id, (int)parent);
+	/* Nor is a server started for later (the fixture's manager is our only one). */
+	DIR *d = opendir("/proc");
+	assert_non_null(d);
+	for (struct dirent *e; mgr == m->mgr && (e = readdir(d));) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid > 0 && parent_of(pid) == getpid() && cmdline_has(pid, "--fork-server"))
+			fail_msg("a fork server (%d) runs after the manager's first start", (int)pid);
+	}
+	closedir(d);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
 }
 
 /* The server's spare: its child still under the server's command line
@@ -285,7 +313,6 @@ static void test_a_killed_server_is_replaced_and_its_supervisors_live_on(void **
  * named; a new manager starts a new server. */
 static sv_manager *manager_with_server_fault(svt_fcmgr *m, const char *spec)
 {
-	setenv("SMARTVM_FAULT", spec, 1);
 	sv_manager_options o = {.version = SV_MANAGER_OPTIONS_VERSION,
 				.data_dir = m->data,
 				.runtime_dir = m->runtime,
@@ -293,6 +320,8 @@ static sv_manager *manager_with_server_fault(svt_fcmgr *m, const char *spec)
 				.stop_timeout_ms = 10000};
 	sv_manager *mgr = NULL;
 	assert_int_equal(sv_manager_new(&mgr, &o), 0);
+	first_start_by_exec(m, mgr);
+	setenv("SMARTVM_FAULT", spec, 1);
 	return mgr;
 }
 
