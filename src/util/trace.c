@@ -18,7 +18,9 @@ static pthread_once_t trace_once = PTHREAD_ONCE_INIT;
 static void open_trace(void)
 {
 	const char *path = getenv("SMARTVM_TRACE");
-	if (!path || !*path)
+	/* Absolute only: supervisors run from "/", so a relative name would
+	 * split one breakdown between two files. */
+	if (!path || path[0] != '/')
 		return;
 	int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	struct stat st;

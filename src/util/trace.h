@@ -1,6 +1,6 @@
 /* Per-step timing of a VM's lifecycle, for the benchmarks (bench #1 prints
- * the breakdown; see README "Performance"). Off unless SMARTVM_TRACE names
- * an existing regular file (opened append-only, never through a link, never
+ * the breakdown; see README "Performance"). Off unless SMARTVM_TRACE is the
+ * absolute path of an existing regular file (opened append-only, never through a link, never
  * created); then every traced step of every smartvm process that inherits
  * the variable (the orchestrator, the supervisor) appends one line:
  *
