@@ -382,6 +382,23 @@ static int wait_for_socket(sv_vm *vm, const char *socket_path, int timeout_ms)
  * nobody's child but init's; its first process exits at once and is reaped
  * here. Also the path of a VM whose supervisor starts in another network
  * namespace (sv_vm_net_spawn), which the fork server cannot enter. */
+/* While the supervisor's exec and the VMM's start keep it waiting: a
+ * process's first start would otherwise load the API client's libraries
+ * after them (`smartvm run` pays it every time). A failure is left to the
+ * connection to report. */
+static void load_api_client(const sv_vm *vm)
+{
+	if (!vm->backend->client_load)
+		return;
+	sv_trace_span step;
+	sv_trace_begin(&step);
+	sv_err_saved saved;
+	sv_err_save(&saved);
+	vm->backend->client_load();
+	sv_err_restore(&saved);
+	sv_trace_end(&step, "start:api_client_load");
+}
+
 static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], const int control[2],
 			    int console, int lock_fd, int log_fd)
 {
@@ -409,6 +426,7 @@ static int spawn_supervisor(sv_vm *vm, const char *sup, const int status[2], con
 	int rc = sv_vm_net_spawn(vm->staged, &so, &first);
 	if (rc)
 		return rc;
+	load_api_client(vm);
 	int first_status = 0;
 	sv_reap(first, 5000, &first_status);
 	sv_trace_end(&step, "start:supervisor_spawn+first_half");
@@ -547,6 +565,7 @@ int sv_vm__launch(sv_vm *vm, const char *binary, const char *qemu_accel, int loc
 	status[0] = control[1] = -1;
 
 	socket_path = sv_vm__api_socket_path(vm);
+	load_api_client(vm); /* loaded already on the exec path, before its reap */
 	sv_trace_begin(&step);
 	if (!(rc = SV_FAULT_POINT("launch.api_socket")))
 		rc = wait_for_socket(vm, socket_path, socket_timeout_ms);

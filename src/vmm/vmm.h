@@ -92,6 +92,12 @@ typedef struct sv_vmm_ops {
 	/* The VMM's argument vector (NULL-terminated, malloc'd; sv_strv_free). */
 	int (*build_argv)(const sv_vmm_launch *launch, char ***argv_out);
 
+	/* Optional: loads what the API client needs (Firecracker: libcurl, about
+	 * 6 ms of CPU here), called while the supervisor and the VMM start, so
+	 * that a process's first VM does not wait for both one after the other.
+	 * Its failure is connect's to report. */
+	int (*client_load)(void);
+
 	/* Connects to the API socket at socket_path. Every later call on the
 	 * connection times out after api_timeout_ms. */
 	int (*connect)(sv_vmm **out, const char *socket_path, int api_timeout_ms);

@@ -287,6 +287,7 @@ const sv_vmm_ops sv_vmm_firecracker_ops = {
 	.default_boot_args = "reboot=k panic=1 pci=off nomodule 8250.nr_uarts=0 i8042.noaux i8042.nomux "
 			     "i8042.nopnp i8042.dumbkbd",
 	.build_argv = fc_build_argv,
+	.client_load = sv_curl_load,
 	.connect = sv_fc_connect,
 	.disconnect = sv_fc_disconnect,
 	.configure = fc_configure,
