@@ -221,6 +221,20 @@ static void clean_after_supervisor(const sv_vm *vm)
 	sv_err_restore(&saved);
 }
 
+/* vm->supervisor_pidfd for the supervisor state.json names, if it still
+ * runs (its start time checked once the pidfd pins it); -1 otherwise. */
+static void open_supervisor_pidfd(sv_vm *vm)
+{
+	if (vm->supervisor_pidfd >= 0 || vm->supervisor_pid <= 0)
+		return;
+	int fd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
+	if (fd >= 0 && !sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time)) {
+		close(fd);
+		fd = -1;
+	}
+	vm->supervisor_pidfd = fd;
+}
+
 int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 {
 	long long deadline = timeout_ms < 0 ? -1 : sv_now_ms() + timeout_ms;
@@ -252,9 +266,13 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 	 * exits, after its cleanup). Probed on the lock file found at attach:
 	 * the cleanup unlinks it before the supervisor has exited. */
 	if (vm->dir_fd >= 0) {
-		/* Looked at again after a nap from 1 ms doubling to LOCK_POLL_MS:
-		 * a supervisor's end after its VMM's takes a few milliseconds,
-		 * which `smartvm stop` of a detached VM waited out in 50 ms naps. */
+		/* Looked at again when the supervisor state.json names exits (its
+		 * pidfd), or after a nap from 1 ms doubling to LOCK_POLL_MS: the lock
+		 * may be another process's (the one starting the VM), and a
+		 * supervisor's end after its VMM's takes about a millisecond, which
+		 * `smartvm stop` of a detached VM overslept by up to a nap. */
+		open_supervisor_pidfd(vm);
+		struct pollfd exit_of = {.fd = vm->supervisor_pidfd, .events = POLLIN};
 		int nap_ms = 1;
 		for (;;) {
 			int held = vm->lock_fd >= 0 ? sv_vm_lock_fd_held(vm->lock_fd)
@@ -264,14 +282,13 @@ int sv_vm__poll_supervisor(sv_vm *vm, int timeout_ms)
 			long long left = deadline < 0 ? nap_ms : deadline - sv_now_ms();
 			if (left <= 0)
 				return 0;
-			poll(NULL, 0, (int)(left < nap_ms ? left : nap_ms));
+			if (poll(&exit_of, 1, (int)(left < nap_ms ? left : nap_ms)) > 0)
+				exit_of.fd = -1; /* it has exited: naps from now on */
 			nap_ms = nap_ms * 2 > LOCK_POLL_MS ? LOCK_POLL_MS : nap_ms * 2;
 		}
 		sv_err_clear();
 	} else {
-		if (vm->supervisor_pidfd < 0 &&
-		    sv_process_alive(vm->supervisor_pid, vm->supervisor_start_time))
-			vm->supervisor_pidfd = (int)syscall(SYS_pidfd_open, vm->supervisor_pid, 0);
+		open_supervisor_pidfd(vm);
 		if (vm->supervisor_pidfd >= 0 &&
 		    sv_pidfd_wait_exit(vm->supervisor_pidfd, timeout_ms) == SV_ETIMEOUT)
 			return 0;
