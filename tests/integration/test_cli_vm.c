@@ -584,8 +584,11 @@ static void test_a_kill_racing_the_vmm_exec_still_ends_the_vm(void **state)
 	assert_int_equal(kill(supervisor, SIGCONT), 0);
 	assert_int_equal(reap_exit_code(run), 1);
 	char *err = read_text(err_path);
-	svt_assert_contains(err, "smartvm: starting VM \"racy\": firecracker ended before its API socket appeared");
-	svt_assert_contains(err, "after a stop request");
+	/* Killed at once after its exec, the VMM has usually not made its
+	 * socket yet; a slow kill lets it get as far as booting. Either way
+	 * it ended, killed for the stop request. */
+	svt_assert_contains(err, "smartvm: starting VM \"racy\": firecracker ended ");
+	svt_assert_contains(err, "killed by signal 9 (Killed) after a stop request");
 	free(err);
 	assert_ps_empty(fx);
 }
