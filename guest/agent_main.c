@@ -40,6 +40,9 @@
 /* While no host is connected to the serial port, and while the port has
  * not appeared yet: how often to look again (SIGIO usually comes first). */
 #define SERIAL_RETRY_MS 1000
+/* The port is looked for every 100 ms this long, then every SERIAL_RETRY_MS
+ * for good: in a starved TCG guest it may name itself after many seconds,
+ * and a port never opened keeps the host's HELLO waiting. */
 #define SERIAL_SCAN_FOR_MS 10000
 
 const char *agent_version = SV_AGENT_VERSION;
@@ -218,7 +221,7 @@ typedef struct {
 	agent_session *serial;
 	long long serial_retry_at; /* host gone: read the port again then */
 	const char *serial_path;   /* "auto": not found yet */
-	long long scan_until;
+	long long scan_until, next_scan;
 	int listeners[2];
 	int sig_fd;
 	bool once; /* --fd: exit when the session ends */
@@ -248,7 +251,10 @@ static void try_serial(agent_loop *l, long long now)
 	if (l->serial || !l->serial_path)
 		return;
 	if (!strcmp(l->serial_path, "auto")) {
-		if (now > l->scan_until || !find_serial_port(path, sizeof(path)))
+		if (now > l->scan_until && now < l->next_scan)
+			return;
+		l->next_scan = now + SERIAL_RETRY_MS;
+		if (!find_serial_port(path, sizeof(path)))
 			return;
 	} else {
 		snprintf(path, sizeof(path), "%s", l->serial_path);
@@ -342,8 +348,10 @@ static int run(agent_loop *l)
 				agent_exec_deadline(c, &deadline);
 			}
 		}
-		if (l->serial_path && !strcmp(l->serial_path, "auto") && now <= l->scan_until)
-			deadline = deadline && deadline < now + 100 ? deadline : now + 100;
+		if (l->serial_path && !strcmp(l->serial_path, "auto")) {
+			long long scan = now <= l->scan_until ? now + 100 : l->next_scan;
+			deadline = deadline && deadline < scan ? deadline : scan;
+		}
 		int timeout = busy ? 0 : deadline ? (int)(deadline > now ? deadline - now : 0) : -1;
 		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			agent_log("poll: %s", strerror(errno));
