@@ -381,6 +381,12 @@ int sv_vm__connect(sv_vm *vm)
 	return rc;
 }
 
+void sv_vm__release_vmm(sv_vm *vm)
+{
+	if (vm->vmm && vm->backend->release)
+		vm->backend->release(vm->vmm);
+}
+
 /* Firecracker opens (never creates) the logger and metrics files. They are
  * the user's outputs, so they are created here and left in place after. */
 static int create_output_files(const sv_vm_config *cfg)
@@ -488,6 +494,7 @@ static int boot(sv_vm *vm, int lock_fd, const sv_vm_restore *restore)
 	rc = vm->backend->start(vm->vmm);
 	sv_trace_end(&step, "start:api_instance_start");
 out:
+	sv_vm__release_vmm(vm);
 	sv_ledger_close(ledger);
 	free(binary);
 	free(accel);
@@ -665,9 +672,10 @@ static int query(sv_vm *vm, const char *action, int (*op)(sv_vmm *, char **), ch
 	int rc = require_state(vm, action, ST(SV_VM_RUNNING) | ST(SV_VM_PAUSED));
 	if (rc)
 		return rc;
-	if ((rc = sv_vm__connect(vm)) || (rc = op(vm->vmm, out)))
-		return sv_err_prefix("%s of VM \"%s\"", action, vm->id);
-	return 0;
+	if (!(rc = sv_vm__connect(vm)))
+		rc = op(vm->vmm, out);
+	sv_vm__release_vmm(vm);
+	return rc ? sv_err_prefix("%s of VM \"%s\"", action, vm->id) : 0;
 }
 
 static int do_info(sv_vmm *v, char **out) { return v->ops->instance_info(v, out); }

@@ -209,6 +209,9 @@ int sv_vm__change_vmm_state(sv_vm *vm, sv_vm_state to, int (*op)(sv_vmm *));
 /* vm.c, for the live operations. */
 int sv_vm__require_state(const sv_vm *vm, const char *action, unsigned allowed_mask);
 int sv_vm__connect(sv_vm *vm);
+/* At the end of an operation that connected: lets a VMM that serves one
+ * client at a time (QEMU) serve other processes until the next one. */
+void sv_vm__release_vmm(sv_vm *vm);
 void sv_vm__refresh(sv_vm *vm);
 /* created -> running (or paused): a fresh boot (restore NULL) or a restore. */
 int sv_vm__boot(sv_vm *vm, const sv_vm_restore *restore);

@@ -146,11 +146,13 @@ static int set_running_state(sv_vm *vm, const char *action, sv_vm_state from, sv
 		goto out;
 	sv_vm__reconcile_state(vm);
 	if ((rc = sv_vm__require_state(vm, action, 1u << from))) {
+		sv_vm__release_vmm(vm);
 		sv_vm__live_unlock(lock);
 		return rc;
 	}
 	rc = sv_vm__change_vmm_state(vm, to, op);
 out:
+	sv_vm__release_vmm(vm);
 	sv_vm__live_unlock(lock);
 	return rc ? sv_err_prefix("%s VM \"%s\"", action, vm->id) : 0;
 }
@@ -189,6 +191,7 @@ static int live_begin(sv_vm *vm, const char *what, const void *op, int *lock_out
 
 static int live_end(sv_vm *vm, const char *what, int rc, int lock)
 {
+	sv_vm__release_vmm(vm);
 	sv_vm__live_unlock(lock);
 	return rc ? sv_err_prefix("VM \"%s\": %s", vm->id, what) : 0;
 }

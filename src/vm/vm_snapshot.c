@@ -391,7 +391,7 @@ static int take_snapshot(sv_vm *vm, const char *dir, const sv_snapshot_create_op
 SV_DEFINE_OPTIONS_INIT(sv_snapshot_create_options, SV_SNAPSHOT_CREATE_OPTIONS)
 SV_DEFINE_OPTIONS_INIT(sv_restore_options, SV_RESTORE_OPTIONS)
 
-int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts)
+static int snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts)
 {
 	sv_snapshot_create_options o =
 	    opts ? *opts : (sv_snapshot_create_options)SV_SNAPSHOT_CREATE_OPTIONS_INIT;
@@ -444,6 +444,13 @@ int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_o
 	if (rc || rrc)
 		return sv_err_prefix("VM \"%s\": snapshot%s", vm->id, rc ? "" : ": resuming");
 	return 0;
+}
+
+int sv_vm_snapshot_create(sv_vm *vm, const char *dir, const sv_snapshot_create_options *opts)
+{
+	int rc = snapshot_create(vm, dir, opts);
+	sv_vm__release_vmm(vm);
+	return rc;
 }
 
 /* ---- verify ---- */

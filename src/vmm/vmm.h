@@ -102,6 +102,11 @@ typedef struct sv_vmm_ops {
 	 * connection times out after api_timeout_ms. */
 	int (*connect)(sv_vmm **out, const char *socket_path, int api_timeout_ms);
 	void (*disconnect)(sv_vmm *vmm);
+	/* Optional: the VM layer is done with the VMM for now. A VMM that
+	 * serves one client at a time (QEMU's QMP) lets the connection go, and
+	 * the next call makes it again, so that another process can reach the
+	 * VM meanwhile. */
+	void (*release)(sv_vmm *vmm);
 
 	/* Sends every configured pre-boot section of cfg (staged). */
 	int (*configure)(sv_vmm *vmm, const sv_vm_config *cfg);

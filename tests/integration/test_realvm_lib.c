@@ -241,6 +241,41 @@ static void test_pause_stops_the_guest_and_resume_continues_it(void **state)
 	svr_env_done(&e);
 }
 
+/* QEMU serves one QMP client at a time: a VM this process started is still
+ * reached by others between its operations (`smartvm pause ID` while a
+ * foreground `smartvm run` held the connection failed after 5 s with
+ * "greeting: no answer"), and this process reaches it again after theirs. */
+static void test_another_process_reaches_a_vm_this_one_started(void **state)
+{
+	(void)state;
+	svr_env e;
+	svr_env_init(&e, false);
+	svq_config c;
+	svr_config(&c, &e);
+	const char *cmd[] = {"sh", "-c", TICKER, NULL};
+	sv_vm *vm = svr_start(&e, &c.cfg, "rv-shared", cmd);
+	char *acc = NULL;
+	assert_true(svr_wait_output(vm, &acc, "tick 3\n", SVR_BOOT_TIMEOUT_MS));
+	assert_int_equal(sv_vm_pause(vm), 0);
+	char *out = NULL, *err = NULL;
+	const char *resume[] = {"--data-dir", e.data_dir, "--runtime-dir", e.runtime_dir, "resume", "rv-shared", NULL};
+	if (svt_run_cli(resume, NULL, &out, &err) != 0)
+		fail_msg("smartvm resume from another process: %s", err);
+	free(out);
+	free(err);
+	const char *pause[] = {"--data-dir", e.data_dir, "--runtime-dir", e.runtime_dir, "pause", "rv-shared", NULL};
+	if (svt_run_cli(pause, NULL, &out, &err) != 0)
+		fail_msg("smartvm pause from another process: %s", err);
+	free(out);
+	free(err);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_PAUSED);
+	assert_int_equal(sv_vm_resume(vm), 0);
+	assert_int_equal(sv_vm_get_state(vm), SV_VM_RUNNING);
+	assert_int_equal(sv_vm_kill(vm), 0);
+	free(acc);
+	svr_env_done(&e);
+}
+
 /* The guest powers off on the ACPI button: its init ends the command with
  * SIGTERM (status 143) and the VM stops without signals to QEMU. */
 static void test_graceful_stop_powers_the_guest_off(void **state)
@@ -502,6 +537,7 @@ int main(void)
 	    cmocka_unit_test(test_read_only_root_stays_read_only_in_the_guest),
 	    cmocka_unit_test(test_three_vms_at_once_get_distinct_addresses_and_reach_the_gateway),
 	    cmocka_unit_test(test_pause_stops_the_guest_and_resume_continues_it),
+	    cmocka_unit_test(test_another_process_reaches_a_vm_this_one_started),
 	    cmocka_unit_test(test_graceful_stop_powers_the_guest_off),
 	    cmocka_unit_test(test_killed_qemu_gives_error_state_and_full_cleanup),
 	    cmocka_unit_test(test_snapshot_restores_into_a_new_vm_that_continues),

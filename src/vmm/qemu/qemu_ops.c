@@ -58,6 +58,12 @@ static int qemu_connect(sv_vmm **out, const char *socket_path, int api_timeout_m
 	return 0;
 }
 
+static void qemu_release(sv_vmm *vmm)
+{
+	if (vmm)
+		sv_qmp_release(((sv_qemu_vmm *)vmm)->qmp);
+}
+
 static void qemu_disconnect(sv_vmm *vmm)
 {
 	if (!vmm)
@@ -340,6 +346,7 @@ const sv_vmm_ops sv_vmm_qemu_ops = {
 	.connect = qemu_connect,
     .resolve = sv_qemu_resolve,
 	.disconnect = qemu_disconnect,
+	.release = qemu_release,
 	.configure = qemu_configure,
 	.start = qemu_start,
 	.pause = qemu_pause,

@@ -33,6 +33,8 @@ struct sv_qmp {
 	int peer_pid;
 };
 
+static int attach(sv_qmp *qmp);
+
 static int wait_fd(sv_qmp *qmp, short events, long long deadline, const char *what)
 {
 	for (;;) {
@@ -159,6 +161,11 @@ static int send_all(sv_qmp *qmp, const char *text, int fd, long long deadline, c
 int sv_qmp_execute_with_fd(sv_qmp *qmp, const char *command, json_t *arguments, int pass_fd,
 			   json_t **ret_out)
 {
+	if (qmp->fd < 0) { /* released: connect again */
+		int rc = attach(qmp);
+		if (rc)
+			return rc;
+	}
 	long long deadline = sv_now_ms() + qmp->timeout_ms;
 	json_t *req = json_pack("{s:s}", "execute", command);
 	if (!req || (arguments && json_object_set(req, "arguments", arguments)))
@@ -248,6 +255,32 @@ static int open_socket(sv_qmp *qmp, const char *socket_path, long long deadline)
 	return 0;
 }
 
+/* Connects, reads the greeting and negotiates capabilities; on failure the
+ * socket is closed again. */
+static int attach(sv_qmp *qmp)
+{
+	long long deadline = sv_now_ms() + qmp->timeout_ms;
+	qmp->len = 0;
+	int rc = open_socket(qmp, qmp->path, deadline);
+	if (rc)
+		return rc;
+	/* QEMU serves one monitor client at a time: a second client sees no
+	 * greeting until the first disconnects, hence the timeout here too. */
+	json_t *greeting = NULL;
+	rc = read_message(qmp, deadline, "greeting", &greeting);
+	if (!rc && !json_object_get(greeting, "QMP"))
+		rc = sv_err(SV_EVMM, "QMP %s: the greeting has no \"QMP\" object", qmp->path);
+	if (!rc) {
+		json_decref(qmp->greeting);
+		qmp->greeting = json_incref(greeting);
+		rc = sv_qmp_execute(qmp, "qmp_capabilities", NULL, NULL);
+	}
+	json_decref(greeting);
+	if (rc)
+		sv_qmp_release(qmp);
+	return rc;
+}
+
 int sv_qmp_connect(sv_qmp **out, const char *socket_path, int timeout_ms)
 {
 	*out = NULL;
@@ -257,42 +290,29 @@ int sv_qmp_connect(sv_qmp **out, const char *socket_path, int timeout_ms)
 	qmp->fd = -1;
 	qmp->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	qmp->path = strdup(socket_path);
-	if (!qmp->path) {
+	int rc = qmp->path ? attach(qmp) : sv_err(SV_ENOMEM, "out of memory");
+	if (rc) {
 		sv_qmp_close(qmp);
-		return sv_err(SV_ENOMEM, "out of memory");
+		return rc;
 	}
-	long long deadline = sv_now_ms() + qmp->timeout_ms;
-	int rc = open_socket(qmp, socket_path, deadline);
-	if (rc)
-		goto fail;
-	/* QEMU serves one monitor client at a time: a second client sees no
-	 * greeting until the first disconnects, hence the timeout here too. */
-	json_t *greeting = NULL;
-	rc = read_message(qmp, deadline, "greeting", &greeting);
-	if (rc)
-		goto fail;
-	if (!json_object_get(greeting, "QMP")) {
-		json_decref(greeting);
-		rc = sv_err(SV_EVMM, "QMP %s: the greeting has no \"QMP\" object", socket_path);
-		goto fail;
-	}
-	qmp->greeting = greeting;
-	rc = sv_qmp_execute(qmp, "qmp_capabilities", NULL, NULL);
-	if (rc)
-		goto fail;
 	*out = qmp;
 	return 0;
-fail:
-	sv_qmp_close(qmp);
-	return rc;
+}
+
+void sv_qmp_release(sv_qmp *qmp)
+{
+	if (qmp && qmp->fd >= 0) {
+		close(qmp->fd);
+		qmp->fd = -1;
+		qmp->len = 0;
+	}
 }
 
 void sv_qmp_close(sv_qmp *qmp)
 {
 	if (!qmp)
 		return;
-	if (qmp->fd >= 0)
-		close(qmp->fd);
+	sv_qmp_release(qmp);
 	json_decref(qmp->greeting);
 	free(qmp->buf);
 	free(qmp->path);

@@ -1,8 +1,9 @@
 /* A QMP client: JSON commands over QEMU's monitor unix socket.
  *
- * One connection, one command in flight. Every read and write is bounded by
- * the connection's timeout; asynchronous events that arrive while a reply is
- * awaited are skipped (the backend polls state instead of relying on them).
+ * One connection (made again after sv_qmp_release), one command in flight.
+ * Every read and write is bounded by the connection's timeout; asynchronous
+ * events that arrive while a reply is awaited are skipped (the backend polls
+ * state instead of relying on them).
  */
 #ifndef SV_VMM_QEMU_QMP_H
 #define SV_VMM_QEMU_QMP_H
@@ -15,6 +16,10 @@ typedef struct sv_qmp sv_qmp;
  * (qmp_capabilities). */
 int sv_qmp_connect(sv_qmp **out, const char *socket_path, int timeout_ms);
 void sv_qmp_close(sv_qmp *qmp);
+/* Disconnects until the next command, which connects again (greeting and
+ * capabilities): QEMU serves one monitor client at a time, so a connection
+ * held between operations would shut every other process out. */
+void sv_qmp_release(sv_qmp *qmp);
 
 /* The "version" object from QEMU's greeting (borrowed). */
 const json_t *sv_qmp_greeting_version(const sv_qmp *qmp);
