@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ typedef struct {
 	char *dir;
 	char *env; /* env_len bytes, NUL-terminated strings */
 	size_t env_len;
+	sv_fork_rlimit rlimits[SV_FORK_RLIMITS];
 } request;
 
 /* How long the server waits for a spare that is ending to be gone. */
@@ -103,6 +105,7 @@ static int receive(int sock, request *r)
 	r->dir = calloc(1, h.dir_len + 1);
 	r->env = calloc(1, h.env_len + 1);
 	r->env_len = h.env_len;
+	memcpy(r->rlimits, h.rlimits, sizeof(r->rlimits));
 	if (!r->dir || !r->env || read_full(sock, r->dir, h.dir_len) != 0 ||
 	    read_full(sock, r->env, h.env_len) != 0 || strlen(r->dir) != h.dir_len || r->dir[0] != '/')
 		return -1;
@@ -130,10 +133,22 @@ static void set_environment(request *r)
 	environ = env;
 }
 
+/* The request's rlimits become ours, as an exec'd supervisor inherits its
+ * caller's. One that cannot be set (a hard limit above ours, which an
+ * unprivileged manager cannot have raised since it started us) stays ours. */
+static void set_rlimits(const request *r)
+{
+	for (int i = 0; i < SV_FORK_RLIMITS; i++) {
+		struct rlimit rl = {(rlim_t)r->rlimits[i].cur, (rlim_t)r->rlimits[i].max}, now;
+		if (getrlimit(i, &now) == 0 && (now.rlim_cur != rl.rlim_cur || now.rlim_max != rl.rlim_max))
+			(void)setrlimit(i, &rl);
+	}
+}
+
 /* The spare, once it has answered: the VM's supervisor, in the state the
  * exec path leaves one in (default signals, nothing blocked, its own
- * session, its stderr the VM's vmm.log, the environment the manager had
- * when it asked). */
+ * session, its stderr the VM's vmm.log, the environment and rlimits the
+ * manager had when it asked). */
 static _Noreturn void become_supervisor(request *r, unsigned long long start_time,
 					const sv_fork_server_hooks *hooks)
 {
@@ -146,6 +161,7 @@ static _Noreturn void become_supervisor(request *r, unsigned long long start_tim
 		_exit(127);
 	close(r->fds[SV_FORK_FD_LOG]);
 	set_environment(r);
+	set_rlimits(r);
 	sv_trace_reopen();
 	hooks->child_init();
 	sv_supervisor_fds a = {.status_fd = r->fds[SV_FORK_FD_STATUS],

@@ -6,8 +6,8 @@
  *
  * The protocol, on a SOCK_STREAM socket pair: the server writes one byte
  * SV_FORK_SERVER_READY once it is up. Then per VM the manager sends an
- * sv_fork_request header, with the fds (SV_FORK_FD_*) attached to it as
- * SCM_RIGHTS, followed by dir_len bytes of the VM directory and env_len bytes
+ * sv_fork_request header (with its rlimits), the fds (SV_FORK_FD_*)
+ * attached to it as SCM_RIGHTS, followed by dir_len bytes of the VM directory and env_len bytes
  * of the environment ("NAME=VALUE\0" each). A supervisor the server forked
  * before the request arrived (its spare) reads it, answers with an
  * sv_fork_reply and takes the fds and the environment; the server then
@@ -23,7 +23,7 @@
 /* The server's last argument: blanks that make room for its supervisors'
  * command lines ("PROGRAM --forked-for VM_DIR"). */
 #define SV_FORK_SERVER_TITLE_ROOM (SV_FORK_REQUEST_MAX_DIR + 256)
-#define SV_FORK_REQUEST_MAGIC 0x73766b31u /* "svk1" */
+#define SV_FORK_REQUEST_MAGIC 0x73766b32u /* "svk2" */
 /* Bounds the server holds a request to (the manager never comes near). */
 #define SV_FORK_REQUEST_MAX_DIR 4096u
 #define SV_FORK_REQUEST_MAX_ENV (4u << 20)
@@ -38,11 +38,22 @@ enum {
 	SV_FORK_FDS
 };
 
+/* Linux's resource limits (RLIMIT_CPU .. RLIMIT_RTTIME). */
+#define SV_FORK_RLIMITS 16
+
+typedef struct {
+	uint64_t cur, max;
+} sv_fork_rlimit;
+
 typedef struct {
 	uint32_t magic;
 	uint32_t n_fds; /* SV_FORK_FDS, or one less without a console */
 	uint32_t dir_len;
 	uint32_t env_len;
+	/* The manager's rlimits at this request: an exec'd supervisor (and
+	 * its VMM) inherits its caller's, so a forked one takes them from
+	 * here, not from the server, which has the caller's of its own start. */
+	sv_fork_rlimit rlimits[SV_FORK_RLIMITS];
 } sv_fork_request;
 
 typedef struct {

@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
+
+_Static_assert(RLIM_NLIMITS == SV_FORK_RLIMITS, "a request carries each of Linux's rlimits");
 
 /* How long the server may take to come up, and to answer a request. */
 #define SERVER_START_MS 10000
@@ -228,6 +231,11 @@ static send_result send_request(int sock, const int fds[SV_FORK_FDS], const char
 			     .n_fds = (uint32_t)n_fds,
 			     .dir_len = (uint32_t)strlen(vm_dir),
 			     .env_len = (uint32_t)env_len};
+	for (int i = 0; i < SV_FORK_RLIMITS; i++) {
+		struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+		(void)getrlimit(i, &rl); /* one this kernel lacks: unlimited, which sets nothing */
+		h.rlimits[i] = (sv_fork_rlimit){rl.rlim_cur, rl.rlim_max};
+	}
 	union {
 		char buf[CMSG_SPACE(SV_FORK_FDS * sizeof(int))];
 		struct cmsghdr align;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <smartvm/smartvm.h>
@@ -444,6 +445,46 @@ static void test_the_environment_reaches_each_supervisor_as_at_its_start(void **
 	assert_int_equal(sv_vm_stop(third, -1), 0);
 }
 
+/* The soft limit /proc/PID/limits shows for `name` ("Max open files"), or -1. */
+static long long soft_limit_of(pid_t pid, const char *name)
+{
+	char *text = proc_strings(pid, "limits");
+	char *line = strstr(text, name);
+	long long soft = -1;
+	if (line && sscanf(line + strlen(name), " %lld", &soft) != 1)
+		soft = -1;
+	free(text);
+	return soft;
+}
+
+/* A limit lowered after the server started reaches the next VM's
+ * supervisor and VMM, as an exec'd supervisor inherits its caller's; the
+ * server keeps its own. */
+static void test_the_rlimits_reach_each_supervisor_as_at_its_start(void **state)
+{
+	svt_fcmgr *m = *state;
+	sv_vm *before = start(m, m->mgr, "l1");
+	pid_t server = server_of(m, "l1");
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(old.rlim_cur > 64);
+	struct rlimit lower = {old.rlim_cur - 7, old.rlim_max};
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lower), 0);
+	sv_vm *vm = create(m, m->mgr, "l2");
+	int rc = sv_vm_start(vm);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (rc)
+		fail_msg("start l2: %s", sv_last_error());
+	assert_int_equal(server_of(m, "l2"), server);
+	assert_int_equal(soft_limit_of(supervisor_of(m, "l2"), "Max open files"), (long long)lower.rlim_cur);
+	pid_t vmm = svt_vm_state_pid(m->runtime, "l2", "vmm_pid");
+	assert_true(vmm > 0);
+	assert_int_equal(soft_limit_of(vmm, "Max open files"), (long long)lower.rlim_cur);
+	assert_int_equal(soft_limit_of(server, "Max open files"), (long long)old.rlim_cur);
+	assert_int_equal(sv_vm_stop(vm, -1), 0);
+	assert_int_equal(sv_vm_stop(before, -1), 0);
+}
+
 /* The other way round: armed when the server started, unset for a later
  * start. That VM's supervisor has the start's environment instead of the
  * server's, not the two merged. */
@@ -797,6 +838,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_the_servers_own_environment_does_not_reach_a_later_supervisor,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_rlimits_reach_each_supervisor_as_at_its_start, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ending_the_server_keeps_the_callers_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_killed_orchestrator_leaves_its_detached_vm_only, setup,
 					    teardown),
