@@ -6,6 +6,7 @@
 #include "util/timestamp.h"
 #include <fcntl.h>
 #include <regex.h>
+#include <time.h>
 #include <smartvm/error.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,20 @@ static void test_timestamp_is_utc_with_milliseconds(void **state)
 {
 	(void)state;
 	char now[SV_TIMESTAMP_LEN];
+	time_t before = time(NULL);
 	sv_utc_timestamp(now);
+	time_t after = time(NULL);
+	/* The fields read back (UTC) give a second of the call. */
+	struct tm tm = {0};
+	int ms = -1;
+	assert_int_equal(sscanf(now, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+				&tm.tm_min, &tm.tm_sec, &ms),
+			 7);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t stamped = timegm(&tm);
+	assert_true(stamped >= before && stamped <= after);
+	assert_true(ms >= 0 && ms <= 999);
 	regex_t re;
 	assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$",
 				 REG_EXTENDED | REG_NOSUB),
