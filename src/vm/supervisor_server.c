@@ -134,14 +134,14 @@ static void set_environment(request *r)
 }
 
 /* The request's rlimits become ours, as an exec'd supervisor inherits its
- * caller's. One that cannot be set (a hard limit above ours, which an
- * unprivileged manager cannot have raised since it started us) stays ours. */
+ * caller's (setting an unchanged one is a no-op, so none is compared first).
+ * One that cannot be set (a hard limit above ours, which an unprivileged
+ * manager cannot have raised since it started us) stays ours. */
 static void set_rlimits(const request *r)
 {
 	for (int i = 0; i < SV_FORK_RLIMITS; i++) {
-		struct rlimit rl = {(rlim_t)r->rlimits[i].cur, (rlim_t)r->rlimits[i].max}, now;
-		if (getrlimit(i, &now) == 0 && (now.rlim_cur != rl.rlim_cur || now.rlim_max != rl.rlim_max))
-			(void)setrlimit(i, &rl);
+		struct rlimit rl = {(rlim_t)r->rlimits[i].cur, (rlim_t)r->rlimits[i].max};
+		(void)setrlimit(i, &rl);
 	}
 }
 

@@ -7,8 +7,8 @@
  * The protocol, on a SOCK_STREAM socket pair: the server writes one byte
  * SV_FORK_SERVER_READY once it is up. Then per VM the manager sends an
  * sv_fork_request header (with its rlimits), the fds (SV_FORK_FD_*)
- * attached to it as SCM_RIGHTS, followed by dir_len bytes of the VM directory and env_len bytes
- * of the environment ("NAME=VALUE\0" each). A supervisor the server forked
+ * attached to it as SCM_RIGHTS, followed by dir_len bytes of the VM
+ * directory and env_len bytes of the environment ("NAME=VALUE\0" each). A supervisor the server forked
  * before the request arrived (its spare) reads it, answers with an
  * sv_fork_reply and takes the fds and the environment; the server then
  * forks the next spare. EOF on the socket ends the server (its supervisors

@@ -233,7 +233,7 @@ static send_result send_request(int sock, const int fds[SV_FORK_FDS], const char
 			     .env_len = (uint32_t)env_len};
 	for (int i = 0; i < SV_FORK_RLIMITS; i++) {
 		struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
-		(void)getrlimit(i, &rl); /* one this kernel lacks: unlimited, which sets nothing */
+		(void)getrlimit(i, &rl); /* one this kernel lacks: unlimited, which it refuses to set */
 		h.rlimits[i] = (sv_fork_rlimit){rl.rlim_cur, rl.rlim_max};
 	}
 	union {
