@@ -33,6 +33,7 @@
 #include "bench_raw_client.h"
 #include "bench_cli_lifecycle.h"
 #include "bench_program_start.h"
+#include "bench_api_request.h"
 #include "bench_raw_launch.h"
 #include "bench_steps.h"
 
@@ -707,6 +708,7 @@ void bench_control_plane(const bench_env *env, bench_report *rep)
 	bench_steps *steps = trace_dir ? bench_steps_open(trace_dir) : NULL;
 	run_variant(env, rep, steps, false);
 	bench_program_start(env, rep);
+	bench_api_request(env, rep);
 	bench_cli_lifecycle(env, rep);
 	if (geteuid() != 0) {
 		bench_skip(rep, ID, NAME " (all sections)",
