@@ -9,7 +9,7 @@
 /* Now, into buf. Never loads the time zone (no /etc/localtime). */
 void sv_utc_timestamp(char buf[SV_TIMESTAMP_LEN]);
 /* The instant `seconds` since the epoch plus ms (0-999), into buf; years
- * 0 to 9999 (others are printed modulo 10000). */
+ * 0 to 9999 (later ones are printed modulo 10000). */
 void sv_utc_format(long long seconds, unsigned ms, char buf[SV_TIMESTAMP_LEN]);
 
 #endif
